@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test helpers shared by the per-layer cmocka programs.
+ */
+#ifndef UIOMMU_TEST_HELPERS_H
+#define UIOMMU_TEST_HELPERS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <uiommu/mem.h>
+
+/* A small physical memory for one test (1 GiB, sparse). */
+struct phys_mem *test_phys_create(void);
+
+/*
+ * Failure sweep: for n = 1, 2, ... arm uiommu_fail_nth(n) and call op(ctx);
+ * op must return a negative errno when the injected failure hit it, and
+ * check(ctx) (may be NULL) must then find that nothing changed.  Stops when
+ * op succeeds without the failure firing.  Returns the number of failure
+ * points visited.
+ */
+int test_fail_sweep(int (*op)(void *ctx), void (*undo)(void *ctx),
+		    void (*check)(void *ctx), void *ctx, unsigned int kinds);
+
+int test_run(const char *name, const struct CMUnitTest *tests, size_t n);
+
+#define TEST_MAIN(tests)                                                     \
+	int main(void)                                                       \
+	{                                                                    \
+		return test_run(__FILE__, tests, ARRAY_SIZE_T(tests));      \
+	}
+#define ARRAY_SIZE_T(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
