@@ -1,0 +1,1003 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Address spaces: regions of real process memory backed by physical frames,
+ * with get_user_pages-style pinning, discard and unmap, MMU notifiers and
+ * locked-memory accounting.
+ *
+ * Data model:
+ *  - struct mm has an RB tree of regions keyed by start address.  A region
+ *    owns a host address range [start, end) reserved with PROT_NONE; each
+ *    of its pages is either a hole (pfns[i] == PFN_NONE, PROT_NONE on the
+ *    host) or maps a frame (the memfd page at that frame's offset, mapped
+ *    MAP_SHARED|MAP_FIXED at the page's address).
+ *  - A mapped page holds one reference on its frame's extent (mapcount);
+ *    each pin holds one more (phys.h).
+ *  - For 2 MiB-backed regions, huge[] has a bit per 2 MiB chunk that maps
+ *    the 512 pages of one compound extent in order; pinning such a chunk is
+ *    one atomic operation.  A chunk loses its bit when any page of it
+ *    changes.
+ *  - IO|PFNMAP regions (device memory, mm_mmap_pfn) map frames they do not
+ *    reference, like remap_pfn_range; they cannot be pinned, only followed.
+ *
+ * Locking: mmap_lock (a rwlock) guards the region tree, every region's
+ * pages and the notifier list.  Pins take it for reading; discard, unmap,
+ * mmap and notifier (un)registration for writing.  Unpinning needs no mm
+ * lock: it only drops frame references (phys.h).  locked_vm is an atomic
+ * charged with compare-and-swap against the modelled limit.
+ *
+ * Invariants: a page's frame is PF_MAPPED exactly while some region maps
+ * it; a region with no mapped page is removed; a failed call changed
+ * nothing (mmap, discard and pin are all-or-nothing).
+ */
+#include <bsd/sys/tree.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include "phys.h"
+
+#define PAGES_PER_HUGE (1u << PHYS_HUGE_ORDER)
+
+struct mm_region {
+	RB_ENTRY(mm_region) rb;
+	unsigned long start, end; /* [start, end) */
+	unsigned long nr_pages;
+	unsigned long nr_mapped;
+	uint64_t vm_flags;
+	unsigned int map_flags;
+	uint32_t *pfns;	  /* per page, PFN_NONE for holes */
+	uint64_t *huge;	  /* bitmap per 2 MiB chunk, NULL unless huge */
+	phys_addr_t pfnmap_pa; /* IO|PFNMAP: physical base of the region */
+};
+
+static int region_cmp(struct mm_region *a, struct mm_region *b)
+{
+	return (a->start > b->start) - (a->start < b->start);
+}
+
+RB_HEAD(mm_region_tree, mm_region);
+/* libbsd leaves __unused undefined (it clashes with Linux headers). */
+RB_GENERATE_INTERNAL(mm_region_tree, mm_region, rb, region_cmp,
+		     __attribute__((unused)) static)
+
+struct mm {
+	struct phys_mem *pm; /* immutable */
+	uint32_t owner;	     /* immutable */
+
+	pthread_rwlock_t mmap_lock;
+	struct mm_region_tree regions;		 /* mmap_lock */
+	LIST_HEAD(, mmu_notifier) notifiers;	 /* mmap_lock */
+	_Atomic uint64_t memlock_limit;		 /* bytes */
+	_Atomic bool cap_ipc_lock;
+	_Atomic uint64_t locked_vm;		 /* pages */
+
+	/* statistics, atomics (pins run concurrently) */
+	_Atomic uint64_t nr_regions, pin_calls, pinned_pages, unpinned_pages;
+	_Atomic uint64_t discarded_pages, replaced_frames, unmapped_pages;
+	_Atomic uint64_t locked_vm_peak, acct_failures;
+};
+
+#define stat_add(mm, field, n)                                                \
+	atomic_fetch_add_explicit(&(mm)->field, (n), memory_order_relaxed)
+
+int mm_create(struct phys_mem *pm, struct mm **out)
+{
+	struct rlimit rl;
+	struct mm *mm;
+
+	mm = ui_zalloc(sizeof(*mm));
+	if (!mm)
+		return -ENOMEM;
+	mm->pm = pm;
+	mm->owner = phys_owner_alloc(pm);
+	pthread_rwlock_init(&mm->mmap_lock, NULL);
+	RB_INIT(&mm->regions);
+	LIST_INIT(&mm->notifiers);
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = UINT64_MAX;
+	atomic_init(&mm->memlock_limit, rl.rlim_cur);
+	*out = mm;
+	return 0;
+}
+
+struct phys_mem *mm_phys(const struct mm *mm)
+{
+	return mm->pm;
+}
+
+uint32_t mm_owner(const struct mm *mm)
+{
+	return mm->owner;
+}
+
+/* ---- locked memory -------------------------------------------------------- */
+
+void mm_set_memlock_limit(struct mm *mm, uint64_t bytes)
+{
+	atomic_store(&mm->memlock_limit, bytes);
+}
+
+uint64_t mm_memlock_limit(const struct mm *mm)
+{
+	return atomic_load(&mm->memlock_limit);
+}
+
+void mm_set_cap_ipc_lock(struct mm *mm, bool cap)
+{
+	atomic_store(&mm->cap_ipc_lock, cap);
+}
+
+bool mm_cap_ipc_lock(const struct mm *mm)
+{
+	return atomic_load(&mm->cap_ipc_lock);
+}
+
+uint64_t mm_locked_vm(const struct mm *mm)
+{
+	return atomic_load(&mm->locked_vm);
+}
+
+int mm_lock_acct(struct mm *mm, long npages, bool lock_cap)
+{
+	uint64_t cur, next, limit;
+
+	if (!npages)
+		return 0;
+	if (npages < 0) {
+		cur = atomic_fetch_sub(&mm->locked_vm, (uint64_t)-npages);
+		WARN_ON(cur < (uint64_t)-npages);
+		return 0;
+	}
+	limit = atomic_load(&mm->memlock_limit) >> PHYS_PAGE_SHIFT;
+	lock_cap |= atomic_load(&mm->cap_ipc_lock);
+	cur = atomic_load(&mm->locked_vm);
+	do {
+		next = cur + npages;
+		if (next > limit && !lock_cap) {
+			stat_add(mm, acct_failures, 1);
+			return -ENOMEM;
+		}
+	} while (!atomic_compare_exchange_weak(&mm->locked_vm, &cur, next));
+
+	cur = atomic_load(&mm->locked_vm_peak);
+	while (next > cur &&
+	       !atomic_compare_exchange_weak(&mm->locked_vm_peak, &cur, next))
+		;
+	return 0;
+}
+
+/* ---- regions -------------------------------------------------------------- */
+
+static struct mm_region *find_region(struct mm *mm, unsigned long addr)
+{
+	struct mm_region *r = RB_ROOT(&mm->regions);
+
+	while (r) {
+		if (addr < r->start)
+			r = RB_LEFT(r, rb);
+		else if (addr >= r->end)
+			r = RB_RIGHT(r, rb);
+		else
+			return r;
+	}
+	return NULL;
+}
+
+static inline unsigned long region_idx(const struct mm_region *r,
+				       unsigned long addr)
+{
+	return (addr - r->start) >> PHYS_PAGE_SHIFT;
+}
+
+static inline bool chunk_huge(const struct mm_region *r, unsigned long idx)
+{
+	unsigned long c = idx / PAGES_PER_HUGE;
+
+	return r->huge && (r->huge[c / 64] & (1ULL << (c % 64)));
+}
+
+static inline void chunk_clear_huge(struct mm_region *r, unsigned long idx)
+{
+	unsigned long c = idx / PAGES_PER_HUGE;
+
+	if (r->huge)
+		r->huge[c / 64] &= ~(1ULL << (c % 64));
+}
+
+/* Reserve len bytes of host address space aligned to align. */
+static void *reserve_va(size_t len, size_t align)
+{
+	uint8_t *p, *a;
+
+	p = mmap(NULL, len + align, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (uint8_t *)ALIGN_UP((uintptr_t)p, align);
+	if (a > p)
+		munmap(p, a - p);
+	if (a + len < p + len + align)
+		munmap(a + len, p + len + align - (a + len));
+	return a;
+}
+
+/* Put the host range back to an inaccessible reservation. */
+static void unback_va(unsigned long addr, size_t len)
+{
+	mmap((void *)addr, len, PROT_NONE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+}
+
+/* Map pages [idx, idx + n) of r, whose frames are consecutive, on the host. */
+static int back_va(struct mm *mm, struct mm_region *r, unsigned long idx,
+		   unsigned long n)
+{
+	int prot = PROT_READ;
+	int flags = MAP_SHARED | MAP_FIXED;
+	void *p;
+
+	if (!(r->map_flags & MM_MAP_RDONLY))
+		prot |= PROT_WRITE;
+	if (r->map_flags & MM_MAP_POPULATE)
+		flags |= MAP_POPULATE;
+	p = mmap((void *)(r->start + (idx << PHYS_PAGE_SHIFT)),
+		 n << PHYS_PAGE_SHIFT, prot, flags, mm->pm->memfd,
+		 (off_t)r->pfns[idx] << PHYS_PAGE_SHIFT);
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+/* Map every run of consecutive frames of pages [idx, idx + n). */
+static int back_va_runs(struct mm *mm, struct mm_region *r, unsigned long idx,
+			unsigned long n)
+{
+	unsigned long i = idx, j, end = idx + n;
+	int ret;
+
+	while (i < end) {
+		for (j = i + 1; j < end && r->pfns[j] == r->pfns[j - 1] + 1; j++)
+			;
+		ret = back_va(mm, r, i, j - i);
+		if (ret)
+			return ret;
+		i = j;
+	}
+	return 0;
+}
+
+static void region_free(struct mm_region *r)
+{
+	ui_free(r->huge);
+	ui_free(r->pfns);
+	ui_free(r);
+}
+
+static struct mm_region *region_alloc(unsigned long nr_pages, bool huge)
+{
+	struct mm_region *r;
+	unsigned long chunks;
+
+	r = ui_zalloc(sizeof(*r));
+	if (!r)
+		return NULL;
+	r->nr_pages = nr_pages;
+	r->pfns = ui_malloc(nr_pages * sizeof(*r->pfns));
+	if (!r->pfns)
+		goto err;
+	memset(r->pfns, 0xff, nr_pages * sizeof(*r->pfns)); /* PFN_NONE */
+	if (huge) {
+		chunks = DIV_ROUND_UP(nr_pages, PAGES_PER_HUGE);
+		r->huge = ui_calloc(DIV_ROUND_UP(chunks, 64), sizeof(uint64_t));
+		if (!r->huge)
+			goto err;
+	}
+	return r;
+err:
+	region_free(r);
+	return NULL;
+}
+
+/* Batch of order-0 frames whose last reference went: freed as runs. */
+struct free_batch {
+	uint32_t pfn, nr;
+};
+
+static void free_batch_flush(struct phys_mem *pm, struct free_batch *b);
+
+/*
+ * Drop a mapping reference of page idx of r.  Plain frames that go free are
+ * batched so that a large unmap punches and frees runs, not pages.
+ */
+static void unmap_page(struct mm *mm, struct mm_region *r, unsigned long idx,
+		       struct free_batch *b)
+{
+	struct phys_mem *pm = mm->pm;
+	uint32_t pfn = r->pfns[idx], head = frame_head_pfn(pm, pfn);
+	struct phys_frame *f = pfn_frame(pm, pfn), *h = pfn_frame(pm, head);
+
+	f->flags &= ~PF_MAPPED;
+	h->mapcount--;
+	r->pfns[idx] = PFN_NONE;
+	r->nr_mapped--;
+	chunk_clear_huge(r, idx);
+
+	if (h->flags & PF_HEAD) {
+		frame_put(pm, head, 1);
+		return;
+	}
+	if (atomic_fetch_sub_explicit(&h->refcount, 1, memory_order_acq_rel) !=
+	    1)
+		return;
+	/* last reference: free with its neighbours */
+	if (b->nr && b->pfn + b->nr == pfn) {
+		b->nr++;
+		return;
+	}
+	free_batch_flush(pm, b);
+	b->pfn = pfn;
+	b->nr = 1;
+}
+
+/* Defined in phys.c's terms: free a run of plain frames with no references. */
+static void free_batch_flush(struct phys_mem *pm, struct free_batch *b)
+{
+	uint32_t pfn = b->pfn, end = b->pfn + b->nr;
+
+	while (pfn < end) {
+		unsigned int order = 0;
+
+		/* largest naturally aligned power-of-two piece */
+		while (order < PHYS_MAX_ORDER &&
+		       !(pfn & (1u << order)) &&
+		       pfn + (2u << order) <= end)
+			order++;
+		/* turn the piece into one extent, then free it at once */
+		pfn_frame(pm, pfn)->flags = order ? PF_HEAD : 0;
+		pfn_frame(pm, pfn)->order = order;
+		atomic_store(&pfn_frame(pm, pfn)->refcount, 1);
+		frame_put(pm, pfn, 1);
+		pfn += 1u << order;
+	}
+	b->nr = 0;
+}
+
+static void region_unmap_all(struct mm *mm, struct mm_region *r)
+{
+	struct free_batch b = { 0, 0 };
+	unsigned long i;
+
+	stat_add(mm, unmapped_pages, r->nr_mapped);
+	if (!(r->vm_flags & MM_VM_PFNMAP))
+		for (i = 0; i < r->nr_pages; i++)
+			if (r->pfns[i] != PFN_NONE)
+				unmap_page(mm, r, i, &b);
+	free_batch_flush(mm->pm, &b);
+	r->nr_mapped = 0;
+	munmap((void *)r->start, r->end - r->start);
+}
+
+/* Allocate frames for all pages of a new region. */
+static int region_populate(struct mm *mm, struct mm_region *r)
+{
+	struct phys_mem *pm = mm->pm;
+	unsigned long i = 0, n = r->nr_pages, k;
+	unsigned int order;
+	uint32_t pfn;
+	int ret;
+
+	while (i < n) {
+		bool huge = r->huge && n - i >= PAGES_PER_HUGE;
+
+		if (huge) {
+			order = PHYS_HUGE_ORDER;
+		} else {
+			order = 63 - __builtin_clzll(n - i);
+			order = min(order, (unsigned int)PHYS_MAX_ORDER);
+		}
+		for (;;) {
+			ret = __phys_alloc(pm, order,
+					   huge ? PHYS_ALLOC_COMPOUND : 0,
+					   mm->owner, &pfn);
+			if (ret != -ENOMEM || !order || uiommu_fail_fired())
+				break;
+			if (huge)
+				huge = false; /* fragmented: fall back */
+			order--;
+		}
+		if (ret)
+			return ret;
+		for (k = 0; k < (1ul << order); k++) {
+			struct phys_frame *f = pfn_frame(pm, pfn + k);
+
+			r->pfns[i + k] = pfn + k;
+			f->flags |= PF_MAPPED;
+			if (!huge)
+				f->mapcount = 1;
+		}
+		if (huge) {
+			struct phys_frame *h = pfn_frame(pm, pfn);
+			unsigned long c = i / PAGES_PER_HUGE;
+
+			h->mapcount = PAGES_PER_HUGE;
+			frame_get(pm, pfn, PAGES_PER_HUGE - 1);
+			r->huge[c / 64] |= 1ULL << (c % 64);
+		}
+		r->nr_mapped += 1ul << order;
+		i += 1ul << order;
+	}
+	return 0;
+}
+
+static int mm_insert_region(struct mm *mm, struct mm_region *r)
+{
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	RB_INSERT(mm_region_tree, &mm->regions, r);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	stat_add(mm, nr_regions, 1);
+	return 0;
+}
+
+int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr)
+{
+	bool huge = flags & MM_MAP_HUGE;
+	struct mm_region *r;
+	size_t align;
+	void *va;
+	int ret;
+
+	if (!len || len > (1ULL << 46) ||
+	    (flags & ~(MM_MAP_POPULATE | MM_MAP_HUGE | MM_MAP_LOCKED |
+		       MM_MAP_RDONLY)))
+		return -EINVAL;
+	len = ALIGN_UP(len, PHYS_PAGE_SIZE);
+
+	r = region_alloc(len >> PHYS_PAGE_SHIFT, huge);
+	if (!r)
+		return -ENOMEM;
+	r->map_flags = flags;
+	r->vm_flags = MM_VM_READ | (flags & MM_MAP_RDONLY ? 0 : MM_VM_WRITE);
+
+	align = len >= PHYS_HUGE_SIZE ? PHYS_HUGE_SIZE : PHYS_PAGE_SIZE;
+	va = reserve_va(len, align);
+	if (!va) {
+		ret = -ENOMEM;
+		goto err_region;
+	}
+	r->start = (unsigned long)va;
+	r->end = r->start + len;
+
+	ret = region_populate(mm, r);
+	if (ret)
+		goto err_frames;
+	ret = back_va_runs(mm, r, 0, r->nr_pages);
+	if (ret)
+		goto err_frames;
+	if ((flags & MM_MAP_LOCKED) && mlock(va, len)) {
+		ret = -errno;
+		goto err_frames;
+	}
+	mm_insert_region(mm, r);
+	*addr = va;
+	return 0;
+
+err_frames:
+	region_unmap_all(mm, r);
+err_region:
+	region_free(r);
+	return ret;
+}
+
+int mm_mmap_pfn(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
+		void **addr)
+{
+	struct phys_mem *pm = mm->pm;
+	struct mm_region *r;
+	phys_addr_t last;
+	unsigned long i;
+	void *va;
+	int ret;
+
+	if (!len || !IS_ALIGNED(pa, PHYS_PAGE_SIZE) ||
+	    check_add_overflow(pa, (phys_addr_t)len - 1, &last) ||
+	    !phys_pa_valid(pm, pa) || !phys_pa_valid(pm, last))
+		return -EINVAL;
+	len = ALIGN_UP(len, PHYS_PAGE_SIZE);
+
+	r = region_alloc(len >> PHYS_PAGE_SHIFT, false);
+	if (!r)
+		return -ENOMEM;
+	r->vm_flags = vm_flags | MM_VM_READ | MM_VM_WRITE | MM_VM_IO |
+		      MM_VM_PFNMAP | MM_VM_DONTEXPAND | MM_VM_DONTDUMP;
+	r->pfnmap_pa = pa;
+	va = reserve_va(len, PHYS_PAGE_SIZE);
+	if (!va) {
+		ret = -ENOMEM;
+		goto err_region;
+	}
+	r->start = (unsigned long)va;
+	r->end = r->start + len;
+	for (i = 0; i < r->nr_pages; i++)
+		r->pfns[i] = pa_to_pfn(pm, pa) + i;
+	r->nr_mapped = r->nr_pages;
+	ret = back_va(mm, r, 0, r->nr_pages);
+	if (ret)
+		goto err_va;
+	mm_insert_region(mm, r);
+	*addr = va;
+	return 0;
+
+err_va:
+	munmap(va, len);
+err_region:
+	region_free(r);
+	return ret;
+}
+
+static void notify_start(struct mm *mm, const struct mmu_notifier_range *rg)
+{
+	struct mmu_notifier *mn;
+
+	LIST_FOREACH(mn, &mm->notifiers, link)
+		if (mn->ops->invalidate_range_start)
+			mn->ops->invalidate_range_start(mn, rg);
+}
+
+static void notify_end(struct mm *mm, const struct mmu_notifier_range *rg)
+{
+	struct mmu_notifier *mn;
+
+	LIST_FOREACH(mn, &mm->notifiers, link)
+		if (mn->ops->invalidate_range_end)
+			mn->ops->invalidate_range_end(mn, rg);
+}
+
+static int check_user_range(void *addr, size_t len, unsigned long *start,
+			    unsigned long *end)
+{
+	*start = (unsigned long)addr;
+	if (!IS_ALIGNED(*start, PHYS_PAGE_SIZE) || !len)
+		return -EINVAL;
+	len = ALIGN_UP(len, PHYS_PAGE_SIZE);
+	if (!len || check_add_overflow(*start, len, end))
+		return -EINVAL;
+	return 0;
+}
+
+int mm_munmap(struct mm *mm, void *addr, size_t len)
+{
+	struct mmu_notifier_range rg = { .mm = mm, .event = MMU_NOTIFY_UNMAP };
+	struct free_batch b = { 0, 0 };
+	struct mm_region *r, *next;
+	unsigned long a, e, i;
+	int ret;
+
+	ret = check_user_range(addr, len, &rg.start, &rg.end);
+	if (ret)
+		return ret;
+
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	notify_start(mm, &rg);
+	for (r = RB_MIN(mm_region_tree, &mm->regions); r; r = next) {
+		next = RB_NEXT(mm_region_tree, &mm->regions, r);
+		if (r->end <= rg.start || r->start >= rg.end)
+			continue;
+		a = max(r->start, rg.start);
+		e = min(r->end, rg.end);
+		for (i = region_idx(r, a); i < region_idx(r, e); i++) {
+			if (r->pfns[i] == PFN_NONE)
+				continue;
+			if (r->vm_flags & MM_VM_PFNMAP) {
+				r->pfns[i] = PFN_NONE;
+				r->nr_mapped--;
+			} else {
+				unmap_page(mm, r, i, &b);
+			}
+			stat_add(mm, unmapped_pages, 1);
+		}
+		if (!r->nr_mapped) {
+			RB_REMOVE(mm_region_tree, &mm->regions, r);
+			munmap((void *)r->start, r->end - r->start);
+			region_free(r);
+			stat_add(mm, nr_regions, -1);
+		} else {
+			unback_va(a, e - a);
+		}
+	}
+	free_batch_flush(mm->pm, &b);
+	notify_end(mm, &rg);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return 0;
+}
+
+/* Is the page's frame pinned (referenced beyond its mappings)? */
+static bool page_pinned(struct phys_mem *pm, uint32_t pfn)
+{
+	struct phys_frame *h = pfn_frame(pm, frame_head_pfn(pm, pfn));
+
+	return atomic_load(&h->refcount) > h->mapcount;
+}
+
+/* Give page idx a fresh frame (the old one stays with its pinner). */
+static void replace_page(struct mm *mm, struct mm_region *r, unsigned long idx,
+			 uint32_t newpfn)
+{
+	struct phys_mem *pm = mm->pm;
+	struct free_batch b = { 0, 0 };
+	struct phys_frame *nf = pfn_frame(pm, newpfn);
+
+	unmap_page(mm, r, idx, &b);
+	free_batch_flush(pm, &b);
+	nf->flags |= PF_MAPPED;
+	nf->mapcount = 1;
+	r->pfns[idx] = newpfn;
+	r->nr_mapped++;
+	/* only mmap can fail here, and it does not for a fixed shared map
+	 * over our own reservation */
+	WARN_ON(back_va(mm, r, idx, 1));
+	stat_add(mm, replaced_frames, 1);
+}
+
+/*
+ * Discard pages [i, e) of r (MADV_DONTNEED).  Unpinned memory is freed: its
+ * frames are recycled in place (punched to zero, new generation), which is
+ * the same as freeing them and handing the same frames back.  Pinned frames
+ * stay with their pinners and the pages get fresh frames from new[].
+ */
+static void discard_pages(struct mm *mm, struct mm_region *r, unsigned long i,
+			  unsigned long e, uint32_t *new, unsigned long *nnew)
+{
+	struct phys_mem *pm = mm->pm;
+	unsigned long run_start = 0, run_len = 0;
+
+	while (i < e) {
+		uint32_t pfn = r->pfns[i], head = frame_head_pfn(pm, pfn);
+		struct phys_frame *h = pfn_frame(pm, head);
+
+		if (h->flags & PF_HEAD && !page_pinned(pm, pfn)) {
+			unsigned long first = i - (pfn - head);
+
+			if (chunk_huge(r, i) && pfn == head &&
+			    first + PAGES_PER_HUGE <= e) {
+				/* the whole folio, unpinned: recycle it */
+				phys_recycle(pm, head, PAGES_PER_HUGE);
+				i += PAGES_PER_HUGE;
+				continue;
+			}
+			/* part of an unpinned folio: split it (THP split) */
+			chunk_clear_huge(r, i);
+			phys_split_compound(pm, head);
+			continue;
+		}
+		if (!page_pinned(pm, pfn)) {
+			/* recycle runs of consecutive plain frames at once */
+			if (run_len && r->pfns[run_start] + run_len == pfn) {
+				run_len++;
+			} else {
+				if (run_len)
+					phys_recycle(pm, r->pfns[run_start],
+						     run_len);
+				run_start = i;
+				run_len = 1;
+			}
+			i++;
+			continue;
+		}
+		replace_page(mm, r, i, new[(*nnew)++]);
+		i++;
+	}
+	if (run_len)
+		phys_recycle(pm, r->pfns[run_start], run_len);
+}
+
+int mm_discard(struct mm *mm, void *addr, size_t len)
+{
+	struct mmu_notifier_range rg = { .mm = mm, .event = MMU_NOTIFY_DISCARD };
+	struct phys_mem *pm = mm->pm;
+	unsigned long a, i, need = 0, used = 0, k;
+	struct mm_region *r;
+	uint32_t *new = NULL;
+	int ret;
+
+	ret = check_user_range(addr, len, &rg.start, &rg.end);
+	if (ret)
+		return ret;
+
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	/* validate and count the pinned pages that need fresh frames */
+	for (a = rg.start; a < rg.end; a += PHYS_PAGE_SIZE) {
+		r = find_region(mm, a);
+		if (!r || r->pfns[region_idx(r, a)] == PFN_NONE) {
+			ret = -ENOMEM; /* as madvise on unmapped memory */
+			goto out;
+		}
+		if (r->vm_flags & MM_VM_PFNMAP) {
+			ret = -EINVAL;
+			goto out;
+		}
+		if (page_pinned(pm, r->pfns[region_idx(r, a)]))
+			need++;
+	}
+	if (need) {
+		new = ui_calloc(need, sizeof(*new));
+		if (!new) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (k = 0; k < need; k++) {
+			ret = __phys_alloc(pm, 0, 0, mm->owner, &new[k]);
+			if (ret)
+				goto out_free;
+		}
+	}
+
+	notify_start(mm, &rg);
+	for (a = rg.start; a < rg.end;) {
+		r = find_region(mm, a);
+		i = region_idx(r, a);
+		k = min(r->end, rg.end);
+		discard_pages(mm, r, i, region_idx(r, k), new, &used);
+		stat_add(mm, discarded_pages, region_idx(r, k) - region_idx(r, a));
+		a = k;
+	}
+	notify_end(mm, &rg);
+	ret = 0;
+	k = need;
+out_free:
+	/* frames counted as needed but not used (a pinner let go meanwhile) */
+	while (k > used)
+		frame_put(pm, new[--k], 1);
+	ui_free(new);
+out:
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return ret;
+}
+
+int mm_find_vma(struct mm *mm, unsigned long uaddr, struct mm_vma_info *info)
+{
+	struct mm_region *r;
+	int ret = -EFAULT;
+
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	r = find_region(mm, uaddr);
+	if (r && r->pfns[region_idx(r, uaddr)] != PFN_NONE) {
+		info->start = r->start;
+		info->end = r->end;
+		info->vm_flags = r->vm_flags;
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return ret;
+}
+
+int mm_follow_pfn(struct mm *mm, unsigned long uaddr, phys_addr_t *pa,
+		  uint64_t *vm_flags)
+{
+	struct mm_region *r;
+	unsigned long idx;
+	int ret = -EFAULT;
+
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	r = find_region(mm, uaddr);
+	if (!r)
+		goto out;
+	idx = region_idx(r, uaddr);
+	if (r->pfns[idx] == PFN_NONE)
+		goto out;
+	if (!(r->vm_flags & (MM_VM_IO | MM_VM_PFNMAP))) {
+		ret = -EINVAL;
+		goto out;
+	}
+	*pa = pfn_to_pa(mm->pm, r->pfns[idx]);
+	if (vm_flags)
+		*vm_flags = r->vm_flags;
+	ret = 0;
+out:
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return ret;
+}
+
+/* ---- pinning -------------------------------------------------------------- */
+
+static void emit_run(struct mm_pin_run *runs, unsigned int *nr, phys_addr_t pa,
+		     uint64_t n)
+{
+	if (*nr && runs[*nr - 1].pa + (runs[*nr - 1].npages << PHYS_PAGE_SHIFT) ==
+			   pa) {
+		runs[*nr - 1].npages += n;
+		return;
+	}
+	runs[*nr].pa = pa;
+	runs[*nr].npages = n;
+	(*nr)++;
+}
+
+static bool run_fits(const struct mm_pin_run *runs, unsigned int nr,
+		     unsigned int max, phys_addr_t pa)
+{
+	return nr < max ||
+	       runs[nr - 1].pa + (runs[nr - 1].npages << PHYS_PAGE_SHIFT) == pa;
+}
+
+long mm_pin_pages(struct mm *mm, unsigned long uaddr, unsigned long npages,
+		  unsigned int gup_flags, struct mm_pin_run *runs,
+		  unsigned int max_runs, unsigned int *nr_runs)
+{
+	struct phys_mem *pm = mm->pm;
+	struct mm_region *r = NULL;
+	unsigned long done = 0, end;
+	unsigned int nr = 0;
+	int ret;
+
+	*nr_runs = 0;
+	if (!npages || !max_runs || !runs ||
+	    !IS_ALIGNED(uaddr, PHYS_PAGE_SIZE) ||
+	    npages > (ULONG_MAX >> PHYS_PAGE_SHIFT) ||
+	    check_add_overflow(uaddr, npages << PHYS_PAGE_SHIFT, &end))
+		return -EINVAL;
+	if (unlikely(uiommu_should_fail(UIOMMU_FAIL_PIN)))
+		return -ENOMEM;
+	if (gup_flags & MM_GUP_LONGTERM) {
+		ret = mm_lock_acct(mm, npages, false);
+		if (ret)
+			return ret;
+	}
+
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+	while (done < npages) {
+		unsigned long addr = uaddr + (done << PHYS_PAGE_SHIFT);
+		unsigned long idx, cnt;
+		uint32_t pfn, head;
+		phys_addr_t pa;
+
+		if (!r || addr >= r->end) {
+			r = find_region(mm, addr);
+			if (!r || (r->vm_flags & (MM_VM_IO | MM_VM_PFNMAP)) ||
+			    ((gup_flags & MM_GUP_WRITE) &&
+			     !(r->vm_flags & MM_VM_WRITE))) {
+				ret = -EFAULT;
+				goto err_unwind;
+			}
+		}
+		idx = region_idx(r, addr);
+		pfn = r->pfns[idx];
+		if (pfn == PFN_NONE) {
+			ret = -EFAULT;
+			goto err_unwind;
+		}
+		pa = pfn_to_pa(pm, pfn);
+		if (!run_fits(runs, nr, max_runs, pa))
+			break;
+		if (chunk_huge(r, idx)) {
+			/* a whole folio mapped in order: one reference op */
+			head = frame_head_pfn(pm, pfn);
+			cnt = min(PAGES_PER_HUGE - (pfn - head),
+				  npages - done);
+			cnt = min(cnt, r->nr_pages - idx);
+		} else {
+			head = frame_head_pfn(pm, pfn);
+			cnt = 1;
+		}
+		frame_get(pm, head, cnt);
+		emit_run(runs, &nr, pa, cnt);
+		done += cnt;
+	}
+	pthread_rwlock_unlock(&mm->mmap_lock);
+
+	if ((gup_flags & MM_GUP_LONGTERM) && done < npages)
+		mm_lock_acct(mm, -(long)(npages - done), false);
+	*nr_runs = nr;
+	stat_add(mm, pin_calls, 1);
+	stat_add(mm, pinned_pages, done);
+	return done;
+
+err_unwind:
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	for (unsigned int i = 0; i < nr; i++)
+		phys_unpin_range(pm, runs[i].pa, runs[i].npages);
+	if (gup_flags & MM_GUP_LONGTERM)
+		mm_lock_acct(mm, -(long)npages, false);
+	return ret;
+}
+
+void mm_unpin_pages(struct mm *mm, const struct mm_pin_run *runs,
+		    unsigned int nr_runs, unsigned int gup_flags)
+{
+	uint64_t total = 0;
+
+	for (unsigned int i = 0; i < nr_runs; i++) {
+		phys_unpin_range(mm->pm, runs[i].pa, runs[i].npages);
+		total += runs[i].npages;
+	}
+	if (gup_flags & MM_GUP_LONGTERM)
+		mm_lock_acct(mm, -(long)total, false);
+	stat_add(mm, unpinned_pages, total);
+}
+
+/* ---- notifiers, teardown, statistics -------------------------------------- */
+
+int mmu_notifier_register(struct mmu_notifier *mn, struct mm *mm)
+{
+	if (!mn || !mn->ops || !mm)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	mn->mm = mm;
+	LIST_INSERT_HEAD(&mm->notifiers, mn, link);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return 0;
+}
+
+void mmu_notifier_unregister(struct mmu_notifier *mn)
+{
+	struct mm *mm = mn->mm;
+
+	if (!mm)
+		return;
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	LIST_REMOVE(mn, link);
+	mn->mm = NULL;
+	pthread_rwlock_unlock(&mm->mmap_lock);
+}
+
+void mm_destroy(struct mm *mm)
+{
+	struct mmu_notifier *mn;
+	struct mm_region *r;
+
+	if (!mm)
+		return;
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	while ((mn = LIST_FIRST(&mm->notifiers))) {
+		LIST_REMOVE(mn, link);
+		mn->mm = NULL;
+		if (mn->ops->release)
+			mn->ops->release(mn, mm);
+	}
+	while ((r = RB_MIN(mm_region_tree, &mm->regions))) {
+		RB_REMOVE(mm_region_tree, &mm->regions, r);
+		region_unmap_all(mm, r);
+		region_free(r);
+	}
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	pthread_rwlock_destroy(&mm->mmap_lock);
+	ui_free(mm);
+}
+
+void mm_get_stats(const struct mm *mm, struct mm_stats *st)
+{
+	st->regions = atomic_load(&mm->nr_regions);
+	st->pin_calls = atomic_load(&mm->pin_calls);
+	st->pinned_pages = atomic_load(&mm->pinned_pages);
+	st->unpinned_pages = atomic_load(&mm->unpinned_pages);
+	st->discarded_pages = atomic_load(&mm->discarded_pages);
+	st->replaced_frames = atomic_load(&mm->replaced_frames);
+	st->unmapped_pages = atomic_load(&mm->unmapped_pages);
+	st->locked_vm = atomic_load(&mm->locked_vm);
+	st->locked_vm_peak = atomic_load(&mm->locked_vm_peak);
+	st->acct_failures = atomic_load(&mm->acct_failures);
+}
+
+int mm_check_invariants(const struct mm *mm, FILE *log)
+{
+	struct phys_report rep;
+	int problems = 0;
+
+	if (atomic_load(&mm->locked_vm)) {
+		if (log)
+			fprintf(log, "mm %u: locked_vm %llu pages, not 0\n",
+				mm->owner,
+				(unsigned long long)atomic_load(&mm->locked_vm));
+		problems++;
+	}
+	phys_report(mm->pm, mm->owner, &rep);
+	if (rep.pin_refs) {
+		if (log)
+			fprintf(log,
+				"mm %u: %llu pin references on %llu frames (%llu orphaned)\n",
+				mm->owner, (unsigned long long)rep.pin_refs,
+				(unsigned long long)rep.pinned,
+				(unsigned long long)rep.orphaned);
+		problems++;
+	}
+	return problems;
+}
