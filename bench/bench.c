@@ -4,6 +4,7 @@
  * line), prints a table of medians and writes JSON lines.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -47,26 +48,35 @@ void bench_report(const char *name, double value, const char *unit,
 	printf("  %-44s %12.2f %-8s %s\n", name, value, unit, note ? note : "");
 	fflush(stdout);
 	if (json) {
-		fprintf(json, "{\"name\": \"%s\", \"value\": %.4f, \"unit\": \"%s\"}\n",
-			name, value, unit);
-		fflush(json);
+		json_t *o = json_pack("{s:s, s:f, s:s}", "name", name, "value",
+				      value, "unit", unit);
+
+		if (o && note)
+			json_object_set_new(o, "note", json_string(note));
+		if (o) {
+			json_dumpf(o, json, JSON_COMPACT);
+			fputc('\n', json);
+			fflush(json);
+		}
+		json_decref(o);
 	}
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: uiommu-bench [--json FILE] [--reps N] [--quick] [SUITE...]\n");
+	fprintf(f, "usage: uiommu-bench [--json FILE] [--reps N] [--quick] "
+		   "[SUITE...]\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", required_argument, NULL, 'j' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"json", required_argument, NULL, 'j'},
+		{"reps", required_argument, NULL, 'r'},
+		{"quick", no_argument, NULL, 'q'},
+		{"list", no_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct bench_suite *s;
 	int c;
@@ -101,7 +111,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("uiommu benchmarks: medians of %d repetitions, measured in this run\n",
+	printf("uiommu benchmarks: medians of %d repetitions, measured in this "
+	       "run\n",
 	       bench_reps);
 	printf("  %-44s %12s %-8s %s\n", "figure", "median", "unit", "note");
 	for (s = suites; s; s = s->next) {

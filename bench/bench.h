@@ -22,11 +22,11 @@ struct bench_suite {
 
 void bench_register(struct bench_suite *s);
 
-#define BENCH_SUITE(sname, fn)                                               \
-	static struct bench_suite __bench_##sname = { #sname, fn, NULL };    \
-	__attribute__((constructor)) static void __bench_reg_##sname(void)   \
-	{                                                                    \
-		bench_register(&__bench_##sname);                            \
+#define BENCH_SUITE(sname, fn)                                             \
+	static struct bench_suite __bench_##sname = {#sname, fn, NULL};    \
+	__attribute__((constructor)) static void __bench_reg_##sname(void) \
+	{                                                                  \
+		bench_register(&__bench_##sname);                          \
 	}
 
 /* Report one figure (value in unit, e.g. "ns/page", "GB/s", "x"). */

@@ -28,10 +28,10 @@ int test_fail_sweep(int (*op)(void *ctx), void (*undo)(void *ctx),
 
 int test_run(const char *name, const struct CMUnitTest *tests, size_t n);
 
-#define TEST_MAIN(tests)                                                     \
-	int main(void)                                                       \
-	{                                                                    \
-		return test_run(__FILE__, tests, ARRAY_SIZE_T(tests));      \
+#define TEST_MAIN(tests)                                               \
+	int main(void)                                                 \
+	{                                                              \
+		return test_run(__FILE__, tests, ARRAY_SIZE_T(tests)); \
 	}
 #define ARRAY_SIZE_T(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -16,9 +16,9 @@
 
 #include "scenarios.h"
 
-#define MiB (1ULL << 20)
-#define REGION (64 * MiB)
-#define PIN (8 * MiB)
+#define MiB	 (1ULL << 20)
+#define REGION	 (64 * MiB)
+#define PIN	 (8 * MiB)
 #define MAX_RUNS 4096
 
 struct snapshot {
@@ -46,21 +46,20 @@ static void snap(struct phys_mem *pm, struct mm *mm, const char *step,
 	s->note = note;
 	printf("  %-28s %10llu %10llu %10llu %12llu  %s\n", s->step,
 	       (unsigned long long)s->frames_used,
-	       (unsigned long long)s->pinned,
-	       (unsigned long long)s->orphaned,
+	       (unsigned long long)s->pinned, (unsigned long long)s->orphaned,
 	       (unsigned long long)s->locked_kib, s->note);
-	json_array_append_new(rows,
-		json_pack("{s:s, s:I, s:I, s:I, s:I}", "step", step,
-			  "frames_used", (json_int_t)s->frames_used,
-			  "frames_pinned", (json_int_t)s->pinned,
-			  "frames_orphaned", (json_int_t)s->orphaned,
-			  "locked_kib", (json_int_t)s->locked_kib));
+	json_array_append_new(
+		rows, json_pack("{s:s, s:I, s:I, s:I, s:I}", "step", step,
+				"frames_used", (json_int_t)s->frames_used,
+				"frames_pinned", (json_int_t)s->pinned,
+				"frames_orphaned", (json_int_t)s->orphaned,
+				"locked_kib", (json_int_t)s->locked_kib));
 }
 
 static int run_memory(struct scenario_ctx *ctx)
 {
 	static struct mm_pin_run runs4k[MAX_RUNS], runs2m[MAX_RUNS];
-	struct phys_config cfg = { PHYS_DEFAULT_BASE, 1ULL << 30 };
+	struct phys_config cfg = {PHYS_DEFAULT_BASE, 1ULL << 30};
 	unsigned int nr4k = 0, nr2m = 0;
 	struct phys_mem *pm = NULL;
 	struct mm *mm = NULL;
@@ -71,7 +70,8 @@ static int run_memory(struct scenario_ctx *ctx)
 	long n;
 	int bad = 0, ret;
 
-	printf("memory: a process maps 2 x %llu MiB, a driver pins %llu MiB of each, the\n"
+	printf("memory: a process maps 2 x %llu MiB, a driver pins %llu MiB of "
+	       "each, the\n"
 	       "process discards memory under the pins (frames are 4 KiB)\n",
 	       REGION / MiB, PIN / MiB);
 	printf("  %-28s %10s %10s %10s %12s  %s\n", "step", "frames", "pinned",
@@ -94,8 +94,7 @@ static int run_memory(struct scenario_ctx *ctx)
 		goto fail;
 	memset(r4k, 0xa5, REGION);
 	memset(r2m, 0x5a, REGION);
-	snap(pm, mm, "mmap 4K + 2M regions", "user wrote every byte", &s,
-	     rows);
+	snap(pm, mm, "mmap 4K + 2M regions", "user wrote every byte", &s, rows);
 
 	n = mm_pin_pages(mm, (unsigned long)r4k, PIN >> 12,
 			 MM_GUP_WRITE | MM_GUP_LONGTERM, runs4k, MAX_RUNS,
@@ -114,8 +113,8 @@ static int run_memory(struct scenario_ctx *ctx)
 	{
 		static char note[96];
 
-		snprintf(note, sizeof(note), "runs: %u (4K region), %u (2M region)",
-			 nr4k, nr2m);
+		snprintf(note, sizeof(note),
+			 "runs: %u (4K region), %u (2M region)", nr4k, nr2m);
 		snap(pm, mm, "pin 8 MiB of each", note, &s, rows);
 	}
 	{
@@ -125,7 +124,8 @@ static int run_memory(struct scenario_ctx *ctx)
 
 		n = mm_pin_pages(mm, (unsigned long)r4k + PIN, 1,
 				 MM_GUP_LONGTERM, extra, 1, &nr);
-		snprintf(note, sizeof(note), "one more page: %s (limit %llu MiB)",
+		snprintf(note, sizeof(note),
+			 "one more page: %s (limit %llu MiB)",
 			 n == -ENOMEM ? "ENOMEM" : "accepted?!",
 			 (unsigned long long)(2 * PIN / MiB));
 		if (n != -ENOMEM)
@@ -162,12 +162,13 @@ static int run_memory(struct scenario_ctx *ctx)
 	mm_destroy(mm);
 	mm = NULL;
 	bad += mem_check_invariants(pm, PHYS_OWNER_NONE, stderr);
-	snap(pm, NULL, "mm_destroy", bad ? "INVARIANTS BROKEN" :
-			"invariants hold: nothing pinned, charged or allocated",
+	snap(pm, NULL, "mm_destroy",
+	     bad ? "INVARIANTS BROKEN"
+		 : "invariants hold: nothing pinned, charged or allocated",
 	     &s, rows);
 	phys_destroy(pm);
-	scenario_json_add(ctx, "memory", json_pack("{s:o, s:b}", "steps", rows,
-						   "ok", !bad));
+	scenario_json_add(ctx, "memory",
+			  json_pack("{s:o, s:b}", "steps", rows, "ok", !bad));
 	return bad ? 1 : 0;
 
 fail:

@@ -22,21 +22,23 @@ static const struct scenario *const scenarios[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: uiommu <command> [options]\n"
-		"\n"
-		"The Linux IOMMU and VFIO type1 stack in user space: emulated devices do\n"
-		"real DMA into real process memory through an emulated SMMUv3-style IOMMU.\n"
-		"\n"
-		"commands:\n"
-		"  run [SCENARIO...]   run scenarios (all of them when none is named) and\n"
-		"                      print their tables\n"
-		"      --json FILE     also write the figures as JSON\n"
-		"  list                list the scenarios\n"
-		"  version             print the version\n"
-		"  help, --help        this text\n"
-		"\n"
-		"scenarios:\n");
+	fprintf(f, "usage: uiommu <command> [options]\n"
+		   "\n"
+		   "The Linux IOMMU and VFIO type1 stack in user space: "
+		   "emulated devices do\n"
+		   "real DMA into real process memory through an emulated "
+		   "SMMUv3-style IOMMU.\n"
+		   "\n"
+		   "commands:\n"
+		   "  run [SCENARIO...]   run scenarios (all of them when none "
+		   "is named) and\n"
+		   "                      print their tables\n"
+		   "      --json FILE     also write the figures as JSON\n"
+		   "  list                list the scenarios\n"
+		   "  version             print the version\n"
+		   "  help, --help        this text\n"
+		   "\n"
+		   "scenarios:\n");
 	for (size_t i = 0; i < NR_SCENARIOS; i++)
 		fprintf(f, "  %-18s  %s\n", scenarios[i]->name,
 			scenarios[i]->summary);
@@ -53,11 +55,11 @@ static const struct scenario *find_scenario(const char *name)
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", required_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"json", required_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
-	struct scenario_ctx ctx = { 0 };
+	struct scenario_ctx ctx = {0};
 	int c, ret = 0;
 
 	optind = 1;
@@ -76,7 +78,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++) {
 		if (!find_scenario(argv[i])) {
-			fprintf(stderr, "uiommu: no scenario '%s' (see 'uiommu list')\n",
+			fprintf(stderr,
+				"uiommu: no scenario '%s' (see 'uiommu "
+				"list')\n",
 				argv[i]);
 			return 2;
 		}
@@ -98,7 +102,8 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
 
-	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") ||
+	    !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
 	}

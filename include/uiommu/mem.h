@@ -40,11 +40,11 @@ extern "C" {
 
 typedef uint64_t phys_addr_t;
 
-#define PHYS_PAGE_SHIFT	 12
-#define PHYS_PAGE_SIZE	 (1ULL << PHYS_PAGE_SHIFT)
-#define PHYS_HUGE_ORDER	 9 /* 2 MiB */
-#define PHYS_HUGE_SIZE	 (PHYS_PAGE_SIZE << PHYS_HUGE_ORDER)
-#define PHYS_MAX_ORDER	 18 /* largest extent: 1 GiB */
+#define PHYS_PAGE_SHIFT	  12
+#define PHYS_PAGE_SIZE	  (1ULL << PHYS_PAGE_SHIFT)
+#define PHYS_HUGE_ORDER	  9 /* 2 MiB */
+#define PHYS_HUGE_SIZE	  (PHYS_PAGE_SIZE << PHYS_HUGE_ORDER)
+#define PHYS_MAX_ORDER	  18 /* largest extent: 1 GiB */
 #define PHYS_ADDR_INVALID ((phys_addr_t)-1)
 
 #define PHYS_DEFAULT_BASE 0x80000000ULL
@@ -93,11 +93,11 @@ struct phys_stats {
 
 /* Leak report over all frames (or those of one owner). */
 struct phys_report {
-	uint64_t allocated;  /* allocated frames */
-	uint64_t pinned;     /* frames with refcount > mapcount */
-	uint64_t orphaned;   /* pinned but no longer mapped by anyone */
-	uint64_t ownerless;  /* allocated with owner PHYS_OWNER_NONE: a bug */
-	uint64_t pin_refs;   /* sum of (refcount - mapcount) */
+	uint64_t allocated; /* allocated frames */
+	uint64_t pinned;    /* frames with refcount > mapcount */
+	uint64_t orphaned;  /* pinned but no longer mapped by anyone */
+	uint64_t ownerless; /* allocated with owner PHYS_OWNER_NONE: a bug */
+	uint64_t pin_refs;  /* sum of (refcount - mapcount) */
 };
 
 UIOMMU_API int phys_create(const struct phys_config *cfg,
@@ -154,14 +154,14 @@ UIOMMU_API void phys_report(const struct phys_mem *pm, uint32_t owner,
 struct mm;
 
 /* VMA flags (the kernel's meaning) */
-#define MM_VM_READ	     (1ULL << 0)
-#define MM_VM_WRITE	     (1ULL << 1)
-#define MM_VM_IO	     (1ULL << 18)
-#define MM_VM_DONTEXPAND     (1ULL << 22)
-#define MM_VM_PFNMAP	     (1ULL << 10)
-#define MM_VM_DONTDUMP	     (1ULL << 26)
-#define MM_VM_ALLOW_WC_BIT   39 /* VM_VFIO_ALLOW_WC */
-#define MM_VM_ALLOW_WC	     (1ULL << MM_VM_ALLOW_WC_BIT)
+#define MM_VM_READ	   (1ULL << 0)
+#define MM_VM_WRITE	   (1ULL << 1)
+#define MM_VM_IO	   (1ULL << 18)
+#define MM_VM_DONTEXPAND   (1ULL << 22)
+#define MM_VM_PFNMAP	   (1ULL << 10)
+#define MM_VM_DONTDUMP	   (1ULL << 26)
+#define MM_VM_ALLOW_WC_BIT 39 /* VM_VFIO_ALLOW_WC */
+#define MM_VM_ALLOW_WC	   (1ULL << MM_VM_ALLOW_WC_BIT)
 
 /* mm_mmap() flags */
 #define MM_MAP_POPULATE (1u << 0) /* back every page now */
@@ -192,7 +192,7 @@ struct mm_stats {
 	uint64_t discarded_pages;
 	uint64_t replaced_frames; /* pinned frames a discard left to the pinner */
 	uint64_t unmapped_pages;
-	uint64_t locked_vm;	  /* pages charged now */
+	uint64_t locked_vm; /* pages charged now */
 	uint64_t locked_vm_peak;
 	uint64_t acct_failures; /* charges refused with ENOMEM */
 };

@@ -31,8 +31,8 @@ void uiommu_fail_filter(unsigned int kinds)
 
 bool uiommu_should_fail(unsigned int kind)
 {
-	unsigned long left = atomic_load_explicit(&countdown,
-						  memory_order_relaxed);
+	unsigned long left =
+		atomic_load_explicit(&countdown, memory_order_relaxed);
 	unsigned int f;
 
 	if (likely(!left))

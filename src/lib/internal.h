@@ -20,15 +20,15 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define container_of(ptr, type, member)                                       \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define ALIGN_DOWN(x, a)    ((x) & ~((__typeof__(x))(a) - 1))
-#define ALIGN_UP(x, a)	    ALIGN_DOWN((x) + (a) - 1, (a))
-#define IS_ALIGNED(x, a)    (((x) & ((__typeof__(x))(a) - 1)) == 0)
-#define DIV_ROUND_UP(n, d)  (((n) + (d) - 1) / (d))
+#define ALIGN_DOWN(x, a)   ((x) & ~((__typeof__(x))(a)-1))
+#define ALIGN_UP(x, a)	   ALIGN_DOWN((x) + (a)-1, (a))
+#define IS_ALIGNED(x, a)   (((x) & ((__typeof__(x))(a)-1)) == 0)
+#define DIV_ROUND_UP(n, d) (((n) + (d)-1) / (d))
 
 #define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d) __builtin_mul_overflow(a, b, d)
@@ -39,8 +39,8 @@
 #define READ_ONCE(x)	 (*(const volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 
-#define BIT(n)	  (1UL << (n))
-#define BIT_ULL(n) (1ULL << (n))
+#define BIT(n)		  (1UL << (n))
+#define BIT_ULL(n)	  (1ULL << (n))
 #define GENMASK_ULL(h, l) (((~0ULL) >> (63 - (h))) & ~((1ULL << (l)) - 1))
 
 #define __hidden __attribute__((visibility("hidden")))
@@ -78,13 +78,13 @@ static inline void ui_free(void *p)
 void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define WARN_ON(cond)                                                         \
-	({                                                                    \
-		bool __c = !!(cond);                                          \
-		if (unlikely(__c))                                            \
-			pr_warn("WARN_ON(%s) at %s:%d", #cond, __FILE__,      \
-				__LINE__);                                    \
-		__c;                                                          \
+#define WARN_ON(cond)                                                    \
+	({                                                               \
+		bool __c = !!(cond);                                     \
+		if (unlikely(__c))                                       \
+			pr_warn("WARN_ON(%s) at %s:%d", #cond, __FILE__, \
+				__LINE__);                               \
+		__c;                                                     \
 	})
 
 #define WARN_ON_ONCE(cond)                                                    \

@@ -47,8 +47,8 @@ struct mm_region {
 	unsigned long nr_mapped;
 	uint64_t vm_flags;
 	unsigned int map_flags;
-	uint32_t *pfns;	  /* per page, PFN_NONE for holes */
-	uint64_t *huge;	  /* bitmap per 2 MiB chunk, NULL unless huge */
+	uint32_t *pfns;	       /* per page, PFN_NONE for holes */
+	uint64_t *huge;	       /* bitmap per 2 MiB chunk, NULL unless huge */
 	phys_addr_t pfnmap_pa; /* IO|PFNMAP: physical base of the region */
 };
 
@@ -67,11 +67,11 @@ struct mm {
 	uint32_t owner;	     /* immutable */
 
 	pthread_rwlock_t mmap_lock;
-	struct mm_region_tree regions;		 /* mmap_lock */
-	LIST_HEAD(, mmu_notifier) notifiers;	 /* mmap_lock */
-	_Atomic uint64_t memlock_limit;		 /* bytes */
+	struct mm_region_tree regions;	     /* mmap_lock */
+	LIST_HEAD(, mmu_notifier) notifiers; /* mmap_lock */
+	_Atomic uint64_t memlock_limit;	     /* bytes */
 	_Atomic bool cap_ipc_lock;
-	_Atomic uint64_t locked_vm;		 /* pages */
+	_Atomic uint64_t locked_vm; /* pages */
 
 	/* statistics, atomics (pins run concurrently) */
 	_Atomic uint64_t nr_regions, pin_calls, pinned_pages, unpinned_pages;
@@ -79,7 +79,7 @@ struct mm {
 	_Atomic uint64_t locked_vm_peak, acct_failures;
 };
 
-#define stat_add(mm, field, n)                                                \
+#define stat_add(mm, field, n) \
 	atomic_fetch_add_explicit(&(mm)->field, (n), memory_order_relaxed)
 
 int mm_create(struct phys_mem *pm, struct mm **out)
@@ -256,7 +256,8 @@ static int back_va_runs(struct mm *mm, struct mm_region *r, unsigned long idx,
 	int ret;
 
 	while (i < end) {
-		for (j = i + 1; j < end && r->pfns[j] == r->pfns[j - 1] + 1; j++)
+		for (j = i + 1; j < end && r->pfns[j] == r->pfns[j - 1] + 1;
+		     j++)
 			;
 		ret = back_va(mm, r, i, j - i);
 		if (ret)
@@ -348,8 +349,7 @@ static void free_batch_flush(struct phys_mem *pm, struct free_batch *b)
 		unsigned int order = 0;
 
 		/* largest naturally aligned power-of-two piece */
-		while (order < PHYS_MAX_ORDER &&
-		       !(pfn & (1u << order)) &&
+		while (order < PHYS_MAX_ORDER && !(pfn & (1u << order)) &&
 		       pfn + (2u << order) <= end)
 			order++;
 		/* turn the piece into one extent, then free it at once */
@@ -364,7 +364,7 @@ static void free_batch_flush(struct phys_mem *pm, struct free_batch *b)
 
 static void region_unmap_all(struct mm *mm, struct mm_region *r)
 {
-	struct free_batch b = { 0, 0 };
+	struct free_batch b = {0, 0};
 	unsigned long i;
 
 	stat_add(mm, unmapped_pages, r->nr_mapped);
@@ -447,8 +447,8 @@ int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr)
 	int ret;
 
 	if (!len || len > (1ULL << 46) ||
-	    (flags & ~(MM_MAP_POPULATE | MM_MAP_HUGE | MM_MAP_LOCKED |
-		       MM_MAP_RDONLY)))
+	    (flags &
+	     ~(MM_MAP_POPULATE | MM_MAP_HUGE | MM_MAP_LOCKED | MM_MAP_RDONLY)))
 		return -EINVAL;
 	len = ALIGN_UP(len, PHYS_PAGE_SIZE);
 
@@ -566,8 +566,8 @@ static int check_user_range(void *addr, size_t len, unsigned long *start,
 
 int mm_munmap(struct mm *mm, void *addr, size_t len)
 {
-	struct mmu_notifier_range rg = { .mm = mm, .event = MMU_NOTIFY_UNMAP };
-	struct free_batch b = { 0, 0 };
+	struct mmu_notifier_range rg = {.mm = mm, .event = MMU_NOTIFY_UNMAP};
+	struct free_batch b = {0, 0};
 	struct mm_region *r, *next;
 	unsigned long a, e, i;
 	int ret;
@@ -623,7 +623,7 @@ static void replace_page(struct mm *mm, struct mm_region *r, unsigned long idx,
 			 uint32_t newpfn)
 {
 	struct phys_mem *pm = mm->pm;
-	struct free_batch b = { 0, 0 };
+	struct free_batch b = {0, 0};
 	struct phys_frame *nf = pfn_frame(pm, newpfn);
 
 	unmap_page(mm, r, idx, &b);
@@ -692,7 +692,7 @@ static void discard_pages(struct mm *mm, struct mm_region *r, unsigned long i,
 
 int mm_discard(struct mm *mm, void *addr, size_t len)
 {
-	struct mmu_notifier_range rg = { .mm = mm, .event = MMU_NOTIFY_DISCARD };
+	struct mmu_notifier_range rg = {.mm = mm, .event = MMU_NOTIFY_DISCARD};
 	struct phys_mem *pm = mm->pm;
 	unsigned long a, i, need = 0, used = 0, k;
 	struct mm_region *r;
@@ -737,7 +737,8 @@ int mm_discard(struct mm *mm, void *addr, size_t len)
 		i = region_idx(r, a);
 		k = min(r->end, rg.end);
 		discard_pages(mm, r, i, region_idx(r, k), new, &used);
-		stat_add(mm, discarded_pages, region_idx(r, k) - region_idx(r, a));
+		stat_add(mm, discarded_pages,
+			 region_idx(r, k) - region_idx(r, a));
 		a = k;
 	}
 	notify_end(mm, &rg);
@@ -802,8 +803,9 @@ out:
 static void emit_run(struct mm_pin_run *runs, unsigned int *nr, phys_addr_t pa,
 		     uint64_t n)
 {
-	if (*nr && runs[*nr - 1].pa + (runs[*nr - 1].npages << PHYS_PAGE_SHIFT) ==
-			   pa) {
+	if (*nr &&
+	    runs[*nr - 1].pa + (runs[*nr - 1].npages << PHYS_PAGE_SHIFT) ==
+		    pa) {
 		runs[*nr - 1].npages += n;
 		return;
 	}
@@ -871,8 +873,7 @@ long mm_pin_pages(struct mm *mm, unsigned long uaddr, unsigned long npages,
 		if (chunk_huge(r, idx)) {
 			/* a whole folio mapped in order: one reference op */
 			head = frame_head_pfn(pm, pfn);
-			cnt = min(PAGES_PER_HUGE - (pfn - head),
-				  npages - done);
+			cnt = min(PAGES_PER_HUGE - (pfn - head), npages - done);
 			cnt = min(cnt, r->nr_pages - idx);
 		} else {
 			head = frame_head_pfn(pm, pfn);
@@ -920,6 +921,8 @@ int mmu_notifier_register(struct mmu_notifier *mn, struct mm *mm)
 {
 	if (!mn || !mn->ops || !mm)
 		return -EINVAL;
+	if (mn->mm)
+		return -EBUSY; /* already registered */
 	pthread_rwlock_wrlock(&mm->mmap_lock);
 	mn->mm = mm;
 	LIST_INSERT_HEAD(&mm->notifiers, mn, link);
@@ -986,14 +989,16 @@ int mm_check_invariants(const struct mm *mm, FILE *log)
 		if (log)
 			fprintf(log, "mm %u: locked_vm %llu pages, not 0\n",
 				mm->owner,
-				(unsigned long long)atomic_load(&mm->locked_vm));
+				(unsigned long long)atomic_load(
+					&mm->locked_vm));
 		problems++;
 	}
 	phys_report(mm->pm, mm->owner, &rep);
 	if (rep.pin_refs) {
 		if (log)
 			fprintf(log,
-				"mm %u: %llu pin references on %llu frames (%llu orphaned)\n",
+				"mm %u: %llu pin references on %llu frames "
+				"(%llu orphaned)\n",
 				mm->owner, (unsigned long long)rep.pin_refs,
 				(unsigned long long)rep.pinned,
 				(unsigned long long)rep.orphaned);

@@ -26,8 +26,7 @@
 
 #define GiB (1ULL << 30)
 
-static void free_area_add(struct phys_mem *pm, uint32_t pfn,
-			  unsigned int order)
+static void free_area_add(struct phys_mem *pm, uint32_t pfn, unsigned int order)
 {
 	struct phys_free_area *area = &pm->free_area[order];
 	struct phys_frame *f = &pm->frames[pfn];
@@ -43,8 +42,7 @@ static void free_area_add(struct phys_mem *pm, uint32_t pfn,
 	pm->frames_free += 1ULL << order;
 }
 
-static void free_area_del(struct phys_mem *pm, uint32_t pfn,
-			  unsigned int order)
+static void free_area_del(struct phys_mem *pm, uint32_t pfn, unsigned int order)
 {
 	struct phys_free_area *area = &pm->free_area[order];
 	struct phys_frame *f = &pm->frames[pfn];
@@ -62,7 +60,7 @@ static void free_area_del(struct phys_mem *pm, uint32_t pfn,
 
 int phys_create(const struct phys_config *cfg, struct phys_mem **out)
 {
-	struct phys_config def = { PHYS_DEFAULT_BASE, PHYS_DEFAULT_SIZE };
+	struct phys_config def = {PHYS_DEFAULT_BASE, PHYS_DEFAULT_SIZE};
 	struct phys_mem *pm;
 	uint64_t pfn, nr;
 	size_t meta;
@@ -301,14 +299,14 @@ void phys_free_pages(struct phys_mem *pm, phys_addr_t pa, unsigned int order)
  * apply fn to (head, count).  One call per compound extent: this is what
  * makes pinning 2 MiB-backed memory cheaper per byte than 4 KiB frames.
  */
-#define for_each_extent_piece(pm, pfn, npages, head, cnt)                     \
-	for (uint64_t __done = 0;                                             \
-	     __done < (npages) &&                                             \
-	     ((head) = frame_head_pfn(pm, (pfn) + __done),                    \
-	     (cnt) = min((uint64_t)(head) + frame_nr(pm, head) -              \
-				 ((pfn) + __done),                            \
-			 (npages) - __done),                                  \
-	     1);                                                              \
+#define for_each_extent_piece(pm, pfn, npages, head, cnt)        \
+	for (uint64_t __done = 0;                                \
+	     __done < (npages) &&                                \
+	     ((head) = frame_head_pfn(pm, (pfn) + __done),       \
+	     (cnt) = min((uint64_t)(head) + frame_nr(pm, head) - \
+				 ((pfn) + __done),               \
+			 (npages)-__done),                       \
+	     1);                                                 \
 	     __done += (cnt))
 
 void phys_pin_range(struct phys_mem *pm, phys_addr_t pa, uint64_t npages)
@@ -519,7 +517,7 @@ void phys_report(const struct phys_mem *pm, uint32_t owner,
 		 struct phys_report *r)
 {
 	struct phys_mem *m = (struct phys_mem *)pm;
-	struct report_arg a = { owner, r };
+	struct report_arg a = {owner, r};
 
 	memset(r, 0, sizeof(*r));
 	pthread_mutex_lock(&m->lock);
@@ -552,7 +550,8 @@ static void check_one(const struct phys_mem *pm, uint32_t head, void *arg)
 		return;
 	if (a->log && a->problems < 16)
 		fprintf(a->log,
-			"mem: %s: pa 0x%llx order %u owner %u refcount %u mapcount %u\n",
+			"mem: %s: pa 0x%llx order %u owner %u refcount %u "
+			"mapcount %u\n",
 			what, (unsigned long long)pfn_to_pa(pm, head),
 			(f->flags & PF_HEAD) ? f->order : 0, f->owner, rc,
 			f->mapcount);
@@ -562,7 +561,7 @@ static void check_one(const struct phys_mem *pm, uint32_t head, void *arg)
 int mem_check_invariants(const struct phys_mem *pm, uint32_t keep, FILE *log)
 {
 	struct phys_mem *m = (struct phys_mem *)pm;
-	struct check_arg a = { keep, log, 0 };
+	struct check_arg a = {keep, log, 0};
 
 	pthread_mutex_lock(&m->lock);
 	for_each_allocated(pm, check_one, &a);

@@ -52,7 +52,7 @@ struct phys_frame {
 	uint8_t order;
 	uint16_t flags;
 	uint64_t gen;
-	uint32_t head; /* compound head (tails) */
+	uint32_t head;	     /* compound head (tails) */
 	uint32_t next, prev; /* free_area links (free extent heads) */
 };
 
@@ -72,7 +72,7 @@ struct phys_mem {
 
 	pthread_mutex_t lock;
 	struct phys_free_area free_area[PHYS_MAX_ORDER + 1]; /* lock */
-	uint64_t frames_free;				      /* lock */
+	uint64_t frames_free;				     /* lock */
 
 	_Atomic uint64_t epoch;
 	_Atomic uint32_t next_owner;

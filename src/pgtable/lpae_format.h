@@ -19,37 +19,37 @@
 
 typedef uint64_t lpae_pte_t;
 
-#define LPAE_GRANULE_SHIFT	12
-#define LPAE_BITS_PER_LEVEL	9
-#define LPAE_PTES_PER_TABLE	(1u << LPAE_BITS_PER_LEVEL)
-#define LPAE_MAX_LEVELS		4
-#define LPAE_MIN_IAS		32
-#define LPAE_MAX_IAS		48
-#define LPAE_MAX_OAS		48
-#define LPAE_MAX_CONCAT		16
+#define LPAE_GRANULE_SHIFT  12
+#define LPAE_BITS_PER_LEVEL 9
+#define LPAE_PTES_PER_TABLE (1u << LPAE_BITS_PER_LEVEL)
+#define LPAE_MAX_LEVELS	    4
+#define LPAE_MIN_IAS	    32
+#define LPAE_MAX_IAS	    48
+#define LPAE_MAX_OAS	    48
+#define LPAE_MAX_CONCAT	    16
 
 /* Descriptor type, bits [1:0]. */
-#define LPAE_PTE_TYPE_MASK	0x3ULL
-#define LPAE_PTE_TYPE_BLOCK	0x1ULL /* levels 1 and 2 */
-#define LPAE_PTE_TYPE_TABLE	0x3ULL /* levels 0 to 2 */
-#define LPAE_PTE_TYPE_PAGE	0x3ULL /* level 3 */
-#define LPAE_PTE_VALID		0x1ULL
+#define LPAE_PTE_TYPE_MASK  0x3ULL
+#define LPAE_PTE_TYPE_BLOCK 0x1ULL /* levels 1 and 2 */
+#define LPAE_PTE_TYPE_TABLE 0x3ULL /* levels 0 to 2 */
+#define LPAE_PTE_TYPE_PAGE  0x3ULL /* level 3 */
+#define LPAE_PTE_VALID	    0x1ULL
 
 /* Output address (or next-level table address), bits [47:12]. */
-#define LPAE_PTE_ADDR_MASK	0x0000fffffffff000ULL
+#define LPAE_PTE_ADDR_MASK 0x0000fffffffff000ULL
 
 /* Attributes common to both stages. */
-#define LPAE_PTE_SH_SHIFT	8
-#define LPAE_PTE_SH_NS		(0ULL << LPAE_PTE_SH_SHIFT)
-#define LPAE_PTE_SH_OS		(2ULL << LPAE_PTE_SH_SHIFT)
-#define LPAE_PTE_SH_IS		(3ULL << LPAE_PTE_SH_SHIFT)
-#define LPAE_PTE_AF		(1ULL << 10)
-#define LPAE_PTE_CONT		(1ULL << 52)
-#define LPAE_PTE_XN		(1ULL << 54) /* stage 1 UXN/XN, stage 2 XN[1] */
-#define LPAE_PTE_PXN		(1ULL << 53) /* stage 1 only */
+#define LPAE_PTE_SH_SHIFT 8
+#define LPAE_PTE_SH_NS	  (0ULL << LPAE_PTE_SH_SHIFT)
+#define LPAE_PTE_SH_OS	  (2ULL << LPAE_PTE_SH_SHIFT)
+#define LPAE_PTE_SH_IS	  (3ULL << LPAE_PTE_SH_SHIFT)
+#define LPAE_PTE_AF	  (1ULL << 10)
+#define LPAE_PTE_CONT	  (1ULL << 52)
+#define LPAE_PTE_XN	  (1ULL << 54) /* stage 1 UXN/XN, stage 2 XN[1] */
+#define LPAE_PTE_PXN	  (1ULL << 53) /* stage 1 only */
 
 /* Stage 1 lower attributes. */
-#define LPAE_PTE_ATTRINDX_SHIFT	2
+#define LPAE_PTE_ATTRINDX_SHIFT 2
 #define LPAE_PTE_ATTRINDX_MASK	(7ULL << LPAE_PTE_ATTRINDX_SHIFT)
 #define LPAE_PTE_NS		(1ULL << 5)
 #define LPAE_PTE_AP_UNPRIV	(1ULL << 6) /* AP[1]: EL0 may access */
@@ -57,25 +57,25 @@ typedef uint64_t lpae_pte_t;
 #define LPAE_PTE_NG		(1ULL << 11)
 
 /* Stage 1 MAIR indices and their attribute bytes. */
-#define LPAE_MAIR_IDX_NC	0
-#define LPAE_MAIR_IDX_CACHE	1 /* Normal write-back, read/write-allocate */
-#define LPAE_MAIR_IDX_DEV	2 /* Device-nGnRE */
-#define LPAE_MAIR_ATTR_NC	0x44
-#define LPAE_MAIR_ATTR_WBRWA	0xff
-#define LPAE_MAIR_ATTR_DEVICE	0x04
-#define LPAE_MAIR_DEFAULT                                                     \
-	(((uint64_t)LPAE_MAIR_ATTR_NC << (8 * LPAE_MAIR_IDX_NC)) |           \
-	 ((uint64_t)LPAE_MAIR_ATTR_WBRWA << (8 * LPAE_MAIR_IDX_CACHE)) |     \
+#define LPAE_MAIR_IDX_NC      0
+#define LPAE_MAIR_IDX_CACHE   1 /* Normal write-back, read/write-allocate */
+#define LPAE_MAIR_IDX_DEV     2 /* Device-nGnRE */
+#define LPAE_MAIR_ATTR_NC     0x44
+#define LPAE_MAIR_ATTR_WBRWA  0xff
+#define LPAE_MAIR_ATTR_DEVICE 0x04
+#define LPAE_MAIR_DEFAULT                                                \
+	(((uint64_t)LPAE_MAIR_ATTR_NC << (8 * LPAE_MAIR_IDX_NC)) |       \
+	 ((uint64_t)LPAE_MAIR_ATTR_WBRWA << (8 * LPAE_MAIR_IDX_CACHE)) | \
 	 ((uint64_t)LPAE_MAIR_ATTR_DEVICE << (8 * LPAE_MAIR_IDX_DEV)))
 
 /* Stage 2 lower attributes: MemAttr[5:2] and S2AP[7:6]. */
-#define LPAE_PTE_MEMATTR_SHIFT	2
-#define LPAE_PTE_MEMATTR_MASK	(0xfULL << LPAE_PTE_MEMATTR_SHIFT)
-#define LPAE_PTE_MEMATTR_DEV	(0x1ULL << LPAE_PTE_MEMATTR_SHIFT) /* nGnRE */
-#define LPAE_PTE_MEMATTR_NC	(0x5ULL << LPAE_PTE_MEMATTR_SHIFT)
-#define LPAE_PTE_MEMATTR_OIWB	(0xfULL << LPAE_PTE_MEMATTR_SHIFT)
-#define LPAE_PTE_S2AP_READ	(1ULL << 6)
-#define LPAE_PTE_S2AP_WRITE	(1ULL << 7)
+#define LPAE_PTE_MEMATTR_SHIFT 2
+#define LPAE_PTE_MEMATTR_MASK  (0xfULL << LPAE_PTE_MEMATTR_SHIFT)
+#define LPAE_PTE_MEMATTR_DEV   (0x1ULL << LPAE_PTE_MEMATTR_SHIFT) /* nGnRE */
+#define LPAE_PTE_MEMATTR_NC    (0x5ULL << LPAE_PTE_MEMATTR_SHIFT)
+#define LPAE_PTE_MEMATTR_OIWB  (0xfULL << LPAE_PTE_MEMATTR_SHIFT)
+#define LPAE_PTE_S2AP_READ     (1ULL << 6)
+#define LPAE_PTE_S2AP_WRITE    (1ULL << 7)
 
 /* Memory types as the attribute decoders report them. */
 enum lpae_memtype {
@@ -87,7 +87,8 @@ enum lpae_memtype {
 static inline unsigned int lpae_level_shift(int level)
 {
 	return LPAE_GRANULE_SHIFT +
-	       (unsigned int)(LPAE_MAX_LEVELS - 1 - level) * LPAE_BITS_PER_LEVEL;
+	       (unsigned int)(LPAE_MAX_LEVELS - 1 - level) *
+		       LPAE_BITS_PER_LEVEL;
 }
 
 static inline unsigned int lpae_pte_index(uint64_t iova, int level)

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Make sure the build's Debian packages are installed: install them with
+# apt-get when running as root, otherwise say exactly what to run.
+set -e
+
+PACKAGES="gcc make python3 meson ninja-build pkg-config libbsd-dev libjansson-dev libcmocka-dev"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq $missing >/dev/null
+else
+	echo "uiommu needs these packages:$missing" >&2
+	echo "run as root:  apt-get install -y$missing" >&2
+	exit 1
+fi

@@ -1,0 +1,962 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the memory layer: physical frames (phys_), address spaces (mm_),
+ * pinning, discard under pins, MMU notifiers and locked-memory accounting.
+ * Every test ends with the teardown invariant checker: nothing pinned,
+ * nothing charged, no frame left allocated.
+ */
+#include "helpers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uiommu/mem.h>
+
+#define PG   PHYS_PAGE_SIZE
+#define HUGE PHYS_HUGE_SIZE
+#define MiB  (1ULL << 20)
+
+struct fixture {
+	struct phys_mem *pm;
+	struct mm *mm;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->pm = test_phys_create();
+	assert_int_equal(mm_create(f->pm, &f->mm), 0);
+	mm_set_memlock_limit(f->mm, 64 * MiB);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->mm) {
+		assert_int_equal(mm_check_invariants(f->mm, stderr), 0);
+		mm_destroy(f->mm);
+	}
+	assert_int_equal(mem_check_invariants(f->pm, PHYS_OWNER_NONE, stderr),
+			 0);
+	phys_destroy(f->pm);
+	free(f);
+	return 0;
+}
+
+static uint64_t frames_allocated(struct phys_mem *pm)
+{
+	struct phys_report r;
+
+	phys_report(pm, PHYS_OWNER_NONE, &r);
+	return r.allocated;
+}
+
+/* ---- phys ---------------------------------------------------------------- */
+
+static void test_phys_config(void **state)
+{
+	struct phys_config bad_size = {PHYS_DEFAULT_BASE, (1ULL << 30) + PG};
+	struct phys_config bad_base = {PHYS_DEFAULT_BASE + PG, 1ULL << 30};
+	struct phys_config zero = {PHYS_DEFAULT_BASE, 0};
+	struct phys_config wrap = {~0ULL << 30, 2ULL << 30};
+	struct phys_config ok = {4ULL << 30, 2ULL << 30};
+	struct phys_mem *pm = NULL;
+	phys_addr_t pa;
+
+	assert_int_equal(phys_create(&bad_size, &pm), -EINVAL);
+	assert_int_equal(phys_create(&bad_base, &pm), -EINVAL);
+	assert_int_equal(phys_create(&zero, &pm), -EINVAL);
+	assert_int_equal(phys_create(&wrap, &pm), -EINVAL);
+	assert_null(pm);
+
+	assert_int_equal(phys_create(&ok, &pm), 0);
+	assert_int_equal(phys_base(pm), 4ULL << 30);
+	assert_int_equal(phys_size(pm), 2ULL << 30);
+	assert_int_equal(phys_alloc_pages(pm, 0, 0, PHYS_OWNER_KERNEL, &pa), 0);
+	assert_true(pa >= (4ULL << 30) && pa < (6ULL << 30));
+	assert_ptr_equal(phys_virt_to_phys(pm, phys_to_virt(pm, pa)), pa);
+	phys_free_pages(pm, pa, 0);
+	phys_destroy(pm);
+}
+
+static void test_phys_alloc_aligned(void **state)
+{
+	struct fixture *f = *state;
+	struct phys_frame_info info;
+	phys_addr_t pa[PHYS_HUGE_ORDER + 2];
+	unsigned int order;
+
+	for (order = 0; order <= PHYS_HUGE_ORDER + 1; order++) {
+		uint64_t size = PG << order;
+
+		assert_int_equal(phys_alloc_pages(f->pm, order, 0,
+						  PHYS_OWNER_KERNEL,
+						  &pa[order]),
+				 0);
+		assert_int_equal((pa[order] - phys_base(f->pm)) % size, 0);
+	}
+	/* a 2 MiB compound extent keeps one count, on its head */
+	assert_int_equal(
+		phys_frame_info(f->pm, pa[PHYS_HUGE_ORDER] + 5 * PG, &info), 0);
+	assert_int_equal(info.state, PHYS_FRAME_ALLOCATED);
+	assert_int_equal(info.owner, PHYS_OWNER_KERNEL);
+	for (order = 0; order <= PHYS_HUGE_ORDER + 1; order++)
+		phys_free_pages(f->pm, pa[order], order);
+	assert_int_equal(frames_allocated(f->pm), 0);
+}
+
+/* Free memory goes back to the host and reads as zero when reallocated. */
+static void test_phys_free_punches_hole(void **state)
+{
+	struct fixture *f = *state;
+	struct phys_stats before, after;
+	phys_addr_t pa, pa2;
+	uint8_t *p;
+
+	assert_int_equal(phys_alloc_pages(f->pm, 4, 0, PHYS_OWNER_KERNEL, &pa),
+			 0);
+	p = phys_to_virt(f->pm, pa);
+	memset(p, 0x5a, 16 * PG);
+	phys_get_stats(f->pm, &before);
+	phys_free_pages(f->pm, pa, 4);
+	phys_get_stats(f->pm, &after);
+	assert_int_equal(after.bytes_punched - before.bytes_punched, 16 * PG);
+	assert_int_equal(after.frames_free - before.frames_free, 16);
+
+	assert_int_equal(phys_alloc_pages(f->pm, 4, 0, PHYS_OWNER_KERNEL, &pa2),
+			 0);
+	assert_int_equal(pa2, pa); /* the buddy allocator reuses it */
+	for (size_t i = 0; i < 16 * PG; i++)
+		if (p[i])
+			fail_msg("byte %zu of reused memory is %#x", i, p[i]);
+	phys_free_pages(f->pm, pa2, 4);
+}
+
+static void test_phys_exhaustion(void **state)
+{
+	struct fixture *f = *state;
+	struct phys_stats st;
+	phys_addr_t pa[2], extra;
+
+	/* 1 GiB of memory is two 512 MiB extents and nothing more */
+	assert_int_equal(
+		phys_alloc_pages(f->pm, 17, 0, PHYS_OWNER_KERNEL, &pa[0]), 0);
+	assert_int_equal(
+		phys_alloc_pages(f->pm, 17, 0, PHYS_OWNER_KERNEL, &pa[1]), 0);
+	assert_int_equal(phys_alloc_pages(f->pm, 0, 0, PHYS_OWNER_KERNEL,
+					  &extra),
+			 -ENOMEM);
+	assert_int_equal(phys_alloc_pages(f->pm, PHYS_MAX_ORDER + 1, 0,
+					  PHYS_OWNER_KERNEL, &extra),
+			 -EINVAL);
+	phys_free_pages(f->pm, pa[0], 17);
+	phys_free_pages(f->pm, pa[1], 17);
+	phys_get_stats(f->pm, &st);
+	assert_int_equal(st.frames_free, st.frames_total);
+	/* the buddies merged back into one 1 GiB extent */
+	assert_int_equal(phys_alloc_pages(f->pm, PHYS_MAX_ORDER, 0,
+					  PHYS_OWNER_KERNEL, &extra),
+			 0);
+	phys_free_pages(f->pm, extra, PHYS_MAX_ORDER);
+}
+
+/* A checked access to a freed or reused frame is detected; the direct map
+ * checks nothing. */
+static void test_phys_checked_access(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[64] = {0}, out[64];
+	phys_addr_t pa, pa2;
+	uint64_t snap;
+
+	memset(buf, 0xab, sizeof(buf));
+	assert_int_equal(phys_alloc_pages(f->pm, 0, 0, PHYS_OWNER_KERNEL, &pa),
+			 0);
+	snap = phys_epoch(f->pm);
+	assert_true(phys_frame_gen(f->pm, pa) <= snap);
+	assert_int_equal(phys_access_checked(f->pm, pa + 100, buf, sizeof(buf),
+					     true, snap),
+			 0);
+	assert_int_equal(phys_access_checked(f->pm, pa + 100, out, sizeof(out),
+					     false, snap),
+			 0);
+	assert_memory_equal(buf, out, sizeof(out));
+
+	/* freed: -EFAULT, nothing copied */
+	phys_free_pages(f->pm, pa, 0);
+	assert_int_equal(phys_access_checked(f->pm, pa, buf, sizeof(buf), true,
+					     snap),
+			 -EFAULT);
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, pa))[0], 0);
+
+	/* freed and reallocated to someone else: -ESTALE for the old snapshot,
+	 * fine for a fresh one */
+	assert_int_equal(phys_alloc_pages(f->pm, 0, 0, PHYS_OWNER_KERNEL, &pa2),
+			 0);
+	assert_int_equal(pa2, pa);
+	assert_int_equal(phys_access_checked(f->pm, pa, buf, sizeof(buf), true,
+					     snap),
+			 -ESTALE);
+	assert_int_equal(phys_access_checked(f->pm, pa, buf, sizeof(buf), true,
+					     phys_epoch(f->pm)),
+			 0);
+
+	/* out of range, and a range whose end runs off memory */
+	assert_int_equal(phys_access_checked(f->pm, phys_base(f->pm) - PG, buf,
+					     8, false, snap),
+			 -EFAULT);
+	assert_int_equal(phys_access_checked(
+				 f->pm, phys_base(f->pm) + phys_size(f->pm) - 4,
+				 buf, 8, false, ~0ULL),
+			 -EFAULT);
+	/* a range spanning an allocated and a free frame is refused whole */
+	assert_int_equal(phys_access_checked(f->pm, pa + PG - 8, buf, 16, true,
+					     ~0ULL),
+			 pa + PG == pa2 ? 0 : -EFAULT);
+	phys_free_pages(f->pm, pa2, 0);
+}
+
+/* ---- mm regions ------------------------------------------------------------ */
+
+static void test_mmap_real_pointer(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_vma_info vma;
+	uint8_t *p, *h;
+
+	assert_int_equal(mm_mmap(f->mm, 3 * PG + 1, 0, (void **)&p), 0);
+	memset(p, 0x11, 4 * PG); /* rounded up to 4 pages, plain stores */
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)p + PG, &vma), 0);
+	assert_int_equal(vma.start, (unsigned long)p);
+	assert_int_equal(vma.end, (unsigned long)p + 4 * PG);
+	assert_true(vma.vm_flags & MM_VM_WRITE);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)p + 4 * PG, &vma),
+			 -EFAULT);
+
+	assert_int_equal(mm_mmap(f->mm, 4 * HUGE, MM_MAP_HUGE | MM_MAP_POPULATE,
+				 (void **)&h),
+			 0);
+	assert_int_equal((uintptr_t)h % HUGE, 0);
+	h[4 * HUGE - 1] = 1;
+
+	assert_int_equal(mm_mmap(f->mm, 0, 0, (void **)&h), -EINVAL);
+	assert_int_equal(mm_mmap(f->mm, PG, 1u << 30, (void **)&h), -EINVAL);
+	assert_int_equal(mm_munmap(f->mm, p, 4 * PG), 0);
+}
+
+static void test_munmap_partial(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_vma_info vma;
+	uint64_t before;
+	uint8_t *p;
+
+	before = frames_allocated(f->pm);
+	assert_int_equal(mm_mmap(f->mm, 8 * PG, 0, (void **)&p), 0);
+	assert_int_equal(frames_allocated(f->pm) - before, 8);
+	assert_int_equal(mm_munmap(f->mm, p + 2 * PG, 2 * PG), 0);
+	assert_int_equal(frames_allocated(f->pm) - before, 6);
+	p[0] = 1;
+	p[7 * PG] = 1;
+	/* pinning over the hole fails, all or nothing */
+	{
+		struct mm_pin_run runs[8];
+		unsigned int nr;
+
+		assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p, 8, 0,
+					      runs, 8, &nr),
+				 -EFAULT);
+	}
+	assert_int_equal(mm_munmap(f->mm, p + 1, PG), -EINVAL); /* unaligned */
+	assert_int_equal(mm_munmap(f->mm, p, 0), -EINVAL);
+	/* the length rounds up to pages, as munmap's does */
+	assert_int_equal(mm_munmap(f->mm, p, PG + 1), 0);
+	assert_int_equal(frames_allocated(f->pm) - before, 4);
+	assert_int_equal(mm_munmap(f->mm, p, 8 * PG), 0);
+	assert_int_equal(frames_allocated(f->pm), before);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)p, &vma), -EFAULT);
+}
+
+/* ---- pinning --------------------------------------------------------------- */
+
+/* Must show: a pin that crosses the end of a region fails cleanly. */
+static void test_pin_across_region_boundary(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run runs[16];
+	struct phys_report r;
+	unsigned int nr = 99;
+	uint8_t *p;
+
+	assert_int_equal(mm_mmap(f->mm, 8 * PG, 0, (void **)&p), 0);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p + 4 * PG, 8,
+				      MM_GUP_WRITE | MM_GUP_LONGTERM, runs, 16,
+				      &nr),
+			 -EFAULT);
+	assert_int_equal(nr, 0);
+	phys_report(f->pm, PHYS_OWNER_NONE, &r);
+	assert_int_equal(r.pinned, 0);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	/* before the start, too */
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p - PG, 2, 0, runs,
+				      16, &nr),
+			 -EFAULT);
+	/* bad arguments */
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p + 1, 1, 0, runs,
+				      16, &nr),
+			 -EINVAL);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p, 0, 0, runs, 16,
+				      &nr),
+			 -EINVAL);
+	assert_int_equal(mm_pin_pages(f->mm, ~0UL & ~(PG - 1), 2, 0, runs, 16,
+				      &nr),
+			 -EINVAL);
+	assert_int_equal(mm_munmap(f->mm, p, 8 * PG), 0);
+}
+
+/* Must show: 2^k contiguous pages come back as one run. */
+static void test_pin_contiguous_one_run(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run run;
+	struct phys_frame_info info;
+	unsigned int nr, k;
+	uint8_t *p, *h;
+
+	/* a fresh 4 KiB-backed region of 2^k pages gets one buddy extent */
+	for (k = 0; k <= 10; k++) {
+		unsigned long n = 1ul << k;
+
+		assert_int_equal(mm_mmap(f->mm, n * PG, 0, (void **)&p), 0);
+		assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p, n,
+					      MM_GUP_WRITE, &run, 1, &nr),
+				 n);
+		assert_int_equal(nr, 1);
+		assert_int_equal(run.npages, n);
+		p[0] = 0x77;
+		assert_int_equal(*(uint8_t *)phys_to_virt(f->pm, run.pa), 0x77);
+		assert_int_equal(phys_frame_info(f->pm, run.pa, &info), 0);
+		assert_int_equal(info.refcount, 2); /* mapped + pinned */
+		mm_unpin_pages(f->mm, &run, 1, MM_GUP_WRITE);
+		assert_int_equal(mm_munmap(f->mm, p, n * PG), 0);
+	}
+
+	/* 2 MiB backing: 16 MiB of folios, allocated in order, is one run
+	 * whose every chunk costs one reference operation */
+	assert_int_equal(mm_mmap(f->mm, 16 * MiB, MM_MAP_HUGE, (void **)&h), 0);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)h, 4096, 0, &run, 1,
+				      &nr),
+			 4096);
+	assert_int_equal(nr, 1);
+	assert_int_equal((run.pa - phys_base(f->pm)) % HUGE, 0);
+	assert_int_equal(phys_frame_info(f->pm, run.pa + 700 * PG, &info), 0);
+	assert_int_equal(info.order, PHYS_HUGE_ORDER);
+	assert_int_equal(info.refcount, 512 + 512);
+	mm_unpin_pages(f->mm, &run, 1, 0);
+	assert_int_equal(mm_munmap(f->mm, h, 16 * MiB), 0);
+}
+
+/* Out of run slots: the pin stops early and says how far it got. */
+static void test_pin_partial_when_runs_run_out(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run runs[2];
+	unsigned int nr;
+	uint8_t *a;
+	long n;
+
+	/* a region whose frames are not contiguous: every other page unmapped
+	 * and remapped by discard under a pin */
+	assert_int_equal(mm_mmap(f->mm, 8 * PG, 0, (void **)&a), 0);
+	for (int i = 0; i < 8; i += 2) {
+		struct mm_pin_run r;
+
+		assert_int_equal(mm_pin_pages(f->mm, (unsigned long)a + i * PG,
+					      1, 0, &r, 1, &nr),
+				 1);
+		assert_int_equal(mm_discard(f->mm, a + i * PG, PG), 0);
+		mm_unpin_pages(f->mm, &r, 1, 0);
+	}
+	mm_set_memlock_limit(f->mm, 8 * PG);
+	n = mm_pin_pages(f->mm, (unsigned long)a, 8, MM_GUP_LONGTERM, runs, 2,
+			 &nr);
+	assert_true(n > 0 && n < 8);
+	assert_int_equal(nr, 2);
+	assert_int_equal(runs[0].npages + runs[1].npages, n);
+	/* only the pages pinned stay charged */
+	assert_int_equal(mm_locked_vm(f->mm), n);
+	mm_unpin_pages(f->mm, runs, nr, MM_GUP_LONGTERM);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_munmap(f->mm, a, 8 * PG), 0);
+}
+
+static void test_pin_rdonly_and_pfnmap(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run run;
+	uint64_t vm_flags;
+	phys_addr_t bar, pa;
+	unsigned int nr;
+	uint8_t *ro, *io;
+
+	assert_int_equal(mm_mmap(f->mm, 4 * PG, MM_MAP_RDONLY, (void **)&ro),
+			 0);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)ro, 4, MM_GUP_WRITE,
+				      &run, 1, &nr),
+			 -EFAULT);
+	assert_int_equal(
+		mm_pin_pages(f->mm, (unsigned long)ro, 4, 0, &run, 1, &nr), 4);
+	mm_unpin_pages(f->mm, &run, 1, 0);
+	assert_int_equal(mm_follow_pfn(f->mm, (unsigned long)ro, &pa,
+				       &vm_flags),
+			 -EINVAL);
+
+	/* device memory: IO|PFNMAP, followed but never pinned */
+	assert_int_equal(phys_alloc_pages(f->pm, 2, PHYS_ALLOC_ZERO,
+					  PHYS_OWNER_KERNEL, &bar),
+			 0);
+	assert_int_equal(mm_mmap_pfn(f->mm, bar, 4 * PG, MM_VM_ALLOW_WC,
+				     (void **)&io),
+			 0);
+	io[PG + 3] = 0x42;
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, bar))[PG + 3], 0x42);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)io, 1, 0, &run, 1,
+				      &nr),
+			 -EFAULT);
+	assert_int_equal(mm_follow_pfn(f->mm, (unsigned long)io + PG + 3, &pa,
+				       &vm_flags),
+			 0);
+	assert_int_equal(pa, bar + PG);
+	assert_true(vm_flags & MM_VM_IO);
+	assert_true(vm_flags & MM_VM_PFNMAP);
+	assert_true(vm_flags & MM_VM_ALLOW_WC);
+	/* discard of device memory is refused */
+	assert_int_equal(mm_discard(f->mm, io, PG), -EINVAL);
+	assert_int_equal(mm_munmap(f->mm, io, 4 * PG), 0);
+	phys_free_pages(f->pm, bar, 2);
+	assert_int_equal(mm_munmap(f->mm, ro, 4 * PG), 0);
+}
+
+/* ---- discard ------------------------------------------------------------- */
+
+/* Must show: discarding a pinned page leaves the pinner the old frame with
+ * its old contents while the user's address reads zero; an unpinned page is
+ * simply zeroed (its old contents are gone). */
+static void test_discard_pinned_keeps_frame(void **state)
+{
+	struct fixture *f = *state;
+	struct phys_frame_info info;
+	struct mm_pin_run run;
+	struct mm_stats st;
+	unsigned int nr;
+	uint8_t *p, *old;
+	uint64_t before;
+
+	assert_int_equal(mm_mmap(f->mm, 4 * PG, 0, (void **)&p), 0);
+	memset(p, 0xa5, 4 * PG);
+	before = frames_allocated(f->pm);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p + PG, 1,
+				      MM_GUP_WRITE | MM_GUP_LONGTERM, &run, 1,
+				      &nr),
+			 1);
+
+	assert_int_equal(mm_discard(f->mm, p, 4 * PG), 0);
+	for (int i = 0; i < 4 * (int)PG; i++)
+		if (p[i])
+			fail_msg("user byte %d reads %#x after discard", i,
+				 p[i]);
+	old = phys_to_virt(f->pm, run.pa);
+	for (int i = 0; i < (int)PG; i++)
+		if (old[i] != 0xa5)
+			fail_msg("pinned frame byte %d lost: %#x", i, old[i]);
+	/* the pinner's frame is no longer the user's */
+	p[PG] = 0x33;
+	assert_int_equal(old[0], 0xa5);
+	assert_int_equal(phys_frame_info(f->pm, run.pa, &info), 0);
+	assert_int_equal(info.state, PHYS_FRAME_ALLOCATED);
+	assert_false(info.mapped);
+	assert_int_equal(info.refcount, 1);
+	assert_int_equal(frames_allocated(f->pm), before + 1);
+	mm_get_stats(f->mm, &st);
+	assert_int_equal(st.replaced_frames, 1);
+	assert_int_equal(st.discarded_pages, 4);
+
+	/* unpin: the orphan is freed */
+	mm_unpin_pages(f->mm, &run, 1, MM_GUP_WRITE | MM_GUP_LONGTERM);
+	assert_int_equal(phys_frame_info(f->pm, run.pa, &info), 0);
+	assert_int_equal(info.state, PHYS_FRAME_FREE);
+	assert_int_equal(frames_allocated(f->pm), before);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+
+	assert_int_equal(mm_discard(f->mm, p + 8 * PG, PG), -ENOMEM);
+	assert_int_equal(mm_munmap(f->mm, p, 4 * PG), 0);
+}
+
+/* A discarded unpinned page's frame is freed: the page gets a zeroed frame
+ * of a new generation (the same frame, recycled in place), so a device that
+ * kept a translation of the old one is caught by the checked accessor. */
+static void test_discard_unpinned_frees_frame(void **state)
+{
+	struct fixture *f = *state;
+	struct phys_stats before, after;
+	struct mm_pin_run run;
+	unsigned int nr;
+	uint64_t snap;
+	uint8_t *p, b = 1;
+
+	assert_int_equal(mm_mmap(f->mm, PG, 0, (void **)&p), 0);
+	p[0] = 0x66;
+	assert_int_equal(
+		mm_pin_pages(f->mm, (unsigned long)p, 1, 0, &run, 1, &nr), 1);
+	mm_unpin_pages(f->mm, &run, 1, 0);
+	snap = phys_epoch(f->pm);
+	phys_get_stats(f->pm, &before);
+	assert_int_equal(mm_discard(f->mm, p, PG), 0);
+	phys_get_stats(f->pm, &after);
+	assert_int_equal(after.frees - before.frees, 1);
+	assert_int_equal(after.bytes_punched - before.bytes_punched, PG);
+	assert_int_equal(p[0], 0);
+	assert_int_equal(phys_access_checked(f->pm, run.pa, &b, 1, true, snap),
+			 -ESTALE);
+	assert_int_equal(p[0], 0);
+	assert_int_equal(mm_munmap(f->mm, p, PG), 0);
+}
+
+/* A discard inside a 2 MiB folio splits it; a pin on the folio survives. */
+static void test_discard_inside_huge_folio(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run run, run2;
+	unsigned int nr;
+	uint8_t *h;
+
+	assert_int_equal(mm_mmap(f->mm, 2 * HUGE, MM_MAP_HUGE, (void **)&h), 0);
+	memset(h, 0x3c, 2 * HUGE);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)h + HUGE, 512, 0,
+				      &run, 1, &nr),
+			 512);
+	/* unpinned folio: discard part of it */
+	assert_int_equal(mm_discard(f->mm, h + 8 * PG, 8 * PG), 0);
+	assert_int_equal(h[8 * PG], 0);
+	assert_int_equal(h[7 * PG], 0x3c);
+	assert_int_equal(h[16 * PG], 0x3c);
+	/* pinned folio: discard part of it, pinner keeps all 512 pages */
+	assert_int_equal(mm_discard(f->mm, h + HUGE + 100 * PG, PG), 0);
+	assert_int_equal(h[HUGE + 100 * PG], 0);
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, run.pa))[100 * PG],
+			 0x3c);
+	/* discarded unpinned pages keep their (zeroed) frames in place, so the
+	 * first run goes on until the page the pinned discard replaced */
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)h, 1024, 0, &run2,
+				      1, &nr),
+			 512 + 100);
+	mm_unpin_pages(f->mm, &run2, nr, 0);
+	mm_unpin_pages(f->mm, &run, 1, 0);
+	assert_int_equal(mm_munmap(f->mm, h, 2 * HUGE), 0);
+}
+
+/* ---- notifiers ------------------------------------------------------------- */
+
+struct notif {
+	struct mmu_notifier mn;
+	int starts, ends, releases;
+	struct mmu_notifier_range last;
+	uint8_t seen_before; /* a byte of the range read in start() */
+	uint8_t *probe;
+};
+
+static void notif_start(struct mmu_notifier *mn,
+			const struct mmu_notifier_range *r)
+{
+	struct notif *n = (struct notif *)mn;
+
+	n->starts++;
+	n->last = *r;
+	if (n->probe)
+		n->seen_before = *n->probe;
+}
+
+static void notif_end(struct mmu_notifier *mn,
+		      const struct mmu_notifier_range *r)
+{
+	((struct notif *)mn)->ends++;
+}
+
+static void notif_release(struct mmu_notifier *mn, struct mm *mm)
+{
+	((struct notif *)mn)->releases++;
+}
+
+static const struct mmu_notifier_ops notif_ops = {
+	.invalidate_range_start = notif_start,
+	.invalidate_range_end = notif_end,
+	.release = notif_release,
+};
+
+static void test_notifiers(void **state)
+{
+	struct fixture *f = *state;
+	struct notif n = {.mn.ops = &notif_ops};
+	uint8_t *p;
+
+	assert_int_equal(mm_mmap(f->mm, 8 * PG, 0, (void **)&p), 0);
+	p[2 * PG] = 0x99;
+	assert_int_equal(mmu_notifier_register(&n.mn, f->mm), 0);
+	assert_int_equal(mmu_notifier_register(&n.mn, f->mm), -EBUSY);
+
+	/* called before the pages change: start() still sees the data */
+	n.probe = p + 2 * PG;
+	assert_int_equal(mm_discard(f->mm, p + 2 * PG, 2 * PG), 0);
+	assert_int_equal(n.starts, 1);
+	assert_int_equal(n.ends, 1);
+	assert_int_equal(n.seen_before, 0x99);
+	assert_int_equal(n.last.event, MMU_NOTIFY_DISCARD);
+	assert_int_equal(n.last.start, (unsigned long)p + 2 * PG);
+	assert_int_equal(n.last.end, (unsigned long)p + 4 * PG);
+	n.probe = NULL;
+
+	assert_int_equal(mm_munmap(f->mm, p + 6 * PG, 2 * PG), 0);
+	assert_int_equal(n.starts, 2);
+	assert_int_equal(n.last.event, MMU_NOTIFY_UNMAP);
+	assert_int_equal(n.last.start, (unsigned long)p + 6 * PG);
+
+	/* failed calls notify nobody */
+	assert_int_equal(mm_discard(f->mm, p + 6 * PG, PG), -ENOMEM);
+	assert_int_equal(n.starts, 2);
+
+	mmu_notifier_unregister(&n.mn);
+	assert_int_equal(mm_munmap(f->mm, p, 6 * PG), 0);
+	assert_int_equal(n.starts, 2);
+
+	/* release() once, from mm_destroy */
+	assert_int_equal(mmu_notifier_register(&n.mn, f->mm), 0);
+	mm_destroy(f->mm);
+	f->mm = NULL;
+	assert_int_equal(n.releases, 1);
+}
+
+/* ---- accounting ------------------------------------------------------------ */
+
+/* Must show: accounting refuses past the limit with ENOMEM and returns to
+ * zero after unpin; CAP_IPC_LOCK lifts the limit. */
+static void test_accounting(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run runs[4];
+	struct mm_stats st;
+	unsigned int nr;
+	uint8_t *p;
+
+	mm_set_memlock_limit(f->mm, 16 * PG);
+	assert_int_equal(mm_memlock_limit(f->mm), 16 * PG);
+	assert_int_equal(mm_mmap(f->mm, 32 * PG, 0, (void **)&p), 0);
+
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p, 16,
+				      MM_GUP_LONGTERM, runs, 4, &nr),
+			 16);
+	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p + 16 * PG, 1,
+				      MM_GUP_LONGTERM, runs + 2, 2, &nr),
+			 -ENOMEM);
+	assert_int_equal(mm_locked_vm(f->mm), 16);
+	mm_get_stats(f->mm, &st);
+	assert_int_equal(st.acct_failures, 1);
+	/* short-term pins are not charged */
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p + 16 * PG, 1, 0,
+				      runs + 2, 2, &nr),
+			 1);
+	mm_unpin_pages(f->mm, runs + 2, nr, 0);
+
+	/* the override */
+	mm_set_cap_ipc_lock(f->mm, true);
+	assert_int_equal(mm_lock_acct(f->mm, 100, false), 0);
+	assert_int_equal(mm_locked_vm(f->mm), 116);
+	assert_int_equal(mm_lock_acct(f->mm, -100, false), 0);
+	mm_set_cap_ipc_lock(f->mm, false);
+	assert_int_equal(mm_lock_acct(f->mm, 1, true), 0); /* caller's cap */
+	assert_int_equal(mm_lock_acct(f->mm, -1, true), 0);
+
+	mm_unpin_pages(f->mm, runs, 1, MM_GUP_LONGTERM);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	mm_get_stats(f->mm, &st);
+	assert_int_equal(st.locked_vm_peak, 116);
+	assert_int_equal(mm_munmap(f->mm, p, 32 * PG), 0);
+}
+
+/* The invariant checker itself finds a leaked pin and a charge. */
+static void test_invariant_checker_detects_leaks(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run run;
+	struct phys_report r;
+	unsigned int nr;
+	FILE *devnull = fopen("/dev/null", "w");
+	uint8_t *p;
+
+	assert_int_equal(mm_mmap(f->mm, 2 * PG, 0, (void **)&p), 0);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p, 1,
+				      MM_GUP_LONGTERM, &run, 1, &nr),
+			 1);
+	assert_true(mm_check_invariants(f->mm, devnull) > 0);
+	assert_int_equal(mm_munmap(f->mm, p, 2 * PG), 0);
+	phys_report(f->pm, PHYS_OWNER_NONE, &r);
+	assert_int_equal(r.orphaned, 1);
+	assert_true(mem_check_invariants(f->pm, PHYS_OWNER_NONE, devnull) > 0);
+	mm_unpin_pages(f->mm, &run, 1, MM_GUP_LONGTERM);
+	assert_int_equal(mm_check_invariants(f->mm, devnull), 0);
+	assert_int_equal(mem_check_invariants(f->pm, PHYS_OWNER_NONE, devnull),
+			 0);
+	fclose(devnull);
+}
+
+/* ---- failure sweeps: every injected failure leaves nothing behind ---------- */
+
+struct sweep {
+	struct fixture *f;
+	void *addr;
+	uint8_t *region;
+	struct mm_pin_run runs[64];
+	unsigned int nr;
+	unsigned int flags;
+	uint64_t frames;
+};
+
+static void sweep_check_clean(void *ctx)
+{
+	struct sweep *s = ctx;
+	struct phys_report r;
+
+	assert_int_equal(frames_allocated(s->f->pm), s->frames);
+	phys_report(s->f->pm, PHYS_OWNER_NONE, &r);
+	assert_int_equal(r.pinned, 0);
+	assert_int_equal(mm_locked_vm(s->f->mm), 0);
+}
+
+static int sweep_mmap(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	return mm_mmap(s->f->mm, 6 * HUGE + 3 * PG, s->flags, &s->addr);
+}
+
+static void sweep_munmap(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	assert_int_equal(mm_munmap(s->f->mm, s->addr, 6 * HUGE + 3 * PG), 0);
+}
+
+static void test_fail_sweep_mmap(void **state)
+{
+	struct sweep s = {.f = *state};
+	unsigned int flags[] = {0, MM_MAP_HUGE, MM_MAP_POPULATE};
+
+	for (size_t i = 0; i < ARRAY_SIZE_T(flags); i++) {
+		s.flags = flags[i];
+		s.frames = frames_allocated(s.f->pm);
+		assert_true(test_fail_sweep(sweep_mmap, sweep_munmap,
+					    sweep_check_clean, &s, 0) > 0);
+	}
+}
+
+static int sweep_pin(void *ctx)
+{
+	struct sweep *s = ctx;
+	long n;
+
+	n = mm_pin_pages(s->f->mm, (unsigned long)s->region, 64,
+			 MM_GUP_WRITE | MM_GUP_LONGTERM, s->runs, 64, &s->nr);
+	return n < 0 ? (int)n : 0;
+}
+
+static void sweep_unpin(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	mm_unpin_pages(s->f->mm, s->runs, s->nr,
+		       MM_GUP_WRITE | MM_GUP_LONGTERM);
+}
+
+static void sweep_check_unpinned(void *ctx)
+{
+	struct sweep *s = ctx;
+	struct phys_report r;
+
+	phys_report(s->f->pm, PHYS_OWNER_NONE, &r);
+	assert_int_equal(r.pinned, 0);
+	assert_int_equal(mm_locked_vm(s->f->mm), 0);
+}
+
+static void test_fail_sweep_pin(void **state)
+{
+	struct sweep s = {.f = *state};
+
+	assert_int_equal(mm_mmap(s.f->mm, 64 * PG, 0, (void **)&s.region), 0);
+	assert_int_equal(test_fail_sweep(sweep_pin, sweep_unpin,
+					 sweep_check_unpinned, &s, 0),
+			 1);
+	assert_int_equal(mm_munmap(s.f->mm, s.region, 64 * PG), 0);
+}
+
+/* Discard under pins needs fresh frames for the pinned pages: a failure to
+ * get them leaves the region and the pins exactly as they were. */
+static int sweep_discard(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	return mm_discard(s->f->mm, s->region, 64 * PG);
+}
+
+static void sweep_check_discard(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	assert_int_equal(frames_allocated(s->f->pm), s->frames);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(s->region[i * PG], 0xee);
+	assert_int_equal(mm_locked_vm(s->f->mm), 16);
+}
+
+static void test_fail_sweep_discard(void **state)
+{
+	struct sweep s = {.f = *state};
+	struct mm_pin_run run;
+	unsigned int nr;
+
+	assert_int_equal(mm_mmap(s.f->mm, 64 * PG, 0, (void **)&s.region), 0);
+	memset(s.region, 0xee, 64 * PG);
+	assert_int_equal(mm_pin_pages(s.f->mm, (unsigned long)s.region + 8 * PG,
+				      16, MM_GUP_LONGTERM, &run, 1, &nr),
+			 16);
+	s.frames = frames_allocated(s.f->pm);
+	assert_true(test_fail_sweep(sweep_discard, NULL, sweep_check_discard,
+				    &s, 0) > 0);
+	assert_int_equal(s.region[9 * PG], 0);
+	assert_int_equal(((uint8_t *)phys_to_virt(s.f->pm, run.pa))[0], 0xee);
+	mm_unpin_pages(s.f->mm, &run, 1, MM_GUP_LONGTERM);
+	assert_int_equal(mm_munmap(s.f->mm, s.region, 64 * PG), 0);
+}
+
+static int sweep_create(void *ctx)
+{
+	struct sweep *s = ctx;
+	struct phys_mem *pm = NULL;
+	struct mm *mm = NULL;
+	int ret;
+
+	ret = phys_create(NULL, &pm);
+	if (ret)
+		return ret;
+	ret = mm_create(pm, &mm);
+	if (ret) {
+		phys_destroy(pm);
+		return ret;
+	}
+	s->addr = pm;
+	s->region = (uint8_t *)mm;
+	return 0;
+}
+
+static void sweep_destroy(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	mm_destroy((struct mm *)s->region);
+	phys_destroy(s->addr);
+}
+
+static void test_fail_sweep_create(void **state)
+{
+	struct sweep s = {.f = *state};
+
+	assert_true(test_fail_sweep(sweep_create, sweep_destroy, NULL, &s, 0) >=
+		    2);
+}
+
+/* ---- concurrency ------------------------------------------------------------ */
+
+struct pin_thread {
+	struct mm *mm;
+	uint8_t *base;
+	int id;
+};
+
+static void *pin_worker(void *arg)
+{
+	struct pin_thread *t = arg;
+	struct mm_pin_run runs[8];
+	unsigned int nr;
+
+	uiommu_set_cpu_id(t->id);
+	for (int i = 0; i < 2000; i++) {
+		unsigned long off = ((i * 7 + t->id * 13) % 60) * PG;
+		long n = mm_pin_pages(t->mm, (unsigned long)t->base + off, 4,
+				      MM_GUP_LONGTERM, runs, 8, &nr);
+
+		if (n != 4)
+			return (void *)1;
+		mm_unpin_pages(t->mm, runs, nr, MM_GUP_LONGTERM);
+	}
+	return NULL;
+}
+
+/* Pins and unpins from several threads while the region stays mapped: counts
+ * and charges balance. */
+static void test_concurrent_pins(void **state)
+{
+	struct fixture *f = *state;
+	struct pin_thread t[4];
+	pthread_t th[4];
+	struct phys_report r;
+	uint8_t *p;
+	void *ret;
+
+	assert_int_equal(mm_mmap(f->mm, 64 * PG, 0, (void **)&p), 0);
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct pin_thread){f->mm, p, i};
+		pthread_create(&th[i], NULL, pin_worker, &t[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], &ret);
+		assert_null(ret);
+	}
+	phys_report(f->pm, PHYS_OWNER_NONE, &r);
+	assert_int_equal(r.pinned, 0);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_munmap(f->mm, p, 64 * PG), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_phys_config),
+	T(test_phys_alloc_aligned),
+	T(test_phys_free_punches_hole),
+	T(test_phys_exhaustion),
+	T(test_phys_checked_access),
+	T(test_mmap_real_pointer),
+	T(test_munmap_partial),
+	T(test_pin_across_region_boundary),
+	T(test_pin_contiguous_one_run),
+	T(test_pin_partial_when_runs_run_out),
+	T(test_pin_rdonly_and_pfnmap),
+	T(test_discard_pinned_keeps_frame),
+	T(test_discard_unpinned_frees_frame),
+	T(test_discard_inside_huge_folio),
+	T(test_notifiers),
+	T(test_accounting),
+	T(test_invariant_checker_detects_leaks),
+	T(test_fail_sweep_mmap),
+	T(test_fail_sweep_pin),
+	T(test_fail_sweep_discard),
+	T(test_fail_sweep_create),
+	T(test_concurrent_pins),
+};
+
+TEST_MAIN(tests)
