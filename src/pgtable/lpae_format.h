@@ -38,6 +38,18 @@ typedef uint64_t lpae_pte_t;
 /* Output address (or next-level table address), bits [47:12]. */
 #define LPAE_PTE_ADDR_MASK 0x0000fffffffff000ULL
 
+/*
+ * Table descriptors: bits [11:2] are IGNORED by the walker (VMSAv8-64,
+ * 4 KiB granule, 48-bit OA).  The software (src/pgtable) keeps there the
+ * number of live entries of the child table plus transient references of
+ * walkers in it, so that a table is unhooked in the same atomic step that
+ * empties it.  A walker must take the next-level address with
+ * LPAE_PTE_ADDR_MASK and ignore these bits.
+ */
+#define LPAE_PTE_TABLE_CNT_SHIFT 2
+#define LPAE_PTE_TABLE_CNT_MASK	 (0x3ffULL << LPAE_PTE_TABLE_CNT_SHIFT)
+#define LPAE_PTE_TABLE_CNT_MAX	 0x3ffu
+
 /* Attributes common to both stages. */
 #define LPAE_PTE_SH_SHIFT 8
 #define LPAE_PTE_SH_NS	  (0ULL << LPAE_PTE_SH_SHIFT)
