@@ -196,14 +196,21 @@ int __phys_alloc(struct phys_mem *pm, unsigned int order, unsigned int flags,
 	for (i = 0; i < nr; i++) {
 		struct phys_frame *f = &pm->frames[pfn + i];
 
+		/* flags and order are read by a concurrent __phys_free()
+		 * looking for buddies (under pm->lock, which we no longer
+		 * hold): it must find no PF_BUDDY here, so store atomically */
 		f->mapcount = 0;
 		f->owner = owner;
-		f->order = 0;
 		f->head = pfn;
-		f->flags = 0;
+		__atomic_store_n(&f->order,
+				 flags & PHYS_ALLOC_COMPOUND && !i ? order : 0,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&f->flags,
+				 !(flags & PHYS_ALLOC_COMPOUND) ? 0
+				 : i				? PF_TAIL
+								: PF_HEAD,
+				 __ATOMIC_RELAXED);
 		if (flags & PHYS_ALLOC_COMPOUND) {
-			f->flags = i ? PF_TAIL : PF_HEAD;
-			f->order = i ? 0 : order;
 			atomic_store_explicit(&f->refcount, i ? 0 : 1,
 					      memory_order_relaxed);
 		} else {
@@ -241,8 +248,8 @@ static void __phys_free(struct phys_mem *pm, uint32_t pfn, unsigned int order)
 		struct phys_frame *f = &pm->frames[pfn + i];
 
 		__atomic_store_n(&f->state, PHYS_FRAME_FREE, __ATOMIC_RELEASE);
-		f->flags = 0;
-		f->order = 0;
+		__atomic_store_n(&f->flags, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->order, 0, __ATOMIC_RELAXED);
 		f->owner = PHYS_OWNER_NONE;
 		f->mapcount = 0;
 	}
@@ -256,7 +263,9 @@ static void __phys_free(struct phys_mem *pm, uint32_t pfn, unsigned int order)
 		if (buddy >= pm->nr_frames)
 			break;
 		b = &pm->frames[buddy];
-		if (!(b->flags & PF_BUDDY) || b->order != order)
+		if (!(__atomic_load_n(&b->flags, __ATOMIC_RELAXED) &
+		      PF_BUDDY) ||
+		    __atomic_load_n(&b->order, __ATOMIC_RELAXED) != order)
 			break;
 		free_area_del(pm, buddy, order);
 		pfn &= ~(1u << order);
