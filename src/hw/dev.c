@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The device DMA engine.
+ *
+ * Data model: a struct dev is one requester behind the SMMU: a stream id,
+ * an optional PASID (substream id) and capabilities (stall, PRI).  A DMA is
+ * split at 4 KiB boundaries; each piece is translated (IOTLB, walk on a
+ * miss), its permission checked, and copied through the direct map with
+ * phys_access_checked() using the generation snapshot of the translation:
+ * a frame freed (or freed and reused) since the translation was cached
+ * fails the check, which is reported as an SMMU event (E_DMA_STALE, or
+ * E_DMA_EABT outside memory), counted, and aborts the transfer.
+ *
+ * Faults: a recoverable fault (translation, access flag, permission) of a
+ * PRI-capable device becomes a page request; of a stall-capable device on a
+ * stage with stall enabled, a stalled event.  The device waits for the
+ * response and retries the piece after a success (at most max_retries
+ * times), or fails the transfer with -EFAULT after an invalid/failure or
+ * abort response.  Every other fault is recorded as an event and fails the
+ * transfer with -EFAULT (unrecoverable faults are never suppressed).  A
+ * stream configured to abort fails without an event.
+ *
+ * Locking: none of its own on the DMA path.  A dev may be used by several
+ * threads at once: its hot counters are per CPU id (struct smmu_hot), the
+ * rest are the stream's atomics.  smmu->dev_lock guards the list of devices
+ * (counter reads fold their hot counters in).
+ */
+#include <string.h>
+
+#include "smmu_internal.h"
+
+__thread int smmu_this_cpu __attribute__((tls_model("initial-exec"))) = -1;
+
+int dev_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
+	       unsigned int caps, struct dev **out)
+{
+	struct dev *dev;
+
+	if (!smmu || !out || sid >= smmu->nr_sids)
+		return -EINVAL;
+	if ((caps & DEV_CAP_PASID) && pasid >= SMMU_SSID_MAX - 1)
+		return -EINVAL;
+	if (caps & ~(DEV_CAP_STALL | DEV_CAP_PRI | DEV_CAP_PASID))
+		return -EINVAL;
+	dev = ui_zalloc(sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->smmu = smmu;
+	dev->stream = &smmu->streams[sid];
+	dev->sid = sid;
+	dev->ssid = (caps & DEV_CAP_PASID) ? pasid : SMMU_SSID_NONE;
+	dev->caps = caps;
+	dev->cfg_key = cfg_key(sid, dev->ssid);
+	dev->cfge = &smmu->cfg_cache[cfg_index(smmu, sid, dev->ssid)];
+	pthread_mutex_lock(&smmu->dev_lock);
+	LIST_INSERT_HEAD(&smmu->devs, dev, link);
+	pthread_mutex_unlock(&smmu->dev_lock);
+	*out = dev;
+	return 0;
+}
+
+static void hot_add(const struct smmu_hot *h, uint64_t *v)
+{
+	v[SMMU_CNT_iotlb_hits] +=
+		atomic_load_explicit(&h->iotlb_hits, memory_order_relaxed);
+	v[SMMU_CNT_dma_reads] +=
+		atomic_load_explicit(&h->dma_reads, memory_order_relaxed);
+	v[SMMU_CNT_dma_writes] +=
+		atomic_load_explicit(&h->dma_writes, memory_order_relaxed);
+	v[SMMU_CNT_dma_bytes_read] +=
+		atomic_load_explicit(&h->dma_bytes_read, memory_order_relaxed);
+	v[SMMU_CNT_dma_bytes_written] += atomic_load_explicit(
+		&h->dma_bytes_written, memory_order_relaxed);
+}
+
+/* smmu->dev_lock held (or the device unreachable) */
+static void dev_hot_sum(const struct dev *dev, uint64_t *v)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < UIOMMU_NR_CPUS; cpu++)
+		hot_add(&dev->hot[cpu], v);
+}
+
+void smmu_hot_fold(struct smmu *smmu, int64_t sid, uint64_t *v)
+{
+	struct dev *dev;
+
+	pthread_mutex_lock(&smmu->dev_lock);
+	LIST_FOREACH(dev, &smmu->devs, link)
+		if (sid < 0 || dev->sid == (uint32_t)sid)
+			dev_hot_sum(dev, v);
+	pthread_mutex_unlock(&smmu->dev_lock);
+}
+
+/* Zero every device's hot counters (counters reset). */
+void smmu_hot_reset(struct smmu *smmu)
+{
+	struct dev *dev;
+	unsigned int cpu;
+
+	pthread_mutex_lock(&smmu->dev_lock);
+	LIST_FOREACH(dev, &smmu->devs, link)
+		for (cpu = 0; cpu < UIOMMU_NR_CPUS; cpu++) {
+			atomic_store(&dev->hot[cpu].iotlb_hits, 0);
+			atomic_store(&dev->hot[cpu].dma_reads, 0);
+			atomic_store(&dev->hot[cpu].dma_writes, 0);
+			atomic_store(&dev->hot[cpu].dma_bytes_read, 0);
+			atomic_store(&dev->hot[cpu].dma_bytes_written, 0);
+		}
+	pthread_mutex_unlock(&smmu->dev_lock);
+}
+
+void dev_destroy(struct dev *dev)
+{
+	struct smmu *smmu;
+	uint64_t v[SMMU_NR_CNT] = {0};
+	int i;
+
+	if (!dev)
+		return;
+	smmu = dev->smmu;
+	/* fold the device's counts into its stream's */
+	pthread_mutex_lock(&smmu->dev_lock);
+	LIST_REMOVE(dev, link);
+	dev_hot_sum(dev, v);
+	for (i = 0; i < SMMU_NR_CNT; i++)
+		if (v[i])
+			stream_inc(dev->stream, i, v[i]);
+	pthread_mutex_unlock(&smmu->dev_lock);
+	ui_free(dev);
+}
+
+uint32_t dev_sid(const struct dev *dev)
+{
+	return dev->sid;
+}
+
+static bool can_wait(const struct dev *dev, const struct smmu_fault *f)
+{
+	if (!f->recoverable)
+		return false;
+	if (dev->caps & DEV_CAP_PRI)
+		return true;
+	return (dev->caps & DEV_CAP_STALL) && f->stall;
+}
+
+static int dma_abort(struct dev *dev, const struct smmu_xlate *x, uint64_t iova,
+		     bool write, int err)
+{
+	struct smmu_event ev = {
+		.type = phys_pa_valid(dev->smmu->pm, x->pa)
+				? SMMU_EVT_E_DMA_STALE
+				: SMMU_EVT_E_DMA_EABT,
+		.flags = write ? SMMU_EVT_FL_WRITE : 0,
+		.sid = dev->sid,
+		.addr = iova,
+		.fetch_addr = x->pa,
+	};
+
+	if (dev->ssid != SMMU_SSID_NONE) {
+		ev.ssid = dev->ssid;
+		ev.flags |= SMMU_EVT_FL_SSV;
+	}
+	if (ev.type == SMMU_EVT_E_DMA_STALE)
+		stream_inc(dev->stream, SMMU_CNT_stale_dma, 1);
+	smmu_record_event(dev->smmu, dev->stream, &ev);
+	return err;
+}
+
+/* One piece that does not cross a page boundary. */
+static int dma_page(struct dev *dev, struct smmu_hot *hot, uint64_t iova,
+		    void *buf, size_t len, bool write)
+{
+	struct smmu *smmu = dev->smmu;
+	struct smmu_txn t = {
+		.smmu = smmu,
+		.st = dev->stream,
+		.sid = dev->sid,
+		.ssid = dev->ssid,
+		.iova = iova,
+		.write = write,
+		.cfge = dev->cfge,
+		.cfg_key = dev->cfg_key,
+		.hot = hot,
+	};
+	unsigned int tries = 0;
+	struct smmu_xlate x;
+	struct smmu_fault f;
+	int ret;
+
+	if (likely(smmu_translate_fast(&t, &x)))
+		goto access;
+	while (unlikely(smmu_translate_slow(&t, &x, &f))) {
+		stream_inc(dev->stream, SMMU_CNT_faults, 1);
+		if (f.terminate)
+			return -EFAULT;
+		if (can_wait(dev, &f) && tries < smmu->cfg.max_retries) {
+			ret = smmu_fault_wait(dev, &f);
+			if (ret)
+				return ret;
+			tries++;
+			stream_inc(dev->stream, SMMU_CNT_retries, 1);
+			continue;
+		}
+		smmu_record_event(smmu, dev->stream, &f.ev);
+		return -EFAULT;
+	}
+access:
+	if (unlikely(x.memtype == SMMU_MEM_NORMAL_NC))
+		stream_inc(dev->stream, SMMU_CNT_dma_nc_bytes, len);
+	ret = phys_access_checked(smmu->pm, x.pa, buf, len, write, x.gen);
+	if (unlikely(ret))
+		return dma_abort(dev, &x, iova, write, ret);
+	return 0;
+}
+
+static int dma_rw(struct dev *dev, uint64_t iova, void *buf, size_t len,
+		  bool write)
+{
+	struct smmu_hot *hot = &dev->hot[dev_cpu()];
+	uint8_t *p = buf;
+	uint64_t last;
+	size_t done = 0;
+	int ret = 0;
+
+	if (!len)
+		return 0;
+	if (check_add_overflow(iova, (uint64_t)len - 1, &last))
+		return -EINVAL;
+	while (done < len) {
+		size_t chunk =
+			min(len - done,
+			    PHYS_PAGE_SIZE - (iova & (PHYS_PAGE_SIZE - 1)));
+
+		ret = dma_page(dev, hot, iova, p + done, chunk, write);
+		if (unlikely(ret))
+			break;
+		done += chunk;
+		iova += chunk;
+	}
+	if (write) {
+		hot_inc(&hot->dma_writes, 1);
+		hot_inc(&hot->dma_bytes_written, done);
+	} else {
+		hot_inc(&hot->dma_reads, 1);
+		hot_inc(&hot->dma_bytes_read, done);
+	}
+	if (unlikely(ret))
+		stream_inc(dev->stream, SMMU_CNT_dma_errors, 1);
+	return ret;
+}
+
+int dev_dma_read(struct dev *dev, uint64_t iova, void *buf, size_t len)
+{
+	return dma_rw(dev, iova, buf, len, false);
+}
+
+int dev_dma_write(struct dev *dev, uint64_t iova, const void *buf, size_t len)
+{
+	return dma_rw(dev, iova, (void *)buf, len, true);
+}
+
+int dev_dma_sg(struct dev *dev, const struct dev_sg *sg, unsigned int nents,
+	       bool write)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nents; i++) {
+		ret = dma_rw(dev, sg[i].iova, sg[i].buf, sg[i].len, write);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

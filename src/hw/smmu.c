@@ -1,0 +1,737 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The emulated SMMU: creation, the stream table and context descriptors,
+ * the configuration cache, and counters.
+ *
+ * Data model: the stream table is 2^sid_bits STEs of 64 bytes in physical
+ * frames allocated here; CD tables are wherever software puts them (an IPA
+ * for nested streams).  Software writes both with smmu_ste_write() and
+ * smmu_cd_write(), which touch memory only; the hardware reads them on a
+ * configuration-cache miss and keeps what it read until CFGI_STE (which
+ * also drops the CDs fetched through that STE), CFGI_CD or CFGI_ALL.
+ * Faulty configurations (C_BAD_STE, C_BAD_CD, ...) are never cached.
+ *
+ * Encodings (dwords little-endian, see docs/hw.md):
+ *   STE dw0: V[0] CONFIG[3:1] S1ContextPtr[51:6] S1CDMax[63:59]
+ *       dw2: S2VMID[15:0] S2T0SZ[37:32] S2SL0[39:38] S2S[57]
+ *       dw3: S2TTB[51:4]
+ *   CD  dw0: T0SZ[5:0] V[31] S[44] ASID[63:48]
+ *       dw1: TTB0[51:4]
+ *       dw3: MAIR
+ *
+ * Invariants: a cached configuration entry equals the decode of the memory
+ * it was fetched from at a time no earlier than the last CFGI covering it;
+ * counters are only ever incremented (or reset as a whole).
+ */
+#include <string.h>
+
+#include "smmu_internal.h"
+
+/* ---- encodings ----------------------------------------------------------- */
+
+#define STE0_V		 BIT_ULL(0)
+#define STE0_CFG_SHIFT	 1
+#define STE0_CFG_MASK	 (7ULL << STE0_CFG_SHIFT)
+#define STE0_CTXPTR	 GENMASK_ULL(51, 6)
+#define STE0_CDMAX_SHIFT 59
+#define STE2_VMID	 GENMASK_ULL(15, 0)
+#define STE2_T0SZ_SHIFT	 32
+#define STE2_SL0_SHIFT	 38
+#define STE2_S2S	 BIT_ULL(57)
+#define STE3_TTB	 GENMASK_ULL(51, 4)
+
+#define CD0_T0SZ       GENMASK_ULL(5, 0)
+#define CD0_V	       BIT_ULL(31)
+#define CD0_S	       BIT_ULL(44)
+#define CD0_ASID_SHIFT 48
+#define CD1_TTB	       GENMASK_ULL(51, 4)
+
+void smmu_ste_encode(const struct smmu_ste *ste, uint64_t dw[8])
+{
+	memset(dw, 0, 8 * sizeof(*dw));
+	dw[0] = (ste->valid ? STE0_V : 0) |
+		(((uint64_t)ste->config << STE0_CFG_SHIFT) & STE0_CFG_MASK) |
+		(ste->s1_ctx_ptr & STE0_CTXPTR) |
+		((uint64_t)(ste->s1_cd_max & 0x1f) << STE0_CDMAX_SHIFT);
+	dw[2] = ste->s2_vmid |
+		((uint64_t)(ste->s2_t0sz & 0x3f) << STE2_T0SZ_SHIFT) |
+		((uint64_t)(ste->s2_sl0 & 3) << STE2_SL0_SHIFT) |
+		(ste->s2_stall ? STE2_S2S : 0);
+	dw[3] = ste->s2_ttb & STE3_TTB;
+}
+
+void smmu_ste_decode(const uint64_t dw[8], struct smmu_ste *ste)
+{
+	memset(ste, 0, sizeof(*ste));
+	ste->valid = dw[0] & STE0_V;
+	ste->config = (dw[0] & STE0_CFG_MASK) >> STE0_CFG_SHIFT;
+	ste->s1_ctx_ptr = dw[0] & STE0_CTXPTR;
+	ste->s1_cd_max = dw[0] >> STE0_CDMAX_SHIFT;
+	ste->s2_vmid = dw[2] & STE2_VMID;
+	ste->s2_t0sz = (dw[2] >> STE2_T0SZ_SHIFT) & 0x3f;
+	ste->s2_sl0 = (dw[2] >> STE2_SL0_SHIFT) & 3;
+	ste->s2_stall = dw[2] & STE2_S2S;
+	ste->s2_ttb = dw[3] & STE3_TTB;
+}
+
+void smmu_cd_encode(const struct smmu_cd *cd, uint64_t dw[8])
+{
+	memset(dw, 0, 8 * sizeof(*dw));
+	dw[0] = (cd->t0sz & CD0_T0SZ) | (cd->valid ? CD0_V : 0) |
+		(cd->stall ? CD0_S : 0) |
+		((uint64_t)cd->asid << CD0_ASID_SHIFT);
+	dw[1] = cd->ttb0 & CD1_TTB;
+	dw[3] = cd->mair;
+}
+
+void smmu_cd_decode(const uint64_t dw[8], struct smmu_cd *cd)
+{
+	memset(cd, 0, sizeof(*cd));
+	cd->t0sz = dw[0] & CD0_T0SZ;
+	cd->valid = dw[0] & CD0_V;
+	cd->stall = dw[0] & CD0_S;
+	cd->asid = dw[0] >> CD0_ASID_SHIFT;
+	cd->ttb0 = dw[1] & CD1_TTB;
+	cd->mair = dw[3];
+}
+
+phys_addr_t smmu_strtab_base(const struct smmu *smmu)
+{
+	return smmu->strtab;
+}
+
+/* Dwords 1..7 first, dword 0 (with V) last, as a driver must. */
+static void write_desc(uint64_t *p, const uint64_t dw[8])
+{
+	int i;
+
+	for (i = 1; i < 8; i++)
+		wr64(&p[i], dw[i]);
+	__atomic_store_n(&p[0], dw[0], __ATOMIC_RELEASE);
+}
+
+int smmu_ste_write(struct smmu *smmu, uint32_t sid, const struct smmu_ste *ste)
+{
+	uint64_t dw[8];
+
+	if (sid >= smmu->nr_sids)
+		return -EINVAL;
+	smmu_ste_encode(ste, dw);
+	write_desc(smmu->strtab_va + (uint64_t)sid * 8, dw);
+	return 0;
+}
+
+int smmu_ste_read(struct smmu *smmu, uint32_t sid, struct smmu_ste *ste)
+{
+	uint64_t dw[8];
+	int i;
+
+	if (sid >= smmu->nr_sids)
+		return -EINVAL;
+	for (i = 0; i < 8; i++)
+		dw[i] = rd64(smmu->strtab_va + (uint64_t)sid * 8 + i);
+	smmu_ste_decode(dw, ste);
+	return 0;
+}
+
+int smmu_cd_write(struct smmu *smmu, phys_addr_t cd_table, uint32_t ssid,
+		  const struct smmu_cd *cd)
+{
+	phys_addr_t pa;
+	uint64_t dw[8];
+
+	if (ssid >= SMMU_SSID_MAX || !IS_ALIGNED(cd_table, SMMU_CD_SIZE) ||
+	    check_add_overflow(cd_table, (uint64_t)ssid * SMMU_CD_SIZE, &pa) ||
+	    !phys_pa_valid(smmu->pm, pa) ||
+	    !phys_pa_valid(smmu->pm, pa + SMMU_CD_SIZE - 1))
+		return -EFAULT;
+	smmu_cd_encode(cd, dw);
+	write_desc(__phys_to_virt(smmu->pm, pa), dw);
+	return 0;
+}
+
+/* ---- configuration cache --------------------------------------------------- */
+
+void smmu_fault_init(struct smmu_fault *f, const struct smmu_txn *t,
+		     unsigned int type)
+{
+	memset(f, 0, sizeof(*f));
+	f->ev.type = type;
+	f->ev.sid = t->sid;
+	f->ev.addr = t->iova;
+	if (t->write)
+		f->ev.flags |= SMMU_EVT_FL_WRITE;
+	if (t->ssid != SMMU_SSID_NONE) {
+		f->ev.ssid = t->ssid;
+		f->ev.flags |= SMMU_EVT_FL_SSV;
+	}
+}
+
+static void ctx_pack(const struct smmu_ctx *c, uint64_t w[4])
+{
+	w[0] = (uint64_t)c->config | (uint64_t)c->s1_stall << 3 |
+	       (uint64_t)c->s2_stall << 4 | (uint64_t)c->s1_ias << 8 |
+	       (uint64_t)c->s2_ias << 16 | (uint64_t)(c->s2_start & 3) << 24 |
+	       (uint64_t)c->asid << 32 | (uint64_t)c->vmid << 48;
+	w[1] = c->s1_ttb;
+	w[2] = c->s2_ttb;
+	w[3] = c->mair;
+}
+
+static inline void ctx_unpack(const uint64_t w[4], struct smmu_ctx *c)
+{
+	c->config = w[0] & 7;
+	c->s1_stall = (w[0] >> 3) & 1;
+	c->s2_stall = (w[0] >> 4) & 1;
+	c->s1_ias = (w[0] >> 8) & 0xff;
+	c->s2_ias = (w[0] >> 16) & 0xff;
+	c->s2_start = (w[0] >> 24) & 3;
+	c->asid = (w[0] >> 32) & 0xffff;
+	c->vmid = (w[0] >> 48) & 0xffff;
+	c->s1_ttb = w[1];
+	c->s2_ttb = w[2];
+	c->mair = w[3];
+}
+
+static int bad_ste(struct smmu_txn *t, struct smmu_fault *f)
+{
+	smmu_fault_init(f, t, SMMU_EVT_C_BAD_STE);
+	return -EFAULT;
+}
+
+static int bad_cd(struct smmu_txn *t, struct smmu_fault *f)
+{
+	smmu_fault_init(f, t, SMMU_EVT_C_BAD_CD);
+	return -EFAULT;
+}
+
+/* Read and check the CD of t->ssid (stage 1 and nested streams). */
+static int cd_fetch(struct smmu_txn *t, const struct smmu_ste *ste,
+		    struct smmu_ctx *ctx, struct smmu_fault *f)
+{
+	struct smmu *smmu = t->smmu;
+	uint32_t ssid = t->ssid == SMMU_SSID_NONE ? 0 : t->ssid;
+	phys_addr_t cd_addr, pa;
+	unsigned int perm, memtype, ias;
+	uint64_t size, dw[8];
+	const uint64_t *p;
+	struct smmu_cd cd;
+	int i, ret;
+
+	if (t->ssid != SMMU_SSID_NONE && (ssid >> ste->s1_cd_max)) {
+		smmu_fault_init(f, t, SMMU_EVT_C_BAD_SUBSTREAMID);
+		return -EFAULT;
+	}
+	cd_addr = ste->s1_ctx_ptr + (uint64_t)ssid * SMMU_CD_SIZE;
+	if (ctx->config == SMMU_STE_NESTED) {
+		ret = smmu_s2_walk(smmu, ctx, cd_addr, &pa, &size, &perm,
+				   &memtype, t->st, f);
+		if (!ret && !(perm & SMMU_PERM_READ)) {
+			smmu_fault_init(f, t, SMMU_EVT_F_PERMISSION);
+			f->ev.flags |= SMMU_EVT_FL_S2;
+			f->ev.fetch_addr = cd_addr;
+			ret = -EFAULT;
+		}
+		if (ret) {
+			/* the walker filled in the type; make it this txn's */
+			unsigned int type = f->ev.type;
+			uint8_t fl = f->ev.flags & SMMU_EVT_FL_S2;
+
+			smmu_fault_init(f, t, type);
+			f->ev.flags |= fl | SMMU_EVT_FL_CLASS_CD |
+				       SMMU_EVT_FL_NESTED;
+			f->ev.fetch_addr = cd_addr;
+			return ret;
+		}
+	} else {
+		pa = cd_addr;
+	}
+	if ((pa & smmu->oas_mask) || !phys_pa_valid(smmu->pm, pa) ||
+	    !phys_pa_valid(smmu->pm, pa + SMMU_CD_SIZE - 1)) {
+		smmu_fault_init(f, t, SMMU_EVT_F_CD_FETCH);
+		f->ev.fetch_addr = pa;
+		return -EFAULT;
+	}
+	p = __phys_to_virt(smmu->pm, pa);
+	dw[0] = __atomic_load_n(&p[0], __ATOMIC_ACQUIRE);
+	for (i = 1; i < 8; i++)
+		dw[i] = rd64(&p[i]);
+	smmu_cd_decode(dw, &cd);
+	if (!cd.valid)
+		return bad_cd(t, f);
+	ias = 64 - cd.t0sz;
+	if (cd.t0sz > 64 || ias < LPAE_MIN_IAS || ias > LPAE_MAX_IAS)
+		return bad_cd(t, f);
+	if (!IS_ALIGNED(cd.ttb0, PHYS_PAGE_SIZE))
+		return bad_cd(t, f);
+	if (ctx->config == SMMU_STE_NESTED ? (cd.ttb0 >> ctx->s2_ias) != 0
+					   : (cd.ttb0 & smmu->oas_mask) != 0)
+		return bad_cd(t, f);
+	ctx->s1_ias = ias;
+	ctx->s1_ttb = cd.ttb0;
+	ctx->s1_stall = cd.stall;
+	ctx->asid = cd.asid;
+	ctx->mair = cd.mair;
+	return 0;
+}
+
+/* Read and check the STE (and CD) of a transaction: cfg_lock held. */
+static int cfg_fetch(struct smmu_txn *t, struct smmu_ctx *ctx,
+		     struct smmu_fault *f)
+{
+	struct smmu *smmu = t->smmu;
+	const uint64_t *p = smmu->strtab_va + (uint64_t)t->sid * 8;
+	struct smmu_ste ste;
+	uint64_t dw[8];
+	int i;
+
+	dw[0] = __atomic_load_n(&p[0], __ATOMIC_ACQUIRE);
+	for (i = 1; i < 8; i++)
+		dw[i] = rd64(&p[i]);
+	smmu_ste_decode(dw, &ste);
+	if (!ste.valid)
+		return bad_ste(t, f);
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->config = ste.config;
+	ctx->vmid = ste.s2_vmid;
+	switch (ste.config) {
+	case SMMU_STE_ABORT:
+	case SMMU_STE_BYPASS:
+		return 0;
+	case SMMU_STE_S1:
+	case SMMU_STE_S2:
+	case SMMU_STE_NESTED:
+		break;
+	default:
+		return bad_ste(t, f);
+	}
+
+	if (ste.config != SMMU_STE_S1) {
+		unsigned int ias = 64 - ste.s2_t0sz;
+		uint64_t align;
+		int start, bits;
+
+		if (ias < LPAE_MIN_IAS || ias > LPAE_MAX_IAS || ste.s2_sl0 > 2)
+			return bad_ste(t, f);
+		start = 2 - (int)ste.s2_sl0;
+		bits = (int)ias - (int)lpae_level_shift(start);
+		/* at least two entries, at most 16 concatenated tables */
+		if (bits < 1 || bits > LPAE_BITS_PER_LEVEL + 4)
+			return bad_ste(t, f);
+		align = max(PHYS_PAGE_SIZE, 8ULL << bits);
+		if (!IS_ALIGNED(ste.s2_ttb, align) ||
+		    (ste.s2_ttb & smmu->oas_mask))
+			return bad_ste(t, f);
+		ctx->s2_ias = ias;
+		ctx->s2_start = start;
+		ctx->s2_ttb = ste.s2_ttb;
+		ctx->s2_stall = ste.s2_stall;
+	}
+	if (ste.config != SMMU_STE_S2)
+		return cd_fetch(t, &ste, ctx, f);
+	return 0;
+}
+
+int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
+		    struct smmu_fault *f)
+{
+	struct smmu *smmu = t->smmu;
+	uint64_t want = t->cfg_key;
+	struct smmu_cfg_entry *e = t->cfge;
+	uint64_t w[4], key;
+	uint32_t seq;
+	int ret, i;
+
+	do {
+		seq = atomic_load_explicit(&e->seq, memory_order_acquire);
+		/* acquire loads: the re-read of seq cannot pass them */
+		key = atomic_load_explicit(&e->key, memory_order_acquire);
+		w[0] = atomic_load_explicit(&e->w[0], memory_order_acquire);
+		w[1] = atomic_load_explicit(&e->w[1], memory_order_acquire);
+		w[2] = atomic_load_explicit(&e->w[2], memory_order_acquire);
+		w[3] = atomic_load_explicit(&e->w[3], memory_order_acquire);
+	} while (unlikely(
+		(seq & 1) ||
+		seq != atomic_load_explicit(&e->seq, memory_order_relaxed)));
+	if (likely(key == want)) {
+		ctx_unpack(w, ctx); /* cfg_hits are derived: see cnt_derive() */
+		return 0;
+	}
+
+	stream_inc(t->st, SMMU_CNT_cfg_misses, 1);
+	pthread_mutex_lock(&smmu->cfg_lock);
+	ret = cfg_fetch(t, ctx, f);
+	if (!ret) {
+		ctx_pack(ctx, w);
+		seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
+		atomic_store_explicit(&e->seq, seq + 1, memory_order_relaxed);
+		/* release stores: none becomes visible before the odd seq */
+		atomic_store_explicit(&e->key, want, memory_order_release);
+		for (i = 0; i < 4; i++)
+			atomic_store_explicit(&e->w[i], w[i],
+					      memory_order_release);
+		atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
+	}
+	pthread_mutex_unlock(&smmu->cfg_lock);
+	if (ret)
+		stream_inc(t->st, SMMU_CNT_cfg_faults, 1);
+	return ret;
+}
+
+/*
+ * CFGI: all, or every entry of stream sid (CFGI_STE), or only the CD of
+ * (sid, ssid) (CFGI_CD; ssid 0 also covers transactions without PASID).
+ */
+void smmu_cfg_inval(struct smmu *smmu, bool all, uint32_t sid, bool cd_only,
+		    uint32_t ssid)
+{
+	uint32_t i;
+
+	pthread_mutex_lock(&smmu->cfg_lock);
+	for (i = 0; i <= smmu->cfg_mask; i++) {
+		struct smmu_cfg_entry *e = &smmu->cfg_cache[i];
+		uint64_t key =
+			atomic_load_explicit(&e->key, memory_order_relaxed);
+		uint32_t ksid = key >> 32, kssid = (key >> 1) & 0x7fffffff;
+		uint32_t seq;
+
+		if (!(key & 1))
+			continue;
+		if (!all && ksid != sid)
+			continue;
+		if (!all && cd_only && kssid != ssid &&
+		    !(ssid == 0 && kssid == SMMU_SSID_NONE))
+			continue;
+		seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
+		atomic_store_explicit(&e->seq, seq + 1, memory_order_relaxed);
+		atomic_store_explicit(&e->key, 0, memory_order_release);
+		atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
+	}
+	pthread_mutex_unlock(&smmu->cfg_lock);
+}
+
+/* ---- counters ------------------------------------------------------------ */
+
+/*
+ * The hit path increments one counter (iotlb_hits): translations and
+ * cfg_hits are derived from the others when read.
+ */
+static void cnt_to_struct(uint64_t *v, struct smmu_counters *c)
+{
+	uint64_t *out = (uint64_t *)c;
+	int i;
+
+	v[SMMU_CNT_translations] = v[SMMU_CNT_iotlb_hits] +
+				   v[SMMU_CNT_iotlb_misses] +
+				   v[SMMU_CNT_bypassed] + v[SMMU_CNT_aborted] +
+				   v[SMMU_CNT_cfg_faults];
+	v[SMMU_CNT_cfg_hits] =
+		v[SMMU_CNT_translations] - v[SMMU_CNT_cfg_misses];
+
+	for (i = 0; i < SMMU_NR_CNT; i++)
+		out[i] = v[i];
+}
+
+void smmu_counters_read(struct smmu *smmu, struct smmu_counters *c)
+{
+	uint64_t v[SMMU_NR_CNT];
+	uint32_t sid;
+	int i;
+
+	for (i = 0; i < SMMU_NR_CNT; i++)
+		v[i] = atomic_load_explicit(&smmu->cnt[i],
+					    memory_order_relaxed);
+	for (sid = 0; sid < smmu->nr_sids; sid++)
+		for (i = 0; i < SMMU_NR_CNT; i++)
+			v[i] += atomic_load_explicit(&smmu->streams[sid].cnt[i],
+						     memory_order_relaxed);
+	smmu_hot_fold(smmu, -1, v);
+	cnt_to_struct(v, c);
+}
+
+int smmu_stream_counters_read(struct smmu *smmu, uint32_t sid,
+			      struct smmu_counters *c)
+{
+	uint64_t v[SMMU_NR_CNT];
+	int i;
+
+	if (sid >= smmu->nr_sids)
+		return -EINVAL;
+	for (i = 0; i < SMMU_NR_CNT; i++)
+		v[i] = atomic_load_explicit(&smmu->streams[sid].cnt[i],
+					    memory_order_relaxed);
+	smmu_hot_fold(smmu, sid, v);
+	cnt_to_struct(v, c);
+	return 0;
+}
+
+void smmu_counters_reset(struct smmu *smmu)
+{
+	uint32_t sid;
+	int i;
+
+	for (i = 0; i < SMMU_NR_CNT; i++)
+		atomic_store_explicit(&smmu->cnt[i], 0, memory_order_relaxed);
+	for (sid = 0; sid < smmu->nr_sids; sid++)
+		for (i = 0; i < SMMU_NR_CNT; i++)
+			atomic_store_explicit(&smmu->streams[sid].cnt[i], 0,
+					      memory_order_relaxed);
+	smmu_hot_reset(smmu);
+}
+
+static const char *const cnt_names[] = {
+#define SMMU_CNT_NAME(name) #name,
+	SMMU_COUNTERS(SMMU_CNT_NAME)
+#undef SMMU_CNT_NAME
+};
+
+static json_t *counters_obj(const struct smmu_counters *c)
+{
+	const uint64_t *v = (const uint64_t *)c;
+	json_t *o = json_object();
+	int i;
+
+	if (!o)
+		return NULL;
+	for (i = 0; i < SMMU_NR_CNT; i++) {
+		if (json_object_set_new(o, cnt_names[i],
+					json_integer((json_int_t)v[i]))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+json_t *smmu_counters_json(struct smmu *smmu)
+{
+	struct smmu_counters c;
+	json_t *root, *streams, *o;
+	uint32_t sid;
+
+	root = json_object();
+	streams = json_object();
+	if (!root || !streams)
+		goto err;
+	smmu_counters_read(smmu, &c);
+	o = counters_obj(&c);
+	if (!o || json_object_set_new(root, "global", o))
+		goto err;
+	for (sid = 0; sid < smmu->nr_sids; sid++) {
+		char name[16];
+
+		smmu_stream_counters_read(smmu, sid, &c);
+		if (!c.translations && !c.faults && !c.cfg_misses &&
+		    !c.events && !c.page_requests)
+			continue;
+		snprintf(name, sizeof(name), "%u", sid);
+		o = counters_obj(&c);
+		if (!o || json_object_set_new(streams, name, o))
+			goto err;
+	}
+	if (json_object_set_new(root, "streams", streams)) {
+		streams = NULL;
+		goto err;
+	}
+	return root;
+err:
+	json_decref(streams);
+	json_decref(root);
+	return NULL;
+}
+
+/* ---- creation ------------------------------------------------------------ */
+
+static bool pow2(unsigned int v)
+{
+	return v && !(v & (v - 1));
+}
+
+static unsigned int order_for(uint64_t bytes)
+{
+	unsigned int order = 0;
+
+	while ((PHYS_PAGE_SIZE << order) < bytes)
+		order++;
+	return order;
+}
+
+static int config_check(struct smmu_config *c)
+{
+	if (!c->iotlb_entries)
+		c->iotlb_entries = 1024;
+	if (!c->iotlb_ways)
+		c->iotlb_ways = 4;
+	if (!c->cmdq_entries)
+		c->cmdq_entries = 256;
+	if (!c->evtq_entries)
+		c->evtq_entries = 256;
+	if (!c->priq_entries)
+		c->priq_entries = 256;
+	if (!c->sid_bits)
+		c->sid_bits = 8;
+	if (!c->cfg_cache_entries)
+		c->cfg_cache_entries = 64;
+	if (!c->oas)
+		c->oas = 48;
+	if (!c->max_retries)
+		c->max_retries = 8;
+	if (!pow2(c->iotlb_entries) || !pow2(c->iotlb_ways) ||
+	    c->iotlb_ways > c->iotlb_entries || !pow2(c->cmdq_entries) ||
+	    !pow2(c->evtq_entries) || !pow2(c->priq_entries) ||
+	    c->cmdq_entries < 2 || c->evtq_entries < 2 || c->priq_entries < 2 ||
+	    c->cmdq_entries > (1u << 20) || c->evtq_entries > (1u << 20) ||
+	    c->priq_entries > (1u << 20) || c->sid_bits > 16 ||
+	    !pow2(c->cfg_cache_entries) || c->oas < 32 || c->oas > LPAE_MAX_OAS)
+		return -EINVAL;
+	return 0;
+}
+
+int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
+		struct smmu **out)
+{
+	struct smmu *smmu;
+	int ret;
+
+	if (!pm || !out)
+		return -EINVAL;
+	smmu = ui_zalloc(sizeof(*smmu));
+	if (!smmu)
+		return -ENOMEM;
+	if (cfg)
+		smmu->cfg = *cfg;
+	ret = config_check(&smmu->cfg);
+	if (ret)
+		goto err_free;
+	smmu->pm = pm;
+	smmu->oas_mask = ~((1ULL << smmu->cfg.oas) - 1);
+	smmu->nr_sids = 1u << smmu->cfg.sid_bits;
+
+	ret = -ENOMEM;
+	smmu->streams = ui_calloc(smmu->nr_sids, sizeof(*smmu->streams));
+	if (!smmu->streams)
+		goto err_free;
+	smmu->cfg_cache = ui_calloc(smmu->cfg.cfg_cache_entries,
+				    sizeof(*smmu->cfg_cache));
+	if (!smmu->cfg_cache)
+		goto err_streams;
+	smmu->cfg_mask = smmu->cfg.cfg_cache_entries - 1;
+
+	smmu->strtab_order = order_for((uint64_t)smmu->nr_sids * SMMU_STE_SIZE);
+	ret = phys_alloc_pages(pm, smmu->strtab_order, PHYS_ALLOC_ZERO,
+			       PHYS_OWNER_KERNEL, &smmu->strtab);
+	if (ret)
+		goto err_cfg;
+	smmu->strtab_va = phys_to_virt(pm, smmu->strtab);
+
+	ret = smmu_iotlb_init(smmu);
+	if (ret)
+		goto err_strtab;
+	ret = smmu_cmdq_init(smmu);
+	if (ret)
+		goto err_iotlb;
+	ret = smmu_queues_init(smmu);
+	if (ret)
+		goto err_cmdq;
+
+	pthread_mutex_init(&smmu->cfg_lock, NULL);
+	pthread_mutex_init(&smmu->iotlb_lock, NULL);
+	pthread_mutex_init(&smmu->irq_lock, NULL);
+	pthread_mutex_init(&smmu->dev_lock, NULL);
+	LIST_INIT(&smmu->devs);
+	pthread_cond_init(&smmu->irq_cond, NULL);
+
+	if (smmu->cfg.threaded) {
+		ret = -pthread_create(&smmu->cmdq_thread, NULL,
+				      smmu_cmdq_thread, smmu);
+		if (ret)
+			goto err_locks;
+		ret = -pthread_create(&smmu->irq_thread, NULL, smmu_irq_thread,
+				      smmu);
+		if (ret)
+			goto err_cmdq_thread;
+		smmu->threads_started = true;
+	}
+	*out = smmu;
+	return 0;
+
+err_cmdq_thread:
+	pthread_mutex_lock(&smmu->cmdq.lock);
+	smmu->cmdq_stop = true;
+	pthread_cond_broadcast(&smmu->cmdq.cons_cond);
+	pthread_mutex_unlock(&smmu->cmdq.lock);
+	pthread_join(smmu->cmdq_thread, NULL);
+err_locks:
+	pthread_mutex_destroy(&smmu->dev_lock);
+	pthread_cond_destroy(&smmu->irq_cond);
+	pthread_mutex_destroy(&smmu->irq_lock);
+	pthread_mutex_destroy(&smmu->iotlb_lock);
+	pthread_mutex_destroy(&smmu->cfg_lock);
+	smmu_queues_free(smmu);
+err_cmdq:
+	smmu_cmdq_free(smmu);
+err_iotlb:
+	smmu_iotlb_free(smmu);
+err_strtab:
+	phys_free_pages(pm, smmu->strtab, smmu->strtab_order);
+err_cfg:
+	ui_free(smmu->cfg_cache);
+err_streams:
+	ui_free(smmu->streams);
+err_free:
+	ui_free(smmu);
+	return ret;
+}
+
+void smmu_destroy(struct smmu *smmu)
+{
+	if (!smmu)
+		return;
+	if (smmu->threads_started) {
+		/* the interrupt thread first: its handlers may still issue
+		 * commands and wait for their sync */
+		pthread_mutex_lock(&smmu->irq_lock);
+		smmu->irq_stop = true;
+		pthread_cond_broadcast(&smmu->irq_cond);
+		pthread_mutex_unlock(&smmu->irq_lock);
+		pthread_join(smmu->irq_thread, NULL);
+		pthread_mutex_lock(&smmu->cmdq.lock);
+		smmu->cmdq_stop = true;
+		pthread_cond_broadcast(&smmu->cmdq.cons_cond);
+		pthread_cond_broadcast(&smmu->cmdq.done_cond);
+		pthread_mutex_unlock(&smmu->cmdq.lock);
+		pthread_join(smmu->cmdq_thread, NULL);
+	}
+	pthread_mutex_destroy(&smmu->dev_lock);
+	pthread_cond_destroy(&smmu->irq_cond);
+	pthread_mutex_destroy(&smmu->irq_lock);
+	pthread_mutex_destroy(&smmu->iotlb_lock);
+	pthread_mutex_destroy(&smmu->cfg_lock);
+	smmu_queues_free(smmu);
+	smmu_cmdq_free(smmu);
+	smmu_iotlb_free(smmu);
+	phys_free_pages(smmu->pm, smmu->strtab, smmu->strtab_order);
+	ui_free(smmu->cfg_cache);
+	ui_free(smmu->streams);
+	ui_free(smmu);
+}
+
+struct phys_mem *smmu_phys(const struct smmu *smmu)
+{
+	return smmu->pm;
+}
+
+void smmu_get_config(const struct smmu *smmu, struct smmu_config *cfg)
+{
+	*cfg = smmu->cfg;
+}
+
+void smmu_set_irq_ops(struct smmu *smmu, const struct smmu_irq_ops *ops,
+		      void *priv)
+{
+	pthread_mutex_lock(&smmu->irq_lock);
+	smmu->irq_ops = ops;
+	smmu->irq_priv = priv;
+	pthread_mutex_unlock(&smmu->irq_lock);
+}

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The command queue.
+ *
+ * Data model: 2^n commands of 16 bytes (two dwords) in physical frames, a
+ * producer index written by software and a consumer index written by the
+ * hardware, each with a wrap bit above the index bits (SMMUv3 style: the
+ * queue is full when the indices are equal and the wrap bits differ).
+ *
+ * Encoding (dw0[7:0] is the opcode):
+ *   CFGI_STE      dw0: SID[63:32]                 dw1: LEAF[0]
+ *   CFGI_CD       dw0: SSID[31:12] SID[63:32]     dw1: LEAF[0]
+ *   CFGI_ALL      -
+ *   TLBI_NH_VA    dw0: NUM[16:12] SCALE[25:20] VMID[47:32] ASID[63:48]
+ *                 dw1: LEAF[0] ADDR[63:12]
+ *   TLBI_NH_ASID  dw0: VMID[47:32] ASID[63:48]
+ *   TLBI_NH_ALL   dw0: VMID[47:32]
+ *   TLBI_S2_IPA   dw0: NUM, SCALE, VMID           dw1: LEAF[0] ADDR[63:12]
+ *   TLBI_S12_VMALL dw0: VMID[47:32]
+ *   TLBI_NSNH_ALL -
+ *   PRI_RESP      dw0: SSID[31:12] SID[63:32]     dw1: GRPID[8:0] RESP[13:12]
+ *   RESUME        dw0: ACTION[13:12] SID[63:32]   dw1: STAG[15:0]
+ *   CMD_SYNC      -
+ * A TLBI range covers (NUM + 1) << SCALE pages of 4 KiB from ADDR.
+ *
+ * Consumption: inline, the issuer of CMD_SYNC (or of a command that finds
+ * the queue full) runs the consumer itself; threaded, a consumer thread is
+ * woken by every producer index write.  Either way consumption happens under
+ * cmdq.lock, one command at a time, in order.  A command with an unknown
+ * opcode or a bad field stops the consumer at that command with CMDQ_ERR
+ * set (CERROR_ILL), counted; smmu_cmdq_clear_error() skips it and resumes.
+ *
+ * Invariants: cons never passes prod; syncs_done <= syncs_issued; every
+ * command before a completed CMD_SYNC has taken effect.  Counters count
+ * executed commands, so they are the same in both modes.
+ */
+#include <string.h>
+
+#include "smmu_internal.h"
+
+#define CMD_OP(dw0)	((dw0)&0xff)
+#define CMD_SID(dw0)	((uint32_t)((dw0) >> 32))
+#define CMD_SSID(dw0)	((uint32_t)(((dw0) >> 12) & 0xfffff))
+#define CMD_NUM(dw0)	((unsigned int)(((dw0) >> 12) & 0x1f))
+#define CMD_SCALE(dw0)	((unsigned int)(((dw0) >> 20) & 0x3f))
+#define CMD_VMID(dw0)	((uint16_t)((dw0) >> 32))
+#define CMD_ASID(dw0)	((uint16_t)((dw0) >> 48))
+#define CMD_ACTION(dw0) ((unsigned int)(((dw0) >> 12) & 3))
+#define CMD_LEAF(dw1)	((dw1)&1)
+#define CMD_ADDR(dw1)	((dw1) & ~0xfffULL)
+#define CMD_GRPID(dw1)	((uint16_t)((dw1)&0x1ff))
+#define CMD_RESP(dw1)	((unsigned int)(((dw1) >> 12) & 3))
+#define CMD_STAG(dw1)	((uint16_t)((dw1)&0xffff))
+
+void smmu_cmd_encode(const struct smmu_cmd *c, uint64_t dw[2])
+{
+	uint64_t num = c->num & 0x1f, scale = c->scale & 0x3f;
+
+	dw[0] = (uint64_t)c->op & 0xff;
+	dw[1] = 0;
+	switch (c->op) {
+	case SMMU_CMD_CFGI_STE:
+		dw[0] |= (uint64_t)c->sid << 32;
+		dw[1] = c->leaf;
+		break;
+	case SMMU_CMD_CFGI_CD:
+		dw[0] |= (uint64_t)c->sid << 32 | (uint64_t)(c->ssid & 0xfffff)
+							  << 12;
+		dw[1] = c->leaf;
+		break;
+	case SMMU_CMD_TLBI_NH_VA:
+		dw[0] |= (uint64_t)c->asid << 48;
+		/* fall through */
+	case SMMU_CMD_TLBI_S2_IPA:
+		dw[0] |= (uint64_t)c->vmid << 32 | num << 12 | scale << 20;
+		dw[1] = (c->addr & ~0xfffULL) | c->leaf;
+		break;
+	case SMMU_CMD_TLBI_NH_ASID:
+		dw[0] |= (uint64_t)c->asid << 48 | (uint64_t)c->vmid << 32;
+		break;
+	case SMMU_CMD_TLBI_NH_ALL:
+	case SMMU_CMD_TLBI_S12_VMALL:
+		dw[0] |= (uint64_t)c->vmid << 32;
+		break;
+	case SMMU_CMD_PRI_RESP:
+		dw[0] |= (uint64_t)c->sid << 32 | (uint64_t)(c->ssid & 0xfffff)
+							  << 12;
+		dw[1] = (c->grpid & 0x1ff) | (uint64_t)(c->resp & 3) << 12;
+		break;
+	case SMMU_CMD_RESUME:
+		dw[0] |= (uint64_t)c->sid << 32 | (uint64_t)(c->resp & 3) << 12;
+		dw[1] = c->stag;
+		break;
+	default:
+		break;
+	}
+}
+
+/* TLBI range length in bytes; 0 if it does not fit. */
+static uint64_t tlbi_len(uint64_t dw0)
+{
+	unsigned int scale = CMD_SCALE(dw0);
+	uint64_t pages = (uint64_t)CMD_NUM(dw0) + 1;
+
+	if (scale + 5 + PHYS_PAGE_SHIFT >= 64)
+		return 0;
+	return (pages << scale) << PHYS_PAGE_SHIFT;
+}
+
+/* Execute one command: cmdq.lock held.  -EINVAL for a bad command. */
+static int cmd_exec(struct smmu *smmu, uint64_t dw0, uint64_t dw1)
+{
+	unsigned int op = CMD_OP(dw0);
+	uint64_t len;
+
+	switch (op) {
+	case SMMU_CMD_CFGI_STE:
+		if (CMD_SID(dw0) >= smmu->nr_sids)
+			return -EINVAL;
+		smmu_cfg_inval(smmu, false, CMD_SID(dw0), false, 0);
+		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_ste);
+		break;
+	case SMMU_CMD_CFGI_CD:
+		if (CMD_SID(dw0) >= smmu->nr_sids)
+			return -EINVAL;
+		smmu_cfg_inval(smmu, false, CMD_SID(dw0), true, CMD_SSID(dw0));
+		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_cd);
+		break;
+	case SMMU_CMD_CFGI_ALL:
+		smmu_cfg_inval(smmu, true, 0, false, 0);
+		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_all);
+		break;
+	case SMMU_CMD_TLBI_NH_VA:
+		len = tlbi_len(dw0);
+		if (!len)
+			return -EINVAL;
+		smmu_iotlb_inval(smmu, INV_NH_VA, CMD_ASID(dw0), CMD_VMID(dw0),
+				 CMD_ADDR(dw1), len);
+		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_va);
+		break;
+	case SMMU_CMD_TLBI_NH_ASID:
+		smmu_iotlb_inval(smmu, INV_NH_ASID, CMD_ASID(dw0),
+				 CMD_VMID(dw0), 0, 0);
+		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_asid);
+		break;
+	case SMMU_CMD_TLBI_NH_ALL:
+		smmu_iotlb_inval(smmu, INV_NH_ALL, 0, CMD_VMID(dw0), 0, 0);
+		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_all);
+		break;
+	case SMMU_CMD_TLBI_S2_IPA:
+		len = tlbi_len(dw0);
+		if (!len)
+			return -EINVAL;
+		smmu_iotlb_inval(smmu, INV_S2_IPA, 0, CMD_VMID(dw0),
+				 CMD_ADDR(dw1), len);
+		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_s2_ipa);
+		break;
+	case SMMU_CMD_TLBI_S12_VMALL:
+		smmu_iotlb_inval(smmu, INV_S12_VMALL, 0, CMD_VMID(dw0), 0, 0);
+		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_s12_vmall);
+		break;
+	case SMMU_CMD_TLBI_NSNH_ALL:
+		smmu_iotlb_inval(smmu, INV_ALL, 0, 0, 0, 0);
+		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nsnh_all);
+		break;
+	case SMMU_CMD_PRI_RESP:
+		if (CMD_SID(dw0) >= smmu->nr_sids || CMD_RESP(dw1) > 2)
+			return -EINVAL;
+		/* counted before the waiter can run */
+		smmu_inc(smmu, SMMU_CNT_cmd_pri_resp);
+		smmu_inc(smmu, SMMU_CNT_cmds);
+		smmu_resume(smmu, true, CMD_SID(dw0), CMD_SSID(dw0),
+			    CMD_GRPID(dw1), CMD_RESP(dw1));
+		return 0;
+		break;
+	case SMMU_CMD_RESUME:
+		if (CMD_SID(dw0) >= smmu->nr_sids || CMD_ACTION(dw0) > 1)
+			return -EINVAL;
+		smmu_inc(smmu, SMMU_CNT_cmd_resume);
+		smmu_inc(smmu, SMMU_CNT_cmds);
+		smmu_resume(smmu, false, CMD_SID(dw0), 0, CMD_STAG(dw1),
+			    CMD_ACTION(dw0));
+		return 0;
+		break;
+	case SMMU_CMD_SYNC:
+		smmu->cmdq.syncs_done++;
+		smmu_inc(smmu, SMMU_CNT_cmd_sync);
+		break;
+	default:
+		return -EINVAL;
+	}
+	smmu_inc(smmu, SMMU_CNT_cmds);
+	return 0;
+}
+
+/* Run the consumer up to prod or an error: cmdq.lock held. */
+static void cmdq_consume(struct smmu *smmu)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+	struct smmu_queue *q = &cmdq->q;
+
+	while (!cmdq->error && !q_empty(q)) {
+		const uint64_t *p = q->va + (uint64_t)q_idx(q, q->cons) * 2;
+
+		if (cmd_exec(smmu, rd64(&p[0]), rd64(&p[1]))) {
+			cmdq->error = true;
+			cmdq->cerror = SMMU_CERROR_ILL;
+			smmu_inc(smmu, SMMU_CNT_cmdq_errors);
+			break;
+		}
+		q->cons = q_inc(q, q->cons);
+	}
+	pthread_cond_broadcast(&cmdq->done_cond);
+}
+
+void *smmu_cmdq_thread(void *arg)
+{
+	struct smmu *smmu = arg;
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+
+	pthread_mutex_lock(&cmdq->lock);
+	while (!smmu->cmdq_stop) {
+		if (!cmdq->error && !q_empty(&cmdq->q)) {
+			cmdq_consume(smmu);
+			continue;
+		}
+		pthread_cond_wait(&cmdq->cons_cond, &cmdq->lock);
+	}
+	pthread_mutex_unlock(&cmdq->lock);
+	return NULL;
+}
+
+/* Write one command at prod: cmdq.lock held. */
+static int cmdq_insert(struct smmu *smmu, const uint64_t dw[2])
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+	struct smmu_queue *q = &cmdq->q;
+	uint64_t *p;
+
+	while (q_full(q)) {
+		if (cmdq->error || smmu->cmdq_stop)
+			return -EIO;
+		if (smmu->cfg.threaded) {
+			pthread_cond_signal(&cmdq->cons_cond);
+			pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
+		} else {
+			cmdq_consume(smmu);
+		}
+	}
+	p = q->va + (uint64_t)q_idx(q, q->prod) * 2;
+	wr64(&p[0], dw[0]);
+	wr64(&p[1], dw[1]);
+	q->prod = q_inc(q, q->prod);
+	if (smmu->cfg.threaded)
+		pthread_cond_signal(&cmdq->cons_cond);
+	return 0;
+}
+
+int smmu_cmdq_issue_raw(struct smmu *smmu, const uint64_t dw[2])
+{
+	int ret;
+
+	pthread_mutex_lock(&smmu->cmdq.lock);
+	ret = cmdq_insert(smmu, dw);
+	pthread_mutex_unlock(&smmu->cmdq.lock);
+	return ret;
+}
+
+int smmu_cmdq_issue(struct smmu *smmu, const struct smmu_cmd *cmd)
+{
+	return smmu_cmdq_issue_batch(smmu, cmd, 1);
+}
+
+int smmu_cmdq_issue_batch(struct smmu *smmu, const struct smmu_cmd *cmds,
+			  unsigned int n)
+{
+	uint64_t dw[2];
+	unsigned int i;
+	int ret = 0;
+
+	pthread_mutex_lock(&smmu->cmdq.lock);
+	for (i = 0; i < n && !ret; i++) {
+		smmu_cmd_encode(&cmds[i], dw);
+		ret = cmdq_insert(smmu, dw);
+	}
+	pthread_mutex_unlock(&smmu->cmdq.lock);
+	return ret;
+}
+
+int smmu_cmdq_sync(struct smmu *smmu)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+	uint64_t dw[2] = {SMMU_CMD_SYNC, 0};
+	uint64_t mine;
+	int ret;
+
+	pthread_mutex_lock(&cmdq->lock);
+	ret = cmdq_insert(smmu, dw);
+	if (ret)
+		goto out;
+	mine = ++cmdq->syncs_issued;
+	if (!smmu->cfg.threaded)
+		cmdq_consume(smmu);
+	else
+		while (cmdq->syncs_done < mine && !cmdq->error &&
+		       !smmu->cmdq_stop)
+			pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
+	ret = cmdq->syncs_done >= mine ? 0 : -EIO;
+out:
+	pthread_mutex_unlock(&cmdq->lock);
+	return ret;
+}
+
+void smmu_cmdq_state(struct smmu *smmu, struct smmu_cmdq_state *st)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+	const uint64_t *p;
+
+	pthread_mutex_lock(&cmdq->lock);
+	st->prod = cmdq->q.prod;
+	st->cons = cmdq->q.cons;
+	st->entries = 1u << cmdq->q.shift;
+	st->error = cmdq->error;
+	st->cerror = cmdq->cerror;
+	p = cmdq->q.va + (uint64_t)q_idx(&cmdq->q, cmdq->q.cons) * 2;
+	st->bad_cmd[0] = cmdq->error ? rd64(&p[0]) : 0;
+	st->bad_cmd[1] = cmdq->error ? rd64(&p[1]) : 0;
+	pthread_mutex_unlock(&cmdq->lock);
+}
+
+int smmu_cmdq_clear_error(struct smmu *smmu)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+	int ret = -EINVAL;
+
+	pthread_mutex_lock(&cmdq->lock);
+	if (cmdq->error) {
+		cmdq->q.cons = q_inc(&cmdq->q, cmdq->q.cons);
+		cmdq->error = false;
+		cmdq->cerror = SMMU_CERROR_NONE;
+		if (smmu->cfg.threaded)
+			pthread_cond_signal(&cmdq->cons_cond);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&cmdq->lock);
+	return ret;
+}
+
+int smmu_cmdq_init(struct smmu *smmu)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+	int ret;
+
+	ret = smmu_queue_alloc(smmu, &cmdq->q, smmu->cfg.cmdq_entries, 2);
+	if (ret)
+		return ret;
+	pthread_mutex_init(&cmdq->lock, NULL);
+	pthread_cond_init(&cmdq->cons_cond, NULL);
+	pthread_cond_init(&cmdq->done_cond, NULL);
+	return 0;
+}
+
+void smmu_cmdq_free(struct smmu *smmu)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+
+	pthread_cond_destroy(&cmdq->done_cond);
+	pthread_cond_destroy(&cmdq->cons_cond);
+	pthread_mutex_destroy(&cmdq->lock);
+	smmu_queue_free(smmu, &cmdq->q);
+}

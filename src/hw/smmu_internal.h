@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the emulated SMMU, shared by the files of src/hw.
+ *
+ * Structures the hardware reads from physical memory (stream table, CD
+ * tables, translation tables, command queue) are only ever read with
+ * single 64-bit relaxed loads, the way a bus master reads them; structures
+ * software reads back (event and PRI queues) are written the same way.
+ *
+ * Caches and their locks:
+ *  - the configuration cache (STE + CD of one (sid, ssid)) is a
+ *    direct-mapped array of entries, each with a sequence count.  Readers
+ *    are lock-free (seqlock read side); fetch-and-fill and CFGI invalidation
+ *    run under cfg_lock, so an invalidation can never be overtaken by the
+ *    fill of a value fetched before it.
+ *  - the IOTLB is set-associative (sets x ways), one sequence count per
+ *    set.  Readers are lock-free; fills and invalidations run under
+ *    iotlb_lock.  Walks run without the lock: a walker samples
+ *    iotlb_inval_seq before it reads the tables and fills only if no
+ *    invalidation ran meanwhile (the translation is still used, once).
+ *
+ * Lock order: cmdq.lock -> cfg_lock -> iotlb_lock -> fq_lock -> irq_lock.
+ * No SMMU lock is held while interrupt callbacks run.
+ */
+#ifndef UIOMMU_HW_SMMU_INTERNAL_H
+#define UIOMMU_HW_SMMU_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/queue.h>
+
+#include <uiommu/hw.h>
+
+#include "lib/internal.h"
+#include "mem/phys.h"
+#include "pgtable/lpae_format.h"
+
+enum smmu_cnt {
+#define SMMU_CNT_ENUM(name) SMMU_CNT_##name,
+	SMMU_COUNTERS(SMMU_CNT_ENUM)
+#undef SMMU_CNT_ENUM
+		SMMU_NR_CNT
+};
+
+/* Per-stream state: counters only (all atomic, relaxed). */
+struct smmu_stream {
+	_Atomic uint64_t cnt[SMMU_NR_CNT];
+};
+
+static inline void stream_inc(struct smmu_stream *st, enum smmu_cnt c,
+			      uint64_t n)
+{
+	atomic_fetch_add_explicit(&st->cnt[c], n, memory_order_relaxed);
+}
+
+/*
+ * Hot counters of one device, one set per CPU id: only the thread(s) of
+ * that id write them, with a plain load + store (no locked instruction on
+ * the hit path).  Exact unless more than UIOMMU_NR_CPUS threads drive one
+ * device at the same moment (two threads then share an id).  Folded into
+ * the stream's counters when the device is destroyed.
+ */
+struct smmu_hot {
+	_Atomic uint64_t iotlb_hits;
+	_Atomic uint64_t dma_reads, dma_writes;
+	_Atomic uint64_t dma_bytes_read, dma_bytes_written;
+} __attribute__((aligned(64)));
+
+static inline void hot_inc(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* ---- configuration cache ---- */
+
+#define SMMU_SSID_NONE 0xfffffu /* key of a transaction without PASID */
+#define SMMU_SSID_MAX  (1u << 20)
+
+/* A decoded configuration, as the translation path needs it. */
+struct smmu_ctx {
+	unsigned int config; /* enum smmu_ste_config */
+	bool s1_stall, s2_stall;
+	unsigned int s1_ias, s2_ias;
+	int s2_start;
+	uint16_t asid, vmid;
+	phys_addr_t s1_ttb; /* an IPA when nested */
+	phys_addr_t s2_ttb;
+	uint64_t mair;
+};
+
+/* key: sid << 32 | ssid << 1 | 1 (valid); w[]: the packed struct smmu_ctx */
+struct smmu_cfg_entry {
+	_Atomic uint32_t seq;
+	_Atomic uint64_t key;
+	_Atomic uint64_t w[4];
+} __attribute__((aligned(64)));
+
+/* ---- IOTLB ---- */
+
+/*
+ * tag: va aligned to the entry's size | level << 4 | type << 2 | 1 (valid)
+ * ids: asid | vmid << 16
+ * pa_attr: pa aligned to size | memtype << 2 | perm
+ */
+struct iotlb_entry {
+	_Atomic uint64_t tag;
+	_Atomic uint64_t ids;
+	_Atomic uint64_t pa_attr;
+	_Atomic uint64_t gen;
+};
+
+struct iotlb_set {
+	_Atomic uint32_t seq;
+	uint32_t victim; /* iotlb_lock: round-robin replacement */
+};
+
+#define IOTLB_TAG_VALID 1ULL
+
+/* ---- queues in physical memory ---- */
+
+/* prod and cons carry a wrap bit above the index (bit shift). */
+struct smmu_queue {
+	phys_addr_t base;
+	uint64_t *va;
+	unsigned int shift;  /* log2(entries) */
+	unsigned int dwords; /* per entry */
+	unsigned int order;  /* of the frames */
+	uint32_t prod, cons;
+	bool overflow;
+};
+
+static inline uint32_t q_idx(const struct smmu_queue *q, uint32_t p)
+{
+	return p & ((1u << q->shift) - 1);
+}
+
+static inline bool q_full(const struct smmu_queue *q)
+{
+	return q_idx(q, q->prod) == q_idx(q, q->cons) && q->prod != q->cons;
+}
+
+static inline bool q_empty(const struct smmu_queue *q)
+{
+	return q->prod == q->cons;
+}
+
+static inline uint32_t q_inc(const struct smmu_queue *q, uint32_t p)
+{
+	return (p + 1) & ((2u << q->shift) - 1);
+}
+
+/* A transaction waiting for RESUME or PRI_RESP; lives on the waiter's stack,
+ * linked on smmu->waits under fq_lock. */
+struct smmu_wait {
+	LIST_ENTRY(smmu_wait) link;
+	bool pri; /* PRI_RESP (else RESUME) */
+	uint32_t sid, ssid;
+	uint16_t tag; /* grpid or stag */
+	bool done;
+	unsigned int resp;
+};
+
+struct smmu_cmdq {
+	pthread_mutex_t lock;	  /* everything below, and consumption */
+	pthread_cond_t cons_cond; /* consumer thread: work to do */
+	pthread_cond_t done_cond; /* issuers: progress, sync, error */
+	struct smmu_queue q;
+	bool error;
+	enum smmu_cmdq_cerror cerror;
+	uint64_t syncs_issued, syncs_done;
+};
+
+struct smmu {
+	/* immutable after smmu_create() */
+	struct phys_mem *pm;
+	struct smmu_config cfg;
+	uint64_t oas_mask; /* bits above the OAS */
+	phys_addr_t strtab;
+	uint64_t *strtab_va;
+	unsigned int strtab_order;
+	uint32_t nr_sids;
+	struct smmu_stream *streams;
+
+	pthread_mutex_t cfg_lock;
+	struct smmu_cfg_entry *cfg_cache; /* seqlock readers, cfg_lock */
+	uint32_t cfg_mask;
+
+	pthread_mutex_t iotlb_lock;
+	_Atomic uint64_t iotlb_inval_seq; /* bumped by every invalidation */
+	_Atomic uint32_t levels_present;  /* bit per level cached since flush */
+	struct iotlb_set *sets;		  /* iotlb_lock (victim) */
+	struct iotlb_entry *entries;	  /* seqlock readers, iotlb_lock */
+	uint32_t set_mask;
+	unsigned int ways;
+	uint64_t nested_entries; /* iotlb_lock: valid nested entries */
+
+	struct smmu_cmdq cmdq;
+
+	pthread_mutex_t fq_lock; /* evtq, priq, waits, next_stag */
+	pthread_cond_t resp_cond;
+	struct smmu_queue evtq, priq;
+	LIST_HEAD(, smmu_wait) waits;
+	uint16_t next_stag;
+
+	pthread_mutex_t irq_lock; /* irq_ops, irq_priv, irq_pending, irq_stop */
+	pthread_cond_t irq_cond;
+	const struct smmu_irq_ops *irq_ops;
+	void *irq_priv;
+	unsigned int irq_pending;
+	bool irq_stop;	/* irq_lock */
+	bool cmdq_stop; /* cmdq.lock: consumer thread gone, syncs fail */
+	bool threads_started;
+	pthread_t cmdq_thread, irq_thread;
+
+	pthread_mutex_t dev_lock; /* devs */
+	LIST_HEAD(, dev) devs;
+
+	_Atomic uint64_t cnt[SMMU_NR_CNT]; /* command queue counts */
+};
+
+static inline void smmu_inc(struct smmu *smmu, enum smmu_cnt c)
+{
+	atomic_fetch_add_explicit(&smmu->cnt[c], 1, memory_order_relaxed);
+}
+
+struct dev {
+	struct smmu *smmu;
+	struct smmu_stream *stream;
+	uint32_t sid;
+	uint32_t ssid; /* SMMU_SSID_NONE without DEV_CAP_PASID */
+	unsigned int caps;
+	struct smmu_cfg_entry *cfge;
+	uint64_t cfg_key;
+	_Atomic uint32_t next_grpid;
+	LIST_ENTRY(dev) link; /* smmu->dev_lock */
+	struct smmu_hot hot[UIOMMU_NR_CPUS];
+};
+
+/* Add a device's hot counters (of stream sid, or all if sid is -1) to v. */
+void smmu_hot_fold(struct smmu *smmu, int64_t sid, uint64_t *v);
+void smmu_hot_reset(struct smmu *smmu);
+
+/* A fault as the translation path found it. */
+struct smmu_fault {
+	struct smmu_event ev;
+	bool recoverable; /* translation, access flag, permission */
+	bool stall;	  /* the faulting stage has stall enabled */
+	bool terminate;	  /* abort config: fail without an event */
+};
+
+/* Translation context of one transaction. */
+struct smmu_txn {
+	struct smmu *smmu;
+	struct smmu_stream *st;
+	uint32_t sid, ssid;
+	uint64_t iova;
+	bool write;
+	struct smmu_cfg_entry *cfge; /* where (sid, ssid) is cached */
+	uint64_t cfg_key;
+	struct smmu_hot *hot; /* this thread's counters of the device */
+};
+
+/* smmu.c */
+int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
+		    struct smmu_fault *f);
+void smmu_cfg_inval(struct smmu *smmu, bool all, uint32_t sid, bool leaf_cd,
+		    uint32_t ssid);
+void smmu_fault_init(struct smmu_fault *f, const struct smmu_txn *t,
+		     unsigned int type);
+
+/* smmu_walk.c */
+int smmu_s2_walk(struct smmu *smmu, const struct smmu_ctx *ctx, uint64_t ipa,
+		 phys_addr_t *pa, uint64_t *size, unsigned int *perm,
+		 unsigned int *memtype, struct smmu_stream *st,
+		 struct smmu_fault *f);
+int __smmu_translate(struct smmu_txn *t, struct smmu_xlate *x,
+		     struct smmu_fault *f);
+
+/* smmu_tlb.c */
+int smmu_iotlb_init(struct smmu *smmu);
+void smmu_iotlb_free(struct smmu *smmu);
+void smmu_iotlb_fill(struct smmu *smmu, uint64_t seq, unsigned int type,
+		     uint16_t asid, uint16_t vmid, uint64_t va,
+		     const struct smmu_xlate *x, struct smmu_stream *st);
+enum smmu_inval_kind {
+	INV_NH_VA,     /* asid, vmid, range: S1 and nested */
+	INV_NH_ASID,   /* asid, vmid */
+	INV_NH_ALL,    /* vmid: S1 and nested */
+	INV_S2_IPA,    /* vmid, range: S2; nested of vmid */
+	INV_S12_VMALL, /* vmid: all types */
+	INV_ALL,
+};
+void smmu_iotlb_inval(struct smmu *smmu, enum smmu_inval_kind kind,
+		      uint16_t asid, uint16_t vmid, uint64_t addr,
+		      uint64_t len);
+
+/* smmu_cmdq.c */
+int smmu_cmdq_init(struct smmu *smmu);
+void smmu_cmdq_free(struct smmu *smmu);
+void *smmu_cmdq_thread(void *arg);
+
+/* smmu_queues.c */
+int smmu_queues_init(struct smmu *smmu);
+void smmu_queues_free(struct smmu *smmu);
+void *smmu_irq_thread(void *arg);
+int smmu_queue_alloc(struct smmu *smmu, struct smmu_queue *q,
+		     unsigned int entries, unsigned int dwords);
+void smmu_queue_free(struct smmu *smmu, struct smmu_queue *q);
+/* Record an event (no stall): counts it, raises the irq. */
+void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
+		       const struct smmu_event *ev);
+/* Recoverable fault of a stall or PRI capable device: record, raise, wait.
+ * 0: retry; -EFAULT: aborted / failed / not recorded; -ETIMEDOUT. */
+int smmu_fault_wait(struct dev *dev, struct smmu_fault *f);
+void smmu_resume(struct smmu *smmu, bool pri, uint32_t sid, uint32_t ssid,
+		 uint16_t tag, unsigned int resp);
+void smmu_raise_irq(struct smmu *smmu, unsigned int which);
+#define SMMU_IRQ_EVTQ 1u
+#define SMMU_IRQ_PRIQ 2u
+
+static inline uint64_t rd64(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline void wr64(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+/* ---- hit path helpers, inlined into the translation path ---- */
+
+extern __thread int smmu_this_cpu __attribute__((tls_model("initial-exec")));
+
+static inline unsigned int dev_cpu(void)
+{
+	if (unlikely(smmu_this_cpu < 0))
+		smmu_this_cpu = (int)uiommu_cpu_id();
+	return (unsigned int)smmu_this_cpu;
+}
+
+static inline uint64_t cfg_key(uint32_t sid, uint32_t ssid)
+{
+	return (uint64_t)sid << 32 | (uint64_t)ssid << 1 | 1;
+}
+
+static inline uint32_t cfg_index(const struct smmu *smmu, uint32_t sid,
+				 uint32_t ssid)
+{
+	return (sid ^ (ssid * 0x9e3779b1u)) & smmu->cfg_mask;
+}
+
+/* Packed word 0 of a cached configuration, if (sid, ssid) is cached. */
+static inline bool cfg_peek(struct smmu_cfg_entry *e, uint64_t want,
+			    uint64_t *w0)
+{
+	uint64_t key, w;
+	uint32_t seq;
+
+	do {
+		seq = atomic_load_explicit(&e->seq, memory_order_acquire);
+		/* acquire loads: the re-read of seq cannot pass them */
+		key = atomic_load_explicit(&e->key, memory_order_acquire);
+		w = atomic_load_explicit(&e->w[0], memory_order_acquire);
+	} while (unlikely(
+		(seq & 1) ||
+		seq != atomic_load_explicit(&e->seq, memory_order_relaxed)));
+	*w0 = w;
+	return key == want;
+}
+
+static inline uint64_t iotlb_ids(uint16_t asid, uint16_t vmid)
+{
+	return (uint64_t)asid | (uint64_t)vmid << 16;
+}
+
+static inline uint32_t set_index(const struct smmu *smmu, uint64_t va,
+				 unsigned int shift, uint64_t ids)
+{
+	uint64_t vpn = va >> shift;
+
+	return (uint32_t)(vpn ^ (vpn >> 20) ^ (ids * 0x9e37ULL)) &
+	       smmu->set_mask;
+}
+
+static inline uint64_t make_tag(uint64_t base, int level, unsigned int type)
+{
+	return base | (uint64_t)level << 4 | (uint64_t)type << 2 |
+	       IOTLB_TAG_VALID;
+}
+
+static inline int tag_level(uint64_t tag)
+{
+	return (tag >> 4) & 3;
+}
+
+static inline unsigned int tag_type(uint64_t tag)
+{
+	return (tag >> 2) & 3;
+}
+
+static inline void fill_xlate(uint64_t va, int level, uint64_t pa_attr,
+			      uint64_t gen, struct smmu_xlate *x)
+{
+	uint64_t size = 1ULL << lpae_level_shift(level);
+
+	x->size = size;
+	x->pa = (pa_attr & ~(size - 1) & LPAE_PTE_ADDR_MASK) |
+		(va & (size - 1));
+	x->perm = pa_attr & 3;
+	x->memtype = (pa_attr >> 2) & 3;
+	x->gen = gen;
+	x->hit = true;
+}
+
+static __attribute__((always_inline)) inline bool
+smmu_iotlb_lookup(struct smmu *smmu, unsigned int type, uint16_t asid,
+		  uint16_t vmid, uint64_t va, struct smmu_xlate *x)
+{
+	uint32_t present = atomic_load_explicit(&smmu->levels_present,
+						memory_order_acquire);
+	uint64_t ids = iotlb_ids(asid, vmid);
+	unsigned int ways = smmu->ways;
+	int level;
+
+	for (level = LPAE_MAX_LEVELS - 1; level >= 1; level--) {
+		unsigned int shift = lpae_level_shift(level);
+		uint64_t tag, pa_attr = 0, gen = 0;
+		struct iotlb_entry *e;
+		struct iotlb_set *set;
+		uint32_t idx, seq;
+		bool found;
+		unsigned int w;
+
+		if (!(present & (1u << level)))
+			continue;
+		tag = make_tag(va & ~((1ULL << shift) - 1) & LPAE_PTE_ADDR_MASK,
+			       level, type);
+		idx = set_index(smmu, va, shift, ids);
+		set = &smmu->sets[idx];
+		e = &smmu->entries[(uint64_t)idx * ways];
+		do {
+			seq = atomic_load_explicit(&set->seq,
+						   memory_order_acquire);
+			found = false;
+			for (w = 0; w < ways; w++) {
+				if (atomic_load_explicit(
+					    &e[w].tag, memory_order_acquire) !=
+					    tag ||
+				    atomic_load_explicit(
+					    &e[w].ids, memory_order_acquire) !=
+					    ids)
+					continue;
+				pa_attr = atomic_load_explicit(
+					&e[w].pa_attr, memory_order_acquire);
+				gen = atomic_load_explicit(
+					&e[w].gen, memory_order_acquire);
+				found = true;
+				break;
+			}
+		} while (unlikely(
+			(seq & 1) ||
+			seq != atomic_load_explicit(&set->seq,
+						    memory_order_acquire)));
+		if (found) {
+			fill_xlate(va, level, pa_attr, gen, x);
+			return true;
+		}
+	}
+	return false;
+}
+
+int smmu_translate_slow(struct smmu_txn *t, struct smmu_xlate *x,
+			struct smmu_fault *f);
+
+/*
+ * The hit path: the cached configuration's first word (config, ASID, VMID)
+ * and one IOTLB set per cached size, lock-free, one per-CPU counter.
+ * Anything else (false) goes the slow way, which looks both up again.
+ */
+static __attribute__((always_inline)) inline bool
+smmu_translate_fast(struct smmu_txn *t, struct smmu_xlate *x)
+{
+	unsigned int need = t->write ? SMMU_PERM_WRITE : SMMU_PERM_READ;
+	unsigned int config, type;
+	uint64_t w0;
+
+	if (unlikely(!cfg_peek(t->cfge, t->cfg_key, &w0)))
+		return false;
+	config = w0 & 7;
+	if (unlikely(config < SMMU_STE_S1))
+		return false;
+	type = config - SMMU_STE_BYPASS; /* SMMU_TLB_* */
+	if (likely(smmu_iotlb_lookup(t->smmu, type,
+				     type == SMMU_TLB_S2 ? 0
+							 : (w0 >> 32) & 0xffff,
+				     w0 >> 48, t->iova, x)) &&
+	    likely(x->perm & need)) {
+		hot_inc(&t->hot->iotlb_hits, 1);
+		return true;
+	}
+	return false;
+}
+
+#endif /* UIOMMU_HW_SMMU_INTERNAL_H */

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The event queue, the page request (PRI) queue, stalled transactions and
+ * interrupts.
+ *
+ * Data model: both queues are rings in physical frames, written by the
+ * hardware at prod and read by software at cons (wrap bit above the index,
+ * as the command queue).  Records:
+ *   event (32 bytes)  dw0: TYPE[7:0] FLAGS[15:8] STAG[31:16] SID[63:32]
+ *                     dw1: SSID   dw2: input address   dw3: fetch address
+ *   page request (16) dw0: SSID[31:0] SID[63:32]
+ *                     dw1: ADDR[63:12] GRPID[8:0] FLAGS[11:9]
+ * A record that finds its queue full is dropped: the queue's overflow flag
+ * is set (until software acknowledges it) and the drop is counted; a
+ * stalled transaction or page request that could not be recorded is
+ * terminated at once.
+ *
+ * A transaction waiting for a response (RESUME for a stall, PRI_RESP for a
+ * page request) is a struct smmu_wait on the waiting device thread's stack,
+ * on smmu->waits; the command consumer completes it.  Stall tags come from
+ * a counter, PRI group indices from the device (9 bits).
+ *
+ * Interrupts: inline, the thread that wrote the record calls the callback
+ * after dropping every lock; threaded, it sets a pending bit and the
+ * interrupt thread calls the callbacks (coalescing raises).  irq_* counters
+ * count raises, which do not depend on the mode.
+ *
+ * Locks: fq_lock guards both queues, waits and next_stag; irq_lock guards
+ * the callbacks, irq_pending and the interrupt thread's sleep.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "smmu_internal.h"
+
+int smmu_queue_alloc(struct smmu *smmu, struct smmu_queue *q,
+		     unsigned int entries, unsigned int dwords)
+{
+	uint64_t bytes = (uint64_t)entries * dwords * 8;
+	unsigned int order = 0;
+	int ret;
+
+	while ((PHYS_PAGE_SIZE << order) < bytes)
+		order++;
+	memset(q, 0, sizeof(*q));
+	ret = phys_alloc_pages(smmu->pm, order, PHYS_ALLOC_ZERO,
+			       PHYS_OWNER_KERNEL, &q->base);
+	if (ret)
+		return ret;
+	q->va = phys_to_virt(smmu->pm, q->base);
+	q->order = order;
+	q->dwords = dwords;
+	while ((1u << q->shift) < entries)
+		q->shift++;
+	return 0;
+}
+
+void smmu_queue_free(struct smmu *smmu, struct smmu_queue *q)
+{
+	if (q->va)
+		phys_free_pages(smmu->pm, q->base, q->order);
+	q->va = NULL;
+}
+
+int smmu_queues_init(struct smmu *smmu)
+{
+	int ret;
+
+	ret = smmu_queue_alloc(smmu, &smmu->evtq, smmu->cfg.evtq_entries, 4);
+	if (ret)
+		return ret;
+	ret = smmu_queue_alloc(smmu, &smmu->priq, smmu->cfg.priq_entries, 2);
+	if (ret) {
+		smmu_queue_free(smmu, &smmu->evtq);
+		return ret;
+	}
+	pthread_mutex_init(&smmu->fq_lock, NULL);
+	pthread_cond_init(&smmu->resp_cond, NULL);
+	LIST_INIT(&smmu->waits);
+	return 0;
+}
+
+void smmu_queues_free(struct smmu *smmu)
+{
+	pthread_cond_destroy(&smmu->resp_cond);
+	pthread_mutex_destroy(&smmu->fq_lock);
+	smmu_queue_free(smmu, &smmu->priq);
+	smmu_queue_free(smmu, &smmu->evtq);
+}
+
+/* ---- interrupts ---- */
+
+static void call_irq(struct smmu *smmu, unsigned int which)
+{
+	const struct smmu_irq_ops *ops;
+	void *priv;
+
+	pthread_mutex_lock(&smmu->irq_lock);
+	ops = smmu->irq_ops;
+	priv = smmu->irq_priv;
+	pthread_mutex_unlock(&smmu->irq_lock);
+	if (!ops)
+		return;
+	if ((which & SMMU_IRQ_EVTQ) && ops->evtq)
+		ops->evtq(priv);
+	if ((which & SMMU_IRQ_PRIQ) && ops->priq)
+		ops->priq(priv);
+}
+
+void smmu_raise_irq(struct smmu *smmu, unsigned int which)
+{
+	smmu_inc(smmu, which == SMMU_IRQ_EVTQ ? SMMU_CNT_irq_evtq
+					      : SMMU_CNT_irq_priq);
+	if (!smmu->cfg.threaded) {
+		call_irq(smmu, which);
+		return;
+	}
+	pthread_mutex_lock(&smmu->irq_lock);
+	smmu->irq_pending |= which;
+	pthread_cond_signal(&smmu->irq_cond);
+	pthread_mutex_unlock(&smmu->irq_lock);
+}
+
+void *smmu_irq_thread(void *arg)
+{
+	struct smmu *smmu = arg;
+
+	pthread_mutex_lock(&smmu->irq_lock);
+	while (!smmu->irq_stop) {
+		unsigned int which = smmu->irq_pending;
+
+		if (which) {
+			smmu->irq_pending = 0;
+			pthread_mutex_unlock(&smmu->irq_lock);
+			call_irq(smmu, which);
+			pthread_mutex_lock(&smmu->irq_lock);
+			continue;
+		}
+		pthread_cond_wait(&smmu->irq_cond, &smmu->irq_lock);
+	}
+	pthread_mutex_unlock(&smmu->irq_lock);
+	return NULL;
+}
+
+/* ---- event queue ---- */
+
+static enum smmu_cnt evt_counter(unsigned int type)
+{
+	switch (type) {
+	case SMMU_EVT_F_TRANSLATION:
+		return SMMU_CNT_evt_translation;
+	case SMMU_EVT_F_ADDR_SIZE:
+		return SMMU_CNT_evt_addr_size;
+	case SMMU_EVT_F_ACCESS:
+		return SMMU_CNT_evt_access;
+	case SMMU_EVT_F_PERMISSION:
+		return SMMU_CNT_evt_permission;
+	case SMMU_EVT_C_BAD_STE:
+		return SMMU_CNT_evt_bad_ste;
+	case SMMU_EVT_C_BAD_CD:
+		return SMMU_CNT_evt_bad_cd;
+	default:
+		return SMMU_CNT_evt_other;
+	}
+}
+
+/* fq_lock held */
+static bool evtq_write(struct smmu *smmu, const struct smmu_event *ev)
+{
+	struct smmu_queue *q = &smmu->evtq;
+	uint64_t *p;
+
+	if (q_full(q)) {
+		q->overflow = true;
+		return false;
+	}
+	p = q->va + (uint64_t)q_idx(q, q->prod) * 4;
+	wr64(&p[0], (uint64_t)ev->type | (uint64_t)ev->flags << 8 |
+			    (uint64_t)ev->stag << 16 | (uint64_t)ev->sid << 32);
+	wr64(&p[1], ev->ssid);
+	wr64(&p[2], ev->addr);
+	wr64(&p[3], ev->fetch_addr);
+	q->prod = q_inc(q, q->prod);
+	return true;
+}
+
+void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
+		       const struct smmu_event *ev)
+{
+	bool ok;
+
+	pthread_mutex_lock(&smmu->fq_lock);
+	ok = evtq_write(smmu, ev);
+	pthread_mutex_unlock(&smmu->fq_lock);
+	if (ok) {
+		stream_inc(st, SMMU_CNT_events, 1);
+		stream_inc(st, evt_counter(ev->type), 1);
+	} else {
+		stream_inc(st, SMMU_CNT_evtq_overflows, 1);
+	}
+	smmu_raise_irq(smmu, SMMU_IRQ_EVTQ);
+}
+
+int smmu_evtq_read(struct smmu *smmu, struct smmu_event *ev)
+{
+	struct smmu_queue *q = &smmu->evtq;
+	const uint64_t *p;
+	uint64_t dw0;
+
+	pthread_mutex_lock(&smmu->fq_lock);
+	if (q_empty(q)) {
+		pthread_mutex_unlock(&smmu->fq_lock);
+		return 0;
+	}
+	p = q->va + (uint64_t)q_idx(q, q->cons) * 4;
+	dw0 = rd64(&p[0]);
+	ev->type = dw0 & 0xff;
+	ev->flags = (dw0 >> 8) & 0xff;
+	ev->stag = (dw0 >> 16) & 0xffff;
+	ev->sid = dw0 >> 32;
+	ev->ssid = rd64(&p[1]);
+	ev->addr = rd64(&p[2]);
+	ev->fetch_addr = rd64(&p[3]);
+	q->cons = q_inc(q, q->cons);
+	pthread_mutex_unlock(&smmu->fq_lock);
+	return 1;
+}
+
+int smmu_priq_read(struct smmu *smmu, struct smmu_page_request *req)
+{
+	struct smmu_queue *q = &smmu->priq;
+	const uint64_t *p;
+	uint64_t dw0, dw1;
+
+	pthread_mutex_lock(&smmu->fq_lock);
+	if (q_empty(q)) {
+		pthread_mutex_unlock(&smmu->fq_lock);
+		return 0;
+	}
+	p = q->va + (uint64_t)q_idx(q, q->cons) * 2;
+	dw0 = rd64(&p[0]);
+	dw1 = rd64(&p[1]);
+	req->ssid = (uint32_t)dw0;
+	req->sid = dw0 >> 32;
+	req->addr = dw1 & ~0xfffULL;
+	req->grpid = dw1 & 0x1ff;
+	req->flags = (dw1 >> 9) & 7;
+	q->cons = q_inc(q, q->cons);
+	pthread_mutex_unlock(&smmu->fq_lock);
+	return 1;
+}
+
+static bool q_overflowed(struct smmu *smmu, struct smmu_queue *q, bool ack)
+{
+	bool ret;
+
+	pthread_mutex_lock(&smmu->fq_lock);
+	ret = q->overflow;
+	if (ack)
+		q->overflow = false;
+	pthread_mutex_unlock(&smmu->fq_lock);
+	return ret;
+}
+
+bool smmu_evtq_overflowed(struct smmu *smmu)
+{
+	return q_overflowed(smmu, &smmu->evtq, false);
+}
+
+bool smmu_priq_overflowed(struct smmu *smmu)
+{
+	return q_overflowed(smmu, &smmu->priq, false);
+}
+
+void smmu_evtq_ack_overflow(struct smmu *smmu)
+{
+	q_overflowed(smmu, &smmu->evtq, true);
+}
+
+void smmu_priq_ack_overflow(struct smmu *smmu)
+{
+	q_overflowed(smmu, &smmu->priq, true);
+}
+
+/* ---- stalls and page requests ---- */
+
+/* fq_lock held */
+static bool priq_write(struct smmu *smmu, const struct smmu_page_request *r)
+{
+	struct smmu_queue *q = &smmu->priq;
+	uint64_t *p;
+
+	if (q_full(q)) {
+		q->overflow = true;
+		return false;
+	}
+	p = q->va + (uint64_t)q_idx(q, q->prod) * 2;
+	wr64(&p[0], (uint64_t)r->sid << 32 | r->ssid);
+	wr64(&p[1], (r->addr & ~0xfffULL) | (r->grpid & 0x1ff) |
+			    (uint64_t)(r->flags & 7) << 9);
+	q->prod = q_inc(q, q->prod);
+	return true;
+}
+
+static int wait_response(struct smmu *smmu, struct smmu_wait *w)
+{
+	unsigned int ms = smmu->cfg.stall_timeout_ms;
+	struct timespec ts;
+	int ret = 0;
+
+	if (ms) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (long)(ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+	}
+	pthread_mutex_lock(&smmu->fq_lock);
+	while (!w->done && !ret) {
+		if (ms)
+			ret = pthread_cond_timedwait(&smmu->resp_cond,
+						     &smmu->fq_lock, &ts);
+		else
+			pthread_cond_wait(&smmu->resp_cond, &smmu->fq_lock);
+	}
+	LIST_REMOVE(w, link);
+	pthread_mutex_unlock(&smmu->fq_lock);
+	return w->done ? 0 : -ETIMEDOUT;
+}
+
+int smmu_fault_wait(struct dev *dev, struct smmu_fault *f)
+{
+	struct smmu *smmu = dev->smmu;
+	struct smmu_stream *st = dev->stream;
+	bool pri = dev->caps & DEV_CAP_PRI;
+	struct smmu_wait w;
+	bool ok;
+	int ret;
+
+	memset(&w, 0, sizeof(w));
+	w.pri = pri;
+	w.sid = dev->sid;
+	w.ssid = dev->ssid;
+	pthread_mutex_lock(&smmu->fq_lock);
+	if (pri) {
+		struct smmu_page_request r = {
+			.sid = dev->sid,
+			.addr = f->ev.addr & ~0xfffULL,
+			.flags = SMMU_PRI_FL_LAST,
+		};
+
+		w.tag = atomic_fetch_add(&dev->next_grpid, 1) & 0x1ff;
+		r.grpid = w.tag;
+		if (f->ev.flags & SMMU_EVT_FL_WRITE)
+			r.flags |= SMMU_PRI_FL_WRITE;
+		if (dev->ssid != SMMU_SSID_NONE) {
+			r.ssid = dev->ssid;
+			r.flags |= SMMU_PRI_FL_PASID;
+		}
+		ok = priq_write(smmu, &r);
+	} else {
+		w.tag = smmu->next_stag++;
+		f->ev.flags |= SMMU_EVT_FL_STALL;
+		f->ev.stag = w.tag;
+		ok = evtq_write(smmu, &f->ev);
+	}
+	if (ok)
+		LIST_INSERT_HEAD(&smmu->waits, &w, link);
+	pthread_mutex_unlock(&smmu->fq_lock);
+
+	if (!ok) {
+		stream_inc(st,
+			   pri ? SMMU_CNT_priq_overflows
+			       : SMMU_CNT_evtq_overflows,
+			   1);
+		smmu_raise_irq(smmu, pri ? SMMU_IRQ_PRIQ : SMMU_IRQ_EVTQ);
+		return -EFAULT;
+	}
+	if (pri) {
+		stream_inc(st, SMMU_CNT_page_requests, 1);
+	} else {
+		stream_inc(st, SMMU_CNT_stalls, 1);
+		stream_inc(st, SMMU_CNT_events, 1);
+		stream_inc(st, evt_counter(f->ev.type), 1);
+	}
+	smmu_raise_irq(smmu, pri ? SMMU_IRQ_PRIQ : SMMU_IRQ_EVTQ);
+
+	ret = wait_response(smmu, &w);
+	if (ret)
+		return ret;
+	if (pri ? w.resp == SMMU_PRI_RESP_SUCCESS
+		: w.resp == SMMU_RESUME_RETRY) {
+		stream_inc(st, SMMU_CNT_resp_success, 1);
+		return 0;
+	}
+	stream_inc(st, SMMU_CNT_resp_fail, 1);
+	return -EFAULT;
+}
+
+void smmu_resume(struct smmu *smmu, bool pri, uint32_t sid, uint32_t ssid,
+		 uint16_t tag, unsigned int resp)
+{
+	struct smmu_wait *w;
+
+	pthread_mutex_lock(&smmu->fq_lock);
+	LIST_FOREACH(w, &smmu->waits, link) {
+		if (w->pri != pri || w->sid != sid || w->tag != tag || w->done)
+			continue;
+		w->done = true;
+		w->resp = resp;
+		pthread_cond_broadcast(&smmu->resp_cond);
+		break;
+	}
+	pthread_mutex_unlock(&smmu->fq_lock);
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The IOTLB: a set-associative cache of leaf and block translations.
+ *
+ * Data model: sets x ways entries (struct iotlb_entry).  An entry caches one
+ * translation of a 4 KiB page, a 2 MiB block or a 1 GiB block, tagged by its
+ * type (stage 1, stage 2 or nested), ASID and VMID; the set is chosen from
+ * the input address shifted by the entry's size, so a lookup probes one set
+ * per size that may be present (levels_present), smallest first.  A block
+ * entry therefore covers its whole range: every address inside it hits.
+ * Replacement is round robin per set (deterministic), preferring a free way.
+ *
+ * Concurrency: lookups take no lock and write nothing: each set has a
+ * sequence count (odd while a writer changes the set) and readers retry
+ * until they saw a stable set.  Fills and invalidations hold iotlb_lock.
+ * Each invalidation bumps iotlb_inval_seq; a fill whose walk started before
+ * the last invalidation is dropped, so an entry can never be filled from
+ * tables that software changed and invalidated meanwhile.
+ *
+ * Invariants: no two valid entries of a set share tag and ids; nested_entries
+ * equals the number of valid nested entries; after an invalidation returns,
+ * no entry it matched is valid.
+ */
+#include <string.h>
+
+#include "smmu_internal.h"
+
+int smmu_iotlb_init(struct smmu *smmu)
+{
+	uint32_t nsets = smmu->cfg.iotlb_entries / smmu->cfg.iotlb_ways;
+
+	smmu->ways = smmu->cfg.iotlb_ways;
+	smmu->set_mask = nsets - 1;
+	smmu->sets = ui_calloc(nsets, sizeof(*smmu->sets));
+	if (!smmu->sets)
+		return -ENOMEM;
+	smmu->entries =
+		ui_calloc(smmu->cfg.iotlb_entries, sizeof(*smmu->entries));
+	if (!smmu->entries) {
+		ui_free(smmu->sets);
+		smmu->sets = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void smmu_iotlb_free(struct smmu *smmu)
+{
+	ui_free(smmu->entries);
+	ui_free(smmu->sets);
+}
+
+/* Writers: iotlb_lock held. */
+static inline void set_write_begin(struct iotlb_set *set)
+{
+	uint32_t seq = atomic_load_explicit(&set->seq, memory_order_relaxed);
+
+	/* the entry stores that follow are release stores (see below) */
+	atomic_store_explicit(&set->seq, seq + 1, memory_order_relaxed);
+}
+
+static inline void set_write_end(struct iotlb_set *set)
+{
+	uint32_t seq = atomic_load_explicit(&set->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&set->seq, seq + 1, memory_order_release);
+}
+
+static int size_level(uint64_t size)
+{
+	int level;
+
+	for (level = LPAE_MAX_LEVELS - 1; level >= 1; level--)
+		if (size == 1ULL << lpae_level_shift(level))
+			return level;
+	return -1;
+}
+
+void smmu_iotlb_fill(struct smmu *smmu, uint64_t seq, unsigned int type,
+		     uint16_t asid, uint16_t vmid, uint64_t va,
+		     const struct smmu_xlate *x, struct smmu_stream *st)
+{
+	int level = size_level(x->size);
+	uint64_t ids = iotlb_ids(asid, vmid);
+	unsigned int shift, w, victim = UINT32_MAX;
+	struct iotlb_entry *e;
+	struct iotlb_set *set;
+	uint64_t tag, pa_attr;
+	uint32_t idx;
+
+	if (WARN_ON(level < 0))
+		return;
+	shift = lpae_level_shift(level);
+	tag = make_tag(va & ~((1ULL << shift) - 1) & LPAE_PTE_ADDR_MASK, level,
+		       type);
+	pa_attr = (x->pa & ~((1ULL << shift) - 1)) |
+		  (uint64_t)(x->memtype & 3) << 2 | (x->perm & 3);
+	idx = set_index(smmu, va, shift, ids);
+	set = &smmu->sets[idx];
+	e = &smmu->entries[(uint64_t)idx * smmu->ways];
+
+	pthread_mutex_lock(&smmu->iotlb_lock);
+	if (atomic_load_explicit(&smmu->iotlb_inval_seq,
+				 memory_order_relaxed) != seq)
+		goto out; /* raced with an invalidation: do not cache */
+	for (w = 0; w < smmu->ways; w++) {
+		uint64_t t =
+			atomic_load_explicit(&e[w].tag, memory_order_relaxed);
+
+		if (t == tag &&
+		    atomic_load_explicit(&e[w].ids, memory_order_relaxed) ==
+			    ids) {
+			victim = w;
+			break;
+		}
+		if (!(t & IOTLB_TAG_VALID) && victim == UINT32_MAX)
+			victim = w;
+	}
+	if (victim == UINT32_MAX) {
+		victim = set->victim;
+		set->victim = (victim + 1) & (smmu->ways - 1);
+		stream_inc(st, SMMU_CNT_iotlb_evictions, 1);
+	}
+	if (tag_type(atomic_load_explicit(
+		    &e[victim].tag, memory_order_relaxed)) == SMMU_TLB_NESTED &&
+	    (atomic_load_explicit(&e[victim].tag, memory_order_relaxed) &
+	     IOTLB_TAG_VALID))
+		smmu->nested_entries--;
+	if (type == SMMU_TLB_NESTED)
+		smmu->nested_entries++;
+	set_write_begin(set);
+	atomic_store_explicit(&e[victim].tag, tag, memory_order_release);
+	atomic_store_explicit(&e[victim].ids, ids, memory_order_release);
+	atomic_store_explicit(&e[victim].pa_attr, pa_attr,
+			      memory_order_release);
+	atomic_store_explicit(&e[victim].gen, x->gen, memory_order_release);
+	set_write_end(set);
+	atomic_fetch_or_explicit(&smmu->levels_present, 1u << level,
+				 memory_order_relaxed);
+	stream_inc(st, SMMU_CNT_iotlb_fills, 1);
+out:
+	pthread_mutex_unlock(&smmu->iotlb_lock);
+}
+
+static bool inv_match(enum smmu_inval_kind kind, uint64_t tag, uint64_t ids,
+		      uint16_t asid, uint16_t vmid, uint64_t addr,
+		      uint64_t last)
+{
+	unsigned int type = tag_type(tag);
+	uint16_t e_asid = ids & 0xffff, e_vmid = (ids >> 16) & 0xffff;
+	uint64_t base = tag & LPAE_PTE_ADDR_MASK;
+	uint64_t end = base + (1ULL << lpae_level_shift(tag_level(tag))) - 1;
+	bool overlap = base <= last && addr <= end;
+	bool s1 = type == SMMU_TLB_S1 || type == SMMU_TLB_NESTED;
+
+	if (!(tag & IOTLB_TAG_VALID))
+		return false;
+	switch (kind) {
+	case INV_NH_VA:
+		return s1 && e_vmid == vmid && e_asid == asid && overlap;
+	case INV_NH_ASID:
+		return s1 && e_vmid == vmid && e_asid == asid;
+	case INV_NH_ALL:
+		return s1 && e_vmid == vmid;
+	case INV_S2_IPA:
+		/* nested entries do not record their IPA: drop the VMID's */
+		return e_vmid == vmid && ((type == SMMU_TLB_S2 && overlap) ||
+					  type == SMMU_TLB_NESTED);
+	case INV_S12_VMALL:
+		return e_vmid == vmid;
+	case INV_ALL:
+		return true;
+	}
+	return false;
+}
+
+/* Invalidate the matching ways of one set: iotlb_lock held. */
+static uint64_t inval_set(struct smmu *smmu, uint32_t idx,
+			  enum smmu_inval_kind kind, uint16_t asid,
+			  uint16_t vmid, uint64_t addr, uint64_t last,
+			  bool nested_only)
+{
+	struct iotlb_entry *e = &smmu->entries[(uint64_t)idx * smmu->ways];
+	struct iotlb_set *set = &smmu->sets[idx];
+	uint64_t n = 0;
+	unsigned int w;
+
+	for (w = 0; w < smmu->ways; w++) {
+		uint64_t tag =
+			atomic_load_explicit(&e[w].tag, memory_order_relaxed);
+		uint64_t ids =
+			atomic_load_explicit(&e[w].ids, memory_order_relaxed);
+
+		if (nested_only && tag_type(tag) != SMMU_TLB_NESTED)
+			continue;
+		if (!inv_match(kind, tag, ids, asid, vmid, addr, last))
+			continue;
+		set_write_begin(set);
+		atomic_store_explicit(&e[w].tag, 0, memory_order_release);
+		set_write_end(set);
+		if (tag_type(tag) == SMMU_TLB_NESTED)
+			smmu->nested_entries--;
+		n++;
+	}
+	return n;
+}
+
+#define INV_PROBE_MAX 32 /* probe sets for ranges up to this many pages */
+
+void smmu_iotlb_inval(struct smmu *smmu, enum smmu_inval_kind kind,
+		      uint16_t asid, uint16_t vmid, uint64_t addr, uint64_t len)
+{
+	uint64_t last, n = 0, ids = iotlb_ids(asid, vmid);
+	uint32_t nsets = smmu->set_mask + 1, idx;
+	bool ranged = kind == INV_NH_VA || kind == INV_S2_IPA;
+
+	if (!len)
+		len = PHYS_PAGE_SIZE;
+	if (check_add_overflow(addr, len - 1, &last))
+		last = UINT64_MAX;
+
+	pthread_mutex_lock(&smmu->iotlb_lock);
+	atomic_fetch_add_explicit(&smmu->iotlb_inval_seq, 1,
+				  memory_order_release);
+	if (ranged && (last - addr) / PHYS_PAGE_SIZE < INV_PROBE_MAX) {
+		uint32_t present = atomic_load_explicit(&smmu->levels_present,
+							memory_order_relaxed);
+		int level;
+
+		for (level = 1; level < LPAE_MAX_LEVELS; level++) {
+			unsigned int shift = lpae_level_shift(level);
+			uint64_t va;
+
+			if (!(present & (1u << level)))
+				continue;
+			for (va = addr & ~((1ULL << shift) - 1); va <= last;
+			     va += 1ULL << shift) {
+				uint64_t sid_ids = ids;
+
+				if (kind == INV_S2_IPA)
+					sid_ids = iotlb_ids(0, vmid);
+				idx = set_index(smmu, va, shift, sid_ids);
+				n += inval_set(smmu, idx, kind, asid, vmid,
+					       addr, last, false);
+				if (va + (1ULL << shift) < va)
+					break;
+			}
+		}
+		/* nested entries are indexed by VA, not by IPA */
+		if (kind == INV_S2_IPA && smmu->nested_entries)
+			for (idx = 0; idx < nsets; idx++)
+				n += inval_set(smmu, idx, kind, asid, vmid,
+					       addr, last, true);
+	} else {
+		for (idx = 0; idx < nsets; idx++)
+			n += inval_set(smmu, idx, kind, asid, vmid, addr, last,
+				       false);
+		if (kind == INV_ALL)
+			atomic_store_explicit(&smmu->levels_present, 0,
+					      memory_order_relaxed);
+	}
+	atomic_fetch_add_explicit(&smmu->cnt[SMMU_CNT_iotlb_invalidated], n,
+				  memory_order_relaxed);
+	pthread_mutex_unlock(&smmu->iotlb_lock);
+}
+
+size_t smmu_iotlb_dump(struct smmu *smmu, struct smmu_iotlb_entry *out,
+		       size_t max)
+{
+	uint64_t total = (uint64_t)smmu->set_mask + 1;
+	size_t n = 0;
+	uint64_t i;
+
+	pthread_mutex_lock(&smmu->iotlb_lock);
+	for (i = 0; i < total * smmu->ways; i++) {
+		struct iotlb_entry *e = &smmu->entries[i];
+		uint64_t tag =
+			atomic_load_explicit(&e->tag, memory_order_relaxed);
+		uint64_t ids, pa_attr, size;
+
+		if (!(tag & IOTLB_TAG_VALID))
+			continue;
+		if (n < max) {
+			ids = atomic_load_explicit(&e->ids,
+						   memory_order_relaxed);
+			pa_attr = atomic_load_explicit(&e->pa_attr,
+						       memory_order_relaxed);
+			size = 1ULL << lpae_level_shift(tag_level(tag));
+			out[n].type = tag_type(tag);
+			out[n].asid = ids & 0xffff;
+			out[n].vmid = (ids >> 16) & 0xffff;
+			out[n].va = tag & LPAE_PTE_ADDR_MASK;
+			out[n].size = size;
+			out[n].pa = pa_attr & ~(size - 1) & LPAE_PTE_ADDR_MASK;
+			out[n].perm = pa_attr & 3;
+			out[n].memtype = (pa_attr >> 2) & 3;
+			out[n].gen = atomic_load_explicit(&e->gen,
+							  memory_order_relaxed);
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&smmu->iotlb_lock);
+	return n;
+}

@@ -1,0 +1,1372 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the emulated SMMU and the device DMA engine (src/hw).
+ *
+ * Translation tables are built by hand here with lpae_format.h, in frames
+ * from phys, independently of the page-table code.  Requirement ids of
+ * section 7A at the hardware level: A01 (entry gone after TLBI + SYNC, not
+ * before), A05 (page request / stall on a fault of an IOPF-capable device),
+ * A06 (retry after a success response), A07 (abort after an invalid
+ * response), A08 (unrecoverable fault reported), A10 (block entries cover
+ * their whole range; invalidating inside one drops it), A12 (flush-all of a
+ * context invalidates every entry of it).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#include <uiommu/hw.h>
+
+#include "pgtable/lpae_format.h"
+
+#define S1_ATTR                                              \
+	(LPAE_PTE_AF | LPAE_PTE_SH_IS | LPAE_PTE_AP_UNPRIV | \
+	 ((uint64_t)LPAE_MAIR_IDX_CACHE << LPAE_PTE_ATTRINDX_SHIFT))
+#define S1_RO (S1_ATTR | LPAE_PTE_AP_RDONLY)
+#define S2_ATTR                                              \
+	(LPAE_PTE_AF | LPAE_PTE_SH_IS | LPAE_PTE_S2AP_READ | \
+	 LPAE_PTE_S2AP_WRITE | LPAE_PTE_MEMATTR_OIWB)
+
+#define SZ_4K 0x1000ULL
+#define SZ_2M 0x200000ULL
+#define SZ_1G 0x40000000ULL
+
+struct env {
+	struct phys_mem *pm;
+	struct smmu *smmu;
+	struct dev *dev;
+	phys_addr_t root; /* stage 1 root, 48-bit VA */
+	phys_addr_t cd_table;
+	/* fault handler state */
+	int mode; /* 0: map and succeed, 1: answer failure */
+	int handled;
+	phys_addr_t fault_pa;
+	struct smmu_event last_ev;
+	struct smmu_page_request last_pr;
+};
+
+static phys_addr_t frame(struct env *e, unsigned int order)
+{
+	phys_addr_t pa;
+
+	assert_int_equal(phys_alloc_pages(e->pm, order, PHYS_ALLOC_ZERO,
+					  PHYS_OWNER_KERNEL, &pa),
+			 0);
+	return pa;
+}
+
+/* Map va -> pa with a descriptor at leaf_level, creating tables. */
+static void tt_map(struct env *e, phys_addr_t root, unsigned int ias, int start,
+		   uint64_t va, phys_addr_t pa, int leaf_level, uint64_t attrs)
+{
+	phys_addr_t table = root;
+	int level;
+
+	for (level = start;; level++) {
+		unsigned int shift = lpae_level_shift(level);
+		uint64_t nr = level == start ? 1ULL << (ias - shift) : 512;
+		uint64_t *pte = phys_to_virt(
+			e->pm, table + ((va >> shift) & (nr - 1)) * 8);
+
+		if (level == leaf_level) {
+			*pte = (pa & LPAE_PTE_ADDR_MASK) | attrs |
+			       (level == 3 ? LPAE_PTE_TYPE_PAGE
+					   : LPAE_PTE_TYPE_BLOCK);
+			return;
+		}
+		if (!(*pte & LPAE_PTE_VALID))
+			*pte = frame(e, 0) | LPAE_PTE_TYPE_TABLE;
+		table = *pte & LPAE_PTE_ADDR_MASK;
+	}
+}
+
+static void s1_map(struct env *e, uint64_t va, phys_addr_t pa, int level,
+		   uint64_t attrs)
+{
+	tt_map(e, e->root, 48, 0, va, pa, level, attrs);
+}
+
+static void s1_unmap(struct env *e, uint64_t va, int level)
+{
+	phys_addr_t table = e->root;
+	int l;
+
+	for (l = 0; l < level; l++)
+		table = *(uint64_t *)phys_to_virt(
+				e->pm, table + lpae_pte_index(va, l) * 8) &
+			LPAE_PTE_ADDR_MASK;
+	*(uint64_t *)phys_to_virt(e->pm,
+				  table + lpae_pte_index(va, level) * 8) = 0;
+}
+
+static void cmd(struct env *e, struct smmu_cmd c)
+{
+	assert_int_equal(smmu_cmdq_issue(e->smmu, &c), 0);
+}
+
+static void sync_(struct env *e)
+{
+	assert_int_equal(smmu_cmdq_sync(e->smmu), 0);
+}
+
+static void cmd_sync(struct env *e, struct smmu_cmd c)
+{
+	cmd(e, c);
+	sync_(e);
+}
+
+static void s1_stream(struct env *e, uint32_t sid, uint16_t asid, bool stall)
+{
+	struct smmu_cd cd = {
+		.valid = true,
+		.t0sz = 16,
+		.ttb0 = e->root,
+		.asid = asid,
+		.mair = LPAE_MAIR_DEFAULT,
+		.stall = stall,
+	};
+	struct smmu_ste ste = {
+		.valid = true,
+		.config = SMMU_STE_S1,
+		.s1_ctx_ptr = e->cd_table,
+		.s1_cd_max = 2,
+	};
+
+	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 0, &cd), 0);
+	assert_int_equal(smmu_ste_write(e->smmu, sid, &ste), 0);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_STE, .sid = sid});
+}
+
+static struct env *env_new(const struct smmu_config *cfg, unsigned int caps)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	e->pm = test_phys_create();
+	assert_int_equal(smmu_create(e->pm, cfg, &e->smmu), 0);
+	e->root = frame(e, 0);
+	e->cd_table = frame(e, 0);
+	s1_stream(e, 1, 7, false);
+	assert_int_equal(dev_create(e->smmu, 1, 0, caps, &e->dev), 0);
+	return e;
+}
+
+static void env_free(struct env *e)
+{
+	dev_destroy(e->dev);
+	smmu_destroy(e->smmu);
+	phys_destroy(e->pm);
+	free(e);
+}
+
+/* Is there an entry of this type/asid/vmid covering va?  Its size too. */
+static uint64_t tlb_has(struct env *e, unsigned int type, uint16_t asid,
+			uint16_t vmid, uint64_t va)
+{
+	struct smmu_iotlb_entry ents[4096];
+	size_t n = smmu_iotlb_dump(e->smmu, ents, 4096), i;
+
+	for (i = 0; i < n && i < 4096; i++)
+		if (ents[i].type == type && ents[i].asid == asid &&
+		    ents[i].vmid == vmid && va >= ents[i].va &&
+		    va - ents[i].va < ents[i].size)
+			return ents[i].size;
+	return 0;
+}
+
+static struct smmu_counters counters(struct env *e)
+{
+	struct smmu_counters c;
+
+	smmu_counters_read(e->smmu, &c);
+	return c;
+}
+
+/* ---- creation ---- */
+
+static void test_create_invalid(void **state)
+{
+	struct phys_mem *pm = test_phys_create();
+	struct smmu_config cfg = {.iotlb_entries = 100};
+	struct smmu *smmu;
+
+	assert_int_equal(smmu_create(pm, &cfg, &smmu), -EINVAL);
+	cfg = (struct smmu_config){.iotlb_entries = 4, .iotlb_ways = 8};
+	assert_int_equal(smmu_create(pm, &cfg, &smmu), -EINVAL);
+	cfg = (struct smmu_config){.cmdq_entries = 3};
+	assert_int_equal(smmu_create(pm, &cfg, &smmu), -EINVAL);
+	cfg = (struct smmu_config){.sid_bits = 17};
+	assert_int_equal(smmu_create(pm, &cfg, &smmu), -EINVAL);
+	cfg = (struct smmu_config){.oas = 52};
+	assert_int_equal(smmu_create(pm, &cfg, &smmu), -EINVAL);
+	assert_int_equal(smmu_create(pm, NULL, &smmu), 0);
+	smmu_get_config(smmu, &cfg);
+	assert_int_equal(cfg.iotlb_entries, 1024);
+	assert_int_equal(cfg.iotlb_ways, 4);
+	smmu_destroy(smmu);
+	phys_destroy(pm);
+}
+
+struct sweep_ctx {
+	struct phys_mem *pm;
+	struct smmu *smmu;
+	bool threaded;
+	uint64_t free0;
+};
+
+static int sweep_op(void *p)
+{
+	struct sweep_ctx *c = p;
+	struct smmu_config cfg = {.threaded = c->threaded};
+
+	c->smmu = NULL;
+	return smmu_create(c->pm, &cfg, &c->smmu);
+}
+
+static void sweep_undo(void *p)
+{
+	struct sweep_ctx *c = p;
+
+	smmu_destroy(c->smmu);
+}
+
+static void sweep_check(void *p)
+{
+	struct sweep_ctx *c = p;
+	struct phys_stats st;
+
+	assert_null(c->smmu);
+	phys_get_stats(c->pm, &st);
+	assert_int_equal(st.frames_free, c->free0);
+}
+
+static void test_create_fail_sweep(void **state)
+{
+	struct sweep_ctx c = {.pm = test_phys_create()};
+	struct phys_stats st;
+	int n;
+
+	phys_get_stats(c.pm, &st);
+	c.free0 = st.frames_free;
+	n = test_fail_sweep(sweep_op, sweep_undo, sweep_check, &c,
+			    UIOMMU_FAIL_ALLOC | UIOMMU_FAIL_FRAME);
+	assert_true(n >= 8);
+	c.threaded = true;
+	n = test_fail_sweep(sweep_op, sweep_undo, sweep_check, &c,
+			    UIOMMU_FAIL_ALLOC | UIOMMU_FAIL_FRAME);
+	assert_true(n >= 8);
+	phys_get_stats(c.pm, &st);
+	assert_int_equal(st.frames_free, c.free0);
+	phys_destroy(c.pm);
+}
+
+static void test_ste_cd_encoding(void **state)
+{
+	struct smmu_ste ste = {.valid = true,
+			       .config = SMMU_STE_NESTED,
+			       .s1_ctx_ptr = 0x123440,
+			       .s1_cd_max = 5,
+			       .s2_vmid = 0xbeef,
+			       .s2_t0sz = 24,
+			       .s2_sl0 = 1,
+			       .s2_ttb = 0x80002000,
+			       .s2_stall = true},
+			ste2;
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .ttb0 = 0x80001000,
+			     .asid = 0x1234,
+			     .mair = LPAE_MAIR_DEFAULT,
+			     .stall = true},
+		       cd2;
+	uint64_t dw[8];
+
+	smmu_ste_encode(&ste, dw);
+	assert_int_equal(dw[0] & 1, 1);
+	assert_int_equal((dw[0] >> 1) & 7, 7);
+	smmu_ste_decode(dw, &ste2);
+	assert_true(ste2.valid && ste2.config == ste.config &&
+		    ste2.s1_ctx_ptr == ste.s1_ctx_ptr && ste2.s1_cd_max == 5 &&
+		    ste2.s2_vmid == 0xbeef && ste2.s2_t0sz == 24 &&
+		    ste2.s2_sl0 == 1 && ste2.s2_ttb == ste.s2_ttb &&
+		    ste2.s2_stall);
+	smmu_cd_encode(&cd, dw);
+	assert_int_equal(dw[0] >> 48, 0x1234);
+	smmu_cd_decode(dw, &cd2);
+	assert_true(cd2.valid && cd2.t0sz == 16 && cd2.ttb0 == cd.ttb0 &&
+		    cd2.asid == 0x1234 && cd2.mair == cd.mair && cd2.stall);
+}
+
+/* ---- translation, IOTLB ---- */
+
+static void test_s1_hit_miss_walk(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 0);
+	char buf[64] = "hello", out[64];
+	struct smmu_counters c;
+	struct smmu_xlate x;
+
+	s1_map(e, 0x10000, pa, 3, S1_ATTR);
+	assert_int_equal(dev_dma_write(e->dev, 0x10010, buf, sizeof(buf)), 0);
+	assert_memory_equal((char *)phys_to_virt(e->pm, pa) + 0x10, buf, 64);
+	c = counters(e);
+	assert_int_equal(c.iotlb_misses, 1);
+	assert_int_equal(c.walks, 1);
+	assert_int_equal(c.walk_reads, 4); /* 4-level walk */
+	assert_int_equal(c.iotlb_fills, 1);
+	assert_int_equal(dev_dma_read(e->dev, 0x10010, out, sizeof(out)), 0);
+	assert_memory_equal(out, buf, 64);
+	c = counters(e);
+	assert_int_equal(c.iotlb_hits, 1);
+	assert_int_equal(c.walks, 1);
+	assert_int_equal(c.dma_writes, 1);
+	assert_int_equal(c.dma_reads, 1);
+	assert_int_equal(c.dma_bytes_written, 64);
+	assert_int_equal(smmu_translate(e->dev, 0x10ff8, false, &x, NULL), 0);
+	assert_true(x.hit);
+	assert_int_equal(x.pa, pa + 0xff8);
+	assert_int_equal(x.size, SZ_4K);
+	assert_int_equal(x.memtype, SMMU_MEM_NORMAL_WB);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x10000), SZ_4K);
+	env_free(e);
+}
+
+/* A01: an entry survives the TLBI until the CMD_SYNC, then it is gone and
+ * the device faults on the unmapped IOVA. */
+static void test_A01_tlbi_nh_va_then_sync(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 0);
+	uint32_t v = 0x1234, r;
+	struct smmu_event ev;
+
+	s1_map(e, 0x20000, pa, 3, S1_ATTR);
+	assert_int_equal(dev_dma_write(e->dev, 0x20000, &v, 4), 0);
+	s1_unmap(e, 0x20000, 3);
+	/* stale window: the PTE is gone, the IOTLB still translates */
+	assert_int_equal(dev_dma_read(e->dev, 0x20000, &r, 4), 0);
+	assert_int_equal(r, v);
+	cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+				 .asid = 7,
+				 .addr = 0x20000,
+				 .leaf = true});
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x20000), SZ_4K);
+	sync_(e);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x20000), 0);
+	assert_int_equal(dev_dma_read(e->dev, 0x20000, &r, 4), -EFAULT);
+	assert_int_equal(smmu_evtq_read(e->smmu, &ev), 1);
+	assert_int_equal(ev.type, SMMU_EVT_F_TRANSLATION);
+	assert_int_equal(counters(e).cmd_tlbi_nh_va, 1);
+	assert_true(counters(e).iotlb_invalidated >= 1);
+	env_free(e);
+}
+
+/* TLBI_NH_VA with a range: (num + 1) << scale pages. */
+static void test_tlbi_nh_va_range(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 4);
+	uint32_t v = 1;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		s1_map(e, 0x100000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
+		assert_int_equal(
+			dev_dma_write(e->dev, 0x100000 + i * SZ_4K, &v, 4), 0);
+	}
+	/* 4 pages from page 2 */
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+				      .asid = 7,
+				      .addr = 0x102000,
+				      .num = 3});
+	for (i = 0; i < 16; i++)
+		assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0,
+					 0x100000 + i * SZ_4K) != 0,
+				 i < 2 || i >= 6);
+	/* 64 pages = num 0, scale 6: the full-scan path */
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+				      .asid = 7,
+				      .addr = 0x100000,
+				      .scale = 6});
+	for (i = 0; i < 16; i++)
+		assert_int_equal(
+			tlb_has(e, SMMU_TLB_S1, 7, 0, 0x100000 + i * SZ_4K), 0);
+	env_free(e);
+}
+
+/* A12: a flush-all of the context (TLBI_NH_ASID) drops every entry of the
+ * ASID and no other; TLBI_NH_ALL and NSNH_ALL drop all. */
+static void test_A12_tlbi_asid_and_all(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 3);
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .ttb0 = e->root,
+			     .asid = 9,
+			     .mair = LPAE_MAIR_DEFAULT};
+	struct smmu_ste ste = {.valid = true,
+			       .config = SMMU_STE_S1,
+			       .s1_ctx_ptr = e->cd_table + 64 * 4};
+	struct dev *d2;
+	uint32_t v = 0;
+	int i;
+
+	/* stream 2 shares the tables under ASID 9 */
+	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table + 64 * 4, 0, &cd),
+			 0);
+	assert_int_equal(smmu_ste_write(e->smmu, 2, &ste), 0);
+	assert_int_equal(dev_create(e->smmu, 2, 0, 0, &d2), 0);
+	for (i = 0; i < 8; i++) {
+		s1_map(e, 0x40000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
+		assert_int_equal(
+			dev_dma_write(e->dev, 0x40000 + i * SZ_4K, &v, 4), 0);
+		assert_int_equal(dev_dma_write(d2, 0x40000 + i * SZ_4K, &v, 4),
+				 0);
+	}
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 16);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(
+			tlb_has(e, SMMU_TLB_S1, 7, 0, 0x40000 + i * SZ_4K), 0);
+		assert_int_equal(tlb_has(e, SMMU_TLB_S1, 9, 0,
+					 0x40000 + i * SZ_4K),
+				 SZ_4K);
+	}
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ALL, .vmid = 1});
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 8);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ALL, .vmid = 0});
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 0);
+	assert_int_equal(dev_dma_write(e->dev, 0x40000, &v, 4), 0);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NSNH_ALL});
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 0);
+	assert_int_equal(counters(e).cmd_tlbi_nh_asid, 1);
+	assert_int_equal(counters(e).cmd_tlbi_nh_all, 2);
+	assert_int_equal(counters(e).cmd_tlbi_nsnh_all, 1);
+	dev_destroy(d2);
+	env_free(e);
+}
+
+/* A10: a block entry covers its whole range; a TLBI anywhere inside drops
+ * the whole block. */
+static void test_A10_block_entries(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa;
+	struct smmu_xlate x;
+	uint32_t v = 5;
+
+	assert_int_equal(phys_alloc_pages(e->pm, PHYS_HUGE_ORDER,
+					  PHYS_ALLOC_ZERO, PHYS_OWNER_KERNEL,
+					  &pa),
+			 0);
+	s1_map(e, 0x40000000, pa, 2, S1_ATTR);
+	assert_int_equal(dev_dma_write(e->dev, 0x40000000 + 0x1234, &v, 4), 0);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x40000000), SZ_2M);
+	assert_int_equal(smmu_translate(e->dev, 0x40000000 + 0x1ff000, true, &x,
+					NULL),
+			 0);
+	assert_true(x.hit);
+	assert_int_equal(x.pa, pa + 0x1ff000);
+	assert_int_equal(x.size, SZ_2M);
+	assert_int_equal(counters(e).walks, 1);
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 1);
+	/* invalidate one 4K page in the middle: the whole block goes */
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+				      .asid = 7,
+				      .addr = 0x40000000 + 0x100000});
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 0);
+
+	/* a 1 GiB block (output need not be backed for translation) */
+	s1_map(e, 0x80000000ULL, PHYS_DEFAULT_BASE, 1, S1_ATTR);
+	assert_int_equal(smmu_translate(e->dev,
+					0x80000000ULL + pa - PHYS_DEFAULT_BASE,
+					false, &x, NULL),
+			 0);
+	assert_int_equal(x.size, SZ_1G);
+	assert_int_equal(x.pa, pa);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x80000000ULL + 12345),
+			 SZ_1G);
+	env_free(e);
+}
+
+static void test_iotlb_eviction(void **state)
+{
+	struct smmu_config cfg = {.iotlb_entries = 8, .iotlb_ways = 2};
+	struct env *e = env_new(&cfg, 0);
+	phys_addr_t pa = frame(e, 6);
+	struct smmu_counters c;
+	uint32_t v = 0;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		s1_map(e, i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
+		assert_int_equal(dev_dma_write(e->dev, i * SZ_4K, &v, 4), 0);
+	}
+	c = counters(e);
+	assert_int_equal(c.iotlb_fills, 64);
+	assert_int_equal(c.iotlb_evictions, 64 - 8);
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 8);
+	/* the last 8 pages are cached (round robin over 4 sets x 2 ways) */
+	for (i = 56; i < 64; i++)
+		assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, i * SZ_4K),
+				 SZ_4K);
+	assert_int_equal(dev_dma_write(e->dev, 0, &v, 4), 0);
+	assert_int_equal(counters(e).iotlb_misses, 65);
+	env_free(e);
+}
+
+/* CFGI_STE / CFGI_CD / CFGI_ALL: changes take effect only after them. */
+static void test_cfgi_commands(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 0);
+	struct smmu_ste ste;
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .ttb0 = e->root,
+			     .asid = 8,
+			     .mair = LPAE_MAIR_DEFAULT};
+	uint32_t v = 0;
+
+	s1_map(e, 0x1000, pa, 3, S1_ATTR);
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(counters(e).cfg_misses, 1);
+
+	/* CD: new ASID not seen until CFGI_CD */
+	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 0, &cd), 0);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NSNH_ALL});
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x1000), SZ_4K);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_CD,
+				      .sid = 1,
+				      .ssid = 0,
+				      .leaf = true});
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 8, 0, 0x1000), SZ_4K);
+	assert_int_equal(counters(e).cfg_misses, 2);
+
+	/* STE: abort not seen until CFGI_STE */
+	assert_int_equal(smmu_ste_read(e->smmu, 1, &ste), 0);
+	ste.config = SMMU_STE_ABORT;
+	assert_int_equal(smmu_ste_write(e->smmu, 1, &ste), 0);
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_STE, .sid = 1});
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), -EFAULT);
+	assert_int_equal(counters(e).aborted, 1);
+	assert_int_equal(counters(e).events, 0); /* abort records nothing */
+
+	/* CFGI_ALL: bypass */
+	ste.config = SMMU_STE_BYPASS;
+	assert_int_equal(smmu_ste_write(e->smmu, 1, &ste), 0);
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), -EFAULT);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_ALL});
+	v = 0xabcd;
+	assert_int_equal(dev_dma_write(e->dev, pa + 8, &v, 4), 0);
+	assert_int_equal(*(uint32_t *)((char *)phys_to_virt(e->pm, pa) + 8),
+			 0xabcd);
+	assert_int_equal(counters(e).bypassed, 1);
+	assert_int_equal(counters(e).cmd_cfgi_ste, 2); /* + env_new */
+	assert_int_equal(counters(e).cmd_cfgi_cd, 1);
+	assert_int_equal(counters(e).cmd_cfgi_all, 1);
+	env_free(e);
+}
+
+/* ---- faults ---- */
+
+static void expect_event(struct env *e, unsigned int type, unsigned int flags)
+{
+	struct smmu_event ev;
+
+	assert_int_equal(smmu_evtq_read(e->smmu, &ev), 1);
+	assert_int_equal(ev.type, type);
+	assert_int_equal(ev.flags & ~SMMU_EVT_FL_SSV, flags);
+	e->last_ev = ev;
+}
+
+/* A08: no IOPF: an access to an unmapped IOVA is reported, never dropped. */
+static void test_A08_translation_fault(void **state)
+{
+	struct env *e = env_new(NULL, DEV_CAP_STALL);
+	char buf[8];
+	struct smmu_event ev;
+
+	assert_int_equal(dev_dma_read(e->dev, 0x5000, buf, 8), -EFAULT);
+	expect_event(e, SMMU_EVT_F_TRANSLATION, 0);
+	assert_int_equal(e->last_ev.addr, 0x5000);
+	assert_int_equal(e->last_ev.sid, 1);
+	assert_int_equal(dev_dma_write(e->dev, 0x6008, buf, 8), -EFAULT);
+	expect_event(e, SMMU_EVT_F_TRANSLATION, SMMU_EVT_FL_WRITE);
+	assert_int_equal(e->last_ev.addr, 0x6008);
+	/* beyond the 48-bit input range */
+	assert_int_equal(dev_dma_read(e->dev, 1ULL << 50, buf, 8), -EFAULT);
+	expect_event(e, SMMU_EVT_F_TRANSLATION, 0);
+	assert_int_equal(smmu_evtq_read(e->smmu, &ev), 0);
+	assert_int_equal(counters(e).evt_translation, 3);
+	assert_int_equal(counters(e).faults, 3);
+	assert_int_equal(counters(e).dma_errors, 3);
+	assert_int_equal(counters(e).stalls, 0);
+	env_free(e);
+}
+
+static void test_permission_fault(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 0);
+	uint32_t v = 1;
+
+	s1_map(e, 0x7000, pa, 3, S1_RO);
+	assert_int_equal(dev_dma_read(e->dev, 0x7000, &v, 4), 0);
+	assert_int_equal(dev_dma_write(e->dev, 0x7000, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_F_PERMISSION, SMMU_EVT_FL_WRITE);
+	assert_int_equal(counters(e).evt_permission, 1);
+	/* upgrade the PTE: the cached read-only entry does not stop a write */
+	s1_map(e, 0x7000, pa, 3, S1_ATTR);
+	assert_int_equal(dev_dma_write(e->dev, 0x7000, &v, 4), 0);
+	env_free(e);
+}
+
+static void test_addr_size_and_access_faults(void **state)
+{
+	struct smmu_config cfg = {.oas = 40, .check_af = true};
+	struct env *e = env_new(&cfg, 0);
+	uint32_t v;
+
+	s1_map(e, 0x8000, 1ULL << 41, 3, S1_ATTR);
+	assert_int_equal(dev_dma_read(e->dev, 0x8000, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_F_ADDR_SIZE, 0);
+	s1_map(e, 0x9000, frame(e, 0), 3, S1_ATTR & ~LPAE_PTE_AF);
+	assert_int_equal(dev_dma_read(e->dev, 0x9000, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_F_ACCESS, 0);
+	/* a table pointer outside memory: walk external abort */
+	s1_map(e, 0xa000, frame(e, 0), 3, S1_ATTR);
+	{
+		uint64_t *pte = phys_to_virt(e->pm, e->root);
+
+		*pte = 0x10000000ULL | LPAE_PTE_TYPE_TABLE;
+	}
+	assert_int_equal(dev_dma_read(e->dev, 0xa000, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_F_WALK_EABT, 0);
+	assert_int_equal(counters(e).evt_addr_size, 1);
+	assert_int_equal(counters(e).evt_access, 1);
+	env_free(e);
+}
+
+static void test_bad_ste_cd(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	struct smmu_ste ste = {.valid = false};
+	struct smmu_cd cd = {.valid = false};
+	struct dev *d;
+	uint32_t v;
+
+	/* invalid STE */
+	assert_int_equal(smmu_ste_write(e->smmu, 3, &ste), 0);
+	assert_int_equal(dev_create(e->smmu, 3, 0, 0, &d), 0);
+	assert_int_equal(dev_dma_read(d, 0, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_C_BAD_STE, 0);
+	/* reserved config */
+	ste = (struct smmu_ste){.valid = true, .config = 2};
+	assert_int_equal(smmu_ste_write(e->smmu, 3, &ste), 0);
+	assert_int_equal(dev_dma_read(d, 0, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_C_BAD_STE, 0);
+	/* bad stage 2 size */
+	ste = (struct smmu_ste){.valid = true,
+				.config = SMMU_STE_S2,
+				.s2_t0sz = 8,
+				.s2_ttb = e->root};
+	assert_int_equal(smmu_ste_write(e->smmu, 3, &ste), 0);
+	assert_int_equal(dev_dma_read(d, 0, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_C_BAD_STE, 0);
+	/* invalid CD */
+	ste = (struct smmu_ste){.valid = true,
+				.config = SMMU_STE_S1,
+				.s1_ctx_ptr = e->cd_table + 64 * 8};
+	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table + 64 * 8, 0, &cd),
+			 0);
+	assert_int_equal(smmu_ste_write(e->smmu, 3, &ste), 0);
+	assert_int_equal(dev_dma_read(d, 0, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_C_BAD_CD, 0);
+	dev_destroy(d);
+	/* a PASID beyond S1CDMax (2^2 CDs on stream 1) */
+	assert_int_equal(dev_create(e->smmu, 1, 4, DEV_CAP_PASID, &d), 0);
+	assert_int_equal(dev_dma_read(d, 0, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_C_BAD_SUBSTREAMID, 0);
+	assert_int_equal(e->last_ev.ssid, 4);
+	dev_destroy(d);
+	assert_int_equal(counters(e).evt_bad_ste, 3);
+	assert_int_equal(counters(e).evt_bad_cd, 1);
+	/* faulty configurations are never cached */
+	assert_int_equal(counters(e).cfg_faults, 5);
+	env_free(e);
+}
+
+static void test_pasid_cd(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t root2 = frame(e, 0), pa = frame(e, 0);
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .ttb0 = root2,
+			     .asid = 33,
+			     .mair = LPAE_MAIR_DEFAULT};
+	struct dev *d;
+	uint32_t v = 77;
+
+	tt_map(e, root2, 48, 0, 0x3000, pa, 3, S1_ATTR);
+	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 3, &cd), 0);
+	assert_int_equal(dev_create(e->smmu, 1, 3, DEV_CAP_PASID, &d), 0);
+	assert_int_equal(dev_dma_write(d, 0x3000, &v, 4), 0);
+	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, pa), 77);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 33, 0, 0x3000), SZ_4K);
+	assert_int_equal(dev_dma_write(e->dev, 0x3000, &v, 4), -EFAULT);
+	dev_destroy(d);
+	env_free(e);
+}
+
+/* ---- stage 2 and nested ---- */
+
+static void s2_stream(struct env *e, uint32_t sid, uint16_t vmid,
+		      unsigned int ias, int start, phys_addr_t ttb,
+		      enum smmu_ste_config config)
+{
+	struct smmu_ste ste = {
+		.valid = true,
+		.config = config,
+		.s1_ctx_ptr = e->cd_table,
+		.s1_cd_max = 2,
+		.s2_vmid = vmid,
+		.s2_t0sz = 64 - ias,
+		.s2_sl0 = SMMU_S2_SL0(start),
+		.s2_ttb = ttb,
+	};
+
+	assert_int_equal(smmu_ste_write(e->smmu, sid, &ste), 0);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_STE, .sid = sid});
+}
+
+static void test_s2_concatenated(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t s2root = frame(e, 1), pa = frame(e, 0);
+	unsigned int nr;
+	int start = lpae_start_level(40, true, &nr);
+	struct dev *d;
+	uint32_t v = 3;
+
+	assert_int_equal(start, 1);
+	assert_int_equal(nr, 1024);
+	/* IPA above 512 GiB lands in the second concatenated table */
+	tt_map(e, s2root, 40, start, 0x8000000000ULL + 0x5000, pa, 3, S2_ATTR);
+	tt_map(e, s2root, 40, start, 0x6000, pa, 3,
+	       S2_ATTR & ~LPAE_PTE_S2AP_WRITE);
+	s2_stream(e, 4, 5, 40, start, s2root, SMMU_STE_S2);
+	assert_int_equal(dev_create(e->smmu, 4, 0, 0, &d), 0);
+	assert_int_equal(dev_dma_write(d, 0x8000005000ULL, &v, 4), 0);
+	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, pa), 3);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S2, 0, 5, 0x8000005000ULL), SZ_4K);
+	assert_int_equal(dev_dma_write(d, 0x6000, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_F_PERMISSION,
+		     SMMU_EVT_FL_WRITE | SMMU_EVT_FL_S2);
+	assert_int_equal(e->last_ev.fetch_addr, 0x6000);
+	/* TLBI_S2_IPA */
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_S2_IPA,
+				      .vmid = 5,
+				      .addr = 0x8000005000ULL});
+	assert_int_equal(tlb_has(e, SMMU_TLB_S2, 0, 5, 0x8000005000ULL), 0);
+	/* TLBI_S12_VMALL */
+	assert_int_equal(dev_dma_write(d, 0x8000005000ULL, &v, 4), 0);
+	cmd_sync(e,
+		 (struct smmu_cmd){.op = SMMU_CMD_TLBI_S12_VMALL, .vmid = 6});
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 2);
+	cmd_sync(e,
+		 (struct smmu_cmd){.op = SMMU_CMD_TLBI_S12_VMALL, .vmid = 5});
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 0);
+	dev_destroy(d);
+	env_free(e);
+}
+
+static void test_nested(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t s2root = frame(e, 0), pa = frame(e, 0);
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .ttb0 = e->root,
+			     .asid = 7,
+			     .mair = LPAE_MAIR_DEFAULT};
+	struct smmu_counters c;
+	struct smmu_xlate x;
+	struct dev *d;
+	uint32_t v = 9;
+
+	/* stage 2: IPA == PA for the 1 GiB of memory, plus nothing else */
+	tt_map(e, s2root, 39, 1, PHYS_DEFAULT_BASE, PHYS_DEFAULT_BASE, 1,
+	       S2_ATTR);
+	s1_map(e, 0x11000, pa, 3, S1_ATTR);
+	s1_map(e, 0x12000, 0x40001000ULL, 3, S1_ATTR); /* IPA not in S2 */
+	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 0, &cd), 0);
+	s2_stream(e, 5, 3, 39, 1, s2root, SMMU_STE_NESTED);
+	assert_int_equal(dev_create(e->smmu, 5, 0, 0, &d), 0);
+	smmu_counters_reset(e->smmu);
+	assert_int_equal(dev_dma_write(d, 0x11000, &v, 4), 0);
+	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, pa), 9);
+	c = counters(e);
+	/* CD fetch, 4 table fetches and the output: all through stage 2,
+	 * one stage-2 walk (the 1 GiB block is cached after the first) */
+	assert_int_equal(c.walks, 3); /* CD fetch walk + S2 walk + S1 walk */
+	assert_int_equal(tlb_has(e, SMMU_TLB_NESTED, 7, 3, 0x11000), SZ_4K);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S2, 0, 3, pa), SZ_1G);
+	assert_int_equal(smmu_translate(d, 0x11000, false, &x, NULL), 0);
+	assert_true(x.hit);
+	/* stage 2 fault on the output IPA */
+	assert_int_equal(dev_dma_read(d, 0x12000, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_F_TRANSLATION,
+		     SMMU_EVT_FL_S2 | SMMU_EVT_FL_NESTED);
+	assert_int_equal(e->last_ev.fetch_addr, 0x40001000ULL);
+	assert_int_equal(e->last_ev.addr, 0x12000);
+	/* stage 2 fault on a stage 1 table fetch */
+	cd.ttb0 = 0x40000000ULL;
+	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 0, &cd), 0);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_CD, .sid = 5});
+	assert_int_equal(dev_dma_read(d, 0x13000, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_F_TRANSLATION,
+		     SMMU_EVT_FL_S2 | SMMU_EVT_FL_NESTED |
+			     SMMU_EVT_FL_CLASS_TT);
+	/* TLBI_S2_IPA drops the VMID's nested entries too */
+	cmd_sync(e, (struct smmu_cmd){
+			    .op = SMMU_CMD_TLBI_S2_IPA, .vmid = 3, .addr = pa});
+	assert_int_equal(tlb_has(e, SMMU_TLB_NESTED, 7, 3, 0x11000), 0);
+	dev_destroy(d);
+	env_free(e);
+}
+
+/* ---- stall and PRI ---- */
+
+static void evtq_handler(void *priv)
+{
+	struct env *e = priv;
+	struct smmu_event ev;
+
+	while (smmu_evtq_read(e->smmu, &ev)) {
+		e->last_ev = ev;
+		if (!(ev.flags & SMMU_EVT_FL_STALL))
+			continue;
+		e->handled++;
+		if (e->mode == 0)
+			s1_map(e, ev.addr & ~0xfffULL, e->fault_pa, 3, S1_ATTR);
+		cmd(e, (struct smmu_cmd){.op = SMMU_CMD_RESUME,
+					 .sid = ev.sid,
+					 .stag = ev.stag,
+					 .resp = e->mode ? SMMU_RESUME_ABORT
+							 : SMMU_RESUME_RETRY});
+		sync_(e);
+	}
+}
+
+static void priq_handler(void *priv)
+{
+	struct env *e = priv;
+	struct smmu_page_request r;
+
+	while (smmu_priq_read(e->smmu, &r)) {
+		e->last_pr = r;
+		e->handled++;
+		if (e->mode == 0)
+			s1_map(e, r.addr, e->fault_pa, 3, S1_ATTR);
+		cmd(e,
+		    (struct smmu_cmd){.op = SMMU_CMD_PRI_RESP,
+				      .sid = r.sid,
+				      .ssid = r.ssid,
+				      .grpid = r.grpid,
+				      .resp = e->mode ? SMMU_PRI_RESP_INVALID
+						      : SMMU_PRI_RESP_SUCCESS});
+		sync_(e);
+	}
+}
+
+static const struct smmu_irq_ops handler_ops = {
+	.evtq = evtq_handler,
+	.priq = priq_handler,
+};
+
+static struct env *stall_env(bool threaded, unsigned int caps)
+{
+	struct smmu_config cfg = {.threaded = threaded};
+	struct env *e = env_new(&cfg, caps);
+
+	s1_stream(e, 1, 7, true);
+	e->fault_pa = frame(e, 0);
+	smmu_set_irq_ops(e->smmu, &handler_ops, e);
+	return e;
+}
+
+/* A05 + A06: a stalled access is reported, the handler maps the page and
+ * answers RESUME(retry), and the access completes. */
+static void stall_success(bool threaded)
+{
+	struct env *e = stall_env(threaded, DEV_CAP_STALL);
+	uint32_t v = 0x5a5a;
+	struct smmu_counters c;
+
+	assert_int_equal(dev_dma_write(e->dev, 0x30000, &v, 4), 0);
+	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, e->fault_pa), v);
+	assert_int_equal(e->handled, 1);
+	assert_int_equal(e->last_ev.type, SMMU_EVT_F_TRANSLATION);
+	assert_int_equal(e->last_ev.addr, 0x30000);
+	assert_true(e->last_ev.flags & SMMU_EVT_FL_STALL);
+	assert_true(e->last_ev.flags & SMMU_EVT_FL_WRITE);
+	c = counters(e);
+	assert_int_equal(c.stalls, 1);
+	assert_int_equal(c.retries, 1);
+	assert_int_equal(c.resp_success, 1);
+	assert_int_equal(c.cmd_resume, 1);
+	env_free(e);
+}
+
+static void test_A05_A06_stall_retry(void **state)
+{
+	stall_success(false);
+	stall_success(true);
+}
+
+/* A07: RESUME(abort) fails the access. */
+static void test_A07_stall_abort(void **state)
+{
+	struct env *e = stall_env(false, DEV_CAP_STALL);
+	uint32_t v = 1;
+
+	e->mode = 1;
+	assert_int_equal(dev_dma_read(e->dev, 0x30000, &v, 4), -EFAULT);
+	assert_int_equal(e->handled, 1);
+	assert_int_equal(counters(e).resp_fail, 1);
+	env_free(e);
+}
+
+/* A08 with a stall-capable device on a stream without stall: terminated. */
+static void test_A08_stall_disabled(void **state)
+{
+	struct env *e = stall_env(false, DEV_CAP_STALL);
+	uint32_t v;
+
+	s1_stream(e, 1, 7, false);
+	assert_int_equal(dev_dma_read(e->dev, 0x30000, &v, 4), -EFAULT);
+	assert_int_equal(e->handled, 0);
+	assert_int_equal(e->last_ev.type, SMMU_EVT_F_TRANSLATION);
+	assert_false(e->last_ev.flags & SMMU_EVT_FL_STALL);
+	env_free(e);
+}
+
+/* A05/A06/A07 with PRI: page request, PRI_RESP success or invalid. */
+static void pri_case(bool threaded)
+{
+	struct env *e = stall_env(threaded, DEV_CAP_PRI | DEV_CAP_PASID);
+	uint32_t v = 0x77;
+
+	dev_destroy(e->dev);
+	assert_int_equal(dev_create(e->smmu, 1, 2, DEV_CAP_PRI | DEV_CAP_PASID,
+				    &e->dev),
+			 0);
+	{
+		struct smmu_cd cd = {.valid = true,
+				     .t0sz = 16,
+				     .ttb0 = e->root,
+				     .asid = 7,
+				     .mair = LPAE_MAIR_DEFAULT};
+
+		assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 2, &cd),
+				 0);
+	}
+	assert_int_equal(dev_dma_write(e->dev, 0x31234, &v, 4), 0);
+	assert_int_equal(
+		*(uint32_t *)((char *)phys_to_virt(e->pm, e->fault_pa) + 0x234),
+		0x77);
+	assert_int_equal(e->last_pr.addr, 0x31000);
+	assert_int_equal(e->last_pr.sid, 1);
+	assert_int_equal(e->last_pr.ssid, 2);
+	assert_int_equal(e->last_pr.flags, SMMU_PRI_FL_WRITE |
+						   SMMU_PRI_FL_LAST |
+						   SMMU_PRI_FL_PASID);
+	assert_int_equal(counters(e).page_requests, 1);
+	assert_int_equal(counters(e).cmd_pri_resp, 1);
+	/* invalid response: the access fails */
+	e->mode = 1;
+	assert_int_equal(dev_dma_read(e->dev, 0x50000, &v, 4), -EFAULT);
+	assert_int_equal(e->handled, 2);
+	assert_int_equal(e->last_pr.grpid, 1);
+	assert_int_equal(e->last_pr.flags,
+			 SMMU_PRI_FL_LAST | SMMU_PRI_FL_PASID);
+	assert_int_equal(counters(e).resp_fail, 1);
+	assert_int_equal(counters(e).events, 0);
+	env_free(e);
+}
+
+static void test_A05_A06_A07_pri(void **state)
+{
+	pri_case(false);
+	pri_case(true);
+}
+
+static void test_stall_timeout(void **state)
+{
+	struct smmu_config cfg = {.stall_timeout_ms = 20};
+	struct env *e = env_new(&cfg, DEV_CAP_STALL);
+	uint32_t v;
+
+	s1_stream(e, 1, 7, true);
+	assert_int_equal(dev_dma_read(e->dev, 0x30000, &v, 4), -ETIMEDOUT);
+	assert_int_equal(counters(e).stalls, 1);
+	env_free(e);
+}
+
+static void test_queue_overflow(void **state)
+{
+	struct smmu_config cfg = {
+		.evtq_entries = 2, .priq_entries = 2, .stall_timeout_ms = 1};
+	struct env *e = env_new(&cfg, 0);
+	struct smmu_event ev;
+	uint32_t v;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		assert_int_equal(dev_dma_read(e->dev, 0x5000, &v, 4), -EFAULT);
+	assert_true(smmu_evtq_overflowed(e->smmu));
+	assert_int_equal(counters(e).evtq_overflows, 1);
+	assert_int_equal(counters(e).events, 2);
+	smmu_evtq_ack_overflow(e->smmu);
+	assert_false(smmu_evtq_overflowed(e->smmu));
+	assert_int_equal(smmu_evtq_read(e->smmu, &ev), 1);
+	assert_int_equal(smmu_evtq_read(e->smmu, &ev), 1);
+	assert_int_equal(smmu_evtq_read(e->smmu, &ev), 0);
+	/* a page request that cannot be queued fails the access at once */
+	dev_destroy(e->dev);
+	assert_int_equal(dev_create(e->smmu, 1, 0, DEV_CAP_PRI, &e->dev), 0);
+	for (i = 0; i < 2; i++) /* queued, nobody answers: time out */
+		assert_int_equal(dev_dma_read(e->dev, 0x5000, &v, 4),
+				 -ETIMEDOUT);
+	assert_false(smmu_priq_overflowed(e->smmu));
+	assert_int_equal(dev_dma_read(e->dev, 0x5000, &v, 4), -EFAULT);
+	assert_true(smmu_priq_overflowed(e->smmu));
+	assert_int_equal(counters(e).priq_overflows, 1);
+	assert_int_equal(counters(e).page_requests, 2);
+	env_free(e);
+}
+
+/* ---- command queue ---- */
+
+static void test_bad_commands(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 0);
+	uint64_t bad[2] = {0x7f, 0};
+	struct smmu_cmdq_state st;
+	struct smmu_cmd c;
+	uint64_t dw[2];
+	uint32_t v = 0;
+
+	s1_map(e, 0x1000, pa, 3, S1_ATTR);
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	/* unknown opcode, then a TLBI that must not run */
+	assert_int_equal(smmu_cmdq_issue_raw(e->smmu, bad), 0);
+	cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
+	assert_int_equal(smmu_cmdq_sync(e->smmu), -EIO);
+	smmu_cmdq_state(e->smmu, &st);
+	assert_true(st.error);
+	assert_int_equal(st.cerror, SMMU_CERROR_ILL);
+	assert_int_equal(st.bad_cmd[0], 0x7f);
+	assert_int_not_equal(st.prod, st.cons);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x1000), SZ_4K);
+	assert_int_equal(counters(e).cmdq_errors, 1);
+	/* clear: the bad command is skipped, the rest runs */
+	assert_int_equal(smmu_cmdq_clear_error(e->smmu), 0);
+	assert_int_equal(smmu_cmdq_clear_error(e->smmu), -EINVAL);
+	sync_(e);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x1000), 0);
+	smmu_cmdq_state(e->smmu, &st);
+	assert_false(st.error);
+	assert_int_equal(st.prod, st.cons);
+
+	/* bad fields: a stream id beyond the table, a PRI code 3 */
+	c = (struct smmu_cmd){.op = SMMU_CMD_CFGI_STE, .sid = 1000};
+	cmd(e, c);
+	assert_int_equal(smmu_cmdq_sync(e->smmu), -EIO);
+	assert_int_equal(smmu_cmdq_clear_error(e->smmu), 0);
+	c = (struct smmu_cmd){.op = SMMU_CMD_PRI_RESP, .sid = 1};
+	smmu_cmd_encode(&c, dw);
+	dw[1] |= 3ULL << 12;
+	assert_int_equal(smmu_cmdq_issue_raw(e->smmu, dw), 0);
+	assert_int_equal(smmu_cmdq_sync(e->smmu), -EIO);
+	assert_int_equal(smmu_cmdq_clear_error(e->smmu), 0);
+	/* a TLBI range too large */
+	c = (struct smmu_cmd){
+		.op = SMMU_CMD_TLBI_NH_VA, .num = 31, .scale = 63};
+	cmd(e, c);
+	assert_int_equal(smmu_cmdq_sync(e->smmu), -EIO);
+	assert_int_equal(smmu_cmdq_clear_error(e->smmu), 0);
+	sync_(e);
+	assert_int_equal(counters(e).cmdq_errors, 4);
+	env_free(e);
+}
+
+static void cmdq_full(bool threaded)
+{
+	struct smmu_config cfg = {.cmdq_entries = 4, .threaded = threaded};
+	struct env *e = env_new(&cfg, 0);
+	struct smmu_cmd cmds[10];
+	uint64_t bad[2] = {0xee, 0};
+	int i;
+
+	for (i = 0; i < 10; i++)
+		cmds[i] = (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+					    .asid = 7,
+					    .addr = i * SZ_4K};
+	assert_int_equal(smmu_cmdq_issue_batch(e->smmu, cmds, 10), 0);
+	sync_(e);
+	assert_int_equal(counters(e).cmd_tlbi_nh_va, 10);
+	/* a queue stopped by an error and full: issue fails */
+	assert_int_equal(smmu_cmdq_issue_raw(e->smmu, bad), 0);
+	for (i = 0; i < 3; i++)
+		cmd(e, cmds[i]);
+	assert_int_equal(smmu_cmdq_issue(e->smmu, &cmds[0]), -EIO);
+	assert_int_equal(smmu_cmdq_clear_error(e->smmu), 0);
+	sync_(e);
+	assert_int_equal(counters(e).cmd_tlbi_nh_va, 13);
+	env_free(e);
+}
+
+static void test_cmdq_full(void **state)
+{
+	cmdq_full(false);
+	cmdq_full(true);
+}
+
+/* ---- DMA ---- */
+
+/* DMA through a stale IOTLB entry to a frame freed (and reused) since. */
+static void test_stale_dma_freed_frame(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 0), pa2;
+	uint32_t v = 1;
+
+	s1_map(e, 0x2000, pa, 3, S1_ATTR);
+	assert_int_equal(dev_dma_write(e->dev, 0x2000, &v, 4), 0);
+	/* the buggy driver frees the page without unmapping/invalidating */
+	phys_free_pages(e->pm, pa, 0);
+	assert_int_equal(dev_dma_write(e->dev, 0x2000, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_E_DMA_STALE, SMMU_EVT_FL_WRITE);
+	assert_int_equal(e->last_ev.fetch_addr, pa);
+	assert_int_equal(counters(e).stale_dma, 1);
+	assert_int_equal(counters(e).iotlb_hits, 1);
+	/* reused by someone else: generation newer than the entry */
+	assert_int_equal(phys_alloc_pages(e->pm, 0, PHYS_ALLOC_ZERO,
+					  PHYS_OWNER_KERNEL, &pa2),
+			 0);
+	assert_int_equal(pa2, pa);
+	assert_int_equal(dev_dma_write(e->dev, 0x2000, &v, 4), -ESTALE);
+	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, pa2), 0);
+	assert_int_equal(counters(e).stale_dma, 2);
+	/* after TLBI + sync the device walks again and sees the new mapping */
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+				      .asid = 7,
+				      .addr = 0x2000});
+	assert_int_equal(dev_dma_write(e->dev, 0x2000, &v, 4), 0);
+	/* bypass to an address outside memory */
+	env_free(e);
+}
+
+static void test_dma_sg_and_cross_page(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 1);
+	char in[8192], out[8192];
+	struct dev_sg sg[2] = {
+		{.iova = 0x10000 + 100, .buf = in, .len = 5000},
+		{.iova = 0x10000 + 5100, .buf = in + 5000, .len = 2000},
+	};
+
+	memset(in, 0x3c, sizeof(in));
+	s1_map(e, 0x10000, pa, 3, S1_ATTR);
+	s1_map(e, 0x11000, pa + SZ_4K, 3, S1_ATTR);
+	assert_int_equal(dev_dma_sg(e->dev, sg, 2, true), 0);
+	assert_int_equal(dev_dma_read(e->dev, 0x10000 + 100, out, 7000), 0);
+	assert_memory_equal(out, in, 7000);
+	assert_int_equal(counters(e).translations, 2 + 1 + 2);
+	/* the second page of a transfer faults: error, first page moved */
+	memset((char *)phys_to_virt(e->pm, pa), 0, 8192);
+	assert_int_equal(dev_dma_write(e->dev, 0x11800, in, 8192), -EFAULT);
+	assert_int_equal(((char *)phys_to_virt(e->pm, pa))[0x1800], 0x3c);
+	assert_int_equal(dev_dma_write(e->dev, UINT64_MAX - 4, in, 16),
+			 -EINVAL);
+	env_free(e);
+}
+
+/* ---- modes ---- */
+
+static void workload(struct env *e)
+{
+	phys_addr_t pa = frame(e, 4);
+	uint32_t v = 0;
+	int i, round;
+
+	for (i = 0; i < 16; i++)
+		s1_map(e, 0x200000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < 16; i++)
+			assert_int_equal(dev_dma_write(e->dev,
+						       0x200000 + i * SZ_4K, &v,
+						       4),
+					 0);
+		for (i = 0; i < 16; i += 4)
+			cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+						 .asid = 7,
+						 .addr = 0x200000 + i * SZ_4K,
+						 .num = 1});
+		sync_(e);
+	}
+	/* faults: unrecoverable, then stalled-and-resumed */
+	assert_int_equal(dev_dma_read(e->dev, 0x900000, &v, 4), -EFAULT);
+	s1_stream(e, 1, 7, true);
+	assert_int_equal(dev_dma_write(e->dev, 0x30000, &v, 4), 0);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ALL});
+}
+
+static void test_inline_threaded_same_counters(void **state)
+{
+	struct smmu_counters a, b;
+	struct env *e;
+
+	e = stall_env(false, DEV_CAP_STALL);
+	s1_stream(e, 1, 7, false);
+	smmu_counters_reset(e->smmu);
+	workload(e);
+	a = counters(e);
+	env_free(e);
+
+	e = stall_env(true, DEV_CAP_STALL);
+	s1_stream(e, 1, 7, false);
+	smmu_counters_reset(e->smmu);
+	workload(e);
+	b = counters(e);
+	env_free(e);
+
+	assert_true(a.cmds > 10 && a.iotlb_hits > 0 && a.stalls == 1);
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
+struct conc {
+	struct env *e;
+	struct dev *dev;
+	_Atomic bool stop;
+	int errors;
+};
+
+static void *dma_thread(void *p)
+{
+	struct conc *c = p;
+	uint32_t v;
+	int i = 0;
+
+	while (!c->stop)
+		if (dev_dma_read(c->dev, 0x200000 + (i++ % 16) * SZ_4K, &v, 4))
+			c->errors++;
+	return NULL;
+}
+
+/* Threaded mode under concurrency (run under ThreadSanitizer too): DMA
+ * threads hit and walk while the main thread invalidates. */
+static void test_threaded_concurrent(void **state)
+{
+	struct smmu_config cfg = {.threaded = true, .iotlb_entries = 16};
+	struct env *e = env_new(&cfg, 0);
+	phys_addr_t pa = frame(e, 4);
+	struct conc c[3];
+	pthread_t th[3];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		s1_map(e, 0x200000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
+	for (i = 0; i < 3; i++) {
+		c[i] = (struct conc){.e = e};
+		assert_int_equal(dev_create(e->smmu, 1, 0, 0, &c[i].dev), 0);
+		pthread_create(&th[i], NULL, dma_thread, &c[i]);
+	}
+	for (i = 0; i < 200; i++) {
+		cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+					 .asid = 7,
+					 .addr = 0x200000 + (i % 16) * SZ_4K});
+		if (i % 10 == 0)
+			cmd(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_ALL});
+		sync_(e);
+	}
+	for (i = 0; i < 3; i++) {
+		c[i].stop = true;
+		pthread_join(th[i], NULL);
+		assert_int_equal(c[i].errors, 0);
+		dev_destroy(c[i].dev);
+	}
+	assert_int_equal(counters(e).faults, 0);
+	env_free(e);
+}
+
+static void test_counters_json(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	json_t *j, *g, *s;
+	uint32_t v;
+
+	assert_int_equal(dev_dma_read(e->dev, 0x5000, &v, 4), -EFAULT);
+	j = smmu_counters_json(e->smmu);
+	assert_non_null(j);
+	g = json_object_get(j, "global");
+	assert_int_equal(json_integer_value(json_object_get(g, "faults")), 1);
+	assert_int_equal(json_integer_value(json_object_get(g, "cmd_sync")), 1);
+	s = json_object_get(json_object_get(j, "streams"), "1");
+	assert_non_null(s);
+	assert_int_equal(json_integer_value(json_object_get(s, "evt_"
+							       "translation")),
+			 1);
+	assert_null(json_object_get(json_object_get(j, "streams"), "0"));
+	json_decref(j);
+	smmu_counters_reset(e->smmu);
+	assert_int_equal(counters(e).faults, 0);
+	assert_int_equal(dev_create(e->smmu, 256, 0, 0, &e->dev), -EINVAL);
+	env_free(e);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_create_invalid),
+	cmocka_unit_test(test_create_fail_sweep),
+	cmocka_unit_test(test_ste_cd_encoding),
+	cmocka_unit_test(test_s1_hit_miss_walk),
+	cmocka_unit_test(test_A01_tlbi_nh_va_then_sync),
+	cmocka_unit_test(test_tlbi_nh_va_range),
+	cmocka_unit_test(test_A12_tlbi_asid_and_all),
+	cmocka_unit_test(test_A10_block_entries),
+	cmocka_unit_test(test_iotlb_eviction),
+	cmocka_unit_test(test_cfgi_commands),
+	cmocka_unit_test(test_A08_translation_fault),
+	cmocka_unit_test(test_permission_fault),
+	cmocka_unit_test(test_addr_size_and_access_faults),
+	cmocka_unit_test(test_bad_ste_cd),
+	cmocka_unit_test(test_pasid_cd),
+	cmocka_unit_test(test_s2_concatenated),
+	cmocka_unit_test(test_nested),
+	cmocka_unit_test(test_A05_A06_stall_retry),
+	cmocka_unit_test(test_A07_stall_abort),
+	cmocka_unit_test(test_A08_stall_disabled),
+	cmocka_unit_test(test_A05_A06_A07_pri),
+	cmocka_unit_test(test_stall_timeout),
+	cmocka_unit_test(test_queue_overflow),
+	cmocka_unit_test(test_bad_commands),
+	cmocka_unit_test(test_cmdq_full),
+	cmocka_unit_test(test_stale_dma_freed_frame),
+	cmocka_unit_test(test_dma_sg_and_cross_page),
+	cmocka_unit_test(test_inline_threaded_same_counters),
+	cmocka_unit_test(test_threaded_concurrent),
+	cmocka_unit_test(test_counters_json),
+};
+
+TEST_MAIN(tests)
