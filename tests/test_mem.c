@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <uiommu/mem.h>
 
@@ -879,6 +881,80 @@ static void test_fail_sweep_create(void **state)
 		    2);
 }
 
+/* ---- adopting the process's own memory ------------------------------------- */
+
+/* A pin of memory the process mapped itself adopts it in place: same
+ * address, same contents, now backed by frames the pinner holds; a discard
+ * then behaves as for any region; teardown gives the memory back. */
+static void test_adopt_own_memory(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run runs[4];
+	unsigned int nr;
+	uint8_t *own, *old;
+	FILE *tmp;
+	void *filemap;
+
+	own = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(own != MAP_FAILED);
+	for (int i = 0; i < 8; i++)
+		memset(own + i * PG, i + 1, PG);
+
+	/* off by default */
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)own, 8, 0, runs, 4,
+				      &nr),
+			 -EFAULT);
+	mm_set_adopt(f->mm, true);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)own + 2 * PG, 4,
+				      MM_GUP_WRITE | MM_GUP_LONGTERM, runs, 4,
+				      &nr),
+			 4);
+	/* the process sees the same memory, and so does the pinner */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(own[i * PG + 7], i + 1);
+	old = phys_to_virt(f->pm, runs[0].pa);
+	assert_int_equal(old[0], 3);
+	own[2 * PG] = 0x77;
+	assert_int_equal(old[0], 0x77);
+	/* a later pin of a wider range adopts only what is new */
+	{
+		struct mm_pin_run r2[8];
+		unsigned int nr2;
+
+		assert_int_equal(mm_pin_pages(f->mm, (unsigned long)own, 8, 0,
+					      r2, 8, &nr2),
+				 8);
+		mm_unpin_pages(f->mm, r2, nr2, 0);
+	}
+	/* discard under the pin: the pinner keeps the data */
+	assert_int_equal(mm_discard(f->mm, own + 2 * PG, PG), 0);
+	assert_int_equal(own[2 * PG], 0);
+	assert_int_equal(old[0], 0x77);
+	mm_unpin_pages(f->mm, runs, nr, MM_GUP_WRITE | MM_GUP_LONGTERM);
+
+	/* file-backed memory is not adopted */
+	tmp = tmpfile();
+	assert_non_null(tmp);
+	assert_int_equal(ftruncate(fileno(tmp), PG), 0);
+	filemap = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		       fileno(tmp), 0);
+	assert_true(filemap != MAP_FAILED);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)filemap, 1, 0, runs,
+				      4, &nr),
+			 -EFAULT);
+	munmap(filemap, PG);
+	fclose(tmp);
+
+	/* teardown hands the memory back, contents and all */
+	mm_destroy(f->mm);
+	f->mm = NULL;
+	assert_int_equal(own[7 * PG], 8);
+	assert_int_equal(own[2 * PG], 0);
+	own[0] = 1; /* still writable, still ours */
+	munmap(own, 8 * PG);
+}
+
 /* ---- concurrency ------------------------------------------------------------ */
 
 struct pin_thread {
@@ -956,6 +1032,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_fail_sweep_pin),
 	T(test_fail_sweep_discard),
 	T(test_fail_sweep_create),
+	T(test_adopt_own_memory),
 	T(test_concurrent_pins),
 };
 

@@ -169,6 +169,15 @@ struct mm;
 #define MM_MAP_LOCKED	(1u << 2) /* really mlock() the host pages */
 #define MM_MAP_RDONLY	(1u << 3) /* no write access, no FOLL_WRITE pins */
 
+/*
+ * Adopt this process's own memory (malloc, anonymous mmap) when a pin
+ * reaches an address no region covers: the pages move into physical frames
+ * in place, same address and contents, and the range becomes a region.
+ * Only private anonymous memory is adopted (-EFAULT otherwise).  The
+ * preload library turns it on for the program it serves.
+ */
+UIOMMU_API void mm_set_adopt(struct mm *mm, bool on);
+
 /* gup flags */
 #define MM_GUP_WRITE	(1u << 0) /* FOLL_WRITE */
 #define MM_GUP_LONGTERM (1u << 1) /* charge locked_vm, as FOLL_LONGTERM */

@@ -40,6 +40,10 @@
 
 #define PAGES_PER_HUGE (1u << PHYS_HUGE_ORDER)
 
+/* region map_flags of adopted memory (never given to mm_mmap) */
+#define MM_MAP_ADOPTED	 (1u << 30) /* the process's own memory, adopted */
+#define MM_MAP_KEEP_HOST (1u << 31) /* adoption failed before the remap */
+
 struct mm_region {
 	RB_ENTRY(mm_region) rb;
 	unsigned long start, end; /* [start, end) */
@@ -72,11 +76,12 @@ struct mm {
 	_Atomic uint64_t memlock_limit;	     /* bytes */
 	_Atomic bool cap_ipc_lock;
 	_Atomic uint64_t locked_vm; /* pages */
+	_Atomic bool adopt;	    /* adopt the process's own memory */
 
 	/* statistics, atomics (pins run concurrently) */
 	_Atomic uint64_t nr_regions, pin_calls, pinned_pages, unpinned_pages;
 	_Atomic uint64_t discarded_pages, replaced_frames, unmapped_pages;
-	_Atomic uint64_t locked_vm_peak, acct_failures;
+	_Atomic uint64_t locked_vm_peak, acct_failures, adopted_pages;
 };
 
 #define stat_add(mm, field, n) \
@@ -362,19 +367,43 @@ static void free_batch_flush(struct phys_mem *pm, struct free_batch *b)
 	b->nr = 0;
 }
 
+/* Give adopted memory back to the process as private anonymous memory
+ * with the frames' contents (teardown).  Pages without a frame read zero. */
+static void unadopt_host(struct mm *mm, struct mm_region *r)
+{
+	int prot = PROT_READ | (r->vm_flags & MM_VM_WRITE ? PROT_WRITE : 0);
+	unsigned long i;
+
+	if (mmap((void *)r->start, r->end - r->start, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		return;
+	for (i = 0; i < r->nr_pages; i++)
+		if (r->pfns[i] != PFN_NONE)
+			memcpy((void *)(r->start + (i << PHYS_PAGE_SHIFT)),
+			       __phys_to_virt(mm->pm,
+					      pfn_to_pa(mm->pm, r->pfns[i])),
+			       PHYS_PAGE_SIZE);
+	mprotect((void *)r->start, r->end - r->start, prot);
+}
+
 static void region_unmap_all(struct mm *mm, struct mm_region *r)
 {
 	struct free_batch b = {0, 0};
 	unsigned long i;
 
 	stat_add(mm, unmapped_pages, r->nr_mapped);
+	if ((r->map_flags & (MM_MAP_ADOPTED | MM_MAP_KEEP_HOST)) ==
+	    MM_MAP_ADOPTED)
+		unadopt_host(mm, r);
 	if (!(r->vm_flags & MM_VM_PFNMAP))
 		for (i = 0; i < r->nr_pages; i++)
 			if (r->pfns[i] != PFN_NONE)
 				unmap_page(mm, r, i, &b);
 	free_batch_flush(mm->pm, &b);
 	r->nr_mapped = 0;
-	munmap((void *)r->start, r->end - r->start);
+	/* adopted memory stays the process's */
+	if (!(r->map_flags & MM_MAP_ADOPTED))
+		munmap((void *)r->start, r->end - r->start);
 }
 
 /* Allocate frames for all pages of a new region. */
@@ -800,6 +829,107 @@ out:
 
 /* ---- pinning -------------------------------------------------------------- */
 
+/* ---- adopting the process's own memory ----------------------------------- */
+
+void mm_set_adopt(struct mm *mm, bool on)
+{
+	atomic_store(&mm->adopt, on);
+}
+
+/*
+ * Is [start, end) entirely private anonymous memory of this process (heap,
+ * anonymous mmap)?  *writable tells whether all of it may be written.
+ */
+static bool host_range_anon(unsigned long start, unsigned long end,
+			    bool *writable)
+{
+	unsigned long covered = start;
+	char line[512];
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return false;
+	*writable = true;
+	while (covered < end && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off, inode;
+		char perms[8], dev[16];
+
+		if (sscanf(line, "%lx-%lx %7s %lx %15s %lu", &lo, &hi, perms,
+			   &off, dev, &inode) != 6)
+			continue;
+		if (hi <= covered || lo > covered)
+			continue;
+		/* private (p), readable, not backed by a file */
+		if (perms[0] != 'r' || perms[3] != 'p' || inode)
+			break;
+		if (perms[1] != 'w')
+			*writable = false;
+		covered = hi;
+	}
+	fclose(f);
+	return covered >= end;
+}
+
+/*
+ * Adopt [start, end), which no region covers: move the process's pages
+ * into physical frames in place (copy, then map the frames MAP_SHARED at
+ * the same address), so the memory becomes a region like mm_mmap()'s, with
+ * the kernel's pin/discard semantics.  Called with mmap_lock held for
+ * writing.
+ */
+static int mm_adopt(struct mm *mm, unsigned long start, unsigned long end)
+{
+	unsigned long n = (end - start) >> PHYS_PAGE_SHIFT, i;
+	struct mm_region *r;
+	bool writable;
+	int ret;
+
+	if (!host_range_anon(start, end, &writable))
+		return -EFAULT;
+	r = region_alloc(n, false);
+	if (!r)
+		return -ENOMEM;
+	r->start = start;
+	r->end = end;
+	r->map_flags = MM_MAP_ADOPTED | (writable ? 0 : MM_MAP_RDONLY);
+	r->vm_flags = MM_VM_READ | (writable ? MM_VM_WRITE : 0);
+	ret = region_populate(mm, r);
+	if (ret) {
+		r->map_flags |= MM_MAP_KEEP_HOST; /* host not touched yet */
+		goto err_frames;
+	}
+	for (i = 0; i < n; i++)
+		memcpy(__phys_to_virt(mm->pm, pfn_to_pa(mm->pm, r->pfns[i])),
+		       (void *)(start + (i << PHYS_PAGE_SHIFT)),
+		       PHYS_PAGE_SIZE);
+	ret = back_va_runs(mm, r, 0, n);
+	if (ret)
+		goto err_frames; /* the old pages are still there */
+	RB_INSERT(mm_region_tree, &mm->regions, r);
+	stat_add(mm, nr_regions, 1);
+	stat_add(mm, adopted_pages, n);
+	return 0;
+
+err_frames:
+	/* after a partial remap the host pages are copied back */
+	region_unmap_all(mm, r);
+	region_free(r);
+	return ret;
+}
+
+/* Find the end of the hole at addr: the next region's start, or end. */
+static unsigned long hole_end(struct mm *mm, unsigned long addr,
+			      unsigned long end)
+{
+	struct mm_region *r;
+
+	RB_FOREACH(r, mm_region_tree, &mm->regions)
+		if (r->start > addr)
+			return min(r->start, end);
+	return end;
+}
+
 static void emit_run(struct mm_pin_run *runs, unsigned int *nr, phys_addr_t pa,
 		     uint64_t n)
 {
@@ -854,6 +984,21 @@ long mm_pin_pages(struct mm *mm, unsigned long uaddr, unsigned long npages,
 
 		if (!r || addr >= r->end) {
 			r = find_region(mm, addr);
+			if (!r && atomic_load(&mm->adopt)) {
+				/* the process's own memory: adopt, retry */
+				pthread_rwlock_unlock(&mm->mmap_lock);
+				pthread_rwlock_wrlock(&mm->mmap_lock);
+				ret = find_region(mm, addr)
+					      ? 0
+					      : mm_adopt(mm, addr,
+							 hole_end(mm, addr,
+								  end));
+				pthread_rwlock_unlock(&mm->mmap_lock);
+				pthread_rwlock_rdlock(&mm->mmap_lock);
+				if (ret)
+					goto err_unwind;
+				r = find_region(mm, addr);
+			}
 			if (!r || (r->vm_flags & (MM_VM_IO | MM_VM_PFNMAP)) ||
 			    ((gup_flags & MM_GUP_WRITE) &&
 			     !(r->vm_flags & MM_VM_WRITE))) {
