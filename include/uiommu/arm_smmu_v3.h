@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The IOMMU driver for the emulated SMMU: what drivers/iommu/arm/arm-smmu-v3
+ * is to the real one.  It implements struct iommu_ops on top of the
+ * hardware layer (smmu_*) and the page tables (lpae_*).
+ */
+#ifndef UIOMMU_ARM_SMMU_V3_H
+#define UIOMMU_ARM_SMMU_V3_H
+
+#include <uiommu/hw.h>
+#include <uiommu/iommu.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct arm_smmu_device;
+
+struct arm_smmu_options {
+	bool coherent;		/* table walks and DMA snoop CPU caches */
+	unsigned int ias;	/* stage-1 input size (48) */
+	uint64_t pgsize_bitmap; /* 0: 4K | 2M | 1G */
+	bool range_inv;		/* use range TLBIs (num/scale) (true) */
+};
+
+/* Probe the driver on an SMMU: installs its interrupt handlers and returns
+ * the registered IOMMU.  opts may be NULL for the defaults. */
+UIOMMU_API int arm_smmu_device_probe(struct smmu *hw,
+				     const struct arm_smmu_options *opts,
+				     struct arm_smmu_device **out);
+UIOMMU_API void arm_smmu_device_remove(struct arm_smmu_device *smmu);
+UIOMMU_API struct iommu_device *arm_smmu_iommu(struct arm_smmu_device *smmu);
+UIOMMU_API struct smmu *arm_smmu_hw(struct arm_smmu_device *smmu);
+
+struct arm_smmu_stats {
+	uint64_t tlbi_cmds; /* TLBI commands issued */
+	uint64_t syncs;	    /* CMD_SYNCs issued */
+	uint64_t cfgi_cmds;
+	uint64_t events;	/* event records handled */
+	uint64_t unrecoverable; /* reported as IOMMU_FAULT_DMA_UNRECOV */
+	uint64_t page_requests; /* reported as IOMMU_FAULT_PAGE_REQ */
+	uint64_t unhandled;	/* faults nobody took (stalls aborted) */
+	uint64_t responses;	/* RESUME / PRI_RESP sent */
+};
+
+UIOMMU_API void arm_smmu_get_stats(struct arm_smmu_device *smmu,
+				   struct arm_smmu_stats *st);
+
+/* The ASID (stage 1) or VMID (stage 2) of a paging domain, for tests. */
+UIOMMU_API int arm_smmu_domain_tag(struct iommu_domain *domain);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UIOMMU_ARM_SMMU_V3_H */

@@ -1,0 +1,908 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The IOMMU driver for the emulated SMMU (the part of arm-smmu-v3 that
+ * matters here): domains backed by LPAE stage-1 tables, stream table and
+ * context descriptor programming, TLB invalidation through the command
+ * queue, and the event and page-request queues turned into IOMMU faults.
+ *
+ * Data model:
+ *  - struct arm_smmu_device wraps one struct smmu and registers one
+ *    struct iommu_device.  masters[sid] points at the master of each probed
+ *    stream.
+ *  - struct arm_smmu_master is the driver's per-device state: its stream
+ *    id, a one-entry CD table in a frame of its own, and the domain it is
+ *    attached to.
+ *  - struct arm_smmu_domain embeds struct iommu_domain.  Paging domains own
+ *    an LPAE stage-1 table and an ASID; identity and blocked domains own
+ *    nothing and program bypass / abort STEs.
+ *
+ * TLB maintenance (the flush ops handed to the page tables): cleared leaves
+ * are gathered; iotlb_sync turns the gathered range into TLBI_NH_VA
+ * commands (range-encoded when enabled) followed by one CMD_SYNC, so a
+ * strict single-page unmap costs exactly one TLBI and one sync (A04).
+ * flush_iotlb_all is TLBI_NH_ASID + CMD_SYNC.  Table frames are only freed
+ * after tlb_flush_walk has invalidated and synced their range.
+ *
+ * Faults: the event-queue interrupt reports stalled transactions as page
+ * requests (grpid = stall tag) and everything else as unrecoverable faults
+ * to the device's handler, and to the domain's handler; the page-request
+ * queue interrupt reports PRI requests.  A stall that nobody takes is
+ * aborted (RESUME with abort), so a device never waits forever.
+ *
+ * Locking: smmu->lock (a mutex) guards the ASID bitmap, masters[] and
+ * every STE/CD update with its CFGI and sync; the command queue has its
+ * own lock in the hardware model; map/unmap/sync take no driver lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <uiommu/arm_smmu_v3.h>
+
+#include "lib/internal.h"
+#include "pgtable/lpae_format.h"
+
+#define ASID_BITS 16
+#define NR_ASIDS  (1u << ASID_BITS)
+
+struct arm_smmu_device {
+	struct iommu_device iommu;
+	struct smmu *hw;
+	struct phys_mem *pm;
+	struct arm_smmu_options opts;
+	unsigned int nr_sids;
+
+	pthread_mutex_t lock;
+	uint64_t asid_map[NR_ASIDS / 64]; /* lock; ASID 0 reserved */
+	struct arm_smmu_master **masters; /* lock; indexed by sid */
+
+	_Atomic uint64_t tlbi_cmds, syncs, cfgi_cmds, events, unrecoverable,
+		page_requests, unhandled, responses;
+};
+
+struct arm_smmu_master {
+	struct arm_smmu_device *smmu;
+	struct device *dev;
+	uint32_t sid;
+	phys_addr_t cd_table; /* one CD, in a frame of its own */
+	bool stall_enabled;   /* IOPF on, and the device can stall */
+	bool pri_enabled;     /* IOPF on, and the device issues PRI */
+};
+
+enum arm_smmu_domain_stage {
+	ARM_SMMU_DOMAIN_S1,
+	ARM_SMMU_DOMAIN_BYPASS,
+	ARM_SMMU_DOMAIN_ABORT,
+};
+
+struct arm_smmu_domain {
+	struct iommu_domain domain;
+	struct arm_smmu_device *smmu;
+	enum arm_smmu_domain_stage stage;
+	struct lpae_pgtable *pgtbl; /* immutable */
+	struct lpae_cfg cfg;	    /* immutable */
+	uint16_t asid;		    /* immutable */
+};
+
+static inline struct arm_smmu_domain *to_smmu_domain(struct iommu_domain *d)
+{
+	return container_of(d, struct arm_smmu_domain, domain);
+}
+
+static inline struct arm_smmu_master *dev_to_master(struct device *dev)
+{
+	return dev->iommu_priv;
+}
+
+#define inc(smmu, field, n) \
+	atomic_fetch_add_explicit(&(smmu)->field, (n), memory_order_relaxed)
+
+/* ---- command helpers --------------------------------------------------------- */
+
+static void arm_smmu_cmd(struct arm_smmu_device *smmu,
+			 const struct smmu_cmd *cmd)
+{
+	int ret = smmu_cmdq_issue(smmu->hw, cmd);
+
+	WARN_ON(ret);
+}
+
+static void arm_smmu_sync(struct arm_smmu_device *smmu)
+{
+	int ret = smmu_cmdq_sync(smmu->hw);
+
+	WARN_ON(ret);
+	inc(smmu, syncs, 1);
+}
+
+/* A sync on behalf of a domain's invalidation: counted on the domain. */
+static void arm_smmu_domain_sync(struct arm_smmu_domain *d)
+{
+	arm_smmu_sync(d->smmu);
+	atomic_fetch_add_explicit(&d->domain.nr_syncs, 1, memory_order_relaxed);
+}
+
+/* Invalidate [iova, iova + size) of an ASID in granule steps, without the
+ * sync. */
+static void arm_smmu_tlb_inv_range(struct arm_smmu_domain *d,
+				   unsigned long iova, size_t size,
+				   size_t granule, bool leaf)
+{
+	struct arm_smmu_device *smmu = d->smmu;
+	struct smmu_cmd cmd = {
+		.op = SMMU_CMD_TLBI_NH_VA,
+		.asid = d->asid,
+		.leaf = leaf,
+	};
+	unsigned long pages = size / granule;
+	unsigned int n = 0;
+
+	while (pages) {
+		unsigned long chunk;
+
+		cmd.addr = iova;
+		if (smmu->opts.range_inv && granule == PHYS_PAGE_SIZE) {
+			/* (num + 1) << scale pages per command */
+			unsigned int scale = __builtin_ctzl(pages);
+			unsigned long num = min(pages >> scale, 32UL);
+
+			if (scale > 63 - PHYS_PAGE_SHIFT)
+				scale = 63 - PHYS_PAGE_SHIFT;
+			cmd.scale = scale;
+			cmd.num = num - 1;
+			chunk = num << scale;
+		} else {
+			/* one command per granule: the entry holding iova */
+			cmd.scale = 0;
+			cmd.num = 0;
+			chunk = 1;
+		}
+		arm_smmu_cmd(smmu, &cmd);
+		n++;
+		iova += chunk * granule;
+		pages -= chunk;
+	}
+	inc(smmu, tlbi_cmds, n);
+	atomic_fetch_add_explicit(&d->domain.nr_tlbi, n, memory_order_relaxed);
+}
+
+static void arm_smmu_tlb_inv_asid(struct arm_smmu_domain *d)
+{
+	struct smmu_cmd cmd = {.op = SMMU_CMD_TLBI_NH_ASID, .asid = d->asid};
+
+	arm_smmu_cmd(d->smmu, &cmd);
+	inc(d->smmu, tlbi_cmds, 1);
+	atomic_fetch_add_explicit(&d->domain.nr_tlbi, 1, memory_order_relaxed);
+	arm_smmu_domain_sync(d);
+}
+
+/* ---- flush ops for the page tables -------------------------------------------- */
+
+static void arm_smmu_tlb_flush_all(void *cookie)
+{
+	struct arm_smmu_domain *d = cookie;
+
+	arm_smmu_tlb_inv_asid(d);
+}
+
+static void arm_smmu_tlb_flush_walk(unsigned long iova, size_t size,
+				    size_t granule, void *cookie)
+{
+	struct arm_smmu_domain *d = cookie;
+
+	/* non-leaf: walk caches too, before the table frame is freed */
+	arm_smmu_tlb_inv_range(d, iova, size, granule, false);
+	arm_smmu_domain_sync(d);
+}
+
+static void gather_sync(struct iommu_iotlb_gather *g, void *arg)
+{
+	struct arm_smmu_domain *d = arg;
+
+	arm_smmu_tlb_inv_range(d, g->start, g->end - g->start + 1, g->pgsize,
+			       true);
+	arm_smmu_domain_sync(d);
+}
+
+static void arm_smmu_tlb_add_page(struct iommu_iotlb_gather *gather,
+				  unsigned long iova, size_t granule,
+				  void *cookie)
+{
+	/* a queued (lazy) gather is covered by the flush queue's flush-all */
+	if (gather && !gather->queued)
+		iommu_iotlb_gather_add_page(gather, iova, granule, gather_sync,
+					    cookie);
+}
+
+static const struct lpae_flush_ops arm_smmu_flush_ops = {
+	.tlb_flush_all = arm_smmu_tlb_flush_all,
+	.tlb_flush_walk = arm_smmu_tlb_flush_walk,
+	.tlb_add_page = arm_smmu_tlb_add_page,
+};
+
+/* ---- ASIDs --------------------------------------------------------------------- */
+
+static int asid_alloc(struct arm_smmu_device *smmu, uint16_t *asid)
+{
+	for (unsigned int w = 0; w < NR_ASIDS / 64; w++) {
+		uint64_t free = ~smmu->asid_map[w];
+
+		if (free) {
+			unsigned int b = __builtin_ctzll(free);
+
+			smmu->asid_map[w] |= 1ULL << b;
+			*asid = w * 64 + b;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static void asid_free(struct arm_smmu_device *smmu, uint16_t asid)
+{
+	smmu->asid_map[asid / 64] &= ~(1ULL << (asid % 64));
+}
+
+/* ---- domains --------------------------------------------------------------------- */
+
+static int arm_smmu_domain_alloc(struct iommu_device *iommu, unsigned int type,
+				 struct iommu_domain *parent,
+				 struct iommu_domain **out)
+{
+	struct arm_smmu_device *smmu = iommu->priv;
+	struct arm_smmu_domain *d;
+	int ret;
+
+	if (parent)
+		return -EOPNOTSUPP; /* nesting needs a stage-2 parent */
+	d = ui_zalloc(sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->smmu = smmu;
+
+	if (type == IOMMU_DOMAIN_IDENTITY) {
+		d->stage = ARM_SMMU_DOMAIN_BYPASS;
+		goto out;
+	}
+	if (type == IOMMU_DOMAIN_BLOCKED) {
+		d->stage = ARM_SMMU_DOMAIN_ABORT;
+		goto out;
+	}
+	if (!(type & __IOMMU_DOMAIN_PAGING)) {
+		ret = -EINVAL;
+		goto err_free;
+	}
+
+	d->stage = ARM_SMMU_DOMAIN_S1;
+	pthread_mutex_lock(&smmu->lock);
+	ret = asid_alloc(smmu, &d->asid);
+	pthread_mutex_unlock(&smmu->lock);
+	if (ret)
+		goto err_free;
+
+	d->cfg = (struct lpae_cfg){
+		.stage = 1,
+		.ias = smmu->opts.ias,
+		.oas = 48,
+		.pgsize_bitmap = smmu->opts.pgsize_bitmap,
+		.coherent_walk = smmu->opts.coherent,
+		.tlb = &arm_smmu_flush_ops,
+		.cookie = d,
+	};
+	ret = lpae_alloc(smmu->pm, &d->cfg, &d->pgtbl);
+	if (ret)
+		goto err_asid;
+	d->domain.pgsize_bitmap = d->cfg.pgsize_bitmap;
+	d->domain.geometry.aperture_start = 0;
+	d->domain.geometry.aperture_end = (1ULL << d->cfg.ias) - 1;
+	d->domain.geometry.force_aperture = true;
+out:
+	*out = &d->domain;
+	return 0;
+
+err_asid:
+	pthread_mutex_lock(&smmu->lock);
+	asid_free(smmu, d->asid);
+	pthread_mutex_unlock(&smmu->lock);
+err_free:
+	ui_free(d);
+	return ret;
+}
+
+static void arm_smmu_domain_free(struct iommu_domain *domain)
+{
+	struct arm_smmu_domain *d = to_smmu_domain(domain);
+	struct arm_smmu_device *smmu = d->smmu;
+
+	if (d->pgtbl) {
+		/* nothing may stay cached under this ASID once it is reused */
+		arm_smmu_tlb_inv_asid(d);
+		lpae_free(d->pgtbl);
+		pthread_mutex_lock(&smmu->lock);
+		asid_free(smmu, d->asid);
+		pthread_mutex_unlock(&smmu->lock);
+	}
+	ui_free(d);
+}
+
+/* Write the master's STE for a domain (NULL: abort), then CFGI_STE + sync.
+ * Called with smmu->lock held. */
+static int arm_smmu_install_ste(struct arm_smmu_master *master,
+				struct arm_smmu_domain *d)
+{
+	struct arm_smmu_device *smmu = master->smmu;
+	struct smmu_ste ste = {.valid = true, .config = SMMU_STE_ABORT};
+	struct smmu_cmd cmd;
+	int ret;
+
+	if (d && d->stage == ARM_SMMU_DOMAIN_BYPASS) {
+		ste.config = SMMU_STE_BYPASS;
+	} else if (d && d->stage == ARM_SMMU_DOMAIN_S1) {
+		struct smmu_cd cd = {
+			.valid = true,
+			.t0sz = d->cfg.tsz,
+			.ttb0 = d->cfg.ttbr,
+			.asid = d->asid,
+			.mair = d->cfg.mair,
+			.stall = master->stall_enabled,
+		};
+
+		ret = smmu_cd_write(smmu->hw, master->cd_table, 0, &cd);
+		if (ret)
+			return ret;
+		cmd = (struct smmu_cmd){.op = SMMU_CMD_CFGI_CD,
+					.sid = master->sid};
+		arm_smmu_cmd(smmu, &cmd);
+		inc(smmu, cfgi_cmds, 1);
+		ste.config = SMMU_STE_S1;
+		ste.s1_ctx_ptr = master->cd_table;
+		ste.s1_cd_max = 0;
+	}
+	ret = smmu_ste_write(smmu->hw, master->sid, &ste);
+	if (ret)
+		return ret;
+	cmd = (struct smmu_cmd){.op = SMMU_CMD_CFGI_STE, .sid = master->sid};
+	arm_smmu_cmd(smmu, &cmd);
+	inc(smmu, cfgi_cmds, 1);
+	arm_smmu_sync(smmu);
+	return 0;
+}
+
+static int arm_smmu_attach_dev(struct iommu_domain *domain, struct device *dev)
+{
+	struct arm_smmu_master *master = dev_to_master(dev);
+	struct arm_smmu_device *smmu = master->smmu;
+	int ret;
+
+	if (to_smmu_domain(domain)->smmu != smmu)
+		return -EINVAL;
+	pthread_mutex_lock(&smmu->lock);
+	ret = arm_smmu_install_ste(master, to_smmu_domain(domain));
+	pthread_mutex_unlock(&smmu->lock);
+	return ret;
+}
+
+static void arm_smmu_detach_dev(struct iommu_domain *domain, struct device *dev)
+{
+	struct arm_smmu_master *master = dev_to_master(dev);
+
+	pthread_mutex_lock(&master->smmu->lock);
+	WARN_ON(arm_smmu_install_ste(master, NULL));
+	pthread_mutex_unlock(&master->smmu->lock);
+}
+
+static int arm_smmu_map_pages(struct iommu_domain *domain, unsigned long iova,
+			      phys_addr_t paddr, size_t pgsize, size_t pgcount,
+			      int prot, size_t *mapped)
+{
+	struct arm_smmu_domain *d = to_smmu_domain(domain);
+
+	if (!d->pgtbl)
+		return -ENODEV;
+	return lpae_map_pages(d->pgtbl, iova, paddr, pgsize, pgcount, prot,
+			      mapped);
+}
+
+static size_t arm_smmu_unmap_pages(struct iommu_domain *domain,
+				   unsigned long iova, size_t pgsize,
+				   size_t pgcount,
+				   struct iommu_iotlb_gather *gather)
+{
+	struct arm_smmu_domain *d = to_smmu_domain(domain);
+
+	if (!d->pgtbl)
+		return 0;
+	return lpae_unmap_pages(d->pgtbl, iova, pgsize, pgcount, gather);
+}
+
+static void arm_smmu_iotlb_sync(struct iommu_domain *domain,
+				struct iommu_iotlb_gather *gather)
+{
+	struct arm_smmu_domain *d = to_smmu_domain(domain);
+
+	if (!d->pgtbl || iommu_iotlb_gather_empty(gather))
+		return;
+	gather_sync(gather, d);
+}
+
+static void arm_smmu_flush_iotlb_all(struct iommu_domain *domain)
+{
+	struct arm_smmu_domain *d = to_smmu_domain(domain);
+
+	if (d->pgtbl)
+		arm_smmu_tlb_inv_asid(d);
+}
+
+static phys_addr_t arm_smmu_iova_to_phys(struct iommu_domain *domain,
+					 dma_addr_t iova)
+{
+	struct arm_smmu_domain *d = to_smmu_domain(domain);
+
+	return d->pgtbl ? lpae_iova_to_phys(d->pgtbl, iova) : 0;
+}
+
+static bool arm_smmu_capable(struct device *dev, enum iommu_cap cap)
+{
+	struct arm_smmu_master *master = dev_to_master(dev);
+
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
+		return master->smmu->opts.coherent;
+	case IOMMU_CAP_NOEXEC:
+		return true;
+	}
+	return false;
+}
+
+static bool arm_smmu_enforce_cache_coherency(struct iommu_domain *domain)
+{
+	return to_smmu_domain(domain)->smmu->opts.coherent;
+}
+
+/* ---- devices ----------------------------------------------------------------------- */
+
+static int arm_smmu_probe_device(struct device *dev)
+{
+	struct arm_smmu_device *smmu = dev->iommu->priv;
+	struct arm_smmu_master *master;
+	int ret;
+
+	if (dev->sid >= smmu->nr_sids)
+		return -ENODEV;
+	master = ui_zalloc(sizeof(*master));
+	if (!master)
+		return -ENOMEM;
+	master->smmu = smmu;
+	master->dev = dev;
+	master->sid = dev->sid;
+	ret = phys_alloc_pages(smmu->pm, 0, PHYS_ALLOC_ZERO, PHYS_OWNER_KERNEL,
+			       &master->cd_table);
+	if (ret)
+		goto err_free;
+
+	pthread_mutex_lock(&smmu->lock);
+	if (smmu->masters[dev->sid]) {
+		ret = -EBUSY;
+		goto err_unlock;
+	}
+	ret = arm_smmu_install_ste(master, NULL); /* blocked until attached */
+	if (ret)
+		goto err_unlock;
+	smmu->masters[dev->sid] = master;
+	pthread_mutex_unlock(&smmu->lock);
+	dev->iommu_priv = master;
+	return 0;
+
+err_unlock:
+	pthread_mutex_unlock(&smmu->lock);
+	phys_free_pages(smmu->pm, master->cd_table, 0);
+err_free:
+	ui_free(master);
+	return ret;
+}
+
+static void arm_smmu_release_device(struct device *dev)
+{
+	struct arm_smmu_master *master = dev_to_master(dev);
+	struct arm_smmu_device *smmu = master->smmu;
+	struct smmu_ste ste = {0}; /* invalid */
+	struct smmu_cmd cmd = {.op = SMMU_CMD_CFGI_STE, .sid = master->sid};
+
+	pthread_mutex_lock(&smmu->lock);
+	smmu->masters[master->sid] = NULL;
+	WARN_ON(smmu_ste_write(smmu->hw, master->sid, &ste));
+	arm_smmu_cmd(smmu, &cmd);
+	inc(smmu, cfgi_cmds, 1);
+	arm_smmu_sync(smmu);
+	pthread_mutex_unlock(&smmu->lock);
+	phys_free_pages(smmu->pm, master->cd_table, 0);
+	dev->iommu_priv = NULL;
+	ui_free(master);
+}
+
+static int arm_smmu_dev_enable_feat(struct device *dev,
+				    enum iommu_dev_features feat)
+{
+	struct arm_smmu_master *master = dev_to_master(dev);
+	struct iommu_domain *domain = dev->domain;
+	int ret = 0;
+
+	if (feat != IOMMU_DEV_FEAT_IOPF)
+		return -ENODEV;
+	if (!(dev->fw_flags & (DEVICE_FW_CAN_STALL | DEVICE_FW_PRI)))
+		return -ENODEV;
+	pthread_mutex_lock(&master->smmu->lock);
+	if (master->stall_enabled || master->pri_enabled) {
+		ret = -EBUSY;
+		goto out;
+	}
+	master->stall_enabled = dev->fw_flags & DEVICE_FW_CAN_STALL;
+	master->pri_enabled = !master->stall_enabled;
+	/* the CD's stall bit follows */
+	if (domain)
+		ret = arm_smmu_install_ste(master, to_smmu_domain(domain));
+	if (ret)
+		master->stall_enabled = master->pri_enabled = false;
+out:
+	pthread_mutex_unlock(&master->smmu->lock);
+	return ret;
+}
+
+static int arm_smmu_dev_disable_feat(struct device *dev,
+				     enum iommu_dev_features feat)
+{
+	struct arm_smmu_master *master = dev_to_master(dev);
+	struct iommu_domain *domain = dev->domain;
+	int ret = 0;
+
+	if (feat != IOMMU_DEV_FEAT_IOPF)
+		return -EINVAL;
+	pthread_mutex_lock(&master->smmu->lock);
+	if (!master->stall_enabled && !master->pri_enabled) {
+		ret = -EINVAL;
+		goto out;
+	}
+	master->stall_enabled = master->pri_enabled = false;
+	if (domain)
+		ret = arm_smmu_install_ste(master, to_smmu_domain(domain));
+out:
+	pthread_mutex_unlock(&master->smmu->lock);
+	return ret;
+}
+
+static void arm_smmu_get_resv_regions(struct device *dev,
+				      struct iommu_resv_region *regions,
+				      unsigned int *nr)
+{
+	regions[0] = (struct iommu_resv_region){
+		.start = MSI_IOVA_BASE,
+		.length = MSI_IOVA_LENGTH,
+		.prot = IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO,
+		.type = IOMMU_RESV_SW_MSI,
+	};
+	*nr = 1;
+}
+
+static int arm_smmu_page_response(struct device *dev, struct iommu_fault *evt,
+				  struct iommu_page_response *resp)
+{
+	struct arm_smmu_master *master = dev_to_master(dev);
+	struct arm_smmu_device *smmu = master->smmu;
+	struct smmu_cmd cmd = {.sid = master->sid};
+
+	if (master->stall_enabled) {
+		cmd.op = SMMU_CMD_RESUME;
+		cmd.stag = resp->grpid;
+		cmd.resp = resp->code == IOMMU_PAGE_RESP_SUCCESS
+				   ? SMMU_RESUME_RETRY
+				   : SMMU_RESUME_ABORT;
+	} else if (master->pri_enabled) {
+		cmd.op = SMMU_CMD_PRI_RESP;
+		cmd.grpid = resp->grpid;
+		cmd.ssid = resp->pasid;
+		cmd.resp = resp->code == IOMMU_PAGE_RESP_SUCCESS
+				   ? SMMU_PRI_RESP_SUCCESS
+			   : resp->code == IOMMU_PAGE_RESP_INVALID
+				   ? SMMU_PRI_RESP_INVALID
+				   : SMMU_PRI_RESP_FAILURE;
+	} else {
+		return -ENODEV;
+	}
+	arm_smmu_cmd(smmu, &cmd);
+	arm_smmu_sync(smmu);
+	inc(smmu, responses, 1);
+	return 0;
+}
+
+static const struct iommu_ops arm_smmu_ops = {
+	.capable = arm_smmu_capable,
+	.probe_device = arm_smmu_probe_device,
+	.release_device = arm_smmu_release_device,
+	.domain_alloc = arm_smmu_domain_alloc,
+	.domain_free = arm_smmu_domain_free,
+	.attach_dev = arm_smmu_attach_dev,
+	.detach_dev = arm_smmu_detach_dev,
+	.map_pages = arm_smmu_map_pages,
+	.unmap_pages = arm_smmu_unmap_pages,
+	.flush_iotlb_all = arm_smmu_flush_iotlb_all,
+	.iotlb_sync = arm_smmu_iotlb_sync,
+	.iova_to_phys = arm_smmu_iova_to_phys,
+	.enforce_cache_coherency = arm_smmu_enforce_cache_coherency,
+	.dev_enable_feat = arm_smmu_dev_enable_feat,
+	.dev_disable_feat = arm_smmu_dev_disable_feat,
+	.page_response = arm_smmu_page_response,
+	.get_resv_regions = arm_smmu_get_resv_regions,
+	.pgsize_bitmap = LPAE_PGSIZE_ALL,
+};
+
+/* ---- interrupts: events and page requests ------------------------------------------ */
+
+static struct arm_smmu_master *find_master(struct arm_smmu_device *smmu,
+					   uint32_t sid)
+{
+	struct arm_smmu_master *m = NULL;
+
+	pthread_mutex_lock(&smmu->lock);
+	if (sid < smmu->nr_sids)
+		m = smmu->masters[sid];
+	pthread_mutex_unlock(&smmu->lock);
+	return m;
+}
+
+static uint32_t evt_reason(uint8_t type)
+{
+	switch (type) {
+	case SMMU_EVT_F_TRANSLATION:
+	case SMMU_EVT_F_ADDR_SIZE:
+		return IOMMU_FAULT_REASON_PTE_FETCH;
+	case SMMU_EVT_F_ACCESS:
+		return IOMMU_FAULT_REASON_ACCESS;
+	case SMMU_EVT_F_PERMISSION:
+		return IOMMU_FAULT_REASON_PERMISSION;
+	case SMMU_EVT_F_WALK_EABT:
+		return IOMMU_FAULT_REASON_WALK_EABT;
+	case SMMU_EVT_C_BAD_CD:
+	case SMMU_EVT_F_CD_FETCH:
+		return IOMMU_FAULT_REASON_PASID_FETCH;
+	case SMMU_EVT_C_BAD_SUBSTREAMID:
+		return IOMMU_FAULT_REASON_PASID_INVALID;
+	default:
+		return IOMMU_FAULT_REASON_UNKNOWN;
+	}
+}
+
+static void arm_smmu_resume_abort(struct arm_smmu_device *smmu, uint32_t sid,
+				  uint16_t stag)
+{
+	struct smmu_cmd cmd = {.op = SMMU_CMD_RESUME,
+			       .sid = sid,
+			       .stag = stag,
+			       .resp = SMMU_RESUME_ABORT};
+
+	arm_smmu_cmd(smmu, &cmd);
+	arm_smmu_sync(smmu);
+}
+
+static void arm_smmu_handle_event(struct arm_smmu_device *smmu,
+				  const struct smmu_event *ev)
+{
+	struct arm_smmu_master *master = find_master(smmu, ev->sid);
+	bool stall = ev->flags & SMMU_EVT_FL_STALL;
+	bool l2 = (ev->flags & SMMU_EVT_FL_S2) &&
+		  (ev->flags & SMMU_EVT_FL_NESTED);
+	unsigned int perm = ev->flags & SMMU_EVT_FL_WRITE
+				    ? IOMMU_FAULT_PERM_WRITE
+				    : IOMMU_FAULT_PERM_READ;
+	struct iommu_fault fault = {0};
+	int ret = -ENODEV;
+
+	inc(smmu, events, 1);
+	if (stall) {
+		fault.type = IOMMU_FAULT_PAGE_REQ;
+		fault.prm.flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+		if (ev->flags & SMMU_EVT_FL_SSV) {
+			fault.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+			fault.prm.pasid = ev->ssid;
+		}
+		if (l2)
+			fault.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_L2;
+		fault.prm.grpid = ev->stag;
+		fault.prm.perm = perm;
+		fault.prm.addr = ev->addr;
+		inc(smmu, page_requests, 1);
+	} else {
+		fault.type = IOMMU_FAULT_DMA_UNRECOV;
+		fault.event.reason = evt_reason(ev->type);
+		fault.event.flags = IOMMU_FAULT_UNRECOV_ADDR_VALID;
+		if (ev->flags & SMMU_EVT_FL_SSV) {
+			fault.event.flags |= IOMMU_FAULT_UNRECOV_PASID_VALID;
+			fault.event.pasid = ev->ssid;
+		}
+		if (l2) {
+			fault.event.flags |=
+				IOMMU_FAULT_UNRECOV_L2 |
+				IOMMU_FAULT_UNRECOV_FETCH_ADDR_VALID;
+			fault.event.fetch_addr = ev->fetch_addr;
+		}
+		fault.event.perm = perm;
+		fault.event.addr = ev->addr;
+		inc(smmu, unrecoverable, 1);
+	}
+
+	if (master && master->dev->fault_param)
+		ret = iommu_report_device_fault(master->dev, &fault);
+	if (master && !stall && master->dev->domain) {
+		int r = report_iommu_fault(master->dev->domain, master->dev,
+					   ev->addr,
+					   perm == IOMMU_FAULT_PERM_WRITE);
+
+		if (!r)
+			ret = 0;
+	}
+	if (ret) {
+		inc(smmu, unhandled, 1);
+		if (stall)
+			arm_smmu_resume_abort(smmu, ev->sid, ev->stag);
+	}
+}
+
+static void arm_smmu_evtq_irq(void *priv)
+{
+	struct arm_smmu_device *smmu = priv;
+	struct smmu_event ev;
+
+	while (smmu_evtq_read(smmu->hw, &ev) == 1)
+		arm_smmu_handle_event(smmu, &ev);
+	if (smmu_evtq_overflowed(smmu->hw))
+		smmu_evtq_ack_overflow(smmu->hw);
+}
+
+static void arm_smmu_priq_irq(void *priv)
+{
+	struct arm_smmu_device *smmu = priv;
+	struct smmu_page_request req;
+
+	while (smmu_priq_read(smmu->hw, &req) == 1) {
+		struct arm_smmu_master *master = find_master(smmu, req.sid);
+		struct iommu_fault fault = {.type = IOMMU_FAULT_PAGE_REQ};
+		int ret = -ENODEV;
+
+		inc(smmu, page_requests, 1);
+		fault.prm.grpid = req.grpid;
+		fault.prm.addr = req.addr;
+		fault.prm.perm = req.flags & SMMU_PRI_FL_WRITE
+					 ? IOMMU_FAULT_PERM_WRITE
+					 : IOMMU_FAULT_PERM_READ;
+		if (req.flags & SMMU_PRI_FL_LAST)
+			fault.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+		if (req.flags & SMMU_PRI_FL_PASID) {
+			fault.prm.flags |=
+				IOMMU_FAULT_PAGE_REQUEST_PASID_VALID |
+				IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
+			fault.prm.pasid = req.ssid;
+		}
+		if (master && master->dev->fault_param)
+			ret = iommu_report_device_fault(master->dev, &fault);
+		if (ret && (req.flags & SMMU_PRI_FL_LAST)) {
+			struct smmu_cmd cmd = {.op = SMMU_CMD_PRI_RESP,
+					       .sid = req.sid,
+					       .ssid = req.ssid,
+					       .grpid = req.grpid,
+					       .resp = SMMU_PRI_RESP_INVALID};
+
+			inc(smmu, unhandled, 1);
+			arm_smmu_cmd(smmu, &cmd);
+			arm_smmu_sync(smmu);
+		}
+	}
+	if (smmu_priq_overflowed(smmu->hw))
+		smmu_priq_ack_overflow(smmu->hw);
+}
+
+static const struct smmu_irq_ops arm_smmu_irq_ops = {
+	.evtq = arm_smmu_evtq_irq,
+	.priq = arm_smmu_priq_irq,
+};
+
+/* ---- probe ---------------------------------------------------------------------------- */
+
+int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
+			  struct arm_smmu_device **out)
+{
+	struct arm_smmu_options def = {
+		.coherent = true,
+		.ias = 48,
+		.range_inv = true,
+	};
+	struct smmu_config hwcfg;
+	struct arm_smmu_device *smmu;
+	int ret;
+
+	if (!hw || !out)
+		return -EINVAL;
+	if (!opts)
+		opts = &def;
+	if (opts->ias && (opts->ias < LPAE_MIN_IAS || opts->ias > LPAE_MAX_IAS))
+		return -EINVAL;
+	smmu_get_config(hw, &hwcfg);
+
+	smmu = ui_zalloc(sizeof(*smmu));
+	if (!smmu)
+		return -ENOMEM;
+	smmu->hw = hw;
+	smmu->pm = smmu_phys(hw);
+	smmu->opts = *opts;
+	if (!smmu->opts.ias)
+		smmu->opts.ias = 48;
+	if (!smmu->opts.pgsize_bitmap)
+		smmu->opts.pgsize_bitmap = LPAE_PGSIZE_ALL;
+	smmu->nr_sids = 1u << hwcfg.sid_bits;
+	smmu->masters = ui_calloc(smmu->nr_sids, sizeof(*smmu->masters));
+	if (!smmu->masters) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	smmu->asid_map[0] = 1; /* ASID 0 is never handed out */
+	pthread_mutex_init(&smmu->lock, NULL);
+
+	smmu->iommu.ops = &arm_smmu_ops;
+	smmu->iommu.pm = smmu->pm;
+	smmu->iommu.priv = smmu;
+	snprintf(smmu->iommu.name, sizeof(smmu->iommu.name), "smmu3");
+	ret = iommu_device_register(&smmu->iommu);
+	if (ret)
+		goto err_masters;
+	smmu_set_irq_ops(hw, &arm_smmu_irq_ops, smmu);
+	*out = smmu;
+	return 0;
+
+err_masters:
+	pthread_mutex_destroy(&smmu->lock);
+	ui_free(smmu->masters);
+err_free:
+	ui_free(smmu);
+	return ret;
+}
+
+void arm_smmu_device_remove(struct arm_smmu_device *smmu)
+{
+	if (!smmu)
+		return;
+	smmu_set_irq_ops(smmu->hw, NULL, NULL);
+	iommu_device_unregister(&smmu->iommu);
+	for (unsigned int i = 0; i < smmu->nr_sids; i++)
+		WARN_ON(smmu->masters[i]);
+	pthread_mutex_destroy(&smmu->lock);
+	ui_free(smmu->masters);
+	ui_free(smmu);
+}
+
+struct iommu_device *arm_smmu_iommu(struct arm_smmu_device *smmu)
+{
+	return &smmu->iommu;
+}
+
+struct smmu *arm_smmu_hw(struct arm_smmu_device *smmu)
+{
+	return smmu->hw;
+}
+
+int arm_smmu_domain_tag(struct iommu_domain *domain)
+{
+	struct arm_smmu_domain *d = to_smmu_domain(domain);
+
+	return d->pgtbl ? d->asid : -EINVAL;
+}
+
+void arm_smmu_get_stats(struct arm_smmu_device *smmu, struct arm_smmu_stats *st)
+{
+	st->tlbi_cmds = atomic_load(&smmu->tlbi_cmds);
+	st->syncs = atomic_load(&smmu->syncs);
+	st->cfgi_cmds = atomic_load(&smmu->cfgi_cmds);
+	st->events = atomic_load(&smmu->events);
+	st->unrecoverable = atomic_load(&smmu->unrecoverable);
+	st->page_requests = atomic_load(&smmu->page_requests);
+	st->unhandled = atomic_load(&smmu->unhandled);
+	st->responses = atomic_load(&smmu->responses);
+}
