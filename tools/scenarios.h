@@ -9,10 +9,13 @@
 #define UIOMMU_TOOLS_SCENARIOS_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 struct scenario_ctx {
 	const char *json_path; /* NULL: no JSON */
 	json_t *json;	       /* object: scenario name -> its figures */
+	uint64_t ios;	       /* --ios: workload size (0: the default) */
+	unsigned int threads;  /* --threads (0: the default) */
 };
 
 struct scenario {
@@ -28,5 +31,6 @@ void scenario_json_add(struct scenario_ctx *ctx, const char *name,
 		       json_t *figures);
 
 extern const struct scenario scenario_memory;
+extern const struct scenario scenario_nvme;
 
 #endif

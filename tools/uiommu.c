@@ -16,6 +16,7 @@
 
 static const struct scenario *const scenarios[] = {
 	&scenario_memory,
+	&scenario_nvme,
 };
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -34,6 +35,10 @@ static void usage(FILE *f)
 		   "is named) and\n"
 		   "                      print their tables\n"
 		   "      --json FILE     also write the figures as JSON\n"
+		   "      --ios N         I/Os per run of the workload "
+		   "scenarios\n"
+		   "      --threads N     I/O threads of the workload "
+		   "scenarios (1)\n"
 		   "  list                list the scenarios\n"
 		   "  version             print the version\n"
 		   "  help, --help        this text\n"
@@ -56,6 +61,8 @@ static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"json", required_argument, NULL, 'j'},
+		{"ios", required_argument, NULL, 'n'},
+		{"threads", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -63,10 +70,29 @@ static int cmd_run(int argc, char **argv)
 	int c, ret = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:n:t:h", opts, NULL)) != -1) {
+		char *end;
+
 		switch (c) {
 		case 'j':
 			ctx.json_path = optarg;
+			break;
+		case 'n':
+			ctx.ios = strtoull(optarg, &end, 0);
+			if (*end || !ctx.ios) {
+				fprintf(stderr, "uiommu: bad --ios '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			ctx.threads = strtoul(optarg, &end, 0);
+			if (*end || !ctx.threads || ctx.threads > 64) {
+				fprintf(stderr,
+					"uiommu: bad --threads '%s' (1..64)\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
