@@ -81,10 +81,18 @@ struct nvme_hw_queue {
 	uint16_t phase;
 };
 
+#define NVME_NS_LOCKS 64
+
+/*
+ * The controller.  Queues of different threads may hit one block at once:
+ * the block moves under its stripe's lock, so a read sees a whole write,
+ * as NVMe's atomic write unit guarantees for one block.
+ */
 struct nvme_ctrl {
 	struct dev *hwdev;
 	uint8_t *ns;
 	uint64_t nblocks;
+	pthread_mutex_t ns_lock[NVME_NS_LOCKS]; /* by LBA */
 	_Atomic uint64_t dma_errors;
 };
 
@@ -148,10 +156,12 @@ static uint16_t nvme_exec(struct nvme_ctrl *c, const struct nvme_sqe *sqe)
 	if (sqe->slba >= c->nblocks || sqe->nlb)
 		return NVME_SC_LBA_RANGE << 1;
 	blk = c->ns + sqe->slba * NVME_BLOCK;
+	pthread_mutex_lock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
 	if (sqe->opcode == NVME_CMD_READ)
 		ret = dev_dma_write(c->hwdev, sqe->prp1, blk, NVME_BLOCK);
 	else
 		ret = dev_dma_read(c->hwdev, sqe->prp1, blk, NVME_BLOCK);
+	pthread_mutex_unlock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
 	if (ret) {
 		atomic_fetch_add(&c->dma_errors, 1);
 		return NVME_SC_DATA_XFER << 1;
@@ -475,6 +485,8 @@ int nvme_run(struct platform *p, const struct nvme_config *cfg_in,
 		ret = -ENOMEM;
 		goto out_free;
 	}
+	for (unsigned int i = 0; i < NVME_NS_LOCKS; i++)
+		pthread_mutex_init(&nd->ctrl.ns_lock[i], NULL);
 	for (uint64_t b = 0; b < nd->ctrl.nblocks; b++)
 		*(uint64_t *)(nd->ctrl.ns + b * NVME_BLOCK) = block_tag(b);
 
