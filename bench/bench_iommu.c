@@ -5,7 +5,9 @@
  * with two (each on its own device and CPU id, one shared domain), all in
  * one run.  A pair is what every I/O of a driver pays; strict pays a TLBI
  * and a CMD_SYNC through the inline command-queue consumer, lazy a flush
- * queue entry and a share of one domain-wide flush per 256 unmaps.
+ * queue entry and a share of one domain-wide flush per 256 unmaps.  The
+ * same pairs with the SMMU's command queue consumed by its own thread show
+ * what a sync costs when it must wait for another agent, as on hardware.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -49,11 +51,11 @@ static void *pair_worker(void *arg)
 }
 
 /* Median ns per pair per thread, nthreads threads at once. */
-static double run_pairs(struct platform *p, bool lazy, unsigned int nthreads)
+static double run_pairs(struct platform *p, bool lazy, unsigned int nthreads,
+			unsigned long pairs)
 {
 	struct iommu_dma_options opts = {.fq_timeout_ms =
 						 IOMMU_DMA_FQ_NO_TIMER};
-	unsigned long pairs = bench_quick ? PAIRS_PER_REP / 10 : PAIRS_PER_REP;
 	struct device dev[2] = {{.sid = 1}, {.sid = 2}};
 	struct pair_thread t[2];
 	pthread_barrier_t barrier;
@@ -117,16 +119,25 @@ static double run_pairs(struct platform *p, bool lazy, unsigned int nthreads)
 
 static void bench_dma(void)
 {
-	struct platform *p;
-	double strict1, lazy1, strict2, lazy2;
+	struct platform_config threaded = {.smmu.threaded = true};
+	unsigned long pairs = bench_quick ? PAIRS_PER_REP / 10 : PAIRS_PER_REP;
+	struct platform *p, *pt;
+	double strict1, lazy1, strict2, lazy2, strict_t, lazy_t;
 	char note[96];
 
 	if (platform_create(NULL, &p))
 		return;
-	strict1 = run_pairs(p, false, 1);
-	lazy1 = run_pairs(p, true, 1);
-	strict2 = run_pairs(p, false, 2);
-	lazy2 = run_pairs(p, true, 2);
+	strict1 = run_pairs(p, false, 1, pairs);
+	lazy1 = run_pairs(p, true, 1, pairs);
+	strict2 = run_pairs(p, false, 2, pairs);
+	lazy2 = run_pairs(p, true, 2, pairs);
+	platform_destroy(p);
+	/* the SMMU's consumer on its own thread: a CMD_SYNC waits for it */
+	if (platform_create(&threaded, &pt))
+		return;
+	strict_t = run_pairs(pt, false, 1, pairs / 100);
+	lazy_t = run_pairs(pt, true, 1, pairs);
+	platform_destroy(pt);
 
 	bench_report("dma.map_unmap_strict", strict1, "ns",
 		     "dma_map_page+dma_unmap_page, 1 thread, inline consumer");
@@ -140,7 +151,12 @@ static void bench_dma(void)
 		 "pairs/s lazy over strict (2 threads: %.2fx)",
 		 strict2 / lazy2);
 	bench_report("dma.lazy_over_strict", strict1 / lazy1, "x", note);
-	platform_destroy(p);
+	bench_report("dma.map_unmap_strict_threaded", strict_t, "ns",
+		     "1 thread, SMMU consumer thread: each sync a hand-off");
+	bench_report("dma.map_unmap_lazy_threaded", lazy_t, "ns",
+		     "1 thread, SMMU consumer thread");
+	bench_report("dma.lazy_over_strict_threaded", strict_t / lazy_t, "x",
+		     "pairs/s lazy over strict, consumer thread");
 }
 
 BENCH_SUITE(dma, bench_dma)
