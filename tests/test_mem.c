@@ -224,6 +224,63 @@ static void test_phys_checked_access(void **state)
 	phys_free_pages(f->pm, pa2, 0);
 }
 
+/* A11: a non-snooping device reads the memory behind the caches: data the
+ * CPU did not write back is not there, data an earlier owner wrote back is
+ * (leaked through a reused frame); a flush makes the device see the CPU's
+ * data. */
+static void test_cache_noncoherent_view(void **state)
+{
+	struct fixture *f = *state;
+	struct cache_stats st;
+	uint8_t buf[64], *cpu;
+	phys_addr_t pa, pa2;
+
+	assert_int_equal(phys_alloc_pages(f->pm, 0, 0, PHYS_OWNER_KERNEL, &pa),
+			 0);
+	cpu = phys_to_virt(f->pm, pa);
+	memset(cpu, 0x42, PG);
+	/* not written back: the device reads what memory held (zero) */
+	assert_int_equal(
+		phys_access_checked_nc(f->pm, pa, buf, 64, false, ~0ULL), 0);
+	assert_int_equal(buf[0], 0);
+	assert_int_equal(phys_access_checked(f->pm, pa, buf, 64, false, ~0ULL),
+			 0);
+	assert_int_equal(buf[0], 0x42); /* a snooping device sees the cache */
+	/* written back */
+	assert_int_equal(cache_flush_phys(f->pm, pa, PG), 0);
+	assert_int_equal(
+		phys_access_checked_nc(f->pm, pa, buf, 64, false, ~0ULL), 0);
+	assert_int_equal(buf[0], 0x42);
+	/* the frame goes to someone else, who writes without flushing: a
+	 * non-snooping device reads the previous owner's data */
+	phys_free_pages(f->pm, pa, 0);
+	assert_int_equal(phys_alloc_pages(f->pm, 0, 0, PHYS_OWNER_KERNEL, &pa2),
+			 0);
+	assert_int_equal(pa2, pa);
+	memset(cpu, 0x07, 64);
+	assert_int_equal(
+		phys_access_checked_nc(f->pm, pa2, buf, 64, false, ~0ULL), 0);
+	assert_int_equal(buf[0], 0x42);
+	/* device writes reach both views; the checks still apply */
+	memset(buf, 0x99, 64);
+	assert_int_equal(
+		phys_access_checked_nc(f->pm, pa2, buf, 64, true, ~0ULL), 0);
+	assert_int_equal(cpu[0], 0x99);
+	assert_int_equal(cache_dram_read(f->pm, pa2, buf, 1), 0);
+	assert_int_equal(buf[0], 0x99);
+	phys_free_pages(f->pm, pa2, 0);
+	assert_int_equal(phys_access_checked_nc(f->pm, pa2, buf, 1, false,
+						~0ULL),
+			 -EFAULT);
+	assert_int_equal(cache_flush_phys(f->pm, phys_base(f->pm) - PG, PG),
+			 -EINVAL);
+	cache_get_stats(f->pm, &st);
+	assert_int_equal(st.flushes, 1);
+	assert_int_equal(st.flush_bytes, PG);
+	assert_int_equal(st.nc_read_bytes, 64 * 3);
+	assert_int_equal(st.nc_write_bytes, 64);
+}
+
 /* ---- mm regions ------------------------------------------------------------ */
 
 static void test_mmap_real_pointer(void **state)
@@ -1016,6 +1073,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_phys_free_punches_hole),
 	T(test_phys_exhaustion),
 	T(test_phys_checked_access),
+	T(test_cache_noncoherent_view),
 	T(test_mmap_real_pointer),
 	T(test_munmap_partial),
 	T(test_pin_across_region_boundary),

@@ -142,6 +142,34 @@ UIOMMU_API int phys_access_checked(struct phys_mem *pm, phys_addr_t pa,
 				   void *buf, size_t len, bool write,
 				   uint64_t gen);
 
+/* ---- the CPU-cache view of non-snooping DMA (cache.c) -------------------- */
+
+/*
+ * The direct map is the CPU's view; behind the caches, memory holds only
+ * what was written back.  cache_flush_phys() writes [pa, pa + len) back
+ * (the kernel's arch_flush_cache_phys); a non-snooping device reads the
+ * memory behind the caches (phys_access_checked_nc), so a missing flush
+ * shows as stale data, and data an earlier owner of a frame wrote back as
+ * leaked data.  -EINVAL outside memory.
+ */
+UIOMMU_API int cache_flush_phys(struct phys_mem *pm, phys_addr_t pa,
+				size_t len);
+/* What a non-snooping device would read (tests, reports). */
+UIOMMU_API int cache_dram_read(struct phys_mem *pm, phys_addr_t pa, void *buf,
+			       size_t len);
+/* phys_access_checked() for a non-snooping device. */
+UIOMMU_API int phys_access_checked_nc(struct phys_mem *pm, phys_addr_t pa,
+				      void *buf, size_t len, bool write,
+				      uint64_t gen);
+
+struct cache_stats {
+	uint64_t flushes, flush_bytes;
+	uint64_t nc_read_bytes, nc_write_bytes;
+};
+
+UIOMMU_API void cache_get_stats(const struct phys_mem *pm,
+				struct cache_stats *st);
+
 UIOMMU_API int phys_frame_info(const struct phys_mem *pm, phys_addr_t pa,
 			       struct phys_frame_info *info);
 UIOMMU_API void phys_get_stats(const struct phys_mem *pm,

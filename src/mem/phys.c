@@ -81,6 +81,7 @@ int phys_create(const struct phys_config *cfg, struct phys_mem **out)
 	pm->nr_frames = cfg->size >> PHYS_PAGE_SHIFT;
 	atomic_init(&pm->next_owner, PHYS_OWNER_KERNEL + 1);
 	pthread_mutex_init(&pm->lock, NULL);
+	pthread_mutex_init(&pm->dram_lock, NULL);
 
 	pm->memfd = memfd_create("uiommu-phys", MFD_CLOEXEC);
 	if (pm->memfd < 0) {
@@ -131,6 +132,7 @@ void phys_destroy(struct phys_mem *pm)
 	munmap(pm->frames, (size_t)pm->nr_frames * sizeof(struct phys_frame));
 	munmap(pm->map, pm->size);
 	close(pm->memfd);
+	cache_fini(pm);
 	pthread_mutex_destroy(&pm->lock);
 	ui_free(pm);
 }

@@ -77,6 +77,12 @@ struct phys_mem {
 	_Atomic uint64_t epoch;
 	_Atomic uint32_t next_owner;
 	_Atomic uint64_t allocs, frees, bytes_punched;
+
+	/* the memory behind the CPU caches (cache.c), made on first use */
+	pthread_mutex_t dram_lock;
+	uint8_t *_Atomic dram;
+	_Atomic uint64_t cache_flushes, cache_flush_bytes, nc_read_bytes,
+		nc_write_bytes;
 };
 
 static inline uint32_t pa_to_pfn(const struct phys_mem *pm, phys_addr_t pa)
@@ -138,6 +144,7 @@ int __phys_alloc(struct phys_mem *pm, unsigned int order, unsigned int flags,
 void phys_split_compound(struct phys_mem *pm, uint32_t head);
 /* Stamp frames as reallocated (a discard's free + reuse of the same frames):
  * new generation, contents punched to zero. */
+void cache_fini(struct phys_mem *pm);
 void phys_recycle(struct phys_mem *pm, uint32_t pfn, uint32_t nr);
 
 #endif /* UIOMMU_MEM_PHYS_H */

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The CPU-cache view that non-snooping DMA sees (design.md, "Memory
+ * model").  A device in a domain without cache coherency reads memory
+ * behind the CPU caches, not the caches.
+ *
+ * Data model:
+ *  - The direct map is the CPU's view: caches and memory together, always
+ *    coherent with itself.  What the CPU writes is there at once.
+ *  - "dram" is a second, sparse copy of physical memory: what the memory
+ *    behind the caches holds.  It is all zero at first and changes only
+ *    when the CPU writes its view back (cache_flush_phys(), the kernel's
+ *    arch_flush_cache_phys()) and when a non-snooping device writes.
+ *  - A non-snooping device reads dram (phys_access_checked_nc()).  So data
+ *    the CPU wrote but did not write back is not what the device reads,
+ *    and data an earlier owner of a frame wrote back (or a device wrote) is
+ *    still there after the frame was freed and handed to someone else:
+ *    freeing punches the CPU view, not dram.  That is what seed 000 is
+ *    about: a missing flush shows up as stale or leaked data, not only as
+ *    a broken rule.
+ *  - A device write reaches both views (the model does not keep stale CPU
+ *    lines after device writes; seed 000 is about device reads).
+ *
+ * dram is made on first use, so coherent systems never pay for it.
+ * Locking: dram_lock only guards its creation; copies race as memory
+ * accesses do, checked by the caller's frame ownership.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "phys.h"
+
+static uint8_t *dram_get(struct phys_mem *pm)
+{
+	uint8_t *d = atomic_load_explicit(&pm->dram, memory_order_acquire);
+
+	if (likely(d))
+		return d;
+	pthread_mutex_lock(&pm->dram_lock);
+	d = atomic_load(&pm->dram);
+	if (!d) {
+		d = mmap(NULL, pm->size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (d == MAP_FAILED)
+			d = NULL;
+		else
+			atomic_store_explicit(&pm->dram, d,
+					      memory_order_release);
+	}
+	pthread_mutex_unlock(&pm->dram_lock);
+	return d;
+}
+
+void cache_fini(struct phys_mem *pm)
+{
+	uint8_t *d = atomic_load(&pm->dram);
+
+	if (d)
+		munmap(d, pm->size);
+	pthread_mutex_destroy(&pm->dram_lock);
+}
+
+static int range_ok(const struct phys_mem *pm, phys_addr_t pa, size_t len)
+{
+	phys_addr_t end;
+
+	return len && !check_add_overflow(pa, (phys_addr_t)len - 1, &end) &&
+	       phys_pa_valid(pm, pa) && phys_pa_valid(pm, end);
+}
+
+int cache_flush_phys(struct phys_mem *pm, phys_addr_t pa, size_t len)
+{
+	uint8_t *d;
+
+	if (!len)
+		return 0;
+	if (!range_ok(pm, pa, len))
+		return -EINVAL;
+	d = dram_get(pm);
+	if (!d)
+		return -ENOMEM;
+	memcpy(d + (pa - pm->base), __phys_to_virt(pm, pa), len);
+	atomic_fetch_add_explicit(&pm->cache_flushes, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&pm->cache_flush_bytes, len,
+				  memory_order_relaxed);
+	return 0;
+}
+
+int cache_dram_read(struct phys_mem *pm, phys_addr_t pa, void *buf, size_t len)
+{
+	uint8_t *d;
+
+	if (!range_ok(pm, pa, len))
+		return -EINVAL;
+	d = dram_get(pm);
+	if (!d)
+		return -ENOMEM;
+	memcpy(buf, d + (pa - pm->base), len);
+	return 0;
+}
+
+int phys_access_checked_nc(struct phys_mem *pm, phys_addr_t pa, void *buf,
+			   size_t len, bool write, uint64_t gen)
+{
+	uint8_t *d;
+	int ret;
+
+	if (!len)
+		return 0;
+	d = dram_get(pm);
+	if (!d)
+		return -ENOMEM;
+	/* the same checks as a coherent access; a write reaches the CPU view
+	 * there, a read is redone from dram below */
+	ret = phys_access_checked(pm, pa, buf, len, write, gen);
+	if (ret)
+		return ret;
+	if (write) {
+		memcpy(d + (pa - pm->base), buf, len);
+		atomic_fetch_add_explicit(&pm->nc_write_bytes, len,
+					  memory_order_relaxed);
+	} else {
+		memcpy(buf, d + (pa - pm->base), len);
+		atomic_fetch_add_explicit(&pm->nc_read_bytes, len,
+					  memory_order_relaxed);
+	}
+	return 0;
+}
+
+void cache_get_stats(const struct phys_mem *pm, struct cache_stats *st)
+{
+	st->flushes = atomic_load(&pm->cache_flushes);
+	st->flush_bytes = atomic_load(&pm->cache_flush_bytes);
+	st->nc_read_bytes = atomic_load(&pm->nc_read_bytes);
+	st->nc_write_bytes = atomic_load(&pm->nc_write_bytes);
+}
