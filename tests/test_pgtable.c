@@ -8,6 +8,13 @@
  * library's macros), fail-Nth sweeps, flush-op calls, and threads mapping
  * and unmapping disjoint ranges that share tables.  Every test ends with
  * every frame back in phys.
+ *
+ * The matrix, the sweeps and the threads run in both table policies: eager
+ * freeing (the default) and LPAE_QUIRK_KEEP_TABLES (tables stay until
+ * lpae_free or a call that owns their whole range removes them); the keep
+ * tests check that emptying a table frees nothing and flushes no walk, that
+ * a wholesale unmap or a block map over a kept table frees it, and that
+ * lpae_free returns every frame.
  */
 #include "helpers.h"
 
@@ -69,6 +76,14 @@ static const struct lpae_flush_ops rec_ops = {
 	.tlb_add_page = rec_add_page,
 };
 
+/* quirks every mk() table gets: 0 or LPAE_QUIRK_KEEP_TABLES */
+static unsigned int mk_quirks;
+
+static bool keep_mode(void)
+{
+	return mk_quirks & LPAE_QUIRK_KEEP_TABLES;
+}
+
 static uint64_t frames_used(struct phys_mem *pm)
 {
 	struct phys_stats st;
@@ -92,6 +107,7 @@ static struct lpae_pgtable *mk(struct phys_mem *pm, int stage, unsigned int ias,
 	cfg->tlb = &rec_ops;
 	cfg->cookie = rec;
 	cfg->table_cache = cache;
+	cfg->quirks = mk_quirks;
 	assert_int_equal(lpae_alloc(pm, cfg, &pgt), 0);
 	return pgt;
 }
@@ -101,15 +117,22 @@ static unsigned int pgd_frames(const struct lpae_cfg *cfg)
 	return cfg->concat;
 }
 
-/* No table below the root left, every frame taken given back. */
+/*
+ * Eager mode: no table below the root left, every frame taken given back.
+ * Keep mode: the frames in use are the root and the tables still hooked
+ * (a table with no cache), nothing else.
+ */
 static void check_empty(struct phys_mem *pm, struct lpae_pgtable *pgt,
 			uint64_t base)
 {
 	struct lpae_stats st;
 
 	lpae_get_stats(pgt, &st);
-	assert_int_equal(st.tables_alloc, st.tables_free);
-	assert_int_equal(frames_used(pm), base + pgd_frames(lpae_get_cfg(pgt)));
+	if (!keep_mode())
+		assert_int_equal(st.tables_alloc, st.tables_free);
+	assert_int_equal(frames_used(pm), base + pgd_frames(lpae_get_cfg(pgt)) +
+						  st.tables_alloc -
+						  st.tables_free);
 }
 
 /* ---- the matrix ---------------------------------------------------------- */
@@ -128,8 +151,9 @@ static unsigned long combo_bitmap;
 #define CHECK(cond)                                                       \
 	do {                                                              \
 		if (!(cond)) {                                            \
-			print_error("stage %d ias %u bitmap %#lx: %s "    \
+			print_error("%s stage %d ias %u bitmap %#lx: %s " \
 				    "(line %d)\n",                        \
+				    keep_mode() ? "keep" : "eager",       \
 				    combo_stage, combo_ias, combo_bitmap, \
 				    #cond, __LINE__);                     \
 			fail();                                           \
@@ -358,12 +382,22 @@ static void one_combo(struct phys_mem *pm, int stage, unsigned int ias,
 	CHECK(frames_used(pm) == base + cfg.concat);
 
 	for (s = 0; s < 3; s++) {
+		struct lpae_stats st0, st1;
+
 		if (!(bitmap & sizes[s]))
 			continue;
+		lpae_get_stats(pgt, &st0);
 		one_page(pgt, 0, sizes[s], top);
 		one_page(pgt, top - sizes[s], sizes[s], top);
 		one_page(pgt, top / 2 + sizes[s], sizes[s], top);
 		check_empty(pm, pgt, base);
+		lpae_get_stats(pgt, &st1);
+		/* keep mode: pages come and go, their tables stay, no flush */
+		if (keep_mode() && sizes[s] == SZ_4K) {
+			CHECK(st1.tables_free == st0.tables_free);
+			CHECK(st1.walk_flushes == st0.walk_flushes);
+			CHECK(st1.tables_alloc > st0.tables_alloc);
+		}
 		if (sizes[s] > SZ_4K) {
 			partial_block(pgt, 0, sizes[s]);
 			partial_block(pgt, top - sizes[s], sizes[s]);
@@ -374,6 +408,14 @@ static void one_combo(struct phys_mem *pm, int stage, unsigned int ias,
 	runs(pm, pgt, bitmap, top, base);
 	check_empty(pm, pgt, base);
 	CHECK(rec.walks > 0);
+	if (keep_mode() && bitmap == SZ_4K) {
+		struct lpae_stats st;
+
+		/* no block ever replaced a table: nothing was freed */
+		lpae_get_stats(pgt, &st);
+		CHECK(st.tables_free == 0);
+		CHECK(st.tables_alloc > 0);
+	}
 	lpae_free(pgt);
 	CHECK(frames_used(pm) == base);
 }
@@ -413,6 +455,9 @@ static void test_alloc_config(void **state)
 	cfg.oas = 52;
 	assert_int_equal(lpae_alloc(pm, &cfg, &pgt), -EINVAL);
 	cfg.oas = 40;
+	cfg.quirks = LPAE_QUIRKS_ALL << 1; /* unknown policy */
+	assert_int_equal(lpae_alloc(pm, &cfg, &pgt), -EINVAL);
+	cfg.quirks = 0;
 	cfg.pgsize_bitmap = SZ_2M | SZ_1G; /* no 4 KiB granule */
 	assert_int_equal(lpae_alloc(pm, &cfg, &pgt), -EINVAL);
 	assert_null(pgt);
@@ -664,9 +709,18 @@ struct sweep_ctx {
 	struct lpae_cfg cfg;
 	struct flush_rec rec;
 	uint64_t frames;
+	uint64_t live0; /* tables_alloc - tables_free when frames was taken */
 	unsigned long iova;
 	size_t count;
 };
+
+static uint64_t live_tables(struct lpae_pgtable *pgt)
+{
+	struct lpae_stats st;
+
+	lpae_get_stats(pgt, &st);
+	return st.tables_alloc - st.tables_free;
+}
 
 static int sweep_map(void *arg)
 {
@@ -700,7 +754,12 @@ static void sweep_check(void *arg)
 				 0);
 	assert_int_equal(
 		lpae_iova_to_phys(c->pgt, c->iova + (c->count - 1) * SZ_4K), 0);
-	assert_int_equal(frames_used(c->pm), c->frames);
+	/* eager: every table the failed map made is gone again; keep: they
+	 * may stay, but no frame is in use that is not a counted table */
+	if (!keep_mode())
+		assert_int_equal(live_tables(c->pgt), c->live0);
+	assert_int_equal(frames_used(c->pm),
+			 c->frames + live_tables(c->pgt) - c->live0);
 	/* the page mapped before the sweep is still there */
 	assert_int_equal(lpae_iova_to_phys(c->pgt, SZ_1G - SZ_2M), PA_BASE);
 }
@@ -719,22 +778,93 @@ static void test_fail_sweep_map(void **state)
 						SZ_4K, 1, IOMMU_READ, &mapped),
 				 0);
 		c.frames = frames_used(c.pm);
+		c.live0 = live_tables(c.pgt);
 		/* from inside that table over 1 GiB and 512 GiB boundaries */
 		c.iova = (1UL << 39) - 1024 * SZ_4K;
 		c.count = 2048;
 		points = test_fail_sweep(sweep_map, sweep_unmap, sweep_check,
 					 &c, UIOMMU_FAIL_FRAME);
-		/* L3 x 4, L2 x 2, L1 x 1 new tables */
-		assert_int_equal(points, 7);
+		/* L3 x 4, L2 x 2, L1 x 1 new tables; in keep mode the tables
+		 * of a failed try stay and the next try starts past them:
+		 * fails at table 1, then 2, then 4, then 7 */
+		assert_int_equal(points, keep_mode() ? 4 : 7);
+		assert_int_equal(live_tables(c.pgt),
+				 c.live0 + (keep_mode() ? 7 : 0));
 		/* the first table already exists for this one */
 		c.iova = SZ_1G - SZ_2M + SZ_4K;
 		c.count = 1000;
+		c.frames = frames_used(c.pm);
+		c.live0 = live_tables(c.pgt);
 		points = test_fail_sweep(sweep_map, sweep_unmap, sweep_check,
 					 &c, UIOMMU_FAIL_FRAME);
 		assert_int_equal(points, 2);
 		lpae_free(c.pgt);
 		assert_int_equal(frames_used(c.pm), 0);
 	}
+	phys_destroy(c.pm);
+}
+
+/*
+ * Every failure point of a fresh table's first map (root frame, then every
+ * table): after each failure nothing translates and lpae_free() gives back
+ * every frame, the tables a failed map left behind in keep mode included.
+ */
+static int sweep_fresh_map(void *arg)
+{
+	struct sweep_ctx *c = arg;
+	int ret;
+
+	memset(&c->cfg, 0, sizeof(c->cfg));
+	c->cfg.stage = 1;
+	c->cfg.ias = 48;
+	c->cfg.oas = 48;
+	c->cfg.table_cache = -1;
+	c->cfg.quirks = mk_quirks;
+	c->pgt = NULL;
+	ret = lpae_alloc(c->pm, &c->cfg, &c->pgt);
+	if (ret)
+		return ret;
+	return sweep_map(c);
+}
+
+static void sweep_fresh_free(void *arg)
+{
+	struct sweep_ctx *c = arg;
+
+	lpae_free(c->pgt);
+	c->pgt = NULL;
+	assert_int_equal(frames_used(c->pm), 0);
+}
+
+static void sweep_fresh_check(void *arg)
+{
+	struct sweep_ctx *c = arg;
+	size_t i;
+
+	if (c->pgt) {
+		for (i = 0; i < c->count; i += 31)
+			assert_int_equal(lpae_iova_to_phys(c->pgt,
+							   c->iova + i * SZ_4K),
+					 0);
+		if (!keep_mode())
+			assert_int_equal(live_tables(c->pgt), 0);
+	}
+	sweep_fresh_free(c);
+}
+
+static void test_fail_sweep_fresh(void **state)
+{
+	struct sweep_ctx c = {0};
+
+	c.pm = test_phys_create();
+	c.iova = (1UL << 39) - 1024 * SZ_4K;
+	c.count = 2048;
+	/* the root, L1 x 2, L2 x 2, L3 x 4 */
+	assert_int_equal(test_fail_sweep(sweep_fresh_map, sweep_fresh_free,
+					 sweep_fresh_check, &c,
+					 UIOMMU_FAIL_FRAME),
+			 9);
+	assert_int_equal(frames_used(c.pm), 0);
 	phys_destroy(c.pm);
 }
 
@@ -922,12 +1052,20 @@ static void run_threads(int stage, unsigned int ias, int cache)
 	assert_int_equal(st.unmaps,
 			 (uint64_t)NTHREADS * NPAGES * NROUNDS + NBLOCKS * 512);
 	assert_true(st.splits == NBLOCKS);
-	assert_int_equal(st.tables_alloc, st.tables_free);
+	if (keep_mode()) {
+		/* only the losers of install races were freed; no flush */
+		assert_int_equal(st.tables_free, st.install_races);
+		assert_true(st.tables_alloc > st.tables_free);
+		assert_int_equal(rec.walks, 0);
+	} else {
+		assert_int_equal(st.tables_alloc, st.tables_free);
+	}
 	if (cache < 0)
-		assert_int_equal(frames_used(pm), cfg.concat);
+		assert_int_equal(frames_used(pm),
+				 cfg.concat + st.tables_alloc - st.tables_free);
 	else
 		assert_true(frames_used(pm) <=
-			    cfg.concat +
+			    cfg.concat + st.tables_alloc - st.tables_free +
 				    (cache ? cache : LPAE_TABLE_CACHE_DEFAULT));
 	lpae_free(pgt);
 	assert_int_equal(frames_used(pm), 0);
@@ -946,6 +1084,233 @@ static void test_threads_disjoint_cache(void **state)
 	run_threads(1, 36, 4);
 }
 
+/* ---- keep mode -------------------------------------------------------------- */
+
+static int keep_setup(void **state)
+{
+	mk_quirks = LPAE_QUIRK_KEEP_TABLES;
+	return 0;
+}
+
+static int keep_teardown(void **state)
+{
+	mk_quirks = 0;
+	return 0;
+}
+
+/* Emptying tables frees nothing, flushes no walk, and counts nothing. */
+static void test_keep_empty_frees_nothing(void **state)
+{
+	struct phys_mem *pm = test_phys_create();
+	struct flush_rec rec = {0};
+	struct iommu_iotlb_gather g;
+	struct lpae_pgtable *pgt;
+	struct lpae_stats st;
+	struct lpae_cfg cfg;
+	lpae_pte_t *pgd, *tbl;
+	size_t mapped;
+	int lvl;
+
+	pgt = mk(pm, 1, 48, 0, -1, &rec, &cfg);
+	assert_int_equal(lpae_map_pages(pgt, 0x1000, PA_BASE, SZ_4K, 3,
+					IOMMU_READ, &mapped),
+			 0);
+	assert_int_equal(frames_used(pm), 4);
+	/* the table descriptors carry no count: bits [11:2] are 0 */
+	pgd = phys_to_virt(pm, cfg.ttbr);
+	assert_int_equal(pgd[0] & 3, 3);
+	assert_int_equal(pgd[0] & LPAE_PTE_TABLE_CNT_MASK, 0);
+	tbl = phys_to_virt(pm, pgd[0] & LPAE_PTE_ADDR_MASK);
+	assert_int_equal(tbl[0] & LPAE_PTE_TABLE_CNT_MASK, 0);
+
+	iommu_iotlb_gather_init(&g);
+	assert_int_equal(lpae_unmap_pages(pgt, 0x1000, SZ_4K, 3, &g),
+			 3 * SZ_4K);
+	assert_int_equal(rec.pages, 3);
+	assert_int_equal(g.start, 0x1000);
+	assert_int_equal(g.end, 0x3fff);
+	assert_int_equal(rec.walks, 0);
+	assert_int_equal(frames_used(pm), 4);
+	assert_int_equal(lpae_iova_to_phys(pgt, 0x1000), 0);
+	assert_int_equal(lpae_lookup(pgt, 0x2000, NULL, &lvl), -ENOENT);
+	/* the kept tables are a hole to unmap */
+	assert_int_equal(lpae_unmap_pages(pgt, 0x1000, SZ_4K, 1, &g), 0);
+	lpae_get_stats(pgt, &st);
+	assert_int_equal(st.tables_alloc, 3);
+	assert_int_equal(st.tables_free, 0);
+	assert_int_equal(st.walk_flushes, 0);
+	assert_int_equal(st.unmaps, 3);
+
+	/* and are reused: no new table for a page in their range */
+	assert_int_equal(lpae_map_pages(pgt, 0x1ff000, PA_BASE, SZ_4K, 1,
+					IOMMU_WRITE, &mapped),
+			 0);
+	assert_int_equal(lpae_iova_to_phys(pgt, 0x1ff008), PA_BASE + 8);
+	lpae_get_stats(pgt, &st);
+	assert_int_equal(st.tables_alloc, 3);
+	assert_int_equal(lpae_unmap_pages(pgt, 0x1ff000, SZ_4K, 1, NULL),
+			 SZ_4K);
+	assert_int_equal(frames_used(pm), 4);
+	assert_int_equal(rec.walks, 0);
+	lpae_free(pgt);
+	assert_int_equal(frames_used(pm), 0);
+	phys_destroy(pm);
+}
+
+/*
+ * A wholesale unmap (pgsize covering a table entry) of a range that maps
+ * something frees the subtree with one walk flush; an empty kept subtree is
+ * a hole; a block map replaces an empty kept subtree and refuses one that
+ * maps something.
+ */
+static void test_keep_wholesale(void **state)
+{
+	struct phys_mem *pm = test_phys_create();
+	struct flush_rec rec = {0};
+	struct lpae_pgtable *pgt;
+	struct lpae_stats st;
+	struct lpae_cfg cfg;
+	unsigned long k, walks;
+	uint64_t frames;
+	size_t mapped;
+	int lvl;
+
+	pgt = mk(pm, 1, 48, 0, -1, &rec, &cfg);
+	assert_int_equal(lpae_map_pages(pgt, 0, PA_BASE, SZ_4K, 1, IOMMU_READ,
+					&mapped),
+			 0);
+	for (k = 0; k < 4; k++)
+		assert_int_equal(lpae_map_pages(pgt, SZ_1G + k * SZ_2M + SZ_4K,
+						PA_BASE + k * SZ_4K, SZ_4K, 1,
+						IOMMU_READ, &mapped),
+				 0);
+	/* L1, L2 + L3 under 0, L2 + 4 x L3 under 1G */
+	lpae_get_stats(pgt, &st);
+	assert_int_equal(st.tables_alloc, 8);
+	assert_int_equal(frames_used(pm), 9);
+
+	/* 2M unmap over the L3 table of k = 0 (one page in it): freed */
+	assert_int_equal(lpae_unmap_pages(pgt, SZ_1G, SZ_2M, 1, NULL), SZ_2M);
+	assert_int_equal(rec.walks, 1);
+	assert_int_equal(rec.walk_bytes, SZ_2M);
+	assert_int_equal(lpae_iova_to_phys(pgt, SZ_1G + SZ_4K), 0);
+	lpae_get_stats(pgt, &st);
+	assert_int_equal(st.tables_free, 1);
+	assert_int_equal(st.unmaps, 1);
+	assert_int_equal(frames_used(pm), 8);
+
+	/* empty k = 1 page by page: kept; a 2M unmap there is a hole, and
+	 * a run of 2M unmaps stops at it */
+	assert_int_equal(lpae_unmap_pages(pgt, SZ_1G + SZ_2M + SZ_4K, SZ_4K, 1,
+					  NULL),
+			 SZ_4K);
+	assert_int_equal(lpae_unmap_pages(pgt, SZ_1G + SZ_2M, SZ_2M, 1, NULL),
+			 0);
+	assert_int_equal(rec.walks, 1);
+	assert_int_equal(frames_used(pm), 8);
+
+	/* a block over the empty kept L3 table: the table goes first */
+	assert_int_equal(lpae_map_pages(pgt, SZ_1G + SZ_2M, PA_BASE, SZ_2M, 1,
+					IOMMU_READ, &mapped),
+			 0);
+	assert_int_equal(lpae_lookup(pgt, SZ_1G + SZ_2M + 5, NULL, &lvl), 0);
+	assert_int_equal(lvl, 2);
+	assert_int_equal(lpae_iova_to_phys(pgt, SZ_1G + SZ_2M + SZ_4K),
+			 PA_BASE + SZ_4K);
+	assert_int_equal(rec.walks, 2);
+	assert_int_equal(frames_used(pm), 7);
+
+	/* a block over a kept table that maps a page: EEXIST, no change */
+	frames = frames_used(pm);
+	walks = rec.walks;
+	assert_int_equal(lpae_map_pages(pgt, SZ_1G + SZ_2M, PA_BASE, SZ_2M, 2,
+					IOMMU_READ, &mapped),
+			 -EEXIST);
+	assert_int_equal(lpae_map_pages(pgt, SZ_1G + 2 * SZ_2M, PA_BASE, SZ_2M,
+					1, IOMMU_READ, &mapped),
+			 -EEXIST);
+	assert_int_equal(frames_used(pm), frames);
+	assert_int_equal(rec.walks, walks);
+	assert_int_equal(lpae_iova_to_phys(pgt, SZ_1G + 2 * SZ_2M + SZ_4K),
+			 PA_BASE + 2 * SZ_4K);
+	assert_int_equal(lpae_iova_to_phys(pgt, SZ_1G + SZ_2M), PA_BASE);
+
+	/* 1G unmap over the L2 table (a block and two L3 tables below) */
+	assert_int_equal(lpae_unmap_pages(pgt, SZ_1G, SZ_1G, 1, NULL), SZ_1G);
+	assert_int_equal(rec.walks, walks + 1);
+	assert_int_equal(lpae_iova_to_phys(pgt, SZ_1G + 3 * SZ_2M + SZ_4K), 0);
+	assert_int_equal(lpae_iova_to_phys(pgt, SZ_1G + SZ_2M), 0);
+	assert_int_equal(lpae_iova_to_phys(pgt, 0), PA_BASE);
+	/* root, L1, L2 + L3 under 0 */
+	assert_int_equal(frames_used(pm), 4);
+	lpae_get_stats(pgt, &st);
+	assert_int_equal(st.tables_alloc - st.tables_free, 3);
+	assert_int_equal(st.unmaps, 1 + 1 + 1 + 2);
+
+	/* a block-only 1G map over the kept empty L2 of 0 after its page */
+	assert_int_equal(lpae_unmap_pages(pgt, 0, SZ_4K, 1, NULL), SZ_4K);
+	assert_int_equal(
+		lpae_map_pages(pgt, 0, 0, SZ_1G, 1, IOMMU_READ, &mapped), 0);
+	assert_int_equal(frames_used(pm), 2);
+	assert_int_equal(lpae_lookup(pgt, 0x1234, NULL, &lvl), 0);
+	assert_int_equal(lvl, 1);
+	lpae_free(pgt);
+	assert_int_equal(frames_used(pm), 0);
+	phys_destroy(pm);
+}
+
+/* lpae_free returns every frame: kept, split, cached and live tables. */
+static void test_keep_free_returns_all(void **state)
+{
+	struct phys_mem *pm = test_phys_create();
+	struct flush_rec rec = {0};
+	struct phys_report r;
+	struct lpae_pgtable *pgt;
+	struct lpae_cfg cfg;
+	unsigned long k;
+	size_t mapped;
+	int stage;
+
+	for (stage = 1; stage <= 2; stage++) {
+		pgt = mk(pm, stage, stage == 1 ? 48 : 42, 0, 0, &rec, &cfg);
+		for (k = 0; k < 64; k++)
+			assert_int_equal(lpae_map_pages(pgt,
+							k * SZ_1G / 8 + SZ_4K,
+							PA_BASE, SZ_4K, 3,
+							IOMMU_READ, &mapped),
+					 0);
+		/* half the pages go, emptying half the tables */
+		for (k = 0; k < 64; k += 2)
+			assert_int_equal(lpae_unmap_pages(pgt,
+							  k * SZ_1G / 8 + SZ_4K,
+							  SZ_4K, 3, NULL),
+					 3 * SZ_4K);
+		/* a block split by a partial unmap, and a block replacing a
+		 * kept table (into the cache) */
+		assert_int_equal(lpae_map_pages(pgt, 9 * SZ_1G, PA_BASE, SZ_1G,
+						1, IOMMU_READ, &mapped),
+				 0);
+		assert_int_equal(lpae_unmap_pages(pgt, 9 * SZ_1G + SZ_4K, SZ_4K,
+						  1, NULL),
+				 SZ_4K);
+		assert_int_equal(lpae_map_pages(pgt, 0, PA_BASE, SZ_2M, 1,
+						IOMMU_READ, &mapped),
+				 0);
+		assert_true(frames_used(pm) > 64);
+		lpae_free(pgt);
+		assert_int_equal(frames_used(pm), 0);
+	}
+	phys_report(pm, PHYS_OWNER_NONE, &r);
+	assert_int_equal(r.allocated, 0);
+	phys_destroy(pm);
+}
+
+static void test_threads_disjoint_keep(void **state)
+{
+	run_threads(1, 48, -1);
+	run_threads(2, 40, 0);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_alloc_config),
 	cmocka_unit_test(test_matrix),
@@ -958,6 +1323,21 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_a10_split_fails),
 	cmocka_unit_test(test_threads_disjoint_nocache),
 	cmocka_unit_test(test_threads_disjoint_cache),
+	cmocka_unit_test(test_fail_sweep_fresh),
+	/* LPAE_QUIRK_KEEP_TABLES */
+	cmocka_unit_test_setup_teardown(test_matrix, keep_setup, keep_teardown),
+	cmocka_unit_test_setup_teardown(test_keep_empty_frees_nothing,
+					keep_setup, keep_teardown),
+	cmocka_unit_test_setup_teardown(test_keep_wholesale, keep_setup,
+					keep_teardown),
+	cmocka_unit_test_setup_teardown(test_keep_free_returns_all, keep_setup,
+					keep_teardown),
+	cmocka_unit_test_setup_teardown(test_fail_sweep_map, keep_setup,
+					keep_teardown),
+	cmocka_unit_test_setup_teardown(test_fail_sweep_fresh, keep_setup,
+					keep_teardown),
+	cmocka_unit_test_setup_teardown(test_threads_disjoint_keep, keep_setup,
+					keep_teardown),
 };
 
 TEST_MAIN(tests)

@@ -139,8 +139,29 @@ struct lpae_flush_ops {
 #define LPAE_TABLE_CACHE_DEFAULT 16
 
 /*
+ * lpae_cfg.quirks: table policies (the kernel's io_pgtable_cfg.quirks idea;
+ * unknown bits are -EINVAL).
+ *
+ * LPAE_QUIRK_KEEP_TABLES: keep table frames, as the kernel's io-pgtable-arm
+ * always does.  A table whose last leaf is unmapped stays hooked (and is
+ * reused by later maps) until lpae_free(), or until a call that owns its
+ * whole range removes it: an unmap whose pgsize covers the table's entry
+ * and finds something mapped under it (the subtree is unhooked, flushed
+ * with tlb_flush_walk and freed; an empty subtree there is a hole), or a
+ * block map over an entry whose subtree maps nothing (same, then the block
+ * is written).  Walkers then take no counts: map and unmap do no
+ * compare-and-swap on upper descriptors except to install a table or split
+ * a block, and never call tlb_flush_walk for an emptied table.  A failed
+ * map still leaves no translation behind, but tables it installed stay.
+ * Without the quirk (the default) empty tables are freed at once (see
+ * docs/pgtable.md).
+ */
+#define LPAE_QUIRK_KEEP_TABLES (1u << 0)
+#define LPAE_QUIRKS_ALL	       LPAE_QUIRK_KEEP_TABLES
+
+/*
  * In: stage, ias, oas, pgsize_bitmap (0 for all three sizes), coherent_walk,
- * tlb + cookie, table_cache.  Out (filled by lpae_alloc): the supported
+ * tlb + cookie, table_cache, quirks.  Out (filled by lpae_alloc): the supported
  * pgsize_bitmap, the root table (ttbr: TTBR0 for stage 1, the VTTBR base for
  * stage 2), the start level and the number of concatenated start-level
  * tables (lpae_start_level()), T0SZ and, for stage 1, the MAIR.
@@ -156,6 +177,7 @@ struct lpae_cfg {
 	/* empty table frames kept for reuse instead of going back to phys:
 	 * 0 picks LPAE_TABLE_CACHE_DEFAULT, negative keeps none */
 	int table_cache;
+	unsigned int quirks; /* LPAE_QUIRK_* */
 
 	/* out */
 	phys_addr_t ttbr;
@@ -195,7 +217,9 @@ UIOMMU_API const struct lpae_cfg *lpae_get_cfg(const struct lpae_pgtable *pgt);
  *  -EINVAL  pgsize not one size of the bitmap, pgcount 0, iova or paddr not
  *           aligned to pgsize, size or end overflows, contradictory prot
  *  -ERANGE  the range goes beyond ias, or the output beyond oas
- *  -EEXIST  some entry of the range is already mapped (leaf or table)
+ *  -EEXIST  some entry of the range is already mapped (a leaf, or a table
+ *           where a block goes; with LPAE_QUIRK_KEEP_TABLES a table that
+ *           maps nothing is replaced instead)
  *  -ENOMEM  no frame for a table
  * A prot with neither IOMMU_READ nor IOMMU_WRITE maps nothing and returns
  * 0 with *mapped = 0, as the kernel does.
@@ -211,7 +235,8 @@ UIOMMU_API int lpae_map_pages(struct lpae_pgtable *pgt, unsigned long iova,
  * is a table where pgsize expects a leaf is removed whole with everything
  * under it.  Cleared leaves go to tlb_add_page(gather) (gather may be NULL);
  * table frames that become empty are unhooked, flushed with tlb_flush_walk
- * and freed.
+ * and freed (with LPAE_QUIRK_KEEP_TABLES they stay; a table entry whose
+ * subtree maps nothing is then a hole).
  */
 UIOMMU_API size_t lpae_unmap_pages(struct lpae_pgtable *pgt, unsigned long iova,
 				   size_t pgsize, size_t pgcount,

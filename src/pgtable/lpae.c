@@ -26,6 +26,19 @@
  *  - Empty frames go to a small per-table cache (cache_lock) before phys, so
  *    a map/unmap cycle of a lone page does not reach phys each time.
  *
+ * Keep mode (LPAE_QUIRK_KEEP_TABLES, pgt->keep; the kernel's io-pgtable-arm
+ * policy): table descriptors carry no count (bits [11:2] stay 0) and
+ * walkers take none; they descend with plain acquire loads.  The only
+ * compare-and-swaps are the installs of a new table and of a split block
+ * (the loser frees its frame).  A table is never freed for being empty; it
+ * goes only (a) on lpae_free(), (b) when an unmap whose pgsize covers its
+ * whole entry finds something mapped under it, (c) when a block map lands
+ * on its entry and nothing is mapped under it.  In (b) and (c) the call owns
+ * the entry's whole range, so by the concurrency rules no other walker can
+ * be inside the subtree: it is swapped out, flushed with tlb_flush_walk and
+ * freed.  A subtree that maps nothing is a hole for unmap (it stops there,
+ * as at an invalid entry), so both modes return the same bytes.
+ *
  * Concurrency rules (the kernel's io-pgtable rules): map and unmap of
  * disjoint IOVA ranges may run concurrently from any threads, lock free;
  * a leaf is only written by the call whose range covers it.  Calls on
@@ -41,7 +54,10 @@
  * Invariants: a table descriptor's count >= live entries of its table; no
  * table below the root is empty (except transiently, while a walker holds
  * it); every frame taken is freed exactly once (stats tables_alloc ==
- * tables_free once nothing is mapped); a failed map changed nothing.
+ * tables_free once nothing is mapped); a failed map changed nothing.  In
+ * keep mode: counts are 0; frames in use == root + tables_alloc -
+ * tables_free (no cache) at any quiet point; a failed map left no leaf,
+ * only (possibly) empty tables.
  */
 #include <pthread.h>
 #include <string.h>
@@ -75,6 +91,7 @@ struct lpae_pgtable {
 	unsigned int pgd_ptes;
 	int start_level;
 	size_t granule;
+	bool keep; /* LPAE_QUIRK_KEEP_TABLES: no counts, tables stay */
 
 	pthread_mutex_t cache_lock;
 	unsigned int cache_max, cache_nr;
@@ -225,6 +242,42 @@ static void free_subtree(struct lpae_pgtable *pgt, phys_addr_t pa, int lvl)
 	table_release(pgt, pa);
 }
 
+/*
+ * Does the table at pa (level lvl) or any table below it hold a leaf?
+ * Only for a subtree whose range the caller owns (nobody else writes it).
+ */
+static bool subtree_has_leaf(const struct lpae_pgtable *pgt, phys_addr_t pa,
+			     int lvl)
+{
+	lpae_pte_t *tbl = pte_va(pgt, pa);
+	unsigned int i;
+
+	for (i = 0; i < LPAE_PTES_PER_TABLE; i++) {
+		lpae_pte_t pte = pte_load(&tbl[i]);
+
+		if (!(pte & LPAE_PTE_VALID))
+			continue;
+		if (!lpae_pte_is_table(pte, lvl) ||
+		    subtree_has_leaf(pgt, pte & LPAE_PTE_ADDR_MASK, lvl + 1))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Keep mode: swap the table entry *ptep (level lvl, covering iova and
+ * level_size(lvl) bytes) to 0, flush the walk caches over its range and
+ * free the subtree.  The caller owns that whole range.
+ */
+static void subtree_remove(struct lpae_pgtable *pgt, lpae_pte_t *ptep,
+			   unsigned long iova, int lvl)
+{
+	lpae_pte_t old = __atomic_exchange_n(ptep, 0, __ATOMIC_ACQ_REL);
+
+	flush_walk(pgt, iova, level_size(lvl));
+	free_subtree(pgt, old & LPAE_PTE_ADDR_MASK, lvl + 1);
+}
+
 /* ---- counts on table descriptors ----------------------------------------- */
 
 /*
@@ -291,7 +344,10 @@ static void table_put(struct lpae_pgtable *pgt, lpae_pte_t **path, int lvl,
 	}
 }
 
-/* Publish a new empty table at *ptep (expected *pte), holding one count. */
+/*
+ * Publish a new empty table at *ptep (expected *pte), holding one count (no
+ * count in keep mode).
+ */
 static int table_install(struct lpae_pgtable *pgt, lpae_pte_t *ptep,
 			 lpae_pte_t *pte)
 {
@@ -302,7 +358,7 @@ static int table_install(struct lpae_pgtable *pgt, lpae_pte_t *ptep,
 	ret = table_alloc(pgt, &pa);
 	if (ret)
 		return ret;
-	new = pa | LPAE_PTE_TYPE_TABLE | CNT_ONE;
+	new = pa | LPAE_PTE_TYPE_TABLE | (pgt->keep ? 0 : CNT_ONE);
 	if (!pte_cas(ptep, pte, new)) {
 		stat_add(pgt, install_races, 1);
 		table_release(pgt, pa);
@@ -314,7 +370,8 @@ static int table_install(struct lpae_pgtable *pgt, lpae_pte_t *ptep,
 
 /*
  * Replace the block *ptep (expected *pte, level lvl) by a table of the next
- * level with the same translation and attributes, holding one count.
+ * level with the same translation and attributes, holding one count (its
+ * 512 entries' counts and the walker's; none in keep mode).
  */
 static int block_split(struct lpae_pgtable *pgt, lpae_pte_t *ptep,
 		       lpae_pte_t *pte, int lvl)
@@ -336,7 +393,9 @@ static int block_split(struct lpae_pgtable *pgt, lpae_pte_t *ptep,
 	for (i = 0; i < LPAE_PTES_PER_TABLE; i++)
 		pte_store(&tbl[i], attrs | type | (out + i * sub));
 
-	new = pa | LPAE_PTE_TYPE_TABLE | (LPAE_PTES_PER_TABLE + 1) * CNT_ONE;
+	new = pa | LPAE_PTE_TYPE_TABLE;
+	if (!pgt->keep)
+		new |= (LPAE_PTES_PER_TABLE + 1) * CNT_ONE;
 	if (!pte_cas(ptep, pte, new)) {
 		stat_add(pgt, install_races, 1);
 		memset(tbl, 0, LPAE_TABLE_SIZE);
@@ -415,6 +474,51 @@ err_put:
 	return ret;
 }
 
+/*
+ * Keep mode: the same walk without counts.  Tables below the root only go
+ * with a call that owns their whole range, so a plain acquire load of each
+ * descriptor is enough to descend; nothing is held afterwards.
+ */
+static int lpae_walk_keep(struct lpae_pgtable *pgt, unsigned long iova,
+			  int target, enum walk_mode mode, lpae_pte_t **leafp)
+{
+	int lvl = pgt->start_level;
+	lpae_pte_t *ptep = pte_va(pgt, pgt->pgd) + level_index(pgt, iova, lvl);
+	lpae_pte_t pte;
+	int ret;
+
+	for (; lvl < target; lvl++) {
+		pte = pte_load(ptep);
+		while (!lpae_pte_is_table(pte, lvl)) {
+			if (!(pte & LPAE_PTE_VALID)) {
+				if (mode == WALK_UNMAP)
+					return -ENOENT;
+				ret = table_install(pgt, ptep, &pte);
+			} else {
+				if (mode == WALK_MAP)
+					return -EEXIST;
+				ret = block_split(pgt, ptep, &pte, lvl);
+			}
+			/* -EAGAIN: lost a race, pte holds the winner's */
+			if (ret && ret != -EAGAIN)
+				return ret;
+		}
+		ptep = pte_va(pgt, pte & LPAE_PTE_ADDR_MASK) +
+		       level_index(pgt, iova, lvl + 1);
+	}
+	*leafp = ptep;
+	return 0;
+}
+
+static inline int walk(struct lpae_pgtable *pgt, unsigned long iova, int target,
+		       enum walk_mode mode, lpae_pte_t **path,
+		       lpae_pte_t **leafp)
+{
+	if (pgt->keep)
+		return lpae_walk_keep(pgt, iova, target, mode, leafp);
+	return lpae_walk_get(pgt, iova, target, mode, path, leafp);
+}
+
 /* ---- map and unmap ---------------------------------------------------------- */
 
 /* Validate a range of pgcount pages of pgsize at iova; its size in *size. */
@@ -449,7 +553,7 @@ static size_t __lpae_unmap(struct lpae_pgtable *pgt, unsigned long iova,
 		unsigned int i, n;
 		uint64_t leaves = 0;
 
-		if (lpae_walk_get(pgt, cur, target, WALK_UNMAP, path, &ptep))
+		if (walk(pgt, cur, target, WALK_UNMAP, path, &ptep))
 			break;
 		n = level_ptes(pgt, target) - level_index(pgt, cur, target);
 		if (n > pgcount - done)
@@ -460,6 +564,15 @@ static size_t __lpae_unmap(struct lpae_pgtable *pgt, unsigned long iova,
 
 			if (!(pte & LPAE_PTE_VALID))
 				break;
+			if (lpae_pte_is_table(pte, target) && pgt->keep) {
+				/* a kept subtree: a hole if it maps nothing */
+				if (!subtree_has_leaf(pgt,
+						      pte & LPAE_PTE_ADDR_MASK,
+						      target + 1))
+					break;
+				subtree_remove(pgt, &ptep[i], a, target);
+				continue;
+			}
 			if (lpae_pte_is_table(pte, target)) {
 				/* a whole subtree where pgsize wants a leaf */
 				pte = __atomic_exchange_n(&ptep[i], 0,
@@ -478,7 +591,7 @@ static size_t __lpae_unmap(struct lpae_pgtable *pgt, unsigned long iova,
 		if (leaves)
 			stat_add(pgt, unmaps, leaves);
 		/* the cleared entries' counts and our own */
-		if (target > pgt->start_level)
+		if (!pgt->keep && target > pgt->start_level)
 			table_put(pgt, path, target - 1, i + 1, cur);
 		done += i;
 		if (i < n)
@@ -519,28 +632,42 @@ int lpae_map_pages(struct lpae_pgtable *pgt, unsigned long iova,
 	while (done < pgcount) {
 		unsigned long cur = iova + done * pgsize;
 		phys_addr_t pa = paddr + done * pgsize;
+		bool replace = false;
 		unsigned int i, n;
 
-		ret = lpae_walk_get(pgt, cur, target, WALK_MAP, path, &ptep);
+		ret = walk(pgt, cur, target, WALK_MAP, path, &ptep);
 		if (ret)
 			goto err_unwind;
 		n = level_ptes(pgt, target) - level_index(pgt, cur, target);
 		if (n > pgcount - done)
 			n = (unsigned int)(pgcount - done);
 		for (i = 0; i < n; i++) {
-			if (pte_load(&ptep[i]) & LPAE_PTE_VALID) {
-				ret = -EEXIST;
-				if (target > pgt->start_level)
-					table_put(pgt, path, target - 1, 1,
-						  cur);
-				goto err_unwind;
+			lpae_pte_t pte = pte_load(&ptep[i]);
+
+			if (!(pte & LPAE_PTE_VALID))
+				continue;
+			/* keep mode: a block may go over a kept empty table */
+			if (pgt->keep && lpae_pte_is_table(pte, target) &&
+			    !subtree_has_leaf(pgt, pte & LPAE_PTE_ADDR_MASK,
+					      target + 1)) {
+				replace = true;
+				continue;
 			}
+			ret = -EEXIST;
+			if (!pgt->keep && target > pgt->start_level)
+				table_put(pgt, path, target - 1, 1, cur);
+			goto err_unwind;
 		}
 		/* counts first: the entries must never outnumber them */
-		if (target > pgt->start_level && n > 1)
+		if (!pgt->keep && target > pgt->start_level && n > 1)
 			table_get_n(path[target - 1], n - 1);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			if (unlikely(replace) &&
+			    lpae_pte_is_table(pte_load(&ptep[i]), target))
+				subtree_remove(pgt, &ptep[i], cur + i * pgsize,
+					       target);
 			pte_store(&ptep[i], attrs | type | (pa + i * pgsize));
+		}
 		stat_add(pgt, maps, n);
 		done += n;
 	}
@@ -637,7 +764,7 @@ int lpae_alloc(struct phys_mem *pm, struct lpae_cfg *cfg,
 	    cfg->oas > LPAE_MAX_OAS)
 		return -EINVAL;
 	bitmap = (bitmap ? bitmap : LPAE_PGSIZE_ALL) & LPAE_PGSIZE_ALL;
-	if (!(bitmap & LPAE_PGSIZE_4K))
+	if (!(bitmap & LPAE_PGSIZE_4K) || (cfg->quirks & ~LPAE_QUIRKS_ALL))
 		return -EINVAL;
 
 	pgt = pgtable_zalloc();
@@ -645,6 +772,7 @@ int lpae_alloc(struct phys_mem *pm, struct lpae_cfg *cfg,
 		return -ENOMEM;
 	pgt->pm = pm;
 	pgt->granule = LPAE_PGSIZE_4K;
+	pgt->keep = cfg->quirks & LPAE_QUIRK_KEEP_TABLES;
 	pgt->start_level =
 		lpae_start_level(cfg->ias, cfg->stage == 2, &pgd_ptes);
 	pgt->pgd_ptes = pgd_ptes;

@@ -44,7 +44,8 @@ typedef uint64_t lpae_pte_t;
  * number of live entries of the child table plus transient references of
  * walkers in it, so that a table is unhooked in the same atomic step that
  * empties it.  A walker must take the next-level address with
- * LPAE_PTE_ADDR_MASK and ignore these bits.
+ * LPAE_PTE_ADDR_MASK and ignore these bits.  Tables kept with
+ * LPAE_QUIRK_KEEP_TABLES carry no count: the bits stay 0.
  */
 #define LPAE_PTE_TABLE_CNT_SHIFT 2
 #define LPAE_PTE_TABLE_CNT_MASK	 (0x3ffULL << LPAE_PTE_TABLE_CNT_SHIFT)
