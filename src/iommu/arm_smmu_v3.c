@@ -288,6 +288,10 @@ static int arm_smmu_domain_alloc(struct iommu_device *iommu, unsigned int type,
 		.coherent_walk = smmu->opts.coherent,
 		.tlb = &arm_smmu_flush_ops,
 		.cookie = d,
+		/* as the kernel's io-pgtable-arm: a table stays until its
+		 * range is unmapped whole, so the fast paths take no table
+		 * counts and emptied tables cost no walk invalidation */
+		.quirks = LPAE_QUIRK_KEEP_TABLES,
 	};
 	ret = lpae_alloc(smmu->pm, &d->cfg, &d->pgtbl);
 	if (ret)
