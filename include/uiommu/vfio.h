@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uiommu VFIO: the type1 IOMMU backend of a container, in process.
+ *
+ * This is what drivers/vfio/vfio_iommu_type1.c is to the kernel: a container
+ * (struct vfio_iommu) holds the user's DMA mappings (struct vfio_dma, one per
+ * VFIO_IOMMU_MAP_DMA), the IOMMU domains its groups are attached to, and the
+ * pages pinned for them.  The ioctl entry point takes the real <linux/vfio.h>
+ * commands and structures; arg is a pointer in this process, read with
+ * copy_from_user(), so a bad pointer gives -EFAULT as the system call would.
+ * Every function returns a value >= 0 or a negative errno, the kernel's for
+ * the same input; a failed call changes nothing.
+ *
+ * The fd front (container and group files, uiommu_open/uiommu_ioctl) sits
+ * on top of this and lives elsewhere in src/vfio/.
+ */
+#ifndef UIOMMU_VFIO_H
+#define UIOMMU_VFIO_H
+
+#include <sys/queue.h>
+#include <linux/vfio.h>
+#include <uiommu/iommu.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vfio_iommu;
+
+/* The kernel's module parameter: mappings a container may hold (65535). */
+#define VFIO_DMA_ENTRY_LIMIT_DEFAULT 65535u
+/* Pages vfio_pin_pages() takes at once (VFIO_PIN_PAGES_MAX_ENTRIES). */
+#define VFIO_PIN_PAGES_MAX_ENTRIES 512
+/* Largest dirty bitmap (bytes) GET_DIRTY_BITMAP accepts: INT_MAX pages. */
+#define VFIO_DIRTY_BITMAP_PAGES_MAX ((uint64_t)0x7fffffff)
+#define VFIO_DIRTY_BITMAP_BYTES(n)  ((((uint64_t)(n) + 63) / 64) * 8)
+#define VFIO_DIRTY_BITMAP_SIZE_MAX \
+	VFIO_DIRTY_BITMAP_BYTES(VFIO_DIRTY_BITMAP_PAGES_MAX)
+
+/*
+ * Set dma_entry_limit (the kernel's module parameter): containers opened
+ * afterwards start with that many available mappings.
+ */
+UIOMMU_API void vfio_iommu_type1_set_dma_entry_limit(unsigned int limit);
+
+/*
+ * Open a container backend on the address space mm.  type is
+ * VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU (-EINVAL otherwise; nesting is not
+ * offered).  Locked memory is charged to mm.
+ */
+UIOMMU_API int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
+				     struct vfio_iommu **out);
+/* Detach every group, remove every mapping, free the container. */
+UIOMMU_API void vfio_iommu_type1_release(struct vfio_iommu *iommu);
+
+/*
+ * Attach an IOMMU-backed group: join an existing domain of the same IOMMU
+ * with the same cache-coherency enforcement, or allocate a new UNMANAGED
+ * (strict) domain and replay every mapping into it.  -EINVAL for a group
+ * already attached or whose reserved regions or aperture conflict with
+ * existing mappings; -EBUSY when the group is attached elsewhere or a
+ * mapping's vaddr is invalid (VFIO_DMA_UNMAP_FLAG_VADDR) and would have to
+ * be pinned; the errors of pinning and mapping.
+ */
+UIOMMU_API int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
+					     struct iommu_group *group);
+/*
+ * Attach an emulated group (a mediated device with no IOMMU of its own, the
+ * kernel's VFIO_EMULATED_IOMMU): group is only a token; such a group's
+ * driver sees memory through vfio_iommu_type1_pin_pages().
+ */
+UIOMMU_API int
+vfio_iommu_type1_attach_emulated_group(struct vfio_iommu *iommu,
+				       struct iommu_group *group);
+/* Detach either kind.  Detaching the last IOMMU-backed group with no
+ * emulated group left removes every mapping, as the kernel does. */
+UIOMMU_API void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
+					      struct iommu_group *group);
+
+/*
+ * VFIO_CHECK_EXTENSION, VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA,
+ * VFIO_IOMMU_UNMAP_DMA, VFIO_IOMMU_DIRTY_PAGES; -ENOTTY for anything else.
+ */
+UIOMMU_API long vfio_iommu_type1_ioctl(struct vfio_iommu *iommu,
+				       unsigned int cmd, unsigned long arg);
+
+/* ---- pinning drivers (mediated devices) ----------------------------------- */
+
+/*
+ * A driver that pins pages registers itself (the kernel's
+ * vfio_iommu_type1_register_device): pinning needs one registered, and
+ * VFIO_IOMMU_UNMAP_DMA of a mapping with pinned pages calls every
+ * registered dma_unmap() with the mapping's whole range, without the
+ * container lock, and expects the pins in it to be dropped (seed 002).
+ */
+struct vfio_iommu_device;
+
+struct vfio_iommu_device_ops {
+	void (*dma_unmap)(struct vfio_iommu_device *vdev, uint64_t iova,
+			  uint64_t length, void *priv);
+};
+
+struct vfio_iommu_device {
+	const struct vfio_iommu_device_ops *ops;
+	void *priv;
+	/* private to type1 (device_list_lock) */
+	LIST_ENTRY(vfio_iommu_device) link;
+	bool registered;
+};
+
+UIOMMU_API int vfio_iommu_type1_register_device(struct vfio_iommu *iommu,
+						struct vfio_iommu_device *vdev);
+UIOMMU_API void
+vfio_iommu_type1_unregister_device(struct vfio_iommu *iommu,
+				   struct vfio_iommu_device *vdev);
+
+/*
+ * Pin npage pages from iova for a group's driver (vfio_pin_pages): phys[i]
+ * receives each page's physical address.  Returns npage, or: -EINVAL (no
+ * iommu/phys, npage <= 0, iova unaligned, no device registered, a page
+ * outside every mapping), -E2BIG (npage > VFIO_PIN_PAGES_MAX_ENTRIES),
+ * -EACCES (v1 container), -EPERM (prot not allowed by the mapping), -EBUSY
+ * (a vaddr is invalid: pins fail rather than wait), -ENOMEM (locked-memory
+ * limit), -EFAULT (the user's page is gone).  A page pinned twice holds
+ * two references; it is charged to locked_vm only when no IOMMU-backed
+ * domain already pinned it.  All or nothing.
+ */
+UIOMMU_API int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
+					  struct iommu_group *group,
+					  dma_addr_t iova, int npage, int prot,
+					  phys_addr_t *phys);
+/*
+ * Drop one reference on each of npage pages from iova; pages never pinned
+ * are left alone.  Returns the pages processed (stopping at the first one
+ * outside every mapping), or -EINVAL when that is the very first page or
+ * the arguments are bad, -EACCES for v1.
+ */
+UIOMMU_API int vfio_iommu_type1_unpin_pages(struct vfio_iommu *iommu,
+					    dma_addr_t iova, int npage);
+
+/* ---- introspection for tests and reports ---------------------------------- */
+
+struct vfio_iommu_type1_stats {
+	unsigned int nr_dma;	  /* vfio_dma records */
+	unsigned int dma_avail;	  /* mappings still allowed */
+	unsigned int nr_domains;  /* IOMMU domains */
+	unsigned int nr_groups;	  /* IOMMU-backed groups */
+	unsigned int nr_emulated; /* emulated groups */
+	uint64_t num_non_pinned_groups;
+	uint64_t pgsize_bitmap;
+	uint64_t pinned_pages;	     /* pages pinned for IOMMU mappings */
+	uint64_t external_pins;	     /* vfio_pfn records (pages) */
+	uint64_t locked_vm;	     /* pages charged by this container */
+	uint64_t unmap_notify_calls; /* dma_unmap callbacks made */
+	uint64_t iotlb_syncs;	     /* syncs issued by unmaps */
+	uint64_t pinned_on_remove;   /* dmas removed with driver pins (D10) */
+	bool dirty_page_tracking;
+};
+
+UIOMMU_API void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
+					   struct vfio_iommu_type1_stats *st);
+/* The domain the group is attached to through this container, or NULL. */
+UIOMMU_API struct iommu_domain *
+vfio_iommu_type1_group_domain(struct vfio_iommu *iommu,
+			      struct iommu_group *group);
+/* Does a vfio_dma cover iova?  Its range (and whether it is mapped in the
+ * IOMMU) is returned; -ENOENT otherwise. */
+UIOMMU_API int vfio_iommu_type1_find_dma(struct vfio_iommu *iommu,
+					 dma_addr_t iova, dma_addr_t *start,
+					 uint64_t *size, bool *iommu_mapped);
+/* Is the group's pinned-page dirty scope set (D12)?  -ENOENT if unknown. */
+UIOMMU_API int vfio_iommu_type1_group_pinned_scope(struct vfio_iommu *iommu,
+						   struct iommu_group *group);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UIOMMU_VFIO_H */

@@ -1,0 +1,1389 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VFIO type1 IOMMU backend: containers, MAP_DMA / UNMAP_DMA, group
+ * attach with mapping replay, the IOVA ranges, GET_INFO and the ioctl
+ * dispatch.  Semantics and errno values follow the kernel's
+ * drivers/vfio/vfio_iommu_type1.c.
+ *
+ * Data model (type1_internal.h):
+ *  - struct vfio_iommu is the container: its domains (each with the groups
+ *    attached to it), its emulated groups, its vfio_dma records in an
+ *    rb-tree ordered by IOVA (non-overlapping), the usable IOVA ranges
+ *    (apertures minus the groups' reserved regions), dma_avail, the
+ *    smallest-page bitmap of all domains, and the dirty-tracking state.
+ *  - struct vfio_dma is one MAP_DMA: [iova, iova + size) -> vaddr in the
+ *    container's mm, with prot.  When the container has an IOMMU domain the
+ *    whole range is pinned (mm_pin_pages, kept as runs of contiguous pages
+ *    in vfio_dma_chunk records) and every run is mapped into every domain
+ *    with one iommu_map call (the core picks the largest pages it can).
+ *    Without a domain nothing is pinned (D01); the first attach replays.
+ *  - Pages pinned by mediated drivers are vfio_pfn records in the dma
+ *    (type1_pin.c).
+ *
+ * Invariants (checked by the tests): every pinned page of a vfio_dma is
+ * mapped in every domain and charged to locked_vm once, whoever pinned it
+ * first; an unmap is synced (TLBI + CMD_SYNC complete) before its pages are
+ * unpinned and uncharged; a failed call leaves no mapping, pin, charge or
+ * IOTLB entry behind.
+ *
+ * Locking: iommu->lock around every entry point, released only to call the
+ * drivers' dma_unmap callbacks (type1_pin.c).  See type1_internal.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "lib/uaccess.h"
+#include "vfio/type1_internal.h"
+
+static unsigned int dma_entry_limit = VFIO_DMA_ENTRY_LIMIT_DEFAULT;
+
+void vfio_iommu_type1_set_dma_entry_limit(unsigned int limit)
+{
+	dma_entry_limit = limit;
+}
+
+/* ---- the vfio_dma tree ------------------------------------------------------ */
+
+static int vfio_dma_cmp(const struct vfio_dma *a, const struct vfio_dma *b)
+{
+	return a->iova < b->iova ? -1 : a->iova > b->iova;
+}
+
+RB_GENERATE_INTERNAL(vfio_dma_tree, vfio_dma, node, vfio_dma_cmp,
+		     __attribute__((unused)) static)
+
+/* The dma overlapping [start, start + size), size 0 meaning "containing
+ * start - 1 < x": the kernel's vfio_find_dma. */
+struct vfio_dma *vfio_find_dma(struct vfio_iommu *iommu, dma_addr_t start,
+			       uint64_t size)
+{
+	struct vfio_dma *dma = RB_ROOT(&iommu->dma_list);
+
+	while (dma) {
+		if (start + size <= dma->iova)
+			dma = RB_LEFT(dma, node);
+		else if (start >= dma->iova + dma->size)
+			dma = RB_RIGHT(dma, node);
+		else
+			return dma;
+	}
+	return NULL;
+}
+
+/* The lowest dma that ends after start. */
+static struct vfio_dma *vfio_find_dma_first(struct vfio_iommu *iommu,
+					    dma_addr_t start)
+{
+	struct vfio_dma *dma = RB_ROOT(&iommu->dma_list), *res = NULL;
+
+	while (dma) {
+		if (start < dma->iova + dma->size) {
+			res = dma;
+			dma = RB_LEFT(dma, node);
+		} else {
+			dma = RB_RIGHT(dma, node);
+		}
+	}
+	return res;
+}
+
+struct vfio_dma *vfio_dma_first(struct vfio_iommu *iommu)
+{
+	return RB_MIN(vfio_dma_tree, &iommu->dma_list);
+}
+
+struct vfio_dma *vfio_dma_next(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	return RB_NEXT(vfio_dma_tree, &iommu->dma_list, dma);
+}
+
+static struct vfio_dma *vfio_dma_prev(struct vfio_iommu *iommu,
+				      struct vfio_dma *dma)
+{
+	return RB_PREV(vfio_dma_tree, &iommu->dma_list, dma);
+}
+
+/* ---- accounting --------------------------------------------------------------- */
+
+/* vfio_lock_acct: charge (npage > 0) or uncharge the container's mm. */
+int vfio_lock_acct(struct vfio_iommu *iommu, struct vfio_dma *dma, long npage)
+{
+	int ret;
+
+	if (!npage)
+		return 0;
+	ret = mm_lock_acct(iommu->mm, npage, dma->lock_cap);
+	if (!ret)
+		dma->locked_vm += npage;
+	return ret;
+}
+
+/* ---- pin, map, unmap, unpin ----------------------------------------------------- */
+
+#define for_each_target(iommu, only, d)                                  \
+	for (d = (only) ? (only) : LIST_FIRST(&(iommu)->domain_list); d; \
+	     d = (only) ? NULL : LIST_NEXT(d, next))
+
+/*
+ * Unmap every chunk of dma from the domains (only, or all), one gather and
+ * sync per domain and chunk, then unpin the chunk and uncharge the pages
+ * that no vfio_pfn keeps charged.  Returns the pages unpinned.
+ */
+static uint64_t vfio_unmap_unpin(struct vfio_iommu *iommu, struct vfio_dma *dma,
+				 struct vfio_domain *only, bool do_accounting)
+{
+	struct vfio_dma_chunk *c = dma->chunks, *next;
+	uint64_t unlocked = 0;
+	struct vfio_domain *d;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->npages) {
+			size_t size = c->npages << PAGE_SHIFT;
+			long locked;
+
+			for_each_target(iommu, only, d)
+			{
+				struct iommu_iotlb_gather gather;
+				size_t done;
+
+				iommu_iotlb_gather_init(&gather);
+				done = iommu_unmap_fast(d->domain, c->iova,
+							size, &gather);
+				WARN_ON(done != size);
+				iommu_iotlb_sync(d->domain, &gather);
+				iommu->iotlb_syncs++;
+			}
+			/* only now, with the IOTLBs synced, let the pages go */
+			mm_unpin_pages(iommu->mm, c->runs, c->nr, 0);
+			locked = vfio_vpfn_count(dma, c->iova, c->npages);
+			if (do_accounting)
+				vfio_lock_acct(iommu, dma,
+					       locked - (long)c->npages);
+			unlocked += c->npages;
+			iommu->pinned_pages -= c->npages;
+		}
+		ui_free(c);
+	}
+	dma->chunks = dma->chunk_tail = NULL;
+	dma->iommu_mapped = false;
+	return unlocked;
+}
+
+/* Map one pinned run into the domains; all or nothing. */
+static int vfio_map_run(struct vfio_iommu *iommu, struct vfio_domain *only,
+			dma_addr_t iova, const struct mm_pin_run *run, int prot)
+{
+	size_t size = run->npages << PAGE_SHIFT;
+	struct vfio_domain *d, *e;
+	int ret;
+
+	for_each_target(iommu, only, d)
+	{
+		ret = iommu_map(d->domain, iova, run->pa, size,
+				prot | IOMMU_CACHE);
+		if (ret)
+			goto unwind;
+	}
+	return 0;
+
+unwind:
+	for_each_target(iommu, only, e)
+	{
+		if (e == d)
+			break;
+		iommu_unmap(e->domain, iova, size);
+	}
+	return ret;
+}
+
+/*
+ * Pin the whole of dma and map it into the domains (only, or all): the
+ * kernel's vfio_pin_map_dma (and the pinning half of replay).  On failure
+ * everything this call did is undone.  Pages already pinned by a driver
+ * (vfio_pfn) were charged then and are not charged again.
+ */
+static int vfio_pin_map_dma(struct vfio_iommu *iommu, struct vfio_dma *dma,
+			    struct vfio_domain *only)
+{
+	unsigned int gup = dma->prot & IOMMU_WRITE ? MM_GUP_WRITE : 0;
+	uint64_t total = dma->size >> PAGE_SHIFT, done = 0;
+	int ret;
+
+	while (done < total) {
+		struct vfio_dma_chunk *c = dma->chunk_tail;
+		dma_addr_t iova = dma->iova + (done << PAGE_SHIFT);
+		unsigned int nr, i, first;
+		uint64_t left;
+		long n;
+
+		if (!c || c->nr == VFIO_CHUNK_RUNS) {
+			c = ui_malloc(sizeof(*c));
+			if (!c) {
+				ret = -ENOMEM;
+				goto unwind;
+			}
+			c->next = NULL;
+			c->iova = iova;
+			c->npages = 0;
+			c->nr = 0;
+			if (dma->chunk_tail)
+				dma->chunk_tail->next = c;
+			else
+				dma->chunks = c;
+			dma->chunk_tail = c;
+		}
+		first = c->nr;
+		n = mm_pin_pages(iommu->mm, dma->vaddr + (done << PAGE_SHIFT),
+				 total - done, gup, c->runs + first,
+				 VFIO_CHUNK_RUNS - first, &nr);
+		if (n < 0) {
+			ret = (int)n;
+			goto unwind;
+		}
+		ret = vfio_lock_acct(iommu, dma,
+				     n - (long)vfio_vpfn_count(dma, iova, n));
+		if (ret) {
+			mm_unpin_pages(iommu->mm, c->runs + first, nr, 0);
+			goto unwind;
+		}
+		for (i = 0; i < nr; i++) {
+			struct mm_pin_run *r = &c->runs[first + i];
+
+			ret = vfio_map_run(iommu, only, iova, r, dma->prot);
+			if (ret)
+				break;
+			c->nr++;
+			c->npages += r->npages;
+			iommu->pinned_pages += r->npages;
+			iova += r->npages << PAGE_SHIFT;
+		}
+		if (ret) {
+			/* runs i.. were pinned and charged, never mapped */
+			left = 0;
+			for (unsigned int k = first + i; k < first + nr; k++)
+				left += c->runs[k].npages;
+			mm_unpin_pages(iommu->mm, c->runs + first + i, nr - i,
+				       0);
+			vfio_lock_acct(iommu, dma,
+				       -(long)(left - vfio_vpfn_count(dma, iova,
+								      left)));
+			goto unwind;
+		}
+		done += n;
+	}
+	return 0;
+
+unwind:
+	vfio_unmap_unpin(iommu, dma, only, true);
+	return ret;
+}
+
+/* Map the runs of an already pinned dma into a new domain (replay). */
+static int vfio_map_existing(struct vfio_iommu *iommu, struct vfio_dma *dma,
+			     struct vfio_domain *domain)
+{
+	dma_addr_t iova = dma->iova;
+	struct vfio_dma_chunk *c;
+	int ret;
+
+	for (c = dma->chunks; c; c = c->next) {
+		for (unsigned int i = 0; i < c->nr; i++) {
+			ret = vfio_map_run(iommu, domain, iova, &c->runs[i],
+					   dma->prot);
+			if (ret)
+				goto unwind;
+			iova += c->runs[i].npages << PAGE_SHIFT;
+		}
+	}
+	return 0;
+
+unwind:
+	if (iova > dma->iova)
+		iommu_unmap(domain->domain, dma->iova, iova - dma->iova);
+	return ret;
+}
+
+/*
+ * Remove a dma: unmap, unpin, uncharge, free (vfio_remove_dma).  Pins that
+ * drivers still hold are a bug (D10): warned about, then dropped so that
+ * nothing leaks (the kernel leaks them).
+ */
+static void vfio_remove_dma(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	if (WARN_ON(!RB_EMPTY(&dma->pfn_list)))
+		iommu->pinned_on_remove++;
+	vfio_unmap_unpin(iommu, dma, NULL, true);
+	vfio_dma_drop_vpfns(iommu, dma);
+	WARN_ON(dma->locked_vm);
+	RB_REMOVE(vfio_dma_tree, &iommu->dma_list, dma);
+	vfio_dma_bitmap_free(dma);
+	if (dma->vaddr_invalid)
+		iommu->vaddr_invalid_count--;
+	ui_free(dma);
+	iommu->dma_avail++;
+	iommu->nr_dma--;
+}
+
+static void vfio_iommu_unmap_unpin_all(struct vfio_iommu *iommu)
+{
+	struct vfio_dma *dma;
+
+	while ((dma = vfio_dma_first(iommu)))
+		vfio_remove_dma(iommu, dma);
+}
+
+/* Last domain gone while emulated groups stay: unpin everything but keep
+ * the mappings, and charge the drivers' pins again (they were covered by
+ * the IOMMU pins). */
+static void vfio_iommu_unmap_unpin_reaccount(struct vfio_iommu *iommu)
+{
+	struct vfio_dma *dma;
+
+	for (dma = vfio_dma_first(iommu); dma;
+	     dma = vfio_dma_next(iommu, dma)) {
+		uint64_t unlocked = vfio_unmap_unpin(iommu, dma, NULL, false);
+
+		vfio_lock_acct(iommu, dma, (long)dma->nr_pfns - (long)unlocked);
+	}
+}
+
+/* ---- IOVA ranges ------------------------------------------------------------------ */
+
+static bool vfio_iommu_iova_dma_valid(struct vfio_iommu *iommu,
+				      dma_addr_t start, dma_addr_t end)
+{
+	if (!iommu->iova_valid)
+		return true;
+	for (unsigned int i = 0; i < iommu->nr_iova; i++)
+		if (start >= iommu->iova_list[i].start &&
+		    end <= iommu->iova_list[i].end)
+			return true;
+	return false;
+}
+
+struct resv_collect {
+	struct iommu_resv_region *regions;
+	unsigned int nr, max;
+	int ret;
+};
+
+static int resv_collect_dev(struct device *dev, void *data)
+{
+	struct resv_collect *rc = data;
+	unsigned int n = 0;
+	int ret;
+
+	ret = iommu_get_resv_regions(dev, rc->regions + rc->nr,
+				     rc->max - rc->nr, &n);
+	if (ret) {
+		rc->ret = ret;
+		return ret;
+	}
+	rc->nr += n;
+	return 0;
+}
+
+/* Append the reserved regions of every device of group. */
+static int vfio_group_resv_regions(struct iommu_group *group,
+				   struct resv_collect *rc)
+{
+	unsigned int need = rc->nr + IOMMU_MAX_RESV_REGIONS *
+					     iommu_group_device_count(group);
+	struct iommu_resv_region *r;
+
+	if (need > rc->max) {
+		r = ui_calloc(need, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		if (rc->nr)
+			memcpy(r, rc->regions, rc->nr * sizeof(*r));
+		ui_free(rc->regions);
+		rc->regions = r;
+		rc->max = need;
+	}
+	rc->ret = 0;
+	iommu_group_for_each_dev(group, rc, resv_collect_dev);
+	return rc->ret;
+}
+
+static int first_dev(struct device *dev, void *data)
+{
+	*(struct device **)data = dev;
+	return 1;
+}
+
+static struct device *vfio_group_first_dev(struct iommu_group *group)
+{
+	struct device *dev = NULL;
+
+	iommu_group_for_each_dev(group, &dev, first_dev);
+	return dev;
+}
+
+/*
+ * Build the IOVA ranges: the intersection of the apertures of the domains
+ * (plus extra), minus the reserved regions of their groups (plus those in
+ * rc); [0, ~0] with no domain at all.  -EINVAL if nothing is left.
+ */
+static int vfio_iova_build(struct vfio_iommu *iommu, struct vfio_domain *extra,
+			   struct resv_collect *rc, struct vfio_iova **out,
+			   unsigned int *nr_out)
+{
+	dma_addr_t start = 0, end = ~(dma_addr_t)0;
+	struct vfio_iommu_group *g;
+	struct vfio_iova *list;
+	struct vfio_domain *d;
+	unsigned int nr = 1;
+	int ret = 0;
+
+	LIST_FOREACH(d, &iommu->domain_list, next) {
+		start = max(start, d->domain->geometry.aperture_start);
+		end = min(end, d->domain->geometry.aperture_end);
+		LIST_FOREACH(g, &d->group_list, next) {
+			ret = vfio_group_resv_regions(g->iommu_group, rc);
+			if (ret)
+				return ret;
+		}
+	}
+	if (extra) {
+		start = max(start, extra->domain->geometry.aperture_start);
+		end = min(end, extra->domain->geometry.aperture_end);
+	}
+	if (start > end)
+		return -EINVAL;
+	list = ui_calloc(rc->nr + 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	list[0].start = start;
+	list[0].end = end;
+	for (unsigned int k = 0; k < rc->nr; k++) {
+		const struct iommu_resv_region *r = &rc->regions[k];
+		dma_addr_t rs = r->start, re = r->start + r->length - 1;
+
+		for (unsigned int i = 0; i < nr; i++) {
+			struct vfio_iova *n = &list[i];
+
+			if (re < n->start || rs > n->end)
+				continue;
+			if (rs > n->start && re < n->end) {
+				/* split in two */
+				memmove(n + 2, n + 1,
+					(nr - i - 1) * sizeof(*n));
+				n[1].start = re + 1;
+				n[1].end = n->end;
+				n->end = rs - 1;
+				nr++;
+				i++;
+			} else if (rs > n->start) {
+				n->end = rs - 1;
+			} else if (re < n->end) {
+				n->start = re + 1;
+			} else {
+				memmove(n, n + 1, (nr - i - 1) * sizeof(*n));
+				nr--;
+				i--;
+			}
+		}
+	}
+	if (!nr) {
+		ui_free(list);
+		return -EINVAL;
+	}
+	*out = list;
+	*nr_out = nr;
+	return 0;
+}
+
+static void vfio_iova_install(struct vfio_iommu *iommu, struct vfio_iova *list,
+			      unsigned int nr)
+{
+	ui_free(iommu->iova_list);
+	iommu->iova_list = list;
+	iommu->nr_iova = nr;
+	iommu->iova_valid = true;
+}
+
+/* Would a new aperture leave an existing mapping outside? */
+static bool vfio_iommu_aper_conflict(struct vfio_iommu *iommu, dma_addr_t start,
+				     dma_addr_t end)
+{
+	struct vfio_dma *first = vfio_dma_first(iommu), *last;
+
+	if (!first)
+		return false;
+	last = RB_MAX(vfio_dma_tree, &iommu->dma_list);
+	return first->iova < start || last->iova + last->size - 1 > end;
+}
+
+static bool vfio_iommu_resv_conflict(struct vfio_iommu *iommu,
+				     const struct resv_collect *rc)
+{
+	for (unsigned int i = 0; i < rc->nr; i++)
+		if (vfio_find_dma(iommu, rc->regions[i].start,
+				  rc->regions[i].length))
+			return true;
+	return false;
+}
+
+static void vfio_update_pgsize_bitmap(struct vfio_iommu *iommu)
+{
+	struct vfio_domain *d;
+	uint64_t bitmap = ~0ULL;
+
+	LIST_FOREACH(d, &iommu->domain_list, next)
+		bitmap &= d->domain->pgsize_bitmap;
+	/* sizes below PAGE_SIZE are hidden behind PAGE_SIZE */
+	if (bitmap & (PAGE_SIZE - 1)) {
+		bitmap &= ~(PAGE_SIZE - 1);
+		bitmap |= PAGE_SIZE;
+	}
+	iommu->pgsize_bitmap = bitmap;
+}
+
+/* ---- open, release ------------------------------------------------------------------ */
+
+int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
+			  struct vfio_iommu **out)
+{
+	struct vfio_iommu *iommu;
+
+	if (!mm || !out)
+		return -EINVAL;
+	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
+		return -EINVAL;
+	iommu = ui_zalloc(sizeof(*iommu));
+	if (!iommu)
+		return -ENOMEM;
+	pthread_mutex_init(&iommu->lock, NULL);
+	pthread_mutex_init(&iommu->device_list_lock, NULL);
+	iommu->mm = mm;
+	iommu->v2 = type == VFIO_TYPE1v2_IOMMU;
+	LIST_INIT(&iommu->domain_list);
+	LIST_INIT(&iommu->emulated_iommu_groups);
+	LIST_INIT(&iommu->device_list);
+	RB_INIT(&iommu->dma_list);
+	iommu->dma_avail = dma_entry_limit;
+	iommu->pgsize_bitmap = ~(PAGE_SIZE - 1); /* PAGE_MASK */
+	*out = iommu;
+	return 0;
+}
+
+static void vfio_release_domain(struct vfio_domain *domain)
+{
+	struct vfio_iommu_group *g;
+
+	while ((g = LIST_FIRST(&domain->group_list))) {
+		iommu_detach_group(domain->domain, g->iommu_group);
+		LIST_REMOVE(g, next);
+		ui_free(g);
+	}
+	iommu_domain_free(domain->domain);
+}
+
+void vfio_iommu_type1_release(struct vfio_iommu *iommu)
+{
+	struct vfio_iommu_group *g;
+	struct vfio_domain *d;
+
+	if (!iommu)
+		return;
+	pthread_mutex_lock(&iommu->lock);
+	while ((g = LIST_FIRST(&iommu->emulated_iommu_groups))) {
+		LIST_REMOVE(g, next);
+		ui_free(g);
+	}
+	vfio_iommu_unmap_unpin_all(iommu);
+	while ((d = LIST_FIRST(&iommu->domain_list))) {
+		vfio_release_domain(d);
+		LIST_REMOVE(d, next);
+		ui_free(d);
+	}
+	ui_free(iommu->iova_list);
+	pthread_mutex_unlock(&iommu->lock);
+	pthread_mutex_destroy(&iommu->lock);
+	pthread_mutex_destroy(&iommu->device_list_lock);
+	ui_free(iommu);
+}
+
+/* ---- attach, detach, replay ------------------------------------------------------------ */
+
+struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
+					 struct iommu_group *group)
+{
+	struct vfio_iommu_group *g;
+	struct vfio_domain *d;
+
+	LIST_FOREACH(d, &iommu->domain_list, next)
+		LIST_FOREACH(g, &d->group_list, next)
+			if (g->iommu_group == group)
+				return g;
+	LIST_FOREACH(g, &iommu->emulated_iommu_groups, next)
+		if (g->iommu_group == group)
+			return g;
+	return NULL;
+}
+
+/*
+ * Replay every mapping into a new domain (D04): dmas already pinned are
+ * mapped from their runs, the others pinned and mapped.  On failure, what
+ * this replay mapped and pinned is undone (D05).
+ */
+static int vfio_iommu_replay(struct vfio_iommu *iommu,
+			     struct vfio_domain *domain)
+{
+	struct vfio_dma *dma, *p;
+	int ret = 0;
+
+	for (dma = vfio_dma_first(iommu); dma;
+	     dma = vfio_dma_next(iommu, dma)) {
+		if (dma->iommu_mapped)
+			ret = vfio_map_existing(iommu, dma, domain);
+		else if (dma->vaddr_invalid)
+			ret = -EBUSY; /* nothing to pin from until MAP_DMA
+				       * with VFIO_DMA_MAP_FLAG_VADDR */
+		else
+			ret = vfio_pin_map_dma(iommu, dma, domain);
+		if (ret)
+			goto unwind;
+	}
+	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
+		dma->iommu_mapped = true;
+	return 0;
+
+unwind:
+	for (p = vfio_dma_prev(iommu, dma); p; p = vfio_dma_prev(iommu, p)) {
+		if (p->iommu_mapped)
+			iommu_unmap(domain->domain, p->iova, p->size);
+		else
+			vfio_unmap_unpin(iommu, p, domain, true);
+	}
+	return ret;
+}
+
+int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
+				  struct iommu_group *group)
+{
+	struct resv_collect rc = {0};
+	struct vfio_domain *domain = NULL, *d;
+	struct vfio_iova *iova_list = NULL;
+	struct vfio_iommu_group *g;
+	const struct iommu_domain_geometry *geo;
+	unsigned int nr_iova = 0;
+	struct device *dev;
+	int ret;
+
+	if (!iommu || !group)
+		return -EINVAL;
+	dev = vfio_group_first_dev(group);
+	if (!dev)
+		return -ENODEV;
+
+	pthread_mutex_lock(&iommu->lock);
+	if (vfio_find_group(iommu, group)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	ret = -ENOMEM;
+	g = ui_zalloc(sizeof(*g));
+	if (!g)
+		goto out_unlock;
+	g->iommu_group = group;
+	domain = ui_zalloc(sizeof(*domain));
+	if (!domain)
+		goto out_free_group;
+	LIST_INIT(&domain->group_list);
+
+	ret = -EIO;
+	domain->domain = iommu_domain_alloc(dev);
+	if (!domain->domain)
+		goto out_free_domain;
+	ret = iommu_attach_group(domain->domain, group);
+	if (ret)
+		goto out_domain;
+
+	geo = &domain->domain->geometry;
+	if (iommu->iova_valid &&
+	    vfio_iommu_aper_conflict(iommu, geo->aperture_start,
+				     geo->aperture_end)) {
+		ret = -EINVAL;
+		goto out_detach;
+	}
+	ret = vfio_group_resv_regions(group, &rc);
+	if (ret)
+		goto out_detach;
+	if (vfio_iommu_resv_conflict(iommu, &rc)) {
+		ret = -EINVAL;
+		goto out_detach;
+	}
+	/* the new list: this group's regions, then the others' */
+	ret = vfio_iova_build(iommu, domain, &rc, &iova_list, &nr_iova);
+	if (ret)
+		goto out_detach;
+
+	if (domain->domain->ops->enforce_cache_coherency)
+		domain->enforce_cache_coherency =
+			domain->domain->ops->enforce_cache_coherency(
+				domain->domain);
+	LIST_INSERT_HEAD(&domain->group_list, g, next);
+
+	/* join a compatible domain: same IOMMU driver, same coherency */
+	LIST_FOREACH(d, &iommu->domain_list, next) {
+		if (d->domain->ops != domain->domain->ops ||
+		    d->enforce_cache_coherency !=
+			    domain->enforce_cache_coherency)
+			continue;
+		iommu_detach_group(domain->domain, group);
+		if (!iommu_attach_group(d->domain, group)) {
+			LIST_REMOVE(g, next);
+			LIST_INSERT_HEAD(&d->group_list, g, next);
+			iommu_domain_free(domain->domain);
+			ui_free(domain);
+			goto done;
+		}
+		ret = iommu_attach_group(domain->domain, group);
+		if (ret) {
+			LIST_REMOVE(g, next);
+			goto out_domain;
+		}
+	}
+
+	ret = vfio_iommu_replay(iommu, domain);
+	if (ret) {
+		LIST_REMOVE(g, next);
+		goto out_detach;
+	}
+	LIST_INSERT_HEAD(&iommu->domain_list, domain, next);
+	vfio_update_pgsize_bitmap(iommu);
+done:
+	vfio_iova_install(iommu, iova_list, nr_iova);
+	/* an IOMMU-backed group can dirty any page it reaches, until it
+	 * pins pages itself (D11, D12) */
+	iommu->num_non_pinned_groups++;
+	ui_free(rc.regions);
+	pthread_mutex_unlock(&iommu->lock);
+	return 0;
+
+out_detach:
+	iommu_detach_group(domain->domain, group);
+out_domain:
+	iommu_domain_free(domain->domain);
+out_free_domain:
+	ui_free(domain);
+out_free_group:
+	ui_free(g);
+out_unlock:
+	ui_free(iova_list);
+	ui_free(rc.regions);
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
+}
+
+int vfio_iommu_type1_attach_emulated_group(struct vfio_iommu *iommu,
+					   struct iommu_group *group)
+{
+	struct vfio_iommu_group *g;
+	int ret = 0;
+
+	if (!iommu || !group)
+		return -EINVAL;
+	pthread_mutex_lock(&iommu->lock);
+	if (vfio_find_group(iommu, group)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	g = ui_zalloc(sizeof(*g));
+	if (!g) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	g->iommu_group = group;
+	/* it can only reach memory through pins */
+	g->pinned_page_dirty_scope = true;
+	LIST_INSERT_HEAD(&iommu->emulated_iommu_groups, g, next);
+out:
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
+}
+
+void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
+				   struct iommu_group *group)
+{
+	struct resv_collect rc = {0};
+	struct vfio_iova *iova_list;
+	bool update_dirty_scope = false;
+	struct vfio_iommu_group *g;
+	struct vfio_domain *d;
+	unsigned int nr_iova;
+
+	if (!iommu || !group)
+		return;
+	pthread_mutex_lock(&iommu->lock);
+	LIST_FOREACH(g, &iommu->emulated_iommu_groups, next) {
+		if (g->iommu_group != group)
+			continue;
+		update_dirty_scope = !g->pinned_page_dirty_scope;
+		LIST_REMOVE(g, next);
+		ui_free(g);
+		if (LIST_EMPTY(&iommu->emulated_iommu_groups) &&
+		    !vfio_has_domain(iommu)) {
+			WARN_ON(!LIST_EMPTY(&iommu->device_list));
+			vfio_iommu_unmap_unpin_all(iommu);
+		}
+		goto done;
+	}
+
+	LIST_FOREACH(d, &iommu->domain_list, next) {
+		LIST_FOREACH(g, &d->group_list, next)
+			if (g->iommu_group == group)
+				break;
+		if (!g)
+			continue;
+		iommu_detach_group(d->domain, group);
+		update_dirty_scope = !g->pinned_page_dirty_scope;
+		LIST_REMOVE(g, next);
+		ui_free(g);
+		if (LIST_EMPTY(&d->group_list)) {
+			/* the last domain takes the mappings with it unless
+			 * an emulated group still uses them */
+			if (LIST_FIRST(&iommu->domain_list) == d &&
+			    !LIST_NEXT(d, next)) {
+				if (LIST_EMPTY(&iommu->emulated_iommu_groups)) {
+					WARN_ON(!LIST_EMPTY(
+						&iommu->device_list));
+					vfio_iommu_unmap_unpin_all(iommu);
+				} else {
+					vfio_iommu_unmap_unpin_reaccount(iommu);
+				}
+			} else {
+				/* take the mappings out of this domain (synced)
+				 * before its tables and tag go; the pages stay
+				 * pinned for the other domains */
+				struct vfio_dma *dma;
+
+				for (dma = vfio_dma_first(iommu); dma;
+				     dma = vfio_dma_next(iommu, dma))
+					if (dma->iommu_mapped)
+						iommu_unmap(d->domain,
+							    dma->iova,
+							    dma->size);
+			}
+			LIST_REMOVE(d, next);
+			iommu_domain_free(d->domain);
+			ui_free(d);
+			vfio_update_pgsize_bitmap(iommu);
+		}
+		break;
+	}
+	if (!vfio_iova_build(iommu, NULL, &rc, &iova_list, &nr_iova))
+		vfio_iova_install(iommu, iova_list, nr_iova);
+	ui_free(rc.regions);
+done:
+	/* a group that could dirty anything leaves: whatever it may have
+	 * written is reported dirty */
+	if (update_dirty_scope) {
+		iommu->num_non_pinned_groups--;
+		if (iommu->dirty_page_tracking)
+			vfio_iommu_populate_bitmap_full(iommu);
+	}
+	pthread_mutex_unlock(&iommu->lock);
+}
+
+/* ---- MAP_DMA ------------------------------------------------------------------------------ */
+
+static int vfio_dma_do_map(struct vfio_iommu *iommu,
+			   const struct vfio_iommu_type1_dma_map *map)
+{
+	bool set_vaddr = map->flags & VFIO_DMA_MAP_FLAG_VADDR;
+	dma_addr_t iova = map->iova, last;
+	unsigned long vaddr = map->vaddr, vlast;
+	uint64_t size = map->size, pgsize;
+	struct vfio_dma *dma;
+	int ret = 0, prot = 0;
+
+	/* READ/WRITE from the device's point of view */
+	if (map->flags & VFIO_DMA_MAP_FLAG_WRITE)
+		prot |= IOMMU_WRITE;
+	if (map->flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= IOMMU_READ;
+	if ((prot && set_vaddr) || (!prot && !set_vaddr))
+		return -EINVAL;
+
+	pthread_mutex_lock(&iommu->lock);
+	pgsize = vfio_pgsize(iommu);
+	if (!size || (size | iova | vaddr) & (pgsize - 1)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	/* no IOVA or vaddr wrap */
+	if (check_add_overflow(iova, size - 1, &last) ||
+	    check_add_overflow(vaddr, size - 1, &vlast)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+
+	dma = vfio_find_dma(iommu, iova, size);
+	if (set_vaddr) {
+		if (!dma) {
+			ret = -ENOENT;
+		} else if (!dma->vaddr_invalid || dma->iova != iova ||
+			   dma->size != size) {
+			ret = -EINVAL;
+		} else {
+			dma->vaddr = vaddr;
+			dma->vaddr_invalid = false;
+			iommu->vaddr_invalid_count--;
+		}
+		goto out_unlock;
+	} else if (dma) {
+		ret = -EEXIST;
+		goto out_unlock;
+	}
+	if (!iommu->dma_avail) {
+		ret = -ENOSPC;
+		goto out_unlock;
+	}
+	if (!vfio_iommu_iova_dma_valid(iommu, iova, last)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	dma = ui_zalloc(sizeof(*dma));
+	if (!dma) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	iommu->dma_avail--;
+	iommu->nr_dma++;
+	dma->iova = iova;
+	dma->vaddr = vaddr;
+	dma->size = size;
+	dma->prot = prot;
+	dma->lock_cap = mm_cap_ipc_lock(iommu->mm);
+	RB_INIT(&dma->pfn_list);
+	RB_INSERT(vfio_dma_tree, &iommu->dma_list, dma);
+
+	/* without an IOMMU domain nothing is pinned until one comes (D01) */
+	if (vfio_has_domain(iommu)) {
+		ret = vfio_pin_map_dma(iommu, dma, NULL);
+		if (!ret)
+			dma->iommu_mapped = true;
+	}
+	if (!ret && iommu->dirty_page_tracking)
+		ret = vfio_dma_bitmap_alloc(dma, pgsize);
+	if (ret)
+		vfio_remove_dma(iommu, dma);
+out_unlock:
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
+}
+
+static long vfio_iommu_type1_map_dma(struct vfio_iommu *iommu,
+				     unsigned long arg)
+{
+	uint32_t mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
+			VFIO_DMA_MAP_FLAG_VADDR;
+	struct vfio_iommu_type1_dma_map map;
+	size_t minsz = offsetof(struct vfio_iommu_type1_dma_map, size) +
+		       sizeof(map.size);
+
+	if (copy_from_user(&map, (void *)arg, minsz))
+		return -EFAULT;
+	if (map.argsz < minsz || map.flags & ~mask)
+		return -EINVAL;
+	return vfio_dma_do_map(iommu, &map);
+}
+
+/* ---- UNMAP_DMA --------------------------------------------------------------------------- */
+
+static int vfio_dma_do_unmap(struct vfio_iommu *iommu,
+			     struct vfio_iommu_type1_dma_unmap *unmap,
+			     const struct vfio_bitmap *bitmap)
+{
+	bool unmap_all = unmap->flags & VFIO_DMA_UNMAP_FLAG_ALL;
+	bool invalidate_vaddr = unmap->flags & VFIO_DMA_UNMAP_FLAG_VADDR;
+	struct vfio_dma *dma, *dma_last = NULL, *first, *n;
+	dma_addr_t iova = unmap->iova, last;
+	uint64_t size = unmap->size, unmapped = 0, pgsize;
+	int ret = -EINVAL, retries = 0;
+
+	pthread_mutex_lock(&iommu->lock);
+	pgsize = vfio_pgsize(iommu);
+	if (iova & (pgsize - 1))
+		goto unlock;
+	if (unmap_all) {
+		if (iova || size)
+			goto unlock;
+		size = UINT64_MAX;
+	} else if (!size || size & (pgsize - 1) ||
+		   check_add_overflow(iova, size - 1, &last)) {
+		goto unlock;
+	}
+	/* with dirty tracking, only the smallest page size */
+	if ((unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
+	    (!iommu->dirty_page_tracking || bitmap->pgsize != pgsize))
+		goto unlock;
+	/* drivers that pin cannot cope with vaddrs changing under them */
+	if (invalidate_vaddr && !LIST_EMPTY(&iommu->emulated_iommu_groups)) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	last = iova + size - 1; /* size is UINT64_MAX only with iova 0 */
+
+again:
+	/*
+	 * v1 forgot the granularity of the original mappings: a request that
+	 * starts inside a mapping unmaps nothing (success, size 0) and one
+	 * that covers a mapping's first IOVA removes the whole mapping.  v2
+	 * refuses to bisect a mapping (-EINVAL) and returns 0 only when
+	 * nothing was mapped in the range.
+	 */
+	if (iommu->v2 && !unmap_all) {
+		dma = vfio_find_dma(iommu, iova, 1);
+		if (dma && dma->iova != iova)
+			goto unlock;
+		dma = vfio_find_dma(iommu, last, 1);
+		if (dma && dma->iova + dma->size - 1 != last)
+			goto unlock;
+	}
+	ret = 0;
+	first = vfio_find_dma_first(iommu, iova);
+	for (dma = first; dma; dma = n) {
+		if (dma->iova > last)
+			break;
+		if (!iommu->v2 && iova > dma->iova)
+			break;
+		n = vfio_dma_next(iommu, dma);
+		if (invalidate_vaddr) {
+			if (dma->vaddr_invalid) {
+				/* undo what this call invalidated */
+				for (struct vfio_dma *u = first; u != dma;
+				     u = vfio_dma_next(iommu, u)) {
+					u->vaddr_invalid = false;
+					iommu->vaddr_invalid_count--;
+				}
+				ret = -EINVAL;
+				unmapped = 0;
+				break;
+			}
+			dma->vaddr_invalid = true;
+			iommu->vaddr_invalid_count++;
+			unmapped += dma->size;
+			continue;
+		}
+		if (!RB_EMPTY(&dma->pfn_list)) {
+			if (dma_last == dma) {
+				if (++retries > VFIO_UNMAP_NOTIFY_RETRIES) {
+					/* the kernel BUG()s here; a library
+					 * must not take its program down:
+					 * the unmap fails, the mapping and
+					 * the driver's pins stay */
+					pr_err("vfio: pinned pages of [%#llx, "
+					       "+%#llx) not released by "
+					       "dma_unmap: unmap fails",
+					       (unsigned long long)dma->iova,
+					       (unsigned long long)dma->size);
+					ret = -EBUSY;
+					break;
+				}
+			} else {
+				dma_last = dma;
+				retries = 0;
+			}
+			vfio_notify_dma_unmap(iommu, dma->iova, dma->size);
+			goto again;
+		}
+		if (unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
+			ret = vfio_update_user_bitmap(iommu, dma,
+						      (uint64_t *)bitmap->data,
+						      iova, pgsize);
+			if (ret)
+				break;
+		}
+		unmapped += dma->size;
+		vfio_remove_dma(iommu, dma);
+	}
+unlock:
+	pthread_mutex_unlock(&iommu->lock);
+	unmap->size = unmapped;
+	return ret;
+}
+
+static long vfio_iommu_type1_unmap_dma(struct vfio_iommu *iommu,
+				       unsigned long arg)
+{
+	struct vfio_iommu_type1_dma_unmap unmap;
+	struct vfio_bitmap bitmap = {0};
+	size_t minsz = offsetof(struct vfio_iommu_type1_dma_unmap, size) +
+		       sizeof(unmap.size);
+	uint32_t mask = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
+			VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR;
+	int ret;
+
+	if (copy_from_user(&unmap, (void *)arg, minsz))
+		return -EFAULT;
+	if (unmap.argsz < minsz || unmap.flags & ~mask)
+		return -EINVAL;
+	if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
+	    (unmap.flags &
+	     (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR)))
+		return -EINVAL;
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
+		if (unmap.argsz < minsz + sizeof(bitmap))
+			return -EINVAL;
+		if (copy_from_user(&bitmap, (void *)(arg + minsz),
+				   sizeof(bitmap)))
+			return -EFAULT;
+		if (!access_ok((uint64_t)(uintptr_t)bitmap.data, bitmap.size) ||
+		    !bitmap.pgsize)
+			return -EINVAL;
+		ret = vfio_verify_bitmap_size(
+			unmap.size >> __builtin_ctzll(bitmap.pgsize),
+			bitmap.size);
+		if (ret)
+			return ret;
+	}
+	ret = vfio_dma_do_unmap(iommu, &unmap, &bitmap);
+	if (ret)
+		return ret;
+	return copy_to_user((void *)arg, &unmap, minsz) ? -EFAULT : 0;
+}
+
+/* ---- CHECK_EXTENSION, GET_INFO --------------------------------------------------------------- */
+
+static int vfio_domains_have_enforce_cache_coherency(struct vfio_iommu *iommu)
+{
+	struct vfio_domain *d;
+	int ret = 1;
+
+	pthread_mutex_lock(&iommu->lock);
+	LIST_FOREACH(d, &iommu->domain_list, next) {
+		if (!d->enforce_cache_coherency) {
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
+}
+
+static long vfio_iommu_type1_check_extension(struct vfio_iommu *iommu,
+					     unsigned long arg)
+{
+	int ret;
+
+	switch (arg) {
+	case VFIO_TYPE1_IOMMU:
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_UNMAP_ALL:
+		return 1;
+	case VFIO_UPDATE_VADDR:
+		/* not while drivers pin: they cannot follow vaddr changes */
+		if (!iommu)
+			return 1;
+		pthread_mutex_lock(&iommu->lock);
+		ret = LIST_EMPTY(&iommu->emulated_iommu_groups);
+		pthread_mutex_unlock(&iommu->lock);
+		return ret;
+	case VFIO_DMA_CC_IOMMU:
+		if (!iommu)
+			return 0;
+		return vfio_domains_have_enforce_cache_coherency(iommu);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Append one capability to buf at *off (8-byte aligned) and chain it: the
+ * offsets in the chain count from the start of the info struct, which the
+ * buffer follows.
+ */
+static void *cap_add(char *buf, size_t *off, uint32_t *prev_next, size_t size,
+		     uint16_t id, uint16_t version)
+{
+	struct vfio_info_cap_header *h = (void *)(buf + *off);
+
+	h->id = id;
+	h->version = version;
+	h->next = 0;
+	if (prev_next)
+		*prev_next = sizeof(struct vfio_iommu_type1_info) + *off;
+	*off += ALIGN_UP(size, 8);
+	return h;
+}
+
+static long vfio_iommu_type1_get_info(struct vfio_iommu *iommu,
+				      unsigned long arg)
+{
+	struct vfio_iommu_type1_info info = {0};
+	size_t minsz = offsetof(struct vfio_iommu_type1_info, iova_pgsizes) +
+		       sizeof(info.iova_pgsizes);
+	struct vfio_iommu_type1_info_cap_migration *mig;
+	struct vfio_iommu_type1_info_dma_avail *avail;
+	struct vfio_iommu_type1_info_cap_iova_range *range;
+	size_t caps_size, off = 0, iova_size = 0;
+	uint32_t *prev = NULL;
+	char *caps;
+	long ret = 0;
+
+	if (copy_from_user(&info, (void *)arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	minsz = min((size_t)info.argsz, sizeof(info));
+
+	pthread_mutex_lock(&iommu->lock);
+	info.flags = VFIO_IOMMU_INFO_PGSIZES;
+	info.iova_pgsizes = iommu->pgsize_bitmap;
+	caps_size = ALIGN_UP(sizeof(*mig), 8) + ALIGN_UP(sizeof(*avail), 8);
+	if (iommu->iova_valid) {
+		iova_size = sizeof(*range) +
+			    iommu->nr_iova * sizeof(range->iova_ranges[0]);
+		caps_size += ALIGN_UP(iova_size, 8);
+	}
+	caps = ui_zalloc(caps_size);
+	if (!caps) {
+		pthread_mutex_unlock(&iommu->lock);
+		return -ENOMEM;
+	}
+	/* the kernel's order: migration, DMA available, IOVA ranges */
+	mig = cap_add(caps, &off, prev, sizeof(*mig),
+		      VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, 1);
+	prev = &mig->header.next;
+	mig->flags = 0;
+	mig->pgsize_bitmap = vfio_pgsize(iommu);
+	mig->max_dirty_bitmap_size = VFIO_DIRTY_BITMAP_SIZE_MAX;
+	avail = cap_add(caps, &off, prev, sizeof(*avail),
+			VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, 1);
+	prev = &avail->header.next;
+	avail->avail = iommu->dma_avail;
+	if (iommu->iova_valid) {
+		range = cap_add(caps, &off, prev, iova_size,
+				VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
+		range->nr_iovas = iommu->nr_iova;
+		for (unsigned int i = 0; i < iommu->nr_iova; i++) {
+			range->iova_ranges[i].start = iommu->iova_list[i].start;
+			range->iova_ranges[i].end = iommu->iova_list[i].end;
+		}
+	}
+	pthread_mutex_unlock(&iommu->lock);
+
+	info.flags |= VFIO_IOMMU_INFO_CAPS;
+	if (info.argsz < sizeof(info) + caps_size) {
+		info.argsz = sizeof(info) + caps_size;
+	} else {
+		if (copy_to_user((char *)arg + sizeof(info), caps, caps_size))
+			ret = -EFAULT;
+		info.cap_offset = sizeof(info);
+	}
+	ui_free(caps);
+	if (ret)
+		return ret;
+	return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
+}
+
+long vfio_iommu_type1_ioctl(struct vfio_iommu *iommu, unsigned int cmd,
+			    unsigned long arg)
+{
+	switch (cmd) {
+	case VFIO_CHECK_EXTENSION:
+		return vfio_iommu_type1_check_extension(iommu, arg);
+	case VFIO_IOMMU_GET_INFO:
+		return iommu ? vfio_iommu_type1_get_info(iommu, arg) : -EINVAL;
+	case VFIO_IOMMU_MAP_DMA:
+		return iommu ? vfio_iommu_type1_map_dma(iommu, arg) : -EINVAL;
+	case VFIO_IOMMU_UNMAP_DMA:
+		return iommu ? vfio_iommu_type1_unmap_dma(iommu, arg) : -EINVAL;
+	case VFIO_IOMMU_DIRTY_PAGES:
+		return iommu ? vfio_iommu_type1_dirty_pages(iommu, arg)
+			     : -EINVAL;
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* ---- introspection ------------------------------------------------------------------------- */
+
+void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
+				struct vfio_iommu_type1_stats *st)
+{
+	struct vfio_iommu_group *g;
+	struct vfio_domain *d;
+	struct vfio_dma *dma;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&iommu->lock);
+	st->nr_dma = iommu->nr_dma;
+	st->dma_avail = iommu->dma_avail;
+	LIST_FOREACH(d, &iommu->domain_list, next) {
+		st->nr_domains++;
+		LIST_FOREACH(g, &d->group_list, next)
+			st->nr_groups++;
+	}
+	LIST_FOREACH(g, &iommu->emulated_iommu_groups, next)
+		st->nr_emulated++;
+	st->num_non_pinned_groups = iommu->num_non_pinned_groups;
+	st->pgsize_bitmap = iommu->pgsize_bitmap;
+	st->pinned_pages = iommu->pinned_pages;
+	for (dma = vfio_dma_first(iommu); dma;
+	     dma = vfio_dma_next(iommu, dma)) {
+		st->external_pins += dma->nr_pfns;
+		st->locked_vm += dma->locked_vm;
+	}
+	st->unmap_notify_calls = iommu->unmap_notify_calls;
+	st->iotlb_syncs = iommu->iotlb_syncs;
+	st->pinned_on_remove = iommu->pinned_on_remove;
+	st->dirty_page_tracking = iommu->dirty_page_tracking;
+	pthread_mutex_unlock(&iommu->lock);
+}
+
+struct iommu_domain *vfio_iommu_type1_group_domain(struct vfio_iommu *iommu,
+						   struct iommu_group *group)
+{
+	struct iommu_domain *ret = NULL;
+	struct vfio_iommu_group *g;
+	struct vfio_domain *d;
+
+	pthread_mutex_lock(&iommu->lock);
+	LIST_FOREACH(d, &iommu->domain_list, next)
+		LIST_FOREACH(g, &d->group_list, next)
+			if (g->iommu_group == group)
+				ret = d->domain;
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
+}
+
+int vfio_iommu_type1_find_dma(struct vfio_iommu *iommu, dma_addr_t iova,
+			      dma_addr_t *start, uint64_t *size,
+			      bool *iommu_mapped)
+{
+	struct vfio_dma *dma;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&iommu->lock);
+	dma = vfio_find_dma(iommu, iova, 1);
+	if (dma) {
+		if (start)
+			*start = dma->iova;
+		if (size)
+			*size = dma->size;
+		if (iommu_mapped)
+			*iommu_mapped = dma->iommu_mapped;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
+}
+
+int vfio_iommu_type1_group_pinned_scope(struct vfio_iommu *iommu,
+					struct iommu_group *group)
+{
+	struct vfio_iommu_group *g;
+	int ret;
+
+	pthread_mutex_lock(&iommu->lock);
+	g = vfio_find_group(iommu, group);
+	ret = g ? g->pinned_page_dirty_scope : -ENOENT;
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
+}

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pages pinned by drivers (mediated devices) through the container: the
+ * kernel's vfio_pin_pages/vfio_unpin_pages for type1, and the dma_unmap
+ * callbacks that ask those drivers to let go (seed 002).
+ *
+ * Data model: each vfio_dma keeps an rb-tree of struct vfio_pfn keyed by
+ * IOVA, one per page a driver pinned, with a reference count (two drivers,
+ * or one driver twice, pinning a page count two; each unpin drops one, and
+ * the page's single pin is released at zero).  Only IOVAs in the tree can be
+ * unpinned: unpinning a page nobody pinned changes nothing.
+ *
+ * Accounting (D07): a driver's pin is charged to locked_vm only when the
+ * container has no IOMMU-backed domain; with one, every page of every
+ * mapping is already pinned and charged for the IOMMU.  Symmetrically an
+ * unpin uncharges only without a domain, and the IOMMU pinning path skips
+ * pages that have a vfio_pfn (type1.c).
+ *
+ * Invalid vaddrs (VFIO_DMA_UNMAP_FLAG_VADDR): the kernel stopped blocking
+ * pins until the vaddr comes back; a pin while any vaddr is invalid fails
+ * with -EBUSY, and VADDR invalidation is refused while emulated groups are
+ * attached.
+ *
+ * Locking: iommu->lock for the trees; device_list_lock for the registered
+ * devices.  The unmap path calls the callbacks with iommu->lock dropped and
+ * device_list_lock held, so a callback may call vfio_iommu_type1_unpin_pages
+ * (order: device_list_lock, then lock).
+ */
+#include <errno.h>
+
+#include "vfio/type1_internal.h"
+
+static int vfio_pfn_cmp(const struct vfio_pfn *a, const struct vfio_pfn *b)
+{
+	return a->iova < b->iova ? -1 : a->iova > b->iova;
+}
+
+RB_GENERATE_INTERNAL(vfio_pfn_tree, vfio_pfn, node, vfio_pfn_cmp,
+		     __attribute__((unused)) static)
+
+struct vfio_pfn *vfio_find_vpfn(struct vfio_dma *dma, dma_addr_t iova)
+{
+	struct vfio_pfn key = {.iova = iova};
+
+	if (!dma->nr_pfns)
+		return NULL;
+	return RB_FIND(vfio_pfn_tree, &dma->pfn_list, &key);
+}
+
+struct vfio_pfn *vfio_vpfn_first(struct vfio_dma *dma)
+{
+	return RB_MIN(vfio_pfn_tree, &dma->pfn_list);
+}
+
+struct vfio_pfn *vfio_vpfn_next(struct vfio_dma *dma, struct vfio_pfn *vpfn)
+{
+	return RB_NEXT(vfio_pfn_tree, &dma->pfn_list, vpfn);
+}
+
+uint64_t vfio_vpfn_count(struct vfio_dma *dma, dma_addr_t iova, uint64_t npages)
+{
+	struct vfio_pfn key = {.iova = iova}, *v;
+	dma_addr_t end = iova + (npages << PAGE_SHIFT);
+	uint64_t n = 0;
+
+	if (!dma->nr_pfns)
+		return 0;
+	for (v = RB_NFIND(vfio_pfn_tree, &dma->pfn_list, &key);
+	     v && v->iova < end; v = vfio_vpfn_next(dma, v))
+		n++;
+	return n;
+}
+
+/* The page holds one reference for all of ref_count. */
+static void vfio_vpfn_release(struct vfio_iommu *iommu, struct vfio_dma *dma,
+			      struct vfio_pfn *vpfn)
+{
+	struct mm_pin_run run = {.pa = vpfn->phys, .npages = 1};
+
+	mm_unpin_pages(iommu->mm, &run, 1, 0);
+	RB_REMOVE(vfio_pfn_tree, &dma->pfn_list, vpfn);
+	dma->nr_pfns--;
+	ui_free(vpfn);
+}
+
+void vfio_dma_drop_vpfns(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	struct vfio_pfn *vpfn;
+
+	while ((vpfn = vfio_vpfn_first(dma))) {
+		vfio_vpfn_release(iommu, dma, vpfn);
+		vfio_lock_acct(iommu, dma, -1);
+	}
+}
+
+/* Drop one reference of a driver's pin at iova; 0 if it held none. */
+static int vfio_unpin_page_external(struct vfio_iommu *iommu,
+				    struct vfio_dma *dma, dma_addr_t iova,
+				    bool do_accounting)
+{
+	struct vfio_pfn *vpfn = vfio_find_vpfn(dma, iova);
+
+	if (!vpfn)
+		return 0;
+	if (--vpfn->ref_count)
+		return 0;
+	vfio_vpfn_release(iommu, dma, vpfn);
+	if (do_accounting)
+		vfio_lock_acct(iommu, dma, -1);
+	return 1;
+}
+
+int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
+			       struct iommu_group *group, dma_addr_t iova,
+			       int npage, int prot, phys_addr_t *phys)
+{
+	struct vfio_iommu_group *g;
+	bool do_accounting;
+	int i, j, ret;
+
+	if (!iommu || !phys || npage <= 0)
+		return -EINVAL;
+	if (npage > VFIO_PIN_PAGES_MAX_ENTRIES)
+		return -E2BIG;
+	/* v2 only */
+	if (!iommu->v2)
+		return -EACCES;
+	if (!IS_ALIGNED(iova, PAGE_SIZE) ||
+	    !(prot & (IOMMU_READ | IOMMU_WRITE)) ||
+	    (prot & ~(IOMMU_READ | IOMMU_WRITE)))
+		return -EINVAL;
+
+	pthread_mutex_lock(&iommu->lock);
+	if (WARN_ON_ONCE(iommu->vaddr_invalid_count)) {
+		ret = -EBUSY;
+		goto pin_done;
+	}
+	/* no pins without someone to call back on unmap */
+	if (!atomic_load(&iommu->nr_devices)) {
+		ret = -EINVAL;
+		goto pin_done;
+	}
+	g = vfio_find_group(iommu, group);
+	if (!g) {
+		ret = -EINVAL;
+		goto pin_done;
+	}
+	/* with an IOMMU domain every page is pinned and charged already */
+	do_accounting = !vfio_has_domain(iommu);
+
+	for (i = 0; i < npage; i++) {
+		dma_addr_t cur = iova + ((dma_addr_t)i << PAGE_SHIFT);
+		struct mm_pin_run run;
+		struct vfio_pfn *vpfn;
+		struct vfio_dma *dma;
+		unsigned int nr;
+		long n;
+
+		dma = vfio_find_dma(iommu, cur, PAGE_SIZE);
+		if (!dma) {
+			ret = -EINVAL;
+			goto pin_unwind;
+		}
+		if ((dma->prot & prot) != prot) {
+			ret = -EPERM;
+			goto pin_unwind;
+		}
+		vpfn = vfio_find_vpfn(dma, cur);
+		if (vpfn) {
+			vpfn->ref_count++;
+			phys[i] = vpfn->phys;
+			continue;
+		}
+		n = mm_pin_pages(iommu->mm, dma->vaddr + (cur - dma->iova), 1,
+				 dma->prot & IOMMU_WRITE ? MM_GUP_WRITE : 0,
+				 &run, 1, &nr);
+		if (n < 0) {
+			ret = (int)n;
+			goto pin_unwind;
+		}
+		if (do_accounting) {
+			ret = vfio_lock_acct(iommu, dma, 1);
+			if (ret) {
+				mm_unpin_pages(iommu->mm, &run, 1, 0);
+				goto pin_unwind;
+			}
+		}
+		vpfn = ui_malloc(sizeof(*vpfn));
+		if (!vpfn) {
+			mm_unpin_pages(iommu->mm, &run, 1, 0);
+			if (do_accounting)
+				vfio_lock_acct(iommu, dma, -1);
+			ret = -ENOMEM;
+			goto pin_unwind;
+		}
+		vpfn->iova = cur;
+		vpfn->phys = run.pa;
+		vpfn->ref_count = 1;
+		RB_INSERT(vfio_pfn_tree, &dma->pfn_list, vpfn);
+		dma->nr_pfns++;
+		phys[i] = run.pa;
+		if (iommu->dirty_page_tracking)
+			vfio_dma_bitmap_set_pinned(iommu, dma, cur);
+	}
+	ret = npage;
+	/* this group now says which pages it dirties: its pins (D12) */
+	if (!g->pinned_page_dirty_scope) {
+		g->pinned_page_dirty_scope = true;
+		iommu->num_non_pinned_groups--;
+	}
+	goto pin_done;
+
+pin_unwind:
+	for (j = 0; j < i; j++) {
+		dma_addr_t cur = iova + ((dma_addr_t)j << PAGE_SHIFT);
+
+		vfio_unpin_page_external(iommu,
+					 vfio_find_dma(iommu, cur, PAGE_SIZE),
+					 cur, do_accounting);
+		phys[j] = 0;
+	}
+pin_done:
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
+}
+
+int vfio_iommu_type1_unpin_pages(struct vfio_iommu *iommu, dma_addr_t iova,
+				 int npage)
+{
+	bool do_accounting;
+	int i;
+
+	if (!iommu || npage <= 0 || !IS_ALIGNED(iova, PAGE_SIZE))
+		return -EINVAL;
+	if (npage > VFIO_PIN_PAGES_MAX_ENTRIES)
+		return -E2BIG;
+	if (!iommu->v2)
+		return -EACCES;
+
+	pthread_mutex_lock(&iommu->lock);
+	do_accounting = !vfio_has_domain(iommu);
+	for (i = 0; i < npage; i++) {
+		dma_addr_t cur = iova + ((dma_addr_t)i << PAGE_SHIFT);
+		struct vfio_dma *dma = vfio_find_dma(iommu, cur, PAGE_SIZE);
+
+		if (!dma)
+			break;
+		vfio_unpin_page_external(iommu, dma, cur, do_accounting);
+	}
+	pthread_mutex_unlock(&iommu->lock);
+	return i > 0 ? i : -EINVAL;
+}
+
+/* ---- drivers and their dma_unmap callbacks ------------------------------------ */
+
+int vfio_iommu_type1_register_device(struct vfio_iommu *iommu,
+				     struct vfio_iommu_device *vdev)
+{
+	if (!iommu || !vdev || !vdev->ops || !vdev->ops->dma_unmap)
+		return -EINVAL;
+	pthread_mutex_lock(&iommu->device_list_lock);
+	if (vdev->registered) {
+		pthread_mutex_unlock(&iommu->device_list_lock);
+		return -EBUSY;
+	}
+	LIST_INSERT_HEAD(&iommu->device_list, vdev, link);
+	vdev->registered = true;
+	atomic_fetch_add(&iommu->nr_devices, 1);
+	pthread_mutex_unlock(&iommu->device_list_lock);
+	return 0;
+}
+
+void vfio_iommu_type1_unregister_device(struct vfio_iommu *iommu,
+					struct vfio_iommu_device *vdev)
+{
+	if (!iommu || !vdev)
+		return;
+	pthread_mutex_lock(&iommu->device_list_lock);
+	if (vdev->registered) {
+		LIST_REMOVE(vdev, link);
+		vdev->registered = false;
+		atomic_fetch_sub(&iommu->nr_devices, 1);
+	}
+	pthread_mutex_unlock(&iommu->device_list_lock);
+}
+
+void vfio_notify_dma_unmap(struct vfio_iommu *iommu, dma_addr_t iova,
+			   uint64_t size)
+{
+	struct vfio_iommu_device *vdev;
+
+	pthread_mutex_unlock(&iommu->lock);
+	pthread_mutex_lock(&iommu->device_list_lock);
+	LIST_FOREACH(vdev, &iommu->device_list, link) {
+		vdev->ops->dma_unmap(vdev, iova, size, vdev->priv);
+		__atomic_fetch_add(&iommu->unmap_notify_calls, 1,
+				   __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&iommu->device_list_lock);
+	pthread_mutex_lock(&iommu->lock);
+}
