@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VFIO core: device registration and the character-device front
+ * (containers, groups, device fds) that routes ioctls to the type1 backend
+ * and to device drivers.  A device driver (src/devices/) fills in a
+ * struct vfio_device and registers it; its group appears as /dev/vfio/N.
+ */
+#ifndef UIOMMU_VFIO_DEVICE_H
+#define UIOMMU_VFIO_DEVICE_H
+
+#include <sys/types.h>
+#include <uiommu/iommu.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vfio_device;
+
+/* What a device driver provides (the kernel's vfio_device_ops). */
+struct vfio_device_ops {
+	const char *name;
+	/* VFIO_DEVICE_* ioctls: -ENOTTY for those it does not handle */
+	long (*ioctl)(struct vfio_device *vdev, unsigned int cmd,
+		      unsigned long arg);
+	/* region access at the fd offset (index << VFIO_REGION_SHIFT) */
+	ssize_t (*read)(struct vfio_device *vdev, void *buf, size_t count,
+			off_t off);
+	ssize_t (*write)(struct vfio_device *vdev, const void *buf,
+			 size_t count, off_t off);
+	/*
+	 * mmap of [off, off + len) of a region (the fd offset): the physical
+	 * memory behind it and the VMA flags the driver puts on the mapping
+	 * (vfio_pci_core_mmap's IO|PFNMAP|DONTEXPAND|DONTDUMP, and
+	 * MM_VM_ALLOW_WC where it deems write-combining safe).  -EINVAL for a
+	 * region or range that cannot be mapped.  NULL: nothing mappable.
+	 */
+	int (*mmap)(struct vfio_device *vdev, off_t off, size_t len, bool write,
+		    phys_addr_t *pa, uint64_t *vm_flags);
+	/* called when the last fd of the device closes */
+	void (*close_device)(struct vfio_device *vdev);
+};
+
+#define VFIO_REGION_SHIFT	  40
+#define VFIO_REGION_OFFSET(index) ((off_t)(index) << VFIO_REGION_SHIFT)
+
+struct vfio_device {
+	const struct vfio_device_ops *ops;
+	struct device *dev; /* probed on an IOMMU (iommu_probe_device) */
+	char name[32];	    /* for VFIO_GROUP_GET_DEVICE_FD */
+	void *priv;
+	/* private to the VFIO core */
+	struct vfio_group *group;
+	unsigned int open_count;
+	struct vfio_device *next;
+};
+
+/* Register a device whose dev is probed: its IOMMU group becomes the VFIO
+ * group numbered group_nr (/dev/vfio/<group_nr>). */
+UIOMMU_API int vfio_register_group_dev(struct vfio_device *vdev, int group_nr);
+/* -EBUSY while the device or its group is open. */
+UIOMMU_API int vfio_unregister_group_dev(struct vfio_device *vdev);
+
+/* The fd front (uiommu_open and friends call these). */
+UIOMMU_API int vfio_fops_open(struct mm *mm, const char *path, int flags);
+UIOMMU_API int vfio_fops_ioctl(int fd, unsigned long request, void *arg);
+UIOMMU_API int vfio_fops_close(int fd);
+UIOMMU_API ssize_t vfio_fops_pread(int fd, void *buf, size_t count, off_t off);
+UIOMMU_API ssize_t vfio_fops_pwrite(int fd, const void *buf, size_t count,
+				    off_t off);
+/* mmap of a device fd region into mm (MAP_SHARED only, as vfio-pci):
+ * the address, or MAP_FAILED with errno. */
+UIOMMU_API void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags,
+				int fd, off_t off);
+UIOMMU_API bool vfio_fd_is_ours(int fd);
+UIOMMU_API unsigned int vfio_open_fds(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UIOMMU_VFIO_DEVICE_H */

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The DMA-engine device: a memcpy engine behind the SMMU, driven through
+ * VFIO like the engines the kernel's VFIO self-tests use.  Region 0 holds
+ * its registers (include/uiommu/uapi.h, docs/dmaengine.md); a write of 1 to
+ * the doorbell copies LEN bytes from SRC to DST, both IOVAs, through the
+ * SMMU, a page at a time.  A copy that faults sets STATUS to ERROR with the errno in ERROR
+ * and the IOVA in FAULT; nothing is written past the fault, and nothing is
+ * ever written to memory the IOMMU did not map.
+ *
+ * Locking: regs_lock guards the registers; a copy runs under it (the
+ * doorbell write returns when the copy is done, as a synchronous engine).
+ */
+#include <errno.h>
+#include <linux/vfio.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <uiommu/devices.h>
+#include <uiommu/uapi.h>
+#include <uiommu/vfio_device.h>
+
+#include "lib/internal.h"
+#include "lib/uaccess.h"
+
+/* Region 1: a memory BAR of 64 KiB.  Its first page is an ID page the
+ * driver traps (read-only through pread); the rest is device memory that
+ * may be mmapped (sparse-mmap capability) with write-combining allowed. */
+#define DMAENGINE_BAR_ORDER 4
+#define DMAENGINE_BAR_SIZE  (PHYS_PAGE_SIZE << DMAENGINE_BAR_ORDER)
+#define DMAENGINE_BAR_MAGIC 0x444d4145 /* "DMAE" */
+
+struct dmaengine {
+	struct vfio_device vdev;
+	struct device dev;
+	struct dev *hw;
+	struct phys_mem *pm;
+	phys_addr_t bar_pa; /* region 1 */
+	pthread_mutex_t regs_lock;
+	uint64_t src, dst, len, fault;
+	uint32_t status, error, count;
+	uint8_t bounce[4096];
+};
+
+static void dmaengine_run(struct dmaengine *e)
+{
+	uint64_t done = 0;
+	int ret = 0;
+
+	if (!e->len || e->len > DMAENGINE_MAX_LEN) {
+		ret = -EINVAL;
+		goto out;
+	}
+	/* page by page, so a fault is reported at the page it hit */
+	while (done < e->len) {
+		uint64_t s = e->src + done, d = e->dst + done;
+		size_t n = (size_t)min(e->len - done, min(4096 - (s & 4095),
+							  4096 - (d & 4095)));
+
+		ret = dev_dma_read(e->hw, s, e->bounce, n);
+		if (ret) {
+			e->fault = s;
+			break;
+		}
+		ret = dev_dma_write(e->hw, d, e->bounce, n);
+		if (ret) {
+			e->fault = d;
+			break;
+		}
+		done += n;
+	}
+out:
+	if (ret) {
+		e->status = DMAENGINE_STATUS_ERROR;
+		e->error = (uint32_t)-ret;
+	} else {
+		e->status = DMAENGINE_STATUS_DONE;
+		e->error = 0;
+		e->count++;
+	}
+}
+
+/* Region 1 through pread/pwrite: the ID page reads the magic and ignores
+ * writes; the rest is plain device memory. */
+static ssize_t bar_rw(struct dmaengine *e, void *buf, size_t count,
+		      uint64_t off, bool write)
+{
+	uint8_t *bar = phys_to_virt(e->pm, e->bar_pa);
+	uint32_t id[2] = {DMAENGINE_BAR_MAGIC, DMAENGINE_BAR_SIZE};
+
+	if (off + count > DMAENGINE_BAR_SIZE || off + count < off)
+		return -EINVAL;
+	if (off < PHYS_PAGE_SIZE) {
+		if (off + count > PHYS_PAGE_SIZE)
+			return -EINVAL;
+		if (write)
+			return (ssize_t)count;
+		memset(bar, 0, PHYS_PAGE_SIZE);
+		memcpy(bar, id, sizeof(id));
+	}
+	if (write)
+		return copy_from_user(bar + off, buf, count) ? -EFAULT
+							     : (ssize_t)count;
+	return copy_to_user(buf, bar + off, count) ? -EFAULT : (ssize_t)count;
+}
+
+static ssize_t dmaengine_rw(struct vfio_device *vdev, void *buf, size_t count,
+			    off_t off, bool write)
+{
+	struct dmaengine *e = vdev->priv;
+	uint8_t regs[DMAENGINE_REG_SIZE] = {0};
+	uint32_t doorbell = 0;
+
+	if (off >= 0 && (off >> VFIO_REGION_SHIFT) == 1)
+		return bar_rw(e, buf, count, off & (VFIO_REGION_OFFSET(1) - 1),
+			      write);
+	if (off < 0 || (off >> VFIO_REGION_SHIFT) != 0)
+		return -EINVAL;
+	if ((uint64_t)off + count > DMAENGINE_REG_SIZE)
+		return -EINVAL;
+	pthread_mutex_lock(&e->regs_lock);
+	memcpy(regs + DMAENGINE_REG_SRC, &e->src, 8);
+	memcpy(regs + DMAENGINE_REG_DST, &e->dst, 8);
+	memcpy(regs + DMAENGINE_REG_LEN, &e->len, 8);
+	memcpy(regs + DMAENGINE_REG_STATUS, &e->status, 4);
+	memcpy(regs + DMAENGINE_REG_ERROR, &e->error, 4);
+	memcpy(regs + DMAENGINE_REG_COUNT, &e->count, 4);
+	memcpy(regs + DMAENGINE_REG_FAULT, &e->fault, 8);
+	if (!write) {
+		pthread_mutex_unlock(&e->regs_lock);
+		return copy_to_user(buf, regs + off, count) ? -EFAULT
+							    : (ssize_t)count;
+	}
+	if (copy_from_user(regs + off, buf, count)) {
+		pthread_mutex_unlock(&e->regs_lock);
+		return -EFAULT;
+	}
+	memcpy(&e->src, regs + DMAENGINE_REG_SRC, 8);
+	memcpy(&e->dst, regs + DMAENGINE_REG_DST, 8);
+	memcpy(&e->len, regs + DMAENGINE_REG_LEN, 8);
+	memcpy(&doorbell, regs + DMAENGINE_REG_DOORBELL, 4);
+	/* the read-only registers ignore writes */
+	if (off <= DMAENGINE_REG_DOORBELL &&
+	    off + (off_t)count > DMAENGINE_REG_DOORBELL && doorbell == 1)
+		dmaengine_run(e);
+	pthread_mutex_unlock(&e->regs_lock);
+	return (ssize_t)count;
+}
+
+static ssize_t dmaengine_read(struct vfio_device *vdev, void *buf, size_t count,
+			      off_t off)
+{
+	return dmaengine_rw(vdev, buf, count, off, false);
+}
+
+static ssize_t dmaengine_write(struct vfio_device *vdev, const void *buf,
+			       size_t count, off_t off)
+{
+	return dmaengine_rw(vdev, (void *)buf, count, off, true);
+}
+
+static long dmaengine_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct dmaengine *e = vdev->priv;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO: {
+		struct vfio_device_info info;
+		size_t minsz = offsetof(struct vfio_device_info, num_irqs) +
+			       sizeof(info.num_irqs);
+
+		if (copy_from_user(&info, (void *)arg, minsz))
+			return -EFAULT;
+		if (info.argsz < minsz)
+			return -EINVAL;
+		info.flags = VFIO_DEVICE_FLAGS_PLATFORM |
+			     VFIO_DEVICE_FLAGS_RESET;
+		info.num_regions = 2;
+		info.num_irqs = 0;
+		return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
+	}
+	case VFIO_DEVICE_GET_REGION_INFO: {
+		struct vfio_region_info info;
+		struct {
+			struct vfio_region_info_cap_sparse_mmap sparse;
+			struct vfio_region_sparse_mmap_area area;
+		} cap = {
+			.sparse.header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP,
+			.sparse.header.version = 1,
+			.sparse.nr_areas = 1,
+			.area = {PHYS_PAGE_SIZE,
+				 DMAENGINE_BAR_SIZE - PHYS_PAGE_SIZE},
+		};
+		size_t minsz = offsetof(struct vfio_region_info, offset) +
+			       sizeof(info.offset);
+
+		if (copy_from_user(&info, (void *)arg, minsz))
+			return -EFAULT;
+		if (info.argsz < minsz)
+			return -EINVAL;
+		info.cap_offset = 0;
+		info.offset = VFIO_REGION_OFFSET(info.index);
+		switch (info.index) {
+		case 0:
+			info.flags = VFIO_REGION_INFO_FLAG_READ |
+				     VFIO_REGION_INFO_FLAG_WRITE;
+			info.size = DMAENGINE_REG_SIZE;
+			break;
+		case 1:
+			info.flags = VFIO_REGION_INFO_FLAG_READ |
+				     VFIO_REGION_INFO_FLAG_WRITE |
+				     VFIO_REGION_INFO_FLAG_MMAP |
+				     VFIO_REGION_INFO_FLAG_CAPS;
+			info.size = DMAENGINE_BAR_SIZE;
+			/* the capability chain follows the struct, when the
+			 * caller made room for it; else say how much */
+			if (info.argsz < sizeof(info) + sizeof(cap)) {
+				info.argsz = sizeof(info) + sizeof(cap);
+			} else {
+				if (copy_to_user((char *)arg + sizeof(info),
+						 &cap, sizeof(cap)))
+					return -EFAULT;
+				info.cap_offset = sizeof(info);
+			}
+			break;
+		default:
+			return -EINVAL;
+		}
+		return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
+	}
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return -EINVAL; /* no interrupts: num_irqs is 0 */
+	case VFIO_DEVICE_RESET:
+		pthread_mutex_lock(&e->regs_lock);
+		e->src = e->dst = e->len = e->fault = 0;
+		e->status = DMAENGINE_STATUS_IDLE;
+		e->error = e->count = 0;
+		pthread_mutex_unlock(&e->regs_lock);
+		return 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* Only the sparse area of region 1 may be mapped: memory, safe for
+ * write-combining (the driver's word, seed 003). */
+static int dmaengine_mmap(struct vfio_device *vdev, off_t off, size_t len,
+			  bool write, phys_addr_t *pa, uint64_t *vm_flags)
+{
+	struct dmaengine *e = vdev->priv;
+	uint64_t o = (uint64_t)off & (VFIO_REGION_OFFSET(1) - 1);
+
+	if ((off >> VFIO_REGION_SHIFT) != 1 || o < PHYS_PAGE_SIZE ||
+	    o + len > DMAENGINE_BAR_SIZE || o + len < o)
+		return -EINVAL;
+	*pa = e->bar_pa + o;
+	*vm_flags = MM_VM_ALLOW_WC;
+	return 0;
+}
+
+static void dmaengine_close_device(struct vfio_device *vdev)
+{
+	dmaengine_ioctl(vdev, VFIO_DEVICE_RESET, 0);
+}
+
+static const struct vfio_device_ops dmaengine_ops = {
+	.name = "dmaengine",
+	.ioctl = dmaengine_ioctl,
+	.read = dmaengine_read,
+	.write = dmaengine_write,
+	.mmap = dmaengine_mmap,
+	.close_device = dmaengine_close_device,
+};
+
+int dmaengine_create(struct platform *p, const char *name, uint32_t sid,
+		     unsigned int group_tag, unsigned int fw_flags,
+		     struct vfio_device **out)
+{
+	struct dmaengine *e;
+	int ret;
+
+	e = ui_zalloc(sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	pthread_mutex_init(&e->regs_lock, NULL);
+	e->pm = p->pm;
+	ret = phys_alloc_pages(p->pm, DMAENGINE_BAR_ORDER, PHYS_ALLOC_ZERO,
+			       PHYS_OWNER_KERNEL, &e->bar_pa);
+	if (ret)
+		goto err_mutex;
+	snprintf(e->dev.name, sizeof(e->dev.name), "%s", name);
+	e->dev.sid = sid;
+	e->dev.fw_flags = fw_flags;
+	ret = iommu_probe_device(&e->dev, p->iommu, group_tag);
+	if (ret)
+		goto err_free;
+	ret = dev_create(p->hw, sid, 0,
+			 fw_flags & DEVICE_FW_CAN_STALL ? DEV_CAP_STALL : 0,
+			 &e->hw);
+	if (ret)
+		goto err_release;
+	e->vdev.ops = &dmaengine_ops;
+	e->vdev.dev = &e->dev;
+	e->vdev.priv = e;
+	snprintf(e->vdev.name, sizeof(e->vdev.name), "%s", name);
+	*out = &e->vdev;
+	return 0;
+
+err_release:
+	iommu_release_device(&e->dev);
+err_free:
+	phys_free_pages(p->pm, e->bar_pa, DMAENGINE_BAR_ORDER);
+err_mutex:
+	pthread_mutex_destroy(&e->regs_lock);
+	ui_free(e);
+	return ret;
+}
+
+void dmaengine_destroy(struct vfio_device *vdev)
+{
+	struct dmaengine *e = vdev->priv;
+
+	dev_destroy(e->hw);
+	iommu_release_device(&e->dev);
+	phys_free_pages(e->pm, e->bar_pa, DMAENGINE_BAR_ORDER);
+	pthread_mutex_destroy(&e->regs_lock);
+	ui_free(e);
+}
