@@ -5,7 +5,9 @@
  * Scenarios are registered in the table below; each prints a table built
  * from the library's own counters.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 static const struct scenario *const scenarios[] = {
 	&scenario_memory,
 	&scenario_nvme,
+	&scenario_passthrough,
 };
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -39,6 +42,15 @@ static void usage(FILE *f)
 		   "scenarios\n"
 		   "      --threads N     I/O threads of the workload "
 		   "scenarios (1)\n"
+		   "  exec [--topology T] [--memlock BYTES] -- PROGRAM [ARGS]\n"
+		   "                      run an unmodified VFIO program "
+		   "against "
+		   "uiommu\n"
+		   "                      (LD_PRELOAD of libuiommu-preload.so; "
+		   "T "
+		   "as in\n"
+		   "                      docs/vfio.md, default one SMMU with "
+		   "dma0, dma1)\n"
 		   "  list                list the scenarios\n"
 		   "  version             print the version\n"
 		   "  help, --help        this text\n"
@@ -124,6 +136,79 @@ static int cmd_run(int argc, char **argv)
 	return ret ? 1 : 0;
 }
 
+/* The preload library: beside this binary (build tree), or installed. */
+static int find_preload(char *out, size_t len)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *env = getenv("UIOMMU_PRELOAD");
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return access(out, R_OK);
+	}
+	if (n > 0) {
+		exe[n] = '\0';
+		*strrchr(exe, '/') = '\0';
+		snprintf(out, len, "%s/libuiommu-preload.so", exe);
+		if (!access(out, R_OK))
+			return 0;
+		snprintf(out, len, "%s/../lib/libuiommu-preload.so", exe);
+		if (!access(out, R_OK))
+			return 0;
+		snprintf(out, len,
+			 "%s/../lib/x86_64-linux-gnu/"
+			 "libuiommu-preload.so",
+			 exe);
+		if (!access(out, R_OK))
+			return 0;
+	}
+	return -1;
+}
+
+static int cmd_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"topology", required_argument, NULL, 't'},
+		{"memlock", required_argument, NULL, 'm'},
+		{0},
+	};
+	char preload[4200], env[8400];
+	const char *old;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+t:m:", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			setenv("UIOMMU_TOPOLOGY", optarg, 1);
+			break;
+		case 'm':
+			setenv("UIOMMU_MEMLOCK", optarg, 1);
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "uiommu exec: no program given\n");
+		return 2;
+	}
+	if (find_preload(preload, sizeof(preload))) {
+		fprintf(stderr, "uiommu exec: libuiommu-preload.so not found "
+				"(set UIOMMU_PRELOAD)\n");
+		return 1;
+	}
+	old = getenv("LD_PRELOAD");
+	snprintf(env, sizeof(env), "%s%s%s", preload, old && *old ? ":" : "",
+		 old ? old : "");
+	setenv("LD_PRELOAD", env, 1);
+	execvp(argv[optind], argv + optind);
+	fprintf(stderr, "uiommu exec: %s: %s\n", argv[optind], strerror(errno));
+	return 127;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
@@ -145,6 +230,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "exec"))
+		return cmd_exec(argc - 1, argv + 1);
 	fprintf(stderr, "uiommu: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return 2;

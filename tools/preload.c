@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libuiommu-preload.so: runs an unmodified, dynamically linked VFIO program
+ * against uiommu.  Loaded with LD_PRELOAD (uiommu exec does it), it serves
+ * open/openat (and their 64-bit and fortified variants), ioctl, close,
+ * pread/pwrite on /dev/vfio/... and the fds they return from the library,
+ * with the system described by $UIOMMU_TOPOLOGY.  Everything else goes to
+ * the C library.
+ *
+ * The program's own memory (malloc, anonymous mmap) is adopted by the
+ * library when VFIO_IOMMU_MAP_DMA first pins it (mm_set_adopt), and the
+ * program's madvise(MADV_DONTNEED/MADV_REMOVE/MADV_FREE) and munmap of
+ * adopted memory are told to the library first, so discards and unmaps
+ * behave as the kernel's MMU would (a pinned page stays with the device).
+ *
+  * $UIOMMU_MEMLOCK sets the modelled RLIMIT_MEMLOCK in bytes ("unlimited"
+ * for CAP_IPC_LOCK); by default it is this process's real one.
+ *
+ * The library itself calls mmap, munmap, open and so on: a per-thread guard
+ * sends those straight to the C library.
+ */
+/* both open and open64 are defined here: no 64-bit redirection of names */
+#undef _FILE_OFFSET_BITS
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <uiommu/uapi.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+static __thread int in_lib;
+static int system_used; /* set once the program opened a VFIO file */
+
+#define REAL(name)                            \
+	static __typeof__(name) *real_##name; \
+	if (!real_##name)                     \
+	real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
+
+static void lib_enter(void)
+{
+	in_lib++;
+}
+
+static void lib_exit(void)
+{
+	in_lib--;
+}
+
+static void setup_mm(void)
+{
+	static int done;
+	struct mm *mm;
+	const char *lim;
+
+	if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+		return;
+	mm = uiommu_current_mm();
+	if (!mm)
+		return;
+	mm_set_adopt(mm, true);
+	lim = getenv("UIOMMU_MEMLOCK");
+	if (lim && !strcmp(lim, "unlimited"))
+		mm_set_cap_ipc_lock(mm, true);
+	else if (lim && *lim)
+		mm_set_memlock_limit(mm, strtoull(lim, NULL, 0));
+}
+
+static int our_open(const char *path, int flags)
+{
+	int ret, err;
+
+	lib_enter();
+	setup_mm();
+	__atomic_store_n(&system_used, 1, __ATOMIC_RELEASE);
+	ret = uiommu_open(path, flags);
+	err = errno;
+	lib_exit();
+	errno = err;
+	return ret;
+}
+
+static bool ours(int fd)
+{
+	bool r;
+
+	if (in_lib)
+		return false;
+	lib_enter();
+	r = uiommu_fd_is_ours(fd);
+	lib_exit();
+	return r;
+}
+
+static bool our_path(const char *path)
+{
+	return !in_lib && uiommu_path_is_ours(path);
+}
+
+static mode_t va_mode(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE
+		       ? va_arg(ap, mode_t)
+		       : 0;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = va_mode(flags, ap);
+	va_end(ap);
+	if (our_path(path))
+		return our_open(path, flags);
+	REAL(open);
+	return real_open(path, flags, mode);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = va_mode(flags, ap);
+	va_end(ap);
+	if (our_path(path))
+		return our_open(path, flags);
+	REAL(open64);
+	return real_open64(path, flags, mode);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = va_mode(flags, ap);
+	va_end(ap);
+	if (our_path(path))
+		return our_open(path, flags);
+	REAL(openat);
+	return real_openat(dirfd, path, flags, mode);
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = va_mode(flags, ap);
+	va_end(ap);
+	if (our_path(path))
+		return our_open(path, flags);
+	REAL(openat64);
+	return real_openat64(dirfd, path, flags, mode);
+}
+
+/* the fortified variants (-D_FORTIFY_SOURCE) */
+EXPORT int __open_2(const char *path, int flags);
+EXPORT int __open_2(const char *path, int flags)
+{
+	return open(path, flags);
+}
+
+EXPORT int __open64_2(const char *path, int flags);
+EXPORT int __open64_2(const char *path, int flags)
+{
+	return open64(path, flags);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags);
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	return openat(dirfd, path, flags);
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags);
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return openat64(dirfd, path, flags);
+}
+
+EXPORT int close(int fd)
+{
+	if (ours(fd)) {
+		int ret, err;
+
+		lib_enter();
+		ret = uiommu_close(fd);
+		err = errno;
+		lib_exit();
+		errno = err;
+		return ret;
+	}
+	REAL(close);
+	return real_close(fd);
+}
+
+EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (ours(fd)) {
+		int ret, err;
+
+		lib_enter();
+		ret = uiommu_ioctl(fd, request, arg);
+		err = errno;
+		lib_exit();
+		errno = err;
+		return ret;
+	}
+	REAL(ioctl);
+	return real_ioctl(fd, request, arg);
+}
+
+static ssize_t our_rw(int fd, void *buf, size_t n, off_t off, bool write)
+{
+	ssize_t ret;
+	int err;
+
+	lib_enter();
+	ret = write ? uiommu_pwrite(fd, buf, n, off)
+		    : uiommu_pread(fd, buf, n, off);
+	err = errno;
+	lib_exit();
+	errno = err;
+	return ret;
+}
+
+EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	if (ours(fd))
+		return our_rw(fd, buf, n, off, false);
+	REAL(pread);
+	return real_pread(fd, buf, n, off);
+}
+
+EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
+{
+	if (ours(fd))
+		return our_rw(fd, buf, n, off, false);
+	REAL(pread64);
+	return real_pread64(fd, buf, n, off);
+}
+
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off,
+			   size_t buflen);
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off,
+			   size_t buflen)
+{
+	return pread(fd, buf, n, off);
+}
+
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,
+			     size_t buflen);
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,
+			     size_t buflen)
+{
+	return pread64(fd, buf, n, off);
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	if (ours(fd))
+		return our_rw(fd, (void *)buf, n, off, true);
+	REAL(pwrite);
+	return real_pwrite(fd, buf, n, off);
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+	if (ours(fd))
+		return our_rw(fd, (void *)buf, n, off, true);
+	REAL(pwrite64);
+	return real_pwrite64(fd, buf, n, off);
+}
+
+/* read/write on a device fd: no file position is kept, so they are refused
+ * as on a region that is not readable that way (use pread/pwrite). */
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	if (ours(fd)) {
+		errno = EINVAL;
+		return -1;
+	}
+	REAL(read);
+	return real_read(fd, buf, n);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	if (ours(fd)) {
+		errno = EINVAL;
+		return -1;
+	}
+	REAL(write);
+	return real_write(fd, buf, n);
+}
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off)
+{
+	if (!(flags & MAP_ANONYMOUS) && ours(fd)) {
+		void *ret;
+		int err;
+
+		lib_enter();
+		ret = uiommu_mmap(addr, len, prot, flags, fd, off);
+		err = errno;
+		lib_exit();
+		errno = err;
+		return ret;
+	}
+	REAL(mmap);
+	return real_mmap(addr, len, prot, flags, fd, off);
+}
+
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+		    off_t off)
+{
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+/* Tell the library about each page-aligned piece of [addr, addr + len) it
+ * adopted. */
+static void for_adopted(void *addr, size_t len, bool unmap)
+{
+	struct mm *mm;
+	unsigned long a = (unsigned long)addr & ~4095UL;
+	unsigned long end = (unsigned long)addr + len;
+
+	lib_enter();
+	mm = uiommu_current_mm();
+	while (mm && a < end) {
+		struct mm_vma_info vma;
+		unsigned long e;
+
+		if (mm_find_vma(mm, a, &vma)) {
+			a += 4096;
+			continue;
+		}
+		e = vma.end < end ? vma.end : (end + 4095) & ~4095UL;
+		if (unmap)
+			mm_munmap(mm, (void *)a, e - a);
+		else
+			mm_discard(mm, (void *)a, e - a);
+		a = e;
+	}
+	lib_exit();
+}
+
+static bool have_system(void)
+{
+	/* only once the program used VFIO can memory be adopted */
+	return !in_lib && __atomic_load_n(&system_used, __ATOMIC_ACQUIRE);
+}
+
+EXPORT int munmap(void *addr, size_t len)
+{
+	if (have_system())
+		for_adopted(addr, len, true);
+	REAL(munmap);
+	return real_munmap(addr, len);
+}
+
+EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	if (have_system() && (advice == MADV_DONTNEED ||
+			      advice == MADV_REMOVE || advice == MADV_FREE))
+		for_adopted(addr, len, false);
+	REAL(madvise);
+	return real_madvise(addr, len, advice);
+}
+
+/* At exit, with every fd closed, hand adopted memory back and free it all. */
+__attribute__((destructor)) static void preload_fini(void)
+{
+	if (!__atomic_load_n(&system_used, __ATOMIC_ACQUIRE))
+		return;
+	lib_enter();
+	uiommu_system_exit();
+	lib_exit();
+}
