@@ -49,7 +49,7 @@ static void usage(FILE *f)
 		   "                      (LD_PRELOAD of libuiommu-preload.so; "
 		   "T "
 		   "as in\n"
-		   "                      docs/vfio.md, default one SMMU with "
+		   "                      docs/uapi.md, default one SMMU with "
 		   "dma0, dma1)\n"
 		   "  list                list the scenarios\n"
 		   "  version             print the version\n"
