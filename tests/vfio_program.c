@@ -77,7 +77,7 @@ int main(void)
 	struct vfio_iommu_type1_dma_map map = {.argsz = sizeof(map)};
 	struct vfio_iommu_type1_dma_unmap unmap = {.argsz = sizeof(unmap)};
 	int container, group, dev;
-	uint8_t *src, *dst;
+	uint8_t *src, *dst, *dst_alloc;
 
 	printf("1..17\n");
 	container = open("/dev/vfio/vfio", O_RDWR);
@@ -119,8 +119,8 @@ int main(void)
 	/* the program's own memory */
 	src = mmap(NULL, BUF, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	dst = malloc(BUF + 4096);
-	dst = (uint8_t *)(((uintptr_t)dst + 4095) & ~4095UL);
+	dst_alloc = malloc(BUF + 4096);
+	dst = (uint8_t *)(((uintptr_t)dst_alloc + 4095) & ~4095UL);
 	for (int i = 0; i < BUF; i++)
 		src[i] = (uint8_t)(i * 7 + 3);
 	memset(dst, 0, BUF);
