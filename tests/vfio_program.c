@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,7 @@ int main(void)
 	int container, group, dev;
 	uint8_t *src, *dst, *dst_alloc;
 
-	printf("1..17\n");
+	printf("1..19\n");
 	container = open("/dev/vfio/vfio", O_RDWR);
 	check(container >= 0, "open /dev/vfio/vfio");
 	check(ioctl(container, VFIO_GET_API_VERSION) == VFIO_API_VERSION, "VFIO"
@@ -151,9 +152,39 @@ int main(void)
 		      dst[0] == 0x5a && dst[BUF - 1] == 0x5a,
 	      "copy into unmapped IOVA faults, memory untouched");
 
-	check(!close(dev) && !close(group) && !close(container), "close "
-								 "device, "
-								 "group, "
-								 "container");
+	/* region 1, a memory BAR: mmap its sparse area, store through it,
+	 * read it back through pread */
+	{
+		struct {
+			struct vfio_region_info info;
+			struct vfio_region_info_cap_sparse_mmap sparse;
+			struct vfio_region_sparse_mmap_area area;
+		} r1 = {.info.argsz = sizeof(r1), .info.index = 1};
+		uint8_t *bar = MAP_FAILED, b = 0;
+
+		if (!ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &r1) &&
+		    (r1.info.flags & VFIO_REGION_INFO_FLAG_MMAP) &&
+		    r1.info.cap_offset)
+			bar = mmap(NULL, r1.area.size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, dev,
+				   r1.info.offset + r1.area.offset);
+		check(bar != MAP_FAILED, "mmap the BAR's sparse area");
+		if (bar != MAP_FAILED) {
+			bar[8] = 0xa7;
+			if (pread(dev, &b, 1,
+				  r1.info.offset + r1.area.offset + 8) != 1)
+				b = 0;
+			munmap(bar, r1.area.size);
+		}
+		check(b == 0xa7, "a store through the mapping reaches the BAR");
+	}
+
+	{
+		bool closed = !close(dev) && !close(group) && !close(container);
+
+		check(closed, "close device, group, container");
+	}
+	munmap(src, BUF);
+	free(dst_alloc);
 	return n_failed ? 1 : 0;
 }
