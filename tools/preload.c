@@ -18,6 +18,10 @@
  *
  * The library itself calls mmap, munmap, open and so on: a per-thread guard
  * sends those straight to the C library.
+ *
+ * Nothing is torn down at exit, as the kernel tears a process's VFIO state
+ * down only once the process can no longer look: giving adopted memory back
+ * then could write into memory the program already freed.
  */
 /* both open and open64 are defined here: no 64-bit redirection of names */
 #undef _FILE_OFFSET_BITS
@@ -386,14 +390,4 @@ EXPORT int madvise(void *addr, size_t len, int advice)
 		for_adopted(addr, len, false);
 	REAL(madvise);
 	return real_madvise(addr, len, advice);
-}
-
-/* At exit, with every fd closed, hand adopted memory back and free it all. */
-__attribute__((destructor)) static void preload_fini(void)
-{
-	if (!__atomic_load_n(&system_used, __ATOMIC_ACQUIRE))
-		return;
-	lib_enter();
-	uiommu_system_exit();
-	lib_exit();
 }
