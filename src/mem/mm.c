@@ -322,7 +322,7 @@ static void unmap_page(struct mm *mm, struct mm_region *r, unsigned long idx,
 	uint32_t pfn = r->pfns[idx], head = frame_head_pfn(pm, pfn);
 	struct phys_frame *f = pfn_frame(pm, pfn), *h = pfn_frame(pm, head);
 
-	f->flags &= ~PF_MAPPED;
+	__atomic_fetch_and(&f->flags, (uint16_t)~PF_MAPPED, __ATOMIC_RELAXED);
 	h->mapcount--;
 	r->pfns[idx] = PFN_NONE;
 	r->nr_mapped--;
@@ -440,7 +440,8 @@ static int region_populate(struct mm *mm, struct mm_region *r)
 			struct phys_frame *f = pfn_frame(pm, pfn + k);
 
 			r->pfns[i + k] = pfn + k;
-			f->flags |= PF_MAPPED;
+			__atomic_fetch_or(&f->flags, PF_MAPPED,
+					  __ATOMIC_RELAXED);
 			if (!huge)
 				f->mapcount = 1;
 		}
@@ -657,7 +658,7 @@ static void replace_page(struct mm *mm, struct mm_region *r, unsigned long idx,
 
 	unmap_page(mm, r, idx, &b);
 	free_batch_flush(pm, &b);
-	nf->flags |= PF_MAPPED;
+	__atomic_fetch_or(&nf->flags, PF_MAPPED, __ATOMIC_RELAXED);
 	nf->mapcount = 1;
 	r->pfns[idx] = newpfn;
 	r->nr_mapped++;

@@ -116,7 +116,10 @@ static inline uint32_t frame_head_pfn(const struct phys_mem *pm, uint32_t pfn)
 {
 	const struct phys_frame *f = &pm->frames[pfn];
 
-	return (f->flags & PF_TAIL) ? f->head : pfn;
+	/* PF_MAPPED changes under readers: flags are read atomically */
+	return (__atomic_load_n(&f->flags, __ATOMIC_RELAXED) & PF_TAIL)
+		       ? f->head
+		       : pfn;
 }
 
 /* Number of frames of the extent headed by pfn (1 for a plain frame). */
@@ -124,7 +127,9 @@ static inline uint32_t frame_nr(const struct phys_mem *pm, uint32_t head)
 {
 	const struct phys_frame *f = &pm->frames[head];
 
-	return (f->flags & PF_HEAD) ? 1u << f->order : 1u;
+	return (__atomic_load_n(&f->flags, __ATOMIC_RELAXED) & PF_HEAD)
+		       ? 1u << f->order
+		       : 1u;
 }
 
 /* Take nr references on the extent headed by 'head'. */
