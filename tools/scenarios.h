@@ -33,5 +33,6 @@ void scenario_json_add(struct scenario_ctx *ctx, const char *name,
 extern const struct scenario scenario_memory;
 extern const struct scenario scenario_nvme;
 extern const struct scenario scenario_passthrough;
+extern const struct scenario scenario_stage2;
 
 #endif

@@ -20,6 +20,7 @@ static const struct scenario *const scenarios[] = {
 	&scenario_memory,
 	&scenario_nvme,
 	&scenario_passthrough,
+	&scenario_stage2,
 };
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
