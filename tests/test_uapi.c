@@ -247,6 +247,33 @@ static void test_device_ioctls(void **state)
 	EXPECT_ERR(uiommu_pread(f->dev, BAD_PTR, 8, 0), EFAULT);
 	EXPECT_ERR(uiommu_pread(f->group, regs, 8, 0), EINVAL);
 	assert_int_equal(uiommu_pread(f->dev, regs, 8, 0), 8);
+	/* read/write at the file position, which they advance */
+	{
+		uint64_t src = 0x1234, back = 0;
+
+		assert_int_equal(uiommu_lseek(f->dev, DMAENGINE_REG_SRC,
+					      SEEK_SET),
+				 DMAENGINE_REG_SRC);
+		assert_int_equal(uiommu_write(f->dev, &src, 8), 8);
+		assert_int_equal(uiommu_lseek(f->dev, 0, SEEK_CUR),
+				 DMAENGINE_REG_SRC + 8);
+		assert_int_equal(uiommu_lseek(f->dev, -8, SEEK_CUR),
+				 DMAENGINE_REG_SRC);
+		assert_int_equal(uiommu_read(f->dev, &back, 8), 8);
+		assert_int_equal(back, 0x1234);
+		EXPECT_ERR(uiommu_lseek(f->dev, 0, SEEK_END), EINVAL);
+		EXPECT_ERR(uiommu_lseek(f->dev, -1, SEEK_SET), EINVAL);
+		EXPECT_ERR(uiommu_lseek(f->group, 0, SEEK_SET), ESPIPE);
+		EXPECT_ERR(uiommu_read(f->group, &back, 8), EINVAL);
+		EXPECT_ERR(uiommu_read(12345, &back, 8), EBADF);
+		/* a failed read leaves the position */
+		assert_int_equal(uiommu_lseek(f->dev, DMAENGINE_REG_SIZE,
+					      SEEK_SET),
+				 DMAENGINE_REG_SIZE);
+		EXPECT_ERR(uiommu_read(f->dev, &back, 8), EINVAL);
+		assert_int_equal(uiommu_lseek(f->dev, 0, SEEK_CUR),
+				 DMAENGINE_REG_SIZE);
+	}
 	assert_int_equal(uiommu_ioctl(f->dev, VFIO_DEVICE_RESET), 0);
 }
 

@@ -56,6 +56,17 @@ static uint32_t reg32(int dev, off_t base, off_t reg)
 	return v;
 }
 
+/* the same register through lseek + read */
+static uint32_t reg32_read(int dev, off_t base, off_t reg)
+{
+	uint32_t v = 0;
+
+	if (lseek(dev, base + reg, SEEK_SET) != base + reg ||
+	    read(dev, &v, 4) != 4)
+		return ~0u;
+	return v;
+}
+
 static int dma_copy(int dev, off_t base, uint64_t src, uint64_t dst,
 		    uint64_t len)
 {
@@ -149,6 +160,7 @@ int main(void)
 	check(dma_copy(dev, rinfo.offset, 0x100000, 0x200000, BUF) ==
 			      STATUS_ERROR &&
 		      reg32(dev, rinfo.offset, REG_ERROR) == EFAULT &&
+		      reg32_read(dev, rinfo.offset, REG_ERROR) == EFAULT &&
 		      dst[0] == 0x5a && dst[BUF - 1] == 0x5a,
 	      "copy into unmapped IOVA faults, memory untouched");
 

@@ -3,7 +3,8 @@
  * libuiommu-preload.so: runs an unmodified, dynamically linked VFIO program
  * against uiommu.  Loaded with LD_PRELOAD (uiommu exec does it), it serves
  * open/openat (and their 64-bit and fortified variants), ioctl, close,
- * pread/pwrite on /dev/vfio/... and the fds they return from the library,
+ * read/write/lseek, pread/pwrite and mmap on /dev/vfio/... and the fds they
+ * return from the library,
  * with the system described by $UIOMMU_TOPOLOGY.  Everything else goes to
  * the C library.
  *
@@ -295,26 +296,61 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 	return real_pwrite64(fd, buf, n, off);
 }
 
-/* read/write on a device fd: no file position is kept, so they are refused
- * as on a region that is not readable that way (use pread/pwrite). */
+static ssize_t our_rw_pos(int fd, void *buf, size_t n, bool write)
+{
+	ssize_t ret;
+	int err;
+
+	lib_enter();
+	ret = write ? uiommu_write(fd, buf, n) : uiommu_read(fd, buf, n);
+	err = errno;
+	lib_exit();
+	errno = err;
+	return ret;
+}
+
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	if (ours(fd)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (ours(fd))
+		return our_rw_pos(fd, buf, n, false);
 	REAL(read);
 	return real_read(fd, buf, n);
 }
 
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	return read(fd, buf, n);
+}
+
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	if (ours(fd)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (ours(fd))
+		return our_rw_pos(fd, (void *)buf, n, true);
 	REAL(write);
 	return real_write(fd, buf, n);
+}
+
+EXPORT off_t lseek(int fd, off_t off, int whence)
+{
+	if (ours(fd)) {
+		off_t ret;
+		int err;
+
+		lib_enter();
+		ret = uiommu_lseek(fd, off, whence);
+		err = errno;
+		lib_exit();
+		errno = err;
+		return ret;
+	}
+	REAL(lseek);
+	return real_lseek(fd, off, whence);
+}
+
+EXPORT off_t lseek64(int fd, off_t off, int whence)
+{
+	return lseek(fd, off, whence);
 }
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,

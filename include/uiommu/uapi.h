@@ -58,6 +58,11 @@ UIOMMU_API int uiommu_close(int fd);
 UIOMMU_API ssize_t uiommu_pread(int fd, void *buf, size_t count, off_t off);
 UIOMMU_API ssize_t uiommu_pwrite(int fd, const void *buf, size_t count,
 				 off_t off);
+/* read(2)/write(2) at the fd's position, and lseek(2) (SEEK_SET, SEEK_CUR:
+ * a device fd has no end), for device fds. */
+UIOMMU_API ssize_t uiommu_read(int fd, void *buf, size_t count);
+UIOMMU_API ssize_t uiommu_write(int fd, const void *buf, size_t count);
+UIOMMU_API off_t uiommu_lseek(int fd, off_t off, int whence);
 /* mmap(2) of a device region into this process (uiommu_current_mm()):
  * MAP_SHARED, page aligned, within the region's sparse-mmap areas. */
 UIOMMU_API void *uiommu_mmap(void *addr, size_t len, int prot, int flags,

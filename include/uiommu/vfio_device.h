@@ -68,6 +68,9 @@ UIOMMU_API int vfio_fops_close(int fd);
 UIOMMU_API ssize_t vfio_fops_pread(int fd, void *buf, size_t count, off_t off);
 UIOMMU_API ssize_t vfio_fops_pwrite(int fd, const void *buf, size_t count,
 				    off_t off);
+UIOMMU_API ssize_t vfio_fops_read(int fd, void *buf, size_t count);
+UIOMMU_API ssize_t vfio_fops_write(int fd, const void *buf, size_t count);
+UIOMMU_API off_t vfio_fops_lseek(int fd, off_t off, int whence);
 /* mmap of a device fd region into mm (MAP_SHARED only, as vfio-pci):
  * the address, or MAP_FAILED with errno. */
 UIOMMU_API void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags,

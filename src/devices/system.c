@@ -354,6 +354,21 @@ ssize_t uiommu_pwrite(int fd, const void *buf, size_t count, off_t off)
 	return vfio_fops_pwrite(fd, buf, count, off);
 }
 
+ssize_t uiommu_read(int fd, void *buf, size_t count)
+{
+	return vfio_fops_read(fd, buf, count);
+}
+
+ssize_t uiommu_write(int fd, const void *buf, size_t count)
+{
+	return vfio_fops_write(fd, buf, count);
+}
+
+off_t uiommu_lseek(int fd, off_t off, int whence)
+{
+	return vfio_fops_lseek(fd, off, whence);
+}
+
 void *uiommu_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t off)
 {

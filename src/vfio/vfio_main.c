@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <linux/vfio.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ struct vfio_file {
 		struct vfio_device *device;
 	};
 	unsigned int busy; /* vfio.lock: ioctls in flight */
+	_Atomic off_t pos; /* read/write/lseek file position */
 };
 
 static struct {
@@ -689,6 +691,73 @@ ssize_t vfio_fops_pread(int fd, void *buf, size_t count, off_t off)
 ssize_t vfio_fops_pwrite(int fd, const void *buf, size_t count, off_t off)
 {
 	return device_rw(fd, (void *)buf, count, off, true);
+}
+
+/* read/write at the file position, which they advance (as the kernel's
+ * vfio device fops do with *ppos). */
+static ssize_t rw_at_pos(int fd, void *buf, size_t count, bool write)
+{
+	struct vfio_file *f = file_get(fd);
+	ssize_t ret;
+	off_t pos;
+
+	if (!f) {
+		errno = EBADF;
+		return -1;
+	}
+	pos = atomic_load(&f->pos);
+	file_put(f);
+	ret = device_rw(fd, buf, count, pos, write);
+	if (ret > 0) {
+		f = file_get(fd);
+		if (f) {
+			atomic_compare_exchange_strong(&f->pos, &pos,
+						       pos + ret);
+			file_put(f);
+		}
+	}
+	return ret;
+}
+
+ssize_t vfio_fops_read(int fd, void *buf, size_t count)
+{
+	return rw_at_pos(fd, buf, count, false);
+}
+
+ssize_t vfio_fops_write(int fd, const void *buf, size_t count)
+{
+	return rw_at_pos(fd, (void *)buf, count, true);
+}
+
+off_t vfio_fops_lseek(int fd, off_t off, int whence)
+{
+	struct vfio_file *f = file_get(fd);
+	off_t pos = -1;
+	int err = 0;
+
+	if (!f) {
+		errno = EBADF;
+		return -1;
+	}
+	if (f->type != VFIO_FILE_DEVICE) {
+		err = ESPIPE;
+	} else if (whence == SEEK_SET) {
+		pos = off;
+	} else if (whence == SEEK_CUR) {
+		pos = atomic_load(&f->pos) + off;
+	} else {
+		err = EINVAL; /* a device fd has no end */
+	}
+	if (!err && pos < 0)
+		err = EINVAL;
+	if (!err)
+		atomic_store(&f->pos, pos);
+	file_put(f);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return pos;
 }
 
 void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags, int fd,
