@@ -385,7 +385,7 @@ static void test_tlbi_nh_va_range(void **state)
 		assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0,
 					 0x100000 + i * SZ_4K) != 0,
 				 i < 2 || i >= 6);
-	/* 64 pages = num 0, scale 6: the full-scan path */
+	/* 64 pages = num 0, scale 6: beyond the probe, the ids-list path */
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
 				      .asid = 7,
 				      .addr = 0x100000,
@@ -398,6 +398,89 @@ static void test_tlbi_nh_va_range(void **state)
 
 /* A12: a flush-all of the context (TLBI_NH_ASID) drops every entry of the
  * ASID and no other; TLBI_NH_ALL and NSNH_ALL drop all. */
+/*
+ * A01, A12: invalidations that visit the ids lists (TLBI_NH_ASID, ranges
+ * beyond the probe) drop exactly the matching entries and count exactly
+ * those, with every ASID sharing one list (one set) and a block entry
+ * that the range only partly covers.
+ */
+static void test_tlbi_ids_index_exact(void **state)
+{
+	struct smmu_config cfg = {.iotlb_entries = 8, .iotlb_ways = 8};
+	struct env *e = env_new(&cfg, 0);
+	phys_addr_t pa = frame(e, 9); /* 2 MiB, for the block */
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .ttb0 = e->root,
+			     .asid = 9,
+			     .mair = LPAE_MAIR_DEFAULT};
+	struct smmu_ste ste = {.valid = true,
+			       .config = SMMU_STE_S1,
+			       .s1_ctx_ptr = e->cd_table + 64 * 4};
+	uint64_t before;
+	struct dev *d2;
+	uint32_t v = 0;
+	int i;
+
+	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table + 64 * 4, 0, &cd),
+			 0);
+	assert_int_equal(smmu_ste_write(e->smmu, 2, &ste), 0);
+	assert_int_equal(dev_create(e->smmu, 2, 0, 0, &d2), 0);
+	/* ASID 7: three pages and a 2 MiB block; ASID 9: three pages */
+	s1_map(e, 0x600000, pa, 2, S1_ATTR);
+	for (i = 0; i < 3; i++) {
+		s1_map(e, 0x40000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
+		assert_int_equal(
+			dev_dma_write(e->dev, 0x40000 + i * SZ_4K, &v, 4), 0);
+		assert_int_equal(dev_dma_write(d2, 0x40000 + i * SZ_4K, &v, 4),
+				 0);
+	}
+	assert_int_equal(dev_dma_write(e->dev, 0x600000, &v, 4), 0);
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 7);
+
+	/* 64 pages from 0x5f0000: covers only the block's first 0x30000 */
+	before = counters(e).iotlb_invalidated;
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+				      .asid = 7,
+				      .addr = 0x5f0000,
+				      .scale = 6});
+	assert_int_equal(counters(e).iotlb_invalidated - before, 1);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x600000), 0);
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 6);
+
+	/* a large range of the other ASID leaves ASID 7 alone */
+	before = counters(e).iotlb_invalidated;
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+				      .asid = 9,
+				      .addr = 0x41000,
+				      .scale = 8});
+	assert_int_equal(counters(e).iotlb_invalidated - before, 2);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 9, 0, 0x40000), SZ_4K);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x41000), SZ_4K);
+
+	/* by ASID: exactly ASID 7's three pages; then nothing left of it */
+	before = counters(e).iotlb_invalidated;
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
+	assert_int_equal(counters(e).iotlb_invalidated - before, 3);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
+	assert_int_equal(counters(e).iotlb_invalidated - before, 3);
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 1);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 9, 0, 0x40000), SZ_4K);
+
+	/* refill after the drops: the lists stay consistent */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(
+			dev_dma_write(e->dev, 0x40000 + i * SZ_4K, &v, 4), 0);
+	before = counters(e).iotlb_invalidated;
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
+	assert_int_equal(counters(e).iotlb_invalidated - before, 3);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NSNH_ALL});
+	assert_int_equal(counters(e).iotlb_invalidated - before, 4);
+	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 0);
+	dev_destroy(d2);
+	env_free(e);
+}
+
 static void test_A12_tlbi_asid_and_all(void **state)
 {
 	struct env *e = env_new(NULL, 0);
@@ -1343,6 +1426,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_s1_hit_miss_walk),
 	cmocka_unit_test(test_A01_tlbi_nh_va_then_sync),
 	cmocka_unit_test(test_tlbi_nh_va_range),
+	cmocka_unit_test(test_tlbi_ids_index_exact),
 	cmocka_unit_test(test_A12_tlbi_asid_and_all),
 	cmocka_unit_test(test_A10_block_entries),
 	cmocka_unit_test(test_iotlb_eviction),

@@ -145,17 +145,16 @@ static bool can_wait(const struct dev *dev, const struct smmu_fault *f)
 	return (dev->caps & DEV_CAP_STALL) && f->stall;
 }
 
-static int dma_abort(struct dev *dev, const struct smmu_xlate *x, uint64_t iova,
-		     bool write, int err)
+static __attribute__((noinline, cold)) int
+dma_abort(struct dev *dev, phys_addr_t pa, uint64_t iova, bool write, int err)
 {
 	struct smmu_event ev = {
-		.type = phys_pa_valid(dev->smmu->pm, x->pa)
-				? SMMU_EVT_E_DMA_STALE
-				: SMMU_EVT_E_DMA_EABT,
+		.type = phys_pa_valid(dev->smmu->pm, pa) ? SMMU_EVT_E_DMA_STALE
+							 : SMMU_EVT_E_DMA_EABT,
 		.flags = write ? SMMU_EVT_FL_WRITE : 0,
 		.sid = dev->sid,
 		.addr = iova,
-		.fetch_addr = x->pa,
+		.fetch_addr = pa,
 	};
 
 	if (dev->ssid != SMMU_SSID_NONE) {
@@ -168,9 +167,12 @@ static int dma_abort(struct dev *dev, const struct smmu_xlate *x, uint64_t iova,
 	return err;
 }
 
-/* One piece that does not cross a page boundary. */
-static int dma_page(struct dev *dev, struct smmu_hot *hot, uint64_t iova,
-		    void *buf, size_t len, bool write)
+/* One piece that does not cross a page boundary, after an IOTLB miss (or a
+ * hit without the permission): translate the slow way, handle faults. */
+static __attribute__((noinline)) int dma_page_slow(struct dev *dev,
+						   struct smmu_hot *hot,
+						   uint64_t iova, bool write,
+						   struct smmu_xlate *x)
 {
 	struct smmu *smmu = dev->smmu;
 	struct smmu_txn t = {
@@ -185,13 +187,10 @@ static int dma_page(struct dev *dev, struct smmu_hot *hot, uint64_t iova,
 		.hot = hot,
 	};
 	unsigned int tries = 0;
-	struct smmu_xlate x;
 	struct smmu_fault f;
 	int ret;
 
-	if (likely(smmu_translate_fast(&t, &x)))
-		goto access;
-	while (unlikely(smmu_translate_slow(&t, &x, &f))) {
+	while (unlikely(smmu_translate_slow(&t, x, &f))) {
 		stream_inc(dev->stream, SMMU_CNT_faults, 1);
 		if (f.terminate)
 			return -EFAULT;
@@ -206,17 +205,39 @@ static int dma_page(struct dev *dev, struct smmu_hot *hot, uint64_t iova,
 		smmu_record_event(smmu, dev->stream, &f.ev);
 		return -EFAULT;
 	}
-access:
+	return 0;
+}
+
+/* One piece that does not cross a page boundary. */
+static __attribute__((always_inline)) inline int
+dma_page(struct dev *dev, struct smmu_hot *hot, uint64_t iova, void *buf,
+	 size_t len, bool write)
+{
+	struct smmu *smmu = dev->smmu;
+	struct smmu_xlate x;
+	int ret;
+
+	/* x does not escape on the hit path: its fields stay in registers */
+	if (unlikely(!smmu_translate_fast(smmu, dev->cfge, dev->cfg_key, iova,
+					  write, hot, &x))) {
+		struct smmu_xlate xs;
+
+		ret = dma_page_slow(dev, hot, iova, write, &xs);
+		if (ret)
+			return ret;
+		x = xs;
+	}
 	if (unlikely(x.memtype == SMMU_MEM_NORMAL_NC))
 		stream_inc(dev->stream, SMMU_CNT_dma_nc_bytes, len);
 	ret = phys_access_checked(smmu->pm, x.pa, buf, len, write, x.gen);
 	if (unlikely(ret))
-		return dma_abort(dev, &x, iova, write, ret);
+		return dma_abort(dev, x.pa, iova, write, ret);
 	return 0;
 }
 
-static int dma_rw(struct dev *dev, uint64_t iova, void *buf, size_t len,
-		  bool write)
+/* Inlined into dev_dma_read() and dev_dma_write(): write is a constant. */
+static __attribute__((always_inline)) inline int
+dma_rw(struct dev *dev, uint64_t iova, void *buf, size_t len, bool write)
 {
 	struct smmu_hot *hot = &dev->hot[dev_cpu()];
 	uint8_t *p = buf;
@@ -226,6 +247,13 @@ static int dma_rw(struct dev *dev, uint64_t iova, void *buf, size_t len,
 
 	if (!len)
 		return 0;
+	if (likely((iova & (PHYS_PAGE_SIZE - 1)) + len <= PHYS_PAGE_SIZE)) {
+		/* one piece (cannot wrap): no loop state on the hot path */
+		ret = dma_page(dev, hot, iova, buf, len, write);
+		if (likely(!ret))
+			done = len;
+		goto count;
+	}
 	if (check_add_overflow(iova, (uint64_t)len - 1, &last))
 		return -EINVAL;
 	while (done < len) {
@@ -239,6 +267,7 @@ static int dma_rw(struct dev *dev, uint64_t iova, void *buf, size_t len,
 		done += chunk;
 		iova += chunk;
 	}
+count:
 	if (write) {
 		hot_inc(&hot->dma_writes, 1);
 		hot_inc(&hot->dma_bytes_written, done);

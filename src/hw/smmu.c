@@ -371,6 +371,8 @@ int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
 		for (i = 0; i < 4; i++)
 			atomic_store_explicit(&e->w[i], w[i],
 					      memory_order_release);
+		atomic_store_explicit(&e->tlb_ids, cfg_tlb_ids(ctx),
+				      memory_order_release);
 		atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 	}
 	pthread_mutex_unlock(&smmu->cfg_lock);

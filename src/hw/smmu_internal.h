@@ -90,11 +90,16 @@ struct smmu_ctx {
 	uint64_t mair;
 };
 
-/* key: sid << 32 | ssid << 1 | 1 (valid); w[]: the packed struct smmu_ctx */
+/*
+ * key: sid << 32 | ssid << 1 | 1 (valid); w[]: the packed struct smmu_ctx;
+ * tlb_ids: what the IOTLB hit path derives from the context, precomputed:
+ * the IOTLB ids (ASID 0 for stage 2) | their set-index hash << 32.
+ */
 struct smmu_cfg_entry {
 	_Atomic uint32_t seq;
 	_Atomic uint64_t key;
 	_Atomic uint64_t w[4];
+	_Atomic uint64_t tlb_ids;
 } __attribute__((aligned(64)));
 
 /* ---- IOTLB ---- */
@@ -114,6 +119,21 @@ struct iotlb_entry {
 struct iotlb_set {
 	_Atomic uint32_t seq;
 	uint32_t victim; /* iotlb_lock: round-robin replacement */
+};
+
+/*
+ * Invalidation index (iotlb_lock; never read by lookups): every valid entry
+ * is on the list of its ids bucket (a hash of ASID and VMID), so that an
+ * invalidation by ASID, or of a range too large to probe set by set, visits
+ * the entries of its ids only.  Links are entry index + 1, 0 ends a list.
+ */
+struct iotlb_link {
+	uint32_t next, prev;
+};
+
+struct iotlb_bucket {
+	uint32_t head; /* entry index + 1 */
+	uint32_t len;  /* entries on the list */
 };
 
 #define IOTLB_TAG_VALID 1ULL
@@ -194,7 +214,11 @@ struct smmu {
 	struct iotlb_entry *entries;	  /* seqlock readers, iotlb_lock */
 	uint32_t set_mask;
 	unsigned int ways;
-	uint64_t nested_entries; /* iotlb_lock: valid nested entries */
+	unsigned int ways_shift;      /* log2(ways) */
+	uint64_t nested_entries;      /* iotlb_lock: valid nested entries */
+	uint64_t valid_entries;	      /* iotlb_lock: valid entries */
+	struct iotlb_link *links;     /* iotlb_lock: one per entry */
+	struct iotlb_bucket *buckets; /* iotlb_lock: set_mask + 1 of them */
 
 	struct smmu_cmdq cmdq;
 
@@ -352,11 +376,12 @@ static inline uint32_t cfg_index(const struct smmu *smmu, uint32_t sid,
 	return (sid ^ (ssid * 0x9e3779b1u)) & smmu->cfg_mask;
 }
 
-/* Packed word 0 of a cached configuration, if (sid, ssid) is cached. */
+/* Packed word 0 and tlb_ids of a cached configuration, if (sid, ssid) is
+ * cached. */
 static inline bool cfg_peek(struct smmu_cfg_entry *e, uint64_t want,
-			    uint64_t *w0)
+			    uint64_t *w0, uint64_t *tlb_ids)
 {
-	uint64_t key, w;
+	uint64_t key, w, ti;
 	uint32_t seq;
 
 	do {
@@ -364,10 +389,12 @@ static inline bool cfg_peek(struct smmu_cfg_entry *e, uint64_t want,
 		/* acquire loads: the re-read of seq cannot pass them */
 		key = atomic_load_explicit(&e->key, memory_order_acquire);
 		w = atomic_load_explicit(&e->w[0], memory_order_acquire);
+		ti = atomic_load_explicit(&e->tlb_ids, memory_order_acquire);
 	} while (unlikely(
 		(seq & 1) ||
 		seq != atomic_load_explicit(&e->seq, memory_order_relaxed)));
 	*w0 = w;
+	*tlb_ids = ti;
 	return key == want;
 }
 
@@ -376,13 +403,32 @@ static inline uint64_t iotlb_ids(uint16_t asid, uint16_t vmid)
 	return (uint64_t)asid | (uint64_t)vmid << 16;
 }
 
-static inline uint32_t set_index(const struct smmu *smmu, uint64_t va,
-				 unsigned int shift, uint64_t ids)
+/* The ids term of a set index, computed once per lookup. */
+static inline uint32_t iotlb_ids_hash(uint64_t ids)
+{
+	return (uint32_t)(ids * 0x9e37ULL);
+}
+
+static inline uint64_t cfg_tlb_ids(const struct smmu_ctx *c)
+{
+	uint64_t ids =
+		iotlb_ids(c->config == SMMU_STE_S2 ? 0 : c->asid, c->vmid);
+
+	return ids | (uint64_t)iotlb_ids_hash(ids) << 32;
+}
+
+static inline uint32_t __set_index(const struct smmu *smmu, uint64_t va,
+				   unsigned int shift, uint32_t ids_hash)
 {
 	uint64_t vpn = va >> shift;
 
-	return (uint32_t)(vpn ^ (vpn >> 20) ^ (ids * 0x9e37ULL)) &
-	       smmu->set_mask;
+	return ((uint32_t)(vpn ^ (vpn >> 20)) ^ ids_hash) & smmu->set_mask;
+}
+
+static inline uint32_t set_index(const struct smmu *smmu, uint64_t va,
+				 unsigned int shift, uint64_t ids)
+{
+	return __set_index(smmu, va, shift, iotlb_ids_hash(ids));
 }
 
 static inline uint64_t make_tag(uint64_t base, int level, unsigned int type)
@@ -415,61 +461,94 @@ static inline void fill_xlate(uint64_t va, int level, uint64_t pa_attr,
 	x->hit = true;
 }
 
+/*
+ * Probe one set for (tag, ids), lock-free.  The ways of a set are
+ * contiguous; the set's sequence count is re-read after the probe, and the
+ * probe retried while a writer was (or is) at work on the set.
+ */
+static __attribute__((always_inline)) inline bool
+iotlb_probe_set(struct smmu *smmu, uint32_t idx, uint64_t tag, uint64_t ids,
+		uint64_t *pa_attr, uint64_t *gen)
+{
+	struct iotlb_set *set = &smmu->sets[idx];
+	struct iotlb_entry *e =
+		&smmu->entries[(uint64_t)idx << smmu->ways_shift];
+	struct iotlb_entry *end = e + smmu->ways;
+	uint32_t seq;
+	bool found;
+
+	do {
+		struct iotlb_entry *p;
+
+		seq = atomic_load_explicit(&set->seq, memory_order_acquire);
+		found = false;
+		for (p = e; p < end; p++) {
+			if (atomic_load_explicit(&p->tag,
+						 memory_order_acquire) != tag ||
+			    atomic_load_explicit(&p->ids,
+						 memory_order_acquire) != ids)
+				continue;
+			*pa_attr = atomic_load_explicit(&p->pa_attr,
+							memory_order_acquire);
+			*gen = atomic_load_explicit(&p->gen,
+						    memory_order_acquire);
+			found = true;
+			break;
+		}
+	} while (unlikely(
+		(seq & 1) ||
+		seq != atomic_load_explicit(&set->seq, memory_order_acquire)));
+	return found;
+}
+
+/* Probe the set of one size (level) for va. */
+static __attribute__((always_inline)) inline bool
+iotlb_probe_level(struct smmu *smmu, int level, unsigned int type, uint64_t ids,
+		  uint32_t ids_hash, uint64_t va, struct smmu_xlate *x)
+{
+	unsigned int shift = lpae_level_shift(level);
+	uint64_t pa_attr = 0, gen = 0;
+	uint64_t tag = make_tag(
+		va & ~((1ULL << shift) - 1) & LPAE_PTE_ADDR_MASK, level, type);
+	uint32_t idx = __set_index(smmu, va, shift, ids_hash);
+
+	if (!iotlb_probe_set(smmu, idx, tag, ids, &pa_attr, &gen))
+		return false;
+	fill_xlate(va, level, pa_attr, gen, x);
+	return true;
+}
+
+/*
+ * One set per size that may be cached (levels_present), smallest first.
+ * The levels are unrolled so that each probe works with constant shifts.
+ */
+static __attribute__((always_inline)) inline bool
+__smmu_iotlb_lookup(struct smmu *smmu, unsigned int type, uint64_t ids,
+		    uint32_t ids_hash, uint64_t va, struct smmu_xlate *x)
+{
+	uint32_t present = atomic_load_explicit(&smmu->levels_present,
+						memory_order_acquire);
+
+	_Static_assert(LPAE_MAX_LEVELS == 4, "levels 3, 2 and 1 are probed");
+	if ((present & (1u << 3)) &&
+	    iotlb_probe_level(smmu, 3, type, ids, ids_hash, va, x))
+		return true;
+	if (unlikely(present & (1u << 2)) &&
+	    iotlb_probe_level(smmu, 2, type, ids, ids_hash, va, x))
+		return true;
+	if (unlikely(present & (1u << 1)) &&
+	    iotlb_probe_level(smmu, 1, type, ids, ids_hash, va, x))
+		return true;
+	return false;
+}
+
 static __attribute__((always_inline)) inline bool
 smmu_iotlb_lookup(struct smmu *smmu, unsigned int type, uint16_t asid,
 		  uint16_t vmid, uint64_t va, struct smmu_xlate *x)
 {
-	uint32_t present = atomic_load_explicit(&smmu->levels_present,
-						memory_order_acquire);
 	uint64_t ids = iotlb_ids(asid, vmid);
-	unsigned int ways = smmu->ways;
-	int level;
 
-	for (level = LPAE_MAX_LEVELS - 1; level >= 1; level--) {
-		unsigned int shift = lpae_level_shift(level);
-		uint64_t tag, pa_attr = 0, gen = 0;
-		struct iotlb_entry *e;
-		struct iotlb_set *set;
-		uint32_t idx, seq;
-		bool found;
-		unsigned int w;
-
-		if (!(present & (1u << level)))
-			continue;
-		tag = make_tag(va & ~((1ULL << shift) - 1) & LPAE_PTE_ADDR_MASK,
-			       level, type);
-		idx = set_index(smmu, va, shift, ids);
-		set = &smmu->sets[idx];
-		e = &smmu->entries[(uint64_t)idx * ways];
-		do {
-			seq = atomic_load_explicit(&set->seq,
-						   memory_order_acquire);
-			found = false;
-			for (w = 0; w < ways; w++) {
-				if (atomic_load_explicit(
-					    &e[w].tag, memory_order_acquire) !=
-					    tag ||
-				    atomic_load_explicit(
-					    &e[w].ids, memory_order_acquire) !=
-					    ids)
-					continue;
-				pa_attr = atomic_load_explicit(
-					&e[w].pa_attr, memory_order_acquire);
-				gen = atomic_load_explicit(
-					&e[w].gen, memory_order_acquire);
-				found = true;
-				break;
-			}
-		} while (unlikely(
-			(seq & 1) ||
-			seq != atomic_load_explicit(&set->seq,
-						    memory_order_acquire)));
-		if (found) {
-			fill_xlate(va, level, pa_attr, gen, x);
-			return true;
-		}
-	}
-	return false;
+	return __smmu_iotlb_lookup(smmu, type, ids, iotlb_ids_hash(ids), va, x);
 }
 
 int smmu_translate_slow(struct smmu_txn *t, struct smmu_xlate *x,
@@ -479,26 +558,28 @@ int smmu_translate_slow(struct smmu_txn *t, struct smmu_xlate *x,
  * The hit path: the cached configuration's first word (config, ASID, VMID)
  * and one IOTLB set per cached size, lock-free, one per-CPU counter.
  * Anything else (false) goes the slow way, which looks both up again.
+ * It takes the transaction's fields one by one, so that a caller builds its
+ * struct smmu_txn only on the slow path.
  */
 static __attribute__((always_inline)) inline bool
-smmu_translate_fast(struct smmu_txn *t, struct smmu_xlate *x)
+smmu_translate_fast(struct smmu *smmu, struct smmu_cfg_entry *cfge,
+		    uint64_t key, uint64_t iova, bool write,
+		    struct smmu_hot *hot, struct smmu_xlate *x)
 {
-	unsigned int need = t->write ? SMMU_PERM_WRITE : SMMU_PERM_READ;
-	unsigned int config, type;
-	uint64_t w0;
+	unsigned int need = write ? SMMU_PERM_WRITE : SMMU_PERM_READ;
+	unsigned int config;
+	uint64_t w0, tlb_ids;
 
-	if (unlikely(!cfg_peek(t->cfge, t->cfg_key, &w0)))
+	if (unlikely(!cfg_peek(cfge, key, &w0, &tlb_ids)))
 		return false;
 	config = w0 & 7;
 	if (unlikely(config < SMMU_STE_S1))
 		return false;
-	type = config - SMMU_STE_BYPASS; /* SMMU_TLB_* */
-	if (likely(smmu_iotlb_lookup(t->smmu, type,
-				     type == SMMU_TLB_S2 ? 0
-							 : (w0 >> 32) & 0xffff,
-				     w0 >> 48, t->iova, x)) &&
+	if (likely(__smmu_iotlb_lookup(smmu, config - SMMU_STE_BYPASS,
+				       (uint32_t)tlb_ids, tlb_ids >> 32, iova,
+				       x)) &&
 	    likely(x->perm & need)) {
-		hot_inc(&t->hot->iotlb_hits, 1);
+		hot_inc(&hot->iotlb_hits, 1);
 		return true;
 	}
 	return false;

@@ -375,13 +375,15 @@ int smmu_translate_slow(struct smmu_txn *t, struct smmu_xlate *x,
 int __smmu_translate(struct smmu_txn *t, struct smmu_xlate *x,
 		     struct smmu_fault *f)
 {
-	if (likely(smmu_translate_fast(t, x)))
+	if (likely(smmu_translate_fast(t->smmu, t->cfge, t->cfg_key, t->iova,
+				       t->write, t->hot, x)))
 		return 0;
 	return smmu_translate_slow(t, x, f);
 }
 
-int smmu_translate(struct dev *dev, uint64_t iova, bool write,
-		   struct smmu_xlate *x, struct smmu_event *fault)
+static __attribute__((noinline)) int
+dev_translate_slow(struct dev *dev, struct smmu_hot *hot, uint64_t iova,
+		   bool write, struct smmu_xlate *x, struct smmu_event *fault)
 {
 	struct smmu_txn t = {
 		.smmu = dev->smmu,
@@ -392,13 +394,24 @@ int smmu_translate(struct dev *dev, uint64_t iova, bool write,
 		.write = write,
 		.cfge = dev->cfge,
 		.cfg_key = dev->cfg_key,
-		.hot = &dev->hot[dev_cpu()],
+		.hot = hot,
 	};
 	struct smmu_fault f;
 	int ret;
 
-	ret = __smmu_translate(&t, x, &f);
+	ret = smmu_translate_slow(&t, x, &f);
 	if (ret && fault)
 		*fault = f.ev;
 	return ret;
+}
+
+int smmu_translate(struct dev *dev, uint64_t iova, bool write,
+		   struct smmu_xlate *x, struct smmu_event *fault)
+{
+	struct smmu_hot *hot = &dev->hot[dev_cpu()];
+
+	if (likely(smmu_translate_fast(dev->smmu, dev->cfge, dev->cfg_key, iova,
+				       write, hot, x)))
+		return 0;
+	return dev_translate_slow(dev, hot, iova, write, x, fault);
 }
