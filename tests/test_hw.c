@@ -333,6 +333,34 @@ static void test_s1_hit_miss_walk(void **state)
 	env_free(e);
 }
 
+/* A11: a mapping that is not cacheable (Normal-NC) does not snoop the CPU
+ * caches: the device reads what memory behind them holds, so data the CPU
+ * did not write back is not seen, until cache_flush_phys(). */
+static void test_A11_noncoherent_dma_reads_memory(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 0);
+	uint8_t *cpu = phys_to_virt(e->pm, pa), out[8];
+	uint64_t nc = (LPAE_PTE_AF | LPAE_PTE_SH_OS | LPAE_PTE_AP_UNPRIV |
+		       ((uint64_t)LPAE_MAIR_IDX_NC << LPAE_PTE_ATTRINDX_SHIFT));
+	struct smmu_counters c;
+
+	s1_map(e, 0x10000, pa, 3, nc);
+	memset(cpu, 0x6b, 64);
+	assert_int_equal(dev_dma_read(e->dev, 0x10000, out, 8), 0);
+	assert_int_equal(out[0], 0); /* stale: never written back */
+	assert_int_equal(cache_flush_phys(e->pm, pa, 64), 0);
+	assert_int_equal(dev_dma_read(e->dev, 0x10000, out, 8), 0);
+	assert_int_equal(out[0], 0x6b);
+	/* its writes reach the CPU too */
+	out[0] = 0x21;
+	assert_int_equal(dev_dma_write(e->dev, 0x10000, out, 1), 0);
+	assert_int_equal(cpu[0], 0x21);
+	c = counters(e);
+	assert_int_equal(c.dma_nc_bytes, 17);
+	env_free(e);
+}
+
 /* A01: an entry survives the TLBI until the CMD_SYNC, then it is gone and
  * the device faults on the unmapped IOVA. */
 static void test_A01_tlbi_nh_va_then_sync(void **state)
@@ -1424,6 +1452,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_create_fail_sweep),
 	cmocka_unit_test(test_ste_cd_encoding),
 	cmocka_unit_test(test_s1_hit_miss_walk),
+	cmocka_unit_test(test_A11_noncoherent_dma_reads_memory),
 	cmocka_unit_test(test_A01_tlbi_nh_va_then_sync),
 	cmocka_unit_test(test_tlbi_nh_va_range),
 	cmocka_unit_test(test_tlbi_ids_index_exact),

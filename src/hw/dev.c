@@ -227,9 +227,16 @@ dma_page(struct dev *dev, struct smmu_hot *hot, uint64_t iova, void *buf,
 			return ret;
 		x = xs;
 	}
-	if (unlikely(x.memtype == SMMU_MEM_NORMAL_NC))
+	if (unlikely(x.memtype != SMMU_MEM_NORMAL_WB)) {
+		/* not cacheable: the access does not snoop the CPU caches and
+		 * sees the memory behind them (mem's cache view) */
 		stream_inc(dev->stream, SMMU_CNT_dma_nc_bytes, len);
-	ret = phys_access_checked(smmu->pm, x.pa, buf, len, write, x.gen);
+		ret = phys_access_checked_nc(smmu->pm, x.pa, buf, len, write,
+					     x.gen);
+	} else {
+		ret = phys_access_checked(smmu->pm, x.pa, buf, len, write,
+					  x.gen);
+	}
 	if (unlikely(ret))
 		return dma_abort(dev, x.pa, iova, write, ret);
 	return 0;
