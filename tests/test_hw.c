@@ -12,6 +12,8 @@
  * context invalidates every entry of it).
  */
 #include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -42,6 +44,7 @@ struct env {
 	/* fault handler state */
 	int mode; /* 0: map and succeed, 1: answer failure */
 	int handled;
+	_Atomic int answered; /* responses whose CMD_SYNC completed */
 	phys_addr_t fault_pa;
 	struct smmu_event last_ev;
 	struct smmu_page_request last_pr;
@@ -974,6 +977,7 @@ static void evtq_handler(void *priv)
 					 .resp = e->mode ? SMMU_RESUME_ABORT
 							 : SMMU_RESUME_RETRY});
 		sync_(e);
+		atomic_fetch_add(&e->answered, 1);
 	}
 }
 
@@ -1360,6 +1364,10 @@ static void test_inline_threaded_same_counters(void **state)
 	s1_stream(e, 1, 7, false);
 	smmu_counters_reset(e->smmu);
 	workload(e);
+	/* the interrupt thread's response ends with its own CMD_SYNC, which
+	 * may still be on its way when the resumed device is done */
+	while (atomic_load(&e->answered) < 1)
+		sched_yield();
 	b = counters(e);
 	env_free(e);
 
