@@ -234,8 +234,8 @@ dma_page(struct dev *dev, struct smmu_hot *hot, uint64_t iova, void *buf,
 		ret = phys_access_checked_nc(smmu->pm, x.pa, buf, len, write,
 					     x.gen);
 	} else {
-		ret = phys_access_checked(smmu->pm, x.pa, buf, len, write,
-					  x.gen);
+		ret = phys_access_checked_frame(smmu->pm, x.pa, buf, len, write,
+						x.gen);
 	}
 	if (unlikely(ret))
 		return dma_abort(dev, x.pa, iova, write, ret);

@@ -31,6 +31,7 @@
 #define UIOMMU_MEM_PHYS_H
 
 #include <pthread.h>
+#include <string.h>
 #include <stdatomic.h>
 
 #include <uiommu/mem.h>
@@ -149,6 +150,32 @@ int __phys_alloc(struct phys_mem *pm, unsigned int order, unsigned int flags,
 void phys_split_compound(struct phys_mem *pm, uint32_t head);
 /* Stamp frames as reallocated (a discard's free + reuse of the same frames):
  * new generation, contents punched to zero. */
+/*
+ * phys_access_checked() for a piece within one frame, inline for the DMA
+ * hot path; anything else (and every error) takes the out-of-line one.
+ */
+static inline int phys_access_checked_frame(struct phys_mem *pm, phys_addr_t pa,
+					    void *buf, size_t len, bool write,
+					    uint64_t gen)
+{
+	const struct phys_frame *f;
+	uint64_t off = pa - pm->base;
+
+	if (unlikely(off >= pm->size || !len ||
+		     (off & (PHYS_PAGE_SIZE - 1)) + len > PHYS_PAGE_SIZE))
+		return phys_access_checked(pm, pa, buf, len, write, gen);
+	f = &pm->frames[off >> PHYS_PAGE_SHIFT];
+	if (unlikely(__atomic_load_n(&f->state, __ATOMIC_ACQUIRE) !=
+			     PHYS_FRAME_ALLOCATED ||
+		     __atomic_load_n(&f->gen, __ATOMIC_RELAXED) > gen))
+		return phys_access_checked(pm, pa, buf, len, write, gen);
+	if (write)
+		memcpy(pm->map + off, buf, len);
+	else
+		memcpy(buf, pm->map + off, len);
+	return 0;
+}
+
 void cache_fini(struct phys_mem *pm);
 void phys_recycle(struct phys_mem *pm, uint32_t pfn, uint32_t nr);
 
