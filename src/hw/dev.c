@@ -175,17 +175,7 @@ static __attribute__((noinline)) int dma_page_slow(struct dev *dev,
 						   struct smmu_xlate *x)
 {
 	struct smmu *smmu = dev->smmu;
-	struct smmu_txn t = {
-		.smmu = smmu,
-		.st = dev->stream,
-		.sid = dev->sid,
-		.ssid = dev->ssid,
-		.iova = iova,
-		.write = write,
-		.cfge = dev->cfge,
-		.cfg_key = dev->cfg_key,
-		.hot = hot,
-	};
+	struct smmu_txn t = dev_txn(dev, hot, iova, write);
 	unsigned int tries = 0;
 	struct smmu_fault f;
 	int ret;

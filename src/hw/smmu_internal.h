@@ -286,6 +286,23 @@ struct smmu_txn {
 	struct smmu_hot *hot; /* this thread's counters of the device */
 };
 
+/* The transaction of an access by dev (the slow paths build it). */
+static inline struct smmu_txn dev_txn(struct dev *dev, struct smmu_hot *hot,
+				      uint64_t iova, bool write)
+{
+	return (struct smmu_txn){
+		.smmu = dev->smmu,
+		.st = dev->stream,
+		.sid = dev->sid,
+		.ssid = dev->ssid,
+		.iova = iova,
+		.write = write,
+		.cfge = dev->cfge,
+		.cfg_key = dev->cfg_key,
+		.hot = hot,
+	};
+}
+
 /* smmu.c */
 int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
 		    struct smmu_fault *f);

@@ -385,17 +385,7 @@ static __attribute__((noinline)) int
 dev_translate_slow(struct dev *dev, struct smmu_hot *hot, uint64_t iova,
 		   bool write, struct smmu_xlate *x, struct smmu_event *fault)
 {
-	struct smmu_txn t = {
-		.smmu = dev->smmu,
-		.st = dev->stream,
-		.sid = dev->sid,
-		.ssid = dev->ssid,
-		.iova = iova,
-		.write = write,
-		.cfge = dev->cfge,
-		.cfg_key = dev->cfg_key,
-		.hot = hot,
-	};
+	struct smmu_txn t = dev_txn(dev, hot, iova, write);
 	struct smmu_fault f;
 	int ret;
 
