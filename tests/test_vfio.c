@@ -6,7 +6,10 @@
  * and their unmap callbacks, dirty tracking, UPDATE_VADDR, a table of bad
  * inputs for every ioctl, and fail-the-Nth-allocation sweeps.  Real DMA from
  * an emulated device shows that mappings work and unmapped ranges fault.
- * Requirement ids (D01..D12, G01..G09) are named on the tests.
+ * Non-coherent domains (seed 000): flush order through the trace hook, what
+ * a non-snooping device would read (cache_dram_read), the counter and the
+ * per-dma flag.  Requirement ids (D01..D12, E01..E11, G01..G09) are named
+ * on the tests.
  */
 #include "helpers.h"
 
@@ -1608,6 +1611,716 @@ static void test_fail_sweep_attach(void **state)
 	}
 }
 
+/* ---- non-coherent domains (seed 000): E01..E11 ------------------------------ */
+
+#define TRACE_MAX 4096
+
+struct trace_log {
+	struct vfio_trace_event ev[TRACE_MAX];
+	unsigned int n;
+};
+
+static void trace_rec(const struct vfio_trace_event *ev, void *arg)
+{
+	struct trace_log *t = arg;
+
+	if (t->n < TRACE_MAX)
+		t->ev[t->n++] = *ev;
+}
+
+/* index of the first event op at or after from covering pa (-1: none) */
+static int trace_find(const struct trace_log *t, unsigned int from,
+		      enum vfio_trace_op op, phys_addr_t pa)
+{
+	for (unsigned int i = from; i < t->n; i++)
+		if (t->ev[i].op == op && pa >= t->ev[i].pa &&
+		    pa < t->ev[i].pa + t->ev[i].len)
+			return (int)i;
+	return -1;
+}
+
+/* every PIN is flushed after it and before its MAP into domain d */
+static void assert_pin_flush_map(const struct trace_log *t,
+				 struct iommu_domain *d)
+{
+	unsigned int maps = 0;
+
+	for (unsigned int i = 0; i < t->n; i++) {
+		const struct vfio_trace_event *e = &t->ev[i];
+		int fl, pin;
+
+		if (e->op != VFIO_TRACE_MAP || e->domain != d)
+			continue;
+		maps++;
+		assert_false(e->prot & IOMMU_CACHE);
+		fl = -1;
+		for (int k = (int)i - 1; k >= 0; k--)
+			if (t->ev[k].op == VFIO_TRACE_FLUSH &&
+			    t->ev[k].pa <= e->pa &&
+			    t->ev[k].pa + t->ev[k].len >= e->pa + e->len) {
+				fl = k;
+				break;
+			}
+		assert_true(fl >= 0);
+		pin = trace_find(t, 0, VFIO_TRACE_PIN, e->pa);
+		if (pin >= 0) /* pinned by this call: pin -> flush -> map */
+			assert_true(pin < fl);
+	}
+	assert_true(maps > 0);
+}
+
+/* every UNPIN comes after a FLUSH of its pages, itself after the UNMAP */
+static void assert_unmap_flush_unpin(const struct trace_log *t)
+{
+	unsigned int unpins = 0;
+
+	for (unsigned int i = 0; i < t->n; i++) {
+		const struct vfio_trace_event *e = &t->ev[i];
+		int fl = -1;
+
+		if (e->op != VFIO_TRACE_UNPIN)
+			continue;
+		unpins++;
+		for (int k = (int)i - 1; k >= 0; k--)
+			if (t->ev[k].op == VFIO_TRACE_FLUSH &&
+			    t->ev[k].pa == e->pa && t->ev[k].len == e->len) {
+				fl = k;
+				break;
+			}
+		assert_true(fl >= 0);
+	}
+	assert_true(unpins > 0);
+}
+
+static unsigned int trace_count(const struct trace_log *t,
+				enum vfio_trace_op op)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < t->n; i++)
+		n += t->ev[i].op == op;
+	return n;
+}
+
+static struct cache_stats cstats(struct fx *f)
+{
+	struct cache_stats st;
+
+	cache_get_stats(f->p->pm, &st);
+	return st;
+}
+
+/* what a non-snooping device would read at iova of domain d */
+static void nc_read(struct fx *f, struct iommu_domain *d, uint64_t iova,
+		    void *buf, size_t len)
+{
+	phys_addr_t pa = iommu_iova_to_phys(d, iova);
+
+	assert_true(pa != 0);
+	assert_int_equal(cache_dram_read(f->p->pm, pa, buf, len), 0);
+}
+
+static int cc_iommu(struct fx *f)
+{
+	return (int)vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
+					   VFIO_DMA_CC_IOMMU);
+}
+
+/* E01: coherent domains only: no flush, no flag, IOMMU_CACHE mappings */
+static void test_e01_coherent_no_flush(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 16 * PG, 0);
+	struct cache_stats c0 = cstats(f);
+	struct trace_log *t = calloc(1, sizeof(*t));
+	struct smmu_xlate x;
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	assert_int_equal(stats(f).cache_flushes, 0);
+	assert_int_equal(stats(f).dma_flush_required, 0);
+	assert_int_equal(stats(f).noncoherent_domains, 0);
+	assert_int_equal(cstats(f).flushes, c0.flushes);
+	assert_int_equal(trace_count(t, VFIO_TRACE_FLUSH), 0);
+	for (unsigned int i = 0; i < t->n; i++)
+		if (t->ev[i].op == VFIO_TRACE_MAP)
+			assert_true(t->ev[i].prot & IOMMU_CACHE);
+	assert_int_equal(smmu_translate(f->hw[0], IOVA, false, &x, NULL), 0);
+	assert_int_equal(x.memtype, SMMU_MEM_NORMAL_WB);
+	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, NULL), 0);
+	assert_int_equal(stats(f).cache_flushes, 0);
+	free(t);
+}
+
+/* E02, E03: pin -> flush -> map; unmap -> flush -> unpin; Normal-NC */
+static void test_e02_e03_noncoherent_order(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 32 * PG, 0);
+	struct trace_log *t = calloc(1, sizeof(*t));
+	struct iommu_domain *d;
+	struct vfio_iommu_type1_stats st;
+	struct smmu_xlate x;
+	char buf[64];
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	d = vfio_iommu_type1_group_domain(f->c, grp(f, 2));
+	assert_int_equal(stats(f).noncoherent_domains, 1);
+	/* the CPU writes, the data sits in its caches */
+	for (int i = 0; i < 32; i++)
+		snprintf(va + i * PG, 64, "page %d of the user", i);
+	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+	assert_int_equal(map_dma(f->c, IOVA, va, 32 * PG, RW), 0);
+	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	assert_pin_flush_map(t, d);
+	st = stats(f);
+	assert_int_equal(st.dma_flush_required, 1);
+	assert_int_equal(st.cache_flush_bytes, 2 * PG + 32 * PG); /* + fgsp */
+	/* what the device reads behind the caches is what the CPU wrote */
+	for (int i = 0; i < 32; i += 7) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "page %d of the user", i);
+		nc_read(f, d, IOVA + i * PG, buf, sizeof(buf));
+		assert_string_equal(buf, want);
+	}
+	/* the hardware sees Normal-NC: its DMA does not snoop */
+	assert_int_equal(smmu_translate(f->hw[2], IOVA, false, &x, NULL), 0);
+	assert_int_equal(x.memtype, SMMU_MEM_NORMAL_NC);
+	/* E03: the CPU writes again while mapped; unmap writes it back
+	 * after the IOTLB sync and before the pages are released */
+	strcpy(va + 5 * PG, "written while mapped");
+	t->n = 0;
+	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+	{
+		phys_addr_t pa = iommu_iova_to_phys(d, IOVA + 5 * PG);
+
+		assert_int_equal(unmap_dma(f->c, IOVA, 32 * PG, 0, NULL), 0);
+		vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+		assert_unmap_flush_unpin(t);
+		assert_true(trace_find(t, 0, VFIO_TRACE_UNMAP, 0) < 0 || true);
+		assert_true(t->ev[0].op == VFIO_TRACE_UNMAP);
+		assert_int_equal(cache_dram_read(f->p->pm, pa, buf, 21), 0);
+		assert_string_equal(buf, "written while mapped");
+	}
+	assert_int_equal(stats(f).cache_flush_bytes, 2 * PG + 64 * PG);
+	assert_int_equal(pin_refs(f), 0);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	free(t);
+}
+
+/* E02 negative: with the debug switch off the device reads stale memory */
+static void test_e02_flush_off_reads_stale(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 4 * PG, 0);
+	struct iommu_domain *d;
+	char buf[32];
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	d = vfio_iommu_type1_group_domain(f->c, grp(f, 2));
+	strcpy(va + PG, "fresh cpu data");
+	vfio_iommu_type1_set_cache_flush(f->c, false);
+	assert_int_equal(map_dma(f->c, IOVA, va, 4 * PG, RW), 0);
+	nc_read(f, d, IOVA + PG, buf, sizeof(buf));
+	assert_string_not_equal(buf, "fresh cpu data");
+	assert_true(stats(f).cache_flushes_skipped > 0);
+	assert_int_equal(stats(f).cache_flushes, 1);	  /* fgsp only */
+	assert_int_equal(stats(f).dma_flush_required, 1); /* still tracked */
+	assert_int_equal(unmap_dma(f->c, IOVA, 4 * PG, 0, NULL), 0);
+	vfio_iommu_type1_set_cache_flush(f->c, true);
+	assert_int_equal(map_dma(f->c, IOVA, va, 4 * PG, RW), 0);
+	nc_read(f, d, IOVA + PG, buf, sizeof(buf));
+	assert_string_equal(buf, "fresh cpu data");
+}
+
+/* E03 (unwind) and E04: a failed map flushes what it unpins; the flag
+ * goes with the IOMMU pins */
+static void test_e03_e04_unwind_and_clear(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 64 * PG, 0);
+	static char token;
+	struct trace_log *t = calloc(1, sizeof(*t));
+	int n, ret, unwinds = 0;
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+	/* far from the fgsp probe: the map needs page tables, so the sweep
+	 * fails iommu_map after pages were pinned */
+	for (n = 1;; n++) {
+		t->n = 0;
+		uiommu_fail_nth(n);
+		ret = (int)map_dma(f->c, 0x80000000UL, va, 64 * PG, RW);
+		if (!uiommu_fail_fired())
+			break;
+		assert_true(ret < 0);
+		assert_int_equal(stats(f).nr_dma, 0);
+		assert_int_equal(pin_refs(f), 0);
+		assert_int_equal(mm_locked_vm(f->mm), 0);
+		if (trace_count(t, VFIO_TRACE_UNPIN)) {
+			assert_unmap_flush_unpin(t);
+			unwinds++;
+		}
+	}
+	uiommu_fail_nth(0);
+	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	assert_int_equal(ret, 0);
+	assert_true(unwinds > 0);
+	assert_int_equal(unmap_dma(f->c, 0x80000000UL, 64 * PG, 0, NULL), 0);
+	assert_int_equal(map_dma(f->c, IOVA, va, 64 * PG, RW), 0);
+	/* E04: two flagged dmas, one unmapped: one flag left */
+	assert_int_equal(map_dma(f->c, IOVA + 64 * PG, va, 16 * PG, RW), 0);
+	assert_int_equal(stats(f).dma_flush_required, 2);
+	assert_int_equal(unmap_dma(f->c, IOVA + 64 * PG, 16 * PG, 0, NULL), 0);
+	assert_int_equal(stats(f).dma_flush_required, 1);
+	/* the last domain goes while an emulated group keeps the mappings:
+	 * every IOMMU pin is released (flushed) and the flag cleared */
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(
+				 f->c, (struct iommu_group *)&token),
+			 0);
+	{
+		uint64_t before = stats(f).cache_flushes;
+
+		vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+		assert_true(stats(f).cache_flushes > before);
+	}
+	assert_int_equal(stats(f).nr_dma, 1);
+	assert_int_equal(stats(f).dma_flush_required, 0);
+	assert_int_equal(stats(f).noncoherent_domains, 0);
+	assert_int_equal(pin_refs(f), 0);
+	vfio_iommu_type1_detach_group(f->c, (struct iommu_group *)&token);
+	free(t);
+}
+
+/* E05, E10: the counter follows link/unlink; CC_IOMMU answers from it */
+static void test_e05_e10_counter_and_extension(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(cc_iommu(f), 1); /* no domain: vacuously */
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(stats(f).noncoherent_domains, 0);
+	assert_int_equal(cc_iommu(f), 1);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	assert_int_equal(stats(f).noncoherent_domains, 1);
+	assert_int_equal(cc_iommu(f), 0);
+	vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+	assert_int_equal(stats(f).noncoherent_domains, 0);
+	assert_int_equal(cc_iommu(f), 1);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	assert_int_equal(stats(f).noncoherent_domains, 1);
+	/* detaching the coherent one leaves the count alone */
+	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
+	assert_int_equal(stats(f).noncoherent_domains, 1);
+	assert_int_equal(stats(f).nr_domains, 1);
+	/* release unlinks it (teardown; the release WARNs if not 0) */
+}
+
+/* a second non-coherent IOMMU, for a second non-coherent domain */
+struct nc2 {
+	struct smmu *hw;
+	struct arm_smmu_device *smmu;
+	struct device dev;
+	struct dev *d;
+};
+
+static void nc2_create(struct fx *f, struct nc2 *n)
+{
+	struct arm_smmu_options o = {
+		.coherent = false, .ias = 48, .range_inv = true};
+
+	memset(n, 0, sizeof(*n));
+	assert_int_equal(smmu_create(f->p->pm, NULL, &n->hw), 0);
+	assert_int_equal(arm_smmu_device_probe(n->hw, &o, &n->smmu), 0);
+	snprintf(n->dev.name, sizeof(n->dev.name), "nc2");
+	n->dev.sid = 5;
+	assert_int_equal(
+		iommu_probe_device(&n->dev, arm_smmu_iommu(n->smmu), 0), 0);
+	assert_int_equal(dev_create(n->hw, 5, 0, 0, &n->d), 0);
+}
+
+static void nc2_destroy(struct fx *f, struct nc2 *n)
+{
+	vfio_iommu_type1_detach_group(f->c, iommu_group_get(&n->dev));
+	dev_destroy(n->d);
+	iommu_release_device(&n->dev);
+	arm_smmu_device_remove(n->smmu);
+	smmu_destroy(n->hw);
+}
+
+/* E06, E07, E08: replay flushes into the first non-coherent domain only,
+ * and a coherent domain never clears the flag */
+static void test_e06_e07_e08_replay(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 16 * PG, 0);
+	struct trace_log *t = calloc(1, sizeof(*t));
+	struct iommu_domain *d;
+	struct nc2 n2;
+	char buf[32];
+	uint64_t bytes;
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(stats(f).dma_flush_required, 0);
+	/* written after the coherent mapping: only in the CPU caches */
+	strcpy(va + 3 * PG, "after the first map");
+	/* E06 */
+	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	d = vfio_iommu_type1_group_domain(f->c, grp(f, 2));
+	assert_pin_flush_map(t, d);
+	assert_int_equal(trace_count(t, VFIO_TRACE_PIN), 0); /* no re-pin */
+	assert_int_equal(stats(f).dma_flush_required, 1);
+	assert_int_equal(stats(f).cache_flush_bytes, 2 * PG + 16 * PG);
+	nc_read(f, d, IOVA + 3 * PG, buf, sizeof(buf));
+	assert_string_equal(buf, "after the first map");
+	/* E07: a second non-coherent domain: mapped without a new flush of
+	 * the dma (only its own fgsp probe pages) */
+	nc2_create(f, &n2);
+	bytes = stats(f).cache_flush_bytes;
+	t->n = 0;
+	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+	assert_int_equal(
+		vfio_iommu_type1_attach_group(f->c, iommu_group_get(&n2.dev)),
+		0);
+	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	assert_int_equal(stats(f).nr_domains, 3);
+	assert_int_equal(stats(f).noncoherent_domains, 2);
+	assert_int_equal(stats(f).cache_flush_bytes, bytes + 2 * PG);
+	assert_int_equal(trace_count(t, VFIO_TRACE_FLUSH), 1);
+	assert_int_equal(t->ev[0].op, VFIO_TRACE_FLUSH); /* fgsp */
+	assert_int_equal(t->ev[0].len, 2 * PG);
+	assert_true(trace_count(t, VFIO_TRACE_MAP) > 0);
+	assert_int_equal(dev_dma_write(n2.d, IOVA + 3 * PG, "n2", 3), 0);
+	assert_string_equal(va + 3 * PG, "n2");
+	/* E08: a coherent domain after a non-coherent one */
+	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
+	assert_int_equal(stats(f).dma_flush_required, 1);
+	bytes = stats(f).cache_flush_bytes;
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 1)), 0);
+	assert_int_equal(stats(f).dma_flush_required, 1);
+	assert_int_equal(stats(f).cache_flush_bytes, bytes);
+	/* detaching the non-coherent ones keeps the flag: the pages were
+	 * exposed and are written back when unpinned */
+	nc2_destroy(f, &n2);
+	vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+	assert_int_equal(stats(f).noncoherent_domains, 0);
+	assert_int_equal(stats(f).dma_flush_required, 1);
+	bytes = stats(f).cache_flush_bytes;
+	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, NULL), 0);
+	assert_int_equal(stats(f).cache_flush_bytes, bytes + 16 * PG);
+	free(t);
+}
+
+/* E09: replay into a non-coherent domain fails: what it pinned is flushed
+ * and unpinned, the flags it set are cleared, nothing else changes */
+static void test_e09_replay_unwind(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 64 * PG, 0);
+	struct trace_log *t = calloc(1, sizeof(*t));
+	static char token;
+	int n, ret, unwinds = 0;
+
+	/* dma A: pinned for a coherent domain; dma B: not pinned (an
+	 * emulated group only: D01) — both kinds go through replay */
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(
+				 f->c, (struct iommu_group *)&token),
+			 0);
+	assert_int_equal(map_dma(f->c, IOVA, va, 32 * PG, RW), 0);
+	assert_int_equal(
+		map_dma(f->c, IOVA + 32 * PG, va + 32 * PG, 32 * PG, RW), 0);
+	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+	for (n = 1;; n++) {
+		t->n = 0;
+		uiommu_fail_nth(n);
+		ret = vfio_iommu_type1_attach_group(f->c, grp(f, 2));
+		if (!uiommu_fail_fired())
+			break;
+		assert_true(ret < 0);
+		assert_int_equal(stats(f).nr_domains, 0);
+		assert_int_equal(stats(f).noncoherent_domains, 0);
+		assert_int_equal(stats(f).dma_flush_required, 0);
+		assert_int_equal(pin_refs(f), 0);
+		assert_int_equal(mm_locked_vm(f->mm), 0);
+		if (trace_count(t, VFIO_TRACE_UNPIN)) {
+			assert_unmap_flush_unpin(t);
+			unwinds++;
+		}
+	}
+	uiommu_fail_nth(0);
+	assert_int_equal(ret, 0);
+	assert_true(unwinds > 0);
+	assert_int_equal(stats(f).dma_flush_required, 2);
+	vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+	assert_int_equal(stats(f).dma_flush_required, 0);
+	/* already pinned for a coherent domain: the unwind clears the flag
+	 * it set, and only that */
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(stats(f).dma_flush_required, 0);
+	for (n = 1;; n++) {
+		uiommu_fail_nth(n);
+		ret = vfio_iommu_type1_attach_group(f->c, grp(f, 2));
+		if (!uiommu_fail_fired())
+			break;
+		assert_true(ret < 0);
+		assert_int_equal(stats(f).noncoherent_domains, 0);
+		assert_int_equal(stats(f).dma_flush_required, 0);
+		assert_int_equal(pin_refs(f), 64);
+	}
+	uiommu_fail_nth(0);
+	assert_int_equal(ret, 0);
+	assert_int_equal(stats(f).dma_flush_required, 2);
+	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	vfio_iommu_type1_detach_group(f->c, (struct iommu_group *)&token);
+	free(t);
+}
+
+/* E11: the fgsp probe pages are flushed before their mapping in a
+ * non-coherent domain, never after the unmap; not at all if coherent */
+static void test_e11_fgsp_probe(void **state)
+{
+	struct fx *f = *state;
+	struct cache_stats c0 = cstats(f), c1;
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(stats(f).cache_flushes, 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	assert_int_equal(stats(f).cache_flushes, 1);
+	assert_int_equal(stats(f).cache_flush_bytes, 2 * PG);
+	c1 = cstats(f);
+	assert_int_equal(c1.flushes - c0.flushes, 1);
+	assert_int_equal(c1.flush_bytes - c0.flush_bytes, 2 * PG);
+	/* the probe left no mapping behind */
+	assert_int_equal(stats(f).nr_dma, 0);
+	assert_int_equal(dev_dma_write(f->hw[2], 0, "x", 1), -EFAULT);
+	vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+	assert_int_equal(stats(f).cache_flushes, 1);
+}
+
+/* ---- pinning drivers (seed 002): G02..G09 beyond the tests above --------- */
+
+struct dev_drv {
+	struct vfio_iommu_device vdev;
+	struct fx *f;
+	unsigned int calls;
+	uint64_t seen_pinned; /* what it could query from its callback */
+};
+
+static void dev_drv_unmap(struct vfio_iommu_device *vdev, uint64_t iova,
+			  uint64_t length, void *priv)
+{
+	struct dev_drv *d = priv;
+
+	(void)iova;
+	(void)length;
+	d->calls++;
+	/* G06: the container lock is not held here */
+	d->seen_pinned = vfio_iommu_type1_device_pinned(d->f->c, vdev);
+	(void)stats(d->f);
+}
+
+static const struct vfio_iommu_device_ops dev_drv_ops = {
+	.dma_unmap = dev_drv_unmap,
+};
+
+static void dev_drv_init(struct dev_drv *d, struct fx *f, const char *name)
+{
+	memset(d, 0, sizeof(*d));
+	d->vdev.ops = &dev_drv_ops;
+	d->vdev.priv = d;
+	d->vdev.name = name;
+	d->f = f;
+	assert_int_equal(vfio_iommu_type1_register_device(f->c, &d->vdev), 0);
+}
+
+static int dpin(struct dev_drv *d, struct iommu_group *g, uint64_t iova)
+{
+	phys_addr_t pa;
+
+	return vfio_iommu_type1_device_pin_pages(d->f->c, &d->vdev, g, iova, 1,
+						 IOMMU_READ, &pa);
+}
+
+static int dunpin(struct dev_drv *d, uint64_t iova)
+{
+	return vfio_iommu_type1_device_unpin_pages(d->f->c, &d->vdev, iova, 1);
+}
+
+/* G04, G05, G07: per-device references */
+static void test_g04_g05_g07_references(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 16 * PG, 0);
+	static char token;
+	struct iommu_group *g = (struct iommu_group *)&token;
+	struct dev_drv a, b;
+	uint64_t refs;
+
+	/* no IOMMU domain: driver pins are what is charged */
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, g), 0);
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	dev_drv_init(&a, f, "mdev-a");
+	dev_drv_init(&b, f, "mdev-b");
+	/* G04: unpinning an IOVA never pinned changes nothing */
+	refs = pin_refs(f);
+	assert_int_equal(dunpin(&a, IOVA + 2 * PG), 1);
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + 2 * PG, 1),
+			 1);
+	assert_int_equal(pin_refs(f), refs);
+	assert_int_equal(stats(f).external_pins, 0);
+	/* G05: two devices, one page, one reference each */
+	assert_int_equal(dpin(&a, g, IOVA + 4 * PG), 1);
+	assert_int_equal(dpin(&b, g, IOVA + 4 * PG), 1);
+	assert_int_equal(stats(f).external_pins, 1);
+	assert_int_equal(mm_locked_vm(f->mm), 1);
+	assert_int_equal(pin_refs(f), refs + 1);
+	assert_int_equal(vfio_iommu_type1_device_pinned(f->c, &a.vdev), 1);
+	assert_int_equal(vfio_iommu_type1_device_pinned(f->c, &b.vdev), 1);
+	/* a unpins: b keeps it */
+	assert_int_equal(dunpin(&a, IOVA + 4 * PG), 1);
+	assert_int_equal(stats(f).external_pins, 1);
+	assert_int_equal(vfio_iommu_type1_device_pinned(f->c, &b.vdev), 1);
+	/* a again, and the anonymous API: neither holds it, nothing moves
+	 * (the ap bug cannot take b's pin away) */
+	assert_int_equal(dunpin(&a, IOVA + 4 * PG), 1);
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + 4 * PG, 1),
+			 1);
+	assert_int_equal(stats(f).external_pins, 1);
+	assert_int_equal(mm_locked_vm(f->mm), 1);
+	/* one device twice: two references */
+	assert_int_equal(dpin(&b, g, IOVA + 4 * PG), 1);
+	assert_int_equal(vfio_iommu_type1_device_pinned(f->c, &b.vdev), 2);
+	assert_int_equal(dunpin(&b, IOVA + 4 * PG), 1);
+	assert_int_equal(stats(f).external_pins, 1);
+	/* G07: unpin takes the IOVA; a gfn names nothing mapped */
+	assert_int_equal(dunpin(&b, (IOVA + 4 * PG) >> 12), -EINVAL);
+	assert_int_equal(stats(f).external_pins, 1);
+	assert_int_equal(dunpin(&b, IOVA + 4 * PG), 1);
+	assert_int_equal(stats(f).external_pins, 0);
+	assert_int_equal(pin_refs(f), refs);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	/* unregistered devices cannot pin; unregistering drops pins */
+	assert_int_equal(dpin(&a, g, IOVA), 1);
+	vfio_iommu_type1_unregister_device(f->c, &a.vdev);
+	assert_int_equal(stats(f).external_pins, 0);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(dpin(&a, g, IOVA), -EINVAL);
+	vfio_iommu_type1_unregister_device(f->c, &b.vdev);
+	vfio_iommu_type1_detach_group(f->c, g);
+}
+
+/* G01, G06, G09 with device pins; G03: the device is named */
+static void test_g03_g06_g09_busy_names_device(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 16 * PG, 0);
+	struct dev_drv a, b;
+	uint64_t done = 0;
+	struct vfio_iommu_type1_stats st;
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	dev_drv_init(&a, f, "stubborn-mdev");
+	dev_drv_init(&b, f, "bystander");
+	assert_int_equal(dpin(&a, grp(f, 0), IOVA + 9 * PG), 1);
+	/* neither driver unpins: the unmap fails after bounded retries */
+	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), -EBUSY);
+	st = stats(f);
+	assert_int_equal(st.unmap_busy, 1);
+	assert_int_equal(st.unmap_retries, 10);
+	assert_int_equal(a.calls, 11);
+	assert_int_equal(b.calls, 11);
+	assert_int_equal(st.unmap_notify_calls, 22);
+	assert_string_equal(st.busy_device, "stubborn-mdev");
+	/* G06: from the callback, the container answered */
+	assert_int_equal(a.seen_pinned, 1);
+	assert_int_equal(b.seen_pinned, 0);
+	/* nothing lost: mapping and pin intact, nothing leaked */
+	assert_int_equal(st.nr_dma, 1);
+	assert_int_equal(st.external_pins, 1);
+	assert_int_equal(mm_locked_vm(f->mm), 16);
+	/* G09: once the pins go the unmap completes with an empty list */
+	assert_int_equal(dunpin(&a, IOVA + 9 * PG), 1);
+	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), 0);
+	assert_int_equal(stats(f).pinned_on_remove, 0);
+	assert_int_equal(pin_refs(f), 0);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	vfio_iommu_type1_unregister_device(f->c, &a.vdev);
+	vfio_iommu_type1_unregister_device(f->c, &b.vdev);
+}
+
+struct dpin_sweep {
+	struct fx *f;
+	struct dev_drv *a;
+	struct iommu_group *g;
+	uint64_t refs, locked;
+};
+
+static int op_dpin(void *ctx)
+{
+	struct dpin_sweep *s = ctx;
+	phys_addr_t pa[8];
+	int ret = vfio_iommu_type1_device_pin_pages(s->f->c, &s->a->vdev, s->g,
+						    IOVA, 8, IOMMU_READ, pa);
+
+	return ret < 0 ? ret : 0;
+}
+
+static void undo_dpin(void *ctx)
+{
+	struct dpin_sweep *s = ctx;
+
+	assert_int_equal(vfio_iommu_type1_device_unpin_pages(
+				 s->f->c, &s->a->vdev, IOVA, 8),
+			 8);
+}
+
+static void check_dpin(void *ctx)
+{
+	struct dpin_sweep *s = ctx;
+
+	assert_int_equal(vfio_iommu_type1_device_pinned(s->f->c, &s->a->vdev),
+			 2);
+	assert_int_equal(pin_refs(s->f), s->refs);
+	assert_int_equal(mm_locked_vm(s->f->mm), s->locked);
+}
+
+/* fail-Nth over device pins, some pages already held by another device */
+static void test_fail_sweep_device_pin(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 16 * PG, 0);
+	static char token;
+	struct dev_drv a, b;
+	struct dpin_sweep s = {
+		.f = f, .a = &a, .g = (struct iommu_group *)&token};
+
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, s.g), 0);
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	dev_drv_init(&a, f, "a");
+	dev_drv_init(&b, f, "b");
+	assert_int_equal(dpin(&b, s.g, IOVA + 2 * PG), 1);
+	assert_int_equal(dpin(&a, s.g, IOVA + 3 * PG), 1);
+	assert_int_equal(dpin(&a, s.g, IOVA + 20 * PG), -EINVAL);
+	assert_int_equal(dpin(&a, s.g, IOVA + 5 * PG), 1);
+	assert_int_equal(dunpin(&a, IOVA + 5 * PG), 1);
+	assert_int_equal(dpin(&a, s.g, IOVA + 5 * PG), 1);
+	s.refs = pin_refs(f);
+	s.locked = mm_locked_vm(f->mm);
+	assert_true(test_fail_sweep(op_dpin, undo_dpin, check_dpin, &s, 0) > 0);
+	vfio_iommu_type1_unregister_device(f->c, &a.vdev);
+	vfio_iommu_type1_unregister_device(f->c, &b.vdev);
+	assert_int_equal(stats(f).external_pins, 0);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	vfio_iommu_type1_detach_group(f->c, s.g);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_dma_through_mapping, setup,
 					teardown),
@@ -1650,6 +2363,27 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_fail_sweep_map, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_fail_sweep_unmap, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_fail_sweep_attach, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_e01_coherent_no_flush, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_e02_e03_noncoherent_order, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_e02_flush_off_reads_stale, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_e03_e04_unwind_and_clear, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_e05_e10_counter_and_extension,
+					setup, teardown),
+	cmocka_unit_test_setup_teardown(test_e06_e07_e08_replay, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_e09_replay_unwind, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_e11_fgsp_probe, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_g04_g05_g07_references, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_g03_g06_g09_busy_names_device,
+					setup, teardown),
+	cmocka_unit_test_setup_teardown(test_fail_sweep_device_pin, setup,
 					teardown),
 };
 

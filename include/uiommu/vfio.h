@@ -80,6 +80,11 @@ UIOMMU_API void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 /*
  * VFIO_CHECK_EXTENSION, VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA,
  * VFIO_IOMMU_UNMAP_DMA, VFIO_IOMMU_DIRTY_PAGES; -ENOTTY for anything else.
+ * VFIO_DMA_CC_IOMMU is 1 when no domain of the container is non-coherent
+ * (the IOMMU enforces cache coherency for all its DMA; also with no domain),
+ * 0 otherwise.  UNMAP_DMA of a mapping whose driver pins survive the
+ * dma_unmap callbacks fails with -EBUSY after its retries (the kernel
+ * BUG()s), naming the device in a diagnostic and in stats.busy_device.
  */
 UIOMMU_API long vfio_iommu_type1_ioctl(struct vfio_iommu *iommu,
 				       unsigned int cmd, unsigned long arg);
@@ -106,6 +111,14 @@ struct vfio_iommu_device {
 	/* private to type1 (device_list_lock) */
 	LIST_ENTRY(vfio_iommu_device) link;
 	bool registered;
+	/* set by the driver before registering: named in diagnostics (may
+	 * stay NULL) */
+	const char *name;
+	/* private to type1: the container registered on (device_list_lock;
+	 * stable while registered) and the page references this device holds
+	 * through vfio_iommu_type1_device_pin_pages (the container's lock) */
+	struct vfio_iommu *iommu;
+	uint64_t pinned;
 };
 
 UIOMMU_API int vfio_iommu_type1_register_device(struct vfio_iommu *iommu,
@@ -138,6 +151,78 @@ UIOMMU_API int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
 UIOMMU_API int vfio_iommu_type1_unpin_pages(struct vfio_iommu *iommu,
 					    dma_addr_t iova, int npage);
 
+/*
+ * The same for a registered device (the kernel's vfio_pin_pages(vdev, ...)):
+ * each page remembers which devices hold references on it, and how many, so
+ * that two devices pinning one page each hold their own reference and a
+ * device unpinning a page it does not hold changes nothing, even when
+ * another device holds it (seed 002: the ap driver's unpin of the first
+ * IOVA cannot drop another driver's pin).  The pins of
+ * vfio_iommu_type1_pin_pages() belong to an anonymous holder that only
+ * vfio_iommu_type1_unpin_pages() releases.  vdev must be registered on
+ * iommu (-EINVAL otherwise); errors as vfio_iommu_type1_pin_pages(),
+ * -ENOMEM also for the holder record.  Unregistering a device drops every
+ * reference it still holds (with a warning).
+ */
+UIOMMU_API int vfio_iommu_type1_device_pin_pages(struct vfio_iommu *iommu,
+						 struct vfio_iommu_device *vdev,
+						 struct iommu_group *group,
+						 dma_addr_t iova, int npage,
+						 int prot, phys_addr_t *phys);
+UIOMMU_API int
+vfio_iommu_type1_device_unpin_pages(struct vfio_iommu *iommu,
+				    struct vfio_iommu_device *vdev,
+				    dma_addr_t iova, int npage);
+/* Page references vdev holds in iommu (0 when it is not registered). */
+UIOMMU_API uint64_t vfio_iommu_type1_device_pinned(
+	struct vfio_iommu *iommu, struct vfio_iommu_device *vdev);
+
+/* ---- non-coherent domains (seed 000) ---------------------------------------- */
+
+/*
+ * A domain whose IOMMU cannot enforce cache coherency (its devices may do
+ * no-snoop DMA, reading memory behind the CPU caches) is "non-coherent".
+ * type1 maps into such a domain without IOMMU_CACHE (the device sees
+ * Normal-NC memory) and keeps memory behind the caches in step with the CPU:
+ * pages are written back (cache_flush_phys, the kernel's
+ * arch_flush_cache_phys) after pinning and before their first mapping into
+ * a non-coherent domain, and again before they are unpinned.
+ *
+ * Debug switch: with flushing off the flushes are skipped (the bookkeeping
+ * stays); scenarios use it to show what the device then reads.  On by
+ * default.
+ */
+UIOMMU_API void vfio_iommu_type1_set_cache_flush(struct vfio_iommu *iommu,
+						 bool enabled);
+
+/*
+ * Test hook: called, under the container lock, for each step the backend
+ * takes on IOMMU-pinned pages, in order: PIN (pa, len), FLUSH (pa, len),
+ * MAP (domain, iova, pa, len), UNMAP (domain, iova, len; after its IOTLB
+ * sync), UNPIN (pa, len).  The callback must not call into the container.
+ * NULL removes it.
+ */
+enum vfio_trace_op {
+	VFIO_TRACE_PIN,
+	VFIO_TRACE_FLUSH,
+	VFIO_TRACE_MAP,
+	VFIO_TRACE_UNMAP,
+	VFIO_TRACE_UNPIN,
+};
+
+struct vfio_trace_event {
+	enum vfio_trace_op op;
+	struct iommu_domain *domain; /* MAP, UNMAP */
+	dma_addr_t iova;	     /* MAP, UNMAP */
+	phys_addr_t pa;		     /* PIN, FLUSH, MAP, UNPIN */
+	uint64_t len;
+	int prot; /* MAP: what iommu_map was given */
+};
+
+typedef void (*vfio_trace_fn)(const struct vfio_trace_event *ev, void *arg);
+UIOMMU_API void vfio_iommu_type1_set_trace(struct vfio_iommu *iommu,
+					   vfio_trace_fn fn, void *arg);
+
 /* ---- introspection for tests and reports ---------------------------------- */
 
 struct vfio_iommu_type1_stats {
@@ -155,6 +240,16 @@ struct vfio_iommu_type1_stats {
 	uint64_t iotlb_syncs;	     /* syncs issued by unmaps */
 	uint64_t pinned_on_remove;   /* dmas removed with driver pins (D10) */
 	bool dirty_page_tracking;
+	/* non-coherent domains (seed 000) */
+	unsigned int noncoherent_domains; /* domains not enforcing coherency */
+	unsigned int dma_flush_required;  /* vfio_dmas flagged */
+	uint64_t cache_flushes;		  /* cache_flush_phys calls made */
+	uint64_t cache_flush_bytes;	  /* bytes they wrote back */
+	uint64_t cache_flushes_skipped;	  /* not made: flushing switched off */
+	/* unmaps of pinned pages (seed 002) */
+	uint64_t unmap_retries; /* callback rounds repeated for one dma */
+	uint64_t unmap_busy;	/* unmaps failed: pins were kept */
+	char busy_device[32];	/* device named by the last failed unmap */
 };
 
 UIOMMU_API void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,

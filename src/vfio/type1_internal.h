@@ -49,12 +49,25 @@ struct vfio_dma_chunk {
 	struct mm_pin_run runs[VFIO_CHUNK_RUNS];
 };
 
-/* A page pinned by a driver (vfio_pin_pages): ref_count pins of one page. */
+/* The references one holder (a registered device, or NULL: the anonymous
+ * pins of vfio_iommu_type1_pin_pages) keeps on a driver-pinned page. */
+struct vfio_pfn_holder {
+	struct vfio_pfn_holder *next;
+	struct vfio_iommu_device *vdev;
+	unsigned int count;
+};
+
+/*
+ * A page pinned by drivers (vfio_pin_pages): ref_count pins of one page,
+ * the sum of its holders' counts (never 0 while the record exists).  The
+ * page itself holds one frame reference for all of them.
+ */
 struct vfio_pfn {
 	RB_ENTRY(vfio_pfn) node;
 	dma_addr_t iova;
 	phys_addr_t phys;
 	unsigned int ref_count;
+	struct vfio_pfn_holder *holders;
 };
 
 RB_HEAD(vfio_pfn_tree, vfio_pfn);
@@ -73,9 +86,19 @@ struct vfio_dma {
 	unsigned long vaddr;
 	uint64_t size;
 	int prot; /* IOMMU_READ | IOMMU_WRITE */
-	bool iommu_mapped;
-	bool lock_cap; /* CAP_IPC_LOCK at map time */
-	bool vaddr_invalid;
+	bool iommu_mapped : 1;
+	bool lock_cap : 1; /* CAP_IPC_LOCK at map time */
+	bool vaddr_invalid : 1;
+	/*
+	 * Seed 000: the IOMMU-pinned pages were mapped into a non-coherent
+	 * domain, so they were written back from the CPU caches when that
+	 * happened first and must be written back again before they are
+	 * unpinned.  Set when the dma first enters a non-coherent domain (at
+	 * pin time or by replay); attaching a coherent domain never clears
+	 * it; cleared when the IOMMU pins go (full unmap, unwind).
+	 */
+	bool cache_flush_required : 1;
+	bool replay_flagged : 1; /* set by the replay in progress (unwind) */
 	long locked_vm;
 	struct vfio_dma_chunk *chunks, *chunk_tail;
 	struct vfio_pfn_tree pfn_list;
@@ -94,11 +117,14 @@ struct vfio_iommu_group {
 
 LIST_HEAD(vfio_group_list, vfio_iommu_group);
 
-/* A domain and the groups attached to it (lock). */
+/* A domain and the groups attached to it (lock).  Linked into the
+ * container only by vfio_iommu_link_domain/unlink_domain, which keep
+ * noncoherent_domains. */
 struct vfio_domain {
 	struct iommu_domain *domain;
 	struct vfio_group_list group_list;
-	bool enforce_cache_coherency;
+	bool enforce_cache_coherency : 1;
+	bool fgsp : 1; /* fine-grained superpages (vfio_test_domain_fgsp) */
 	LIST_ENTRY(vfio_domain) next;
 };
 
@@ -120,6 +146,13 @@ struct vfio_iommu {
 	uint64_t pgsize_bitmap;			      /* lock */
 	uint64_t num_non_pinned_groups;		      /* lock */
 	bool dirty_page_tracking;		      /* lock */
+	/* domains with !enforce_cache_coherency in domain_list (lock; kept
+	 * by the link/unlink wrappers, 0 once release unlinked them all) */
+	unsigned int noncoherent_domains;
+	bool cache_flush_off; /* debug switch (lock) */
+	vfio_trace_fn trace;  /* test hook (lock) */
+	void *trace_arg;      /* lock */
+	struct phys_mem *pm;  /* immutable: mm_phys(mm) */
 	/* usable IOVA ranges; iova_valid false until the first attach
 	 * (the kernel's empty list: everything goes) */
 	struct vfio_iova *iova_list; /* lock */
@@ -133,7 +166,26 @@ struct vfio_iommu {
 	/* statistics (lock) */
 	uint64_t pinned_pages, unmap_notify_calls, iotlb_syncs;
 	uint64_t pinned_on_remove;
+	uint64_t cache_flushes, cache_flush_bytes, cache_flushes_skipped;
+	uint64_t unmap_retries, unmap_busy;
+	char busy_device[32];
 };
+
+static inline void vfio_trace(struct vfio_iommu *iommu, enum vfio_trace_op op,
+			      struct iommu_domain *domain, dma_addr_t iova,
+			      phys_addr_t pa, uint64_t len, int prot)
+{
+	if (unlikely(iommu->trace)) {
+		struct vfio_trace_event ev = {op, domain, iova, pa, len, prot};
+
+		iommu->trace(&ev, iommu->trace_arg);
+	}
+}
+
+/* Write [pa, pa + len) back from the CPU caches (the kernel's
+ * arch_flush_cache_phys), unless the debug switch is off; counted. */
+void vfio_flush_cache_phys(struct vfio_iommu *iommu, phys_addr_t pa,
+			   uint64_t len);
 
 /* The kernel's access_ok(): inside the user half of the address space
  * (47 bits); whether it is mapped is copy_to_user's business (-EFAULT). */
@@ -174,6 +226,9 @@ void vfio_notify_dma_unmap(struct vfio_iommu *iommu, dma_addr_t iova,
 			   uint64_t size);
 /* Drop every vfio_pfn of a dma being freed (WARNed about by the caller). */
 void vfio_dma_drop_vpfns(struct vfio_iommu *iommu, struct vfio_dma *dma);
+/* Name the holders of dma's driver pins in iommu->busy_device and a
+ * diagnostic (an unmap that failed because of them). */
+void vfio_report_busy_pins(struct vfio_iommu *iommu, struct vfio_dma *dma);
 
 /* type1_dirty.c */
 int vfio_dma_bitmap_alloc(struct vfio_dma *dma, uint64_t pgsize);

@@ -8,7 +8,17 @@
  * IOVA, one per page a driver pinned, with a reference count (two drivers,
  * or one driver twice, pinning a page count two; each unpin drops one, and
  * the page's single pin is released at zero).  Only IOVAs in the tree can be
- * unpinned: unpinning a page nobody pinned changes nothing.
+ * unpinned: unpinning a page nobody pinned changes nothing (G04).
+ *
+ * Each vfio_pfn also lists its holders: the registered devices that pinned
+ * it through vfio_iommu_type1_device_pin_pages, with their counts, or the
+ * anonymous holder (NULL) of vfio_iommu_type1_pin_pages.  An unpin drops a
+ * reference of its own holder only, so a driver unpinning a page it never
+ * pinned cannot take another driver's pin away (G05; the kernel only has
+ * the page's count and that risk, seed 002).  The holders also let a
+ * failed UNMAP_DMA name the device that kept its pins (G03).
+ * Invariants: ref_count == sum of the holders' counts; vdev->pinned == sum
+ * of vdev's counts over all vfio_pfn of its container.
  *
  * Accounting (D07): a driver's pin is charged to locked_vm only when the
  * container has no IOMMU-backed domain; with one, every page of every
@@ -27,6 +37,7 @@
  * (order: device_list_lock, then lock).
  */
 #include <errno.h>
+#include <stdio.h>
 
 #include "vfio/type1_internal.h"
 
@@ -71,12 +82,30 @@ uint64_t vfio_vpfn_count(struct vfio_dma *dma, dma_addr_t iova, uint64_t npages)
 	return n;
 }
 
+static struct vfio_pfn_holder **vfio_holder_find(struct vfio_pfn *vpfn,
+						 struct vfio_iommu_device *vdev)
+{
+	struct vfio_pfn_holder **h;
+
+	for (h = &vpfn->holders; *h; h = &(*h)->next)
+		if ((*h)->vdev == vdev)
+			return h;
+	return NULL;
+}
+
 /* The page holds one reference for all of ref_count. */
 static void vfio_vpfn_release(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			      struct vfio_pfn *vpfn)
 {
 	struct mm_pin_run run = {.pa = vpfn->phys, .npages = 1};
+	struct vfio_pfn_holder *h;
 
+	while ((h = vpfn->holders)) {
+		vpfn->holders = h->next;
+		if (h->vdev)
+			h->vdev->pinned -= h->count;
+		ui_free(h);
+	}
 	mm_unpin_pages(iommu->mm, &run, 1, 0);
 	RB_REMOVE(vfio_pfn_tree, &dma->pfn_list, vpfn);
 	dma->nr_pfns--;
@@ -93,16 +122,33 @@ void vfio_dma_drop_vpfns(struct vfio_iommu *iommu, struct vfio_dma *dma)
 	}
 }
 
-/* Drop one reference of a driver's pin at iova; 0 if it held none. */
+/*
+ * Drop one of vdev's references on the driver pin at iova; the page goes
+ * with the last reference.  1 if the page was released, 0 otherwise
+ * (including when vdev held none: G04, G05).
+ */
 static int vfio_unpin_page_external(struct vfio_iommu *iommu,
-				    struct vfio_dma *dma, dma_addr_t iova,
-				    bool do_accounting)
+				    struct vfio_dma *dma,
+				    struct vfio_iommu_device *vdev,
+				    dma_addr_t iova, bool do_accounting)
 {
 	struct vfio_pfn *vpfn = vfio_find_vpfn(dma, iova);
+	struct vfio_pfn_holder **hp, *h;
 
 	if (!vpfn)
 		return 0;
-	if (--vpfn->ref_count)
+	hp = vfio_holder_find(vpfn, vdev);
+	if (!hp)
+		return 0;
+	h = *hp;
+	if (vdev)
+		vdev->pinned--;
+	vpfn->ref_count--;
+	if (!--h->count) {
+		*hp = h->next;
+		ui_free(h);
+	}
+	if (vpfn->ref_count)
 		return 0;
 	vfio_vpfn_release(iommu, dma, vpfn);
 	if (do_accounting)
@@ -110,9 +156,33 @@ static int vfio_unpin_page_external(struct vfio_iommu *iommu,
 	return 1;
 }
 
-int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
-			       struct iommu_group *group, dma_addr_t iova,
-			       int npage, int prot, phys_addr_t *phys)
+/* One more reference of vdev on vpfn; -ENOMEM changes nothing. */
+static int vfio_vpfn_get(struct vfio_pfn *vpfn, struct vfio_iommu_device *vdev)
+{
+	struct vfio_pfn_holder **hp = vfio_holder_find(vpfn, vdev), *h;
+
+	if (hp) {
+		h = *hp;
+	} else {
+		h = ui_malloc(sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		h->vdev = vdev;
+		h->count = 0;
+		h->next = vpfn->holders;
+		vpfn->holders = h;
+	}
+	h->count++;
+	vpfn->ref_count++;
+	if (vdev)
+		vdev->pinned++;
+	return 0;
+}
+
+static int vfio_pin_pages_common(struct vfio_iommu *iommu,
+				 struct vfio_iommu_device *vdev,
+				 struct iommu_group *group, dma_addr_t iova,
+				 int npage, int prot, phys_addr_t *phys)
 {
 	struct vfio_iommu_group *g;
 	bool do_accounting;
@@ -137,6 +207,12 @@ int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
 	}
 	/* no pins without someone to call back on unmap */
 	if (!atomic_load(&iommu->nr_devices)) {
+		ret = -EINVAL;
+		goto pin_done;
+	}
+	/* the caller keeps vdev registered while it pins (the kernel's
+	 * "device open" lifetime) */
+	if (vdev && (!vdev->registered || vdev->iommu != iommu)) {
 		ret = -EINVAL;
 		goto pin_done;
 	}
@@ -167,7 +243,9 @@ int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
 		}
 		vpfn = vfio_find_vpfn(dma, cur);
 		if (vpfn) {
-			vpfn->ref_count++;
+			ret = vfio_vpfn_get(vpfn, vdev);
+			if (ret)
+				goto pin_unwind;
 			phys[i] = vpfn->phys;
 			continue;
 		}
@@ -185,8 +263,9 @@ int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
 				goto pin_unwind;
 			}
 		}
-		vpfn = ui_malloc(sizeof(*vpfn));
-		if (!vpfn) {
+		vpfn = ui_zalloc(sizeof(*vpfn));
+		if (!vpfn || vfio_vpfn_get(vpfn, vdev)) {
+			ui_free(vpfn);
 			mm_unpin_pages(iommu->mm, &run, 1, 0);
 			if (do_accounting)
 				vfio_lock_acct(iommu, dma, -1);
@@ -195,7 +274,6 @@ int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
 		}
 		vpfn->iova = cur;
 		vpfn->phys = run.pa;
-		vpfn->ref_count = 1;
 		RB_INSERT(vfio_pfn_tree, &dma->pfn_list, vpfn);
 		dma->nr_pfns++;
 		phys[i] = run.pa;
@@ -216,7 +294,7 @@ pin_unwind:
 
 		vfio_unpin_page_external(iommu,
 					 vfio_find_dma(iommu, cur, PAGE_SIZE),
-					 cur, do_accounting);
+					 vdev, cur, do_accounting);
 		phys[j] = 0;
 	}
 pin_done:
@@ -224,8 +302,29 @@ pin_done:
 	return ret;
 }
 
-int vfio_iommu_type1_unpin_pages(struct vfio_iommu *iommu, dma_addr_t iova,
-				 int npage)
+int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
+			       struct iommu_group *group, dma_addr_t iova,
+			       int npage, int prot, phys_addr_t *phys)
+{
+	return vfio_pin_pages_common(iommu, NULL, group, iova, npage, prot,
+				     phys);
+}
+
+int vfio_iommu_type1_device_pin_pages(struct vfio_iommu *iommu,
+				      struct vfio_iommu_device *vdev,
+				      struct iommu_group *group,
+				      dma_addr_t iova, int npage, int prot,
+				      phys_addr_t *phys)
+{
+	if (!vdev)
+		return -EINVAL;
+	return vfio_pin_pages_common(iommu, vdev, group, iova, npage, prot,
+				     phys);
+}
+
+static int vfio_unpin_pages_common(struct vfio_iommu *iommu,
+				   struct vfio_iommu_device *vdev,
+				   dma_addr_t iova, int npage)
 {
 	bool do_accounting;
 	int i;
@@ -245,10 +344,89 @@ int vfio_iommu_type1_unpin_pages(struct vfio_iommu *iommu, dma_addr_t iova,
 
 		if (!dma)
 			break;
-		vfio_unpin_page_external(iommu, dma, cur, do_accounting);
+		vfio_unpin_page_external(iommu, dma, vdev, cur, do_accounting);
 	}
 	pthread_mutex_unlock(&iommu->lock);
 	return i > 0 ? i : -EINVAL;
+}
+
+int vfio_iommu_type1_unpin_pages(struct vfio_iommu *iommu, dma_addr_t iova,
+				 int npage)
+{
+	return vfio_unpin_pages_common(iommu, NULL, iova, npage);
+}
+
+int vfio_iommu_type1_device_unpin_pages(struct vfio_iommu *iommu,
+					struct vfio_iommu_device *vdev,
+					dma_addr_t iova, int npage)
+{
+	if (!vdev)
+		return -EINVAL;
+	return vfio_unpin_pages_common(iommu, vdev, iova, npage);
+}
+
+uint64_t vfio_iommu_type1_device_pinned(struct vfio_iommu *iommu,
+					struct vfio_iommu_device *vdev)
+{
+	uint64_t n = 0;
+
+	if (!iommu || !vdev)
+		return 0;
+	pthread_mutex_lock(&iommu->lock);
+	if (vdev->iommu == iommu)
+		n = vdev->pinned;
+	pthread_mutex_unlock(&iommu->lock);
+	return n;
+}
+
+/* Drop every reference vdev still holds (unregistering with pins). */
+static void vfio_drop_device_pins(struct vfio_iommu *iommu,
+				  struct vfio_iommu_device *vdev)
+{
+	bool do_accounting = !vfio_has_domain(iommu);
+	struct vfio_dma *dma;
+
+	for (dma = vfio_dma_first(iommu); dma && vdev->pinned;
+	     dma = vfio_dma_next(iommu, dma)) {
+		struct vfio_pfn *v, *n;
+
+		for (v = vfio_vpfn_first(dma); v; v = n) {
+			struct vfio_pfn_holder **hp = vfio_holder_find(v, vdev);
+			unsigned int cnt = hp ? (*hp)->count : 0;
+
+			n = vfio_vpfn_next(dma, v);
+			while (cnt--)
+				vfio_unpin_page_external(iommu, dma, vdev,
+							 v->iova,
+							 do_accounting);
+		}
+	}
+	WARN_ON(vdev->pinned);
+}
+
+void vfio_report_busy_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	struct vfio_pfn *v;
+	const char *name = NULL;
+	uint64_t pages = 0;
+
+	for (v = vfio_vpfn_first(dma); v; v = vfio_vpfn_next(dma, v)) {
+		pages++;
+		if (!name && v->holders)
+			name = v->holders->vdev ? v->holders->vdev->name
+						: "(vfio_iommu_type1_pin_"
+						  "pages)";
+		if (!name)
+			name = "(unnamed device)";
+	}
+	snprintf(iommu->busy_device, sizeof(iommu->busy_device), "%s",
+		 name ? name : "");
+	/* the kernel BUG()s after its retries; here the unmap fails */
+	pr_err("vfio: UNMAP_DMA [%#llx, +%#llx): %llu pinned page(s) still "
+	       "held by %s after %d dma_unmap rounds; unmap fails with -EBUSY",
+	       (unsigned long long)dma->iova, (unsigned long long)dma->size,
+	       (unsigned long long)pages, name ? name : "?",
+	       VFIO_UNMAP_NOTIFY_RETRIES + 1);
 }
 
 /* ---- drivers and their dma_unmap callbacks ------------------------------------ */
@@ -265,6 +443,10 @@ int vfio_iommu_type1_register_device(struct vfio_iommu *iommu,
 	}
 	LIST_INSERT_HEAD(&iommu->device_list, vdev, link);
 	vdev->registered = true;
+	pthread_mutex_lock(&iommu->lock);
+	vdev->iommu = iommu;
+	vdev->pinned = 0;
+	pthread_mutex_unlock(&iommu->lock);
 	atomic_fetch_add(&iommu->nr_devices, 1);
 	pthread_mutex_unlock(&iommu->device_list_lock);
 	return 0;
@@ -276,10 +458,16 @@ void vfio_iommu_type1_unregister_device(struct vfio_iommu *iommu,
 	if (!iommu || !vdev)
 		return;
 	pthread_mutex_lock(&iommu->device_list_lock);
-	if (vdev->registered) {
+	if (vdev->registered && vdev->iommu == iommu) {
 		LIST_REMOVE(vdev, link);
 		vdev->registered = false;
 		atomic_fetch_sub(&iommu->nr_devices, 1);
+		/* no pin may outlive its holder */
+		pthread_mutex_lock(&iommu->lock);
+		if (WARN_ON(vdev->pinned))
+			vfio_drop_device_pins(iommu, vdev);
+		vdev->iommu = NULL;
+		pthread_mutex_unlock(&iommu->lock);
 	}
 	pthread_mutex_unlock(&iommu->device_list_lock);
 }
