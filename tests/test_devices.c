@@ -3,7 +3,10 @@
  * Tests of the workloads: the NVMe model on the DMA API.  Every read is
  * checked against the namespace pattern, the per-I/O counts of each mode
  * are exact, and the stale-IOTLB probe finds nothing in strict mode and a
- * window in lazy mode (A02, A04, seed 004's security note).
+ * window in lazy mode (A02, A04, seed 004's security note).  The mediated
+ * device models of seed 002: the correct one unmaps cleanly (G02, G08),
+ * the two faulty ones are caught by type1 (G03) without leaking a pin or a
+ * locked page, and one cannot drop another's pin (G05).
  */
 #include "helpers.h"
 
@@ -130,6 +133,269 @@ static void test_nvme_bad_config(void **state)
 	platform_destroy(p);
 }
 
+/* ---- mediated devices that pin (seed 002): G02, G03, G08 ------------------ */
+
+#include <uiommu/vfio.h>
+
+#define MPG   4096UL
+#define MIOVA 0x100000UL
+#define MRW   (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+
+struct mfx {
+	struct platform *p;
+	struct mm *mm;
+	struct vfio_iommu *c;
+	struct iommu_group *g;
+	char *va;
+};
+
+static char mdev_token;
+
+static void mfx_init(struct mfx *f)
+{
+	assert_int_equal(platform_create(NULL, &f->p), 0);
+	assert_int_equal(mm_create(f->p->pm, &f->mm), 0);
+	mm_set_memlock_limit(f->mm, 64ULL << 20);
+	assert_int_equal(
+		vfio_iommu_type1_open(f->mm, VFIO_TYPE1v2_IOMMU, &f->c), 0);
+	f->g = (struct iommu_group *)&mdev_token;
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, f->g), 0);
+	assert_int_equal(
+		mm_mmap(f->mm, 128 * MPG, MM_MAP_POPULATE, (void **)&f->va), 0);
+}
+
+static uint64_t mfx_pin_refs(struct mfx *f)
+{
+	struct phys_report r;
+
+	phys_report(f->p->pm, mm_owner(f->mm), &r);
+	return r.pin_refs;
+}
+
+static void mfx_fini(struct mfx *f)
+{
+	vfio_iommu_type1_release(f->c);
+	assert_int_equal(mfx_pin_refs(f), 0);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_check_invariants(f->mm, stderr), 0);
+	mm_destroy(f->mm);
+	platform_destroy(f->p);
+}
+
+static long mmap_dma(struct mfx *f, uint64_t iova, uint64_t off, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = MRW,
+		.vaddr = (uintptr_t)f->va + off,
+		.iova = iova,
+		.size = size,
+	};
+
+	return vfio_iommu_type1_ioctl(f->c, VFIO_IOMMU_MAP_DMA,
+				      (unsigned long)&m);
+}
+
+static long munmap_dma(struct mfx *f, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u),
+		.iova = iova,
+		.size = size,
+	};
+
+	return vfio_iommu_type1_ioctl(f->c, VFIO_IOMMU_UNMAP_DMA,
+				      (unsigned long)&u);
+}
+
+static struct vfio_iommu_type1_stats mstats(struct mfx *f)
+{
+	struct vfio_iommu_type1_stats st;
+
+	vfio_iommu_type1_get_stats(f->c, &st);
+	return st;
+}
+
+static struct mdev_stats mdstats(struct mdev *m)
+{
+	struct mdev_stats st;
+
+	mdev_get_stats(m, &st);
+	assert_int_equal(st.pinned, st.holder_refs); /* cache == type1 */
+	return st;
+}
+
+/* G08, G02: the GVT-g model walks the whole range and unmaps cleanly */
+static void test_mdev_gvt_unmaps_cleanly(void **state)
+{
+	struct mfx f;
+	struct mdev *m;
+	char buf[8];
+
+	(void)state;
+	mfx_init(&f);
+	assert_int_equal(mmap_dma(&f, MIOVA, 0, 64 * MPG), 0);
+	assert_int_equal(mmap_dma(&f, MIOVA + 64 * MPG, 64 * MPG, 64 * MPG), 0);
+	assert_int_equal(mdev_create(f.p->pm, f.c, f.g, MDEV_GVT, "gvt0", &m),
+			 0);
+	/* pages inside the range, none the first */
+	assert_int_equal(mdev_pin(m, MIOVA + 5 * MPG, 1, IOMMU_READ), 0);
+	assert_int_equal(mdev_pin(m, MIOVA + 17 * MPG, 2, IOMMU_READ), 0);
+	assert_int_equal(mdev_pin(m, MIOVA + 63 * MPG, 1, IOMMU_READ), 0);
+	assert_int_equal(mdev_pin(m, MIOVA + 70 * MPG, 1, IOMMU_READ), 0);
+	assert_int_equal(mdstats(m).pinned, 5);
+	assert_int_equal(mm_locked_vm(f.mm), 5);
+	strcpy(f.va + 17 * MPG, "guest");
+	assert_int_equal(mdev_dma_rw(m, MIOVA + 17 * MPG, buf, 6, false), 0);
+	assert_string_equal(buf, "guest");
+	assert_int_equal(munmap_dma(&f, MIOVA, 64 * MPG), 0);
+	assert_int_equal(mdstats(m).unmap_calls, 1);
+	assert_int_equal(mdstats(m).unpinned, 4);
+	assert_int_equal(mdstats(m).pinned, 1); /* the other mapping's */
+	assert_int_equal(mstats(&f).unmap_busy, 0);
+	assert_int_equal(mstats(&f).unmap_retries, 0);
+	assert_int_equal(mstats(&f).pinned_on_remove, 0);
+	assert_int_equal(mm_locked_vm(f.mm), 1);
+	/* DMA to the unmapped range is halted */
+	assert_int_equal(mdev_dma_rw(m, MIOVA + 17 * MPG, buf, 6, false),
+			 -EFAULT);
+	mdev_destroy(m);
+	assert_int_equal(mstats(&f).external_pins, 0);
+	mfx_fini(&f);
+}
+
+/* G03: the ccw model (first IOVA only) is caught: the unmap fails naming
+ * it, nothing is lost, and its reset lets the unmap through */
+static void test_mdev_ccw_caught(void **state)
+{
+	struct vfio_iommu_type1_stats st;
+	struct mfx f;
+	struct mdev *m;
+
+	(void)state;
+	mfx_init(&f);
+	assert_int_equal(mmap_dma(&f, MIOVA, 0, 64 * MPG), 0);
+	assert_int_equal(mdev_create(f.p->pm, f.c, f.g, MDEV_CCW, "ccw0", &m),
+			 0);
+	assert_int_equal(mdev_pin(m, MIOVA + 9 * MPG, 1, IOMMU_READ), 0);
+	assert_int_equal(munmap_dma(&f, MIOVA, 64 * MPG), -EBUSY);
+	st = mstats(&f);
+	assert_int_equal(st.unmap_busy, 1);
+	assert_int_equal(st.unmap_retries, 10);
+	assert_string_equal(st.busy_device, "ccw0");
+	assert_int_equal(st.nr_dma, 1);
+	assert_int_equal(mdstats(m).unmap_calls, 11);
+	assert_int_equal(mdstats(m).pinned, 1);
+	assert_int_equal(mm_locked_vm(f.mm), 1);
+	/* with its first IOVA pinned the same driver resets: completes */
+	assert_int_equal(mdev_pin(m, MIOVA, 1, IOMMU_READ), 0);
+	assert_int_equal(munmap_dma(&f, MIOVA, 64 * MPG), 0);
+	assert_int_equal(mdstats(m).resets, 1);
+	assert_int_equal(mdstats(m).pinned, 0);
+	assert_int_equal(mm_locked_vm(f.mm), 0);
+	/* again caught, then torn down: nothing leaks */
+	assert_int_equal(mmap_dma(&f, MIOVA, 0, 64 * MPG), 0);
+	assert_int_equal(mdev_pin(m, MIOVA + 33 * MPG, 1, IOMMU_READ), 0);
+	assert_int_equal(munmap_dma(&f, MIOVA, 64 * MPG), -EBUSY);
+	mdev_destroy(m);
+	assert_int_equal(munmap_dma(&f, MIOVA, 64 * MPG), 0);
+	assert_int_equal(mstats(&f).pinned_on_remove, 0);
+	mfx_fini(&f);
+}
+
+/* G03, G05: the ap model (unpins the first IOVA) is caught, and its
+ * unpin of a page it never pinned does not take another driver's pin */
+static void test_mdev_ap_caught(void **state)
+{
+	struct mfx f;
+	struct mdev *ap, *gvt;
+
+	(void)state;
+	mfx_init(&f);
+	assert_int_equal(mmap_dma(&f, MIOVA, 0, 64 * MPG), 0);
+	assert_int_equal(mdev_create(f.p->pm, f.c, f.g, MDEV_AP, "ap0", &ap),
+			 0);
+	assert_int_equal(mdev_create(f.p->pm, f.c, f.g, MDEV_GVT, "gvt0", &gvt),
+			 0);
+	assert_int_equal(mdev_pin(ap, MIOVA + 7 * MPG, 1, IOMMU_READ), 0);
+	/* gvt holds the first IOVA page: ap's bogus unpin must not drop it
+	 * before gvt itself is called (its cache would then disagree) */
+	assert_int_equal(mdev_pin(gvt, MIOVA, 1, IOMMU_READ), 0);
+	assert_int_equal(munmap_dma(&f, MIOVA, 64 * MPG), -EBUSY);
+	assert_string_equal(mstats(&f).busy_device, "ap0");
+	assert_int_equal(mdstats(gvt).unpinned, 1); /* its own, by itself */
+	assert_int_equal(mdstats(ap).unpinned, 0);
+	assert_int_equal(mdstats(ap).pinned, 1);
+	assert_int_equal(mstats(&f).external_pins, 1);
+	/* ap with a pin at the first IOVA: that one goes, the unmap too */
+	mdev_reset(ap);
+	assert_int_equal(mdev_pin(ap, MIOVA, 1, IOMMU_READ), 0);
+	assert_int_equal(munmap_dma(&f, MIOVA, 64 * MPG), 0);
+	assert_int_equal(mdstats(ap).unpinned, 2); /* reset + callback */
+	assert_int_equal(mdstats(ap).pinned, 0);
+	mdev_destroy(ap);
+	mdev_destroy(gvt);
+	mfx_fini(&f);
+}
+
+struct mpin_sweep {
+	struct mfx *f;
+	struct mdev *m;
+	uint64_t refs;
+};
+
+static int op_mpin(void *ctx)
+{
+	struct mpin_sweep *s = ctx;
+
+	return mdev_pin(s->m, MIOVA, 8, IOMMU_READ);
+}
+
+static void undo_mpin(void *ctx)
+{
+	struct mpin_sweep *s = ctx;
+
+	for (int i = 0; i < 8; i++)
+		if (i != 3)
+			assert_int_equal(mdev_unpin(s->m, MIOVA + i * MPG), 0);
+}
+
+static void check_mpin(void *ctx)
+{
+	struct mpin_sweep *s = ctx;
+
+	assert_int_equal(mdstats(s->m).pinned, 1);
+	assert_int_equal(mfx_pin_refs(s->f), s->refs);
+	assert_int_equal(mm_locked_vm(s->f->mm), 1);
+}
+
+/* fail-Nth: a failed mdev_pin leaves its cache and type1 as they were */
+static void test_mdev_fail_sweep(void **state)
+{
+	struct mfx f;
+	struct mpin_sweep s = {.f = &f};
+
+	(void)state;
+	mfx_init(&f);
+	assert_int_equal(mmap_dma(&f, MIOVA, 0, 64 * MPG), 0);
+	for (int n = 1;; n++) {
+		int ret;
+
+		uiommu_fail_nth(n);
+		ret = mdev_create(f.p->pm, f.c, f.g, MDEV_GVT, "gvt0", &s.m);
+		if (!uiommu_fail_fired())
+			break;
+		assert_true(ret < 0);
+	}
+	uiommu_fail_nth(0);
+	assert_int_equal(mdev_pin(s.m, MIOVA + 3 * MPG, 1, IOMMU_READ), 0);
+	s.refs = mfx_pin_refs(&f);
+	assert_true(test_fail_sweep(op_mpin, undo_mpin, check_mpin, &s, 0) > 0);
+	mdev_destroy(s.m);
+	assert_int_equal(munmap_dma(&f, MIOVA, 64 * MPG), 0);
+	mfx_fini(&f);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_nvme_strict_counts),
 	cmocka_unit_test(test_nvme_lazy_counts),
@@ -137,6 +403,10 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_nvme_stale_window),
 	cmocka_unit_test(test_nvme_threads),
 	cmocka_unit_test(test_nvme_bad_config),
+	cmocka_unit_test(test_mdev_gvt_unmaps_cleanly),
+	cmocka_unit_test(test_mdev_ccw_caught),
+	cmocka_unit_test(test_mdev_ap_caught),
+	cmocka_unit_test(test_mdev_fail_sweep),
 };
 
 TEST_MAIN(tests)

@@ -34,5 +34,7 @@ extern const struct scenario scenario_memory;
 extern const struct scenario scenario_nvme;
 extern const struct scenario scenario_passthrough;
 extern const struct scenario scenario_stage2;
+extern const struct scenario scenario_noncoherent;
+extern const struct scenario scenario_mdev;
 
 #endif

@@ -17,10 +17,8 @@
 #include "scenarios.h"
 
 static const struct scenario *const scenarios[] = {
-	&scenario_memory,
-	&scenario_nvme,
-	&scenario_passthrough,
-	&scenario_stage2,
+	&scenario_memory, &scenario_nvme,	 &scenario_passthrough,
+	&scenario_stage2, &scenario_noncoherent, &scenario_mdev,
 };
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))

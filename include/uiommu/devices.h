@@ -96,6 +96,62 @@ struct nvme_result {
 UIOMMU_API int nvme_run(struct platform *p, const struct nvme_config *cfg,
 			struct nvme_result *res);
 
+/* ---- mediated devices that pin (seed 002, docs/devices.md) ---------------- */
+
+/*
+ * A mediated device's driver: it pins guest pages through the container
+ * (vfio_iommu_type1_device_pin_pages), keeps them in a cache keyed by IOVA
+ * page, "DMAs" through the CPU to the pinned frames, and answers
+ * VFIO_IOMMU_UNMAP_DMA's dma_unmap(iova, length) callback as one of three
+ * drivers of the seed does:
+ *  - MDEV_GVT: the correct contract (GVT-g): under its cache lock, walk
+ *    every page from iova to iova + length, halt and unpin each one it has.
+ *  - MDEV_CCW: vfio-ccw's bug: only checks whether the range's first IOVA
+ *    is pinned; if it is, resets the device (unpins everything), otherwise
+ *    does nothing.
+ *  - MDEV_AP: vfio-ap's bug: unpins one page at the range's first IOVA,
+ *    whether or not it pinned it.
+ */
+enum mdev_model {
+	MDEV_GVT,
+	MDEV_CCW,
+	MDEV_AP,
+};
+
+struct mdev;
+struct vfio_iommu;
+struct iommu_group;
+
+struct mdev_stats {
+	uint64_t pinned;      /* pages in its cache now */
+	uint64_t unmap_calls; /* dma_unmap callbacks received */
+	uint64_t unpinned;    /* pages it unpinned from callbacks */
+	uint64_t resets;      /* device resets (ccw) */
+	uint64_t dma_refused; /* accesses to pages it does not hold */
+	uint64_t holder_refs; /* references type1 says it holds */
+};
+
+UIOMMU_API const char *mdev_model_name(enum mdev_model model);
+/* Create the driver of model on container iommu, for group (attached to
+ * the container, usually as an emulated group), and register it. */
+UIOMMU_API int mdev_create(struct phys_mem *pm, struct vfio_iommu *iommu,
+			   struct iommu_group *group, enum mdev_model model,
+			   const char *name, struct mdev **out);
+/* Reset (unpin everything it holds), unregister, free. */
+UIOMMU_API void mdev_destroy(struct mdev *m);
+/* Pin npage pages from iova (each page once in its cache: a page it
+ * already holds is not pinned again). */
+UIOMMU_API int mdev_pin(struct mdev *m, uint64_t iova, int npage, int prot);
+/* Unpin one page it holds (-ENOENT if it holds none there). */
+UIOMMU_API int mdev_unpin(struct mdev *m, uint64_t iova);
+/* The device's emulated DMA: through the CPU to a page it holds pinned;
+ * -EFAULT for a page it does not hold (halted, or never pinned). */
+UIOMMU_API int mdev_dma_rw(struct mdev *m, uint64_t iova, void *buf, size_t len,
+			   bool write);
+/* Reset the device: unpin everything it holds (what ccw does). */
+UIOMMU_API void mdev_reset(struct mdev *m);
+UIOMMU_API void mdev_get_stats(struct mdev *m, struct mdev_stats *st);
+
 #ifdef __cplusplus
 }
 #endif
