@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <uiommu/devices.h>
+#include <uiommu/sva.h>
 
 static struct platform *platform(void)
 {
@@ -396,6 +397,96 @@ static void test_mdev_fail_sweep(void **state)
 	mfx_fini(&f);
 }
 
+/* ---- the SVA accelerator ----------------------------------------------------- */
+
+struct sva_fx {
+	struct iommu_domain *domain;
+	struct device *dev;
+	phys_addr_t pool;
+	unsigned long base;
+	int faults;
+	bool refuse;
+};
+
+/* Maps the faulting page from the pool and answers (or refuses). */
+static int sva_map_on_fault(struct iommu_fault *fault, void *data)
+{
+	struct sva_fx *x = data;
+	unsigned long iova = fault->prm.addr & ~4095UL;
+	struct iommu_page_response resp = {
+		.grpid = fault->prm.grpid,
+		.code = x->refuse ? IOMMU_PAGE_RESP_INVALID
+				  : IOMMU_PAGE_RESP_SUCCESS,
+	};
+
+	x->faults++;
+	if (!x->refuse)
+		assert_int_equal(
+			iommu_map(x->domain, iova, x->pool + (iova - x->base),
+				  4096, IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE),
+			0);
+	return iommu_page_response(x->dev, &resp);
+}
+
+/* The accelerator faults its buffers in page by page (A05, A06): one fault
+ * per page touched the first time, none the second; a refused request
+ * fails the message (A07). */
+static void test_sva_faults_in_buffers(void **state)
+{
+	struct platform *p = platform();
+	struct sva_fx x = {.base = 0x100000};
+	struct sva_result r;
+	struct sva_dev *s;
+	uint8_t *mem;
+
+	assert_int_equal(sva_create(p, "sva0", 3, 0, &s), 0);
+	x.dev = sva_device(s);
+	x.domain = iommu_domain_alloc(x.dev);
+	assert_non_null(x.domain);
+	assert_int_equal(iommu_attach_group(x.domain, iommu_group_get(x.dev)),
+			 0);
+	assert_int_equal(phys_alloc_pages(p->pm, 5, PHYS_ALLOC_ZERO,
+					  PHYS_OWNER_KERNEL, &x.pool),
+			 0);
+	mem = phys_to_virt(p->pm, x.pool);
+	memset(mem, 0x3e, 16 * 4096);
+	assert_int_equal(iommu_dev_enable_feature(x.dev, IOMMU_DEV_FEAT_IOPF),
+			 0);
+	assert_int_equal(
+		iommu_register_device_fault_handler(x.dev, sva_map_on_fault,
+						    FAULT_REPORT_FLAT, &x),
+		0);
+
+	/* 16 KiB from the first 4 pages to the next 4 */
+	assert_int_equal(sva_run(s, x.base, x.base + 4 * 4096, 4 * 4096, 3, &r),
+			 0);
+	assert_int_equal(r.messages, 3);
+	assert_int_equal(r.faults, 8);
+	assert_int_equal(x.faults, 8);
+	assert_int_equal(mem[4 * 4096 + 5], 0x3e);
+	assert_int_equal(sva_run(s, x.base, x.base + 4 * 4096, 4 * 4096, 1, &r),
+			 0);
+	assert_int_equal(r.faults, 0);
+
+	x.refuse = true;
+	assert_int_equal(sva_run(s, x.base, x.base + 12 * 4096, 4096, 1, &r),
+			 -EFAULT);
+	assert_int_equal(r.messages, 0);
+	assert_int_equal(sva_run(s, x.base, x.base, 0, 1, &r), -EINVAL);
+
+	assert_int_equal(iommu_unregister_device_fault_handler(x.dev), 0);
+	assert_int_equal(iommu_dev_disable_feature(x.dev, IOMMU_DEV_FEAT_IOPF),
+			 0);
+	assert_int_equal(iommu_unmap(x.domain, x.base, 8 * 4096), 8 * 4096);
+	iommu_detach_group(x.domain, iommu_group_get(x.dev));
+	iommu_domain_free(x.domain);
+	phys_free_pages(p->pm, x.pool, 5);
+	sva_destroy(s);
+	assert_int_equal(mem_check_invariants(p->pm, PHYS_OWNER_KERNEL, stderr),
+			 0);
+	platform_destroy(p);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_nvme_strict_counts),
 	cmocka_unit_test(test_nvme_lazy_counts),
@@ -407,6 +498,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_mdev_ccw_caught),
 	cmocka_unit_test(test_mdev_ap_caught),
 	cmocka_unit_test(test_mdev_fail_sweep),
+	cmocka_unit_test(test_sva_faults_in_buffers),
 };
 
 TEST_MAIN(tests)
