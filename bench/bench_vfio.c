@@ -83,8 +83,8 @@ static void bench_backing(struct platform *p, struct device *dev, bool huge,
 		map_gbs[r] = (double)size / (double)(t1 - t0);
 		unmap_gbs[r] = (double)size / (double)(t2 - t1);
 	}
-	snprintf(name, sizeof(name), "vfio.map_dma_%s_backed%s", huge ? "2m" : "4k",
-		 suffix);
+	snprintf(name, sizeof(name), "vfio.map_dma_%s_backed%s",
+		 huge ? "2m" : "4k", suffix);
 	bench_report(name, bench_median(map_gbs, reps), "GB/s",
 		     *suffix ? "1 GiB, IOMMU with 4 KiB pages only"
 		     : huge  ? "1 GiB, 2 MiB folios, target >= 300"
