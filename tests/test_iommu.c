@@ -9,6 +9,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -645,6 +646,10 @@ static void test_dma_map_strict(void **state)
 	assert_int_equal(dev_dma_write(f->hwdev[0], a2, &b, 1), -EFAULT);
 	dma_unmap_page(&f->dev[0], a2, PG, DMA_TO_DEVICE);
 	assert_int_equal(dma_map_page(&f->dev[0], pa, 0, DMA_TO_DEVICE),
+			 DMA_MAPPING_ERROR);
+	/* a length that would wrap the aligned size */
+	assert_int_equal(dma_map_page(&f->dev[0], pa + 1, SIZE_MAX,
+				      DMA_TO_DEVICE),
 			 DMA_MAPPING_ERROR);
 	dma_unmap_page(&f->dev[0], sentinel, PG, DMA_TO_DEVICE);
 	iommu_dma_domain_destroy(&f->dev[0], d);

@@ -31,6 +31,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -557,6 +558,8 @@ dma_addr_t dma_map_page(struct device *dev, phys_addr_t phys, size_t len,
 	if (!c || !len || !prot)
 		return DMA_MAPPING_ERROR;
 	off = iova_offset(&c->iovad, phys);
+	if (len > SIZE_MAX - off - iova_mask(&c->iovad))
+		return DMA_MAPPING_ERROR; /* would wrap */
 	size = iova_align(&c->iovad, len + off);
 	iova = iommu_dma_alloc_iova(c, size, dev);
 	if (!iova)
@@ -604,9 +607,10 @@ int dma_map_sg(struct device *dev, struct scatterlist *sg, int nents,
 	for (i = 0; i < nents; i++) {
 		size_t off = iova_offset(&c->iovad, sg[i].phys);
 
-		if (!sg[i].length)
+		size_t len = iova_align(&c->iovad, sg[i].length + off);
+
+		if (!sg[i].length || check_add_overflow(total, len, &total))
 			return 0;
-		total += iova_align(&c->iovad, sg[i].length + off);
 	}
 	iova = iommu_dma_alloc_iova(c, total, dev);
 	if (!iova)
