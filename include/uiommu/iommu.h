@@ -336,6 +336,12 @@ UIOMMU_API void iommu_set_fault_handler(struct iommu_domain *domain,
 UIOMMU_API int report_iommu_fault(struct iommu_domain *domain,
 				  struct device *dev, unsigned long iova,
 				  int flags);
+/* The same to the domain dev is attached to now, looked up and reported
+ * under its group's lock, so a concurrent detach cannot free it meanwhile
+ * (IOMMU drivers' event interrupts); -ENOSYS when blocked or no handler.
+ * The handler must not attach or detach dev's group. */
+UIOMMU_API int report_iommu_fault_dev(struct device *dev, unsigned long iova,
+				      int flags);
 
 /* ---- map / unmap ------------------------------------------------------------------- */
 

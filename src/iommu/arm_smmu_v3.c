@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #include <uiommu/arm_smmu_v3.h>
@@ -58,6 +59,9 @@ struct arm_smmu_device {
 
 	_Atomic uint64_t tlbi_cmds, syncs, cfgi_cmds, events, unrecoverable,
 		page_requests, unhandled, responses;
+	/* interrupt handlers running (threaded SMMU): remove waits for
+	 * them to leave before the structure goes */
+	_Atomic unsigned int irq_active;
 };
 
 struct arm_smmu_master {
@@ -736,10 +740,10 @@ static void arm_smmu_handle_event(struct arm_smmu_device *smmu,
 
 	if (master && master->dev->fault_param)
 		ret = iommu_report_device_fault(master->dev, &fault);
-	if (master && !stall && master->dev->domain) {
-		int r = report_iommu_fault(master->dev->domain, master->dev,
-					   ev->addr,
-					   perm == IOMMU_FAULT_PERM_WRITE);
+	if (master && !stall) {
+		/* under the group lock: a detach may be freeing the domain */
+		int r = report_iommu_fault_dev(master->dev, ev->addr,
+					       perm == IOMMU_FAULT_PERM_WRITE);
 
 		if (!r)
 			ret = 0;
@@ -756,10 +760,12 @@ static void arm_smmu_evtq_irq(void *priv)
 	struct arm_smmu_device *smmu = priv;
 	struct smmu_event ev;
 
+	atomic_fetch_add(&smmu->irq_active, 1);
 	while (smmu_evtq_read(smmu->hw, &ev) == 1)
 		arm_smmu_handle_event(smmu, &ev);
 	if (smmu_evtq_overflowed(smmu->hw))
 		smmu_evtq_ack_overflow(smmu->hw);
+	atomic_fetch_sub(&smmu->irq_active, 1);
 }
 
 static void arm_smmu_priq_irq(void *priv)
@@ -874,6 +880,9 @@ void arm_smmu_device_remove(struct arm_smmu_device *smmu)
 	if (!smmu)
 		return;
 	smmu_set_irq_ops(smmu->hw, NULL, NULL);
+	/* an event interrupt still finishing on the SMMU's thread */
+	while (atomic_load(&smmu->irq_active))
+		sched_yield();
 	iommu_device_unregister(&smmu->iommu);
 	for (unsigned int i = 0; i < smmu->nr_sids; i++)
 		WARN_ON(smmu->masters[i]);

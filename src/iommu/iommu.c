@@ -462,6 +462,20 @@ int report_iommu_fault(struct iommu_domain *domain, struct device *dev,
 	return domain->handler(domain, dev, iova, flags, domain->handler_token);
 }
 
+int report_iommu_fault_dev(struct device *dev, unsigned long iova, int flags)
+{
+	int ret = -ENOSYS;
+
+	if (!dev || !dev->group)
+		return ret;
+	/* the domain cannot be detached (and freed) under the group lock */
+	pthread_mutex_lock(&dev->group->lock);
+	if (dev->domain)
+		ret = report_iommu_fault(dev->domain, dev, iova, flags);
+	pthread_mutex_unlock(&dev->group->lock);
+	return ret;
+}
+
 /* ---- map / unmap ----------------------------------------------------------------------- */
 
 static inline unsigned int fls64_idx(uint64_t x)
