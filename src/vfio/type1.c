@@ -100,6 +100,11 @@ static struct vfio_dma *vfio_find_dma_first(struct vfio_iommu *iommu,
 	return res;
 }
 
+void vfio_dma_tree_remove(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	RB_REMOVE(vfio_dma_tree, &iommu->dma_list, dma);
+}
+
 struct vfio_dma *vfio_dma_first(struct vfio_iommu *iommu)
 {
 	return RB_MIN(vfio_dma_tree, &iommu->dma_list);
@@ -170,13 +175,6 @@ static void vfio_unpin_runs(struct vfio_iommu *iommu, struct vfio_dma *dma,
 		vfio_trace(iommu, VFIO_TRACE_UNPIN, NULL, 0, runs[i].pa,
 			   runs[i].npages << PAGE_SHIFT, 0);
 	mm_unpin_pages(iommu->mm, runs, nr, 0);
-}
-
-/* IOMMU_CACHE only where the IOMMU enforces coherency: a non-coherent
- * domain's mappings are Normal-NC, so its devices' DMA does not snoop. */
-static inline int vfio_domain_prot(const struct vfio_domain *d, int prot)
-{
-	return d->enforce_cache_coherency ? prot | IOMMU_CACHE : prot;
 }
 
 /* The only ways onto and off the domain list (seed 000: a counter, never a
@@ -255,6 +253,27 @@ static uint64_t vfio_unmap_unpin(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	dma->cache_flush_required = false;
 	dma->replay_flagged = false;
 	return unlocked;
+}
+
+/*
+ * IOPF conversion (F06): let dma's IOMMU pins go without unmapping; the
+ * pages stay mapped, marked in the fault bitmap, under the MMU notifier.
+ * Accounting is the caller's.
+ */
+void vfio_dma_release_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	struct vfio_dma_chunk *c, *next;
+
+	for (c = dma->chunks; c; c = next) {
+		next = c->next;
+		vfio_unpin_runs(iommu, dma, c->runs, c->nr);
+		iommu->pinned_pages -= c->npages;
+		ui_free(c);
+	}
+	dma->chunks = dma->chunk_tail = NULL;
+	dma->iommu_mapped = false;
+	dma->cache_flush_required = false;
+	dma->replay_flagged = false;
 }
 
 /* Map one pinned run into the domains; all or nothing. */
@@ -436,7 +455,8 @@ static void vfio_remove_dma(struct vfio_iommu *iommu, struct vfio_dma *dma)
 	vfio_unmap_unpin(iommu, dma, NULL, true);
 	vfio_dma_drop_vpfns(iommu, dma);
 	WARN_ON(dma->locked_vm);
-	RB_REMOVE(vfio_dma_tree, &iommu->dma_list, dma);
+	/* faulted pages unmapped and synced, out of the tree (F22) */
+	vfio_iopf_dma_unlink(iommu, dma);
 	vfio_dma_bitmap_free(dma);
 	if (dma->vaddr_invalid)
 		iommu->vaddr_invalid_count--;
@@ -463,6 +483,10 @@ static void vfio_iommu_unmap_unpin_reaccount(struct vfio_iommu *iommu)
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
 		uint64_t unlocked = vfio_unmap_unpin(iommu, dma, NULL, false);
+
+		/* with IOPF the drivers' pins were charged all along (F25) */
+		if (iommu->iopf_enabled)
+			continue;
 
 		vfio_lock_acct(iommu, dma, (long)dma->nr_pfns - (long)unlocked);
 	}
@@ -686,6 +710,7 @@ int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
 	RB_INIT(&iommu->dma_list);
 	iommu->dma_avail = dma_entry_limit;
 	iommu->pgsize_bitmap = ~(PAGE_SIZE - 1); /* PAGE_MASK */
+	vfio_iopf_init(iommu);
 	*out = iommu;
 	return 0;
 }
@@ -710,6 +735,9 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 	if (!iommu)
 		return;
 	pthread_mutex_lock(&iommu->lock);
+	/* fault reporting off on every device (waiting for handlers in
+	 * flight), lookups gone, the notifier unregistered (F05) */
+	vfio_iopf_release(iommu);
 	while ((g = LIST_FIRST(&iommu->emulated_iommu_groups))) {
 		LIST_REMOVE(g, next);
 		ui_free(g);
@@ -726,6 +754,7 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 	pthread_mutex_unlock(&iommu->lock);
 	pthread_mutex_destroy(&iommu->lock);
 	pthread_mutex_destroy(&iommu->device_list_lock);
+	pthread_mutex_destroy(&iommu->iopf_lock);
 	ui_free(iommu);
 }
 
@@ -915,6 +944,14 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 			continue;
 		iommu_detach_group(domain->domain, group);
 		if (!iommu_attach_group(d->domain, group)) {
+			if (iommu->iopf_enabled) {
+				ret = vfio_iopf_enable_group(iommu, group);
+				if (ret) {
+					iommu_detach_group(d->domain, group);
+					LIST_REMOVE(g, next);
+					goto out_domain;
+				}
+			}
 			LIST_REMOVE(g, next);
 			LIST_INSERT_HEAD(&d->group_list, g, next);
 			iommu_domain_free(domain->domain);
@@ -929,13 +966,34 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 	}
 
 	ret = vfio_test_domain_fgsp(iommu, domain, iova_list, nr_iova);
+	if (!ret && iommu->iopf_enabled) {
+		/* F23: the faulted pages go into the new domain as it is
+		 * linked; then its devices report faults (lookup first) */
+		ret = vfio_iopf_link_domain(iommu, domain,
+					    vfio_iommu_link_domain);
+		if (!ret) {
+			ret = vfio_iopf_enable_group(iommu, group);
+			if (ret)
+				vfio_iopf_unlink_domain(
+					iommu, domain,
+					vfio_iommu_unlink_domain);
+		}
+		if (ret) {
+			LIST_REMOVE(g, next);
+			goto out_detach;
+		}
+		vfio_update_pgsize_bitmap(iommu);
+		goto done;
+	}
 	if (!ret)
 		ret = vfio_iommu_replay(iommu, domain);
 	if (ret) {
 		LIST_REMOVE(g, next);
 		goto out_detach;
 	}
+	pthread_mutex_lock(&iommu->iopf_lock);
 	vfio_iommu_link_domain(iommu, domain);
+	pthread_mutex_unlock(&iommu->iopf_lock);
 	vfio_update_pgsize_bitmap(iommu);
 done:
 	vfio_iova_install(iommu, iova_list, nr_iova);
@@ -1021,6 +1079,9 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 				break;
 		if (!g)
 			continue;
+		/* F24: fault reporting off first (waits for a handler in
+		 * flight), then the lookup goes, then the domain */
+		vfio_iopf_disable_group(iommu, group);
 		iommu_detach_group(d->domain, group);
 		update_dirty_scope = !g->pinned_page_dirty_scope;
 		LIST_REMOVE(g, next);
@@ -1035,6 +1096,7 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 						&iommu->device_list));
 					vfio_iommu_unmap_unpin_all(iommu);
 				} else {
+					vfio_iopf_unmap_all(iommu);
 					vfio_iommu_unmap_unpin_reaccount(iommu);
 				}
 			} else {
@@ -1050,7 +1112,10 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 							    dma->iova,
 							    dma->size);
 			}
-			vfio_iommu_unlink_domain(iommu, d);
+			/* faulted pages out of it (synced), then off the
+			 * list, under iopf_lock */
+			vfio_iopf_unlink_domain(iommu, d,
+						vfio_iommu_unlink_domain);
 			iommu_domain_free(d->domain);
 			ui_free(d);
 			vfio_update_pgsize_bitmap(iommu);
@@ -1112,8 +1177,14 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 			   dma->size != size) {
 			ret = -EINVAL;
 		} else {
+			/* pages faulted in from the old vaddr went when it
+			 * was invalidated; the handler reads vaddr under
+			 * iopf_lock */
+			pthread_mutex_lock(&iommu->iopf_lock);
 			dma->vaddr = vaddr;
 			dma->vaddr_invalid = false;
+			iommu->iopf_seq++;
+			pthread_mutex_unlock(&iommu->iopf_lock);
 			iommu->vaddr_invalid_count--;
 		}
 		goto out_unlock;
@@ -1142,10 +1213,21 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 	dma->prot = prot;
 	dma->lock_cap = mm_cap_ipc_lock(iommu->mm);
 	RB_INIT(&dma->pfn_list);
+	/* F07: with IOPF nothing is pinned or mapped, only a zeroed bitmap
+	 * allocated (its failure: -ENOMEM and no dma) */
+	if (iommu->iopf_enabled && vfio_iopf_dma_alloc(dma)) {
+		ui_free(dma);
+		iommu->dma_avail++;
+		iommu->nr_dma--;
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	pthread_mutex_lock(&iommu->iopf_lock);
 	RB_INSERT(vfio_dma_tree, &iommu->dma_list, dma);
+	pthread_mutex_unlock(&iommu->iopf_lock);
 
 	/* without an IOMMU domain nothing is pinned until one comes (D01) */
-	if (vfio_has_domain(iommu)) {
+	if (vfio_has_domain(iommu) && !iommu->iopf_enabled) {
 		ret = vfio_pin_map_dma(iommu, dma, NULL);
 		if (!ret)
 			dma->iommu_mapped = true;
@@ -1240,14 +1322,22 @@ again:
 				/* undo what this call invalidated */
 				for (struct vfio_dma *u = first; u != dma;
 				     u = vfio_dma_next(iommu, u)) {
+					pthread_mutex_lock(&iommu->iopf_lock);
 					u->vaddr_invalid = false;
+					pthread_mutex_unlock(&iommu->iopf_lock);
 					iommu->vaddr_invalid_count--;
 				}
 				ret = -EINVAL;
 				unmapped = 0;
 				break;
 			}
+			/* the pages faulted in from this vaddr go now: the
+			 * vaddr (and what it maps) is about to change */
+			pthread_mutex_lock(&iommu->iopf_lock);
 			dma->vaddr_invalid = true;
+			pthread_mutex_unlock(&iommu->iopf_lock);
+			if (dma->iopf_bitmap)
+				vfio_iopf_dma_vaddr_change(iommu, dma);
 			iommu->vaddr_invalid_count++;
 			unmapped += dma->size;
 			continue;
@@ -1274,9 +1364,11 @@ again:
 			goto again;
 		}
 		if (unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
+			pthread_mutex_lock(&iommu->iopf_lock);
 			ret = vfio_update_user_bitmap(iommu, dma,
 						      (uint64_t *)bitmap->data,
 						      iova, pgsize);
+			pthread_mutex_unlock(&iommu->iopf_lock);
 			if (ret)
 				break;
 		}
@@ -1371,6 +1463,9 @@ static long vfio_iommu_type1_check_extension(struct vfio_iommu *iommu,
 		if (!iommu)
 			return 0;
 		return vfio_domains_have_enforce_cache_coherency(iommu);
+	case VFIO_UIOMMU_TYPE1_IOPF:
+		/* F35: VFIO_IOMMU_ENABLE_IOPF is offered */
+		return 1;
 	default:
 		return 0;
 	}
@@ -1404,6 +1499,7 @@ static long vfio_iommu_type1_get_info(struct vfio_iommu *iommu,
 	struct vfio_iommu_type1_info_cap_migration *mig;
 	struct vfio_iommu_type1_info_dma_avail *avail;
 	struct vfio_iommu_type1_info_cap_iova_range *range;
+	struct vfio_iommu_type1_info_cap_iopf *iopf;
 	size_t caps_size, off = 0, iova_size = 0;
 	uint32_t *prev = NULL;
 	char *caps;
@@ -1418,7 +1514,8 @@ static long vfio_iommu_type1_get_info(struct vfio_iommu *iommu,
 	pthread_mutex_lock(&iommu->lock);
 	info.flags = VFIO_IOMMU_INFO_PGSIZES;
 	info.iova_pgsizes = iommu->pgsize_bitmap;
-	caps_size = ALIGN_UP(sizeof(*mig), 8) + ALIGN_UP(sizeof(*avail), 8);
+	caps_size = ALIGN_UP(sizeof(*mig), 8) + ALIGN_UP(sizeof(*avail), 8) +
+		    ALIGN_UP(sizeof(*iopf), 8);
 	if (iommu->iova_valid) {
 		iova_size = sizeof(*range) +
 			    iommu->nr_iova * sizeof(range->iova_ranges[0]);
@@ -1448,7 +1545,12 @@ static long vfio_iommu_type1_get_info(struct vfio_iommu *iommu,
 			range->iova_ranges[i].start = iommu->iova_list[i].start;
 			range->iova_ranges[i].end = iommu->iova_list[i].end;
 		}
+		prev = &range->header.next;
 	}
+	/* uiommu's own, last (F35) */
+	iopf = cap_add(caps, &off, prev, sizeof(*iopf),
+		       VFIO_IOMMU_TYPE1_INFO_CAP_IOPF, 1);
+	vfio_iopf_fill_cap(iommu, iopf);
 	pthread_mutex_unlock(&iommu->lock);
 
 	info.flags |= VFIO_IOMMU_INFO_CAPS;
@@ -1468,7 +1570,34 @@ static long vfio_iommu_type1_get_info(struct vfio_iommu *iommu,
 long vfio_iommu_type1_ioctl(struct vfio_iommu *iommu, unsigned int cmd,
 			    unsigned long arg)
 {
+	return vfio_iommu_type1_ioctl_mm(iommu, iommu ? iommu->mm : NULL, cmd,
+					 arg);
+}
+
+long vfio_iommu_type1_ioctl_mm(struct vfio_iommu *iommu, struct mm *current_mm,
+			       unsigned int cmd, unsigned long arg)
+{
+	if (iommu && atomic_load(&iommu->broken)) {
+		/* F19: an invalidation failed; nothing is trusted any more */
+		pr_err("vfio: ioctl %#x on broken container %p: -EIO", cmd,
+		       (void *)iommu);
+		return -EIO;
+	}
+	/* F36: IOPF is bound to one mm; MAP/UNMAP must come from it */
+	if (iommu &&
+	    (cmd == VFIO_IOMMU_MAP_DMA || cmd == VFIO_IOMMU_UNMAP_DMA)) {
+		bool wrong_mm;
+
+		pthread_mutex_lock(&iommu->lock);
+		wrong_mm = iommu->iopf_enabled && current_mm != iommu->iopf_mm;
+		pthread_mutex_unlock(&iommu->lock);
+		if (wrong_mm)
+			return -EPERM;
+	}
 	switch (cmd) {
+	case VFIO_IOMMU_ENABLE_IOPF:
+		return iommu ? vfio_iommu_type1_enable_iopf(iommu, current_mm)
+			     : -EINVAL;
 	case VFIO_CHECK_EXTENSION:
 		return vfio_iommu_type1_check_extension(iommu, arg);
 	case VFIO_IOMMU_GET_INFO:
@@ -1526,6 +1655,26 @@ void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
 	st->unmap_retries = iommu->unmap_retries;
 	st->unmap_busy = iommu->unmap_busy;
 	memcpy(st->busy_device, iommu->busy_device, sizeof(st->busy_device));
+	st->iopf_enabled = iommu->iopf_enabled;
+	st->broken = atomic_load(&iommu->broken);
+	{
+		struct vfio_iopf_dev *idev;
+
+		LIST_FOREACH(idev, &iommu->iopf_devs, link)
+			st->iopf_devices += idev->enabled;
+	}
+	pthread_mutex_lock(&iommu->iopf_lock);
+	st->iopf_premap = iommu->iopf_premap;
+	st->iopf_faults = iommu->iopf_faults;
+	st->iopf_already = iommu->iopf_already;
+	st->iopf_invalid = iommu->iopf_invalid;
+	st->iopf_retries = iommu->iopf_retries;
+	st->iopf_mapped_pages = iommu->iopf_mapped_pages;
+	st->iopf_resident = iommu->iopf_resident;
+	st->iopf_invalidations = iommu->iopf_invalidations;
+	st->iopf_unmapped_pages = iommu->iopf_unmapped_pages;
+	st->iotlb_syncs += iommu->iopf_syncs;
+	pthread_mutex_unlock(&iommu->iopf_lock);
 	pthread_mutex_unlock(&iommu->lock);
 }
 

@@ -14,8 +14,15 @@
  * (D12).  Reading a range's bitmap clears it, then marks the still-pinned
  * pages again.
  *
+ * With I/O page faults (F34, the target design) the IOPF handler marks
+ * the pages devices write through faults: a faulted page is mapped
+ * writable only while its dirty bit is set.  Starting and stopping
+ * tracking unmap every faulted page, reading a range's bitmap unmaps its
+ * dirty faulted pages, so that the next write faults and is seen.
+ *
  * Locking: iommu->lock (all callers hold it, except the ioctl, which takes
- * it).
+ * it); the per-dma bitmaps and dirty_page_tracking are also written under
+ * iopf_lock, as the IOPF handler reads and sets them holding only that.
  */
 #include <errno.h>
 #include <string.h>
@@ -173,15 +180,21 @@ static int vfio_iova_dirty_bitmap(struct vfio_iommu *iommu, uint64_t *ubitmap,
 			continue;
 		if (dma->iova > last)
 			break;
+		pthread_mutex_lock(&iommu->iopf_lock);
 		ret = vfio_update_user_bitmap(iommu, dma, ubitmap, iova,
 					      pgsize);
-		if (ret)
+		if (ret) {
+			pthread_mutex_unlock(&iommu->iopf_lock);
 			return ret;
+		}
+		/* written faulted pages must fault again to be seen */
+		vfio_iopf_dirty_reset(iommu, dma);
 		/* start over with the pages still pinned */
 		memset(dma->bitmap, 0,
 		       VFIO_DIRTY_BITMAP_BYTES(dma->size >> pgshift) +
 			       sizeof(uint64_t));
 		vfio_dma_populate_bitmap(dma, pgsize);
+		pthread_mutex_unlock(&iommu->iopf_lock);
 	}
 	return 0;
 }
@@ -209,18 +222,29 @@ long vfio_iommu_type1_dirty_pages(struct vfio_iommu *iommu, unsigned long arg)
 	if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_START) {
 		pthread_mutex_lock(&iommu->lock);
 		if (!iommu->dirty_page_tracking) {
+			pthread_mutex_lock(&iommu->iopf_lock);
 			ret = vfio_dma_bitmap_alloc_all(iommu,
 							vfio_pgsize(iommu));
 			if (!ret)
 				iommu->dirty_page_tracking = true;
+			pthread_mutex_unlock(&iommu->iopf_lock);
+			/* faulted pages fault again, read-only until written */
+			if (!ret && iommu->iopf_enabled)
+				vfio_iopf_unmap_all(iommu);
 		}
 		pthread_mutex_unlock(&iommu->lock);
 		return ret;
 	} else if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP) {
 		pthread_mutex_lock(&iommu->lock);
 		if (iommu->dirty_page_tracking) {
+			pthread_mutex_lock(&iommu->iopf_lock);
 			iommu->dirty_page_tracking = false;
 			vfio_dma_bitmap_free_all(iommu);
+			pthread_mutex_unlock(&iommu->iopf_lock);
+			/* read-only faulted pages go: writable again on the
+			 * next fault */
+			if (iommu->iopf_enabled)
+				vfio_iopf_unmap_all(iommu);
 		}
 		pthread_mutex_unlock(&iommu->lock);
 		return 0;

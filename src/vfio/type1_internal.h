@@ -10,8 +10,19 @@
  * vfio_iommu_group records, except the registered devices, which
  * device_list_lock guards so that dma_unmap callbacks run with the
  * container lock dropped (a driver unpins from inside its callback).
- * Lock order: device_list_lock, then lock.  Never held across a callback:
- * lock.
+ *
+ * I/O page faults (type1_iopf.c) add iopf_lock.  The fault handler and the
+ * MMU notifier take only iopf_lock: the notifier runs under the mm's lock
+ * (taken for writing), and lock is held while pinning (which takes the
+ * mm's lock for reading), so the notifier cannot take lock.  Hence
+ * iopf_lock also guards, for readers holding only it, the shape of the dma
+ * tree and of the domain list and the dma fields the handler reads (vaddr,
+ * vaddr_invalid): their writers hold both lock and iopf_lock.  iopf_lock
+ * alone guards the fault bitmaps, the IOMMU mappings of faulted pages,
+ * iopf_seq and the IOPF counters.
+ * Lock order: device_list_lock, lock, the mm's mmap_lock, iopf_lock.
+ * Never held across a callback: lock.  Never held while pinning or while
+ * answering a page request: iopf_lock.
  */
 #ifndef UIOMMU_VFIO_TYPE1_INTERNAL_H
 #define UIOMMU_VFIO_TYPE1_INTERNAL_H
@@ -88,7 +99,6 @@ struct vfio_dma {
 	int prot; /* IOMMU_READ | IOMMU_WRITE */
 	bool iommu_mapped : 1;
 	bool lock_cap : 1; /* CAP_IPC_LOCK at map time */
-	bool vaddr_invalid : 1;
 	/*
 	 * Seed 000: the IOMMU-pinned pages were mapped into a non-coherent
 	 * domain, so they were written back from the CPU caches when that
@@ -99,11 +109,21 @@ struct vfio_dma {
 	 */
 	bool cache_flush_required : 1;
 	bool replay_flagged : 1; /* set by the replay in progress (unwind) */
+	/* not a bit-field: the IOPF handler reads it under iopf_lock only
+	 * (written under both locks) while the bits above change under lock */
+	bool vaddr_invalid;
 	long locked_vm;
 	struct vfio_dma_chunk *chunks, *chunk_tail;
 	struct vfio_pfn_tree pfn_list;
 	uint64_t nr_pfns;
 	uint64_t *bitmap; /* dirty tracking: one bit per smallest page */
+	/*
+	 * IOPF (iopf_lock): one bit per PAGE_SIZE page, set exactly while the
+	 * page is mapped in every domain of the container (the kernel's
+	 * iopf_mapped_bitmap).  Allocated while IOPF is enabled.
+	 */
+	uint64_t *iopf_bitmap;
+	long iopf_charged; /* lock: charged ahead by an enable in progress */
 };
 
 RB_HEAD(vfio_dma_tree, vfio_dma);
@@ -163,12 +183,46 @@ struct vfio_iommu {
 	LIST_HEAD(, vfio_iommu_device) device_list; /* device_list_lock */
 	_Atomic unsigned int nr_devices; /* read without either lock */
 
+	/*
+	 * I/O page faults (type1_iopf.c).  iopf_enabled is written under both
+	 * locks, once (no disable); iopf_mm (immutable once enabled) is the
+	 * address space IOPF is bound to, mn its notifier.  iopf_seq counts
+	 * invalidations and mapping removals: a handler that pinned without
+	 * iopf_lock maps only if it did not move meanwhile.
+	 */
+	bool iopf_enabled;
+	_Atomic bool broken; /* -EIO from every ioctl once set */
+	bool iopf_mm_gone;   /* iopf_lock: the mm was destroyed */
+	struct mm *iopf_mm;
+	struct mmu_notifier mn;
+	pthread_mutex_t iopf_lock;
+	uint64_t iopf_seq;		      /* iopf_lock */
+	unsigned int iopf_premap;	      /* iopf_lock */
+	LIST_HEAD(, vfio_iopf_dev) iopf_devs; /* lock */
+	/* IOPF counters (iopf_lock) */
+	uint64_t iopf_faults, iopf_already, iopf_invalid, iopf_retries;
+	uint64_t iopf_mapped_pages, iopf_resident, iopf_invalidations;
+	uint64_t iopf_unmapped_pages, iopf_syncs;
+
 	/* statistics (lock) */
 	uint64_t pinned_pages, unmap_notify_calls, iotlb_syncs;
 	uint64_t pinned_on_remove;
 	uint64_t cache_flushes, cache_flush_bytes, cache_flushes_skipped;
 	uint64_t unmap_retries, unmap_busy;
 	char busy_device[32];
+};
+
+/*
+ * The lookup from a device to its container (the handler's data): created
+ * before the device's fault reporting is enabled and freed only after it is
+ * disabled (F04), so a handler never sees it freed.  Guarded by lock.
+ */
+struct vfio_iopf_dev {
+	struct vfio_iommu *iommu;  /* immutable */
+	struct device *dev;	   /* immutable */
+	struct iommu_group *group; /* immutable */
+	bool enabled;		   /* feature + handler are on */
+	LIST_ENTRY(vfio_iopf_dev) link;
 };
 
 static inline void vfio_trace(struct vfio_iommu *iommu, enum vfio_trace_op op,
@@ -200,8 +254,17 @@ static inline bool access_ok(uint64_t addr, uint64_t size)
 struct vfio_dma *vfio_find_dma(struct vfio_iommu *iommu, dma_addr_t start,
 			       uint64_t size);
 struct vfio_dma *vfio_dma_first(struct vfio_iommu *iommu);
+void vfio_dma_tree_remove(struct vfio_iommu *iommu, struct vfio_dma *dma);
 struct vfio_dma *vfio_dma_next(struct vfio_iommu *iommu, struct vfio_dma *dma);
 int vfio_lock_acct(struct vfio_iommu *iommu, struct vfio_dma *dma, long npage);
+/* release dma's IOMMU pins (chunks) without unmapping: IOPF conversion */
+void vfio_dma_release_pins(struct vfio_iommu *iommu, struct vfio_dma *dma);
+/* IOMMU_CACHE only where the IOMMU enforces coherency: a non-coherent
+ * domain's mappings are Normal-NC, so its devices' DMA does not snoop. */
+static inline int vfio_domain_prot(const struct vfio_domain *d, int prot)
+{
+	return d->enforce_cache_coherency ? prot | IOMMU_CACHE : prot;
+}
 static inline bool vfio_has_domain(struct vfio_iommu *iommu)
 {
 	return !LIST_EMPTY(&iommu->domain_list);
@@ -229,6 +292,52 @@ void vfio_dma_drop_vpfns(struct vfio_iommu *iommu, struct vfio_dma *dma);
 /* Name the holders of dma's driver pins in iommu->busy_device and a
  * diagnostic (an unmap that failed because of them). */
 void vfio_report_busy_pins(struct vfio_iommu *iommu, struct vfio_dma *dma);
+
+/* type1_iopf.c (all with lock held unless noted) */
+void vfio_iopf_init(struct vfio_iommu *iommu);
+long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
+				  struct mm *current_mm);
+/* IOPF on the devices of group (attach); off again (detach, unwind) */
+int vfio_iopf_enable_group(struct vfio_iommu *iommu, struct iommu_group *group);
+void vfio_iopf_disable_group(struct vfio_iommu *iommu,
+			     struct iommu_group *group);
+/* a new dma (MAP_DMA with IOPF on): its bitmap */
+int vfio_iopf_dma_alloc(struct vfio_dma *dma);
+/* a dma going: its faulted pages unmapped from every domain (synced), out
+ * of the tree, bitmap freed; takes iopf_lock.  Every removal goes here. */
+void vfio_iopf_dma_unlink(struct vfio_iommu *iommu, struct vfio_dma *dma);
+/* the invalidation sequence (iopf_lock taken): read before pinning */
+uint64_t vfio_iopf_seq(struct vfio_iommu *iommu);
+/* link a new domain with the faulted pages replayed into it (F23); takes
+ * iopf_lock.  All or nothing. */
+int vfio_iopf_link_domain(struct vfio_iommu *iommu, struct vfio_domain *domain,
+			  void (*link)(struct vfio_iommu *,
+				       struct vfio_domain *));
+/* unlink a domain, its faulted pages unmapped first; takes iopf_lock */
+void vfio_iopf_unlink_domain(struct vfio_iommu *iommu,
+			     struct vfio_domain *domain,
+			     void (*unlink)(struct vfio_iommu *,
+					    struct vfio_domain *));
+/* every faulted page unmapped from every domain (last domain leaving) */
+void vfio_iopf_unmap_all(struct vfio_iommu *iommu);
+/* a page pinned by a driver: mapped at once (F26); iopf_lock taken */
+int vfio_iopf_map_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
+			 dma_addr_t iova, phys_addr_t pa, uint64_t seq);
+/* the vaddr of dma changes or is invalidated: its faulted pages go */
+void vfio_iopf_dma_vaddr_change(struct vfio_iommu *iommu, struct vfio_dma *dma);
+/* release: devices off, notifier unregistered */
+void vfio_iopf_release(struct vfio_iommu *iommu);
+/* mark the container broken (a failed invalidation), with a diagnostic */
+void vfio_iommu_set_broken(struct vfio_iommu *iommu, const char *why);
+/* GET_INFO capability and CHECK_EXTENSION */
+void vfio_iopf_fill_cap(struct vfio_iommu *iommu,
+			struct vfio_iommu_type1_info_cap_iopf *cap);
+/* dirty tracking: unmap dma's faulted pages that are dirty, before their
+ * dirty bits are cleared (iopf_lock held) */
+void vfio_iopf_dirty_reset(struct vfio_iommu *iommu, struct vfio_dma *dma);
+/* dirty tracking: faulted pages written (F34) */
+void vfio_iopf_mark_dirty(struct vfio_iommu *iommu, struct vfio_dma *dma,
+			  dma_addr_t iova);
 
 /* type1_dirty.c */
 int vfio_dma_bitmap_alloc(struct vfio_dma *dma, uint64_t pgsize);

@@ -24,7 +24,11 @@
  * container has no IOMMU-backed domain; with one, every page of every
  * mapping is already pinned and charged for the IOMMU.  Symmetrically an
  * unpin uncharges only without a domain, and the IOMMU pinning path skips
- * pages that have a vfio_pfn (type1.c).
+ * pages that have a vfio_pfn (type1.c).  With I/O page faults on, nothing
+ * else pins, so drivers' pins are always charged (F25), and a page a
+ * driver pins is mapped into the domains at once (F26: it cannot fault;
+ * the reviewers' replacement for the posted vfio_range tracking); it stays
+ * mapped as a faulted page after the unpin.
  *
  * Invalid vaddrs (VFIO_DMA_UNMAP_FLAG_VADDR): the kernel stopped blocking
  * pins until the vaddr comes back; a pin while any vaddr is invalid fails
@@ -221,8 +225,9 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 		ret = -EINVAL;
 		goto pin_done;
 	}
-	/* with an IOMMU domain every page is pinned and charged already */
-	do_accounting = !vfio_has_domain(iommu);
+	/* with an IOMMU domain every page is pinned and charged already,
+	 * unless faults map them (F25) */
+	do_accounting = !vfio_has_domain(iommu) || iommu->iopf_enabled;
 
 	for (i = 0; i < npage; i++) {
 		dma_addr_t cur = iova + ((dma_addr_t)i << PAGE_SHIFT);
@@ -230,6 +235,7 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 		struct vfio_pfn *vpfn;
 		struct vfio_dma *dma;
 		unsigned int nr;
+		uint64_t seq = 0;
 		long n;
 
 		dma = vfio_find_dma(iommu, cur, PAGE_SIZE);
@@ -249,6 +255,8 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 			phys[i] = vpfn->phys;
 			continue;
 		}
+		if (iommu->iopf_enabled)
+			seq = vfio_iopf_seq(iommu);
 		n = mm_pin_pages(iommu->mm, dma->vaddr + (cur - dma->iova), 1,
 				 dma->prot & IOMMU_WRITE ? MM_GUP_WRITE : 0,
 				 &run, 1, &nr);
@@ -277,8 +285,21 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 		RB_INSERT(vfio_pfn_tree, &dma->pfn_list, vpfn);
 		dma->nr_pfns++;
 		phys[i] = run.pa;
-		if (iommu->dirty_page_tracking)
+		if (iommu->dirty_page_tracking) {
+			pthread_mutex_lock(&iommu->iopf_lock);
 			vfio_dma_bitmap_set_pinned(iommu, dma, cur);
+			pthread_mutex_unlock(&iommu->iopf_lock);
+		}
+		if (iommu->iopf_enabled) {
+			/* F26: mapped now, so the device never faults on it;
+			 * on failure the pin is undone like the others */
+			ret = vfio_iopf_map_pinned(iommu, dma, cur, run.pa,
+						   seq);
+			if (ret) {
+				i++;
+				goto pin_unwind;
+			}
+		}
 	}
 	ret = npage;
 	/* this group now says which pages it dirties: its pins (D12) */
@@ -337,7 +358,7 @@ static int vfio_unpin_pages_common(struct vfio_iommu *iommu,
 		return -EACCES;
 
 	pthread_mutex_lock(&iommu->lock);
-	do_accounting = !vfio_has_domain(iommu);
+	do_accounting = !vfio_has_domain(iommu) || iommu->iopf_enabled;
 	for (i = 0; i < npage; i++) {
 		dma_addr_t cur = iova + ((dma_addr_t)i << PAGE_SHIFT);
 		struct vfio_dma *dma = vfio_find_dma(iommu, cur, PAGE_SIZE);
@@ -383,7 +404,7 @@ uint64_t vfio_iommu_type1_device_pinned(struct vfio_iommu *iommu,
 static void vfio_drop_device_pins(struct vfio_iommu *iommu,
 				  struct vfio_iommu_device *vdev)
 {
-	bool do_accounting = !vfio_has_domain(iommu);
+	bool do_accounting = !vfio_has_domain(iommu) || iommu->iopf_enabled;
 	struct vfio_dma *dma;
 
 	for (dma = vfio_dma_first(iommu); dma && vdev->pinned;
