@@ -36,5 +36,6 @@ extern const struct scenario scenario_passthrough;
 extern const struct scenario scenario_stage2;
 extern const struct scenario scenario_noncoherent;
 extern const struct scenario scenario_mdev;
+extern const struct scenario scenario_iopf;
 
 #endif

@@ -19,6 +19,7 @@
 static const struct scenario *const scenarios[] = {
 	&scenario_memory, &scenario_nvme,	 &scenario_passthrough,
 	&scenario_stage2, &scenario_noncoherent, &scenario_mdev,
+	&scenario_iopf,
 };
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
