@@ -264,7 +264,8 @@ struct smmu_irq_ops {
 
 /* Register interrupt callbacks (ops may be NULL to remove them).  Inline:
  * called by the thread that wrote the queue, with no SMMU lock held;
- * threaded: by the SMMU's interrupt thread. */
+ * threaded: by the SMMU's interrupt thread.  Returns once no handler of
+ * the previous ops runs any more (so never call it from a handler). */
 UIOMMU_API void smmu_set_irq_ops(struct smmu *smmu,
 				 const struct smmu_irq_ops *ops, void *priv);
 

@@ -643,6 +643,7 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 	pthread_mutex_init(&smmu->dev_lock, NULL);
 	LIST_INIT(&smmu->devs);
 	pthread_cond_init(&smmu->irq_cond, NULL);
+	pthread_cond_init(&smmu->irq_idle, NULL);
 
 	if (smmu->cfg.threaded) {
 		ret = -pthread_create(&smmu->cmdq_thread, NULL,
@@ -667,6 +668,7 @@ err_cmdq_thread:
 err_locks:
 	pthread_mutex_destroy(&smmu->dev_lock);
 	pthread_cond_destroy(&smmu->irq_cond);
+	pthread_cond_destroy(&smmu->irq_idle);
 	pthread_mutex_destroy(&smmu->irq_lock);
 	pthread_mutex_destroy(&smmu->iotlb_lock);
 	pthread_mutex_destroy(&smmu->cfg_lock);
@@ -707,6 +709,7 @@ void smmu_destroy(struct smmu *smmu)
 	}
 	pthread_mutex_destroy(&smmu->dev_lock);
 	pthread_cond_destroy(&smmu->irq_cond);
+	pthread_cond_destroy(&smmu->irq_idle);
 	pthread_mutex_destroy(&smmu->irq_lock);
 	pthread_mutex_destroy(&smmu->iotlb_lock);
 	pthread_mutex_destroy(&smmu->cfg_lock);
@@ -735,5 +738,9 @@ void smmu_set_irq_ops(struct smmu *smmu, const struct smmu_irq_ops *ops,
 	pthread_mutex_lock(&smmu->irq_lock);
 	smmu->irq_ops = ops;
 	smmu->irq_priv = priv;
+	/* like synchronize_irq(): no handler of the old ops runs after this
+	 * returns (so it must not be called from a handler) */
+	while (smmu->irq_running)
+		pthread_cond_wait(&smmu->irq_idle, &smmu->irq_lock);
 	pthread_mutex_unlock(&smmu->irq_lock);
 }

@@ -230,10 +230,12 @@ struct smmu {
 
 	pthread_mutex_t irq_lock; /* irq_ops, irq_priv, irq_pending, irq_stop */
 	pthread_cond_t irq_cond;
+	pthread_cond_t irq_idle; /* irq_running dropped to 0 */
 	const struct smmu_irq_ops *irq_ops;
 	void *irq_priv;
 	unsigned int irq_pending;
-	bool irq_stop;	/* irq_lock */
+	unsigned int irq_running; /* irq_lock: handlers being called */
+	bool irq_stop;		  /* irq_lock */
 	bool cmdq_stop; /* cmdq.lock: consumer thread gone, syncs fail */
 	bool threads_started;
 	pthread_t cmdq_thread, irq_thread;

@@ -98,6 +98,8 @@ static void call_irq(struct smmu *smmu, unsigned int which)
 	pthread_mutex_lock(&smmu->irq_lock);
 	ops = smmu->irq_ops;
 	priv = smmu->irq_priv;
+	if (ops)
+		smmu->irq_running++; /* smmu_set_irq_ops() waits for us */
 	pthread_mutex_unlock(&smmu->irq_lock);
 	if (!ops)
 		return;
@@ -105,6 +107,10 @@ static void call_irq(struct smmu *smmu, unsigned int which)
 		ops->evtq(priv);
 	if ((which & SMMU_IRQ_PRIQ) && ops->priq)
 		ops->priq(priv);
+	pthread_mutex_lock(&smmu->irq_lock);
+	if (!--smmu->irq_running)
+		pthread_cond_broadcast(&smmu->irq_idle);
+	pthread_mutex_unlock(&smmu->irq_lock);
 }
 
 void smmu_raise_irq(struct smmu *smmu, unsigned int which)
