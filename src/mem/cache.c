@@ -22,8 +22,10 @@
  *    lines after device writes; seed 000 is about device reads).
  *
  * dram is made on first use, so coherent systems never pay for it.
- * Locking: dram_lock only guards its creation; copies race as memory
- * accesses do, checked by the caller's frame ownership.
+ * Locking: dram_lock guards its creation and every copy to or from it, so
+ * a flush racing a device write gives one or the other, not torn C data
+ * (on hardware the outcome of that race is as undefined); only
+ * non-coherent DMA and flushes take it.
  */
 #include <errno.h>
 #include <string.h>
@@ -80,7 +82,9 @@ int cache_flush_phys(struct phys_mem *pm, phys_addr_t pa, size_t len)
 	d = dram_get(pm);
 	if (!d)
 		return -ENOMEM;
+	pthread_mutex_lock(&pm->dram_lock);
 	memcpy(d + (pa - pm->base), __phys_to_virt(pm, pa), len);
+	pthread_mutex_unlock(&pm->dram_lock);
 	atomic_fetch_add_explicit(&pm->cache_flushes, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&pm->cache_flush_bytes, len,
 				  memory_order_relaxed);
@@ -96,7 +100,9 @@ int cache_dram_read(struct phys_mem *pm, phys_addr_t pa, void *buf, size_t len)
 	d = dram_get(pm);
 	if (!d)
 		return -ENOMEM;
+	pthread_mutex_lock(&pm->dram_lock);
 	memcpy(buf, d + (pa - pm->base), len);
+	pthread_mutex_unlock(&pm->dram_lock);
 	return 0;
 }
 
@@ -116,15 +122,15 @@ int phys_access_checked_nc(struct phys_mem *pm, phys_addr_t pa, void *buf,
 	ret = phys_access_checked(pm, pa, buf, len, write, gen);
 	if (ret)
 		return ret;
-	if (write) {
+	pthread_mutex_lock(&pm->dram_lock);
+	if (write)
 		memcpy(d + (pa - pm->base), buf, len);
-		atomic_fetch_add_explicit(&pm->nc_write_bytes, len,
-					  memory_order_relaxed);
-	} else {
+	else
 		memcpy(buf, d + (pa - pm->base), len);
-		atomic_fetch_add_explicit(&pm->nc_read_bytes, len,
-					  memory_order_relaxed);
-	}
+	pthread_mutex_unlock(&pm->dram_lock);
+	atomic_fetch_add_explicit(write ? &pm->nc_write_bytes
+					: &pm->nc_read_bytes,
+				  len, memory_order_relaxed);
 	return 0;
 }
 
