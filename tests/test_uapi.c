@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <uiommu/uapi.h>
+#include <uiommu/vfio.h>
 
 #define BAD_PTR ((void *)16)
 
@@ -447,6 +448,77 @@ static void test_topology(void **state)
 	assert_int_equal(uiommu_system_exit(), -ENODEV);
 }
 
+/* Seed 001 end to end through the uAPI: a device that can stall (or issue
+ * page requests) behind an SMMU inline or threaded; the container enables
+ * IOPF; MAP_DMA pins nothing; the engine's copy faults every page in
+ * through the SMMU, the IOMMU core and type1's handler, and completes. */
+static void iopf_through_uapi(const char *topology)
+{
+	struct vfio_iommu_type1_dma_map map = {.argsz = sizeof(map)};
+	struct mm *mm;
+	int c, g, d;
+	uint64_t v, len = 16 * 4096;
+	uint32_t one = 1, status;
+	uint8_t *buf;
+
+	assert_int_equal(uiommu_system_init(topology), 0);
+	mm = uiommu_current_mm();
+	c = uiommu_open("/dev/vfio/vfio", O_RDWR);
+	g = uiommu_open("/dev/vfio/0", O_RDWR);
+	assert_int_equal(uiommu_ioctl(g, VFIO_GROUP_SET_CONTAINER, &c), 0);
+	assert_int_equal(uiommu_ioctl(c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
+			 0);
+	assert_int_equal(uiommu_ioctl(c, VFIO_CHECK_EXTENSION,
+				      VFIO_UIOMMU_TYPE1_IOPF),
+			 1);
+	assert_int_equal(uiommu_ioctl(c, VFIO_IOMMU_ENABLE_IOPF), 0);
+	d = uiommu_ioctl(g, VFIO_GROUP_GET_DEVICE_FD, "e");
+	assert_true(d >= 0);
+
+	assert_int_equal(mm_mmap(mm, 2 * len, 0, (void **)&buf), 0);
+	for (uint64_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 13);
+	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	map.vaddr = (uintptr_t)buf;
+	map.iova = 0x100000;
+	map.size = 2 * len;
+	assert_int_equal(uiommu_ioctl(c, VFIO_IOMMU_MAP_DMA, &map), 0);
+	assert_int_equal(mm_locked_vm(mm), 0); /* nothing pinned (F07) */
+
+	v = 0x100000;
+	uiommu_pwrite(d, &v, 8, DMAENGINE_REG_SRC);
+	v = 0x100000 + len;
+	uiommu_pwrite(d, &v, 8, DMAENGINE_REG_DST);
+	uiommu_pwrite(d, &len, 8, DMAENGINE_REG_LEN);
+	uiommu_pwrite(d, &one, 4, DMAENGINE_REG_DOORBELL);
+	uiommu_pread(d, &status, 4, DMAENGINE_REG_STATUS);
+	assert_int_equal(status, DMAENGINE_STATUS_DONE);
+	assert_memory_equal(buf, buf + len, len);
+	assert_int_equal(mm_locked_vm(mm), 0); /* faulted pages: not charged */
+
+	uiommu_close(d);
+	uiommu_close(g);
+	uiommu_close(c);
+	assert_int_equal(mm_munmap(mm, buf, 2 * len), 0);
+	assert_int_equal(uiommu_system_exit(), 0);
+}
+
+static void test_iopf_stall_inline(void **state)
+{
+	iopf_through_uapi("iommu s; device e iommu=s sid=1 group=0 stall");
+}
+
+static void test_iopf_stall_threaded(void **state)
+{
+	iopf_through_uapi("iommu s threaded; device e iommu=s sid=1 group=0 "
+			  "stall");
+}
+
+static void test_iopf_pri(void **state)
+{
+	iopf_through_uapi("iommu s; device e iommu=s sid=1 group=0 pri");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static const struct CMUnitTest tests[] = {
@@ -457,6 +529,9 @@ static const struct CMUnitTest tests[] = {
 	T(test_dmaengine),
 	T(test_bar_region_mmap),
 	cmocka_unit_test(test_topology),
+	cmocka_unit_test(test_iopf_stall_inline),
+	cmocka_unit_test(test_iopf_stall_threaded),
+	cmocka_unit_test(test_iopf_pri),
 };
 
 TEST_MAIN(tests)

@@ -296,7 +296,8 @@ int dmaengine_create(struct platform *p, const char *name, uint32_t sid,
 	if (ret)
 		goto err_free;
 	ret = dev_create(p->hw, sid, 0,
-			 fw_flags & DEVICE_FW_CAN_STALL ? DEV_CAP_STALL : 0,
+			 (fw_flags & DEVICE_FW_CAN_STALL ? DEV_CAP_STALL : 0) |
+				 (fw_flags & DEVICE_FW_PRI ? DEV_CAP_PRI : 0),
 			 &e->hw);
 	if (ret)
 		goto err_release;
