@@ -3,12 +3,15 @@
  * Tests of the IOMMU core, the SMMUv3 driver and the DMA API on the
  * emulated SMMU: groups and attachment, iommu_map/unmap with page-size
  * selection, strict and gathered invalidation, fault reporting and page
- * responses, DMA cookies, flush queues.  Requirement ids (B01..B10,
- * C01..C09, A01..A10) are named on the tests that show them.
+ * responses, DMA cookies, flush queues, stage-2 nest-parent and nested
+ * domains (a guest's stage-1 tables in guest memory over stage 2).
+ * Requirement ids (B01..B10, C01..C09, A01..A10) are named on the tests
+ * that show them.
  */
 #include "helpers.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,8 @@
 
 #include <uiommu/arm_smmu_v3.h>
 #include <uiommu/dma.h>
+
+#include "pgtable/lpae_format.h"
 
 #define PG    4096UL
 #define SZ_2M (2UL << 20)
@@ -926,6 +931,352 @@ static void test_fail_sweep_map(void **state)
 	detach_free(s.f, 0, s.d);
 }
 
+/* ---- nesting: stage-2 parents, nested domains, A09 ------------------------------ */
+
+/*
+ * A guest: 16 pages of host memory at IPA GUEST_IPA, mapped by a stage-2
+ * parent; its CD table (CD 0) and stage-1 tables (48-bit VA, 4 levels) are
+ * built by hand in that memory, every address in them an IPA.
+ */
+#define GUEST_IPA   0x40000000ULL
+#define GUEST_PAGES 16
+#define GUEST_S1_ATTR                                        \
+	(LPAE_PTE_AF | LPAE_PTE_SH_IS | LPAE_PTE_AP_UNPRIV | \
+	 ((uint64_t)LPAE_MAIR_IDX_CACHE << LPAE_PTE_ATTRINDX_SHIFT))
+
+struct guest {
+	struct fixture *f;
+	phys_addr_t hpa;	 /* the host frames (order 4) */
+	unsigned int next;	 /* guest page allocator */
+	uint64_t cd_table, root; /* IPAs */
+};
+
+static void *gptr(struct guest *g, uint64_t ipa)
+{
+	assert_true(ipa >= GUEST_IPA && ipa < GUEST_IPA + GUEST_PAGES * PG);
+	return phys_to_virt(g->f->pm, g->hpa + (ipa - GUEST_IPA));
+}
+
+static uint64_t galloc(struct guest *g)
+{
+	assert_true(g->next < GUEST_PAGES);
+	return GUEST_IPA + (uint64_t)g->next++ * PG;
+}
+
+static void guest_s1_map(struct guest *g, uint64_t va, uint64_t ipa)
+{
+	uint64_t table = g->root;
+
+	for (int level = 0;; level++) {
+		uint64_t *pte = gptr(g, table + lpae_pte_index(va, level) * 8);
+
+		if (level == 3) {
+			*pte = (ipa & LPAE_PTE_ADDR_MASK) | GUEST_S1_ATTR |
+			       LPAE_PTE_TYPE_PAGE;
+			return;
+		}
+		if (!(*pte & LPAE_PTE_VALID))
+			*pte = galloc(g) | LPAE_PTE_TYPE_TABLE;
+		table = *pte & LPAE_PTE_ADDR_MASK;
+	}
+}
+
+/* Guest memory mapped by s2 at GUEST_IPA; CD 0 with asid over the root. */
+static void guest_init(struct guest *g, struct fixture *f,
+		       struct iommu_domain *s2, uint16_t asid, bool stall)
+{
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .asid = asid,
+			     .mair = LPAE_MAIR_DEFAULT,
+			     .stall = stall};
+
+	memset(g, 0, sizeof(*g));
+	g->f = f;
+	g->hpa = alloc_page(f, 4);
+	assert_int_equal(iommu_map(s2, GUEST_IPA, g->hpa, GUEST_PAGES * PG,
+				   IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE),
+			 0);
+	g->cd_table = galloc(g);
+	g->root = galloc(g);
+	cd.ttb0 = g->root;
+	/* the guest writes its CD in its memory (host PA behind the IPA) */
+	assert_int_equal(smmu_cd_write(f->hw,
+				       g->hpa + (g->cd_table - GUEST_IPA), 0,
+				       &cd),
+			 0);
+}
+
+static uint64_t hw_count(struct fixture *f, size_t off)
+{
+	struct smmu_counters c;
+
+	smmu_counters_read(f->hw, &c);
+	return *(uint64_t *)((char *)&c + off);
+}
+
+#define HWC(f, field) hw_count(f, offsetof(struct smmu_counters, field))
+
+/* Issue 7 (nested): a stage-2 nest parent, a nested domain over it with the
+ * guest's CD table, and a device's DMA translated through both stages. */
+static void test_nested_translation(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_group *g0 = iommu_group_get(&f->dev[0]);
+	struct iommu_group *g1 = iommu_group_get(&f->dev[1]);
+	struct iommu_domain *s2, *n, *s1dom = iommu_domain_alloc(&f->dev[0]);
+	struct iommu_nested_s1 ctx;
+	struct smmu_iotlb_entry e[64];
+	struct smmu_ste ste;
+	struct guest g;
+	uint64_t data_ipa, before;
+	uint32_t v = 0x5eed, r = 0;
+	int nested = -1, vmid;
+	size_t ne, i, found = 0;
+
+	assert_int_equal(iommu_domain_alloc_nest_parent(&f->dev[0], &s2), 0);
+	assert_int_equal(s2->type, IOMMU_DOMAIN_NEST_PARENT);
+	assert_true(iommu_domain_is_strict(s2));
+	vmid = arm_smmu_domain_tag(s2);
+	assert_true(vmid > 0); /* VMID 0 is the stage-1 domains' */
+	guest_init(&g, f, s2, 9, false);
+	data_ipa = galloc(&g);
+	guest_s1_map(&g, 0x10000, data_ipa);
+
+	/* a nested domain needs a context, a nest parent, a sane table */
+	ctx = (struct iommu_nested_s1){.cd_table = g.cd_table};
+	assert_int_equal(iommu_domain_alloc_nested(&f->dev[0], s2, &n),
+			 -EINVAL);
+	assert_int_equal(iommu_domain_alloc_nested_s1(&f->dev[0], s1dom, &ctx,
+						      &n),
+			 -EINVAL);
+	ctx.cd_table = g.cd_table + 8;
+	assert_int_equal(iommu_domain_alloc_nested_s1(&f->dev[0], s2, &ctx, &n),
+			 -EINVAL);
+	ctx = (struct iommu_nested_s1){.cd_table = g.cd_table,
+				       .cd_max = IOMMU_NESTED_CD_MAX_LOG2 + 1};
+	assert_int_equal(iommu_domain_alloc_nested_s1(&f->dev[0], s2, &ctx, &n),
+			 -EINVAL);
+	ctx.cd_max = 0;
+	assert_int_equal(iommu_domain_alloc_nested_s1(&f->dev[0], s2, &ctx, &n),
+			 0);
+	assert_int_equal(n->type, IOMMU_DOMAIN_NESTED);
+	assert_ptr_equal(n->parent, s2);
+	assert_int_equal(arm_smmu_domain_tag(n), vmid);
+	/* it has no tables of its own */
+	assert_int_equal(iommu_map(n, 0x10000, g.hpa, PG, IOMMU_READ), -EINVAL);
+
+	/* attach: a NESTED STE with the guest's CD pointer and the S2 fields */
+	before = HWC(f, cmd_cfgi_ste);
+	assert_int_equal(iommu_attach_group(n, g0), 0);
+	assert_int_equal(HWC(f, cmd_cfgi_ste), before + 1);
+	assert_int_equal(smmu_ste_read(f->hw, f->dev[0].sid, &ste), 0);
+	assert_int_equal(ste.config, SMMU_STE_NESTED);
+	assert_int_equal(ste.s1_ctx_ptr, g.cd_table);
+	assert_int_equal(ste.s1_cd_max, 0);
+	assert_int_equal(ste.s2_vmid, vmid);
+	assert_false(ste.s2_stall);
+	assert_int_equal(iommu_domain_nesting(&f->dev[0], &nested), 0);
+	assert_int_equal(nested, 1);
+
+	/* DMA at VA 0x10000 -> IPA data_ipa -> host frame */
+	assert_int_equal(dev_dma_write(f->hwdev[0], 0x10008, &v, 4), 0);
+	assert_int_equal(*(uint32_t *)gptr(&g, data_ipa + 8), 0x5eed);
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10008, &r, 4), 0);
+	assert_int_equal(r, 0x5eed);
+	ne = smmu_iotlb_dump(f->hw, e, 64);
+	for (i = 0; i < ne && i < 64; i++)
+		if (e[i].type == SMMU_TLB_NESTED && e[i].va == 0x10000 &&
+		    e[i].vmid == vmid && e[i].asid == 9)
+			found++;
+	assert_int_equal(found, 1);
+	/* outside the guest's stage 1: a fault, the DMA fails */
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x20000, &r, 4), -EFAULT);
+
+	/* a device on the parent itself translates at stage 2 only */
+	assert_int_equal(iommu_attach_group(s2, g1), 0);
+	assert_int_equal(smmu_ste_read(f->hw, f->dev[1].sid, &ste), 0);
+	assert_int_equal(ste.config, SMMU_STE_S2);
+	assert_int_equal(ste.s2_vmid, vmid);
+	assert_int_equal(dev_dma_read(f->hwdev[1], data_ipa + 8, &r, 4), 0);
+	assert_int_equal(r, 0x5eed);
+
+	/* stage-2 unmap: TLBI_S2_IPA + sync, the nested entry goes too */
+	before = HWC(f, cmd_tlbi_s2_ipa);
+	assert_int_equal(iommu_unmap(s2, data_ipa, PG), PG);
+	assert_int_equal(HWC(f, cmd_tlbi_s2_ipa), before + 1);
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10008, &r, 4), -EFAULT);
+	assert_int_equal(dev_dma_read(f->hwdev[1], data_ipa, &r, 4), -EFAULT);
+	assert_int_equal(iommu_map(s2, data_ipa, g.hpa + (data_ipa - GUEST_IPA),
+				   PG, IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE),
+			 0);
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10008, &r, 4), 0);
+	assert_int_equal(r, 0x5eed);
+	/* flush-all of the parent: TLBI_S12_VMALL; of the nested domain:
+	 * the guest's stage-1 entries (TLBI_NH_ALL of the VMID) */
+	before = HWC(f, cmd_tlbi_s12_vmall);
+	iommu_flush_iotlb_all(s2);
+	assert_int_equal(HWC(f, cmd_tlbi_s12_vmall), before + 1);
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10008, &r, 4), 0);
+	/* the guest moves its page: after its invalidation, the new one */
+	guest_s1_map(&g, 0x10000, GUEST_IPA); /* onto the CD page */
+	before = HWC(f, cmd_tlbi_nh_all);
+	iommu_flush_iotlb_all(n);
+	assert_int_equal(HWC(f, cmd_tlbi_nh_all), before + 1);
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10000, &r, 4), 0);
+	assert_int_equal(r, *(uint32_t *)gptr(&g, g.cd_table));
+
+	iommu_detach_group(s2, g1);
+	iommu_detach_group(n, g0);
+	assert_int_equal(smmu_ste_read(f->hw, f->dev[0].sid, &ste), 0);
+	assert_int_equal(ste.config, SMMU_STE_ABORT);
+	iommu_domain_free(n);
+	iommu_domain_free(s2);
+	iommu_domain_free(s1dom);
+	phys_free_pages(f->pm, g.hpa, 4);
+}
+
+/* A09: in a nested domain a stage-2 fault carries the L2 flag
+ * (UNRECOV_L2, or PAGE_REQUEST_L2 when stalled), a stage-1 fault does not;
+ * and the handler flags filter the levels. */
+static void a09_run(struct fixture *f, bool stall)
+{
+	struct iommu_group *g0 = iommu_group_get(&f->dev[0]);
+	struct device *dev = &f->dev[0];
+	struct iommu_nested_s1 ctx = {0};
+	struct iommu_domain *s2, *n;
+	struct fault_log log = {
+		.answer = true, .code = IOMMU_PAGE_RESP_INVALID, .dev = dev};
+	struct guest g;
+	uint64_t hole_ipa = GUEST_IPA + GUEST_PAGES * PG;
+	uint32_t r;
+
+	assert_int_equal(iommu_domain_alloc_nest_parent(dev, &s2), 0);
+	guest_init(&g, f, s2, 3, stall);
+	guest_s1_map(&g, 0x10000, galloc(&g));
+	guest_s1_map(&g, 0x30000, hole_ipa); /* IPA not mapped at stage 2 */
+	ctx.cd_table = g.cd_table;
+	assert_int_equal(iommu_domain_alloc_nested_s1(dev, s2, &ctx, &n), 0);
+	assert_int_equal(iommu_attach_group(n, g0), 0);
+	if (stall)
+		assert_int_equal(
+			iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF), 0);
+	assert_int_equal(iommu_register_device_fault_handler(
+				 dev, log_handler, FAULT_REPORT_FLAT, &log),
+			 0);
+
+	/* stage 2 fault on the output IPA */
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x30000, &r, 4), -EFAULT);
+	assert_int_equal(log.n, 1);
+	if (stall) {
+		assert_int_equal(log.last.type, IOMMU_FAULT_PAGE_REQ);
+		assert_true(log.last.prm.flags & IOMMU_FAULT_PAGE_REQUEST_L2);
+		/* the page the host must fault in: the IPA */
+		assert_int_equal(log.last.prm.addr, hole_ipa);
+	} else {
+		assert_int_equal(log.last.type, IOMMU_FAULT_DMA_UNRECOV);
+		assert_true(log.last.event.flags & IOMMU_FAULT_UNRECOV_L2);
+		assert_true(log.last.event.flags &
+			    IOMMU_FAULT_UNRECOV_FETCH_ADDR_VALID);
+		assert_int_equal(log.last.event.fetch_addr, hole_ipa);
+		assert_int_equal(log.last.event.addr, 0x30000);
+	}
+	/* stage 1 fault: no L2 flag */
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x50000, &r, 4), -EFAULT);
+	assert_int_equal(log.n, 2);
+	if (stall) {
+		assert_int_equal(log.last.type, IOMMU_FAULT_PAGE_REQ);
+		assert_false(log.last.prm.flags & IOMMU_FAULT_PAGE_REQUEST_L2);
+	} else {
+		assert_int_equal(log.last.type, IOMMU_FAULT_DMA_UNRECOV);
+		assert_false(log.last.event.flags & IOMMU_FAULT_UNRECOV_L2);
+	}
+	/* the handler flags filter the levels: L1 only misses stage 2 */
+	assert_int_equal(iommu_update_device_fault_handler(
+				 dev, 0, FAULT_REPORT_NESTED_L1),
+			 0);
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x30000, &r, 4), -EFAULT);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x50000, &r, 4), -EFAULT);
+	assert_int_equal(log.n, 3);
+	/* L2 only misses stage 1 */
+	assert_int_equal(iommu_update_device_fault_handler(
+				 dev, 0, FAULT_REPORT_NESTED_L2),
+			 0);
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x50000, &r, 4), -EFAULT);
+	assert_int_equal(log.n, 3);
+	assert_int_equal(dev_dma_read(f->hwdev[0], 0x30000, &r, 4), -EFAULT);
+	assert_int_equal(log.n, 4);
+	assert_int_equal(iommu_pending_page_requests(dev), 0);
+
+	assert_int_equal(iommu_unregister_device_fault_handler(dev), 0);
+	if (stall)
+		assert_int_equal(
+			iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF), 0);
+	iommu_detach_group(n, g0);
+	iommu_domain_free(n);
+	iommu_domain_free(s2);
+	phys_free_pages(f->pm, g.hpa, 4);
+}
+
+static void test_a09_nested_fault_level(void **state)
+{
+	a09_run(*state, false);
+}
+
+static void test_a09_nested_page_request_level(void **state)
+{
+	a09_run(*state, true);
+}
+
+/* fail-Nth over the nested domain allocation and attach */
+struct nested_sweep {
+	struct fixture *f;
+	struct iommu_domain *s2, *n;
+	struct iommu_nested_s1 ctx;
+};
+
+static int sweep_nested(void *ctx)
+{
+	struct nested_sweep *s = ctx;
+	int ret = iommu_domain_alloc_nested_s1(&s->f->dev[0], s->s2, &s->ctx,
+					       &s->n);
+
+	if (ret)
+		return ret;
+	ret = iommu_attach_group(s->n, iommu_group_get(&s->f->dev[0]));
+	if (ret)
+		iommu_domain_free(s->n);
+	return ret;
+}
+
+static void sweep_nested_undo(void *ctx)
+{
+	struct nested_sweep *s = ctx;
+
+	iommu_detach_group(s->n, iommu_group_get(&s->f->dev[0]));
+	iommu_domain_free(s->n);
+}
+
+static void sweep_nested_check(void *ctx)
+{
+	struct nested_sweep *s = ctx;
+
+	assert_null(iommu_get_domain_for_dev(&s->f->dev[0]));
+}
+
+static void test_fail_sweep_nested(void **state)
+{
+	struct nested_sweep s = {.f = *state};
+
+	assert_int_equal(iommu_domain_alloc_nest_parent(&s.f->dev[0], &s.s2),
+			 0);
+	s.ctx.cd_table = GUEST_IPA;
+	assert_true(test_fail_sweep(sweep_nested, sweep_nested_undo,
+				    sweep_nested_check, &s, 0) > 0);
+	iommu_domain_free(s.s2);
+}
+
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define TS(fn) cmocka_unit_test_setup_teardown(fn, setup_stall, teardown)
 
@@ -952,6 +1303,10 @@ static const struct CMUnitTest tests[] = {
 	T(test_lazy_freed_memory_detected),
 	T(test_fail_sweep_dma_domain),
 	T(test_fail_sweep_map),
+	T(test_nested_translation),
+	T(test_a09_nested_fault_level),
+	TS(test_a09_nested_page_request_level),
+	T(test_fail_sweep_nested),
 };
 
 TEST_MAIN(tests)

@@ -46,7 +46,8 @@ struct arm_smmu_stats {
 UIOMMU_API void arm_smmu_get_stats(struct arm_smmu_device *smmu,
 				   struct arm_smmu_stats *st);
 
-/* The ASID (stage 1) or VMID (stage 2) of a paging domain, for tests. */
+/* The ASID (stage 1) or VMID (stage 2; a nested domain: its parent's) of a
+ * domain, for tests; -EINVAL for identity and blocked domains. */
 UIOMMU_API int arm_smmu_domain_tag(struct iommu_domain *domain);
 
 #ifdef __cplusplus

@@ -39,6 +39,9 @@ struct device;
 #define __IOMMU_DOMAIN_PT      (1u << 2) /* identity mapped */
 #define __IOMMU_DOMAIN_DMA_FQ  (1u << 3) /* lazy: flush queue */
 #define __IOMMU_DOMAIN_NESTED  (1u << 6) /* stage 1 over a parent's stage 2 */
+/* uiommu: a paging domain at stage 2 that nested domains may sit on (the
+ * kernel's IOMMU_HWPT_ALLOC_NEST_PARENT allocation flag) */
+#define __IOMMU_DOMAIN_NEST_PARENT (1u << 7)
 
 #define IOMMU_DOMAIN_BLOCKED   0u
 #define IOMMU_DOMAIN_IDENTITY  __IOMMU_DOMAIN_PT
@@ -47,6 +50,23 @@ struct device;
 #define IOMMU_DOMAIN_DMA_FQ \
 	(__IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_API | __IOMMU_DOMAIN_DMA_FQ)
 #define IOMMU_DOMAIN_NESTED __IOMMU_DOMAIN_NESTED
+#define IOMMU_DOMAIN_NEST_PARENT \
+	(__IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_NEST_PARENT)
+
+/*
+ * The guest's stage-1 context of a nested domain (what the never-merged
+ * VFIO_IOMMU_SET_PASID_TABLE handed in, and iommufd's nested STE): the IPA
+ * of its context descriptor table, 64-byte aligned, in guest memory that
+ * the stage-2 parent maps, and its size, 2^cd_max descriptors (cd_max <=
+ * IOMMU_NESTED_CD_MAX_LOG2; 0: one CD, used by DMA without a PASID).  The
+ * guest owns the CDs and the stage-1 tables they point at, all IPAs.
+ */
+struct iommu_nested_s1 {
+	uint64_t cd_table;
+	unsigned int cd_max;
+};
+
+#define IOMMU_NESTED_CD_MAX_LOG2 20
 
 struct iommu_domain_geometry {
 	dma_addr_t aperture_start; /* first address that can be mapped */
@@ -165,7 +185,9 @@ struct iommu_fault_unrecoverable {
 #define IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE    (1u << 1)
 #define IOMMU_FAULT_PAGE_REQUEST_PRIV_DATA    (1u << 2)
 #define IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID (1u << 3)
-#define IOMMU_FAULT_PAGE_REQUEST_L2	      (1u << 4) /* stage-2 (A09) */
+/* stage 2 of a nested translation (A09): addr is then the IPA to fault in
+ * (the output IPA, or that of the guest's table entry being fetched) */
+#define IOMMU_FAULT_PAGE_REQUEST_L2 (1u << 4)
 
 struct iommu_fault_page_request {
 	uint32_t flags;
@@ -200,7 +222,14 @@ struct iommu_page_response {
 	uint32_t code;
 };
 
-/* Device fault handler flags (seed 001). */
+/*
+ * Device fault handler flags (seed 001): which faults reach the handler.
+ * FLAT (or no flag): every fault.  Otherwise a fault with the L2 flag
+ * (IOMMU_FAULT_PAGE_REQUEST_L2 / IOMMU_FAULT_UNRECOV_L2: stage 2 of a
+ * nested translation) is reported only with NESTED_L2, any other only with
+ * NESTED_L1; iommu_report_device_fault() returns -ENODEV for a fault that
+ * the flags filter out.
+ */
 #define FAULT_REPORT_FLAT      (1u << 0)
 #define FAULT_REPORT_NESTED_L1 (1u << 1)
 #define FAULT_REPORT_NESTED_L2 (1u << 2)
@@ -256,6 +285,11 @@ struct iommu_ops {
 			   struct iommu_iotlb_gather *gather);
 	phys_addr_t (*iova_to_phys)(struct iommu_domain *domain,
 				    dma_addr_t iova);
+	/* a nested domain over a NEST_PARENT domain of this driver, with the
+	 * guest's stage-1 context (may be NULL: no nesting) */
+	int (*domain_alloc_nested)(struct iommu_domain *parent,
+				   const struct iommu_nested_s1 *s1,
+				   struct iommu_domain **out);
 	bool (*enforce_cache_coherency)(struct iommu_domain *domain);
 	int (*dev_enable_feat)(struct device *dev, enum iommu_dev_features f);
 	int (*dev_disable_feat)(struct device *dev, enum iommu_dev_features f);
@@ -305,7 +339,27 @@ UIOMMU_API int iommu_domain_alloc_type(struct device *dev, unsigned int type,
 				       struct iommu_domain **out);
 /* Unmanaged (VFIO) domain: iommu_domain_alloc(dev). */
 UIOMMU_API struct iommu_domain *iommu_domain_alloc(struct device *dev);
-/* A nested domain: stage 1 owned by the caller over parent's stage 2. */
+/*
+ * A stage-2 paging domain that nested domains may be allocated over (the
+ * "nest parent"): map/unmap take IPAs (the guest's physical addresses) to
+ * PAs; a device attached to it directly translates at stage 2 only.
+ * -EOPNOTSUPP when the driver has no stage 2.
+ */
+UIOMMU_API int iommu_domain_alloc_nest_parent(struct device *dev,
+					      struct iommu_domain **out);
+/*
+ * A nested domain: the guest's stage 1 (s1: its CD table, an IPA) over
+ * parent's stage 2.  It has no page tables of its own (map/unmap -EINVAL);
+ * iommu_flush_iotlb_all() on it invalidates the guest's stage-1 entries
+ * (what a guest's TLBI would do).  -EINVAL: no s1, parent not a nest
+ * parent of dev's IOMMU, a bad context; -EOPNOTSUPP: no nesting.  The
+ * parent must outlive it.  iommu_domain_alloc_nested() is this without a
+ * context, which is -EINVAL.
+ */
+UIOMMU_API int iommu_domain_alloc_nested_s1(struct device *dev,
+					    struct iommu_domain *parent,
+					    const struct iommu_nested_s1 *s1,
+					    struct iommu_domain **out);
 UIOMMU_API int iommu_domain_alloc_nested(struct device *dev,
 					 struct iommu_domain *parent,
 					 struct iommu_domain **out);

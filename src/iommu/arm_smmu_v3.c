@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The IOMMU driver for the emulated SMMU (the part of arm-smmu-v3 that
- * matters here): domains backed by LPAE stage-1 tables, stream table and
+ * matters here): domains backed by LPAE stage-1 or stage-2 tables, nested
+ * domains (a guest's stage 1 over a stage-2 parent), stream table and
  * context descriptor programming, TLB invalidation through the command
  * queue, and the event and page-request queues turned into IOMMU faults.
  *
@@ -15,12 +16,24 @@
  *  - struct arm_smmu_domain embeds struct iommu_domain.  Paging domains own
  *    an LPAE stage-1 table and an ASID; identity and blocked domains own
  *    nothing and program bypass / abort STEs.
+ *  - Nest-parent domains (IOMMU_DOMAIN_NEST_PARENT) own an LPAE stage-2
+ *    table (IPA -> PA) and a VMID; a device attached to one directly gets
+ *    an S2 STE.  Nested domains own no table: they hold the guest's CD
+ *    table (an IPA and its size) and point at their parent, which counts
+ *    them (nested_refs) and must outlive them; attach writes a NESTED STE
+ *    (the guest's CD pointer, the parent's S2 fields and VMID) + CFGI_STE +
+ *    CMD_SYNC.  The guest owns its CDs and stage-1 tables; the driver
+ *    never writes them.  VMID 0 is the stage-1 domains' and never handed
+ *    out.  Stage-2 faults stall (STE.S2S) while IOPF is enabled.
  *
  * TLB maintenance (the flush ops handed to the page tables): cleared leaves
  * are gathered; iotlb_sync turns the gathered range into TLBI_NH_VA
  * commands (range-encoded when enabled) followed by one CMD_SYNC, so a
  * strict single-page unmap costs exactly one TLBI and one sync (A04).
- * flush_iotlb_all is TLBI_NH_ASID + CMD_SYNC.  Table frames are only freed
+ * flush_iotlb_all is TLBI_NH_ASID + CMD_SYNC.  For stage-2 domains the
+ * same with TLBI_S2_IPA (which also drops the VMID's nested entries) and
+ * TLBI_S12_VMALL; for a nested domain flush_iotlb_all is TLBI_NH_ALL of
+ * the VMID (the guest's stage-1 entries).  Table frames are only freed
  * after tlb_flush_walk has invalidated and synced their range.
  *
  * Faults: the event-queue interrupt reports stalled transactions as page
@@ -29,7 +42,7 @@
  * queue interrupt reports PRI requests.  A stall that nobody takes is
  * aborted (RESUME with abort), so a device never waits forever.
  *
- * Locking: smmu->lock (a mutex) guards the ASID bitmap, masters[] and
+ * Locking: smmu->lock (a mutex) guards the ASID and VMID bitmaps, masters[] and
  * every STE/CD update with its CFGI and sync; the command queue has its
  * own lock in the hardware model; map/unmap/sync take no driver lock.
  */
@@ -45,6 +58,8 @@
 
 #define ASID_BITS 16
 #define NR_ASIDS  (1u << ASID_BITS)
+#define VMID_BITS 16
+#define NR_VMIDS  (1u << VMID_BITS)
 
 struct arm_smmu_device {
 	struct iommu_device iommu;
@@ -55,6 +70,7 @@ struct arm_smmu_device {
 
 	pthread_mutex_t lock;
 	uint64_t asid_map[NR_ASIDS / 64]; /* lock; ASID 0 reserved */
+	uint64_t vmid_map[NR_VMIDS / 64]; /* lock; VMID 0 reserved */
 	struct arm_smmu_master **masters; /* lock; indexed by sid */
 
 	_Atomic uint64_t tlbi_cmds, syncs, cfgi_cmds, events, unrecoverable,
@@ -75,6 +91,8 @@ struct arm_smmu_master {
 
 enum arm_smmu_domain_stage {
 	ARM_SMMU_DOMAIN_S1,
+	ARM_SMMU_DOMAIN_S2,	/* nest parent */
+	ARM_SMMU_DOMAIN_NESTED, /* guest stage 1 over a nest parent */
 	ARM_SMMU_DOMAIN_BYPASS,
 	ARM_SMMU_DOMAIN_ABORT,
 };
@@ -83,9 +101,15 @@ struct arm_smmu_domain {
 	struct iommu_domain domain;
 	struct arm_smmu_device *smmu;
 	enum arm_smmu_domain_stage stage;
-	struct lpae_pgtable *pgtbl; /* immutable */
+	struct lpae_pgtable *pgtbl; /* immutable; S1 and S2 */
 	struct lpae_cfg cfg;	    /* immutable */
-	uint16_t asid;		    /* immutable */
+	uint16_t asid;		    /* immutable; S1 */
+	uint16_t vmid;		    /* immutable; S2, and NESTED (parent's) */
+	/* NESTED: the parent and the guest's CD table (immutable) */
+	struct arm_smmu_domain *s2_parent;
+	struct iommu_nested_s1 s1;
+	/* S2: nested domains over this one (atomic) */
+	_Atomic unsigned int nested_refs;
 };
 
 static inline struct arm_smmu_domain *to_smmu_domain(struct iommu_domain *d)
@@ -139,6 +163,13 @@ static void arm_smmu_tlb_inv_range(struct arm_smmu_domain *d,
 		.leaf = leaf,
 	};
 	unsigned long pages = size / granule;
+
+	if (d->stage == ARM_SMMU_DOMAIN_S2) {
+		/* IPAs of the VMID (and its nested entries) */
+		cmd.op = SMMU_CMD_TLBI_S2_IPA;
+		cmd.asid = 0;
+		cmd.vmid = d->vmid;
+	}
 	unsigned int n = 0;
 
 	while (pages) {
@@ -170,10 +201,19 @@ static void arm_smmu_tlb_inv_range(struct arm_smmu_domain *d,
 	atomic_fetch_add_explicit(&d->domain.nr_tlbi, n, memory_order_relaxed);
 }
 
+/* Everything the domain may have cached: its ASID (stage 1), its VMID
+ * (stage 2, with the nested entries), or the VMID's stage-1 entries
+ * (nested: the guest's), then CMD_SYNC. */
 static void arm_smmu_tlb_inv_asid(struct arm_smmu_domain *d)
 {
 	struct smmu_cmd cmd = {.op = SMMU_CMD_TLBI_NH_ASID, .asid = d->asid};
 
+	if (d->stage == ARM_SMMU_DOMAIN_S2)
+		cmd = (struct smmu_cmd){.op = SMMU_CMD_TLBI_S12_VMALL,
+					.vmid = d->vmid};
+	else if (d->stage == ARM_SMMU_DOMAIN_NESTED)
+		cmd = (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ALL,
+					.vmid = d->vmid};
 	arm_smmu_cmd(d->smmu, &cmd);
 	inc(d->smmu, tlbi_cmds, 1);
 	atomic_fetch_add_explicit(&d->domain.nr_tlbi, 1, memory_order_relaxed);
@@ -247,6 +287,28 @@ static void asid_free(struct arm_smmu_device *smmu, uint16_t asid)
 	smmu->asid_map[asid / 64] &= ~(1ULL << (asid % 64));
 }
 
+/* VMIDs: the same, from their own space (lock held). */
+static int vmid_alloc(struct arm_smmu_device *smmu, uint16_t *vmid)
+{
+	for (unsigned int w = 0; w < NR_VMIDS / 64; w++) {
+		uint64_t free = ~smmu->vmid_map[w];
+
+		if (free) {
+			unsigned int b = __builtin_ctzll(free);
+
+			smmu->vmid_map[w] |= 1ULL << b;
+			*vmid = w * 64 + b;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static void vmid_free(struct arm_smmu_device *smmu, uint16_t vmid)
+{
+	smmu->vmid_map[vmid / 64] &= ~(1ULL << (vmid % 64));
+}
+
 /* ---- domains --------------------------------------------------------------------- */
 
 static int arm_smmu_domain_alloc(struct iommu_device *iommu, unsigned int type,
@@ -277,15 +339,19 @@ static int arm_smmu_domain_alloc(struct iommu_device *iommu, unsigned int type,
 		goto err_free;
 	}
 
-	d->stage = ARM_SMMU_DOMAIN_S1;
+	d->stage = type & __IOMMU_DOMAIN_NEST_PARENT ? ARM_SMMU_DOMAIN_S2
+						     : ARM_SMMU_DOMAIN_S1;
 	pthread_mutex_lock(&smmu->lock);
-	ret = asid_alloc(smmu, &d->asid);
+	if (d->stage == ARM_SMMU_DOMAIN_S2)
+		ret = vmid_alloc(smmu, &d->vmid);
+	else
+		ret = asid_alloc(smmu, &d->asid);
 	pthread_mutex_unlock(&smmu->lock);
 	if (ret)
 		goto err_free;
 
 	d->cfg = (struct lpae_cfg){
-		.stage = 1,
+		.stage = d->stage == ARM_SMMU_DOMAIN_S2 ? 2 : 1,
 		.ias = smmu->opts.ias,
 		.oas = 48,
 		.pgsize_bitmap = smmu->opts.pgsize_bitmap,
@@ -310,11 +376,48 @@ out:
 
 err_asid:
 	pthread_mutex_lock(&smmu->lock);
-	asid_free(smmu, d->asid);
+	if (d->stage == ARM_SMMU_DOMAIN_S2)
+		vmid_free(smmu, d->vmid);
+	else
+		asid_free(smmu, d->asid);
 	pthread_mutex_unlock(&smmu->lock);
 err_free:
 	ui_free(d);
 	return ret;
+}
+
+/*
+ * A nested domain over parent (a stage-2 domain of this SMMU) with the
+ * guest's CD table: the IPA, 64-byte aligned and inside the parent's input
+ * range, and 2^cd_max CDs.
+ */
+static int arm_smmu_domain_alloc_nested(struct iommu_domain *parent,
+					const struct iommu_nested_s1 *s1,
+					struct iommu_domain **out)
+{
+	struct arm_smmu_domain *p = to_smmu_domain(parent);
+	struct arm_smmu_domain *d;
+	uint64_t span;
+
+	if (p->stage != ARM_SMMU_DOMAIN_S2 || !s1 ||
+	    s1->cd_max > IOMMU_NESTED_CD_MAX_LOG2 ||
+	    !IS_ALIGNED(s1->cd_table, SMMU_CD_SIZE))
+		return -EINVAL;
+	span = (uint64_t)SMMU_CD_SIZE << s1->cd_max;
+	if (s1->cd_table >> p->cfg.ias ||
+	    span > (1ULL << p->cfg.ias) - s1->cd_table)
+		return -EINVAL;
+	d = ui_zalloc(sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->smmu = p->smmu;
+	d->stage = ARM_SMMU_DOMAIN_NESTED;
+	d->s2_parent = p;
+	d->vmid = p->vmid;
+	d->s1 = *s1;
+	atomic_fetch_add(&p->nested_refs, 1);
+	*out = &d->domain;
+	return 0;
 }
 
 static void arm_smmu_domain_free(struct iommu_domain *domain)
@@ -322,15 +425,36 @@ static void arm_smmu_domain_free(struct iommu_domain *domain)
 	struct arm_smmu_domain *d = to_smmu_domain(domain);
 	struct arm_smmu_device *smmu = d->smmu;
 
-	if (d->pgtbl) {
-		/* nothing may stay cached under this ASID once it is reused */
+	if (d->stage == ARM_SMMU_DOMAIN_NESTED) {
+		/* the guest's stage-1 entries go with its context */
+		arm_smmu_tlb_inv_asid(d);
+		atomic_fetch_sub(&d->s2_parent->nested_refs, 1);
+	} else if (d->pgtbl) {
+		/* nothing may stay cached under this ASID (VMID) once it is
+		 * reused */
+		WARN_ON(atomic_load(&d->nested_refs));
 		arm_smmu_tlb_inv_asid(d);
 		lpae_free(d->pgtbl);
 		pthread_mutex_lock(&smmu->lock);
-		asid_free(smmu, d->asid);
+		if (d->stage == ARM_SMMU_DOMAIN_S2)
+			vmid_free(smmu, d->vmid);
+		else
+			asid_free(smmu, d->asid);
 		pthread_mutex_unlock(&smmu->lock);
 	}
 	ui_free(d);
+}
+
+/* The stage-2 fields of an STE from a nest-parent domain. */
+static void ste_set_s2(struct smmu_ste *ste, const struct arm_smmu_domain *s2,
+		       const struct arm_smmu_master *master)
+{
+	ste->s2_vmid = s2->vmid;
+	ste->s2_t0sz = s2->cfg.tsz;
+	ste->s2_sl0 = SMMU_S2_SL0(s2->cfg.start_level);
+	ste->s2_ttb = s2->cfg.ttbr;
+	/* stage-2 faults stall (become page requests) with IOPF on */
+	ste->s2_stall = master->stall_enabled;
 }
 
 /* Write the master's STE for a domain (NULL: abort), then CFGI_STE + sync.
@@ -345,6 +469,16 @@ static int arm_smmu_install_ste(struct arm_smmu_master *master,
 
 	if (d && d->stage == ARM_SMMU_DOMAIN_BYPASS) {
 		ste.config = SMMU_STE_BYPASS;
+	} else if (d && d->stage == ARM_SMMU_DOMAIN_S2) {
+		ste.config = SMMU_STE_S2;
+		ste_set_s2(&ste, d, master);
+	} else if (d && d->stage == ARM_SMMU_DOMAIN_NESTED) {
+		/* the guest's CD table (an IPA) over the parent's stage 2;
+		 * the CDs are the guest's: no CD write, no CFGI_CD */
+		ste.config = SMMU_STE_NESTED;
+		ste.s1_ctx_ptr = d->s1.cd_table;
+		ste.s1_cd_max = d->s1.cd_max;
+		ste_set_s2(&ste, d->s2_parent, master);
 	} else if (d && d->stage == ARM_SMMU_DOMAIN_S1) {
 		struct smmu_cd cd = {
 			.valid = true,
@@ -437,7 +571,7 @@ static void arm_smmu_flush_iotlb_all(struct iommu_domain *domain)
 {
 	struct arm_smmu_domain *d = to_smmu_domain(domain);
 
-	if (d->pgtbl)
+	if (d->pgtbl || d->stage == ARM_SMMU_DOMAIN_NESTED)
 		arm_smmu_tlb_inv_asid(d);
 }
 
@@ -636,6 +770,7 @@ static const struct iommu_ops arm_smmu_ops = {
 	.flush_iotlb_all = arm_smmu_flush_iotlb_all,
 	.iotlb_sync = arm_smmu_iotlb_sync,
 	.iova_to_phys = arm_smmu_iova_to_phys,
+	.domain_alloc_nested = arm_smmu_domain_alloc_nested,
 	.enforce_cache_coherency = arm_smmu_enforce_cache_coherency,
 	.dev_enable_feat = arm_smmu_dev_enable_feat,
 	.dev_disable_feat = arm_smmu_dev_disable_feat,
@@ -713,11 +848,19 @@ static void arm_smmu_handle_event(struct arm_smmu_device *smmu,
 			fault.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
 			fault.prm.pasid = ev->ssid;
 		}
-		if (l2)
-			fault.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_L2;
 		fault.prm.grpid = ev->stag;
 		fault.prm.perm = perm;
 		fault.prm.addr = ev->addr;
+		if (l2) {
+			/* the host resolves stage 2: the page to fault in is
+			 * the IPA (the output IPA, or the guest's table or CD
+			 * entry being fetched) */
+			fault.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_L2;
+			fault.prm.addr = ev->fetch_addr;
+			if (ev->flags &
+			    (SMMU_EVT_FL_CLASS_TT | SMMU_EVT_FL_CLASS_CD))
+				fault.prm.perm = IOMMU_FAULT_PERM_READ;
+		}
 		inc(smmu, page_requests, 1);
 	} else {
 		fault.type = IOMMU_FAULT_DMA_UNRECOV;
@@ -854,6 +997,7 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 		goto err_free;
 	}
 	smmu->asid_map[0] = 1; /* ASID 0 is never handed out */
+	smmu->vmid_map[0] = 1; /* VMID 0 tags the stage-1 domains */
 	pthread_mutex_init(&smmu->lock, NULL);
 
 	smmu->iommu.ops = &arm_smmu_ops;
@@ -905,7 +1049,15 @@ int arm_smmu_domain_tag(struct iommu_domain *domain)
 {
 	struct arm_smmu_domain *d = to_smmu_domain(domain);
 
-	return d->pgtbl ? d->asid : -EINVAL;
+	switch (d->stage) {
+	case ARM_SMMU_DOMAIN_S1:
+		return d->asid;
+	case ARM_SMMU_DOMAIN_S2:
+	case ARM_SMMU_DOMAIN_NESTED:
+		return d->vmid;
+	default:
+		return -EINVAL;
+	}
 }
 
 void arm_smmu_get_stats(struct arm_smmu_device *smmu, struct arm_smmu_stats *st)

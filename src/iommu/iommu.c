@@ -14,7 +14,13 @@
  *  - A domain's strictness is decided when it is allocated and never
  *    changes: only DMA_FQ domains are lazy (B08, C09).
  *  - Each device may have one fault handler (struct iommu_fault_param) and
- *    a list of page requests still waiting for their response.
+ *    a list of page requests still waiting for their response.  Its flags
+ *    filter what it is given: stage-2 faults of a nested translation (the
+ *    L2 flag) need FAULT_REPORT_NESTED_L2, the others NESTED_L1, unless
+ *    it is FLAT.
+ *  - A nested domain has a parent: a NEST_PARENT (stage-2) paging domain
+ *    of the same IOMMU; the nested domain owns no tables (map/unmap are
+ *    -EINVAL on it) and holds the guest's stage-1 context.
  *
  * Locking:
  *  - iommu_core.lock guards the group list and group membership.
@@ -263,6 +269,21 @@ bool device_iommu_capable(struct device *dev, enum iommu_cap cap)
 
 /* ---- domains ------------------------------------------------------------------------ */
 
+/* What the core fills in for every domain a driver returns. */
+static void domain_init(struct iommu_domain *d, struct device *dev,
+			unsigned int type, struct iommu_domain *parent)
+{
+	const struct iommu_ops *ops = dev->iommu->ops;
+
+	d->type = type;
+	d->ops = ops;
+	d->iommu = dev->iommu;
+	d->parent = parent;
+	if (!d->pgsize_bitmap && type != IOMMU_DOMAIN_NESTED)
+		d->pgsize_bitmap = ops->pgsize_bitmap;
+	d->strict = !(type & __IOMMU_DOMAIN_DMA_FQ);
+}
+
 static int domain_alloc(struct device *dev, unsigned int type,
 			struct iommu_domain *parent, struct iommu_domain **out)
 {
@@ -281,13 +302,7 @@ static int domain_alloc(struct device *dev, unsigned int type,
 	ret = ops->domain_alloc(dev->iommu, type, parent, &d);
 	if (ret)
 		return ret;
-	d->type = type;
-	d->ops = ops;
-	d->iommu = dev->iommu;
-	d->parent = parent;
-	if (!d->pgsize_bitmap)
-		d->pgsize_bitmap = ops->pgsize_bitmap;
-	d->strict = !(type & __IOMMU_DOMAIN_DMA_FQ);
+	domain_init(d, dev, type, parent);
 	*out = d;
 	return 0;
 }
@@ -301,6 +316,7 @@ int iommu_domain_alloc_type(struct device *dev, unsigned int type,
 	case IOMMU_DOMAIN_UNMANAGED:
 	case IOMMU_DOMAIN_DMA:
 	case IOMMU_DOMAIN_DMA_FQ:
+	case IOMMU_DOMAIN_NEST_PARENT:
 		return domain_alloc(dev, type, NULL, out);
 	default:
 		return -EINVAL;
@@ -315,13 +331,43 @@ struct iommu_domain *iommu_domain_alloc(struct device *dev)
 									: d;
 }
 
+int iommu_domain_alloc_nest_parent(struct device *dev,
+				   struct iommu_domain **out)
+{
+	return iommu_domain_alloc_type(dev, IOMMU_DOMAIN_NEST_PARENT, out);
+}
+
+int iommu_domain_alloc_nested_s1(struct device *dev,
+				 struct iommu_domain *parent,
+				 const struct iommu_nested_s1 *s1,
+				 struct iommu_domain **out)
+{
+	const struct iommu_ops *ops;
+	struct iommu_domain *d;
+	int ret;
+
+	if (!dev || !dev->iommu || !out)
+		return -ENODEV;
+	if (!parent || !s1 ||
+	    (parent->type & IOMMU_DOMAIN_NEST_PARENT) !=
+		    IOMMU_DOMAIN_NEST_PARENT ||
+	    parent->iommu != dev->iommu)
+		return -EINVAL;
+	ops = dev->iommu->ops;
+	if (!ops->domain_alloc_nested)
+		return -EOPNOTSUPP;
+	ret = ops->domain_alloc_nested(parent, s1, &d);
+	if (ret)
+		return ret;
+	domain_init(d, dev, IOMMU_DOMAIN_NESTED, parent);
+	*out = d;
+	return 0;
+}
+
 int iommu_domain_alloc_nested(struct device *dev, struct iommu_domain *parent,
 			      struct iommu_domain **out)
 {
-	if (!parent || !(parent->type & __IOMMU_DOMAIN_PAGING) ||
-	    parent->iommu != (dev ? dev->iommu : NULL))
-		return -EINVAL;
-	return domain_alloc(dev, IOMMU_DOMAIN_NESTED, parent, out);
+	return iommu_domain_alloc_nested_s1(dev, parent, NULL, out);
 }
 
 void iommu_domain_free(struct iommu_domain *domain)
@@ -783,6 +829,22 @@ int iommu_unregister_device_fault_handler(struct device *dev)
 	return ret;
 }
 
+/* Does a handler registered with flags take this fault?  FLAT (or no
+ * flag) takes all; else stage-2 faults of a nested translation need
+ * NESTED_L2 and the others NESTED_L1. */
+static bool fault_wanted(unsigned int flags, const struct iommu_fault *fault)
+{
+	bool l2 = false;
+
+	if (!flags || (flags & FAULT_REPORT_FLAT))
+		return true;
+	if (fault->type == IOMMU_FAULT_PAGE_REQ)
+		l2 = fault->prm.flags & IOMMU_FAULT_PAGE_REQUEST_L2;
+	else if (fault->type == IOMMU_FAULT_DMA_UNRECOV)
+		l2 = fault->event.flags & IOMMU_FAULT_UNRECOV_L2;
+	return flags & (l2 ? FAULT_REPORT_NESTED_L2 : FAULT_REPORT_NESTED_L1);
+}
+
 int iommu_report_device_fault(struct device *dev, struct iommu_fault *fault)
 {
 	struct iommu_fault_param *p = dev ? dev->fault_param : NULL;
@@ -794,6 +856,10 @@ int iommu_report_device_fault(struct device *dev, struct iommu_fault *fault)
 	pthread_rwlock_rdlock(&p->lock);
 	if (!p->handler) {
 		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (!fault_wanted(p->flags, fault)) {
+		ret = -ENODEV; /* not this handler's level */
 		goto out_unlock;
 	}
 	if (fault->type == IOMMU_FAULT_PAGE_REQ &&
