@@ -11,7 +11,9 @@
  * per-dma flag.  I/O page faults (seed 001) with stall-capable SVA
  * accelerators: enabling, the handler, the MMU notifier, premap, domains
  * coming and going, pins, dirty tracking, and device threads faulting while
- * the user discards and unmaps (run under ThreadSanitizer too).
+ * the user discards and unmaps (run under ThreadSanitizer too).  Nested
+ * IOPF (F30..F33) on a nesting container: a guest's stage-1 tables in guest
+ * memory, stage-2 faults mapped by the host, stage-1 faults transferred.
  * Requirement ids (D01..D12, E01..E11, F01..F37, G01..G09) are named on the
  * tests.
  */
@@ -31,6 +33,8 @@
 #include <uiommu/devices.h>
 #include <uiommu/sva.h>
 #include <uiommu/vfio.h>
+
+#include "pgtable/lpae_format.h"
 
 #define PG    4096UL
 #define SZ_2M (2UL << 20)
@@ -651,9 +655,10 @@ static void test_check_extension(void **state)
 	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
 						VFIO_UPDATE_VADDR),
 			 1);
+	/* seed 001 p8: nesting containers are offered (F30..F33) */
 	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
 						VFIO_TYPE1_NESTING_IOMMU),
-			 0);
+			 1);
 	assert_int_equal(
 		vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION, 12345), 0);
 	/* no domain: vacuously coherent; without a container: no */
@@ -680,9 +685,12 @@ static void test_check_extension(void **state)
 	{
 		struct vfio_iommu *c;
 
+		/* nesting is a v2 container whose domains are nest
+		 * parents */
 		assert_int_equal(vfio_iommu_type1_open(
 					 f->mm, VFIO_TYPE1_NESTING_IOMMU, &c),
-				 -EINVAL);
+				 0);
+		vfio_iommu_type1_release(c);
 		assert_int_equal(vfio_iommu_type1_open(f->mm, 0, &c), -EINVAL);
 		assert_int_equal(vfio_iommu_type1_open(NULL, VFIO_TYPE1_IOMMU,
 						       &c),
@@ -3305,6 +3313,443 @@ static void test_iopf_concurrency(void **state)
 	assert_iopf_clean(io);
 }
 
+/* ---- nested IOPF (seed 001 p8): F30..F33 ------------------------------------------------ */
+
+/*
+ * A guest of a nesting container: 16 pages of user memory mapped (MAP_DMA)
+ * at IPA GUEST_IPA, holding its CD table (page 0, CD 0 with the stall bit)
+ * and its stage-1 tables (48-bit VA), every address in them an IPA.  With
+ * IOPF on nothing of it is mapped at stage 2 until the SMMU faults on it.
+ */
+#define GUEST_IPA   0x40000000UL
+#define GUEST_PAGES 16
+#define GUEST_S1_ATTR                                        \
+	(LPAE_PTE_AF | LPAE_PTE_SH_IS | LPAE_PTE_AP_UNPRIV | \
+	 ((uint64_t)LPAE_MAIR_IDX_CACHE << LPAE_PTE_ATTRINDX_SHIFT))
+
+struct guest {
+	char *va; /* the user memory behind GUEST_IPA */
+	unsigned int next;
+	uint64_t root;
+};
+
+static void *gptr(struct guest *g, uint64_t ipa)
+{
+	assert_true(ipa >= GUEST_IPA && ipa < GUEST_IPA + GUEST_PAGES * PG);
+	return g->va + (ipa - GUEST_IPA);
+}
+
+static uint64_t galloc(struct guest *g)
+{
+	assert_true(g->next < GUEST_PAGES);
+	return GUEST_IPA + (uint64_t)g->next++ * PG;
+}
+
+static void guest_s1_map(struct guest *g, uint64_t va, uint64_t ipa)
+{
+	uint64_t table = g->root;
+
+	for (int level = 0;; level++) {
+		uint64_t *pte = gptr(g, table + lpae_pte_index(va, level) * 8);
+
+		if (level == 3) {
+			*pte = (ipa & LPAE_PTE_ADDR_MASK) | GUEST_S1_ATTR |
+			       LPAE_PTE_TYPE_PAGE;
+			return;
+		}
+		if (!(*pte & LPAE_PTE_VALID))
+			*pte = galloc(g) | LPAE_PTE_TYPE_TABLE;
+		table = *pte & LPAE_PTE_ADDR_MASK;
+	}
+}
+
+/* The guest's memory mapped at GUEST_IPA; its CD 0 (asid 5, stalls). */
+static void guest_init(struct guest *g, struct fx *f)
+{
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .asid = 5,
+			     .mair = LPAE_MAIR_DEFAULT,
+			     .stall = true};
+	uint64_t dw[8];
+
+	memset(g, 0, sizeof(*g));
+	g->va = region(f, GUEST_PAGES * PG, 0);
+	assert_int_equal(map_dma(f->c, GUEST_IPA, g->va, GUEST_PAGES * PG, RW),
+			 0);
+	assert_int_equal(galloc(g), GUEST_IPA); /* the CD table */
+	g->root = galloc(g);
+	cd.ttb0 = g->root;
+	smmu_cd_encode(&cd, dw);
+	memcpy(gptr(g, GUEST_IPA), dw, sizeof(dw));
+}
+
+static int setup_io_nested(void **state)
+{
+	struct io *io;
+
+	setup_io_common(state, false);
+	io = *state;
+	/* the same fixture on a nesting container */
+	vfio_iommu_type1_release(io->f->c);
+	assert_int_equal(vfio_iommu_type1_open(io->f->mm,
+					       VFIO_TYPE1_NESTING_IOMMU,
+					       &io->f->c),
+			 0);
+	return 0;
+}
+
+/* The guest's side of a transferred stage-1 fault: it maps the page in
+ * its stage 1 (when told to) and answers. */
+struct guest_drv {
+	struct vfio_iommu_device vdev;
+	struct guest *g;
+	struct device *dev;
+	int calls;
+	struct iommu_fault last;
+	uint64_t map_ipa; /* 0: answer INVALID */
+	int ret;
+};
+
+static int guest_transfer(struct iommu_fault *fault, void *priv)
+{
+	struct guest_drv *d = priv;
+
+	d->calls++;
+	d->last = *fault;
+	if (fault->type == IOMMU_FAULT_PAGE_REQ) {
+		struct iommu_page_response r = {
+			.grpid = fault->prm.grpid,
+			.code = d->map_ipa ? IOMMU_PAGE_RESP_SUCCESS
+					   : IOMMU_PAGE_RESP_INVALID};
+
+		if (d->map_ipa)
+			guest_s1_map(d->g, fault->prm.addr & ~(PG - 1),
+				     d->map_ipa);
+		assert_int_equal(iommu_page_response(d->dev, &r), 0);
+	}
+	return d->ret;
+}
+
+static void guest_dma_unmap(struct vfio_iommu_device *vdev, uint64_t iova,
+			    uint64_t length, void *priv)
+{
+	(void)vdev, (void)iova, (void)length, (void)priv; /* pins nothing */
+}
+
+static const struct vfio_iommu_device_ops guest_drv_ops = {
+	.dma_unmap = guest_dma_unmap,
+	.transfer = guest_transfer,
+};
+static const struct vfio_iommu_device_ops no_transfer_ops = {
+	.dma_unmap = guest_dma_unmap,
+};
+
+static void guest_drv_init(struct guest_drv *d, struct io *io, struct guest *g,
+			   const struct vfio_iommu_device_ops *ops)
+{
+	memset(d, 0, sizeof(*d));
+	d->g = g;
+	d->dev = sva_device(io->s[0]);
+	d->vdev.ops = ops;
+	d->vdev.priv = d;
+	d->vdev.name = "guest";
+	d->vdev.dev = d->dev;
+	assert_int_equal(vfio_iommu_type1_register_device(io->f->c, &d->vdev),
+			 0);
+}
+
+/*
+ * The SMMU fetches the guest's CD outside any transaction it could stall:
+ * with IOPF the VMM keeps the CD table resident at stage 2 by pinning it
+ * (driver pins are mapped at once, F26).
+ */
+static void guest_pin_cd(struct guest_drv *d, struct io *io)
+{
+	phys_addr_t pa;
+
+	assert_int_equal(vfio_iommu_type1_device_pin_pages(
+				 io->f->c, &d->vdev, sgrp(io, 0), GUEST_IPA, 1,
+				 IOMMU_READ, &pa),
+			 1);
+}
+
+static void guest_unpin_cd(struct guest_drv *d, struct io *io)
+{
+	assert_int_equal(vfio_iommu_type1_device_unpin_pages(io->f->c, &d->vdev,
+							     GUEST_IPA, 1),
+			 1);
+}
+
+static unsigned int hflags(struct io *io)
+{
+	unsigned int flags = 0;
+
+	if (iommu_get_device_fault_handler_flags(sva_device(io->s[0]), &flags))
+		return 0;
+	return flags;
+}
+
+/* A synthetic unrecoverable fault, stage 1 or 2 (l2). */
+static int report_unrecov(struct io *io, uint64_t addr, bool l2)
+{
+	struct iommu_fault flt = {.type = IOMMU_FAULT_DMA_UNRECOV};
+
+	flt.event.flags = IOMMU_FAULT_UNRECOV_ADDR_VALID |
+			  (l2 ? IOMMU_FAULT_UNRECOV_L2 : 0);
+	flt.event.addr = addr;
+	return iommu_report_device_fault(sva_device(io->s[0]), &flt);
+}
+
+/* F31: the nested domain's stage-2 faults (the CD, each stage-1 table, the
+ * data) are host IOPF: L2 page requests mapped like flat ones. */
+static void test_f31_l2_page_requests_mapped(void **state)
+{
+	struct io *io = *state;
+	struct fx *f = io->f;
+	struct iommu_domain *n;
+	struct guest_drv gd;
+	struct guest g;
+	uint64_t data;
+	uint32_t v;
+	int nested = 0;
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	assert_int_equal(sdom(io, 0)->type, IOMMU_DOMAIN_NEST_PARENT);
+	assert_int_equal(enable_iopf(f->c), 0);
+	assert_int_equal(hflags(io), FAULT_REPORT_FLAT);
+	guest_init(&g, f);
+	data = galloc(&g);
+	guest_s1_map(&g, 0x10000, data);
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(io, 0),
+							GUEST_IPA, 0),
+			 0);
+	n = iommu_get_domain_for_dev(sva_device(io->s[0]));
+	assert_int_equal(n->type, IOMMU_DOMAIN_NESTED);
+	assert_ptr_equal(n->parent, sdom(io, 0));
+	assert_int_equal(iommu_domain_nesting(sva_device(io->s[0]), &nested),
+			 0);
+	assert_int_equal(nested, 1);
+	/* F02: the host's handler now takes stage-2 faults */
+	assert_int_equal(hflags(io), FAULT_REPORT_NESTED_L2);
+	assert_int_equal(stats(f).iopf_mapped_pages, 0);
+	guest_drv_init(&gd, io, &g, &guest_drv_ops);
+	guest_pin_cd(&gd, io);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, GUEST_IPA), 1);
+
+	assert_int_equal(swrite(io, 0, 0x10000 + 16, 0xcafe), 0);
+	assert_int_equal(*(uint32_t *)gptr(&g, data + 16), 0xcafe);
+	/* 4 stage-1 tables and the data page: 5 stage-2 faults */
+	assert_int_equal(stalls(io, 0), 5);
+	assert_int_equal(stats(f).iopf_faults, 5);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, data), 1);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, g.root), 1);
+	assert_int_equal(pin_refs(f), 1); /* the CD page only */
+	assert_int_equal(sread(io, 0, 0x10000 + 16, &v), 0);
+	assert_int_equal(v, 0xcafe);
+	assert_int_equal(stalls(io, 0), 5);
+	assert_iopf_clean(io);
+	/* the user discards the data page: unmapped at stage 2 (and the
+	 * nested entry with it), faulted in again on the next access */
+	assert_int_equal(mm_discard(f->mm, gptr(&g, data), PG), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, data), 0);
+	assert_int_equal(sread(io, 0, 0x10000 + 16, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(stalls(io, 0), 6);
+	assert_iopf_clean(io);
+	/* F30 without nested L1 reporting: a stage-1 fault is not the
+	 * host's, the stall is aborted */
+	assert_int_equal(swrite(io, 0, 0x20000, 1), -EFAULT);
+	assert_int_equal(stats(f).iopf_faults, 6);
+	assert_int_equal(gd.calls, 0);
+	guest_unpin_cd(&gd, io);
+	vfio_iommu_type1_unregister_device(f->c, &gd.vdev);
+	vfio_iommu_type1_detach_group(f->c, sgrp(io, 0));
+	assert_null(iommu_get_domain_for_dev(sva_device(io->s[0])));
+}
+
+/* F30, F33: stage-1 faults go to the transfer op once nested reporting is
+ * registered, on the existing handler; unregistering removes only that. */
+static void test_f30_f33_l1_faults_transferred(void **state)
+{
+	struct io *io = *state;
+	struct fx *f = io->f;
+	struct device *dev = sva_device(io->s[0]);
+	struct guest_drv gd;
+	struct guest g;
+	uint64_t data;
+	uint32_t v;
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->c), 0);
+	guest_init(&g, f);
+	guest_s1_map(&g, 0x10000, galloc(&g));
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(io, 0),
+							GUEST_IPA, 0),
+			 0);
+	guest_drv_init(&gd, io, &g, &guest_drv_ops);
+	guest_pin_cd(&gd, io);
+	assert_int_equal(stats(f).iopf_devices, 1);
+
+	/* F33: one handler, the L1 flag added */
+	assert_int_equal(vfio_iommu_dev_fault_handler_register_nested(dev), 0);
+	assert_int_equal(hflags(io),
+			 FAULT_REPORT_NESTED_L2 | FAULT_REPORT_NESTED_L1);
+	assert_int_equal(vfio_iommu_dev_fault_handler_register_nested(dev),
+			 -EBUSY);
+	assert_int_equal(stats(f).iopf_devices, 1);
+
+	/* F30: VA 0x40000 is not in the guest's stage 1: the stall goes to
+	 * the guest, which maps it and answers; the retry then faults at
+	 * stage 2 on the new IPA, which the host maps (F31) */
+	data = galloc(&g);
+	gd.map_ipa = data;
+	assert_int_equal(swrite(io, 0, 0x40000 + 8, 0xbeef), 0);
+	assert_int_equal(*(uint32_t *)gptr(&g, data + 8), 0xbeef);
+	assert_int_equal(gd.calls, 1);
+	assert_int_equal(gd.last.type, IOMMU_FAULT_PAGE_REQ);
+	assert_int_equal(gd.last.prm.addr, 0x40000 + 8);
+	assert_false(gd.last.prm.flags & IOMMU_FAULT_PAGE_REQUEST_L2);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, data), 1);
+	assert_int_equal(sread(io, 0, 0x40000 + 8, &v), 0);
+	assert_int_equal(v, 0xbeef);
+	/* the guest refuses: the DMA fails, nothing mapped by the host */
+	gd.map_ipa = 0;
+	assert_int_equal(swrite(io, 0, 0x50000, 1), -EFAULT);
+	assert_int_equal(gd.calls, 2);
+	/* unrecoverable stage-1 faults are transferred too, stage-2 ones are
+	 * not (F14: not consumed) */
+	gd.ret = 0;
+	assert_int_equal(report_unrecov(io, 0x60000, false), 0);
+	assert_int_equal(gd.calls, 3);
+	assert_int_equal(gd.last.type, IOMMU_FAULT_DMA_UNRECOV);
+	assert_int_equal(report_unrecov(io, 0x60000, true), -EOPNOTSUPP);
+	assert_int_equal(gd.calls, 3);
+	/* the transfer op's result is the handler's */
+	gd.ret = -EIO;
+	assert_int_equal(report_unrecov(io, 0x60000, false), -EIO);
+
+	/* F30: no transfer op: -EOPNOTSUPP, the stall is aborted (the CD
+	 * page stays pinned by the anonymous holder meanwhile) */
+	phys_addr_t cdpa;
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, sgrp(io, 0),
+						    GUEST_IPA, 1, IOMMU_READ,
+						    &cdpa),
+			 1);
+	guest_unpin_cd(&gd, io);
+	vfio_iommu_type1_unregister_device(f->c, &gd.vdev);
+	assert_int_equal(report_unrecov(io, 0x60000, false), -EOPNOTSUPP);
+	assert_int_equal(swrite(io, 0, 0x50000, 1), -EFAULT);
+	guest_drv_init(&gd, io, &g, &no_transfer_ops);
+	assert_int_equal(report_unrecov(io, 0x60000, false), -EOPNOTSUPP);
+	assert_int_equal(gd.calls, 0);
+	vfio_iommu_type1_unregister_device(f->c, &gd.vdev);
+	guest_drv_init(&gd, io, &g, &guest_drv_ops);
+
+	/* F33: unregistering takes only the L1 flag; stage 2 stays the
+	 * host's, stage-1 faults reach nobody */
+	assert_int_equal(vfio_iommu_dev_fault_handler_unregister_nested(dev),
+			 0);
+	assert_int_equal(hflags(io), FAULT_REPORT_NESTED_L2);
+	assert_int_equal(vfio_iommu_dev_fault_handler_unregister_nested(dev),
+			 -EINVAL);
+	assert_int_equal(stats(f).iopf_devices, 1);
+	assert_int_equal(report_unrecov(io, 0x60000, false), -ENODEV);
+	assert_int_equal(swrite(io, 0, 0x50000, 1), -EFAULT);
+	assert_int_equal(gd.calls, 0);
+	assert_int_equal(mm_discard(f->mm, gptr(&g, data), PG), 0);
+	assert_int_equal(swrite(io, 0, 0x40000 + 8, 0xf00d), 0);
+	assert_int_equal(*(uint32_t *)gptr(&g, data + 8), 0xf00d);
+	assert_iopf_clean(io);
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, GUEST_IPA, 1), 1);
+	vfio_iommu_type1_unregister_device(f->c, &gd.vdev);
+}
+
+/* F32: the registration's errors; L1 reporting without host IOPF */
+static void test_f32_register_nested_errors(void **state)
+{
+	struct io *io = *state;
+	struct fx *f = io->f;
+	struct device *dev = sva_device(io->s[0]);
+	struct vfio_iommu *c2;
+	struct guest_drv gd;
+	struct guest g;
+	uint64_t data;
+	uint32_t v;
+
+	assert_int_equal(vfio_iommu_dev_fault_handler_register_nested(NULL),
+			 -EINVAL);
+	assert_int_equal(vfio_iommu_dev_fault_handler_unregister_nested(NULL),
+			 -EINVAL);
+	/* not in a group of any container */
+	assert_int_equal(vfio_iommu_dev_fault_handler_register_nested(dev),
+			 -ENODEV);
+	assert_int_equal(
+		vfio_iommu_dev_fault_handler_register_nested(&f->dev[2]),
+		-ENODEV);
+	/* a container whose backend has no register_handler */
+	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1v2_IOMMU, &c2),
+			 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(c2, grp(f, 0)), 0);
+	assert_int_equal(
+		vfio_iommu_dev_fault_handler_register_nested(&f->dev[0]),
+		-ENOTTY);
+	assert_int_equal(
+		vfio_iommu_dev_fault_handler_unregister_nested(&f->dev[0]),
+		-ENOTTY);
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(c2, grp(f, 0),
+							GUEST_IPA, 0),
+			 -EOPNOTSUPP);
+	vfio_iommu_type1_release(c2);
+	/* set_nested_s1's own errors */
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(io, 0),
+							GUEST_IPA, 0),
+			 -ENODEV);
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(NULL, sgrp(io, 0),
+							GUEST_IPA, 0),
+			 -EINVAL);
+
+	/* without host IOPF: a handler for L1 only */
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	guest_init(&g, f); /* pinned and mapped: no IOPF */
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(io, 0),
+							GUEST_IPA + 8, 0),
+			 -EINVAL);
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(io, 0),
+							GUEST_IPA, 0),
+			 0);
+	guest_drv_init(&gd, io, &g, &guest_drv_ops);
+	assert_int_equal(hflags(io), 0);
+	assert_int_equal(vfio_iommu_dev_fault_handler_register_nested(dev), 0);
+	assert_int_equal(hflags(io), FAULT_REPORT_NESTED_L1);
+	assert_int_equal(stats(f).iopf_devices, 0);
+	data = galloc(&g);
+	gd.map_ipa = data;
+	assert_int_equal(swrite(io, 0, 0x70000, 0x1234), 0);
+	assert_int_equal(gd.calls, 1);
+	assert_int_equal(*(uint32_t *)gptr(&g, data), 0x1234);
+	assert_int_equal(sread(io, 0, 0x70000, &v), 0);
+	assert_int_equal(v, 0x1234);
+	/* L1 before L2: ENABLE_IOPF refuses (the series' order) */
+	assert_int_equal(enable_iopf(f->c), -EBUSY);
+	assert_false(stats(f).iopf_enabled);
+	/* unregistering drops that handler */
+	assert_int_equal(vfio_iommu_dev_fault_handler_unregister_nested(dev),
+			 0);
+	assert_int_equal(
+		iommu_get_device_fault_handler_flags(dev, &(unsigned int){0}),
+		-EINVAL);
+	assert_int_equal(swrite(io, 0, 0x80000, 1), -EFAULT);
+	assert_int_equal(gd.calls, 1);
+	/* and now IOPF can be enabled */
+	assert_int_equal(enable_iopf(f->c), 0);
+	assert_int_equal(hflags(io), FAULT_REPORT_NESTED_L2);
+	vfio_iommu_type1_unregister_device(f->c, &gd.vdev);
+	/* detaching frees the nested domain, the parent after it */
+	vfio_iommu_type1_detach_group(f->c, sgrp(io, 0));
+	assert_null(iommu_get_domain_for_dev(dev));
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_dma_through_mapping, setup,
 					teardown),
@@ -3408,6 +3853,12 @@ static const struct CMUnitTest tests[] = {
 					teardown_io),
 	cmocka_unit_test_setup_teardown(test_iopf_concurrency,
 					setup_io_threaded, teardown_io),
+	cmocka_unit_test_setup_teardown(test_f31_l2_page_requests_mapped,
+					setup_io_nested, teardown_io),
+	cmocka_unit_test_setup_teardown(test_f30_f33_l1_faults_transferred,
+					setup_io_nested, teardown_io),
+	cmocka_unit_test_setup_teardown(test_f32_register_nested_errors,
+					setup_io_nested, teardown_io),
 };
 
 TEST_MAIN(tests)

@@ -45,8 +45,11 @@ UIOMMU_API void vfio_iommu_type1_set_dma_entry_limit(unsigned int limit);
 
 /*
  * Open a container backend on the address space mm.  type is
- * VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU (-EINVAL otherwise; nesting is not
- * offered).  Locked memory is charged to mm.
+ * VFIO_TYPE1_IOMMU, VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_NESTING_IOMMU (v2
+ * whose domains are stage-2 "nest parents": the mappings are the guest's
+ * IPA -> host memory, and vfio_iommu_type1_set_nested_s1() puts a group's
+ * devices on a nested domain over them); -EINVAL otherwise.  Locked memory
+ * is charged to mm.
  */
 UIOMMU_API int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
 				     struct vfio_iommu **out);
@@ -103,6 +106,16 @@ struct vfio_iommu_device;
 struct vfio_iommu_device_ops {
 	void (*dma_unmap)(struct vfio_iommu_device *vdev, uint64_t iova,
 			  uint64_t length, void *priv);
+	/*
+	 * Optional (seed 001 p8's vfio_device_ops.transfer): take a stage-1
+	 * (L1) fault of vdev->dev, whose domain is nested, to the guest that
+	 * owns stage 1.  Called from the fault handler (the SMMU's interrupt
+	 * context) with the device list locked: it must not register or
+	 * unregister devices; it may answer a page request at once with
+	 * iommu_page_response(), or later.  Its result is the handler's; a
+	 * device without it gets -EOPNOTSUPP (F30).
+	 */
+	int (*transfer)(struct iommu_fault *fault, void *priv);
 };
 
 struct vfio_iommu_device {
@@ -114,6 +127,9 @@ struct vfio_iommu_device {
 	/* set by the driver before registering: named in diagnostics (may
 	 * stay NULL) */
 	const char *name;
+	/* set by the driver before registering (may stay NULL): the device
+	 * whose stage-1 faults ops->transfer takes */
+	struct device *dev;
 	/* private to type1: the container registered on (device_list_lock;
 	 * stable while registered) and the page references this device holds
 	 * through vfio_iommu_type1_device_pin_pages (the container's lock) */
@@ -351,6 +367,46 @@ UIOMMU_API int vfio_iommu_type1_set_iopf_premap(struct vfio_iommu *iommu,
  * -ENOENT outside every mapping, -EINVAL with IOPF off. */
 UIOMMU_API int vfio_iommu_type1_iopf_mapped(struct vfio_iommu *iommu,
 					    dma_addr_t iova);
+
+/* ---- nested translation (seed 001 p8, F30..F33) ------------------------------ */
+
+/*
+ * In-process stand-in for the never-merged VFIO_IOMMU_SET_PASID_TABLE: put
+ * the devices of group (attached to this VFIO_TYPE1_NESTING_IOMMU container)
+ * on a nested domain whose stage 1 is the guest's CD table at IPA cd_table
+ * (2^cd_max CDs) over the stage-2 domain of the container's mappings.
+ * Called again, it replaces the previous context.  The group's stage-1
+ * faults then go to the registered device's transfer op once nested
+ * reporting is registered (F30); its stage-2 faults are the host's IOPF
+ * (F31): with IOPF on, the handler's flags become FAULT_REPORT_NESTED_L2.
+ * -EINVAL (NULL, bad context), -EOPNOTSUPP (not a nesting container),
+ * -ENODEV (the group is not attached here), -ENOMEM; a failed call changes
+ * nothing.  Detaching the group frees the nested domain.  The SMMU
+ * fetches CDs outside any stallable transaction: with IOPF on, keep the CD
+ * table resident at stage 2 (pin it: driver pins are mapped at once).
+ */
+UIOMMU_API int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
+					      struct iommu_group *group,
+					      uint64_t cd_table,
+					      unsigned int cd_max);
+
+/*
+ * Seed 001 p8's vfio_iommu_dev_fault_handler_register_nested(): ask that
+ * dev's stage-1 (L1) faults be reported, to be passed to its transfer op.
+ * The container is found from dev's group.  With IOPF enabled the existing
+ * handler gains FAULT_REPORT_NESTED_L1 (no second handler, F33); without,
+ * IOMMU_DEV_FEAT_IOPF is enabled and a handler is registered for L1 only.
+ * Unregistering removes only that flag (or that handler).  -EINVAL for a
+ * NULL dev (and unregistering what was not registered), -ENODEV for a
+ * device not in a group attached to a type1 container, -ENOTTY when the
+ * container's backend has no register_handler (uiommu: only nesting
+ * containers have it), -EBUSY when already registered, and the errors of
+ * enabling the feature (F32).  Enabling IOPF after L1 registration is
+ * -EBUSY: L1 comes after L2, as the posted series assumes.
+ */
+UIOMMU_API int vfio_iommu_dev_fault_handler_register_nested(struct device *dev);
+UIOMMU_API int
+vfio_iommu_dev_fault_handler_unregister_nested(struct device *dev);
 
 /*
  * Invariant checker for tests: with IOPF on, every mapping's fault bitmap

@@ -39,8 +39,19 @@
  * flagged: the "lazy" design); attaching a coherent domain never clears the
  * flag; freeing the IOMMU pins (full unmap, unwind) does.
  *
+ * Nesting containers (VFIO_TYPE1_NESTING_IOMMU, seed 001 p8): every domain
+ * is a stage-2 "nest parent" (the mappings are IPA -> host memory), and
+ * vfio_iommu_type1_set_nested_s1() moves a group onto a nested domain of its
+ * own over its vfio_domain's, kept in vfio_iommu_group.nested until the
+ * group leaves (freed before the parent).  Such a container's driver ops
+ * have register_handler/unregister_handler (nested L1 fault reporting,
+ * type1_iopf.c); the other containers' have none (-ENOTTY).  Every
+ * container is on a global list (vfio_iommu_all_lock) so that a device can
+ * find its container, as the kernel's vfio_group_get_from_dev() does.
+ *
  * Locking: iommu->lock around every entry point, released only to call the
  * drivers' dma_unmap callbacks (type1_pin.c).  See type1_internal.h.
+ * vfio_iommu_all_lock (the container list) comes before iommu->lock.
  */
 #include <errno.h>
 #include <string.h>
@@ -49,6 +60,16 @@
 #include "vfio/type1_internal.h"
 
 static unsigned int dma_entry_limit = VFIO_DMA_ENTRY_LIMIT_DEFAULT;
+
+/* Every open container (the device -> container lookup of p8). */
+static pthread_mutex_t vfio_iommu_all_lock = PTHREAD_MUTEX_INITIALIZER;
+static LIST_HEAD(, vfio_iommu) vfio_iommu_all = LIST_HEAD_INITIALIZER();
+
+static const struct vfio_iommu_driver_ops vfio_type1_ops = {0};
+static const struct vfio_iommu_driver_ops vfio_type1_nesting_ops = {
+	.register_handler = vfio_iopf_register_l1,
+	.unregister_handler = vfio_iopf_unregister_l1,
+};
 
 void vfio_iommu_type1_set_dma_entry_limit(unsigned int limit)
 {
@@ -694,16 +715,20 @@ int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
 
 	if (!mm || !out)
 		return -EINVAL;
-	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
+	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU &&
+	    type != VFIO_TYPE1_NESTING_IOMMU)
 		return -EINVAL;
 	iommu = ui_zalloc(sizeof(*iommu));
 	if (!iommu)
 		return -ENOMEM;
 	pthread_mutex_init(&iommu->lock, NULL);
 	pthread_mutex_init(&iommu->device_list_lock, NULL);
+	pthread_rwlock_init(&iommu->transfer_lock, NULL);
 	iommu->mm = mm;
 	iommu->pm = mm_phys(mm);
-	iommu->v2 = type == VFIO_TYPE1v2_IOMMU;
+	iommu->v2 = type != VFIO_TYPE1_IOMMU; /* nesting implies v2 */
+	iommu->nesting = type == VFIO_TYPE1_NESTING_IOMMU;
+	iommu->ops = iommu->nesting ? &vfio_type1_nesting_ops : &vfio_type1_ops;
 	LIST_INIT(&iommu->domain_list);
 	LIST_INIT(&iommu->emulated_iommu_groups);
 	LIST_INIT(&iommu->device_list);
@@ -711,8 +736,25 @@ int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
 	iommu->dma_avail = dma_entry_limit;
 	iommu->pgsize_bitmap = ~(PAGE_SIZE - 1); /* PAGE_MASK */
 	vfio_iopf_init(iommu);
+	pthread_mutex_lock(&vfio_iommu_all_lock);
+	LIST_INSERT_HEAD(&vfio_iommu_all, iommu, all_link);
+	pthread_mutex_unlock(&vfio_iommu_all_lock);
 	*out = iommu;
 	return 0;
+}
+
+/* Detach a group from whatever this container attached it to: its nested
+ * domain (freed) or its vfio_domain's. */
+static void vfio_group_detach_domain(struct vfio_domain *domain,
+				     struct vfio_iommu_group *g)
+{
+	if (g->nested) {
+		iommu_detach_group(g->nested, g->iommu_group);
+		iommu_domain_free(g->nested);
+		g->nested = NULL;
+	} else {
+		iommu_detach_group(domain->domain, g->iommu_group);
+	}
 }
 
 static void vfio_release_domain(struct vfio_domain *domain)
@@ -720,7 +762,7 @@ static void vfio_release_domain(struct vfio_domain *domain)
 	struct vfio_iommu_group *g;
 
 	while ((g = LIST_FIRST(&domain->group_list))) {
-		iommu_detach_group(domain->domain, g->iommu_group);
+		vfio_group_detach_domain(domain, g);
 		LIST_REMOVE(g, next);
 		ui_free(g);
 	}
@@ -734,6 +776,9 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 
 	if (!iommu)
 		return;
+	pthread_mutex_lock(&vfio_iommu_all_lock);
+	LIST_REMOVE(iommu, all_link);
+	pthread_mutex_unlock(&vfio_iommu_all_lock);
 	pthread_mutex_lock(&iommu->lock);
 	/* fault reporting off on every device (waiting for handlers in
 	 * flight), lookups gone, the notifier unregistered (F05) */
@@ -754,6 +799,7 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 	pthread_mutex_unlock(&iommu->lock);
 	pthread_mutex_destroy(&iommu->lock);
 	pthread_mutex_destroy(&iommu->device_list_lock);
+	pthread_rwlock_destroy(&iommu->transfer_lock);
 	pthread_mutex_destroy(&iommu->iopf_lock);
 	ui_free(iommu);
 }
@@ -904,9 +950,16 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 	LIST_INIT(&domain->group_list);
 
 	ret = -EIO;
-	domain->domain = iommu_domain_alloc(dev);
-	if (!domain->domain)
-		goto out_free_domain;
+	if (iommu->nesting) {
+		/* stage 2: nested domains go over it (set_nested_s1) */
+		ret = iommu_domain_alloc_nest_parent(dev, &domain->domain);
+		if (ret)
+			goto out_free_domain;
+	} else {
+		domain->domain = iommu_domain_alloc(dev);
+		if (!domain->domain)
+			goto out_free_domain;
+	}
 	ret = iommu_attach_group(domain->domain, group);
 	if (ret)
 		goto out_domain;
@@ -1082,7 +1135,7 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 		/* F24: fault reporting off first (waits for a handler in
 		 * flight), then the lookup goes, then the domain */
 		vfio_iopf_disable_group(iommu, group);
-		iommu_detach_group(d->domain, group);
+		vfio_group_detach_domain(d, g);
 		update_dirty_scope = !g->pinned_page_dirty_scope;
 		LIST_REMOVE(g, next);
 		ui_free(g);
@@ -1449,6 +1502,7 @@ static long vfio_iommu_type1_check_extension(struct vfio_iommu *iommu,
 	switch (arg) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_TYPE1_NESTING_IOMMU:
 	case VFIO_UNMAP_ALL:
 		return 1;
 	case VFIO_UPDATE_VADDR:
@@ -1661,7 +1715,7 @@ void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
 		struct vfio_iopf_dev *idev;
 
 		LIST_FOREACH(idev, &iommu->iopf_devs, link)
-			st->iopf_devices += idev->enabled;
+			st->iopf_devices += idev->enabled && idev->host;
 	}
 	pthread_mutex_lock(&iommu->iopf_lock);
 	st->iopf_premap = iommu->iopf_premap;
@@ -1743,4 +1797,117 @@ int vfio_iommu_type1_group_pinned_scope(struct vfio_iommu *iommu,
 	ret = g ? g->pinned_page_dirty_scope : -ENOENT;
 	pthread_mutex_unlock(&iommu->lock);
 	return ret;
+}
+
+/* ---- nested translation (seed 001 p8) -------------------------------------------------- */
+
+int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
+				   struct iommu_group *group, uint64_t cd_table,
+				   unsigned int cd_max)
+{
+	struct iommu_nested_s1 s1 = {.cd_table = cd_table, .cd_max = cd_max};
+	struct iommu_domain *nd, *old;
+	struct vfio_iommu_group *g = NULL;
+	struct vfio_domain *d;
+	struct device *dev;
+	int ret;
+
+	if (!iommu || !group)
+		return -EINVAL;
+	dev = vfio_group_first_dev(group);
+	if (!dev)
+		return -ENODEV;
+	pthread_mutex_lock(&iommu->lock);
+	if (!iommu->nesting) {
+		ret = -EOPNOTSUPP;
+		goto out_unlock;
+	}
+	LIST_FOREACH(d, &iommu->domain_list, next) {
+		LIST_FOREACH(g, &d->group_list, next)
+			if (g->iommu_group == group)
+				break;
+		if (g)
+			break;
+	}
+	if (!g) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	ret = iommu_domain_alloc_nested_s1(dev, d->domain, &s1, &nd);
+	if (ret)
+		goto out_unlock;
+	old = g->nested ? g->nested : d->domain;
+	iommu_detach_group(old, group);
+	ret = iommu_attach_group(nd, group);
+	if (ret) {
+		WARN_ON(iommu_attach_group(old, group));
+		iommu_domain_free(nd);
+		goto out_unlock;
+	}
+	if (g->nested)
+		iommu_domain_free(g->nested);
+	g->nested = nd;
+	/* the host's handler now takes the stage-2 faults only */
+	vfio_iopf_group_nested(iommu, group);
+out_unlock:
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
+}
+
+/* p8's register/unregister through the group's container: the container
+ * whose IOMMU-backed groups include dev's, locked; NULL if none. */
+static struct vfio_iommu *vfio_iommu_lock_for_dev(struct device *dev)
+{
+	struct vfio_iommu *iommu;
+	struct vfio_iommu_group *g;
+	struct vfio_domain *d;
+
+	if (!dev->group)
+		return NULL;
+	LIST_FOREACH(iommu, &vfio_iommu_all, all_link) {
+		pthread_mutex_lock(&iommu->lock);
+		LIST_FOREACH(d, &iommu->domain_list, next)
+			LIST_FOREACH(g, &d->group_list, next)
+				if (g->iommu_group == dev->group)
+					return iommu;
+		pthread_mutex_unlock(&iommu->lock);
+	}
+	return NULL;
+}
+
+static int vfio_iommu_dev_fault_handler_op(struct device *dev, bool reg)
+{
+	struct vfio_iommu *iommu;
+	int ret;
+
+	if (!dev)
+		return -EINVAL;
+	pthread_mutex_lock(&vfio_iommu_all_lock);
+	iommu = vfio_iommu_lock_for_dev(dev);
+	if (!iommu) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (reg)
+		ret = iommu->ops->register_handler
+			      ? iommu->ops->register_handler(iommu, dev)
+			      : -ENOTTY;
+	else
+		ret = iommu->ops->unregister_handler
+			      ? iommu->ops->unregister_handler(iommu, dev)
+			      : -ENOTTY;
+	pthread_mutex_unlock(&iommu->lock);
+out:
+	pthread_mutex_unlock(&vfio_iommu_all_lock);
+	return ret;
+}
+
+int vfio_iommu_dev_fault_handler_register_nested(struct device *dev)
+{
+	return vfio_iommu_dev_fault_handler_op(dev, true);
+}
+
+int vfio_iommu_dev_fault_handler_unregister_nested(struct device *dev)
+{
+	return vfio_iommu_dev_fault_handler_op(dev, false);
 }

@@ -21,6 +21,7 @@
  * alone guards the fault bitmaps, the IOMMU mappings of faulted pages,
  * iopf_seq and the IOPF counters.
  * Lock order: device_list_lock, lock, the mm's mmap_lock, iopf_lock.
+ * transfer_lock is innermost but for the transfer op's own calls.
  * Never held across a callback: lock.  Never held while pinning or while
  * answering a page request: iopf_lock.
  */
@@ -131,6 +132,9 @@ RB_HEAD(vfio_dma_tree, vfio_dma);
 /* An IOMMU-backed or emulated group of the container (lock). */
 struct vfio_iommu_group {
 	struct iommu_group *iommu_group;
+	/* nesting containers: the nested domain the group is attached to
+	 * (over its vfio_domain's), or NULL: attached to that one */
+	struct iommu_domain *nested;
 	bool pinned_page_dirty_scope;
 	LIST_ENTRY(vfio_iommu_group) next;
 };
@@ -153,10 +157,20 @@ struct vfio_iova {
 	dma_addr_t start, end;
 };
 
+/* A backend's optional driver ops (the kernel's vfio_iommu_driver_ops
+ * members seed 001 p8 adds); called with the container's lock held. */
+struct vfio_iommu_driver_ops {
+	int (*register_handler)(struct vfio_iommu *iommu, struct device *dev);
+	int (*unregister_handler)(struct vfio_iommu *iommu, struct device *dev);
+};
+
 struct vfio_iommu {
 	pthread_mutex_t lock;
-	struct mm *mm;				      /* immutable */
-	bool v2;				      /* immutable */
+	struct mm *mm; /* immutable */
+	bool v2;       /* immutable */
+	bool nesting;  /* immutable: VFIO_TYPE1_NESTING_IOMMU */
+	const struct vfio_iommu_driver_ops *ops;      /* immutable */
+	LIST_ENTRY(vfio_iommu) all_link;	      /* vfio_iommu_all_lock */
 	LIST_HEAD(, vfio_domain) domain_list;	      /* lock */
 	struct vfio_group_list emulated_iommu_groups; /* lock */
 	struct vfio_dma_tree dma_list;		      /* lock */
@@ -180,7 +194,17 @@ struct vfio_iommu {
 	bool iova_valid;	     /* lock */
 
 	pthread_mutex_t device_list_lock;
-	LIST_HEAD(, vfio_iommu_device) device_list; /* device_list_lock */
+	/* device_list_lock; changes also under transfer_lock (write) */
+	LIST_HEAD(, vfio_iommu_device) device_list;
+	/*
+	 * The nested fault handler's view of device_list (seed 001 p8): held
+	 * for reading while it finds and calls a transfer op, for writing
+	 * (innermost, under device_list_lock) while the list changes.  Not
+	 * device_list_lock: the handler runs under the core's handler lock,
+	 * which ENABLE_IOPF takes under lock, itself taken under
+	 * device_list_lock.
+	 */
+	pthread_rwlock_t transfer_lock;
 	_Atomic unsigned int nr_devices; /* read without either lock */
 
 	/*
@@ -222,6 +246,8 @@ struct vfio_iopf_dev {
 	struct device *dev;	   /* immutable */
 	struct iommu_group *group; /* immutable */
 	bool enabled;		   /* feature + handler are on */
+	bool host;		   /* ENABLE_IOPF's: host IOPF (L2, flat) */
+	bool l1;		   /* FAULT_REPORT_NESTED_L1 registered (F33) */
 	LIST_ENTRY(vfio_iopf_dev) link;
 };
 
@@ -325,6 +351,13 @@ int vfio_iopf_map_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			 dma_addr_t iova, phys_addr_t pa, uint64_t seq);
 /* the vaddr of dma changes or is invalidated: its faulted pages go */
 void vfio_iopf_dma_vaddr_change(struct vfio_iommu *iommu, struct vfio_dma *dma);
+/* nested (p8): the group now has a nested domain: its host handlers take
+ * L2 faults (FAULT_REPORT_NESTED_L2) */
+void vfio_iopf_group_nested(struct vfio_iommu *iommu,
+			    struct iommu_group *group);
+/* nested L1 reporting on and off for dev (lock held) */
+int vfio_iopf_register_l1(struct vfio_iommu *iommu, struct device *dev);
+int vfio_iopf_unregister_l1(struct vfio_iommu *iommu, struct device *dev);
 /* release: devices off, notifier unregistered */
 void vfio_iopf_release(struct vfio_iommu *iommu);
 /* mark the container broken (a failed invalidation), with a diagnostic */

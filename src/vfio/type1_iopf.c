@@ -46,8 +46,20 @@
  * Invariant while tracking: a faulted page is mapped writable iff its dirty
  * bit is set.
  *
+ * Nested (p8, F30..F33): in a nested domain a fault without the L2 flag
+ * (stage 1, the guest's) goes to the transfer op of the registered
+ * device naming the faulting device (-EOPNOTSUPP without one); an L2 page
+ * request (stage 2, the host's IPA -> PA) is handled as above.  Which
+ * faults arrive is the handler flags' business (the core filters):
+ * ENABLE_IOPF registers FLAT, or NESTED_L2 for a nested device (and turns
+ * FLAT into NESTED_L2 when the group goes nested later); nested L1
+ * registration adds NESTED_L1 to that handler, or, without host IOPF,
+ * registers one for L1 only (idev->host false: its page requests are never
+ * mapped by the host); unregistering takes only what it added.
+ *
  * Locking: see type1_internal.h.  The handler and the notifier take only
- * iopf_lock; the handler never holds it while pinning or answering.
+ * iopf_lock; the handler never holds it while pinning or answering.  The
+ * transfer op runs under transfer_lock (read) and the core's handler lock.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -577,14 +589,60 @@ out_unlock:
 	return code;
 }
 
+/* Is the fault at stage 2 of a nested translation (A09)?  Neither a page
+ * request nor an unrecoverable fault: not L2 (p8 left it uninitialised). */
+static bool iopf_fault_l2(const struct iommu_fault *fault)
+{
+	switch (fault->type) {
+	case IOMMU_FAULT_PAGE_REQ:
+		return fault->prm.flags & IOMMU_FAULT_PAGE_REQUEST_L2;
+	case IOMMU_FAULT_DMA_UNRECOV:
+		return fault->event.flags & IOMMU_FAULT_UNRECOV_L2;
+	default:
+		return false;
+	}
+}
+
+/* F30: a stage-1 fault goes to the guest through the transfer op of the
+ * registered device that names dev; -EOPNOTSUPP without one. */
+static int vfio_iopf_transfer(struct vfio_iopf_dev *idev,
+			      struct iommu_fault *fault)
+{
+	struct vfio_iommu *iommu = idev->iommu;
+	struct vfio_iommu_device *vdev;
+	int ret = -EOPNOTSUPP;
+
+	/* held across the call: the device cannot unregister meanwhile */
+	pthread_rwlock_rdlock(&iommu->transfer_lock);
+	LIST_FOREACH(vdev, &iommu->device_list, link) {
+		if (vdev->dev != idev->dev)
+			continue;
+		if (vdev->ops && vdev->ops->transfer)
+			ret = vdev->ops->transfer(fault, vdev->priv);
+		break;
+	}
+	pthread_rwlock_unlock(&iommu->transfer_lock);
+	return ret;
+}
+
 static int vfio_iopf_handler(struct iommu_fault *fault, void *data)
 {
 	struct vfio_iopf_dev *idev = data;
 	struct iommu_page_response resp = {0};
+	int nested;
 
+	/* p8: in a nested domain the level decides whose fault it is */
+	if (iommu_domain_nesting(idev->dev, &nested))
+		return -ENODEV;
+	if (nested && !iopf_fault_l2(fault))
+		return vfio_iopf_transfer(idev, fault); /* F30 */
 	/* F14: unrecoverable faults are not ours; they keep being reported */
 	if (fault->type != IOMMU_FAULT_PAGE_REQ)
 		return -EOPNOTSUPP;
+	/* a handler registered for L1 only: no host IOPF to map with */
+	if (!idev->host)
+		return -EOPNOTSUPP;
+	/* F31: a stage-2 page request is a host IOPF like a flat one */
 	resp.code =
 		vfio_iopf_fault(idev->iommu, fault->prm.addr, fault->prm.perm);
 	if (!(fault->prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE))
@@ -722,6 +780,7 @@ static int vfio_iopf_dev_enable(struct device *dev, void *data)
 	if (ret)
 		goto err_feature;
 	idev->enabled = true;
+	idev->host = true;
 	vfio_trace(iommu, VFIO_TRACE_IOPF_ENABLE, NULL, 0, (uintptr_t)dev, 0,
 		   0);
 	return 0;
@@ -754,6 +813,93 @@ int vfio_iopf_enable_group(struct vfio_iommu *iommu, struct iommu_group *group)
 	if (ctx.ret)
 		vfio_iopf_disable_group(iommu, group);
 	return ctx.ret;
+}
+
+/* ---- nested reporting (seed 001 p8, F31..F33) ------------------------------------------------- */
+
+static struct vfio_iopf_dev *iopf_find_dev(struct vfio_iommu *iommu,
+					   struct device *dev)
+{
+	struct vfio_iopf_dev *idev;
+
+	LIST_FOREACH(idev, &iommu->iopf_devs, link)
+		if (idev->dev == dev)
+			return idev;
+	return NULL;
+}
+
+void vfio_iopf_group_nested(struct vfio_iommu *iommu, struct iommu_group *group)
+{
+	struct vfio_iopf_dev *idev;
+
+	LIST_FOREACH(idev, &iommu->iopf_devs, link)
+		if (idev->group == group && idev->host)
+			WARN_ON(iommu_update_device_fault_handler(
+				idev->dev, ~FAULT_REPORT_FLAT,
+				FAULT_REPORT_NESTED_L2));
+}
+
+int vfio_iopf_register_l1(struct vfio_iommu *iommu, struct device *dev)
+{
+	struct vfio_iopf_dev *idev = iopf_find_dev(iommu, dev);
+	int ret;
+
+	if (idev) {
+		if (idev->l1)
+			return -EBUSY;
+		/* F33: the host's handler takes L1 faults too */
+		ret = iommu_update_device_fault_handler(dev, ~0u,
+							FAULT_REPORT_NESTED_L1);
+		if (!ret)
+			idev->l1 = true;
+		return ret;
+	}
+	/* no host IOPF: a handler for L1 only, lookup first (F04) */
+	idev = ui_zalloc(sizeof(*idev));
+	if (!idev)
+		return -ENOMEM;
+	idev->iommu = iommu;
+	idev->dev = dev;
+	idev->group = dev->group;
+	LIST_INSERT_HEAD(&iommu->iopf_devs, idev, link);
+	vfio_trace(iommu, VFIO_TRACE_IOPF_LOOKUP_ADD, NULL, 0, (uintptr_t)dev,
+		   0, 0);
+	ret = iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF);
+	if (ret)
+		goto err_lookup;
+	ret = iommu_register_device_fault_handler(dev, vfio_iopf_handler,
+						  FAULT_REPORT_NESTED_L1, idev);
+	if (ret)
+		goto err_feature;
+	idev->enabled = true;
+	idev->l1 = true;
+	vfio_trace(iommu, VFIO_TRACE_IOPF_ENABLE, NULL, 0, (uintptr_t)dev, 0,
+		   0);
+	return 0;
+
+err_feature:
+	iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF);
+err_lookup:
+	vfio_iopf_dev_disable(iommu, idev);
+	return ret;
+}
+
+int vfio_iopf_unregister_l1(struct vfio_iommu *iommu, struct device *dev)
+{
+	struct vfio_iopf_dev *idev = iopf_find_dev(iommu, dev);
+	int ret;
+
+	if (!idev || !idev->l1)
+		return -EINVAL;
+	if (idev->host) {
+		/* F33: only the flag goes; host IOPF stays */
+		ret = iommu_update_device_fault_handler(
+			dev, ~FAULT_REPORT_NESTED_L1, 0);
+		if (!ret)
+			idev->l1 = false;
+		return ret;
+	}
+	return vfio_iopf_dev_disable(iommu, idev);
 }
 
 /* ---- VFIO_IOMMU_ENABLE_IOPF -------------------------------------------------------------------- */
@@ -824,7 +970,9 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 	if (!current_mm)
 		return -ENODEV; /* F01 */
 	pthread_mutex_lock(&iommu->lock);
-	if (iommu->iopf_enabled) {
+	/* enabled already, or nested L1 reporting registered first: p8
+	 * configures L1 after L2 */
+	if (iommu->iopf_enabled || !LIST_EMPTY(&iommu->iopf_devs)) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}

@@ -462,7 +462,10 @@ int vfio_iommu_type1_register_device(struct vfio_iommu *iommu,
 		pthread_mutex_unlock(&iommu->device_list_lock);
 		return -EBUSY;
 	}
+	/* transfer_lock too: the fault handler walks the list under it */
+	pthread_rwlock_wrlock(&iommu->transfer_lock);
 	LIST_INSERT_HEAD(&iommu->device_list, vdev, link);
+	pthread_rwlock_unlock(&iommu->transfer_lock);
 	vdev->registered = true;
 	pthread_mutex_lock(&iommu->lock);
 	vdev->iommu = iommu;
@@ -480,7 +483,10 @@ void vfio_iommu_type1_unregister_device(struct vfio_iommu *iommu,
 		return;
 	pthread_mutex_lock(&iommu->device_list_lock);
 	if (vdev->registered && vdev->iommu == iommu) {
+		/* waits for a transfer op in flight */
+		pthread_rwlock_wrlock(&iommu->transfer_lock);
 		LIST_REMOVE(vdev, link);
+		pthread_rwlock_unlock(&iommu->transfer_lock);
 		vdev->registered = false;
 		atomic_fetch_sub(&iommu->nr_devices, 1);
 		/* no pin may outlive its holder */
