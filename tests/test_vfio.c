@@ -3000,11 +3000,49 @@ static void test_f19_f20_invalidation_as_unmapped(void **state)
 	assert_unmapped(d, IOVA, 4 * PG);
 	assert_false(stats(f).broken);
 	assert_iopf_clean(io);
-	/* F19 (the broken state itself is not provoked here: the emulated
-	 * IOMMU's unmap does not fail for page-granular mappings) */
+	/* F19's broken state: test_f19_unmappable_page_breaks_container */
 	(void)hv;
 	(void)done;
 	(void)n;
+}
+
+/* An IOMMU whose unmap refuses: what the notifier must not survive. */
+static size_t refuse_unmap(struct iommu_domain *domain, unsigned long iova,
+			   size_t pgsize, size_t pgcount,
+			   struct iommu_iotlb_gather *gather)
+{
+	return 0;
+}
+
+/* F19: when an MMU-notifier invalidation cannot take faulted pages out of
+ * the IOMMU, the container is broken: every later ioctl fails with -EIO
+ * and faults are answered INVALID; it is never ignored. */
+static void test_f19_unmappable_page_breaks_container(void **state)
+{
+	struct io *io = *state;
+	struct fx *f = io->f;
+	char *va = region(f, 16 * PG, 0);
+	const struct iommu_ops *real;
+	struct iommu_ops ops;
+	struct iommu_domain *d;
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	d = sdom(io, 0);
+	assert_int_equal(enable_iopf(f->c), 0);
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(swrite(io, 0, IOVA, 1), 0);
+	assert_false(stats(f).broken);
+
+	real = d->ops;
+	ops = *real;
+	ops.unmap_pages = refuse_unmap;
+	d->ops = &ops;
+	assert_int_equal(mm_discard(f->mm, va, PG), 0);
+	d->ops = real;
+	assert_true(stats(f).broken);
+	/* broken: ioctls fail, faults are refused */
+	assert_int_equal(map_dma(f->c, IOVA + 16 * PG, va + PG, PG, RW), -EIO);
+	assert_int_not_equal(swrite(io, 0, IOVA + 2 * PG, 1), 0);
 }
 
 static void test_f22_unmap_dma(void **state)
@@ -3838,6 +3876,9 @@ static const struct CMUnitTest tests[] = {
 					teardown_io),
 	cmocka_unit_test_setup_teardown(test_f19_f20_invalidation_as_unmapped,
 					setup_io, teardown_io),
+	cmocka_unit_test_setup_teardown(
+		test_f19_unmappable_page_breaks_container, setup_io,
+		teardown_io),
 	cmocka_unit_test_setup_teardown(test_f22_unmap_dma, setup_io,
 					teardown_io),
 	cmocka_unit_test_setup_teardown(test_f23_new_domain_gets_faulted_pages,
