@@ -169,10 +169,9 @@ dma_abort(struct dev *dev, phys_addr_t pa, uint64_t iova, bool write, int err)
 
 /* One piece that does not cross a page boundary, after an IOTLB miss (or a
  * hit without the permission): translate the slow way, handle faults. */
-static __attribute__((noinline)) int dma_page_slow(struct dev *dev,
-						   struct smmu_hot *hot,
-						   uint64_t iova, bool write,
-						   struct smmu_xlate *x)
+static __attribute__((noinline)) int
+dma_page_slow(struct dev *dev, struct smmu_hot *hot, unsigned int cpu,
+	      uint64_t iova, bool write, struct smmu_xlate *x)
 {
 	struct smmu *smmu = dev->smmu;
 	struct smmu_txn t = dev_txn(dev, hot, iova, write);
@@ -181,6 +180,9 @@ static __attribute__((noinline)) int dma_page_slow(struct dev *dev,
 	int ret;
 
 	while (unlikely(smmu_translate_slow(&t, x, &f))) {
+		/* not in flight while the fault is reported and answered:
+		 * the answer may need a CMD_SYNC */
+		dma_exit(smmu, cpu);
 		stream_inc(dev->stream, SMMU_CNT_faults, 1);
 		if (f.terminate)
 			return -EFAULT;
@@ -190,6 +192,7 @@ static __attribute__((noinline)) int dma_page_slow(struct dev *dev,
 				return ret;
 			tries++;
 			stream_inc(dev->stream, SMMU_CNT_retries, 1);
+			dma_enter(smmu, cpu);
 			continue;
 		}
 		smmu_record_event(smmu, dev->stream, &f.ev);
@@ -200,21 +203,24 @@ static __attribute__((noinline)) int dma_page_slow(struct dev *dev,
 
 /* One piece that does not cross a page boundary. */
 static __attribute__((always_inline)) inline int
-dma_page(struct dev *dev, struct smmu_hot *hot, uint64_t iova, void *buf,
-	 size_t len, bool write)
+dma_page(struct dev *dev, struct smmu_hot *hot, unsigned int cpu, uint64_t iova,
+	 void *buf, size_t len, bool write)
 {
 	struct smmu *smmu = dev->smmu;
 	struct smmu_xlate x;
 	int ret;
 
+	/* in flight from before the lookup until the copy is done, so that a
+	 * CMD_SYNC after an invalidation waits for this access */
+	dma_enter(smmu, cpu);
 	/* x does not escape on the hit path: its fields stay in registers */
 	if (unlikely(!smmu_translate_fast(smmu, dev->cfge, dev->cfg_key, iova,
 					  write, hot, &x))) {
 		struct smmu_xlate xs;
 
-		ret = dma_page_slow(dev, hot, iova, write, &xs);
+		ret = dma_page_slow(dev, hot, cpu, iova, write, &xs);
 		if (ret)
-			return ret;
+			return ret; /* the slot was left */
 		x = xs;
 	}
 	if (unlikely(x.memtype != SMMU_MEM_NORMAL_WB)) {
@@ -227,6 +233,7 @@ dma_page(struct dev *dev, struct smmu_hot *hot, uint64_t iova, void *buf,
 		ret = phys_access_checked_frame(smmu->pm, x.pa, buf, len, write,
 						x.gen);
 	}
+	dma_exit(smmu, cpu);
 	if (unlikely(ret))
 		return dma_abort(dev, x.pa, iova, write, ret);
 	return 0;
@@ -236,7 +243,8 @@ dma_page(struct dev *dev, struct smmu_hot *hot, uint64_t iova, void *buf,
 static __attribute__((always_inline)) inline int
 dma_rw(struct dev *dev, uint64_t iova, void *buf, size_t len, bool write)
 {
-	struct smmu_hot *hot = &dev->hot[dev_cpu()];
+	unsigned int cpu = dev_cpu();
+	struct smmu_hot *hot = &dev->hot[cpu];
 	uint8_t *p = buf;
 	uint64_t last;
 	size_t done = 0;
@@ -246,7 +254,7 @@ dma_rw(struct dev *dev, uint64_t iova, void *buf, size_t len, bool write)
 		return 0;
 	if (likely((iova & (PHYS_PAGE_SIZE - 1)) + len <= PHYS_PAGE_SIZE)) {
 		/* one piece (cannot wrap): no loop state on the hot path */
-		ret = dma_page(dev, hot, iova, buf, len, write);
+		ret = dma_page(dev, hot, cpu, iova, buf, len, write);
 		if (likely(!ret))
 			done = len;
 		goto count;
@@ -258,7 +266,7 @@ dma_rw(struct dev *dev, uint64_t iova, void *buf, size_t len, bool write)
 			min(len - done,
 			    PHYS_PAGE_SIZE - (iova & (PHYS_PAGE_SIZE - 1)));
 
-		ret = dma_page(dev, hot, iova, p + done, chunk, write);
+		ret = dma_page(dev, hot, cpu, iova, p + done, chunk, write);
 		if (unlikely(ret))
 			break;
 		done += chunk;

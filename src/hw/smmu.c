@@ -607,6 +607,7 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 	if (ret)
 		goto err_free;
 	smmu->pm = pm;
+	atomic_init(&smmu->dma_epoch, 1); /* a slot holding 0 is idle */
 	smmu->oas_mask = ~((1ULL << smmu->cfg.oas) - 1);
 	smmu->nr_sids = 1u << smmu->cfg.sid_bits;
 

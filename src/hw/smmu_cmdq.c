@@ -34,6 +34,7 @@
  * command before a completed CMD_SYNC has taken effect.  Counters count
  * executed commands, so they are the same in both modes.
  */
+#include <sched.h>
 #include <string.h>
 
 #include "smmu_internal.h"
@@ -183,6 +184,9 @@ static int cmd_exec(struct smmu *smmu, uint64_t dw0, uint64_t dw1)
 		return 0;
 		break;
 	case SMMU_CMD_SYNC:
+		/* the invalidations before it are done: wait for the accesses
+		 * that may still be using what they invalidated */
+		smmu_sync_inflight(smmu);
 		smmu->cmdq.syncs_done++;
 		smmu_inc(smmu, SMMU_CNT_cmd_sync);
 		break;
@@ -191,6 +195,21 @@ static int cmd_exec(struct smmu *smmu, uint64_t dw0, uint64_t dw1)
 	}
 	smmu_inc(smmu, SMMU_CNT_cmds);
 	return 0;
+}
+
+void smmu_sync_inflight(struct smmu *smmu)
+{
+	uint64_t e = atomic_fetch_add(&smmu->dma_epoch, 1) + 1;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned int cpu = 0; cpu < UIOMMU_NR_CPUS; cpu++) {
+		uint64_t v;
+
+		while ((v = atomic_load_explicit(&smmu->inflight[cpu].epoch,
+						 memory_order_acquire)) &&
+		       v < e)
+			sched_yield();
+	}
 }
 
 /* Run the consumer up to prod or an error: cmdq.lock held. */

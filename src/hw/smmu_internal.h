@@ -192,6 +192,18 @@ struct smmu_cmdq {
 	uint64_t syncs_issued, syncs_done;
 };
 
+/*
+ * In-flight DMA, for CMD_SYNC: a device access publishes the DMA epoch in
+ * its CPU's slot before it looks a translation up and clears it when its
+ * copy is done (not while it waits for a fault to be answered).  A sync
+ * bumps the epoch and waits for every slot holding an older one, so, as on
+ * hardware, it completes only after the transactions that may have used a
+ * translation invalidated before it.
+ */
+struct smmu_inflight {
+	_Atomic uint64_t epoch; /* 0: idle */
+} __attribute__((aligned(64)));
+
 struct smmu {
 	/* immutable after smmu_create() */
 	struct phys_mem *pm;
@@ -202,6 +214,9 @@ struct smmu {
 	unsigned int strtab_order;
 	uint32_t nr_sids;
 	struct smmu_stream *streams;
+
+	_Atomic uint64_t dma_epoch; /* bumped by each completed CMD_SYNC */
+	struct smmu_inflight inflight[UIOMMU_NR_CPUS];
 
 	pthread_mutex_t cfg_lock;
 	struct smmu_cfg_entry *cfg_cache; /* seqlock readers, cfg_lock */
@@ -304,6 +319,25 @@ static inline struct smmu_txn dev_txn(struct dev *dev, struct smmu_hot *hot,
 		.hot = hot,
 	};
 }
+
+static inline void dma_enter(struct smmu *smmu, unsigned int cpu)
+{
+	/* a locked exchange: the slot store is ordered before the
+	 * translation's loads (Dekker with the sync's fence) and costs less
+	 * than a store and a full fence */
+	atomic_exchange_explicit(&smmu->inflight[cpu].epoch,
+				 atomic_load_explicit(&smmu->dma_epoch,
+						      memory_order_relaxed),
+				 memory_order_seq_cst);
+}
+
+static inline void dma_exit(struct smmu *smmu, unsigned int cpu)
+{
+	atomic_store_explicit(&smmu->inflight[cpu].epoch, 0,
+			      memory_order_release);
+}
+
+void smmu_sync_inflight(struct smmu *smmu);
 
 /* smmu.c */
 int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
