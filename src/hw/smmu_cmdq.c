@@ -197,12 +197,26 @@ static int cmd_exec(struct smmu *smmu, uint64_t dw0, uint64_t dw1)
 	return 0;
 }
 
+/* Let the syncs look at slots up to cpu (the grow is seq_cst, before the
+ * slot's first use, so a sync that misses it also misses that access's
+ * translation). */
+void smmu_inflight_grow(struct smmu *smmu, unsigned int cpu)
+{
+	unsigned int n = atomic_load(&smmu->inflight_cpus);
+
+	while (n <= cpu &&
+	       !atomic_compare_exchange_weak(&smmu->inflight_cpus, &n, cpu + 1))
+		;
+}
+
 void smmu_sync_inflight(struct smmu *smmu)
 {
 	uint64_t e = atomic_fetch_add(&smmu->dma_epoch, 1) + 1;
+	unsigned int n;
 
 	atomic_thread_fence(memory_order_seq_cst);
-	for (unsigned int cpu = 0; cpu < UIOMMU_NR_CPUS; cpu++) {
+	n = atomic_load(&smmu->inflight_cpus);
+	for (unsigned int cpu = 0; cpu < n; cpu++) {
 		uint64_t v;
 
 		while ((v = atomic_load_explicit(&smmu->inflight[cpu].epoch,

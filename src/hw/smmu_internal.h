@@ -216,6 +216,7 @@ struct smmu {
 	struct smmu_stream *streams;
 
 	_Atomic uint64_t dma_epoch; /* bumped by each completed CMD_SYNC */
+	_Atomic unsigned int inflight_cpus; /* slots ever used: [0, n) */
 	struct smmu_inflight inflight[UIOMMU_NR_CPUS];
 
 	pthread_mutex_t cfg_lock;
@@ -320,8 +321,13 @@ static inline struct smmu_txn dev_txn(struct dev *dev, struct smmu_hot *hot,
 	};
 }
 
+void smmu_inflight_grow(struct smmu *smmu, unsigned int cpu);
+
 static inline void dma_enter(struct smmu *smmu, unsigned int cpu)
 {
+	if (unlikely(cpu >= atomic_load_explicit(&smmu->inflight_cpus,
+						 memory_order_relaxed)))
+		smmu_inflight_grow(smmu, cpu); /* once per CPU id */
 	/* a locked exchange: the slot store is ordered before the
 	 * translation's loads (Dekker with the sync's fence) and costs less
 	 * than a store and a full fence */
