@@ -115,61 +115,42 @@ static mode_t va_mode(int flags, va_list ap)
 		       : 0;
 }
 
-EXPORT int open(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
+/* open, open64: ours, or the C library's (with the mode it may take) */
+#define DEFINE_OPEN(name)                                 \
+	EXPORT int name(const char *path, int flags, ...) \
+	{                                                 \
+		va_list ap;                               \
+		mode_t mode;                              \
+                                                          \
+		va_start(ap, flags);                      \
+		mode = va_mode(flags, ap);                \
+		va_end(ap);                               \
+		if (our_path(path))                       \
+			return our_open(path, flags);     \
+		REAL(name);                               \
+		return real_##name(path, flags, mode);    \
+	}
 
-	va_start(ap, flags);
-	mode = va_mode(flags, ap);
-	va_end(ap);
-	if (our_path(path))
-		return our_open(path, flags);
-	REAL(open);
-	return real_open(path, flags, mode);
-}
+/* openat, openat64: /dev/vfio paths are absolute, dirfd does not matter */
+#define DEFINE_OPENAT(name)                                          \
+	EXPORT int name(int dirfd, const char *path, int flags, ...) \
+	{                                                            \
+		va_list ap;                                          \
+		mode_t mode;                                         \
+                                                                     \
+		va_start(ap, flags);                                 \
+		mode = va_mode(flags, ap);                           \
+		va_end(ap);                                          \
+		if (our_path(path))                                  \
+			return our_open(path, flags);                \
+		REAL(name);                                          \
+		return real_##name(dirfd, path, flags, mode);        \
+	}
 
-EXPORT int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = va_mode(flags, ap);
-	va_end(ap);
-	if (our_path(path))
-		return our_open(path, flags);
-	REAL(open64);
-	return real_open64(path, flags, mode);
-}
-
-EXPORT int openat(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = va_mode(flags, ap);
-	va_end(ap);
-	if (our_path(path))
-		return our_open(path, flags);
-	REAL(openat);
-	return real_openat(dirfd, path, flags, mode);
-}
-
-EXPORT int openat64(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = va_mode(flags, ap);
-	va_end(ap);
-	if (our_path(path))
-		return our_open(path, flags);
-	REAL(openat64);
-	return real_openat64(dirfd, path, flags, mode);
-}
+DEFINE_OPEN(open)
+DEFINE_OPEN(open64)
+DEFINE_OPENAT(openat)
+DEFINE_OPENAT(openat64)
 
 /* the fortified variants (-D_FORTIFY_SOURCE) */
 EXPORT int __open_2(const char *path, int flags);
