@@ -387,7 +387,17 @@ int smmu_cmdq_init(struct smmu *smmu)
 	ret = smmu_queue_alloc(smmu, &cmdq->q, smmu->cfg.cmdq_entries, 2);
 	if (ret)
 		return ret;
-	pthread_mutex_init(&cmdq->lock, NULL);
+	{
+		/* held briefly by every issuer: spin a little before sleeping,
+		 * as the kernel's cmdq spins, rather than a futex round trip
+		 * per contended TLBI */
+		pthread_mutexattr_t a;
+
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+		pthread_mutex_init(&cmdq->lock, &a);
+		pthread_mutexattr_destroy(&a);
+	}
 	pthread_cond_init(&cmdq->cons_cond, NULL);
 	pthread_cond_init(&cmdq->done_cond, NULL);
 	return 0;
