@@ -744,6 +744,47 @@ static int vfio_iopf_dev_disable(struct vfio_iommu *iommu,
 	return ret;
 }
 
+/*
+ * Make dev report its I/O page faults to type1 with the given handler
+ * flags: a lookup entry first (F04: a fault right after enabling finds
+ * it), then the feature, then the handler.  Unwinds on failure.
+ */
+static int iopf_dev_start(struct vfio_iommu *iommu, struct device *dev,
+			  struct iommu_group *group, unsigned int flags,
+			  struct vfio_iopf_dev **out)
+{
+	struct vfio_iopf_dev *idev;
+	int ret;
+
+	idev = ui_zalloc(sizeof(*idev));
+	if (!idev)
+		return -ENOMEM;
+	idev->iommu = iommu;
+	idev->dev = dev;
+	idev->group = group;
+	LIST_INSERT_HEAD(&iommu->iopf_devs, idev, link);
+	vfio_trace(iommu, VFIO_TRACE_IOPF_LOOKUP_ADD, NULL, 0, (uintptr_t)dev,
+		   0, 0);
+	ret = iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF);
+	if (ret)
+		goto err_lookup;
+	ret = iommu_register_device_fault_handler(dev, vfio_iopf_handler, flags,
+						  idev);
+	if (ret)
+		goto err_feature;
+	idev->enabled = true;
+	vfio_trace(iommu, VFIO_TRACE_IOPF_ENABLE, NULL, 0, (uintptr_t)dev, 0,
+		   0);
+	*out = idev;
+	return 0;
+
+err_feature:
+	iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF);
+err_lookup:
+	vfio_iopf_dev_disable(iommu, idev);
+	return ret;
+}
+
 struct iopf_enable_ctx {
 	struct vfio_iommu *iommu;
 	struct iommu_group *group;
@@ -753,44 +794,17 @@ struct iopf_enable_ctx {
 static int vfio_iopf_dev_enable(struct device *dev, void *data)
 {
 	struct iopf_enable_ctx *ctx = data;
-	struct vfio_iommu *iommu = ctx->iommu;
 	struct vfio_iopf_dev *idev;
-	int nested = 0, ret;
+	int nested = 0;
 
-	idev = ui_zalloc(sizeof(*idev));
-	if (!idev) {
-		ctx->ret = -ENOMEM;
-		return ctx->ret;
-	}
-	idev->iommu = iommu;
-	idev->dev = dev;
-	idev->group = ctx->group;
-	/* F04: the lookup first, so a fault right after enabling finds it */
-	LIST_INSERT_HEAD(&iommu->iopf_devs, idev, link);
-	vfio_trace(iommu, VFIO_TRACE_IOPF_LOOKUP_ADD, NULL, 0, (uintptr_t)dev,
-		   0, 0);
-	ret = iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF);
-	if (ret)
-		goto err_lookup;
 	if (iommu_domain_nesting(dev, &nested))
 		nested = 0;
-	ret = iommu_register_device_fault_handler(
-		dev, vfio_iopf_handler,
-		nested ? FAULT_REPORT_NESTED_L2 : FAULT_REPORT_FLAT, idev);
-	if (ret)
-		goto err_feature;
-	idev->enabled = true;
-	idev->host = true;
-	vfio_trace(iommu, VFIO_TRACE_IOPF_ENABLE, NULL, 0, (uintptr_t)dev, 0,
-		   0);
-	return 0;
-
-err_feature:
-	iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF);
-err_lookup:
-	vfio_iopf_dev_disable(iommu, idev);
-	ctx->ret = ret;
-	return ret;
+	ctx->ret = iopf_dev_start(
+		ctx->iommu, dev, ctx->group,
+		nested ? FAULT_REPORT_NESTED_L2 : FAULT_REPORT_FLAT, &idev);
+	if (!ctx->ret)
+		idev->host = true;
+	return ctx->ret;
 }
 
 void vfio_iopf_disable_group(struct vfio_iommu *iommu,
@@ -854,33 +868,11 @@ int vfio_iopf_register_l1(struct vfio_iommu *iommu, struct device *dev)
 			idev->l1 = true;
 		return ret;
 	}
-	/* no host IOPF: a handler for L1 only, lookup first (F04) */
-	idev = ui_zalloc(sizeof(*idev));
-	if (!idev)
-		return -ENOMEM;
-	idev->iommu = iommu;
-	idev->dev = dev;
-	idev->group = dev->group;
-	LIST_INSERT_HEAD(&iommu->iopf_devs, idev, link);
-	vfio_trace(iommu, VFIO_TRACE_IOPF_LOOKUP_ADD, NULL, 0, (uintptr_t)dev,
-		   0, 0);
-	ret = iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF);
-	if (ret)
-		goto err_lookup;
-	ret = iommu_register_device_fault_handler(dev, vfio_iopf_handler,
-						  FAULT_REPORT_NESTED_L1, idev);
-	if (ret)
-		goto err_feature;
-	idev->enabled = true;
-	idev->l1 = true;
-	vfio_trace(iommu, VFIO_TRACE_IOPF_ENABLE, NULL, 0, (uintptr_t)dev, 0,
-		   0);
-	return 0;
-
-err_feature:
-	iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF);
-err_lookup:
-	vfio_iopf_dev_disable(iommu, idev);
+	/* no host IOPF: a handler for L1 only */
+	ret = iopf_dev_start(iommu, dev, dev->group, FAULT_REPORT_NESTED_L1,
+			     &idev);
+	if (!ret)
+		idev->l1 = true;
 	return ret;
 }
 
