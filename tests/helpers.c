@@ -3,6 +3,8 @@
 
 #include <uiommu/base.h>
 
+#include "pgtable/lpae_format.h"
+
 struct phys_mem *test_phys_create(void)
 {
 	struct phys_config cfg = {
@@ -43,4 +45,40 @@ int test_fail_sweep(int (*op)(void *ctx), void (*undo)(void *ctx),
 int test_run(const char *name, const struct CMUnitTest *tests, size_t n)
 {
 	return _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+}
+
+void *test_guest_ptr(struct test_guest *g, uint64_t ipa)
+{
+	assert_true(ipa >= TEST_GUEST_IPA &&
+		    ipa < TEST_GUEST_IPA + TEST_GUEST_PAGES * 4096ULL);
+	return g->mem + (ipa - TEST_GUEST_IPA);
+}
+
+uint64_t test_guest_alloc(struct test_guest *g)
+{
+	assert_true(g->next < TEST_GUEST_PAGES);
+	return TEST_GUEST_IPA + (uint64_t)g->next++ * 4096;
+}
+
+void test_guest_s1_map(struct test_guest *g, uint64_t root, uint64_t va,
+		       uint64_t ipa)
+{
+	const uint64_t attrs =
+		LPAE_PTE_AF | LPAE_PTE_SH_IS | LPAE_PTE_AP_UNPRIV |
+		((uint64_t)LPAE_MAIR_IDX_CACHE << LPAE_PTE_ATTRINDX_SHIFT);
+	uint64_t table = root;
+
+	for (int level = 0;; level++) {
+		uint64_t *pte = test_guest_ptr(
+			g, table + lpae_pte_index(va, level) * 8);
+
+		if (level == 3) {
+			*pte = (ipa & LPAE_PTE_ADDR_MASK) | attrs |
+			       LPAE_PTE_TYPE_PAGE;
+			return;
+		}
+		if (!(*pte & LPAE_PTE_VALID))
+			*pte = test_guest_alloc(g) | LPAE_PTE_TYPE_TABLE;
+		table = *pte & LPAE_PTE_ADDR_MASK;
+	}
 }

@@ -28,6 +28,25 @@ int test_fail_sweep(int (*op)(void *ctx), void (*undo)(void *ctx),
 
 int test_run(const char *name, const struct CMUnitTest *tests, size_t n);
 
+/*
+ * A guest's memory for nested-translation tests: TEST_GUEST_PAGES pages at
+ * IPA TEST_GUEST_IPA, reached by the test through mem (the host's view of
+ * them), with a bump allocator of pages and a builder of 4-level stage-1
+ * tables (4 KiB pages, Normal write-back) whose every address is an IPA.
+ */
+#define TEST_GUEST_IPA	 0x40000000ULL
+#define TEST_GUEST_PAGES 16
+
+struct test_guest {
+	uint8_t *mem;
+	unsigned int next;
+};
+
+void *test_guest_ptr(struct test_guest *g, uint64_t ipa);
+uint64_t test_guest_alloc(struct test_guest *g);
+void test_guest_s1_map(struct test_guest *g, uint64_t root, uint64_t va,
+		       uint64_t ipa);
+
 #define TEST_MAIN(tests)                                               \
 	int main(void)                                                 \
 	{                                                              \

@@ -938,47 +938,29 @@ static void test_fail_sweep_map(void **state)
  * parent; its CD table (CD 0) and stage-1 tables (48-bit VA, 4 levels) are
  * built by hand in that memory, every address in them an IPA.
  */
-#define GUEST_IPA   0x40000000ULL
-#define GUEST_PAGES 16
-#define GUEST_S1_ATTR                                        \
-	(LPAE_PTE_AF | LPAE_PTE_SH_IS | LPAE_PTE_AP_UNPRIV | \
-	 ((uint64_t)LPAE_MAIR_IDX_CACHE << LPAE_PTE_ATTRINDX_SHIFT))
+#define GUEST_IPA   TEST_GUEST_IPA
+#define GUEST_PAGES TEST_GUEST_PAGES
 
 struct guest {
 	struct fixture *f;
 	phys_addr_t hpa;	 /* the host frames (order 4) */
-	unsigned int next;	 /* guest page allocator */
+	struct test_guest tg;	 /* their host view, the page allocator */
 	uint64_t cd_table, root; /* IPAs */
 };
 
 static void *gptr(struct guest *g, uint64_t ipa)
 {
-	assert_true(ipa >= GUEST_IPA && ipa < GUEST_IPA + GUEST_PAGES * PG);
-	return phys_to_virt(g->f->pm, g->hpa + (ipa - GUEST_IPA));
+	return test_guest_ptr(&g->tg, ipa);
 }
 
 static uint64_t galloc(struct guest *g)
 {
-	assert_true(g->next < GUEST_PAGES);
-	return GUEST_IPA + (uint64_t)g->next++ * PG;
+	return test_guest_alloc(&g->tg);
 }
 
 static void guest_s1_map(struct guest *g, uint64_t va, uint64_t ipa)
 {
-	uint64_t table = g->root;
-
-	for (int level = 0;; level++) {
-		uint64_t *pte = gptr(g, table + lpae_pte_index(va, level) * 8);
-
-		if (level == 3) {
-			*pte = (ipa & LPAE_PTE_ADDR_MASK) | GUEST_S1_ATTR |
-			       LPAE_PTE_TYPE_PAGE;
-			return;
-		}
-		if (!(*pte & LPAE_PTE_VALID))
-			*pte = galloc(g) | LPAE_PTE_TYPE_TABLE;
-		table = *pte & LPAE_PTE_ADDR_MASK;
-	}
+	test_guest_s1_map(&g->tg, g->root, va, ipa);
 }
 
 /* Guest memory mapped by s2 at GUEST_IPA; CD 0 with asid over the root. */
@@ -994,6 +976,7 @@ static void guest_init(struct guest *g, struct fixture *f,
 	memset(g, 0, sizeof(*g));
 	g->f = f;
 	g->hpa = alloc_page(f, 4);
+	g->tg.mem = phys_to_virt(f->pm, g->hpa);
 	assert_int_equal(iommu_map(s2, GUEST_IPA, g->hpa, GUEST_PAGES * PG,
 				   IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE),
 			 0);

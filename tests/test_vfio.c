@@ -3359,46 +3359,28 @@ static void test_iopf_concurrency(void **state)
  * and its stage-1 tables (48-bit VA), every address in them an IPA.  With
  * IOPF on nothing of it is mapped at stage 2 until the SMMU faults on it.
  */
-#define GUEST_IPA   0x40000000UL
-#define GUEST_PAGES 16
-#define GUEST_S1_ATTR                                        \
-	(LPAE_PTE_AF | LPAE_PTE_SH_IS | LPAE_PTE_AP_UNPRIV | \
-	 ((uint64_t)LPAE_MAIR_IDX_CACHE << LPAE_PTE_ATTRINDX_SHIFT))
+#define GUEST_IPA   TEST_GUEST_IPA
+#define GUEST_PAGES TEST_GUEST_PAGES
 
 struct guest {
 	char *va; /* the user memory behind GUEST_IPA */
-	unsigned int next;
+	struct test_guest tg;
 	uint64_t root;
 };
 
 static void *gptr(struct guest *g, uint64_t ipa)
 {
-	assert_true(ipa >= GUEST_IPA && ipa < GUEST_IPA + GUEST_PAGES * PG);
-	return g->va + (ipa - GUEST_IPA);
+	return test_guest_ptr(&g->tg, ipa);
 }
 
 static uint64_t galloc(struct guest *g)
 {
-	assert_true(g->next < GUEST_PAGES);
-	return GUEST_IPA + (uint64_t)g->next++ * PG;
+	return test_guest_alloc(&g->tg);
 }
 
 static void guest_s1_map(struct guest *g, uint64_t va, uint64_t ipa)
 {
-	uint64_t table = g->root;
-
-	for (int level = 0;; level++) {
-		uint64_t *pte = gptr(g, table + lpae_pte_index(va, level) * 8);
-
-		if (level == 3) {
-			*pte = (ipa & LPAE_PTE_ADDR_MASK) | GUEST_S1_ATTR |
-			       LPAE_PTE_TYPE_PAGE;
-			return;
-		}
-		if (!(*pte & LPAE_PTE_VALID))
-			*pte = galloc(g) | LPAE_PTE_TYPE_TABLE;
-		table = *pte & LPAE_PTE_ADDR_MASK;
-	}
+	test_guest_s1_map(&g->tg, g->root, va, ipa);
 }
 
 /* The guest's memory mapped at GUEST_IPA; its CD 0 (asid 5, stalls). */
@@ -3413,6 +3395,7 @@ static void guest_init(struct guest *g, struct fx *f)
 
 	memset(g, 0, sizeof(*g));
 	g->va = region(f, GUEST_PAGES * PG, 0);
+	g->tg.mem = (uint8_t *)g->va;
 	assert_int_equal(map_dma(f->c, GUEST_IPA, g->va, GUEST_PAGES * PG, RW),
 			 0);
 	assert_int_equal(galloc(g), GUEST_IPA); /* the CD table */
