@@ -16,6 +16,10 @@ comma := ,
 ifneq ($(SANITIZE),)
 MESON_OPTS += -Db_sanitize=$(SANITIZE) -Db_lundef=false
 endif
+# UBSan with recovery off: any undefined behaviour aborts the test that hit it
+ifneq ($(findstring undefined,$(SANITIZE)),)
+MESON_OPTS += -Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all
+endif
 
 .PHONY: all build run check bench format clean deps
 

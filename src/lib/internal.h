@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <uiommu/base.h>
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -55,18 +56,30 @@ static inline void *ui_malloc(size_t size)
 	return malloc(size);
 }
 
-static inline void *ui_zalloc(size_t size)
-{
-	if (unlikely(uiommu_should_fail(UIOMMU_FAIL_ALLOC)))
-		return NULL;
-	return calloc(1, size);
-}
+/*
+ * Zeroed objects are aligned to a cache line: several structures are
+ * declared __attribute__((aligned(64))) (per-CPU queues, locks that must
+ * not share a line) and malloc only promises 16 bytes.
+ */
+#define UI_ALLOC_ALIGN 64
 
 static inline void *ui_calloc(size_t n, size_t size)
 {
+	size_t bytes;
+	void *p;
+
 	if (unlikely(uiommu_should_fail(UIOMMU_FAIL_ALLOC)))
 		return NULL;
-	return calloc(n, size);
+	if (__builtin_mul_overflow(n, size, &bytes))
+		return NULL;
+	if (posix_memalign(&p, UI_ALLOC_ALIGN, bytes ? bytes : 1))
+		return NULL;
+	return memset(p, 0, bytes);
+}
+
+static inline void *ui_zalloc(size_t size)
+{
+	return ui_calloc(1, size);
 }
 
 static inline void ui_free(void *p)
