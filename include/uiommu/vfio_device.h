@@ -20,10 +20,26 @@ struct vfio_device;
 /* What a device driver provides (the kernel's vfio_device_ops). */
 struct vfio_device_ops {
 	const char *name;
-	/* VFIO_DEVICE_* ioctls: -ENOTTY for those it does not handle */
+	/*
+	 * VFIO_DEVICE_* ioctls but VFIO_DEVICE_FEATURE, which the core
+	 * validates: -ENOTTY for those it does not handle.  NULL: every
+	 * ioctl is -EINVAL.
+	 */
 	long (*ioctl)(struct vfio_device *vdev, unsigned int cmd,
 		      unsigned long arg);
-	/* region access at the fd offset (index << VFIO_REGION_SHIFT) */
+	/*
+	 * A VFIO_DEVICE_FEATURE the core does not serve, its header
+	 * validated (flags, argsz): the user's data after the header and its
+	 * size.  NULL: -ENOTTY.
+	 */
+	int (*device_feature)(struct vfio_device *vdev, uint32_t flags,
+			      unsigned long arg, size_t argsz);
+	/*
+	 * Region access at the fd offset (index << VFIO_REGION_SHIFT), with
+	 * a count the core checked (vfs_read) and clipped to MAX_RW_COUNT;
+	 * the driver clips at the region's end (a short count) and gives
+	 * -EINVAL at or past it.  NULL: -EINVAL.
+	 */
 	ssize_t (*read)(struct vfio_device *vdev, void *buf, size_t count,
 			off_t off);
 	ssize_t (*write)(struct vfio_device *vdev, const void *buf,
@@ -37,7 +53,7 @@ struct vfio_device_ops {
 	 */
 	int (*mmap)(struct vfio_device *vdev, off_t off, size_t len, bool write,
 		    phys_addr_t *pa, uint64_t *vm_flags);
-	/* called when the last fd of the device closes */
+	/* called when the last file of the device is released */
 	void (*close_device)(struct vfio_device *vdev);
 };
 
@@ -54,6 +70,18 @@ struct vfio_device {
 	unsigned int open_count;
 	struct vfio_device *next;
 };
+
+/*
+ * VFIO_DEVICE_SET_IRQS's header checks, for drivers
+ * (vfio_set_irqs_validate_and_prepare): -EINVAL for an argsz, index (not
+ * below max_irq_type), start/count (within num_irqs), flags or data size
+ * that does not fit; else 0 with the size of the data after the header.
+ */
+struct vfio_irq_set;
+UIOMMU_API int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr,
+						  int num_irqs,
+						  int max_irq_type,
+						  size_t *data_size);
 
 /* Register a device whose dev is probed: its IOMMU group becomes the VFIO
  * group numbered group_nr (/dev/vfio/<group_nr>). */

@@ -80,44 +80,62 @@ out:
 	}
 }
 
+#define DMAENGINE_NUM_REGIONS 2
+#define DMAENGINE_NUM_IRQS    0
+
+static const uint64_t dmaengine_region_size[DMAENGINE_NUM_REGIONS] = {
+	DMAENGINE_REG_SIZE,
+	DMAENGINE_BAR_SIZE,
+};
+
 /* Region 1 through pread/pwrite: the ID page reads the magic and ignores
- * writes; the rest is plain device memory. */
+ * writes; the rest is plain device memory.  [off, off + count) is inside
+ * the region. */
 static ssize_t bar_rw(struct dmaengine *e, void *buf, size_t count,
 		      uint64_t off, bool write)
 {
 	uint8_t *bar = phys_to_virt(e->pm, e->bar_pa);
 	uint32_t id[2] = {DMAENGINE_BAR_MAGIC, DMAENGINE_BAR_SIZE};
+	size_t skip = 0;
 
-	if (off + count > DMAENGINE_BAR_SIZE || off + count < off)
-		return -EINVAL;
 	if (off < PHYS_PAGE_SIZE) {
-		if (off + count > PHYS_PAGE_SIZE)
-			return -EINVAL;
-		if (write)
-			return (ssize_t)count;
-		memset(bar, 0, PHYS_PAGE_SIZE);
-		memcpy(bar, id, sizeof(id));
+		skip = (size_t)min((uint64_t)count, PHYS_PAGE_SIZE - off);
+		if (!write) {
+			memset(bar, 0, PHYS_PAGE_SIZE);
+			memcpy(bar, id, sizeof(id));
+		}
 	}
-	if (write)
-		return copy_from_user(bar + off, buf, count) ? -EFAULT
-							     : (ssize_t)count;
+	if (write) /* the ID page's part is ignored */
+		return copy_from_user(bar + off + skip,
+				      (void *)((uintptr_t)buf + skip),
+				      count - skip)
+			       ? -EFAULT
+			       : (ssize_t)count;
 	return copy_to_user(buf, bar + off, count) ? -EFAULT : (ssize_t)count;
 }
 
+/*
+ * Region access as vfio-platform's read/write: an index past the regions
+ * is -EINVAL, an offset at or past the region's end -EINVAL, and a count
+ * that runs past it is clipped (a short count).
+ */
 static ssize_t dmaengine_rw(struct vfio_device *vdev, void *buf, size_t count,
 			    off_t off, bool write)
 {
 	struct dmaengine *e = vdev->priv;
+	uint64_t index = (uint64_t)off >> VFIO_REGION_SHIFT;
+	uint64_t pos = (uint64_t)off & (VFIO_REGION_OFFSET(1) - 1);
 	uint8_t regs[DMAENGINE_REG_SIZE] = {0};
 	uint32_t doorbell = 0;
 
-	if (off >= 0 && (off >> VFIO_REGION_SHIFT) == 1)
-		return bar_rw(e, buf, count, off & (VFIO_REGION_OFFSET(1) - 1),
-			      write);
-	if (off < 0 || (off >> VFIO_REGION_SHIFT) != 0)
+	if (index >= DMAENGINE_NUM_REGIONS)
 		return -EINVAL;
-	if ((uint64_t)off + count > DMAENGINE_REG_SIZE)
+	if (pos >= dmaengine_region_size[index])
 		return -EINVAL;
+	count = (size_t)min((uint64_t)count,
+			    dmaengine_region_size[index] - pos);
+	if (index == 1)
+		return bar_rw(e, buf, count, pos, write);
 	pthread_mutex_lock(&e->regs_lock);
 	memcpy(regs + DMAENGINE_REG_SRC, &e->src, 8);
 	memcpy(regs + DMAENGINE_REG_DST, &e->dst, 8);
@@ -128,10 +146,10 @@ static ssize_t dmaengine_rw(struct vfio_device *vdev, void *buf, size_t count,
 	memcpy(regs + DMAENGINE_REG_FAULT, &e->fault, 8);
 	if (!write) {
 		pthread_mutex_unlock(&e->regs_lock);
-		return copy_to_user(buf, regs + off, count) ? -EFAULT
+		return copy_to_user(buf, regs + pos, count) ? -EFAULT
 							    : (ssize_t)count;
 	}
-	if (copy_from_user(regs + off, buf, count)) {
+	if (copy_from_user(regs + pos, buf, count)) {
 		pthread_mutex_unlock(&e->regs_lock);
 		return -EFAULT;
 	}
@@ -140,8 +158,8 @@ static ssize_t dmaengine_rw(struct vfio_device *vdev, void *buf, size_t count,
 	memcpy(&e->len, regs + DMAENGINE_REG_LEN, 8);
 	memcpy(&doorbell, regs + DMAENGINE_REG_DOORBELL, 4);
 	/* the read-only registers ignore writes */
-	if (off <= DMAENGINE_REG_DOORBELL &&
-	    off + (off_t)count > DMAENGINE_REG_DOORBELL && doorbell == 1)
+	if (pos <= DMAENGINE_REG_DOORBELL &&
+	    pos + count > DMAENGINE_REG_DOORBELL && doorbell == 1)
 		dmaengine_run(e);
 	pthread_mutex_unlock(&e->regs_lock);
 	return (ssize_t)count;
@@ -159,6 +177,12 @@ static ssize_t dmaengine_write(struct vfio_device *vdev, const void *buf,
 	return dmaengine_rw(vdev, (void *)buf, count, off, true);
 }
 
+/*
+ * The ioctls in vfio_platform_ioctl's order: each copies its header
+ * (-EFAULT), checks argsz (-EINVAL), then validates the index before
+ * using it; SET_IRQS goes through the core's checks (no interrupts: every
+ * header is -EINVAL); anything else is -ENOTTY.
+ */
 static long dmaengine_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -176,8 +200,8 @@ static long dmaengine_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			return -EINVAL;
 		info.flags = VFIO_DEVICE_FLAGS_PLATFORM |
 			     VFIO_DEVICE_FLAGS_RESET;
-		info.num_regions = 2;
-		info.num_irqs = 0;
+		info.num_regions = DMAENGINE_NUM_REGIONS;
+		info.num_irqs = DMAENGINE_NUM_IRQS;
 		return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
 	}
 	case VFIO_DEVICE_GET_REGION_INFO: {
@@ -199,38 +223,57 @@ static long dmaengine_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			return -EFAULT;
 		if (info.argsz < minsz)
 			return -EINVAL;
+		/* the index is the user's: check it before it is used */
+		if (info.index >= DMAENGINE_NUM_REGIONS)
+			return -EINVAL;
 		info.cap_offset = 0;
 		info.offset = VFIO_REGION_OFFSET(info.index);
-		switch (info.index) {
-		case 0:
-			info.flags = VFIO_REGION_INFO_FLAG_READ |
-				     VFIO_REGION_INFO_FLAG_WRITE;
-			info.size = DMAENGINE_REG_SIZE;
-			break;
-		case 1:
-			info.flags = VFIO_REGION_INFO_FLAG_READ |
-				     VFIO_REGION_INFO_FLAG_WRITE |
-				     VFIO_REGION_INFO_FLAG_MMAP |
-				     VFIO_REGION_INFO_FLAG_CAPS;
-			info.size = DMAENGINE_BAR_SIZE;
+		info.size = dmaengine_region_size[info.index];
+		info.flags = VFIO_REGION_INFO_FLAG_READ |
+			     VFIO_REGION_INFO_FLAG_WRITE;
+		if (info.index == 1) {
+			info.flags |= VFIO_REGION_INFO_FLAG_MMAP |
+				      VFIO_REGION_INFO_FLAG_CAPS;
 			/* the capability chain follows the struct, when the
 			 * caller made room for it; else say how much */
 			if (info.argsz < sizeof(info) + sizeof(cap)) {
 				info.argsz = sizeof(info) + sizeof(cap);
 			} else {
-				if (copy_to_user((char *)arg + sizeof(info),
+				if (copy_to_user((void *)(arg + sizeof(info)),
 						 &cap, sizeof(cap)))
 					return -EFAULT;
 				info.cap_offset = sizeof(info);
 			}
-			break;
-		default:
-			return -EINVAL;
 		}
 		return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
 	}
-	case VFIO_DEVICE_GET_IRQ_INFO:
-		return -EINVAL; /* no interrupts: num_irqs is 0 */
+	case VFIO_DEVICE_GET_IRQ_INFO: {
+		struct vfio_irq_info info;
+		size_t minsz = offsetof(struct vfio_irq_info, count) +
+			       sizeof(info.count);
+
+		if (copy_from_user(&info, (void *)arg, minsz))
+			return -EFAULT;
+		if (info.argsz < minsz)
+			return -EINVAL;
+		/* no interrupts: every index is past num_irqs */
+		return -EINVAL;
+	}
+	case VFIO_DEVICE_SET_IRQS: {
+		struct vfio_irq_set hdr;
+		size_t minsz = offsetof(struct vfio_irq_set, count) +
+			       sizeof(hdr.count), data_size;
+		int ret;
+
+		if (copy_from_user(&hdr, (void *)arg, minsz))
+			return -EFAULT;
+		ret = vfio_set_irqs_validate_and_prepare(
+			&hdr, DMAENGINE_NUM_IRQS, DMAENGINE_NUM_IRQS,
+			&data_size);
+		if (ret)
+			return ret;
+		return -EINVAL; /* no index passes the checks above */
+	}
 	case VFIO_DEVICE_RESET:
 		pthread_mutex_lock(&e->regs_lock);
 		e->src = e->dst = e->len = e->fault = 0;
@@ -249,10 +292,14 @@ static int dmaengine_mmap(struct vfio_device *vdev, off_t off, size_t len,
 			  bool write, phys_addr_t *pa, uint64_t *vm_flags)
 {
 	struct dmaengine *e = vdev->priv;
+	uint64_t index = (uint64_t)off >> VFIO_REGION_SHIFT;
 	uint64_t o = (uint64_t)off & (VFIO_REGION_OFFSET(1) - 1);
 
-	if ((off >> VFIO_REGION_SHIFT) != 1 || o < PHYS_PAGE_SIZE ||
-	    o + len > DMAENGINE_BAR_SIZE || o + len < o)
+	/* vfio_platform_mmap's order: the index, the region's MMAP flag,
+	 * then the range (here: inside the sparse area) */
+	if (index >= DMAENGINE_NUM_REGIONS || index != 1)
+		return -EINVAL;
+	if (o < PHYS_PAGE_SIZE || o + len > DMAENGINE_BAR_SIZE || o + len < o)
 		return -EINVAL;
 	*pa = e->bar_pa + o;
 	*vm_flags = MM_VM_ALLOW_WC;

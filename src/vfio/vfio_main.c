@@ -1,31 +1,49 @@
 // SPDX-License-Identifier: MIT
 /*
  * The VFIO core's character-device front: the container (/dev/vfio/vfio),
- * groups (/dev/vfio/N) and device fds, with the kernel's ioctl semantics
- * and errno values (drivers/vfio/container.c and group.c are the model).
+ * groups (/dev/vfio/N) and device fds, with the kernel's ioctl semantics,
+ * errno values and order of checks (Linux 6.1's drivers/vfio/container.c
+ * and vfio_main.c are the model; the system-call layer above them, fdget,
+ * vfs_read and do_mmap, is modelled where it decides an errno first).
  *
  * Data model:
+ *  - A struct vfio_file stands for one open file (the kernel's struct
+ *    file): a container, a group or a device.  It is reference counted:
+ *    its fd table entry holds one reference, every call in flight on it
+ *    one, and every device file one on the file of its group (6.1's
+ *    vfio_device_assign_container takes the group's opened_file).  The
+ *    last reference releases it as the file's release op would; close()
+ *    only drops the table's reference and frees the fd number at once.
  *  - A struct vfio_group stands for one IOMMU group with registered
- *    devices; it is opened at most once at a time.  Setting its container
- *    links it on the container's group list and, when the container has an
- *    IOMMU backend, attaches it there.
+ *    devices; it has at most one open file at a time (opened_file).
+ *    Setting its container links it on the container's group list and,
+ *    when the container has an IOMMU backend, attaches it there.
+ *    container_users is 1 while it has a container, plus one per device
+ *    file (6.1's container_users).
  *  - A struct vfio_container holds the type1 backend once VFIO_SET_IOMMU
- *    chose it; the backend goes when the last group leaves.
- *  - Every open object is behind a real file descriptor (of /dev/null, so
- *    numbers never collide with the program's own) in a table indexed by
- *    fd.  An entry holds a reference on its object.
+ *    chose it; the backend goes when the last group leaves.  Its file
+ *    and each group in it hold a reference: a container whose fd closed
+ *    lives on while groups are in it.
+ *  - Every fd is a real file descriptor (of /dev/null, so numbers never
+ *    collide with the program's own) in a table indexed by fd.
  *
- * Locking: vfio.lock (a mutex) guards the fd table, the group list and
- * every group/container membership field.  ioctls that reach the type1
- * backend or a device driver run without it, holding a reference on their
- * object (the backend has its own lock).
+ * Locking: vfio.lock (a mutex) guards the fd table, every file's
+ * reference count, the group list and every group/container membership
+ * field; file releases run under it.  ioctls that reach the type1 backend
+ * or a device driver run without it, holding a reference on their file
+ * (the backend has its own lock).  A backend ioctl in flight counts in its
+ * container's users: group attach/detach waits for them (vfio.idle), as
+ * 6.1's container group_lock rwsem makes them wait.
  *
  * Invariants: a group with a container is on exactly that container's
- * list; a container has a backend only while it has groups; a group with
- * device fds open cannot leave its container (-EBUSY).
+ * list; a container has a backend only while it has groups; a group file
+ * outlives its device files, so a group with device files open stays in
+ * its container and cannot leave it (UNSET_CONTAINER is -EBUSY), and the
+ * group cannot be opened again (-EBUSY) until its last device file goes.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/vfio.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,22 +60,33 @@
 #include "lib/internal.h"
 #include "lib/uaccess.h"
 
+/* The x86-64 user address limit (4-level paging) that access_ok and
+ * get_unmapped_area check against, and vfs_read/write's MAX_RW_COUNT. */
+#define VFIO_TASK_SIZE	  0x00007ffffffff000ULL
+#define VFIO_MAX_RW_COUNT ((size_t)(INT_MAX & ~(PHYS_PAGE_SIZE - 1)))
+
+/* the file mode bits of OPEN_FMODE() */
+#define VFIO_FMODE_READ	 1u
+#define VFIO_FMODE_WRITE 2u
+
 struct vfio_container {
-	unsigned int refs;	   /* vfio.lock */
+	unsigned int refs;	   /* vfio.lock: its file, its groups */
 	unsigned int users;	   /* vfio.lock: backend ioctls running */
 	struct vfio_group *groups; /* vfio.lock */
 	struct vfio_iommu *iommu;  /* vfio.lock; NULL until SET_IOMMU */
 	struct mm *mm;		   /* immutable */
 };
 
+struct vfio_file;
+
 struct vfio_group {
 	int nr; /* /dev/vfio/<nr> */
 	struct iommu_group *iommu_group;
 	struct vfio_device *devices;	   /* vfio.lock */
-	bool opened;			   /* vfio.lock */
+	struct vfio_file *opened_file;	   /* vfio.lock: NULL when closed */
 	struct vfio_container *container;  /* vfio.lock */
 	struct vfio_group *container_next; /* vfio.lock */
-	unsigned int device_fds;	   /* vfio.lock: open device fds */
+	unsigned int container_users;	   /* vfio.lock */
 	struct vfio_group *next;	   /* vfio.lock */
 };
 
@@ -65,13 +94,14 @@ enum vfio_file_type { VFIO_FILE_CONTAINER, VFIO_FILE_GROUP, VFIO_FILE_DEVICE };
 
 struct vfio_file {
 	enum vfio_file_type type;
+	unsigned int mode; /* immutable: VFIO_FMODE_* */
 	union {
 		struct vfio_container *container;
 		struct vfio_group *group;
 		struct vfio_device *device;
 	};
-	unsigned int busy; /* vfio.lock: ioctls in flight */
-	_Atomic off_t pos; /* read/write/lseek file position */
+	unsigned int refs; /* vfio.lock */
+	_Atomic off_t pos; /* read/write file position (f_pos) */
 };
 
 static struct {
@@ -79,7 +109,8 @@ static struct {
 	pthread_cond_t idle;
 	struct vfio_group *groups;
 	struct vfio_file **files; /* indexed by fd */
-	unsigned int nr_files, open_files;
+	unsigned int nr_files;
+	unsigned int live_files; /* files not yet released */
 	struct mm *mm;
 } vfio = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -99,51 +130,131 @@ static void raw_close(int fd)
 	syscall(SYS_close, fd);
 }
 
-/* ---- the fd table ------------------------------------------------------------------- */
-
-static int file_install(struct vfio_file *f)
+/* Is fd open in this process at all (fdget)? */
+static bool raw_fd_open(int fd)
 {
-	int fd = raw_open_null();
+	return fd >= 0 && syscall(SYS_fcntl, fd, F_GETFD) >= 0;
+}
 
-	if (fd < 0)
-		return -errno;
+/* ---- files and the fd table ------------------------------------------------------------ */
+
+static struct vfio_file *file_alloc(enum vfio_file_type type, unsigned int mode)
+{
+	struct vfio_file *f = ui_zalloc(sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->type = type;
+	f->mode = mode;
+	f->refs = 1; /* the fd table's, once installed */
+	return f;
+}
+
+/* Put f (holding one reference) in the table at fd, an open descriptor
+ * of ours.  vfio.lock held. */
+static int file_install_at(struct vfio_file *f, int fd)
+{
 	if ((unsigned int)fd >= vfio.nr_files) {
 		unsigned int n = max((unsigned int)fd + 1, vfio.nr_files * 2);
 		struct vfio_file **files;
 
 		files = realloc(vfio.files, n * sizeof(*files));
-		if (!files) {
-			raw_close(fd);
+		if (!files)
 			return -ENOMEM;
-		}
 		memset(files + vfio.nr_files, 0,
 		       (n - vfio.nr_files) * sizeof(*files));
 		vfio.files = files;
 		vfio.nr_files = n;
 	}
 	vfio.files[fd] = f;
-	vfio.open_files++;
+	vfio.live_files++;
+	return 0;
+}
+
+/* Give f an fd.  vfio.lock held. */
+static int file_install(struct vfio_file *f)
+{
+	int fd = raw_open_null(), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = file_install_at(f, fd);
+	if (ret) {
+		raw_close(fd);
+		return ret;
+	}
 	return fd;
 }
 
+static struct vfio_file *fd_lookup(int fd)
+{
+	if (fd < 0 || (unsigned int)fd >= vfio.nr_files)
+		return NULL;
+	return vfio.files[fd];
+}
+
+/* fdget: a reference for a call on fd, or NULL (EBADF). */
 static struct vfio_file *file_get(int fd)
 {
-	struct vfio_file *f = NULL;
+	struct vfio_file *f;
 
 	pthread_mutex_lock(&vfio.lock);
-	if (fd >= 0 && (unsigned int)fd < vfio.nr_files && vfio.files[fd]) {
-		f = vfio.files[fd];
-		f->busy++;
-	}
+	f = fd_lookup(fd);
+	if (f)
+		f->refs++;
 	pthread_mutex_unlock(&vfio.lock);
 	return f;
+}
+
+static void group_unset_container(struct vfio_group *g);
+
+/*
+ * Drop a reference; the last one releases the file as its fops release
+ * would (vfio_fops_release, vfio_group_fops_release,
+ * vfio_device_fops_release).  vfio.lock held.
+ */
+static void file_put_locked(struct vfio_file *f)
+{
+	struct vfio_device *vdev;
+	struct vfio_group *g;
+
+	if (--f->refs)
+		return;
+	switch (f->type) {
+	case VFIO_FILE_CONTAINER:
+		/* the groups in it keep it */
+		if (!--f->container->refs) {
+			WARN_ON(f->container->groups || f->container->iommu);
+			ui_free(f->container);
+		}
+		break;
+	case VFIO_FILE_GROUP:
+		g = f->group;
+		/* no device file is open: each holds this file */
+		if (g->container)
+			group_unset_container(g);
+		g->opened_file = NULL;
+		break;
+	case VFIO_FILE_DEVICE:
+		vdev = f->device;
+		g = vdev->group;
+		if (vdev->open_count == 1 && vdev->ops->close_device)
+			vdev->ops->close_device(vdev);
+		vdev->open_count--;
+		/* vfio_device_unassign_container: the group file goes last */
+		WARN_ON(g->container_users <= 1);
+		g->container_users--;
+		file_put_locked(g->opened_file);
+		break;
+	}
+	vfio.live_files--;
+	ui_free(f);
 }
 
 static void file_put(struct vfio_file *f)
 {
 	pthread_mutex_lock(&vfio.lock);
-	if (!--f->busy)
-		pthread_cond_broadcast(&vfio.idle);
+	file_put_locked(f);
 	pthread_mutex_unlock(&vfio.lock);
 }
 
@@ -152,7 +263,7 @@ bool vfio_fd_is_ours(int fd)
 	bool ours;
 
 	pthread_mutex_lock(&vfio.lock);
-	ours = fd >= 0 && (unsigned int)fd < vfio.nr_files && vfio.files[fd];
+	ours = fd_lookup(fd) != NULL;
 	pthread_mutex_unlock(&vfio.lock);
 	return ours;
 }
@@ -162,11 +273,10 @@ unsigned int vfio_open_fds(void)
 	unsigned int n;
 
 	pthread_mutex_lock(&vfio.lock);
-	n = vfio.open_files;
+	n = vfio.live_files;
 	pthread_mutex_unlock(&vfio.lock);
 	return n;
 }
-
 /* ---- devices and groups --------------------------------------------------------------- */
 
 static struct vfio_group *group_find(int nr)
@@ -211,7 +321,7 @@ int vfio_register_group_dev(struct vfio_device *vdev, int group_nr)
 		g->iommu_group = ig;
 		g->next = vfio.groups;
 		vfio.groups = g;
-	} else if (g->opened) {
+	} else if (g->opened_file) {
 		ret = -EBUSY;
 		goto out;
 	}
@@ -233,7 +343,7 @@ int vfio_unregister_group_dev(struct vfio_device *vdev)
 	if (!g)
 		return -EINVAL;
 	pthread_mutex_lock(&vfio.lock);
-	if (g->opened || vdev->open_count) {
+	if (g->opened_file || vdev->open_count) {
 		ret = -EBUSY;
 		goto out;
 	}
@@ -258,20 +368,14 @@ out:
 
 /* ---- containers ---------------------------------------------------------------------- */
 
-static void container_put(struct vfio_container *c)
-{
-	if (--c->refs)
-		return;
-	WARN_ON(c->groups || c->iommu);
-	ui_free(c);
-}
-
-/* Take g out of its container.  vfio.lock held. */
+/* Take g out of its container (vfio_group_detach_container).  vfio.lock
+ * held; no device file of g is open. */
 static void group_unset_container(struct vfio_group *g)
 {
 	struct vfio_container *c = g->container;
 	struct vfio_group **p;
 
+	WARN_ON(g->container_users != 1);
 	/* no backend ioctl may run while its groups change */
 	while (c->users)
 		pthread_cond_wait(&vfio.idle, &vfio.lock);
@@ -284,14 +388,18 @@ static void group_unset_container(struct vfio_group *g)
 		}
 	g->container = NULL;
 	g->container_next = NULL;
+	g->container_users = 0;
 	/* the last group takes the backend with it */
 	if (!c->groups && c->iommu) {
 		vfio_iommu_type1_release(c->iommu);
 		c->iommu = NULL;
 	}
-	container_put(c);
+	if (!--c->refs)
+		ui_free(c); /* its file closed before its last group left */
 }
 
+/* vfio_ioctl_set_iommu: each driver's check_extension(NULL, type) picks
+ * the one to open (type1 is the only one).  vfio.lock held. */
 static int container_set_iommu(struct vfio_container *c, unsigned long type)
 {
 	struct vfio_iommu *iommu;
@@ -300,6 +408,8 @@ static int container_set_iommu(struct vfio_container *c, unsigned long type)
 
 	if (!c->groups || c->iommu)
 		return -EINVAL;
+	while (c->users) /* the group_lock is taken for writing */
+		pthread_cond_wait(&vfio.idle, &vfio.lock);
 	if (vfio_iommu_type1_ioctl(NULL, VFIO_CHECK_EXTENSION, type) <= 0)
 		return -ENODEV;
 	ret = vfio_iommu_type1_open(c->mm, type, &iommu);
@@ -322,6 +432,7 @@ static int container_set_iommu(struct vfio_container *c, unsigned long type)
 	return 0;
 }
 
+/* vfio_fops_unl_ioctl */
 static long container_ioctl(struct vfio_container *c, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -332,9 +443,10 @@ static long container_ioctl(struct vfio_container *c, unsigned int cmd,
 	case VFIO_GET_API_VERSION:
 		return VFIO_API_VERSION;
 	case VFIO_CHECK_EXTENSION:
+		/* no base extensions: the backend's answer, or without one
+		 * the registered driver's check_extension(NULL, arg) */
 		pthread_mutex_lock(&vfio.lock);
 		iommu = c->iommu;
-		/* without a backend, ask the backend we have */
 		ret = vfio_iommu_type1_ioctl(iommu, VFIO_CHECK_EXTENSION, arg);
 		pthread_mutex_unlock(&vfio.lock);
 		return ret < 0 ? 0 : ret;
@@ -344,6 +456,7 @@ static long container_ioctl(struct vfio_container *c, unsigned int cmd,
 		pthread_mutex_unlock(&vfio.lock);
 		return ret;
 	default:
+		/* everything else passes through to the backend, if any */
 		pthread_mutex_lock(&vfio.lock);
 		iommu = c->iommu;
 		if (iommu)
@@ -362,6 +475,7 @@ static long container_ioctl(struct vfio_container *c, unsigned int cmd,
 
 /* ---- group ioctls --------------------------------------------------------------------- */
 
+/* vfio_group_ioctl_get_status */
 static long group_get_status(struct vfio_group *g, unsigned long arg)
 {
 	struct vfio_group_status status;
@@ -380,6 +494,11 @@ static long group_get_status(struct vfio_group *g, unsigned long arg)
 	return copy_to_user((void *)arg, &status, minsz) ? -EFAULT : 0;
 }
 
+/*
+ * vfio_group_ioctl_set_container: get_user (-EFAULT), fdget (-EBADF for
+ * any fd that is not open, whatever else is wrong), a container already
+ * set (-EINVAL), not a container file (-EINVAL), then the attach.
+ */
 static long group_set_container(struct vfio_group *g, unsigned long arg)
 {
 	struct vfio_file *cf;
@@ -388,24 +507,26 @@ static long group_set_container(struct vfio_group *g, unsigned long arg)
 
 	if (copy_from_user(&fd, (void *)arg, sizeof(fd)))
 		return -EFAULT;
-	if (fd < 0)
-		return -EINVAL;
+	cf = file_get(fd);
+	if (!cf && !raw_fd_open(fd))
+		return -EBADF;
 	pthread_mutex_lock(&vfio.lock);
-	cf = fd < (int)vfio.nr_files ? vfio.files[fd] : NULL;
 	if (g->container) {
 		ret = -EINVAL;
 		goto out;
 	}
-	if (!cf) {
-		/* an fd that is not ours: valid or not, not a container */
-		ret = fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
-		goto out;
-	}
-	if (cf->type != VFIO_FILE_CONTAINER) {
+	/* an fd that is not ours is open, but not a container */
+	if (!cf || cf->type != VFIO_FILE_CONTAINER) {
 		ret = -EINVAL;
 		goto out;
 	}
 	c = cf->container;
+	while (c->users) /* down_write(&container->group_lock) */
+		pthread_cond_wait(&vfio.idle, &vfio.lock);
+	if (g->container) { /* raced with another SET_CONTAINER */
+		ret = -EINVAL;
+		goto out;
+	}
 	if (c->iommu) {
 		ret = vfio_iommu_type1_attach_group(c->iommu, g->iommu_group);
 		if (ret)
@@ -413,13 +534,17 @@ static long group_set_container(struct vfio_group *g, unsigned long arg)
 	}
 	c->refs++;
 	g->container = c;
+	g->container_users = 1;
 	g->container_next = c->groups;
 	c->groups = g;
 out:
+	if (cf)
+		file_put_locked(cf);
 	pthread_mutex_unlock(&vfio.lock);
 	return ret;
 }
 
+/* vfio_group_ioctl_unset_container */
 static long group_unset(struct vfio_group *g)
 {
 	int ret = 0;
@@ -427,83 +552,218 @@ static long group_unset(struct vfio_group *g)
 	pthread_mutex_lock(&vfio.lock);
 	if (!g->container)
 		ret = -EINVAL;
-	else if (g->device_fds)
-		ret = -EBUSY;
+	else if (g->container_users != 1)
+		ret = -EBUSY; /* device files are open */
 	else
 		group_unset_container(g);
 	pthread_mutex_unlock(&vfio.lock);
 	return ret;
 }
 
-static long group_get_device_fd(struct vfio_group *g, unsigned long arg)
+/*
+ * strndup_user(uaddr, PAGE_SIZE): -EFAULT when the string cannot be read
+ * up to its NUL, -EINVAL when a page of it holds no NUL.  Read a page
+ * piece at a time (each is readable or not as a whole).  The address is
+ * arithmetic on an integer: it may be NULL or anything else.
+ */
+static int strndup_user_page(unsigned long uaddr, char *buf)
 {
-	char name[64];
+	size_t len = 0;
+
+	while (len < PHYS_PAGE_SIZE) {
+		unsigned long at = uaddr + len;
+		size_t n = PHYS_PAGE_SIZE - (at & (PHYS_PAGE_SIZE - 1));
+
+		if (at < uaddr) /* wraps: nothing up there is the user's */
+			return -EFAULT;
+		n = min(n, PHYS_PAGE_SIZE - len);
+		if (copy_from_user(buf + len, (const void *)at, n))
+			return -EFAULT;
+		if (memchr(buf + len, '\0', n))
+			return 0;
+		len += n;
+	}
+	return -EINVAL;
+}
+
+/*
+ * vfio_group_ioctl_get_device_fd: the name (strndup_user), then the device
+ * by name (-ENODEV), then a free fd, then vfio_device_open, which needs a
+ * container with a backend (-EINVAL).  The device file holds the group
+ * file.
+ */
+static long group_get_device_fd(struct vfio_file *gf, unsigned long arg)
+{
+	struct vfio_group *g = gf->group;
+	char name[PHYS_PAGE_SIZE];
 	struct vfio_device *vdev;
 	struct vfio_file *f;
-	size_t len;
-	int fd;
+	int fd, ret;
 
-	/* strndup_user: the name, up to a page, must be readable */
-	for (len = 0; len < sizeof(name); len++) {
-		if (copy_from_user(&name[len], (char *)arg + len, 1))
-			return -EFAULT;
-		if (!name[len])
-			break;
-	}
-	if (len == sizeof(name))
-		return -ENODEV; /* longer than any device name */
+	ret = strndup_user_page(arg, name);
+	if (ret)
+		return ret;
 
 	pthread_mutex_lock(&vfio.lock);
-	if (!g->container || !g->container->iommu) {
-		fd = -EINVAL;
-		goto out;
-	}
 	for (vdev = g->devices; vdev; vdev = vdev->next)
 		if (!strcmp(vdev->name, name))
 			break;
 	if (!vdev) {
-		fd = -ENODEV;
+		ret = -ENODEV;
 		goto out;
 	}
-	f = ui_zalloc(sizeof(*f));
-	if (!f) {
-		fd = -ENOMEM;
-		goto out;
-	}
-	f->type = VFIO_FILE_DEVICE;
-	f->device = vdev;
-	fd = file_install(f);
+	fd = raw_open_null(); /* get_unused_fd_flags */
 	if (fd < 0) {
-		ui_free(f);
+		ret = -errno;
 		goto out;
 	}
+	/* vfio_device_assign_container */
+	if (!g->container || !g->container->iommu) {
+		ret = -EINVAL;
+		goto out_close;
+	}
+	f = file_alloc(VFIO_FILE_DEVICE, VFIO_FMODE_READ | VFIO_FMODE_WRITE);
+	if (!f) {
+		ret = -ENOMEM;
+		goto out_close;
+	}
+	f->device = vdev;
+	ret = file_install_at(f, fd);
+	if (ret) {
+		ui_free(f);
+		goto out_close;
+	}
+	gf->refs++; /* get_file(group->opened_file) */
+	g->container_users++;
 	vdev->open_count++;
-	g->device_fds++;
-out:
 	pthread_mutex_unlock(&vfio.lock);
 	return fd;
+
+out_close:
+	raw_close(fd);
+out:
+	pthread_mutex_unlock(&vfio.lock);
+	return ret;
 }
 
-static long group_ioctl(struct vfio_group *g, unsigned int cmd,
+/* vfio_group_fops_unl_ioctl */
+static long group_ioctl(struct vfio_file *gf, unsigned int cmd,
 			unsigned long arg)
 {
 	switch (cmd) {
-	case VFIO_GROUP_GET_STATUS:
-		return group_get_status(g, arg);
-	case VFIO_GROUP_SET_CONTAINER:
-		return group_set_container(g, arg);
-	case VFIO_GROUP_UNSET_CONTAINER:
-		return group_unset(g);
 	case VFIO_GROUP_GET_DEVICE_FD:
-		return group_get_device_fd(g, arg);
+		return group_get_device_fd(gf, arg);
+	case VFIO_GROUP_GET_STATUS:
+		return group_get_status(gf->group, arg);
+	case VFIO_GROUP_SET_CONTAINER:
+		return group_set_container(gf->group, arg);
+	case VFIO_GROUP_UNSET_CONTAINER:
+		return group_unset(gf->group);
 	default:
 		return -ENOTTY;
 	}
 }
 
+/* ---- device ioctls -------------------------------------------------------------------- */
+
+int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr,
+				       int num_irqs, int max_irq_type,
+				       size_t *data_size)
+{
+	size_t minsz = offsetof(struct vfio_irq_set, count) +
+		       sizeof(hdr->count);
+	size_t size;
+
+	/* the header first, all of it -EINVAL */
+	if (hdr->argsz < minsz || hdr->index >= (uint32_t)max(max_irq_type, 0) ||
+	    hdr->count >= UINT32_MAX - hdr->start ||
+	    (hdr->flags & ~(VFIO_IRQ_SET_DATA_TYPE_MASK |
+			    VFIO_IRQ_SET_ACTION_TYPE_MASK)))
+		return -EINVAL;
+	if (data_size)
+		*data_size = 0;
+	if (hdr->start >= (uint32_t)max(num_irqs, 0) ||
+	    hdr->start + hdr->count > (uint32_t)max(num_irqs, 0))
+		return -EINVAL;
+	switch (hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
+	case VFIO_IRQ_SET_DATA_NONE:
+		size = 0;
+		break;
+	case VFIO_IRQ_SET_DATA_BOOL:
+		size = sizeof(uint8_t);
+		break;
+	case VFIO_IRQ_SET_DATA_EVENTFD:
+		size = sizeof(int32_t);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (size) {
+		if (hdr->argsz - minsz < (size_t)hdr->count * size)
+			return -EINVAL;
+		if (!data_size)
+			return -EINVAL;
+		*data_size = (size_t)hdr->count * size;
+	}
+	return 0;
+}
+
+/*
+ * vfio_ioctl_device_feature: the core validates the header before any
+ * driver sees it.  No device model migrates or tracks dirty pages itself
+ * (no mig_ops, no log_ops): those features are -ENOTTY, as is any other
+ * feature of a driver without a device_feature op.
+ */
+static long device_feature(struct vfio_device *vdev, unsigned long arg)
+{
+	size_t minsz = offsetof(struct vfio_device_feature, flags) +
+		       sizeof(uint32_t);
+	struct vfio_device_feature feature;
+
+	if (copy_from_user(&feature, (void *)arg, minsz))
+		return -EFAULT;
+	if (feature.argsz < minsz)
+		return -EINVAL;
+	if (feature.flags &
+	    ~(VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
+	      VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE))
+		return -EINVAL;
+	/* GET and SET together only with PROBE */
+	if (!(feature.flags & VFIO_DEVICE_FEATURE_PROBE) &&
+	    (feature.flags & VFIO_DEVICE_FEATURE_SET) &&
+	    (feature.flags & VFIO_DEVICE_FEATURE_GET))
+		return -EINVAL;
+	switch (feature.flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_MIGRATION:
+	case VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE:
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP:
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
+		return -ENOTTY;
+	default:
+		if (!vdev->ops->device_feature)
+			return -ENOTTY;
+		return vdev->ops->device_feature(vdev, feature.flags,
+						 arg + minsz,
+						 feature.argsz - minsz);
+	}
+}
+
+/* vfio_device_fops_unl_ioctl */
+static long device_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			 unsigned long arg)
+{
+	if (cmd == VFIO_DEVICE_FEATURE)
+		return device_feature(vdev, arg);
+	if (!vdev->ops->ioctl)
+		return -EINVAL;
+	return vdev->ops->ioctl(vdev, cmd, arg);
+}
+
 /* ---- the fops ----------------------------------------------------------------------- */
 
-static int open_group(const char *nrstr)
+/* vfio_group_fops_open */
+static int open_group(const char *nrstr, unsigned int mode)
 {
 	struct vfio_group *g;
 	struct vfio_file *f;
@@ -520,44 +780,44 @@ static int open_group(const char *nrstr)
 		fd = -ENOENT;
 		goto out;
 	}
-	if (g->opened) {
+	/* one file at a time: a device file keeps a closed group's */
+	if (g->opened_file) {
 		fd = -EBUSY;
 		goto out;
 	}
-	f = ui_zalloc(sizeof(*f));
+	f = file_alloc(VFIO_FILE_GROUP, mode);
 	if (!f) {
 		fd = -ENOMEM;
 		goto out;
 	}
-	f->type = VFIO_FILE_GROUP;
 	f->group = g;
 	fd = file_install(f);
 	if (fd < 0) {
 		ui_free(f);
 		goto out;
 	}
-	g->opened = true;
+	g->opened_file = f;
 out:
 	pthread_mutex_unlock(&vfio.lock);
 	return fd;
 }
 
-static int open_container(struct mm *mm)
+/* vfio_fops_open */
+static int open_container(struct mm *mm, unsigned int mode)
 {
 	struct vfio_container *c;
 	struct vfio_file *f;
 	int fd;
 
 	c = ui_zalloc(sizeof(*c));
-	f = ui_zalloc(sizeof(*f));
+	f = file_alloc(VFIO_FILE_CONTAINER, mode);
 	if (!c || !f) {
 		ui_free(c);
 		ui_free(f);
 		return -ENOMEM;
 	}
-	c->refs = 1;
+	c->refs = 1; /* its file's */
 	c->mm = mm;
-	f->type = VFIO_FILE_CONTAINER;
 	f->container = c;
 	pthread_mutex_lock(&vfio.lock);
 	fd = file_install(f);
@@ -572,6 +832,8 @@ static int open_container(struct mm *mm)
 int vfio_fops_open(struct mm *mm, const char *path, int flags)
 {
 	static const char prefix[] = "/dev/vfio/";
+	/* OPEN_FMODE: O_RDONLY reads, O_WRONLY writes, O_RDWR both */
+	unsigned int mode = (unsigned int)(flags + 1) & O_ACCMODE;
 	int ret;
 
 	if (!path || strncmp(path, prefix, sizeof(prefix) - 1)) {
@@ -579,7 +841,8 @@ int vfio_fops_open(struct mm *mm, const char *path, int flags)
 		return -1;
 	}
 	path += sizeof(prefix) - 1;
-	ret = !strcmp(path, "vfio") ? open_container(mm) : open_group(path);
+	ret = !strcmp(path, "vfio") ? open_container(mm, mode)
+				    : open_group(path, mode);
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
@@ -602,13 +865,10 @@ int vfio_fops_ioctl(int fd, unsigned long request, void *arg)
 		ret = container_ioctl(f->container, cmd, (unsigned long)arg);
 		break;
 	case VFIO_FILE_GROUP:
-		ret = group_ioctl(f->group, cmd, (unsigned long)arg);
+		ret = group_ioctl(f, cmd, (unsigned long)arg);
 		break;
 	default:
-		ret = f->device->ops->ioctl
-			      ? f->device->ops->ioctl(f->device, cmd,
-						      (unsigned long)arg)
-			      : -EINVAL;
+		ret = device_ioctl(f->device, cmd, (unsigned long)arg);
 		break;
 	}
 	file_put(f);
@@ -619,62 +879,73 @@ int vfio_fops_ioctl(int fd, unsigned long request, void *arg)
 	return (int)ret;
 }
 
+/* close(): the fd number goes at once; the file when its last
+ * reference does (a call in flight, or a device file on its group). */
 int vfio_fops_close(int fd)
 {
 	struct vfio_file *f;
 
 	pthread_mutex_lock(&vfio.lock);
-	if (fd < 0 || (unsigned int)fd >= vfio.nr_files || !vfio.files[fd]) {
+	f = fd_lookup(fd);
+	if (!f) {
 		pthread_mutex_unlock(&vfio.lock);
 		errno = EBADF;
 		return -1;
 	}
-	f = vfio.files[fd];
-	while (f->busy)
-		pthread_cond_wait(&vfio.idle, &vfio.lock);
 	vfio.files[fd] = NULL;
-	vfio.open_files--;
-	switch (f->type) {
-	case VFIO_FILE_CONTAINER:
-		container_put(f->container);
-		break;
-	case VFIO_FILE_GROUP:
-		if (f->group->container)
-			group_unset_container(f->group);
-		f->group->opened = false;
-		break;
-	case VFIO_FILE_DEVICE:
-		f->device->group->device_fds--;
-		if (!--f->device->open_count && f->device->ops->close_device)
-			f->device->ops->close_device(f->device);
-		break;
-	}
+	file_put_locked(f);
 	pthread_mutex_unlock(&vfio.lock);
 	raw_close(fd);
-	ui_free(f);
 	return 0;
 }
 
-static ssize_t device_rw(int fd, void *buf, size_t count, off_t off, bool write)
+/*
+ * vfs_read/vfs_write on a file: its mode (-EBADF), a read/write op (only
+ * a device file has one: -EINVAL), access_ok on the buffer (-EFAULT),
+ * rw_verify_area (-EINVAL), the count clipped to MAX_RW_COUNT, then the
+ * driver, which clips at the region's end.
+ */
+static ssize_t file_rw(struct vfio_file *f, void *buf, size_t count,
+		       off_t pos, bool write)
 {
-	struct vfio_file *f = file_get(fd);
+	struct vfio_device *vdev = f->device;
+	uintptr_t end;
+
+	if (!(f->mode & (write ? VFIO_FMODE_WRITE : VFIO_FMODE_READ)))
+		return -EBADF;
+	if (f->type != VFIO_FILE_DEVICE)
+		return -EINVAL;
+	if (__builtin_add_overflow((uintptr_t)buf, count, &end) ||
+	    end > VFIO_TASK_SIZE)
+		return -EFAULT;
+	if ((ssize_t)count < 0 || pos < 0 ||
+	    (off_t)((uint64_t)pos + count) < 0)
+		return -EINVAL;
+	count = min(count, VFIO_MAX_RW_COUNT);
+	if (write)
+		return vdev->ops->write
+			       ? vdev->ops->write(vdev, buf, count, pos)
+			       : -EINVAL;
+	return vdev->ops->read ? vdev->ops->read(vdev, buf, count, pos)
+			       : -EINVAL;
+}
+
+/* ksys_pread64/ksys_pwrite64: a negative offset before the fd */
+static ssize_t rw_at(int fd, void *buf, size_t count, off_t off, bool write)
+{
+	struct vfio_file *f;
 	ssize_t ret;
 
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	f = file_get(fd);
 	if (!f) {
 		errno = EBADF;
 		return -1;
 	}
-	if (f->type != VFIO_FILE_DEVICE)
-		ret = -EINVAL;
-	else if (write)
-		ret = f->device->ops->write
-			      ? f->device->ops->write(f->device, buf, count,
-						      off)
-			      : -EINVAL;
-	else
-		ret = f->device->ops->read
-			      ? f->device->ops->read(f->device, buf, count, off)
-			      : -EINVAL;
+	ret = file_rw(f, buf, count, off, write);
 	file_put(f);
 	if (ret < 0) {
 		errno = (int)-ret;
@@ -685,16 +956,16 @@ static ssize_t device_rw(int fd, void *buf, size_t count, off_t off, bool write)
 
 ssize_t vfio_fops_pread(int fd, void *buf, size_t count, off_t off)
 {
-	return device_rw(fd, buf, count, off, false);
+	return rw_at(fd, buf, count, off, false);
 }
 
 ssize_t vfio_fops_pwrite(int fd, const void *buf, size_t count, off_t off)
 {
-	return device_rw(fd, (void *)buf, count, off, true);
+	return rw_at(fd, (void *)buf, count, off, true);
 }
 
-/* read/write at the file position, which they advance (as the kernel's
- * vfio device fops do with *ppos). */
+/* read/write at the file position, which a transfer advances (ksys_read:
+ * f_pos is what the driver moved *ppos to). */
 static ssize_t rw_at_pos(int fd, void *buf, size_t count, bool write)
 {
 	struct vfio_file *f = file_get(fd);
@@ -706,15 +977,13 @@ static ssize_t rw_at_pos(int fd, void *buf, size_t count, bool write)
 		return -1;
 	}
 	pos = atomic_load(&f->pos);
+	ret = file_rw(f, buf, count, pos, write);
+	if (ret >= 0)
+		atomic_store(&f->pos, pos + ret);
 	file_put(f);
-	ret = device_rw(fd, buf, count, pos, write);
-	if (ret > 0) {
-		f = file_get(fd);
-		if (f) {
-			atomic_compare_exchange_strong(&f->pos, &pos,
-						       pos + ret);
-			file_put(f);
-		}
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
 	}
 	return ret;
 }
@@ -760,36 +1029,96 @@ off_t vfio_fops_lseek(int fd, off_t off, int whence)
 	return pos;
 }
 
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED 0x4000000
+#endif
+/* the flags MAP_SHARED keeps and MAP_SHARED_VALIDATE accepts */
+#define VFIO_LEGACY_MAP_MASK                                                  \
+	(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | \
+	 MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED |     \
+	 MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK |             \
+	 MAP_HUGETLB)
+
+/*
+ * mmap of one of our fds, in the order the system call checks: the
+ * offset's alignment (sys_mmap, before the fd), the fd (-EBADF),
+ * MAP_HUGETLB on a file not of hugetlbfs (-EINVAL), then do_mmap: a zero
+ * length (-EINVAL), a length that wraps when page-aligned (-ENOMEM), an
+ * offset that wraps (-EOVERFLOW), more than the address space (-ENOMEM),
+ * file_mmap_ok (-EOVERFLOW), the mapping type and the file's mode
+ * (-EOPNOTSUPP, -EACCES, -EINVAL), a file without mmap (-ENODEV: the
+ * container and group), then the driver's mmap, which wants a shared
+ * mapping inside a mappable region (-EINVAL).
+ */
 void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags, int fd,
 		     off_t off)
 {
-	struct vfio_file *f = file_get(fd);
-	uint64_t vm_flags = 0;
-	phys_addr_t pa;
+	uint64_t pgoff = (uint64_t)off >> PHYS_PAGE_SHIFT, vm_flags = 0;
+	struct vfio_file *f;
 	void *addr = MAP_FAILED;
+	phys_addr_t pa;
 	int ret;
 
+	if ((uint64_t)off & (PHYS_PAGE_SIZE - 1)) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	f = file_get(fd);
 	if (!f) {
 		errno = EBADF;
 		return MAP_FAILED;
 	}
-	if (f->type != VFIO_FILE_DEVICE || !f->device->ops->mmap) {
+	ret = -EINVAL;
+	if ((flags & MAP_HUGETLB) || !len)
+		goto out;
+	ret = -ENOMEM;
+	if (len > SIZE_MAX - (PHYS_PAGE_SIZE - 1))
+		goto out;
+	len = ALIGN_UP(len, PHYS_PAGE_SIZE);
+	ret = -EOVERFLOW;
+	if (pgoff + (len >> PHYS_PAGE_SHIFT) < pgoff)
+		goto out;
+	ret = -ENOMEM; /* get_unmapped_area */
+	if (len > VFIO_TASK_SIZE)
+		goto out;
+	ret = -EOVERFLOW; /* file_mmap_ok: no size limit but the offset's */
+	if (pgoff > (UINT64_MAX - len) >> PHYS_PAGE_SHIFT)
+		goto out;
+	switch (flags & MAP_TYPE) {
+	case MAP_SHARED_VALIDATE:
+		ret = -EOPNOTSUPP; /* no file of ours adds mmap flags */
+		if (flags & ~VFIO_LEGACY_MAP_MASK)
+			goto out;
+		/* fallthrough */
+	case MAP_SHARED:
+		ret = -EACCES;
+		if ((prot & PROT_WRITE) && !(f->mode & VFIO_FMODE_WRITE))
+			goto out;
+		/* fallthrough */
+	case MAP_PRIVATE:
+		ret = -EACCES;
+		if (!(f->mode & VFIO_FMODE_READ))
+			goto out;
+		ret = -ENODEV;
+		if (f->type != VFIO_FILE_DEVICE)
+			goto out;
+		ret = -EINVAL; /* VM_GROWSDOWN on a file */
+		if (flags & MAP_GROWSDOWN)
+			goto out;
+		break;
+	default:
 		ret = -EINVAL;
 		goto out;
 	}
-	/* like vfio_pci_core_mmap: shared mappings of whole pages only */
-	if (!(flags & MAP_SHARED) || !len || off < 0 ||
-	    (off & (PHYS_PAGE_SIZE - 1))) {
-		ret = -EINVAL;
+	/* vfio_device_fops_mmap, then the driver's VM_SHARED check */
+	ret = -EINVAL;
+	if (!f->device->ops->mmap || !(flags & MAP_SHARED))
 		goto out;
-	}
-	ret = f->device->ops->mmap(f->device, off,
-				   ALIGN_UP(len, PHYS_PAGE_SIZE),
-				   prot & PROT_WRITE, &pa, &vm_flags);
+	ret = f->device->ops->mmap(f->device, off, len, prot & PROT_WRITE, &pa,
+				   &vm_flags);
 	if (ret)
 		goto out;
-	ret = mm_mmap_pfn(mm, pa, ALIGN_UP(len, PHYS_PAGE_SIZE), vm_flags,
-			  &addr);
+	ret = mm_mmap_pfn(mm, pa, len, vm_flags, &addr);
 	if (ret)
 		addr = MAP_FAILED;
 out:
