@@ -16,6 +16,7 @@
 
 #include <uiommu/uapi.h>
 #include <uiommu/vfio.h>
+#include <uiommu/vfio_device.h>
 
 #define BAD_PTR ((void *)16)
 
@@ -165,7 +166,7 @@ static void test_group_ioctls(void **state)
 
 		EXPECT_ERR(uiommu_ioctl(f->group, VFIO_GROUP_SET_CONTAINER,
 					&minus),
-			   EINVAL);
+			   EBADF);
 	}
 	EXPECT_ERR(uiommu_ioctl(f->group, VFIO_GROUP_SET_CONTAINER, &nullfd),
 		   EINVAL);
@@ -395,7 +396,7 @@ static void test_bar_region_mmap(void **state)
 	assert_int_equal(errno, EINVAL);
 	assert_true(uiommu_mmap(NULL, 4096, PROT_READ, MAP_SHARED, f->group,
 				off + 4096) == MAP_FAILED);
-	assert_int_equal(errno, EINVAL);
+	assert_int_equal(errno, ENODEV); /* a group file has no mmap */
 
 	bar = uiommu_mmap(NULL, r.info.size - 4096, PROT_READ | PROT_WRITE,
 			  MAP_SHARED, f->dev, off + 4096);
@@ -519,6 +520,826 @@ static void test_iopf_pri(void **state)
 	iopf_through_uapi("iommu s; device e iommu=s sid=1 group=0 pri");
 }
 
+/* ---- order of checks: one table per ioctl -----------------------------------------
+ *
+ * Each table lists the checks of one ioctl in the order Linux 6.1 makes
+ * them, each row with an input that trips that check (and passes those
+ * before it), and rows whose input fails several checks at once: the
+ * first check decides the errno.
+ */
+
+/* Each row runs its call, then checks errno at once (errno is per call). */
+#define RUN_ROW(check, call, e)                                               \
+	do {                                                                  \
+		long r_;                                                      \
+		errno = 0;                                                    \
+		r_ = (long)(call);                                            \
+		if ((e) && (r_ != -1 || errno != (e)))                        \
+			print_error("%s: ret %ld errno %d, want %d\n", check, \
+				    r_, errno, (e));                          \
+		assert_int_equal(r_, (e) ? -1 : r_);                          \
+		if (e)                                                        \
+			assert_int_equal(errno, (e));                         \
+	} while (0)
+
+struct ioctl_row {
+	const char *check;
+	int *fd;
+	unsigned long request;
+	void *arg;
+	long ret; /* when err is 0 */
+	int err;
+};
+
+static void run_ioctl_rows(const struct ioctl_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		long r;
+
+		errno = 0;
+		r = uiommu_ioctl(*rows[i].fd, rows[i].request, rows[i].arg);
+		if (rows[i].err ? (r != -1 || errno != rows[i].err)
+				: r != rows[i].ret)
+			print_error("row %zu (%s): ret %ld errno %d\n", i,
+				    rows[i].check, r, errno);
+		if (rows[i].err) {
+			assert_int_equal(r, -1);
+			assert_int_equal(errno, rows[i].err);
+		} else {
+			assert_int_equal(r, rows[i].ret);
+		}
+	}
+}
+
+/* VFIO_GET_API_VERSION: vfio_fops_unl_ioctl answers it on a container
+ * only; the fd first (fdget). */
+static void test_order_get_api_version(void **state)
+{
+	struct fds *f = *state;
+	int bad = 12345;
+	const struct ioctl_row rows[] = {
+		{"fdget", &bad, VFIO_GET_API_VERSION, NULL, 0, EBADF},
+		{"group fops: unknown", &f->group, VFIO_GET_API_VERSION, NULL,
+		 0, ENOTTY},
+		{"container", &f->container, VFIO_GET_API_VERSION, BAD_PTR,
+		 VFIO_API_VERSION, 0},
+	};
+
+	run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+}
+
+/* VFIO_CHECK_EXTENSION (vfio_ioctl_check_extension): with no backend,
+ * the driver's check_extension(NULL, arg): type1's with a NULL iommu. */
+static void test_order_check_extension(void **state)
+{
+	struct fds *f = *state;
+	const struct {
+		unsigned long arg;
+		long none, backend; /* no backend yet; type1v2 set */
+	} rows[] = {
+		{VFIO_TYPE1_IOMMU, 1, 1},	  {VFIO_TYPE1v2_IOMMU, 1, 1},
+		{VFIO_TYPE1_NESTING_IOMMU, 1, 1}, {VFIO_UNMAP_ALL, 1, 1},
+		{VFIO_DMA_CC_IOMMU, 0, 1}, /* needs a domain: NULL says 0 */
+		{VFIO_NOIOMMU_IOMMU, 0, 0},	  {12345, 0, 0},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE_T(rows); i++)
+		assert_int_equal(uiommu_ioctl(f->container,
+					      VFIO_CHECK_EXTENSION,
+					      rows[i].arg),
+				 rows[i].none);
+	full_setup(f);
+	for (size_t i = 0; i < ARRAY_SIZE_T(rows); i++)
+		assert_int_equal(uiommu_ioctl(f->container,
+					      VFIO_CHECK_EXTENSION,
+					      rows[i].arg),
+				 rows[i].backend);
+}
+
+/* VFIO_SET_IOMMU (vfio_ioctl_set_iommu): no group or a backend already
+ * (-EINVAL), then the driver's check_extension(NULL, type) (<= 0:
+ * -ENODEV), then its open (type1's: -EINVAL for a type it does not
+ * open), then attaching the groups. */
+static void test_order_set_iommu(void **state)
+{
+	struct fds *f = *state;
+
+	RUN_ROW("no group",
+		uiommu_ioctl(f->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
+		EINVAL);
+	RUN_ROW("all fail: no group decides",
+		uiommu_ioctl(f->container, VFIO_SET_IOMMU, 12345), EINVAL);
+	assert_int_equal(uiommu_ioctl(f->group, VFIO_GROUP_SET_CONTAINER,
+				      &f->container),
+			 0);
+	RUN_ROW("check_extension: unknown",
+		uiommu_ioctl(f->container, VFIO_SET_IOMMU, 12345), ENODEV);
+	RUN_ROW("check_extension: noiommu",
+		uiommu_ioctl(f->container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU),
+		ENODEV);
+	RUN_ROW("check_extension(NULL): cache coherency is 0",
+		uiommu_ioctl(f->container, VFIO_SET_IOMMU, VFIO_DMA_CC_IOMMU),
+		ENODEV);
+	RUN_ROW("open: an extension, not a type",
+		uiommu_ioctl(f->container, VFIO_SET_IOMMU, VFIO_UNMAP_ALL),
+		EINVAL);
+	assert_int_equal(uiommu_ioctl(f->container, VFIO_SET_IOMMU,
+				      VFIO_TYPE1v2_IOMMU),
+			 0);
+	RUN_ROW("backend set",
+		uiommu_ioctl(f->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
+		EINVAL);
+	RUN_ROW("all fail: backend set decides",
+		uiommu_ioctl(f->container, VFIO_SET_IOMMU, 12345), EINVAL);
+}
+
+/* VFIO_GROUP_GET_STATUS (vfio_group_ioctl_get_status): copy_from_user,
+ * argsz. */
+static void test_order_group_get_status(void **state)
+{
+	struct fds *f = *state;
+	struct vfio_group_status small = {.argsz = 7}, ok = {.argsz = 8};
+	const struct ioctl_row rows[] = {
+		{"copy_from_user", &f->group, VFIO_GROUP_GET_STATUS, BAD_PTR, 0,
+		 EFAULT},
+		{"copy_from_user: NULL", &f->group, VFIO_GROUP_GET_STATUS, NULL,
+		 0, EFAULT},
+		{"argsz", &f->group, VFIO_GROUP_GET_STATUS, &small, 0, EINVAL},
+		{"fine", &f->group, VFIO_GROUP_GET_STATUS, &ok, 0, 0},
+	};
+
+	run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+	assert_int_equal(ok.flags, VFIO_GROUP_FLAGS_VIABLE);
+}
+
+/* VFIO_GROUP_SET_CONTAINER (vfio_group_ioctl_set_container): get_user,
+ * fdget (any fd not open: even when the group has a container), a
+ * container already set, vfio_container_from_file, the attach. */
+static void test_order_set_container(void **state)
+{
+	struct fds *f = *state;
+	int minus = -1, closed, nullfd = open("/dev/null", O_RDONLY);
+	int c2 = uiommu_open("/dev/vfio/vfio", O_RDWR);
+
+	/* a number no open can hand out again before the last row */
+	closed = 1 << 20;
+	assert_true(fcntl(closed, F_GETFD) < 0);
+	{
+		const struct ioctl_row rows[] = {
+			{"get_user", &f->group, VFIO_GROUP_SET_CONTAINER,
+			 BAD_PTR, 0, EFAULT},
+			{"get_user: NULL", &f->group, VFIO_GROUP_SET_CONTAINER,
+			 NULL, 0, EFAULT},
+			{"fdget: -1", &f->group, VFIO_GROUP_SET_CONTAINER,
+			 &minus, 0, EBADF},
+			{"fdget: closed", &f->group, VFIO_GROUP_SET_CONTAINER,
+			 &closed, 0, EBADF},
+			{"not a container: /dev/null", &f->group,
+			 VFIO_GROUP_SET_CONTAINER, &nullfd, 0, EINVAL},
+			{"not a container: a group", &f->group,
+			 VFIO_GROUP_SET_CONTAINER, &f->group, 0, EINVAL},
+		};
+
+		run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+	}
+	full_setup(f);
+	{
+		const struct ioctl_row rows[] = {
+			{"all fail: get_user decides", &f->group,
+			 VFIO_GROUP_SET_CONTAINER, BAD_PTR, 0, EFAULT},
+			{"all fail: fdget decides (-1)", &f->group,
+			 VFIO_GROUP_SET_CONTAINER, &minus, 0, EBADF},
+			{"all fail: fdget decides (closed)", &f->group,
+			 VFIO_GROUP_SET_CONTAINER, &closed, 0, EBADF},
+			{"container set", &f->group, VFIO_GROUP_SET_CONTAINER,
+			 &c2, 0, EINVAL},
+			{"all fail: container set decides", &f->group,
+			 VFIO_GROUP_SET_CONTAINER, &f->dev, 0, EINVAL},
+		};
+
+		run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+	}
+	close(nullfd);
+	assert_int_equal(uiommu_close(c2), 0);
+}
+
+/* VFIO_GROUP_UNSET_CONTAINER (vfio_group_ioctl_unset_container): no
+ * container, then container_users (device files open). */
+static void test_order_unset_container(void **state)
+{
+	struct fds *f = *state;
+
+	RUN_ROW("no container",
+		uiommu_ioctl(f->group, VFIO_GROUP_UNSET_CONTAINER), EINVAL);
+	full_setup(f);
+	RUN_ROW("device files open",
+		uiommu_ioctl(f->group, VFIO_GROUP_UNSET_CONTAINER), EBUSY);
+	assert_int_equal(uiommu_close(f->dev), 0);
+	f->dev = -1;
+	assert_int_equal(uiommu_ioctl(f->group, VFIO_GROUP_UNSET_CONTAINER), 0);
+}
+
+/* VFIO_GROUP_GET_DEVICE_FD (vfio_group_ioctl_get_device_fd): the name
+ * (strndup_user with PAGE_SIZE: -EFAULT unreadable, -EINVAL no NUL in a
+ * page), the device by name (-ENODEV), then vfio_device_open's container
+ * and backend (-EINVAL). */
+static void test_order_get_device_fd(void **state)
+{
+	struct fds *f = *state;
+	char *pages = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *tail_name = pages + 4096 - 5; /* "dma0\0", up to the page end */
+	int fd;
+
+	assert_true(pages != MAP_FAILED);
+	memset(pages, 'a', 4096);
+	assert_int_equal(mprotect(pages + 4096, 4096, PROT_NONE), 0);
+	{
+		const struct ioctl_row rows[] = {
+			{"strndup_user: NULL", &f->group,
+			 VFIO_GROUP_GET_DEVICE_FD, NULL, 0, EFAULT},
+			{"strndup_user: unreadable", &f->group,
+			 VFIO_GROUP_GET_DEVICE_FD, BAD_PTR, 0, EFAULT},
+			{"strndup_user: runs into an unreadable page",
+			 &f->group, VFIO_GROUP_GET_DEVICE_FD, pages + 4000, 0,
+			 EFAULT},
+			{"strndup_user: no NUL within a page", &f->group,
+			 VFIO_GROUP_GET_DEVICE_FD, pages, 0, EINVAL},
+			{"all fail: the name decides (no container)", &f->group,
+			 VFIO_GROUP_GET_DEVICE_FD, pages, 0, EINVAL},
+			{"by name", &f->group, VFIO_GROUP_GET_DEVICE_FD, "nope",
+			 0, ENODEV},
+			{"by name: another group's device", &f->group,
+			 VFIO_GROUP_GET_DEVICE_FD, "dma1", 0, ENODEV},
+			{"container", &f->group, VFIO_GROUP_GET_DEVICE_FD,
+			 "dma0", 0, EINVAL},
+		};
+
+		run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+	}
+	assert_int_equal(uiommu_ioctl(f->group, VFIO_GROUP_SET_CONTAINER,
+				      &f->container),
+			 0);
+	RUN_ROW("backend",
+		uiommu_ioctl(f->group, VFIO_GROUP_GET_DEVICE_FD, "dma0"),
+		EINVAL);
+	RUN_ROW("all fail: by name decides (no backend)",
+		uiommu_ioctl(f->group, VFIO_GROUP_GET_DEVICE_FD, "nope"),
+		ENODEV);
+	assert_int_equal(uiommu_ioctl(f->container, VFIO_SET_IOMMU,
+				      VFIO_TYPE1v2_IOMMU),
+			 0);
+	memcpy(tail_name, "dma0", 5);
+	fd = uiommu_ioctl(f->group, VFIO_GROUP_GET_DEVICE_FD, tail_name);
+	assert_true(fd >= 0); /* a name ending at a page's last byte */
+	assert_int_equal(uiommu_close(fd), 0);
+	assert_int_equal(munmap(pages, 2 * 4096), 0);
+}
+
+/* VFIO_DEVICE_GET_INFO (vfio_platform_ioctl): copy_from_user, argsz. */
+static void test_order_device_get_info(void **state)
+{
+	struct fds *f = *state;
+	struct vfio_device_info small = {.argsz = 15}, ok = {.argsz = 16};
+
+	full_setup(f);
+	{
+		const struct ioctl_row rows[] = {
+			{"copy_from_user", &f->dev, VFIO_DEVICE_GET_INFO,
+			 BAD_PTR, 0, EFAULT},
+			{"copy_from_user: NULL", &f->dev, VFIO_DEVICE_GET_INFO,
+			 NULL, 0, EFAULT},
+			{"argsz", &f->dev, VFIO_DEVICE_GET_INFO, &small, 0,
+			 EINVAL},
+			{"fine", &f->dev, VFIO_DEVICE_GET_INFO, &ok, 0, 0},
+		};
+
+		run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+	}
+	assert_int_equal(ok.num_regions, 2);
+	assert_int_equal(ok.num_irqs, 0);
+}
+
+/* VFIO_DEVICE_GET_REGION_INFO (vfio_platform_ioctl, vfio-pci's caps):
+ * copy_from_user, argsz, the index (before it is used: UBSan found a
+ * shift of a huge index), then the capability chain. */
+static void test_order_region_info(void **state)
+{
+	struct fds *f = *state;
+	struct vfio_region_info small = {.argsz = 23, .index = 99},
+				idx2 = {.argsz = 32, .index = 2},
+				huge = {.argsz = 32, .index = 0xffffffff},
+				ok = {.argsz = 32, .index = 0};
+
+	full_setup(f);
+	{
+		const struct ioctl_row rows[] = {
+			{"copy_from_user", &f->dev, VFIO_DEVICE_GET_REGION_INFO,
+			 BAD_PTR, 0, EFAULT},
+			{"copy_from_user: NULL", &f->dev,
+			 VFIO_DEVICE_GET_REGION_INFO, NULL, 0, EFAULT},
+			{"all fail: argsz decides (bad index too)", &f->dev,
+			 VFIO_DEVICE_GET_REGION_INFO, &small, 0, EINVAL},
+			{"index", &f->dev, VFIO_DEVICE_GET_REGION_INFO, &idx2,
+			 0, EINVAL},
+			{"index: huge", &f->dev, VFIO_DEVICE_GET_REGION_INFO,
+			 &huge, 0, EINVAL},
+			{"fine", &f->dev, VFIO_DEVICE_GET_REGION_INFO, &ok, 0,
+			 0},
+		};
+
+		run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+	}
+	assert_int_equal(ok.size, DMAENGINE_REG_SIZE);
+	/* a failed call wrote nothing back */
+	assert_int_equal(huge.offset, 0);
+	assert_int_equal(huge.size, 0);
+}
+
+/* VFIO_DEVICE_GET_IRQ_INFO (vfio_platform_ioctl): copy_from_user, argsz,
+ * the index (this device has none). */
+static void test_order_irq_info(void **state)
+{
+	struct fds *f = *state;
+	struct vfio_irq_info small = {.argsz = 15}, idx0 = {.argsz = 16};
+
+	full_setup(f);
+	{
+		const struct ioctl_row rows[] = {
+			{"copy_from_user", &f->dev, VFIO_DEVICE_GET_IRQ_INFO,
+			 BAD_PTR, 0, EFAULT},
+			{"copy_from_user: NULL", &f->dev,
+			 VFIO_DEVICE_GET_IRQ_INFO, NULL, 0, EFAULT},
+			{"argsz", &f->dev, VFIO_DEVICE_GET_IRQ_INFO, &small, 0,
+			 EINVAL},
+			{"index >= num_irqs", &f->dev, VFIO_DEVICE_GET_IRQ_INFO,
+			 &idx0, 0, EINVAL},
+		};
+
+		run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+	}
+}
+
+/* VFIO_DEVICE_SET_IRQS: copy_from_user, then the core's
+ * vfio_set_irqs_validate_and_prepare (argsz, index >= num_irqs,
+ * start/count, flags, data size): a device without interrupts is
+ * -EINVAL whatever the header, never -ENOTTY. */
+static void test_order_set_irqs(void **state)
+{
+	struct fds *f = *state;
+	struct vfio_irq_set small = {.argsz = 19},
+			    trigger = {.argsz = 20,
+				       .flags = VFIO_IRQ_SET_DATA_NONE |
+						VFIO_IRQ_SET_ACTION_TRIGGER,
+				       .index = 0,
+				       .start = 0,
+				       .count = 1},
+			    badflags = {.argsz = 20, .flags = 0x80000000},
+			    wrap = {.argsz = 20,
+				    .start = 5,
+				    .count = 0xfffffffe};
+
+	full_setup(f);
+	{
+		const struct ioctl_row rows[] = {
+			{"copy_from_user", &f->dev, VFIO_DEVICE_SET_IRQS,
+			 BAD_PTR, 0, EFAULT},
+			{"copy_from_user: NULL", &f->dev, VFIO_DEVICE_SET_IRQS,
+			 NULL, 0, EFAULT},
+			{"argsz", &f->dev, VFIO_DEVICE_SET_IRQS, &small, 0,
+			 EINVAL},
+			{"index >= num_irqs", &f->dev, VFIO_DEVICE_SET_IRQS,
+			 &trigger, 0, EINVAL},
+			{"flags", &f->dev, VFIO_DEVICE_SET_IRQS, &badflags, 0,
+			 EINVAL},
+			{"start + count wraps", &f->dev, VFIO_DEVICE_SET_IRQS,
+			 &wrap, 0, EINVAL},
+		};
+
+		run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+	}
+}
+
+/* vfio_set_irqs_validate_and_prepare itself, on a device with
+ * interrupts (as vfio-pci calls it): each check in order. */
+static void test_set_irqs_validate(void **state)
+{
+	const struct {
+		const char *check;
+		struct vfio_irq_set hdr;
+		int num_irqs, max_type, ret;
+		size_t size;
+	} rows[] = {
+		{"argsz", {.argsz = 19, .count = 1}, 4, 5, -EINVAL, 0},
+		{"index >= max_irq_type",
+		 {.argsz = 20, .index = 5},
+		 4,
+		 5,
+		 -EINVAL,
+		 0},
+		{"count wraps",
+		 {.argsz = 20, .start = 1, .count = 0xfffffffe},
+		 4,
+		 5,
+		 -EINVAL,
+		 0},
+		{"flags", {.argsz = 20, .flags = 1u << 9}, 4, 5, -EINVAL, 0},
+		{"start >= num_irqs",
+		 {.argsz = 20, .start = 4},
+		 4,
+		 5,
+		 -EINVAL,
+		 0},
+		{"start + count > num_irqs",
+		 {.argsz = 20, .start = 2, .count = 3},
+		 4,
+		 5,
+		 -EINVAL,
+		 0},
+		{"data type",
+		 {.argsz = 20, .flags = 3, .count = 1},
+		 4,
+		 5,
+		 -EINVAL,
+		 0},
+		{"data size",
+		 {.argsz = 20 + 7,
+		  .flags = VFIO_IRQ_SET_DATA_EVENTFD,
+		  .count = 2},
+		 4,
+		 5,
+		 -EINVAL,
+		 0},
+		{"eventfds",
+		 {.argsz = 20 + 8,
+		  .flags = VFIO_IRQ_SET_DATA_EVENTFD |
+			   VFIO_IRQ_SET_ACTION_TRIGGER,
+		  .count = 2},
+		 4,
+		 5,
+		 0,
+		 8},
+		{"none",
+		 {.argsz = 20,
+		  .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK,
+		  .start = 3,
+		  .count = 1},
+		 4,
+		 5,
+		 0,
+		 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE_T(rows); i++) {
+		struct vfio_irq_set hdr = rows[i].hdr;
+		size_t size = 99;
+
+		if (vfio_set_irqs_validate_and_prepare(&hdr, rows[i].num_irqs,
+						       rows[i].max_type,
+						       &size) != rows[i].ret)
+			print_error("row %zu (%s)\n", i, rows[i].check);
+		assert_int_equal(vfio_set_irqs_validate_and_prepare(
+					 &hdr, rows[i].num_irqs,
+					 rows[i].max_type, &size),
+				 rows[i].ret);
+		if (!rows[i].ret)
+			assert_int_equal(size, rows[i].size);
+	}
+}
+
+/* VFIO_DEVICE_RESET: no argument to check. */
+static void test_order_reset(void **state)
+{
+	struct fds *f = *state;
+	uint64_t v = 0x1234, back = 1;
+
+	full_setup(f);
+	assert_int_equal(uiommu_pwrite(f->dev, &v, 8, DMAENGINE_REG_SRC), 8);
+	RUN_ROW("no argument", uiommu_ioctl(f->dev, VFIO_DEVICE_RESET, BAD_PTR),
+		0);
+	assert_int_equal(uiommu_pread(f->dev, &back, 8, DMAENGINE_REG_SRC), 8);
+	assert_int_equal(back, 0);
+}
+
+/* VFIO_DEVICE_FEATURE (vfio_ioctl_device_feature): copy_from_user,
+ * argsz, unknown flags, GET with SET without PROBE, then the feature:
+ * migration and DMA logging without the driver's ops, and any other
+ * without a device_feature op, are -ENOTTY. */
+static void test_order_device_feature(void **state)
+{
+	struct fds *f = *state;
+	struct vfio_device_feature
+		small = {.argsz = 7, .flags = 0xffffffff},
+		unknown = {.argsz = 8,
+			   .flags = 1u << 20 | VFIO_DEVICE_FEATURE_GET},
+		getset = {.argsz = 8,
+			  .flags = VFIO_DEVICE_FEATURE_GET |
+				   VFIO_DEVICE_FEATURE_SET | 100},
+		probe = {.argsz = 8,
+			 .flags = VFIO_DEVICE_FEATURE_PROBE |
+				  VFIO_DEVICE_FEATURE_GET |
+				  VFIO_DEVICE_FEATURE_SET | 100},
+		mig = {.argsz = 8,
+		       .flags = VFIO_DEVICE_FEATURE_GET |
+				VFIO_DEVICE_FEATURE_MIGRATION},
+		log = {.argsz = 8,
+		       .flags = VFIO_DEVICE_FEATURE_SET |
+				VFIO_DEVICE_FEATURE_DMA_LOGGING_START},
+		other = {.argsz = 8, .flags = VFIO_DEVICE_FEATURE_GET | 100};
+
+	full_setup(f);
+	{
+		const struct ioctl_row rows[] = {
+			{"copy_from_user", &f->dev, VFIO_DEVICE_FEATURE,
+			 BAD_PTR, 0, EFAULT},
+			{"all fail: argsz decides", &f->dev,
+			 VFIO_DEVICE_FEATURE, &small, 0, EINVAL},
+			{"unknown flags", &f->dev, VFIO_DEVICE_FEATURE,
+			 &unknown, 0, EINVAL},
+			{"GET|SET without PROBE", &f->dev, VFIO_DEVICE_FEATURE,
+			 &getset, 0, EINVAL},
+			{"PROBE|GET|SET: to the feature", &f->dev,
+			 VFIO_DEVICE_FEATURE, &probe, 0, ENOTTY},
+			{"migration: no mig_ops", &f->dev, VFIO_DEVICE_FEATURE,
+			 &mig, 0, ENOTTY},
+			{"DMA logging: no log_ops", &f->dev,
+			 VFIO_DEVICE_FEATURE, &log, 0, ENOTTY},
+			{"no device_feature op", &f->dev, VFIO_DEVICE_FEATURE,
+			 &other, 0, ENOTTY},
+			{"unknown device ioctl", &f->dev, _IO(';', 199), NULL,
+			 0, ENOTTY},
+			{"a group ioctl on a device", &f->dev,
+			 VFIO_GROUP_GET_STATUS, NULL, 0, ENOTTY},
+		};
+
+		run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+	}
+}
+
+/* pread/pwrite/read/write: ksys_pread64 (a negative offset before the
+ * fd), fdget, vfs_read (mode, a read op, access_ok, rw_verify_area), then
+ * vfio-platform's read: the index, an offset at or past the region's end,
+ * a count clipped at it. */
+static void test_order_rw(void **state)
+{
+	struct fds *f = *state;
+	uint8_t buf[64] = {0};
+	uint64_t v = 0x1122334455667788ULL, back = 0;
+	int wronly;
+
+	full_setup(f);
+	RUN_ROW("pread: offset < 0 (all fail)", uiommu_pread(12345, buf, 8, -1),
+		EINVAL);
+	RUN_ROW("pread: fdget", uiommu_pread(12345, buf, 8, 0), EBADF);
+	RUN_ROW("read: fdget", uiommu_read(12345, buf, 8), EBADF);
+	RUN_ROW("group: no read op", uiommu_pread(f->group, buf, 8, 0), EINVAL);
+	RUN_ROW("container: no write op",
+		uiommu_pwrite(f->container, buf, 8, 0), EINVAL);
+	RUN_ROW("access_ok", uiommu_pread(f->dev, (void *)0x7ffffffff000, 8, 0),
+		EFAULT);
+	RUN_ROW("access_ok: wraps", uiommu_pread(f->dev, buf, SIZE_MAX, 0),
+		EFAULT);
+	RUN_ROW("rw_verify_area: pos + count < 0",
+		uiommu_pread(f->dev, buf, 16, INT64_MAX - 8), EINVAL);
+	RUN_ROW("index", uiommu_pread(f->dev, buf, 8, (off_t)2 << 40), EINVAL);
+	RUN_ROW("at the region's end",
+		uiommu_pread(f->dev, buf, 8, DMAENGINE_REG_SIZE), EINVAL);
+	RUN_ROW("bar: at its end",
+		uiommu_pwrite(f->dev, buf, 8, ((off_t)1 << 40) + 65536),
+		EINVAL);
+	RUN_ROW("copy_to_user", uiommu_pread(f->dev, BAD_PTR, 8, 0), EFAULT);
+	/* straddling the end: the short count */
+	assert_int_equal(uiommu_pread(f->dev, buf, 64, DMAENGINE_REG_SIZE - 8),
+			 8);
+	assert_int_equal(uiommu_pwrite(f->dev, &v, 8, DMAENGINE_REG_SRC), 8);
+	assert_int_equal(uiommu_pread(f->dev, buf, 64, DMAENGINE_REG_SIZE - 8),
+			 8);
+	assert_int_equal(uiommu_pwrite(f->dev, buf, 64,
+				       ((off_t)1 << 40) + 65536 - 16),
+			 16);
+	assert_int_equal(uiommu_pread(f->dev, &back, 0, 0), 0);
+	/* the ID page and the memory after it in one read */
+	{
+		uint32_t span[4];
+
+		assert_int_equal(uiommu_pread(f->dev, span, 16,
+					      ((off_t)1 << 40) + 4096 - 8),
+				 16);
+	}
+	/* read at the file position: a short count moves it by that much */
+	assert_int_equal(uiommu_lseek(f->dev, DMAENGINE_REG_SIZE - 4, SEEK_SET),
+			 DMAENGINE_REG_SIZE - 4);
+	assert_int_equal(uiommu_read(f->dev, buf, 64), 4);
+	assert_int_equal(uiommu_lseek(f->dev, 0, SEEK_CUR), DMAENGINE_REG_SIZE);
+	/* a file's mode: a group opened write-only is not readable */
+	assert_int_equal(uiommu_close(f->group), 0);
+	f->group = -1;
+	wronly = uiommu_open("/dev/vfio/1", O_WRONLY);
+	assert_true(wronly >= 0);
+	RUN_ROW("vfs_read: FMODE_READ", uiommu_pread(wronly, buf, 8, 0), EBADF);
+	RUN_ROW("vfs_write: FMODE_WRITE then no op",
+		uiommu_pwrite(wronly, buf, 8, 0), EINVAL);
+	assert_int_equal(uiommu_close(wronly), 0);
+}
+
+/* mmap: sys_mmap's offset alignment (before the fd), fdget, MAP_HUGETLB,
+ * do_mmap's length (zero, wrapping when page-aligned: -ENOMEM), offset
+ * overflow, get_unmapped_area, file_mmap_ok, the map type and the file's
+ * mode, a file without mmap (-ENODEV), then the driver. */
+static void test_order_mmap(void **state)
+{
+	struct fds *f = *state;
+	off_t bar = (off_t)1 << 40;
+	void *p;
+	int rdonly;
+
+#define MMAP_ROW(check, len, prot, flags, fd, off, e)                        \
+	do {                                                                 \
+		errno = 0;                                                   \
+		p = uiommu_mmap(NULL, len, prot, flags, fd, off);            \
+		if (p != MAP_FAILED || errno != (e))                         \
+			print_error("%s: errno %d, want %d\n", check, errno, \
+				    (e));                                    \
+		assert_true(p == MAP_FAILED);                                \
+		assert_int_equal(errno, (e));                                \
+	} while (0)
+
+	full_setup(f);
+	MMAP_ROW("offset alignment (all fail)", 0, PROT_READ, 0, 12345, bar + 1,
+		 EINVAL);
+	MMAP_ROW("fdget", 4096, PROT_READ, MAP_SHARED, 12345, bar + 4096,
+		 EBADF);
+	MMAP_ROW("MAP_HUGETLB", 4096, PROT_READ, MAP_SHARED | MAP_HUGETLB,
+		 f->dev, bar + 4096, EINVAL);
+	MMAP_ROW("zero length", 0, PROT_READ, MAP_SHARED, f->dev, bar + 4096,
+		 EINVAL);
+	MMAP_ROW("length wraps when page-aligned", SIZE_MAX - 100, PROT_READ,
+		 MAP_SHARED, f->dev, bar + 4096, ENOMEM);
+	MMAP_ROW("all fail: the length decides (group fd)", SIZE_MAX, PROT_READ,
+		 0x0f, f->group, 0, ENOMEM);
+	MMAP_ROW("offset overflow", (size_t)1 << 40, PROT_READ, MAP_SHARED,
+		 f->dev, (off_t)-4096, EOVERFLOW);
+	MMAP_ROW("more than the address space", (size_t)1 << 50, PROT_READ,
+		 MAP_SHARED, f->dev, bar + 4096, ENOMEM);
+	MMAP_ROW("file_mmap_ok", 8192, PROT_READ, MAP_SHARED, f->dev,
+		 (off_t)-4096, EOVERFLOW);
+	MMAP_ROW("MAP_SHARED_VALIDATE: unknown flag", 4096, PROT_READ,
+		 MAP_SHARED_VALIDATE | 0x80000, f->dev, bar + 4096, EOPNOTSUPP);
+	MMAP_ROW("map type", 4096, PROT_READ, 0x0f, f->dev, bar + 4096, EINVAL);
+	MMAP_ROW("no mmap: group", 4096, PROT_READ, MAP_SHARED, f->group,
+		 bar + 4096, ENODEV);
+	MMAP_ROW("no mmap: container", 4096, PROT_READ, MAP_PRIVATE,
+		 f->container, 0, ENODEV);
+	MMAP_ROW("MAP_GROWSDOWN on a file", 4096, PROT_READ,
+		 MAP_SHARED | MAP_GROWSDOWN, f->dev, bar + 4096, EINVAL);
+	MMAP_ROW("driver: not shared", 4096, PROT_READ, MAP_PRIVATE, f->dev,
+		 bar + 4096, EINVAL);
+	MMAP_ROW("driver: index", 4096, PROT_READ, MAP_SHARED, f->dev, bar * 2,
+		 EINVAL);
+	MMAP_ROW("driver: region without mmap", 4096, PROT_READ, MAP_SHARED,
+		 f->dev, 0, EINVAL);
+	MMAP_ROW("driver: the trapped page", 4096, PROT_READ, MAP_SHARED,
+		 f->dev, bar, EINVAL);
+	MMAP_ROW("driver: past the region", 65536, PROT_READ, MAP_SHARED,
+		 f->dev, bar + 4096, EINVAL);
+	/* MAP_SHARED drops flags it does not know; a length rounds up */
+	p = uiommu_mmap(NULL, 100, PROT_READ, MAP_SHARED | 0x80000, f->dev,
+			bar + 4096);
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(uiommu_munmap(p, 4096), 0);
+	/* the file's mode: a read-only container, a write mapping */
+	rdonly = uiommu_open("/dev/vfio/vfio", O_RDONLY);
+	MMAP_ROW("MAP_SHARED, PROT_WRITE: FMODE_WRITE", 4096, PROT_WRITE,
+		 MAP_SHARED, rdonly, 0, EACCES);
+	MMAP_ROW("MAP_PRIVATE: no FMODE_WRITE needed", 4096, PROT_WRITE,
+		 MAP_PRIVATE, rdonly, 0, ENODEV);
+	assert_int_equal(uiommu_close(rdonly), 0);
+#undef MMAP_ROW
+}
+
+/* ---- file lifetimes --------------------------------------------------------------- */
+
+/* Map a buffer, copy through the engine and check the copy. */
+static void engine_copy_ok(int container, int dev, uint8_t *buf, uint64_t iova)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)buf,
+		.iova = iova,
+		.size = 2 * 4096,
+	};
+	uint64_t v, len = 4096;
+	uint32_t one = 1, status = 0;
+
+	if (container >= 0)
+		assert_int_equal(
+			uiommu_ioctl(container, VFIO_IOMMU_MAP_DMA, &map), 0);
+	memset(buf, (int)(iova >> 12), 4096);
+	memset(buf + 4096, 0, 4096);
+	v = iova;
+	assert_int_equal(uiommu_pwrite(dev, &v, 8, DMAENGINE_REG_SRC), 8);
+	v = iova + 4096;
+	assert_int_equal(uiommu_pwrite(dev, &v, 8, DMAENGINE_REG_DST), 8);
+	assert_int_equal(uiommu_pwrite(dev, &len, 8, DMAENGINE_REG_LEN), 8);
+	assert_int_equal(uiommu_pwrite(dev, &one, 4, DMAENGINE_REG_DOORBELL),
+			 4);
+	assert_int_equal(uiommu_pread(dev, &status, 4, DMAENGINE_REG_STATUS),
+			 4);
+	assert_int_equal(status, DMAENGINE_STATUS_DONE);
+	assert_memory_equal(buf, buf + 4096, 4096);
+}
+
+/* A device file holds its group's file (6.1 vfio_device_assign_container
+ * takes group->opened_file): closing the group fd leaves the group in its
+ * container, MAP_DMA and DMA go on, the group cannot be opened again;
+ * the last device file's release releases the group file, which takes
+ * the group out of its container. */
+static void test_device_fd_holds_group_file(void **state)
+{
+	struct fds *f = *state;
+	struct mm *mm = uiommu_current_mm();
+	struct vfio_group_status st = {.argsz = sizeof(st)};
+	struct vfio_iommu_type1_dma_map map = {.argsz = sizeof(map)};
+	uint8_t *buf;
+	int g;
+
+	full_setup(f);
+	assert_int_equal(mm_mmap(mm, 4 * 4096, 0, (void **)&buf), 0);
+	engine_copy_ok(f->container, f->dev, buf, 0x10000);
+	assert_int_equal(uiommu_close(f->group), 0);
+	EXPECT_ERR(uiommu_ioctl(f->group, VFIO_GROUP_GET_STATUS, &st), EBADF);
+	f->group = -1;
+	/* still in the container, with its backend */
+	EXPECT_ERR(uiommu_open("/dev/vfio/0", O_RDWR), EBUSY);
+	assert_true(mm_locked_vm(mm) > 0);
+	engine_copy_ok(f->container, f->dev, buf + 2 * 4096, 0x20000);
+	assert_int_equal(uiommu_close(f->dev), 0);
+	f->dev = -1;
+	/* the group file went with its last device file */
+	assert_int_equal(mm_locked_vm(mm), 0);
+	EXPECT_ERR(uiommu_ioctl(f->container, VFIO_IOMMU_MAP_DMA, &map),
+		   EINVAL); /* no backend: the group left */
+	g = uiommu_open("/dev/vfio/0", O_RDWR);
+	assert_true(g >= 0);
+	assert_int_equal(uiommu_ioctl(g, VFIO_GROUP_GET_STATUS, &st), 0);
+	assert_false(st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET);
+	f->group = g;
+	assert_int_equal(mm_munmap(mm, buf, 4 * 4096), 0);
+}
+
+/* Two device files of one group: the group file goes with the last. */
+static void test_group_file_goes_with_last_device(void **state)
+{
+	struct fds *f = *state;
+	int d2;
+
+	full_setup(f);
+	d2 = uiommu_ioctl(f->group, VFIO_GROUP_GET_DEVICE_FD, "dma0");
+	assert_true(d2 >= 0 && d2 != f->dev);
+	assert_int_equal(uiommu_close(f->group), 0);
+	f->group = -1;
+	assert_int_equal(uiommu_close(f->dev), 0);
+	f->dev = -1;
+	EXPECT_ERR(uiommu_open("/dev/vfio/0", O_RDWR), EBUSY);
+	assert_int_equal(uiommu_close(d2), 0);
+	f->group = uiommu_open("/dev/vfio/0", O_RDWR);
+	assert_true(f->group >= 0);
+}
+
+/* A container whose fd closed lives on while groups are in it: group and
+ * device ioctls go on, and DMA through what it mapped. */
+static void test_container_outlives_its_fd(void **state)
+{
+	struct fds *f = *state;
+	struct mm *mm = uiommu_current_mm();
+	struct vfio_group_status st = {.argsz = sizeof(st)};
+	uint8_t *buf;
+	int d2;
+
+	full_setup(f);
+	assert_int_equal(mm_mmap(mm, 2 * 4096, 0, (void **)&buf), 0);
+	engine_copy_ok(f->container, f->dev, buf, 0x10000);
+	assert_int_equal(uiommu_close(f->container), 0);
+	f->container = -1;
+	assert_int_equal(uiommu_ioctl(f->group, VFIO_GROUP_GET_STATUS, &st), 0);
+	assert_true(st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET);
+	engine_copy_ok(-1, f->dev, buf, 0x10000); /* still mapped */
+	d2 = uiommu_ioctl(f->group, VFIO_GROUP_GET_DEVICE_FD, "dma0");
+	assert_true(d2 >= 0); /* the backend is still there */
+	assert_int_equal(uiommu_close(d2), 0);
+	assert_true(mm_locked_vm(mm) > 0);
+	assert_int_equal(uiommu_close(f->dev), 0);
+	f->dev = -1;
+	/* the last group out frees the container and its mappings */
+	assert_int_equal(uiommu_ioctl(f->group, VFIO_GROUP_UNSET_CONTAINER), 0);
+	assert_int_equal(mm_locked_vm(mm), 0);
+	assert_int_equal(uiommu_ioctl(f->group, VFIO_GROUP_GET_STATUS, &st), 0);
+	assert_false(st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET);
+	assert_int_equal(mm_munmap(mm, buf, 2 * 4096), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static const struct CMUnitTest tests[] = {
@@ -528,6 +1349,25 @@ static const struct CMUnitTest tests[] = {
 	T(test_device_ioctls),
 	T(test_dmaengine),
 	T(test_bar_region_mmap),
+	T(test_order_get_api_version),
+	T(test_order_check_extension),
+	T(test_order_set_iommu),
+	T(test_order_group_get_status),
+	T(test_order_set_container),
+	T(test_order_unset_container),
+	T(test_order_get_device_fd),
+	T(test_order_device_get_info),
+	T(test_order_region_info),
+	T(test_order_irq_info),
+	T(test_order_set_irqs),
+	cmocka_unit_test(test_set_irqs_validate),
+	T(test_order_reset),
+	T(test_order_device_feature),
+	T(test_order_rw),
+	T(test_order_mmap),
+	T(test_device_fd_holds_group_file),
+	T(test_group_file_goes_with_last_device),
+	T(test_container_outlives_its_fd),
 	cmocka_unit_test(test_topology),
 	cmocka_unit_test(test_iopf_stall_inline),
 	cmocka_unit_test(test_iopf_stall_threaded),

@@ -262,14 +262,16 @@ static long dmaengine_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	case VFIO_DEVICE_SET_IRQS: {
 		struct vfio_irq_set hdr;
 		size_t minsz = offsetof(struct vfio_irq_set, count) +
-			       sizeof(hdr.count), data_size;
+			       sizeof(hdr.count),
+		       data_size;
 		int ret;
 
 		if (copy_from_user(&hdr, (void *)arg, minsz))
 			return -EFAULT;
-		ret = vfio_set_irqs_validate_and_prepare(
-			&hdr, DMAENGINE_NUM_IRQS, DMAENGINE_NUM_IRQS,
-			&data_size);
+		ret = vfio_set_irqs_validate_and_prepare(&hdr,
+							 DMAENGINE_NUM_IRQS,
+							 DMAENGINE_NUM_IRQS,
+							 &data_size);
 		if (ret)
 			return ret;
 		return -EINVAL; /* no index passes the checks above */

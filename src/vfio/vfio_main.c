@@ -666,19 +666,19 @@ static long group_ioctl(struct vfio_file *gf, unsigned int cmd,
 
 /* ---- device ioctls -------------------------------------------------------------------- */
 
-int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr,
-				       int num_irqs, int max_irq_type,
-				       size_t *data_size)
+int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr, int num_irqs,
+				       int max_irq_type, size_t *data_size)
 {
-	size_t minsz = offsetof(struct vfio_irq_set, count) +
-		       sizeof(hdr->count);
+	size_t minsz =
+		offsetof(struct vfio_irq_set, count) + sizeof(hdr->count);
 	size_t size;
 
 	/* the header first, all of it -EINVAL */
-	if (hdr->argsz < minsz || hdr->index >= (uint32_t)max(max_irq_type, 0) ||
+	if (hdr->argsz < minsz ||
+	    hdr->index >= (uint32_t)max(max_irq_type, 0) ||
 	    hdr->count >= UINT32_MAX - hdr->start ||
-	    (hdr->flags & ~(VFIO_IRQ_SET_DATA_TYPE_MASK |
-			    VFIO_IRQ_SET_ACTION_TYPE_MASK)))
+	    (hdr->flags &
+	     ~(VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK)))
 		return -EINVAL;
 	if (data_size)
 		*data_size = 0;
@@ -716,8 +716,8 @@ int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr,
  */
 static long device_feature(struct vfio_device *vdev, unsigned long arg)
 {
-	size_t minsz = offsetof(struct vfio_device_feature, flags) +
-		       sizeof(uint32_t);
+	size_t minsz =
+		offsetof(struct vfio_device_feature, flags) + sizeof(uint32_t);
 	struct vfio_device_feature feature;
 
 	if (copy_from_user(&feature, (void *)arg, minsz))
@@ -905,8 +905,8 @@ int vfio_fops_close(int fd)
  * rw_verify_area (-EINVAL), the count clipped to MAX_RW_COUNT, then the
  * driver, which clips at the region's end.
  */
-static ssize_t file_rw(struct vfio_file *f, void *buf, size_t count,
-		       off_t pos, bool write)
+static ssize_t file_rw(struct vfio_file *f, void *buf, size_t count, off_t pos,
+		       bool write)
 {
 	struct vfio_device *vdev = f->device;
 	uintptr_t end;
@@ -918,8 +918,7 @@ static ssize_t file_rw(struct vfio_file *f, void *buf, size_t count,
 	if (__builtin_add_overflow((uintptr_t)buf, count, &end) ||
 	    end > VFIO_TASK_SIZE)
 		return -EFAULT;
-	if ((ssize_t)count < 0 || pos < 0 ||
-	    (off_t)((uint64_t)pos + count) < 0)
+	if ((ssize_t)count < 0 || pos < 0 || (off_t)((uint64_t)pos + count) < 0)
 		return -EINVAL;
 	count = min(count, VFIO_MAX_RW_COUNT);
 	if (write)
@@ -1034,10 +1033,10 @@ off_t vfio_fops_lseek(int fd, off_t off, int whence)
 #endif
 /* the flags MAP_SHARED keeps and MAP_SHARED_VALIDATE accepts */
 #define VFIO_LEGACY_MAP_MASK                                                  \
-	(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | \
-	 MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED |     \
-	 MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK |             \
-	 MAP_HUGETLB)
+	(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS |               \
+	 MAP_DENYWRITE | MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | \
+	 MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK |           \
+	 MAP_STACK | MAP_HUGETLB)
 
 /*
  * mmap of one of our fds, in the order the system call checks: the
