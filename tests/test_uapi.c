@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/vfio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -586,6 +587,34 @@ static void test_order_get_api_version(void **state)
 	};
 
 	run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+}
+
+/* do_vfs_ioctl answers some requests for every file before its ioctl op:
+ * FIOCLEX/FIONCLEX (the descriptor's close-on-exec flag), FIONBIO and
+ * FIOASYNC (get_user first), FIOQSIZE (-ENOTTY but for regular files);
+ * a container without a backend would give -EINVAL for them otherwise. */
+static void test_order_vfs_ioctls(void **state)
+{
+	struct fds *f = *state;
+	int on = 1, bad = 12345;
+	const struct ioctl_row rows[] = {
+		{"fdget first", &bad, FIOCLEX, NULL, 0, EBADF},
+		{"FIONCLEX", &f->container, FIONCLEX, NULL, 0, 0},
+		{"FIOCLEX", &f->container, FIOCLEX, NULL, 0, 0},
+		{"FIONBIO: get_user", &f->container, FIONBIO, BAD_PTR, 0,
+		 EFAULT},
+		{"FIONBIO", &f->group, FIONBIO, &on, 0, 0},
+		{"FIOASYNC", &f->group, FIOASYNC, &on, 0, 0},
+		{"FIOQSIZE: not a regular file", &f->container, FIOQSIZE, &on,
+		 0, ENOTTY},
+		{"the container's op: no backend", &f->container, _IO(';', 199),
+		 NULL, 0, EINVAL},
+	};
+
+	run_ioctl_rows(rows, ARRAY_SIZE_T(rows));
+	assert_int_equal(fcntl(f->container, F_GETFD), FD_CLOEXEC);
+	assert_int_equal(uiommu_ioctl(f->container, FIONCLEX), 0);
+	assert_int_equal(fcntl(f->container, F_GETFD), 0);
 }
 
 /* VFIO_CHECK_EXTENSION (vfio_ioctl_check_extension): with no backend,
@@ -1350,6 +1379,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_dmaengine),
 	T(test_bar_region_mmap),
 	T(test_order_get_api_version),
+	T(test_order_vfs_ioctls),
 	T(test_order_check_extension),
 	T(test_order_set_iommu),
 	T(test_order_group_get_status),

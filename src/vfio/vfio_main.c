@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -68,6 +69,8 @@
 /* the file mode bits of OPEN_FMODE() */
 #define VFIO_FMODE_READ	 1u
 #define VFIO_FMODE_WRITE 2u
+
+#define ENOIOCTLCMD 515 /* the kernel's "not mine", never returned */
 
 struct vfio_container {
 	unsigned int refs;	   /* vfio.lock: its file, its groups */
@@ -408,8 +411,6 @@ static int container_set_iommu(struct vfio_container *c, unsigned long type)
 
 	if (!c->groups || c->iommu)
 		return -EINVAL;
-	while (c->users) /* the group_lock is taken for writing */
-		pthread_cond_wait(&vfio.idle, &vfio.lock);
 	if (vfio_iommu_type1_ioctl(NULL, VFIO_CHECK_EXTENSION, type) <= 0)
 		return -ENODEV;
 	ret = vfio_iommu_type1_open(c->mm, type, &iommu);
@@ -850,6 +851,34 @@ int vfio_fops_open(struct mm *mm, const char *path, int flags)
 	return ret;
 }
 
+/*
+ * do_vfs_ioctl: the requests the VFS answers for every file before its
+ * ioctl op sees them (close-on-exec, non-blocking and async flags, which
+ * change nothing here but the descriptor's FD_CLOEXEC; FIOQSIZE is only
+ * for regular files, directories and links).  -ENOIOCTLCMD: not one.
+ */
+static long vfs_ioctl_generic(int fd, unsigned int cmd, unsigned long arg)
+{
+	int on;
+
+	switch (cmd) {
+	case FIOCLEX:
+	case FIONCLEX:
+		syscall(SYS_fcntl, fd, F_SETFD,
+			cmd == FIOCLEX ? FD_CLOEXEC : 0);
+		return 0;
+	case FIONBIO:
+	case FIOASYNC:
+		/* get_user; neither flag means anything to our files */
+		return copy_from_user(&on, (void *)arg, sizeof(on)) ? -EFAULT
+								    : 0;
+	case FIOQSIZE:
+		return -ENOTTY;
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
 int vfio_fops_ioctl(int fd, unsigned long request, void *arg)
 {
 	struct vfio_file *f = file_get(fd);
@@ -860,6 +889,9 @@ int vfio_fops_ioctl(int fd, unsigned long request, void *arg)
 		errno = EBADF;
 		return -1;
 	}
+	ret = vfs_ioctl_generic(fd, cmd, (unsigned long)arg);
+	if (ret != -ENOIOCTLCMD)
+		goto out;
 	switch (f->type) {
 	case VFIO_FILE_CONTAINER:
 		ret = container_ioctl(f->container, cmd, (unsigned long)arg);
@@ -871,6 +903,7 @@ int vfio_fops_ioctl(int fd, unsigned long request, void *arg)
 		ret = device_ioctl(f->device, cmd, (unsigned long)arg);
 		break;
 	}
+out:
 	file_put(f);
 	if (ret < 0) {
 		errno = (int)-ret;
