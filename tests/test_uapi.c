@@ -8,7 +8,10 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <linux/vfio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -1369,6 +1372,74 @@ static void test_container_outlives_its_fd(void **state)
 	assert_int_equal(mm_munmap(mm, buf, 2 * 4096), 0);
 }
 
+/* Calls in flight while their files close: each call holds its file, the
+ * last reference releases it (run under TSan by make check). */
+struct hammer {
+	int dev, group;
+	_Atomic int calls, wrong; /* wrong: an answer but 8 bytes or EBADF */
+};
+
+static void *hammer_fn(void *arg)
+{
+	struct hammer *h = arg;
+	struct vfio_region_info r = {.argsz = sizeof(r)};
+	struct vfio_group_status st = {.argsz = sizeof(st)};
+	bool dev_gone = false, group_gone = false;
+	uint64_t v;
+
+	/* no cmocka asserts off the main thread: count what is wrong */
+	while (!dev_gone || !group_gone) {
+		if (!dev_gone) {
+			if (uiommu_ioctl(h->dev, VFIO_DEVICE_GET_REGION_INFO,
+					 &r)) {
+				if (errno == EBADF)
+					dev_gone = true;
+				else
+					h->wrong++;
+			}
+			if (uiommu_pread(h->dev, &v, 8, 0) != 8 &&
+			    errno != EBADF)
+				h->wrong++;
+		}
+		if (!group_gone &&
+		    uiommu_ioctl(h->group, VFIO_GROUP_GET_STATUS, &st)) {
+			if (errno == EBADF)
+				group_gone = true;
+			else
+				h->wrong++;
+		}
+		h->calls++;
+	}
+	return NULL;
+}
+
+static void test_close_while_calls_in_flight(void **state)
+{
+	struct fds *f = *state;
+	struct mm *mm = uiommu_current_mm();
+
+	for (int i = 0; i < 50; i++) {
+		struct hammer h = {0};
+		pthread_t t;
+
+		full_setup(f);
+		h.dev = f->dev;
+		h.group = f->group;
+		assert_int_equal(pthread_create(&t, NULL, hammer_fn, &h), 0);
+		while (h.calls < 3)
+			sched_yield();
+		/* group first: the device file keeps it, then goes too */
+		assert_int_equal(uiommu_close(f->group), 0);
+		assert_int_equal(uiommu_close(f->dev), 0);
+		assert_int_equal(pthread_join(t, NULL), 0);
+		assert_int_equal(h.wrong, 0);
+		f->dev = -1;
+		f->group = uiommu_open("/dev/vfio/0", O_RDWR);
+		assert_true(f->group >= 0);
+		assert_int_equal(mm_locked_vm(mm), 0);
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static const struct CMUnitTest tests[] = {
@@ -1398,6 +1469,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_device_fd_holds_group_file),
 	T(test_group_file_goes_with_last_device),
 	T(test_container_outlives_its_fd),
+	T(test_close_while_calls_in_flight),
 	cmocka_unit_test(test_topology),
 	cmocka_unit_test(test_iopf_stall_inline),
 	cmocka_unit_test(test_iopf_stall_threaded),
