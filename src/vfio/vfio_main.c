@@ -1030,35 +1030,23 @@ ssize_t vfio_fops_write(int fd, const void *buf, size_t count)
 	return rw_at_pos(fd, (void *)buf, count, true);
 }
 
+/*
+ * None of VFIO's files has an llseek op (the container and group are
+ * character devices without one, the device file an anonymous-inode file
+ * without one), so vfs_llseek() refuses them all; read and write still
+ * use and advance the file position.
+ */
 off_t vfio_fops_lseek(int fd, off_t off, int whence)
 {
 	struct vfio_file *f = file_get(fd);
-	off_t pos = -1;
-	int err = 0;
 
 	if (!f) {
 		errno = EBADF;
 		return -1;
 	}
-	if (f->type != VFIO_FILE_DEVICE) {
-		err = ESPIPE;
-	} else if (whence == SEEK_SET) {
-		pos = off;
-	} else if (whence == SEEK_CUR) {
-		pos = atomic_load(&f->pos) + off;
-	} else {
-		err = EINVAL; /* a device fd has no end */
-	}
-	if (!err && pos < 0)
-		err = EINVAL;
-	if (!err)
-		atomic_store(&f->pos, pos);
 	file_put(f);
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return pos;
+	errno = ESPIPE;
+	return -1;
 }
 
 #ifndef MAP_UNINITIALIZED
