@@ -478,6 +478,33 @@ static int iopf_unmap_one(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	return n < 0 ? (int)n : 0;
 }
 
+/*
+ * Pin the n pages from vaddr (the faulting page and its premap window).
+ * mm pins all or nothing: when a page of the window cannot be pinned (its
+ * vaddr unmapped, say), the window ends before it, as get_user_pages'
+ * partial count ends it in the kernel, so the faulting page still gets in
+ * (F12: only its own pin failing makes the answer INVALID).
+ */
+static long iopf_pin(struct mm *mm, unsigned long vaddr, uint64_t n,
+		     unsigned int gup_flags, struct mm_pin_run *runs,
+		     unsigned int max_runs, unsigned int *nr)
+{
+	long pinned = mm_pin_pages(mm, vaddr, n, gup_flags, runs, max_runs, nr);
+	unsigned int got;
+	uint64_t k;
+
+	if (pinned > 0 || n == 1)
+		return pinned;
+	*nr = 0;
+	for (k = 0; k < n && *nr < max_runs; k++) {
+		if (mm_pin_pages(mm, vaddr + (k << PAGE_SHIFT), 1, gup_flags,
+				 runs + *nr, max_runs - *nr, &got) != 1)
+			break;
+		*nr += got;
+	}
+	return k ? (long)k : pinned;
+}
+
 static enum iommu_page_response_code
 vfio_iopf_fault(struct vfio_iommu *iommu, uint64_t addr, uint32_t perm)
 {
@@ -530,9 +557,9 @@ again:
 
 	/* resolve and pin through mm, without iopf_lock (the notifier takes
 	 * it under the mm's lock) */
-	pinned = mm_pin_pages(iommu->iopf_mm, vaddr, n,
-			      prot & IOMMU_WRITE ? MM_GUP_WRITE : 0, runs,
-			      ARRAY_SIZE(runs), &nr);
+	pinned = iopf_pin(iommu->iopf_mm, vaddr, n,
+			  prot & IOMMU_WRITE ? MM_GUP_WRITE : 0, runs,
+			  ARRAY_SIZE(runs), &nr);
 
 	pthread_mutex_lock(&iommu->iopf_lock);
 	if (pinned <= 0)
@@ -642,6 +669,8 @@ static int vfio_iopf_handler(struct iommu_fault *fault, void *data)
 	/* a handler registered for L1 only: no host IOPF to map with */
 	if (!idev->host)
 		return -EOPNOTSUPP;
+	vfio_trace(idev->iommu, VFIO_TRACE_IOPF_FAULT, NULL, fault->prm.addr,
+		   (uintptr_t)idev->dev, 0, 0);
 	/* F31: a stage-2 page request is a host IOPF like a flat one */
 	resp.code =
 		vfio_iopf_fault(idev->iommu, fault->prm.addr, fault->prm.perm);
