@@ -37,6 +37,8 @@
 #include <uiommu/sva.h>
 #include <uiommu/vfio.h>
 
+#include "pgtable/lpae_format.h"
+
 #define PG   4096UL
 #define RW   (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 #define IOVA 0x100000UL
@@ -822,6 +824,119 @@ static void test_f24_detach_waits_for_handler_threaded(void **state)
 	f24_detach_waits(*state);
 }
 
+/* A guest driver whose transfer op queues the stage-1 fault for the guest
+ * and returns: the answer comes later, or never. */
+struct late_guest {
+	struct vfio_iommu_device vdev;
+	struct iommu_fault last;
+	int calls;
+};
+
+static int late_transfer(struct iommu_fault *fault, void *priv)
+{
+	struct late_guest *g = priv;
+
+	g->last = *fault;
+	g->calls++;
+	return 0;
+}
+
+static void late_dma_unmap(struct vfio_iommu_device *vdev, uint64_t iova,
+			   uint64_t length, void *priv)
+{
+	(void)vdev, (void)iova, (void)length, (void)priv;
+}
+
+static const struct vfio_iommu_device_ops late_ops = {
+	.dma_unmap = late_dma_unmap,
+	.transfer = late_transfer,
+};
+
+/* A synthetic stage-1 page request to sva0's handler (as the SMMU sends). */
+static int report_l1_pr(struct fx *f, uint64_t addr, uint32_t grpid)
+{
+	struct iommu_fault flt = {.type = IOMMU_FAULT_PAGE_REQ};
+
+	flt.prm.flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+	flt.prm.grpid = grpid;
+	flt.prm.addr = addr;
+	flt.prm.perm = IOMMU_FAULT_PERM_READ;
+	return iommu_report_device_fault(sva_device(f->s[0]), &flt);
+}
+
+/*
+ * F24, nested: a stage-1 page request transferred to the guest is still
+ * unanswered when the group is detached.  The detach cannot wait for the
+ * guest: it answers the request INVALID itself (the device is not left
+ * waiting) and unregisters the handler, so nothing of the container stays
+ * reachable from the device (no leaked lookup, no handler left pointing at
+ * freed state; the device can be given to another owner).  The guest's
+ * late answer finds nothing.
+ */
+static void test_f24_detach_answers_unanswered_transfers(void **state)
+{
+	struct fx *f = *state;
+	struct device *dev = sva_device(f->s[0]);
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .asid = 5,
+			     .mair = LPAE_MAIR_DEFAULT,
+			     .stall = true};
+	struct late_guest g = {.vdev.ops = &late_ops};
+	struct iommu_page_response r = {.grpid = 0x21,
+					.code = IOMMU_PAGE_RESP_SUCCESS};
+	uint64_t dw[8];
+	char *gva;
+
+	vfio_iommu_type1_release(f->c);
+	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1_NESTING_IOMMU,
+					       &f->c),
+			 0);
+	gva = region(f, 16 * PG);
+	assert_int_equal(map_dma(f, TEST_GUEST_IPA, gva, 16 * PG, RW), 0);
+	cd.ttb0 = TEST_GUEST_IPA + PG;
+	smmu_cd_encode(&cd, dw);
+	memcpy(gva, dw, sizeof(dw));
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 0)), 0);
+	assert_int_equal(enable_iopf(f), 0);
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(f, 0),
+							TEST_GUEST_IPA, 0),
+			 0);
+	g.vdev.priv = &g;
+	g.vdev.name = "late-guest";
+	g.vdev.dev = dev;
+	assert_int_equal(vfio_iommu_type1_register_device(f->c, &g.vdev), 0);
+	assert_int_equal(vfio_iommu_dev_fault_handler_register_nested(dev), 0);
+
+	/* two stage-1 requests go to the guest, which does not answer yet */
+	assert_int_equal(report_l1_pr(f, 0x40000, 0x21), 0);
+	assert_int_equal(report_l1_pr(f, 0x50000, 0x22), 0);
+	assert_int_equal(g.calls, 2);
+	assert_int_equal(iommu_pending_page_requests(dev), 2);
+
+	vfio_iommu_type1_unregister_device(f->c, &g.vdev);
+	vfio_iommu_type1_detach_group(f->c, sgrp(f, 0));
+	/* answered for the guest, the handler gone with the lookup */
+	assert_int_equal(iommu_pending_page_requests(dev), 0);
+	assert_false(has_handler(f, 0));
+	assert_int_equal(stats(f).iopf_devices, 0);
+	assert_null(iommu_get_domain_for_dev(dev));
+	/* the guest's late answer finds nothing */
+	assert_int_equal(iommu_page_response(dev, &r), -EINVAL);
+	/* a fault now reaches no handler, and another owner can take the
+	 * device's reporting */
+	assert_int_equal(report_l1_pr(f, 0x40000, 0x23), -EINVAL);
+	assert_int_equal(g.calls, 2);
+	assert_int_equal(iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF), 0);
+	assert_int_equal(iommu_register_device_fault_handler(
+				 dev, drain_answer, FAULT_REPORT_FLAT, dev),
+			 0);
+	assert_int_equal(iommu_unregister_device_fault_handler(dev), 0);
+	assert_int_equal(iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF),
+			 0);
+	assert_int_equal(pin_refs(f), 0);
+}
+
 /* ---- F36: one mm ----------------------------------------------------------------------------------------- */
 
 /* F36: IOPF is bound to the container's mm; MAP_DMA, MAP_DMA with
@@ -898,6 +1013,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 		test_f24_detach_waits_for_handler_threaded, setup_threaded,
 		teardown),
+	cmocka_unit_test_setup_teardown(
+		test_f24_detach_answers_unanswered_transfers, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_f36_map_unmap_from_other_mm, setup,
 					teardown),
 };

@@ -752,9 +752,17 @@ static int vfio_iopf_dev_disable(struct vfio_iommu *iommu,
 	int ret = 0;
 
 	if (idev->enabled) {
-		/* waits for a handler in flight; -EBUSY only with requests
-		 * nobody answered, which this handler never leaves */
-		ret = iommu_unregister_device_fault_handler(idev->dev);
+		/* waits for a handler in flight (F24).  -EBUSY with requests
+		 * nobody answered: stage-1 faults transferred to a guest that
+		 * has not answered yet.  Nobody will once the device leaves:
+		 * they are answered INVALID here, then it is tried again (a
+		 * fault may be transferred in between, so a few times) */
+		for (int tries = 0; tries < 16; tries++) {
+			ret = iommu_unregister_device_fault_handler(idev->dev);
+			if (ret != -EBUSY)
+				break;
+			iommu_abort_page_requests(idev->dev);
+		}
 		if (WARN_ON(ret)) {
 			/* keep the lookup: the handler may still use it */
 			LIST_REMOVE(idev, link);
