@@ -16,8 +16,9 @@
  *  - struct vfio_iopf_dev is the lookup from a device to its container,
  *    passed to the core as the fault handler's data.  It exists before the
  *    device's fault reporting is enabled and goes only after reporting was
- *    disabled (unregistering the handler waits for a handler in flight),
- *    so a handler never sees freed state (F04, F24).
+ *    disabled (unregistering the handler waits for a handler in flight;
+ *    requests a guest left unanswered are answered INVALID first), so a
+ *    handler never sees freed state (F04, F24).
  *
  * The fault handler: find the vfio_dma (INVALID outside any, F08), check
  * the access against its prot, answer SUCCESS for a page already mapped
@@ -26,7 +27,8 @@
  * map only if no invalidation or removal happened meanwhile (else unpin
  * and start over), map each page into every domain, set its bit, unpin,
  * answer SUCCESS (F09); INVALID when the pin or the map of the faulting
- * page fails (F12).  Racing requests for one page map it once.
+ * page fails (F12); a premap page that cannot be pinned ends the window.
+ * Racing requests for one page map it once.
  *
  * The MMU notifier (invalidate_range_start, under the mm's write lock,
  * before the pages change): for each dma whose vaddr range overlaps, unmap
