@@ -468,6 +468,13 @@ UIOMMU_API int iommu_report_device_fault(struct device *dev,
 UIOMMU_API int iommu_page_response(struct device *dev,
 				   struct iommu_page_response *msg);
 UIOMMU_API unsigned int iommu_pending_page_requests(struct device *dev);
+/*
+ * Answer every page request still pending on dev with IOMMU_PAGE_RESP_INVALID
+ * (its handler is going away and whoever was to answer never will: the
+ * device must not wait on it), as later kernels do when a device leaves its
+ * fault queue.  Returns how many were answered.
+ */
+UIOMMU_API unsigned int iommu_abort_page_requests(struct device *dev);
 
 #ifdef __cplusplus
 }

@@ -231,6 +231,11 @@ enum vfio_trace_op {
 	VFIO_TRACE_IOPF_ENABLE,
 	VFIO_TRACE_IOPF_DISABLE,
 	VFIO_TRACE_IOPF_LOOKUP_DEL,
+	/* the IOPF handler took a page request (iova: its address, pa: the
+	 * struct device pointer), before it looks at the container: called
+	 * without any container lock, and the callback may block (tests hold
+	 * a handler in flight there, F24) */
+	VFIO_TRACE_IOPF_FAULT,
 };
 
 struct vfio_trace_event {

@@ -934,6 +934,38 @@ int iommu_page_response(struct device *dev, struct iommu_page_response *msg)
 	return ret;
 }
 
+unsigned int iommu_abort_page_requests(struct device *dev)
+{
+	struct iommu_fault_param *p = dev ? dev->fault_param : NULL;
+	const struct iommu_ops *ops = dev && dev->iommu ? dev->iommu->ops
+							: NULL;
+	struct iommu_fault_event *evt;
+	unsigned int n = 0;
+
+	if (!p || !ops || !ops->page_response)
+		return 0;
+	pthread_mutex_lock(&p->pending_lock);
+	while ((evt = TAILQ_FIRST(&p->pending))) {
+		struct iommu_fault_page_request *prm = &evt->fault.prm;
+		struct iommu_page_response msg = {
+			.grpid = prm->grpid,
+			.code = IOMMU_PAGE_RESP_INVALID,
+		};
+
+		if (prm->flags & IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID) {
+			msg.flags = IOMMU_PAGE_RESP_PASID_VALID;
+			msg.pasid = prm->pasid;
+		}
+		ops->page_response(dev, &evt->fault, &msg);
+		TAILQ_REMOVE(&p->pending, evt, link);
+		p->nr_pending--;
+		ui_free(evt);
+		n++;
+	}
+	pthread_mutex_unlock(&p->pending_lock);
+	return n;
+}
+
 unsigned int iommu_pending_page_requests(struct device *dev)
 {
 	struct iommu_fault_param *p = dev ? dev->fault_param : NULL;

@@ -16,8 +16,9 @@
  *  - struct vfio_iopf_dev is the lookup from a device to its container,
  *    passed to the core as the fault handler's data.  It exists before the
  *    device's fault reporting is enabled and goes only after reporting was
- *    disabled (unregistering the handler waits for a handler in flight),
- *    so a handler never sees freed state (F04, F24).
+ *    disabled (unregistering the handler waits for a handler in flight;
+ *    requests a guest left unanswered are answered INVALID first), so a
+ *    handler never sees freed state (F04, F24).
  *
  * The fault handler: find the vfio_dma (INVALID outside any, F08), check
  * the access against its prot, answer SUCCESS for a page already mapped
@@ -26,7 +27,8 @@
  * map only if no invalidation or removal happened meanwhile (else unpin
  * and start over), map each page into every domain, set its bit, unpin,
  * answer SUCCESS (F09); INVALID when the pin or the map of the faulting
- * page fails (F12).  Racing requests for one page map it once.
+ * page fails (F12); a premap page that cannot be pinned ends the window.
+ * Racing requests for one page map it once.
  *
  * The MMU notifier (invalidate_range_start, under the mm's write lock,
  * before the pages change): for each dma whose vaddr range overlaps, unmap
@@ -478,6 +480,33 @@ static int iopf_unmap_one(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	return n < 0 ? (int)n : 0;
 }
 
+/*
+ * Pin the n pages from vaddr (the faulting page and its premap window).
+ * mm pins all or nothing: when a page of the window cannot be pinned (its
+ * vaddr unmapped, say), the window ends before it, as get_user_pages'
+ * partial count ends it in the kernel, so the faulting page still gets in
+ * (F12: only its own pin failing makes the answer INVALID).
+ */
+static long iopf_pin(struct mm *mm, unsigned long vaddr, uint64_t n,
+		     unsigned int gup_flags, struct mm_pin_run *runs,
+		     unsigned int max_runs, unsigned int *nr)
+{
+	long pinned = mm_pin_pages(mm, vaddr, n, gup_flags, runs, max_runs, nr);
+	unsigned int got;
+	uint64_t k;
+
+	if (pinned > 0 || n == 1)
+		return pinned;
+	*nr = 0;
+	for (k = 0; k < n && *nr < max_runs; k++) {
+		if (mm_pin_pages(mm, vaddr + (k << PAGE_SHIFT), 1, gup_flags,
+				 runs + *nr, max_runs - *nr, &got) != 1)
+			break;
+		*nr += got;
+	}
+	return k ? (long)k : pinned;
+}
+
 static enum iommu_page_response_code
 vfio_iopf_fault(struct vfio_iommu *iommu, uint64_t addr, uint32_t perm)
 {
@@ -530,9 +559,9 @@ again:
 
 	/* resolve and pin through mm, without iopf_lock (the notifier takes
 	 * it under the mm's lock) */
-	pinned = mm_pin_pages(iommu->iopf_mm, vaddr, n,
-			      prot & IOMMU_WRITE ? MM_GUP_WRITE : 0, runs,
-			      ARRAY_SIZE(runs), &nr);
+	pinned = iopf_pin(iommu->iopf_mm, vaddr, n,
+			  prot & IOMMU_WRITE ? MM_GUP_WRITE : 0, runs,
+			  ARRAY_SIZE(runs), &nr);
 
 	pthread_mutex_lock(&iommu->iopf_lock);
 	if (pinned <= 0)
@@ -642,6 +671,8 @@ static int vfio_iopf_handler(struct iommu_fault *fault, void *data)
 	/* a handler registered for L1 only: no host IOPF to map with */
 	if (!idev->host)
 		return -EOPNOTSUPP;
+	vfio_trace(idev->iommu, VFIO_TRACE_IOPF_FAULT, NULL, fault->prm.addr,
+		   (uintptr_t)idev->dev, 0, 0);
 	/* F31: a stage-2 page request is a host IOPF like a flat one */
 	resp.code =
 		vfio_iopf_fault(idev->iommu, fault->prm.addr, fault->prm.perm);
@@ -723,9 +754,17 @@ static int vfio_iopf_dev_disable(struct vfio_iommu *iommu,
 	int ret = 0;
 
 	if (idev->enabled) {
-		/* waits for a handler in flight; -EBUSY only with requests
-		 * nobody answered, which this handler never leaves */
-		ret = iommu_unregister_device_fault_handler(idev->dev);
+		/* waits for a handler in flight (F24).  -EBUSY with requests
+		 * nobody answered: stage-1 faults transferred to a guest that
+		 * has not answered yet.  Nobody will once the device leaves:
+		 * they are answered INVALID here, then it is tried again (a
+		 * fault may be transferred in between, so a few times) */
+		for (int tries = 0; tries < 16; tries++) {
+			ret = iommu_unregister_device_fault_handler(idev->dev);
+			if (ret != -EBUSY)
+				break;
+			iommu_abort_page_requests(idev->dev);
+		}
 		if (WARN_ON(ret)) {
 			/* keep the lookup: the handler may still use it */
 			LIST_REMOVE(idev, link);
