@@ -1355,6 +1355,107 @@ static void test_foreign_madvise_semantics(void **state)
 	assert_int_equal(mm_foreign_munmap(f->mm, res, 7 * PG, munmap), 0);
 }
 
+static void *log_mremap(void *addr, size_t old_len, size_t new_len, int flags,
+			void *new_addr)
+{
+	host_log_call(addr, old_len, flags);
+	return mremap(addr, old_len, new_len, flags, new_addr);
+}
+
+/* mremap of adopted memory: given back to the program first, so the
+ * moved memory is the program's with its contents and no region names
+ * the old addresses; a pinned frame stays with its pinner; memory mm does
+ * not know and bad arguments reach only the C library; device memory is
+ * refused with nothing changed. */
+static void test_foreign_mremap_gives_memory_back(void **state)
+{
+	struct fixture *f = *state;
+	struct notif n = {.mn.ops = &notif_ops};
+	struct mm_pin_run runs[16], r2[16];
+	unsigned int nr, nr2;
+	struct mm_vma_info vma;
+	struct mm_stats s0, s1;
+	phys_addr_t bar_pa;
+	uint8_t *p, *q, *other;
+	void *out, *bar;
+
+	p = anon_pages(NULL, 4, 0x60);
+	adopt_pin(f, p + PG, 1, runs, &nr);
+	{
+		struct mm_pin_run t[16];
+		unsigned int nt;
+
+		adopt_pin(f, p, 4, t, &nt);
+		mm_unpin_pages(f->mm, t, nt, MM_GUP_WRITE);
+	}
+	assert_int_equal(mmu_notifier_register(&n.mn, f->mm), 0);
+	hl = (struct host_log){.n = &n};
+
+	/* unknown memory: one lookup, the C library's call */
+	other = anon_pages(NULL, 1, 1);
+	mm_get_stats(f->mm, &s0);
+	assert_int_equal(mm_foreign_mremap(f->mm, other, PG, 2 * PG,
+					   MREMAP_MAYMOVE, NULL, log_mremap,
+					   &out),
+			 0);
+	mm_get_stats(f->mm, &s1);
+	assert_true(out != MAP_FAILED);
+	assert_int_equal(s1.vma_lookups - s0.vma_lookups, 1);
+	assert_int_equal(s1.pages_scanned, s0.pages_scanned);
+	assert_int_equal(hl.calls, 1);
+	munmap(out, 2 * PG);
+	/* a bad address: the C library's EINVAL, nothing changed */
+	assert_int_equal(mm_foreign_mremap(f->mm, p + 1, PG, PG, MREMAP_MAYMOVE,
+					   NULL, log_mremap, &out),
+			 -EINVAL);
+	assert_int_equal(n.starts, 0);
+	/* old_len 0 on adopted (private anonymous) memory: EINVAL */
+	assert_int_equal(mm_foreign_mremap(f->mm, p, 0, PG, MREMAP_MAYMOVE,
+					   NULL, log_mremap, &out),
+			 -EINVAL);
+	assert_int_equal(hl.calls, 2);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)p, &vma), 0);
+
+	/* grow and move: contents follow, the old range names no region */
+	assert_int_equal(mm_foreign_mremap(f->mm, p, 4 * PG, 64 * PG,
+					   MREMAP_MAYMOVE, NULL, log_mremap,
+					   &out),
+			 0);
+	q = out;
+	assert_true(q != MAP_FAILED);
+	assert_int_equal(hl.starts_before[2], n.starts);
+	assert_true(n.starts >= 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(q[i * PG + 1], 0x60 + i);
+	assert_int_equal(q[63 * PG], 0);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)p, &vma), -EFAULT);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)p + 3 * PG, &vma),
+			 -EFAULT);
+	/* the pinner keeps its frame and data */
+	q[PG] = 0x11;
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, runs[0].pa))[0], 0x61);
+	mm_unpin_pages(f->mm, runs, nr, MM_GUP_WRITE);
+	/* the moved memory is adopted afresh by the next pin */
+	assert_int_equal(
+		mm_pin_pages(f->mm, (unsigned long)q, 2, 0, r2, 16, &nr2), 2);
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, r2[0].pa))[PG], 0x11);
+	mm_unpin_pages(f->mm, r2, nr2, 0);
+	assert_int_equal(mm_foreign_munmap(f->mm, q, 64 * PG, munmap), 0);
+
+	/* device memory: refused, still mapped */
+	assert_int_equal(
+		phys_alloc_pages(f->pm, 0, 0, PHYS_OWNER_KERNEL, &bar_pa), 0);
+	assert_int_equal(mm_mmap_pfn(f->mm, bar_pa, PG, 0, &bar), 0);
+	assert_int_equal(mm_foreign_mremap(f->mm, bar, PG, 2 * PG,
+					   MREMAP_MAYMOVE, NULL, log_mremap,
+					   &out),
+			 -EINVAL);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)bar, &vma), 0);
+	assert_int_equal(mm_munmap(f->mm, bar, PG), 0);
+	phys_free_pages(f->pm, bar_pa, 0);
+	mmu_notifier_unregister(&n.mn);
+}
+
 /* ---- concurrency ------------------------------------------------------------ */
 
 struct pin_thread {
@@ -1438,6 +1539,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_foreign_madvise_cost_is_adopted_pages),
 	T(test_foreign_munmap_partial_overlaps),
 	T(test_foreign_madvise_semantics),
+	T(test_foreign_mremap_gives_memory_back),
 	T(test_concurrent_pins),
 };
 

@@ -15,7 +15,8 @@
  * makes the C library's call at the kernel's point and updates the memory
  * it knows, so discards and unmaps behave as the kernel's MMU would (a
  * pinned page stays with the device).  Their cost is one lookup plus the
- * pages mm knows in the range, whatever its length.
+ * pages mm knows in the range, whatever its length.  mremap of adopted
+ * memory gives it back to the program first (mm_foreign_mremap).
  *
   * $UIOMMU_MEMLOCK sets the modelled RLIMIT_MEMLOCK in bytes ("unlimited"
  * for CAP_IPC_LOCK); by default it is this process's real one.
@@ -428,4 +429,44 @@ EXPORT int madvise(void *addr, size_t len, int advice)
 			return foreign_ret(ret);
 	}
 	return host_madvise(addr, len, advice);
+}
+
+static void *host_mremap(void *addr, size_t old_len, size_t new_len, int flags,
+			 void *new_addr)
+{
+	REAL(mremap);
+	return real_mremap(addr, old_len, new_len, flags, new_addr);
+}
+
+/* mremap of adopted memory: mm gives it back to the program first (the
+ * region tree would otherwise name the old addresses). */
+EXPORT void *mremap(void *addr, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL, *out = MAP_FAILED;
+	struct mm *mm = NULL;
+	va_list ap;
+	int ret;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (have_system()) {
+		lib_enter();
+		mm = uiommu_current_mm();
+		if (mm)
+			ret = mm_foreign_mremap(mm, addr, old_len, new_len,
+						flags, new_addr, host_mremap,
+						&out);
+		lib_exit();
+		if (mm) {
+			if (ret) {
+				errno = -ret;
+				return MAP_FAILED;
+			}
+			return out;
+		}
+	}
+	return host_mremap(addr, old_len, new_len, flags, new_addr);
 }

@@ -239,6 +239,20 @@ UIOMMU_API int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
 UIOMMU_API int
 mm_foreign_madvise(struct mm *mm, void *addr, size_t len, int advice,
 		   int (*host)(void *addr, size_t len, int advice));
+/*
+ * mremap(2): adopted memory in the old range (and, with MREMAP_FIXED, the
+ * new one) is first given back to the program as private anonymous memory
+ * with its contents (notifiers called, regions cut; a pinned frame stays
+ * with its pinner and no longer aliases the program's page), then host
+ * makes the call on memory that is the program's again; *out gets its
+ * answer.  Device memory in the range: -EINVAL, nothing changed.
+ */
+UIOMMU_API int mm_foreign_mremap(struct mm *mm, void *addr, size_t old_len,
+				 size_t new_len, int flags, void *new_addr,
+				 void *(*host)(void *addr, size_t old_len,
+					       size_t new_len, int flags,
+					       void *new_addr),
+				 void **out);
 
 /* gup flags */
 #define MM_GUP_WRITE	(1u << 0) /* FOLL_WRITE */

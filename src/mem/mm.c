@@ -1266,6 +1266,127 @@ out:
 	return ret;
 }
 
+/*
+ * Give the adopted piece [a, e) of r back to the program as private
+ * anonymous memory with its contents, and cut it out of r: what mremap
+ * then moves, resizes or unmaps is the program's memory again.  A pinned
+ * frame stays with its pinner (it no longer aliases the program's page).
+ */
+static int unadopt_piece(struct mm *mm, struct mm_region *r, unsigned long a,
+			 unsigned long e, struct mm_region **split)
+{
+	struct mmu_notifier_range rg = {
+		.mm = mm, .event = MMU_NOTIFY_UNMAP, .start = a, .end = e};
+	int prot = PROT_READ | (r->vm_flags & MM_VM_WRITE ? PROT_WRITE : 0);
+	unsigned long i, lo = region_idx(r, a), hi = region_idx(r, e);
+	struct free_batch b = {0, 0};
+
+	notify_start(mm, &rg);
+	if (mmap((void *)a, e - a, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		 0) == MAP_FAILED) {
+		notify_end(mm, &rg);
+		return -ENOMEM;
+	}
+	for (i = lo; i < hi; i++)
+		if (r->pfns[i] != PFN_NONE)
+			memcpy((void *)(r->start + (i << PHYS_PAGE_SHIFT)),
+			       __phys_to_virt(mm->pm,
+					      pfn_to_pa(mm->pm, r->pfns[i])),
+			       PHYS_PAGE_SIZE);
+	mprotect((void *)a, e - a, prot);
+	unmap_range(mm, r, lo, hi, &b);
+	region_cut(mm, r, a, e, split);
+	free_batch_flush(mm->pm, &b);
+	notify_end(mm, &rg);
+	return 0;
+}
+
+/* Check the regions meeting [s, e) for mremap (-EINVAL on device memory)
+ * and allocate the split a middle piece needs. */
+static int mremap_prepare(struct mm *mm, unsigned long s, unsigned long e,
+			  struct mm_region **split)
+{
+	struct mm_region *r;
+
+	for (r = first_overlap(mm, s, e); r; r = next_overlap(mm, r, e))
+		if (!(r->map_flags & MM_MAP_ADOPTED))
+			return -EINVAL;
+	r = first_overlap(mm, s, e);
+	if (r && r->start < s && r->end > e) {
+		*split = region_alloc(r->nr_pages - region_idx(r, e), false);
+		if (!*split)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int mremap_unadopt(struct mm *mm, unsigned long s, unsigned long e,
+			  struct mm_region **split)
+{
+	struct mm_region *r, *next;
+	int ret;
+
+	for (r = first_overlap(mm, s, e); r; r = next) {
+		next = next_overlap(mm, r, e);
+		ret = unadopt_piece(mm, r, max(r->start, s), min(r->end, e),
+				    split);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int mm_foreign_mremap(struct mm *mm, void *addr, size_t old_len, size_t new_len,
+		      int flags, void *new_addr,
+		      void *(*host)(void *addr, size_t old_len, size_t new_len,
+				    int flags, void *new_addr),
+		      void **out)
+{
+	unsigned long s = (unsigned long)addr, e, ns = (unsigned long)new_addr;
+	unsigned long ne, olen = ALIGN_UP(old_len, PHYS_PAGE_SIZE);
+	unsigned long nlen = ALIGN_UP(new_len, PHYS_PAGE_SIZE);
+	struct mm_region *split[2] = {NULL, NULL};
+	int ret = 0;
+
+	/* what mremap refuses for its arguments reaches only the host */
+	if (!IS_ALIGNED(s, PHYS_PAGE_SIZE) || !nlen || (old_len && !olen) ||
+	    check_add_overflow(s, olen ? olen : PHYS_PAGE_SIZE, &e))
+		goto host;
+	if (!(flags & MREMAP_FIXED) || !IS_ALIGNED(ns, PHYS_PAGE_SIZE) ||
+	    check_add_overflow(ns, nlen, &ne))
+		ns = ne = 0;
+	if (ne && ns < e && s < ne)
+		goto host; /* overlapping old and new ranges: EINVAL */
+
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	if (!first_overlap(mm, s, e) && (!ne || !first_overlap(mm, ns, ne))) {
+		pthread_rwlock_unlock(&mm->mmap_lock);
+		goto host;
+	}
+	/* adopted memory is private anonymous to the program: old_len 0
+	 * (a second mapping of a shared one) is EINVAL */
+	if (!old_len)
+		ret = -EINVAL;
+	if (!ret)
+		ret = mremap_prepare(mm, s, e, &split[0]);
+	if (!ret && ne)
+		ret = mremap_prepare(mm, ns, ne, &split[1]);
+	if (!ret)
+		ret = mremap_unadopt(mm, s, e, &split[0]);
+	if (!ret && ne)
+		ret = mremap_unadopt(mm, ns, ne, &split[1]);
+	for (int i = 0; i < 2; i++)
+		if (split[i])
+			region_free(split[i]);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	if (ret)
+		return ret;
+host:
+	*out = host(addr, old_len, new_len, flags, new_addr);
+	return *out == MAP_FAILED ? (errno ? -errno : -EINVAL) : 0;
+}
+
 static void emit_run(struct mm_pin_run *runs, unsigned int *nr, phys_addr_t pa,
 		     uint64_t n)
 {
