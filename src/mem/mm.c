@@ -1007,16 +1007,14 @@ err_frames:
 	return ret;
 }
 
-/* Find the end of the hole at addr: the next region's start, or end. */
+/* Find the end of the hole at addr (in no region): the next region's
+ * start, or end; one descent of the tree. */
 static unsigned long hole_end(struct mm *mm, unsigned long addr,
 			      unsigned long end)
 {
-	struct mm_region *r;
+	struct mm_region *r = first_overlap(mm, addr, end);
 
-	RB_FOREACH(r, mm_region_tree, &mm->regions)
-		if (r->start > addr)
-			return min(r->start, end);
-	return end;
+	return r ? min(r->start, end) : end;
 }
 
 /* ---- the program's own munmap and madvise (the preload library) ---------- */
