@@ -1012,6 +1012,450 @@ static void test_adopt_own_memory(void **state)
 	munmap(own, 8 * PG);
 }
 
+/* ---- the program's own munmap and madvise (preload library) -------------- */
+
+/* A record of the C library calls mm made, and the notifier's count when
+ * each came (notifiers run before the change). */
+static struct host_log {
+	int calls;
+	unsigned long addr[8], len[8];
+	int advice[8];
+	int starts_before[8];
+	struct notif *n;
+	bool fake; /* answer 0 without touching memory (the 1 TiB ranges) */
+} hl;
+
+static void host_log_call(void *addr, size_t len, int advice)
+{
+	if (hl.calls < 8) {
+		hl.addr[hl.calls] = (unsigned long)addr;
+		hl.len[hl.calls] = len;
+		hl.advice[hl.calls] = advice;
+		hl.starts_before[hl.calls] = hl.n ? hl.n->starts : -1;
+	}
+	hl.calls++;
+}
+
+static int log_munmap(void *addr, size_t len)
+{
+	host_log_call(addr, len, -1);
+	return hl.fake ? 0 : munmap(addr, len);
+}
+
+static int log_madvise(void *addr, size_t len, int advice)
+{
+	host_log_call(addr, len, advice);
+	return hl.fake ? 0 : madvise(addr, len, advice);
+}
+
+/* n pages of private anonymous memory at addr (MAP_FIXED if addr), page i
+ * filled with fill + i */
+static uint8_t *anon_pages(void *addr, unsigned long n, int fill)
+{
+	uint8_t *p = mmap(addr, n * PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | (addr ? MAP_FIXED : 0),
+			  -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	for (unsigned long i = 0; i < n; i++)
+		memset(p + i * PG, fill + (int)i, PG);
+	return p;
+}
+
+/* Adopt pages [p, p + n) by pinning them; the runs stay pinned. */
+static void adopt_pin(struct fixture *f, uint8_t *p, unsigned long n,
+		      struct mm_pin_run *runs, unsigned int *nr)
+{
+	mm_set_adopt(f->mm, true);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p, n, MM_GUP_WRITE,
+				      runs, 16, nr),
+			 (long)n);
+}
+
+#define TiB (1ULL << 40)
+
+/* Must show (issue 12): the preload library's munmap costs the pages it
+ * knows in the range, not the range: 1 TiB with nothing adopted looks at
+ * no page and searches the region tree once; the same 1 TiB around one
+ * adopted 2-page range looks at exactly those 2 pages. */
+static void test_foreign_munmap_cost_is_adopted_pages(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_stats s0, s1;
+	struct mm_pin_run runs[16];
+	unsigned int nr;
+	uint8_t *res, *p;
+
+	/* 1 TiB of address space, nothing of it adopted */
+	res = mmap(NULL, TiB, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(res != MAP_FAILED);
+	hl = (struct host_log){.fake = true};
+	mm_get_stats(f->mm, &s0);
+	assert_int_equal(mm_foreign_munmap(f->mm, res, TiB, log_munmap), 0);
+	mm_get_stats(f->mm, &s1);
+	assert_int_equal(s1.pages_scanned - s0.pages_scanned, 0);
+	assert_int_equal(s1.vma_lookups - s0.vma_lookups, 1);
+	assert_int_equal(hl.calls, 1); /* the C library's call, unchanged */
+	assert_int_equal(hl.addr[0], (unsigned long)res);
+	assert_int_equal(hl.len[0], TiB);
+
+	/* the same with 2 adopted pages in the middle, pinned */
+	p = anon_pages(res + TiB / 2, 2, 0x10);
+	adopt_pin(f, p, 2, runs, &nr);
+	hl = (struct host_log){.fake = false};
+	mm_get_stats(f->mm, &s0);
+	assert_int_equal(mm_foreign_munmap(f->mm, res, TiB, log_munmap), 0);
+	mm_get_stats(f->mm, &s1);
+	assert_int_equal(s1.pages_scanned - s0.pages_scanned, 2);
+	assert_int_equal(s1.vma_lookups - s0.vma_lookups, 1);
+	assert_int_equal(s1.unmapped_pages - s0.unmapped_pages, 2);
+	assert_int_equal(s1.regions, s0.regions - 1);
+	assert_int_equal(hl.calls, 1);
+	/* the pinned page stays with the pinner, contents and all */
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, runs[0].pa))[5], 0x10);
+	mm_unpin_pages(f->mm, runs, nr, MM_GUP_WRITE);
+}
+
+/* The same for madvise: 1 TiB of nothing is one C library call and no
+ * page; around 2 adopted pages, 2 pages and a call for each side. */
+static void test_foreign_madvise_cost_is_adopted_pages(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_stats s0, s1;
+	struct mm_pin_run runs[16];
+	unsigned int nr;
+	uint8_t *res, *p;
+
+	res = mmap(NULL, TiB, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(res != MAP_FAILED);
+	hl = (struct host_log){.fake = true};
+	mm_get_stats(f->mm, &s0);
+	assert_int_equal(mm_foreign_madvise(f->mm, res, TiB, MADV_DONTNEED,
+					    log_madvise),
+			 0);
+	mm_get_stats(f->mm, &s1);
+	assert_int_equal(s1.pages_scanned - s0.pages_scanned, 0);
+	assert_int_equal(s1.vma_lookups - s0.vma_lookups, 1);
+	assert_int_equal(hl.calls, 1);
+	assert_int_equal(hl.len[0], TiB);
+
+	p = anon_pages(res + TiB / 2, 2, 0x20);
+	adopt_pin(f, p, 2, runs, &nr);
+	hl = (struct host_log){.fake = true};
+	mm_get_stats(f->mm, &s0);
+	assert_int_equal(mm_foreign_madvise(f->mm, res, TiB, MADV_DONTNEED,
+					    log_madvise),
+			 0);
+	mm_get_stats(f->mm, &s1);
+	assert_int_equal(s1.pages_scanned - s0.pages_scanned, 2);
+	assert_int_equal(s1.vma_lookups - s0.vma_lookups, 1);
+	assert_int_equal(s1.discarded_pages - s0.discarded_pages, 2);
+	assert_int_equal(s1.replaced_frames - s0.replaced_frames, 2);
+	assert_int_equal(hl.calls, 2); /* below and above the adopted pages */
+	assert_int_equal(hl.addr[0], (unsigned long)res);
+	assert_int_equal(hl.len[0], TiB / 2);
+	assert_int_equal(hl.addr[1], (unsigned long)p + 2 * PG);
+	assert_int_equal(hl.len[1], TiB / 2 - 2 * PG);
+	/* the program sees zero pages, the pinner its data */
+	assert_int_equal(p[0], 0);
+	assert_int_equal(p[PG + 9], 0);
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, runs[0].pa))[0], 0x20);
+	mm_unpin_pages(f->mm, runs, nr, MM_GUP_WRITE);
+	assert_int_equal(mm_foreign_munmap(f->mm, res, TiB, munmap), 0);
+}
+
+/* munmap cutting adopted memory at both ends and in the middle: the
+ * notifiers see each piece before the C library unmaps it, the rest stays
+ * adopted with its contents, a range the kernel refuses changes nothing,
+ * and the address space freed holds no region (memory mapped there again
+ * is the program's, adopted afresh). */
+static void test_foreign_munmap_partial_overlaps(void **state)
+{
+	struct fixture *f = *state;
+	struct notif n = {.mn.ops = &notif_ops};
+	struct mm_pin_run runs[16], r2[16];
+	unsigned int nr, nr2;
+	struct mm_vma_info vma;
+	struct mm_stats s0, s1;
+	uint8_t *res, *p;
+
+	/* [res, res + 12 pages): pages 2..9 adopted, 0..1 and 10..11 not */
+	res = anon_pages(NULL, 12, 0x40);
+	p = res + 2 * PG;
+	adopt_pin(f, p, 8, runs, &nr);
+	assert_int_equal(mmu_notifier_register(&n.mn, f->mm), 0);
+	hl = (struct host_log){.n = &n};
+
+	/* what munmap refuses: the C library answers, nothing changes */
+	mm_get_stats(f->mm, &s0);
+	errno = 0;
+	assert_int_equal(mm_foreign_munmap(f->mm, p + 1, PG, log_munmap),
+			 -EINVAL);
+	assert_int_equal(mm_foreign_munmap(f->mm, p, 0, log_munmap), -EINVAL);
+	assert_int_equal(mm_foreign_munmap(f->mm, (void *)(-2 * PG), 4 * PG,
+					   log_munmap),
+			 -EINVAL);
+	mm_get_stats(f->mm, &s1);
+	assert_int_equal(hl.calls, 3);
+	assert_int_equal(n.starts, 0);
+	assert_int_equal(s1.unmapped_pages, s0.unmapped_pages);
+	assert_int_equal(p[0], 0x42);
+
+	/* the front: pages 0..3, two of them adopted */
+	assert_int_equal(mm_foreign_munmap(f->mm, res, 4 * PG, log_munmap), 0);
+	assert_int_equal(n.starts, 1);
+	assert_int_equal(n.last.start, (unsigned long)p);
+	assert_int_equal(n.last.end, (unsigned long)p + 2 * PG);
+	assert_int_equal(hl.starts_before[3], 1); /* notifier, then change */
+	assert_int_equal(n.ends, 1);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)p + 2 * PG, &vma),
+			 0);
+	assert_int_equal(vma.start, (unsigned long)p + 2 * PG);
+	assert_int_equal(vma.end, (unsigned long)p + 8 * PG);
+
+	/* the end: pages 8..11, two adopted (a length rounded up) */
+	assert_int_equal(mm_foreign_munmap(f->mm, res + 8 * PG, 4 * PG - 100,
+					   log_munmap),
+			 0);
+	assert_int_equal(n.last.start, (unsigned long)res + 8 * PG);
+	assert_int_equal(n.last.end, (unsigned long)res + 10 * PG);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)res + 7 * PG, &vma),
+			 0);
+	assert_int_equal(vma.end, (unsigned long)res + 8 * PG);
+
+	/* the middle: page 5 splits [4, 8) into [4, 5) and [6, 8) */
+	mm_get_stats(f->mm, &s0);
+	assert_int_equal(mm_foreign_munmap(f->mm, res + 5 * PG, PG, log_munmap),
+			 0);
+	mm_get_stats(f->mm, &s1);
+	assert_int_equal(s1.regions, s0.regions + 1);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)res + 4 * PG, &vma),
+			 0);
+	assert_int_equal(vma.end, (unsigned long)res + 5 * PG);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)res + 6 * PG, &vma),
+			 0);
+	assert_int_equal(vma.start, (unsigned long)res + 6 * PG);
+	assert_int_equal(vma.end, (unsigned long)res + 8 * PG);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)res + 5 * PG, &vma),
+			 -EFAULT);
+	/* what is left is still adopted, contents and all */
+	assert_int_equal(res[4 * PG], 0x44);
+	assert_int_equal(res[7 * PG + 1], 0x47);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)res + 6 * PG, 2, 0,
+				      r2, 16, &nr2),
+			 2);
+	assert_int_equal(r2[0].pa, runs[0].pa + 4 * PG); /* the same frames */
+	mm_unpin_pages(f->mm, r2, nr2, 0);
+
+	/* memory mapped again in the freed middle page is the program's:
+	 * a pin adopts it (with a hole left in a region it would fault) */
+	anon_pages(res + 5 * PG, 1, 0x70);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)res + 5 * PG, 1, 0,
+				      r2, 16, &nr2),
+			 1);
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, r2[0].pa))[0], 0x70);
+	mm_unpin_pages(f->mm, r2, nr2, 0);
+
+	/* the pinned frames of the unmapped pages kept their data */
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, runs[0].pa))[0], 0x42);
+	assert_int_equal(
+		((uint8_t *)phys_to_virt(f->pm, runs[0].pa + 3 * PG))[0], 0x45);
+	mm_unpin_pages(f->mm, runs, nr, MM_GUP_WRITE);
+	assert_int_equal(mm_foreign_munmap(f->mm, res, 12 * PG, log_munmap), 0);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)res + 6 * PG, &vma),
+			 -EFAULT);
+	mmu_notifier_unregister(&n.mn);
+}
+
+/* madvise as the kernel walks it: the C library gets the stretches mm
+ * does not know, adopted pieces are discarded (pinned frames stay with the
+ * pinner) or refused as Linux refuses them for private anonymous memory,
+ * holes give ENOMEM at the end, bad arguments change nothing. */
+static void test_foreign_madvise_semantics(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run runs[16], bar_runs[1];
+	unsigned int nr;
+	struct mm_stats s0, s1;
+	phys_addr_t bar_pa;
+	uint8_t *res, *p;
+	void *bar;
+
+	/* pages 0..1 the program's, 2..5 adopted (2 pinned), 6 unmapped */
+	res = anon_pages(NULL, 7, 0x50);
+	assert_int_equal(munmap(res + 6 * PG, PG), 0);
+	p = res + 2 * PG;
+	adopt_pin(f, p, 2, runs, &nr);
+	{
+		unsigned int nr2;
+
+		adopt_pin(f, p + 2 * PG, 2, bar_runs, &nr2);
+		mm_unpin_pages(f->mm, bar_runs, nr2, MM_GUP_WRITE);
+	}
+	hl = (struct host_log){0};
+
+	/* arguments madvise refuses, and an empty range: the C library's */
+	mm_get_stats(f->mm, &s0);
+	assert_int_equal(mm_foreign_madvise(f->mm, p + 1, PG, MADV_DONTNEED,
+					    log_madvise),
+			 -EINVAL);
+	assert_int_equal(mm_foreign_madvise(f->mm, p, (size_t)-100,
+					    MADV_DONTNEED, log_madvise),
+			 -EINVAL);
+	assert_int_equal(
+		mm_foreign_madvise(f->mm, p, 0, MADV_DONTNEED, log_madvise), 0);
+	/* MADV_REMOVE of adopted (private anonymous) memory is EINVAL */
+	assert_int_equal(mm_foreign_madvise(f->mm, p, PG, MADV_REMOVE,
+					    log_madvise),
+			 -EINVAL);
+	mm_get_stats(f->mm, &s1);
+	assert_int_equal(hl.calls, 3);
+	assert_int_equal(s1.discarded_pages, s0.discarded_pages);
+	assert_int_equal(p[0], 0x52);
+
+	/* over everything: program's pages, adopted, then a hole */
+	hl = (struct host_log){0};
+	assert_int_equal(mm_foreign_madvise(f->mm, res, 7 * PG, MADV_DONTNEED,
+					    log_madvise),
+			 -ENOMEM);
+	assert_int_equal(hl.calls, 2);
+	assert_int_equal(hl.addr[0], (unsigned long)res);
+	assert_int_equal(hl.len[0], 2 * PG);
+	assert_int_equal(hl.addr[1], (unsigned long)res + 6 * PG);
+	assert_int_equal(hl.len[1], PG);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(res[i * PG + 3], 0);
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, runs[0].pa))[3], 0x52);
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, runs[0].pa + PG))[3],
+			 0x53);
+
+	/* MADV_FREE frees adopted memory too (reads zero after it) */
+	p[4 * PG - 1] = 9;
+	assert_int_equal(mm_foreign_madvise(f->mm, p + 3 * PG, PG, MADV_FREE,
+					    log_madvise),
+			 0);
+	assert_int_equal(p[4 * PG - 1], 0);
+
+	/* device memory (IO|PFNMAP) is refused, after the stretch before it */
+	assert_int_equal(
+		phys_alloc_pages(f->pm, 0, 0, PHYS_OWNER_KERNEL, &bar_pa), 0);
+	assert_int_equal(mm_mmap_pfn(f->mm, bar_pa, PG, 0, &bar), 0);
+	assert_int_equal(mm_foreign_madvise(f->mm, bar, PG, MADV_DONTNEED,
+					    log_madvise),
+			 -EINVAL);
+	assert_int_equal(mm_foreign_madvise(f->mm, bar, PG, MADV_REMOVE,
+					    log_madvise),
+			 -ENODEV);
+	assert_int_equal(mm_munmap(f->mm, bar, PG), 0);
+	phys_free_pages(f->pm, bar_pa, 0);
+
+	mm_unpin_pages(f->mm, runs, nr, MM_GUP_WRITE);
+	assert_int_equal(mm_foreign_munmap(f->mm, res, 7 * PG, munmap), 0);
+}
+
+static void *log_mremap(void *addr, size_t old_len, size_t new_len, int flags,
+			void *new_addr)
+{
+	host_log_call(addr, old_len, flags);
+	return mremap(addr, old_len, new_len, flags, new_addr);
+}
+
+/* mremap of adopted memory: given back to the program first, so the
+ * moved memory is the program's with its contents and no region names
+ * the old addresses; a pinned frame stays with its pinner; memory mm does
+ * not know and bad arguments reach only the C library; device memory is
+ * refused with nothing changed. */
+static void test_foreign_mremap_gives_memory_back(void **state)
+{
+	struct fixture *f = *state;
+	struct notif n = {.mn.ops = &notif_ops};
+	struct mm_pin_run runs[16], r2[16];
+	unsigned int nr, nr2;
+	struct mm_vma_info vma;
+	struct mm_stats s0, s1;
+	phys_addr_t bar_pa;
+	uint8_t *p, *q, *other;
+	void *out, *bar;
+
+	p = anon_pages(NULL, 4, 0x60);
+	adopt_pin(f, p + PG, 1, runs, &nr);
+	{
+		struct mm_pin_run t[16];
+		unsigned int nt;
+
+		adopt_pin(f, p, 4, t, &nt);
+		mm_unpin_pages(f->mm, t, nt, MM_GUP_WRITE);
+	}
+	assert_int_equal(mmu_notifier_register(&n.mn, f->mm), 0);
+	hl = (struct host_log){.n = &n};
+
+	/* unknown memory: one lookup, the C library's call */
+	other = anon_pages(NULL, 1, 1);
+	mm_get_stats(f->mm, &s0);
+	assert_int_equal(mm_foreign_mremap(f->mm, other, PG, 2 * PG,
+					   MREMAP_MAYMOVE, NULL, log_mremap,
+					   &out),
+			 0);
+	mm_get_stats(f->mm, &s1);
+	assert_true(out != MAP_FAILED);
+	assert_int_equal(s1.vma_lookups - s0.vma_lookups, 1);
+	assert_int_equal(s1.pages_scanned, s0.pages_scanned);
+	assert_int_equal(hl.calls, 1);
+	munmap(out, 2 * PG);
+	/* a bad address: the C library's EINVAL, nothing changed */
+	assert_int_equal(mm_foreign_mremap(f->mm, p + 1, PG, PG, MREMAP_MAYMOVE,
+					   NULL, log_mremap, &out),
+			 -EINVAL);
+	assert_int_equal(n.starts, 0);
+	/* old_len 0 on adopted (private anonymous) memory: EINVAL */
+	assert_int_equal(mm_foreign_mremap(f->mm, p, 0, PG, MREMAP_MAYMOVE,
+					   NULL, log_mremap, &out),
+			 -EINVAL);
+	assert_int_equal(hl.calls, 2);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)p, &vma), 0);
+
+	/* grow and move: contents follow, the old range names no region */
+	assert_int_equal(mm_foreign_mremap(f->mm, p, 4 * PG, 64 * PG,
+					   MREMAP_MAYMOVE, NULL, log_mremap,
+					   &out),
+			 0);
+	q = out;
+	assert_true(q != MAP_FAILED);
+	assert_int_equal(hl.starts_before[2], n.starts);
+	assert_true(n.starts >= 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(q[i * PG + 1], 0x60 + i);
+	assert_int_equal(q[63 * PG], 0);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)p, &vma), -EFAULT);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)p + 3 * PG, &vma),
+			 -EFAULT);
+	/* the pinner keeps its frame and data */
+	q[PG] = 0x11;
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, runs[0].pa))[0], 0x61);
+	mm_unpin_pages(f->mm, runs, nr, MM_GUP_WRITE);
+	/* the moved memory is adopted afresh by the next pin */
+	assert_int_equal(
+		mm_pin_pages(f->mm, (unsigned long)q, 2, 0, r2, 16, &nr2), 2);
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, r2[0].pa))[PG], 0x11);
+	mm_unpin_pages(f->mm, r2, nr2, 0);
+	assert_int_equal(mm_foreign_munmap(f->mm, q, 64 * PG, munmap), 0);
+
+	/* device memory: refused, still mapped */
+	assert_int_equal(
+		phys_alloc_pages(f->pm, 0, 0, PHYS_OWNER_KERNEL, &bar_pa), 0);
+	assert_int_equal(mm_mmap_pfn(f->mm, bar_pa, PG, 0, &bar), 0);
+	assert_int_equal(mm_foreign_mremap(f->mm, bar, PG, 2 * PG,
+					   MREMAP_MAYMOVE, NULL, log_mremap,
+					   &out),
+			 -EINVAL);
+	assert_int_equal(mm_find_vma(f->mm, (unsigned long)bar, &vma), 0);
+	assert_int_equal(mm_munmap(f->mm, bar, PG), 0);
+	phys_free_pages(f->pm, bar_pa, 0);
+	mmu_notifier_unregister(&n.mn);
+}
+
 /* ---- concurrency ------------------------------------------------------------ */
 
 struct pin_thread {
@@ -1091,6 +1535,11 @@ static const struct CMUnitTest tests[] = {
 	T(test_fail_sweep_discard),
 	T(test_fail_sweep_create),
 	T(test_adopt_own_memory),
+	T(test_foreign_munmap_cost_is_adopted_pages),
+	T(test_foreign_madvise_cost_is_adopted_pages),
+	T(test_foreign_munmap_partial_overlaps),
+	T(test_foreign_madvise_semantics),
+	T(test_foreign_mremap_gives_memory_back),
 	T(test_concurrent_pins),
 };
 

@@ -9,10 +9,14 @@
  * the C library.
  *
  * The program's own memory (malloc, anonymous mmap) is adopted by the
- * library when VFIO_IOMMU_MAP_DMA first pins it (mm_set_adopt), and the
- * program's madvise(MADV_DONTNEED/MADV_REMOVE/MADV_FREE) and munmap of
- * adopted memory are told to the library first, so discards and unmaps
- * behave as the kernel's MMU would (a pinned page stays with the device).
+ * library when VFIO_IOMMU_MAP_DMA first pins it (mm_set_adopt).  Once the
+ * program used VFIO, its munmap and madvise go through mm
+ * (mm_foreign_munmap, mm_foreign_madvise), which calls the MMU notifiers,
+ * makes the C library's call at the kernel's point and updates the memory
+ * it knows, so discards and unmaps behave as the kernel's MMU would (a
+ * pinned page stays with the device).  Their cost is one lookup plus the
+ * pages mm knows in the range, whatever its length.  mremap of adopted
+ * memory gives it back to the program first (mm_foreign_mremap).
  *
   * $UIOMMU_MEMLOCK sets the modelled RLIMIT_MEMLOCK in bytes ("unlimited"
  * for CAP_IPC_LOCK); by default it is this process's real one.
@@ -358,53 +362,111 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 	return mmap(addr, len, prot, flags, fd, off);
 }
 
-/* Tell the library about each page-aligned piece of [addr, addr + len) it
- * adopted. */
-static void for_adopted(void *addr, size_t len, bool unmap)
-{
-	struct mm *mm;
-	unsigned long a = (unsigned long)addr & ~4095UL;
-	unsigned long end = (unsigned long)addr + len;
-
-	lib_enter();
-	mm = uiommu_current_mm();
-	while (mm && a < end) {
-		struct mm_vma_info vma;
-		unsigned long e;
-
-		if (mm_find_vma(mm, a, &vma)) {
-			a += 4096;
-			continue;
-		}
-		e = vma.end < end ? vma.end : (end + 4095) & ~4095UL;
-		if (unmap)
-			mm_munmap(mm, (void *)a, e - a);
-		else
-			mm_discard(mm, (void *)a, e - a);
-		a = e;
-	}
-	lib_exit();
-}
-
 static bool have_system(void)
 {
 	/* only once the program used VFIO can memory be adopted */
 	return !in_lib && __atomic_load_n(&system_used, __ATOMIC_ACQUIRE);
 }
 
-EXPORT int munmap(void *addr, size_t len)
+/* The C library's calls, for mm to make at the kernel's point. */
+static int host_munmap(void *addr, size_t len)
 {
-	if (have_system())
-		for_adopted(addr, len, true);
 	REAL(munmap);
 	return real_munmap(addr, len);
 }
 
-EXPORT int madvise(void *addr, size_t len, int advice)
+static int host_madvise(void *addr, size_t len, int advice)
 {
-	if (have_system() && (advice == MADV_DONTNEED ||
-			      advice == MADV_REMOVE || advice == MADV_FREE))
-		for_adopted(addr, len, false);
 	REAL(madvise);
 	return real_madvise(addr, len, advice);
+}
+
+/* The library's mm, and the program's errno for its answer. */
+static int foreign_ret(int ret)
+{
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * munmap and madvise of memory the library knows (adopted memory, device
+ * mmaps) go through mm, which makes the C library's call itself: their
+ * cost is one lookup plus the pages the library knows in the range.
+ */
+EXPORT int munmap(void *addr, size_t len)
+{
+	struct mm *mm = NULL;
+	int ret;
+
+	if (have_system()) {
+		lib_enter();
+		mm = uiommu_current_mm();
+		if (mm)
+			ret = mm_foreign_munmap(mm, addr, len, host_munmap);
+		lib_exit();
+		if (mm)
+			return foreign_ret(ret);
+	}
+	return host_munmap(addr, len);
+}
+
+EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	struct mm *mm = NULL;
+	int ret;
+
+	if (have_system()) {
+		lib_enter();
+		mm = uiommu_current_mm();
+		if (mm)
+			ret = mm_foreign_madvise(mm, addr, len, advice,
+						 host_madvise);
+		lib_exit();
+		if (mm)
+			return foreign_ret(ret);
+	}
+	return host_madvise(addr, len, advice);
+}
+
+static void *host_mremap(void *addr, size_t old_len, size_t new_len, int flags,
+			 void *new_addr)
+{
+	REAL(mremap);
+	return real_mremap(addr, old_len, new_len, flags, new_addr);
+}
+
+/* mremap of adopted memory: mm gives it back to the program first (the
+ * region tree would otherwise name the old addresses). */
+EXPORT void *mremap(void *addr, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL, *out = MAP_FAILED;
+	struct mm *mm = NULL;
+	va_list ap;
+	int ret;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (have_system()) {
+		lib_enter();
+		mm = uiommu_current_mm();
+		if (mm)
+			ret = mm_foreign_mremap(mm, addr, old_len, new_len,
+						flags, new_addr, host_mremap,
+						&out);
+		lib_exit();
+		if (mm) {
+			if (ret) {
+				errno = -ret;
+				return MAP_FAILED;
+			}
+			return out;
+		}
+	}
+	return host_mremap(addr, old_len, new_len, flags, new_addr);
 }

@@ -206,6 +206,54 @@ struct mm;
  */
 UIOMMU_API void mm_set_adopt(struct mm *mm, bool on);
 
+/*
+ * The program's own munmap(2) and madvise(2), for the preload library:
+ * host is the C library's call, made here at the kernel's point (the mm
+ * lock held for writing, so no pin sees a half-done change), and its
+ * errno is the answer (returned negated; 0 on success).  Both cost one
+ * region-tree search plus the pages of the regions the range overlaps:
+ * nothing per page of memory mm does not know.
+ *
+ * mm_foreign_munmap: the notifiers' invalidate_range_start runs on each
+ * region piece in the range, then host(addr, len); if it succeeds the
+ * pieces go (regions cut at both ends, a middle piece splits a region in
+ * two; a pinned frame stays with its pinner), then invalidate_range_end.
+ * A bad range (unaligned, zero length, wrapping) reaches only host.
+ * -ENOMEM without calling host when a split cannot be allocated (as
+ * munmap when a VMA cannot be split).
+ *
+ * mm_foreign_madvise: for the discarding advices (MADV_DONTNEED,
+ * MADV_DONTNEED_LOCKED, MADV_FREE, MADV_REMOVE), do_madvise's walk: the
+ * checks of the arguments first (those failures, and other advices, go to
+ * host whole), then in address order host on each stretch mm does not
+ * know and, on each region piece, a discard (the mapped pages of adopted
+ * memory read zero after it, a pinned frame stays with its pinner).  A
+ * piece the kernel would refuse stops the walk with its errno: MADV_REMOVE
+ * of adopted memory (private anonymous to the program) -EINVAL, device
+ * memory (IO|PFNMAP) -EINVAL, or -ENODEV for MADV_REMOVE.  Unmapped pages
+ * give -ENOMEM at the end, as the kernel's walk.  -EAGAIN stops it if no
+ * frame is left for a pinned page.
+ */
+UIOMMU_API int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
+				 int (*host)(void *addr, size_t len));
+UIOMMU_API int
+mm_foreign_madvise(struct mm *mm, void *addr, size_t len, int advice,
+		   int (*host)(void *addr, size_t len, int advice));
+/*
+ * mremap(2): adopted memory in the old range (and, with MREMAP_FIXED, the
+ * new one) is first given back to the program as private anonymous memory
+ * with its contents (notifiers called, regions cut; a pinned frame stays
+ * with its pinner and no longer aliases the program's page), then host
+ * makes the call on memory that is the program's again; *out gets its
+ * answer.  Device memory in the range: -EINVAL, nothing changed.
+ */
+UIOMMU_API int mm_foreign_mremap(struct mm *mm, void *addr, size_t old_len,
+				 size_t new_len, int flags, void *new_addr,
+				 void *(*host)(void *addr, size_t old_len,
+					       size_t new_len, int flags,
+					       void *new_addr),
+				 void **out);
+
 /* gup flags */
 #define MM_GUP_WRITE	(1u << 0) /* FOLL_WRITE */
 #define MM_GUP_LONGTERM (1u << 1) /* charge locked_vm, as FOLL_LONGTERM */
@@ -232,6 +280,10 @@ struct mm_stats {
 	uint64_t locked_vm; /* pages charged now */
 	uint64_t locked_vm_peak;
 	uint64_t acct_failures; /* charges refused with ENOMEM */
+	/* cost of the range calls: region-tree searches (mm_find_vma, and one
+	 * per munmap, discard or foreign call) and pages looked at */
+	uint64_t vma_lookups;
+	uint64_t pages_scanned;
 };
 
 UIOMMU_API int mm_create(struct phys_mem *pm, struct mm **out);

@@ -18,6 +18,12 @@
  *    changes.
  *  - IO|PFNMAP regions (device memory, mm_mmap_pfn) map frames they do not
  *    reference, like remap_pfn_range; they cannot be pinned, only followed.
+ *  - Regions never overlap, so the tree ordered by start is ordered by end
+ *    too: first_overlap() answers "which regions meet [s, e)" with one
+ *    descent, and range calls do per-page work only inside the overlap.
+ *  - The program's own munmap (mm_foreign_munmap, for the preload library)
+ *    cuts regions as munmap cuts VMAs: no region keeps a hole over address
+ *    space the host may hand out again.
  *
  * Locking: mmap_lock (a rwlock) guards the region tree, every region's
  * pages and the notifier list.  Pins take it for reading; discard, unmap,
@@ -39,6 +45,10 @@
 #include "phys.h"
 
 #define PAGES_PER_HUGE (1u << PHYS_HUGE_ORDER)
+
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24 /* Linux 5.18 */
+#endif
 
 /* region map_flags of adopted memory (never given to mm_mmap) */
 #define MM_MAP_ADOPTED	 (1u << 30) /* the process's own memory, adopted */
@@ -82,6 +92,7 @@ struct mm {
 	_Atomic uint64_t nr_regions, pin_calls, pinned_pages, unpinned_pages;
 	_Atomic uint64_t discarded_pages, replaced_frames, unmapped_pages;
 	_Atomic uint64_t locked_vm_peak, acct_failures, adopted_pages;
+	_Atomic uint64_t vma_lookups, pages_scanned;
 };
 
 #define stat_add(mm, field, n) \
@@ -188,6 +199,36 @@ static struct mm_region *find_region(struct mm *mm, unsigned long addr)
 			return r;
 	}
 	return NULL;
+}
+
+/*
+ * The lowest region overlapping [start, end), or NULL: one descent of the
+ * tree (regions never overlap, so the tree ordered by start is ordered by
+ * end too).  The regions after it in the range follow with RB_NEXT.
+ */
+static struct mm_region *first_overlap(struct mm *mm, unsigned long start,
+				       unsigned long end)
+{
+	struct mm_region *r = RB_ROOT(&mm->regions), *best = NULL;
+
+	stat_add(mm, vma_lookups, 1);
+	while (r) {
+		if (r->end > start) {
+			best = r;
+			r = RB_LEFT(r, rb);
+		} else {
+			r = RB_RIGHT(r, rb);
+		}
+	}
+	return best && best->start < end ? best : NULL;
+}
+
+/* The region after r, if it still overlaps [.., end). */
+static struct mm_region *next_overlap(struct mm *mm, struct mm_region *r,
+				      unsigned long end)
+{
+	r = RB_NEXT(mm_region_tree, &mm->regions, r);
+	return r && r->start < end ? r : NULL;
 }
 
 static inline unsigned long region_idx(const struct mm_region *r,
@@ -594,12 +635,30 @@ static int check_user_range(void *addr, size_t len, unsigned long *start,
 	return 0;
 }
 
+/* Drop the mappings of pages [i, e) of r (holes are skipped). */
+static void unmap_range(struct mm *mm, struct mm_region *r, unsigned long i,
+			unsigned long e, struct free_batch *b)
+{
+	stat_add(mm, pages_scanned, e - i);
+	for (; i < e; i++) {
+		if (r->pfns[i] == PFN_NONE)
+			continue;
+		if (r->vm_flags & MM_VM_PFNMAP) {
+			r->pfns[i] = PFN_NONE;
+			r->nr_mapped--;
+		} else {
+			unmap_page(mm, r, i, b);
+		}
+		stat_add(mm, unmapped_pages, 1);
+	}
+}
+
 int mm_munmap(struct mm *mm, void *addr, size_t len)
 {
 	struct mmu_notifier_range rg = {.mm = mm, .event = MMU_NOTIFY_UNMAP};
 	struct free_batch b = {0, 0};
 	struct mm_region *r, *next;
-	unsigned long a, e, i;
+	unsigned long a, e;
 	int ret;
 
 	ret = check_user_range(addr, len, &rg.start, &rg.end);
@@ -608,23 +667,11 @@ int mm_munmap(struct mm *mm, void *addr, size_t len)
 
 	pthread_rwlock_wrlock(&mm->mmap_lock);
 	notify_start(mm, &rg);
-	for (r = RB_MIN(mm_region_tree, &mm->regions); r; r = next) {
-		next = RB_NEXT(mm_region_tree, &mm->regions, r);
-		if (r->end <= rg.start || r->start >= rg.end)
-			continue;
+	for (r = first_overlap(mm, rg.start, rg.end); r; r = next) {
+		next = next_overlap(mm, r, rg.end);
 		a = max(r->start, rg.start);
 		e = min(r->end, rg.end);
-		for (i = region_idx(r, a); i < region_idx(r, e); i++) {
-			if (r->pfns[i] == PFN_NONE)
-				continue;
-			if (r->vm_flags & MM_VM_PFNMAP) {
-				r->pfns[i] = PFN_NONE;
-				r->nr_mapped--;
-			} else {
-				unmap_page(mm, r, i, &b);
-			}
-			stat_add(mm, unmapped_pages, 1);
-		}
+		unmap_range(mm, r, region_idx(r, a), region_idx(r, e), &b);
 		if (!r->nr_mapped) {
 			RB_REMOVE(mm_region_tree, &mm->regions, r);
 			munmap((void *)r->start, r->end - r->start);
@@ -720,12 +767,62 @@ static void discard_pages(struct mm *mm, struct mm_region *r, unsigned long i,
 		phys_recycle(pm, r->pfns[run_start], run_len);
 }
 
+/*
+ * Fresh frames for the pinned pages of [i, e) of r, which a discard leaves
+ * to their pinners: counted, then allocated all at once (or none).
+ */
+static unsigned long discard_need(struct mm *mm, struct mm_region *r,
+				  unsigned long i, unsigned long e)
+{
+	unsigned long need = 0;
+
+	stat_add(mm, pages_scanned, e - i);
+	for (; i < e; i++)
+		if (page_pinned(mm->pm, r->pfns[i]))
+			need++;
+	return need;
+}
+
+static int discard_alloc(struct mm *mm, unsigned long need, uint32_t **out)
+{
+	uint32_t *new;
+	unsigned long k;
+	int ret;
+
+	*out = NULL;
+	if (!need)
+		return 0;
+	new = ui_calloc(need, sizeof(*new));
+	if (!new)
+		return -ENOMEM;
+	for (k = 0; k < need; k++) {
+		ret = __phys_alloc(mm->pm, 0, 0, mm->owner, &new[k]);
+		if (ret) {
+			while (k)
+				frame_put(mm->pm, new[--k], 1);
+			ui_free(new);
+			return ret;
+		}
+	}
+	*out = new;
+	return 0;
+}
+
+/* Give back the frames counted as needed but not used (a pinner let go
+ * meanwhile). */
+static void discard_free(struct mm *mm, uint32_t *new, unsigned long need,
+			 unsigned long used)
+{
+	while (need > used)
+		frame_put(mm->pm, new[--need], 1);
+	ui_free(new);
+}
+
 int mm_discard(struct mm *mm, void *addr, size_t len)
 {
 	struct mmu_notifier_range rg = {.mm = mm, .event = MMU_NOTIFY_DISCARD};
-	struct phys_mem *pm = mm->pm;
-	unsigned long a, i, need = 0, used = 0, k;
-	struct mm_region *r;
+	unsigned long a, e, i, need = 0, used = 0;
+	struct mm_region *r, *first;
 	uint32_t *new = NULL;
 	int ret;
 
@@ -734,51 +831,41 @@ int mm_discard(struct mm *mm, void *addr, size_t len)
 		return ret;
 
 	pthread_rwlock_wrlock(&mm->mmap_lock);
-	/* validate and count the pinned pages that need fresh frames */
-	for (a = rg.start; a < rg.end; a += PHYS_PAGE_SIZE) {
-		r = find_region(mm, a);
-		if (!r || r->pfns[region_idx(r, a)] == PFN_NONE) {
-			ret = -ENOMEM; /* as madvise on unmapped memory */
-			goto out;
-		}
-		if (r->vm_flags & MM_VM_PFNMAP) {
-			ret = -EINVAL;
-			goto out;
-		}
-		if (page_pinned(pm, r->pfns[region_idx(r, a)]))
-			need++;
-	}
-	if (need) {
-		new = ui_calloc(need, sizeof(*new));
-		if (!new) {
+	/* every page must be mapped (as madvise on unmapped memory: -ENOMEM)
+	 * and pinnable memory (-EINVAL), in address order */
+	first = first_overlap(mm, rg.start, rg.end);
+	for (a = rg.start, r = first; a < rg.end;
+	     a = e, r = next_overlap(mm, r, rg.end)) {
+		if (!r || r->start > a) {
 			ret = -ENOMEM;
 			goto out;
 		}
-		for (k = 0; k < need; k++) {
-			ret = __phys_alloc(pm, 0, 0, mm->owner, &new[k]);
-			if (ret)
-				goto out_free;
-		}
+		e = min(r->end, rg.end);
+		for (i = region_idx(r, a); i < region_idx(r, e); i++)
+			if (r->pfns[i] == PFN_NONE) {
+				ret = -ENOMEM;
+				goto out;
+			} else if (r->vm_flags & MM_VM_PFNMAP) {
+				ret = -EINVAL;
+				goto out;
+			}
+		need += discard_need(mm, r, region_idx(r, a), region_idx(r, e));
 	}
+	ret = discard_alloc(mm, need, &new);
+	if (ret)
+		goto out;
 
 	notify_start(mm, &rg);
-	for (a = rg.start; a < rg.end;) {
-		r = find_region(mm, a);
-		i = region_idx(r, a);
-		k = min(r->end, rg.end);
-		discard_pages(mm, r, i, region_idx(r, k), new, &used);
+	for (a = rg.start, r = first; a < rg.end;
+	     a = e, r = next_overlap(mm, r, rg.end)) {
+		e = min(r->end, rg.end);
+		discard_pages(mm, r, region_idx(r, a), region_idx(r, e), new,
+			      &used);
 		stat_add(mm, discarded_pages,
-			 region_idx(r, k) - region_idx(r, a));
-		a = k;
+			 region_idx(r, e) - region_idx(r, a));
 	}
 	notify_end(mm, &rg);
-	ret = 0;
-	k = need;
-out_free:
-	/* frames counted as needed but not used (a pinner let go meanwhile) */
-	while (k > used)
-		frame_put(pm, new[--k], 1);
-	ui_free(new);
+	discard_free(mm, new, need, used);
 out:
 	pthread_rwlock_unlock(&mm->mmap_lock);
 	return ret;
@@ -789,6 +876,7 @@ int mm_find_vma(struct mm *mm, unsigned long uaddr, struct mm_vma_info *info)
 	struct mm_region *r;
 	int ret = -EFAULT;
 
+	stat_add(mm, vma_lookups, 1);
 	pthread_rwlock_rdlock(&mm->mmap_lock);
 	r = find_region(mm, uaddr);
 	if (r && r->pfns[region_idx(r, uaddr)] != PFN_NONE) {
@@ -919,16 +1007,382 @@ err_frames:
 	return ret;
 }
 
-/* Find the end of the hole at addr: the next region's start, or end. */
+/* Find the end of the hole at addr (in no region): the next region's
+ * start, or end; one descent of the tree. */
 static unsigned long hole_end(struct mm *mm, unsigned long addr,
 			      unsigned long end)
 {
+	struct mm_region *r = first_overlap(mm, addr, end);
+
+	return r ? min(r->start, end) : end;
+}
+
+/* ---- the program's own munmap and madvise (the preload library) ---------- */
+
+/* The C library's answer: 0, or -errno. */
+static int host_ret(int ret)
+{
+	return ret ? (errno ? -errno : -EINVAL) : 0;
+}
+
+/* Drop r if it has no mapped page left (its host range is the program's
+ * if adopted, our reservation otherwise). */
+static void region_drop_if_empty(struct mm *mm, struct mm_region *r)
+{
+	if (r->nr_mapped)
+		return;
+	RB_REMOVE(mm_region_tree, &mm->regions, r);
+	if (!(r->map_flags & MM_MAP_ADOPTED))
+		munmap((void *)r->start, r->end - r->start);
+	region_free(r);
+	stat_add(mm, nr_regions, -1);
+}
+
+/* Move the 2 MiB chunk bits of r down by 'pages' pages (the front of its
+ * old_pages went): kept if chunks stay aligned, dropped otherwise (the
+ * pages stay mapped; pins of them take one reference per page). */
+static void huge_shift(struct mm_region *r, unsigned long old_pages,
+		       unsigned long pages)
+{
+	unsigned long c, shift = pages / PAGES_PER_HUGE;
+	unsigned long chunks = DIV_ROUND_UP(old_pages, PAGES_PER_HUGE);
+
+	if (!r->huge)
+		return;
+	if (pages % PAGES_PER_HUGE) {
+		memset(r->huge, 0, DIV_ROUND_UP(chunks, 64) * sizeof(uint64_t));
+		return;
+	}
+	for (c = 0; c < chunks; c++) {
+		unsigned long s = c + shift;
+		bool on = s < chunks && (r->huge[s / 64] & (1ULL << (s % 64)));
+
+		r->huge[c / 64] &= ~(1ULL << (c % 64));
+		r->huge[c / 64] |= (uint64_t)on << (c % 64);
+	}
+}
+
+/*
+ * Pages [a, e) of r are unmapped and their host range is gone (the
+ * program unmapped it): cut them out of r, as munmap cuts a VMA, so that
+ * no region keeps a hole the host may hand out again.  A middle piece
+ * splits r: its upper part moves to *split, allocated beforehand.
+ */
+static void region_cut(struct mm *mm, struct mm_region *r, unsigned long a,
+		       unsigned long e, struct mm_region **split)
+{
+	unsigned long lo = region_idx(r, a), hi = region_idx(r, e);
+	unsigned long n = r->nr_pages - hi, i;
+	struct mm_region *s;
+
+	if (a > r->start && e < r->end) {
+		s = *split;
+		*split = NULL;
+		memcpy(s->pfns, r->pfns + hi, n * sizeof(*s->pfns));
+		s->start = e;
+		s->end = r->end;
+		s->vm_flags = r->vm_flags;
+		s->map_flags = r->map_flags;
+		s->pfnmap_pa =
+			r->pfnmap_pa + ((phys_addr_t)hi << PHYS_PAGE_SHIFT);
+		for (i = 0; i < n; i++)
+			s->nr_mapped += s->pfns[i] != PFN_NONE;
+		stat_add(mm, pages_scanned, n);
+		r->nr_mapped -= s->nr_mapped;
+		RB_INSERT(mm_region_tree, &mm->regions, s);
+		stat_add(mm, nr_regions, 1);
+		region_drop_if_empty(mm, s);
+		/* fall through: r keeps [start, a) */
+		e = r->end;
+	}
+	if (e == r->end) {
+		r->end = a;
+		r->nr_pages = lo;
+	} else {
+		/* the front went: the rest moves down, r keeps its place in
+		 * the tree (its neighbours are still below and above) */
+		memmove(r->pfns, r->pfns + hi, n * sizeof(*r->pfns));
+		stat_add(mm, pages_scanned, n);
+		huge_shift(r, r->nr_pages, hi);
+		r->nr_pages = n;
+		r->start = e;
+		r->pfnmap_pa += (phys_addr_t)hi << PHYS_PAGE_SHIFT;
+	}
+	if (!r->nr_pages)
+		r->nr_mapped = 0;
+	region_drop_if_empty(mm, r);
+}
+
+int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
+		      int (*host)(void *addr, size_t len))
+{
+	struct mmu_notifier_range rg = {.mm = mm, .event = MMU_NOTIFY_UNMAP};
+	struct mm_region *r, *first, *next, *split = NULL;
+	struct free_batch b = {0, 0};
+	unsigned long start, end;
+	int ret;
+
+	/* what munmap refuses (-EINVAL) reaches only the C library */
+	if (check_user_range(addr, len, &start, &end))
+		return host_ret(host(addr, len));
+
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	first = first_overlap(mm, start, end);
+	if (first && first->start < start && first->end > end) {
+		/* a hole in the middle of one region: allocate its upper
+		 * part now, so that nothing fails once the host changed */
+		split = region_alloc(first->nr_pages - region_idx(first, end),
+				     false);
+		if (!split) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	for (r = first; r; r = next_overlap(mm, r, end)) {
+		rg.start = max(r->start, start);
+		rg.end = min(r->end, end);
+		notify_start(mm, &rg);
+	}
+	ret = host_ret(host(addr, len));
+	for (r = first; r; r = next) {
+		next = next_overlap(mm, r, end);
+		rg.start = max(r->start, start);
+		rg.end = min(r->end, end);
+		if (!ret) {
+			unmap_range(mm, r, region_idx(r, rg.start),
+				    region_idx(r, rg.end), &b);
+			region_cut(mm, r, rg.start, rg.end, &split);
+		}
+		notify_end(mm, &rg);
+	}
+	free_batch_flush(mm->pm, &b);
+	if (split)
+		region_free(split);
+out:
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return ret;
+}
+
+static bool advice_discards(int advice)
+{
+	return advice == MADV_DONTNEED || advice == MADV_DONTNEED_LOCKED ||
+	       advice == MADV_FREE || advice == MADV_REMOVE;
+}
+
+/*
+ * What a discarding madvise does to the region piece [a, e) of r, as the
+ * kernel's per-VMA step: the refusals first, then every mapped page
+ * discarded (-ENOMEM at the end if the piece has holes).
+ */
+static int foreign_discard(struct mm *mm, struct mm_region *r, unsigned long a,
+			   unsigned long e, int advice)
+{
+	struct mmu_notifier_range rg = {
+		.mm = mm, .event = MMU_NOTIFY_DISCARD, .start = a, .end = e};
+	unsigned long lo = region_idx(r, a), hi = region_idx(r, e), i, j;
+	unsigned long need = 0, used = 0;
+	bool adopted = r->map_flags & MM_MAP_ADOPTED, hole = false;
+	uint32_t *new;
+
+	/* device memory: not on the LRU (DONTNEED, FREE), and its file
+	 * (an anonymous inode) cannot punch holes (REMOVE) */
+	if (r->vm_flags & MM_VM_PFNMAP)
+		return advice == MADV_REMOVE ? -ENODEV : -EINVAL;
+	if ((r->map_flags & MM_MAP_LOCKED) && advice != MADV_DONTNEED_LOCKED)
+		return -EINVAL;
+	/* adopted memory is private anonymous to the program: no file to
+	 * punch; mm_mmap() memory is a shared file mapping: no MADV_FREE */
+	if ((adopted && advice == MADV_REMOVE) ||
+	    (!adopted && advice == MADV_FREE))
+		return -EINVAL;
+	if (!adopted && advice == MADV_REMOVE && !(r->vm_flags & MM_VM_WRITE))
+		return -EACCES;
+
+	stat_add(mm, pages_scanned, hi - lo);
+	for (i = lo; i < hi; i++)
+		if (r->pfns[i] == PFN_NONE)
+			hole = true;
+		else if (page_pinned(mm->pm, r->pfns[i]))
+			need++;
+	if (discard_alloc(mm, need, &new))
+		return -EAGAIN;
+	notify_start(mm, &rg);
+	for (i = lo; i < hi; i = j) {
+		for (j = i; j < hi && r->pfns[j] != PFN_NONE; j++)
+			;
+		if (j > i) {
+			discard_pages(mm, r, i, j, new, &used);
+			stat_add(mm, discarded_pages, j - i);
+		} else {
+			j++; /* a hole */
+		}
+	}
+	notify_end(mm, &rg);
+	discard_free(mm, new, need, used);
+	return hole ? -ENOMEM : 0;
+}
+
+int mm_foreign_madvise(struct mm *mm, void *addr, size_t len, int advice,
+		       int (*host)(void *addr, size_t len, int advice))
+{
+	unsigned long start = (unsigned long)addr, end, a, alen, e;
+	struct mm_region *r;
+	int ret = 0, unmapped = 0;
+
+	/* do_madvise's checks of its arguments, in its order; what fails
+	 * them, an empty range and other advice reach only the C library */
+	alen = ALIGN_UP(len, PHYS_PAGE_SIZE);
+	if (!advice_discards(advice) || !IS_ALIGNED(start, PHYS_PAGE_SIZE) ||
+	    (len && !alen) || check_add_overflow(start, alen, &end) ||
+	    end == start)
+		return host_ret(host(addr, len, advice));
+
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	r = first_overlap(mm, start, end);
+	for (a = start; a < end; a = e) {
+		/* the stretch before the next region is the C library's */
+		e = r ? max(r->start, a) : end;
+		if (e > a) {
+			ret = host_ret(host((void *)a, e - a, advice));
+			if (ret == -ENOMEM)
+				unmapped = ret;
+			else if (ret)
+				goto out;
+			continue;
+		}
+		e = min(r->end, end);
+		ret = foreign_discard(mm, r, a, e, advice);
+		if (ret == -ENOMEM)
+			unmapped = ret;
+		else if (ret)
+			goto out;
+		r = next_overlap(mm, r, end);
+	}
+	ret = unmapped;
+out:
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	return ret;
+}
+
+/*
+ * Give the adopted piece [a, e) of r back to the program as private
+ * anonymous memory with its contents, and cut it out of r: what mremap
+ * then moves, resizes or unmaps is the program's memory again.  A pinned
+ * frame stays with its pinner (it no longer aliases the program's page).
+ */
+static int unadopt_piece(struct mm *mm, struct mm_region *r, unsigned long a,
+			 unsigned long e, struct mm_region **split)
+{
+	struct mmu_notifier_range rg = {
+		.mm = mm, .event = MMU_NOTIFY_UNMAP, .start = a, .end = e};
+	int prot = PROT_READ | (r->vm_flags & MM_VM_WRITE ? PROT_WRITE : 0);
+	unsigned long i, lo = region_idx(r, a), hi = region_idx(r, e);
+	struct free_batch b = {0, 0};
+
+	notify_start(mm, &rg);
+	if (mmap((void *)a, e - a, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		 0) == MAP_FAILED) {
+		notify_end(mm, &rg);
+		return -ENOMEM;
+	}
+	for (i = lo; i < hi; i++)
+		if (r->pfns[i] != PFN_NONE)
+			memcpy((void *)(r->start + (i << PHYS_PAGE_SHIFT)),
+			       __phys_to_virt(mm->pm,
+					      pfn_to_pa(mm->pm, r->pfns[i])),
+			       PHYS_PAGE_SIZE);
+	mprotect((void *)a, e - a, prot);
+	unmap_range(mm, r, lo, hi, &b);
+	region_cut(mm, r, a, e, split);
+	free_batch_flush(mm->pm, &b);
+	notify_end(mm, &rg);
+	return 0;
+}
+
+/* Check the regions meeting [s, e) for mremap (-EINVAL on device memory)
+ * and allocate the split a middle piece needs. */
+static int mremap_prepare(struct mm *mm, unsigned long s, unsigned long e,
+			  struct mm_region **split)
+{
 	struct mm_region *r;
 
-	RB_FOREACH(r, mm_region_tree, &mm->regions)
-		if (r->start > addr)
-			return min(r->start, end);
-	return end;
+	for (r = first_overlap(mm, s, e); r; r = next_overlap(mm, r, e))
+		if (!(r->map_flags & MM_MAP_ADOPTED))
+			return -EINVAL;
+	r = first_overlap(mm, s, e);
+	if (r && r->start < s && r->end > e) {
+		*split = region_alloc(r->nr_pages - region_idx(r, e), false);
+		if (!*split)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int mremap_unadopt(struct mm *mm, unsigned long s, unsigned long e,
+			  struct mm_region **split)
+{
+	struct mm_region *r, *next;
+	int ret;
+
+	for (r = first_overlap(mm, s, e); r; r = next) {
+		next = next_overlap(mm, r, e);
+		ret = unadopt_piece(mm, r, max(r->start, s), min(r->end, e),
+				    split);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int mm_foreign_mremap(struct mm *mm, void *addr, size_t old_len, size_t new_len,
+		      int flags, void *new_addr,
+		      void *(*host)(void *addr, size_t old_len, size_t new_len,
+				    int flags, void *new_addr),
+		      void **out)
+{
+	unsigned long s = (unsigned long)addr, e, ns = (unsigned long)new_addr;
+	unsigned long ne, olen = ALIGN_UP(old_len, PHYS_PAGE_SIZE);
+	unsigned long nlen = ALIGN_UP(new_len, PHYS_PAGE_SIZE);
+	struct mm_region *split[2] = {NULL, NULL};
+	int ret = 0;
+
+	/* what mremap refuses for its arguments reaches only the host */
+	if (!IS_ALIGNED(s, PHYS_PAGE_SIZE) || !nlen || (old_len && !olen) ||
+	    check_add_overflow(s, olen ? olen : PHYS_PAGE_SIZE, &e))
+		goto host;
+	if (!(flags & MREMAP_FIXED) || !IS_ALIGNED(ns, PHYS_PAGE_SIZE) ||
+	    check_add_overflow(ns, nlen, &ne))
+		ns = ne = 0;
+	if (ne && ns < e && s < ne)
+		goto host; /* overlapping old and new ranges: EINVAL */
+
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+	if (!first_overlap(mm, s, e) && (!ne || !first_overlap(mm, ns, ne))) {
+		pthread_rwlock_unlock(&mm->mmap_lock);
+		goto host;
+	}
+	/* adopted memory is private anonymous to the program: old_len 0
+	 * (a second mapping of a shared one) is EINVAL */
+	if (!old_len)
+		ret = -EINVAL;
+	if (!ret)
+		ret = mremap_prepare(mm, s, e, &split[0]);
+	if (!ret && ne)
+		ret = mremap_prepare(mm, ns, ne, &split[1]);
+	if (!ret)
+		ret = mremap_unadopt(mm, s, e, &split[0]);
+	if (!ret && ne)
+		ret = mremap_unadopt(mm, ns, ne, &split[1]);
+	for (int i = 0; i < 2; i++)
+		if (split[i])
+			region_free(split[i]);
+	pthread_rwlock_unlock(&mm->mmap_lock);
+	if (ret)
+		return ret;
+host:
+	*out = host(addr, old_len, new_len, flags, new_addr);
+	return *out == MAP_FAILED ? (errno ? -errno : -EINVAL) : 0;
 }
 
 static void emit_run(struct mm_pin_run *runs, unsigned int *nr, phys_addr_t pa,
@@ -1124,6 +1578,8 @@ void mm_get_stats(const struct mm *mm, struct mm_stats *st)
 	st->locked_vm = atomic_load(&mm->locked_vm);
 	st->locked_vm_peak = atomic_load(&mm->locked_vm_peak);
 	st->acct_failures = atomic_load(&mm->acct_failures);
+	st->vma_lookups = atomic_load(&mm->vma_lookups);
+	st->pages_scanned = atomic_load(&mm->pages_scanned);
 }
 
 int mm_check_invariants(const struct mm *mm, FILE *log)
