@@ -20,9 +20,12 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1003,6 +1006,125 @@ static void test_d09_unpin_arguments(void **state)
 			 2);
 	assert_int_equal(stats(f).external_pins, 0);
 	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+}
+
+/* ---- CAP_IPC_LOCK: the real one by default, taken at MAP_DMA ------------------------------- */
+
+/* CAP_IPC_LOCK in this process's effective set, as /proc tells it (not
+ * through the library's capget) */
+static bool proc_cap_ipc_lock(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *fp = fopen("/proc/self/status", "r");
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(fp);
+	return eff >> CAP_IPC_LOCK & 1;
+}
+
+static void test_cap_ipc_lock_is_the_real_one(void **state)
+{
+	struct fx *f = *state;
+	bool have = proc_cap_ipc_lock();
+	struct mm *mm;
+	pid_t pid;
+	int st;
+
+	/* a new mm (a process) has the process's real capability */
+	assert_int_equal(mm_create(f->p->pm, &mm), 0);
+	assert_int_equal(mm_cap_ipc_lock(mm), have);
+	/* a modelled limit is one without it; the test API sets it again */
+	mm_set_memlock_limit(mm, 8 * PG);
+	assert_false(mm_cap_ipc_lock(mm));
+	mm_set_cap_ipc_lock(mm, true);
+	assert_true(mm_cap_ipc_lock(mm));
+	mm_destroy(mm);
+	if (!have)
+		return;
+	/* a process that dropped it from its effective set gets none */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct __user_cap_header_struct h = {
+			.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+		if (syscall(SYS_capget, &h, d))
+			_exit(2);
+		d[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &=
+			~CAP_TO_MASK(CAP_IPC_LOCK);
+		if (syscall(SYS_capset, &h, d) || proc_cap_ipc_lock())
+			_exit(3);
+		if (mm_create(f->p->pm, &mm))
+			_exit(4);
+		_exit(mm_cap_ipc_lock(mm) ? 1 : 0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/*
+ * vfio_dma_do_map takes capable(CAP_IPC_LOCK) into dma->lock_cap; every
+ * later charge of that dma (replay into a new domain, a driver's pin with
+ * no domain) uses it, whatever the capability is by then.  With it the
+ * pages are charged to locked_vm but never checked against the limit.
+ */
+static void test_cap_ipc_lock_taken_at_map(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 16 * PG, 0);
+	static char mdev;
+	struct iommu_group *eg = (struct iommu_group *)&mdev;
+	struct pin_driver drv;
+	phys_addr_t pa[16];
+
+	mm_set_memlock_limit(f->mm, 8 * PG);
+	/* mapped without it: the capability gained later does not count */
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->mm, true);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)),
+			 -ENOMEM);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(pin_refs(f), 0);
+	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, NULL), 0);
+	/* mapped with it (still set): dropping it later does not count */
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->mm, false);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(mm_locked_vm(f->mm), 16); /* charged past 8 */
+	/* a new mapping without it hits the limit */
+	assert_int_equal(map_dma(f->c, 0x400000, va, PG, RW), -ENOMEM);
+	assert_int_equal(mm_locked_vm(f->mm), 16);
+	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+
+	/* drivers' pins (no IOMMU domain: charged) use the dma's too */
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, eg), 0);
+	pin_driver_init(&drv, f->c);
+	mm_set_cap_ipc_lock(f->mm, true);
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->mm, false);
+	assert_int_equal(map_dma(f->c, 0x400000, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->mm, true);
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, eg, IOVA, 16,
+						    IOMMU_READ, pa),
+			 16);
+	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, eg, 0x400000, 1,
+						    IOMMU_READ, pa),
+			 -ENOMEM);
+	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(stats(f).external_pins, 16);
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA, 16), 16);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_detach_group(f->c, eg);
+	mm_set_cap_ipc_lock(f->mm, false);
 }
 
 static void test_d10_remove_with_pins_warns(void **state)
@@ -3793,6 +3915,10 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_d08_pin_arguments, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(test_d09_unpin_arguments, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_cap_ipc_lock_is_the_real_one,
+					setup, teardown),
+	cmocka_unit_test_setup_teardown(test_cap_ipc_lock_taken_at_map, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(test_d10_remove_with_pins_warns, setup,
 					teardown),
