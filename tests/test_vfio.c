@@ -2141,6 +2141,70 @@ static void test_fail_sweep_map(void **state)
 	assert_true(test_fail_sweep(op_map, undo_map, check_map, &s, 0) > 0);
 }
 
+/*
+ * Every failure point of MAP_DMA in the container states that take other
+ * paths through vfio_dma_do_map: no domain (nothing pinned, D01), dirty
+ * tracking on (the bitmap after the pins), an emulated group beside the
+ * domain, and two IOMMUs (pin failures alone, then every kind): each
+ * failure leaves no dma, no pin, no charge, no mapping and no IOTLB entry
+ * behind, and dma_avail as it was.  (IOPF's MAP_DMA: F07's test.)
+ */
+static void check_map_any(void *ctx)
+{
+	struct sweep *s = ctx;
+	struct fx *f = s->f;
+	struct iommu_domain *d = vfio_iommu_type1_group_domain(f->c, grp(f, 0));
+
+	assert_int_equal(stats(f).nr_dma, s->nr_dma);
+	assert_int_equal(stats(f).dma_avail,
+			 VFIO_DMA_ENTRY_LIMIT_DEFAULT - s->nr_dma);
+	assert_int_equal(stats(f).pinned_pages, s->refs);
+	assert_int_equal(mm_locked_vm(f->mm), s->locked);
+	assert_int_equal(pin_refs(f), s->refs);
+	assert_int_equal(vfio_iommu_type1_find_dma(f->c, 0x40000000, NULL, NULL,
+						   NULL),
+			 -ENOENT);
+	if (d)
+		for (uint64_t off = 0; off < s->size; off += PG)
+			assert_int_equal(
+				iommu_iova_to_phys(d, 0x40000000 + off), 0);
+	assert_int_equal(iotlb_entries_in(f->p->hw, 0x40000000, s->size), 0);
+}
+
+static void test_fail_sweep_map_states(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 64 * PG, 0);
+	static char mdev;
+	struct iommu_group *eg = (struct iommu_group *)&mdev;
+	struct sweep s = {.f = f, .va = va, .size = 64 * PG};
+
+	/* no domain: only the dma itself */
+	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
+		    0);
+	/* dirty tracking, still no domain: the bitmap too */
+	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
+			 0);
+	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
+		    1);
+	/* a domain and an emulated group: pins, maps, bitmap */
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, eg), 0);
+	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
+		    2);
+	vfio_iommu_type1_detach_group(f->c, eg);
+	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
+			 0);
+	/* pin failures (get_user_pages) alone, over both IOMMUs */
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s,
+				    UIOMMU_FAIL_PIN) > 0);
+	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
+		    0);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(pin_refs(f), 0);
+}
+
 static int op_unmap(void *ctx)
 {
 	struct sweep *s = ctx;
@@ -4422,6 +4486,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_get_info_copy_back, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(test_fail_sweep_map, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_fail_sweep_map_states, setup,
+					teardown),
 	cmocka_unit_test_setup_teardown(test_fail_sweep_unmap, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_fail_sweep_attach, setup,
 					teardown),
