@@ -732,12 +732,24 @@ static void test_accounting(void **state)
 			 1);
 	mm_unpin_pages(f->mm, runs + 2, nr, 0);
 
-	/* the override */
+	/* the modelled capability: a LONGTERM pin taken with it is charged
+	 * but not limited; mm_lock_acct honours only the caller's lock_cap
+	 * (taken when its pinning began, as type1's dma->lock_cap) */
 	mm_set_cap_ipc_lock(f->mm, true);
-	assert_int_equal(mm_lock_acct(f->mm, 100, false), 0);
+	assert_true(mm_cap_ipc_lock(f->mm));
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)p + 16 * PG, 1,
+				      MM_GUP_LONGTERM, runs + 2, 2, &nr),
+			 1);
+	assert_int_equal(mm_locked_vm(f->mm), 17);
+	mm_unpin_pages(f->mm, runs + 2, nr, MM_GUP_LONGTERM);
+	assert_int_equal(mm_lock_acct(f->mm, 100, false), -ENOMEM);
+	assert_int_equal(mm_lock_acct(f->mm, 100, true), 0);
 	assert_int_equal(mm_locked_vm(f->mm), 116);
 	assert_int_equal(mm_lock_acct(f->mm, -100, false), 0);
-	mm_set_cap_ipc_lock(f->mm, false);
+	/* a modelled limit is one without the capability */
+	mm_set_memlock_limit(f->mm, 16 * PG);
+	assert_false(mm_cap_ipc_lock(f->mm));
+	assert_int_equal(mm_lock_acct(f->mm, 1, false), -ENOMEM);
 	assert_int_equal(mm_lock_acct(f->mm, 1, true), 0); /* caller's cap */
 	assert_int_equal(mm_lock_acct(f->mm, -1, true), 0);
 

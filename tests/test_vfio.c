@@ -20,9 +20,12 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -638,49 +641,72 @@ static void test_iova_ranges_and_info(void **state)
 	assert_int_equal(a->avail, 65534);
 }
 
+/*
+ * 6.1's vfio_iommu_type1_check_extension, every extension id: with no
+ * container (the core asks each backend before SET_IOMMU with a NULL
+ * iommu) and with one (no domain, a non-coherent domain, an emulated group
+ * too).
+ */
+static const struct ext_case {
+	unsigned long id;
+	const char *name;
+	long none, empty, noncoherent, emulated;
+} ext_cases[] = {
+	{0, "0", 0, 0, 0, 0},
+	{VFIO_TYPE1_IOMMU, "TYPE1", 1, 1, 1, 1},
+	{VFIO_SPAPR_TCE_IOMMU, "SPAPR_TCE", 0, 0, 0, 0},
+	{VFIO_TYPE1v2_IOMMU, "TYPE1v2", 1, 1, 1, 1},
+	/* no domain: vacuously coherent; without a container: no */
+	{VFIO_DMA_CC_IOMMU, "DMA_CC_IOMMU", 0, 1, 0, 0},
+	{VFIO_EEH, "EEH", 0, 0, 0, 0},
+	/* seed 001 p8: nesting containers are offered (F30..F33) */
+	{VFIO_TYPE1_NESTING_IOMMU, "TYPE1_NESTING", 1, 1, 1, 1},
+	{VFIO_SPAPR_TCE_v2_IOMMU, "SPAPR_TCE_v2", 0, 0, 0, 0},
+	{VFIO_NOIOMMU_IOMMU, "NOIOMMU", 0, 0, 0, 0},
+	{VFIO_UNMAP_ALL, "UNMAP_ALL", 1, 1, 1, 1},
+	/* iommu && no emulated group: 0 before SET_IOMMU */
+	{VFIO_UPDATE_VADDR, "UPDATE_VADDR", 0, 1, 1, 0},
+	{11, "11", 0, 0, 0, 0},
+	/* uiommu's own (F35): offered with or without a container */
+	{VFIO_UIOMMU_TYPE1_IOPF, "UIOMMU_TYPE1_IOPF", 1, 1, 1, 1},
+	{12345, "12345", 0, 0, 0, 0},
+};
+
+static void check_ext_column(struct vfio_iommu *c, size_t col)
+{
+	for (size_t i = 0; i < ARRAY_SIZE_T(ext_cases); i++) {
+		const struct ext_case *e = &ext_cases[i];
+		long want = col == 0   ? e->none
+			    : col == 1 ? e->empty
+			    : col == 2 ? e->noncoherent
+				       : e->emulated;
+		long got =
+			vfio_iommu_type1_ioctl(c, VFIO_CHECK_EXTENSION, e->id);
+
+		if (got != want)
+			fail_msg("CHECK_EXTENSION(%s), column %zu: got %ld, "
+				 "expected %ld",
+				 e->name, col, got, want);
+	}
+}
+
 static void test_check_extension(void **state)
 {
 	struct fx *f = *state;
 	static char token;
 
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
-						VFIO_TYPE1_IOMMU),
-			 1);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
-						VFIO_TYPE1v2_IOMMU),
-			 1);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
-						VFIO_UNMAP_ALL),
-			 1);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
-						VFIO_UPDATE_VADDR),
-			 1);
-	/* seed 001 p8: nesting containers are offered (F30..F33) */
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
-						VFIO_TYPE1_NESTING_IOMMU),
-			 1);
-	assert_int_equal(
-		vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION, 12345), 0);
-	/* no domain: vacuously coherent; without a container: no */
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
-						VFIO_DMA_CC_IOMMU),
-			 1);
-	assert_int_equal(vfio_iommu_type1_ioctl(NULL, VFIO_CHECK_EXTENSION,
-						VFIO_DMA_CC_IOMMU),
-			 0);
+	check_ext_column(NULL, 0);
+	check_ext_column(f->c, 1);
 	/* the non-coherent IOMMU alone */
 	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
-						VFIO_DMA_CC_IOMMU),
-			 0);
+	check_ext_column(f->c, 2);
 	/* emulated groups switch UPDATE_VADDR off */
 	assert_int_equal(vfio_iommu_type1_attach_emulated_group(
 				 f->c, (struct iommu_group *)&token),
 			 0);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
-						VFIO_UPDATE_VADDR),
-			 0);
+	check_ext_column(f->c, 3);
 	vfio_iommu_type1_detach_group(f->c, (struct iommu_group *)&token);
+	check_ext_column(f->c, 2);
 	/* open */
 	{
 		struct vfio_iommu *c;
@@ -927,82 +953,378 @@ static void test_d07_pins_without_domain(void **state)
 	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
 }
 
+/*
+ * D08, and the order of pin_pages' checks: 6.1's vfio_pin_pages (the core:
+ * pages, npage, E2BIG) then vfio_iommu_type1_pin_pages (iommu and pages
+ * NULL, v2, vaddrs invalid, a registered device, then per page: a mapping,
+ * its prot).  Both in-process APIs: the group's (anonymous holder) and the
+ * device's (what src/devices/mdev.c calls).  The kernel's D08 names
+ * user_pfn too: the 6.1 API, like this one, takes an IOVA, not an array.
+ */
+enum pin_api { PIN_GROUP, PIN_DEVICE };
+
+struct pin_case {
+	const char *name;
+	enum pin_api api;
+	bool null_iommu, null_phys, null_vdev, v1, other_group;
+	uint64_t iova;
+	int npage, prot;
+	long expect;
+};
+
+static long pin_call(struct fx *f, struct vfio_iommu *v1,
+		     struct pin_driver *drv, const struct pin_case *c,
+		     phys_addr_t *pa)
+{
+	static char other;
+	struct vfio_iommu *iommu = c->null_iommu ? NULL : c->v1 ? v1 : f->c;
+	struct iommu_group *g = c->other_group ? (struct iommu_group *)&other
+					       : grp(f, 0);
+	phys_addr_t *phys = c->null_phys ? NULL : pa;
+
+	if (c->api == PIN_GROUP)
+		return vfio_iommu_type1_pin_pages(iommu, g, c->iova, c->npage,
+						  c->prot, phys);
+	return vfio_iommu_type1_device_pin_pages(
+		iommu, c->null_vdev ? NULL : &drv->vdev, g, c->iova, c->npage,
+		c->prot, phys);
+}
+
+#define PMAX VFIO_PIN_PAGES_MAX_ENTRIES
+#define PR   IOMMU_READ
+
+static const struct pin_case pin_cases[] = {
+	{"D08: iommu NULL", PIN_GROUP, .null_iommu = true, .iova = IOVA,
+	 .npage = 1, .prot = PR, .expect = -EINVAL},
+	{"D08: phys NULL", PIN_GROUP, .null_phys = true, .iova = IOVA,
+	 .npage = 1, .prot = PR, .expect = -EINVAL},
+	{"D08: device, iommu NULL", PIN_DEVICE, .null_iommu = true,
+	 .iova = IOVA, .npage = 1, .prot = PR, .expect = -EINVAL},
+	{"D08: device, phys NULL", PIN_DEVICE, .null_phys = true, .iova = IOVA,
+	 .npage = 1, .prot = PR, .expect = -EINVAL},
+	{"D08: device NULL", PIN_DEVICE, .null_vdev = true, .iova = IOVA,
+	 .npage = 1, .prot = PR, .expect = -EINVAL},
+	{"D08: phys NULL + too many (first wins)", PIN_GROUP, .null_phys = true,
+	 .iova = IOVA, .npage = PMAX + 1, .prot = PR, .expect = -EINVAL},
+	{"D08: phys NULL + v1 (first wins)", PIN_GROUP, .null_phys = true,
+	 .v1 = true, .iova = IOVA, .npage = 1, .prot = PR, .expect = -EINVAL},
+	{"D08: device, phys NULL + v1 (first wins)", PIN_DEVICE,
+	 .null_phys = true, .v1 = true, .iova = IOVA, .npage = 1, .prot = PR,
+	 .expect = -EINVAL},
+	{"npage 0", PIN_GROUP, .iova = IOVA, .npage = 0, .prot = PR,
+	 .expect = -EINVAL},
+	{"npage > max", PIN_GROUP, .iova = IOVA, .npage = PMAX + 1, .prot = PR,
+	 .expect = -E2BIG},
+	{"npage > max + v1 (first wins)", PIN_DEVICE, .v1 = true, .iova = IOVA,
+	 .npage = PMAX + 1, .prot = PR, .expect = -E2BIG},
+	{"v1", PIN_GROUP, .v1 = true, .iova = IOVA, .npage = 1, .prot = PR,
+	 .expect = -EACCES},
+	{"v1 + unaligned (first wins)", PIN_GROUP, .v1 = true, .iova = IOVA + 1,
+	 .npage = 1, .prot = PR, .expect = -EACCES},
+	/* uiommu's own: unaligned IOVAs and unknown prot bits */
+	{"iova unaligned", PIN_GROUP, .iova = IOVA + 1, .npage = 1, .prot = PR,
+	 .expect = -EINVAL},
+	{"no prot", PIN_DEVICE, .iova = IOVA, .npage = 1, .prot = 0,
+	 .expect = -EINVAL},
+	{"group not in the container", PIN_GROUP, .other_group = true,
+	 .iova = IOVA, .npage = 1, .prot = PR, .expect = -EINVAL},
+	/* per page: the mapping first, then its prot */
+	{"first page outside + write (first wins)", PIN_GROUP,
+	 .iova = IOVA - PG, .npage = 2, .prot = IOMMU_WRITE, .expect = -EINVAL},
+	{"write to a read-only mapping", PIN_DEVICE, .iova = IOVA, .npage = 1,
+	 .prot = IOMMU_WRITE, .expect = -EPERM},
+	{"last page outside", PIN_DEVICE, .iova = IOVA + 12 * PG, .npage = 5,
+	 .prot = PR, .expect = -EINVAL},
+	{"pinned", PIN_DEVICE, .iova = IOVA + 12 * PG, .npage = 4, .prot = PR,
+	 .expect = 4},
+};
+
 static void test_d08_pin_arguments(void **state)
 {
 	struct fx *f = *state;
 	char *va = region(f, 16 * PG, MM_MAP_RDONLY);
-	struct pin_driver drv;
 	phys_addr_t pa[VFIO_PIN_PAGES_MAX_ENTRIES + 1];
-	static char other;
+	struct pin_driver drv, drv1;
+	struct vfio_iommu *v1;
 
 	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
 	assert_int_equal(
 		map_dma(f->c, IOVA, va, 16 * PG, VFIO_DMA_MAP_FLAG_READ), 0);
-	pin_driver_init(&drv, f->c);
-	assert_int_equal(vfio_iommu_type1_pin_pages(NULL, grp(f, 0), IOVA, 1,
-						    IOMMU_READ, pa),
-			 -EINVAL);
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA, 1,
-						    IOMMU_READ, NULL),
-			 -EINVAL);
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA, 0,
-						    IOMMU_READ, pa),
-			 -EINVAL);
-	assert_int_equal(
-		vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA,
-					   VFIO_PIN_PAGES_MAX_ENTRIES + 1,
-					   IOMMU_READ, pa),
-		-E2BIG);
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA + 1,
-						    1, IOMMU_READ, pa),
-			 -EINVAL);
-	assert_int_equal(
-		vfio_iommu_type1_pin_pages(f->c, (struct iommu_group *)&other,
-					   IOVA, 1, IOMMU_READ, pa),
-		-EINVAL);
-	/* the mapping is read-only */
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA, 1,
-						    IOMMU_WRITE, pa),
-			 -EPERM);
-	/* the last page is outside every mapping: all or nothing */
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0),
-						    IOVA + 12 * PG, 5,
-						    IOMMU_READ, pa),
-			 -EINVAL);
-	assert_int_equal(stats(f).external_pins, 0);
-	assert_int_equal(pin_refs(f), 16);
-	assert_int_equal(mm_locked_vm(f->mm), 16);
-	assert_int_equal(vfio_iommu_type1_group_pinned_scope(f->c, grp(f, 0)),
+	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1_IOMMU, &v1),
 			 0);
+	assert_int_equal(map_dma(v1, IOVA, va, 16 * PG, VFIO_DMA_MAP_FLAG_READ),
+			 0);
+	/* no device registered yet, and a vaddr invalid: EBUSY first */
+	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG,
+				   VFIO_DMA_UNMAP_FLAG_VADDR, NULL),
+			 0);
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA, 1,
+						    PR, pa),
+			 -EBUSY);
+	assert_int_equal(
+		map_dma(f->c, IOVA, va, 16 * PG, VFIO_DMA_MAP_FLAG_VADDR), 0);
+	/* no device registered: nobody to call back on unmap */
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA, 1,
+						    PR, pa),
+			 -EINVAL);
+	pin_driver_init(&drv, f->c);
+	pin_driver_init(&drv1, v1);
+	for (size_t i = 0; i < ARRAY_SIZE_T(pin_cases); i++) {
+		const struct pin_case *c = &pin_cases[i];
+		long ret = pin_call(f, v1, &drv, c, pa);
+
+		if (ret != c->expect)
+			fail_msg("%s: got %ld, expected %ld", c->name, ret,
+				 c->expect);
+		if (ret > 0) {
+			assert_int_equal(vfio_iommu_type1_device_unpin_pages(
+						 f->c, &drv.vdev, c->iova,
+						 (int)ret),
+					 ret);
+		}
+		/* all or nothing, nothing charged twice */
+		assert_int_equal(stats(f).external_pins, 0);
+		assert_int_equal(pin_refs(f), 16);
+		assert_int_equal(mm_locked_vm(f->mm), 16);
+		assert_int_equal(
+			vfio_iommu_type1_device_pinned(f->c, &drv.vdev), 0);
+	}
+	/* a failed call leaves the group's dirty scope as it was, a good one
+	 * sets it (D12) */
+	assert_int_equal(vfio_iommu_type1_group_pinned_scope(f->c, grp(f, 0)),
+			 1);
 	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(v1, &drv1.vdev);
+	vfio_iommu_type1_release(v1);
 }
+
+/*
+ * D09 and unpin_pages' checks in order: arguments (iommu, npage), E2BIG,
+ * v2; then per page until one has no mapping: -EINVAL if that is the
+ * first, else the pages processed.  6.1's vfio_unpin_pages is void (WARN
+ * on a short count); D09 is the older interface's return, which the
+ * in-process API keeps so that a driver can tell.
+ */
+struct unpin_case {
+	const char *name;
+	enum pin_api api;
+	bool null_iommu, null_vdev, v1;
+	uint64_t iova;
+	int npage;
+	long expect;
+	uint64_t pins_left; /* of the 2 + 2 pinned before each row */
+};
+
+static const struct unpin_case unpin_cases[] = {
+	{"D09: iommu NULL", PIN_GROUP, .null_iommu = true, .iova = IOVA,
+	 .npage = 1, .expect = -EINVAL, .pins_left = 4},
+	{"D09: device NULL", PIN_DEVICE, .null_vdev = true, .iova = IOVA,
+	 .npage = 1, .expect = -EINVAL, .pins_left = 4},
+	{"D09: npage 0", PIN_GROUP, .iova = IOVA, .npage = 0, .expect = -EINVAL,
+	 .pins_left = 4},
+	{"D09: npage < 0", PIN_DEVICE, .iova = IOVA, .npage = -1,
+	 .expect = -EINVAL, .pins_left = 4},
+	{"D09: iommu NULL + too many (first wins)", PIN_GROUP,
+	 .null_iommu = true, .iova = IOVA, .npage = PMAX + 1, .expect = -EINVAL,
+	 .pins_left = 4},
+	{"D09: too many", PIN_GROUP, .iova = IOVA, .npage = PMAX + 1,
+	 .expect = -E2BIG, .pins_left = 4},
+	{"D09: too many + v1 (first wins)", PIN_DEVICE, .v1 = true,
+	 .iova = IOVA, .npage = PMAX + 1, .expect = -E2BIG, .pins_left = 4},
+	{"D09: v1", PIN_GROUP, .v1 = true, .iova = IOVA, .npage = 1,
+	 .expect = -EACCES, .pins_left = 4},
+	{"D09: unaligned", PIN_GROUP, .iova = IOVA + 1, .npage = 1,
+	 .expect = -EINVAL, .pins_left = 4},
+	{"D09: first IOVA has no mapping", PIN_GROUP, .iova = IOVA - PG,
+	 .npage = 4, .expect = -EINVAL, .pins_left = 4},
+	{"D09: device, first IOVA has no mapping", PIN_DEVICE,
+	 .iova = IOVA - PG, .npage = 4, .expect = -EINVAL, .pins_left = 4},
+	/* the group's pins at IOVA + 14, 15 (mapping ends at 16), the
+	 * device's at IOVA + 32, 33 (second mapping [32, 48)) */
+	{"D09: stops at the end of a mapping", PIN_GROUP,
+	 .iova = IOVA + 14 * PG, .npage = 4, .expect = 2, .pins_left = 2},
+	{"D09: first IOVA in a hole between mappings", PIN_DEVICE,
+	 .iova = IOVA + 30 * PG, .npage = 8, .expect = -EINVAL, .pins_left = 4},
+	{"D09: device, processed count", PIN_DEVICE, .iova = IOVA + 32 * PG,
+	 .npage = 20, .expect = 16, .pins_left = 2},
+	{"D09: another holder's pins are left", PIN_GROUP,
+	 .iova = IOVA + 32 * PG, .npage = 2, .expect = 2, .pins_left = 4},
+	{"D09: all processed", PIN_GROUP, .iova = IOVA, .npage = 16,
+	 .expect = 16, .pins_left = 2},
+};
 
 static void test_d09_unpin_arguments(void **state)
 {
 	struct fx *f = *state;
-	char *va = region(f, 16 * PG, 0);
-	struct pin_driver drv;
+	char *va = region(f, 32 * PG, 0);
+	struct pin_driver drv, drv1;
+	struct vfio_iommu *v1;
 	phys_addr_t pa[4];
 
 	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
 	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(
+		map_dma(f->c, IOVA + 32 * PG, va + 16 * PG, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1_IOMMU, &v1),
+			 0);
 	pin_driver_init(&drv, f->c);
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0),
-						    IOVA + 14 * PG, 2,
-						    IOMMU_READ, pa),
-			 2);
-	/* first IOVA outside every mapping */
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA - PG, 2),
-			 -EINVAL);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(NULL, IOVA, 1), -EINVAL);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA, 0), -EINVAL);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA, 513), -E2BIG);
-	assert_int_equal(stats(f).external_pins, 2);
-	/* stops at the end of the mapping: the count processed */
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + 14 * PG, 4),
-			 2);
-	assert_int_equal(stats(f).external_pins, 0);
+	pin_driver_init(&drv1, v1);
+	for (size_t i = 0; i < ARRAY_SIZE_T(unpin_cases); i++) {
+		const struct unpin_case *c = &unpin_cases[i];
+		struct vfio_iommu *iommu = c->null_iommu ? NULL
+					   : c->v1	 ? v1
+							 : f->c;
+		long ret;
+
+		assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0),
+							    IOVA + 14 * PG, 2,
+							    PR, pa),
+				 2);
+		assert_int_equal(vfio_iommu_type1_device_pin_pages(
+					 f->c, &drv.vdev, grp(f, 0),
+					 IOVA + 32 * PG, 2, PR, pa),
+				 2);
+		if (c->api == PIN_GROUP)
+			ret = vfio_iommu_type1_unpin_pages(iommu, c->iova,
+							   c->npage);
+		else
+			ret = vfio_iommu_type1_device_unpin_pages(
+				iommu, c->null_vdev ? NULL : &drv.vdev, c->iova,
+				c->npage);
+		if (ret != c->expect)
+			fail_msg("%s: got %ld, expected %ld", c->name, ret,
+				 c->expect);
+		assert_int_equal(stats(f).external_pins, c->pins_left);
+		assert_int_equal(pin_refs(f), 32 + c->pins_left);
+		assert_int_equal(mm_locked_vm(f->mm), 32);
+		/* back to none */
+		vfio_iommu_type1_unpin_pages(f->c, IOVA + 14 * PG, 2);
+		vfio_iommu_type1_device_unpin_pages(f->c, &drv.vdev,
+						    IOVA + 32 * PG, 2);
+		assert_int_equal(stats(f).external_pins, 0);
+	}
 	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(v1, &drv1.vdev);
+	vfio_iommu_type1_release(v1);
+}
+
+/* ---- CAP_IPC_LOCK: the real one by default, taken at MAP_DMA ------------------------------- */
+
+/* CAP_IPC_LOCK in this process's effective set, as /proc tells it (not
+ * through the library's capget) */
+static bool proc_cap_ipc_lock(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *fp = fopen("/proc/self/status", "r");
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(fp);
+	return eff >> CAP_IPC_LOCK & 1;
+}
+
+static void test_cap_ipc_lock_is_the_real_one(void **state)
+{
+	struct fx *f = *state;
+	bool have = proc_cap_ipc_lock();
+	struct mm *mm;
+	pid_t pid;
+	int st;
+
+	/* a new mm (a process) has the process's real capability */
+	assert_int_equal(mm_create(f->p->pm, &mm), 0);
+	assert_int_equal(mm_cap_ipc_lock(mm), have);
+	/* a modelled limit is one without it; the test API sets it again */
+	mm_set_memlock_limit(mm, 8 * PG);
+	assert_false(mm_cap_ipc_lock(mm));
+	mm_set_cap_ipc_lock(mm, true);
+	assert_true(mm_cap_ipc_lock(mm));
+	mm_destroy(mm);
+	if (!have)
+		return;
+	/* a process that dropped it from its effective set gets none */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct __user_cap_header_struct h = {
+			.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+		if (syscall(SYS_capget, &h, d))
+			_exit(2);
+		d[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &=
+			~CAP_TO_MASK(CAP_IPC_LOCK);
+		if (syscall(SYS_capset, &h, d) || proc_cap_ipc_lock())
+			_exit(3);
+		if (mm_create(f->p->pm, &mm))
+			_exit(4);
+		_exit(mm_cap_ipc_lock(mm) ? 1 : 0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/*
+ * vfio_dma_do_map takes capable(CAP_IPC_LOCK) into dma->lock_cap; every
+ * later charge of that dma (replay into a new domain, a driver's pin with
+ * no domain) uses it, whatever the capability is by then.  With it the
+ * pages are charged to locked_vm but never checked against the limit.
+ */
+static void test_cap_ipc_lock_taken_at_map(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 16 * PG, 0);
+	static char mdev;
+	struct iommu_group *eg = (struct iommu_group *)&mdev;
+	struct pin_driver drv;
+	phys_addr_t pa[16];
+
+	mm_set_memlock_limit(f->mm, 8 * PG);
+	/* mapped without it: the capability gained later does not count */
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->mm, true);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)),
+			 -ENOMEM);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(pin_refs(f), 0);
+	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, NULL), 0);
+	/* mapped with it (still set): dropping it later does not count */
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->mm, false);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(mm_locked_vm(f->mm), 16); /* charged past 8 */
+	/* a new mapping without it hits the limit */
+	assert_int_equal(map_dma(f->c, 0x400000, va, PG, RW), -ENOMEM);
+	assert_int_equal(mm_locked_vm(f->mm), 16);
+	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+
+	/* drivers' pins (no IOMMU domain: charged) use the dma's too */
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, eg), 0);
+	pin_driver_init(&drv, f->c);
+	mm_set_cap_ipc_lock(f->mm, true);
+	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->mm, false);
+	assert_int_equal(map_dma(f->c, 0x400000, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->mm, true);
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, eg, IOVA, 16,
+						    IOMMU_READ, pa),
+			 16);
+	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, eg, 0x400000, 1,
+						    IOMMU_READ, pa),
+			 -ENOMEM);
+	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(stats(f).external_pins, 16);
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA, 16), 16);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_detach_group(f->c, eg);
+	mm_set_cap_ipc_lock(f->mm, false);
 }
 
 static void test_d10_remove_with_pins_warns(void **state)
@@ -1200,11 +1522,23 @@ static void test_d11_dirty_tracking(void **state)
 	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
 }
 
-/* ---- bad inputs, one table for every ioctl --------------------------------------------------- */
+/* ---- the order of checks: one table per ioctl --------------------------------------------------- */
+
+/*
+ * Each table lists an ioctl's checks in the order Linux 6.1 makes them,
+ * each row an input that trips one; rows marked "first wins" trip several
+ * at once and expect the errno of the earliest.  Every row runs against a
+ * container with one group attached and one 16-page mapping at IOVA, and
+ * must leave it unchanged.
+ */
 
 #define BADPTR 0x10UL /* never mapped */
 
-enum arg_kind { ARG_MAP, ARG_UNMAP, ARG_DIRTY, ARG_INFO, ARG_RAW };
+enum arg_kind { ARG_MAP, ARG_UNMAP, ARG_DIRTY, ARG_INFO };
+
+#define VADDR_WRAP (~0ULL)     /* MAP: a vaddr whose range wraps */
+#define VADDR_ZERO (~0ULL - 1) /* MAP: vaddr 0 */
+#define VADDR_NONE (~0ULL - 2) /* MAP: a vaddr with nothing mapped */
 
 struct bad_case {
 	const char *name;
@@ -1213,9 +1547,10 @@ struct bad_case {
 	uint32_t argsz; /* 0: the full size */
 	uint32_t flags;
 	uint64_t iova, size;
-	uint64_t vaddr_off; /* MAP: offset into the region (~0: absent) */
+	uint64_t vaddr_off; /* MAP: offset into the region, or VADDR_* */
 	uint64_t bm_pgsize, bm_size, bm_data; /* 1 in bm_data: a buffer */
-	bool tracking;
+	bool tracking;			      /* dirty tracking on */
+	bool emulated; /* an emulated (mdev) group attached too */
 	bool badptr;
 	long expect;
 };
@@ -1232,20 +1567,34 @@ struct bad_case {
 	{                                                                     \
 		.cmd = VFIO_IOMMU_DIRTY_PAGES, .kind = ARG_DIRTY, __VA_ARGS__ \
 	}
+#define I(...)                                                            \
+	{                                                                 \
+		.cmd = VFIO_IOMMU_GET_INFO, .kind = ARG_INFO, __VA_ARGS__ \
+	}
 #define GP VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP
 #define UD VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP
+#define UV VFIO_DMA_UNMAP_FLAG_VADDR
+#define MV VFIO_DMA_MAP_FLAG_VADDR
 
-static const struct bad_case bad_cases[] = {
-	/* VFIO_IOMMU_MAP_DMA */
+/* 6.1: vfio_iommu_type1_map_dma, then vfio_dma_do_map */
+static const struct bad_case map_cases[] = {
+	/* copy_from_user(minsz) */
 	M(.name = "map: bad pointer", .badptr = true, .expect = -EFAULT),
+	/* argsz < minsz || flags & ~mask */
 	M(.name = "map: argsz", .argsz = 31, .flags = RW, .iova = 0x400000,
 	  .size = PG, .expect = -EINVAL),
 	M(.name = "map: unknown flag", .flags = RW | 8, .iova = 0x400000,
 	  .size = PG, .expect = -EINVAL),
+	M(.name = "map: argsz + overlap (first wins)", .argsz = 8, .flags = RW,
+	  .iova = IOVA, .size = 16 * PG, .expect = -EINVAL),
+	/* (prot && VADDR) || (!prot && !VADDR) */
 	M(.name = "map: no prot", .iova = 0x400000, .size = PG,
 	  .expect = -EINVAL),
-	M(.name = "map: vaddr + prot", .flags = RW | VFIO_DMA_MAP_FLAG_VADDR,
-	  .iova = IOVA, .size = 16 * PG, .expect = -EINVAL),
+	M(.name = "map: vaddr + prot", .flags = RW | MV, .iova = IOVA,
+	  .size = 16 * PG, .expect = -EINVAL),
+	M(.name = "map: no prot + overlap (first wins)", .iova = IOVA,
+	  .size = 16 * PG, .expect = -EINVAL),
+	/* !size || (size | iova | vaddr) & (pgsize - 1) */
 	M(.name = "map: size 0", .flags = RW, .iova = 0x400000,
 	  .expect = -EINVAL),
 	M(.name = "map: iova unaligned", .flags = RW, .iova = 0x400100,
@@ -1254,131 +1603,205 @@ static const struct bad_case bad_cases[] = {
 	  .size = PG, .vaddr_off = 8, .expect = -EINVAL),
 	M(.name = "map: size unaligned", .flags = RW, .iova = 0x400000,
 	  .size = PG + 1, .expect = -EINVAL),
+	M(.name = "map: unaligned + overlap (first wins)", .flags = RW,
+	  .iova = IOVA + 8, .size = PG, .expect = -EINVAL),
+	M(.name = "map: vaddr update, size 0 + nothing there (first wins)",
+	  .flags = MV, .iova = 0x400000, .expect = -EINVAL),
+	/* iova or vaddr wrap */
 	M(.name = "map: iova wraps", .flags = RW, .iova = ~0ULL - PG + 1,
 	  .size = 2 * PG, .expect = -EINVAL),
 	M(.name = "map: vaddr wraps", .flags = RW, .iova = 0x400000,
-	  .size = 2 * PG, .vaddr_off = ~0ULL, .expect = -EINVAL),
+	  .size = 2 * PG, .vaddr_off = VADDR_WRAP, .expect = -EINVAL),
+	M(.name = "map: vaddr wraps + overlap (first wins)", .flags = RW,
+	  .iova = IOVA, .size = 2 * PG, .vaddr_off = VADDR_WRAP,
+	  .expect = -EINVAL),
+	/* VADDR: no dma -> ENOENT; valid one, or not exactly it -> EINVAL */
+	M(.name = "map: vaddr update of nothing", .flags = MV, .iova = 0x400000,
+	  .size = PG, .expect = -ENOENT),
+	M(.name = "map: vaddr update of valid", .flags = MV, .iova = IOVA,
+	  .size = 16 * PG, .expect = -EINVAL),
+	M(.name = "map: vaddr update, part of one", .flags = MV, .iova = IOVA,
+	  .size = 8 * PG, .expect = -EINVAL),
+	M(.name = "map: vaddr update of nothing, MSI window (first wins)",
+	  .flags = MV, .iova = MSI_IOVA_BASE, .size = PG, .expect = -ENOENT),
+	/* overlap -> EEXIST (before the IOVA ranges) */
 	M(.name = "map: overlap", .flags = RW, .iova = IOVA + 15 * PG,
 	  .size = 2 * PG, .expect = -EEXIST),
+	M(.name = "map: overlap + vaddr not mapped (first wins)", .flags = RW,
+	  .iova = IOVA + 15 * PG, .size = 2 * PG, .vaddr_off = VADDR_NONE,
+	  .expect = -EEXIST),
+	/* (dma_avail: test_map_dma_entry_limit_order) */
+	/* outside the IOVA ranges */
 	M(.name = "map: MSI window", .flags = RW, .iova = MSI_IOVA_BASE,
 	  .size = PG, .expect = -EINVAL),
 	M(.name = "map: beyond aperture", .flags = RW, .iova = 1ULL << 48,
 	  .size = PG, .expect = -EINVAL),
+	M(.name = "map: MSI window + vaddr not mapped (first wins)",
+	  .flags = RW, .iova = MSI_IOVA_BASE, .size = PG,
+	  .vaddr_off = VADDR_NONE, .expect = -EINVAL),
+	/* vfio_pin_map_dma: the user's pages */
 	M(.name = "map: vaddr not mapped", .flags = RW, .iova = 0x400000,
-	  .size = 32 * PG, .expect = -EFAULT),
-	M(.name = "map: vaddr update of valid",
-	  .flags = VFIO_DMA_MAP_FLAG_VADDR, .iova = IOVA, .size = 16 * PG,
-	  .expect = -EINVAL),
-	M(.name = "map: vaddr update of nothing",
-	  .flags = VFIO_DMA_MAP_FLAG_VADDR, .iova = 0x400000, .size = PG,
-	  .expect = -ENOENT),
-	/* VFIO_IOMMU_UNMAP_DMA */
+	  .size = 32 * PG, .vaddr_off = VADDR_NONE, .expect = -EFAULT),
+	M(.name = "map: vaddr 0", .flags = RW, .iova = 0x400000, .size = PG,
+	  .vaddr_off = VADDR_ZERO, .expect = -EFAULT),
+	/* vfio_dma_bitmap_alloc while tracking: more than INT_MAX pages */
+	M(.name = "map: dirty bitmap too large", .flags = RW,
+	  .iova = 1ULL << 46, .size = (VFIO_DIRTY_BITMAP_PAGES_MAX + 1) * PG,
+	  .vaddr_off = VADDR_NONE, .tracking = true, .expect = -EFAULT),
+};
+
+/* 6.1: vfio_iommu_type1_unmap_dma, then vfio_dma_do_unmap */
+static const struct bad_case unmap_cases[] = {
+	/* copy_from_user(minsz) */
 	U(.name = "unmap: bad pointer", .badptr = true, .expect = -EFAULT),
+	/* argsz < minsz || flags & ~mask */
 	U(.name = "unmap: argsz", .argsz = 23, .iova = IOVA, .size = 16 * PG,
 	  .expect = -EINVAL),
 	U(.name = "unmap: unknown flag", .flags = 8, .iova = IOVA,
 	  .size = 16 * PG, .expect = -EINVAL),
+	U(.name = "unmap: argsz + vaddr with mdev (first wins)", .argsz = 23,
+	  .flags = UV, .iova = IOVA, .size = 16 * PG, .emulated = true,
+	  .expect = -EINVAL),
+	/* GET_DIRTY_BITMAP with ALL or VADDR */
 	U(.name = "unmap: dirty + all", .flags = UD | VFIO_DMA_UNMAP_FLAG_ALL,
 	  .tracking = true, .expect = -EINVAL),
-	U(.name = "unmap: dirty + vaddr",
-	  .flags = UD | VFIO_DMA_UNMAP_FLAG_VADDR, .iova = IOVA,
+	U(.name = "unmap: dirty + vaddr", .flags = UD | UV, .iova = IOVA,
 	  .size = 16 * PG, .tracking = true, .expect = -EINVAL),
-	U(.name = "unmap: iova unaligned", .iova = IOVA + 1, .size = 16 * PG,
-	  .expect = -EINVAL),
-	U(.name = "unmap: size 0", .iova = IOVA, .expect = -EINVAL),
-	U(.name = "unmap: size unaligned", .iova = IOVA, .size = 16 * PG - 1,
-	  .expect = -EINVAL),
-	U(.name = "unmap: wraps", .iova = IOVA, .size = ~0ULL - PG + 1,
-	  .expect = -EINVAL),
-	U(.name = "unmap: all with iova", .flags = VFIO_DMA_UNMAP_FLAG_ALL,
-	  .iova = IOVA, .expect = -EINVAL),
-	U(.name = "unmap: all with size", .flags = VFIO_DMA_UNMAP_FLAG_ALL,
-	  .size = PG, .expect = -EINVAL),
-	U(.name = "unmap: bisect start", .iova = IOVA + PG, .size = 16 * PG,
-	  .expect = -EINVAL),
-	U(.name = "unmap: bisect end", .iova = IOVA - PG, .size = 2 * PG,
-	  .expect = -EINVAL),
-	U(.name = "unmap: vaddr bisect", .flags = VFIO_DMA_UNMAP_FLAG_VADDR,
-	  .iova = IOVA + PG, .size = PG, .expect = -EINVAL),
-	U(.name = "unmap: dirty, not tracking", .flags = UD, .iova = IOVA,
-	  .size = 16 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
-	  .expect = -EINVAL),
+	U(.name = "unmap: dirty + vaddr with mdev (first wins)",
+	  .flags = UD | UV, .iova = IOVA, .size = 16 * PG, .emulated = true,
+	  .tracking = true, .expect = -EINVAL),
+	/* GET_DIRTY_BITMAP: argsz, copy, access_ok, verify_bitmap_size */
 	U(.name = "unmap: dirty argsz", .argsz = 24, .flags = UD, .iova = IOVA,
 	  .size = 16 * PG, .tracking = true, .expect = -EINVAL),
+	U(.name = "unmap: dirty bitmap kernel ptr", .flags = UD, .iova = IOVA,
+	  .size = 16 * PG, .bm_pgsize = PG, .bm_size = 8,
+	  .bm_data = 0xffff800000000000ULL, .tracking = true,
+	  .expect = -EINVAL),
 	U(.name = "unmap: dirty bitmap small", .flags = UD, .iova = IOVA,
 	  .size = 128 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
 	  .tracking = true, .expect = -EINVAL),
 	U(.name = "unmap: dirty bitmap size 0", .flags = UD, .iova = IOVA,
 	  .size = 16 * PG, .bm_pgsize = PG, .bm_data = 1, .tracking = true,
 	  .expect = -EINVAL),
-	U(.name = "unmap: dirty bitmap kernel ptr", .flags = UD, .iova = IOVA,
-	  .size = 16 * PG, .bm_pgsize = PG, .bm_size = 8,
-	  .bm_data = 0xffff800000000000ULL, .tracking = true,
-	  .expect = -EINVAL),
 	U(.name = "unmap: dirty pgsize 0", .flags = UD, .iova = IOVA,
 	  .size = 16 * PG, .bm_size = 8, .bm_data = 1, .tracking = true,
+	  .expect = -EINVAL),
+	/* under the lock: VADDR with emulated groups -> EBUSY, first */
+	U(.name = "unmap: vaddr with mdev", .flags = UV, .iova = IOVA,
+	  .size = 16 * PG, .emulated = true, .expect = -EBUSY),
+	U(.name = "unmap: vaddr with mdev + iova unaligned (first wins)",
+	  .flags = UV, .iova = IOVA + 1, .size = 16 * PG, .emulated = true,
+	  .expect = -EBUSY),
+	U(.name = "unmap: vaddr all with mdev + iova (first wins)",
+	  .flags = UV | VFIO_DMA_UNMAP_FLAG_ALL, .iova = IOVA, .emulated = true,
+	  .expect = -EBUSY),
+	U(.name = "unmap: vaddr with mdev + size 0 (first wins)", .flags = UV,
+	  .iova = IOVA, .emulated = true, .expect = -EBUSY),
+	/* iova alignment; ALL: iova = size = 0; size, wrap */
+	U(.name = "unmap: iova unaligned", .iova = IOVA + 1, .size = 16 * PG,
+	  .expect = -EINVAL),
+	U(.name = "unmap: all with iova", .flags = VFIO_DMA_UNMAP_FLAG_ALL,
+	  .iova = IOVA, .expect = -EINVAL),
+	U(.name = "unmap: all with size", .flags = VFIO_DMA_UNMAP_FLAG_ALL,
+	  .size = PG, .expect = -EINVAL),
+	U(.name = "unmap: size 0", .iova = IOVA, .expect = -EINVAL),
+	U(.name = "unmap: size unaligned", .iova = IOVA, .size = 16 * PG - 1,
+	  .expect = -EINVAL),
+	U(.name = "unmap: wraps", .iova = IOVA, .size = ~0ULL - PG + 1,
+	  .expect = -EINVAL),
+	/* GET_DIRTY_BITMAP: tracking on, the bitmap's page size */
+	U(.name = "unmap: dirty, not tracking", .flags = UD, .iova = IOVA,
+	  .size = 16 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
 	  .expect = -EINVAL),
 	U(.name = "unmap: dirty pgsize 2M", .flags = UD, .iova = IOVA,
 	  .size = 16 * PG, .bm_pgsize = SZ_2M, .bm_size = 8, .bm_data = 1,
 	  .tracking = true, .expect = -EINVAL),
+	U(.name = "unmap: dirty not tracking + bitmap unmapped (first wins)",
+	  .flags = UD, .iova = IOVA, .size = 16 * PG, .bm_pgsize = PG,
+	  .bm_size = 8, .bm_data = BADPTR, .expect = -EINVAL),
+	/* v2: no bisected mapping */
+	U(.name = "unmap: bisect start", .iova = IOVA + PG, .size = 16 * PG,
+	  .expect = -EINVAL),
+	U(.name = "unmap: bisect end", .iova = IOVA - PG, .size = 2 * PG,
+	  .expect = -EINVAL),
+	U(.name = "unmap: vaddr bisect", .flags = UV, .iova = IOVA + PG,
+	  .size = PG, .expect = -EINVAL),
+	U(.name = "unmap: dirty bisect + bitmap unmapped (first wins)",
+	  .flags = UD, .iova = IOVA + PG, .size = 15 * PG, .bm_pgsize = PG,
+	  .bm_size = 8, .bm_data = BADPTR, .tracking = true, .expect = -EINVAL),
+	/* update_user_bitmap: copy_to_user */
 	U(.name = "unmap: dirty bitmap unmapped", .flags = UD, .iova = IOVA,
 	  .size = 16 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = BADPTR,
 	  .tracking = true, .expect = -EFAULT),
-	/* VFIO_IOMMU_DIRTY_PAGES */
+};
+
+/* 6.1: vfio_iommu_type1_dirty_pages, then vfio_iova_dirty_bitmap (the
+ * v1 container's EACCES, before anything: test_dirty_pages_check_order) */
+static const struct bad_case dirty_cases[] = {
+	/* copy_from_user(minsz) */
 	D(.name = "dirty: bad pointer", .badptr = true, .expect = -EFAULT),
+	/* argsz < minsz || flags & ~mask */
 	D(.name = "dirty: argsz", .argsz = 7,
 	  .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START, .expect = -EINVAL),
 	D(.name = "dirty: unknown flag", .flags = 8, .expect = -EINVAL),
+	/* exactly one flag */
 	D(.name = "dirty: no flag", .expect = -EINVAL),
 	D(.name = "dirty: two flags",
 	  .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
 		   VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP,
 	  .expect = -EINVAL),
-	D(.name = "dirty: get, not tracking", .flags = GP, .iova = IOVA,
-	  .size = 16 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
-	  .expect = -EINVAL),
+	D(.name = "dirty: start + get",
+	  .flags = GP | VFIO_IOMMU_DIRTY_PAGES_FLAG_START, .expect = -EINVAL),
+	/* GET_BITMAP: argsz for the range, copy, wrap, access_ok, size */
 	D(.name = "dirty: get argsz", .argsz = 8, .flags = GP, .iova = IOVA,
 	  .size = 16 * PG, .tracking = true, .expect = -EINVAL),
-	D(.name = "dirty: get pgsize 2M", .flags = GP, .iova = IOVA,
-	  .size = 16 * PG, .bm_pgsize = SZ_2M, .bm_size = 8, .bm_data = 1,
+	D(.name = "dirty: get range wraps", .flags = GP, .iova = IOVA,
+	  .size = ~0ULL - PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
+	  .tracking = true, .expect = -EINVAL),
+	D(.name = "dirty: get kernel ptr", .flags = GP, .iova = IOVA,
+	  .size = 16 * PG, .bm_pgsize = PG, .bm_size = 8,
+	  .bm_data = 0xffff800000000000ULL, .tracking = true,
+	  .expect = -EINVAL),
+	D(.name = "dirty: get bitmap small", .flags = GP, .iova = IOVA,
+	  .size = 128 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
 	  .tracking = true, .expect = -EINVAL),
 	D(.name = "dirty: get pgsize 0", .flags = GP, .iova = IOVA,
 	  .size = 16 * PG, .bm_size = 8, .bm_data = 1, .tracking = true,
 	  .expect = -EINVAL),
+	/* under the lock: pgsize, iova, size; tracking on */
+	D(.name = "dirty: get pgsize 2M", .flags = GP, .iova = IOVA,
+	  .size = 16 * PG, .bm_pgsize = SZ_2M, .bm_size = 8, .bm_data = 1,
+	  .tracking = true, .expect = -EINVAL),
 	D(.name = "dirty: get iova unaligned", .flags = GP, .iova = IOVA + 8,
 	  .size = 16 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
 	  .tracking = true, .expect = -EINVAL),
 	D(.name = "dirty: get size 0", .flags = GP, .iova = IOVA,
 	  .bm_pgsize = PG, .bm_size = 8, .bm_data = 1, .tracking = true,
 	  .expect = -EINVAL),
+	D(.name = "dirty: get, not tracking", .flags = GP, .iova = IOVA,
+	  .size = 16 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
+	  .expect = -EINVAL),
+	D(.name = "dirty: get not tracking + bitmap unmapped (first wins)",
+	  .flags = GP, .iova = IOVA, .size = 16 * PG, .bm_pgsize = PG,
+	  .bm_size = 8, .bm_data = BADPTR, .expect = -EINVAL),
+	/* vfio_iova_dirty_bitmap: no bisected mapping, then the copy */
 	D(.name = "dirty: get bisect", .flags = GP, .iova = IOVA,
 	  .size = 8 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
 	  .tracking = true, .expect = -EINVAL),
-	D(.name = "dirty: get bitmap small", .flags = GP, .iova = IOVA,
-	  .size = 128 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
-	  .tracking = true, .expect = -EINVAL),
-	D(.name = "dirty: get range wraps", .flags = GP, .iova = IOVA,
-	  .size = ~0ULL - PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = 1,
-	  .tracking = true, .expect = -EINVAL),
+	D(.name = "dirty: get bisect + bitmap unmapped (first wins)",
+	  .flags = GP, .iova = IOVA, .size = 8 * PG, .bm_pgsize = PG,
+	  .bm_size = 8, .bm_data = BADPTR, .tracking = true, .expect = -EINVAL),
 	D(.name = "dirty: get bitmap unmapped", .flags = GP, .iova = IOVA,
 	  .size = 16 * PG, .bm_pgsize = PG, .bm_size = 8, .bm_data = BADPTR,
 	  .tracking = true, .expect = -EFAULT),
-	/* VFIO_IOMMU_GET_INFO */
-	{.name = "info: bad pointer",
-	 .cmd = VFIO_IOMMU_GET_INFO,
-	 .kind = ARG_INFO,
-	 .badptr = true,
-	 .expect = -EFAULT},
-	{.name = "info: argsz",
-	 .cmd = VFIO_IOMMU_GET_INFO,
-	 .kind = ARG_INFO,
-	 .argsz = 15,
-	 .expect = -EINVAL},
-	/* unknown */
-	{.name = "unknown ioctl (D03)",
-	 .cmd = VFIO_DEVICE_RESET,
-	 .kind = ARG_RAW,
-	 .expect = -ENOTTY},
+};
+
+/* 6.1: vfio_iommu_type1_get_info (what it copies back:
+ * test_get_info_copy_back) */
+static const struct bad_case info_cases[] = {
+	I(.name = "info: bad pointer", .badptr = true, .expect = -EFAULT),
+	I(.name = "info: argsz", .argsz = 15, .expect = -EINVAL),
+	I(.name = "info: argsz 16", .argsz = 16, .expect = 0),
 };
 
 static void check_unchanged(struct fx *f, struct iommu_domain *d,
@@ -1389,17 +1812,21 @@ static void check_unchanged(struct fx *f, struct iommu_domain *d,
 	assert_int_equal(st.nr_dma, 1);
 	assert_int_equal(st.dma_avail, 65534);
 	assert_int_equal(st.pinned_pages, 16);
+	assert_int_equal(st.nr_emulated, 0);
 	assert_int_equal(mm_locked_vm(f->mm), 16);
 	assert_int_equal(pin_refs(f), 16);
 	assert_mapped(f, d, IOVA, va, 16 * PG);
 	assert_unmapped(d, 0x400000, 32 * PG);
 	assert_int_equal(st.dirty_page_tracking, false);
+	assert_int_equal(
+		vfio_iommu_type1_find_dma(f->c, IOVA, NULL, NULL, NULL), 0);
 }
 
-static void test_bad_inputs(void **state)
+static void run_cases(struct fx *f, const struct bad_case *cases, size_t n)
 {
-	struct fx *f = *state;
 	char *va = region(f, 16 * PG, 0);
+	static char mdev;
+	struct iommu_group *eg = (struct iommu_group *)&mdev;
 	struct iommu_domain *d;
 	uint64_t bm[4];
 	union {
@@ -1413,15 +1840,15 @@ static void test_bad_inputs(void **state)
 			struct vfio_iommu_type1_dirty_bitmap_get g;
 		} __attribute__((packed)) dirty;
 		struct vfio_iommu_type1_info info;
-		char raw[128];
+		char raw[512];
 	} a;
 
 	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
 	d = vfio_iommu_type1_group_domain(f->c, grp(f, 0));
 	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
 
-	for (size_t i = 0; i < ARRAY_SIZE_T(bad_cases); i++) {
-		const struct bad_case *c = &bad_cases[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct bad_case *c = &cases[i];
 		void *data = (void *)(uintptr_t)(c->bm_data == 1 ? (uintptr_t)bm
 								 : c->bm_data);
 		unsigned long arg = (unsigned long)&a;
@@ -1434,11 +1861,14 @@ static void test_bad_inputs(void **state)
 			a.map.flags = c->flags;
 			a.map.iova = c->iova;
 			a.map.size = c->size;
-			a.map.vaddr = c->vaddr_off == ~0ULL
-					      ? ~0ULL - PG + 1
-					      : (uintptr_t)va + c->vaddr_off;
-			if (c->expect == -EFAULT && !c->badptr)
+			if (c->vaddr_off == VADDR_WRAP)
+				a.map.vaddr = ~0ULL - PG + 1;
+			else if (c->vaddr_off == VADDR_ZERO)
+				a.map.vaddr = 0;
+			else if (c->vaddr_off == VADDR_NONE)
 				a.map.vaddr = 0x1000; /* nothing there */
+			else
+				a.map.vaddr = (uintptr_t)va + c->vaddr_off;
 			break;
 		case ARG_UNMAP:
 			a.unmap.u.argsz = c->argsz ? c->argsz : sizeof(a.unmap);
@@ -1459,13 +1889,15 @@ static void test_bad_inputs(void **state)
 			a.dirty.g.bitmap.data = data;
 			break;
 		case ARG_INFO:
-			a.info.argsz = c->argsz ? c->argsz : sizeof(a.info);
-			break;
-		case ARG_RAW:
+			a.info.argsz = c->argsz ? c->argsz : sizeof(a);
 			break;
 		}
 		if (c->badptr)
 			arg = BADPTR;
+		if (c->emulated)
+			assert_int_equal(vfio_iommu_type1_attach_emulated_group(
+						 f->c, eg),
+					 0);
 		if (c->tracking)
 			assert_int_equal(
 				dirty_ioctl(f->c,
@@ -1480,8 +1912,170 @@ static void test_bad_inputs(void **state)
 				dirty_ioctl(f->c,
 					    VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
 				0);
+		if (c->emulated)
+			vfio_iommu_type1_detach_group(f->c, eg);
 		check_unchanged(f, d, va);
 	}
+}
+
+static void test_map_dma_check_order(void **state)
+{
+	run_cases(*state, map_cases, ARRAY_SIZE_T(map_cases));
+}
+
+/* dma_avail comes after the overlap and before the IOVA ranges */
+static void test_map_dma_entry_limit_order(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 4 * PG, 0);
+	struct vfio_iommu *c;
+
+	vfio_iommu_type1_set_dma_entry_limit(1);
+	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1v2_IOMMU, &c),
+			 0);
+	vfio_iommu_type1_set_dma_entry_limit(VFIO_DMA_ENTRY_LIMIT_DEFAULT);
+	assert_int_equal(vfio_iommu_type1_attach_group(c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(c, IOVA, va, PG, RW), 0);
+	assert_int_equal(map_dma(c, IOVA + PG, va, PG, RW), -ENOSPC);
+	assert_int_equal(map_dma(c, IOVA, va, PG, RW), -EEXIST);
+	assert_int_equal(map_dma(c, MSI_IOVA_BASE, va, PG, RW), -ENOSPC);
+	assert_int_equal(map_dma(c, IOVA + PG, (void *)0x1000, PG, RW),
+			 -ENOSPC);
+	assert_int_equal(map_dma(c, IOVA + 8, va, PG, RW), -EINVAL);
+	assert_int_equal(mm_locked_vm(f->mm), 1);
+	vfio_iommu_type1_release(c);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+}
+
+static void test_unmap_dma_check_order(void **state)
+{
+	run_cases(*state, unmap_cases, ARRAY_SIZE_T(unmap_cases));
+}
+
+static void test_dirty_pages_check_order(void **state)
+{
+	struct fx *f = *state;
+	struct vfio_iommu *c;
+
+	run_cases(f, dirty_cases, ARRAY_SIZE_T(dirty_cases));
+	/* v1: EACCES before the argument is even read */
+	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1_IOMMU, &c), 0);
+	assert_int_equal(vfio_iommu_type1_ioctl(c, VFIO_IOMMU_DIRTY_PAGES,
+						BADPTR),
+			 -EACCES);
+	vfio_iommu_type1_release(c);
+}
+
+/* vfio_dma_bitmap_alloc: no bitmap of more than INT_MAX pages (START with
+ * such a mapping, or MAP_DMA of one while tracking: -EINVAL) */
+static void test_dirty_bitmap_pages_max(void **state)
+{
+	struct fx *f = *state;
+	uint64_t big = (VFIO_DIRTY_BITMAP_PAGES_MAX + 1) * PG;
+
+	/* no domain: nothing is pinned, the vaddr need not exist */
+	assert_int_equal(
+		map_dma(f->c, 1ULL << 44, (void *)(1ULL << 44), big, RW), 0);
+	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
+			 -EINVAL);
+	assert_false(stats(f).dirty_page_tracking);
+	assert_int_equal(unmap_dma(f->c, 1ULL << 44, big, 0, NULL), 0);
+	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
+			 0);
+	assert_int_equal(map_dma(f->c, 1ULL << 44, (void *)(1ULL << 44), big,
+				 RW),
+			 -EINVAL);
+	assert_int_equal(stats(f).nr_dma, 0);
+	assert_int_equal(stats(f).dma_avail, VFIO_DMA_ENTRY_LIMIT_DEFAULT);
+	assert_int_equal(map_dma(f->c, 1ULL << 44, (void *)(1ULL << 44),
+				 big - PG, RW),
+			 0);
+	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
+			 0);
+}
+
+static void test_get_info_check_order(void **state)
+{
+	run_cases(*state, info_cases, ARRAY_SIZE_T(info_cases));
+}
+
+/*
+ * 6.1's vfio_iommu_type1_get_info copies back iova_pgsizes and what comes
+ * before it, plus cap_offset only when argsz covers it (offsetofend
+ * cap_offset = 20), never the padding after it; argsz grows to what the
+ * capabilities need when they do not fit (then nothing follows the struct
+ * and cap_offset is 0), flags always say CAPS.
+ */
+static void test_get_info_copy_back(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t fill = 0xa5;
+	uint32_t need;
+	union {
+		struct vfio_iommu_type1_info info;
+		uint8_t raw[512];
+	} u;
+	static const uint32_t argszs[] = {16, 17, 19, 20, 21, 23, 24, 32};
+
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	memset(&u, 0, sizeof(u));
+	u.info.argsz = sizeof(u);
+	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_IOMMU_GET_INFO,
+						(unsigned long)&u),
+			 0);
+	/* the capabilities' end: follow the chain */
+	need = sizeof(u.info);
+	for (uint32_t off = u.info.cap_offset; off;) {
+		struct vfio_info_cap_header *h = (void *)(u.raw + off);
+
+		need = off +
+		       (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE
+				? sizeof(struct vfio_iommu_type1_info_cap_iova_range) +
+					  2 * sizeof(struct vfio_iova_range)
+			: h->id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION
+				? sizeof(struct vfio_iommu_type1_info_cap_migration)
+			: h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL
+				? sizeof(struct vfio_iommu_type1_info_dma_avail)
+				: sizeof(struct vfio_iommu_type1_info_cap_iopf));
+		off = h->next;
+	}
+	need = (need + 7) & ~7u;
+
+	for (size_t i = 0; i < ARRAY_SIZE_T(argszs); i++) {
+		uint32_t argsz = argszs[i];
+
+		memset(&u, fill, sizeof(u));
+		u.info.argsz = argsz;
+		assert_int_equal(vfio_iommu_type1_ioctl(f->c,
+							VFIO_IOMMU_GET_INFO,
+							(unsigned long)&u),
+				 0);
+		assert_int_equal(u.info.argsz, need);
+		assert_int_equal(u.info.flags, VFIO_IOMMU_INFO_PGSIZES |
+						       VFIO_IOMMU_INFO_CAPS);
+		assert_int_equal(u.info.iova_pgsizes, PG | SZ_2M | (1UL << 30));
+		if (argsz < 20)
+			assert_int_equal(u.info.cap_offset, 0xa5a5a5a5);
+		else
+			assert_int_equal(u.info.cap_offset, 0);
+		/* the padding and everything after: untouched */
+		for (size_t b = 20; b < sizeof(u); b++)
+			if (u.raw[b] != fill)
+				fail_msg("argsz %u: byte %zu written", argsz,
+					 b);
+	}
+	/* it fits: the capabilities follow, cap_offset points at them */
+	memset(&u, fill, sizeof(u));
+	u.info.argsz = need;
+	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_IOMMU_GET_INFO,
+						(unsigned long)&u),
+			 0);
+	assert_int_equal(u.info.argsz, need);
+	assert_int_equal(u.info.cap_offset, sizeof(u.info));
+	for (size_t b = 20; b < sizeof(u.info); b++)
+		assert_int_equal(u.raw[b], fill);
+	for (size_t b = need; b < sizeof(u); b++)
+		assert_int_equal(u.raw[b], fill);
 }
 
 /* ---- fail-the-Nth-allocation sweeps ------------------------------------------------------------ */
@@ -1545,6 +2139,70 @@ static void test_fail_sweep_map(void **state)
 	s.va = small;
 	s.size = 64 * PG;
 	assert_true(test_fail_sweep(op_map, undo_map, check_map, &s, 0) > 0);
+}
+
+/*
+ * Every failure point of MAP_DMA in the container states that take other
+ * paths through vfio_dma_do_map: no domain (nothing pinned, D01), dirty
+ * tracking on (the bitmap after the pins), an emulated group beside the
+ * domain, and two IOMMUs (pin failures alone, then every kind): each
+ * failure leaves no dma, no pin, no charge, no mapping and no IOTLB entry
+ * behind, and dma_avail as it was.  (IOPF's MAP_DMA: F07's test.)
+ */
+static void check_map_any(void *ctx)
+{
+	struct sweep *s = ctx;
+	struct fx *f = s->f;
+	struct iommu_domain *d = vfio_iommu_type1_group_domain(f->c, grp(f, 0));
+
+	assert_int_equal(stats(f).nr_dma, s->nr_dma);
+	assert_int_equal(stats(f).dma_avail,
+			 VFIO_DMA_ENTRY_LIMIT_DEFAULT - s->nr_dma);
+	assert_int_equal(stats(f).pinned_pages, s->refs);
+	assert_int_equal(mm_locked_vm(f->mm), s->locked);
+	assert_int_equal(pin_refs(f), s->refs);
+	assert_int_equal(vfio_iommu_type1_find_dma(f->c, 0x40000000, NULL, NULL,
+						   NULL),
+			 -ENOENT);
+	if (d)
+		for (uint64_t off = 0; off < s->size; off += PG)
+			assert_int_equal(
+				iommu_iova_to_phys(d, 0x40000000 + off), 0);
+	assert_int_equal(iotlb_entries_in(f->p->hw, 0x40000000, s->size), 0);
+}
+
+static void test_fail_sweep_map_states(void **state)
+{
+	struct fx *f = *state;
+	char *va = region(f, 64 * PG, 0);
+	static char mdev;
+	struct iommu_group *eg = (struct iommu_group *)&mdev;
+	struct sweep s = {.f = f, .va = va, .size = 64 * PG};
+
+	/* no domain: only the dma itself */
+	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
+		    0);
+	/* dirty tracking, still no domain: the bitmap too */
+	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
+			 0);
+	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
+		    1);
+	/* a domain and an emulated group: pins, maps, bitmap */
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, eg), 0);
+	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
+		    2);
+	vfio_iommu_type1_detach_group(f->c, eg);
+	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
+			 0);
+	/* pin failures (get_user_pages) alone, over both IOMMUs */
+	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s,
+				    UIOMMU_FAIL_PIN) > 0);
+	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
+		    0);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(pin_refs(f), 0);
 }
 
 static int op_unmap(void *ctx)
@@ -3794,6 +4452,10 @@ static const struct CMUnitTest tests[] = {
 					teardown),
 	cmocka_unit_test_setup_teardown(test_d09_unpin_arguments, setup,
 					teardown),
+	cmocka_unit_test_setup_teardown(test_cap_ipc_lock_is_the_real_one,
+					setup, teardown),
+	cmocka_unit_test_setup_teardown(test_cap_ipc_lock_taken_at_map, setup,
+					teardown),
 	cmocka_unit_test_setup_teardown(test_d10_remove_with_pins_warns, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(test_d11_dirty_tracking, setup,
@@ -3809,8 +4471,23 @@ static const struct CMUnitTest tests[] = {
 					teardown),
 	cmocka_unit_test_setup_teardown(test_check_extension, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_update_vaddr, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_map_dma_check_order, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_map_dma_entry_limit_order, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_unmap_dma_check_order, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_dirty_pages_check_order, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_dirty_bitmap_pages_max, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_get_info_check_order, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_get_info_copy_back, setup,
+					teardown),
 	cmocka_unit_test_setup_teardown(test_fail_sweep_map, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_fail_sweep_map_states, setup,
+					teardown),
 	cmocka_unit_test_setup_teardown(test_fail_sweep_unmap, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_fail_sweep_attach, setup,
 					teardown),

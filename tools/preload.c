@@ -18,8 +18,11 @@
  * pages mm knows in the range, whatever its length.  mremap of adopted
  * memory gives it back to the program first (mm_foreign_mremap).
  *
-  * $UIOMMU_MEMLOCK sets the modelled RLIMIT_MEMLOCK in bytes ("unlimited"
- * for CAP_IPC_LOCK); by default it is this process's real one.
+ * Locked memory: by default the program's real RLIMIT_MEMLOCK and its
+ * real CAP_IPC_LOCK (capget: with it, as root, pins are charged but never
+ * limited, as in the kernel).  $UIOMMU_MEMLOCK (uiommu exec --memlock)
+ * models a limit in bytes, or "unlimited", for a process WITHOUT the
+ * capability, so that the ENOMEM boundary can be tried as root.
  *
  * The library itself calls mmap, munmap, open and so on: a per-thread guard
  * sends those straight to the C library.
@@ -76,7 +79,7 @@ static void setup_mm(void)
 	mm_set_adopt(mm, true);
 	lim = getenv("UIOMMU_MEMLOCK");
 	if (lim && !strcmp(lim, "unlimited"))
-		mm_set_cap_ipc_lock(mm, true);
+		mm_set_memlock_limit(mm, UINT64_MAX);
 	else if (lim && *lim)
 		mm_set_memlock_limit(mm, strtoull(lim, NULL, 0));
 }

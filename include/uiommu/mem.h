@@ -293,15 +293,30 @@ UIOMMU_API void mm_destroy(struct mm *mm);
 UIOMMU_API struct phys_mem *mm_phys(const struct mm *mm);
 UIOMMU_API uint32_t mm_owner(const struct mm *mm);
 
-/* Locked memory: the modelled RLIMIT_MEMLOCK (bytes; defaults to this
- * process's real soft limit) and a CAP_IPC_LOCK-like override. */
+/*
+ * Locked memory of the process the mm stands for: its RLIMIT_MEMLOCK
+ * (bytes) and its CAP_IPC_LOCK, by default the real ones of this process
+ * (the soft limit, and the capability in the effective set, read with
+ * capget when the mm is created).
+ *
+ * mm_set_memlock_limit() models a limit for a process WITHOUT the
+ * capability: it also clears the modelled CAP_IPC_LOCK, so that the
+ * -ENOMEM boundary is testable whoever runs the tests (uiommu exec
+ * --memlock, $UIOMMU_MEMLOCK).  mm_set_cap_ipc_lock() then sets or clears
+ * the modelled capability, as capset would (tests).
+ *
+ * mm_cap_ipc_lock() is the kernel's capable(CAP_IPC_LOCK) for this process:
+ * type1 takes it at MAP_DMA (the dma's lock_cap) and charges every later
+ * pin of that dma with it; MM_GUP_LONGTERM pins take it when they pin.
+ */
 UIOMMU_API void mm_set_memlock_limit(struct mm *mm, uint64_t bytes);
 UIOMMU_API uint64_t mm_memlock_limit(const struct mm *mm);
 UIOMMU_API void mm_set_cap_ipc_lock(struct mm *mm, bool cap);
 UIOMMU_API bool mm_cap_ipc_lock(const struct mm *mm);
-/* Charge (npages > 0) or uncharge (npages < 0) locked_vm.  A charge past the
- * limit fails with -ENOMEM unless lock_cap or the mm's override is set;
- * uncharges never fail. */
+/* Charge (npages > 0) or uncharge (npages < 0) locked_vm (the kernel's
+ * __account_locked_vm).  A charge past the limit fails with -ENOMEM unless
+ * lock_cap (the pinner's capability, taken when its pinning began) is
+ * set; it is charged either way.  Uncharges never fail. */
 UIOMMU_API int mm_lock_acct(struct mm *mm, long npages, bool lock_cap);
 UIOMMU_API uint64_t mm_locked_vm(const struct mm *mm);
 

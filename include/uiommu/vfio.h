@@ -85,9 +85,13 @@ UIOMMU_API void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
  * VFIO_IOMMU_UNMAP_DMA, VFIO_IOMMU_DIRTY_PAGES; -ENOTTY for anything else.
  * VFIO_DMA_CC_IOMMU is 1 when no domain of the container is non-coherent
  * (the IOMMU enforces cache coherency for all its DMA; also with no domain),
- * 0 otherwise.  UNMAP_DMA of a mapping whose driver pins survive the
- * dma_unmap callbacks fails with -EBUSY after its retries (the kernel
- * BUG()s), naming the device in a diagnostic and in stats.busy_device.
+ * 0 otherwise.  iommu may be NULL for VFIO_CHECK_EXTENSION only: the
+ * answers before VFIO_SET_IOMMU (VFIO_UPDATE_VADDR and VFIO_DMA_CC_IOMMU
+ * are then 0).  Where several checks fail the errno is that of 6.1's first
+ * (docs/vfio.md, "The order of checks").  UNMAP_DMA of a mapping whose
+ * driver pins survive the dma_unmap callbacks fails with -EBUSY after its
+ * retries (the kernel BUG()s), naming the device in a diagnostic and in
+ * stats.busy_device.
  */
 UIOMMU_API long vfio_iommu_type1_ioctl(struct vfio_iommu *iommu,
 				       unsigned int cmd, unsigned long arg);

@@ -40,7 +40,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "phys.h"
 
@@ -98,6 +101,8 @@ struct mm {
 #define stat_add(mm, field, n) \
 	atomic_fetch_add_explicit(&(mm)->field, (n), memory_order_relaxed)
 
+static bool mm_process_cap_ipc_lock(void);
+
 int mm_create(struct phys_mem *pm, struct mm **out)
 {
 	struct rlimit rl;
@@ -114,6 +119,7 @@ int mm_create(struct phys_mem *pm, struct mm **out)
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
 		rl.rlim_cur = UINT64_MAX;
 	atomic_init(&mm->memlock_limit, rl.rlim_cur);
+	atomic_init(&mm->cap_ipc_lock, mm_process_cap_ipc_lock());
 	*out = mm;
 	return 0;
 }
@@ -130,9 +136,30 @@ uint32_t mm_owner(const struct mm *mm)
 
 /* ---- locked memory -------------------------------------------------------- */
 
+/*
+ * The process's real CAP_IPC_LOCK: in its effective set (capget, pid 0).
+ * Read once per mm, when it is created (the mm stands for the process), so
+ * that no MAP_DMA makes a system call; false if capget fails.
+ */
+static bool mm_process_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {0};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &
+	       CAP_TO_MASK(CAP_IPC_LOCK);
+}
+
+/* A modelled limit is one for a process without the capability. */
 void mm_set_memlock_limit(struct mm *mm, uint64_t bytes)
 {
 	atomic_store(&mm->memlock_limit, bytes);
+	atomic_store(&mm->cap_ipc_lock, false);
 }
 
 uint64_t mm_memlock_limit(const struct mm *mm)
@@ -166,8 +193,9 @@ int mm_lock_acct(struct mm *mm, long npages, bool lock_cap)
 		WARN_ON(cur < (uint64_t)-npages);
 		return 0;
 	}
+	/* lock_cap is the caller's capable(CAP_IPC_LOCK), taken when the
+	 * pinning started (type1: at MAP_DMA, dma->lock_cap), not now */
 	limit = atomic_load(&mm->memlock_limit) >> PHYS_PAGE_SHIFT;
-	lock_cap |= atomic_load(&mm->cap_ipc_lock);
 	cur = atomic_load(&mm->locked_vm);
 	do {
 		next = cur + npages;
@@ -1425,7 +1453,8 @@ long mm_pin_pages(struct mm *mm, unsigned long uaddr, unsigned long npages,
 	if (unlikely(uiommu_should_fail(UIOMMU_FAIL_PIN)))
 		return -ENOMEM;
 	if (gup_flags & MM_GUP_LONGTERM) {
-		ret = mm_lock_acct(mm, npages, false);
+		/* FOLL_LONGTERM charges with capable() now */
+		ret = mm_lock_acct(mm, npages, mm_cap_ipc_lock(mm));
 		if (ret)
 			return ret;
 	}

@@ -1324,6 +1324,12 @@ static int vfio_dma_do_unmap(struct vfio_iommu *iommu,
 	int ret = -EINVAL, retries = 0;
 
 	pthread_mutex_lock(&iommu->lock);
+	/* drivers that pin cannot cope with vaddrs changing under them: the
+	 * first check under the lock, before any of the range's */
+	if (invalidate_vaddr && !LIST_EMPTY(&iommu->emulated_iommu_groups)) {
+		ret = -EBUSY;
+		goto unlock;
+	}
 	pgsize = vfio_pgsize(iommu);
 	if (iova & (pgsize - 1))
 		goto unlock;
@@ -1339,11 +1345,6 @@ static int vfio_dma_do_unmap(struct vfio_iommu *iommu,
 	if ((unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
 	    (!iommu->dirty_page_tracking || bitmap->pgsize != pgsize))
 		goto unlock;
-	/* drivers that pin cannot cope with vaddrs changing under them */
-	if (invalidate_vaddr && !LIST_EMPTY(&iommu->emulated_iommu_groups)) {
-		ret = -EBUSY;
-		goto unlock;
-	}
 	last = iova + size - 1; /* size is UINT64_MAX only with iova 0 */
 
 again:
@@ -1506,9 +1507,10 @@ static long vfio_iommu_type1_check_extension(struct vfio_iommu *iommu,
 	case VFIO_UNMAP_ALL:
 		return 1;
 	case VFIO_UPDATE_VADDR:
-		/* not while drivers pin: they cannot follow vaddr changes */
+		/* not while drivers pin: they cannot follow vaddr changes;
+		 * and not before SET_IOMMU (no container: 0) */
 		if (!iommu)
-			return 1;
+			return 0;
 		pthread_mutex_lock(&iommu->lock);
 		ret = LIST_EMPTY(&iommu->emulated_iommu_groups);
 		pthread_mutex_unlock(&iommu->lock);
@@ -1550,6 +1552,11 @@ static long vfio_iommu_type1_get_info(struct vfio_iommu *iommu,
 	struct vfio_iommu_type1_info info = {0};
 	size_t minsz = offsetof(struct vfio_iommu_type1_info, iova_pgsizes) +
 		       sizeof(info.iova_pgsizes);
+	/* cap_offset: copied back only when argsz covers it (an older
+	 * caller's 16-byte struct is left alone past iova_pgsizes); the
+	 * padding after it is never written */
+	size_t capsz = offsetof(struct vfio_iommu_type1_info, cap_offset) +
+		       sizeof(info.cap_offset);
 	struct vfio_iommu_type1_info_cap_migration *mig;
 	struct vfio_iommu_type1_info_dma_avail *avail;
 	struct vfio_iommu_type1_info_cap_iova_range *range;
@@ -1563,7 +1570,10 @@ static long vfio_iommu_type1_get_info(struct vfio_iommu *iommu,
 		return -EFAULT;
 	if (info.argsz < minsz)
 		return -EINVAL;
-	minsz = min((size_t)info.argsz, sizeof(info));
+	if (info.argsz >= capsz) {
+		minsz = capsz;
+		info.cap_offset = 0;
+	}
 
 	pthread_mutex_lock(&iommu->lock);
 	info.flags = VFIO_IOMMU_INFO_PGSIZES;

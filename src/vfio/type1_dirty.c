@@ -66,6 +66,10 @@ int vfio_dma_bitmap_alloc(struct vfio_dma *dma, uint64_t pgsize)
 {
 	uint64_t npages = dma->size / pgsize;
 
+	/* a bitmap of more than INT_MAX bits is never built (MAP_DMA while
+	 * tracking, or START, with such a mapping: -EINVAL) */
+	if (npages > VFIO_DIRTY_BITMAP_PAGES_MAX)
+		return -EINVAL;
 	dma->bitmap =
 		ui_zalloc(VFIO_DIRTY_BITMAP_BYTES(npages) + sizeof(uint64_t));
 	return dma->bitmap ? 0 : -ENOMEM;
