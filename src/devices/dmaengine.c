@@ -200,6 +200,9 @@ static long dmaengine_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		if (info.argsz < minsz)
 			return -EINVAL;
 		info.cap_offset = 0;
+		/* the index is the user's: no offset before it is known */
+		if (info.index > 1)
+			return -EINVAL;
 		info.offset = VFIO_REGION_OFFSET(info.index);
 		switch (info.index) {
 		case 0:
