@@ -445,7 +445,8 @@ static long group_get_device_fd(struct vfio_group *g, unsigned long arg)
 
 	/* strndup_user: the name, up to a page, must be readable */
 	for (len = 0; len < sizeof(name); len++) {
-		if (copy_from_user(&name[len], (char *)arg + len, 1))
+		/* integer arithmetic: arg may be NULL */
+		if (copy_from_user(&name[len], (void *)(arg + len), 1))
 			return -EFAULT;
 		if (!name[len])
 			break;
