@@ -4,8 +4,9 @@
  * uiommu_pread/pwrite, uiommu_mmap, ...).
  *
  * One system serves every input (topology below).  Each input maps three
- * regions of the address space (plain, 2 MiB-backed,
- * read-only) and decodes the rest into operations on up to NR_SLOTS fds:
+ * regions of the address space (plain, 2 MiB-backed, read-only), may turn
+ * adoption of the program's own memory on (as the preload library does),
+ * and decodes the rest into operations on up to NR_SLOTS fds:
  * open container/group/device, SET_CONTAINER/UNSET, SET_IOMMU, MAP/UNMAP
  * (also VADDR and GET_DIRTY_BITMAP), dirty tracking, IOPF, region access,
  * DMA-engine copies, mmap of device regions, discards and unmaps of the
@@ -139,14 +140,31 @@ struct state {
 
 static struct state st;
 static bool trace; /* $FUZZ_UAPI_TRACE: each operation and its errno */
-static uint8_t foreign[8192] __attribute__((aligned(4096)));
-
 #define FINDING(...)                                        \
 	do {                                                \
 		fprintf(stderr, "fuzz_uapi: " __VA_ARGS__); \
 		fputc('\n', stderr);                        \
 		abort();                                    \
 	} while (0)
+
+/*
+ * The program's own memory (private anonymous, not a region): with
+ * adoption on (the preload library's mode) a pin adopts it.  Guard pages
+ * on both sides keep adoption from spreading to the harness's neighbours;
+ * after each input it is unmapped through mm and mapped afresh.
+ */
+#define FOREIGN_PAGES 16
+static uint8_t *foreign;
+
+static void foreign_map(void)
+{
+	void *p = mmap(foreign, FOREIGN_PAGES * 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	if (p == MAP_FAILED)
+		FINDING("mmap of the foreign area: %d", errno);
+	memset(foreign, 0x5a, FOREIGN_PAGES * 4096);
+}
 
 static uint8_t u8(struct input *in)
 {
@@ -219,7 +237,7 @@ static uint64_t vaddr(struct input *in)
 		       ((uint64_t)off * 4096) % region_sizes[r] +
 		       (sel & 0x80 && off & 1 ? 1 : 0); /* or unaligned */
 	if (r == NR_REGIONS)
-		return (uintptr_t)foreign + (off & 1) * 4096;
+		return (uintptr_t)foreign + (off % FOREIGN_PAGES) * 4096;
 	if (r == NR_REGIONS + 1)
 		return (uintptr_t)BAD_PTR;
 	return value(in);
@@ -529,16 +547,19 @@ static void op_bar_unmap(struct input *in)
 	st.bars[i].addr = NULL;
 }
 
-/* Discard or unmap part of a region (never outside it). */
+/* Discard or unmap part of a region (never outside it), or discard part
+ * of the foreign area (never unmapped: its address could be reused). */
 static void op_discard(struct input *in)
 {
 	uint8_t w = u8(in), a = u8(in), b = u8(in);
-	unsigned int r = w % NR_REGIONS;
-	uint64_t pages = region_sizes[r] / 4096, first = a % pages,
-		 n = 1 + b % (pages - first);
-	void *addr = st.regions[r] + first * 4096;
+	unsigned int r = w % (NR_REGIONS + 1);
+	uint64_t pages = r < NR_REGIONS ? region_sizes[r] / 4096
+					: FOREIGN_PAGES,
+		 first = a % pages, n = 1 + b % (pages - first);
+	uint8_t *base = r < NR_REGIONS ? st.regions[r] : foreign;
+	void *addr = base + first * 4096;
 
-	if (w & 0x80)
+	if (w & 0x80 && r < NR_REGIONS)
 		mm_munmap(st.mm, addr, n * 4096);
 	else
 		mm_discard(st.mm, addr, n * 4096);
@@ -574,6 +595,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (ret)
 		FINDING("system init: %d", ret);
 	st.mm = uiommu_current_mm();
+	foreign = mmap(NULL, (FOREIGN_PAGES + 2) * 4096, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (foreign == MAP_FAILED)
+		FINDING("mmap: %d", errno);
+	foreign += 4096;
+	foreign_map();
 	return 0;
 }
 
@@ -588,6 +615,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 
 	mm_set_cap_ipc_lock(st.mm, cfg & 0x80);
 	mm_set_memlock_limit(st.mm, limits[cfg & 3]);
+	mm_set_adopt(st.mm, cfg & 0x40);
 	baseline = frames_free();
 	for (int i = 0; i < NR_SLOTS; i++)
 		st.fds[i] = -1;
@@ -631,6 +659,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	for (int i = 0; i < NR_REGIONS; i++)
 		if (mm_munmap(st.mm, st.regions[i], region_sizes[i]))
 			FINDING("munmap of region %d failed", i);
+	if (mm_munmap(st.mm, foreign, FOREIGN_PAGES * 4096))
+		FINDING("munmap of the foreign area failed");
+	mm_set_adopt(st.mm, false);
+	foreign_map();
 	if (mem_check_invariants(uiommu_system_phys(), PHYS_OWNER_KERNEL,
 				 stderr))
 		FINDING("phys invariants");

@@ -24,8 +24,9 @@ ANY_IOCTLS = ['GET_API_VERSION', 'CHECK_EXTENSION', 'SET_IOMMU',
 DEVS = ['dma0', 'e', 'f', 'n', 'w']
 
 
-def hdr(cap=False, limit=2, order=0):
-    return bytes([(0x80 if cap else 0) | limit, order])
+def hdr(cap=False, limit=2, order=0, adopt=False):
+    return bytes([(0x80 if cap else 0) | (0x40 if adopt else 0) | limit,
+                  order])
 
 
 def setup(group=0, dev='dma0', iommu_type=0):
@@ -135,6 +136,10 @@ seeds = {
     'close-reverse': hdr(order=1) + setup() + map_() + setup(group=1, dev='e'),
     'two-containers': hdr() + setup() + bytes([OPEN, 0, OPEN, 0x41, SETC, 4, 3, 0,
                                                SETIOMMU, 3, 0]) + map_(),
+    'adopt-map-dma': hdr(adopt=True) + setup() + map_(region=3, pages=8) +
+    dma(0, 4, 4) + bytes([DISCARD, 3, 0, 3]) + dma(0, 4, 4) + unmap(pages=8),
+    'adopt-too-long': hdr(adopt=True) + setup() + map_(region=3, pages=32),
+    'foreign-no-adopt': hdr() + setup() + map_(region=3, pages=2),
     'reset-unset': hdr() + setup() + bytes([SIMPLE, D, 3, CLOSE, D, SIMPLE, G, 2]),
 }
 
