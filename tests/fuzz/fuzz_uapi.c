@@ -139,7 +139,8 @@ struct state {
 };
 
 static struct state st;
-static bool trace; /* $FUZZ_UAPI_TRACE: each operation and its errno */
+static bool trace;    /* $FUZZ_UAPI_TRACE: each operation and its errno */
+static bool adopting; /* this input turned adoption on */
 #define FINDING(...)                                        \
 	do {                                                \
 		fprintf(stderr, "fuzz_uapi: " __VA_ARGS__); \
@@ -243,6 +244,75 @@ static uint64_t vaddr(struct input *in)
 	return value(in);
 }
 
+/*
+ * What the harness knows of its fds, to check isolation: after a
+ * successful v2 UNMAP_DMA of [iova, ...) nothing is mapped there in that
+ * container, so no device of a group attached to it may reach iova.  Only
+ * what the calls' results prove is recorded; anything unsure is forgotten
+ * (a check not made rather than a false finding).
+ */
+#define MAX_FD 1024
+enum fd_kind { FD_NONE, FD_CONTAINER, FD_GROUP, FD_DEVICE };
+static struct fd_meta {
+	enum fd_kind kind;
+	int link; /* group: its container's fd; device: its group's fd */
+	bool v2;  /* container: a v2 (or nesting) backend set */
+} meta[MAX_FD];
+
+static struct fd_meta *fd_meta(int fd)
+{
+	return fd >= 0 && fd < MAX_FD ? &meta[fd] : NULL;
+}
+
+static void meta_forget(int fd)
+{
+	if (!fd_meta(fd))
+		return;
+	meta[fd] = (struct fd_meta){FD_NONE, -1, false};
+	for (int i = 0; i < MAX_FD; i++)
+		if (meta[i].link == fd)
+			meta[i].link = -1;
+}
+
+/* After a call whose effect is unknown: fd's links and the fds linking
+ * to it are forgotten. */
+static void meta_forget_links(int fd)
+{
+	if (!fd_meta(fd))
+		return;
+	meta[fd].link = -1;
+	meta[fd].v2 = false;
+	for (int i = 0; i < MAX_FD; i++)
+		if (meta[i].link == fd)
+			meta[i].link = -1;
+}
+
+/* uiommu_ioctl, recording what a success proves */
+static int xioctl(int fd, unsigned long cmd, void *arg)
+{
+	struct fd_meta *m = fd_meta(fd);
+	int ret = uiommu_ioctl(fd, cmd, arg);
+
+	if (ret < 0 || !m)
+		return ret;
+	switch (cmd) {
+	case VFIO_GROUP_SET_CONTAINER: {
+		int c = *(int *)arg;
+
+		m->link = fd_meta(c) && meta[c].kind == FD_CONTAINER ? c : -1;
+		break;
+	}
+	case VFIO_GROUP_UNSET_CONTAINER:
+		m->link = -1;
+		break;
+	case VFIO_SET_IOMMU:
+		m->v2 = (uintptr_t)arg == VFIO_TYPE1v2_IOMMU ||
+			(uintptr_t)arg == VFIO_TYPE1_NESTING_IOMMU;
+		break;
+	}
+	return ret;
+}
+
 static int slot_fd(struct input *in)
 {
 	uint8_t s = u8(in);
@@ -252,15 +322,54 @@ static int slot_fd(struct input *in)
 	return st.fds[s % NR_SLOTS];
 }
 
-static void slot_put(int fd)
+static void slot_put(int fd, enum fd_kind kind, int link)
 {
 	for (int i = 0; i < NR_SLOTS; i++)
 		if (st.fds[i] < 0) {
 			st.fds[i] = fd;
+			if (fd_meta(fd))
+				meta[fd] = (struct fd_meta){kind, link, false};
 			return;
 		}
 	/* no room: the fd goes at once */
 	uiommu_close(fd);
+}
+
+static void slot_close(int i)
+{
+	if (st.fds[i] < 0)
+		return;
+	if (uiommu_close(st.fds[i]))
+		FINDING("close of an open fd failed: %d", errno);
+	meta_forget(st.fds[i]);
+	st.fds[i] = -1;
+}
+
+/* Nothing is mapped at iova in container c: no device of it reaches it. */
+static void check_unmapped(int c, uint64_t iova)
+{
+	if (!fd_meta(c) || meta[c].kind != FD_CONTAINER || !meta[c].v2)
+		return;
+	for (int i = 0; i < NR_SLOTS; i++) {
+		int d = st.fds[i], g;
+		uint32_t one = 1, status = 0;
+		uint64_t len = 1;
+
+		if (!fd_meta(d) || meta[d].kind != FD_DEVICE)
+			continue;
+		g = meta[d].link;
+		if (!fd_meta(g) || meta[g].kind != FD_GROUP ||
+		    meta[g].link != c)
+			continue;
+		uiommu_pwrite(d, &iova, 8, DMAENGINE_REG_SRC);
+		uiommu_pwrite(d, &iova, 8, DMAENGINE_REG_DST);
+		uiommu_pwrite(d, &len, 8, DMAENGINE_REG_LEN);
+		uiommu_pwrite(d, &one, 4, DMAENGINE_REG_DOORBELL);
+		uiommu_pread(d, &status, 4, DMAENGINE_REG_STATUS);
+		if (status == DMAENGINE_STATUS_DONE)
+			FINDING("DMA reached IOVA %#llx after it was unmapped",
+				(unsigned long long)iova);
+	}
 }
 
 /* Fill the scratch buffer with input bytes, returning its pointer (or a
@@ -297,33 +406,27 @@ static void op_open(struct input *in)
 				     : "99");
 	fd = uiommu_open(path, O_RDWR);
 	if (fd >= 0)
-		slot_put(fd);
+		slot_put(fd, w < 0x40 ? FD_CONTAINER : FD_GROUP, -1);
 }
 
 static void op_close(struct input *in)
 {
-	uint8_t s = u8(in) % NR_SLOTS;
-
-	if (st.fds[s] >= 0) {
-		if (uiommu_close(st.fds[s]))
-			FINDING("close of an open fd failed: %d", errno);
-		st.fds[s] = -1;
-	}
+	slot_close(u8(in) % NR_SLOTS);
 }
 
 static void op_set_container(struct input *in)
 {
 	int g = slot_fd(in), c = slot_fd(in);
 
-	uiommu_ioctl(g, VFIO_GROUP_SET_CONTAINER, u8(in) == 0xff ? NULL : &c);
+	xioctl(g, VFIO_GROUP_SET_CONTAINER, u8(in) == 0xff ? NULL : &c);
 }
 
 static void op_set_iommu(struct input *in)
 {
 	int c = slot_fd(in);
 
-	uiommu_ioctl(c, VFIO_SET_IOMMU,
-		     iommu_types[u8(in) % ARRAY_SIZE(iommu_types)]);
+	xioctl(c, VFIO_SET_IOMMU,
+	       (void *)iommu_types[u8(in) % ARRAY_SIZE(iommu_types)]);
 }
 
 static void op_get_device_fd(struct input *in)
@@ -344,7 +447,42 @@ static void op_get_device_fd(struct input *in)
 		name = dev_names[w % ARRAY_SIZE(dev_names)];
 	fd = uiommu_ioctl(g, VFIO_GROUP_GET_DEVICE_FD, name);
 	if (fd >= 0)
-		slot_put(fd);
+		slot_put(fd, FD_DEVICE, g);
+}
+
+/*
+ * With adoption on, a pin adopts whatever private anonymous memory the
+ * range covers: keep the ranges inside the harness's own areas, so that
+ * the sanitizers' and libFuzzer's memory is never adopted (that would be
+ * the harness's bug, not the library's).  Other ranges become an unmapped
+ * low address (EFAULT) or an unaligned one (EINVAL).
+ */
+static void adopt_guard(__u64 *va, uint64_t size)
+{
+	uintptr_t areas[NR_REGIONS + 1][2];
+	uint64_t end;
+
+	if (!adopting)
+		return;
+	for (int i = 0; i < NR_REGIONS; i++) {
+		areas[i][0] = (uintptr_t)st.regions[i];
+		areas[i][1] = areas[i][0] + region_sizes[i];
+	}
+	areas[NR_REGIONS][0] = (uintptr_t)foreign;
+	areas[NR_REGIONS][1] = (uintptr_t)foreign + FOREIGN_PAGES * 4096;
+	for (int i = 0; i <= NR_REGIONS; i++) {
+		if (*va < areas[i][0] || *va >= areas[i][1])
+			continue;
+		if (__builtin_add_overflow(*va, size, &end) ||
+		    end > areas[i][1])
+			*va = size <= areas[i][1] - areas[i][0] ? areas[i][0]
+								: 0x1000;
+		return;
+	}
+	if (__builtin_add_overflow(*va, size, &end) || end > 0x10000)
+		*va = 0x1000 + 1;
+	if (*va >= 0x10000)
+		*va = 0x1000 + 1;
 }
 
 static void op_map(struct input *in)
@@ -359,6 +497,7 @@ static void op_map(struct input *in)
 	map.iova = iova(in);
 	map.vaddr = vaddr(in);
 	map.size = size(in);
+	adopt_guard(&map.vaddr, map.size);
 	if (f & 0x40)
 		map.argsz = u8(in);
 	uiommu_ioctl(c, VFIO_IOMMU_MAP_DMA, &map);
@@ -387,7 +526,16 @@ static void op_unmap(struct input *in)
 	}
 	memcpy(arg, &unmap, sizeof(unmap));
 	memcpy(arg + sizeof(unmap), &bitmap, sizeof(bitmap));
-	uiommu_ioctl(c, VFIO_IOMMU_UNMAP_DMA, arg);
+	if (uiommu_ioctl(c, VFIO_IOMMU_UNMAP_DMA, arg) ||
+	    unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
+		return;
+	/* the range's first and last pages (UNMAP_ALL: a usual IOVA) */
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		check_unmapped(c, iova_bases[1]);
+	} else {
+		check_unmapped(c, unmap.iova);
+		check_unmapped(c, unmap.iova + unmap.size - 1);
+	}
 }
 
 static void op_dirty(struct input *in)
@@ -429,7 +577,7 @@ static void op_simple_ioctl(struct input *in)
 			     (unsigned long)value(in));
 		break;
 	case 2:
-		uiommu_ioctl(fd, VFIO_GROUP_UNSET_CONTAINER);
+		xioctl(fd, VFIO_GROUP_UNSET_CONTAINER, NULL);
 		break;
 	case 3:
 		uiommu_ioctl(fd, VFIO_DEVICE_RESET);
@@ -438,8 +586,10 @@ static void op_simple_ioctl(struct input *in)
 		uiommu_ioctl(fd, VFIO_GET_API_VERSION);
 		break;
 	default:
-		uiommu_ioctl(fd, (unsigned long)u32(in),
-			     (void *)(uintptr_t)value(in));
+		/* SET_CONTAINER needs a pointer: unknown after that */
+		if (!uiommu_ioctl(fd, (unsigned long)u32(in),
+				  (void *)(uintptr_t)value(in)))
+			meta_forget_links(fd);
 		break;
 	}
 }
@@ -448,8 +598,19 @@ static void op_any_ioctl(struct input *in)
 {
 	int fd = slot_fd(in);
 	unsigned long cmd = ioctls[u8(in) % ARRAY_SIZE(ioctls)];
+	void *arg = scratch_arg(in);
+	int ret;
 
-	uiommu_ioctl(fd, cmd, scratch_arg(in));
+	if (arg == st.scratch && cmd == VFIO_IOMMU_MAP_DMA) {
+		struct vfio_iommu_type1_dma_map map;
+
+		memcpy(&map, arg, sizeof(map));
+		adopt_guard(&map.vaddr, map.size);
+		memcpy(arg, &map, sizeof(map));
+	}
+	ret = xioctl(fd, cmd, arg);
+	if (ret >= 0 && cmd == VFIO_GROUP_GET_DEVICE_FD)
+		slot_put(ret, FD_DEVICE, fd);
 }
 
 static off_t region_off(struct input *in)
@@ -615,10 +776,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 
 	mm_set_cap_ipc_lock(st.mm, cfg & 0x80);
 	mm_set_memlock_limit(st.mm, limits[cfg & 3]);
-	mm_set_adopt(st.mm, cfg & 0x40);
+	adopting = cfg & 0x40;
+	mm_set_adopt(st.mm, adopting);
 	baseline = frames_free();
 	for (int i = 0; i < NR_SLOTS; i++)
 		st.fds[i] = -1;
+	for (int i = 0; i < MAX_FD; i++)
+		meta[i] = (struct fd_meta){FD_NONE, -1, false};
 	memset(st.bars, 0, sizeof(st.bars));
 	for (int i = 0; i < NR_REGIONS; i++) {
 		ret = mm_mmap(st.mm, region_sizes[i], region_flags[i],
@@ -641,9 +805,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 		int i = order & 1 ? NR_SLOTS - 1 - k
 				  : (k + order / 2) % NR_SLOTS;
 
-		if (st.fds[i] >= 0 && uiommu_close(st.fds[i]))
-			FINDING("close of an open fd failed: %d", errno);
-		st.fds[i] = -1;
+		slot_close(i);
 	}
 	for (int i = 0; i < NR_BARMAPS; i++)
 		if (st.bars[i].addr &&
