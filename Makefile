@@ -48,3 +48,46 @@ format:
 
 clean:
 	rm -rf build build-*
+
+# ---- fuzzing (tests/fuzz/, docs/build.md) ------------------------------------
+# The libFuzzer harness of the uAPI, built with clang straight from the
+# sources (every object instrumented, ASan + UBSan, recovery off) in
+# build-fuzz/, then run over the committed corpus for FUZZ_SECONDS; any
+# finding fails the job and leaves its input in build-fuzz/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1 # >1: that many processes (-fork)
+FUZZ_DIR := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+	-D_GNU_SOURCE -DUIOMMU_VERSION='"fuzz"' -Iinclude -Isrc \
+	-Wno-unused-parameter -Wno-missing-field-initializers
+FUZZ_LIB_SRCS := $(wildcard src/*/*.c)
+FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_BIN := $(FUZZ_DIR)/fuzz_uapi
+
+.PHONY: fuzz fuzz-build fuzz-deps
+
+fuzz-deps:
+	@scripts/deps.sh fuzz
+
+$(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard include/uiommu/*.h src/*/*.h) | fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BIN): tests/fuzz/fuzz_uapi.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lbsd -ljansson -lm \
+		-lpthread -o $@
+
+fuzz-build: $(FUZZ_BIN)
+
+# The corpus is copied so that what the run learns stays out of the tree.
+fuzz: $(FUZZ_BIN)
+	@rm -rf $(FUZZ_DIR)/corpus && mkdir -p $(FUZZ_DIR)/corpus
+	cp tests/fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	UIOMMU_QUIET=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
+		-timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+		$(if $(filter-out 1,$(FUZZ_JOBS)),-fork=$(FUZZ_JOBS)) \
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus

@@ -1,9 +1,14 @@
 #!/bin/sh
-# Make sure the build's Debian packages are installed: install them with
-# apt-get when running as root, otherwise say exactly what to run.
+# Make sure the build's Debian packages are installed (with "fuzz": also
+# those of the fuzzing build): install them with apt-get when running as
+# root, otherwise say exactly what to run.
 set -e
 
 PACKAGES="gcc make python3 meson ninja-build pkg-config libbsd-dev libjansson-dev libcmocka-dev"
+# `make fuzz`: clang and its runtime libraries (libclang_rt.fuzzer)
+if [ "${1:-}" = fuzz ]; then
+	PACKAGES="$PACKAGES clang libclang-rt-dev"
+fi
 
 missing=""
 for p in $PACKAGES; do
