@@ -667,6 +667,9 @@ static void test_order_set_iommu(void **state)
 	RUN_ROW("check_extension(NULL): cache coherency is 0",
 		uiommu_ioctl(f->container, VFIO_SET_IOMMU, VFIO_DMA_CC_IOMMU),
 		ENODEV);
+	RUN_ROW("check_extension(NULL): UPDATE_VADDR is 0",
+		uiommu_ioctl(f->container, VFIO_SET_IOMMU, VFIO_UPDATE_VADDR),
+		ENODEV);
 	RUN_ROW("open: an extension, not a type",
 		uiommu_ioctl(f->container, VFIO_SET_IOMMU, VFIO_UNMAP_ALL),
 		EINVAL);
