@@ -187,8 +187,15 @@ struct smmu_cmdq {
 	pthread_cond_t cons_cond; /* consumer thread: work to do */
 	pthread_cond_t done_cond; /* issuers: progress, sync, error */
 	struct smmu_queue q;
-	bool error;
-	enum smmu_cmdq_cerror cerror;
+	bool error;		      /* GERROR.CMDQ_ERR active */
+	enum smmu_cmdq_cerror cerror; /* CONS.ERR */
+	uint32_t gerror, gerrorn;     /* the registers */
+	/* the gerror interrupt is owed (inline: to the next waiter) */
+	bool irq_due;
+	/* the handler ran and left the error active: waiters give up */
+	bool err_unhandled;
+	uint64_t err_seq;	   /* bumped by every stop */
+	unsigned int fetch_aborts; /* test hook: fetches still to abort */
 	uint64_t syncs_issued, syncs_done;
 };
 
@@ -214,6 +221,9 @@ struct smmu {
 	unsigned int strtab_order;
 	uint32_t nr_sids;
 	struct smmu_stream *streams;
+	/* SMMUEN = 0 with GBPA.ABORT: all DMA aborts (read-mostly: set once,
+	 * by smmu_disable_abort) */
+	_Atomic bool disabled;
 
 	_Atomic uint64_t dma_epoch; /* bumped by each completed CMD_SYNC */
 	_Atomic unsigned int inflight_cpus; /* slots ever used: [0, n) */
@@ -402,6 +412,8 @@ void smmu_resume(struct smmu *smmu, bool pri, uint32_t sid, uint32_t ssid,
 void smmu_raise_irq(struct smmu *smmu, unsigned int which);
 #define SMMU_IRQ_EVTQ 1u
 #define SMMU_IRQ_PRIQ 2u
+#define SMMU_IRQ_GERROR 4u
+void smmu_call_gerror_irq(struct smmu *smmu);
 
 static inline uint64_t rd64(const uint64_t *p)
 {
@@ -629,6 +641,9 @@ smmu_translate_fast(struct smmu *smmu, struct smmu_cfg_entry *cfge,
 	unsigned int config;
 	uint64_t w0, tlb_ids;
 
+	if (unlikely(atomic_load_explicit(&smmu->disabled,
+					  memory_order_relaxed)))
+		return false; /* the slow path aborts it */
 	if (unlikely(!cfg_peek(cfge, key, &w0, &tlb_ids)))
 		return false;
 	config = w0 & 7;
