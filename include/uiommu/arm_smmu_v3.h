@@ -49,6 +49,8 @@ struct arm_smmu_stats {
 	uint64_t sync_failures;	 /* ... and failed again */
 	uint64_t broken_domains; /* domains marked broken */
 	uint64_t disabled;	 /* SMMU disabled (GBPA abort), 0 or 1 */
+	unsigned int last_cerror; /* enum smmu_cmdq_cerror of the last one */
+	uint64_t last_cmd[2];	  /* the command it stopped at */
 };
 
 UIOMMU_API void arm_smmu_get_stats(struct arm_smmu_device *smmu,

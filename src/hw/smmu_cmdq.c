@@ -39,7 +39,11 @@
  * the handler returned without acknowledging (or there is none).  Once the
  * SMMU is disabled nothing is consumed and syncs fail.
  *
- * Invariants: cons never passes prod; syncs_done <= syncs_issued; every
+ * A sync is done when the consumer has passed its own slot (queued and
+ * consumed count every command, without wrap), not when some sync ran: a
+ * skipped command turned into a CMD_SYNC is one more sync.
+ *
+ * Invariants: cons never passes prod; consumed <= queued; every
  * command before a completed CMD_SYNC has taken effect.  Counters count
  * executed commands, so they are the same in both modes.
  */
@@ -197,7 +201,6 @@ static int cmd_exec(struct smmu *smmu, uint64_t dw0, uint64_t dw1)
 		/* the invalidations before it are done: wait for the accesses
 		 * that may still be using what they invalidated */
 		smmu_sync_inflight(smmu);
-		smmu->cmdq.syncs_done++;
 		smmu_inc(smmu, SMMU_CNT_cmd_sync);
 		break;
 	default:
@@ -272,6 +275,7 @@ static void cmdq_consume(struct smmu *smmu)
 			break;
 		}
 		q->cons = q_inc(q, q->cons);
+		cmdq->consumed++;
 	}
 	pthread_cond_broadcast(&cmdq->done_cond);
 }
@@ -361,6 +365,7 @@ static int cmdq_insert(struct smmu *smmu, const uint64_t dw[2])
 	wr64(&p[0], dw[0]);
 	wr64(&p[1], dw[1]);
 	q->prod = q_inc(q, q->prod);
+	cmdq->queued++;
 	if (smmu->cfg.threaded)
 		pthread_cond_signal(&cmdq->cons_cond);
 	return 0;
@@ -408,11 +413,11 @@ int smmu_cmdq_sync(struct smmu *smmu)
 	ret = cmdq_insert(smmu, dw);
 	if (ret)
 		goto out;
-	mine = ++cmdq->syncs_issued;
+	mine = cmdq->queued; /* done once consumed reaches it */
 	for (;;) {
 		if (!smmu->cfg.threaded)
 			cmdq_consume(smmu);
-		if (cmdq->syncs_done >= mine)
+		if (cmdq->consumed >= mine)
 			break;
 		if (smmu->cmdq_stop || atomic_load(&smmu->disabled)) {
 			ret = -EIO;
@@ -510,6 +515,7 @@ int smmu_cmdq_clear_error(struct smmu *smmu)
 	pthread_mutex_lock(&cmdq->lock);
 	if (cmdq->error) {
 		cmdq->q.cons = q_inc(&cmdq->q, cmdq->q.cons);
+		cmdq->consumed++;
 		gerror_ack(smmu, SMMU_GERROR_CMDQ_ERR);
 		ret = 0;
 	}

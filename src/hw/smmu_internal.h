@@ -196,7 +196,7 @@ struct smmu_cmdq {
 	bool err_unhandled;
 	uint64_t err_seq;	   /* bumped by every stop */
 	unsigned int fetch_aborts; /* test hook: fetches still to abort */
-	uint64_t syncs_issued, syncs_done;
+	uint64_t queued, consumed; /* commands ever written / passed */
 };
 
 /*

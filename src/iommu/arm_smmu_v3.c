@@ -80,9 +80,11 @@ struct arm_smmu_device {
 	 * failed for good, domains marked broken, SMMU disabled */
 	_Atomic uint64_t cerrors, skipped_cmds, fetch_retries, sync_retries,
 		sync_failures, broken_domains, disabled;
-	pthread_mutex_t gerror_lock; /* abt_cons, abt_count */
+	pthread_mutex_t gerror_lock; /* the four below */
 	uint32_t abt_cons;	     /* the command whose fetch aborted */
 	unsigned int abt_count;	     /* its fetch retries so far */
+	enum smmu_cmdq_cerror last_cerror; /* the last CMDQ error */
+	uint64_t last_cmd[2];		   /* and its command */
 	/* interrupt handlers running (threaded SMMU): remove waits for
 	 * them to leave before the structure goes */
 	_Atomic unsigned int irq_active;
@@ -1135,6 +1137,10 @@ static void arm_smmu_gerror_irq(void *priv)
 	if (active & SMMU_GERROR_CMDQ_ERR) {
 		smmu_cmdq_state(smmu->hw, &st);
 		inc(smmu, cerrors, 1);
+		pthread_mutex_lock(&smmu->gerror_lock);
+		smmu->last_cerror = st.cerror;
+		memcpy(smmu->last_cmd, st.bad_cmd, sizeof(smmu->last_cmd));
+		pthread_mutex_unlock(&smmu->gerror_lock);
 		pr_err("arm-smmu-v3: CMDQ error (cons %#x): %s", st.cons,
 		       cerror_str(st.cerror));
 		switch (st.cerror) {
@@ -1301,4 +1307,8 @@ void arm_smmu_get_stats(struct arm_smmu_device *smmu, struct arm_smmu_stats *st)
 	st->sync_failures = atomic_load(&smmu->sync_failures);
 	st->broken_domains = atomic_load(&smmu->broken_domains);
 	st->disabled = atomic_load(&smmu->disabled);
+	pthread_mutex_lock(&smmu->gerror_lock);
+	st->last_cerror = smmu->last_cerror;
+	memcpy(st->last_cmd, smmu->last_cmd, sizeof(st->last_cmd));
+	pthread_mutex_unlock(&smmu->gerror_lock);
 }
