@@ -204,9 +204,9 @@ enum smmu_cmdq_cerror {
 struct smmu_cmdq_state {
 	uint32_t prod, cons; /* indices with the wrap bit above them */
 	uint32_t entries;
-	bool error; /* GERROR.CMDQ_ERR active */
+	bool error;		      /* GERROR.CMDQ_ERR active */
 	enum smmu_cmdq_cerror cerror; /* CONS.ERR */
-	uint64_t bad_cmd[2]; /* the command at cons when error */
+	uint64_t bad_cmd[2];	      /* the command at cons when error */
 };
 
 UIOMMU_API void smmu_cmdq_state(struct smmu *smmu, struct smmu_cmdq_state *st);
@@ -222,8 +222,7 @@ UIOMMU_API int smmu_cmdq_write_cons(struct smmu *smmu, const uint64_t dw[2]);
 UIOMMU_API int smmu_cmdq_clear_error(struct smmu *smmu);
 /* Test hook: the next n command fetches abort (CERROR_ABT); UINT_MAX:
  * every fetch from now on (a broken bus). */
-UIOMMU_API void smmu_cmdq_inject_fetch_abort(struct smmu *smmu,
-					     unsigned int n);
+UIOMMU_API void smmu_cmdq_inject_fetch_abort(struct smmu *smmu, unsigned int n);
 
 /*
  * CR0.SMMUEN = 0 with GBPA.ABORT: from now on every transaction of every

@@ -410,8 +410,8 @@ int smmu_fault_wait(struct dev *dev, struct smmu_fault *f);
 void smmu_resume(struct smmu *smmu, bool pri, uint32_t sid, uint32_t ssid,
 		 uint16_t tag, unsigned int resp);
 void smmu_raise_irq(struct smmu *smmu, unsigned int which);
-#define SMMU_IRQ_EVTQ 1u
-#define SMMU_IRQ_PRIQ 2u
+#define SMMU_IRQ_EVTQ	1u
+#define SMMU_IRQ_PRIQ	2u
 #define SMMU_IRQ_GERROR 4u
 void smmu_call_gerror_irq(struct smmu *smmu);
 

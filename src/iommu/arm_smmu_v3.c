@@ -80,9 +80,9 @@ struct arm_smmu_device {
 	 * failed for good, domains marked broken, SMMU disabled */
 	_Atomic uint64_t cerrors, skipped_cmds, fetch_retries, sync_retries,
 		sync_failures, broken_domains, disabled;
-	pthread_mutex_t gerror_lock; /* the four below */
-	uint32_t abt_cons;	     /* the command whose fetch aborted */
-	unsigned int abt_count;	     /* its fetch retries so far */
+	pthread_mutex_t gerror_lock;	   /* the four below */
+	uint32_t abt_cons;		   /* the command whose fetch aborted */
+	unsigned int abt_count;		   /* its fetch retries so far */
 	enum smmu_cmdq_cerror last_cerror; /* the last CMDQ error */
 	uint64_t last_cmd[2];		   /* and its command */
 	/* interrupt handlers running (threaded SMMU): remove waits for
@@ -94,10 +94,10 @@ struct arm_smmu_master {
 	struct arm_smmu_device *smmu;
 	struct device *dev;
 	uint32_t sid;
-	phys_addr_t cd_table; /* one CD, in a frame of its own */
+	phys_addr_t cd_table;		/* one CD, in a frame of its own */
 	struct arm_smmu_domain *domain; /* smmu->lock: its STE's domain */
-	bool stall_enabled;   /* IOPF on, and the device can stall */
-	bool pri_enabled;     /* IOPF on, and the device issues PRI */
+	bool stall_enabled;		/* IOPF on, and the device can stall */
+	bool pri_enabled;		/* IOPF on, and the device issues PRI */
 };
 
 enum arm_smmu_domain_stage {
@@ -212,9 +212,8 @@ static void arm_smmu_domain_sync(struct arm_smmu_domain *d, int err)
 
 /* Invalidate [iova, iova + size) of an ASID in granule steps, without the
  * sync. */
-static int arm_smmu_tlb_inv_range(struct arm_smmu_domain *d,
-				  unsigned long iova, size_t size,
-				  size_t granule, bool leaf)
+static int arm_smmu_tlb_inv_range(struct arm_smmu_domain *d, unsigned long iova,
+				  size_t size, size_t granule, bool leaf)
 {
 	struct arm_smmu_device *smmu = d->smmu;
 	struct smmu_cmd cmd = {
