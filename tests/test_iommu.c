@@ -1453,6 +1453,7 @@ static void cmdq_stuck_run(bool threaded)
 	struct arm_smmu_stats st;
 	struct smmu_counters c;
 	uint8_t b;
+	int tag;
 
 	cq_map_and_cache(f, d, pa);
 	assert_int_equal(iommu_map(d1, CQ_IOVA, pa, PG, IOMMU_READ), 0);
@@ -1479,8 +1480,14 @@ static void cmdq_stuck_run(bool threaded)
 	assert_int_equal(iommu_unmap(d, 0x1ff000, PG), PG);
 	assert_int_equal(iommu_unmap(d1, CQ_IOVA, PG), PG);
 	assert_int_equal(iommu_domain_error(d1), -EIO);
+	tag = arm_smmu_domain_tag(d);
 	detach_free(f, 0, d);
 	detach_free(f, 1, d1);
+	/* its ASID could not be flushed: never handed out again */
+	d = iommu_domain_alloc(&f->dev[0]);
+	assert_non_null(d);
+	assert_int_not_equal(arm_smmu_domain_tag(d), tag);
+	iommu_domain_free(d);
 	phys_free_pages(f->pm, pa, 0);
 	fixture_destroy(f);
 }

@@ -42,9 +42,19 @@
  * queue interrupt reports PRI requests.  A stall that nobody takes is
  * aborted (RESUME with abort), so a device never waits forever.
  *
+ * Command errors: the global-error interrupt skips an illegal command
+ * (reported, replaced by CMD_SYNC), retries an aborted fetch a few times,
+ * and acknowledges, so the waiting sync completes.  A sync that still
+ * fails is retried once; then the domain whose invalidation it was is
+ * broken: iommu_domain_error() says -EIO, its streams' STEs abort, and if
+ * the queue cannot carry even that, the SMMU is disabled (GBPA abort).  An
+ * unmap never returns as if an invalidation completed that did not.
+ *
  * Locking: smmu->lock (a mutex) guards the ASID and VMID bitmaps, masters[] and
- * every STE/CD update with its CFGI and sync; the command queue has its
- * own lock in the hardware model; map/unmap/sync take no driver lock.
+ * every STE/CD update with its CFGI and sync, and masters[]->domain;
+ * gerror_lock the handler's fetch-retry state and the last error; the
+ * command queue has its own lock in the hardware model; map/unmap/sync take
+ * no driver lock (a domain that breaks takes smmu->lock to block it).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -199,7 +209,7 @@ static void arm_smmu_domain_broken(struct arm_smmu_domain *d, int err);
 /* A sync on behalf of a domain's invalidation: counted on the domain.  If
  * it (or a command before it, err) failed, the invalidation did not
  * complete: the domain is broken. */
-static void arm_smmu_domain_sync(struct arm_smmu_domain *d, int err)
+static int arm_smmu_domain_sync(struct arm_smmu_domain *d, int err)
 {
 	int ret = arm_smmu_sync(d->smmu);
 
@@ -208,6 +218,7 @@ static void arm_smmu_domain_sync(struct arm_smmu_domain *d, int err)
 		err = ret;
 	if (err)
 		arm_smmu_domain_broken(d, err);
+	return err;
 }
 
 /* Invalidate [iova, iova + size) of an ASID in granule steps, without the
@@ -266,7 +277,7 @@ static int arm_smmu_tlb_inv_range(struct arm_smmu_domain *d, unsigned long iova,
 /* Everything the domain may have cached: its ASID (stage 1), its VMID
  * (stage 2, with the nested entries), or the VMID's stage-1 entries
  * (nested: the guest's), then CMD_SYNC. */
-static void arm_smmu_tlb_inv_asid(struct arm_smmu_domain *d)
+static int arm_smmu_tlb_inv_asid(struct arm_smmu_domain *d)
 {
 	struct smmu_cmd cmd = {.op = SMMU_CMD_TLBI_NH_ASID, .asid = d->asid};
 
@@ -280,7 +291,7 @@ static void arm_smmu_tlb_inv_asid(struct arm_smmu_domain *d)
 
 	inc(d->smmu, tlbi_cmds, 1);
 	atomic_fetch_add_explicit(&d->domain.nr_tlbi, 1, memory_order_relaxed);
-	arm_smmu_domain_sync(d, err);
+	return arm_smmu_domain_sync(d, err);
 }
 
 /* ---- flush ops for the page tables -------------------------------------------- */
@@ -495,13 +506,17 @@ static void arm_smmu_domain_free(struct iommu_domain *domain)
 	} else if (d->pgtbl) {
 		/* nothing may stay cached under this ASID (VMID) once it is
 		 * reused */
+		bool clean;
+
 		WARN_ON(atomic_load(&d->nested_refs));
-		arm_smmu_tlb_inv_asid(d);
+		clean = !arm_smmu_tlb_inv_asid(d);
 		lpae_free(d->pgtbl);
+		/* an ASID (VMID) whose entries could not be invalidated is
+		 * never handed out again: a new domain would inherit them */
 		pthread_mutex_lock(&smmu->lock);
-		if (d->stage == ARM_SMMU_DOMAIN_S2)
+		if (clean && d->stage == ARM_SMMU_DOMAIN_S2)
 			vmid_free(smmu, d->vmid);
-		else
+		else if (clean)
 			asid_free(smmu, d->asid);
 		pthread_mutex_unlock(&smmu->lock);
 	}
@@ -1291,6 +1306,7 @@ int arm_smmu_domain_tag(struct iommu_domain *domain)
 
 void arm_smmu_get_stats(struct arm_smmu_device *smmu, struct arm_smmu_stats *st)
 {
+	memset(st, 0, sizeof(*st)); /* padding too: callers compare them */
 	st->tlbi_cmds = atomic_load(&smmu->tlbi_cmds);
 	st->syncs = atomic_load(&smmu->syncs);
 	st->cfgi_cmds = atomic_load(&smmu->cfgi_cmds);

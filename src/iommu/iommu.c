@@ -35,7 +35,9 @@
  *
  * Invariants: a group's devices all have group->domain as their domain; a
  * domain is freed only with no device attached; a failed call changed
- * nothing.
+ * nothing; a domain whose invalidation did not complete is broken for
+ * good (domain->error, set by the driver after it blocked the domain's
+ * DMA), and nothing is mapped into it any more.
  */
 #include <errno.h>
 #include <pthread.h>
