@@ -299,7 +299,9 @@ struct smmu_irq_ops {
 
 /* Register interrupt callbacks (ops may be NULL to remove them).  Inline:
  * called by the thread that wrote the queue, with no SMMU lock held;
- * threaded: by the SMMU's interrupt thread.  Returns once no handler of
+ * threaded: by the SMMU's interrupt thread.  gerror is called by the
+ * thread that ran the command consumer (inline: the issuer; threaded: the
+ * consumer thread), no lock held; it must not wait for a sync.  Returns once no handler of
  * the previous ops runs any more (so never call it from a handler). */
 UIOMMU_API void smmu_set_irq_ops(struct smmu *smmu,
 				 const struct smmu_irq_ops *ops, void *priv);

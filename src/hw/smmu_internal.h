@@ -221,8 +221,9 @@ struct smmu {
 	unsigned int strtab_order;
 	uint32_t nr_sids;
 	struct smmu_stream *streams;
-	/* SMMUEN = 0 with GBPA.ABORT: all DMA aborts (read-mostly: set once,
-	 * by smmu_disable_abort) */
+	/* SMMUEN = 0 with GBPA.ABORT: all DMA aborts.  Set once, by
+	 * smmu_disable_abort, which empties the configuration cache; nothing
+	 * is cached after it, so the fast path (a cfg hit) needs no check */
 	_Atomic bool disabled;
 
 	_Atomic uint64_t dma_epoch; /* bumped by each completed CMD_SYNC */
@@ -641,9 +642,6 @@ smmu_translate_fast(struct smmu *smmu, struct smmu_cfg_entry *cfge,
 	unsigned int config;
 	uint64_t w0, tlb_ids;
 
-	if (unlikely(atomic_load_explicit(&smmu->disabled,
-					  memory_order_relaxed)))
-		return false; /* the slow path aborts it */
 	if (unlikely(!cfg_peek(cfge, key, &w0, &tlb_ids)))
 		return false;
 	config = w0 & 7;
