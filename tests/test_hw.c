@@ -1257,6 +1257,149 @@ static void test_cmdq_full(void **state)
 	cmdq_full(true);
 }
 
+/*
+ * The global-error path: a handler that does what a driver does (reads
+ * GERROR and CONS.ERR, replaces an illegal command with a CMD_SYNC,
+ * acknowledges; retries an aborted fetch) lets the sync waiting behind the
+ * error complete, in both modes, with the same counts.
+ */
+struct gerror_log {
+	struct smmu *smmu;
+	unsigned int calls, acks;
+	uint32_t active;
+	enum smmu_cmdq_cerror cerror;
+	uint64_t bad0;
+	bool ack; /* acknowledge (else leave the error active) */
+};
+
+static void gerror_handler(void *priv)
+{
+	struct gerror_log *l = priv;
+	uint64_t sync[2] = {SMMU_CMD_SYNC, 0};
+	struct smmu_cmdq_state st;
+
+	l->calls++;
+	l->active = smmu_gerror_read(l->smmu);
+	smmu_cmdq_state(l->smmu, &st);
+	l->cerror = st.cerror;
+	l->bad0 = st.bad_cmd[0];
+	if (!l->ack)
+		return;
+	if (st.cerror == SMMU_CERROR_ILL)
+		assert_int_equal(smmu_cmdq_write_cons(l->smmu, sync), 0);
+	l->acks++;
+	smmu_gerror_ack(l->smmu, l->active);
+}
+
+static const struct smmu_irq_ops gerror_ops = {.gerror = gerror_handler};
+
+static struct smmu_counters gerror_run(bool threaded)
+{
+	struct smmu_config cfg = {.threaded = threaded};
+	struct env *e = env_new(&cfg, 0);
+	struct gerror_log l = {.smmu = e->smmu, .ack = true};
+	uint64_t bad[2] = {0x7f, 0x1234};
+	uint64_t sync[2] = {SMMU_CMD_SYNC, 0};
+	struct smmu_cmdq_state st;
+	struct smmu_counters c;
+	uint32_t v = 0;
+
+	s1_map(e, 0x1000, frame(e, 0), 3, S1_ATTR);
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x1000), SZ_4K);
+	smmu_set_irq_ops(e->smmu, &gerror_ops, &l);
+	assert_int_equal(smmu_gerror_read(e->smmu), 0);
+	assert_int_equal(smmu_cmdq_write_cons(e->smmu, sync), -EBUSY);
+
+	/* an illegal command before a TLBI: skipped, the TLBI runs, the
+	 * sync completes */
+	assert_int_equal(smmu_cmdq_issue_raw(e->smmu, bad), 0);
+	cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
+	sync_(e);
+	assert_int_equal(l.calls, 1);
+	assert_int_equal(l.active, SMMU_GERROR_CMDQ_ERR);
+	assert_int_equal(l.cerror, SMMU_CERROR_ILL);
+	assert_int_equal(l.bad0, 0x7f);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x1000), 0);
+	assert_int_equal(smmu_gerror_read(e->smmu), 0);
+	smmu_cmdq_state(e->smmu, &st);
+	assert_false(st.error);
+	assert_int_equal(st.cerror, SMMU_CERROR_NONE);
+	assert_int_equal(st.prod, st.cons);
+
+	/* two aborted fetches: retried, then the command runs */
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	smmu_cmdq_inject_fetch_abort(e->smmu, 2);
+	cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
+	sync_(e);
+	assert_int_equal(l.calls, 3);
+	assert_int_equal(l.cerror, SMMU_CERROR_ABT);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x1000), 0);
+
+	/* a handler that does not acknowledge: the sync fails, the queue
+	 * stays stopped until someone does */
+	l.ack = false;
+	assert_int_equal(smmu_cmdq_issue_raw(e->smmu, bad), 0);
+	assert_int_equal(smmu_cmdq_sync(e->smmu), -EIO);
+	assert_int_equal(smmu_cmdq_sync(e->smmu), -EIO); /* no second irq */
+	assert_int_equal(l.calls, 4);
+	assert_int_equal(smmu_gerror_read(e->smmu), SMMU_GERROR_CMDQ_ERR);
+	assert_int_equal(smmu_cmdq_clear_error(e->smmu), 0);
+	sync_(e);
+	assert_int_equal(smmu_gerror_read(e->smmu), 0);
+
+	smmu_set_irq_ops(e->smmu, NULL, NULL);
+	c = counters(e);
+	assert_int_equal(c.cmdq_errors, 4);
+	assert_int_equal(c.cerror_ill, 2);
+	assert_int_equal(c.cerror_abt, 2);
+	assert_int_equal(c.irq_gerror, 4);
+	assert_int_equal(c.cmd_tlbi_nh_asid, 2);
+	env_free(e);
+	return c;
+}
+
+static void test_cmdq_gerror_skip_and_retry(void **state)
+{
+	struct smmu_counters a = gerror_run(false), b = gerror_run(true);
+
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
+/* SMMUEN = 0 with GBPA.ABORT: every access aborts, cached or not; the
+ * command queue stops. */
+static void disable_run(bool threaded)
+{
+	struct smmu_config cfg = {.threaded = threaded};
+	struct env *e = env_new(&cfg, 0);
+	struct smmu_xlate x;
+	uint32_t v = 0;
+
+	s1_map(e, 0x1000, frame(e, 0), 3, S1_ATTR);
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(smmu_translate(e->dev, 0x1000, true, &x, NULL), 0);
+	assert_true(x.hit);
+	assert_false(smmu_disabled(e->smmu));
+	smmu_disable_abort(e->smmu);
+	assert_true(smmu_disabled(e->smmu));
+	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), -EFAULT);
+	assert_int_equal(smmu_translate(e->dev, 0x1000, false, &x, NULL),
+			 -EFAULT);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x1000), 0);
+	assert_int_equal(counters(e).aborted, 2);
+	assert_int_equal(counters(e).events, 0);
+	cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
+	assert_int_equal(smmu_cmdq_sync(e->smmu), -EIO);
+	assert_int_equal(counters(e).cmd_tlbi_nh_asid, 0);
+	env_free(e);
+}
+
+static void test_smmu_disable_abort(void **state)
+{
+	disable_run(false);
+	disable_run(true);
+}
+
 /* ---- DMA ---- */
 
 /* DMA through a stale IOTLB entry to a frame freed (and reused) since. */
@@ -1483,6 +1626,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_queue_overflow),
 	cmocka_unit_test(test_bad_commands),
 	cmocka_unit_test(test_cmdq_full),
+	cmocka_unit_test(test_cmdq_gerror_skip_and_retry),
+	cmocka_unit_test(test_smmu_disable_abort),
 	cmocka_unit_test(test_stale_dma_freed_frame),
 	cmocka_unit_test(test_dma_sg_and_cross_page),
 	cmocka_unit_test(test_inline_threaded_same_counters),

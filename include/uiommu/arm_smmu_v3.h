@@ -41,6 +41,16 @@ struct arm_smmu_stats {
 	uint64_t page_requests; /* reported as IOMMU_FAULT_PAGE_REQ */
 	uint64_t unhandled;	/* faults nobody took (stalls aborted) */
 	uint64_t responses;	/* RESUME / PRI_RESP sent */
+	/* command-queue errors (docs/iommu.md) */
+	uint64_t cerrors;	  /* CMDQ_ERR handled by the gerror handler */
+	uint64_t skipped_cmds;	  /* illegal commands replaced by CMD_SYNC */
+	uint64_t fetch_retries;	  /* aborted command fetches retried */
+	uint64_t sync_retries;	  /* CMD_SYNCs that failed and were retried */
+	uint64_t sync_failures;	  /* ... and failed again */
+	uint64_t broken_domains;  /* domains marked broken */
+	uint64_t disabled;	  /* SMMU disabled (GBPA abort), 0 or 1 */
+	unsigned int last_cerror; /* enum smmu_cmdq_cerror of the last one */
+	uint64_t last_cmd[2];	  /* the command it stopped at */
 };
 
 UIOMMU_API void arm_smmu_get_stats(struct arm_smmu_device *smmu,

@@ -125,6 +125,9 @@ struct iommu_dma_stats {
 	uint64_t fq_pending;		 /* IOVAs queued now */
 	bool lazy;
 	enum iommu_dma_cookie_type cookie;
+	/* iommu_domain_error(): -EIO once an invalidation did not complete
+	 * (the domain's DMA is blocked, dma_map_* fail from then on) */
+	int error;
 };
 
 UIOMMU_API int iommu_dma_get_stats(struct iommu_domain *domain,

@@ -179,26 +179,60 @@ UIOMMU_API int smmu_cmdq_issue_batch(struct smmu *smmu,
 				     unsigned int n);
 /* Queue CMD_SYNC and wait until the consumer has passed it: every command
  * issued before has taken effect.  -EIO if the queue stopped on an error
- * before the sync. */
+ * before the sync that the global-error handler did not acknowledge, or
+ * the SMMU is disabled. */
 UIOMMU_API int smmu_cmdq_sync(struct smmu *smmu);
 
-/* Command errors (CMDQ_ERR): the consumer stops at the bad command. */
+/*
+ * Command errors.  The consumer stops at the command it could not execute:
+ * GERROR.CMDQ_ERR toggles (active while GERROR != GERRORN), CONS.ERR holds
+ * the reason, and nothing more is consumed until software acknowledges it
+ * (smmu_gerror_ack).  The global-error interrupt (smmu_irq_ops.gerror)
+ * tells software; a sync waiting behind the error waits for that handler
+ * and fails (-EIO) only if the handler returns without acknowledging.
+ */
 enum smmu_cmdq_cerror {
 	SMMU_CERROR_NONE = 0,
-	SMMU_CERROR_ILL = 1, /* unknown opcode or bad field */
+	SMMU_CERROR_ILL = 1,	      /* unknown opcode or bad field */
+	SMMU_CERROR_ABT = 2,	      /* abort on the command fetch */
+	SMMU_CERROR_ATC_INV_SYNC = 3, /* ATC invalidation timeout (no ATS
+				       * here: never raised) */
 };
+
+#define SMMU_GERROR_CMDQ_ERR (1u << 0)
 
 struct smmu_cmdq_state {
 	uint32_t prod, cons; /* indices with the wrap bit above them */
 	uint32_t entries;
-	bool error; /* GERROR.CMDQ_ERR */
-	enum smmu_cmdq_cerror cerror;
-	uint64_t bad_cmd[2]; /* the command at cons when error */
+	bool error;		      /* GERROR.CMDQ_ERR active */
+	enum smmu_cmdq_cerror cerror; /* CONS.ERR */
+	uint64_t bad_cmd[2];	      /* the command at cons when error */
 };
 
 UIOMMU_API void smmu_cmdq_state(struct smmu *smmu, struct smmu_cmdq_state *st);
-/* Acknowledge a command error: skip the bad command and resume. */
+/* Active global errors (GERROR ^ GERRORN). */
+UIOMMU_API uint32_t smmu_gerror_read(struct smmu *smmu);
+/* Acknowledge errors (toggle GERRORN); acknowledging CMDQ_ERR resumes the
+ * consumer, which fetches the command at cons again. */
+UIOMMU_API void smmu_gerror_ack(struct smmu *smmu, uint32_t bits);
+/* While CMDQ_ERR is active: overwrite the command at cons (the driver's
+ * skip: replace it with a CMD_SYNC).  -EBUSY if the queue is running. */
+UIOMMU_API int smmu_cmdq_write_cons(struct smmu *smmu, const uint64_t dw[2]);
+/* Test convenience: skip the bad command (cons + 1) and acknowledge. */
 UIOMMU_API int smmu_cmdq_clear_error(struct smmu *smmu);
+/* Test hook: the next n command fetches abort (CERROR_ABT); UINT_MAX:
+ * every fetch from now on (a broken bus). */
+UIOMMU_API void smmu_cmdq_inject_fetch_abort(struct smmu *smmu, unsigned int n);
+
+/*
+ * CR0.SMMUEN = 0 with GBPA.ABORT: from now on every transaction of every
+ * stream is terminated (counted as aborted), nothing cached is used again.
+ * Returns once no DMA that could have used a translation is in flight.
+ * Software's last resort when the command queue cannot carry an
+ * invalidation.
+ */
+UIOMMU_API void smmu_disable_abort(struct smmu *smmu);
+UIOMMU_API bool smmu_disabled(struct smmu *smmu);
 
 /* ---- event and page request queues -------------------------------------- */
 
@@ -260,11 +294,14 @@ UIOMMU_API void smmu_priq_ack_overflow(struct smmu *smmu);
 struct smmu_irq_ops {
 	void (*evtq)(void *priv);
 	void (*priq)(void *priv);
+	void (*gerror)(void *priv); /* global error (GERROR ^ GERRORN) */
 };
 
 /* Register interrupt callbacks (ops may be NULL to remove them).  Inline:
  * called by the thread that wrote the queue, with no SMMU lock held;
- * threaded: by the SMMU's interrupt thread.  Returns once no handler of
+ * threaded: by the SMMU's interrupt thread.  gerror is called by the
+ * thread that ran the command consumer (inline: the issuer; threaded: the
+ * consumer thread), no lock held; it must not wait for a sync.  Returns once no handler of
  * the previous ops runs any more (so never call it from a handler). */
 UIOMMU_API void smmu_set_irq_ops(struct smmu *smmu,
 				 const struct smmu_irq_ops *ops, void *priv);
@@ -322,6 +359,9 @@ UIOMMU_API void smmu_set_irq_ops(struct smmu *smmu,
 	X(cmd_pri_resp)       \
 	X(cmd_resume)         \
 	X(cmdq_errors)        \
+	X(cerror_ill)         \
+	X(cerror_abt)         \
+	X(irq_gerror)         \
 	X(irq_evtq)           \
 	X(irq_priq)
 

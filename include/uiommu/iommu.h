@@ -104,6 +104,10 @@ struct iommu_domain {
 		nr_flush_all;
 	_Atomic uint64_t nr_tlbi, nr_syncs;
 	_Atomic unsigned int attach_cnt;
+	/* 0, or (set once, by the driver) the error of an invalidation that
+	 * did not complete: the domain is broken, its DMA blocked, every
+	 * later map refused (stricter than the kernel: docs/iommu.md) */
+	_Atomic int error;
 };
 
 /* ---- capabilities and features --------------------------------------------- */
@@ -423,6 +427,17 @@ UIOMMU_API size_t iommu_unmap_fast(struct iommu_domain *domain,
 UIOMMU_API void iommu_iotlb_sync(struct iommu_domain *domain,
 				 struct iommu_iotlb_gather *gather);
 UIOMMU_API void iommu_flush_iotlb_all(struct iommu_domain *domain);
+/*
+ * A domain is broken once an invalidation of it could not be completed
+ * (the command queue stuck, the SMMU disabled): the driver has blocked its
+ * DMA, iommu_map() on it fails with that error (-EIO), and the unmaps,
+ * which cannot fail in the kernel's API, leave it here for the caller to
+ * check after its iommu_unmap / iommu_iotlb_sync: 0 or -EIO.
+ */
+UIOMMU_API int iommu_domain_error(struct iommu_domain *domain);
+/* For drivers: mark it broken; true for the call that did (the first
+ * error stays). */
+UIOMMU_API bool iommu_domain_set_broken(struct iommu_domain *domain, int err);
 UIOMMU_API phys_addr_t iommu_iova_to_phys(struct iommu_domain *domain,
 					  dma_addr_t iova);
 

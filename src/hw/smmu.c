@@ -362,7 +362,9 @@ int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
 	stream_inc(t->st, SMMU_CNT_cfg_misses, 1);
 	pthread_mutex_lock(&smmu->cfg_lock);
 	ret = cfg_fetch(t, ctx, f);
-	if (!ret) {
+	/* not cached once disabled: smmu_disable_abort() emptied the cache
+	 * under cfg_lock, and it stays empty, so the fast path never hits */
+	if (!ret && !atomic_load(&smmu->disabled)) {
 		ctx_pack(ctx, w);
 		seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
 		atomic_store_explicit(&e->seq, seq + 1, memory_order_relaxed);

@@ -28,12 +28,26 @@
  * woken by every producer index write.  Either way consumption happens under
  * cmdq.lock, one command at a time, in order.  A command with an unknown
  * opcode or a bad field stops the consumer at that command with CMDQ_ERR
- * set (CERROR_ILL), counted; smmu_cmdq_clear_error() skips it and resumes.
+ * set (CERROR_ILL), counted; the test hook's fetch aborts stop it the same
+ * way with CERROR_ABT.  A stop toggles GERROR.CMDQ_ERR and owes the
+ * global-error interrupt, which the thread that ran the consumer delivers
+ * (inline: the issuer; threaded: the consumer thread), with cmdq.lock
+ * dropped.  The handler (the driver's) reads CONS.ERR and the command,
+ * may overwrite it (smmu_cmdq_write_cons: a CMD_SYNC, the skip) and
+ * acknowledges (smmu_gerror_ack), which resumes the consumer at cons.  A
+ * sync waits behind a stop for that handler, and fails with -EIO only if
+ * the handler returned without acknowledging (or there is none).  Once the
+ * SMMU is disabled nothing is consumed and syncs fail.
  *
- * Invariants: cons never passes prod; syncs_done <= syncs_issued; every
+ * A sync is done when the consumer has passed its own slot (queued and
+ * consumed count every command, without wrap), not when some sync ran: a
+ * skipped command turned into a CMD_SYNC is one more sync.
+ *
+ * Invariants: cons never passes prod; consumed <= queued; every
  * command before a completed CMD_SYNC has taken effect.  Counters count
  * executed commands, so they are the same in both modes.
  */
+#include <limits.h>
 #include <sched.h>
 #include <string.h>
 
@@ -187,7 +201,6 @@ static int cmd_exec(struct smmu *smmu, uint64_t dw0, uint64_t dw1)
 		/* the invalidations before it are done: wait for the accesses
 		 * that may still be using what they invalidated */
 		smmu_sync_inflight(smmu);
-		smmu->cmdq.syncs_done++;
 		smmu_inc(smmu, SMMU_CNT_cmd_sync);
 		break;
 	default:
@@ -226,23 +239,65 @@ void smmu_sync_inflight(struct smmu *smmu)
 	}
 }
 
+/* Stop at the command at cons: cmdq.lock held. */
+static void cmdq_stop_at(struct smmu *smmu, enum smmu_cmdq_cerror why)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+
+	cmdq->error = true;
+	cmdq->cerror = why;
+	cmdq->gerror ^= SMMU_GERROR_CMDQ_ERR; /* inactive before: now active */
+	cmdq->irq_due = true;
+	cmdq->err_unhandled = false;
+	cmdq->err_seq++;
+	smmu_inc(smmu, SMMU_CNT_cmdq_errors);
+	smmu_inc(smmu, why == SMMU_CERROR_ABT ? SMMU_CNT_cerror_abt
+					      : SMMU_CNT_cerror_ill);
+}
+
 /* Run the consumer up to prod or an error: cmdq.lock held. */
 static void cmdq_consume(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	struct smmu_queue *q = &cmdq->q;
 
-	while (!cmdq->error && !q_empty(q)) {
+	while (!cmdq->error && !q_empty(q) && !atomic_load(&smmu->disabled)) {
 		const uint64_t *p = q->va + (uint64_t)q_idx(q, q->cons) * 2;
 
+		if (unlikely(cmdq->fetch_aborts)) {
+			if (cmdq->fetch_aborts != UINT_MAX)
+				cmdq->fetch_aborts--;
+			cmdq_stop_at(smmu, SMMU_CERROR_ABT);
+			break;
+		}
 		if (cmd_exec(smmu, rd64(&p[0]), rd64(&p[1]))) {
-			cmdq->error = true;
-			cmdq->cerror = SMMU_CERROR_ILL;
-			smmu_inc(smmu, SMMU_CNT_cmdq_errors);
+			cmdq_stop_at(smmu, SMMU_CERROR_ILL);
 			break;
 		}
 		q->cons = q_inc(q, q->cons);
+		cmdq->consumed++;
 	}
+	pthread_cond_broadcast(&cmdq->done_cond);
+}
+
+/*
+ * Deliver the owed global-error interrupt: cmdq.lock held, dropped around
+ * the handler.  Inline the thread that ran the consumer calls it, threaded
+ * the consumer thread (the line's own handler context, never the interrupt
+ * thread whose handlers may be the very syncs waiting).  A handler that
+ * returns with the error still active gives its waiters up.
+ */
+static void cmdq_run_gerror(struct smmu *smmu)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+	uint64_t seq = cmdq->err_seq;
+
+	cmdq->irq_due = false;
+	pthread_mutex_unlock(&cmdq->lock);
+	smmu_call_gerror_irq(smmu);
+	pthread_mutex_lock(&cmdq->lock);
+	if (cmdq->error && cmdq->err_seq == seq)
+		cmdq->err_unhandled = true;
 	pthread_cond_broadcast(&cmdq->done_cond);
 }
 
@@ -253,14 +308,37 @@ void *smmu_cmdq_thread(void *arg)
 
 	pthread_mutex_lock(&cmdq->lock);
 	while (!smmu->cmdq_stop) {
-		if (!cmdq->error && !q_empty(&cmdq->q)) {
+		if (!cmdq->error && !q_empty(&cmdq->q) &&
+		    !atomic_load(&smmu->disabled)) {
 			cmdq_consume(smmu);
+			continue;
+		}
+		if (cmdq->irq_due) {
+			cmdq_run_gerror(smmu);
 			continue;
 		}
 		pthread_cond_wait(&cmdq->cons_cond, &cmdq->lock);
 	}
 	pthread_mutex_unlock(&cmdq->lock);
 	return NULL;
+}
+
+/*
+ * The queue is stopped by an error: wait for (inline: run) its handler.
+ * cmdq.lock held.  0 when it is worth looking again, -EIO when the handler
+ * left the error active.
+ */
+static int cmdq_wait_error(struct smmu *smmu)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+
+	if (cmdq->err_unhandled)
+		return -EIO;
+	if (!smmu->cfg.threaded && cmdq->irq_due)
+		cmdq_run_gerror(smmu);
+	else
+		pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
+	return 0;
 }
 
 /* Write one command at prod: cmdq.lock held. */
@@ -271,9 +349,12 @@ static int cmdq_insert(struct smmu *smmu, const uint64_t dw[2])
 	uint64_t *p;
 
 	while (q_full(q)) {
-		if (cmdq->error || smmu->cmdq_stop)
+		if (smmu->cmdq_stop || atomic_load(&smmu->disabled))
 			return -EIO;
-		if (smmu->cfg.threaded) {
+		if (cmdq->error) {
+			if (cmdq_wait_error(smmu))
+				return -EIO;
+		} else if (smmu->cfg.threaded) {
 			pthread_cond_signal(&cmdq->cons_cond);
 			pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
 		} else {
@@ -284,6 +365,7 @@ static int cmdq_insert(struct smmu *smmu, const uint64_t dw[2])
 	wr64(&p[0], dw[0]);
 	wr64(&p[1], dw[1]);
 	q->prod = q_inc(q, q->prod);
+	cmdq->queued++;
 	if (smmu->cfg.threaded)
 		pthread_cond_signal(&cmdq->cons_cond);
 	return 0;
@@ -331,14 +413,25 @@ int smmu_cmdq_sync(struct smmu *smmu)
 	ret = cmdq_insert(smmu, dw);
 	if (ret)
 		goto out;
-	mine = ++cmdq->syncs_issued;
-	if (!smmu->cfg.threaded)
-		cmdq_consume(smmu);
-	else
-		while (cmdq->syncs_done < mine && !cmdq->error &&
-		       !smmu->cmdq_stop)
-			pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
-	ret = cmdq->syncs_done >= mine ? 0 : -EIO;
+	mine = cmdq->queued; /* done once consumed reaches it */
+	for (;;) {
+		if (!smmu->cfg.threaded)
+			cmdq_consume(smmu);
+		if (cmdq->consumed >= mine)
+			break;
+		if (smmu->cmdq_stop || atomic_load(&smmu->disabled)) {
+			ret = -EIO;
+			break;
+		}
+		if (cmdq->error) {
+			ret = cmdq_wait_error(smmu);
+			if (ret)
+				break;
+			continue;
+		}
+		/* threaded: the consumer broadcasts when it stops */
+		pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
+	}
 out:
 	pthread_mutex_unlock(&cmdq->lock);
 	return ret;
@@ -361,6 +454,59 @@ void smmu_cmdq_state(struct smmu *smmu, struct smmu_cmdq_state *st)
 	pthread_mutex_unlock(&cmdq->lock);
 }
 
+uint32_t smmu_gerror_read(struct smmu *smmu)
+{
+	uint32_t active;
+
+	pthread_mutex_lock(&smmu->cmdq.lock);
+	active = smmu->cmdq.gerror ^ smmu->cmdq.gerrorn;
+	pthread_mutex_unlock(&smmu->cmdq.lock);
+	return active;
+}
+
+/* cmdq.lock held */
+static void gerror_ack(struct smmu *smmu, uint32_t bits)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+
+	bits &= cmdq->gerror ^ cmdq->gerrorn;
+	cmdq->gerrorn ^= bits;
+	if (!(bits & SMMU_GERROR_CMDQ_ERR))
+		return;
+	/* resume: the command at cons is fetched again */
+	cmdq->error = false;
+	cmdq->cerror = SMMU_CERROR_NONE;
+	cmdq->irq_due = false;
+	cmdq->err_unhandled = false;
+	if (smmu->cfg.threaded)
+		pthread_cond_signal(&cmdq->cons_cond);
+	pthread_cond_broadcast(&cmdq->done_cond);
+}
+
+void smmu_gerror_ack(struct smmu *smmu, uint32_t bits)
+{
+	pthread_mutex_lock(&smmu->cmdq.lock);
+	gerror_ack(smmu, bits);
+	pthread_mutex_unlock(&smmu->cmdq.lock);
+}
+
+int smmu_cmdq_write_cons(struct smmu *smmu, const uint64_t dw[2])
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+	uint64_t *p;
+	int ret = -EBUSY;
+
+	pthread_mutex_lock(&cmdq->lock);
+	if (cmdq->error) {
+		p = cmdq->q.va + (uint64_t)q_idx(&cmdq->q, cmdq->q.cons) * 2;
+		wr64(&p[0], dw[0]);
+		wr64(&p[1], dw[1]);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&cmdq->lock);
+	return ret;
+}
+
 int smmu_cmdq_clear_error(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
@@ -369,14 +515,38 @@ int smmu_cmdq_clear_error(struct smmu *smmu)
 	pthread_mutex_lock(&cmdq->lock);
 	if (cmdq->error) {
 		cmdq->q.cons = q_inc(&cmdq->q, cmdq->q.cons);
-		cmdq->error = false;
-		cmdq->cerror = SMMU_CERROR_NONE;
-		if (smmu->cfg.threaded)
-			pthread_cond_signal(&cmdq->cons_cond);
+		cmdq->consumed++;
+		gerror_ack(smmu, SMMU_GERROR_CMDQ_ERR);
 		ret = 0;
 	}
 	pthread_mutex_unlock(&cmdq->lock);
 	return ret;
+}
+
+void smmu_cmdq_inject_fetch_abort(struct smmu *smmu, unsigned int n)
+{
+	pthread_mutex_lock(&smmu->cmdq.lock);
+	smmu->cmdq.fetch_aborts = n;
+	pthread_mutex_unlock(&smmu->cmdq.lock);
+}
+
+void smmu_disable_abort(struct smmu *smmu)
+{
+	struct smmu_cmdq *cmdq = &smmu->cmdq;
+
+	pthread_mutex_lock(&cmdq->lock);
+	atomic_store(&smmu->disabled, true);
+	/* nothing cached is used again, and no access still uses it */
+	smmu_cfg_inval(smmu, true, 0, false, 0);
+	smmu_iotlb_inval(smmu, INV_ALL, 0, 0, 0, 0);
+	smmu_sync_inflight(smmu);
+	pthread_cond_broadcast(&cmdq->done_cond);
+	pthread_mutex_unlock(&cmdq->lock);
+}
+
+bool smmu_disabled(struct smmu *smmu)
+{
+	return atomic_load(&smmu->disabled);
 }
 
 int smmu_cmdq_init(struct smmu *smmu)

@@ -187,9 +187,16 @@ struct smmu_cmdq {
 	pthread_cond_t cons_cond; /* consumer thread: work to do */
 	pthread_cond_t done_cond; /* issuers: progress, sync, error */
 	struct smmu_queue q;
-	bool error;
-	enum smmu_cmdq_cerror cerror;
-	uint64_t syncs_issued, syncs_done;
+	bool error;		      /* GERROR.CMDQ_ERR active */
+	enum smmu_cmdq_cerror cerror; /* CONS.ERR */
+	uint32_t gerror, gerrorn;     /* the registers */
+	/* the gerror interrupt is owed (inline: to the next waiter) */
+	bool irq_due;
+	/* the handler ran and left the error active: waiters give up */
+	bool err_unhandled;
+	uint64_t err_seq;	   /* bumped by every stop */
+	unsigned int fetch_aborts; /* test hook: fetches still to abort */
+	uint64_t queued, consumed; /* commands ever written / passed */
 };
 
 /*
@@ -214,6 +221,10 @@ struct smmu {
 	unsigned int strtab_order;
 	uint32_t nr_sids;
 	struct smmu_stream *streams;
+	/* SMMUEN = 0 with GBPA.ABORT: all DMA aborts.  Set once, by
+	 * smmu_disable_abort, which empties the configuration cache; nothing
+	 * is cached after it, so the fast path (a cfg hit) needs no check */
+	_Atomic bool disabled;
 
 	_Atomic uint64_t dma_epoch; /* bumped by each completed CMD_SYNC */
 	_Atomic unsigned int inflight_cpus; /* slots ever used: [0, n) */
@@ -400,8 +411,10 @@ int smmu_fault_wait(struct dev *dev, struct smmu_fault *f);
 void smmu_resume(struct smmu *smmu, bool pri, uint32_t sid, uint32_t ssid,
 		 uint16_t tag, unsigned int resp);
 void smmu_raise_irq(struct smmu *smmu, unsigned int which);
-#define SMMU_IRQ_EVTQ 1u
-#define SMMU_IRQ_PRIQ 2u
+#define SMMU_IRQ_EVTQ	1u
+#define SMMU_IRQ_PRIQ	2u
+#define SMMU_IRQ_GERROR 4u
+void smmu_call_gerror_irq(struct smmu *smmu);
 
 static inline uint64_t rd64(const uint64_t *p)
 {

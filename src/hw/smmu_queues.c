@@ -101,16 +101,18 @@ static void call_irq(struct smmu *smmu, unsigned int which)
 	if (ops)
 		smmu->irq_running++; /* smmu_set_irq_ops() waits for us */
 	pthread_mutex_unlock(&smmu->irq_lock);
-	if (!ops)
-		return;
-	if ((which & SMMU_IRQ_EVTQ) && ops->evtq)
-		ops->evtq(priv);
-	if ((which & SMMU_IRQ_PRIQ) && ops->priq)
-		ops->priq(priv);
-	pthread_mutex_lock(&smmu->irq_lock);
-	if (!--smmu->irq_running)
-		pthread_cond_broadcast(&smmu->irq_idle);
-	pthread_mutex_unlock(&smmu->irq_lock);
+	if (ops) {
+		if ((which & SMMU_IRQ_GERROR) && ops->gerror)
+			ops->gerror(priv);
+		if ((which & SMMU_IRQ_EVTQ) && ops->evtq)
+			ops->evtq(priv);
+		if ((which & SMMU_IRQ_PRIQ) && ops->priq)
+			ops->priq(priv);
+		pthread_mutex_lock(&smmu->irq_lock);
+		if (!--smmu->irq_running)
+			pthread_cond_broadcast(&smmu->irq_idle);
+		pthread_mutex_unlock(&smmu->irq_lock);
+	}
 }
 
 void smmu_raise_irq(struct smmu *smmu, unsigned int which)
@@ -125,6 +127,15 @@ void smmu_raise_irq(struct smmu *smmu, unsigned int which)
 	smmu->irq_pending |= which;
 	pthread_cond_signal(&smmu->irq_cond);
 	pthread_mutex_unlock(&smmu->irq_lock);
+}
+
+/* The global-error line has a handler context of its own (never the
+ * interrupt thread, whose handlers may be the syncs waiting on it): the
+ * thread that ran the consumer calls it, no lock held. */
+void smmu_call_gerror_irq(struct smmu *smmu)
+{
+	smmu_inc(smmu, SMMU_CNT_irq_gerror);
+	call_irq(smmu, SMMU_IRQ_GERROR);
 }
 
 void *smmu_irq_thread(void *arg)

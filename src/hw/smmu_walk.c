@@ -284,6 +284,13 @@ int smmu_translate_slow(struct smmu_txn *t, struct smmu_xlate *x,
 	uint16_t asid;
 	int ret;
 
+	if (unlikely(atomic_load(&smmu->disabled))) {
+		/* SMMUEN = 0, GBPA.ABORT: terminated, no event */
+		stream_inc(t->st, SMMU_CNT_aborted, 1);
+		smmu_fault_init(f, t, 0);
+		f->terminate = true;
+		return -EFAULT;
+	}
 	ret = smmu_cfg_lookup(t, &ctx, f);
 	if (unlikely(ret))
 		return ret;

@@ -42,9 +42,19 @@
  * queue interrupt reports PRI requests.  A stall that nobody takes is
  * aborted (RESUME with abort), so a device never waits forever.
  *
+ * Command errors: the global-error interrupt skips an illegal command
+ * (reported, replaced by CMD_SYNC), retries an aborted fetch a few times,
+ * and acknowledges, so the waiting sync completes.  A sync that still
+ * fails is retried once; then the domain whose invalidation it was is
+ * broken: iommu_domain_error() says -EIO, its streams' STEs abort, and if
+ * the queue cannot carry even that, the SMMU is disabled (GBPA abort).  An
+ * unmap never returns as if an invalidation completed that did not.
+ *
  * Locking: smmu->lock (a mutex) guards the ASID and VMID bitmaps, masters[] and
- * every STE/CD update with its CFGI and sync; the command queue has its
- * own lock in the hardware model; map/unmap/sync take no driver lock.
+ * every STE/CD update with its CFGI and sync, and masters[]->domain;
+ * gerror_lock the handler's fetch-retry state and the last error; the
+ * command queue has its own lock in the hardware model; map/unmap/sync take
+ * no driver lock (a domain that breaks takes smmu->lock to block it).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -75,6 +85,16 @@ struct arm_smmu_device {
 
 	_Atomic uint64_t tlbi_cmds, syncs, cfgi_cmds, events, unrecoverable,
 		page_requests, unhandled, responses;
+	/* command-queue errors: CERRORs seen by the gerror handler, commands
+	 * skipped (turned into CMD_SYNC), fetches retried, syncs retried and
+	 * failed for good, domains marked broken, SMMU disabled */
+	_Atomic uint64_t cerrors, skipped_cmds, fetch_retries, sync_retries,
+		sync_failures, broken_domains, disabled;
+	pthread_mutex_t gerror_lock;	   /* the four below */
+	uint32_t abt_cons;		   /* the command whose fetch aborted */
+	unsigned int abt_count;		   /* its fetch retries so far */
+	enum smmu_cmdq_cerror last_cerror; /* the last CMDQ error */
+	uint64_t last_cmd[2];		   /* and its command */
 	/* interrupt handlers running (threaded SMMU): remove waits for
 	 * them to leave before the structure goes */
 	_Atomic unsigned int irq_active;
@@ -84,9 +104,10 @@ struct arm_smmu_master {
 	struct arm_smmu_device *smmu;
 	struct device *dev;
 	uint32_t sid;
-	phys_addr_t cd_table; /* one CD, in a frame of its own */
-	bool stall_enabled;   /* IOPF on, and the device can stall */
-	bool pri_enabled;     /* IOPF on, and the device issues PRI */
+	phys_addr_t cd_table;		/* one CD, in a frame of its own */
+	struct arm_smmu_domain *domain; /* smmu->lock: its STE's domain */
+	bool stall_enabled;		/* IOPF on, and the device can stall */
+	bool pri_enabled;		/* IOPF on, and the device issues PRI */
 };
 
 enum arm_smmu_domain_stage {
@@ -127,34 +148,83 @@ static inline struct arm_smmu_master *dev_to_master(struct device *dev)
 
 /* ---- command helpers --------------------------------------------------------- */
 
-static void arm_smmu_cmd(struct arm_smmu_device *smmu,
-			 const struct smmu_cmd *cmd)
+/* Give a stuck command queue one more chance: a fresh budget of fetch
+ * retries, and the pending error acknowledged (the fetch is retried). */
+static void arm_smmu_cmdq_retry(struct arm_smmu_device *smmu)
+{
+	pthread_mutex_lock(&smmu->gerror_lock);
+	smmu->abt_count = 0;
+	pthread_mutex_unlock(&smmu->gerror_lock);
+	if (smmu_gerror_read(smmu->hw) & SMMU_GERROR_CMDQ_ERR)
+		smmu_gerror_ack(smmu->hw, SMMU_GERROR_CMDQ_ERR);
+}
+
+/* Queue one command; retried once if the queue was full and stuck.  An
+ * error means the command is not in the queue. */
+static int arm_smmu_cmd(struct arm_smmu_device *smmu,
+			const struct smmu_cmd *cmd)
 {
 	int ret = smmu_cmdq_issue(smmu->hw, cmd);
 
-	WARN_ON(ret);
+	if (ret) {
+		arm_smmu_cmdq_retry(smmu);
+		ret = smmu_cmdq_issue(smmu->hw, cmd);
+	}
+	if (ret)
+		pr_err("arm-smmu-v3: command %#x could not be queued (%d)",
+		       cmd->op, ret);
+	return ret;
 }
 
-static void arm_smmu_sync(struct arm_smmu_device *smmu)
+/*
+ * CMD_SYNC and wait.  The gerror handler has already skipped illegal
+ * commands and retried aborted fetches while we waited; a sync that still
+ * fails (the handler gave up, the SMMU is disabled) is retried once with a
+ * fresh budget.  The kernel ignores the error here (its iotlb_sync cannot
+ * fail); we return it, and the domain paths mark the domain broken.
+ */
+static int arm_smmu_sync(struct arm_smmu_device *smmu)
 {
 	int ret = smmu_cmdq_sync(smmu->hw);
 
-	WARN_ON(ret);
 	inc(smmu, syncs, 1);
+	if (ret) {
+		pr_err("arm-smmu-v3: CMD_SYNC failed (%d): retrying", ret);
+		inc(smmu, sync_retries, 1);
+		arm_smmu_cmdq_retry(smmu);
+		ret = smmu_cmdq_sync(smmu->hw);
+		inc(smmu, syncs, 1);
+	}
+	if (ret) {
+		pr_err("arm-smmu-v3: CMD_SYNC did not complete (%d): the "
+		       "commands before it may not have taken effect",
+		       ret);
+		inc(smmu, sync_failures, 1);
+	}
+	return ret;
 }
 
-/* A sync on behalf of a domain's invalidation: counted on the domain. */
-static void arm_smmu_domain_sync(struct arm_smmu_domain *d)
+static void arm_smmu_domain_broken(struct arm_smmu_domain *d, int err);
+
+/* A sync on behalf of a domain's invalidation: counted on the domain.  If
+ * it (or a command before it, err) failed, the invalidation did not
+ * complete: the domain is broken. */
+static int arm_smmu_domain_sync(struct arm_smmu_domain *d, int err)
 {
-	arm_smmu_sync(d->smmu);
+	int ret = arm_smmu_sync(d->smmu);
+
 	atomic_fetch_add_explicit(&d->domain.nr_syncs, 1, memory_order_relaxed);
+	if (!err)
+		err = ret;
+	if (err)
+		arm_smmu_domain_broken(d, err);
+	return err;
 }
 
 /* Invalidate [iova, iova + size) of an ASID in granule steps, without the
  * sync. */
-static void arm_smmu_tlb_inv_range(struct arm_smmu_domain *d,
-				   unsigned long iova, size_t size,
-				   size_t granule, bool leaf)
+static int arm_smmu_tlb_inv_range(struct arm_smmu_domain *d, unsigned long iova,
+				  size_t size, size_t granule, bool leaf)
 {
 	struct arm_smmu_device *smmu = d->smmu;
 	struct smmu_cmd cmd = {
@@ -171,6 +241,7 @@ static void arm_smmu_tlb_inv_range(struct arm_smmu_domain *d,
 		cmd.vmid = d->vmid;
 	}
 	unsigned int n = 0;
+	int err = 0;
 
 	while (pages) {
 		unsigned long chunk;
@@ -192,19 +263,21 @@ static void arm_smmu_tlb_inv_range(struct arm_smmu_domain *d,
 			cmd.num = 0;
 			chunk = 1;
 		}
-		arm_smmu_cmd(smmu, &cmd);
+		if (arm_smmu_cmd(smmu, &cmd) && !err)
+			err = -EIO;
 		n++;
 		iova += chunk * granule;
 		pages -= chunk;
 	}
 	inc(smmu, tlbi_cmds, n);
 	atomic_fetch_add_explicit(&d->domain.nr_tlbi, n, memory_order_relaxed);
+	return err;
 }
 
 /* Everything the domain may have cached: its ASID (stage 1), its VMID
  * (stage 2, with the nested entries), or the VMID's stage-1 entries
  * (nested: the guest's), then CMD_SYNC. */
-static void arm_smmu_tlb_inv_asid(struct arm_smmu_domain *d)
+static int arm_smmu_tlb_inv_asid(struct arm_smmu_domain *d)
 {
 	struct smmu_cmd cmd = {.op = SMMU_CMD_TLBI_NH_ASID, .asid = d->asid};
 
@@ -214,10 +287,11 @@ static void arm_smmu_tlb_inv_asid(struct arm_smmu_domain *d)
 	else if (d->stage == ARM_SMMU_DOMAIN_NESTED)
 		cmd = (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ALL,
 					.vmid = d->vmid};
-	arm_smmu_cmd(d->smmu, &cmd);
+	int err = arm_smmu_cmd(d->smmu, &cmd);
+
 	inc(d->smmu, tlbi_cmds, 1);
 	atomic_fetch_add_explicit(&d->domain.nr_tlbi, 1, memory_order_relaxed);
-	arm_smmu_domain_sync(d);
+	return arm_smmu_domain_sync(d, err);
 }
 
 /* ---- flush ops for the page tables -------------------------------------------- */
@@ -235,17 +309,17 @@ static void arm_smmu_tlb_flush_walk(unsigned long iova, size_t size,
 	struct arm_smmu_domain *d = cookie;
 
 	/* non-leaf: walk caches too, before the table frame is freed */
-	arm_smmu_tlb_inv_range(d, iova, size, granule, false);
-	arm_smmu_domain_sync(d);
+	arm_smmu_domain_sync(d, arm_smmu_tlb_inv_range(d, iova, size, granule,
+						       false));
 }
 
 static void gather_sync(struct iommu_iotlb_gather *g, void *arg)
 {
 	struct arm_smmu_domain *d = arg;
 
-	arm_smmu_tlb_inv_range(d, g->start, g->end - g->start + 1, g->pgsize,
-			       true);
-	arm_smmu_domain_sync(d);
+	arm_smmu_domain_sync(d, arm_smmu_tlb_inv_range(d, g->start,
+						       g->end - g->start + 1,
+						       g->pgsize, true));
 }
 
 static void arm_smmu_tlb_add_page(struct iommu_iotlb_gather *gather,
@@ -432,13 +506,17 @@ static void arm_smmu_domain_free(struct iommu_domain *domain)
 	} else if (d->pgtbl) {
 		/* nothing may stay cached under this ASID (VMID) once it is
 		 * reused */
+		bool clean;
+
 		WARN_ON(atomic_load(&d->nested_refs));
-		arm_smmu_tlb_inv_asid(d);
+		clean = !arm_smmu_tlb_inv_asid(d);
 		lpae_free(d->pgtbl);
+		/* an ASID (VMID) whose entries could not be invalidated is
+		 * never handed out again: a new domain would inherit them */
 		pthread_mutex_lock(&smmu->lock);
-		if (d->stage == ARM_SMMU_DOMAIN_S2)
+		if (clean && d->stage == ARM_SMMU_DOMAIN_S2)
 			vmid_free(smmu, d->vmid);
-		else
+		else if (clean)
 			asid_free(smmu, d->asid);
 		pthread_mutex_unlock(&smmu->lock);
 	}
@@ -465,8 +543,10 @@ static int arm_smmu_install_ste(struct arm_smmu_master *master,
 	struct arm_smmu_device *smmu = master->smmu;
 	struct smmu_ste ste = {.valid = true, .config = SMMU_STE_ABORT};
 	struct smmu_cmd cmd;
-	int ret;
+	int ret, err = 0;
 
+	if (d && iommu_domain_error(&d->domain))
+		d = NULL; /* broken: its streams stay blocked */
 	if (d && d->stage == ARM_SMMU_DOMAIN_BYPASS) {
 		ste.config = SMMU_STE_BYPASS;
 	} else if (d && d->stage == ARM_SMMU_DOMAIN_S2) {
@@ -494,7 +574,7 @@ static int arm_smmu_install_ste(struct arm_smmu_master *master,
 			return ret;
 		cmd = (struct smmu_cmd){.op = SMMU_CMD_CFGI_CD,
 					.sid = master->sid};
-		arm_smmu_cmd(smmu, &cmd);
+		err = arm_smmu_cmd(smmu, &cmd);
 		inc(smmu, cfgi_cmds, 1);
 		ste.config = SMMU_STE_S1;
 		ste.s1_ctx_ptr = master->cd_table;
@@ -503,11 +583,53 @@ static int arm_smmu_install_ste(struct arm_smmu_master *master,
 	ret = smmu_ste_write(smmu->hw, master->sid, &ste);
 	if (ret)
 		return ret;
+	master->domain = d;
 	cmd = (struct smmu_cmd){.op = SMMU_CMD_CFGI_STE, .sid = master->sid};
-	arm_smmu_cmd(smmu, &cmd);
+	ret = arm_smmu_cmd(smmu, &cmd);
+	if (!err)
+		err = ret;
 	inc(smmu, cfgi_cmds, 1);
-	arm_smmu_sync(smmu);
-	return 0;
+	ret = arm_smmu_sync(smmu);
+	/* the SMMU may still use the old configuration */
+	return err ? err : ret;
+}
+
+/*
+ * An invalidation of d did not complete: the IOTLB may still hold what its
+ * tables no longer map.  Mark it broken (the core refuses maps, callers
+ * see the error) and block its DMA: its streams' STEs abort, with CFGI and
+ * a sync.  If even that cannot go through the command queue, nothing the
+ * SMMU caches can be trusted any more: disable it (GBPA abort), so no
+ * stream's DMA goes anywhere.
+ */
+static void arm_smmu_domain_broken(struct arm_smmu_domain *d, int err)
+{
+	struct arm_smmu_device *smmu = d->smmu;
+	int ret = 0;
+
+	if (!iommu_domain_set_broken(&d->domain, err))
+		return;
+	inc(smmu, broken_domains, 1);
+	pthread_mutex_lock(&smmu->lock);
+	for (unsigned int sid = 0; sid < smmu->nr_sids; sid++) {
+		struct arm_smmu_master *m = smmu->masters[sid];
+		int r;
+
+		if (!m || !m->domain ||
+		    (m->domain != d && m->domain->s2_parent != d))
+			continue;
+		r = arm_smmu_install_ste(m, NULL);
+		if (r && !ret)
+			ret = r;
+	}
+	pthread_mutex_unlock(&smmu->lock);
+	if (ret) {
+		pr_err("arm-smmu-v3: the command queue cannot block domain "
+		       "%p's streams (%d): disabling the SMMU, all DMA aborts",
+		       (void *)&d->domain, ret);
+		inc(smmu, disabled, 1);
+		smmu_disable_abort(smmu->hw);
+	}
 }
 
 static int arm_smmu_attach_dev(struct iommu_domain *domain, struct device *dev)
@@ -518,6 +640,8 @@ static int arm_smmu_attach_dev(struct iommu_domain *domain, struct device *dev)
 
 	if (to_smmu_domain(domain)->smmu != smmu)
 		return -EINVAL;
+	if (iommu_domain_error(domain))
+		return iommu_domain_error(domain);
 	pthread_mutex_lock(&smmu->lock);
 	ret = arm_smmu_install_ste(master, to_smmu_domain(domain));
 	pthread_mutex_unlock(&smmu->lock);
@@ -654,9 +778,9 @@ static void arm_smmu_release_device(struct device *dev)
 	pthread_mutex_lock(&smmu->lock);
 	smmu->masters[master->sid] = NULL;
 	WARN_ON(smmu_ste_write(smmu->hw, master->sid, &ste));
-	arm_smmu_cmd(smmu, &cmd);
+	WARN_ON(arm_smmu_cmd(smmu, &cmd));
 	inc(smmu, cfgi_cmds, 1);
-	arm_smmu_sync(smmu);
+	WARN_ON(arm_smmu_sync(smmu));
 	pthread_mutex_unlock(&smmu->lock);
 	phys_free_pages(smmu->pm, master->cd_table, 0);
 	dev->iommu_priv = NULL;
@@ -732,6 +856,7 @@ static int arm_smmu_page_response(struct device *dev, struct iommu_fault *evt,
 	struct arm_smmu_master *master = dev_to_master(dev);
 	struct arm_smmu_device *smmu = master->smmu;
 	struct smmu_cmd cmd = {.sid = master->sid};
+	int ret;
 
 	if (master->stall_enabled) {
 		cmd.op = SMMU_CMD_RESUME;
@@ -751,10 +876,11 @@ static int arm_smmu_page_response(struct device *dev, struct iommu_fault *evt,
 	} else {
 		return -ENODEV;
 	}
-	arm_smmu_cmd(smmu, &cmd);
-	arm_smmu_sync(smmu);
 	inc(smmu, responses, 1);
-	return 0;
+	ret = arm_smmu_cmd(smmu, &cmd);
+	if (!ret)
+		ret = arm_smmu_sync(smmu);
+	return ret;
 }
 
 static const struct iommu_ops arm_smmu_ops = {
@@ -823,8 +949,8 @@ static void arm_smmu_resume_abort(struct arm_smmu_device *smmu, uint32_t sid,
 			       .stag = stag,
 			       .resp = SMMU_RESUME_ABORT};
 
-	arm_smmu_cmd(smmu, &cmd);
-	arm_smmu_sync(smmu);
+	if (!arm_smmu_cmd(smmu, &cmd))
+		arm_smmu_sync(smmu);
 }
 
 static void arm_smmu_handle_event(struct arm_smmu_device *smmu,
@@ -945,17 +1071,132 @@ static void arm_smmu_priq_irq(void *priv)
 					       .resp = SMMU_PRI_RESP_INVALID};
 
 			inc(smmu, unhandled, 1);
-			arm_smmu_cmd(smmu, &cmd);
-			arm_smmu_sync(smmu);
+			if (!arm_smmu_cmd(smmu, &cmd))
+				arm_smmu_sync(smmu);
 		}
 	}
 	if (smmu_priq_overflowed(smmu->hw))
 		smmu_priq_ack_overflow(smmu->hw);
 }
 
+static const char *cerror_str(enum smmu_cmdq_cerror e)
+{
+	switch (e) {
+	case SMMU_CERROR_NONE:
+		return "no error";
+	case SMMU_CERROR_ILL:
+		return "illegal command";
+	case SMMU_CERROR_ABT:
+		return "abort on command fetch";
+	case SMMU_CERROR_ATC_INV_SYNC:
+		return "ATC invalidation timeout";
+	}
+	return "unknown";
+}
+
+static const char *cmd_str(uint64_t dw0)
+{
+	switch (dw0 & 0xff) {
+	case SMMU_CMD_CFGI_STE:
+		return "CFGI_STE";
+	case SMMU_CMD_CFGI_ALL:
+		return "CFGI_ALL";
+	case SMMU_CMD_CFGI_CD:
+		return "CFGI_CD";
+	case SMMU_CMD_TLBI_NH_ALL:
+		return "TLBI_NH_ALL";
+	case SMMU_CMD_TLBI_NH_ASID:
+		return "TLBI_NH_ASID";
+	case SMMU_CMD_TLBI_NH_VA:
+		return "TLBI_NH_VA";
+	case SMMU_CMD_TLBI_S12_VMALL:
+		return "TLBI_S12_VMALL";
+	case SMMU_CMD_TLBI_S2_IPA:
+		return "TLBI_S2_IPA";
+	case SMMU_CMD_TLBI_NSNH_ALL:
+		return "TLBI_NSNH_ALL";
+	case SMMU_CMD_PRI_RESP:
+		return "PRI_RESP";
+	case SMMU_CMD_RESUME:
+		return "RESUME";
+	case SMMU_CMD_SYNC:
+		return "CMD_SYNC";
+	}
+	return "unknown opcode";
+}
+
+/*
+ * The global-error interrupt.  A command error stopped the queue at cons:
+ * an illegal command is reported and replaced by a CMD_SYNC (skipped), an
+ * aborted fetch is retried (up to ARM_SMMU_CMDQ_ABT_RETRIES times for one
+ * command, then the error is left active so that the syncs behind it fail
+ * rather than spin), an ATC invalidation timeout repeats its sync.  Then
+ * the error is acknowledged and the queue resumes.
+ */
+#define ARM_SMMU_CMDQ_ABT_RETRIES 3
+
+static void arm_smmu_gerror_irq(void *priv)
+{
+	struct arm_smmu_device *smmu = priv;
+	uint64_t sync[2] = {SMMU_CMD_SYNC, 0};
+	struct smmu_cmdq_state st;
+	uint32_t active = smmu_gerror_read(smmu->hw);
+	bool give_up;
+
+	if (!active)
+		return;
+	pr_warn("arm-smmu-v3: unexpected global error reported (%#x), this "
+		"could be serious",
+		active);
+	if (active & SMMU_GERROR_CMDQ_ERR) {
+		smmu_cmdq_state(smmu->hw, &st);
+		inc(smmu, cerrors, 1);
+		pthread_mutex_lock(&smmu->gerror_lock);
+		smmu->last_cerror = st.cerror;
+		memcpy(smmu->last_cmd, st.bad_cmd, sizeof(smmu->last_cmd));
+		pthread_mutex_unlock(&smmu->gerror_lock);
+		pr_err("arm-smmu-v3: CMDQ error (cons %#x): %s", st.cons,
+		       cerror_str(st.cerror));
+		switch (st.cerror) {
+		case SMMU_CERROR_NONE:
+		case SMMU_CERROR_ATC_INV_SYNC: /* cons is at the sync: again */
+			break;
+		case SMMU_CERROR_ABT:
+			pthread_mutex_lock(&smmu->gerror_lock);
+			if (st.cons != smmu->abt_cons)
+				smmu->abt_count = 0;
+			smmu->abt_cons = st.cons;
+			give_up = ++smmu->abt_count > ARM_SMMU_CMDQ_ABT_RETRIES;
+			pthread_mutex_unlock(&smmu->gerror_lock);
+			if (give_up) {
+				pr_err("arm-smmu-v3: command fetch still "
+				       "aborts after %u retries: the queue "
+				       "stays stopped",
+				       ARM_SMMU_CMDQ_ABT_RETRIES);
+				return; /* not acknowledged */
+			}
+			pr_err("arm-smmu-v3: retrying command fetch");
+			inc(smmu, fetch_retries, 1);
+			break;
+		case SMMU_CERROR_ILL:
+		default:
+			pr_err("arm-smmu-v3: skipping command in error state: "
+			       "%s 0x%016llx 0x%016llx",
+			       cmd_str(st.bad_cmd[0]),
+			       (unsigned long long)st.bad_cmd[0],
+			       (unsigned long long)st.bad_cmd[1]);
+			WARN_ON(smmu_cmdq_write_cons(smmu->hw, sync));
+			inc(smmu, skipped_cmds, 1);
+			break;
+		}
+	}
+	smmu_gerror_ack(smmu->hw, active);
+}
+
 static const struct smmu_irq_ops arm_smmu_irq_ops = {
 	.evtq = arm_smmu_evtq_irq,
 	.priq = arm_smmu_priq_irq,
+	.gerror = arm_smmu_gerror_irq,
 };
 
 /* ---- probe ---------------------------------------------------------------------------- */
@@ -999,6 +1240,7 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 	smmu->asid_map[0] = 1; /* ASID 0 is never handed out */
 	smmu->vmid_map[0] = 1; /* VMID 0 tags the stage-1 domains */
 	pthread_mutex_init(&smmu->lock, NULL);
+	pthread_mutex_init(&smmu->gerror_lock, NULL);
 
 	smmu->iommu.ops = &arm_smmu_ops;
 	smmu->iommu.pm = smmu->pm;
@@ -1012,6 +1254,7 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 	return 0;
 
 err_masters:
+	pthread_mutex_destroy(&smmu->gerror_lock);
 	pthread_mutex_destroy(&smmu->lock);
 	ui_free(smmu->masters);
 err_free:
@@ -1030,6 +1273,7 @@ void arm_smmu_device_remove(struct arm_smmu_device *smmu)
 	iommu_device_unregister(&smmu->iommu);
 	for (unsigned int i = 0; i < smmu->nr_sids; i++)
 		WARN_ON(smmu->masters[i]);
+	pthread_mutex_destroy(&smmu->gerror_lock);
 	pthread_mutex_destroy(&smmu->lock);
 	ui_free(smmu->masters);
 	ui_free(smmu);
@@ -1062,6 +1306,7 @@ int arm_smmu_domain_tag(struct iommu_domain *domain)
 
 void arm_smmu_get_stats(struct arm_smmu_device *smmu, struct arm_smmu_stats *st)
 {
+	memset(st, 0, sizeof(*st)); /* padding too: callers compare them */
 	st->tlbi_cmds = atomic_load(&smmu->tlbi_cmds);
 	st->syncs = atomic_load(&smmu->syncs);
 	st->cfgi_cmds = atomic_load(&smmu->cfgi_cmds);
@@ -1070,4 +1315,15 @@ void arm_smmu_get_stats(struct arm_smmu_device *smmu, struct arm_smmu_stats *st)
 	st->page_requests = atomic_load(&smmu->page_requests);
 	st->unhandled = atomic_load(&smmu->unhandled);
 	st->responses = atomic_load(&smmu->responses);
+	st->cerrors = atomic_load(&smmu->cerrors);
+	st->skipped_cmds = atomic_load(&smmu->skipped_cmds);
+	st->fetch_retries = atomic_load(&smmu->fetch_retries);
+	st->sync_retries = atomic_load(&smmu->sync_retries);
+	st->sync_failures = atomic_load(&smmu->sync_failures);
+	st->broken_domains = atomic_load(&smmu->broken_domains);
+	st->disabled = atomic_load(&smmu->disabled);
+	pthread_mutex_lock(&smmu->gerror_lock);
+	st->last_cerror = smmu->last_cerror;
+	memcpy(st->last_cmd, smmu->last_cmd, sizeof(st->last_cmd));
+	pthread_mutex_unlock(&smmu->gerror_lock);
 }

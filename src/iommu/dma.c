@@ -538,6 +538,9 @@ static void __iommu_dma_unmap(struct iommu_dma_cookie *c, dma_addr_t addr,
 	WARN_ON(unmapped != size);
 	if (!gather.queued)
 		iommu_iotlb_sync(d, &gather);
+	/* dma_unmap_* cannot fail: a broken domain is in the stats, its DMA
+	 * blocked by the driver, and its IOVA is never mapped again */
+	WARN_ON_ONCE(iommu_domain_error(d));
 	iommu_dma_free_iova(c, addr, size, gather.queued);
 	atomic_fetch_add_explicit(&c->unmaps, 1, memory_order_relaxed);
 }
@@ -714,6 +717,7 @@ int iommu_dma_get_stats(struct iommu_domain *domain, struct iommu_dma_stats *st)
 	st->fq_flush_full = atomic_load(&c->fq_flush_full);
 	st->fq_flush_timer = atomic_load(&c->fq_flush_timer);
 	st->fq_pending = st->fq_queued - st->fq_freed;
+	st->error = iommu_domain_error(domain);
 	if (c->iovad_ready) {
 		struct iova_stats is;
 

@@ -35,7 +35,9 @@
  *
  * Invariants: a group's devices all have group->domain as their domain; a
  * domain is freed only with no device attached; a failed call changed
- * nothing.
+ * nothing; a domain whose invalidation did not complete is broken for
+ * good (domain->error, set by the driver after it blocked the domain's
+ * DMA), and nothing is mapped into it any more.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -617,6 +619,9 @@ int iommu_map(struct iommu_domain *domain, unsigned long iova,
 	ret = check_range(domain, iova, paddr, size);
 	if (ret)
 		return ret;
+	ret = iommu_domain_error(domain);
+	if (ret)
+		return ret; /* broken: nothing more is made reachable */
 	while (size) {
 		size_t pgsize, count, mapped = 0;
 
@@ -675,6 +680,23 @@ void iommu_flush_iotlb_all(struct iommu_domain *domain)
 		domain->ops->flush_iotlb_all(domain);
 	atomic_fetch_add_explicit(&domain->nr_flush_all, 1,
 				  memory_order_relaxed);
+}
+
+int iommu_domain_error(struct iommu_domain *domain)
+{
+	return atomic_load_explicit(&domain->error, memory_order_acquire);
+}
+
+bool iommu_domain_set_broken(struct iommu_domain *domain, int err)
+{
+	int none = 0;
+
+	if (!atomic_compare_exchange_strong(&domain->error, &none, err))
+		return false;
+	pr_err("iommu: domain %p is broken (%d): an invalidation did not "
+	       "complete; its DMA is blocked",
+	       (void *)domain, err);
+	return true;
 }
 
 phys_addr_t iommu_iova_to_phys(struct iommu_domain *domain, dma_addr_t iova)

@@ -232,6 +232,8 @@ static void vfio_iommu_unlink_domain(struct vfio_iommu *iommu,
 static uint64_t vfio_unmap_unpin(struct vfio_iommu *iommu, struct vfio_dma *dma,
 				 struct vfio_domain *only, bool do_accounting)
 {
+	static const char inval_err[] = "an IOTLB invalidation did not "
+					"complete";
 	struct vfio_dma_chunk *c = dma->chunks, *next;
 	uint64_t unlocked = 0;
 	struct vfio_domain *d;
@@ -253,6 +255,9 @@ static uint64_t vfio_unmap_unpin(struct vfio_iommu *iommu, struct vfio_dma *dma,
 				WARN_ON(done != size);
 				iommu_iotlb_sync(d->domain, &gather);
 				iommu->iotlb_syncs++;
+				/* the driver blocked its DMA before it said so */
+				if (iommu_domain_error(d->domain))
+					vfio_iommu_set_broken(iommu, inval_err);
 				vfio_trace(iommu, VFIO_TRACE_UNMAP, d->domain,
 					   c->iova, 0, size, 0);
 			}
@@ -1668,8 +1673,13 @@ long vfio_iommu_type1_ioctl_mm(struct vfio_iommu *iommu, struct mm *current_mm,
 		return iommu ? vfio_iommu_type1_get_info(iommu, arg) : -EINVAL;
 	case VFIO_IOMMU_MAP_DMA:
 		return iommu ? vfio_iommu_type1_map_dma(iommu, arg) : -EINVAL;
-	case VFIO_IOMMU_UNMAP_DMA:
-		return iommu ? vfio_iommu_type1_unmap_dma(iommu, arg) : -EINVAL;
+	case VFIO_IOMMU_UNMAP_DMA: {
+		long r = iommu ? vfio_iommu_type1_unmap_dma(iommu, arg)
+			       : -EINVAL;
+
+		/* not as if its invalidation completed when it did not */
+		return iommu && atomic_load(&iommu->broken) ? -EIO : r;
+	}
 	case VFIO_IOMMU_DIRTY_PAGES:
 		return iommu ? vfio_iommu_type1_dirty_pages(iommu, arg)
 			     : -EINVAL;
