@@ -1086,6 +1086,24 @@ static void adopt_pin(struct fixture *f, uint8_t *p, unsigned long n,
 
 #define TiB (1ULL << 40)
 
+/*
+ * A PROT_NONE reservation of up to 1 TiB: ThreadSanitizer's fixed memory
+ * layout leaves no free TiB, so halve until one fits (at least 16 GiB,
+ * still four million pages a per-page lookup would visit).  *len is set.
+ */
+static uint8_t *reserve_range(uint64_t *len)
+{
+	void *p;
+
+	for (*len = TiB; *len >= (16ULL << 30); *len /= 2) {
+		p = mmap(NULL, *len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p != MAP_FAILED)
+			return p;
+	}
+	return MAP_FAILED;
+}
+
 /* Must show (issue 12): the preload library's munmap costs the pages it
  * knows in the range, not the range: 1 TiB with nothing adopted looks at
  * no page and searches the region tree once; the same 1 TiB around one
@@ -1097,27 +1115,27 @@ static void test_foreign_munmap_cost_is_adopted_pages(void **state)
 	struct mm_pin_run runs[16];
 	unsigned int nr;
 	uint8_t *res, *p;
+	uint64_t len;
 
-	/* 1 TiB of address space, nothing of it adopted */
-	res = mmap(NULL, TiB, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* up to 1 TiB of address space, nothing of it adopted */
+	res = reserve_range(&len);
 	assert_true(res != MAP_FAILED);
 	hl = (struct host_log){.fake = true};
 	mm_get_stats(f->mm, &s0);
-	assert_int_equal(mm_foreign_munmap(f->mm, res, TiB, log_munmap), 0);
+	assert_int_equal(mm_foreign_munmap(f->mm, res, len, log_munmap), 0);
 	mm_get_stats(f->mm, &s1);
 	assert_int_equal(s1.pages_scanned - s0.pages_scanned, 0);
 	assert_int_equal(s1.vma_lookups - s0.vma_lookups, 1);
 	assert_int_equal(hl.calls, 1); /* the C library's call, unchanged */
 	assert_int_equal(hl.addr[0], (unsigned long)res);
-	assert_int_equal(hl.len[0], TiB);
+	assert_int_equal(hl.len[0], len);
 
 	/* the same with 2 adopted pages in the middle, pinned */
-	p = anon_pages(res + TiB / 2, 2, 0x10);
+	p = anon_pages(res + len / 2, 2, 0x10);
 	adopt_pin(f, p, 2, runs, &nr);
 	hl = (struct host_log){.fake = false};
 	mm_get_stats(f->mm, &s0);
-	assert_int_equal(mm_foreign_munmap(f->mm, res, TiB, log_munmap), 0);
+	assert_int_equal(mm_foreign_munmap(f->mm, res, len, log_munmap), 0);
 	mm_get_stats(f->mm, &s1);
 	assert_int_equal(s1.pages_scanned - s0.pages_scanned, 2);
 	assert_int_equal(s1.vma_lookups - s0.vma_lookups, 1);
@@ -1138,26 +1156,26 @@ static void test_foreign_madvise_cost_is_adopted_pages(void **state)
 	struct mm_pin_run runs[16];
 	unsigned int nr;
 	uint8_t *res, *p;
+	uint64_t len;
 
-	res = mmap(NULL, TiB, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	res = reserve_range(&len);
 	assert_true(res != MAP_FAILED);
 	hl = (struct host_log){.fake = true};
 	mm_get_stats(f->mm, &s0);
-	assert_int_equal(mm_foreign_madvise(f->mm, res, TiB, MADV_DONTNEED,
+	assert_int_equal(mm_foreign_madvise(f->mm, res, len, MADV_DONTNEED,
 					    log_madvise),
 			 0);
 	mm_get_stats(f->mm, &s1);
 	assert_int_equal(s1.pages_scanned - s0.pages_scanned, 0);
 	assert_int_equal(s1.vma_lookups - s0.vma_lookups, 1);
 	assert_int_equal(hl.calls, 1);
-	assert_int_equal(hl.len[0], TiB);
+	assert_int_equal(hl.len[0], len);
 
-	p = anon_pages(res + TiB / 2, 2, 0x20);
+	p = anon_pages(res + len / 2, 2, 0x20);
 	adopt_pin(f, p, 2, runs, &nr);
 	hl = (struct host_log){.fake = true};
 	mm_get_stats(f->mm, &s0);
-	assert_int_equal(mm_foreign_madvise(f->mm, res, TiB, MADV_DONTNEED,
+	assert_int_equal(mm_foreign_madvise(f->mm, res, len, MADV_DONTNEED,
 					    log_madvise),
 			 0);
 	mm_get_stats(f->mm, &s1);
@@ -1167,15 +1185,15 @@ static void test_foreign_madvise_cost_is_adopted_pages(void **state)
 	assert_int_equal(s1.replaced_frames - s0.replaced_frames, 2);
 	assert_int_equal(hl.calls, 2); /* below and above the adopted pages */
 	assert_int_equal(hl.addr[0], (unsigned long)res);
-	assert_int_equal(hl.len[0], TiB / 2);
+	assert_int_equal(hl.len[0], len / 2);
 	assert_int_equal(hl.addr[1], (unsigned long)p + 2 * PG);
-	assert_int_equal(hl.len[1], TiB / 2 - 2 * PG);
+	assert_int_equal(hl.len[1], len / 2 - 2 * PG);
 	/* the program sees zero pages, the pinner its data */
 	assert_int_equal(p[0], 0);
 	assert_int_equal(p[PG + 9], 0);
 	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, runs[0].pa))[0], 0x20);
 	mm_unpin_pages(f->mm, runs, nr, MM_GUP_WRITE);
-	assert_int_equal(mm_foreign_munmap(f->mm, res, TiB, munmap), 0);
+	assert_int_equal(mm_foreign_munmap(f->mm, res, len, munmap), 0);
 }
 
 /* munmap cutting adopted memory at both ends and in the middle: the
