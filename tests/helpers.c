@@ -2,6 +2,8 @@
 #include "helpers.h"
 
 #include <uiommu/base.h>
+#include <uiommu/hw.h>
+#include <uiommu/iommu.h>
 
 #include "pgtable/lpae_format.h"
 
@@ -81,4 +83,40 @@ void test_guest_s1_map(struct test_guest *g, uint64_t root, uint64_t va,
 			*pte = test_guest_alloc(g) | LPAE_PTE_TYPE_TABLE;
 		table = *pte & LPAE_PTE_ADDR_MASK;
 	}
+}
+
+phys_addr_t test_user_pa(struct mm *mm, const void *va)
+{
+	uintptr_t page = (uintptr_t)va & ~(uintptr_t)(PHYS_PAGE_SIZE - 1);
+	struct mm_pin_run run;
+	unsigned int nr;
+
+	assert_int_equal(mm_pin_pages(mm, page, 1, 0, &run, 1, &nr), 1);
+	mm_unpin_pages(mm, &run, 1, 0);
+	return run.pa + ((uintptr_t)va - page);
+}
+
+void test_assert_mapped(struct mm *mm, struct iommu_domain *d, uint64_t iova,
+			const void *va, uint64_t size)
+{
+	for (uint64_t off = 0; off < size; off += PHYS_PAGE_SIZE)
+		assert_int_equal(iommu_iova_to_phys(d, iova + off),
+				 test_user_pa(mm, (const char *)va + off));
+}
+
+void test_assert_unmapped(struct iommu_domain *d, uint64_t iova, uint64_t size)
+{
+	for (uint64_t off = 0; off < size; off += PHYS_PAGE_SIZE)
+		assert_int_equal(iommu_iova_to_phys(d, iova + off), 0);
+}
+
+size_t test_iotlb_entries_in(struct smmu *hw, uint64_t iova, uint64_t size)
+{
+	static struct smmu_iotlb_entry e[4096];
+	size_t n = smmu_iotlb_dump(hw, e, 4096), hits = 0;
+
+	for (size_t i = 0; i < n && i < 4096; i++)
+		if (e[i].va < iova + size && e[i].va + e[i].size > iova)
+			hits++;
+	return hits;
 }

@@ -47,6 +47,21 @@ uint64_t test_guest_alloc(struct test_guest *g);
 void test_guest_s1_map(struct test_guest *g, uint64_t root, uint64_t va,
 		       uint64_t ipa);
 
+/*
+ * Translation checks shared by the VFIO tests: the frame behind a user
+ * address (a short pin), every page of [iova, +size) translating to va's
+ * frames in domain d or to nothing, and the IOTLB entries of hw that
+ * overlap a range.
+ */
+struct iommu_domain;
+struct smmu;
+
+phys_addr_t test_user_pa(struct mm *mm, const void *va);
+void test_assert_mapped(struct mm *mm, struct iommu_domain *d, uint64_t iova,
+			const void *va, uint64_t size);
+void test_assert_unmapped(struct iommu_domain *d, uint64_t iova, uint64_t size);
+size_t test_iotlb_entries_in(struct smmu *hw, uint64_t iova, uint64_t size);
+
 #define TEST_MAIN(tests)                                               \
 	int main(void)                                                 \
 	{                                                              \

@@ -259,44 +259,6 @@ static uint64_t stale_dma(struct fx *f)
 	return a.stale_dma + b.stale_dma;
 }
 
-static size_t iotlb_entries_in(struct smmu *hw, uint64_t iova, uint64_t size)
-{
-	static struct smmu_iotlb_entry e[4096];
-	size_t n = smmu_iotlb_dump(hw, e, 4096), hits = 0;
-
-	for (size_t i = 0; i < n && i < 4096; i++)
-		if (e[i].va < iova + size && e[i].va + e[i].size > iova)
-			hits++;
-	return hits;
-}
-
-static phys_addr_t user_pa(struct fx *f, const void *va)
-{
-	struct mm_pin_run run;
-	unsigned int nr;
-
-	assert_int_equal(mm_pin_pages(f->mm, (uintptr_t)va & ~(PG - 1), 1, 0,
-				      &run, 1, &nr),
-			 1);
-	mm_unpin_pages(f->mm, &run, 1, 0);
-	return run.pa + ((uintptr_t)va & (PG - 1));
-}
-
-static void assert_mapped(struct fx *f, struct iommu_domain *d, uint64_t iova,
-			  const void *va, uint64_t size)
-{
-	for (uint64_t off = 0; off < size; off += PG)
-		assert_int_equal(iommu_iova_to_phys(d, iova + off),
-				 user_pa(f, (const char *)va + off));
-}
-
-static void assert_unmapped(struct iommu_domain *d, uint64_t iova,
-			    uint64_t size)
-{
-	for (uint64_t off = 0; off < size; off += PG)
-		assert_int_equal(iommu_iova_to_phys(d, iova + off), 0);
-}
-
 static int iopf_mapped(struct fx *f, uint64_t iova)
 {
 	return vfio_iommu_type1_iopf_mapped(f->c, iova);
@@ -342,7 +304,7 @@ static void test_f12_pin_failure_answers_invalid(void **state)
 	assert_int_equal(st.iopf_invalid, 1);
 	assert_int_equal(st.iopf_mapped_pages, 0);
 	assert_int_equal(iopf_mapped(f, IOVA + 3 * PG), 0);
-	assert_unmapped(sdom(f, 0), IOVA, 16 * PG);
+	test_assert_unmapped(sdom(f, 0), IOVA, 16 * PG);
 	assert_int_equal(pin_refs(f), 0);
 	assert_int_equal(va[3 * PG / 4], 0);
 	assert_iopf_clean(f);
@@ -469,8 +431,8 @@ static void test_f12_map_failure_answers_invalid(void **state)
 	/* the real map again: both domains get the page */
 	assert_int_equal(swrite(f, 1, IOVA + 2 * PG, 6), 0);
 	assert_int_equal(va[2 * PG / 4], 6);
-	assert_mapped(f, d0, IOVA + 2 * PG, va + 2 * PG / 4, PG);
-	assert_mapped(f, d1, IOVA + 2 * PG, va + 2 * PG / 4, PG);
+	test_assert_mapped(f->mm, d0, IOVA + 2 * PG, va + 2 * PG / 4, PG);
+	test_assert_mapped(f->mm, d1, IOVA + 2 * PG, va + 2 * PG / 4, PG);
 	assert_int_equal(mm_locked_vm(f->mm), 0);
 	assert_iopf_clean(f);
 }
@@ -537,19 +499,21 @@ static void test_f22_unmap_dma_unmaps_syncs_uncharges_nothing(void **state)
 		assert_int_equal(sread(f, 1, IOVA + (64 + i) * PG, &v), 0);
 	}
 	assert_int_equal(stats(f).iopf_resident, 17);
-	assert_true(iotlb_entries_in(f->p->hw, IOVA + 64 * PG, 16 * PG) > 0);
-	assert_true(iotlb_entries_in(f->hw2, IOVA + 64 * PG, 16 * PG) > 0);
+	assert_true(test_iotlb_entries_in(f->p->hw, IOVA + 64 * PG, 16 * PG) >
+		    0);
+	assert_true(test_iotlb_entries_in(f->hw2, IOVA + 64 * PG, 16 * PG) > 0);
 	assert_int_equal(mm_locked_vm(f->mm), 1);
 	syncs = stats(f).iotlb_syncs;
 
 	assert_int_equal(unmap_dma(f, IOVA + 64 * PG, 16 * PG, &done), 0);
 	assert_int_equal(done, 16 * PG);
-	assert_unmapped(sdom(f, 0), IOVA + 64 * PG, 16 * PG);
-	assert_unmapped(sdom(f, 1), IOVA + 64 * PG, 16 * PG);
+	test_assert_unmapped(sdom(f, 0), IOVA + 64 * PG, 16 * PG);
+	test_assert_unmapped(sdom(f, 1), IOVA + 64 * PG, 16 * PG);
 	/* synced: nothing left in either IOTLB, one sync per domain */
-	assert_int_equal(iotlb_entries_in(f->p->hw, IOVA + 64 * PG, 16 * PG),
+	assert_int_equal(
+		test_iotlb_entries_in(f->p->hw, IOVA + 64 * PG, 16 * PG), 0);
+	assert_int_equal(test_iotlb_entries_in(f->hw2, IOVA + 64 * PG, 16 * PG),
 			 0);
-	assert_int_equal(iotlb_entries_in(f->hw2, IOVA + 64 * PG, 16 * PG), 0);
 	assert_true(stats(f).iotlb_syncs >= syncs + 2);
 	assert_int_equal(sread(f, 0, IOVA + 64 * PG, &v), -EFAULT);
 	assert_int_equal(sread(f, 1, IOVA + 79 * PG, &v), -EFAULT);
@@ -602,7 +566,7 @@ static void test_f23_new_domain_has_faulted_pages(void **state)
 			 0);
 	assert_int_equal(flags, FAULT_REPORT_FLAT);
 	assert_int_equal(stats(f).iopf_devices, 2);
-	assert_mapped(f, sdom(f, 1), IOVA, va, 8 * PG);
+	test_assert_mapped(f->mm, sdom(f, 1), IOVA, va, 8 * PG);
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(sread(f, 1, IOVA + i * PG, &v), 0);
 		assert_int_equal(v, 100 + i);
@@ -624,7 +588,8 @@ static void test_f23_new_domain_has_faulted_pages(void **state)
 	assert_int_equal(swrite(f, 2, IOVA + 20 * PG, 120), 0);
 	assert_int_equal(stalls(f, 2), 1);
 	assert_int_equal(va[20 * PG / 4], 120);
-	assert_mapped(f, sdom(f, 0), IOVA + 20 * PG, va + 20 * PG / 4, PG);
+	test_assert_mapped(f->mm, sdom(f, 0), IOVA + 20 * PG, va + 20 * PG / 4,
+			   PG);
 	assert_int_equal(sread(f, 0, IOVA + 20 * PG, &v), 0);
 	assert_int_equal(stalls(f, 0), 8);
 	assert_iopf_clean(f);

@@ -184,46 +184,6 @@ static uint64_t pin_refs(struct fx *f)
 	return r.pin_refs;
 }
 
-static size_t iotlb_entries_in(struct smmu *hw, uint64_t iova, uint64_t size)
-{
-	static struct smmu_iotlb_entry e[4096];
-	size_t n = smmu_iotlb_dump(hw, e, 4096), hits = 0;
-
-	for (size_t i = 0; i < n && i < 4096; i++)
-		if (e[i].va < iova + size && e[i].va + e[i].size > iova)
-			hits++;
-	return hits;
-}
-
-/* The frame behind a user address (a short pin). */
-static phys_addr_t user_pa(struct fx *f, const void *va)
-{
-	struct mm_pin_run run;
-	unsigned int nr;
-
-	assert_int_equal(mm_pin_pages(f->mm, (uintptr_t)va & ~(PG - 1), 1, 0,
-				      &run, 1, &nr),
-			 1);
-	mm_unpin_pages(f->mm, &run, 1, 0);
-	return run.pa + ((uintptr_t)va & (PG - 1));
-}
-
-/* every page of [iova, +size) translates to va's frames in domain d */
-static void assert_mapped(struct fx *f, struct iommu_domain *d, uint64_t iova,
-			  const void *va, uint64_t size)
-{
-	for (uint64_t off = 0; off < size; off += PG)
-		assert_int_equal(iommu_iova_to_phys(d, iova + off),
-				 user_pa(f, (const char *)va + off));
-}
-
-static void assert_unmapped(struct iommu_domain *d, uint64_t iova,
-			    uint64_t size)
-{
-	for (uint64_t off = 0; off < size; off += PG)
-		assert_int_equal(iommu_iova_to_phys(d, iova + off), 0);
-}
-
 /* ---- basic DMA through a mapping ------------------------------------------------ */
 
 static void test_dma_through_mapping(void **state)
@@ -245,12 +205,12 @@ static void test_dma_through_mapping(void **state)
 	/* D04: mapped with IOMMU_CACHE: normal write-back memory */
 	assert_int_equal(smmu_translate(f->hw[0], IOVA, true, &x, NULL), 0);
 	assert_int_equal(x.memtype, SMMU_MEM_NORMAL_WB);
-	assert_true(iotlb_entries_in(f->p->hw, IOVA, 16 * PG) > 0);
+	assert_true(test_iotlb_entries_in(f->p->hw, IOVA, 16 * PG) > 0);
 
 	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), 0);
 	assert_int_equal(done, 16 * PG);
 	/* the IOTLB was synced before UNMAP returned: the device faults */
-	assert_int_equal(iotlb_entries_in(f->p->hw, IOVA, 16 * PG), 0);
+	assert_int_equal(test_iotlb_entries_in(f->p->hw, IOVA, 16 * PG), 0);
 	assert_int_equal(dev_dma_write(f->hw[0], IOVA + 3 * PG, "x", 1),
 			 -EFAULT);
 	assert_int_equal(dev_dma_read(f->hw[0], IOVA + 5 * PG, buf, 1),
@@ -315,8 +275,8 @@ static void test_d04_replay_and_sharing(void **state)
 	assert_non_null(d0);
 	assert_true(d0->strict);
 	assert_int_equal(d0->type, IOMMU_DOMAIN_UNMANAGED);
-	assert_mapped(f, d0, IOVA, a, 32 * PG);
-	assert_mapped(f, d0, 0x40000000, h, 2 * SZ_2M);
+	test_assert_mapped(f->mm, d0, IOVA, a, 32 * PG);
+	test_assert_mapped(f->mm, d0, 0x40000000, h, 2 * SZ_2M);
 	assert_int_equal(
 		vfio_iommu_type1_find_dma(f->c, IOVA, NULL, NULL, &mapped), 0);
 	assert_true(mapped);
@@ -349,8 +309,8 @@ static void test_d04_replay_and_sharing(void **state)
 	d2 = vfio_iommu_type1_group_domain(f->c, grp(f, 2));
 	assert_ptr_not_equal(d2, d0);
 	assert_int_equal(stats(f).nr_domains, 2);
-	assert_mapped(f, d2, IOVA, a, 32 * PG);
-	assert_mapped(f, d2, 0x40000000, h, 2 * SZ_2M);
+	test_assert_mapped(f->mm, d2, IOVA, a, 32 * PG);
+	test_assert_mapped(f->mm, d2, 0x40000000, h, 2 * SZ_2M);
 	assert_int_equal(mm_locked_vm(f->mm), 32 + 1024);
 	assert_int_equal(stats(f).pgsize_bitmap, PG | SZ_2M);
 	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
@@ -362,10 +322,10 @@ static void test_d04_replay_and_sharing(void **state)
 
 	/* a map now goes into both domains */
 	assert_int_equal(map_dma(f->c, 0x200000, a, 4 * PG, RW), 0);
-	assert_mapped(f, d0, 0x200000, a, 4 * PG);
-	assert_mapped(f, d2, 0x200000, a, 4 * PG);
+	test_assert_mapped(f->mm, d0, 0x200000, a, 4 * PG);
+	test_assert_mapped(f->mm, d2, 0x200000, a, 4 * PG);
 	assert_int_equal(unmap_dma(f->c, 0x200000, 4 * PG, 0, NULL), 0);
-	assert_int_equal(iotlb_entries_in(f->hw2, 0x200000, 4 * PG), 0);
+	assert_int_equal(test_iotlb_entries_in(f->hw2, 0x200000, 4 * PG), 0);
 
 	/* detach: the second domain goes, the first keeps its mappings */
 	vfio_iommu_type1_detach_group(f->c, grp(f, 2));
@@ -377,7 +337,7 @@ static void test_d04_replay_and_sharing(void **state)
 			 1);
 	assert_int_equal(stats(f).pgsize_bitmap, PG | SZ_2M | (1UL << 30));
 	vfio_iommu_type1_detach_group(f->c, grp(f, 1));
-	assert_mapped(f, d0, IOVA, a, 32 * PG);
+	test_assert_mapped(f->mm, d0, IOVA, a, 32 * PG);
 	assert_int_equal(mm_locked_vm(f->mm), 32 + 1024);
 	/* the last group takes every mapping with it */
 	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
@@ -750,7 +710,7 @@ static void test_update_vaddr(void **state)
 				   VFIO_DMA_UNMAP_FLAG_VADDR, &done),
 			 -EINVAL);
 	/* the mapping itself stays and DMA still works */
-	assert_mapped(f, d, IOVA, a, 16 * PG);
+	test_assert_mapped(f->mm, d, IOVA, a, 16 * PG);
 	assert_int_equal(dev_dma_write(f->hw[0], IOVA + 9 * PG, "v", 2), 0);
 	/* pins fail while a vaddr is invalid */
 	vdev.ops = &(const struct vfio_iommu_device_ops){
@@ -794,8 +754,9 @@ static void test_update_vaddr(void **state)
 	assert_int_equal(
 		map_dma(f->c, IOVA, b, 8 * PG, VFIO_DMA_MAP_FLAG_VADDR), 0);
 	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_mapped(f, vfio_iommu_type1_group_domain(f->c, grp(f, 0)), IOVA,
-		      b, 8 * PG);
+	test_assert_mapped(f->mm,
+			   vfio_iommu_type1_group_domain(f->c, grp(f, 0)), IOVA,
+			   b, 8 * PG);
 }
 
 /* ---- pins by mediated drivers: D07..D10, D12, G01, G02, G04, G05 ------------------------- */
@@ -918,7 +879,7 @@ static void test_d07_pins_without_domain(void **state)
 	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, eg, IOVA + PG, 2,
 						    IOMMU_WRITE, pa),
 			 2);
-	assert_int_equal(pa[0], user_pa(f, va + PG));
+	assert_int_equal(pa[0], test_user_pa(f->mm, va + PG));
 	assert_int_equal(mm_locked_vm(f->mm), 2);
 	/* G05: pinned again (another driver, say): counted twice, the
 	 * page pinned once; one unpin leaves it pinned */
@@ -1815,8 +1776,8 @@ static void check_unchanged(struct fx *f, struct iommu_domain *d,
 	assert_int_equal(st.nr_emulated, 0);
 	assert_int_equal(mm_locked_vm(f->mm), 16);
 	assert_int_equal(pin_refs(f), 16);
-	assert_mapped(f, d, IOVA, va, 16 * PG);
-	assert_unmapped(d, 0x400000, 32 * PG);
+	test_assert_mapped(f->mm, d, IOVA, va, 16 * PG);
+	test_assert_unmapped(d, 0x400000, 32 * PG);
 	assert_int_equal(st.dirty_page_tracking, false);
 	assert_int_equal(
 		vfio_iommu_type1_find_dma(f->c, IOVA, NULL, NULL, NULL), 0);
@@ -2109,7 +2070,8 @@ static void check_map(void *ctx)
 			 -ENOENT);
 	for (uint64_t off = 0; off < s->size; off += SZ_2M / 2)
 		assert_int_equal(iommu_iova_to_phys(d, 0x40000000 + off), 0);
-	assert_int_equal(iotlb_entries_in(f->p->hw, 0x40000000, s->size), 0);
+	assert_int_equal(test_iotlb_entries_in(f->p->hw, 0x40000000, s->size),
+			 0);
 }
 
 static void undo_map(void *ctx)
@@ -2168,7 +2130,8 @@ static void check_map_any(void *ctx)
 		for (uint64_t off = 0; off < s->size; off += PG)
 			assert_int_equal(
 				iommu_iova_to_phys(d, 0x40000000 + off), 0);
-	assert_int_equal(iotlb_entries_in(f->p->hw, 0x40000000, s->size), 0);
+	assert_int_equal(test_iotlb_entries_in(f->p->hw, 0x40000000, s->size),
+			 0);
 }
 
 static void test_fail_sweep_map_states(void **state)
@@ -3361,7 +3324,7 @@ static void test_f06_enable_converts_pins(void **state)
 	assert_int_equal(stats(f).pinned_pages, 0);
 	assert_int_equal(stats(f).iopf_resident, 1024);
 	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, SZ_2M + 5 * PG), 1);
-	assert_mapped(f, d, SZ_2M, va, 2 * SZ_2M);
+	test_assert_mapped(f->mm, d, SZ_2M, va, 2 * SZ_2M);
 	va[100] = 0x1234;
 	assert_int_equal(sread(io, 0, SZ_2M + 400, &v), 0);
 	assert_int_equal(v, 0x1234);
@@ -3371,7 +3334,7 @@ static void test_f06_enable_converts_pins(void **state)
 	assert_int_equal(mm_discard(f->mm, va, PG), 0);
 	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, SZ_2M), 0);
 	assert_int_equal(iommu_iova_to_phys(d, SZ_2M), 0);
-	assert_mapped(f, d, SZ_2M + PG, (char *)va + PG, 4 * PG);
+	test_assert_mapped(f->mm, d, SZ_2M + PG, (char *)va + PG, 4 * PG);
 	/* F21: the next access faults the user's new page in */
 	assert_int_equal(swrite(io, 0, SZ_2M + 8, 0xbeef), 0);
 	assert_int_equal(va[2], 0xbeef);
@@ -3410,7 +3373,7 @@ static void test_f07_map_pins_nothing(void **state)
 	assert_int_equal(stats(f).nr_dma, 1);
 	assert_int_equal(mm_locked_vm(f->mm), 0);
 	assert_int_equal(pin_refs(f), 0);
-	assert_unmapped(sdom(io, 0), IOVA, 16 * PG);
+	test_assert_unmapped(sdom(io, 0), IOVA, 16 * PG);
 	for (int i = 0; i < 16; i++)
 		assert_int_equal(
 			vfio_iommu_type1_iopf_mapped(f->c, IOVA + i * PG), 0);
@@ -3434,7 +3397,7 @@ static void test_f08_to_f13_fault_handler(void **state)
 	assert_int_equal(swrite(io, 0, IOVA + 3 * PG + 16, 0xcafe), 0);
 	assert_int_equal(va[3 * PG / 4 + 4], 0xcafe);
 	assert_int_equal(stalls(io, 0), 1);
-	assert_mapped(f, d, IOVA + 3 * PG, (char *)va + 3 * PG, PG);
+	test_assert_mapped(f->mm, d, IOVA + 3 * PG, (char *)va + 3 * PG, PG);
 	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 3 * PG), 1);
 	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 4 * PG), 0);
 	assert_int_equal(pin_refs(f), 0);
@@ -3451,7 +3414,7 @@ static void test_f08_to_f13_fault_handler(void **state)
 	assert_int_equal(stats(f).iopf_mapped_pages, 1);
 	/* F11: an unaligned address maps its page */
 	assert_int_equal(report_pr(io, 0, IOVA + 7 * PG + 0x123, false), 0);
-	assert_mapped(f, d, IOVA + 7 * PG, (char *)va + 7 * PG, PG);
+	test_assert_mapped(f->mm, d, IOVA + 7 * PG, (char *)va + 7 * PG, PG);
 	/* F08: outside every mapping: INVALID, the DMA fails */
 	assert_int_equal(swrite(io, 0, IOVA + 32 * PG, 1), -EFAULT);
 	assert_int_equal(stats(f).iopf_invalid, 1);
@@ -3556,12 +3519,12 @@ static void test_f15_f16_page_granular_premap(void **state)
 	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->c, 512), 0);
 	assert_int_equal(swrite(io, 0, SZ_2M, 1), 0);
 	assert_int_equal(stats(f).iopf_mapped_pages, np);
-	assert_mapped(f, d, SZ_2M, va, SZ_2M);
+	test_assert_mapped(f->mm, d, SZ_2M, va, SZ_2M);
 	/* F15: ... as pages, so one of them can go alone */
 	assert_int_equal(mm_discard(f->mm, va + 5 * PG, PG), 0);
 	assert_int_equal(iommu_iova_to_phys(d, SZ_2M + 5 * PG), 0);
-	assert_mapped(f, d, SZ_2M + 4 * PG, va + 4 * PG, PG);
-	assert_mapped(f, d, SZ_2M + 6 * PG, va + 6 * PG, PG);
+	test_assert_mapped(f->mm, d, SZ_2M + 4 * PG, va + 4 * PG, PG);
+	test_assert_mapped(f->mm, d, SZ_2M + 6 * PG, va + 6 * PG, PG);
 	/* premap 4: stops before the first mapped page ... */
 	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->c, 4), 0);
 	assert_int_equal(mm_discard(f->mm, va + 10 * PG, 4 * PG), 0);
@@ -3599,16 +3562,16 @@ static void test_f17_f18_f21_notifier(void **state)
 		assert_int_equal(swrite(io, 0, IOVA + i * PG, 100 + i), 0);
 	/* SMMU B is not coherent: check where it goes, not what it reads */
 	assert_int_equal(sread(io, 1, IOVA + 2 * PG, &v), 0);
-	assert_mapped(f, sdom(io, 1), IOVA, va, 8 * PG);
-	assert_true(iotlb_entries_in(f->hw2, IOVA, 8 * PG) > 0);
-	old = user_pa(f, va + PG / 4);
+	test_assert_mapped(f->mm, sdom(io, 1), IOVA, va, 8 * PG);
+	assert_true(test_iotlb_entries_in(f->hw2, IOVA, 8 * PG) > 0);
+	old = test_user_pa(f->mm, va + PG / 4);
 	/* F17: an unaligned overlap of pages 1..2 unmaps them everywhere,
 	 * IOTLBs synced, bits cleared, before the discard returns */
 	assert_int_equal(mm_discard(f->mm, (char *)va + PG, 2 * PG), 0);
-	assert_unmapped(sdom(io, 0), IOVA + PG, 2 * PG);
-	assert_unmapped(sdom(io, 1), IOVA + PG, 2 * PG);
-	assert_int_equal(iotlb_entries_in(f->p->hw, IOVA + PG, 2 * PG), 0);
-	assert_int_equal(iotlb_entries_in(f->hw2, IOVA + PG, 2 * PG), 0);
+	test_assert_unmapped(sdom(io, 0), IOVA + PG, 2 * PG);
+	test_assert_unmapped(sdom(io, 1), IOVA + PG, 2 * PG);
+	assert_int_equal(test_iotlb_entries_in(f->p->hw, IOVA + PG, 2 * PG), 0);
+	assert_int_equal(test_iotlb_entries_in(f->hw2, IOVA + PG, 2 * PG), 0);
 	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + PG), 0);
 	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 3 * PG), 1);
 	assert_int_equal(stats(f).iopf_invalidations, 1);
@@ -3622,11 +3585,11 @@ static void test_f17_f18_f21_notifier(void **state)
 	assert_int_equal(swrite(io, 0, IOVA + PG, 0x55), 0);
 	assert_int_equal(va[PG / 4], 0x55);
 	(void)old;
-	assert_mapped(f, sdom(io, 0), IOVA + PG, (char *)va + PG, PG);
-	assert_mapped(f, sdom(io, 1), IOVA + PG, (char *)va + PG, PG);
+	test_assert_mapped(f->mm, sdom(io, 0), IOVA + PG, (char *)va + PG, PG);
+	test_assert_mapped(f->mm, sdom(io, 1), IOVA + PG, (char *)va + PG, PG);
 	/* munmap too */
 	assert_int_equal(mm_munmap(f->mm, (char *)va + 4 * PG, 4 * PG), 0);
-	assert_unmapped(sdom(io, 0), IOVA + 4 * PG, 4 * PG);
+	test_assert_unmapped(sdom(io, 0), IOVA + 4 * PG, 4 * PG);
 	assert_iopf_clean(io);
 }
 
@@ -3655,7 +3618,7 @@ static void test_f19_f20_invalidation_as_unmapped(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(
 			vfio_iommu_type1_iopf_mapped(f->c, IOVA + i * PG), 0);
-	assert_unmapped(d, IOVA, 4 * PG);
+	test_assert_unmapped(d, IOVA, 4 * PG);
 	assert_false(stats(f).broken);
 	assert_iopf_clean(io);
 	/* F19's broken state: test_f19_unmappable_page_breaks_container */
@@ -3720,10 +3683,10 @@ static void test_f22_unmap_dma(void **state)
 	assert_int_equal(stats(f).iopf_resident, 8);
 	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), 0);
 	assert_int_equal(done, 16 * PG);
-	assert_unmapped(sdom(io, 0), IOVA, 16 * PG);
-	assert_unmapped(sdom(io, 1), IOVA, 16 * PG);
-	assert_int_equal(iotlb_entries_in(f->p->hw, IOVA, 16 * PG), 0);
-	assert_int_equal(iotlb_entries_in(f->hw2, IOVA, 16 * PG), 0);
+	test_assert_unmapped(sdom(io, 0), IOVA, 16 * PG);
+	test_assert_unmapped(sdom(io, 1), IOVA, 16 * PG);
+	assert_int_equal(test_iotlb_entries_in(f->p->hw, IOVA, 16 * PG), 0);
+	assert_int_equal(test_iotlb_entries_in(f->hw2, IOVA, 16 * PG), 0);
 	assert_int_equal(stats(f).iopf_resident, 0);
 	assert_int_equal(stats(f).nr_dma, 0);
 	assert_int_equal(mm_locked_vm(f->mm), 0);
@@ -3746,7 +3709,7 @@ static void test_f23_new_domain_gets_faulted_pages(void **state)
 	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 1)), 0);
 	assert_int_equal(stats(f).nr_domains, 2);
 	assert_int_equal(stats(f).iopf_devices, 2);
-	assert_mapped(f, sdom(io, 1), IOVA, va, 4 * PG);
+	test_assert_mapped(f->mm, sdom(io, 1), IOVA, va, 4 * PG);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(sread(io, 1, IOVA + i * PG, &v), 0);
 		assert_int_equal(v, 40 + i);
@@ -3755,7 +3718,8 @@ static void test_f23_new_domain_gets_faulted_pages(void **state)
 	/* a page neither has: faulted once, mapped into both */
 	assert_int_equal(sread(io, 1, IOVA + 9 * PG, &v), 0);
 	assert_int_equal(stalls(io, 1), 1);
-	assert_mapped(f, sdom(io, 0), IOVA + 9 * PG, (char *)va + 9 * PG, PG);
+	test_assert_mapped(f->mm, sdom(io, 0), IOVA + 9 * PG,
+			   (char *)va + 9 * PG, PG);
 	assert_iopf_clean(io);
 	/* leaving: its domain goes, the other keeps the pages */
 	vfio_iommu_type1_detach_group(f->c, sgrp(io, 1));
