@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "helpers.h"
 
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <uiommu/base.h>
 #include <uiommu/hw.h>
 #include <uiommu/iommu.h>
@@ -119,4 +125,41 @@ size_t test_iotlb_entries_in(struct smmu *hw, uint64_t iova, uint64_t size)
 		if (e[i].va < iova + size && e[i].va + e[i].size > iova)
 			hits++;
 	return hits;
+}
+
+void test_expect_abort(void (*fn)(void *ctx), void *ctx,
+		       const char *const *want)
+{
+	char buf[8192];
+	size_t len = 0;
+	ssize_t n;
+	int fds[2], st;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		close(fds[0]);
+		dup2(fds[1], STDERR_FILENO);
+		/* no core file, and no sanitizer report for the abort */
+		signal(SIGABRT, SIG_DFL);
+		fn(ctx);
+		_exit(0);
+	}
+	close(fds[1]);
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	buf[len] = 0;
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
+		fail_msg("expected an abort, got status %#x; stderr:\n%s", st,
+			 buf);
+	for (; *want; want++)
+		if (!strstr(buf, *want))
+			fail_msg("'%s' missing from the report:\n%s", *want,
+				 buf);
 }

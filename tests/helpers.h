@@ -62,6 +62,14 @@ void test_assert_mapped(struct mm *mm, struct iommu_domain *d, uint64_t iova,
 void test_assert_unmapped(struct iommu_domain *d, uint64_t iova, uint64_t size);
 size_t test_iotlb_entries_in(struct smmu *hw, uint64_t iova, uint64_t size);
 
+/*
+ * Death test: run fn(ctx) in a child process and expect it to abort with
+ * every string of want (NULL-terminated) in its standard error.  Not under
+ * ThreadSanitizer-unsafe conditions: the child only runs fn and exits.
+ */
+void test_expect_abort(void (*fn)(void *ctx), void *ctx,
+		       const char *const *want);
+
 #define TEST_MAIN(tests)                                               \
 	int main(void)                                                 \
 	{                                                              \

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Locks and their checks (lib/lock.h).
+ *
+ * Data model: each thread keeps the locks it holds in 'held', innermost
+ * last, each with the rank it was taken at (class rank + subclass) and
+ * whether it was taken for reading.  A lock's 'owner' is the address of its
+ * owner's 'held' array (unique per live thread), set after the lock is
+ * taken and cleared before it is given up, so that it is only ever written
+ * by the thread that holds the lock; other threads read it only for
+ * messages.  A read-held rw_semaphore has no owner: its readers find it in
+ * their own 'held'.
+ *
+ * The order check compares a lock with the innermost one held: ranks only
+ * grow inwards, so that one comparison covers them all.  A trylock cannot
+ * deadlock and is not checked, but is recorded.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "lock.h"
+
+#ifdef UI_LOCKDEP
+
+struct held_lock {
+	const void *lock;
+	const struct lock_class *class;
+	unsigned int rank;
+	bool read;
+};
+
+static __thread struct held_lock held[LOCKDEP_MAX_HELD];
+static __thread unsigned int nr_held;
+
+const void *lockdep_self(void)
+{
+	return held;
+}
+
+unsigned int lockdep_depth(void)
+{
+	return nr_held;
+}
+
+static void __attribute__((noreturn)) lockdep_die(void)
+{
+	fflush(stderr);
+	abort();
+}
+
+static void print_held(void)
+{
+	unsigned int i;
+
+	fprintf(stderr, "uiommu: lockdep: locks held by this thread:\n");
+	for (i = 0; i < nr_held; i++)
+		fprintf(stderr, "  #%u: %s (rank %u%s)\n", i,
+			held[i].class->name, held[i].rank,
+			held[i].read ? ", read" : "");
+}
+
+void lockdep_acquire(const void *lock, const struct lock_class *c,
+		     unsigned int subclass, bool read, bool trylock)
+{
+	unsigned int rank = c->rank + subclass;
+
+	if (!trylock && nr_held && held[nr_held - 1].rank >= rank) {
+		const struct held_lock *in = &held[nr_held - 1];
+
+		fprintf(stderr,
+			"uiommu: lockdep: lock order violated: taking %s "
+			"(rank %u) while holding %s (rank %u)\n",
+			c->name, rank, in->class->name, in->rank);
+		print_held();
+		lockdep_die();
+	}
+	if (nr_held == LOCKDEP_MAX_HELD) {
+		fprintf(stderr, "uiommu: lockdep: more than %d locks held\n",
+			LOCKDEP_MAX_HELD);
+		print_held();
+		lockdep_die();
+	}
+	held[nr_held++] = (struct held_lock){
+		.lock = lock, .class = c, .rank = rank, .read = read};
+}
+
+void lockdep_release(const void *lock, const struct lock_class *c)
+{
+	unsigned int i = nr_held;
+
+	while (i && held[i - 1].lock != lock)
+		i--;
+	if (!i) {
+		fprintf(stderr,
+			"uiommu: lockdep: releasing %s, which this thread "
+			"does not hold\n",
+			c->name);
+		print_held();
+		lockdep_die();
+	}
+	for (; i < nr_held; i++)
+		held[i - 1] = held[i];
+	nr_held--;
+}
+
+static const struct held_lock *find_held(const void *lock)
+{
+	unsigned int i;
+
+	for (i = nr_held; i; i--)
+		if (held[i - 1].lock == lock)
+			return &held[i - 1];
+	return NULL;
+}
+
+bool lockdep_is_held(const void *lock)
+{
+	return find_held(lock) != NULL;
+}
+
+bool lockdep_is_held_write(const void *lock)
+{
+	const struct held_lock *h = find_held(lock);
+
+	return h && !h->read;
+}
+
+void lockdep_assert_failed(const char *func, const char *lock_expr,
+			   const struct lock_class *c, const char *what)
+{
+	fprintf(stderr,
+		"uiommu: lockdep: %s() must be called with %s %s "
+		"(lock class %s)\n",
+		func, lock_expr, what, c->name ? c->name : "?");
+	print_held();
+	lockdep_die();
+}
+
+#define OWNER_SET(l) \
+	atomic_store_explicit(&(l)->owner, lockdep_self(), memory_order_relaxed)
+#define OWNER_CLEAR(l) \
+	atomic_store_explicit(&(l)->owner, NULL, memory_order_relaxed)
+#define ACQUIRE(l, sub, read, try) \
+	lockdep_acquire((l), &(l)->class, (sub), (read), (try))
+#define RELEASE(l) lockdep_release((l), &(l)->class)
+
+#else /* !UI_LOCKDEP */
+
+#define OWNER_SET(l)		   ((void)0)
+#define OWNER_CLEAR(l)		   ((void)0)
+#define ACQUIRE(l, sub, read, try) ((void)0)
+#define RELEASE(l)		   ((void)0)
+
+#endif /* UI_LOCKDEP */
+
+#ifdef UI_LOCKDEP
+/* "&c->lock" names the lock "c->lock" */
+#define SET_CLASS(l, n, r) \
+	((l)->class = (struct lock_class){(n) + ((n)[0] == '&'), (r)})
+#else
+#define SET_CLASS(l, n, r) ((void)(n), (void)(r))
+#endif
+
+/* pthread's lock calls fail only on misuse, which lockdep reports first */
+#define MUST(call)                                                        \
+	do {                                                              \
+		int __e = (call);                                         \
+		if (unlikely(__e)) {                                      \
+			fprintf(stderr, "uiommu: %s failed: %d\n", #call, \
+				__e);                                     \
+			abort();                                          \
+		}                                                         \
+	} while (0)
+
+/* ---- struct mutex ---------------------------------------------------------- */
+
+void mutex_init_name(struct mutex *m, const char *name, unsigned int rank)
+{
+	MUST(pthread_mutex_init(&m->m, NULL));
+	SET_CLASS(m, name, rank);
+	OWNER_CLEAR(m);
+}
+
+/* A mutex that spins a little before it sleeps, for short hot sections. */
+void mutex_init_adaptive(struct mutex *m, const char *name, unsigned int rank)
+{
+	pthread_mutexattr_t a;
+
+	MUST(pthread_mutexattr_init(&a));
+	MUST(pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP));
+	MUST(pthread_mutex_init(&m->m, &a));
+	pthread_mutexattr_destroy(&a);
+	SET_CLASS(m, name, rank);
+	OWNER_CLEAR(m);
+}
+
+void mutex_destroy(struct mutex *m)
+{
+	pthread_mutex_destroy(&m->m);
+}
+
+void mutex_lock(struct mutex *m)
+{
+	mutex_lock_nested(m, 0);
+}
+
+void mutex_lock_nested(struct mutex *m, unsigned int subclass)
+{
+	ACQUIRE(m, subclass, false, false);
+	MUST(pthread_mutex_lock(&m->m));
+	OWNER_SET(m);
+}
+
+bool mutex_trylock(struct mutex *m)
+{
+	int ret = pthread_mutex_trylock(&m->m);
+
+	if (ret == EBUSY)
+		return false;
+	MUST(ret);
+	ACQUIRE(m, 0, false, true);
+	OWNER_SET(m);
+	return true;
+}
+
+void mutex_unlock(struct mutex *m)
+{
+	RELEASE(m);
+	OWNER_CLEAR(m);
+	MUST(pthread_mutex_unlock(&m->m));
+}
+
+#ifdef UI_LOCKDEP
+/* Ownership goes with the wait: the held entry is put back where it was. */
+static unsigned int cond_release(struct mutex *m, struct held_lock *saved)
+{
+	unsigned int i;
+
+	for (i = nr_held; i; i--)
+		if (held[i - 1].lock == m)
+			break;
+	if (!i)
+		lockdep_assert_failed("mutex_cond_wait", "the mutex", &m->class,
+				      "held");
+	*saved = held[i - 1];
+	RELEASE(m);
+	OWNER_CLEAR(m);
+	return i - 1;
+}
+
+static void cond_reacquire(struct mutex *m, const struct held_lock *saved,
+			   unsigned int at)
+{
+	unsigned int i;
+
+	for (i = nr_held; i > at; i--)
+		held[i] = held[i - 1];
+	held[at] = *saved;
+	nr_held++;
+	OWNER_SET(m);
+}
+#endif
+
+void mutex_cond_wait(pthread_cond_t *c, struct mutex *m)
+{
+#ifdef UI_LOCKDEP
+	struct held_lock saved;
+	unsigned int at = cond_release(m, &saved);
+
+	MUST(pthread_cond_wait(c, &m->m));
+	cond_reacquire(m, &saved, at);
+#else
+	MUST(pthread_cond_wait(c, &m->m));
+#endif
+}
+
+int mutex_cond_timedwait(pthread_cond_t *c, struct mutex *m,
+			 const struct timespec *abstime)
+{
+	int ret;
+#ifdef UI_LOCKDEP
+	struct held_lock saved;
+	unsigned int at = cond_release(m, &saved);
+
+	ret = pthread_cond_timedwait(c, &m->m, abstime);
+	cond_reacquire(m, &saved, at);
+#else
+	ret = pthread_cond_timedwait(c, &m->m, abstime);
+#endif
+	if (ret && ret != ETIMEDOUT)
+		MUST(ret);
+	return ret;
+}
+
+/* ---- struct rw_semaphore -------------------------------------------------- */
+
+void init_rwsem_name(struct rw_semaphore *s, const char *name,
+		     unsigned int rank)
+{
+	MUST(pthread_rwlock_init(&s->rw, NULL));
+	SET_CLASS(s, name, rank);
+	OWNER_CLEAR(s);
+}
+
+void rwsem_destroy(struct rw_semaphore *s)
+{
+	pthread_rwlock_destroy(&s->rw);
+}
+
+void down_read(struct rw_semaphore *s)
+{
+	ACQUIRE(s, 0, true, false);
+	MUST(pthread_rwlock_rdlock(&s->rw));
+}
+
+bool down_read_trylock(struct rw_semaphore *s)
+{
+	int ret = pthread_rwlock_tryrdlock(&s->rw);
+
+	if (ret == EBUSY)
+		return false;
+	MUST(ret);
+	ACQUIRE(s, 0, true, true);
+	return true;
+}
+
+void up_read(struct rw_semaphore *s)
+{
+	RELEASE(s);
+	MUST(pthread_rwlock_unlock(&s->rw));
+}
+
+void down_write(struct rw_semaphore *s)
+{
+	ACQUIRE(s, 0, false, false);
+	MUST(pthread_rwlock_wrlock(&s->rw));
+	OWNER_SET(s);
+}
+
+bool down_write_trylock(struct rw_semaphore *s)
+{
+	int ret = pthread_rwlock_trywrlock(&s->rw);
+
+	if (ret == EBUSY)
+		return false;
+	MUST(ret);
+	ACQUIRE(s, 0, false, true);
+	OWNER_SET(s);
+	return true;
+}
+
+void up_write(struct rw_semaphore *s)
+{
+	RELEASE(s);
+	OWNER_CLEAR(s);
+	MUST(pthread_rwlock_unlock(&s->rw));
+}
+
+/* ---- spinlock_t -------------------------------------------------------------- */
+
+void spin_lock_init_name(spinlock_t *l, const char *name, unsigned int rank)
+{
+	MUST(pthread_spin_init(&l->s, PTHREAD_PROCESS_PRIVATE));
+	SET_CLASS(l, name, rank);
+	OWNER_CLEAR(l);
+}
+
+void spin_lock_destroy(spinlock_t *l)
+{
+	pthread_spin_destroy(&l->s);
+}
+
+void spin_lock(spinlock_t *l)
+{
+	ACQUIRE(l, 0, false, false);
+	MUST(pthread_spin_lock(&l->s));
+	OWNER_SET(l);
+}
+
+bool spin_trylock(spinlock_t *l)
+{
+	int ret = pthread_spin_trylock(&l->s);
+
+	if (ret == EBUSY)
+		return false;
+	MUST(ret);
+	ACQUIRE(l, 0, false, true);
+	OWNER_SET(l);
+	return true;
+}
+
+void spin_unlock(spinlock_t *l)
+{
+	RELEASE(l);
+	OWNER_CLEAR(l);
+	MUST(pthread_spin_unlock(&l->s));
+}
