@@ -66,10 +66,32 @@
 #include "lib/internal.h"
 #include "pgtable/lpae_format.h"
 
-#define ASID_BITS 16
-#define NR_ASIDS  (1u << ASID_BITS)
-#define VMID_BITS 16
-#define NR_VMIDS  (1u << VMID_BITS)
+/* The driver's defaults and the limits of the fields it fills in. */
+#define ARM_SMMU_ASID_BITS   16 /* CD.ASID, TLBI_NH_* ASID */
+#define ARM_SMMU_VMID_BITS   16 /* STE.S2VMID, TLBI_S2_IPA/S12_VMALL VMID */
+#define ARM_SMMU_DEFAULT_IAS 48 /* stage-1 input size without an option */
+#define ARM_SMMU_OAS	     48 /* output size of every table */
+/* A range TLBI covers (NUM + 1) << SCALE pages: NUM is 5 bits (at most 32
+ * pages of one scale), and the range must stay inside 64-bit addresses. */
+#define ARM_SMMU_TLBI_RANGE_MAX_NUM   32UL
+#define ARM_SMMU_TLBI_RANGE_MAX_SCALE (63 - PHYS_PAGE_SHIFT)
+/* The opcode of a command: bits [7:0] of its first word. */
+#define ARM_SMMU_CMD_OPCODE_MASK 0xffu
+
+/*
+ * An id allocator: one bit per id of a space of 1 << ARM_SMMU_ID_BITS ids,
+ * set while the id is in use.  Both the ASID and the VMID space are this
+ * wide; id 0 of each is reserved at probe.  Guarded by smmu->lock.
+ */
+#define ARM_SMMU_ID_BITS 16
+_Static_assert(ARM_SMMU_ASID_BITS == ARM_SMMU_ID_BITS &&
+		       ARM_SMMU_VMID_BITS == ARM_SMMU_ID_BITS,
+	       "the ASID and VMID maps share one id allocator");
+#define ARM_SMMU_ID_WORDS ((1u << ARM_SMMU_ID_BITS) / 64)
+
+struct arm_smmu_id_map {
+	uint64_t bits[ARM_SMMU_ID_WORDS];
+};
 
 struct arm_smmu_device {
 	struct iommu_device iommu;
@@ -79,8 +101,8 @@ struct arm_smmu_device {
 	unsigned int nr_sids;
 
 	pthread_mutex_t lock;
-	uint64_t asid_map[NR_ASIDS / 64]; /* lock; ASID 0 reserved */
-	uint64_t vmid_map[NR_VMIDS / 64]; /* lock; VMID 0 reserved */
+	struct arm_smmu_id_map asids;	  /* lock; ASID 0 reserved */
+	struct arm_smmu_id_map vmids;	  /* lock; VMID 0 reserved */
 	struct arm_smmu_master **masters; /* lock; indexed by sid */
 
 	_Atomic uint64_t tlbi_cmds, syncs, cfgi_cmds, events, unrecoverable,
@@ -250,10 +272,11 @@ static int arm_smmu_tlb_inv_range(struct arm_smmu_domain *d, unsigned long iova,
 		if (smmu->opts.range_inv && granule == PHYS_PAGE_SIZE) {
 			/* (num + 1) << scale pages per command */
 			unsigned int scale = __builtin_ctzl(pages);
-			unsigned long num = min(pages >> scale, 32UL);
+			unsigned long num = min(pages >> scale,
+						ARM_SMMU_TLBI_RANGE_MAX_NUM);
 
-			if (scale > 63 - PHYS_PAGE_SHIFT)
-				scale = 63 - PHYS_PAGE_SHIFT;
+			if (scale > ARM_SMMU_TLBI_RANGE_MAX_SCALE)
+				scale = ARM_SMMU_TLBI_RANGE_MAX_SCALE;
 			cmd.scale = scale;
 			cmd.num = num - 1;
 			chunk = num << scale;
@@ -338,49 +361,50 @@ static const struct lpae_flush_ops arm_smmu_flush_ops = {
 	.tlb_add_page = arm_smmu_tlb_add_page,
 };
 
-/* ---- ASIDs --------------------------------------------------------------------- */
+/* ---- ASIDs and VMIDs ------------------------------------------------------------ */
 
-static int asid_alloc(struct arm_smmu_device *smmu, uint16_t *asid)
+/* The lowest free id of map, marked used; -ENOSPC when all are. */
+static int arm_smmu_id_alloc(struct arm_smmu_device *smmu,
+			     struct arm_smmu_id_map *map, uint16_t *id)
 {
-	for (unsigned int w = 0; w < NR_ASIDS / 64; w++) {
-		uint64_t free = ~smmu->asid_map[w];
+	for (unsigned int w = 0; w < ARM_SMMU_ID_WORDS; w++) {
+		uint64_t free = ~map->bits[w];
 
 		if (free) {
 			unsigned int b = __builtin_ctzll(free);
 
-			smmu->asid_map[w] |= 1ULL << b;
-			*asid = w * 64 + b;
+			map->bits[w] |= 1ULL << b;
+			*id = w * 64 + b;
 			return 0;
 		}
 	}
 	return -ENOSPC;
 }
 
-static void asid_free(struct arm_smmu_device *smmu, uint16_t asid)
+static void arm_smmu_id_free(struct arm_smmu_device *smmu,
+			     struct arm_smmu_id_map *map, uint16_t id)
 {
-	smmu->asid_map[asid / 64] &= ~(1ULL << (asid % 64));
+	map->bits[id / 64] &= ~(1ULL << (id % 64));
 }
 
-/* VMIDs: the same, from their own space (lock held). */
-static int vmid_alloc(struct arm_smmu_device *smmu, uint16_t *vmid)
+/* A paging domain's tag: a VMID for stage 2, an ASID for stage 1. */
+static int arm_smmu_domain_tag_alloc(struct arm_smmu_domain *d)
 {
-	for (unsigned int w = 0; w < NR_VMIDS / 64; w++) {
-		uint64_t free = ~smmu->vmid_map[w];
+	struct arm_smmu_device *smmu = d->smmu;
 
-		if (free) {
-			unsigned int b = __builtin_ctzll(free);
-
-			smmu->vmid_map[w] |= 1ULL << b;
-			*vmid = w * 64 + b;
-			return 0;
-		}
-	}
-	return -ENOSPC;
+	if (d->stage == ARM_SMMU_DOMAIN_S2)
+		return arm_smmu_id_alloc(smmu, &smmu->vmids, &d->vmid);
+	return arm_smmu_id_alloc(smmu, &smmu->asids, &d->asid);
 }
 
-static void vmid_free(struct arm_smmu_device *smmu, uint16_t vmid)
+static void arm_smmu_domain_tag_free(struct arm_smmu_domain *d)
 {
-	smmu->vmid_map[vmid / 64] &= ~(1ULL << (vmid % 64));
+	struct arm_smmu_device *smmu = d->smmu;
+
+	if (d->stage == ARM_SMMU_DOMAIN_S2)
+		arm_smmu_id_free(smmu, &smmu->vmids, d->vmid);
+	else
+		arm_smmu_id_free(smmu, &smmu->asids, d->asid);
 }
 
 /* ---- domains --------------------------------------------------------------------- */
@@ -416,10 +440,7 @@ static int arm_smmu_domain_alloc(struct iommu_device *iommu, unsigned int type,
 	d->stage = type & __IOMMU_DOMAIN_NEST_PARENT ? ARM_SMMU_DOMAIN_S2
 						     : ARM_SMMU_DOMAIN_S1;
 	pthread_mutex_lock(&smmu->lock);
-	if (d->stage == ARM_SMMU_DOMAIN_S2)
-		ret = vmid_alloc(smmu, &d->vmid);
-	else
-		ret = asid_alloc(smmu, &d->asid);
+	ret = arm_smmu_domain_tag_alloc(d);
 	pthread_mutex_unlock(&smmu->lock);
 	if (ret)
 		goto err_free;
@@ -427,7 +448,7 @@ static int arm_smmu_domain_alloc(struct iommu_device *iommu, unsigned int type,
 	d->cfg = (struct lpae_cfg){
 		.stage = d->stage == ARM_SMMU_DOMAIN_S2 ? 2 : 1,
 		.ias = smmu->opts.ias,
-		.oas = 48,
+		.oas = ARM_SMMU_OAS,
 		.pgsize_bitmap = smmu->opts.pgsize_bitmap,
 		.coherent_walk = smmu->opts.coherent,
 		.tlb = &arm_smmu_flush_ops,
@@ -450,10 +471,7 @@ out:
 
 err_asid:
 	pthread_mutex_lock(&smmu->lock);
-	if (d->stage == ARM_SMMU_DOMAIN_S2)
-		vmid_free(smmu, d->vmid);
-	else
-		asid_free(smmu, d->asid);
+	arm_smmu_domain_tag_free(d);
 	pthread_mutex_unlock(&smmu->lock);
 err_free:
 	ui_free(d);
@@ -513,12 +531,11 @@ static void arm_smmu_domain_free(struct iommu_domain *domain)
 		lpae_free(d->pgtbl);
 		/* an ASID (VMID) whose entries could not be invalidated is
 		 * never handed out again: a new domain would inherit them */
-		pthread_mutex_lock(&smmu->lock);
-		if (clean && d->stage == ARM_SMMU_DOMAIN_S2)
-			vmid_free(smmu, d->vmid);
-		else if (clean)
-			asid_free(smmu, d->asid);
-		pthread_mutex_unlock(&smmu->lock);
+		if (clean) {
+			pthread_mutex_lock(&smmu->lock);
+			arm_smmu_domain_tag_free(d);
+			pthread_mutex_unlock(&smmu->lock);
+		}
 	}
 	ui_free(d);
 }
@@ -787,54 +804,49 @@ static void arm_smmu_release_device(struct device *dev)
 	ui_free(master);
 }
 
-static int arm_smmu_dev_enable_feat(struct device *dev,
-				    enum iommu_dev_features feat)
+/*
+ * Turn IOPF on or off for a master: stall when the device can stall, PRI
+ * otherwise; the CD's and STE's stall bits follow.  -EBUSY when already
+ * on, -EINVAL when already off; a failed enable leaves it off.
+ */
+static int arm_smmu_dev_set_iopf(struct device *dev, bool on)
 {
 	struct arm_smmu_master *master = dev_to_master(dev);
 	struct iommu_domain *domain = dev->domain;
 	int ret = 0;
 
-	if (feat != IOMMU_DEV_FEAT_IOPF)
-		return -ENODEV;
-	if (!(dev->fw_flags & (DEVICE_FW_CAN_STALL | DEVICE_FW_PRI)))
-		return -ENODEV;
 	pthread_mutex_lock(&master->smmu->lock);
-	if (master->stall_enabled || master->pri_enabled) {
-		ret = -EBUSY;
+	if ((master->stall_enabled || master->pri_enabled) == on) {
+		ret = on ? -EBUSY : -EINVAL;
 		goto out;
 	}
-	master->stall_enabled = dev->fw_flags & DEVICE_FW_CAN_STALL;
-	master->pri_enabled = !master->stall_enabled;
-	/* the CD's stall bit follows */
+	master->stall_enabled = on && (dev->fw_flags & DEVICE_FW_CAN_STALL);
+	master->pri_enabled = on && !master->stall_enabled;
 	if (domain)
 		ret = arm_smmu_install_ste(master, to_smmu_domain(domain));
-	if (ret)
+	if (ret && on)
 		master->stall_enabled = master->pri_enabled = false;
 out:
 	pthread_mutex_unlock(&master->smmu->lock);
 	return ret;
 }
 
+static int arm_smmu_dev_enable_feat(struct device *dev,
+				    enum iommu_dev_features feat)
+{
+	if (feat != IOMMU_DEV_FEAT_IOPF)
+		return -ENODEV;
+	if (!(dev->fw_flags & (DEVICE_FW_CAN_STALL | DEVICE_FW_PRI)))
+		return -ENODEV;
+	return arm_smmu_dev_set_iopf(dev, true);
+}
+
 static int arm_smmu_dev_disable_feat(struct device *dev,
 				     enum iommu_dev_features feat)
 {
-	struct arm_smmu_master *master = dev_to_master(dev);
-	struct iommu_domain *domain = dev->domain;
-	int ret = 0;
-
 	if (feat != IOMMU_DEV_FEAT_IOPF)
 		return -EINVAL;
-	pthread_mutex_lock(&master->smmu->lock);
-	if (!master->stall_enabled && !master->pri_enabled) {
-		ret = -EINVAL;
-		goto out;
-	}
-	master->stall_enabled = master->pri_enabled = false;
-	if (domain)
-		ret = arm_smmu_install_ste(master, to_smmu_domain(domain));
-out:
-	pthread_mutex_unlock(&master->smmu->lock);
-	return ret;
+	return arm_smmu_dev_set_iopf(dev, false);
 }
 
 static void arm_smmu_get_resv_regions(struct device *dev,
@@ -1096,7 +1108,7 @@ static const char *cerror_str(enum smmu_cmdq_cerror e)
 
 static const char *cmd_str(uint64_t dw0)
 {
-	switch (dw0 & 0xff) {
+	switch (dw0 & ARM_SMMU_CMD_OPCODE_MASK) {
 	case SMMU_CMD_CFGI_STE:
 		return "CFGI_STE";
 	case SMMU_CMD_CFGI_ALL:
@@ -1206,7 +1218,7 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 {
 	struct arm_smmu_options def = {
 		.coherent = true,
-		.ias = 48,
+		.ias = ARM_SMMU_DEFAULT_IAS,
 		.range_inv = true,
 	};
 	struct smmu_config hwcfg;
@@ -1228,7 +1240,7 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 	smmu->pm = smmu_phys(hw);
 	smmu->opts = *opts;
 	if (!smmu->opts.ias)
-		smmu->opts.ias = 48;
+		smmu->opts.ias = ARM_SMMU_DEFAULT_IAS;
 	if (!smmu->opts.pgsize_bitmap)
 		smmu->opts.pgsize_bitmap = LPAE_PGSIZE_ALL;
 	smmu->nr_sids = 1u << hwcfg.sid_bits;
@@ -1237,8 +1249,8 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 		ret = -ENOMEM;
 		goto err_free;
 	}
-	smmu->asid_map[0] = 1; /* ASID 0 is never handed out */
-	smmu->vmid_map[0] = 1; /* VMID 0 tags the stage-1 domains */
+	smmu->asids.bits[0] = 1; /* ASID 0 is never handed out */
+	smmu->vmids.bits[0] = 1; /* VMID 0 tags the stage-1 domains */
 	pthread_mutex_init(&smmu->lock, NULL);
 	pthread_mutex_init(&smmu->gerror_lock, NULL);
 

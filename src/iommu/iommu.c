@@ -797,38 +797,42 @@ int iommu_register_device_fault_handler(struct device *dev,
 	return 0;
 }
 
-int iommu_update_device_fault_handler(struct device *dev, unsigned int mask,
-				      unsigned int set)
+/*
+ * The flags of dev's registered handler: with out, read into *out;
+ * without, replaced by (flags & mask) | set.  -EINVAL without a handler.
+ */
+static int fault_handler_flags(struct device *dev, unsigned int mask,
+			       unsigned int set, unsigned int *out)
 {
 	struct iommu_fault_param *p = dev ? dev->fault_param : NULL;
 	int ret = 0;
 
 	if (!p)
 		return -EINVAL;
-	pthread_rwlock_wrlock(&p->lock);
+	if (out)
+		pthread_rwlock_rdlock(&p->lock);
+	else
+		pthread_rwlock_wrlock(&p->lock);
 	if (!p->handler)
 		ret = -EINVAL;
+	else if (out)
+		*out = p->flags;
 	else
 		p->flags = (p->flags & mask) | set;
 	pthread_rwlock_unlock(&p->lock);
 	return ret;
 }
 
+int iommu_update_device_fault_handler(struct device *dev, unsigned int mask,
+				      unsigned int set)
+{
+	return fault_handler_flags(dev, mask, set, NULL);
+}
+
 int iommu_get_device_fault_handler_flags(struct device *dev,
 					 unsigned int *flags)
 {
-	struct iommu_fault_param *p = dev ? dev->fault_param : NULL;
-	int ret = 0;
-
-	if (!p)
-		return -EINVAL;
-	pthread_rwlock_rdlock(&p->lock);
-	if (!p->handler)
-		ret = -EINVAL;
-	else
-		*flags = p->flags;
-	pthread_rwlock_unlock(&p->lock);
-	return ret;
+	return flags ? fault_handler_flags(dev, 0, 0, flags) : -EINVAL;
 }
 
 int iommu_unregister_device_fault_handler(struct device *dev)

@@ -556,50 +556,32 @@ static void iova_depot_release(struct iova_domain *iovad,
 }
 
 /*
- * Both magazines of this CPU are full: move 'loaded' into the depot and
- * load an empty one (a spare, or a new one).  False when no empty magazine
- * can be had.  cpu_rcache->lock held.
+ * Exchange this CPU's 'loaded' magazine with the depot.  push: both
+ * magazines are full; 'loaded' goes into the depot and an empty one (a
+ * spare, or a new one) is loaded; false when no empty magazine can be had.
+ * Otherwise both are empty; 'loaded' becomes a spare and a full magazine
+ * of the depot is loaded; false when the depot is empty.
+ * cpu_rcache->lock held.
  */
-static bool iova_depot_push(struct iova_domain *iovad,
-			    struct iova_rcache *rcache,
-			    struct iova_cpu_rcache *cpu_rcache)
+static bool iova_depot_exchange(struct iova_domain *iovad,
+				struct iova_rcache *rcache,
+				struct iova_cpu_rcache *cpu_rcache, bool push)
 {
-	struct iova_magazine *empty, *full = NULL, *spare = NULL;
-
-	pthread_mutex_lock(&rcache->lock);
-	empty = mag_list_pop(&rcache->spares);
-	if (!empty) {
-		empty = iova_magazine_alloc();
-		if (!empty) {
-			pthread_mutex_unlock(&rcache->lock);
-			return false;
-		}
-	}
-	mag_list_push(&rcache->depot, cpu_rcache->loaded);
-	cpu_rcache->loaded = empty;
-	rcache->pushes++;
-	iova_depot_tick(rcache, &full, &spare);
-	pthread_mutex_unlock(&rcache->lock);
-	iova_depot_release(iovad, full, spare);
-	return true;
-}
-
-/*
- * Both magazines of this CPU are empty: swap 'loaded' for a full magazine
- * of the depot.  False when the depot is empty.  cpu_rcache->lock held.
- */
-static bool iova_depot_pop(struct iova_domain *iovad,
-			   struct iova_rcache *rcache,
-			   struct iova_cpu_rcache *cpu_rcache)
-{
+	struct iova_mag_list *from = push ? &rcache->spares : &rcache->depot;
+	struct iova_mag_list *to = push ? &rcache->depot : &rcache->spares;
 	struct iova_magazine *mag, *full = NULL, *spare = NULL;
 
 	pthread_mutex_lock(&rcache->lock);
-	mag = mag_list_pop(&rcache->depot);
+	mag = mag_list_pop(from);
+	if (!mag && push)
+		mag = iova_magazine_alloc();
 	if (mag) {
-		mag_list_push(&rcache->spares, cpu_rcache->loaded);
+		mag_list_push(to, cpu_rcache->loaded);
 		cpu_rcache->loaded = mag;
-		rcache->pops++;
+		if (push)
+			rcache->pushes++;
+		else
+			rcache->pops++;
 		iova_depot_tick(rcache, &full, &spare);
 	}
 	pthread_mutex_unlock(&rcache->lock);
@@ -624,7 +606,7 @@ static bool iova_rcache_insert(struct iova_domain *iovad, unsigned int order,
 		cpu_rcache->prev = tmp;
 		goto push;
 	}
-	if (!iova_depot_push(iovad, rcache, cpu_rcache)) {
+	if (!iova_depot_exchange(iovad, rcache, cpu_rcache, true)) {
 		pthread_spin_unlock(&cpu_rcache->lock);
 		return false;
 	}
@@ -660,7 +642,7 @@ static unsigned long iova_rcache_get(struct iova_domain *iovad,
 		goto hit;
 	}
 	if (!cpu_rcache->loaded->size &&
-	    iova_depot_pop(iovad, rcache, cpu_rcache) &&
+	    iova_depot_exchange(iovad, rcache, cpu_rcache, false) &&
 	    iova_magazine_pop(cpu_rcache->loaded, max_pfn, &pfn))
 		goto hit;
 miss:
@@ -818,10 +800,25 @@ void free_cpu_cached_iovas(unsigned int cpu, struct iova_domain *iovad)
 	}
 }
 
+/* Outside rcache->lock: empty detached full magazines into the tree, and
+ * free them and the detached spares. */
+static void iova_mag_lists_release(struct iova_domain *iovad,
+				   struct iova_mag_list *full,
+				   struct iova_mag_list *spare)
+{
+	struct iova_magazine *mag;
+
+	while ((mag = mag_list_pop(full))) {
+		iova_magazine_free_pfns(mag, iovad);
+		ui_free(mag);
+	}
+	while ((mag = mag_list_pop(spare)))
+		ui_free(mag);
+}
+
 /* Empty every depot into the tree and free its magazines and spares. */
 static void free_global_cached_iovas(struct iova_domain *iovad)
 {
-	struct iova_magazine *mag;
 	unsigned int i;
 
 	for (i = 0; i < IOVA_RANGE_CACHE_MAX_SIZE; i++) {
@@ -836,12 +833,7 @@ static void free_global_cached_iovas(struct iova_domain *iovad)
 		iova_depot_trim_point(rcache);
 		pthread_mutex_unlock(&rcache->lock);
 
-		while ((mag = mag_list_pop(&depot))) {
-			iova_magazine_free_pfns(mag, iovad);
-			ui_free(mag);
-		}
-		while ((mag = mag_list_pop(&spares)))
-			ui_free(mag);
+		iova_mag_lists_release(iovad, &depot, &spares);
 	}
 }
 
@@ -861,7 +853,6 @@ void iova_domain_flush_rcaches(struct iova_domain *iovad)
 
 void iova_domain_trim_rcaches(struct iova_domain *iovad)
 {
-	struct iova_magazine *mag;
 	unsigned int i;
 
 	if (!iovad->rcaches)
@@ -888,12 +879,7 @@ void iova_domain_trim_rcaches(struct iova_domain *iovad)
 		iova_depot_trim_point(rcache);
 		pthread_mutex_unlock(&rcache->lock);
 
-		while ((mag = mag_list_pop(&full))) {
-			iova_magazine_free_pfns(mag, iovad);
-			ui_free(mag);
-		}
-		while ((mag = mag_list_pop(&spare)))
-			ui_free(mag);
+		iova_mag_lists_release(iovad, &full, &spare);
 	}
 }
 
