@@ -21,6 +21,8 @@
 #include <uiommu/base.h>
 #include <uiommu/iova.h>
 
+#include "iommu/iommu_internal.h"
+
 #define GRANULE	 4096UL
 #define MSI_BASE 0x8000000UL /* the kernel's MSI_IOVA_BASE */
 #define MSI_LEN	 0x100000UL
@@ -834,6 +836,37 @@ static void test_fail_depot_push(void **state)
 	put_iova_domain(&iovad);
 }
 
+#ifdef UI_LOCKDEP
+static void find_without_tree_lock(void *ctx)
+{
+	private_find_iova(ctx, 1);
+}
+#endif
+
+/* A function that needs the tree lock, called without it, aborts naming
+ * itself and the lock (test builds check lock rules). */
+static void test_tree_lock_asserted(void **state)
+{
+#ifdef UI_LOCKDEP
+	static const char *const want[] = {"private_find_iova() must be called "
+					   "with "
+					   "&iovad->iova_rbtree_lock held",
+					   "lock class iovad->iova_rbtree_lock",
+					   NULL};
+	struct iova_domain iovad;
+
+	assert_int_equal(init_iova_domain(&iovad, GRANULE, 1), 0);
+	test_expect_abort(find_without_tree_lock, &iovad, want);
+	/* held, it is the lookup find_iova() makes */
+	mutex_lock(&iovad.iova_rbtree_lock);
+	assert_null(private_find_iova(&iovad, 1));
+	mutex_unlock(&iovad.iova_rbtree_lock);
+	put_iova_domain(&iovad);
+#else
+	skip(); /* release builds have no checks to test */
+#endif
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_init_args),
 	cmocka_unit_test(test_size_aligned),
@@ -853,6 +886,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_fail_sweep_init_rcaches),
 	cmocka_unit_test(test_fail_sweep_alloc_reserve),
 	cmocka_unit_test(test_fail_depot_push),
+	cmocka_unit_test(test_tree_lock_asserted),
 };
 
 TEST_MAIN(tests)

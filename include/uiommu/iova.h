@@ -26,9 +26,12 @@
 #ifndef UIOMMU_IOVA_H
 #define UIOMMU_IOVA_H
 
-#include <pthread.h>
 #include <bsd/sys/tree.h>
 #include <uiommu/base.h>
+
+/* Only inside the tree (every user has src/ on its include path) until
+ * the layer headers move to an internal directory. */
+#include "lib/lock.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,7 +62,7 @@ RB_HEAD(iova_root, iova);
 struct iova_rcache;
 
 struct iova_domain {
-	pthread_mutex_t iova_rbtree_lock;
+	struct mutex iova_rbtree_lock;
 	struct iova_root rbroot;	/* [tree] */
 	struct iova *cached_node;	/* [tree] search start, 64-bit limits */
 	struct iova *cached32_node;	/* [tree] search start, 32-bit limits */

@@ -50,19 +50,25 @@
  * the queue cannot carry even that, the SMMU is disabled (GBPA abort).  An
  * unmap never returns as if an invalidation completed that did not.
  *
- * Locking: smmu->lock (a mutex) guards the ASID and VMID bitmaps, masters[] and
+ * Locking: smmu->lock (a mutex) guards the ASID and VMID maps, masters[] and
  * every STE/CD update with its CFGI and sync, and masters[]->domain;
  * gerror_lock the handler's fetch-retry state and the last error; the
  * command queue has its own lock in the hardware model; map/unmap/sync take
- * no driver lock (a domain that breaks takes smmu->lock to block it).
+ * no driver lock (a domain that breaks takes smmu->lock to block it).  The
+ * core calls attach and detach under its group lock, the flush queue
+ * flushes under its ring lock; both rank below smmu->lock, and gerror_lock
+ * ranks above it (a command retried under smmu->lock takes it): see
+ * iommu/iommu_internal.h.  The interrupt handlers hold no driver lock while
+ * they report a fault: find_master() takes and drops smmu->lock, and the
+ * core's report holds only its own locks across the handlers.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 
 #include <uiommu/arm_smmu_v3.h>
 
+#include "iommu/iommu_internal.h"
 #include "lib/internal.h"
 #include "pgtable/lpae_format.h"
 
@@ -100,7 +106,7 @@ struct arm_smmu_device {
 	struct arm_smmu_options opts;
 	unsigned int nr_sids;
 
-	pthread_mutex_t lock;
+	struct mutex lock;
 	struct arm_smmu_id_map asids;	  /* lock; ASID 0 reserved */
 	struct arm_smmu_id_map vmids;	  /* lock; VMID 0 reserved */
 	struct arm_smmu_master **masters; /* lock; indexed by sid */
@@ -112,7 +118,7 @@ struct arm_smmu_device {
 	 * failed for good, domains marked broken, SMMU disabled */
 	_Atomic uint64_t cerrors, skipped_cmds, fetch_retries, sync_retries,
 		sync_failures, broken_domains, disabled;
-	pthread_mutex_t gerror_lock;	   /* the four below */
+	struct mutex gerror_lock;	   /* the four below */
 	uint32_t abt_cons;		   /* the command whose fetch aborted */
 	unsigned int abt_count;		   /* its fetch retries so far */
 	enum smmu_cmdq_cerror last_cerror; /* the last CMDQ error */
@@ -174,9 +180,9 @@ static inline struct arm_smmu_master *dev_to_master(struct device *dev)
  * retries, and the pending error acknowledged (the fetch is retried). */
 static void arm_smmu_cmdq_retry(struct arm_smmu_device *smmu)
 {
-	pthread_mutex_lock(&smmu->gerror_lock);
+	mutex_lock(&smmu->gerror_lock);
 	smmu->abt_count = 0;
-	pthread_mutex_unlock(&smmu->gerror_lock);
+	mutex_unlock(&smmu->gerror_lock);
 	if (smmu_gerror_read(smmu->hw) & SMMU_GERROR_CMDQ_ERR)
 		smmu_gerror_ack(smmu->hw, SMMU_GERROR_CMDQ_ERR);
 }
@@ -367,6 +373,7 @@ static const struct lpae_flush_ops arm_smmu_flush_ops = {
 static int arm_smmu_id_alloc(struct arm_smmu_device *smmu,
 			     struct arm_smmu_id_map *map, uint16_t *id)
 {
+	lockdep_assert_held(&smmu->lock);
 	for (unsigned int w = 0; w < ARM_SMMU_ID_WORDS; w++) {
 		uint64_t free = ~map->bits[w];
 
@@ -384,6 +391,7 @@ static int arm_smmu_id_alloc(struct arm_smmu_device *smmu,
 static void arm_smmu_id_free(struct arm_smmu_device *smmu,
 			     struct arm_smmu_id_map *map, uint16_t id)
 {
+	lockdep_assert_held(&smmu->lock);
 	map->bits[id / 64] &= ~(1ULL << (id % 64));
 }
 
@@ -439,9 +447,9 @@ static int arm_smmu_domain_alloc(struct iommu_device *iommu, unsigned int type,
 
 	d->stage = type & __IOMMU_DOMAIN_NEST_PARENT ? ARM_SMMU_DOMAIN_S2
 						     : ARM_SMMU_DOMAIN_S1;
-	pthread_mutex_lock(&smmu->lock);
+	mutex_lock(&smmu->lock);
 	ret = arm_smmu_domain_tag_alloc(d);
-	pthread_mutex_unlock(&smmu->lock);
+	mutex_unlock(&smmu->lock);
 	if (ret)
 		goto err_free;
 
@@ -470,9 +478,9 @@ out:
 	return 0;
 
 err_asid:
-	pthread_mutex_lock(&smmu->lock);
+	mutex_lock(&smmu->lock);
 	arm_smmu_domain_tag_free(d);
-	pthread_mutex_unlock(&smmu->lock);
+	mutex_unlock(&smmu->lock);
 err_free:
 	ui_free(d);
 	return ret;
@@ -532,9 +540,9 @@ static void arm_smmu_domain_free(struct iommu_domain *domain)
 		/* an ASID (VMID) whose entries could not be invalidated is
 		 * never handed out again: a new domain would inherit them */
 		if (clean) {
-			pthread_mutex_lock(&smmu->lock);
+			mutex_lock(&smmu->lock);
 			arm_smmu_domain_tag_free(d);
-			pthread_mutex_unlock(&smmu->lock);
+			mutex_unlock(&smmu->lock);
 		}
 	}
 	ui_free(d);
@@ -552,8 +560,7 @@ static void ste_set_s2(struct smmu_ste *ste, const struct arm_smmu_domain *s2,
 	ste->s2_stall = master->stall_enabled;
 }
 
-/* Write the master's STE for a domain (NULL: abort), then CFGI_STE + sync.
- * Called with smmu->lock held. */
+/* Write the master's STE for a domain (NULL: abort), then CFGI_STE + sync. */
 static int arm_smmu_install_ste(struct arm_smmu_master *master,
 				struct arm_smmu_domain *d)
 {
@@ -562,6 +569,7 @@ static int arm_smmu_install_ste(struct arm_smmu_master *master,
 	struct smmu_cmd cmd;
 	int ret, err = 0;
 
+	lockdep_assert_held(&smmu->lock);
 	if (d && iommu_domain_error(&d->domain))
 		d = NULL; /* broken: its streams stay blocked */
 	if (d && d->stage == ARM_SMMU_DOMAIN_BYPASS) {
@@ -627,7 +635,7 @@ static void arm_smmu_domain_broken(struct arm_smmu_domain *d, int err)
 	if (!iommu_domain_set_broken(&d->domain, err))
 		return;
 	inc(smmu, broken_domains, 1);
-	pthread_mutex_lock(&smmu->lock);
+	mutex_lock(&smmu->lock);
 	for (unsigned int sid = 0; sid < smmu->nr_sids; sid++) {
 		struct arm_smmu_master *m = smmu->masters[sid];
 		int r;
@@ -639,7 +647,7 @@ static void arm_smmu_domain_broken(struct arm_smmu_domain *d, int err)
 		if (r && !ret)
 			ret = r;
 	}
-	pthread_mutex_unlock(&smmu->lock);
+	mutex_unlock(&smmu->lock);
 	if (ret) {
 		pr_err("arm-smmu-v3: the command queue cannot block domain "
 		       "%p's streams (%d): disabling the SMMU, all DMA aborts",
@@ -659,9 +667,9 @@ static int arm_smmu_attach_dev(struct iommu_domain *domain, struct device *dev)
 		return -EINVAL;
 	if (iommu_domain_error(domain))
 		return iommu_domain_error(domain);
-	pthread_mutex_lock(&smmu->lock);
+	mutex_lock(&smmu->lock);
 	ret = arm_smmu_install_ste(master, to_smmu_domain(domain));
-	pthread_mutex_unlock(&smmu->lock);
+	mutex_unlock(&smmu->lock);
 	return ret;
 }
 
@@ -669,9 +677,9 @@ static void arm_smmu_detach_dev(struct iommu_domain *domain, struct device *dev)
 {
 	struct arm_smmu_master *master = dev_to_master(dev);
 
-	pthread_mutex_lock(&master->smmu->lock);
+	mutex_lock(&master->smmu->lock);
 	WARN_ON(arm_smmu_install_ste(master, NULL));
-	pthread_mutex_unlock(&master->smmu->lock);
+	mutex_unlock(&master->smmu->lock);
 }
 
 static int arm_smmu_map_pages(struct iommu_domain *domain, unsigned long iova,
@@ -764,7 +772,7 @@ static int arm_smmu_probe_device(struct device *dev)
 	if (ret)
 		goto err_free;
 
-	pthread_mutex_lock(&smmu->lock);
+	mutex_lock(&smmu->lock);
 	if (smmu->masters[dev->sid]) {
 		ret = -EBUSY;
 		goto err_unlock;
@@ -773,12 +781,12 @@ static int arm_smmu_probe_device(struct device *dev)
 	if (ret)
 		goto err_unlock;
 	smmu->masters[dev->sid] = master;
-	pthread_mutex_unlock(&smmu->lock);
+	mutex_unlock(&smmu->lock);
 	dev->iommu_priv = master;
 	return 0;
 
 err_unlock:
-	pthread_mutex_unlock(&smmu->lock);
+	mutex_unlock(&smmu->lock);
 	phys_free_pages(smmu->pm, master->cd_table, 0);
 err_free:
 	ui_free(master);
@@ -792,13 +800,13 @@ static void arm_smmu_release_device(struct device *dev)
 	struct smmu_ste ste = {0}; /* invalid */
 	struct smmu_cmd cmd = {.op = SMMU_CMD_CFGI_STE, .sid = master->sid};
 
-	pthread_mutex_lock(&smmu->lock);
+	mutex_lock(&smmu->lock);
 	smmu->masters[master->sid] = NULL;
 	WARN_ON(smmu_ste_write(smmu->hw, master->sid, &ste));
 	WARN_ON(arm_smmu_cmd(smmu, &cmd));
 	inc(smmu, cfgi_cmds, 1);
 	WARN_ON(arm_smmu_sync(smmu));
-	pthread_mutex_unlock(&smmu->lock);
+	mutex_unlock(&smmu->lock);
 	phys_free_pages(smmu->pm, master->cd_table, 0);
 	dev->iommu_priv = NULL;
 	ui_free(master);
@@ -815,7 +823,7 @@ static int arm_smmu_dev_set_iopf(struct device *dev, bool on)
 	struct iommu_domain *domain = dev->domain;
 	int ret = 0;
 
-	pthread_mutex_lock(&master->smmu->lock);
+	mutex_lock(&master->smmu->lock);
 	if ((master->stall_enabled || master->pri_enabled) == on) {
 		ret = on ? -EBUSY : -EINVAL;
 		goto out;
@@ -827,7 +835,7 @@ static int arm_smmu_dev_set_iopf(struct device *dev, bool on)
 	if (ret && on)
 		master->stall_enabled = master->pri_enabled = false;
 out:
-	pthread_mutex_unlock(&master->smmu->lock);
+	mutex_unlock(&master->smmu->lock);
 	return ret;
 }
 
@@ -924,10 +932,10 @@ static struct arm_smmu_master *find_master(struct arm_smmu_device *smmu,
 {
 	struct arm_smmu_master *m = NULL;
 
-	pthread_mutex_lock(&smmu->lock);
+	mutex_lock(&smmu->lock);
 	if (sid < smmu->nr_sids)
 		m = smmu->masters[sid];
-	pthread_mutex_unlock(&smmu->lock);
+	mutex_unlock(&smmu->lock);
 	return m;
 }
 
@@ -1163,10 +1171,10 @@ static void arm_smmu_gerror_irq(void *priv)
 	if (active & SMMU_GERROR_CMDQ_ERR) {
 		smmu_cmdq_state(smmu->hw, &st);
 		inc(smmu, cerrors, 1);
-		pthread_mutex_lock(&smmu->gerror_lock);
+		mutex_lock(&smmu->gerror_lock);
 		smmu->last_cerror = st.cerror;
 		memcpy(smmu->last_cmd, st.bad_cmd, sizeof(smmu->last_cmd));
-		pthread_mutex_unlock(&smmu->gerror_lock);
+		mutex_unlock(&smmu->gerror_lock);
 		pr_err("arm-smmu-v3: CMDQ error (cons %#x): %s", st.cons,
 		       cerror_str(st.cerror));
 		switch (st.cerror) {
@@ -1174,12 +1182,12 @@ static void arm_smmu_gerror_irq(void *priv)
 		case SMMU_CERROR_ATC_INV_SYNC: /* cons is at the sync: again */
 			break;
 		case SMMU_CERROR_ABT:
-			pthread_mutex_lock(&smmu->gerror_lock);
+			mutex_lock(&smmu->gerror_lock);
 			if (st.cons != smmu->abt_cons)
 				smmu->abt_count = 0;
 			smmu->abt_cons = st.cons;
 			give_up = ++smmu->abt_count > ARM_SMMU_CMDQ_ABT_RETRIES;
-			pthread_mutex_unlock(&smmu->gerror_lock);
+			mutex_unlock(&smmu->gerror_lock);
 			if (give_up) {
 				pr_err("arm-smmu-v3: command fetch still "
 				       "aborts after %u retries: the queue "
@@ -1251,8 +1259,8 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 	}
 	smmu->asids.bits[0] = 1; /* ASID 0 is never handed out */
 	smmu->vmids.bits[0] = 1; /* VMID 0 tags the stage-1 domains */
-	pthread_mutex_init(&smmu->lock, NULL);
-	pthread_mutex_init(&smmu->gerror_lock, NULL);
+	mutex_init(&smmu->lock, IOMMU_LOCK_SMMU);
+	mutex_init(&smmu->gerror_lock, IOMMU_LOCK_SMMU_GERROR);
 
 	smmu->iommu.ops = &arm_smmu_ops;
 	smmu->iommu.pm = smmu->pm;
@@ -1266,8 +1274,8 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 	return 0;
 
 err_masters:
-	pthread_mutex_destroy(&smmu->gerror_lock);
-	pthread_mutex_destroy(&smmu->lock);
+	mutex_destroy(&smmu->gerror_lock);
+	mutex_destroy(&smmu->lock);
 	ui_free(smmu->masters);
 err_free:
 	ui_free(smmu);
@@ -1285,8 +1293,8 @@ void arm_smmu_device_remove(struct arm_smmu_device *smmu)
 	iommu_device_unregister(&smmu->iommu);
 	for (unsigned int i = 0; i < smmu->nr_sids; i++)
 		WARN_ON(smmu->masters[i]);
-	pthread_mutex_destroy(&smmu->gerror_lock);
-	pthread_mutex_destroy(&smmu->lock);
+	mutex_destroy(&smmu->gerror_lock);
+	mutex_destroy(&smmu->lock);
 	ui_free(smmu->masters);
 	ui_free(smmu);
 }
@@ -1334,8 +1342,8 @@ void arm_smmu_get_stats(struct arm_smmu_device *smmu, struct arm_smmu_stats *st)
 	st->sync_failures = atomic_load(&smmu->sync_failures);
 	st->broken_domains = atomic_load(&smmu->broken_domains);
 	st->disabled = atomic_load(&smmu->disabled);
-	pthread_mutex_lock(&smmu->gerror_lock);
+	mutex_lock(&smmu->gerror_lock);
 	st->last_cerror = smmu->last_cerror;
 	memcpy(st->last_cmd, smmu->last_cmd, sizeof(st->last_cmd));
-	pthread_mutex_unlock(&smmu->gerror_lock);
+	mutex_unlock(&smmu->gerror_lock);
 }

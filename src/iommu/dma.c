@@ -25,8 +25,10 @@
  * domain type fixed at allocation (C09).
  *
  * Locking: each ring has its own lock (the per-CPU one is uncontended in
- * the common case); the timer has timer_lock.  Lock order: ring lock ->
- * (the IOMMU's command queue) -> IOVA locks.  The map/unmap fast path takes
+ * the common case); the timer has timer_lock, never held while flushing.
+ * Lock order (iommu/iommu_internal.h): msi_lock -> timer_lock -> ring lock
+ * -> (the SMMU driver's lock, when a flush breaks the domain; the IOMMU's
+ * command queue) -> IOVA locks.  The map/unmap fast path takes
  * only the ring lock of its CPU and the IOVA allocator's per-CPU lock.
  */
 #include <errno.h>
@@ -37,6 +39,7 @@
 
 #include <uiommu/dma.h>
 
+#include "iommu/iommu_internal.h"
 #include "lib/internal.h"
 
 struct iova_fq_entry {
@@ -46,7 +49,7 @@ struct iova_fq_entry {
 };
 
 struct iova_fq {
-	pthread_mutex_t lock;
+	struct mutex lock;
 	unsigned int head, tail; /* lock */
 	unsigned int mod_mask;	 /* immutable: size - 1 */
 	struct iova_fq_entry *entries;
@@ -62,7 +65,7 @@ struct iommu_dma_cookie {
 	unsigned long limit_pfn; /* immutable after init */
 
 	/* MSI cookie: next free address of the window (msi_lock) */
-	pthread_mutex_t msi_lock;
+	struct mutex msi_lock;
 	dma_addr_t msi_iova;
 
 	/* flush queue (lazy domains) */
@@ -75,7 +78,7 @@ struct iommu_dma_cookie {
 	/* the timer */
 	unsigned int fq_timeout_ms;
 	_Atomic bool fq_timer_on;
-	pthread_mutex_t timer_lock;
+	struct mutex timer_lock;
 	pthread_cond_t timer_cond;
 	bool timer_armed, timer_stop; /* timer_lock */
 	bool timer_running;
@@ -100,8 +103,8 @@ static int cookie_alloc(struct iommu_domain *domain,
 		return -ENOMEM;
 	c->type = type;
 	c->domain = domain;
-	pthread_mutex_init(&c->msi_lock, NULL);
-	pthread_mutex_init(&c->timer_lock, NULL);
+	mutex_init(&c->msi_lock, IOMMU_LOCK_DMA_MSI);
+	mutex_init(&c->timer_lock, IOMMU_LOCK_DMA_TIMER);
 	pthread_cond_init(&c->timer_cond, NULL);
 	domain->iova_cookie = c;
 	return 0;
@@ -131,12 +134,15 @@ static inline bool fq_full(const struct iova_fq *fq)
 	return ((fq->tail + 1) & fq->mod_mask) == fq->head;
 }
 
-/* Free the entries a completed flush covers.  Called with fq->lock held. */
+/* Free the entries a completed flush covers. */
 static void fq_ring_free(struct iommu_dma_cookie *c, struct iova_fq *fq)
 {
-	uint64_t done = atomic_load_explicit(&c->fq_flush_finish_cnt,
-					     memory_order_acquire);
+	uint64_t done;
 	unsigned long freed = 0;
+
+	lockdep_assert_held(&fq->lock);
+	done = atomic_load_explicit(&c->fq_flush_finish_cnt,
+				    memory_order_acquire);
 
 	while (fq->head != fq->tail) {
 		struct iova_fq_entry *e = &fq->entries[fq->head];
@@ -167,9 +173,9 @@ static void fq_flush_all_rings(struct iommu_dma_cookie *c)
 	for (unsigned int i = 0; i < c->nr_fq; i++) {
 		struct iova_fq *fq = &c->fq[i];
 
-		pthread_mutex_lock(&fq->lock);
+		mutex_lock(&fq->lock);
 		fq_ring_free(c, fq);
-		pthread_mutex_unlock(&fq->lock);
+		mutex_unlock(&fq->lock);
 	}
 }
 
@@ -177,12 +183,12 @@ static void *fq_timer_fn(void *arg)
 {
 	struct iommu_dma_cookie *c = arg;
 
-	pthread_mutex_lock(&c->timer_lock);
+	mutex_lock(&c->timer_lock);
 	for (;;) {
 		struct timespec deadline;
 
 		while (!c->timer_armed && !c->timer_stop)
-			pthread_cond_wait(&c->timer_cond, &c->timer_lock);
+			mutex_cond_wait(&c->timer_cond, &c->timer_lock);
 		if (c->timer_stop)
 			break;
 		clock_gettime(CLOCK_REALTIME, &deadline);
@@ -191,13 +197,13 @@ static void *fq_timer_fn(void *arg)
 			c->fq_timeout_ms / 1000 + deadline.tv_nsec / 1000000000;
 		deadline.tv_nsec %= 1000000000;
 		while (!c->timer_stop &&
-		       pthread_cond_timedwait(&c->timer_cond, &c->timer_lock,
-					      &deadline) != ETIMEDOUT)
+		       mutex_cond_timedwait(&c->timer_cond, &c->timer_lock,
+					    &deadline) != ETIMEDOUT)
 			;
 		if (c->timer_stop)
 			break;
 		c->timer_armed = false;
-		pthread_mutex_unlock(&c->timer_lock);
+		mutex_unlock(&c->timer_lock);
 
 		/* fq_flush_timeout(): from here new entries re-arm the timer */
 		atomic_store(&c->fq_timer_on, false);
@@ -205,18 +211,18 @@ static void *fq_timer_fn(void *arg)
 					  memory_order_relaxed);
 		fq_flush_all_rings(c);
 
-		pthread_mutex_lock(&c->timer_lock);
+		mutex_lock(&c->timer_lock);
 	}
-	pthread_mutex_unlock(&c->timer_lock);
+	mutex_unlock(&c->timer_lock);
 	return NULL;
 }
 
 static void fq_arm_timer(struct iommu_dma_cookie *c)
 {
-	pthread_mutex_lock(&c->timer_lock);
+	mutex_lock(&c->timer_lock);
 	c->timer_armed = true;
 	pthread_cond_signal(&c->timer_cond);
-	pthread_mutex_unlock(&c->timer_lock);
+	mutex_unlock(&c->timer_lock);
 }
 
 static void queue_iova(struct iommu_dma_cookie *c, unsigned long pfn,
@@ -225,7 +231,7 @@ static void queue_iova(struct iommu_dma_cookie *c, unsigned long pfn,
 	struct iova_fq *fq = &c->fq[c->nr_fq == 1 ? 0 : uiommu_cpu_id()];
 	unsigned int idx;
 
-	pthread_mutex_lock(&fq->lock);
+	mutex_lock(&fq->lock);
 	/* first free what earlier flushes already covered */
 	fq_ring_free(c, fq);
 	if (fq_full(fq)) {
@@ -242,7 +248,7 @@ static void queue_iova(struct iommu_dma_cookie *c, unsigned long pfn,
 		.counter = atomic_load_explicit(&c->fq_flush_start_cnt,
 						memory_order_acquire),
 	};
-	pthread_mutex_unlock(&fq->lock);
+	mutex_unlock(&fq->lock);
 	atomic_fetch_add_explicit(&c->fq_queued, 1, memory_order_relaxed);
 
 	if (c->timer_running && !atomic_load(&c->fq_timer_on) &&
@@ -253,10 +259,10 @@ static void queue_iova(struct iommu_dma_cookie *c, unsigned long pfn,
 static void fq_destroy(struct iommu_dma_cookie *c)
 {
 	if (c->timer_running) {
-		pthread_mutex_lock(&c->timer_lock);
+		mutex_lock(&c->timer_lock);
 		c->timer_stop = true;
 		pthread_cond_signal(&c->timer_cond);
-		pthread_mutex_unlock(&c->timer_lock);
+		mutex_unlock(&c->timer_lock);
 		pthread_join(c->timer_thread, NULL);
 		c->timer_running = false;
 	}
@@ -264,7 +270,7 @@ static void fq_destroy(struct iommu_dma_cookie *c)
 		return;
 	fq_flush_all_rings(c);
 	for (unsigned int i = 0; i < c->nr_fq; i++) {
-		pthread_mutex_destroy(&c->fq[i].lock);
+		mutex_destroy(&c->fq[i].lock);
 		ui_free(c->fq[i].entries);
 	}
 	ui_free(c->fq);
@@ -292,7 +298,7 @@ static int fq_init(struct iommu_dma_cookie *c,
 		return -ENOMEM;
 	for (unsigned int i = 0; i < c->nr_fq; i++) {
 		c->fq[i].mod_mask = size - 1;
-		pthread_mutex_init(&c->fq[i].lock, NULL);
+		mutex_init(&c->fq[i].lock, IOMMU_LOCK_DMA_FQ);
 		c->fq[i].entries =
 			ui_calloc(size, sizeof(struct iova_fq_entry));
 		if (!c->fq[i].entries)
@@ -310,7 +316,7 @@ static int fq_init(struct iommu_dma_cookie *c,
 
 err:
 	for (unsigned int i = 0; i < c->nr_fq; i++) {
-		pthread_mutex_destroy(&c->fq[i].lock);
+		mutex_destroy(&c->fq[i].lock);
 		ui_free(c->fq[i].entries);
 	}
 	ui_free(c->fq);
@@ -409,8 +415,8 @@ void iommu_put_dma_cookie(struct iommu_domain *domain)
 	fq_destroy(c);
 	if (c->iovad_ready)
 		put_iova_domain(&c->iovad);
-	pthread_mutex_destroy(&c->msi_lock);
-	pthread_mutex_destroy(&c->timer_lock);
+	mutex_destroy(&c->msi_lock);
+	mutex_destroy(&c->timer_lock);
 	pthread_cond_destroy(&c->timer_cond);
 	ui_free(c);
 	domain->iova_cookie = NULL;
@@ -666,15 +672,15 @@ dma_addr_t iommu_dma_map_msi(struct iommu_domain *domain, phys_addr_t doorbell)
 	if (!c || c->type != IOMMU_DMA_MSI_COOKIE)
 		return DMA_MAPPING_ERROR;
 	granule = 1UL << __builtin_ctzll(domain->pgsize_bitmap);
-	pthread_mutex_lock(&c->msi_lock);
+	mutex_lock(&c->msi_lock);
 	iova = c->msi_iova;
 	if (iommu_map(domain, iova, ALIGN_DOWN(doorbell, granule), granule,
 		      IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO)) {
-		pthread_mutex_unlock(&c->msi_lock);
+		mutex_unlock(&c->msi_lock);
 		return DMA_MAPPING_ERROR;
 	}
 	c->msi_iova += granule;
-	pthread_mutex_unlock(&c->msi_lock);
+	mutex_unlock(&c->msi_lock);
 	return iova + (doorbell & (granule - 1));
 }
 
@@ -689,10 +695,10 @@ void iommu_dma_unmap_msi(struct iommu_domain *domain, dma_addr_t iova)
 		return;
 	granule = 1UL << __builtin_ctzll(domain->pgsize_bitmap);
 	iova = ALIGN_DOWN(iova, granule);
-	pthread_mutex_lock(&c->msi_lock);
+	mutex_lock(&c->msi_lock);
 	WARN_ON(iommu_unmap(domain, iova, granule) != granule);
 	c->msi_iova -= granule;
-	pthread_mutex_unlock(&c->msi_lock);
+	mutex_unlock(&c->msi_lock);
 }
 
 /* ---- statistics ---------------------------------------------------------------------------- */

@@ -28,10 +28,17 @@
  *    attach/detach and domain free take it.  map/unmap take no core lock:
  *    the page-table code is safe for concurrent disjoint ranges, as the
  *    kernel's is, and callers own their ranges.
- *  - fault_param->lock (a rwlock) guards the handler: reports hold it for
- *    reading while the handler runs, (un)registration and flag updates for
- *    writing.  fault_param->pending_lock guards the pending page requests,
- *    so a handler may answer its request (iommu_page_response) inline.
+ *  - fault_param->lock (a rw_semaphore) guards the handler: reports hold
+ *    it for reading while the handler runs, (un)registration and flag
+ *    updates for writing.  fault_param->pending_lock guards the pending
+ *    page requests, so a handler may answer its request
+ *    (iommu_page_response) inline.
+ *  - The order of these locks, and of the driver's, the DMA API's and the
+ *    IOVA allocator's, is written once in iommu/iommu_internal.h.  Held
+ *    across callbacks into the caller's code: iommu_core.lock (the
+ *    function of iommu_group_for_each_dev), group->lock (a domain's fault
+ *    handler, through report_iommu_fault_dev) and fault_param->lock for
+ *    reading (a device's fault handler).
  *
  * Invariants: a group's devices all have group->domain as their domain; a
  * domain is freed only with no device attached; a failed call changed
@@ -40,11 +47,11 @@
  * DMA), and nothing is mapped into it any more.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 
 #include <uiommu/iommu.h>
 
+#include "iommu/iommu_internal.h"
 #include "lib/internal.h"
 
 struct iommu_fault_event {
@@ -54,12 +61,12 @@ struct iommu_fault_event {
 
 /* One per device with a registered fault handler. */
 struct iommu_fault_param {
-	pthread_rwlock_t lock; /* handler, flags, data */
+	struct rw_semaphore lock; /* handler, flags, data */
 	iommu_dev_fault_handler_t handler;
 	unsigned int flags;
 	void *data;
 
-	pthread_mutex_t pending_lock;
+	struct mutex pending_lock;
 	TAILQ_HEAD(, iommu_fault_event) pending; /* pending_lock */
 	unsigned int nr_pending;		 /* pending_lock */
 };
@@ -67,7 +74,7 @@ struct iommu_fault_param {
 struct iommu_group {
 	int id;
 	unsigned int tag; /* group_id given at probe, 0 for private */
-	pthread_mutex_t lock;
+	struct mutex lock;
 	struct iommu_domain *domain;  /* lock */
 	LIST_HEAD(, device) devices;  /* iommu_core.lock */
 	unsigned int nr_devices;      /* iommu_core.lock */
@@ -75,10 +82,12 @@ struct iommu_group {
 };
 
 static struct {
-	pthread_mutex_t lock;
+	struct mutex lock;
 	LIST_HEAD(, iommu_group) groups;
 	int next_group_id;
-} iommu_core = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} iommu_core = {
+	.lock = MUTEX_INITIALIZER("iommu_core.lock", IOMMU_LOCK_CORE),
+};
 
 /* ---- IOMMU instances, devices, groups -------------------------------------------- */
 
@@ -97,6 +106,7 @@ static struct iommu_group *group_find_tag(unsigned int tag)
 {
 	struct iommu_group *g;
 
+	lockdep_assert_held(&iommu_core.lock);
 	LIST_FOREACH(g, &iommu_core.groups, link)
 		if (tag && g->tag == tag)
 			return g;
@@ -105,13 +115,15 @@ static struct iommu_group *group_find_tag(unsigned int tag)
 
 static struct iommu_group *group_alloc(unsigned int tag)
 {
-	struct iommu_group *g = ui_zalloc(sizeof(*g));
+	struct iommu_group *g;
 
+	lockdep_assert_held(&iommu_core.lock);
+	g = ui_zalloc(sizeof(*g));
 	if (!g)
 		return NULL;
 	g->id = iommu_core.next_group_id++;
 	g->tag = tag;
-	pthread_mutex_init(&g->lock, NULL);
+	mutex_init(&g->lock, IOMMU_LOCK_GROUP);
 	LIST_INIT(&g->devices);
 	LIST_INSERT_HEAD(&iommu_core.groups, g, link);
 	return g;
@@ -119,8 +131,9 @@ static struct iommu_group *group_alloc(unsigned int tag)
 
 static void group_free(struct iommu_group *g)
 {
+	lockdep_assert_held(&iommu_core.lock);
 	LIST_REMOVE(g, link);
-	pthread_mutex_destroy(&g->lock);
+	mutex_destroy(&g->lock);
 	ui_free(g);
 }
 
@@ -142,7 +155,7 @@ int iommu_probe_device(struct device *dev, struct iommu_device *iommu,
 			goto err_clear;
 	}
 
-	pthread_mutex_lock(&iommu_core.lock);
+	mutex_lock(&iommu_core.lock);
 	g = group_find_tag(group_id);
 	if (!g) {
 		g = group_alloc(group_id);
@@ -153,28 +166,28 @@ int iommu_probe_device(struct device *dev, struct iommu_device *iommu,
 		new_group = true;
 	}
 	/* a device joins a group that is attached somewhere: it follows */
-	pthread_mutex_lock(&g->lock);
+	mutex_lock(&g->lock);
 	if (g->domain) {
 		ret = g->domain->ops->attach_dev(g->domain, dev);
 		if (ret) {
-			pthread_mutex_unlock(&g->lock);
+			mutex_unlock(&g->lock);
 			goto err_group;
 		}
 		dev->domain = g->domain;
 		atomic_fetch_add(&g->domain->attach_cnt, 1);
 	}
-	pthread_mutex_unlock(&g->lock);
+	mutex_unlock(&g->lock);
 	dev->group = g;
 	LIST_INSERT_HEAD(&g->devices, dev, group_link);
 	g->nr_devices++;
-	pthread_mutex_unlock(&iommu_core.lock);
+	mutex_unlock(&iommu_core.lock);
 	return 0;
 
 err_group:
 	if (new_group)
 		group_free(g);
 err_unlock:
-	pthread_mutex_unlock(&iommu_core.lock);
+	mutex_unlock(&iommu_core.lock);
 	if (iommu->ops->release_device)
 		iommu->ops->release_device(dev);
 err_clear:
@@ -190,20 +203,20 @@ void iommu_release_device(struct device *dev)
 
 	if (!g)
 		return;
-	pthread_mutex_lock(&iommu_core.lock);
-	pthread_mutex_lock(&g->lock);
+	mutex_lock(&iommu_core.lock);
+	mutex_lock(&g->lock);
 	if (dev->domain) {
 		if (dev->domain->ops->detach_dev)
 			dev->domain->ops->detach_dev(dev->domain, dev);
 		atomic_fetch_sub(&dev->domain->attach_cnt, 1);
 		dev->domain = NULL;
 	}
-	pthread_mutex_unlock(&g->lock);
+	mutex_unlock(&g->lock);
 	LIST_REMOVE(dev, group_link);
 	dev->group = NULL;
 	if (!--g->nr_devices)
 		group_free(g);
-	pthread_mutex_unlock(&iommu_core.lock);
+	mutex_unlock(&iommu_core.lock);
 
 	if (dev->fault_param) {
 		fault_param_free(dev->fault_param);
@@ -228,9 +241,9 @@ unsigned int iommu_group_device_count(struct iommu_group *group)
 {
 	unsigned int n;
 
-	pthread_mutex_lock(&iommu_core.lock);
+	mutex_lock(&iommu_core.lock);
 	n = group->nr_devices;
-	pthread_mutex_unlock(&iommu_core.lock);
+	mutex_unlock(&iommu_core.lock);
 	return n;
 }
 
@@ -238,11 +251,11 @@ struct iommu_group *iommu_group_by_id(int id)
 {
 	struct iommu_group *g;
 
-	pthread_mutex_lock(&iommu_core.lock);
+	mutex_lock(&iommu_core.lock);
 	LIST_FOREACH(g, &iommu_core.groups, link)
 		if (g->id == id)
 			break;
-	pthread_mutex_unlock(&iommu_core.lock);
+	mutex_unlock(&iommu_core.lock);
 	return g;
 }
 
@@ -252,13 +265,13 @@ int iommu_group_for_each_dev(struct iommu_group *group, void *data,
 	struct device *dev;
 	int ret = 0;
 
-	pthread_mutex_lock(&iommu_core.lock);
+	mutex_lock(&iommu_core.lock);
 	LIST_FOREACH(dev, &group->devices, group_link) {
 		ret = fn(dev, data);
 		if (ret)
 			break;
 	}
-	pthread_mutex_unlock(&iommu_core.lock);
+	mutex_unlock(&iommu_core.lock);
 	return ret;
 }
 
@@ -401,20 +414,21 @@ struct iommu_domain *iommu_get_domain_for_dev(struct device *dev)
 
 	if (!dev || !dev->group)
 		return NULL;
-	pthread_mutex_lock(&dev->group->lock);
+	mutex_lock(&dev->group->lock);
 	d = dev->domain;
-	pthread_mutex_unlock(&dev->group->lock);
+	mutex_unlock(&dev->group->lock);
 	return d;
 }
 
-/* Move every device of g from its domain to @domain (NULL: blocked).
- * Called with g->lock and iommu_core.lock held. */
+/* Move every device of g from its domain to @domain (NULL: blocked). */
 static int group_set_domain(struct iommu_group *g, struct iommu_domain *domain)
 {
 	struct iommu_domain *old = g->domain;
 	struct device *dev, *failed = NULL;
 	int ret = 0;
 
+	lockdep_assert_held(&iommu_core.lock);
+	lockdep_assert_held(&g->lock);
 	LIST_FOREACH(dev, &g->devices, group_link) {
 		if (domain) {
 			ret = domain->ops->attach_dev(domain, dev);
@@ -455,8 +469,8 @@ int iommu_attach_group(struct iommu_domain *domain, struct iommu_group *group)
 
 	if (!domain || !group)
 		return -EINVAL;
-	pthread_mutex_lock(&iommu_core.lock);
-	pthread_mutex_lock(&group->lock);
+	mutex_lock(&iommu_core.lock);
+	mutex_lock(&group->lock);
 	if (group->domain)
 		ret = group->domain == domain ? 0 : -EBUSY;
 	else if (!group->nr_devices ||
@@ -464,19 +478,19 @@ int iommu_attach_group(struct iommu_domain *domain, struct iommu_group *group)
 		ret = -EINVAL;
 	else
 		ret = group_set_domain(group, domain);
-	pthread_mutex_unlock(&group->lock);
-	pthread_mutex_unlock(&iommu_core.lock);
+	mutex_unlock(&group->lock);
+	mutex_unlock(&iommu_core.lock);
 	return ret;
 }
 
 void iommu_detach_group(struct iommu_domain *domain, struct iommu_group *group)
 {
-	pthread_mutex_lock(&iommu_core.lock);
-	pthread_mutex_lock(&group->lock);
+	mutex_lock(&iommu_core.lock);
+	mutex_lock(&group->lock);
 	if (!WARN_ON(group->domain != domain))
 		group_set_domain(group, NULL);
-	pthread_mutex_unlock(&group->lock);
-	pthread_mutex_unlock(&iommu_core.lock);
+	mutex_unlock(&group->lock);
+	mutex_unlock(&iommu_core.lock);
 }
 
 /* Attaching a single device needs it to be alone in its group. */
@@ -517,10 +531,10 @@ int report_iommu_fault_dev(struct device *dev, unsigned long iova, int flags)
 	if (!dev || !dev->group)
 		return ret;
 	/* the domain cannot be detached (and freed) under the group lock */
-	pthread_mutex_lock(&dev->group->lock);
+	mutex_lock(&dev->group->lock);
 	if (dev->domain)
 		ret = report_iommu_fault(dev->domain, dev, iova, flags);
-	pthread_mutex_unlock(&dev->group->lock);
+	mutex_unlock(&dev->group->lock);
 	return ret;
 }
 
@@ -761,8 +775,8 @@ static void fault_param_free(struct iommu_fault_param *p)
 		TAILQ_REMOVE(&p->pending, evt, link);
 		ui_free(evt);
 	}
-	pthread_rwlock_destroy(&p->lock);
-	pthread_mutex_destroy(&p->pending_lock);
+	rwsem_destroy(&p->lock);
+	mutex_destroy(&p->pending_lock);
 	ui_free(p);
 }
 
@@ -780,20 +794,20 @@ int iommu_register_device_fault_handler(struct device *dev,
 		p = ui_zalloc(sizeof(*p));
 		if (!p)
 			return -ENOMEM;
-		pthread_rwlock_init(&p->lock, NULL);
-		pthread_mutex_init(&p->pending_lock, NULL);
+		init_rwsem(&p->lock, IOMMU_LOCK_FAULT_PARAM);
+		mutex_init(&p->pending_lock, IOMMU_LOCK_FAULT_PENDING);
 		TAILQ_INIT(&p->pending);
 		dev->fault_param = p;
 	}
-	pthread_rwlock_wrlock(&p->lock);
+	down_write(&p->lock);
 	if (p->handler) {
-		pthread_rwlock_unlock(&p->lock);
+		up_write(&p->lock);
 		return -EBUSY; /* one handler per device (B01) */
 	}
 	p->handler = handler;
 	p->flags = flags;
 	p->data = data;
-	pthread_rwlock_unlock(&p->lock);
+	up_write(&p->lock);
 	return 0;
 }
 
@@ -810,16 +824,19 @@ static int fault_handler_flags(struct device *dev, unsigned int mask,
 	if (!p)
 		return -EINVAL;
 	if (out)
-		pthread_rwlock_rdlock(&p->lock);
+		down_read(&p->lock);
 	else
-		pthread_rwlock_wrlock(&p->lock);
+		down_write(&p->lock);
 	if (!p->handler)
 		ret = -EINVAL;
 	else if (out)
 		*out = p->flags;
 	else
 		p->flags = (p->flags & mask) | set;
-	pthread_rwlock_unlock(&p->lock);
+	if (out)
+		up_read(&p->lock);
+	else
+		up_write(&p->lock);
 	return ret;
 }
 
@@ -842,16 +859,16 @@ int iommu_unregister_device_fault_handler(struct device *dev)
 
 	if (!p)
 		return -EINVAL;
-	pthread_rwlock_wrlock(&p->lock);
-	pthread_mutex_lock(&p->pending_lock);
+	down_write(&p->lock);
+	mutex_lock(&p->pending_lock);
 	if (!p->handler)
 		ret = -EINVAL;
 	else if (p->nr_pending)
 		ret = -EBUSY; /* unanswered page requests (B04) */
 	else
 		p->handler = NULL;
-	pthread_mutex_unlock(&p->pending_lock);
-	pthread_rwlock_unlock(&p->lock);
+	mutex_unlock(&p->pending_lock);
+	up_write(&p->lock);
 	return ret;
 }
 
@@ -879,7 +896,7 @@ int iommu_report_device_fault(struct device *dev, struct iommu_fault *fault)
 
 	if (!p || !fault)
 		return -EINVAL;
-	pthread_rwlock_rdlock(&p->lock);
+	down_read(&p->lock);
 	if (!p->handler) {
 		ret = -EINVAL;
 		goto out_unlock;
@@ -897,17 +914,17 @@ int iommu_report_device_fault(struct device *dev, struct iommu_fault *fault)
 			goto out_unlock;
 		}
 		evt->fault = *fault;
-		pthread_mutex_lock(&p->pending_lock);
+		mutex_lock(&p->pending_lock);
 		TAILQ_INSERT_TAIL(&p->pending, evt, link);
 		p->nr_pending++;
-		pthread_mutex_unlock(&p->pending_lock);
+		mutex_unlock(&p->pending_lock);
 	}
 	ret = p->handler(fault, p->data);
 	if (ret && evt) {
 		/* not taken: forget it unless it was answered already */
 		struct iommu_fault_event *e;
 
-		pthread_mutex_lock(&p->pending_lock);
+		mutex_lock(&p->pending_lock);
 		TAILQ_FOREACH(e, &p->pending, link)
 			if (e == evt)
 				break;
@@ -916,10 +933,10 @@ int iommu_report_device_fault(struct device *dev, struct iommu_fault *fault)
 			p->nr_pending--;
 			ui_free(evt);
 		}
-		pthread_mutex_unlock(&p->pending_lock);
+		mutex_unlock(&p->pending_lock);
 	}
 out_unlock:
-	pthread_rwlock_unlock(&p->lock);
+	up_read(&p->lock);
 	return ret;
 }
 
@@ -935,7 +952,7 @@ int iommu_page_response(struct device *dev, struct iommu_page_response *msg)
 	if (!p || !msg || !ops || !ops->page_response)
 		return -ENODEV;
 	has_pasid = msg->flags & IOMMU_PAGE_RESP_PASID_VALID;
-	pthread_mutex_lock(&p->pending_lock);
+	mutex_lock(&p->pending_lock);
 	TAILQ_FOREACH(evt, &p->pending, link) {
 		struct iommu_fault_page_request *prm = &evt->fault.prm;
 
@@ -956,7 +973,7 @@ int iommu_page_response(struct device *dev, struct iommu_page_response *msg)
 		ui_free(evt);
 		break;
 	}
-	pthread_mutex_unlock(&p->pending_lock);
+	mutex_unlock(&p->pending_lock);
 	return ret;
 }
 
@@ -970,7 +987,7 @@ unsigned int iommu_abort_page_requests(struct device *dev)
 
 	if (!p || !ops || !ops->page_response)
 		return 0;
-	pthread_mutex_lock(&p->pending_lock);
+	mutex_lock(&p->pending_lock);
 	while ((evt = TAILQ_FIRST(&p->pending))) {
 		struct iommu_fault_page_request *prm = &evt->fault.prm;
 		struct iommu_page_response msg = {
@@ -988,7 +1005,7 @@ unsigned int iommu_abort_page_requests(struct device *dev)
 		ui_free(evt);
 		n++;
 	}
-	pthread_mutex_unlock(&p->pending_lock);
+	mutex_unlock(&p->pending_lock);
 	return n;
 }
 
@@ -999,8 +1016,8 @@ unsigned int iommu_pending_page_requests(struct device *dev)
 
 	if (!p)
 		return 0;
-	pthread_mutex_lock(&p->pending_lock);
+	mutex_lock(&p->pending_lock);
 	n = p->nr_pending;
-	pthread_mutex_unlock(&p->pending_lock);
+	mutex_unlock(&p->pending_lock);
 	return n;
 }

@@ -41,14 +41,16 @@
  * 128 tree frees per 131072 cached operations; idle depots are trimmed by
  * iova_domain_trim_rcaches(), and exhaustion flushes everything.
  *
- * Locking: see <uiommu/iova.h>.  Order: cpu_rcache->lock -> rcache->lock ->
- * iova_rbtree_lock.  The per-CPU lock is only contended by a flush from
+ * Locking: see <uiommu/iova.h>.  Order (iommu/iommu_internal.h):
+ * cpu_rcache->lock -> rcache->lock -> iova_rbtree_lock; the functions that
+ * need one assert it.  The per-CPU lock is only contended by a flush from
  * another thread or by threads sharing a CPU id.
  */
 #include <string.h>
 
 #include <uiommu/iova.h>
 
+#include "iommu/iommu_internal.h"
 #include "lib/internal.h"
 
 #define IOVA_CACHELINE 64
@@ -81,7 +83,7 @@ struct iova_mag_list {
 };
 
 struct iova_cpu_rcache {
-	pthread_spinlock_t lock;
+	spinlock_t lock;
 	struct iova_magazine *loaded; /* [lock] */
 	struct iova_magazine *prev;   /* [lock] */
 	uint64_t hits;		      /* [lock] */
@@ -90,7 +92,7 @@ struct iova_cpu_rcache {
 } __attribute__((aligned(IOVA_CACHELINE)));
 
 struct iova_rcache {
-	pthread_mutex_t lock;
+	struct mutex lock;
 	struct iova_mag_list depot;  /* [lock] full magazines */
 	struct iova_mag_list spares; /* [lock] empty magazines */
 	unsigned long ops;	     /* [lock] depot ops since the trim point */
@@ -127,7 +129,7 @@ int init_iova_domain(struct iova_domain *iovad, unsigned long granule,
 		return -EINVAL;
 
 	memset(iovad, 0, sizeof(*iovad));
-	pthread_mutex_init(&iovad->iova_rbtree_lock, NULL);
+	mutex_init(&iovad->iova_rbtree_lock, IOMMU_LOCK_IOVA_TREE);
 	RB_INIT(&iovad->rbroot);
 	shift = __builtin_ctzl(granule);
 	iovad->granule = granule;
@@ -141,12 +143,12 @@ int init_iova_domain(struct iova_domain *iovad, unsigned long granule,
 	return 0;
 }
 
-/* The node holding pfn, or NULL.  Tree lock held. */
-static struct iova *private_find_iova(struct iova_domain *iovad,
-				      unsigned long pfn)
+/* The node holding pfn, or NULL (iommu_internal.h). */
+struct iova *private_find_iova(struct iova_domain *iovad, unsigned long pfn)
 {
 	struct iova *n = RB_ROOT(&iovad->rbroot);
 
+	lockdep_assert_held(&iovad->iova_rbtree_lock);
 	while (n) {
 		if (pfn < n->pfn_lo)
 			n = RB_LEFT(n, node);
@@ -162,13 +164,14 @@ static struct iova *private_find_iova(struct iova_domain *iovad,
  * Move the cached nodes off a node about to be removed; a free above a
  * cached node moves it up past the hole, so the next search finds the hole
  * first (the kernel's heuristic: reuse high addresses, keep the tree
- * compact).  Tree lock held.
+ * compact).
  */
 static void iova_cached_delete_update(struct iova_domain *iovad,
 				      struct iova *free)
 {
 	struct iova *next = RB_NEXT(iova_root, &iovad->rbroot, free);
 
+	lockdep_assert_held(&iovad->iova_rbtree_lock);
 	if (free->pfn_lo < iovad->dma_32bit_pfn) {
 		if (free->pfn_lo >= iovad->cached32_node->pfn_lo)
 			iovad->cached32_node = next;
@@ -180,18 +183,18 @@ static void iova_cached_delete_update(struct iova_domain *iovad,
 		iovad->cached_node = next;
 }
 
-/* Tree lock held. */
 static void remove_iova(struct iova_domain *iovad, struct iova *iova)
 {
+	lockdep_assert_held(&iovad->iova_rbtree_lock);
 	iova_cached_delete_update(iovad, iova);
 	RB_REMOVE(iova_root, &iovad->rbroot, iova);
 	iovad->tree_removals++;
 	iovad->nr_nodes--;
 }
 
-/* Tree lock held. */
 static void insert_iova(struct iova_domain *iovad, struct iova *iova)
 {
+	lockdep_assert_held(&iovad->iova_rbtree_lock);
 	RB_INSERT(iova_root, &iovad->rbroot, iova);
 	iovad->tree_inserts++;
 	iovad->nr_nodes++;
@@ -200,13 +203,14 @@ static void insert_iova(struct iova_domain *iovad, struct iova *iova)
 /*
  * Scan the gaps below 'hi', downwards, for size granules under 'limit'
  * (exclusive) and at or above 'floor'; place the range as high as fits with
- * its start aligned by align_mask.  Tree lock held.
+ * its start aligned by align_mask.
  */
 static bool iova_search_down(struct iova_domain *iovad, struct iova *hi,
 			     unsigned long size, unsigned long limit,
 			     unsigned long align_mask, unsigned long floor,
 			     unsigned long *pfn)
 {
+	lockdep_assert_held(&iovad->iova_rbtree_lock);
 	for (;;) {
 		unsigned long top = min(hi->pfn_lo, limit);
 		unsigned long bottom, new_pfn;
@@ -230,7 +234,7 @@ static bool iova_search_down(struct iova_domain *iovad, struct iova *hi,
 	}
 }
 
-/* Find room for size granules below limit (exclusive).  Tree lock held. */
+/* Find room for size granules below limit (exclusive). */
 static int iova_find_space(struct iova_domain *iovad, unsigned long size,
 			   unsigned long limit, unsigned long align_mask,
 			   unsigned long *pfn)
@@ -242,6 +246,7 @@ static int iova_find_space(struct iova_domain *iovad, unsigned long size,
 	struct iova key = {.pfn_lo = limit};
 	struct iova *top;
 
+	lockdep_assert_held(&iovad->iova_rbtree_lock);
 	if (cached->pfn_lo < limit) {
 		/* pass 1: below the cached node */
 		if (iova_search_down(iovad, cached, size, limit, align_mask,
@@ -273,7 +278,7 @@ static struct iova *__alloc_and_insert_iova_range(struct iova_domain *iovad,
 	limit = min(limit_pfn, IOVA_ANCHOR - 1) + 1;
 
 	new = ui_malloc(sizeof(*new));
-	pthread_mutex_lock(&iovad->iova_rbtree_lock);
+	mutex_lock(&iovad->iova_rbtree_lock);
 	if (!new) {
 		iovad->alloc_nomem++;
 		goto out_unlock;
@@ -295,14 +300,14 @@ static struct iova *__alloc_and_insert_iova_range(struct iova_domain *iovad,
 	else
 		iovad->cached_node = new;
 	iovad->tree_allocs++;
-	pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+	mutex_unlock(&iovad->iova_rbtree_lock);
 	return new;
 
 out_nospc:
 	iovad->alloc_nospc++;
 	ui_free(new);
 out_unlock:
-	pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+	mutex_unlock(&iovad->iova_rbtree_lock);
 	return NULL;
 }
 
@@ -317,9 +322,9 @@ struct iova *find_iova(struct iova_domain *iovad, unsigned long pfn)
 {
 	struct iova *iova;
 
-	pthread_mutex_lock(&iovad->iova_rbtree_lock);
+	mutex_lock(&iovad->iova_rbtree_lock);
 	iova = private_find_iova(iovad, pfn);
-	pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+	mutex_unlock(&iovad->iova_rbtree_lock);
 	return iova;
 }
 
@@ -327,10 +332,10 @@ void __free_iova(struct iova_domain *iovad, struct iova *iova)
 {
 	if (WARN_ON(!iova || iova == &iovad->anchor))
 		return;
-	pthread_mutex_lock(&iovad->iova_rbtree_lock);
+	mutex_lock(&iovad->iova_rbtree_lock);
 	remove_iova(iovad, iova);
 	iovad->tree_frees++;
-	pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+	mutex_unlock(&iovad->iova_rbtree_lock);
 	ui_free(iova);
 }
 
@@ -338,21 +343,21 @@ void free_iova(struct iova_domain *iovad, unsigned long pfn)
 {
 	struct iova *iova;
 
-	pthread_mutex_lock(&iovad->iova_rbtree_lock);
+	mutex_lock(&iovad->iova_rbtree_lock);
 	iova = private_find_iova(iovad, pfn);
 	if (!iova || iova == &iovad->anchor) {
-		pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+		mutex_unlock(&iovad->iova_rbtree_lock);
 		return;
 	}
 	remove_iova(iovad, iova);
 	iovad->tree_frees++;
-	pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+	mutex_unlock(&iovad->iova_rbtree_lock);
 	ui_free(iova);
 }
 
 /*
  * Walk the free gaps of [lo, hi]; with nodes, fill them with those nodes.
- * Returns the number of gaps.  Tree lock held.
+ * Returns the number of gaps.
  */
 static unsigned long iova_reserve_gaps(struct iova_domain *iovad,
 				       unsigned long lo, unsigned long hi,
@@ -362,6 +367,7 @@ static unsigned long iova_reserve_gaps(struct iova_domain *iovad,
 	struct iova *it, *prev;
 	unsigned long cursor = lo, n = 0;
 
+	lockdep_assert_held(&iovad->iova_rbtree_lock);
 	it = RB_NFIND(iova_root, &iovad->rbroot, &key);
 	prev = RB_PREV(iova_root, &iovad->rbroot, it);
 	if (prev && prev->pfn_hi >= lo) {
@@ -396,7 +402,7 @@ struct iova *reserve_iova(struct iova_domain *iovad, unsigned long pfn_lo,
 	if (iovad->rcaches)
 		iova_domain_flush_rcaches(iovad);
 
-	pthread_mutex_lock(&iovad->iova_rbtree_lock);
+	mutex_lock(&iovad->iova_rbtree_lock);
 	n = iova_reserve_gaps(iovad, pfn_lo, pfn_hi, NULL);
 	if (n) {
 		nodes = ui_calloc(n, sizeof(*nodes));
@@ -411,7 +417,7 @@ struct iova *reserve_iova(struct iova_domain *iovad, unsigned long pfn_lo,
 		ui_free(nodes);
 	}
 	iova = private_find_iova(iovad, pfn_lo);
-	pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+	mutex_unlock(&iovad->iova_rbtree_lock);
 	return iova;
 
 out_free_nodes:
@@ -420,7 +426,7 @@ out_free_nodes:
 	ui_free(nodes);
 out_nomem:
 	iovad->alloc_nomem++;
-	pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+	mutex_unlock(&iovad->iova_rbtree_lock);
 	return NULL;
 }
 
@@ -440,7 +446,7 @@ static void iova_magazine_free_pfns(struct iova_magazine *mag,
 
 	if (!mag->size)
 		return;
-	pthread_mutex_lock(&iovad->iova_rbtree_lock);
+	mutex_lock(&iovad->iova_rbtree_lock);
 	for (i = 0; i < mag->size; i++) {
 		struct iova *iova = private_find_iova(iovad, mag->pfns[i]);
 
@@ -449,7 +455,7 @@ static void iova_magazine_free_pfns(struct iova_magazine *mag,
 		remove_iova(iovad, iova);
 		ui_free(iova);
 	}
-	pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+	mutex_unlock(&iovad->iova_rbtree_lock);
 	mag->size = 0;
 }
 
@@ -515,9 +521,10 @@ static struct iova_magazine *mag_list_pop_tail(struct iova_mag_list *l)
 	return m;
 }
 
-/* Start a new trim interval.  rcache->lock held. */
+/* Start a new trim interval. */
 static void iova_depot_trim_point(struct iova_rcache *rcache)
 {
+	lockdep_assert_held(&rcache->lock);
 	rcache->ops = 0;
 	rcache->depot.low = rcache->depot.count;
 	rcache->spares.low = rcache->spares.count;
@@ -526,12 +533,13 @@ static void iova_depot_trim_point(struct iova_rcache *rcache)
 /*
  * Count one depot operation; at the end of an interval, detach the oldest
  * full magazine into *full and the oldest spare into *spare if more than
- * IOVA_DEPOT_KEEP of each stayed untouched.  rcache->lock held.
+ * IOVA_DEPOT_KEEP of each stayed untouched.
  */
 static void iova_depot_tick(struct iova_rcache *rcache,
 			    struct iova_magazine **full,
 			    struct iova_magazine **spare)
 {
+	lockdep_assert_held(&rcache->lock);
 	if (++rcache->ops < IOVA_DEPOT_TRIM_INTERVAL)
 		return;
 	if (rcache->depot.low > IOVA_DEPOT_KEEP) {
@@ -561,7 +569,6 @@ static void iova_depot_release(struct iova_domain *iovad,
  * spare, or a new one) is loaded; false when no empty magazine can be had.
  * Otherwise both are empty; 'loaded' becomes a spare and a full magazine
  * of the depot is loaded; false when the depot is empty.
- * cpu_rcache->lock held.
  */
 static bool iova_depot_exchange(struct iova_domain *iovad,
 				struct iova_rcache *rcache,
@@ -571,7 +578,8 @@ static bool iova_depot_exchange(struct iova_domain *iovad,
 	struct iova_mag_list *to = push ? &rcache->depot : &rcache->spares;
 	struct iova_magazine *mag, *full = NULL, *spare = NULL;
 
-	pthread_mutex_lock(&rcache->lock);
+	lockdep_assert_held(&cpu_rcache->lock);
+	mutex_lock(&rcache->lock);
 	mag = mag_list_pop(from);
 	if (!mag && push)
 		mag = iova_magazine_alloc();
@@ -584,7 +592,7 @@ static bool iova_depot_exchange(struct iova_domain *iovad,
 			rcache->pops++;
 		iova_depot_tick(rcache, &full, &spare);
 	}
-	pthread_mutex_unlock(&rcache->lock);
+	mutex_unlock(&rcache->lock);
 	iova_depot_release(iovad, full, spare);
 	return mag != NULL;
 }
@@ -597,7 +605,7 @@ static bool iova_rcache_insert(struct iova_domain *iovad, unsigned int order,
 		&rcache->cpu_rcaches[uiommu_cpu_id()];
 	struct iova_magazine *tmp;
 
-	pthread_spin_lock(&cpu_rcache->lock);
+	spin_lock(&cpu_rcache->lock);
 	if (likely(cpu_rcache->loaded->size < IOVA_MAG_SIZE))
 		goto push;
 	if (cpu_rcache->prev->size < IOVA_MAG_SIZE) {
@@ -607,13 +615,13 @@ static bool iova_rcache_insert(struct iova_domain *iovad, unsigned int order,
 		goto push;
 	}
 	if (!iova_depot_exchange(iovad, rcache, cpu_rcache, true)) {
-		pthread_spin_unlock(&cpu_rcache->lock);
+		spin_unlock(&cpu_rcache->lock);
 		return false;
 	}
 push:
 	cpu_rcache->loaded->pfns[cpu_rcache->loaded->size++] = pfn;
 	cpu_rcache->frees++;
-	pthread_spin_unlock(&cpu_rcache->lock);
+	spin_unlock(&cpu_rcache->lock);
 	return true;
 }
 
@@ -628,7 +636,7 @@ static unsigned long iova_rcache_get(struct iova_domain *iovad,
 	struct iova_magazine *tmp;
 	unsigned long pfn;
 
-	pthread_spin_lock(&cpu_rcache->lock);
+	spin_lock(&cpu_rcache->lock);
 	if (likely(iova_magazine_pop(cpu_rcache->loaded, max_pfn, &pfn)))
 		goto hit;
 	if (cpu_rcache->prev->size) {
@@ -647,11 +655,11 @@ static unsigned long iova_rcache_get(struct iova_domain *iovad,
 		goto hit;
 miss:
 	cpu_rcache->misses++;
-	pthread_spin_unlock(&cpu_rcache->lock);
+	spin_unlock(&cpu_rcache->lock);
 	return 0;
 hit:
 	cpu_rcache->hits++;
-	pthread_spin_unlock(&cpu_rcache->lock);
+	spin_unlock(&cpu_rcache->lock);
 	return pfn;
 }
 
@@ -668,13 +676,13 @@ static void iova_rcaches_free(struct iova_rcache *rcaches)
 
 			ui_free(c->loaded);
 			ui_free(c->prev);
-			pthread_spin_destroy(&c->lock);
+			spin_lock_destroy(&c->lock);
 		}
 		while ((mag = mag_list_pop(&rcache->depot)))
 			ui_free(mag);
 		while ((mag = mag_list_pop(&rcache->spares)))
 			ui_free(mag);
-		pthread_mutex_destroy(&rcache->lock);
+		mutex_destroy(&rcache->lock);
 	}
 }
 
@@ -693,10 +701,12 @@ int iova_domain_init_rcaches(struct iova_domain *iovad)
 	rcaches =
 		(struct iova_rcache *)ALIGN_UP((uintptr_t)mem, IOVA_CACHELINE);
 	for (i = 0; i < IOVA_RANGE_CACHE_MAX_SIZE; i++) {
-		pthread_mutex_init(&rcaches[i].lock, NULL);
+		mutex_init_name(&rcaches[i].lock, "rcache->lock",
+				IOMMU_LOCK_IOVA_DEPOT);
 		for (cpu = 0; cpu < UIOMMU_NR_CPUS; cpu++)
-			pthread_spin_init(&rcaches[i].cpu_rcaches[cpu].lock,
-					  PTHREAD_PROCESS_PRIVATE);
+			spin_lock_init_name(&rcaches[i].cpu_rcaches[cpu].lock,
+					    "cpu_rcache->lock",
+					    IOMMU_LOCK_IOVA_CPU);
 	}
 	for (i = 0; i < IOVA_RANGE_CACHE_MAX_SIZE; i++) {
 		for (cpu = 0; cpu < UIOMMU_NR_CPUS; cpu++) {
@@ -736,7 +746,7 @@ void put_iova_domain(struct iova_domain *iovad)
 		if (iova != &iovad->anchor)
 			ui_free(iova);
 	}
-	pthread_mutex_destroy(&iovad->iova_rbtree_lock);
+	mutex_destroy(&iovad->iova_rbtree_lock);
 	memset(iovad, 0, sizeof(*iovad));
 }
 
@@ -793,10 +803,10 @@ void free_cpu_cached_iovas(unsigned int cpu, struct iova_domain *iovad)
 	for (i = 0; i < IOVA_RANGE_CACHE_MAX_SIZE; i++) {
 		struct iova_cpu_rcache *c = &iovad->rcaches[i].cpu_rcaches[cpu];
 
-		pthread_spin_lock(&c->lock);
+		spin_lock(&c->lock);
 		iova_magazine_free_pfns(c->loaded, iovad);
 		iova_magazine_free_pfns(c->prev, iovad);
-		pthread_spin_unlock(&c->lock);
+		spin_unlock(&c->lock);
 	}
 }
 
@@ -825,13 +835,13 @@ static void free_global_cached_iovas(struct iova_domain *iovad)
 		struct iova_rcache *rcache = &iovad->rcaches[i];
 		struct iova_mag_list depot, spares;
 
-		pthread_mutex_lock(&rcache->lock);
+		mutex_lock(&rcache->lock);
 		depot = rcache->depot;
 		spares = rcache->spares;
 		memset(&rcache->depot, 0, sizeof(rcache->depot));
 		memset(&rcache->spares, 0, sizeof(rcache->spares));
 		iova_depot_trim_point(rcache);
-		pthread_mutex_unlock(&rcache->lock);
+		mutex_unlock(&rcache->lock);
 
 		iova_mag_lists_release(iovad, &depot, &spares);
 	}
@@ -841,9 +851,9 @@ void iova_domain_flush_rcaches(struct iova_domain *iovad)
 {
 	unsigned int cpu;
 
-	pthread_mutex_lock(&iovad->iova_rbtree_lock);
+	mutex_lock(&iovad->iova_rbtree_lock);
 	iovad->rcache_flushes++;
-	pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+	mutex_unlock(&iovad->iova_rbtree_lock);
 	if (!iovad->rcaches)
 		return;
 	for (cpu = 0; cpu < UIOMMU_NR_CPUS; cpu++)
@@ -862,7 +872,7 @@ void iova_domain_trim_rcaches(struct iova_domain *iovad)
 		struct iova_mag_list full = {0}, spare = {0};
 		unsigned long n;
 
-		pthread_mutex_lock(&rcache->lock);
+		mutex_lock(&rcache->lock);
 		/* the 'low' oldest stayed untouched since the trim point */
 		n = rcache->depot.low > IOVA_DEPOT_KEEP
 			    ? rcache->depot.low - IOVA_DEPOT_KEEP
@@ -877,7 +887,7 @@ void iova_domain_trim_rcaches(struct iova_domain *iovad)
 			mag_list_push(&spare,
 				      mag_list_pop_tail(&rcache->spares));
 		iova_depot_trim_point(rcache);
-		pthread_mutex_unlock(&rcache->lock);
+		mutex_unlock(&rcache->lock);
 
 		iova_mag_lists_release(iovad, &full, &spare);
 	}
@@ -896,24 +906,24 @@ void iova_domain_stats(struct iova_domain *iovad, struct iova_stats *st)
 				struct iova_cpu_rcache *c =
 					&rcache->cpu_rcaches[cpu];
 
-				pthread_spin_lock(&c->lock);
+				spin_lock(&c->lock);
 				st->rcache_hits += c->hits;
 				st->rcache_misses += c->misses;
 				st->rcache_frees += c->frees;
 				st->cached += c->loaded->size + c->prev->size;
-				pthread_spin_unlock(&c->lock);
+				spin_unlock(&c->lock);
 			}
-			pthread_mutex_lock(&rcache->lock);
+			mutex_lock(&rcache->lock);
 			st->depot_pushes += rcache->pushes;
 			st->depot_pops += rcache->pops;
 			st->depot_trims += rcache->trims;
 			st->depot_mags += rcache->depot.count;
 			st->spare_mags += rcache->spares.count;
 			st->cached += rcache->depot.count * IOVA_MAG_SIZE;
-			pthread_mutex_unlock(&rcache->lock);
+			mutex_unlock(&rcache->lock);
 		}
 	}
-	pthread_mutex_lock(&iovad->iova_rbtree_lock);
+	mutex_lock(&iovad->iova_rbtree_lock);
 	st->allocs = iovad->tree_allocs + st->rcache_hits;
 	st->frees = iovad->tree_frees + st->rcache_frees;
 	st->alloc_nospc = iovad->alloc_nospc;
@@ -922,5 +932,5 @@ void iova_domain_stats(struct iova_domain *iovad, struct iova_stats *st)
 	st->tree_inserts = iovad->tree_inserts;
 	st->tree_removals = iovad->tree_removals;
 	st->nodes = iovad->nr_nodes;
-	pthread_mutex_unlock(&iovad->iova_rbtree_lock);
+	mutex_unlock(&iovad->iova_rbtree_lock);
 }
