@@ -9,9 +9,11 @@
  * queue instead: when a queue fills, or its timer fires, one domain-wide
  * invalidation covers the whole batch and only then are the IOVAs freed, so
  * an IOVA is never handed out again before the invalidation that covers it
- * has completed (C03, C06).  The price is a window in which the IOTLB may
- * still translate an unmapped IOVA (A02; seed 004's security note): memory
- * the caller frees after dma_unmap_page() is not protected (C08).
+ * has completed.  The price is a window in which the IOTLB may still
+ * translate an unmapped IOVA (its page-table entry is gone at once, the
+ * cached translation stays until the queue flushes): memory the caller
+ * frees after dma_unmap_page() is not protected, and the DMA layer does not
+ * defer that free.
  */
 #ifndef UIOMMU_DMA_H
 #define UIOMMU_DMA_H
@@ -53,7 +55,7 @@ enum iommu_dma_cookie_type {
 	IOMMU_DMA_MSI_COOKIE,
 };
 
-/* Attach a cookie to a domain: -EEXIST if it has one (B09), -ENOMEM. */
+/* Attach a cookie to a domain: -EEXIST if it has one, -ENOMEM. */
 UIOMMU_API int iommu_get_dma_cookie(struct iommu_domain *domain);
 UIOMMU_API int iommu_get_msi_cookie(struct iommu_domain *domain,
 				    dma_addr_t base);
@@ -63,9 +65,9 @@ UIOMMU_API void iommu_put_dma_cookie(struct iommu_domain *domain);
 /*
  * Set up the IOVA space of a DMA domain for dev: the allocator over
  * [base, base + size) within the aperture, the device's reserved regions
- * kept out of it, and, for a lazy domain, the flush queue (C01).  -EINVAL
- * for a lazy domain whose driver cannot flush its IOTLB (C02: the kernel's
- * BUG_ON) or a domain without an IOVA cookie.
+ * kept out of it, and, for a lazy domain, the flush queue (whose flush
+ * invalidates the whole domain).  -EINVAL for a lazy domain whose driver
+ * cannot flush its IOTLB (the kernel's BUG_ON) or a domain without an IOVA cookie.
  */
 UIOMMU_API int iommu_dma_init_domain(struct iommu_domain *domain,
 				     dma_addr_t base, uint64_t size,
@@ -74,7 +76,7 @@ UIOMMU_API int iommu_dma_init_domain(struct iommu_domain *domain,
 
 /*
  * The whole setup a bus does for a DMA-API device: allocate a DMA domain
- * (DMA_FQ when lazy; the driver may only do strict, C07), its cookie, its
+ * (DMA_FQ when lazy; strict if the driver can only do strict), its cookie, its
  * IOVA space, and attach dev's group.  iommu_dma_domain_destroy() undoes it.
  */
 UIOMMU_API int iommu_dma_domain_create(struct device *dev, bool lazy,

@@ -90,7 +90,7 @@ struct iommu_domain {
 	struct iommu_device *iommu;
 	uint64_t pgsize_bitmap;
 	struct iommu_domain_geometry geometry;
-	bool strict; /* fixed at allocation (B08, C09) */
+	bool strict; /* fixed at allocation, for the domain's lifetime */
 	/* a nested domain's stage-2 parent */
 	struct iommu_domain *parent;
 	/* set once by the DMA layer (iommu_get_dma_cookie) */
@@ -173,7 +173,7 @@ enum iommu_fault_reason {
 #define IOMMU_FAULT_UNRECOV_PASID_VALID	     (1u << 0)
 #define IOMMU_FAULT_UNRECOV_ADDR_VALID	     (1u << 1)
 #define IOMMU_FAULT_UNRECOV_FETCH_ADDR_VALID (1u << 2)
-#define IOMMU_FAULT_UNRECOV_L2		     (1u << 3) /* stage-2 fault (A09) */
+#define IOMMU_FAULT_UNRECOV_L2		     (1u << 3) /* stage-2 fault */
 
 struct iommu_fault_unrecoverable {
 	uint32_t reason;
@@ -189,7 +189,8 @@ struct iommu_fault_unrecoverable {
 #define IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE    (1u << 1)
 #define IOMMU_FAULT_PAGE_REQUEST_PRIV_DATA    (1u << 2)
 #define IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID (1u << 3)
-/* stage 2 of a nested translation (A09): addr is then the IPA to fault in
+/* stage 2 of a nested translation (a stage-1 fault has neither L2 flag):
+ * addr is then the IPA to fault in
  * (the output IPA, or that of the guest's table entry being fetched) */
 #define IOMMU_FAULT_PAGE_REQUEST_L2 (1u << 4)
 
@@ -227,7 +228,8 @@ struct iommu_page_response {
 };
 
 /*
- * Device fault handler flags (seed 001): which faults reach the handler.
+ * Device fault handler flags (those of the IOPF-for-VFIO series): which
+ * faults reach the handler.
  * FLAT (or no flag): every fault.  Otherwise a fault with the L2 flag
  * (IOMMU_FAULT_PAGE_REQUEST_L2 / IOMMU_FAULT_UNRECOV_L2: stage 2 of a
  * nested translation) is reported only with NESTED_L2, any other only with
@@ -338,7 +340,8 @@ UIOMMU_API bool device_iommu_capable(struct device *dev, enum iommu_cap cap);
 /* ---- domains ------------------------------------------------------------------- */
 
 /* Allocate a domain of a given type on the IOMMU of dev.  DMA_FQ falls back
- * to DMA (strict) when the driver cannot flush its whole IOTLB (C07). */
+ * to DMA (strict) when the driver cannot flush its whole IOTLB: strict
+ * semantics apply and nothing breaks. */
 UIOMMU_API int iommu_domain_alloc_type(struct device *dev, unsigned int type,
 				       struct iommu_domain **out);
 /* Unmanaged (VFIO) domain: iommu_domain_alloc(dev). */
@@ -381,9 +384,9 @@ UIOMMU_API void iommu_detach_device(struct iommu_domain *domain,
 				    struct device *dev);
 UIOMMU_API struct iommu_domain *iommu_get_domain_for_dev(struct device *dev);
 
-/* Strictness, fixed at allocation (B08). */
+/* Strictness, fixed at allocation (UNMANAGED domains are always strict). */
 UIOMMU_API bool iommu_domain_is_strict(const struct iommu_domain *domain);
-/* Nested query (B06): 1 nested, 0 not, -ENODEV no domain. */
+/* Nested query: 1 nested, 0 not, -ENODEV no domain. */
 UIOMMU_API int iommu_domain_nesting(struct device *dev, int *nested);
 
 UIOMMU_API void iommu_set_fault_handler(struct iommu_domain *domain,
@@ -416,7 +419,8 @@ UIOMMU_API int iommu_map(struct iommu_domain *domain, unsigned long iova,
 /*
  * Unmap and invalidate (gather + iotlb_sync before returning).  Returns the
  * bytes unmapped, which may be more than asked for when the range starts a
- * larger page, and stops at the first hole (A10).
+ * larger page, and stops at the first hole: callers act on the size
+ * returned.
  */
 UIOMMU_API size_t iommu_unmap(struct iommu_domain *domain, unsigned long iova,
 			      size_t size);
@@ -457,18 +461,20 @@ UIOMMU_API int iommu_dev_enable_feature(struct device *dev,
 UIOMMU_API int iommu_dev_disable_feature(struct device *dev,
 					 enum iommu_dev_features feat);
 
-/* ---- device fault reporting (seed 001's framework) ------------------------------------ */
+/* ---- device fault reporting (the IOPF-for-VFIO series' framework) ---------------------- */
 
-/* One handler per device: -EBUSY if one is registered (B01). */
+/* One handler per device: -EBUSY if one is registered. */
 UIOMMU_API int
 iommu_register_device_fault_handler(struct device *dev,
 				    iommu_dev_fault_handler_t handler,
 				    unsigned int flags, void *data);
-/* flags = (flags & mask) | set (B02, B03); -EINVAL without a handler. */
+/* flags = (flags & mask) | set, the handler unchanged; -EINVAL without a
+ * handler. */
 UIOMMU_API int iommu_update_device_fault_handler(struct device *dev,
 						 unsigned int mask,
 						 unsigned int set);
-/* -EBUSY while page requests are unanswered (B04); -EINVAL if none. */
+/* -EBUSY while page requests are unanswered (the handler stays); -EINVAL
+ * if none. */
 UIOMMU_API int iommu_unregister_device_fault_handler(struct device *dev);
 UIOMMU_API int iommu_get_device_fault_handler_flags(struct device *dev,
 						    unsigned int *flags);

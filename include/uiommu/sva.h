@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An SVA-style accelerator (seed 001's hisi_sec_test device): messages of
+ * An SVA-style accelerator (the IOPF-for-VFIO series' hisi_sec_test
+ * device): messages of
  * msg_len bytes read from a source and written to a destination buffer by
  * DMA, on a stream that can stall, so unmapped pages fault and are retried
  * after software maps them.  src/devices/sva.c.

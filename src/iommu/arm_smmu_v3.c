@@ -29,7 +29,8 @@
  * TLB maintenance (the flush ops handed to the page tables): cleared leaves
  * are gathered; iotlb_sync turns the gathered range into TLBI_NH_VA
  * commands (range-encoded when enabled) followed by one CMD_SYNC, so a
- * strict single-page unmap costs exactly one TLBI and one sync (A04).
+ * strict single-page unmap costs exactly one TLBI and one sync: K strict
+ * unmaps are K of each, which is what makes lazy mode cheaper.
  * flush_iotlb_all is TLBI_NH_ASID + CMD_SYNC.  For stage-2 domains the
  * same with TLBI_S2_IPA (which also drops the VMID's nested entries) and
  * TLBI_S12_VMALL; for a nested domain flush_iotlb_all is TLBI_NH_ALL of

@@ -20,9 +20,11 @@
  *    keeps counts deterministic.
  *
  * Invariants: an IOVA is freed (and can be handed out again) only after an
- * invalidation covering it completed: strict unmaps sync before freeing,
- * lazy ones wait for the flush (C03, C04, C06).  Strictness comes from the
- * domain type fixed at allocation (C09).
+ * invalidation covering it completed: strict unmaps sync before freeing
+ * (free_iova_fast at once, even where a flush queue exists), lazy ones
+ * queue the IOVA and wait for the flush, so an allocation before the flush
+ * never gets a queued IOVA back.  Strictness comes from the domain type
+ * fixed at allocation and cannot change for the domain's lifetime.
  *
  * Locking: each ring has its own lock (the per-CPU one is uncontended in
  * the common case); the timer has timer_lock, never held while flushing.
@@ -97,7 +99,7 @@ static int cookie_alloc(struct iommu_domain *domain,
 	struct iommu_dma_cookie *c;
 
 	if (domain->iova_cookie)
-		return -EEXIST; /* B09 */
+		return -EEXIST; /* one cookie per domain */
 	c = ui_zalloc(sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -366,7 +368,8 @@ int iommu_dma_init_domain(struct iommu_domain *domain, dma_addr_t base,
 	if (!(domain->type & __IOMMU_DOMAIN_DMA_API) || !size ||
 	    check_add_overflow(base, size - 1, &end))
 		return -EINVAL;
-	/* C02: a lazy domain whose driver cannot flush everything */
+	/* a lazy domain whose driver cannot flush everything: the kernel's
+	 * BUG_ON */
 	if ((domain->type & __IOMMU_DOMAIN_DMA_FQ) &&
 	    WARN_ON(!domain->ops->flush_iotlb_all))
 		return -EINVAL;
@@ -394,7 +397,8 @@ int iommu_dma_init_domain(struct iommu_domain *domain, dma_addr_t base,
 	if (ret)
 		goto err_iovad;
 	if (domain->type & __IOMMU_DOMAIN_DMA_FQ) {
-		ret = fq_init(c, opts); /* C01 */
+		/* the flush queue, whose flush invalidates the whole domain */
+		ret = fq_init(c, opts);
 		if (ret)
 			goto err_iovad;
 	}
@@ -685,7 +689,7 @@ dma_addr_t iommu_dma_map_msi(struct iommu_domain *domain, phys_addr_t doorbell)
 }
 
 /* The MSI case only ever cleans up its most recent mapping: msi_iova goes
- * back down, and nothing is queued (C05). */
+ * back down, and nothing is queued. */
 void iommu_dma_unmap_msi(struct iommu_domain *domain, dma_addr_t iova)
 {
 	struct iommu_dma_cookie *c = domain->iova_cookie;

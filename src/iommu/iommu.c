@@ -12,7 +12,8 @@
  *  - A group is attached to at most one domain; all its devices follow it.
  *    No domain means blocked: the driver aborts the device's DMA.
  *  - A domain's strictness is decided when it is allocated and never
- *    changes: only DMA_FQ domains are lazy (B08, C09).
+ *    changes: only DMA_FQ domains are lazy (an UNMANAGED domain is strict
+ *    whatever the driver can do).
  *  - Each device may have one fault handler (struct iommu_fault_param) and
  *    a list of page requests still waiting for their response.  Its flags
  *    filter what it is given: stage-2 faults of a nested translation (the
@@ -310,7 +311,7 @@ static int domain_alloc(struct device *dev, unsigned int type,
 		return -ENODEV;
 	ops = dev->iommu->ops;
 	/* Lazy invalidation needs a whole-IOTLB flush; without one the domain
-	 * is simply strict, which is always safe (C07). */
+	 * is simply strict, which is always safe. */
 	if (type == IOMMU_DOMAIN_DMA_FQ && !ops->flush_iotlb_all)
 		type = IOMMU_DOMAIN_DMA;
 
@@ -802,7 +803,7 @@ int iommu_register_device_fault_handler(struct device *dev,
 	down_write(&p->lock);
 	if (p->handler) {
 		up_write(&p->lock);
-		return -EBUSY; /* one handler per device (B01) */
+		return -EBUSY; /* one handler per device */
 	}
 	p->handler = handler;
 	p->flags = flags;
@@ -864,7 +865,7 @@ int iommu_unregister_device_fault_handler(struct device *dev)
 	if (!p->handler)
 		ret = -EINVAL;
 	else if (p->nr_pending)
-		ret = -EBUSY; /* unanswered page requests (B04) */
+		ret = -EBUSY; /* unanswered page requests: the handler stays */
 	else
 		p->handler = NULL;
 	mutex_unlock(&p->pending_lock);
