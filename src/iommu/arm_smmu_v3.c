@@ -82,7 +82,11 @@
  * pages of one scale), and the range must stay inside 64-bit addresses. */
 #define ARM_SMMU_TLBI_RANGE_MAX_NUM   32UL
 #define ARM_SMMU_TLBI_RANGE_MAX_SCALE (63 - PHYS_PAGE_SHIFT)
-/* The opcode of a command: bits [7:0] of its first word. */
+/* The opcode of a command: bits [7:0] of its first word.  The gerror
+ * handler reads the failed command's raw words (cmd_str) and writes a raw
+ * CMD_SYNC over it, the only command words the driver spells itself;
+ * every other STE, CD and command goes through the hardware model's
+ * encoders (struct smmu_ste, smmu_cd, smmu_cmd). */
 #define ARM_SMMU_CMD_OPCODE_MASK 0xffu
 
 /*
