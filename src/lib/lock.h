@@ -136,24 +136,20 @@ const void *lockdep_self(void);
 /* How many locks the calling thread holds (tests). */
 unsigned int lockdep_depth(void);
 
-#define lockdep_assert_held(l)                                           \
-	do {                                                             \
-		if (__builtin_expect(!lockdep_is_held(l), 0))            \
-			lockdep_assert_failed(__func__, #l, &(l)->class, \
-					      "held");                   \
+/* 'ok' is the check, 'what' how the lock should be, for the message. */
+#define __lockdep_assert(l, lock_expr, ok, what)                   \
+	do {                                                       \
+		if (__builtin_expect(!(ok), 0))                    \
+			lockdep_assert_failed(__func__, lock_expr, \
+					      &(l)->class, what);  \
 	} while (0)
-#define lockdep_assert_held_write(l)                                     \
-	do {                                                             \
-		if (__builtin_expect(!lockdep_is_held_write(l), 0))      \
-			lockdep_assert_failed(__func__, #l, &(l)->class, \
-					      "held for writing");       \
-	} while (0)
-#define lockdep_assert_not_held(l)                                       \
-	do {                                                             \
-		if (__builtin_expect(lockdep_is_held(l), 0))             \
-			lockdep_assert_failed(__func__, #l, &(l)->class, \
-					      "not held");               \
-	} while (0)
+
+#define lockdep_assert_held(l) \
+	__lockdep_assert(l, #l, lockdep_is_held(l), "held")
+#define lockdep_assert_held_write(l) \
+	__lockdep_assert(l, #l, lockdep_is_held_write(l), "held for writing")
+#define lockdep_assert_not_held(l) \
+	__lockdep_assert(l, #l, !lockdep_is_held(l), "not held")
 
 #else /* !UI_LOCKDEP */
 
