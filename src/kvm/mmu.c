@@ -244,6 +244,7 @@ static enum kvm_pgtable_prot stage2_fault_prot(struct kvm *kvm,
 
 static void stage2_count_map(struct kvm *kvm, enum kvm_pgtable_prot prot)
 {
+	lockdep_assert_held(&kvm->mmu_lock);
 	kvm->stats.maps++;
 	if (prot & KVM_PGTABLE_PROT_DEVICE)
 		kvm->stats.maps_device++;
@@ -254,8 +255,7 @@ static void stage2_count_map(struct kvm *kvm, enum kvm_pgtable_prot prot)
 }
 
 /*
- * Install (or widen) the leaf for gpa.  Called with mmu_lock held, after
- * the retry check.  A relaxed leaf is unmapped and mapped again; with the
+ * Install (or widen) the leaf for gpa, after the retry check.  A relaxed leaf is unmapped and mapped again; with the
  * table's frames kept (LPAE_QUIRK_KEEP_TABLES) that never allocates, so it
  * cannot fail half way.
  */
@@ -270,6 +270,7 @@ static int stage2_install(struct kvm *kvm, struct kvm_memory_slot *slot,
 	size_t mapped;
 	uint64_t pte;
 
+	lockdep_assert_held(&kvm->mmu_lock);
 	if (!lpae_lookup(kvm->pgt, gpa, &pte, NULL)) {
 		old = stage2_pte_to_prot(pte);
 		if ((pte & LPAE_PTE_ADDR_MASK) == pa && (old & prot) == prot) {
@@ -335,11 +336,11 @@ int stage2_handle_fault(struct kvm *kvm, uint64_t gpa, unsigned int flags,
 
 again:
 	/* the slot, and the invalidation sequence it is valid under */
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	slot = kvm->mm_dead ? NULL
 			    : stage2_find_slot(kvm, gpa >> STAGE2_PAGE_SHIFT);
 	if (!slot) {
-		pthread_mutex_unlock(&kvm->mmu_lock);
+		mutex_unlock(&kvm->mmu_lock);
 		return -EFAULT;
 	}
 	hva = slot->userspace_addr +
@@ -348,7 +349,7 @@ again:
 	mmu_seq = kvm->mmu_invalidate_seq;
 	hook = kvm->fault_hook;
 	hook_arg = kvm->fault_hook_arg;
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 
 	if (write_fault && (slot_flags & STAGE2_MEM_READONLY))
 		return -EFAULT; /* KVM exits to the VMM (MMIO) */
@@ -374,19 +375,19 @@ again:
 	if (hook)
 		hook(kvm, gpa, hook_arg);
 
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	if (kvm->mmu_invalidate_in_progress ||
 	    kvm->mmu_invalidate_seq != mmu_seq || kvm->mm_dead) {
 		/* the page or the slot changed under us: start over */
 		kvm->stats.retries++;
-		pthread_mutex_unlock(&kvm->mmu_lock);
+		mutex_unlock(&kvm->mmu_lock);
 		stage2_release_page(kvm, &rs);
 		retries++;
 		goto again;
 	}
 	/* the slot cannot have changed: that bumps the sequence */
 	ret = stage2_install(kvm, slot, gpa, rs.pa, prot, rs.device, &now);
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 
 out_release:
 	stage2_release_page(kvm, &rs);

@@ -39,7 +39,7 @@ static uint8_t *dram_get(struct phys_mem *pm)
 
 	if (likely(d))
 		return d;
-	pthread_mutex_lock(&pm->dram_lock);
+	mutex_lock(&pm->dram_lock);
 	d = atomic_load(&pm->dram);
 	if (!d) {
 		d = mmap(NULL, pm->size, PROT_READ | PROT_WRITE,
@@ -50,7 +50,7 @@ static uint8_t *dram_get(struct phys_mem *pm)
 			atomic_store_explicit(&pm->dram, d,
 					      memory_order_release);
 	}
-	pthread_mutex_unlock(&pm->dram_lock);
+	mutex_unlock(&pm->dram_lock);
 	return d;
 }
 
@@ -60,7 +60,7 @@ void cache_fini(struct phys_mem *pm)
 
 	if (d)
 		munmap(d, pm->size);
-	pthread_mutex_destroy(&pm->dram_lock);
+	mutex_destroy(&pm->dram_lock);
 }
 
 static int range_ok(const struct phys_mem *pm, phys_addr_t pa, size_t len)
@@ -82,9 +82,9 @@ int cache_flush_phys(struct phys_mem *pm, phys_addr_t pa, size_t len)
 	d = dram_get(pm);
 	if (!d)
 		return -ENOMEM;
-	pthread_mutex_lock(&pm->dram_lock);
+	mutex_lock(&pm->dram_lock);
 	memcpy(d + (pa - pm->base), __phys_to_virt(pm, pa), len);
-	pthread_mutex_unlock(&pm->dram_lock);
+	mutex_unlock(&pm->dram_lock);
 	atomic_fetch_add_explicit(&pm->cache_flushes, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&pm->cache_flush_bytes, len,
 				  memory_order_relaxed);
@@ -100,9 +100,9 @@ int cache_dram_read(struct phys_mem *pm, phys_addr_t pa, void *buf, size_t len)
 	d = dram_get(pm);
 	if (!d)
 		return -ENOMEM;
-	pthread_mutex_lock(&pm->dram_lock);
+	mutex_lock(&pm->dram_lock);
 	memcpy(buf, d + (pa - pm->base), len);
-	pthread_mutex_unlock(&pm->dram_lock);
+	mutex_unlock(&pm->dram_lock);
 	return 0;
 }
 
@@ -122,12 +122,12 @@ int phys_access_checked_nc(struct phys_mem *pm, phys_addr_t pa, void *buf,
 	ret = phys_access_checked(pm, pa, buf, len, write, gen);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&pm->dram_lock);
+	mutex_lock(&pm->dram_lock);
 	if (write)
 		memcpy(d + (pa - pm->base), buf, len);
 	else
 		memcpy(buf, d + (pa - pm->base), len);
-	pthread_mutex_unlock(&pm->dram_lock);
+	mutex_unlock(&pm->dram_lock);
 	atomic_fetch_add_explicit(write ? &pm->nc_write_bytes
 					: &pm->nc_read_bytes,
 				  len, memory_order_relaxed);

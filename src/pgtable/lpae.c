@@ -59,13 +59,13 @@
  * tables_free (no cache) at any quiet point; a failed map left no leaf,
  * only (possibly) empty tables.
  */
-#include <pthread.h>
 #include <string.h>
 
 #include <uiommu/pgtable.h>
 
 #include "lib/internal.h"
 #include "pgtable/lpae_format.h"
+#include "pgtable/lpae_internal.h"
 
 #define CNT_ONE		(1ULL << LPAE_PTE_TABLE_CNT_SHIFT)
 #define LPAE_TABLE_SIZE (LPAE_PTES_PER_TABLE * sizeof(lpae_pte_t))
@@ -93,7 +93,7 @@ struct lpae_pgtable {
 	size_t granule;
 	bool keep; /* LPAE_QUIRK_KEEP_TABLES: no counts, tables stay */
 
-	pthread_mutex_t cache_lock;
+	struct mutex cache_lock;
 	unsigned int cache_max, cache_nr;
 	phys_addr_t *cache;
 
@@ -172,15 +172,15 @@ static int table_alloc(struct lpae_pgtable *pgt, phys_addr_t *pa)
 	int ret;
 
 	if (pgt->cache_max) {
-		pthread_mutex_lock(&pgt->cache_lock);
+		mutex_lock(&pgt->cache_lock);
 		if (pgt->cache_nr) {
 			*pa = pgt->cache[--pgt->cache_nr];
-			pthread_mutex_unlock(&pgt->cache_lock);
+			mutex_unlock(&pgt->cache_lock);
 			stat_add(pgt, cache_hits, 1);
 			stat_add(pgt, tables_alloc, 1);
 			return 0;
 		}
-		pthread_mutex_unlock(&pgt->cache_lock);
+		mutex_unlock(&pgt->cache_lock);
 	}
 	ret = phys_alloc_pages(pgt->pm, 0, PHYS_ALLOC_ZERO, PHYS_OWNER_KERNEL,
 			       pa);
@@ -195,13 +195,13 @@ static void table_release(struct lpae_pgtable *pgt, phys_addr_t pa)
 {
 	stat_add(pgt, tables_free, 1);
 	if (pgt->cache_max) {
-		pthread_mutex_lock(&pgt->cache_lock);
+		mutex_lock(&pgt->cache_lock);
 		if (pgt->cache_nr < pgt->cache_max) {
 			pgt->cache[pgt->cache_nr++] = pa;
-			pthread_mutex_unlock(&pgt->cache_lock);
+			mutex_unlock(&pgt->cache_lock);
 			return;
 		}
-		pthread_mutex_unlock(&pgt->cache_lock);
+		mutex_unlock(&pgt->cache_lock);
 	}
 	phys_free_pages(pgt->pm, pa, 0);
 }
@@ -795,7 +795,7 @@ int lpae_alloc(struct phys_mem *pm, struct lpae_cfg *cfg,
 			       PHYS_OWNER_KERNEL, &pgt->pgd);
 	if (ret)
 		goto err_cache;
-	pthread_mutex_init(&pgt->cache_lock, NULL);
+	mutex_init(&pgt->cache_lock, PGTABLE_LOCK_CACHE);
 	pgt->dmap = (uintptr_t)phys_to_virt(pm, phys_base(pm)) - phys_base(pm);
 
 	cfg->pgsize_bitmap = bitmap;
@@ -838,7 +838,7 @@ void lpae_free(struct lpae_pgtable *pgt)
 	for (i = 0; i < pgt->cache_nr; i++)
 		phys_free_pages(pgt->pm, pgt->cache[i], 0);
 	phys_free_pages(pgt->pm, pgt->pgd, pgt->pgd_order);
-	pthread_mutex_destroy(&pgt->cache_lock);
+	mutex_destroy(&pgt->cache_lock);
 	ui_free(pgt->cache);
 	free(pgt);
 }
