@@ -71,20 +71,35 @@ static int range_ok(const struct phys_mem *pm, phys_addr_t pa, size_t len)
 	       phys_pa_valid(pm, pa) && phys_pa_valid(pm, end);
 }
 
+/* Copy len bytes between buf and the memory behind the caches at pa, which
+ * the caller checked. */
+static int dram_copy(struct phys_mem *pm, phys_addr_t pa, void *buf, size_t len,
+		     bool to_dram)
+{
+	uint8_t *d = dram_get(pm);
+
+	if (!d)
+		return -ENOMEM;
+	mutex_lock(&pm->dram_lock);
+	if (to_dram)
+		memcpy(d + (pa - pm->base), buf, len);
+	else
+		memcpy(buf, d + (pa - pm->base), len);
+	mutex_unlock(&pm->dram_lock);
+	return 0;
+}
+
 int cache_flush_phys(struct phys_mem *pm, phys_addr_t pa, size_t len)
 {
-	uint8_t *d;
+	int ret;
 
 	if (!len)
 		return 0;
 	if (!range_ok(pm, pa, len))
 		return -EINVAL;
-	d = dram_get(pm);
-	if (!d)
-		return -ENOMEM;
-	mutex_lock(&pm->dram_lock);
-	memcpy(d + (pa - pm->base), __phys_to_virt(pm, pa), len);
-	mutex_unlock(&pm->dram_lock);
+	ret = dram_copy(pm, pa, __phys_to_virt(pm, pa), len, true);
+	if (ret)
+		return ret;
 	atomic_fetch_add_explicit(&pm->cache_flushes, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&pm->cache_flush_bytes, len,
 				  memory_order_relaxed);
@@ -93,41 +108,28 @@ int cache_flush_phys(struct phys_mem *pm, phys_addr_t pa, size_t len)
 
 int cache_dram_read(struct phys_mem *pm, phys_addr_t pa, void *buf, size_t len)
 {
-	uint8_t *d;
-
 	if (!range_ok(pm, pa, len))
 		return -EINVAL;
-	d = dram_get(pm);
-	if (!d)
-		return -ENOMEM;
-	mutex_lock(&pm->dram_lock);
-	memcpy(buf, d + (pa - pm->base), len);
-	mutex_unlock(&pm->dram_lock);
-	return 0;
+	return dram_copy(pm, pa, buf, len, false);
 }
 
 int phys_access_checked_nc(struct phys_mem *pm, phys_addr_t pa, void *buf,
 			   size_t len, bool write, uint64_t gen)
 {
-	uint8_t *d;
 	int ret;
 
 	if (!len)
 		return 0;
-	d = dram_get(pm);
-	if (!d)
+	if (!dram_get(pm))
 		return -ENOMEM;
 	/* the same checks as a coherent access; a write reaches the CPU view
 	 * there, a read is redone from dram below */
 	ret = phys_access_checked(pm, pa, buf, len, write, gen);
 	if (ret)
 		return ret;
-	mutex_lock(&pm->dram_lock);
-	if (write)
-		memcpy(d + (pa - pm->base), buf, len);
-	else
-		memcpy(buf, d + (pa - pm->base), len);
-	mutex_unlock(&pm->dram_lock);
+	ret = dram_copy(pm, pa, buf, len, write);
+	if (ret)
+		return ret;
 	atomic_fetch_add_explicit(write ? &pm->nc_write_bytes
 					: &pm->nc_read_bytes,
 				  len, memory_order_relaxed);

@@ -541,13 +541,26 @@ static int region_populate(struct mm *mm, struct mm_region *r)
 	return 0;
 }
 
-static int mm_insert_region(struct mm *mm, struct mm_region *r)
+/* Give the new region r a host range of len bytes aligned to align. */
+static int region_reserve(struct mm_region *r, size_t len, size_t align)
+{
+	void *va = reserve_va(len, align);
+
+	if (!va)
+		return -ENOMEM;
+	r->start = (unsigned long)va;
+	r->end = r->start + len;
+	return 0;
+}
+
+/* Publish the new region r, built without the lock, at *addr. */
+static void mm_insert_region(struct mm *mm, struct mm_region *r, void **addr)
 {
 	down_write(&mm->mmap_lock);
 	RB_INSERT(mm_region_tree, &mm->regions, r);
 	up_write(&mm->mmap_lock);
 	stat_add(mm, nr_regions, 1);
-	return 0;
+	*addr = (void *)r->start;
 }
 
 int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr)
@@ -555,7 +568,6 @@ int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr)
 	bool huge = flags & MM_MAP_HUGE;
 	struct mm_region *r;
 	size_t align;
-	void *va;
 	int ret;
 
 	if (!len || len > (1ULL << 46) ||
@@ -571,13 +583,9 @@ int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr)
 	r->vm_flags = MM_VM_READ | (flags & MM_MAP_RDONLY ? 0 : MM_VM_WRITE);
 
 	align = len >= PHYS_HUGE_SIZE ? PHYS_HUGE_SIZE : PHYS_PAGE_SIZE;
-	va = reserve_va(len, align);
-	if (!va) {
-		ret = -ENOMEM;
+	ret = region_reserve(r, len, align);
+	if (ret)
 		goto err_region;
-	}
-	r->start = (unsigned long)va;
-	r->end = r->start + len;
 
 	ret = region_populate(mm, r);
 	if (ret)
@@ -585,12 +593,11 @@ int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr)
 	ret = back_va_runs(mm, r, 0, r->nr_pages);
 	if (ret)
 		goto err_frames;
-	if ((flags & MM_MAP_LOCKED) && mlock(va, len)) {
+	if ((flags & MM_MAP_LOCKED) && mlock((void *)r->start, len)) {
 		ret = -errno;
 		goto err_frames;
 	}
-	mm_insert_region(mm, r);
-	*addr = va;
+	mm_insert_region(mm, r, addr);
 	return 0;
 
 err_frames:
@@ -607,7 +614,6 @@ int mm_mmap_pfn(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
 	struct mm_region *r;
 	phys_addr_t last;
 	unsigned long i;
-	void *va;
 	int ret;
 
 	if (!len || !IS_ALIGNED(pa, PHYS_PAGE_SIZE) ||
@@ -622,48 +628,50 @@ int mm_mmap_pfn(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
 	r->vm_flags = vm_flags | MM_VM_READ | MM_VM_WRITE | MM_VM_IO |
 		      MM_VM_PFNMAP | MM_VM_DONTEXPAND | MM_VM_DONTDUMP;
 	r->pfnmap_pa = pa;
-	va = reserve_va(len, PHYS_PAGE_SIZE);
-	if (!va) {
-		ret = -ENOMEM;
+	ret = region_reserve(r, len, PHYS_PAGE_SIZE);
+	if (ret)
 		goto err_region;
-	}
-	r->start = (unsigned long)va;
-	r->end = r->start + len;
 	for (i = 0; i < r->nr_pages; i++)
 		r->pfns[i] = pa_to_pfn(pm, pa) + i;
 	r->nr_mapped = r->nr_pages;
 	ret = back_va(mm, r, 0, r->nr_pages);
 	if (ret)
 		goto err_va;
-	mm_insert_region(mm, r);
-	*addr = va;
+	mm_insert_region(mm, r, addr);
 	return 0;
 
 err_va:
-	munmap(va, len);
+	munmap((void *)r->start, len);
 err_region:
 	region_free(r);
 	return ret;
 }
 
-static void notify_start(struct mm *mm, const struct mmu_notifier_range *rg)
+/* Tell every notifier that [rg->start, rg->end) is about to change
+ * (start) or has changed. */
+static void notify(struct mm *mm, const struct mmu_notifier_range *rg,
+		   bool start)
 {
+	void (*fn)(struct mmu_notifier *, const struct mmu_notifier_range *);
 	struct mmu_notifier *mn;
 
 	lockdep_assert_held(&mm->mmap_lock);
-	LIST_FOREACH(mn, &mm->notifiers, link)
-		if (mn->ops->invalidate_range_start)
-			mn->ops->invalidate_range_start(mn, rg);
+	LIST_FOREACH(mn, &mm->notifiers, link) {
+		fn = start ? mn->ops->invalidate_range_start
+			   : mn->ops->invalidate_range_end;
+		if (fn)
+			fn(mn, rg);
+	}
+}
+
+static void notify_start(struct mm *mm, const struct mmu_notifier_range *rg)
+{
+	notify(mm, rg, true);
 }
 
 static void notify_end(struct mm *mm, const struct mmu_notifier_range *rg)
 {
-	struct mmu_notifier *mn;
-
-	lockdep_assert_held(&mm->mmap_lock);
-	LIST_FOREACH(mn, &mm->notifiers, link)
-		if (mn->ops->invalidate_range_end)
-			mn->ops->invalidate_range_end(mn, rg);
+	notify(mm, rg, false);
 }
 
 static int check_user_range(void *addr, size_t len, unsigned long *start,
