@@ -67,7 +67,7 @@
 #include "pgtable/lpae_format.h"
 #include "pgtable/lpae_internal.h"
 
-#define CNT_ONE		(1ULL << LPAE_PTE_TABLE_CNT_SHIFT)
+#define CNT_ONE		LPAE_PTE_PREP(TABLE_CNT, 1)
 #define LPAE_TABLE_SIZE (LPAE_PTES_PER_TABLE * sizeof(lpae_pte_t))
 
 /* The per-CPU counters, each summed into the struct lpae_stats field of
@@ -144,8 +144,7 @@ static inline bool pte_cas(lpae_pte_t *ptep, lpae_pte_t *old, lpae_pte_t new)
 
 static inline unsigned int pte_cnt(lpae_pte_t pte)
 {
-	return (unsigned int)((pte & LPAE_PTE_TABLE_CNT_MASK) >>
-			      LPAE_PTE_TABLE_CNT_SHIFT);
+	return (unsigned int)LPAE_PTE_GET(TABLE_CNT, pte);
 }
 
 static inline void cpu_relax(void)
