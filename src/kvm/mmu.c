@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Stage-2 faults and the memory-attribute policy (arm64 KVM's mmu.c
- * user_mem_abort() and pgtable.c stage2_set_prot_attr(), seed 003).
+ * user_mem_abort() and pgtable.c stage2_set_prot_attr(); the rules are
+ * docs/kvm.md's).
  *
  * Data model: a fault at a guest-physical address names a slot page; the
  * page is resolved through the slot's mm either as device memory (an
@@ -22,7 +23,8 @@
  * DEVICE|NORMAL_NC with -EINVAL and a one-time warning.
  *
  * Invariants: the VMA flag is sampled with the page it describes and the
- * VMA is never looked at again (H08); a translation is installed only if
+ * VMA is never looked at again (the flag is read before the mm's lock is
+ * dropped); a translation is installed only if
  * no MMU-notifier invalidation or slot change happened since the slot was
  * looked up (mmu_invalidate_seq), otherwise the fault starts over; a
  * failed fault changes nothing (no leaf, no pin, no bit).
@@ -70,7 +72,8 @@ static int stage2_prot_to_iommu(enum kvm_pgtable_prot prot, int *iommu_prot)
 
 	if (prot & ~KVM_PGTABLE_PROT_ALL)
 		return -EINVAL;
-	/* contradictory memory types: a caller bug (H01) */
+	/* contradictory memory types: a caller bug, refused and warned of
+	 * once */
 	if (stage2_warn_once(device && normal_nc, "device && normal_nc"))
 		return -EINVAL;
 	if (!(prot & KVM_PGTABLE_PROT_X))
@@ -229,7 +232,8 @@ static enum kvm_pgtable_prot stage2_fault_prot(struct kvm *kvm,
 		/*
 		 * The driver that supplied the memory decides whether any
 		 * non-cacheable type is safe; the VMM can only take that
-		 * away (H04, H09).  Normal-NC at stage 2 lets the guest
+		 * away: MMIO from a source without the flag stays Device
+		 * whatever the VMM asks.  Normal-NC at stage 2 lets the guest
 		 * choose Device or Normal-NC at its stage 1.
 		 */
 		if (rs->vfio_allow_wc && !(slot_flags & STAGE2_MEM_MMIO_STRICT))

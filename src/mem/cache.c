@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The CPU-cache view that non-snooping DMA sees (design.md, "Memory
- * model").  A device in a domain without cache coherency reads memory
+ * The CPU-cache view that non-snooping DMA sees (docs/mem.md, "The
+ * CPU-cache view").  A device in a domain without cache coherency reads memory
  * behind the CPU caches, not the caches.
  *
  * Data model:
@@ -15,11 +15,12 @@
  *    the CPU wrote but did not write back is not what the device reads,
  *    and data an earlier owner of a frame wrote back (or a device wrote) is
  *    still there after the frame was freed and handed to someone else:
- *    freeing punches the CPU view, not dram.  That is what seed 000 is
- *    about: a missing flush shows up as stale or leaked data, not only as
- *    a broken rule.
+ *    freeing punches the CPU view, not dram.  That is what non-coherent
+ *    DMA is about: a missing flush shows up as stale or leaked data, not
+ *    only as a broken rule.
  *  - A device write reaches both views (the model does not keep stale CPU
- *    lines after device writes; seed 000 is about device reads).
+ *    lines after device writes: the stale data that matters is what a
+ *    device reads).
  *
  * dram is made on first use, so coherent systems never pay for it.
  * Locking: dram_lock guards its creation and every copy to or from it, so

@@ -49,7 +49,8 @@
  * Partial unmap of a block: split, as kernels up to 5.x did (not refused as
  * the current kernel does): the block becomes a table of the next size with
  * the same attributes and the unmap goes on in it; a frame allocation
- * failure there makes the unmap return less than asked (A10).
+ * failure there makes the unmap return less than asked, and callers act on
+ * the size returned.
  *
  * Invariants: a table descriptor's count >= live entries of its table; no
  * table below the root is empty (except transiently, while a walker holds
