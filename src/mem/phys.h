@@ -22,10 +22,10 @@
  * Locking: 'lock' guards free_area and the buddy fields (next, prev, order
  * of free extents, PF_BUDDY); 'dram_lock' guards the memory behind the CPU
  * caches (cache.c).  Both are innermost: nothing is taken while either is
- * held, and neither is taken while the other is held.  refcount is atomic.  mapcount, PF_MAPPED and
- * the split of a compound extent are changed only by the address space that
- * maps the frames, under its mmap_lock held for writing (or at creation,
- * before anyone else can see them).  state, owner and gen are written with
+ * held, and neither is taken while the other is held.  refcount is atomic.
+ * mapcount, PF_MAPPED and the split of a compound extent are changed only
+ * by the address space that maps the frames, under its mmap_lock held for
+ * writing (or at creation, before anyone else can see them).  state, owner and gen are written with
  * the frame exclusively held (allocation, last put) and read racily by DMA
  * checks, which is what hardware would do too.
  */
