@@ -339,24 +339,24 @@ void down_read(struct rw_semaphore *s)
 	TAKE(s, 0, true, pthread_rwlock_rdlock(&s->rw));
 }
 
-bool down_read_trylock(struct rw_semaphore *s)
-{
-	return TRY_TAKE(s, true, pthread_rwlock_tryrdlock(&s->rw));
-}
-
-void up_read(struct rw_semaphore *s)
-{
-	GIVE(s, true, pthread_rwlock_unlock(&s->rw));
-}
-
 void down_write(struct rw_semaphore *s)
 {
 	TAKE(s, 0, false, pthread_rwlock_wrlock(&s->rw));
 }
 
+bool down_read_trylock(struct rw_semaphore *s)
+{
+	return TRY_TAKE(s, true, pthread_rwlock_tryrdlock(&s->rw));
+}
+
 bool down_write_trylock(struct rw_semaphore *s)
 {
 	return TRY_TAKE(s, false, pthread_rwlock_trywrlock(&s->rw));
+}
+
+void up_read(struct rw_semaphore *s)
+{
+	GIVE(s, true, pthread_rwlock_unlock(&s->rw));
 }
 
 void up_write(struct rw_semaphore *s)
