@@ -1044,6 +1044,29 @@ static void test_fault_discard_race(void **state)
 	fx_destroy(f);
 }
 
+#ifdef UI_LOCKDEP
+static void find_slot_unlocked(void *ctx)
+{
+	struct fixture *f = ctx;
+
+	stage2_find_slot(f->kvm, GPA_RAM >> PHYS_PAGE_SHIFT);
+}
+
+/* The slot array is guarded by mmu_lock: a lookup without it aborts naming
+ * the function and the lock. */
+static void test_lockdep_mmu_lock_not_held(void **state)
+{
+	static const char *const want[] = {"stage2_find_slot() must be called "
+					   "with &kvm->mmu_lock held",
+					   "lock class kvm->mmu_lock", NULL};
+	struct fixture *f = fx_create(NULL);
+
+	add_std_slots(f);
+	test_expect_abort(find_slot_unlocked, f, want);
+	fx_destroy(f);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1068,6 +1091,9 @@ int main(void)
 		cmocka_unit_test(test_fail_sweep_slot),
 		cmocka_unit_test(test_fail_sweep_fault),
 		cmocka_unit_test(test_fault_discard_race),
+#ifdef UI_LOCKDEP
+		cmocka_unit_test(test_lockdep_mmu_lock_not_held),
+#endif
 	};
 
 	return test_run(__FILE__, tests, ARRAY_SIZE_T(tests));

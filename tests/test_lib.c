@@ -8,6 +8,7 @@
  */
 #include "helpers.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,49 @@ static void test_cond_wait_keeps_ownership(void **state)
 	counter_destroy(&c);
 }
 
+static void *try_all(void *arg)
+{
+	struct counter *c = arg;
+	bool any = mutex_trylock(&c->lock) || spin_trylock(&c->spin) ||
+		   down_read_trylock(&c->sem) || down_write_trylock(&c->sem);
+
+	/* nothing taken, nothing recorded */
+	return (void *)(uintptr_t)(any || lockdep_depth());
+}
+
+/* L08: every trylock records what it took and nothing when it found the
+ * lock busy; a timed wait that times out still holds the mutex after */
+static void test_trylocks(void **state)
+{
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct timespec ts;
+	struct counter c;
+	pthread_t t;
+	void *ret;
+
+	counter_init(&c);
+	assert_true(down_write_trylock(&c.sem));
+	assert_true(lockdep_is_held_write(&c.sem));
+	assert_true(mutex_trylock(&c.lock));
+	assert_true(spin_trylock(&c.spin));
+	assert_int_equal(lockdep_depth(), 3);
+	assert_int_equal(pthread_create(&t, NULL, try_all, &c), 0);
+	pthread_join(t, &ret);
+	assert_null(ret);
+	spin_unlock(&c.spin);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	assert_int_equal(mutex_cond_timedwait(&cond, &c.lock, &ts), ETIMEDOUT);
+	counter_inc_locked(&c);
+	mutex_unlock(&c.lock);
+	up_write(&c.sem);
+	assert_true(down_read_trylock(&c.sem));
+	assert_true(lockdep_is_held(&c.sem));
+	assert_false(lockdep_is_held_write(&c.sem));
+	up_read(&c.sem);
+	assert_int_equal(lockdep_depth(), 0);
+	counter_destroy(&c);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_lock_held_passes),
 	cmocka_unit_test(test_lock_not_held_aborts),
@@ -274,6 +318,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_unlock_not_held_aborts),
 	cmocka_unit_test(test_rwsem_modes),
 	cmocka_unit_test(test_cond_wait_keeps_ownership),
+	cmocka_unit_test(test_trylocks),
 };
 
 #else /* release builds have no checks to test */

@@ -16,6 +16,8 @@
 
 #include <uiommu/mem.h>
 
+#include "mem/phys.h"
+
 #define PG   PHYS_PAGE_SIZE
 #define HUGE PHYS_HUGE_SIZE
 #define MiB  (1ULL << 20)
@@ -1539,6 +1541,66 @@ static void test_concurrent_pins(void **state)
 	assert_int_equal(mm_munmap(f->mm, p, 64 * PG), 0);
 }
 
+#ifdef UI_LOCKDEP
+static void count_extent(const struct phys_mem *pm, uint32_t head, void *arg)
+{
+	(*(unsigned int *)arg)++;
+}
+
+static void walk_unlocked(void *ctx)
+{
+	unsigned int n = 0;
+
+	phys_for_each_allocated(ctx, count_extent, &n);
+}
+
+/* A function that needs phys_mem's lock, called without it, aborts naming
+ * both. */
+static void test_lockdep_phys_lock_not_held(void **state)
+{
+	static const char *const want[] = {"phys_for_each_allocated() must be "
+					   "called with &pm->lock held",
+					   "lock class pm->lock", NULL};
+	struct fixture *f = *state;
+
+	test_expect_abort(walk_unlocked, f->pm, want);
+}
+
+static void reenter_invalidate(struct mmu_notifier *mn,
+			       const struct mmu_notifier_range *rg)
+{
+	struct mm_vma_info info;
+
+	mm_find_vma(rg->mm, rg->start, &info);
+}
+
+static const struct mmu_notifier_ops reenter_ops = {
+	.invalidate_range_start = reenter_invalidate,
+};
+
+static void munmap_reentering(void *ctx)
+{
+	struct fixture *f = ctx;
+	struct mmu_notifier mn = {.ops = &reenter_ops};
+	void *p;
+
+	assert_int_equal(mm_mmap(f->mm, PG, 0, &p), 0);
+	assert_int_equal(mmu_notifier_register(&mn, f->mm), 0);
+	mm_munmap(f->mm, p, PG);
+}
+
+/* A notifier callback runs under mmap_lock: one that calls back into the
+ * mm takes it again, and lockdep stops it before it deadlocks. */
+static void test_lockdep_notifier_reenters_mm(void **state)
+{
+	static const char *const want[] = {"lock order violated: taking "
+					   "mm->mmap_lock",
+					   "while holding mm->mmap_lock", NULL};
+
+	test_expect_abort(munmap_reentering, *state, want);
+}
+#endif
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static const struct CMUnitTest tests[] = {
@@ -1571,6 +1633,10 @@ static const struct CMUnitTest tests[] = {
 	T(test_foreign_madvise_semantics),
 	T(test_foreign_mremap_gives_memory_back),
 	T(test_concurrent_pins),
+#ifdef UI_LOCKDEP
+	T(test_lockdep_phys_lock_not_held),
+	T(test_lockdep_notifier_reenters_mm),
+#endif
 };
 
 TEST_MAIN(tests)

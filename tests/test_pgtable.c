@@ -1311,10 +1311,89 @@ static void test_threads_disjoint_keep(void **state)
 	run_threads(2, 40, 0);
 }
 
+/*
+ * Golden descriptors: the expected words are spelled from the Arm ARM's bit
+ * positions (AttrIndx [4:2], AP[1] 6, AP[2] 7, SH [9:8], AF 10, nG 11,
+ * MemAttr [5:2], S2AP [7:6], XN 54, type [1:0], OA [47:12]), not from
+ * lpae_format.h's table, so that a wrong field there shows up here.
+ */
+static void test_golden_descriptors(void **state)
+{
+	static const struct {
+		int stage, prot;
+		uint64_t want;
+	} attrs[] = {
+		/* AF | nG | SH inner | AP[1] | AttrIndx 1 */
+		{1, IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE,
+		 (1ULL << 10) | (1ULL << 11) | (3ULL << 8) | (1ULL << 6) |
+			 (1ULL << 2)},
+		/* AF | nG | SH outer | AP[2] | AttrIndx 2 | XN */
+		{1, IOMMU_READ | IOMMU_MMIO | IOMMU_NOEXEC | IOMMU_PRIV,
+		 (1ULL << 10) | (1ULL << 11) | (2ULL << 8) | (1ULL << 7) |
+			 (2ULL << 2) | (1ULL << 54)},
+		/* AF | SH inner | S2AP 0b11 | MemAttr 0b1111 */
+		{2, IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE,
+		 (1ULL << 10) | (3ULL << 8) | (3ULL << 6) | (0xfULL << 2)},
+		/* AF | SH outer | S2AP 0b01 | MemAttr 0b0001 | XN */
+		{2, IOMMU_READ | IOMMU_MMIO | IOMMU_NOEXEC,
+		 (1ULL << 10) | (2ULL << 8) | (1ULL << 6) | (1ULL << 2) |
+			 (1ULL << 54)},
+		/* AF | SH outer | S2AP 0b01 | MemAttr 0b0101 */
+		{2, IOMMU_READ | IOMMU_NORMAL_NC,
+		 (1ULL << 10) | (2ULL << 8) | (1ULL << 6) | (5ULL << 2)},
+	};
+	struct phys_mem *pm = test_phys_create();
+	struct lpae_pgtable *pgt;
+	struct flush_rec rec = {0};
+	struct lpae_cfg cfg;
+	uint64_t attr, pte;
+	size_t mapped;
+	int level;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE_T(attrs); i++) {
+		assert_int_equal(lpae_prot_to_attrs(attrs[i].stage,
+						    attrs[i].prot, &attr),
+				 0);
+		assert_int_equal(attr, attrs[i].want);
+	}
+	/* decoders of spelled words: MemAttr 0b0000-0b0011 is Device,
+	 * 0b0101 Normal-NC; a MAIR byte with high nibble 0 is Device */
+	assert_int_equal(lpae_pte_memtype(3 | (0x2ULL << 2), 2, 0),
+			 LPAE_MEM_DEVICE);
+	assert_int_equal(lpae_pte_memtype(3 | (0x5ULL << 2), 2, 0),
+			 LPAE_MEM_NORMAL_NC);
+	assert_int_equal(lpae_pte_memtype(3 | (0xfULL << 2), 2, 0),
+			 LPAE_MEM_NORMAL_WB);
+	assert_int_equal(lpae_pte_memtype(3 | (1ULL << 2), 1, 0x0c00ULL),
+			 LPAE_MEM_DEVICE);
+	assert_int_equal(lpae_pte_memtype(3 | (1ULL << 2), 1, 0x4400ULL),
+			 LPAE_MEM_NORMAL_NC);
+	assert_int_equal(
+		lpae_pte_prot(3 | (1ULL << 10) | (1ULL << 7) | (1ULL << 6), 1),
+		IOMMU_READ);
+	assert_int_equal(lpae_pte_prot(3 | (1ULL << 6) | (1ULL << 54), 2),
+			 IOMMU_READ | IOMMU_NOEXEC);
+
+	/* a stage-1 4 KiB page at level 3: OA | attributes | 0b11 */
+	pgt = mk(pm, 1, 48, SZ_4K, 0, &rec, &cfg);
+	assert_int_equal(
+		lpae_map_pages(pgt, 0x40201000UL, 0x80003000ULL, SZ_4K, 1,
+			       IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE, &mapped),
+		0);
+	assert_int_equal(lpae_lookup(pgt, 0x40201000UL, &pte, &level), 0);
+	assert_int_equal(level, 3);
+	assert_int_equal(pte, 0x80003000ULL | attrs[0].want | 0x3);
+	assert_int_equal(lpae_unmap_pages(pgt, 0x40201000UL, SZ_4K, 1, NULL),
+			 SZ_4K);
+	lpae_free(pgt);
+	phys_destroy(pm);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_alloc_config),
 	cmocka_unit_test(test_matrix),
 	cmocka_unit_test(test_attr_bits),
+	cmocka_unit_test(test_golden_descriptors),
 	cmocka_unit_test(test_flush_ops_and_gather),
 	cmocka_unit_test(test_gather_helpers),
 	cmocka_unit_test(test_table_cache),

@@ -42,7 +42,7 @@ extern "C" {
 /*
  * VM_VFIO_ALLOW_WC is bit 39 of vm_flags, which only exists where vm_flags
  * is 64 bits wide.  On a 32-bit build the flag is VM_NONE: nobody can set
- * it, and no relaxation ever happens (H07).  UIOMMU_KVM_FORCE_32BIT models a
+ * it, and no relaxation ever happens.  UIOMMU_KVM_FORCE_32BIT models a
  * 32-bit build on a 64-bit host; stage2_config.vm_flags_32bit does the same
  * at run time for one VM.
  */
@@ -77,10 +77,11 @@ enum kvm_pgtable_prot {
 /*
  * The leaf attribute bits (MemAttr, S2AP, SH, AF, XN; no address, no type)
  * of a stage-2 descriptor for prot.  -EINVAL, with a warning printed once
- * per process (WARN_ON_ONCE), for DEVICE together with NORMAL_NC (H01);
+ * per process (WARN_ON_ONCE), for DEVICE together with NORMAL_NC;
  * -EINVAL for X on DEVICE memory (Device memory is never executable at
  * stage 2); -EINVAL for unknown bits.  Neither DEVICE nor NORMAL_NC is
- * Normal write-back (H02).
+ * Normal write-back; DEVICE alone is Device-nGnRE, NORMAL_NC alone
+ * Normal-NC.
  */
 UIOMMU_API int stage2_set_prot_attr(enum kvm_pgtable_prot prot, uint64_t *attr);
 /* How many times the contradictory-attribute warning was printed (0 or 1). */
@@ -93,9 +94,9 @@ struct kvm;
 struct stage2_config {
 	unsigned int ipa_bits; /* guest physical address size, 32..48; 0: 40 */
 	/* ARM64_HAS_CACHE_DIC: no icache maintenance needed, so non-device
-	 * memory is mapped executable on every fault (H05) */
+	 * memory is mapped executable on every fault */
 	bool cache_dic;
-	/* model a 32-bit host: VM_VFIO_ALLOW_WC is VM_NONE (H07) */
+	/* model a 32-bit host: VM_VFIO_ALLOW_WC is VM_NONE, nothing relaxes */
 	bool vm_flags_32bit;
 };
 
@@ -104,7 +105,8 @@ struct stage2_config {
 /*
  * uiommu: the VMM asks for more restriction: device memory of this slot is
  * Device-nGnRE at stage 2 even where its driver allows Normal-NC.  There
- * is no flag for less restriction (H09).  No effect on RAM.
+ * is no flag for less restriction: relaxation comes only from the driver
+ * that supplied the memory.  No effect on RAM.
  */
 #define STAGE2_MEM_MMIO_STRICT (1u << 8)
 #define STAGE2_MEM_FLAGS_ALL   (STAGE2_MEM_READONLY | STAGE2_MEM_MMIO_STRICT)
@@ -211,7 +213,7 @@ enum stage2_memtype {
  */
 UIOMMU_API int stage2_effective_memtype(int s1, int s2);
 /* The host user's own stage-1 type of a VMA: IO|PFNMAP mappings stay
- * non-cached Device (pgprot_noncached) whatever VM_VFIO_ALLOW_WC says (H06). */
+ * non-cached Device (pgprot_noncached) whatever VM_VFIO_ALLOW_WC says. */
 UIOMMU_API int stage2_host_memtype(uint64_t vm_flags);
 
 #ifdef __cplusplus

@@ -229,7 +229,8 @@ UIOMMU_API int lpae_map_pages(struct lpae_pgtable *pgt, unsigned long iova,
 			      int prot, size_t *mapped);
 /*
  * Unmap pgcount pages of pgsize from iova; returns the bytes unmapped,
- * which may differ from the request (A10): it stops at the first hole, and
+ * which may differ from the request (callers must act on the size
+ * returned): it stops at the first hole, and
  * returns 0 for bad arguments or when a block must be split and no frame is
  * free.  A block larger than pgsize is split (stats.splits); an entry that
  * is a table where pgsize expects a leaf is removed whole with everything

@@ -35,6 +35,7 @@
 
 struct kvm_memory_slot *stage2_find_slot(struct kvm *kvm, uint64_t gfn)
 {
+	lockdep_assert_held(&kvm->mmu_lock);
 	for (unsigned int i = 0; i < STAGE2_MAX_SLOTS; i++) {
 		struct kvm_memory_slot *s = kvm->slots[i];
 
@@ -46,13 +47,14 @@ struct kvm_memory_slot *stage2_find_slot(struct kvm *kvm, uint64_t gfn)
 
 /*
  * Unmap the slot's pages [first, last] from stage 2, one lpae call per run
- * of mapped pages.  Called with mmu_lock held.
+ * of mapped pages.
  */
 void stage2_zap_slot(struct kvm *kvm, struct kvm_memory_slot *s, uint64_t first,
 		     uint64_t last)
 {
 	uint64_t i = first;
 
+	lockdep_assert_held(&kvm->mmu_lock);
 	while (i <= last) {
 		uint64_t run = 0;
 		size_t unmapped;
@@ -82,6 +84,7 @@ void stage2_zap_slot(struct kvm *kvm, struct kvm_memory_slot *s, uint64_t first,
 
 static void stage2_zap_all(struct kvm *kvm)
 {
+	lockdep_assert_held(&kvm->mmu_lock);
 	for (unsigned int i = 0; i < STAGE2_MAX_SLOTS; i++)
 		if (kvm->slots[i])
 			stage2_zap_slot(kvm, kvm->slots[i], 0,
@@ -99,7 +102,7 @@ static void stage2_invalidate_range_start(struct mmu_notifier *mn,
 {
 	struct kvm *kvm = container_of(mn, struct kvm, mn);
 
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	kvm->mmu_invalidate_in_progress++;
 	kvm->stats.notifier_calls++;
 	for (unsigned int i = 0; i < STAGE2_MAX_SLOTS; i++) {
@@ -117,7 +120,7 @@ static void stage2_invalidate_range_start(struct mmu_notifier *mn,
 			kvm, s, (a - s->userspace_addr) >> STAGE2_PAGE_SHIFT,
 			((e - s->userspace_addr) >> STAGE2_PAGE_SHIFT) - 1);
 	}
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 }
 
 static void stage2_invalidate_range_end(struct mmu_notifier *mn,
@@ -125,10 +128,10 @@ static void stage2_invalidate_range_end(struct mmu_notifier *mn,
 {
 	struct kvm *kvm = container_of(mn, struct kvm, mn);
 
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	kvm->mmu_invalidate_seq++;
 	kvm->mmu_invalidate_in_progress--;
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 }
 
 /* The mm goes: nothing of it may stay mapped, and no fault may resolve. */
@@ -136,12 +139,12 @@ static void stage2_release(struct mmu_notifier *mn, struct mm *mm)
 {
 	struct kvm *kvm = container_of(mn, struct kvm, mn);
 
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	kvm->stats.notifier_calls++;
 	stage2_zap_all(kvm);
 	kvm->mm_dead = true;
 	kvm->mmu_invalidate_seq++;
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 }
 
 static const struct mmu_notifier_ops stage2_mmu_notifier_ops = {
@@ -177,7 +180,7 @@ int stage2_create_vm(struct mm *mm, const struct stage2_config *cfg,
 	/* the flag as this build (or the modelled 32-bit host) defines it */
 	kvm->allow_wc_mask = c.vm_flags_32bit ? stage2_vm_allow_wc_flag(false)
 					      : STAGE2_VM_VFIO_ALLOW_WC;
-	pthread_mutex_init(&kvm->mmu_lock, NULL);
+	mutex_init(&kvm->mmu_lock, KVM_LOCK_MMU);
 
 	struct lpae_cfg pcfg = {
 		.stage = 2,
@@ -201,7 +204,7 @@ int stage2_create_vm(struct mm *mm, const struct stage2_config *cfg,
 err_pgt:
 	lpae_free(kvm->pgt);
 err_free:
-	pthread_mutex_destroy(&kvm->mmu_lock);
+	mutex_destroy(&kvm->mmu_lock);
 	ui_free(kvm);
 	return ret;
 }
@@ -218,16 +221,16 @@ void stage2_destroy_vm(struct kvm *kvm)
 		return;
 	/* a no-op when the mm already went (release() unlinked us) */
 	mmu_notifier_unregister(&kvm->mn);
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	stage2_zap_all(kvm);
 	for (unsigned int i = 0; i < STAGE2_MAX_SLOTS; i++) {
 		if (kvm->slots[i])
 			slot_free(kvm->slots[i]);
 		kvm->slots[i] = NULL;
 	}
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 	lpae_free(kvm->pgt);
-	pthread_mutex_destroy(&kvm->mmu_lock);
+	mutex_destroy(&kvm->mmu_lock);
 	ui_free(kvm);
 }
 
@@ -267,7 +270,7 @@ int stage2_set_memory_region(struct kvm *kvm,
 	if (r->slot >= STAGE2_MAX_SLOTS)
 		return -EINVAL;
 
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	old = kvm->slots[r->slot];
 
 	if (!r->memory_size) {
@@ -341,7 +344,7 @@ int stage2_set_memory_region(struct kvm *kvm,
 err_slot:
 	ui_free(s);
 out:
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 	return ret;
 }
 
@@ -358,9 +361,9 @@ int stage2_lookup(struct kvm *kvm, uint64_t gpa, uint64_t *pte,
 	uint64_t leaf;
 	int ret;
 
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	ret = lpae_lookup(kvm->pgt, gpa, &leaf, NULL);
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 	if (ret)
 		return ret;
 	if (pte)
@@ -372,18 +375,18 @@ int stage2_lookup(struct kvm *kvm, uint64_t gpa, uint64_t *pte,
 
 void stage2_get_stats(struct kvm *kvm, struct stage2_stats *st)
 {
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	*st = kvm->stats;
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 	st->faults = atomic_load(&kvm->faults);
 }
 
 void stage2_set_fault_hook(struct kvm *kvm, stage2_fault_hook_t hook, void *arg)
 {
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	kvm->fault_hook = hook;
 	kvm->fault_hook_arg = arg;
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 }
 
 /* The frame the mm maps at uaddr now (without keeping a pin), or an error. */
@@ -413,7 +416,7 @@ int stage2_check_invariants(struct kvm *kvm, FILE *log)
 	uint64_t bits = 0;
 	int bad = 0;
 
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	for (unsigned int i = 0; i < STAGE2_MAX_SLOTS; i++) {
 		struct kvm_memory_slot *s = kvm->slots[i];
 
@@ -454,12 +457,12 @@ int stage2_check_invariants(struct kvm *kvm, FILE *log)
 			bits++;
 			if (kvm->mm_dead)
 				continue;
-			pthread_mutex_unlock(&kvm->mmu_lock);
+			mutex_unlock(&kvm->mmu_lock);
 			ret = current_pa(kvm->mm,
 					 s->userspace_addr +
 						 (p << STAGE2_PAGE_SHIFT),
 					 &pa);
-			pthread_mutex_lock(&kvm->mmu_lock);
+			mutex_lock(&kvm->mmu_lock);
 			if (ret || pa != (pte & LPAE_PTE_ADDR_MASK)) {
 				bad++;
 				if (log)
@@ -484,6 +487,6 @@ int stage2_check_invariants(struct kvm *kvm, FILE *log)
 				(unsigned long long)bits,
 				(unsigned long long)kvm->stats.mapped_pages);
 	}
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 	return bad;
 }

@@ -6,10 +6,22 @@
 #ifndef UIOMMU_KVM_INTERNAL_H
 #define UIOMMU_KVM_INTERNAL_H
 
-#include <pthread.h>
 #include <uiommu/kvm.h>
 
 #include "lib/internal.h"
+#include "lib/lock.h"
+
+/*
+ * The KVM layer's lock order: one lock.  It is taken inside the mm's
+ * mmap_lock (the MMU notifier's callbacks run under it), never around it
+ * (the fault path resolves pages with no lock of ours held), so it ranks
+ * in the band of the locks MMU-notifier callbacks take, after mmap_lock,
+ * not at LOCK_RANK_KVM (lib/lock.h).  Under it the stage-2 table is
+ * changed (the page-table layer's cache_lock, phys_mem's lock).
+ */
+enum kvm_lock_rank {
+	KVM_LOCK_MMU = LOCK_RANK_MM_NOTIFIER, /* struct kvm: mmu_lock */
+};
 
 #define STAGE2_PAGE_SHIFT PHYS_PAGE_SHIFT
 #define STAGE2_PAGE_SIZE  PHYS_PAGE_SIZE
@@ -34,11 +46,11 @@ struct kvm_memory_slot {
 typedef void (*stage2_fault_hook_t)(struct kvm *kvm, uint64_t gpa, void *arg);
 
 /*
- * Locking: mmu_lock (a mutex) guards the slot array, the stage-2 table,
- * the mapped bitmaps, the invalidation sequence and the statistics.  The
- * MMU notifier runs with the mm's mmap_lock held for writing and takes
- * mmu_lock inside it, so the order is mmap_lock -> mmu_lock: the fault
- * path never calls into the mm while holding mmu_lock.
+ * Locking: mmu_lock (a struct mutex) guards the slot array, the stage-2
+ * table, the mapped bitmaps, the invalidation sequence and the statistics.
+ * The MMU notifier runs with the mm's mmap_lock held for writing and takes
+ * mmu_lock inside it, so the order is mmap_lock -> mmu_lock (KVM_LOCK_MMU
+ * above): the fault path never calls into the mm while holding mmu_lock.
  *
  * mmu_invalidate_seq / mmu_invalidate_in_progress are KVM's retry
  * protocol: a fault samples the sequence under mmu_lock, resolves the page
@@ -53,7 +65,7 @@ struct kvm {
 	struct lpae_pgtable *pgt; /* mmu_lock */
 	struct mmu_notifier mn;
 
-	pthread_mutex_t mmu_lock;
+	struct mutex mmu_lock;
 	struct kvm_memory_slot *slots[STAGE2_MAX_SLOTS]; /* mmu_lock */
 	unsigned long mmu_invalidate_seq;		 /* mmu_lock */
 	unsigned int mmu_invalidate_in_progress;	 /* mmu_lock */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Stage-2 faults and the memory-attribute policy (arm64 KVM's mmu.c
- * user_mem_abort() and pgtable.c stage2_set_prot_attr(), seed 003).
+ * user_mem_abort() and pgtable.c stage2_set_prot_attr(); the rules are
+ * docs/kvm.md's).
  *
  * Data model: a fault at a guest-physical address names a slot page; the
  * page is resolved through the slot's mm either as device memory (an
@@ -22,7 +23,8 @@
  * DEVICE|NORMAL_NC with -EINVAL and a one-time warning.
  *
  * Invariants: the VMA flag is sampled with the page it describes and the
- * VMA is never looked at again (H08); a translation is installed only if
+ * VMA is never looked at again (the flag is read before the mm's lock is
+ * dropped); a translation is installed only if
  * no MMU-notifier invalidation or slot change happened since the slot was
  * looked up (mmu_invalidate_seq), otherwise the fault starts over; a
  * failed fault changes nothing (no leaf, no pin, no bit).
@@ -70,7 +72,8 @@ static int stage2_prot_to_iommu(enum kvm_pgtable_prot prot, int *iommu_prot)
 
 	if (prot & ~KVM_PGTABLE_PROT_ALL)
 		return -EINVAL;
-	/* contradictory memory types: a caller bug (H01) */
+	/* contradictory memory types: a caller bug, refused and warned of
+	 * once */
 	if (stage2_warn_once(device && normal_nc, "device && normal_nc"))
 		return -EINVAL;
 	if (!(prot & KVM_PGTABLE_PROT_X))
@@ -229,7 +232,8 @@ static enum kvm_pgtable_prot stage2_fault_prot(struct kvm *kvm,
 		/*
 		 * The driver that supplied the memory decides whether any
 		 * non-cacheable type is safe; the VMM can only take that
-		 * away (H04, H09).  Normal-NC at stage 2 lets the guest
+		 * away: MMIO from a source without the flag stays Device
+		 * whatever the VMM asks.  Normal-NC at stage 2 lets the guest
 		 * choose Device or Normal-NC at its stage 1.
 		 */
 		if (rs->vfio_allow_wc && !(slot_flags & STAGE2_MEM_MMIO_STRICT))
@@ -244,6 +248,7 @@ static enum kvm_pgtable_prot stage2_fault_prot(struct kvm *kvm,
 
 static void stage2_count_map(struct kvm *kvm, enum kvm_pgtable_prot prot)
 {
+	lockdep_assert_held(&kvm->mmu_lock);
 	kvm->stats.maps++;
 	if (prot & KVM_PGTABLE_PROT_DEVICE)
 		kvm->stats.maps_device++;
@@ -254,8 +259,7 @@ static void stage2_count_map(struct kvm *kvm, enum kvm_pgtable_prot prot)
 }
 
 /*
- * Install (or widen) the leaf for gpa.  Called with mmu_lock held, after
- * the retry check.  A relaxed leaf is unmapped and mapped again; with the
+ * Install (or widen) the leaf for gpa, after the retry check.  A relaxed leaf is unmapped and mapped again; with the
  * table's frames kept (LPAE_QUIRK_KEEP_TABLES) that never allocates, so it
  * cannot fail half way.
  */
@@ -270,6 +274,7 @@ static int stage2_install(struct kvm *kvm, struct kvm_memory_slot *slot,
 	size_t mapped;
 	uint64_t pte;
 
+	lockdep_assert_held(&kvm->mmu_lock);
 	if (!lpae_lookup(kvm->pgt, gpa, &pte, NULL)) {
 		old = stage2_pte_to_prot(pte);
 		if ((pte & LPAE_PTE_ADDR_MASK) == pa && (old & prot) == prot) {
@@ -335,11 +340,11 @@ int stage2_handle_fault(struct kvm *kvm, uint64_t gpa, unsigned int flags,
 
 again:
 	/* the slot, and the invalidation sequence it is valid under */
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	slot = kvm->mm_dead ? NULL
 			    : stage2_find_slot(kvm, gpa >> STAGE2_PAGE_SHIFT);
 	if (!slot) {
-		pthread_mutex_unlock(&kvm->mmu_lock);
+		mutex_unlock(&kvm->mmu_lock);
 		return -EFAULT;
 	}
 	hva = slot->userspace_addr +
@@ -348,7 +353,7 @@ again:
 	mmu_seq = kvm->mmu_invalidate_seq;
 	hook = kvm->fault_hook;
 	hook_arg = kvm->fault_hook_arg;
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 
 	if (write_fault && (slot_flags & STAGE2_MEM_READONLY))
 		return -EFAULT; /* KVM exits to the VMM (MMIO) */
@@ -374,19 +379,19 @@ again:
 	if (hook)
 		hook(kvm, gpa, hook_arg);
 
-	pthread_mutex_lock(&kvm->mmu_lock);
+	mutex_lock(&kvm->mmu_lock);
 	if (kvm->mmu_invalidate_in_progress ||
 	    kvm->mmu_invalidate_seq != mmu_seq || kvm->mm_dead) {
 		/* the page or the slot changed under us: start over */
 		kvm->stats.retries++;
-		pthread_mutex_unlock(&kvm->mmu_lock);
+		mutex_unlock(&kvm->mmu_lock);
 		stage2_release_page(kvm, &rs);
 		retries++;
 		goto again;
 	}
 	/* the slot cannot have changed: that bumps the sequence */
 	ret = stage2_install(kvm, slot, gpa, rs.pa, prot, rs.device, &now);
-	pthread_mutex_unlock(&kvm->mmu_lock);
+	mutex_unlock(&kvm->mmu_lock);
 
 out_release:
 	stage2_release_page(kvm, &rs);

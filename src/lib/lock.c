@@ -175,6 +175,41 @@ void lockdep_assert_failed(const char *func, const char *lock_expr,
 		}                                                         \
 	} while (0)
 
+/*
+ * The three steps every lock kind shares, as macros so that each lock's fast
+ * path stays one call to pthread: take (check the order, wait, own), try
+ * (EBUSY is "not taken", anything else misuse) and give up.  'owned' is
+ * false for a read hold, which has no owner.
+ */
+#define TAKE(l, sub, read, call)              \
+	do {                                  \
+		ACQUIRE(l, sub, read, false); \
+		MUST(call);                   \
+		if (!(read))                  \
+			OWNER_SET(l);         \
+	} while (0)
+
+#define TRY_TAKE(l, read, call)                    \
+	({                                         \
+		int __ret = (call);                \
+		bool __taken = __ret != EBUSY;     \
+		if (__taken) {                     \
+			MUST(__ret);               \
+			ACQUIRE(l, 0, read, true); \
+			if (!(read))               \
+				OWNER_SET(l);      \
+		}                                  \
+		__taken;                           \
+	})
+
+#define GIVE(l, read, call)             \
+	do {                            \
+		RELEASE(l);             \
+		if (!(read))            \
+			OWNER_CLEAR(l); \
+		MUST(call);             \
+	} while (0)
+
 /* ---- struct mutex ---------------------------------------------------------- */
 
 void mutex_init_name(struct mutex *m, const char *name, unsigned int rank)
@@ -204,33 +239,22 @@ void mutex_destroy(struct mutex *m)
 
 void mutex_lock(struct mutex *m)
 {
-	mutex_lock_nested(m, 0);
+	TAKE(m, 0, false, pthread_mutex_lock(&m->m));
 }
 
 void mutex_lock_nested(struct mutex *m, unsigned int subclass)
 {
-	ACQUIRE(m, subclass, false, false);
-	MUST(pthread_mutex_lock(&m->m));
-	OWNER_SET(m);
+	TAKE(m, subclass, false, pthread_mutex_lock(&m->m));
 }
 
 bool mutex_trylock(struct mutex *m)
 {
-	int ret = pthread_mutex_trylock(&m->m);
-
-	if (ret == EBUSY)
-		return false;
-	MUST(ret);
-	ACQUIRE(m, 0, false, true);
-	OWNER_SET(m);
-	return true;
+	return TRY_TAKE(m, false, pthread_mutex_trylock(&m->m));
 }
 
 void mutex_unlock(struct mutex *m)
 {
-	RELEASE(m);
-	OWNER_CLEAR(m);
-	MUST(pthread_mutex_unlock(&m->m));
+	GIVE(m, false, pthread_mutex_unlock(&m->m));
 }
 
 #ifdef UI_LOCKDEP
@@ -264,35 +288,35 @@ static void cond_reacquire(struct mutex *m, const struct held_lock *saved,
 }
 #endif
 
-void mutex_cond_wait(pthread_cond_t *c, struct mutex *m)
-{
-#ifdef UI_LOCKDEP
-	struct held_lock saved;
-	unsigned int at = cond_release(m, &saved);
-
-	MUST(pthread_cond_wait(c, &m->m));
-	cond_reacquire(m, &saved, at);
-#else
-	MUST(pthread_cond_wait(c, &m->m));
-#endif
-}
-
-int mutex_cond_timedwait(pthread_cond_t *c, struct mutex *m,
-			 const struct timespec *abstime)
+/* Both waits: abstime NULL waits for as long as it takes. */
+static int cond_wait(pthread_cond_t *c, struct mutex *m,
+		     const struct timespec *abstime)
 {
 	int ret;
 #ifdef UI_LOCKDEP
 	struct held_lock saved;
 	unsigned int at = cond_release(m, &saved);
+#endif
 
-	ret = pthread_cond_timedwait(c, &m->m, abstime);
+	ret = abstime ? pthread_cond_timedwait(c, &m->m, abstime)
+		      : pthread_cond_wait(c, &m->m);
+#ifdef UI_LOCKDEP
 	cond_reacquire(m, &saved, at);
-#else
-	ret = pthread_cond_timedwait(c, &m->m, abstime);
 #endif
 	if (ret && ret != ETIMEDOUT)
 		MUST(ret);
 	return ret;
+}
+
+void mutex_cond_wait(pthread_cond_t *c, struct mutex *m)
+{
+	cond_wait(c, m, NULL);
+}
+
+int mutex_cond_timedwait(pthread_cond_t *c, struct mutex *m,
+			 const struct timespec *abstime)
+{
+	return cond_wait(c, m, abstime);
 }
 
 /* ---- struct rw_semaphore -------------------------------------------------- */
@@ -312,51 +336,32 @@ void rwsem_destroy(struct rw_semaphore *s)
 
 void down_read(struct rw_semaphore *s)
 {
-	ACQUIRE(s, 0, true, false);
-	MUST(pthread_rwlock_rdlock(&s->rw));
-}
-
-bool down_read_trylock(struct rw_semaphore *s)
-{
-	int ret = pthread_rwlock_tryrdlock(&s->rw);
-
-	if (ret == EBUSY)
-		return false;
-	MUST(ret);
-	ACQUIRE(s, 0, true, true);
-	return true;
-}
-
-void up_read(struct rw_semaphore *s)
-{
-	RELEASE(s);
-	MUST(pthread_rwlock_unlock(&s->rw));
+	TAKE(s, 0, true, pthread_rwlock_rdlock(&s->rw));
 }
 
 void down_write(struct rw_semaphore *s)
 {
-	ACQUIRE(s, 0, false, false);
-	MUST(pthread_rwlock_wrlock(&s->rw));
-	OWNER_SET(s);
+	TAKE(s, 0, false, pthread_rwlock_wrlock(&s->rw));
+}
+
+bool down_read_trylock(struct rw_semaphore *s)
+{
+	return TRY_TAKE(s, true, pthread_rwlock_tryrdlock(&s->rw));
 }
 
 bool down_write_trylock(struct rw_semaphore *s)
 {
-	int ret = pthread_rwlock_trywrlock(&s->rw);
+	return TRY_TAKE(s, false, pthread_rwlock_trywrlock(&s->rw));
+}
 
-	if (ret == EBUSY)
-		return false;
-	MUST(ret);
-	ACQUIRE(s, 0, false, true);
-	OWNER_SET(s);
-	return true;
+void up_read(struct rw_semaphore *s)
+{
+	GIVE(s, true, pthread_rwlock_unlock(&s->rw));
 }
 
 void up_write(struct rw_semaphore *s)
 {
-	RELEASE(s);
-	OWNER_CLEAR(s);
-	MUST(pthread_rwlock_unlock(&s->rw));
+	GIVE(s, false, pthread_rwlock_unlock(&s->rw));
 }
 
 /* ---- spinlock_t -------------------------------------------------------------- */
@@ -375,26 +380,15 @@ void spin_lock_destroy(spinlock_t *l)
 
 void spin_lock(spinlock_t *l)
 {
-	ACQUIRE(l, 0, false, false);
-	MUST(pthread_spin_lock(&l->s));
-	OWNER_SET(l);
+	TAKE(l, 0, false, pthread_spin_lock(&l->s));
 }
 
 bool spin_trylock(spinlock_t *l)
 {
-	int ret = pthread_spin_trylock(&l->s);
-
-	if (ret == EBUSY)
-		return false;
-	MUST(ret);
-	ACQUIRE(l, 0, false, true);
-	OWNER_SET(l);
-	return true;
+	return TRY_TAKE(l, false, pthread_spin_trylock(&l->s));
 }
 
 void spin_unlock(spinlock_t *l)
 {
-	RELEASE(l);
-	OWNER_CLEAR(l);
-	MUST(pthread_spin_unlock(&l->s));
+	GIVE(l, false, pthread_spin_unlock(&l->s));
 }

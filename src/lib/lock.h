@@ -41,17 +41,30 @@
  * counts up from its base (at most LOCK_LAYER_SPAN locks), e.g.
  *
  *	enum { HW_LOCK_DEV = LOCK_RANK_HW, HW_LOCK_CFG, HW_LOCK_IOTLB };
+ *
+ * Two bases are not layers but a place in the real order that crosses
+ * them.  The mm's mmap_lock (src/mem/mm.c) is taken by the layers that pin
+ * user memory while they hold their own locks (vfio's container lock
+ * around mm_pin_pages(), as the kernel's type1 takes mmap_lock inside
+ * iommu->lock), and it is held while the mm's MMU notifiers call up into
+ * those layers, as the kernel's are.  So mmap_lock ranks after every lock
+ * a pinning caller may hold (LOCK_RANK_MMAP, below every layer that pins)
+ * and before the locks the notifier callbacks take (LOCK_RANK_MM_NOTIFIER:
+ * kvm's mmu_lock, vfio's fault lock), which in turn rank before the
+ * layers those callbacks call down into (iommu, hw, pgtable, mem).
  */
 #define LOCK_LAYER_SPAN 64
 enum lock_rank_base {
 	LOCK_RANK_DEVICES = 1 * LOCK_LAYER_SPAN,
 	LOCK_RANK_KVM = 2 * LOCK_LAYER_SPAN,
 	LOCK_RANK_VFIO = 3 * LOCK_LAYER_SPAN,
-	LOCK_RANK_IOMMU = 4 * LOCK_LAYER_SPAN,
-	LOCK_RANK_HW = 5 * LOCK_LAYER_SPAN,
-	LOCK_RANK_PGTABLE = 6 * LOCK_LAYER_SPAN,
-	LOCK_RANK_MEM = 7 * LOCK_LAYER_SPAN,
-	LOCK_RANK_LIB = 8 * LOCK_LAYER_SPAN,
+	LOCK_RANK_MMAP = 4 * LOCK_LAYER_SPAN,
+	LOCK_RANK_MM_NOTIFIER = 5 * LOCK_LAYER_SPAN,
+	LOCK_RANK_IOMMU = 6 * LOCK_LAYER_SPAN,
+	LOCK_RANK_HW = 7 * LOCK_LAYER_SPAN,
+	LOCK_RANK_PGTABLE = 8 * LOCK_LAYER_SPAN,
+	LOCK_RANK_MEM = 9 * LOCK_LAYER_SPAN,
+	LOCK_RANK_LIB = 10 * LOCK_LAYER_SPAN,
 };
 
 /* The most locks one thread holds at once. */
@@ -136,24 +149,20 @@ const void *lockdep_self(void);
 /* How many locks the calling thread holds (tests). */
 unsigned int lockdep_depth(void);
 
-#define lockdep_assert_held(l)                                           \
-	do {                                                             \
-		if (__builtin_expect(!lockdep_is_held(l), 0))            \
-			lockdep_assert_failed(__func__, #l, &(l)->class, \
-					      "held");                   \
+/* 'ok' is the check, 'what' how the lock should be, for the message. */
+#define __lockdep_assert(l, lock_expr, ok, what)                   \
+	do {                                                       \
+		if (__builtin_expect(!(ok), 0))                    \
+			lockdep_assert_failed(__func__, lock_expr, \
+					      &(l)->class, what);  \
 	} while (0)
-#define lockdep_assert_held_write(l)                                     \
-	do {                                                             \
-		if (__builtin_expect(!lockdep_is_held_write(l), 0))      \
-			lockdep_assert_failed(__func__, #l, &(l)->class, \
-					      "held for writing");       \
-	} while (0)
-#define lockdep_assert_not_held(l)                                       \
-	do {                                                             \
-		if (__builtin_expect(lockdep_is_held(l), 0))             \
-			lockdep_assert_failed(__func__, #l, &(l)->class, \
-					      "not held");               \
-	} while (0)
+
+#define lockdep_assert_held(l) \
+	__lockdep_assert(l, #l, lockdep_is_held(l), "held")
+#define lockdep_assert_held_write(l) \
+	__lockdep_assert(l, #l, lockdep_is_held_write(l), "held for writing")
+#define lockdep_assert_not_held(l) \
+	__lockdep_assert(l, #l, !lockdep_is_held(l), "not held")
 
 #else /* !UI_LOCKDEP */
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The CPU-cache view that non-snooping DMA sees (design.md, "Memory
- * model").  A device in a domain without cache coherency reads memory
+ * The CPU-cache view that non-snooping DMA sees (docs/mem.md, "The
+ * CPU-cache view").  A device in a domain without cache coherency reads memory
  * behind the CPU caches, not the caches.
  *
  * Data model:
@@ -15,11 +15,12 @@
  *    the CPU wrote but did not write back is not what the device reads,
  *    and data an earlier owner of a frame wrote back (or a device wrote) is
  *    still there after the frame was freed and handed to someone else:
- *    freeing punches the CPU view, not dram.  That is what seed 000 is
- *    about: a missing flush shows up as stale or leaked data, not only as
- *    a broken rule.
+ *    freeing punches the CPU view, not dram.  That is what non-coherent
+ *    DMA is about: a missing flush shows up as stale or leaked data, not
+ *    only as a broken rule.
  *  - A device write reaches both views (the model does not keep stale CPU
- *    lines after device writes; seed 000 is about device reads).
+ *    lines after device writes: the stale data that matters is what a
+ *    device reads).
  *
  * dram is made on first use, so coherent systems never pay for it.
  * Locking: dram_lock guards its creation and every copy to or from it, so
@@ -39,7 +40,7 @@ static uint8_t *dram_get(struct phys_mem *pm)
 
 	if (likely(d))
 		return d;
-	pthread_mutex_lock(&pm->dram_lock);
+	mutex_lock(&pm->dram_lock);
 	d = atomic_load(&pm->dram);
 	if (!d) {
 		d = mmap(NULL, pm->size, PROT_READ | PROT_WRITE,
@@ -50,7 +51,7 @@ static uint8_t *dram_get(struct phys_mem *pm)
 			atomic_store_explicit(&pm->dram, d,
 					      memory_order_release);
 	}
-	pthread_mutex_unlock(&pm->dram_lock);
+	mutex_unlock(&pm->dram_lock);
 	return d;
 }
 
@@ -60,7 +61,7 @@ void cache_fini(struct phys_mem *pm)
 
 	if (d)
 		munmap(d, pm->size);
-	pthread_mutex_destroy(&pm->dram_lock);
+	mutex_destroy(&pm->dram_lock);
 }
 
 static int range_ok(const struct phys_mem *pm, phys_addr_t pa, size_t len)
@@ -71,20 +72,35 @@ static int range_ok(const struct phys_mem *pm, phys_addr_t pa, size_t len)
 	       phys_pa_valid(pm, pa) && phys_pa_valid(pm, end);
 }
 
+/* Copy len bytes between buf and the memory behind the caches at pa, which
+ * the caller checked. */
+static int dram_copy(struct phys_mem *pm, phys_addr_t pa, void *buf, size_t len,
+		     bool to_dram)
+{
+	uint8_t *d = dram_get(pm);
+
+	if (!d)
+		return -ENOMEM;
+	mutex_lock(&pm->dram_lock);
+	if (to_dram)
+		memcpy(d + (pa - pm->base), buf, len);
+	else
+		memcpy(buf, d + (pa - pm->base), len);
+	mutex_unlock(&pm->dram_lock);
+	return 0;
+}
+
 int cache_flush_phys(struct phys_mem *pm, phys_addr_t pa, size_t len)
 {
-	uint8_t *d;
+	int ret;
 
 	if (!len)
 		return 0;
 	if (!range_ok(pm, pa, len))
 		return -EINVAL;
-	d = dram_get(pm);
-	if (!d)
-		return -ENOMEM;
-	pthread_mutex_lock(&pm->dram_lock);
-	memcpy(d + (pa - pm->base), __phys_to_virt(pm, pa), len);
-	pthread_mutex_unlock(&pm->dram_lock);
+	ret = dram_copy(pm, pa, __phys_to_virt(pm, pa), len, true);
+	if (ret)
+		return ret;
 	atomic_fetch_add_explicit(&pm->cache_flushes, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&pm->cache_flush_bytes, len,
 				  memory_order_relaxed);
@@ -93,41 +109,28 @@ int cache_flush_phys(struct phys_mem *pm, phys_addr_t pa, size_t len)
 
 int cache_dram_read(struct phys_mem *pm, phys_addr_t pa, void *buf, size_t len)
 {
-	uint8_t *d;
-
 	if (!range_ok(pm, pa, len))
 		return -EINVAL;
-	d = dram_get(pm);
-	if (!d)
-		return -ENOMEM;
-	pthread_mutex_lock(&pm->dram_lock);
-	memcpy(buf, d + (pa - pm->base), len);
-	pthread_mutex_unlock(&pm->dram_lock);
-	return 0;
+	return dram_copy(pm, pa, buf, len, false);
 }
 
 int phys_access_checked_nc(struct phys_mem *pm, phys_addr_t pa, void *buf,
 			   size_t len, bool write, uint64_t gen)
 {
-	uint8_t *d;
 	int ret;
 
 	if (!len)
 		return 0;
-	d = dram_get(pm);
-	if (!d)
+	if (!dram_get(pm))
 		return -ENOMEM;
 	/* the same checks as a coherent access; a write reaches the CPU view
 	 * there, a read is redone from dram below */
 	ret = phys_access_checked(pm, pa, buf, len, write, gen);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&pm->dram_lock);
-	if (write)
-		memcpy(d + (pa - pm->base), buf, len);
-	else
-		memcpy(buf, d + (pa - pm->base), len);
-	pthread_mutex_unlock(&pm->dram_lock);
+	ret = dram_copy(pm, pa, buf, len, write);
+	if (ret)
+		return ret;
 	atomic_fetch_add_explicit(write ? &pm->nc_write_bytes
 					: &pm->nc_read_bytes,
 				  len, memory_order_relaxed);

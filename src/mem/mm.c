@@ -25,11 +25,21 @@
  *    cuts regions as munmap cuts VMAs: no region keeps a hole over address
  *    space the host may hand out again.
  *
- * Locking: mmap_lock (a rwlock) guards the region tree, every region's
- * pages and the notifier list.  Pins take it for reading; discard, unmap,
- * mmap and notifier (un)registration for writing.  Unpinning needs no mm
- * lock: it only drops frame references (phys.h).  locked_vm is an atomic
- * charged with compare-and-swap against the modelled limit.
+ * Locking: mmap_lock (a struct rw_semaphore) guards the region tree, every
+ * region's pages and the notifier list.  Pins take it for reading; discard,
+ * unmap, mmap and notifier (un)registration for writing.  A region not yet
+ * in the tree (mm_mmap() building one) is private to its builder.
+ * Unpinning needs no mm lock: it only drops frame references (phys.h).
+ * locked_vm is an atomic charged with compare-and-swap against the
+ * modelled limit.
+ *
+ * Lock order: the layers above call in holding their own locks (vfio pins
+ * under its container lock) and the MMU notifiers call back up with
+ * mmap_lock held (kvm's invalidation takes its mmu_lock, vfio's takes its
+ * fault lock), so mmap_lock ranks after the first and before the second
+ * (MEM_LOCK_MMAP, phys.h and lib/lock.h).  Under mmap_lock the mm takes
+ * phys_mem's lock to allocate and free frames.  No notifier callback may
+ * call back into the mm: mmap_lock is not recursive.
  *
  * Invariants: a page's frame is PF_MAPPED exactly while some region maps
  * it; a region with no mapped page is removed; a failed call changed
@@ -83,7 +93,7 @@ struct mm {
 	struct phys_mem *pm; /* immutable */
 	uint32_t owner;	     /* immutable */
 
-	pthread_rwlock_t mmap_lock;
+	struct rw_semaphore mmap_lock;
 	struct mm_region_tree regions;	     /* mmap_lock */
 	LIST_HEAD(, mmu_notifier) notifiers; /* mmap_lock */
 	_Atomic uint64_t memlock_limit;	     /* bytes */
@@ -113,7 +123,7 @@ int mm_create(struct phys_mem *pm, struct mm **out)
 		return -ENOMEM;
 	mm->pm = pm;
 	mm->owner = phys_owner_alloc(pm);
-	pthread_rwlock_init(&mm->mmap_lock, NULL);
+	init_rwsem(&mm->mmap_lock, MEM_LOCK_MMAP);
 	RB_INIT(&mm->regions);
 	LIST_INIT(&mm->notifiers);
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
@@ -218,6 +228,7 @@ static struct mm_region *find_region(struct mm *mm, unsigned long addr)
 {
 	struct mm_region *r = RB_ROOT(&mm->regions);
 
+	lockdep_assert_held(&mm->mmap_lock);
 	while (r) {
 		if (addr < r->start)
 			r = RB_LEFT(r, rb);
@@ -239,6 +250,7 @@ static struct mm_region *first_overlap(struct mm *mm, unsigned long start,
 {
 	struct mm_region *r = RB_ROOT(&mm->regions), *best = NULL;
 
+	lockdep_assert_held(&mm->mmap_lock);
 	stat_add(mm, vma_lookups, 1);
 	while (r) {
 		if (r->end > start) {
@@ -255,6 +267,7 @@ static struct mm_region *first_overlap(struct mm *mm, unsigned long start,
 static struct mm_region *next_overlap(struct mm *mm, struct mm_region *r,
 				      unsigned long end)
 {
+	lockdep_assert_held(&mm->mmap_lock);
 	r = RB_NEXT(mm_region_tree, &mm->regions, r);
 	return r && r->start < end ? r : NULL;
 }
@@ -528,13 +541,26 @@ static int region_populate(struct mm *mm, struct mm_region *r)
 	return 0;
 }
 
-static int mm_insert_region(struct mm *mm, struct mm_region *r)
+/* Give the new region r a host range of len bytes aligned to align. */
+static int region_reserve(struct mm_region *r, size_t len, size_t align)
 {
-	pthread_rwlock_wrlock(&mm->mmap_lock);
-	RB_INSERT(mm_region_tree, &mm->regions, r);
-	pthread_rwlock_unlock(&mm->mmap_lock);
-	stat_add(mm, nr_regions, 1);
+	void *va = reserve_va(len, align);
+
+	if (!va)
+		return -ENOMEM;
+	r->start = (unsigned long)va;
+	r->end = r->start + len;
 	return 0;
+}
+
+/* Publish the new region r, built without the lock, at *addr. */
+static void mm_insert_region(struct mm *mm, struct mm_region *r, void **addr)
+{
+	down_write(&mm->mmap_lock);
+	RB_INSERT(mm_region_tree, &mm->regions, r);
+	up_write(&mm->mmap_lock);
+	stat_add(mm, nr_regions, 1);
+	*addr = (void *)r->start;
 }
 
 int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr)
@@ -542,7 +568,6 @@ int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr)
 	bool huge = flags & MM_MAP_HUGE;
 	struct mm_region *r;
 	size_t align;
-	void *va;
 	int ret;
 
 	if (!len || len > (1ULL << 46) ||
@@ -558,13 +583,9 @@ int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr)
 	r->vm_flags = MM_VM_READ | (flags & MM_MAP_RDONLY ? 0 : MM_VM_WRITE);
 
 	align = len >= PHYS_HUGE_SIZE ? PHYS_HUGE_SIZE : PHYS_PAGE_SIZE;
-	va = reserve_va(len, align);
-	if (!va) {
-		ret = -ENOMEM;
+	ret = region_reserve(r, len, align);
+	if (ret)
 		goto err_region;
-	}
-	r->start = (unsigned long)va;
-	r->end = r->start + len;
 
 	ret = region_populate(mm, r);
 	if (ret)
@@ -572,12 +593,11 @@ int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr)
 	ret = back_va_runs(mm, r, 0, r->nr_pages);
 	if (ret)
 		goto err_frames;
-	if ((flags & MM_MAP_LOCKED) && mlock(va, len)) {
+	if ((flags & MM_MAP_LOCKED) && mlock((void *)r->start, len)) {
 		ret = -errno;
 		goto err_frames;
 	}
-	mm_insert_region(mm, r);
-	*addr = va;
+	mm_insert_region(mm, r, addr);
 	return 0;
 
 err_frames:
@@ -594,7 +614,6 @@ int mm_mmap_pfn(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
 	struct mm_region *r;
 	phys_addr_t last;
 	unsigned long i;
-	void *va;
 	int ret;
 
 	if (!len || !IS_ALIGNED(pa, PHYS_PAGE_SIZE) ||
@@ -609,46 +628,50 @@ int mm_mmap_pfn(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
 	r->vm_flags = vm_flags | MM_VM_READ | MM_VM_WRITE | MM_VM_IO |
 		      MM_VM_PFNMAP | MM_VM_DONTEXPAND | MM_VM_DONTDUMP;
 	r->pfnmap_pa = pa;
-	va = reserve_va(len, PHYS_PAGE_SIZE);
-	if (!va) {
-		ret = -ENOMEM;
+	ret = region_reserve(r, len, PHYS_PAGE_SIZE);
+	if (ret)
 		goto err_region;
-	}
-	r->start = (unsigned long)va;
-	r->end = r->start + len;
 	for (i = 0; i < r->nr_pages; i++)
 		r->pfns[i] = pa_to_pfn(pm, pa) + i;
 	r->nr_mapped = r->nr_pages;
 	ret = back_va(mm, r, 0, r->nr_pages);
 	if (ret)
 		goto err_va;
-	mm_insert_region(mm, r);
-	*addr = va;
+	mm_insert_region(mm, r, addr);
 	return 0;
 
 err_va:
-	munmap(va, len);
+	munmap((void *)r->start, len);
 err_region:
 	region_free(r);
 	return ret;
 }
 
-static void notify_start(struct mm *mm, const struct mmu_notifier_range *rg)
+/* Tell every notifier that [rg->start, rg->end) is about to change
+ * (start) or has changed. */
+static void notify(struct mm *mm, const struct mmu_notifier_range *rg,
+		   bool start)
 {
+	void (*fn)(struct mmu_notifier *, const struct mmu_notifier_range *);
 	struct mmu_notifier *mn;
 
-	LIST_FOREACH(mn, &mm->notifiers, link)
-		if (mn->ops->invalidate_range_start)
-			mn->ops->invalidate_range_start(mn, rg);
+	lockdep_assert_held(&mm->mmap_lock);
+	LIST_FOREACH(mn, &mm->notifiers, link) {
+		fn = start ? mn->ops->invalidate_range_start
+			   : mn->ops->invalidate_range_end;
+		if (fn)
+			fn(mn, rg);
+	}
+}
+
+static void notify_start(struct mm *mm, const struct mmu_notifier_range *rg)
+{
+	notify(mm, rg, true);
 }
 
 static void notify_end(struct mm *mm, const struct mmu_notifier_range *rg)
 {
-	struct mmu_notifier *mn;
-
-	LIST_FOREACH(mn, &mm->notifiers, link)
-		if (mn->ops->invalidate_range_end)
-			mn->ops->invalidate_range_end(mn, rg);
+	notify(mm, rg, false);
 }
 
 static int check_user_range(void *addr, size_t len, unsigned long *start,
@@ -667,6 +690,7 @@ static int check_user_range(void *addr, size_t len, unsigned long *start,
 static void unmap_range(struct mm *mm, struct mm_region *r, unsigned long i,
 			unsigned long e, struct free_batch *b)
 {
+	lockdep_assert_held_write(&mm->mmap_lock);
 	stat_add(mm, pages_scanned, e - i);
 	for (; i < e; i++) {
 		if (r->pfns[i] == PFN_NONE)
@@ -693,7 +717,7 @@ int mm_munmap(struct mm *mm, void *addr, size_t len)
 	if (ret)
 		return ret;
 
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	down_write(&mm->mmap_lock);
 	notify_start(mm, &rg);
 	for (r = first_overlap(mm, rg.start, rg.end); r; r = next) {
 		next = next_overlap(mm, r, rg.end);
@@ -711,7 +735,7 @@ int mm_munmap(struct mm *mm, void *addr, size_t len)
 	}
 	free_batch_flush(mm->pm, &b);
 	notify_end(mm, &rg);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_write(&mm->mmap_lock);
 	return 0;
 }
 
@@ -731,6 +755,7 @@ static void replace_page(struct mm *mm, struct mm_region *r, unsigned long idx,
 	struct free_batch b = {0, 0};
 	struct phys_frame *nf = pfn_frame(pm, newpfn);
 
+	lockdep_assert_held_write(&mm->mmap_lock);
 	unmap_page(mm, r, idx, &b);
 	free_batch_flush(pm, &b);
 	__atomic_fetch_or(&nf->flags, PF_MAPPED, __ATOMIC_RELAXED);
@@ -755,6 +780,7 @@ static void discard_pages(struct mm *mm, struct mm_region *r, unsigned long i,
 	struct phys_mem *pm = mm->pm;
 	unsigned long run_start = 0, run_len = 0;
 
+	lockdep_assert_held_write(&mm->mmap_lock);
 	while (i < e) {
 		uint32_t pfn = r->pfns[i], head = frame_head_pfn(pm, pfn);
 		struct phys_frame *h = pfn_frame(pm, head);
@@ -804,6 +830,7 @@ static unsigned long discard_need(struct mm *mm, struct mm_region *r,
 {
 	unsigned long need = 0;
 
+	lockdep_assert_held(&mm->mmap_lock);
 	stat_add(mm, pages_scanned, e - i);
 	for (; i < e; i++)
 		if (page_pinned(mm->pm, r->pfns[i]))
@@ -858,7 +885,7 @@ int mm_discard(struct mm *mm, void *addr, size_t len)
 	if (ret)
 		return ret;
 
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	down_write(&mm->mmap_lock);
 	/* every page must be mapped (as madvise on unmapped memory: -ENOMEM)
 	 * and pinnable memory (-EINVAL), in address order */
 	first = first_overlap(mm, rg.start, rg.end);
@@ -895,7 +922,7 @@ int mm_discard(struct mm *mm, void *addr, size_t len)
 	notify_end(mm, &rg);
 	discard_free(mm, new, need, used);
 out:
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_write(&mm->mmap_lock);
 	return ret;
 }
 
@@ -905,7 +932,7 @@ int mm_find_vma(struct mm *mm, unsigned long uaddr, struct mm_vma_info *info)
 	int ret = -EFAULT;
 
 	stat_add(mm, vma_lookups, 1);
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	down_read(&mm->mmap_lock);
 	r = find_region(mm, uaddr);
 	if (r && r->pfns[region_idx(r, uaddr)] != PFN_NONE) {
 		info->start = r->start;
@@ -913,7 +940,7 @@ int mm_find_vma(struct mm *mm, unsigned long uaddr, struct mm_vma_info *info)
 		info->vm_flags = r->vm_flags;
 		ret = 0;
 	}
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_read(&mm->mmap_lock);
 	return ret;
 }
 
@@ -924,7 +951,7 @@ int mm_follow_pfn(struct mm *mm, unsigned long uaddr, phys_addr_t *pa,
 	unsigned long idx;
 	int ret = -EFAULT;
 
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	down_read(&mm->mmap_lock);
 	r = find_region(mm, uaddr);
 	if (!r)
 		goto out;
@@ -940,7 +967,7 @@ int mm_follow_pfn(struct mm *mm, unsigned long uaddr, phys_addr_t *pa,
 		*vm_flags = r->vm_flags;
 	ret = 0;
 out:
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_read(&mm->mmap_lock);
 	return ret;
 }
 
@@ -992,8 +1019,7 @@ static bool host_range_anon(unsigned long start, unsigned long end,
  * Adopt [start, end), which no region covers: move the process's pages
  * into physical frames in place (copy, then map the frames MAP_SHARED at
  * the same address), so the memory becomes a region like mm_mmap()'s, with
- * the kernel's pin/discard semantics.  Called with mmap_lock held for
- * writing.
+ * the kernel's pin/discard semantics.
  */
 static int mm_adopt(struct mm *mm, unsigned long start, unsigned long end)
 {
@@ -1002,6 +1028,7 @@ static int mm_adopt(struct mm *mm, unsigned long start, unsigned long end)
 	bool writable;
 	int ret;
 
+	lockdep_assert_held_write(&mm->mmap_lock);
 	if (!host_range_anon(start, end, &writable))
 		return -EFAULT;
 	r = region_alloc(n, false);
@@ -1040,8 +1067,10 @@ err_frames:
 static unsigned long hole_end(struct mm *mm, unsigned long addr,
 			      unsigned long end)
 {
-	struct mm_region *r = first_overlap(mm, addr, end);
+	struct mm_region *r;
 
+	lockdep_assert_held(&mm->mmap_lock);
+	r = first_overlap(mm, addr, end);
 	return r ? min(r->start, end) : end;
 }
 
@@ -1057,6 +1086,7 @@ static int host_ret(int ret)
  * if adopted, our reservation otherwise). */
 static void region_drop_if_empty(struct mm *mm, struct mm_region *r)
 {
+	lockdep_assert_held_write(&mm->mmap_lock);
 	if (r->nr_mapped)
 		return;
 	RB_REMOVE(mm_region_tree, &mm->regions, r);
@@ -1103,6 +1133,7 @@ static void region_cut(struct mm *mm, struct mm_region *r, unsigned long a,
 	unsigned long n = r->nr_pages - hi, i;
 	struct mm_region *s;
 
+	lockdep_assert_held_write(&mm->mmap_lock);
 	if (a > r->start && e < r->end) {
 		s = *split;
 		*split = NULL;
@@ -1154,7 +1185,7 @@ int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
 	if (check_user_range(addr, len, &start, &end))
 		return host_ret(host(addr, len));
 
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	down_write(&mm->mmap_lock);
 	first = first_overlap(mm, start, end);
 	if (first && first->start < start && first->end > end) {
 		/* a hole in the middle of one region: allocate its upper
@@ -1187,7 +1218,7 @@ int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
 	if (split)
 		region_free(split);
 out:
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_write(&mm->mmap_lock);
 	return ret;
 }
 
@@ -1212,6 +1243,7 @@ static int foreign_discard(struct mm *mm, struct mm_region *r, unsigned long a,
 	bool adopted = r->map_flags & MM_MAP_ADOPTED, hole = false;
 	uint32_t *new;
 
+	lockdep_assert_held_write(&mm->mmap_lock);
 	/* device memory: not on the LRU (DONTNEED, FREE), and its file
 	 * (an anonymous inode) cannot punch holes (REMOVE) */
 	if (r->vm_flags & MM_VM_PFNMAP)
@@ -1265,7 +1297,7 @@ int mm_foreign_madvise(struct mm *mm, void *addr, size_t len, int advice,
 	    end == start)
 		return host_ret(host(addr, len, advice));
 
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	down_write(&mm->mmap_lock);
 	r = first_overlap(mm, start, end);
 	for (a = start; a < end; a = e) {
 		/* the stretch before the next region is the C library's */
@@ -1288,7 +1320,7 @@ int mm_foreign_madvise(struct mm *mm, void *addr, size_t len, int advice,
 	}
 	ret = unmapped;
 out:
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_write(&mm->mmap_lock);
 	return ret;
 }
 
@@ -1307,6 +1339,7 @@ static int unadopt_piece(struct mm *mm, struct mm_region *r, unsigned long a,
 	unsigned long i, lo = region_idx(r, a), hi = region_idx(r, e);
 	struct free_batch b = {0, 0};
 
+	lockdep_assert_held_write(&mm->mmap_lock);
 	notify_start(mm, &rg);
 	if (mmap((void *)a, e - a, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
@@ -1335,6 +1368,7 @@ static int mremap_prepare(struct mm *mm, unsigned long s, unsigned long e,
 {
 	struct mm_region *r;
 
+	lockdep_assert_held_write(&mm->mmap_lock);
 	for (r = first_overlap(mm, s, e); r; r = next_overlap(mm, r, e))
 		if (!(r->map_flags & MM_MAP_ADOPTED))
 			return -EINVAL;
@@ -1353,6 +1387,7 @@ static int mremap_unadopt(struct mm *mm, unsigned long s, unsigned long e,
 	struct mm_region *r, *next;
 	int ret;
 
+	lockdep_assert_held_write(&mm->mmap_lock);
 	for (r = first_overlap(mm, s, e); r; r = next) {
 		next = next_overlap(mm, r, e);
 		ret = unadopt_piece(mm, r, max(r->start, s), min(r->end, e),
@@ -1385,9 +1420,9 @@ int mm_foreign_mremap(struct mm *mm, void *addr, size_t old_len, size_t new_len,
 	if (ne && ns < e && s < ne)
 		goto host; /* overlapping old and new ranges: EINVAL */
 
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	down_write(&mm->mmap_lock);
 	if (!first_overlap(mm, s, e) && (!ne || !first_overlap(mm, ns, ne))) {
-		pthread_rwlock_unlock(&mm->mmap_lock);
+		up_write(&mm->mmap_lock);
 		goto host;
 	}
 	/* adopted memory is private anonymous to the program: old_len 0
@@ -1405,7 +1440,7 @@ int mm_foreign_mremap(struct mm *mm, void *addr, size_t old_len, size_t new_len,
 	for (int i = 0; i < 2; i++)
 		if (split[i])
 			region_free(split[i]);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_write(&mm->mmap_lock);
 	if (ret)
 		return ret;
 host:
@@ -1459,7 +1494,7 @@ long mm_pin_pages(struct mm *mm, unsigned long uaddr, unsigned long npages,
 			return ret;
 	}
 
-	pthread_rwlock_rdlock(&mm->mmap_lock);
+	down_read(&mm->mmap_lock);
 	while (done < npages) {
 		unsigned long addr = uaddr + (done << PHYS_PAGE_SHIFT);
 		unsigned long idx, cnt;
@@ -1470,15 +1505,15 @@ long mm_pin_pages(struct mm *mm, unsigned long uaddr, unsigned long npages,
 			r = find_region(mm, addr);
 			if (!r && atomic_load(&mm->adopt)) {
 				/* the process's own memory: adopt, retry */
-				pthread_rwlock_unlock(&mm->mmap_lock);
-				pthread_rwlock_wrlock(&mm->mmap_lock);
+				up_read(&mm->mmap_lock);
+				down_write(&mm->mmap_lock);
 				ret = find_region(mm, addr)
 					      ? 0
 					      : mm_adopt(mm, addr,
 							 hole_end(mm, addr,
 								  end));
-				pthread_rwlock_unlock(&mm->mmap_lock);
-				pthread_rwlock_rdlock(&mm->mmap_lock);
+				up_write(&mm->mmap_lock);
+				down_read(&mm->mmap_lock);
 				if (ret)
 					goto err_unwind;
 				r = find_region(mm, addr);
@@ -1512,7 +1547,7 @@ long mm_pin_pages(struct mm *mm, unsigned long uaddr, unsigned long npages,
 		emit_run(runs, &nr, pa, cnt);
 		done += cnt;
 	}
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_read(&mm->mmap_lock);
 
 	if ((gup_flags & MM_GUP_LONGTERM) && done < npages)
 		mm_lock_acct(mm, -(long)(npages - done), false);
@@ -1522,7 +1557,7 @@ long mm_pin_pages(struct mm *mm, unsigned long uaddr, unsigned long npages,
 	return done;
 
 err_unwind:
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_read(&mm->mmap_lock);
 	for (unsigned int i = 0; i < nr; i++)
 		phys_unpin_range(pm, runs[i].pa, runs[i].npages);
 	if (gup_flags & MM_GUP_LONGTERM)
@@ -1552,10 +1587,10 @@ int mmu_notifier_register(struct mmu_notifier *mn, struct mm *mm)
 		return -EINVAL;
 	if (mn->mm)
 		return -EBUSY; /* already registered */
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	down_write(&mm->mmap_lock);
 	mn->mm = mm;
 	LIST_INSERT_HEAD(&mm->notifiers, mn, link);
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_write(&mm->mmap_lock);
 	return 0;
 }
 
@@ -1565,10 +1600,10 @@ void mmu_notifier_unregister(struct mmu_notifier *mn)
 
 	if (!mm)
 		return;
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	down_write(&mm->mmap_lock);
 	LIST_REMOVE(mn, link);
 	mn->mm = NULL;
-	pthread_rwlock_unlock(&mm->mmap_lock);
+	up_write(&mm->mmap_lock);
 }
 
 void mm_destroy(struct mm *mm)
@@ -1578,7 +1613,7 @@ void mm_destroy(struct mm *mm)
 
 	if (!mm)
 		return;
-	pthread_rwlock_wrlock(&mm->mmap_lock);
+	down_write(&mm->mmap_lock);
 	while ((mn = LIST_FIRST(&mm->notifiers))) {
 		LIST_REMOVE(mn, link);
 		mn->mm = NULL;
@@ -1590,8 +1625,8 @@ void mm_destroy(struct mm *mm)
 		region_unmap_all(mm, r);
 		region_free(r);
 	}
-	pthread_rwlock_unlock(&mm->mmap_lock);
-	pthread_rwlock_destroy(&mm->mmap_lock);
+	up_write(&mm->mmap_lock);
+	rwsem_destroy(&mm->mmap_lock);
 	ui_free(mm);
 }
 

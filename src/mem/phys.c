@@ -31,6 +31,7 @@ static void free_area_add(struct phys_mem *pm, uint32_t pfn, unsigned int order)
 	struct phys_free_area *area = &pm->free_area[order];
 	struct phys_frame *f = &pm->frames[pfn];
 
+	lockdep_assert_held(&pm->lock);
 	f->flags = PF_BUDDY;
 	f->order = order;
 	f->prev = PFN_NONE;
@@ -47,6 +48,7 @@ static void free_area_del(struct phys_mem *pm, uint32_t pfn, unsigned int order)
 	struct phys_free_area *area = &pm->free_area[order];
 	struct phys_frame *f = &pm->frames[pfn];
 
+	lockdep_assert_held(&pm->lock);
 	if (f->prev != PFN_NONE)
 		pm->frames[f->prev].next = f->next;
 	else
@@ -80,8 +82,8 @@ int phys_create(const struct phys_config *cfg, struct phys_mem **out)
 	pm->size = cfg->size;
 	pm->nr_frames = cfg->size >> PHYS_PAGE_SHIFT;
 	atomic_init(&pm->next_owner, PHYS_OWNER_KERNEL + 1);
-	pthread_mutex_init(&pm->lock, NULL);
-	pthread_mutex_init(&pm->dram_lock, NULL);
+	mutex_init(&pm->lock, MEM_LOCK_PHYS);
+	mutex_init(&pm->dram_lock, MEM_LOCK_DRAM);
 
 	pm->memfd = memfd_create("uiommu-phys", MFD_CLOEXEC);
 	if (pm->memfd < 0) {
@@ -109,8 +111,11 @@ int phys_create(const struct phys_config *cfg, struct phys_mem **out)
 	for (unsigned int o = 0; o <= PHYS_MAX_ORDER; o++)
 		pm->free_area[o].first = PFN_NONE;
 	nr = 1ULL << PHYS_MAX_ORDER;
+	/* no one else sees pm yet: the lock is for the helpers' assertion */
+	mutex_lock(&pm->lock);
 	for (pfn = 0; pfn < pm->nr_frames; pfn += nr)
 		free_area_add(pm, pfn, PHYS_MAX_ORDER);
+	mutex_unlock(&pm->lock);
 
 	*out = pm;
 	return 0;
@@ -120,7 +125,8 @@ err_unmap:
 err_close:
 	close(pm->memfd);
 err_free:
-	pthread_mutex_destroy(&pm->lock);
+	mutex_destroy(&pm->dram_lock);
+	mutex_destroy(&pm->lock);
 	ui_free(pm);
 	return ret;
 }
@@ -133,7 +139,7 @@ void phys_destroy(struct phys_mem *pm)
 	munmap(pm->map, pm->size);
 	close(pm->memfd);
 	cache_fini(pm);
-	pthread_mutex_destroy(&pm->lock);
+	mutex_destroy(&pm->lock);
 	ui_free(pm);
 }
 
@@ -176,12 +182,12 @@ int __phys_alloc(struct phys_mem *pm, unsigned int order, unsigned int flags,
 	if (unlikely(uiommu_should_fail(UIOMMU_FAIL_FRAME)))
 		return -ENOMEM;
 
-	pthread_mutex_lock(&pm->lock);
+	mutex_lock(&pm->lock);
 	for (o = order; o <= PHYS_MAX_ORDER; o++)
 		if (pm->free_area[o].first != PFN_NONE)
 			break;
 	if (o > PHYS_MAX_ORDER) {
-		pthread_mutex_unlock(&pm->lock);
+		mutex_unlock(&pm->lock);
 		return -ENOMEM;
 	}
 	pfn = pm->free_area[o].first;
@@ -191,7 +197,7 @@ int __phys_alloc(struct phys_mem *pm, unsigned int order, unsigned int flags,
 		o--;
 		free_area_add(pm, pfn + (1u << o), o);
 	}
-	pthread_mutex_unlock(&pm->lock);
+	mutex_unlock(&pm->lock);
 
 	gen = atomic_fetch_add(&pm->epoch, 1) + 1;
 	nr = 1u << order;
@@ -257,7 +263,7 @@ static void __phys_free(struct phys_mem *pm, uint32_t pfn, unsigned int order)
 	}
 	punch(pm, pfn, nr);
 
-	pthread_mutex_lock(&pm->lock);
+	mutex_lock(&pm->lock);
 	while (order < PHYS_MAX_ORDER) {
 		uint32_t buddy = pfn ^ (1u << order);
 		struct phys_frame *b;
@@ -274,7 +280,7 @@ static void __phys_free(struct phys_mem *pm, uint32_t pfn, unsigned int order)
 		order++;
 	}
 	free_area_add(pm, pfn, order);
-	pthread_mutex_unlock(&pm->lock);
+	mutex_unlock(&pm->lock);
 	atomic_fetch_add_explicit(&pm->frees, 1, memory_order_relaxed);
 }
 
@@ -461,9 +467,9 @@ void phys_get_stats(const struct phys_mem *pm, struct phys_stats *st)
 {
 	struct phys_mem *m = (struct phys_mem *)pm;
 
-	pthread_mutex_lock(&m->lock);
+	mutex_lock(&m->lock);
 	st->frames_free = pm->frames_free;
-	pthread_mutex_unlock(&m->lock);
+	mutex_unlock(&m->lock);
 	st->frames_total = pm->nr_frames;
 	st->allocs = atomic_load(&pm->allocs);
 	st->frees = atomic_load(&pm->frees);
@@ -472,17 +478,17 @@ void phys_get_stats(const struct phys_mem *pm, struct phys_stats *st)
 }
 
 /*
- * Visit every allocated extent: free extents are skipped whole through their
- * buddy heads, so only metadata of memory in use (and the free heads) is
- * touched.  Called with pm->lock held.
+ * Free extents are skipped whole through their buddy heads, so only
+ * metadata of memory in use (and the free heads) is touched.
  */
-static void for_each_allocated(const struct phys_mem *pm,
-			       void (*fn)(const struct phys_mem *pm,
-					  uint32_t head, void *arg),
-			       void *arg)
+void phys_for_each_allocated(const struct phys_mem *pm,
+			     void (*fn)(const struct phys_mem *pm,
+					uint32_t head, void *arg),
+			     void *arg)
 {
 	uint32_t pfn = 0;
 
+	lockdep_assert_held(&pm->lock);
 	while (pfn < pm->nr_frames) {
 		const struct phys_frame *f = &pm->frames[pfn];
 
@@ -531,9 +537,9 @@ void phys_report(const struct phys_mem *pm, uint32_t owner,
 	struct report_arg a = {owner, r};
 
 	memset(r, 0, sizeof(*r));
-	pthread_mutex_lock(&m->lock);
-	for_each_allocated(pm, report_one, &a);
-	pthread_mutex_unlock(&m->lock);
+	mutex_lock(&m->lock);
+	phys_for_each_allocated(pm, report_one, &a);
+	mutex_unlock(&m->lock);
 }
 
 struct check_arg {
@@ -574,8 +580,8 @@ int mem_check_invariants(const struct phys_mem *pm, uint32_t keep, FILE *log)
 	struct phys_mem *m = (struct phys_mem *)pm;
 	struct check_arg a = {keep, log, 0};
 
-	pthread_mutex_lock(&m->lock);
-	for_each_allocated(pm, check_one, &a);
-	pthread_mutex_unlock(&m->lock);
+	mutex_lock(&m->lock);
+	phys_for_each_allocated(pm, check_one, &a);
+	mutex_unlock(&m->lock);
 	return a.problems;
 }

@@ -20,23 +20,38 @@
  *    When refcount drops to zero the extent is freed.
  *
  * Locking: 'lock' guards free_area and the buddy fields (next, prev, order
- * of free extents, PF_BUDDY).  refcount is atomic.  mapcount, PF_MAPPED and
- * the split of a compound extent are changed only by the address space that
- * maps the frames, under its mmap_lock held for writing (or at creation,
- * before anyone else can see them).  state, owner and gen are written with
+ * of free extents, PF_BUDDY); 'dram_lock' guards the memory behind the CPU
+ * caches (cache.c).  Both are innermost: nothing is taken while either is
+ * held, and neither is taken while the other is held.  refcount is atomic.
+ * mapcount, PF_MAPPED and the split of a compound extent are changed only
+ * by the address space that maps the frames, under its mmap_lock held for
+ * writing (or at creation, before anyone else can see them).  state, owner and gen are written with
  * the frame exclusively held (allocation, last put) and read racily by DMA
  * checks, which is what hardware would do too.
  */
 #ifndef UIOMMU_MEM_PHYS_H
 #define UIOMMU_MEM_PHYS_H
 
-#include <pthread.h>
 #include <string.h>
 #include <stdatomic.h>
 
 #include <uiommu/mem.h>
 
 #include "lib/internal.h"
+#include "lib/lock.h"
+
+/*
+ * The memory layer's lock order.  The mm's mmap_lock is not in it: it ranks
+ * where the real order puts it, between the layers that pin user memory
+ * and the locks their MMU-notifier callbacks take (LOCK_RANK_MMAP, see
+ * lib/lock.h); it is taken before the two below (a pin or a discard
+ * allocates frames under it).
+ */
+enum mem_lock_rank {
+	MEM_LOCK_MMAP = LOCK_RANK_MMAP, /* struct mm: mmap_lock */
+	MEM_LOCK_PHYS = LOCK_RANK_MEM,	/* struct phys_mem: lock */
+	MEM_LOCK_DRAM,			/* struct phys_mem: dram_lock */
+};
 
 #define PF_BUDDY  (1u << 0) /* first frame of a free extent */
 #define PF_HEAD	  (1u << 1) /* first frame of a compound extent */
@@ -71,7 +86,7 @@ struct phys_mem {
 	int memfd;
 	struct phys_frame *frames;
 
-	pthread_mutex_t lock;
+	struct mutex lock;
 	struct phys_free_area free_area[PHYS_MAX_ORDER + 1]; /* lock */
 	uint64_t frames_free;				     /* lock */
 
@@ -80,7 +95,7 @@ struct phys_mem {
 	_Atomic uint64_t allocs, frees, bytes_punched;
 
 	/* the memory behind the CPU caches (cache.c), made on first use */
-	pthread_mutex_t dram_lock;
+	struct mutex dram_lock;
 	uint8_t *_Atomic dram;
 	_Atomic uint64_t cache_flushes, cache_flush_bytes, nc_read_bytes,
 		nc_write_bytes;
@@ -175,6 +190,13 @@ static inline int phys_access_checked_frame(struct phys_mem *pm, phys_addr_t pa,
 		memcpy(buf, pm->map + off, len);
 	return 0;
 }
+
+/* Call fn for the head of every allocated extent, in address order, with
+ * pm->lock held (the reports and the invariant checker). */
+void phys_for_each_allocated(const struct phys_mem *pm,
+			     void (*fn)(const struct phys_mem *pm,
+					uint32_t head, void *arg),
+			     void *arg);
 
 void cache_fini(struct phys_mem *pm);
 void phys_recycle(struct phys_mem *pm, uint32_t pfn, uint32_t nr);

@@ -49,7 +49,8 @@
  * Partial unmap of a block: split, as kernels up to 5.x did (not refused as
  * the current kernel does): the block becomes a table of the next size with
  * the same attributes and the unmap goes on in it; a frame allocation
- * failure there makes the unmap return less than asked (A10).
+ * failure there makes the unmap return less than asked, and callers act on
+ * the size returned.
  *
  * Invariants: a table descriptor's count >= live entries of its table; no
  * table below the root is empty (except transiently, while a walker holds
@@ -59,22 +60,38 @@
  * tables_free (no cache) at any quiet point; a failed map left no leaf,
  * only (possibly) empty tables.
  */
-#include <pthread.h>
 #include <string.h>
 
 #include <uiommu/pgtable.h>
 
 #include "lib/internal.h"
 #include "pgtable/lpae_format.h"
+#include "pgtable/lpae_internal.h"
 
-#define CNT_ONE		(1ULL << LPAE_PTE_TABLE_CNT_SHIFT)
+#define CNT_ONE		LPAE_PTE_PREP(TABLE_CNT, 1)
 #define LPAE_TABLE_SIZE (LPAE_PTES_PER_TABLE * sizeof(lpae_pte_t))
+
+/* The per-CPU counters, each summed into the struct lpae_stats field of
+ * its name. */
+/* clang-format off */
+#define LPAE_PCPU_STATS(X)	\
+	X(tables_alloc)		\
+	X(tables_free)		\
+	X(cache_hits)		\
+	X(install_races)	\
+	X(maps)			\
+	X(unmaps)		\
+	X(splits)		\
+	X(walk_flushes)		\
+	X(map_calls)		\
+	X(unmap_calls)
+/* clang-format on */
 
 /* Per-CPU counters: written only through relaxed atomics. */
 struct lpae_pcpu_stats {
-	_Atomic uint64_t tables_alloc, tables_free, cache_hits, install_races;
-	_Atomic uint64_t maps, unmaps, splits, walk_flushes;
-	_Atomic uint64_t map_calls, unmap_calls;
+#define PCPU_STAT_FIELD(name) _Atomic uint64_t name;
+	LPAE_PCPU_STATS(PCPU_STAT_FIELD)
+#undef PCPU_STAT_FIELD
 } __attribute__((aligned(64)));
 
 /*
@@ -93,7 +110,7 @@ struct lpae_pgtable {
 	size_t granule;
 	bool keep; /* LPAE_QUIRK_KEEP_TABLES: no counts, tables stay */
 
-	pthread_mutex_t cache_lock;
+	struct mutex cache_lock;
 	unsigned int cache_max, cache_nr;
 	phys_addr_t *cache;
 
@@ -128,8 +145,7 @@ static inline bool pte_cas(lpae_pte_t *ptep, lpae_pte_t *old, lpae_pte_t new)
 
 static inline unsigned int pte_cnt(lpae_pte_t pte)
 {
-	return (unsigned int)((pte & LPAE_PTE_TABLE_CNT_MASK) >>
-			      LPAE_PTE_TABLE_CNT_SHIFT);
+	return (unsigned int)LPAE_PTE_GET(TABLE_CNT, pte);
 }
 
 static inline void cpu_relax(void)
@@ -172,15 +188,15 @@ static int table_alloc(struct lpae_pgtable *pgt, phys_addr_t *pa)
 	int ret;
 
 	if (pgt->cache_max) {
-		pthread_mutex_lock(&pgt->cache_lock);
+		mutex_lock(&pgt->cache_lock);
 		if (pgt->cache_nr) {
 			*pa = pgt->cache[--pgt->cache_nr];
-			pthread_mutex_unlock(&pgt->cache_lock);
+			mutex_unlock(&pgt->cache_lock);
 			stat_add(pgt, cache_hits, 1);
 			stat_add(pgt, tables_alloc, 1);
 			return 0;
 		}
-		pthread_mutex_unlock(&pgt->cache_lock);
+		mutex_unlock(&pgt->cache_lock);
 	}
 	ret = phys_alloc_pages(pgt->pm, 0, PHYS_ALLOC_ZERO, PHYS_OWNER_KERNEL,
 			       pa);
@@ -195,13 +211,13 @@ static void table_release(struct lpae_pgtable *pgt, phys_addr_t pa)
 {
 	stat_add(pgt, tables_free, 1);
 	if (pgt->cache_max) {
-		pthread_mutex_lock(&pgt->cache_lock);
+		mutex_lock(&pgt->cache_lock);
 		if (pgt->cache_nr < pgt->cache_max) {
 			pgt->cache[pgt->cache_nr++] = pa;
-			pthread_mutex_unlock(&pgt->cache_lock);
+			mutex_unlock(&pgt->cache_lock);
 			return;
 		}
-		pthread_mutex_unlock(&pgt->cache_lock);
+		mutex_unlock(&pgt->cache_lock);
 	}
 	phys_free_pages(pgt->pm, pa, 0);
 }
@@ -414,6 +430,37 @@ enum walk_mode {
 	WALK_UNMAP, /* a hole on the way: -ENOENT; a block: split it */
 };
 
+/* The entry for iova in the root table. */
+static inline lpae_pte_t *walk_root(const struct lpae_pgtable *pgt,
+				    unsigned long iova)
+{
+	return pte_va(pgt, pgt->pgd) + level_index(pgt, iova, pgt->start_level);
+}
+
+/* The entry for iova in the level lvl + 1 table that table entry pte
+ * points to. */
+static inline lpae_pte_t *walk_next(const struct lpae_pgtable *pgt,
+				    lpae_pte_t pte, unsigned long iova, int lvl)
+{
+	return pte_va(pgt, pte & LPAE_PTE_ADDR_MASK) +
+	       level_index(pgt, iova, lvl + 1);
+}
+
+/*
+ * The walk meets an entry of level lvl that is not a table: a map installs
+ * a table in a hole and stops at a block (-EEXIST); an unmap splits a
+ * block and stops at a hole (-ENOENT).  -EAGAIN: lost a race, *pte holds
+ * the winner's entry.
+ */
+static int walk_fill(struct lpae_pgtable *pgt, lpae_pte_t *ptep,
+		     lpae_pte_t *pte, int lvl, enum walk_mode mode)
+{
+	if (!(*pte & LPAE_PTE_VALID))
+		return mode == WALK_UNMAP ? -ENOENT
+					  : table_install(pgt, ptep, pte);
+	return mode == WALK_MAP ? -EEXIST : block_split(pgt, ptep, pte, lvl);
+}
+
 /*
  * Walk from the root to the level-target entry of iova.  On success *leafp
  * points to it and the caller holds one count on its table (in
@@ -425,8 +472,9 @@ static int lpae_walk_get(struct lpae_pgtable *pgt, unsigned long iova,
 			 lpae_pte_t **leafp)
 {
 	int lvl = pgt->start_level;
-	lpae_pte_t *ptep = pte_va(pgt, pgt->pgd) + level_index(pgt, iova, lvl);
+	lpae_pte_t *ptep = walk_root(pgt, iova);
 	lpae_pte_t pte;
+	bool split;
 	int ret;
 
 	for (; lvl < target; lvl++) {
@@ -436,34 +484,20 @@ again:
 			/* our table's own entry now pins the one above */
 			if (lvl > pgt->start_level)
 				table_put(pgt, path, lvl - 1, 1, iova);
-		} else if (!(pte & LPAE_PTE_VALID)) {
-			if (mode == WALK_UNMAP) {
-				ret = -ENOENT;
-				goto err_put;
-			}
-			/* the count held above becomes the new entry's */
-			ret = table_install(pgt, ptep, &pte);
-			if (ret == -EAGAIN)
-				goto again;
-			if (ret)
-				goto err_put;
 		} else {
-			if (mode == WALK_MAP) {
-				ret = -EEXIST;
-				goto err_put;
-			}
-			ret = block_split(pgt, ptep, &pte, lvl);
+			split = pte & LPAE_PTE_VALID;
+			ret = walk_fill(pgt, ptep, &pte, lvl, mode);
 			if (ret == -EAGAIN)
 				goto again;
 			if (ret)
 				goto err_put;
-			/* the block's count became the table's */
-			if (lvl > pgt->start_level)
+			/* a new table takes over the count held above; a
+			 * split block's count became the table's */
+			if (split && lvl > pgt->start_level)
 				table_put(pgt, path, lvl - 1, 1, iova);
 		}
 		path[lvl] = ptep;
-		ptep = pte_va(pgt, pte & LPAE_PTE_ADDR_MASK) +
-		       level_index(pgt, iova, lvl + 1);
+		ptep = walk_next(pgt, pte, iova, lvl);
 	}
 	*leafp = ptep;
 	return 0;
@@ -483,28 +517,18 @@ static int lpae_walk_keep(struct lpae_pgtable *pgt, unsigned long iova,
 			  int target, enum walk_mode mode, lpae_pte_t **leafp)
 {
 	int lvl = pgt->start_level;
-	lpae_pte_t *ptep = pte_va(pgt, pgt->pgd) + level_index(pgt, iova, lvl);
+	lpae_pte_t *ptep = walk_root(pgt, iova);
 	lpae_pte_t pte;
 	int ret;
 
 	for (; lvl < target; lvl++) {
 		pte = pte_load(ptep);
 		while (!lpae_pte_is_table(pte, lvl)) {
-			if (!(pte & LPAE_PTE_VALID)) {
-				if (mode == WALK_UNMAP)
-					return -ENOENT;
-				ret = table_install(pgt, ptep, &pte);
-			} else {
-				if (mode == WALK_MAP)
-					return -EEXIST;
-				ret = block_split(pgt, ptep, &pte, lvl);
-			}
-			/* -EAGAIN: lost a race, pte holds the winner's */
+			ret = walk_fill(pgt, ptep, &pte, lvl, mode);
 			if (ret && ret != -EAGAIN)
 				return ret;
 		}
-		ptep = pte_va(pgt, pte & LPAE_PTE_ADDR_MASK) +
-		       level_index(pgt, iova, lvl + 1);
+		ptep = walk_next(pgt, pte, iova, lvl);
 	}
 	*leafp = ptep;
 	return 0;
@@ -795,7 +819,7 @@ int lpae_alloc(struct phys_mem *pm, struct lpae_cfg *cfg,
 			       PHYS_OWNER_KERNEL, &pgt->pgd);
 	if (ret)
 		goto err_cache;
-	pthread_mutex_init(&pgt->cache_lock, NULL);
+	mutex_init(&pgt->cache_lock, PGTABLE_LOCK_CACHE);
 	pgt->dmap = (uintptr_t)phys_to_virt(pm, phys_base(pm)) - phys_base(pm);
 
 	cfg->pgsize_bitmap = bitmap;
@@ -838,7 +862,7 @@ void lpae_free(struct lpae_pgtable *pgt)
 	for (i = 0; i < pgt->cache_nr; i++)
 		phys_free_pages(pgt->pm, pgt->cache[i], 0);
 	phys_free_pages(pgt->pm, pgt->pgd, pgt->pgd_order);
-	pthread_mutex_destroy(&pgt->cache_lock);
+	mutex_destroy(&pgt->cache_lock);
 	ui_free(pgt->cache);
 	free(pgt);
 }
@@ -856,25 +880,9 @@ void lpae_get_stats(const struct lpae_pgtable *pgt, struct lpae_stats *st)
 	for (c = 0; c < UIOMMU_NR_CPUS; c++) {
 		const struct lpae_pcpu_stats *s = &pgt->stats[c];
 
-		st->tables_alloc += atomic_load_explicit(&s->tables_alloc,
-							 memory_order_relaxed);
-		st->tables_free += atomic_load_explicit(&s->tables_free,
-							memory_order_relaxed);
-		st->cache_hits += atomic_load_explicit(&s->cache_hits,
-						       memory_order_relaxed);
-		st->install_races += atomic_load_explicit(&s->install_races,
-							  memory_order_relaxed);
-		st->maps +=
-			atomic_load_explicit(&s->maps, memory_order_relaxed);
-		st->unmaps +=
-			atomic_load_explicit(&s->unmaps, memory_order_relaxed);
-		st->splits +=
-			atomic_load_explicit(&s->splits, memory_order_relaxed);
-		st->walk_flushes += atomic_load_explicit(&s->walk_flushes,
-							 memory_order_relaxed);
-		st->map_calls += atomic_load_explicit(&s->map_calls,
-						      memory_order_relaxed);
-		st->unmap_calls += atomic_load_explicit(&s->unmap_calls,
-							memory_order_relaxed);
+#define PCPU_STAT_SUM(name) \
+	st->name += atomic_load_explicit(&s->name, memory_order_relaxed);
+		LPAE_PCPU_STATS(PCPU_STAT_SUM)
+#undef PCPU_STAT_SUM
 	}
 }

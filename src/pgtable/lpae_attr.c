@@ -8,7 +8,7 @@
  *
  * prot -> bits, both stages:
  *   AF always; SH = inner-shareable for IOMMU_CACHE (without MMIO), outer
- *   otherwise; XN (bit 54) for IOMMU_NOEXEC.
+ *   otherwise; XN for IOMMU_NOEXEC.
  * Stage 1:
  *   nG always (translations are tagged with the context's ASID);
  *   AP[2] (read-only) when READ without WRITE (AP cannot say write-only:
@@ -52,7 +52,7 @@ int lpae_prot_to_attrs(int stage, int prot, uint64_t *attrs)
 			idx = LPAE_MAIR_IDX_CACHE;
 		else
 			idx = LPAE_MAIR_IDX_NC;
-		pte |= idx << LPAE_PTE_ATTRINDX_SHIFT;
+		pte |= LPAE_PTE_PREP(ATTRINDX, idx);
 		break;
 	case 2:
 		if (prot & IOMMU_READ)
@@ -84,8 +84,7 @@ int lpae_pte_prot(uint64_t pte, int stage)
 	if (!(pte & LPAE_PTE_VALID))
 		return 0;
 	if (stage == 1) {
-		uint64_t idx = (pte & LPAE_PTE_ATTRINDX_MASK) >>
-			       LPAE_PTE_ATTRINDX_SHIFT;
+		uint64_t idx = LPAE_PTE_GET(ATTRINDX, pte);
 
 		prot |= IOMMU_READ;
 		if (!(pte & LPAE_PTE_AP_RDONLY))
@@ -121,23 +120,23 @@ int lpae_pte_prot(uint64_t pte, int stage)
  */
 int lpae_pte_memtype(uint64_t pte, int stage, uint64_t mair)
 {
-	if (stage == 1) {
-		unsigned int idx = (pte & LPAE_PTE_ATTRINDX_MASK) >>
-				   LPAE_PTE_ATTRINDX_SHIFT;
-		unsigned int attr = (mair >> (8 * idx)) & 0xff;
+	unsigned int attr;
 
-		if (!(attr & 0xf0))
+	if (stage == 1) {
+		unsigned int idx = LPAE_PTE_GET(ATTRINDX, pte);
+
+		attr = (mair >> (LPAE_MAIR_ATTR_BITS * idx)) &
+		       LPAE_MAIR_ATTR_MASK;
+		if (!(attr & LPAE_MAIR_ATTR_OUTER_MASK))
 			return LPAE_MEM_DEVICE;
 		if (attr == LPAE_MAIR_ATTR_NC)
 			return LPAE_MEM_NORMAL_NC;
 		return LPAE_MEM_NORMAL_WB;
 	}
-	switch ((pte & LPAE_PTE_MEMATTR_MASK) >> LPAE_PTE_MEMATTR_SHIFT) {
-	case 0x0 ... 0x3:
+	attr = LPAE_PTE_GET(MEMATTR, pte);
+	if (!(attr & LPAE_MEMATTR_OUTER_MASK))
 		return LPAE_MEM_DEVICE;
-	case 0x5:
+	if (attr == LPAE_MEMATTR_NORMAL_NC)
 		return LPAE_MEM_NORMAL_NC;
-	default:
-		return LPAE_MEM_NORMAL_WB;
-	}
+	return LPAE_MEM_NORMAL_WB;
 }
