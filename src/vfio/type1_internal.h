@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internal data model of the type1 backend, shared by type1.c (containers,
- * MAP/UNMAP, attach and replay, ioctls), type1_pin.c (pins by mediated
- * drivers, vfio_pfn records, the dma_unmap callbacks) and type1_dirty.c
- * (dirty page tracking).
+ * MAP/UNMAP, attach and replay, ioctls), type1_iova.c (the usable IOVA
+ * ranges and page sizes), type1_info.c (GET_INFO, CHECK_EXTENSION),
+ * type1_introspect.c (counters and lookups for tests and tools),
+ * type1_nest.c (nested translation), type1_pin.c (pins by mediated
+ * drivers, vfio_pfn records, the dma_unmap callbacks), type1_dirty.c
+ * (dirty page tracking) and type1_iopf.c (I/O page faults).
  *
  * Locking: vfio_iommu.lock (the kernel's iommu->lock) guards everything in
  * the container and in its vfio_dma, vfio_pfn, vfio_domain and
@@ -280,6 +283,7 @@ static inline bool access_ok(uint64_t addr, uint64_t size)
 struct vfio_dma *vfio_find_dma(struct vfio_iommu *iommu, dma_addr_t start,
 			       uint64_t size);
 struct vfio_dma *vfio_dma_first(struct vfio_iommu *iommu);
+struct vfio_dma *vfio_dma_last(struct vfio_iommu *iommu);
 void vfio_dma_tree_remove(struct vfio_iommu *iommu, struct vfio_dma *dma);
 struct vfio_dma *vfio_dma_next(struct vfio_iommu *iommu, struct vfio_dma *dma);
 int vfio_lock_acct(struct vfio_iommu *iommu, struct vfio_dma *dma, long npage);
@@ -301,6 +305,40 @@ static inline uint64_t vfio_pgsize(struct vfio_iommu *iommu)
 }
 struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
 					 struct iommu_group *group);
+
+/* Every open container, so that a device can find its container (the
+ * kernel's vfio_group_get_from_dev()); added at open, removed at release. */
+LIST_HEAD(vfio_iommu_list, vfio_iommu);
+extern pthread_mutex_t vfio_iommu_all_lock;
+extern struct vfio_iommu_list vfio_iommu_all;
+
+/* type1_iova.c */
+/* A scratch array of reserved regions, grown as groups are visited; the
+ * caller frees regions. */
+struct resv_collect {
+	struct iommu_resv_region *regions;
+	unsigned int nr, max;
+	int ret;
+};
+bool vfio_iommu_iova_dma_valid(struct vfio_iommu *iommu, dma_addr_t start,
+			       dma_addr_t end);
+int vfio_group_resv_regions(struct iommu_group *group, struct resv_collect *rc);
+struct device *vfio_group_first_dev(struct iommu_group *group);
+int vfio_iova_build(struct vfio_iommu *iommu, struct vfio_domain *extra,
+		    struct resv_collect *rc, struct vfio_iova **out,
+		    unsigned int *nr_out);
+void vfio_iova_install(struct vfio_iommu *iommu, struct vfio_iova *list,
+		       unsigned int nr);
+bool vfio_iommu_aper_conflict(struct vfio_iommu *iommu, dma_addr_t start,
+			      dma_addr_t end);
+bool vfio_iommu_resv_conflict(struct vfio_iommu *iommu,
+			      const struct resv_collect *rc);
+void vfio_update_pgsize_bitmap(struct vfio_iommu *iommu);
+
+/* type1_info.c */
+long vfio_iommu_type1_check_extension(struct vfio_iommu *iommu,
+				      unsigned long arg);
+long vfio_iommu_type1_get_info(struct vfio_iommu *iommu, unsigned long arg);
 
 /* type1_pin.c */
 struct vfio_pfn *vfio_find_vpfn(struct vfio_dma *dma, dma_addr_t iova);
