@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * The VFIO type1 IOMMU backend: containers, MAP_DMA / UNMAP_DMA, group
- * attach with mapping replay, the IOVA ranges, GET_INFO and the ioctl
- * dispatch.  Semantics and errno values follow the kernel's
- * drivers/vfio/vfio_iommu_type1.c.
+ * The VFIO type1 IOMMU backend, its core: containers (open, release),
+ * MAP_DMA / UNMAP_DMA, group attach and detach with mapping replay, and the
+ * ioctl dispatch.  The other concerns have files of their own: the usable
+ * IOVA ranges (type1_iova.c), GET_INFO and CHECK_EXTENSION (type1_info.c),
+ * introspection for tests and tools (type1_introspect.c), nested
+ * translation (type1_nest.c), driver pins (type1_pin.c), dirty tracking
+ * (type1_dirty.c) and I/O page faults (type1_iopf.c).  Semantics and errno
+ * values follow the kernel's drivers/vfio/vfio_iommu_type1.c.
  *
  * Data model (type1_internal.h):
  *  - struct vfio_iommu is the container: its domains (each with the groups
@@ -42,12 +46,13 @@
  * Nesting containers (VFIO_TYPE1_NESTING_IOMMU, seed 001 p8): every domain
  * is a stage-2 "nest parent" (the mappings are IPA -> host memory), and
  * vfio_iommu_type1_set_nested_s1() moves a group onto a nested domain of its
- * own over its vfio_domain's, kept in vfio_iommu_group.nested until the
- * group leaves (freed before the parent).  Such a container's driver ops
- * have register_handler/unregister_handler (nested L1 fault reporting,
- * type1_iopf.c); the other containers' have none (-ENOTTY).  Every
- * container is on a global list (vfio_iommu_all_lock) so that a device can
- * find its container, as the kernel's vfio_group_get_from_dev() does.
+ * own over its vfio_domain's (type1_nest.c), kept in vfio_iommu_group.nested
+ * until the group leaves (freed here, before the parent).  Such a
+ * container's driver ops have register_handler/unregister_handler (nested
+ * L1 fault reporting, type1_iopf.c); the other containers' have none
+ * (-ENOTTY).  Every container is on a global list (type1_nest.c) so that a
+ * device can find its container, as the kernel's vfio_group_get_from_dev()
+ * does.
  *
  * Locking: iommu->lock around every entry point, released only to call the
  * drivers' dma_unmap callbacks (type1_pin.c).  See type1_internal.h.
@@ -60,10 +65,6 @@
 #include "vfio/type1_internal.h"
 
 static unsigned int dma_entry_limit = VFIO_DMA_ENTRY_LIMIT_DEFAULT;
-
-/* Every open container (the device -> container lookup of p8). */
-pthread_mutex_t vfio_iommu_all_lock = PTHREAD_MUTEX_INITIALIZER;
-struct vfio_iommu_list vfio_iommu_all = LIST_HEAD_INITIALIZER();
 
 static const struct vfio_iommu_driver_ops vfio_type1_ops = {0};
 static const struct vfio_iommu_driver_ops vfio_type1_nesting_ops = {
@@ -553,9 +554,7 @@ int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
 	iommu->dma_avail = dma_entry_limit;
 	iommu->pgsize_bitmap = ~(PAGE_SIZE - 1); /* PAGE_MASK */
 	vfio_iopf_init(iommu);
-	pthread_mutex_lock(&vfio_iommu_all_lock);
-	LIST_INSERT_HEAD(&vfio_iommu_all, iommu, all_link);
-	pthread_mutex_unlock(&vfio_iommu_all_lock);
+	vfio_iommu_all_add(iommu);
 	*out = iommu;
 	return 0;
 }
@@ -593,9 +592,7 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 
 	if (!iommu)
 		return;
-	pthread_mutex_lock(&vfio_iommu_all_lock);
-	LIST_REMOVE(iommu, all_link);
-	pthread_mutex_unlock(&vfio_iommu_all_lock);
+	vfio_iommu_all_del(iommu);
 	pthread_mutex_lock(&iommu->lock);
 	/* fault reporting off on every device (waiting for handlers in
 	 * flight), lookups gone, the notifier unregistered (F05) */
@@ -623,16 +620,31 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 
 /* ---- attach, detach, replay ------------------------------------------------------------ */
 
-struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
-					 struct iommu_group *group)
+struct vfio_iommu_group *vfio_find_domain_group(struct vfio_iommu *iommu,
+						struct iommu_group *group,
+						struct vfio_domain **dp)
 {
 	struct vfio_iommu_group *g;
 	struct vfio_domain *d;
 
 	LIST_FOREACH(d, &iommu->domain_list, next)
 		LIST_FOREACH(g, &d->group_list, next)
-			if (g->iommu_group == group)
+			if (g->iommu_group == group) {
+				if (dp)
+					*dp = d;
 				return g;
+			}
+	return NULL;
+}
+
+struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
+					 struct iommu_group *group)
+{
+	struct vfio_iommu_group *g;
+
+	g = vfio_find_domain_group(iommu, group, NULL);
+	if (g)
+		return g;
 	LIST_FOREACH(g, &iommu->emulated_iommu_groups, next)
 		if (g->iommu_group == group)
 			return g;
@@ -943,12 +955,8 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 		goto done;
 	}
 
-	LIST_FOREACH(d, &iommu->domain_list, next) {
-		LIST_FOREACH(g, &d->group_list, next)
-			if (g->iommu_group == group)
-				break;
-		if (!g)
-			continue;
+	g = vfio_find_domain_group(iommu, group, &d);
+	if (g) {
 		/* F24: fault reporting off first (waits for a handler in
 		 * flight), then the lookup goes, then the domain */
 		vfio_iopf_disable_group(iommu, group);
@@ -990,7 +998,6 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 			ui_free(d);
 			vfio_update_pgsize_bitmap(iommu);
 		}
-		break;
 	}
 	if (!vfio_iova_build(iommu, NULL, &rc, &iova_list, &nr_iova))
 		vfio_iova_install(iommu, iova_list, nr_iova);

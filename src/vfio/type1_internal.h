@@ -303,14 +303,20 @@ static inline uint64_t vfio_pgsize(struct vfio_iommu *iommu)
 {
 	return 1ULL << __builtin_ctzll(iommu->pgsize_bitmap);
 }
+/* group's record in the container (IOMMU-backed or emulated), or NULL */
 struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
 					 struct iommu_group *group);
+/* group's record among the IOMMU-backed ones and, in *dp (if dp), its
+ * domain; NULL if group is not attached to a domain of the container */
+struct vfio_iommu_group *vfio_find_domain_group(struct vfio_iommu *iommu,
+						struct iommu_group *group,
+						struct vfio_domain **dp);
 
-/* Every open container, so that a device can find its container (the
- * kernel's vfio_group_get_from_dev()); added at open, removed at release. */
-LIST_HEAD(vfio_iommu_list, vfio_iommu);
-extern pthread_mutex_t vfio_iommu_all_lock;
-extern struct vfio_iommu_list vfio_iommu_all;
+/* type1_nest.c */
+/* On and off the list of every open container (the device -> container
+ * lookup of nested fault reporting): at open and at release. */
+void vfio_iommu_all_add(struct vfio_iommu *iommu);
+void vfio_iommu_all_del(struct vfio_iommu *iommu);
 
 /* type1_iova.c */
 /* A scratch array of reserved regions, grown as groups are visited; the

@@ -104,10 +104,9 @@ struct iommu_domain *vfio_iommu_type1_group_domain(struct vfio_iommu *iommu,
 	struct vfio_domain *d;
 
 	pthread_mutex_lock(&iommu->lock);
-	LIST_FOREACH(d, &iommu->domain_list, next)
-		LIST_FOREACH(g, &d->group_list, next)
-			if (g->iommu_group == group)
-				ret = d->domain;
+	g = vfio_find_domain_group(iommu, group, &d);
+	if (g)
+		ret = d->domain;
 	pthread_mutex_unlock(&iommu->lock);
 	return ret;
 }

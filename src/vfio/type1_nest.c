@@ -10,7 +10,7 @@
  * domain (freed), and is freed when the group is detached or the container
  * released (type1.c), always before its parent.  The device -> container
  * lookup walks vfio_iommu_all, the list of every open container (type1.c
- * adds at open and removes at release).
+ * adds at open and removes at release, through vfio_iommu_all_add/del).
  *
  * Locking: vfio_iommu_all_lock, then the container's lock; set_nested_s1
  * takes only the container's lock.
@@ -20,13 +20,32 @@
 
 #include "vfio/type1_internal.h"
 
+/* Every open container, so that a device can find its container (the
+ * kernel's vfio_group_get_from_dev()). */
+static pthread_mutex_t vfio_iommu_all_lock = PTHREAD_MUTEX_INITIALIZER;
+static LIST_HEAD(, vfio_iommu) vfio_iommu_all = LIST_HEAD_INITIALIZER();
+
+void vfio_iommu_all_add(struct vfio_iommu *iommu)
+{
+	pthread_mutex_lock(&vfio_iommu_all_lock);
+	LIST_INSERT_HEAD(&vfio_iommu_all, iommu, all_link);
+	pthread_mutex_unlock(&vfio_iommu_all_lock);
+}
+
+void vfio_iommu_all_del(struct vfio_iommu *iommu)
+{
+	pthread_mutex_lock(&vfio_iommu_all_lock);
+	LIST_REMOVE(iommu, all_link);
+	pthread_mutex_unlock(&vfio_iommu_all_lock);
+}
+
 int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
 				   struct iommu_group *group, uint64_t cd_table,
 				   unsigned int cd_max)
 {
 	struct iommu_nested_s1 s1 = {.cd_table = cd_table, .cd_max = cd_max};
 	struct iommu_domain *nd, *old;
-	struct vfio_iommu_group *g = NULL;
+	struct vfio_iommu_group *g;
 	struct vfio_domain *d;
 	struct device *dev;
 	int ret;
@@ -41,13 +60,7 @@ int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
 		ret = -EOPNOTSUPP;
 		goto out_unlock;
 	}
-	LIST_FOREACH(d, &iommu->domain_list, next) {
-		LIST_FOREACH(g, &d->group_list, next)
-			if (g->iommu_group == group)
-				break;
-		if (g)
-			break;
-	}
+	g = vfio_find_domain_group(iommu, group, &d);
 	if (!g) {
 		ret = -ENODEV;
 		goto out_unlock;
@@ -78,17 +91,13 @@ out_unlock:
 static struct vfio_iommu *vfio_iommu_lock_for_dev(struct device *dev)
 {
 	struct vfio_iommu *iommu;
-	struct vfio_iommu_group *g;
-	struct vfio_domain *d;
 
 	if (!dev->group)
 		return NULL;
 	LIST_FOREACH(iommu, &vfio_iommu_all, all_link) {
 		pthread_mutex_lock(&iommu->lock);
-		LIST_FOREACH(d, &iommu->domain_list, next)
-			LIST_FOREACH(g, &d->group_list, next)
-				if (g->iommu_group == dev->group)
-					return iommu;
+		if (vfio_find_domain_group(iommu, dev->group, NULL))
+			return iommu;
 		pthread_mutex_unlock(&iommu->lock);
 	}
 	return NULL;
