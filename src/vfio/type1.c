@@ -230,6 +230,16 @@ static void vfio_iommu_unlink_domain(struct vfio_iommu *iommu,
 	for (d = (only) ? (only) : LIST_FIRST(&(iommu)->domain_list); d; \
 	     d = (only) ? NULL : LIST_NEXT(d, next))
 
+/* dma's chunks were freed: it holds no IOMMU pin any more, so nothing is
+ * left to write back either (E04, E09). */
+static void vfio_dma_pins_gone(struct vfio_dma *dma)
+{
+	dma->chunks = dma->chunk_tail = NULL;
+	dma->iommu_mapped = false;
+	dma->cache_flush_required = false;
+	dma->replay_flagged = false;
+}
+
 /*
  * Unmap every chunk of dma from the domains (only, or all), one gather and
  * sync per domain and chunk, then unpin the chunk and uncharge the pages
@@ -279,11 +289,7 @@ static uint64_t vfio_unmap_unpin(struct vfio_iommu *iommu, struct vfio_dma *dma,
 		}
 		ui_free(c);
 	}
-	dma->chunks = dma->chunk_tail = NULL;
-	dma->iommu_mapped = false;
-	/* no IOMMU pin left: nothing to write back any more (E04, E09) */
-	dma->cache_flush_required = false;
-	dma->replay_flagged = false;
+	vfio_dma_pins_gone(dma);
 	return unlocked;
 }
 
@@ -302,10 +308,7 @@ void vfio_dma_release_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 		iommu->pinned_pages -= c->npages;
 		ui_free(c);
 	}
-	dma->chunks = dma->chunk_tail = NULL;
-	dma->iommu_mapped = false;
-	dma->cache_flush_required = false;
-	dma->replay_flagged = false;
+	vfio_dma_pins_gone(dma);
 }
 
 /* Map one pinned run into the domains; all or nothing. */
@@ -757,11 +760,9 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 	struct device *dev;
 	int ret;
 
-	if (!iommu || !group)
-		return -EINVAL;
-	dev = vfio_group_first_dev(group);
-	if (!dev)
-		return -ENODEV;
+	ret = vfio_group_dev(iommu, group, &dev);
+	if (ret)
+		return ret;
 
 	pthread_mutex_lock(&iommu->lock);
 	if (vfio_find_group(iommu, group)) {

@@ -329,7 +329,11 @@ struct resv_collect {
 bool vfio_iommu_iova_dma_valid(struct vfio_iommu *iommu, dma_addr_t start,
 			       dma_addr_t end);
 int vfio_group_resv_regions(struct iommu_group *group, struct resv_collect *rc);
-struct device *vfio_group_first_dev(struct iommu_group *group);
+/* The first device of group, through which domains are allocated for it:
+ * -EINVAL without a container or group, -ENODEV for a group with no
+ * device. */
+int vfio_group_dev(struct vfio_iommu *iommu, struct iommu_group *group,
+		   struct device **dev);
 int vfio_iova_build(struct vfio_iommu *iommu, struct vfio_domain *extra,
 		    struct resv_collect *rc, struct vfio_iova **out,
 		    unsigned int *nr_out);

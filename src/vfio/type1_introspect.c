@@ -43,14 +43,13 @@ void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
 	     dma = vfio_dma_next(iommu, dma)) {
 		st->external_pins += dma->nr_pfns;
 		st->locked_vm += dma->locked_vm;
+		st->dma_flush_required += dma->cache_flush_required;
 	}
 	st->unmap_notify_calls = iommu->unmap_notify_calls;
 	st->iotlb_syncs = iommu->iotlb_syncs;
 	st->pinned_on_remove = iommu->pinned_on_remove;
 	st->dirty_page_tracking = iommu->dirty_page_tracking;
 	st->noncoherent_domains = iommu->noncoherent_domains;
-	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
-		st->dma_flush_required += dma->cache_flush_required;
 	st->cache_flushes = iommu->cache_flushes;
 	st->cache_flush_bytes = iommu->cache_flush_bytes;
 	st->cache_flushes_skipped = iommu->cache_flushes_skipped;

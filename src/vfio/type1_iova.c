@@ -77,12 +77,21 @@ static int first_dev(struct device *dev, void *data)
 	return 1;
 }
 
-struct device *vfio_group_first_dev(struct iommu_group *group)
+static struct device *vfio_group_first_dev(struct iommu_group *group)
 {
 	struct device *dev = NULL;
 
 	iommu_group_for_each_dev(group, &dev, first_dev);
 	return dev;
+}
+
+int vfio_group_dev(struct vfio_iommu *iommu, struct iommu_group *group,
+		   struct device **dev)
+{
+	if (!iommu || !group)
+		return -EINVAL;
+	*dev = vfio_group_first_dev(group);
+	return *dev ? 0 : -ENODEV;
 }
 
 /*

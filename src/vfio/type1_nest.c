@@ -50,16 +50,12 @@ int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
 	struct device *dev;
 	int ret;
 
-	if (!iommu || !group)
-		return -EINVAL;
-	dev = vfio_group_first_dev(group);
-	if (!dev)
-		return -ENODEV;
+	ret = vfio_group_dev(iommu, group, &dev);
+	if (ret)
+		return ret;
+	if (!iommu->nesting) /* immutable */
+		return -EOPNOTSUPP;
 	pthread_mutex_lock(&iommu->lock);
-	if (!iommu->nesting) {
-		ret = -EOPNOTSUPP;
-		goto out_unlock;
-	}
 	g = vfio_find_domain_group(iommu, group, &d);
 	if (!g) {
 		ret = -ENODEV;
