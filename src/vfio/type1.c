@@ -1125,13 +1125,13 @@ static long vfio_iommu_type1_map_dma(struct vfio_iommu *iommu,
 	uint32_t mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
 			VFIO_DMA_MAP_FLAG_VADDR;
 	struct vfio_iommu_type1_dma_map map;
-	size_t minsz = offsetof(struct vfio_iommu_type1_dma_map, size) +
-		       sizeof(map.size);
+	int ret;
 
-	if (copy_from_user(&map, (void *)arg, minsz))
-		return -EFAULT;
-	if (map.argsz < minsz || map.flags & ~mask)
-		return -EINVAL;
+	ret = copy_argsz_flags_from_user(
+		&map, arg, offsetofend(struct vfio_iommu_type1_dma_map, size),
+		mask);
+	if (ret)
+		return ret;
 	return vfio_dma_do_map(iommu, &map);
 }
 
@@ -1265,16 +1265,14 @@ static long vfio_iommu_type1_unmap_dma(struct vfio_iommu *iommu,
 {
 	struct vfio_iommu_type1_dma_unmap unmap;
 	struct vfio_bitmap bitmap = {0};
-	size_t minsz = offsetof(struct vfio_iommu_type1_dma_unmap, size) +
-		       sizeof(unmap.size);
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
 	uint32_t mask = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
 			VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR;
 	int ret;
 
-	if (copy_from_user(&unmap, (void *)arg, minsz))
-		return -EFAULT;
-	if (unmap.argsz < minsz || unmap.flags & ~mask)
-		return -EINVAL;
+	ret = copy_argsz_flags_from_user(&unmap, arg, minsz, mask);
+	if (ret)
+		return ret;
 	if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
 	    (unmap.flags &
 	     (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR)))

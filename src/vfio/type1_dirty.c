@@ -209,16 +209,14 @@ long vfio_iommu_type1_dirty_pages(struct vfio_iommu *iommu, unsigned long arg)
 			VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
 			VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
 	struct vfio_iommu_type1_dirty_bitmap dirty;
-	size_t minsz = offsetof(struct vfio_iommu_type1_dirty_bitmap, flags) +
-		       sizeof(dirty.flags);
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags);
 	int ret = 0;
 
 	if (!iommu->v2)
 		return -EACCES;
-	if (copy_from_user(&dirty, (void *)arg, minsz))
-		return -EFAULT;
-	if (dirty.argsz < minsz || dirty.flags & ~mask)
-		return -EINVAL;
+	ret = copy_argsz_flags_from_user(&dirty, arg, minsz, mask);
+	if (ret)
+		return ret;
 	/* exactly one flag */
 	if (!dirty.flags || (dirty.flags & (dirty.flags - 1)))
 		return -EINVAL;

@@ -90,13 +90,11 @@ static void *cap_add(char *buf, size_t *off, uint32_t *prev_next, size_t size,
 long vfio_iommu_type1_get_info(struct vfio_iommu *iommu, unsigned long arg)
 {
 	struct vfio_iommu_type1_info info = {0};
-	size_t minsz = offsetof(struct vfio_iommu_type1_info, iova_pgsizes) +
-		       sizeof(info.iova_pgsizes);
+	size_t minsz = offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
 	/* cap_offset: copied back only when argsz covers it (an older
 	 * caller's 16-byte struct is left alone past iova_pgsizes); the
 	 * padding after it is never written */
-	size_t capsz = offsetof(struct vfio_iommu_type1_info, cap_offset) +
-		       sizeof(info.cap_offset);
+	size_t capsz = offsetofend(struct vfio_iommu_type1_info, cap_offset);
 	struct vfio_iommu_type1_info_cap_migration *mig;
 	struct vfio_iommu_type1_info_dma_avail *avail;
 	struct vfio_iommu_type1_info_cap_iova_range *range;
@@ -106,10 +104,9 @@ long vfio_iommu_type1_get_info(struct vfio_iommu *iommu, unsigned long arg)
 	char *caps;
 	long ret = 0;
 
-	if (copy_from_user(&info, (void *)arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
+	ret = copy_argsz_from_user(&info, arg, minsz);
+	if (ret)
+		return ret;
 	if (info.argsz >= capsz) {
 		minsz = capsz;
 		info.cap_offset = 0;

@@ -480,13 +480,12 @@ static long container_ioctl(struct vfio_container *c, unsigned int cmd,
 static long group_get_status(struct vfio_group *g, unsigned long arg)
 {
 	struct vfio_group_status status;
-	size_t minsz = offsetof(struct vfio_group_status, flags) +
-		       sizeof(status.flags);
+	size_t minsz = offsetofend(struct vfio_group_status, flags);
+	int ret;
 
-	if (copy_from_user(&status, (void *)arg, minsz))
-		return -EFAULT;
-	if (status.argsz < minsz)
-		return -EINVAL;
+	ret = copy_argsz_from_user(&status, arg, minsz);
+	if (ret)
+		return ret;
 	status.flags = VFIO_GROUP_FLAGS_VIABLE;
 	pthread_mutex_lock(&vfio.lock);
 	if (g->container)
@@ -670,8 +669,7 @@ static long group_ioctl(struct vfio_file *gf, unsigned int cmd,
 int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr, int num_irqs,
 				       int max_irq_type, size_t *data_size)
 {
-	size_t minsz =
-		offsetof(struct vfio_irq_set, count) + sizeof(hdr->count);
+	size_t minsz = offsetofend(struct vfio_irq_set, count);
 	size_t size;
 
 	/* the header first, all of it -EINVAL */
@@ -717,18 +715,16 @@ int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr, int num_irqs,
  */
 static long device_feature(struct vfio_device *vdev, unsigned long arg)
 {
-	size_t minsz =
-		offsetof(struct vfio_device_feature, flags) + sizeof(uint32_t);
+	size_t minsz = offsetofend(struct vfio_device_feature, flags);
 	struct vfio_device_feature feature;
+	int ret;
 
-	if (copy_from_user(&feature, (void *)arg, minsz))
-		return -EFAULT;
-	if (feature.argsz < minsz)
-		return -EINVAL;
-	if (feature.flags &
-	    ~(VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
-	      VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE))
-		return -EINVAL;
+	ret = copy_argsz_flags_from_user(
+		&feature, arg, minsz,
+		VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
+			VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE);
+	if (ret)
+		return ret;
 	/* GET and SET together only with PROBE */
 	if (!(feature.flags & VFIO_DEVICE_FEATURE_PROBE) &&
 	    (feature.flags & VFIO_DEVICE_FEATURE_SET) &&
