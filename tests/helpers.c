@@ -252,11 +252,19 @@ long test_unmap_dma(struct vfio_iommu *c, struct mm *mm, uint64_t iova,
 	return ret;
 }
 
-uint64_t test_pin_refs(struct phys_mem *pm, struct mm *mm)
+struct vfio_iommu_type1_stats test_vfio_stats(struct vfio_iommu *c)
+{
+	struct vfio_iommu_type1_stats st;
+
+	vfio_iommu_type1_get_stats(c, &st);
+	return st;
+}
+
+uint64_t test_vfio_pin_refs(const struct test_vfio_machine *m)
 {
 	struct phys_report r;
 
-	phys_report(pm, mm_owner(mm), &r);
+	phys_report(m->p->pm, mm_owner(m->mm), &r);
 	return r.pin_refs;
 }
 

@@ -108,8 +108,10 @@ long test_map_dma(struct vfio_iommu *c, struct mm *mm, uint64_t iova,
 		  const void *va, uint64_t size, uint32_t flags);
 long test_unmap_dma(struct vfio_iommu *c, struct mm *mm, uint64_t iova,
 		    uint64_t size, uint32_t flags, uint64_t *done);
-/* the frames of mm pinned now (pin references in the memory's report) */
-uint64_t test_pin_refs(struct phys_mem *pm, struct mm *mm);
+/* the container's counters; the frames of the machine's mm pinned now (pin
+ * references in the memory's report) */
+struct vfio_iommu_type1_stats test_vfio_stats(struct vfio_iommu *c);
+uint64_t test_vfio_pin_refs(const struct test_vfio_machine *m);
 
 /* uAPI: attach group to *container and, if iommu_type, set that IOMMU */
 void test_uapi_set_container(int group, int *container,

@@ -181,15 +181,12 @@ static long enable_iopf(struct fx *f)
 
 static struct vfio_iommu_type1_stats stats(struct fx *f)
 {
-	struct vfio_iommu_type1_stats st;
-
-	vfio_iommu_type1_get_stats(f->m.c, &st);
-	return st;
+	return test_vfio_stats(f->m.c);
 }
 
 static uint64_t pin_refs(struct fx *f)
 {
-	return test_pin_refs(f->m.p->pm, f->m.mm);
+	return test_vfio_pin_refs(&f->m);
 }
 
 static struct iommu_domain *sdom(struct fx *f, int i)

@@ -130,15 +130,12 @@ static long unmap_dma(struct vfio_iommu *c, uint64_t iova, uint64_t size,
 
 static struct vfio_iommu_type1_stats stats(struct fx *f)
 {
-	struct vfio_iommu_type1_stats st;
-
-	vfio_iommu_type1_get_stats(f->m.c, &st);
-	return st;
+	return test_vfio_stats(f->m.c);
 }
 
 static uint64_t pin_refs(struct fx *f)
 {
-	return test_pin_refs(f->m.p->pm, f->m.mm);
+	return test_vfio_pin_refs(&f->m);
 }
 
 /* ---- basic DMA through a mapping ------------------------------------------------ */
