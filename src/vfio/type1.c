@@ -542,9 +542,9 @@ int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
 	iommu = ui_zalloc(sizeof(*iommu));
 	if (!iommu)
 		return -ENOMEM;
-	pthread_mutex_init(&iommu->lock, NULL);
-	pthread_mutex_init(&iommu->device_list_lock, NULL);
-	pthread_rwlock_init(&iommu->transfer_lock, NULL);
+	mutex_init(&iommu->lock, VFIO_LOCK_CONTAINER);
+	mutex_init(&iommu->device_list_lock, VFIO_LOCK_DEVICE_LIST);
+	init_rwsem(&iommu->transfer_lock, VFIO_LOCK_TRANSFER);
 	iommu->mm = mm;
 	iommu->pm = mm_phys(mm);
 	iommu->v2 = type != VFIO_TYPE1_IOMMU; /* nesting implies v2 */
@@ -596,7 +596,7 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 	if (!iommu)
 		return;
 	vfio_iommu_all_del(iommu);
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	/* fault reporting off on every device (waiting for handlers in
 	 * flight), lookups gone, the notifier unregistered (F05) */
 	vfio_iopf_release(iommu);
@@ -613,11 +613,11 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 	/* not needed by anyone, but a sanity check of the counter (E05) */
 	WARN_ON(iommu->noncoherent_domains);
 	ui_free(iommu->iova_list);
-	pthread_mutex_unlock(&iommu->lock);
-	pthread_mutex_destroy(&iommu->lock);
-	pthread_mutex_destroy(&iommu->device_list_lock);
-	pthread_rwlock_destroy(&iommu->transfer_lock);
-	pthread_mutex_destroy(&iommu->iopf_lock);
+	mutex_unlock(&iommu->lock);
+	mutex_destroy(&iommu->lock);
+	mutex_destroy(&iommu->device_list_lock);
+	rwsem_destroy(&iommu->transfer_lock);
+	mutex_destroy(&iommu->iopf_lock);
 	ui_free(iommu);
 }
 
@@ -764,7 +764,7 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 	if (ret)
 		return ret;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	if (vfio_find_group(iommu, group)) {
 		ret = -EINVAL;
 		goto out_unlock;
@@ -874,9 +874,9 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 		LIST_REMOVE(g, next);
 		goto out_detach;
 	}
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	vfio_iommu_link_domain(iommu, domain);
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	vfio_update_pgsize_bitmap(iommu);
 done:
 	vfio_iova_install(iommu, iova_list, nr_iova);
@@ -884,7 +884,7 @@ done:
 	 * pins pages itself (D11, D12) */
 	iommu->num_non_pinned_groups++;
 	ui_free(rc.regions);
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return 0;
 
 out_detach:
@@ -898,7 +898,7 @@ out_free_group:
 out_unlock:
 	ui_free(iova_list);
 	ui_free(rc.regions);
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -910,7 +910,7 @@ int vfio_iommu_type1_attach_emulated_group(struct vfio_iommu *iommu,
 
 	if (!iommu || !group)
 		return -EINVAL;
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	if (vfio_find_group(iommu, group)) {
 		ret = -EINVAL;
 		goto out;
@@ -925,7 +925,7 @@ int vfio_iommu_type1_attach_emulated_group(struct vfio_iommu *iommu,
 	g->pinned_page_dirty_scope = true;
 	LIST_INSERT_HEAD(&iommu->emulated_iommu_groups, g, next);
 out:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -941,7 +941,7 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 
 	if (!iommu || !group)
 		return;
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	LIST_FOREACH(g, &iommu->emulated_iommu_groups, next) {
 		if (g->iommu_group != group)
 			continue;
@@ -1011,7 +1011,7 @@ done:
 		if (iommu->dirty_page_tracking)
 			vfio_iommu_populate_bitmap_full(iommu);
 	}
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 }
 
 /* ---- MAP_DMA ------------------------------------------------------------------------------ */
@@ -1034,7 +1034,7 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 	if ((prot && set_vaddr) || (!prot && !set_vaddr))
 		return -EINVAL;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	pgsize = vfio_pgsize(iommu);
 	if (!size || (size | iova | vaddr) & (pgsize - 1)) {
 		ret = -EINVAL;
@@ -1058,11 +1058,11 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 			/* pages faulted in from the old vaddr went when it
 			 * was invalidated; the handler reads vaddr under
 			 * iopf_lock */
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			dma->vaddr = vaddr;
 			dma->vaddr_invalid = false;
 			iommu->iopf_seq++;
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			iommu->vaddr_invalid_count--;
 		}
 		goto out_unlock;
@@ -1100,9 +1100,9 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 		ret = -ENOMEM;
 		goto out_unlock;
 	}
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	RB_INSERT(vfio_dma_tree, &iommu->dma_list, dma);
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 
 	/* without an IOMMU domain nothing is pinned until one comes (D01) */
 	if (vfio_has_domain(iommu) && !iommu->iopf_enabled) {
@@ -1115,7 +1115,7 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 	if (ret)
 		vfio_remove_dma(iommu, dma);
 out_unlock:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -1148,7 +1148,7 @@ static int vfio_dma_do_unmap(struct vfio_iommu *iommu,
 	uint64_t size = unmap->size, unmapped = 0, pgsize;
 	int ret = -EINVAL, retries = 0;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	/* drivers that pin cannot cope with vaddrs changing under them: the
 	 * first check under the lock, before any of the range's */
 	if (invalidate_vaddr && !LIST_EMPTY(&iommu->emulated_iommu_groups)) {
@@ -1201,9 +1201,9 @@ again:
 				/* undo what this call invalidated */
 				for (struct vfio_dma *u = first; u != dma;
 				     u = vfio_dma_next(iommu, u)) {
-					pthread_mutex_lock(&iommu->iopf_lock);
+					mutex_lock(&iommu->iopf_lock);
 					u->vaddr_invalid = false;
-					pthread_mutex_unlock(&iommu->iopf_lock);
+					mutex_unlock(&iommu->iopf_lock);
 					iommu->vaddr_invalid_count--;
 				}
 				ret = -EINVAL;
@@ -1212,9 +1212,9 @@ again:
 			}
 			/* the pages faulted in from this vaddr go now: the
 			 * vaddr (and what it maps) is about to change */
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			dma->vaddr_invalid = true;
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			if (dma->iopf_bitmap)
 				vfio_iopf_dma_vaddr_change(iommu, dma);
 			iommu->vaddr_invalid_count++;
@@ -1243,11 +1243,11 @@ again:
 			goto again;
 		}
 		if (unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			ret = vfio_update_user_bitmap(iommu, dma,
 						      (uint64_t *)bitmap->data,
 						      iova, pgsize);
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			if (ret)
 				break;
 		}
@@ -1255,7 +1255,7 @@ again:
 		vfio_remove_dma(iommu, dma);
 	}
 unlock:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	unmap->size = unmapped;
 	return ret;
 }
@@ -1319,9 +1319,9 @@ long vfio_iommu_type1_ioctl_mm(struct vfio_iommu *iommu, struct mm *current_mm,
 	    (cmd == VFIO_IOMMU_MAP_DMA || cmd == VFIO_IOMMU_UNMAP_DMA)) {
 		bool wrong_mm;
 
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		wrong_mm = iommu->iopf_enabled && current_mm != iommu->iopf_mm;
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 		if (wrong_mm)
 			return -EPERM;
 	}

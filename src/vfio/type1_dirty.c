@@ -184,11 +184,11 @@ static int vfio_iova_dirty_bitmap(struct vfio_iommu *iommu, uint64_t *ubitmap,
 			continue;
 		if (dma->iova > last)
 			break;
-		pthread_mutex_lock(&iommu->iopf_lock);
+		mutex_lock(&iommu->iopf_lock);
 		ret = vfio_update_user_bitmap(iommu, dma, ubitmap, iova,
 					      pgsize);
 		if (ret) {
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			return ret;
 		}
 		/* written faulted pages must fault again to be seen */
@@ -198,7 +198,7 @@ static int vfio_iova_dirty_bitmap(struct vfio_iommu *iommu, uint64_t *ubitmap,
 		       VFIO_DIRTY_BITMAP_BYTES(dma->size >> pgshift) +
 			       sizeof(uint64_t));
 		vfio_dma_populate_bitmap(dma, pgsize);
-		pthread_mutex_unlock(&iommu->iopf_lock);
+		mutex_unlock(&iommu->iopf_lock);
 	}
 	return 0;
 }
@@ -222,33 +222,33 @@ long vfio_iommu_type1_dirty_pages(struct vfio_iommu *iommu, unsigned long arg)
 		return -EINVAL;
 
 	if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_START) {
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		if (!iommu->dirty_page_tracking) {
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			ret = vfio_dma_bitmap_alloc_all(iommu,
 							vfio_pgsize(iommu));
 			if (!ret)
 				iommu->dirty_page_tracking = true;
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			/* faulted pages fault again, read-only until written */
 			if (!ret && iommu->iopf_enabled)
 				vfio_iopf_unmap_all(iommu);
 		}
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 		return ret;
 	} else if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP) {
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		if (iommu->dirty_page_tracking) {
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			iommu->dirty_page_tracking = false;
 			vfio_dma_bitmap_free_all(iommu);
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			/* read-only faulted pages go: writable again on the
 			 * next fault */
 			if (iommu->iopf_enabled)
 				vfio_iopf_unmap_all(iommu);
 		}
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 		return 0;
 	} else {
 		struct vfio_iommu_type1_dirty_bitmap_get range;
@@ -271,7 +271,7 @@ long vfio_iommu_type1_dirty_pages(struct vfio_iommu *iommu, unsigned long arg)
 		if (ret)
 			return ret;
 
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		pgsize = vfio_pgsize(iommu);
 		/* only the smallest page size */
 		if (range.bitmap.pgsize != pgsize ||
@@ -284,7 +284,7 @@ long vfio_iommu_type1_dirty_pages(struct vfio_iommu *iommu, unsigned long arg)
 				range.iova, range.size, pgsize);
 		else
 			ret = -EINVAL;
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 		return ret;
 	}
 }

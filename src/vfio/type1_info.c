@@ -30,9 +30,9 @@ static int vfio_domains_have_enforce_cache_coherency(struct vfio_iommu *iommu)
 {
 	int ret;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	ret = !iommu->noncoherent_domains;
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -52,9 +52,9 @@ long vfio_iommu_type1_check_extension(struct vfio_iommu *iommu,
 		 * and not before SET_IOMMU (no container: 0) */
 		if (!iommu)
 			return 0;
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		ret = LIST_EMPTY(&iommu->emulated_iommu_groups);
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 		return ret;
 	case VFIO_DMA_CC_IOMMU:
 		if (!iommu)
@@ -112,7 +112,7 @@ long vfio_iommu_type1_get_info(struct vfio_iommu *iommu, unsigned long arg)
 		info.cap_offset = 0;
 	}
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	info.flags = VFIO_IOMMU_INFO_PGSIZES;
 	info.iova_pgsizes = iommu->pgsize_bitmap;
 	caps_size = ALIGN_UP(sizeof(*mig), 8) + ALIGN_UP(sizeof(*avail), 8) +
@@ -124,7 +124,7 @@ long vfio_iommu_type1_get_info(struct vfio_iommu *iommu, unsigned long arg)
 	}
 	caps = ui_zalloc(caps_size);
 	if (!caps) {
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 		return -ENOMEM;
 	}
 	/* the kernel's order: migration, DMA available, IOVA ranges */
@@ -152,7 +152,7 @@ long vfio_iommu_type1_get_info(struct vfio_iommu *iommu, unsigned long arg)
 	iopf = cap_add(caps, &off, prev, sizeof(*iopf),
 		       VFIO_IOMMU_TYPE1_INFO_CAP_IOPF, 1);
 	vfio_iopf_fill_cap(iommu, iopf);
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 
 	info.flags |= VFIO_IOMMU_INFO_CAPS;
 	if (info.argsz < sizeof(info) + caps_size) {

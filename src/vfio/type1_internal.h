@@ -36,6 +36,36 @@
 #include <uiommu/vfio.h>
 
 #include "lib/internal.h"
+#include "lib/lock.h"
+
+/*
+ * The VFIO layer's lock order, outermost first (lib/lock.h: a lock may be
+ * taken only above every lock held).  Its base is above the KVM and device
+ * layers that call VFIO and below the IOMMU, hardware and memory layers it
+ * calls.
+ *  - vfio.lock (vfio_main.c): the fd front; a group's attach and detach
+ *    and a container file's release call into type1 under it.
+ *  - vfio_iommu_all_lock (type1_nest.c): the list of containers; the
+ *    device -> container lookup takes a container's lock under it.
+ *  - device_list_lock: the registered devices; the unmap path calls their
+ *    dma_unmap callbacks under it with lock dropped, and a callback may
+ *    unpin, which takes lock.
+ *  - lock: the container.
+ *  - iopf_lock: the IOPF state; writers of the dma tree and domain list
+ *    take it under lock.
+ *  - transfer_lock: device_list for the nested fault handler; written
+ *    under device_list_lock, read by the handler (never under lock).
+ * iopf_lock and transfer_lock are also taken in callbacks from the layers
+ * below, with their locks held: see the IOPF note above.
+ */
+enum vfio_lock_rank {
+	VFIO_LOCK_CORE = LOCK_RANK_VFIO,
+	VFIO_LOCK_CONTAINER_LIST,
+	VFIO_LOCK_DEVICE_LIST,
+	VFIO_LOCK_CONTAINER,
+	VFIO_LOCK_IOPF,
+	VFIO_LOCK_TRANSFER,
+};
 
 #define PAGE_SHIFT PHYS_PAGE_SHIFT
 #define PAGE_SIZE  PHYS_PAGE_SIZE
@@ -168,7 +198,7 @@ struct vfio_iommu_driver_ops {
 };
 
 struct vfio_iommu {
-	pthread_mutex_t lock;
+	struct mutex lock;
 	struct mm *mm; /* immutable */
 	bool v2;       /* immutable */
 	bool nesting;  /* immutable: VFIO_TYPE1_NESTING_IOMMU */
@@ -196,7 +226,7 @@ struct vfio_iommu {
 	unsigned int nr_iova;	     /* lock */
 	bool iova_valid;	     /* lock */
 
-	pthread_mutex_t device_list_lock;
+	struct mutex device_list_lock;
 	/* device_list_lock; changes also under transfer_lock (write) */
 	LIST_HEAD(, vfio_iommu_device) device_list;
 	/*
@@ -207,7 +237,7 @@ struct vfio_iommu {
 	 * which ENABLE_IOPF takes under lock, itself taken under
 	 * device_list_lock.
 	 */
-	pthread_rwlock_t transfer_lock;
+	struct rw_semaphore transfer_lock;
 	_Atomic unsigned int nr_devices; /* read without either lock */
 
 	/*
@@ -222,7 +252,7 @@ struct vfio_iommu {
 	bool iopf_mm_gone;   /* iopf_lock: the mm was destroyed */
 	struct mm *iopf_mm;
 	struct mmu_notifier mn;
-	pthread_mutex_t iopf_lock;
+	struct mutex iopf_lock;
 	uint64_t iopf_seq;		      /* iopf_lock */
 	unsigned int iopf_premap;	      /* iopf_lock */
 	LIST_HEAD(, vfio_iopf_dev) iopf_devs; /* lock */

@@ -26,7 +26,7 @@ void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
 	struct vfio_dma *dma;
 
 	memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	st->nr_dma = iommu->nr_dma;
 	st->dma_avail = iommu->dma_avail;
 	LIST_FOREACH(d, &iommu->domain_list, next) {
@@ -64,7 +64,7 @@ void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
 		LIST_FOREACH(idev, &iommu->iopf_devs, link)
 			st->iopf_devices += idev->enabled && idev->host;
 	}
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	st->iopf_premap = iommu->iopf_premap;
 	st->iopf_faults = iommu->iopf_faults;
 	st->iopf_already = iommu->iopf_already;
@@ -75,24 +75,24 @@ void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
 	st->iopf_invalidations = iommu->iopf_invalidations;
 	st->iopf_unmapped_pages = iommu->iopf_unmapped_pages;
 	st->iotlb_syncs += iommu->iopf_syncs;
-	pthread_mutex_unlock(&iommu->iopf_lock);
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->lock);
 }
 
 void vfio_iommu_type1_set_cache_flush(struct vfio_iommu *iommu, bool enabled)
 {
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	iommu->cache_flush_off = !enabled;
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 }
 
 void vfio_iommu_type1_set_trace(struct vfio_iommu *iommu, vfio_trace_fn fn,
 				void *arg)
 {
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	iommu->trace = fn;
 	iommu->trace_arg = arg;
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 }
 
 struct iommu_domain *vfio_iommu_type1_group_domain(struct vfio_iommu *iommu,
@@ -102,11 +102,11 @@ struct iommu_domain *vfio_iommu_type1_group_domain(struct vfio_iommu *iommu,
 	struct vfio_iommu_group *g;
 	struct vfio_domain *d;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	g = vfio_find_domain_group(iommu, group, &d);
 	if (g)
 		ret = d->domain;
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -117,7 +117,7 @@ int vfio_iommu_type1_find_dma(struct vfio_iommu *iommu, dma_addr_t iova,
 	struct vfio_dma *dma;
 	int ret = -ENOENT;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	dma = vfio_find_dma(iommu, iova, 1);
 	if (dma) {
 		if (start)
@@ -128,7 +128,7 @@ int vfio_iommu_type1_find_dma(struct vfio_iommu *iommu, dma_addr_t iova,
 			*iommu_mapped = dma->iommu_mapped;
 		ret = 0;
 	}
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -138,9 +138,9 @@ int vfio_iommu_type1_group_pinned_scope(struct vfio_iommu *iommu,
 	struct vfio_iommu_group *g;
 	int ret;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	g = vfio_find_group(iommu, group);
 	ret = g ? g->pinned_page_dirty_scope : -ENOENT;
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }

@@ -314,29 +314,29 @@ void vfio_iopf_unmap_all(struct vfio_iommu *iommu)
 {
 	struct vfio_dma *dma;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
 		iopf_unmap_dma(iommu, dma);
 	iommu->iopf_seq++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 }
 
 void vfio_iopf_dma_vaddr_change(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	iopf_unmap_dma(iommu, dma);
 	iommu->iopf_seq++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 }
 
 void vfio_iopf_dma_unlink(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	/* F22: unmapped everywhere and synced, nothing to uncharge */
 	iopf_unmap_dma(iommu, dma);
 	vfio_dma_tree_remove(iommu, dma);
 	iommu->iopf_seq++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	ui_free(dma->iopf_bitmap);
 	dma->iopf_bitmap = NULL;
 }
@@ -366,7 +366,7 @@ int vfio_iopf_link_domain(struct vfio_iommu *iommu, struct vfio_domain *domain,
 	struct vfio_dma *dma, *u;
 	int ret = 0;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	src = LIST_FIRST(&iommu->domain_list);
 	/* F23: pages faulted in before are mapped into the new domain, or
 	 * its devices would fault on them forever (their bits say mapped) */
@@ -402,7 +402,7 @@ int vfio_iopf_link_domain(struct vfio_iommu *iommu, struct vfio_domain *domain,
 	}
 	if (!ret)
 		link(iommu, domain);
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return ret;
 }
 
@@ -413,7 +413,7 @@ void vfio_iopf_unlink_domain(struct vfio_iommu *iommu,
 {
 	struct vfio_dma *dma;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
 		iopf_unmap_range(iommu, dma, 0, dma_npages(dma), domain);
 	unlink(iommu, domain);
@@ -429,7 +429,7 @@ void vfio_iopf_unlink_domain(struct vfio_iommu *iommu,
 		iommu->iopf_resident = 0;
 	}
 	iommu->iopf_seq++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 }
 
 /* ---- pages pinned by drivers (F26) --------------------------------------------------------- */
@@ -438,9 +438,9 @@ uint64_t vfio_iopf_seq(struct vfio_iommu *iommu)
 {
 	uint64_t seq;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	seq = iommu->iopf_seq;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return seq;
 }
 
@@ -450,7 +450,7 @@ int vfio_iopf_map_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	uint64_t i = (iova - dma->iova) >> PAGE_SHIFT;
 	int ret = 0;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	/* an invalidation since the pin: the pinned frame is no longer the
 	 * user's page; the device will fault the current one in */
 	if (seq == iommu->iopf_seq && dma->iopf_bitmap &&
@@ -462,7 +462,7 @@ int vfio_iopf_map_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			iommu->iopf_resident++;
 		}
 	}
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return ret;
 }
 
@@ -521,7 +521,7 @@ vfio_iopf_fault(struct vfio_iommu *iommu, uint64_t addr, uint32_t perm)
 	int prot;
 	long pinned;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	iommu->iopf_faults++;
 again:
 	code = IOMMU_PAGE_RESP_INVALID;
@@ -555,7 +555,7 @@ again:
 	vaddr = dma->vaddr + (bit << PAGE_SHIFT);
 	prot = dma->prot;
 	seq = iommu->iopf_seq;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 
 	/* resolve and pin through mm, without iopf_lock (the notifier takes
 	 * it under the mm's lock) */
@@ -563,15 +563,15 @@ again:
 			  prot & IOMMU_WRITE ? MM_GUP_WRITE : 0, runs,
 			  ARRAY_SIZE(runs), &nr);
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	if (pinned <= 0)
 		goto out_unlock; /* F12 */
 	if (seq != iommu->iopf_seq) {
 		/* invalidated or removed meanwhile: the frames may no longer
 		 * be the user's pages */
-		pthread_mutex_unlock(&iommu->iopf_lock);
+		mutex_unlock(&iommu->iopf_lock);
 		mm_unpin_pages(iommu->iopf_mm, runs, nr, 0);
-		pthread_mutex_lock(&iommu->iopf_lock);
+		mutex_lock(&iommu->iopf_lock);
 		iommu->iopf_retries++;
 		if (++tries < VFIO_IOPF_MAX_RETRIES)
 			goto again;
@@ -606,7 +606,7 @@ again:
 mapped:
 	if (code != IOMMU_PAGE_RESP_SUCCESS)
 		iommu->iopf_invalid++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	/* the mappings stay, the pins go (F13) */
 	mm_unpin_pages(iommu->iopf_mm, runs, nr, 0);
 	return code;
@@ -614,7 +614,7 @@ mapped:
 out_unlock:
 	if (code != IOMMU_PAGE_RESP_SUCCESS)
 		iommu->iopf_invalid++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return code;
 }
 
@@ -642,7 +642,7 @@ static int vfio_iopf_transfer(struct vfio_iopf_dev *idev,
 	int ret = -EOPNOTSUPP;
 
 	/* held across the call: the device cannot unregister meanwhile */
-	pthread_rwlock_rdlock(&iommu->transfer_lock);
+	down_read(&iommu->transfer_lock);
 	LIST_FOREACH(vdev, &iommu->device_list, link) {
 		if (vdev->dev != idev->dev)
 			continue;
@@ -650,7 +650,7 @@ static int vfio_iopf_transfer(struct vfio_iopf_dev *idev,
 			ret = vdev->ops->transfer(fault, vdev->priv);
 		break;
 	}
-	pthread_rwlock_unlock(&iommu->transfer_lock);
+	up_read(&iommu->transfer_lock);
 	return ret;
 }
 
@@ -696,7 +696,7 @@ static void vfio_iopf_invalidate(struct mmu_notifier *mn,
 	bool hit = false;
 	struct vfio_dma *dma;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
 		unsigned long s, e;
@@ -722,7 +722,7 @@ static void vfio_iopf_invalidate(struct mmu_notifier *mn,
 	}
 	if (hit)
 		iommu->iopf_seq++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 }
 
 static void vfio_iopf_mm_release(struct mmu_notifier *mn, struct mm *mm)
@@ -732,12 +732,12 @@ static void vfio_iopf_mm_release(struct mmu_notifier *mn, struct mm *mm)
 
 	(void)mm;
 	/* the address space goes: nothing of it stays mapped */
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
 		iopf_unmap_dma(iommu, dma);
 	iommu->iopf_seq++;
 	iommu->iopf_mm_gone = true;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 }
 
 static const struct mmu_notifier_ops vfio_iopf_mn_ops = {
@@ -937,7 +937,7 @@ int vfio_iopf_unregister_l1(struct vfio_iommu *iommu, struct device *dev)
 
 void vfio_iopf_init(struct vfio_iommu *iommu)
 {
-	pthread_mutex_init(&iommu->iopf_lock, NULL);
+	mutex_init(&iommu->iopf_lock, VFIO_LOCK_IOPF);
 	LIST_INIT(&iommu->iopf_devs);
 	iommu->iopf_premap = 1;
 	iommu->mn.ops = &vfio_iopf_mn_ops;
@@ -967,7 +967,7 @@ static void iopf_drop_stale_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 					mm_unpin_pages(iommu->mm, &cur, 1, 0);
 				if (cur.pa == pa)
 					continue;
-				pthread_mutex_lock(&iommu->iopf_lock);
+				mutex_lock(&iommu->iopf_lock);
 				if (iopf_unmap_range(iommu, dma, i, i + 1,
 						     NULL) < 0)
 					vfio_iommu_set_broken(iommu, "a stale "
@@ -977,7 +977,7 @@ static void iopf_drop_stale_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 								     "not be "
 								     "unmappe"
 								     "d");
-				pthread_mutex_unlock(&iommu->iopf_lock);
+				mutex_unlock(&iommu->iopf_lock);
 			}
 		}
 	}
@@ -1000,7 +1000,7 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 
 	if (!current_mm)
 		return -ENODEV; /* F01 */
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	/* enabled already, or nested L1 reporting registered first: p8
 	 * configures L1 after L2 */
 	if (iommu->iopf_enabled || !LIST_EMPTY(&iommu->iopf_devs)) {
@@ -1034,7 +1034,7 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 		}
 	}
 	/* pages pinned and mapped now are the first faulted-in pages */
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
 		for (struct vfio_dma_chunk *c = dma->chunks; c; c = c->next) {
@@ -1045,16 +1045,16 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 			iommu->iopf_resident += c->npages;
 		}
 	}
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 
 	/* 2. the notifier, before any page is left unpinned */
 	ret = mmu_notifier_register(&iommu->mn, current_mm);
 	if (ret)
 		goto err_bits;
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	iommu->iopf_mm = current_mm;
 	iommu->iopf_enabled = true;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 
 	/* 3. every device of every group (F02), lookup before reporting */
 	LIST_FOREACH(d, &iommu->domain_list, next) {
@@ -1080,15 +1080,15 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 err_devices:
 	/* F03: devices 0..k-1 off, lookups gone, notifier off, flag false */
 	vfio_iopf_disable_group(iommu, NULL);
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	iommu->iopf_enabled = false;
 	iommu->iopf_mm = NULL;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	mmu_notifier_unregister(&iommu->mn);
 err_bits:
 	dma = NULL;
 err_bitmaps:
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	for (u = vfio_dma_first(iommu); u != dma; u = vfio_dma_next(iommu, u)) {
 		ui_free(u->iopf_bitmap);
 		u->iopf_bitmap = NULL;
@@ -1097,9 +1097,9 @@ err_bitmaps:
 		u->iopf_charged = 0;
 	}
 	iommu->iopf_resident = 0;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 out_unlock:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -1116,9 +1116,9 @@ void vfio_iopf_fill_cap(struct vfio_iommu *iommu,
 	cap->flags = VFIO_IOMMU_IOPF_INFO_PREMAP;
 	if (iommu->iopf_enabled)
 		cap->flags |= VFIO_IOMMU_IOPF_INFO_ENABLED;
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	cap->premap_pages = iommu->iopf_premap;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 }
 
 /* ---- in-process API ------------------------------------------------------------------------------ */
@@ -1128,9 +1128,9 @@ int vfio_iommu_type1_set_iopf_premap(struct vfio_iommu *iommu,
 {
 	if (!iommu || !pages || pages > VFIO_IOPF_PREMAP_MAX)
 		return -EINVAL;
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	iommu->iopf_premap = pages;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return 0;
 }
 
@@ -1139,7 +1139,7 @@ int vfio_iommu_type1_iopf_mapped(struct vfio_iommu *iommu, dma_addr_t iova)
 	struct vfio_dma *dma;
 	int ret;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	dma = vfio_find_dma(iommu, iova, 1);
 	if (!iommu->iopf_enabled)
 		ret = -EINVAL;
@@ -1148,7 +1148,7 @@ int vfio_iommu_type1_iopf_mapped(struct vfio_iommu *iommu, dma_addr_t iova)
 	else
 		ret = iopf_test(dma->iopf_bitmap,
 				(iova - dma->iova) >> PAGE_SHIFT);
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return ret;
 }
 
@@ -1159,7 +1159,7 @@ int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log)
 	uint64_t resident = 0;
 	int bad = 0;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	if (!iommu->iopf_enabled)
 		goto out;
 	for (dma = vfio_dma_first(iommu); dma;
@@ -1169,7 +1169,7 @@ int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log)
 			bool set, all = true, any = false;
 			phys_addr_t pa = 0, cur = 0;
 
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			set = iopf_test(dma->iopf_bitmap, i);
 			resident += set;
 			LIST_FOREACH(d, &iommu->domain_list, next) {
@@ -1183,7 +1183,7 @@ int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log)
 				any |= !!p;
 				all &= !!p;
 			}
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			if (set ? !(any && all) : any) {
 				if (log)
 					fprintf(log,
@@ -1222,7 +1222,7 @@ int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log)
 			}
 		}
 	}
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	if (resident != iommu->iopf_resident) {
 		if (log)
 			fprintf(log, "iopf: %llu pages mapped, counted %llu\n",
@@ -1230,8 +1230,8 @@ int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log)
 				(unsigned long long)iommu->iopf_resident);
 		bad++;
 	}
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 out:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return bad;
 }

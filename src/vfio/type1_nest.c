@@ -22,21 +22,22 @@
 
 /* Every open container, so that a device can find its container (the
  * kernel's vfio_group_get_from_dev()). */
-static pthread_mutex_t vfio_iommu_all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex vfio_iommu_all_lock =
+	MUTEX_INITIALIZER("vfio_iommu_all_lock", VFIO_LOCK_CONTAINER_LIST);
 static LIST_HEAD(, vfio_iommu) vfio_iommu_all = LIST_HEAD_INITIALIZER();
 
 void vfio_iommu_all_add(struct vfio_iommu *iommu)
 {
-	pthread_mutex_lock(&vfio_iommu_all_lock);
+	mutex_lock(&vfio_iommu_all_lock);
 	LIST_INSERT_HEAD(&vfio_iommu_all, iommu, all_link);
-	pthread_mutex_unlock(&vfio_iommu_all_lock);
+	mutex_unlock(&vfio_iommu_all_lock);
 }
 
 void vfio_iommu_all_del(struct vfio_iommu *iommu)
 {
-	pthread_mutex_lock(&vfio_iommu_all_lock);
+	mutex_lock(&vfio_iommu_all_lock);
 	LIST_REMOVE(iommu, all_link);
-	pthread_mutex_unlock(&vfio_iommu_all_lock);
+	mutex_unlock(&vfio_iommu_all_lock);
 }
 
 int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
@@ -55,7 +56,7 @@ int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
 		return ret;
 	if (!iommu->nesting) /* immutable */
 		return -EOPNOTSUPP;
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	g = vfio_find_domain_group(iommu, group, &d);
 	if (!g) {
 		ret = -ENODEV;
@@ -78,7 +79,7 @@ int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
 	/* the host's handler now takes the stage-2 faults only */
 	vfio_iopf_group_nested(iommu, group);
 out_unlock:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -91,10 +92,10 @@ static struct vfio_iommu *vfio_iommu_lock_for_dev(struct device *dev)
 	if (!dev->group)
 		return NULL;
 	LIST_FOREACH(iommu, &vfio_iommu_all, all_link) {
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		if (vfio_find_domain_group(iommu, dev->group, NULL))
 			return iommu;
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 	}
 	return NULL;
 }
@@ -106,7 +107,7 @@ static int vfio_iommu_dev_fault_handler_op(struct device *dev, bool reg)
 
 	if (!dev)
 		return -EINVAL;
-	pthread_mutex_lock(&vfio_iommu_all_lock);
+	mutex_lock(&vfio_iommu_all_lock);
 	iommu = vfio_iommu_lock_for_dev(dev);
 	if (!iommu) {
 		ret = -ENODEV;
@@ -120,9 +121,9 @@ static int vfio_iommu_dev_fault_handler_op(struct device *dev, bool reg)
 		ret = iommu->ops->unregister_handler
 			      ? iommu->ops->unregister_handler(iommu, dev)
 			      : -ENOTTY;
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 out:
-	pthread_mutex_unlock(&vfio_iommu_all_lock);
+	mutex_unlock(&vfio_iommu_all_lock);
 	return ret;
 }
 

@@ -204,7 +204,7 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 	    (prot & ~(IOMMU_READ | IOMMU_WRITE)))
 		return -EINVAL;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	if (WARN_ON_ONCE(iommu->vaddr_invalid_count)) {
 		ret = -EBUSY;
 		goto pin_done;
@@ -286,9 +286,9 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 		dma->nr_pfns++;
 		phys[i] = run.pa;
 		if (iommu->dirty_page_tracking) {
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			vfio_dma_bitmap_set_pinned(iommu, dma, cur);
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 		}
 		if (iommu->iopf_enabled) {
 			/* F26: mapped now, so the device never faults on it;
@@ -319,7 +319,7 @@ pin_unwind:
 		phys[j] = 0;
 	}
 pin_done:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -357,7 +357,7 @@ static int vfio_unpin_pages_common(struct vfio_iommu *iommu,
 	if (!iommu->v2)
 		return -EACCES;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	do_accounting = !vfio_has_domain(iommu) || iommu->iopf_enabled;
 	for (i = 0; i < npage; i++) {
 		dma_addr_t cur = iova + ((dma_addr_t)i << PAGE_SHIFT);
@@ -367,7 +367,7 @@ static int vfio_unpin_pages_common(struct vfio_iommu *iommu,
 			break;
 		vfio_unpin_page_external(iommu, dma, vdev, cur, do_accounting);
 	}
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return i > 0 ? i : -EINVAL;
 }
 
@@ -393,10 +393,10 @@ uint64_t vfio_iommu_type1_device_pinned(struct vfio_iommu *iommu,
 
 	if (!iommu || !vdev)
 		return 0;
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	if (vdev->iommu == iommu)
 		n = vdev->pinned;
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return n;
 }
 
@@ -457,22 +457,22 @@ int vfio_iommu_type1_register_device(struct vfio_iommu *iommu,
 {
 	if (!iommu || !vdev || !vdev->ops || !vdev->ops->dma_unmap)
 		return -EINVAL;
-	pthread_mutex_lock(&iommu->device_list_lock);
+	mutex_lock(&iommu->device_list_lock);
 	if (vdev->registered) {
-		pthread_mutex_unlock(&iommu->device_list_lock);
+		mutex_unlock(&iommu->device_list_lock);
 		return -EBUSY;
 	}
 	/* transfer_lock too: the fault handler walks the list under it */
-	pthread_rwlock_wrlock(&iommu->transfer_lock);
+	down_write(&iommu->transfer_lock);
 	LIST_INSERT_HEAD(&iommu->device_list, vdev, link);
-	pthread_rwlock_unlock(&iommu->transfer_lock);
+	up_write(&iommu->transfer_lock);
 	vdev->registered = true;
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	vdev->iommu = iommu;
 	vdev->pinned = 0;
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	atomic_fetch_add(&iommu->nr_devices, 1);
-	pthread_mutex_unlock(&iommu->device_list_lock);
+	mutex_unlock(&iommu->device_list_lock);
 	return 0;
 }
 
@@ -481,22 +481,22 @@ void vfio_iommu_type1_unregister_device(struct vfio_iommu *iommu,
 {
 	if (!iommu || !vdev)
 		return;
-	pthread_mutex_lock(&iommu->device_list_lock);
+	mutex_lock(&iommu->device_list_lock);
 	if (vdev->registered && vdev->iommu == iommu) {
 		/* waits for a transfer op in flight */
-		pthread_rwlock_wrlock(&iommu->transfer_lock);
+		down_write(&iommu->transfer_lock);
 		LIST_REMOVE(vdev, link);
-		pthread_rwlock_unlock(&iommu->transfer_lock);
+		up_write(&iommu->transfer_lock);
 		vdev->registered = false;
 		atomic_fetch_sub(&iommu->nr_devices, 1);
 		/* no pin may outlive its holder */
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		if (WARN_ON(vdev->pinned))
 			vfio_drop_device_pins(iommu, vdev);
 		vdev->iommu = NULL;
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 	}
-	pthread_mutex_unlock(&iommu->device_list_lock);
+	mutex_unlock(&iommu->device_list_lock);
 }
 
 void vfio_notify_dma_unmap(struct vfio_iommu *iommu, dma_addr_t iova,
@@ -504,13 +504,13 @@ void vfio_notify_dma_unmap(struct vfio_iommu *iommu, dma_addr_t iova,
 {
 	struct vfio_iommu_device *vdev;
 
-	pthread_mutex_unlock(&iommu->lock);
-	pthread_mutex_lock(&iommu->device_list_lock);
+	mutex_unlock(&iommu->lock);
+	mutex_lock(&iommu->device_list_lock);
 	LIST_FOREACH(vdev, &iommu->device_list, link) {
 		vdev->ops->dma_unmap(vdev, iova, size, vdev->priv);
 		__atomic_fetch_add(&iommu->unmap_notify_calls, 1,
 				   __ATOMIC_RELAXED);
 	}
-	pthread_mutex_unlock(&iommu->device_list_lock);
-	pthread_mutex_lock(&iommu->lock);
+	mutex_unlock(&iommu->device_list_lock);
+	mutex_lock(&iommu->lock);
 }

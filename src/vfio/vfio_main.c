@@ -60,6 +60,7 @@
 
 #include "lib/internal.h"
 #include "lib/uaccess.h"
+#include "vfio/type1_internal.h"
 
 /* The x86-64 user address limit (4-level paging) that access_ok and
  * get_unmapped_area check against, and vfs_read/write's MAX_RW_COUNT. */
@@ -108,7 +109,7 @@ struct vfio_file {
 };
 
 static struct {
-	pthread_mutex_t lock;
+	struct mutex lock;
 	pthread_cond_t idle;
 	struct vfio_group *groups;
 	struct vfio_file **files; /* indexed by fd */
@@ -116,7 +117,7 @@ static struct {
 	unsigned int live_files; /* files not yet released */
 	struct mm *mm;
 } vfio = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.lock = MUTEX_INITIALIZER("vfio.lock", VFIO_LOCK_CORE),
 	.idle = PTHREAD_COND_INITIALIZER,
 };
 
@@ -201,11 +202,11 @@ static struct vfio_file *file_get(int fd)
 {
 	struct vfio_file *f;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	f = fd_lookup(fd);
 	if (f)
 		f->refs++;
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return f;
 }
 
@@ -256,18 +257,18 @@ static void file_put_locked(struct vfio_file *f)
 
 static void file_put(struct vfio_file *f)
 {
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	file_put_locked(f);
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 }
 
 bool vfio_fd_is_ours(int fd)
 {
 	bool ours;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	ours = fd_lookup(fd) != NULL;
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ours;
 }
 
@@ -275,9 +276,9 @@ unsigned int vfio_open_fds(void)
 {
 	unsigned int n;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	n = vfio.live_files;
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return n;
 }
 /* ---- devices and groups --------------------------------------------------------------- */
@@ -303,7 +304,7 @@ int vfio_register_group_dev(struct vfio_device *vdev, int group_nr)
 	ig = iommu_group_get(vdev->dev);
 	if (!ig)
 		return -EINVAL; /* no IOMMU: no VFIO (noiommu is not offered) */
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	g = group_find(group_nr);
 	if (g && g->iommu_group != ig) {
 		ret = -EEXIST;
@@ -333,7 +334,7 @@ int vfio_register_group_dev(struct vfio_device *vdev, int group_nr)
 	vdev->next = g->devices;
 	g->devices = vdev;
 out:
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ret;
 }
 
@@ -345,7 +346,7 @@ int vfio_unregister_group_dev(struct vfio_device *vdev)
 
 	if (!g)
 		return -EINVAL;
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	if (g->opened_file || vdev->open_count) {
 		ret = -EBUSY;
 		goto out;
@@ -365,7 +366,7 @@ int vfio_unregister_group_dev(struct vfio_device *vdev)
 		ui_free(g);
 	}
 out:
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ret;
 }
 
@@ -381,7 +382,7 @@ static void group_unset_container(struct vfio_group *g)
 	WARN_ON(g->container_users != 1);
 	/* no backend ioctl may run while its groups change */
 	while (c->users)
-		pthread_cond_wait(&vfio.idle, &vfio.lock);
+		mutex_cond_wait(&vfio.idle, &vfio.lock);
 	if (c->iommu)
 		vfio_iommu_type1_detach_group(c->iommu, g->iommu_group);
 	for (p = &c->groups; *p; p = &(*p)->container_next)
@@ -446,30 +447,30 @@ static long container_ioctl(struct vfio_container *c, unsigned int cmd,
 	case VFIO_CHECK_EXTENSION:
 		/* no base extensions: the backend's answer, or without one
 		 * the registered driver's check_extension(NULL, arg) */
-		pthread_mutex_lock(&vfio.lock);
+		mutex_lock(&vfio.lock);
 		iommu = c->iommu;
 		ret = vfio_iommu_type1_ioctl(iommu, VFIO_CHECK_EXTENSION, arg);
-		pthread_mutex_unlock(&vfio.lock);
+		mutex_unlock(&vfio.lock);
 		return ret < 0 ? 0 : ret;
 	case VFIO_SET_IOMMU:
-		pthread_mutex_lock(&vfio.lock);
+		mutex_lock(&vfio.lock);
 		ret = container_set_iommu(c, arg);
-		pthread_mutex_unlock(&vfio.lock);
+		mutex_unlock(&vfio.lock);
 		return ret;
 	default:
 		/* everything else passes through to the backend, if any */
-		pthread_mutex_lock(&vfio.lock);
+		mutex_lock(&vfio.lock);
 		iommu = c->iommu;
 		if (iommu)
 			c->users++; /* group changes wait for us */
-		pthread_mutex_unlock(&vfio.lock);
+		mutex_unlock(&vfio.lock);
 		if (!iommu)
 			return -EINVAL;
 		ret = vfio_iommu_type1_ioctl(iommu, cmd, arg);
-		pthread_mutex_lock(&vfio.lock);
+		mutex_lock(&vfio.lock);
 		if (!--c->users)
 			pthread_cond_broadcast(&vfio.idle);
-		pthread_mutex_unlock(&vfio.lock);
+		mutex_unlock(&vfio.lock);
 		return ret;
 	}
 }
@@ -487,10 +488,10 @@ static long group_get_status(struct vfio_group *g, unsigned long arg)
 	if (ret)
 		return ret;
 	status.flags = VFIO_GROUP_FLAGS_VIABLE;
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	if (g->container)
 		status.flags |= VFIO_GROUP_FLAGS_CONTAINER_SET;
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return copy_to_user((void *)arg, &status, minsz) ? -EFAULT : 0;
 }
 
@@ -510,7 +511,7 @@ static long group_set_container(struct vfio_group *g, unsigned long arg)
 	cf = file_get(fd);
 	if (!cf && !raw_fd_open(fd))
 		return -EBADF;
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	if (g->container) {
 		ret = -EINVAL;
 		goto out;
@@ -522,7 +523,7 @@ static long group_set_container(struct vfio_group *g, unsigned long arg)
 	}
 	c = cf->container;
 	while (c->users) /* down_write(&container->group_lock) */
-		pthread_cond_wait(&vfio.idle, &vfio.lock);
+		mutex_cond_wait(&vfio.idle, &vfio.lock);
 	if (g->container) { /* raced with another SET_CONTAINER */
 		ret = -EINVAL;
 		goto out;
@@ -540,7 +541,7 @@ static long group_set_container(struct vfio_group *g, unsigned long arg)
 out:
 	if (cf)
 		file_put_locked(cf);
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ret;
 }
 
@@ -549,14 +550,14 @@ static long group_unset(struct vfio_group *g)
 {
 	int ret = 0;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	if (!g->container)
 		ret = -EINVAL;
 	else if (g->container_users != 1)
 		ret = -EBUSY; /* device files are open */
 	else
 		group_unset_container(g);
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ret;
 }
 
@@ -604,7 +605,7 @@ static long group_get_device_fd(struct vfio_file *gf, unsigned long arg)
 	if (ret)
 		return ret;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	for (vdev = g->devices; vdev; vdev = vdev->next)
 		if (!strcmp(vdev->name, name))
 			break;
@@ -636,13 +637,13 @@ static long group_get_device_fd(struct vfio_file *gf, unsigned long arg)
 	gf->refs++; /* get_file(group->opened_file) */
 	g->container_users++;
 	vdev->open_count++;
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return fd;
 
 out_close:
 	raw_close(fd);
 out:
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ret;
 }
 
@@ -771,7 +772,7 @@ static int open_group(const char *nrstr, unsigned int mode)
 	nr = strtol(nrstr, &end, 10);
 	if (*end || end == nrstr || nr < 0 || nr > INT32_MAX)
 		return -ENOENT;
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	g = group_find((int)nr);
 	if (!g) {
 		fd = -ENOENT;
@@ -795,7 +796,7 @@ static int open_group(const char *nrstr, unsigned int mode)
 	}
 	g->opened_file = f;
 out:
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return fd;
 }
 
@@ -816,9 +817,9 @@ static int open_container(struct mm *mm, unsigned int mode)
 	c->refs = 1; /* its file's */
 	c->mm = mm;
 	f->container = c;
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	fd = file_install(f);
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	if (fd < 0) {
 		ui_free(c);
 		ui_free(f);
@@ -914,16 +915,16 @@ int vfio_fops_close(int fd)
 {
 	struct vfio_file *f;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	f = fd_lookup(fd);
 	if (!f) {
-		pthread_mutex_unlock(&vfio.lock);
+		mutex_unlock(&vfio.lock);
 		errno = EBADF;
 		return -1;
 	}
 	vfio.files[fd] = NULL;
 	file_put_locked(f);
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	raw_close(fd);
 	return 0;
 }
