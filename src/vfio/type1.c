@@ -124,6 +124,9 @@ static struct vfio_dma *vfio_find_dma_first(struct vfio_iommu *iommu,
 
 void vfio_dma_tree_remove(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	RB_REMOVE(vfio_dma_tree, &iommu->dma_list, dma);
 }
 
@@ -155,6 +158,8 @@ int vfio_lock_acct(struct vfio_iommu *iommu, struct vfio_dma *dma, long npage)
 {
 	int ret;
 
+	lockdep_assert_held(&iommu->lock);
+
 	if (!npage)
 		return 0;
 	ret = mm_lock_acct(iommu->mm, npage, dma->lock_cap);
@@ -168,6 +173,8 @@ int vfio_lock_acct(struct vfio_iommu *iommu, struct vfio_dma *dma, long npage)
 void vfio_flush_cache_phys(struct vfio_iommu *iommu, phys_addr_t pa,
 			   uint64_t len)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	if (iommu->cache_flush_off) {
 		iommu->cache_flushes_skipped++;
 		return;
@@ -181,6 +188,8 @@ void vfio_flush_cache_phys(struct vfio_iommu *iommu, phys_addr_t pa,
 static void vfio_flush_runs(struct vfio_iommu *iommu,
 			    const struct mm_pin_run *runs, unsigned int nr)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	for (unsigned int i = 0; i < nr; i++)
 		vfio_flush_cache_phys(iommu, runs[i].pa,
 				      runs[i].npages << PAGE_SHIFT);
@@ -194,6 +203,8 @@ static void vfio_flush_runs(struct vfio_iommu *iommu,
 static void vfio_unpin_runs(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			    struct mm_pin_run *runs, unsigned int nr)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	if (!nr)
 		return;
 	if (dma->cache_flush_required)
@@ -209,6 +220,9 @@ static void vfio_unpin_runs(struct vfio_iommu *iommu, struct vfio_dma *dma,
 static void vfio_iommu_link_domain(struct vfio_iommu *iommu,
 				   struct vfio_domain *domain)
 {
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	LIST_INSERT_HEAD(&iommu->domain_list, domain, next);
 	if (!domain->enforce_cache_coherency)
 		iommu->noncoherent_domains++;
@@ -217,6 +231,9 @@ static void vfio_iommu_link_domain(struct vfio_iommu *iommu,
 static void vfio_iommu_unlink_domain(struct vfio_iommu *iommu,
 				     struct vfio_domain *domain)
 {
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	LIST_REMOVE(domain, next);
 	if (!domain->enforce_cache_coherency) {
 		WARN_ON(!iommu->noncoherent_domains);
@@ -253,6 +270,8 @@ static uint64_t vfio_unmap_unpin(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	struct vfio_dma_chunk *c = dma->chunks, *next;
 	uint64_t unlocked = 0;
 	struct vfio_domain *d;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (; c; c = next) {
 		next = c->next;
@@ -302,6 +321,8 @@ void vfio_dma_release_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
 	struct vfio_dma_chunk *c, *next;
 
+	lockdep_assert_held(&iommu->lock);
+
 	for (c = dma->chunks; c; c = next) {
 		next = c->next;
 		vfio_unpin_runs(iommu, dma, c->runs, c->nr);
@@ -318,6 +339,8 @@ static int vfio_map_run(struct vfio_iommu *iommu, struct vfio_domain *only,
 	size_t size = run->npages << PAGE_SHIFT;
 	struct vfio_domain *d, *e;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for_each_target(iommu, only, d)
 	{
@@ -356,6 +379,8 @@ static int vfio_pin_map_dma(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	unsigned int gup = dma->prot & IOMMU_WRITE ? MM_GUP_WRITE : 0;
 	uint64_t total = dma->size >> PAGE_SHIFT, done = 0;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	if (only ? !only->enforce_cache_coherency : iommu->noncoherent_domains)
 		dma->cache_flush_required = true;
@@ -453,6 +478,8 @@ static int vfio_map_existing(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	struct vfio_dma_chunk *c;
 	int ret;
 
+	lockdep_assert_held(&iommu->lock);
+
 	if (flush) {
 		dma->cache_flush_required = true;
 		dma->replay_flagged = true;
@@ -485,6 +512,8 @@ unwind:
  */
 static void vfio_remove_dma(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	if (WARN_ON(!RB_EMPTY(&dma->pfn_list)))
 		iommu->pinned_on_remove++;
 	vfio_unmap_unpin(iommu, dma, NULL, true);
@@ -504,6 +533,8 @@ static void vfio_iommu_unmap_unpin_all(struct vfio_iommu *iommu)
 {
 	struct vfio_dma *dma;
 
+	lockdep_assert_held(&iommu->lock);
+
 	while ((dma = vfio_dma_first(iommu)))
 		vfio_remove_dma(iommu, dma);
 }
@@ -514,6 +545,8 @@ static void vfio_iommu_unmap_unpin_all(struct vfio_iommu *iommu)
 static void vfio_iommu_unmap_unpin_reaccount(struct vfio_iommu *iommu)
 {
 	struct vfio_dma *dma;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
@@ -607,7 +640,11 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 	vfio_iommu_unmap_unpin_all(iommu);
 	while ((d = LIST_FIRST(&iommu->domain_list))) {
 		vfio_release_domain(d);
+		/* no handler or notifier is left to read the list, but its
+		 * writers hold both locks */
+		mutex_lock(&iommu->iopf_lock);
 		vfio_iommu_unlink_domain(iommu, d);
+		mutex_unlock(&iommu->iopf_lock);
 		ui_free(d);
 	}
 	/* not needed by anyone, but a sanity check of the counter (E05) */
@@ -630,6 +667,8 @@ struct vfio_iommu_group *vfio_find_domain_group(struct vfio_iommu *iommu,
 	struct vfio_iommu_group *g;
 	struct vfio_domain *d;
 
+	lockdep_assert_held(&iommu->lock);
+
 	LIST_FOREACH(d, &iommu->domain_list, next)
 		LIST_FOREACH(g, &d->group_list, next)
 			if (g->iommu_group == group) {
@@ -644,6 +683,8 @@ struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
 					 struct iommu_group *group)
 {
 	struct vfio_iommu_group *g;
+
+	lockdep_assert_held(&iommu->lock);
 
 	g = vfio_find_domain_group(iommu, group, NULL);
 	if (g)
@@ -664,6 +705,8 @@ static int vfio_iommu_replay(struct vfio_iommu *iommu,
 {
 	struct vfio_dma *dma, *p;
 	int ret = 0;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
@@ -717,6 +760,8 @@ static int vfio_test_domain_fgsp(struct vfio_iommu *iommu,
 	const uint64_t sz = 2 * PAGE_SIZE;
 	phys_addr_t pa;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	ret = phys_alloc_pages(iommu->pm, 1, PHYS_ALLOC_ZERO, PHYS_OWNER_KERNEL,
 			       &pa);

@@ -86,12 +86,16 @@ void vfio_dma_bitmap_set_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
 {
 	unsigned int pgshift = __builtin_ctzll(iommu->pgsize_bitmap);
 
+	lockdep_assert_held(&iommu->lock);
+
 	bitmap_set_bits(dma->bitmap, (iova - dma->iova) >> pgshift, 1);
 }
 
 void vfio_dma_bitmap_free_all(struct vfio_iommu *iommu)
 {
 	struct vfio_dma *dma;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
 		vfio_dma_bitmap_free(dma);
@@ -101,6 +105,8 @@ int vfio_dma_bitmap_alloc_all(struct vfio_iommu *iommu, uint64_t pgsize)
 {
 	struct vfio_dma *dma, *u;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
@@ -121,6 +127,8 @@ void vfio_iommu_populate_bitmap_full(struct vfio_iommu *iommu)
 	unsigned int pgshift = __builtin_ctzll(iommu->pgsize_bitmap);
 	struct vfio_dma *dma;
 
+	lockdep_assert_held(&iommu->lock);
+
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
 		bitmap_set_bits(dma->bitmap, 0, dma->size >> pgshift);
 }
@@ -139,6 +147,9 @@ int vfio_update_user_bitmap(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	uint64_t copy_offset = bit_offset / 64;
 	unsigned int shift = bit_offset % 64;
 	uint64_t *map = dma->bitmap;
+
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	/* no dirty bits in the IOMMU: a mapped page a group can write to
 	 * without pinning may be dirty */
@@ -169,6 +180,8 @@ static int vfio_iova_dirty_bitmap(struct vfio_iommu *iommu, uint64_t *ubitmap,
 	dma_addr_t last = iova + size - 1;
 	struct vfio_dma *dma;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	/* the range must not bisect a mapping */
 	dma = vfio_find_dma(iommu, iova, 1);

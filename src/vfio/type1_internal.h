@@ -387,8 +387,8 @@ struct vfio_pfn *vfio_vpfn_next(struct vfio_dma *dma, struct vfio_pfn *vpfn);
 /* vfio_pfn records in [iova, iova + npages pages) */
 uint64_t vfio_vpfn_count(struct vfio_dma *dma, dma_addr_t iova,
 			 uint64_t npages);
-/* Call every registered device's dma_unmap; called and returns with lock
- * held, drops it meanwhile. */
+/* Call every registered device's dma_unmap; lock is dropped meanwhile
+ * (taken again before it returns). */
 void vfio_notify_dma_unmap(struct vfio_iommu *iommu, dma_addr_t iova,
 			   uint64_t size);
 /* Drop every vfio_pfn of a dma being freed (WARNed about by the caller). */
@@ -397,7 +397,7 @@ void vfio_dma_drop_vpfns(struct vfio_iommu *iommu, struct vfio_dma *dma);
  * diagnostic (an unmap that failed because of them). */
 void vfio_report_busy_pins(struct vfio_iommu *iommu, struct vfio_dma *dma);
 
-/* type1_iopf.c (all with lock held unless noted) */
+/* type1_iopf.c (each asserts the lock it needs: lock unless noted) */
 void vfio_iopf_init(struct vfio_iommu *iommu);
 long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 				  struct mm *current_mm);
@@ -433,7 +433,7 @@ void vfio_iopf_dma_vaddr_change(struct vfio_iommu *iommu, struct vfio_dma *dma);
  * L2 faults (FAULT_REPORT_NESTED_L2) */
 void vfio_iopf_group_nested(struct vfio_iommu *iommu,
 			    struct iommu_group *group);
-/* nested L1 reporting on and off for dev (lock held) */
+/* nested L1 reporting on and off for dev */
 int vfio_iopf_register_l1(struct vfio_iommu *iommu, struct device *dev);
 int vfio_iopf_unregister_l1(struct vfio_iommu *iommu, struct device *dev);
 /* release: devices off, notifier unregistered */
@@ -444,7 +444,7 @@ void vfio_iommu_set_broken(struct vfio_iommu *iommu, const char *why);
 void vfio_iopf_fill_cap(struct vfio_iommu *iommu,
 			struct vfio_iommu_type1_info_cap_iopf *cap);
 /* dirty tracking: unmap dma's faulted pages that are dirty, before their
- * dirty bits are cleared (iopf_lock held) */
+ * dirty bits are cleared (under iopf_lock) */
 void vfio_iopf_dirty_reset(struct vfio_iommu *iommu, struct vfio_dma *dma);
 /* dirty tracking: faulted pages written (F34) */
 void vfio_iopf_mark_dirty(struct vfio_iommu *iommu, struct vfio_dma *dma,

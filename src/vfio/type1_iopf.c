@@ -128,6 +128,8 @@ static bool iopf_dirty(struct vfio_iommu *iommu, struct vfio_dma *dma,
 {
 	unsigned int shift = __builtin_ctzll(iommu->pgsize_bitmap);
 
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	return dma->bitmap &&
 	       iopf_test(dma->bitmap, ((i << PAGE_SHIFT) >> shift));
 }
@@ -136,6 +138,8 @@ void vfio_iopf_mark_dirty(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			  dma_addr_t iova)
 {
 	unsigned int shift = __builtin_ctzll(iommu->pgsize_bitmap);
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	if (iommu->dirty_page_tracking && dma->bitmap)
 		iopf_set(dma->bitmap, (iova - dma->iova) >> shift);
@@ -146,6 +150,8 @@ void vfio_iopf_mark_dirty(struct vfio_iommu *iommu, struct vfio_dma *dma,
 static int iopf_map_prot(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			 uint64_t i)
 {
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	if (iommu->dirty_page_tracking && !iopf_dirty(iommu, dma, i) &&
 	    (dma->prot & IOMMU_READ))
 		return dma->prot & ~IOMMU_WRITE;
@@ -171,6 +177,8 @@ static int iopf_map_page(struct vfio_iommu *iommu, dma_addr_t iova,
 {
 	struct vfio_domain *d, *e;
 	int ret;
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	if (iommu->noncoherent_domains)
 		cache_flush_phys(iommu->pm, pa, PAGE_SIZE);
@@ -200,6 +208,8 @@ static int iopf_settle_page(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	dma_addr_t iova = page_iova(dma, i);
 	unsigned int nd = 0, mapped = 0;
 	struct vfio_domain *d;
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	LIST_FOREACH(d, &iommu->domain_list, next) {
 		nd++;
@@ -237,6 +247,8 @@ static long iopf_unmap_range(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	bool irregular = false;
 	struct vfio_domain *d;
 	int err = 0;
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	if (!map)
 		return 0;
@@ -305,6 +317,8 @@ static long iopf_unmap_range(struct vfio_iommu *iommu, struct vfio_dma *dma,
 
 static void iopf_unmap_dma(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	if (iopf_unmap_range(iommu, dma, 0, dma_npages(dma), NULL) < 0)
 		vfio_iommu_set_broken(iommu, "faulted pages could not be "
 					     "unmapped");
@@ -313,6 +327,8 @@ static void iopf_unmap_dma(struct vfio_iommu *iommu, struct vfio_dma *dma)
 void vfio_iopf_unmap_all(struct vfio_iommu *iommu)
 {
 	struct vfio_dma *dma;
+
+	lockdep_assert_held(&iommu->lock);
 
 	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
@@ -323,6 +339,8 @@ void vfio_iopf_unmap_all(struct vfio_iommu *iommu)
 
 void vfio_iopf_dma_vaddr_change(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	mutex_lock(&iommu->iopf_lock);
 	iopf_unmap_dma(iommu, dma);
 	iommu->iopf_seq++;
@@ -331,6 +349,8 @@ void vfio_iopf_dma_vaddr_change(struct vfio_iommu *iommu, struct vfio_dma *dma)
 
 void vfio_iopf_dma_unlink(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	mutex_lock(&iommu->iopf_lock);
 	/* F22: unmapped everywhere and synced, nothing to uncharge */
 	iopf_unmap_dma(iommu, dma);
@@ -344,6 +364,8 @@ void vfio_iopf_dma_unlink(struct vfio_iommu *iommu, struct vfio_dma *dma)
 void vfio_iopf_dirty_reset(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
 	uint64_t np = dma_npages(dma), i;
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	if (!dma->iopf_bitmap || !dma->bitmap)
 		return;
@@ -365,6 +387,8 @@ int vfio_iopf_link_domain(struct vfio_iommu *iommu, struct vfio_domain *domain,
 	struct vfio_domain *src;
 	struct vfio_dma *dma, *u;
 	int ret = 0;
+
+	lockdep_assert_held(&iommu->lock);
 
 	mutex_lock(&iommu->iopf_lock);
 	src = LIST_FIRST(&iommu->domain_list);
@@ -413,6 +437,8 @@ void vfio_iopf_unlink_domain(struct vfio_iommu *iommu,
 {
 	struct vfio_dma *dma;
 
+	lockdep_assert_held(&iommu->lock);
+
 	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
 		iopf_unmap_range(iommu, dma, 0, dma_npages(dma), domain);
@@ -450,6 +476,8 @@ int vfio_iopf_map_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	uint64_t i = (iova - dma->iova) >> PAGE_SHIFT;
 	int ret = 0;
 
+	lockdep_assert_held(&iommu->lock);
+
 	mutex_lock(&iommu->iopf_lock);
 	/* an invalidation since the pin: the pinned frame is no longer the
 	 * user's page; the device will fault the current one in */
@@ -473,6 +501,8 @@ static int iopf_unmap_one(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			  uint64_t i)
 {
 	long n = iopf_unmap_range(iommu, dma, i, i + 1, NULL);
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	if (n < 0)
 		vfio_iommu_set_broken(iommu, "a read-only faulted page could "
@@ -753,6 +783,8 @@ static int vfio_iopf_dev_disable(struct vfio_iommu *iommu,
 {
 	int ret = 0;
 
+	lockdep_assert_held(&iommu->lock);
+
 	if (idev->enabled) {
 		/* waits for a handler in flight (F24).  -EBUSY with requests
 		 * nobody answered: stage-1 faults transferred to a guest that
@@ -794,6 +826,8 @@ static int iopf_dev_start(struct vfio_iommu *iommu, struct device *dev,
 {
 	struct vfio_iopf_dev *idev;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	idev = ui_zalloc(sizeof(*idev));
 	if (!idev)
@@ -851,6 +885,8 @@ void vfio_iopf_disable_group(struct vfio_iommu *iommu,
 {
 	struct vfio_iopf_dev *idev, *n;
 
+	lockdep_assert_held(&iommu->lock);
+
 	for (idev = LIST_FIRST(&iommu->iopf_devs); idev; idev = n) {
 		n = LIST_NEXT(idev, link);
 		if (!group || idev->group == group)
@@ -861,6 +897,8 @@ void vfio_iopf_disable_group(struct vfio_iommu *iommu,
 int vfio_iopf_enable_group(struct vfio_iommu *iommu, struct iommu_group *group)
 {
 	struct iopf_enable_ctx ctx = {iommu, group, 0};
+
+	lockdep_assert_held(&iommu->lock);
 
 	iommu_group_for_each_dev(group, &ctx, vfio_iopf_dev_enable);
 	if (ctx.ret)
@@ -875,6 +913,8 @@ static struct vfio_iopf_dev *iopf_find_dev(struct vfio_iommu *iommu,
 {
 	struct vfio_iopf_dev *idev;
 
+	lockdep_assert_held(&iommu->lock);
+
 	LIST_FOREACH(idev, &iommu->iopf_devs, link)
 		if (idev->dev == dev)
 			return idev;
@@ -884,6 +924,8 @@ static struct vfio_iopf_dev *iopf_find_dev(struct vfio_iommu *iommu,
 void vfio_iopf_group_nested(struct vfio_iommu *iommu, struct iommu_group *group)
 {
 	struct vfio_iopf_dev *idev;
+
+	lockdep_assert_held(&iommu->lock);
 
 	LIST_FOREACH(idev, &iommu->iopf_devs, link)
 		if (idev->group == group && idev->host)
@@ -896,6 +938,8 @@ int vfio_iopf_register_l1(struct vfio_iommu *iommu, struct device *dev)
 {
 	struct vfio_iopf_dev *idev = iopf_find_dev(iommu, dev);
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	if (idev) {
 		if (idev->l1)
@@ -919,6 +963,8 @@ int vfio_iopf_unregister_l1(struct vfio_iommu *iommu, struct device *dev)
 {
 	struct vfio_iopf_dev *idev = iopf_find_dev(iommu, dev);
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	if (!idev || !idev->l1)
 		return -EINVAL;
@@ -951,6 +997,8 @@ void vfio_iopf_init(struct vfio_iommu *iommu)
  */
 static void iopf_drop_stale_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	for (struct vfio_dma_chunk *c = dma->chunks; c; c = c->next) {
 		uint64_t i = (c->iova - dma->iova) >> PAGE_SHIFT;
 
@@ -1105,6 +1153,8 @@ out_unlock:
 
 void vfio_iopf_release(struct vfio_iommu *iommu)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	vfio_iopf_disable_group(iommu, NULL);
 	if (iommu->iopf_enabled && !iommu->iopf_mm_gone)
 		mmu_notifier_unregister(&iommu->mn); /* F05 */
@@ -1113,6 +1163,8 @@ void vfio_iopf_release(struct vfio_iommu *iommu)
 void vfio_iopf_fill_cap(struct vfio_iommu *iommu,
 			struct vfio_iommu_type1_info_cap_iopf *cap)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	cap->flags = VFIO_IOMMU_IOPF_INFO_PREMAP;
 	if (iommu->iopf_enabled)
 		cap->flags |= VFIO_IOMMU_IOPF_INFO_ENABLED;

@@ -13,8 +13,9 @@
  * struct resv_collect is a caller's scratch array of reserved regions,
  * grown as groups are visited and freed by that caller.
  *
- * Locking: every function here runs with the container's lock held
- * (the attach, detach and MAP_DMA paths of type1.c).
+ * Locking: every function here that reads or writes the container asserts
+ * its lock (the callers are the attach, detach and MAP_DMA paths of
+ * type1.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 bool vfio_iommu_iova_dma_valid(struct vfio_iommu *iommu, dma_addr_t start,
 			       dma_addr_t end)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	if (!iommu->iova_valid)
 		return true;
 	for (unsigned int i = 0; i < iommu->nr_iova; i++)
@@ -110,6 +113,8 @@ int vfio_iova_build(struct vfio_iommu *iommu, struct vfio_domain *extra,
 	unsigned int nr = 1;
 	int ret = 0;
 
+	lockdep_assert_held(&iommu->lock);
+
 	LIST_FOREACH(d, &iommu->domain_list, next) {
 		start = max(start, d->domain->geometry.aperture_start);
 		end = min(end, d->domain->geometry.aperture_end);
@@ -171,6 +176,8 @@ int vfio_iova_build(struct vfio_iommu *iommu, struct vfio_domain *extra,
 void vfio_iova_install(struct vfio_iommu *iommu, struct vfio_iova *list,
 		       unsigned int nr)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	ui_free(iommu->iova_list);
 	iommu->iova_list = list;
 	iommu->nr_iova = nr;
@@ -183,6 +190,8 @@ bool vfio_iommu_aper_conflict(struct vfio_iommu *iommu, dma_addr_t start,
 {
 	struct vfio_dma *first = vfio_dma_first(iommu), *last;
 
+	lockdep_assert_held(&iommu->lock);
+
 	if (!first)
 		return false;
 	last = vfio_dma_last(iommu);
@@ -192,6 +201,8 @@ bool vfio_iommu_aper_conflict(struct vfio_iommu *iommu, dma_addr_t start,
 bool vfio_iommu_resv_conflict(struct vfio_iommu *iommu,
 			      const struct resv_collect *rc)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	for (unsigned int i = 0; i < rc->nr; i++)
 		if (vfio_find_dma(iommu, rc->regions[i].start,
 				  rc->regions[i].length))
@@ -203,6 +214,8 @@ void vfio_update_pgsize_bitmap(struct vfio_iommu *iommu)
 {
 	struct vfio_domain *d;
 	uint64_t bitmap = ~0ULL;
+
+	lockdep_assert_held(&iommu->lock);
 
 	LIST_FOREACH(d, &iommu->domain_list, next)
 		bitmap &= d->domain->pgsize_bitmap;

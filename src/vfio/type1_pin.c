@@ -104,6 +104,8 @@ static void vfio_vpfn_release(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	struct mm_pin_run run = {.pa = vpfn->phys, .npages = 1};
 	struct vfio_pfn_holder *h;
 
+	lockdep_assert_held(&iommu->lock);
+
 	while ((h = vpfn->holders)) {
 		vpfn->holders = h->next;
 		if (h->vdev)
@@ -119,6 +121,8 @@ static void vfio_vpfn_release(struct vfio_iommu *iommu, struct vfio_dma *dma,
 void vfio_dma_drop_vpfns(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
 	struct vfio_pfn *vpfn;
+
+	lockdep_assert_held(&iommu->lock);
 
 	while ((vpfn = vfio_vpfn_first(dma))) {
 		vfio_vpfn_release(iommu, dma, vpfn);
@@ -138,6 +142,8 @@ static int vfio_unpin_page_external(struct vfio_iommu *iommu,
 {
 	struct vfio_pfn *vpfn = vfio_find_vpfn(dma, iova);
 	struct vfio_pfn_holder **hp, *h;
+
+	lockdep_assert_held(&iommu->lock);
 
 	if (!vpfn)
 		return 0;
@@ -407,6 +413,8 @@ static void vfio_drop_device_pins(struct vfio_iommu *iommu,
 	bool do_accounting = !vfio_has_domain(iommu) || iommu->iopf_enabled;
 	struct vfio_dma *dma;
 
+	lockdep_assert_held(&iommu->lock);
+
 	for (dma = vfio_dma_first(iommu); dma && vdev->pinned;
 	     dma = vfio_dma_next(iommu, dma)) {
 		struct vfio_pfn *v, *n;
@@ -430,6 +438,8 @@ void vfio_report_busy_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 	struct vfio_pfn *v;
 	const char *name = NULL;
 	uint64_t pages = 0;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (v = vfio_vpfn_first(dma); v; v = vfio_vpfn_next(dma, v)) {
 		pages++;
@@ -503,6 +513,8 @@ void vfio_notify_dma_unmap(struct vfio_iommu *iommu, dma_addr_t iova,
 			   uint64_t size)
 {
 	struct vfio_iommu_device *vdev;
+
+	lockdep_assert_held(&iommu->lock);
 
 	mutex_unlock(&iommu->lock);
 	mutex_lock(&iommu->device_list_lock);

@@ -155,9 +155,11 @@ static struct vfio_file *file_alloc(enum vfio_file_type type, unsigned int mode)
 }
 
 /* Put f (holding one reference) in the table at fd, an open descriptor
- * of ours.  vfio.lock held. */
+ * of ours. */
 static int file_install_at(struct vfio_file *f, int fd)
 {
+	lockdep_assert_held(&vfio.lock);
+
 	if ((unsigned int)fd >= vfio.nr_files) {
 		unsigned int n = max((unsigned int)fd + 1, vfio.nr_files * 2);
 		struct vfio_file **files;
@@ -175,10 +177,12 @@ static int file_install_at(struct vfio_file *f, int fd)
 	return 0;
 }
 
-/* Give f an fd.  vfio.lock held. */
+/* Give f an fd. */
 static int file_install(struct vfio_file *f)
 {
 	int fd = raw_open_null(), ret;
+
+	lockdep_assert_held(&vfio.lock);
 
 	if (fd < 0)
 		return -errno;
@@ -192,6 +196,8 @@ static int file_install(struct vfio_file *f)
 
 static struct vfio_file *fd_lookup(int fd)
 {
+	lockdep_assert_held(&vfio.lock);
+
 	if (fd < 0 || (unsigned int)fd >= vfio.nr_files)
 		return NULL;
 	return vfio.files[fd];
@@ -215,12 +221,14 @@ static void group_unset_container(struct vfio_group *g);
 /*
  * Drop a reference; the last one releases the file as its fops release
  * would (vfio_fops_release, vfio_group_fops_release,
- * vfio_device_fops_release).  vfio.lock held.
+ * vfio_device_fops_release).
  */
 static void file_put_locked(struct vfio_file *f)
 {
 	struct vfio_device *vdev;
 	struct vfio_group *g;
+
+	lockdep_assert_held(&vfio.lock);
 
 	if (--f->refs)
 		return;
@@ -286,6 +294,8 @@ unsigned int vfio_open_fds(void)
 static struct vfio_group *group_find(int nr)
 {
 	struct vfio_group *g;
+
+	lockdep_assert_held(&vfio.lock);
 
 	for (g = vfio.groups; g; g = g->next)
 		if (g->nr == nr)
@@ -372,12 +382,14 @@ out:
 
 /* ---- containers ---------------------------------------------------------------------- */
 
-/* Take g out of its container (vfio_group_detach_container).  vfio.lock
- * held; no device file of g is open. */
+/* Take g out of its container (vfio_group_detach_container).  No device
+ * file of g is open. */
 static void group_unset_container(struct vfio_group *g)
 {
 	struct vfio_container *c = g->container;
 	struct vfio_group **p;
+
+	lockdep_assert_held(&vfio.lock);
 
 	WARN_ON(g->container_users != 1);
 	/* no backend ioctl may run while its groups change */
@@ -403,12 +415,14 @@ static void group_unset_container(struct vfio_group *g)
 }
 
 /* vfio_ioctl_set_iommu: each driver's check_extension(NULL, type) picks
- * the one to open (type1 is the only one).  vfio.lock held. */
+ * the one to open (type1 is the only one). */
 static int container_set_iommu(struct vfio_container *c, unsigned long type)
 {
 	struct vfio_iommu *iommu;
 	struct vfio_group *g, *failed = NULL;
 	int ret;
+
+	lockdep_assert_held(&vfio.lock);
 
 	if (!c->groups || c->iommu)
 		return -EINVAL;
