@@ -38,6 +38,7 @@
 #include <uiommu/vfio.h>
 
 #include "pgtable/lpae_format.h"
+#include "vfio/type1_internal.h"
 
 #define PG    4096UL
 #define SZ_2M (2UL << 20)
@@ -4382,6 +4383,33 @@ static void test_f32_register_nested_errors(void **state)
 	assert_null(iommu_get_domain_for_dev(dev));
 }
 
+/* ---- lock rules ------------------------------------------------------------------ */
+
+#ifdef UI_LOCKDEP
+static void call_iova_valid_unlocked(void *ctx)
+{
+	struct fx *f = ctx;
+
+	vfio_iommu_iova_dma_valid(f->m.c, IOVA, IOVA + PG - 1);
+}
+
+/* A type1 function that reads the container asserts its lock: called
+ * without it, the program aborts naming the function and the lock. */
+static void test_lockdep_container_lock_asserted(void **state)
+{
+	static const char *const want[] = {"vfio_iommu_iova_dma_valid()",
+					   "called with &iommu->lock held",
+					   "lock class iommu->lock", NULL};
+	struct fx *f = *state;
+
+	test_expect_abort(call_iova_valid_unlocked, f, want);
+	/* with the lock it passes (no attach yet: every IOVA is usable) */
+	mutex_lock(&f->m.c->lock);
+	assert_true(vfio_iommu_iova_dma_valid(f->m.c, IOVA, IOVA + PG - 1));
+	mutex_unlock(&f->m.c->lock);
+}
+#endif
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_dma_through_mapping, setup,
 					teardown),
@@ -4513,6 +4541,10 @@ static const struct CMUnitTest tests[] = {
 					setup_io_nested, teardown_io),
 	cmocka_unit_test_setup_teardown(test_f32_register_nested_errors,
 					setup_io_nested, teardown_io),
+#ifdef UI_LOCKDEP
+	cmocka_unit_test_setup_teardown(test_lockdep_container_lock_asserted,
+					setup, teardown),
+#endif
 };
 
 TEST_MAIN(tests)

@@ -23,10 +23,24 @@
  * vaddr_invalid): their writers hold both lock and iopf_lock.  iopf_lock
  * alone guards the fault bitmaps, the IOMMU mappings of faulted pages,
  * iopf_seq and the IOPF counters.
- * Lock order: device_list_lock, lock, the mm's mmap_lock, iopf_lock.
- * transfer_lock is innermost but for the transfer op's own calls.
+ * Lock order: enum vfio_lock_rank below (device_list_lock, lock,
+ * iopf_lock, transfer_lock); lockdep checks it where two of them nest.
  * Never held across a callback: lock.  Never held while pinning or while
  * answering a page request: iopf_lock.
+ *
+ * The IOPF note: two vfio locks are taken in callbacks from the layers
+ * below, with a lock of theirs held, against the order of the layers (the
+ * VFIO layer's ranks are below theirs).  vfio_iopf_invalidate and
+ * vfio_iopf_mm_release (type1_iopf.c, MMU notifier ops) take iopf_lock
+ * under the mm's mmap_lock (src/mem/mm.c, held for writing), and then
+ * unmap from the IOMMU under iopf_lock; vfio_iopf_handler (type1_iopf.c,
+ * the device fault handler) takes iopf_lock, and vfio_iopf_transfer
+ * transfer_lock for reading, under the IOMMU core's fault_param->lock
+ * (src/iommu/iommu.c, iommu_report_device_fault, held for reading).  The
+ * real order is thus mmap_lock, fault_param->lock, iopf_lock,
+ * transfer_lock, then the IOMMU's and the hardware's locks: no one rank
+ * for iopf_lock fits both that and the layer bases, so the ranks here
+ * follow the layer and the inversion is reported, not hidden.
  */
 #ifndef UIOMMU_VFIO_TYPE1_INTERNAL_H
 #define UIOMMU_VFIO_TYPE1_INTERNAL_H
