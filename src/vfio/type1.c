@@ -20,7 +20,7 @@
  *    whole range is pinned (mm_pin_pages, kept as runs of contiguous pages
  *    in vfio_dma_chunk records) and every run is mapped into every domain
  *    with one iommu_map call (the core picks the largest pages it can).
- *    Without a domain nothing is pinned (D01); the first attach replays.
+ *    Without a domain nothing is pinned; the first attach replays.
  *  - Pages pinned by mediated drivers are vfio_pfn records in the dma
  *    (type1_pin.c).
  *
@@ -30,7 +30,7 @@
  * unpinned and uncharged; a failed call leaves no mapping, pin, charge or
  * IOTLB entry behind.
  *
- * Non-coherent domains (seed 000, the reviewers' design): a domain whose
+ * Non-coherent domains (the design the reviewers of the non-coherent DMA patches chose): a domain whose
  * IOMMU cannot enforce cache coherency gets its mappings without
  * IOMMU_CACHE (Normal-NC: its devices' DMA does not snoop the CPU caches).
  * The container counts such domains in noncoherent_domains, kept only by
@@ -43,7 +43,7 @@
  * flagged: the "lazy" design); attaching a coherent domain never clears the
  * flag; freeing the IOMMU pins (full unmap, unwind) does.
  *
- * Nesting containers (VFIO_TYPE1_NESTING_IOMMU, seed 001 p8): every domain
+ * Nesting containers (VFIO_TYPE1_NESTING_IOMMU, patch 8 of the VFIO IOPF series): every domain
  * is a stage-2 "nest parent" (the mappings are IPA -> host memory), and
  * vfio_iommu_type1_set_nested_s1() moves a group onto a nested domain of its
  * own over its vfio_domain's (type1_nest.c), kept in vfio_iommu_group.nested
@@ -168,7 +168,7 @@ int vfio_lock_acct(struct vfio_iommu *iommu, struct vfio_dma *dma, long npage)
 	return ret;
 }
 
-/* ---- CPU caches (seed 000) ---------------------------------------------------- */
+/* ---- CPU caches (non-coherent domains) ---------------------------------------------------- */
 
 void vfio_flush_cache_phys(struct vfio_iommu *iommu, phys_addr_t pa,
 			   uint64_t len)
@@ -197,7 +197,7 @@ static void vfio_flush_runs(struct vfio_iommu *iommu,
 
 /*
  * Release IOMMU pins of dma: written back from the CPU caches first when
- * the dma was mapped non-coherent (E03), so that memory behind the caches
+ * the dma was mapped non-coherent, so that memory behind the caches
  * holds what the CPU sees by the time the pages go back to their owner.
  */
 static void vfio_unpin_runs(struct vfio_iommu *iommu, struct vfio_dma *dma,
@@ -215,7 +215,7 @@ static void vfio_unpin_runs(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	mm_unpin_pages(iommu->mm, runs, nr, 0);
 }
 
-/* The only ways onto and off the domain list (seed 000: a counter, never a
+/* The only ways onto and off the domain list (the reviewers' choice: a counter, never a
  * rescan). */
 static void vfio_iommu_link_domain(struct vfio_iommu *iommu,
 				   struct vfio_domain *domain)
@@ -248,7 +248,7 @@ static void vfio_iommu_unlink_domain(struct vfio_iommu *iommu,
 	     d = (only) ? NULL : LIST_NEXT(d, next))
 
 /* dma's chunks were freed: it holds no IOMMU pin any more, so nothing is
- * left to write back either (E04, E09). */
+ * left to write back either. */
 static void vfio_dma_pins_gone(struct vfio_dma *dma)
 {
 	dma->chunks = dma->chunk_tail = NULL;
@@ -313,7 +313,7 @@ static uint64_t vfio_unmap_unpin(struct vfio_iommu *iommu, struct vfio_dma *dma,
 }
 
 /*
- * IOPF conversion (F06): let dma's IOMMU pins go without unmapping; the
+ * IOPF conversion: let dma's IOMMU pins go without unmapping; the
  * pages stay mapped, marked in the fault bitmap, under the MMU notifier.
  * Accounting is the caller's.
  */
@@ -370,7 +370,7 @@ unwind:
  * everything this call did is undone.  Pages already pinned by a driver
  * (vfio_pfn) were charged then and are not charged again.  With a
  * non-coherent target the dma is flagged before the first pin, so that the
- * unwind flushes too (E02, E03), and each batch is written back between
+ * unwind flushes too, and each batch is written back between
  * pinning and mapping.
  */
 static int vfio_pin_map_dma(struct vfio_iommu *iommu, struct vfio_dma *dma,
@@ -427,7 +427,7 @@ static int vfio_pin_map_dma(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			goto unwind;
 		}
 		/* pin -> flush -> map: what a non-snooping device reads is
-		 * what the CPU wrote (E02) */
+		 * what the CPU wrote */
 		if (dma->cache_flush_required)
 			vfio_flush_runs(iommu, c->runs + first, nr);
 		for (i = 0; i < nr; i++) {
@@ -465,9 +465,9 @@ unwind:
 /*
  * Map the runs of an already pinned dma into a new domain (replay).  The
  * first non-coherent domain a dma enters has each run written back before
- * it is mapped, and flags the dma (E06); an already flagged dma was written
- * back then and is mapped as it is (E07); a coherent domain leaves the flag
- * alone (E08).  replay_flagged lets the unwind take the flag back.
+ * it is mapped, and flags the dma; an already flagged dma was written
+ * back then and is mapped as it is; a coherent domain leaves the flag
+ * alone.  replay_flagged lets the unwind take the flag back.
  */
 static int vfio_map_existing(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			     struct vfio_domain *domain)
@@ -507,7 +507,7 @@ unwind:
 
 /*
  * Remove a dma: unmap, unpin, uncharge, free (vfio_remove_dma).  Pins that
- * drivers still hold are a bug (D10): warned about, then dropped so that
+ * drivers still hold are a bug: warned about, then dropped so that
  * nothing leaks (the kernel leaks them).
  */
 static void vfio_remove_dma(struct vfio_iommu *iommu, struct vfio_dma *dma)
@@ -519,7 +519,7 @@ static void vfio_remove_dma(struct vfio_iommu *iommu, struct vfio_dma *dma)
 	vfio_unmap_unpin(iommu, dma, NULL, true);
 	vfio_dma_drop_vpfns(iommu, dma);
 	WARN_ON(dma->locked_vm);
-	/* faulted pages unmapped and synced, out of the tree (F22) */
+	/* faulted pages unmapped and synced, out of the tree */
 	vfio_iopf_dma_unlink(iommu, dma);
 	vfio_dma_bitmap_free(dma);
 	if (dma->vaddr_invalid)
@@ -552,7 +552,7 @@ static void vfio_iommu_unmap_unpin_reaccount(struct vfio_iommu *iommu)
 	     dma = vfio_dma_next(iommu, dma)) {
 		uint64_t unlocked = vfio_unmap_unpin(iommu, dma, NULL, false);
 
-		/* with IOPF the drivers' pins were charged all along (F25) */
+		/* with IOPF the drivers' pins were charged all along */
 		if (iommu->iopf_enabled)
 			continue;
 
@@ -631,7 +631,7 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 	vfio_iommu_all_del(iommu);
 	mutex_lock(&iommu->lock);
 	/* fault reporting off on every device (waiting for handlers in
-	 * flight), lookups gone, the notifier unregistered (F05) */
+	 * flight), lookups gone, the notifier unregistered */
 	vfio_iopf_release(iommu);
 	while ((g = LIST_FIRST(&iommu->emulated_iommu_groups))) {
 		LIST_REMOVE(g, next);
@@ -647,7 +647,7 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 		mutex_unlock(&iommu->iopf_lock);
 		ui_free(d);
 	}
-	/* not needed by anyone, but a sanity check of the counter (E05) */
+	/* not needed by anyone, but a sanity check of the counter */
 	WARN_ON(iommu->noncoherent_domains);
 	ui_free(iommu->iova_list);
 	mutex_unlock(&iommu->lock);
@@ -696,9 +696,9 @@ struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
 }
 
 /*
- * Replay every mapping into a new domain (D04): dmas already pinned are
+ * Replay every mapping into a new domain: dmas already pinned are
  * mapped from their runs, the others pinned and mapped.  On failure, what
- * this replay mapped and pinned is undone (D05).
+ * this replay mapped and pinned is undone.
  */
 static int vfio_iommu_replay(struct vfio_iommu *iommu,
 			     struct vfio_domain *domain)
@@ -729,7 +729,7 @@ static int vfio_iommu_replay(struct vfio_iommu *iommu,
 
 unwind:
 	/* what this replay pinned is flushed and unpinned, and the flags it
-	 * set are cleared (E09) */
+	 * set are cleared */
 	for (p = vfio_dma_prev(iommu, dma); p; p = vfio_dma_prev(iommu, p)) {
 		if (p->iommu_mapped) {
 			iommu_unmap(domain->domain, p->iova, p->size);
@@ -748,7 +748,7 @@ unwind:
  * empty, domain and unmap one to learn whether the IOMMU splits superpages
  * finely.  The pages are fresh kernel memory: in a non-coherent domain they
  * are written back before the mapping exists, so that a device reading
- * behind the caches cannot see an earlier owner's data (E11); no flush after
+ * behind the caches cannot see an earlier owner's data; no flush after
  * the unmap, as the reviewers concluded (kernel pages, no ongoing use).
  * Unlike the kernel, a failure here fails the attach, so that every
  * injected failure is visible.
@@ -895,7 +895,7 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 
 	ret = vfio_test_domain_fgsp(iommu, domain, iova_list, nr_iova);
 	if (!ret && iommu->iopf_enabled) {
-		/* F23: the faulted pages go into the new domain as it is
+		/* the faulted pages go into the new domain as it is
 		 * linked; then its devices report faults (lookup first) */
 		ret = vfio_iopf_link_domain(iommu, domain,
 					    vfio_iommu_link_domain);
@@ -926,7 +926,7 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 done:
 	vfio_iova_install(iommu, iova_list, nr_iova);
 	/* an IOMMU-backed group can dirty any page it reaches, until it
-	 * pins pages itself (D11, D12) */
+	 * pins pages itself */
 	iommu->num_non_pinned_groups++;
 	ui_free(rc.regions);
 	mutex_unlock(&iommu->lock);
@@ -1003,7 +1003,7 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 
 	g = vfio_find_domain_group(iommu, group, &d);
 	if (g) {
-		/* F24: fault reporting off first (waits for a handler in
+		/* fault reporting off first (waits for a handler in
 		 * flight), then the lookup goes, then the domain */
 		vfio_iopf_disable_group(iommu, group);
 		vfio_group_detach_domain(d, g);
@@ -1136,7 +1136,7 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 	dma->prot = prot;
 	dma->lock_cap = mm_cap_ipc_lock(iommu->mm);
 	RB_INIT(&dma->pfn_list);
-	/* F07: with IOPF nothing is pinned or mapped, only a zeroed bitmap
+	/* with IOPF nothing is pinned or mapped, only a zeroed bitmap
 	 * allocated (its failure: -ENOMEM and no dma) */
 	if (iommu->iopf_enabled && vfio_iopf_dma_alloc(dma)) {
 		ui_free(dma);
@@ -1149,7 +1149,7 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 	RB_INSERT(vfio_dma_tree, &iommu->dma_list, dma);
 	mutex_unlock(&iommu->iopf_lock);
 
-	/* without an IOMMU domain nothing is pinned until one comes (D01) */
+	/* without an IOMMU domain nothing is pinned until one comes */
 	if (vfio_has_domain(iommu) && !iommu->iopf_enabled) {
 		ret = vfio_pin_map_dma(iommu, dma, NULL);
 		if (!ret)
@@ -1271,7 +1271,7 @@ again:
 				if (++retries > VFIO_UNMAP_NOTIFY_RETRIES) {
 					/* the kernel BUG()s here; a library
 					 * must not take its program down:
-					 * the unmap fails (G03), naming the
+					 * the unmap fails, naming the
 					 * device that kept its pins, and the
 					 * mapping and the pins stay */
 					vfio_report_busy_pins(iommu, dma);
@@ -1354,12 +1354,12 @@ long vfio_iommu_type1_ioctl_mm(struct vfio_iommu *iommu, struct mm *current_mm,
 			       unsigned int cmd, unsigned long arg)
 {
 	if (iommu && atomic_load(&iommu->broken)) {
-		/* F19: an invalidation failed; nothing is trusted any more */
+		/* an invalidation failed; nothing is trusted any more */
 		pr_err("vfio: ioctl %#x on broken container %p: -EIO", cmd,
 		       (void *)iommu);
 		return -EIO;
 	}
-	/* F36: IOPF is bound to one mm; MAP/UNMAP must come from it */
+	/* IOPF is bound to one mm; MAP/UNMAP must come from it */
 	if (iommu &&
 	    (cmd == VFIO_IOMMU_MAP_DMA || cmd == VFIO_IOMMU_UNMAP_DMA)) {
 		bool wrong_mm;

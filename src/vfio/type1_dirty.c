@@ -10,11 +10,11 @@
  * mid-word can shift in place).  The emulated IOMMU has no dirty bits, so,
  * as in the kernel, a mapping that an IOMMU-backed group could write to
  * without telling (num_non_pinned_groups > 0 and the dma is IOMMU-mapped) is
- * reported dirty in full (D11); otherwise only the pages drivers pinned are
- * (D12).  Reading a range's bitmap clears it, then marks the still-pinned
+ * reported dirty in full; otherwise only the pages drivers pinned are.
+ * Reading a range's bitmap clears it, then marks the still-pinned
  * pages again.
  *
- * With I/O page faults (F34, the target design) the IOPF handler marks
+ * With I/O page faults (the target design) the IOPF handler marks
  * the pages devices write through faults: a faulted page is mapped
  * writable only while its dirty bit is set.  Starting and stopping
  * tracking unmap every faulted page, reading a range's bitmap unmaps its

@@ -24,7 +24,7 @@
  * at all, vacuously), 0 as soon as one domain lets DMA bypass the caches.
  * That is the kernel's polarity (KVM then need not emulate wbinvd); the
  * "noncoherent_domains ? 1 : 0" of the review thread answers the opposite
- * question (E10).  The counter is only stable under the lock.
+ * question.  The counter is only stable under the lock.
  */
 static int vfio_domains_have_enforce_cache_coherency(struct vfio_iommu *iommu)
 {
@@ -61,7 +61,7 @@ long vfio_iommu_type1_check_extension(struct vfio_iommu *iommu,
 			return 0;
 		return vfio_domains_have_enforce_cache_coherency(iommu);
 	case VFIO_UIOMMU_TYPE1_IOPF:
-		/* F35: VFIO_IOMMU_ENABLE_IOPF is offered */
+		/* VFIO_IOMMU_ENABLE_IOPF is offered */
 		return 1;
 	default:
 		return 0;
@@ -148,7 +148,7 @@ long vfio_iommu_type1_get_info(struct vfio_iommu *iommu, unsigned long arg)
 		}
 		prev = &range->header.next;
 	}
-	/* uiommu's own, last (F35) */
+	/* uiommu's own, last */
 	iopf = cap_add(caps, &off, prev, sizeof(*iopf),
 		       VFIO_IOMMU_TYPE1_INFO_CAP_IOPF, 1);
 	vfio_iopf_fill_cap(iommu, iopf);

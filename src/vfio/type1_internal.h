@@ -148,7 +148,7 @@ struct vfio_dma {
 	bool iommu_mapped : 1;
 	bool lock_cap : 1; /* CAP_IPC_LOCK at map time */
 	/*
-	 * Seed 000: the IOMMU-pinned pages were mapped into a non-coherent
+	 * The IOMMU-pinned pages were mapped into a non-coherent
 	 * domain, so they were written back from the CPU caches when that
 	 * happened first and must be written back again before they are
 	 * unpinned.  Set when the dma first enters a non-coherent domain (at
@@ -205,7 +205,7 @@ struct vfio_iova {
 };
 
 /* A backend's optional driver ops (the kernel's vfio_iommu_driver_ops
- * members seed 001 p8 adds); called with the container's lock held. */
+ * members patch 8 of the VFIO IOPF series adds); called with the container's lock held. */
 struct vfio_iommu_driver_ops {
 	int (*register_handler)(struct vfio_iommu *iommu, struct device *dev);
 	int (*unregister_handler)(struct vfio_iommu *iommu, struct device *dev);
@@ -244,7 +244,7 @@ struct vfio_iommu {
 	/* device_list_lock; changes also under transfer_lock (write) */
 	LIST_HEAD(, vfio_iommu_device) device_list;
 	/*
-	 * The nested fault handler's view of device_list (seed 001 p8): held
+	 * The nested fault handler's view of device_list (patch 8 of the VFIO IOPF series): held
 	 * for reading while it finds and calls a transfer op, for writing
 	 * (innermost, under device_list_lock) while the list changes.  Not
 	 * device_list_lock: the handler runs under the core's handler lock,
@@ -286,7 +286,7 @@ struct vfio_iommu {
 /*
  * The lookup from a device to its container (the handler's data): created
  * before the device's fault reporting is enabled and freed only after it is
- * disabled (F04), so a handler never sees it freed.  Guarded by lock.
+ * disabled, so a handler never sees it freed.  Guarded by lock.
  */
 struct vfio_iopf_dev {
 	struct vfio_iommu *iommu;  /* immutable */
@@ -294,7 +294,7 @@ struct vfio_iopf_dev {
 	struct iommu_group *group; /* immutable */
 	bool enabled;		   /* feature + handler are on */
 	bool host;		   /* ENABLE_IOPF's: host IOPF (L2, flat) */
-	bool l1;		   /* FAULT_REPORT_NESTED_L1 registered (F33) */
+	bool l1;		   /* FAULT_REPORT_NESTED_L1 registered */
 	LIST_ENTRY(vfio_iopf_dev) link;
 };
 
@@ -426,7 +426,7 @@ int vfio_iopf_dma_alloc(struct vfio_dma *dma);
 void vfio_iopf_dma_unlink(struct vfio_iommu *iommu, struct vfio_dma *dma);
 /* the invalidation sequence (iopf_lock taken): read before pinning */
 uint64_t vfio_iopf_seq(struct vfio_iommu *iommu);
-/* link a new domain with the faulted pages replayed into it (F23); takes
+/* link a new domain with the faulted pages replayed into it; takes
  * iopf_lock.  All or nothing. */
 int vfio_iopf_link_domain(struct vfio_iommu *iommu, struct vfio_domain *domain,
 			  void (*link)(struct vfio_iommu *,
@@ -438,12 +438,12 @@ void vfio_iopf_unlink_domain(struct vfio_iommu *iommu,
 					    struct vfio_domain *));
 /* every faulted page unmapped from every domain (last domain leaving) */
 void vfio_iopf_unmap_all(struct vfio_iommu *iommu);
-/* a page pinned by a driver: mapped at once (F26); iopf_lock taken */
+/* a page pinned by a driver: mapped at once; iopf_lock taken */
 int vfio_iopf_map_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			 dma_addr_t iova, phys_addr_t pa, uint64_t seq);
 /* the vaddr of dma changes or is invalidated: its faulted pages go */
 void vfio_iopf_dma_vaddr_change(struct vfio_iommu *iommu, struct vfio_dma *dma);
-/* nested (p8): the group now has a nested domain: its host handlers take
+/* nested: the group now has a nested domain: its host handlers take
  * L2 faults (FAULT_REPORT_NESTED_L2) */
 void vfio_iopf_group_nested(struct vfio_iommu *iommu,
 			    struct iommu_group *group);
@@ -460,7 +460,7 @@ void vfio_iopf_fill_cap(struct vfio_iommu *iommu,
 /* dirty tracking: unmap dma's faulted pages that are dirty, before their
  * dirty bits are cleared (under iopf_lock) */
 void vfio_iopf_dirty_reset(struct vfio_iommu *iommu, struct vfio_dma *dma);
-/* dirty tracking: faulted pages written (F34) */
+/* dirty tracking: faulted pages written */
 void vfio_iopf_mark_dirty(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			  dma_addr_t iova);
 

@@ -1,46 +1,46 @@
 // SPDX-License-Identifier: MIT
 /*
- * I/O page faults for the type1 backend (seed 001, with the reviewers'
+ * I/O page faults for the type1 backend (the VFIO IOPF series, with the reviewers'
  * design): memory is mapped on demand from a device's page requests instead
  * of being pinned when it is mapped.
  *
  * Data model:
  *  - VFIO_IOMMU_ENABLE_IOPF binds the container to one address space (the
  *    caller's, which must be the container's) and registers an MMU notifier
- *    on it.  There is no disable: IOPF stays until release (F05).
+ *    on it.  There is no disable: IOPF stays until release.
  *  - Every vfio_dma has iopf_bitmap, one bit per PAGE_SIZE page, set
  *    exactly while that page is mapped in every domain of the container.
  *    Faulted pages are mapped one page per iommu_map call, so that any
- *    single page can be unmapped again (F15); their pins are dropped at
- *    once (F13: not charged): the notifier is what keeps them safe.
+ *    single page can be unmapped again; their pins are dropped at
+ *    once (not charged): the notifier is what keeps them safe.
  *  - struct vfio_iopf_dev is the lookup from a device to its container,
  *    passed to the core as the fault handler's data.  It exists before the
  *    device's fault reporting is enabled and goes only after reporting was
  *    disabled (unregistering the handler waits for a handler in flight;
  *    requests a guest left unanswered are answered INVALID first), so a
- *    handler never sees freed state (F04, F24).
+ *    handler never sees freed state.
  *
- * The fault handler: find the vfio_dma (INVALID outside any, F08), check
- * the access against its prot, answer SUCCESS for a page already mapped
- * (F10); otherwise note iopf_seq, drop iopf_lock, pin the page (and up to
- * premap - 1 following unmapped ones, F16) through mm, retake iopf_lock and
+ * The fault handler: find the vfio_dma (INVALID outside any), check
+ * the access against its prot, answer SUCCESS for a page already mapped;
+ * otherwise note iopf_seq, drop iopf_lock, pin the page (and up to
+ * premap - 1 following unmapped ones) through mm, retake iopf_lock and
  * map only if no invalidation or removal happened meanwhile (else unpin
  * and start over), map each page into every domain, set its bit, unpin,
- * answer SUCCESS (F09); INVALID when the pin or the map of the faulting
- * page fails (F12); a premap page that cannot be pinned ends the window.
+ * answer SUCCESS; INVALID when the pin or the map of the faulting
+ * page fails; a premap page that cannot be pinned ends the window.
  * Racing requests for one page map it once.
  *
  * The MMU notifier (invalidate_range_start, under the mm's write lock,
  * before the pages change): for each dma whose vaddr range overlaps, unmap
  * its faulted pages in the page-aligned overlap from every domain, one
- * gather and one IOTLB sync per domain, clear their bits, bump iopf_seq
- * (F17, F18).  What the IOMMU did is what counts (F20): a run that unmap
+ * gather and one IOTLB sync per domain, clear their bits, bump iopf_seq.
+ * What the IOMMU did is what counts: a run that unmap
  * could not complete (a hole, a page it would not unmap) is rechecked page
  * by page so that the bitmap ends equal to the page tables; a page that
- * stays mapped makes the container broken (F19: every ioctl -EIO from then
+ * stays mapped makes the container broken (every ioctl -EIO from then
  * on, with a diagnostic), never ignored.
  *
- * Dirty tracking (F34, the target design): while it is on, a read fault
+ * Dirty tracking (the target design): while it is on, a read fault
  * maps the page without write permission; a write fault maps it writable
  * and marks it dirty; a write to a page mapped read-only faults (permission)
  * and is upgraded.  Starting or stopping tracking, and reading a range's
@@ -48,7 +48,7 @@
  * Invariant while tracking: a faulted page is mapped writable iff its dirty
  * bit is set.
  *
- * Nested (p8, F30..F33): in a nested domain a fault without the L2 flag
+ * Nested (patch 8 of the series): in a nested domain a fault without the L2 flag
  * (stage 1, the guest's) goes to the transfer op of the registered
  * device naming the faulting device (-EOPNOTSUPP without one); an L2 page
  * request (stage 2, the host's IPA -> PA) is handled as above.  Which
@@ -272,7 +272,7 @@ static long iopf_unmap_range(struct vfio_iommu *iommu, struct vfio_dma *dma,
 					d->domain, page_iova(dma, off), want,
 					&gather);
 
-				/* F20: act on what unmap did, not on what
+				/* act on what unmap did, not on what
 				 * was asked */
 				if (!got) {
 					irregular = true;
@@ -352,7 +352,7 @@ void vfio_iopf_dma_unlink(struct vfio_iommu *iommu, struct vfio_dma *dma)
 	lockdep_assert_held(&iommu->lock);
 
 	mutex_lock(&iommu->iopf_lock);
-	/* F22: unmapped everywhere and synced, nothing to uncharge */
+	/* unmapped everywhere and synced, nothing to uncharge */
 	iopf_unmap_dma(iommu, dma);
 	vfio_dma_tree_remove(iommu, dma);
 	iommu->iopf_seq++;
@@ -392,7 +392,7 @@ int vfio_iopf_link_domain(struct vfio_iommu *iommu, struct vfio_domain *domain,
 
 	mutex_lock(&iommu->iopf_lock);
 	src = LIST_FIRST(&iommu->domain_list);
-	/* F23: pages faulted in before are mapped into the new domain, or
+	/* pages faulted in before are mapped into the new domain, or
 	 * its devices would fault on them forever (their bits say mapped) */
 	for (dma = vfio_dma_first(iommu); dma && src && !ret;
 	     dma = vfio_dma_next(iommu, dma)) {
@@ -458,7 +458,7 @@ void vfio_iopf_unlink_domain(struct vfio_iommu *iommu,
 	mutex_unlock(&iommu->iopf_lock);
 }
 
-/* ---- pages pinned by drivers (F26) --------------------------------------------------------- */
+/* ---- pages pinned by drivers --------------------------------------------------------- */
 
 uint64_t vfio_iopf_seq(struct vfio_iommu *iommu)
 {
@@ -515,7 +515,7 @@ static int iopf_unmap_one(struct vfio_iommu *iommu, struct vfio_dma *dma,
  * mm pins all or nothing: when a page of the window cannot be pinned (its
  * vaddr unmapped, say), the window ends before it, as get_user_pages'
  * partial count ends it in the kernel, so the faulting page still gets in
- * (F12: only its own pin failing makes the answer INVALID).
+ * (only its own pin failing makes the answer INVALID).
  */
 static long iopf_pin(struct mm *mm, unsigned long vaddr, uint64_t n,
 		     unsigned int gup_flags, struct mm_pin_run *runs,
@@ -540,7 +540,7 @@ static long iopf_pin(struct mm *mm, unsigned long vaddr, uint64_t n,
 static enum iommu_page_response_code
 vfio_iopf_fault(struct vfio_iommu *iommu, uint64_t addr, uint32_t perm)
 {
-	dma_addr_t iova = ALIGN_DOWN(addr, PAGE_SIZE); /* F11 */
+	dma_addr_t iova = ALIGN_DOWN(addr, PAGE_SIZE); /* its page */
 	bool write = perm & IOMMU_FAULT_PERM_WRITE;
 	struct mm_pin_run runs[VFIO_IOPF_PREMAP_MAX];
 	enum iommu_page_response_code code;
@@ -558,14 +558,14 @@ again:
 	if (atomic_load(&iommu->broken) || !iommu->iopf_enabled)
 		goto out_unlock;
 	dma = vfio_find_dma(iommu, iova, PAGE_SIZE);
-	/* F08: nothing outside a mapping, nor beyond its prot */
+	/* nothing outside a mapping, nor beyond its prot */
 	if (!dma || !dma->iopf_bitmap || dma->vaddr_invalid)
 		goto out_unlock;
 	if (!(dma->prot & (write ? IOMMU_WRITE : IOMMU_READ)))
 		goto out_unlock;
 	bit = (iova - dma->iova) >> PAGE_SHIFT;
 	if (iopf_test(dma->iopf_bitmap, bit)) {
-		/* F10: mapped already (a duplicate or a racing request) ...
+		/* mapped already (a duplicate or a racing request) ...
 		 * unless a write finds it read-only for dirty tracking */
 		if (!(write && iommu->dirty_page_tracking &&
 		      !iopf_dirty(iommu, dma, bit))) {
@@ -577,7 +577,7 @@ again:
 			goto out_unlock;
 		iommu->iopf_seq++;
 	}
-	/* F16: up to premap pages, stopping before a mapped page and at the
+	/* up to premap pages, stopping before a mapped page and at the
 	 * end of the mapping */
 	for (n = 1; n < iommu->iopf_premap && bit + n < dma_npages(dma); n++)
 		if (iopf_test(dma->iopf_bitmap, bit + n))
@@ -595,7 +595,7 @@ again:
 
 	mutex_lock(&iommu->iopf_lock);
 	if (pinned <= 0)
-		goto out_unlock; /* F12 */
+		goto out_unlock; /* INVALID: the faulting page did not pin */
 	if (seq != iommu->iopf_seq) {
 		/* invalidated or removed meanwhile: the frames may no longer
 		 * be the user's pages */
@@ -619,7 +619,7 @@ again:
 					code = IOMMU_PAGE_RESP_SUCCESS;
 				continue;
 			}
-			/* F34: only the page written is dirty */
+			/* only the page written is dirty */
 			if (i == bit && write)
 				vfio_iopf_mark_dirty(iommu, dma,
 						     page_iova(dma, i));
@@ -637,7 +637,7 @@ mapped:
 	if (code != IOMMU_PAGE_RESP_SUCCESS)
 		iommu->iopf_invalid++;
 	mutex_unlock(&iommu->iopf_lock);
-	/* the mappings stay, the pins go (F13) */
+	/* the mappings stay, the pins go */
 	mm_unpin_pages(iommu->iopf_mm, runs, nr, 0);
 	return code;
 
@@ -648,8 +648,8 @@ out_unlock:
 	return code;
 }
 
-/* Is the fault at stage 2 of a nested translation (A09)?  Neither a page
- * request nor an unrecoverable fault: not L2 (p8 left it uninitialised). */
+/* Is the fault at stage 2 of a nested translation?  Neither a page
+ * request nor an unrecoverable fault: not L2 (patch 8 left it uninitialised). */
 static bool iopf_fault_l2(const struct iommu_fault *fault)
 {
 	switch (fault->type) {
@@ -662,7 +662,7 @@ static bool iopf_fault_l2(const struct iommu_fault *fault)
 	}
 }
 
-/* F30: a stage-1 fault goes to the guest through the transfer op of the
+/* A stage-1 fault goes to the guest through the transfer op of the
  * registered device that names dev; -EOPNOTSUPP without one. */
 static int vfio_iopf_transfer(struct vfio_iopf_dev *idev,
 			      struct iommu_fault *fault)
@@ -690,12 +690,12 @@ static int vfio_iopf_handler(struct iommu_fault *fault, void *data)
 	struct iommu_page_response resp = {0};
 	int nested;
 
-	/* p8: in a nested domain the level decides whose fault it is */
+	/* in a nested domain the level decides whose fault it is */
 	if (iommu_domain_nesting(idev->dev, &nested))
 		return -ENODEV;
 	if (nested && !iopf_fault_l2(fault))
-		return vfio_iopf_transfer(idev, fault); /* F30 */
-	/* F14: unrecoverable faults are not ours; they keep being reported */
+		return vfio_iopf_transfer(idev, fault); /* the guest's */
+	/* unrecoverable faults are not ours; they keep being reported */
 	if (fault->type != IOMMU_FAULT_PAGE_REQ)
 		return -EOPNOTSUPP;
 	/* a handler registered for L1 only: no host IOPF to map with */
@@ -703,7 +703,7 @@ static int vfio_iopf_handler(struct iommu_fault *fault, void *data)
 		return -EOPNOTSUPP;
 	vfio_trace(idev->iommu, VFIO_TRACE_IOPF_FAULT, NULL, fault->prm.addr,
 		   (uintptr_t)idev->dev, 0, 0);
-	/* F31: a stage-2 page request is a host IOPF like a flat one */
+	/* a stage-2 page request is a host IOPF like a flat one */
 	resp.code =
 		vfio_iopf_fault(idev->iommu, fault->prm.addr, fault->prm.perm);
 	if (!(fault->prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE))
@@ -732,7 +732,7 @@ static void vfio_iopf_invalidate(struct mmu_notifier *mn,
 		unsigned long s, e;
 		long n;
 
-		/* F18: ranges that overlap no mapping cost no IOMMU work */
+		/* ranges that overlap no mapping cost no IOMMU work */
 		if (r->end <= dma->vaddr || r->start >= dma->vaddr + dma->size)
 			continue;
 		hit = true;
@@ -742,7 +742,7 @@ static void vfio_iopf_invalidate(struct mmu_notifier *mn,
 				     (e - dma->vaddr) >> PAGE_SHIFT, NULL);
 		if (n > 0)
 			iommu->iopf_invalidations++;
-		/* F19: the device keeps access to pages the user gave up:
+		/* the device keeps access to pages the user gave up:
 		 * fatal for the container, never ignored */
 		if (n < 0)
 			vfio_iommu_set_broken(iommu, "an MMU-notifier "
@@ -777,7 +777,7 @@ static const struct mmu_notifier_ops vfio_iopf_mn_ops = {
 
 /* ---- enabling devices ------------------------------------------------------------------------- */
 
-/* Reporting off, then the lookup goes (F04).  A negative errno (F37). */
+/* Reporting off, then the lookup goes.  A negative errno, never -1. */
 static int vfio_iopf_dev_disable(struct vfio_iommu *iommu,
 				 struct vfio_iopf_dev *idev)
 {
@@ -786,7 +786,7 @@ static int vfio_iopf_dev_disable(struct vfio_iommu *iommu,
 	lockdep_assert_held(&iommu->lock);
 
 	if (idev->enabled) {
-		/* waits for a handler in flight (F24).  -EBUSY with requests
+		/* waits for a handler in flight.  -EBUSY with requests
 		 * nobody answered: stage-1 faults transferred to a guest that
 		 * has not answered yet.  Nobody will once the device leaves:
 		 * they are answered INVALID here, then it is tried again (a
@@ -817,7 +817,7 @@ static int vfio_iopf_dev_disable(struct vfio_iommu *iommu,
 
 /*
  * Make dev report its I/O page faults to type1 with the given handler
- * flags: a lookup entry first (F04: a fault right after enabling finds
+ * flags: a lookup entry first (a fault right after enabling finds
  * it), then the feature, then the handler.  Unwinds on failure.
  */
 static int iopf_dev_start(struct vfio_iommu *iommu, struct device *dev,
@@ -906,7 +906,7 @@ int vfio_iopf_enable_group(struct vfio_iommu *iommu, struct iommu_group *group)
 	return ctx.ret;
 }
 
-/* ---- nested reporting (seed 001 p8, F31..F33) ------------------------------------------------- */
+/* ---- nested reporting (patch 8 of the VFIO IOPF series) ------------------------------------------------- */
 
 static struct vfio_iopf_dev *iopf_find_dev(struct vfio_iommu *iommu,
 					   struct device *dev)
@@ -944,7 +944,7 @@ int vfio_iopf_register_l1(struct vfio_iommu *iommu, struct device *dev)
 	if (idev) {
 		if (idev->l1)
 			return -EBUSY;
-		/* F33: the host's handler takes L1 faults too */
+		/* the host's handler takes L1 faults too */
 		ret = iommu_update_device_fault_handler(dev, ~0u,
 							FAULT_REPORT_NESTED_L1);
 		if (!ret)
@@ -969,7 +969,7 @@ int vfio_iopf_unregister_l1(struct vfio_iommu *iommu, struct device *dev)
 	if (!idev || !idev->l1)
 		return -EINVAL;
 	if (idev->host) {
-		/* F33: only the flag goes; host IOPF stays */
+		/* only the flag goes; host IOPF stays */
 		ret = iommu_update_device_fault_handler(
 			dev, ~FAULT_REPORT_NESTED_L1, 0);
 		if (!ret)
@@ -1032,7 +1032,7 @@ static void iopf_drop_stale_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 }
 
 /* What converting dma owes: the pages drivers pinned are charged with IOPF
- * on (F25), the IOMMU pins' charge goes (F06). */
+ * on, the IOMMU pins' charge goes. */
 static long conversion_delta(struct vfio_dma *dma)
 {
 	return (long)dma->nr_pfns - dma->locked_vm;
@@ -1047,9 +1047,9 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 	int ret;
 
 	if (!current_mm)
-		return -ENODEV; /* F01 */
+		return -ENODEV; /* a caller without an address space */
 	mutex_lock(&iommu->lock);
-	/* enabled already, or nested L1 reporting registered first: p8
+	/* enabled already, or nested L1 reporting registered first: patch 8
 	 * configures L1 after L2 */
 	if (iommu->iopf_enabled || !LIST_EMPTY(&iommu->iopf_devs)) {
 		ret = -EBUSY;
@@ -1104,7 +1104,7 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 	iommu->iopf_enabled = true;
 	mutex_unlock(&iommu->iopf_lock);
 
-	/* 3. every device of every group (F02), lookup before reporting */
+	/* 3. every device of every group, lookup before reporting */
 	LIST_FOREACH(d, &iommu->domain_list, next) {
 		LIST_FOREACH(g, &d->group_list, next) {
 			ret = vfio_iopf_enable_group(iommu, g->iommu_group);
@@ -1113,7 +1113,7 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 		}
 	}
 
-	/* 4. convert: the pins go, uncharged; the pages stay mapped (F06) */
+	/* 4. convert: the pins go, uncharged; the pages stay mapped */
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
 		if (!dma->vaddr_invalid)
@@ -1126,7 +1126,7 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 	goto out_unlock;
 
 err_devices:
-	/* F03: devices 0..k-1 off, lookups gone, notifier off, flag false */
+	/* devices 0..k-1 off, lookups gone, notifier off, flag false */
 	vfio_iopf_disable_group(iommu, NULL);
 	mutex_lock(&iommu->iopf_lock);
 	iommu->iopf_enabled = false;
@@ -1157,7 +1157,7 @@ void vfio_iopf_release(struct vfio_iommu *iommu)
 
 	vfio_iopf_disable_group(iommu, NULL);
 	if (iommu->iopf_enabled && !iommu->iopf_mm_gone)
-		mmu_notifier_unregister(&iommu->mn); /* F05 */
+		mmu_notifier_unregister(&iommu->mn); /* only here: no disable */
 }
 
 void vfio_iopf_fill_cap(struct vfio_iommu *iommu,

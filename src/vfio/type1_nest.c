@@ -83,7 +83,7 @@ out_unlock:
 	return ret;
 }
 
-/* p8's register/unregister through the group's container: the container
+/* Nested fault reporting's register/unregister through the group's container: the container
  * whose IOMMU-backed groups include dev's, locked; NULL if none. */
 static struct vfio_iommu *vfio_iommu_lock_for_dev(struct device *dev)
 {

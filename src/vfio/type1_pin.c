@@ -2,31 +2,31 @@
 /*
  * Pages pinned by drivers (mediated devices) through the container: the
  * kernel's vfio_pin_pages/vfio_unpin_pages for type1, and the dma_unmap
- * callbacks that ask those drivers to let go (seed 002).
+ * callbacks that ask those drivers to let go (the series that replaced the DMA unmap notifier with this callback).
  *
  * Data model: each vfio_dma keeps an rb-tree of struct vfio_pfn keyed by
  * IOVA, one per page a driver pinned, with a reference count (two drivers,
  * or one driver twice, pinning a page count two; each unpin drops one, and
  * the page's single pin is released at zero).  Only IOVAs in the tree can be
- * unpinned: unpinning a page nobody pinned changes nothing (G04).
+ * unpinned: unpinning a page nobody pinned changes nothing.
  *
  * Each vfio_pfn also lists its holders: the registered devices that pinned
  * it through vfio_iommu_type1_device_pin_pages, with their counts, or the
  * anonymous holder (NULL) of vfio_iommu_type1_pin_pages.  An unpin drops a
  * reference of its own holder only, so a driver unpinning a page it never
- * pinned cannot take another driver's pin away (G05; the kernel only has
- * the page's count and that risk, seed 002).  The holders also let a
- * failed UNMAP_DMA name the device that kept its pins (G03).
+ * pinned cannot take another driver's pin away (the kernel only has
+ * the page's count and that risk).  The holders also let a
+ * failed UNMAP_DMA name the device that kept its pins.
  * Invariants: ref_count == sum of the holders' counts; vdev->pinned == sum
  * of vdev's counts over all vfio_pfn of its container.
  *
- * Accounting (D07): a driver's pin is charged to locked_vm only when the
+ * Accounting: a driver's pin is charged to locked_vm only when the
  * container has no IOMMU-backed domain; with one, every page of every
  * mapping is already pinned and charged for the IOMMU.  Symmetrically an
  * unpin uncharges only without a domain, and the IOMMU pinning path skips
  * pages that have a vfio_pfn (type1.c).  With I/O page faults on, nothing
- * else pins, so drivers' pins are always charged (F25), and a page a
- * driver pins is mapped into the domains at once (F26: it cannot fault;
+ * else pins, so drivers' pins are always charged, and a page a
+ * driver pins is mapped into the domains at once (it cannot fault;
  * the reviewers' replacement for the posted vfio_range tracking); it stays
  * mapped as a faulted page after the unpin.
  *
@@ -133,7 +133,7 @@ void vfio_dma_drop_vpfns(struct vfio_iommu *iommu, struct vfio_dma *dma)
 /*
  * Drop one of vdev's references on the driver pin at iova; the page goes
  * with the last reference.  1 if the page was released, 0 otherwise
- * (including when vdev held none: G04, G05).
+ * (including when vdev held none: then nothing changes).
  */
 static int vfio_unpin_page_external(struct vfio_iommu *iommu,
 				    struct vfio_dma *dma,
@@ -232,7 +232,7 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 		goto pin_done;
 	}
 	/* with an IOMMU domain every page is pinned and charged already,
-	 * unless faults map them (F25) */
+	 * unless faults map them */
 	do_accounting = !vfio_has_domain(iommu) || iommu->iopf_enabled;
 
 	for (i = 0; i < npage; i++) {
@@ -297,7 +297,7 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 			mutex_unlock(&iommu->iopf_lock);
 		}
 		if (iommu->iopf_enabled) {
-			/* F26: mapped now, so the device never faults on it;
+			/* mapped now, so the device never faults on it;
 			 * on failure the pin is undone like the others */
 			ret = vfio_iopf_map_pinned(iommu, dma, cur, run.pa,
 						   seq);
@@ -308,7 +308,7 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 		}
 	}
 	ret = npage;
-	/* this group now says which pages it dirties: its pins (D12) */
+	/* this group now says which pages it dirties: its pins */
 	if (!g->pinned_page_dirty_scope) {
 		g->pinned_page_dirty_scope = true;
 		iommu->num_non_pinned_groups--;
