@@ -324,27 +324,30 @@ static void iopf_unmap_dma(struct vfio_iommu *iommu, struct vfio_dma *dma)
 					     "unmapped");
 }
 
-void vfio_iopf_unmap_all(struct vfio_iommu *iommu)
+/* The faulted pages of dma (NULL: of every dma) unmapped everywhere, and
+ * iopf_seq bumped so that a handler that pinned meanwhile starts over. */
+static void iopf_unmap_bump_seq(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
-	struct vfio_dma *dma;
+	struct vfio_dma *d;
 
 	lockdep_assert_held(&iommu->lock);
 
 	mutex_lock(&iommu->iopf_lock);
-	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
-		iopf_unmap_dma(iommu, dma);
+	for (d = dma ? dma : vfio_dma_first(iommu); d;
+	     d = dma ? NULL : vfio_dma_next(iommu, d))
+		iopf_unmap_dma(iommu, d);
 	iommu->iopf_seq++;
 	mutex_unlock(&iommu->iopf_lock);
 }
 
+void vfio_iopf_unmap_all(struct vfio_iommu *iommu)
+{
+	iopf_unmap_bump_seq(iommu, NULL);
+}
+
 void vfio_iopf_dma_vaddr_change(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
-	lockdep_assert_held(&iommu->lock);
-
-	mutex_lock(&iommu->iopf_lock);
-	iopf_unmap_dma(iommu, dma);
-	iommu->iopf_seq++;
-	mutex_unlock(&iommu->iopf_lock);
+	iopf_unmap_bump_seq(iommu, dma);
 }
 
 void vfio_iopf_dma_unlink(struct vfio_iommu *iommu, struct vfio_dma *dma)
