@@ -94,6 +94,8 @@ struct vfio_dma *vfio_find_dma(struct vfio_iommu *iommu, dma_addr_t start,
 {
 	struct vfio_dma *dma = RB_ROOT(&iommu->dma_list);
 
+	vfio_assert_dma_tree_held(iommu);
+
 	while (dma) {
 		if (start + size <= dma->iova)
 			dma = RB_LEFT(dma, node);
@@ -110,6 +112,8 @@ static struct vfio_dma *vfio_find_dma_first(struct vfio_iommu *iommu,
 					    dma_addr_t start)
 {
 	struct vfio_dma *dma = RB_ROOT(&iommu->dma_list), *res = NULL;
+
+	vfio_assert_dma_tree_held(iommu);
 
 	while (dma) {
 		if (start < dma->iova + dma->size) {
@@ -132,22 +136,26 @@ void vfio_dma_tree_remove(struct vfio_iommu *iommu, struct vfio_dma *dma)
 
 struct vfio_dma *vfio_dma_first(struct vfio_iommu *iommu)
 {
+	vfio_assert_dma_tree_held(iommu);
 	return RB_MIN(vfio_dma_tree, &iommu->dma_list);
 }
 
 struct vfio_dma *vfio_dma_last(struct vfio_iommu *iommu)
 {
+	vfio_assert_dma_tree_held(iommu);
 	return RB_MAX(vfio_dma_tree, &iommu->dma_list);
 }
 
 struct vfio_dma *vfio_dma_next(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	vfio_assert_dma_tree_held(iommu);
 	return RB_NEXT(vfio_dma_tree, &iommu->dma_list, dma);
 }
 
 static struct vfio_dma *vfio_dma_prev(struct vfio_iommu *iommu,
 				      struct vfio_dma *dma)
 {
+	vfio_assert_dma_tree_held(iommu);
 	return RB_PREV(vfio_dma_tree, &iommu->dma_list, dma);
 }
 

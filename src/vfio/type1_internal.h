@@ -298,6 +298,25 @@ struct vfio_iopf_dev {
 	LIST_ENTRY(vfio_iopf_dev) link;
 };
 
+/*
+ * The dma tree is read under lock or under iopf_lock alone (the IOPF
+ * handler and the MMU notifier); its writers hold both.  Its readers assert
+ * that one of the two is held.
+ */
+#ifdef UI_LOCKDEP
+#define vfio_assert_dma_tree_held(iommu)                                     \
+	do {                                                                 \
+		if (!lockdep_is_held(&(iommu)->lock) &&                      \
+		    !lockdep_is_held(&(iommu)->iopf_lock))                   \
+			lockdep_assert_failed(__func__,                      \
+					      "&iommu->lock or "             \
+					      "&iommu->iopf_lock",           \
+					      &(iommu)->lock.class, "held"); \
+	} while (0)
+#else
+#define vfio_assert_dma_tree_held(iommu) ((void)(iommu))
+#endif
+
 static inline void vfio_trace(struct vfio_iommu *iommu, enum vfio_trace_op op,
 			      struct iommu_domain *domain, dma_addr_t iova,
 			      phys_addr_t pa, uint64_t len, int prot)
