@@ -4408,6 +4408,26 @@ static void test_lockdep_container_lock_asserted(void **state)
 	assert_true(vfio_iommu_iova_dma_valid(f->m.c, IOVA, IOVA + PG - 1));
 	mutex_unlock(&f->m.c->lock);
 }
+
+static void call_find_dma_under_iopf_lock(void *ctx)
+{
+	struct fx *f = ctx;
+
+	mutex_lock(&f->m.c->iopf_lock);
+	vfio_iommu_type1_find_dma(f->m.c, IOVA, NULL, NULL, NULL);
+}
+
+/* The layer's order where two of its locks nest: an entry point (it takes
+ * the container's lock) called under iopf_lock, which ranks after it. */
+static void test_lockdep_vfio_order_checked(void **state)
+{
+	static const char *const want[] = {"lock order violated",
+					   "taking iommu->lock",
+					   "holding iommu->iopf_lock", NULL};
+	struct fx *f = *state;
+
+	test_expect_abort(call_find_dma_under_iopf_lock, f, want);
+}
 #endif
 
 static const struct CMUnitTest tests[] = {
@@ -4544,6 +4564,8 @@ static const struct CMUnitTest tests[] = {
 #ifdef UI_LOCKDEP
 	cmocka_unit_test_setup_teardown(test_lockdep_container_lock_asserted,
 					setup, teardown),
+	cmocka_unit_test_setup_teardown(test_lockdep_vfio_order_checked, setup,
+					teardown),
 #endif
 };
 
