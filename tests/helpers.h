@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -69,6 +70,52 @@ size_t test_iotlb_entries_in(struct smmu *hw, uint64_t iova, uint64_t size);
  */
 void test_expect_abort(void (*fn)(void *ctx), void *ctx,
 		       const char *const *want);
+
+/*
+ * The VFIO tests' machine: SMMU A (the platform's, threaded or not) and
+ * SMMU B (a second SMMU on the same memory: 48-bit, 4 KiB and 2 MiB pages,
+ * range invalidation, coherent or not), then the user's address space (no
+ * CAP_IPC_LOCK, 256 MiB of locked memory) and a container on it.  The
+ * devices behind the SMMUs are each program's own: they are created
+ * between test_vfio_smmus_create and test_vfio_mm_open, and destroyed
+ * between test_vfio_mm_close and test_vfio_smmus_destroy (which check the
+ * mm's and the kernel memory's invariants on the way).
+ */
+struct platform;
+struct arm_smmu_device;
+struct vfio_iommu;
+struct vfio_iommu_type1_stats;
+
+struct test_vfio_machine {
+	struct platform *p; /* SMMU A */
+	struct smmu *hw2;   /* SMMU B */
+	struct arm_smmu_device *smmu2;
+	struct mm *mm;
+	struct vfio_iommu *c;
+};
+
+void test_vfio_smmus_create(struct test_vfio_machine *m, bool threaded,
+			    bool b_coherent);
+void test_vfio_mm_open(struct test_vfio_machine *m, unsigned long type);
+void test_vfio_mm_close(struct test_vfio_machine *m);
+void test_vfio_smmus_destroy(struct test_vfio_machine *m);
+/* an mm as the VFIO tests want it: no CAP_IPC_LOCK, 256 MiB lockable */
+void test_mm_limits(struct mm *mm);
+
+/* MAP_DMA and UNMAP_DMA as from mm (NULL: the container's own); *done
+ * (if done) gets UNMAP's size back */
+long test_map_dma(struct vfio_iommu *c, struct mm *mm, uint64_t iova,
+		  const void *va, uint64_t size, uint32_t flags);
+long test_unmap_dma(struct vfio_iommu *c, struct mm *mm, uint64_t iova,
+		    uint64_t size, uint32_t flags, uint64_t *done);
+/* the container's counters; the frames of the machine's mm pinned now (pin
+ * references in the memory's report) */
+struct vfio_iommu_type1_stats test_vfio_stats(struct vfio_iommu *c);
+uint64_t test_vfio_pin_refs(const struct test_vfio_machine *m);
+
+/* uAPI: attach group to *container and, if iommu_type, set that IOMMU */
+void test_uapi_set_container(int group, int *container,
+			     unsigned long iommu_type);
 
 #define TEST_MAIN(tests)                                               \
 	int main(void)                                                 \

@@ -45,44 +45,27 @@
 #define NSVA 3
 
 struct fx {
-	struct platform *p; /* SMMU A */
-	struct smmu *hw2;   /* SMMU B */
-	struct arm_smmu_device *smmu2;
-	struct platform pb;
-	struct mm *mm;
+	struct test_vfio_machine m; /* SMMU B coherent */
+	struct platform pb;	    /* SMMU B as a platform, for sva_create */
 	struct sva_dev *s[NSVA];
-	struct vfio_iommu *c;
 };
 
 static const uint32_t sva_sid[NSVA] = {5, 6, 7};
 
 static int setup_common(void **state, bool threaded)
 {
-	struct platform_config pcfg = {.mem_size = 1ULL << 30,
-				       .smmu.threaded = threaded};
-	struct arm_smmu_options o2 = {
-		.coherent = true,
-		.ias = 48,
-		.pgsize_bitmap = PG | (2UL << 20),
-		.range_inv = true,
-	};
 	struct fx *f = calloc(1, sizeof(*f));
 
-	assert_int_equal(platform_create(&pcfg, &f->p), 0);
-	assert_int_equal(smmu_create(f->p->pm, NULL, &f->hw2), 0);
-	assert_int_equal(arm_smmu_device_probe(f->hw2, &o2, &f->smmu2), 0);
-	f->pb = (struct platform){f->p->pm, f->hw2, f->smmu2,
-				  arm_smmu_iommu(f->smmu2)};
-	assert_int_equal(sva_create(f->p, "sva0", sva_sid[0], 0, &f->s[0]), 0);
+	test_vfio_smmus_create(&f->m, threaded, true);
+	f->pb = (struct platform){f->m.p->pm, f->m.hw2, f->m.smmu2,
+				  arm_smmu_iommu(f->m.smmu2)};
+	assert_int_equal(sva_create(f->m.p, "sva0", sva_sid[0], 0, &f->s[0]),
+			 0);
 	assert_int_equal(sva_create(&f->pb, "sva1", sva_sid[1], 0, &f->s[1]),
 			 0);
 	assert_int_equal(sva_create(&f->pb, "sva2", sva_sid[2], 0, &f->s[2]),
 			 0);
-	assert_int_equal(mm_create(f->p->pm, &f->mm), 0);
-	mm_set_cap_ipc_lock(f->mm, false);
-	mm_set_memlock_limit(f->mm, 256ULL << 20);
-	assert_int_equal(
-		vfio_iommu_type1_open(f->mm, VFIO_TYPE1v2_IOMMU, &f->c), 0);
+	test_vfio_mm_open(&f->m, VFIO_TYPE1v2_IOMMU);
 	*state = f;
 	return 0;
 }
@@ -148,18 +131,13 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	vfio_iommu_type1_release(f->c);
+	vfio_iommu_type1_release(f->m.c);
 	drain_evtq(f, 0);
 	drain_evtq(f, 1);
 	for (int i = 0; i < NSVA; i++)
 		sva_destroy(f->s[i]);
-	assert_int_equal(mm_check_invariants(f->mm, stderr), 0);
-	mm_destroy(f->mm);
-	arm_smmu_device_remove(f->smmu2);
-	smmu_destroy(f->hw2);
-	assert_int_equal(
-		mem_check_invariants(f->p->pm, PHYS_OWNER_KERNEL, stderr), 0);
-	platform_destroy(f->p);
+	test_vfio_mm_close(&f->m);
+	test_vfio_smmus_destroy(&f->m);
 	free(f);
 	return 0;
 }
@@ -168,85 +146,59 @@ static void *region(struct fx *f, size_t size)
 {
 	void *va;
 
-	assert_int_equal(mm_mmap(f->mm, size, MM_MAP_POPULATE, &va), 0);
+	assert_int_equal(mm_mmap(f->m.mm, size, MM_MAP_POPULATE, &va), 0);
 	return va;
 }
 
 static long map_dma_mm(struct fx *f, struct mm *mm, uint64_t iova,
 		       const void *va, uint64_t size, uint32_t flags)
 {
-	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m),
-		.flags = flags,
-		.vaddr = (uintptr_t)va,
-		.iova = iova,
-		.size = size,
-	};
-
-	return vfio_iommu_type1_ioctl_mm(f->c, mm, VFIO_IOMMU_MAP_DMA,
-					 (unsigned long)&m);
+	return test_map_dma(f->m.c, mm, iova, va, size, flags);
 }
 
 static long map_dma(struct fx *f, uint64_t iova, const void *va, uint64_t size,
 		    uint32_t flags)
 {
-	return map_dma_mm(f, f->mm, iova, va, size, flags);
+	return map_dma_mm(f, f->m.mm, iova, va, size, flags);
 }
 
 static long unmap_dma_mm(struct fx *f, struct mm *mm, uint64_t iova,
 			 uint64_t size, uint32_t flags, uint64_t *done)
 {
-	struct vfio_iommu_type1_dma_unmap u = {
-		.argsz = sizeof(u),
-		.flags = flags,
-		.iova = iova,
-		.size = size,
-	};
-	long ret = vfio_iommu_type1_ioctl_mm(f->c, mm, VFIO_IOMMU_UNMAP_DMA,
-					     (unsigned long)&u);
-
-	if (done)
-		*done = u.size;
-	return ret;
+	return test_unmap_dma(f->m.c, mm, iova, size, flags, done);
 }
 
 static long unmap_dma(struct fx *f, uint64_t iova, uint64_t size,
 		      uint64_t *done)
 {
-	return unmap_dma_mm(f, f->mm, iova, size, 0, done);
+	return unmap_dma_mm(f, f->m.mm, iova, size, 0, done);
 }
 
 static long enable_iopf(struct fx *f)
 {
-	return vfio_iommu_type1_ioctl(f->c, VFIO_IOMMU_ENABLE_IOPF, 0);
+	return vfio_iommu_type1_ioctl(f->m.c, VFIO_IOMMU_ENABLE_IOPF, 0);
 }
 
 static struct vfio_iommu_type1_stats stats(struct fx *f)
 {
-	struct vfio_iommu_type1_stats st;
-
-	vfio_iommu_type1_get_stats(f->c, &st);
-	return st;
+	return test_vfio_stats(f->m.c);
 }
 
 static uint64_t pin_refs(struct fx *f)
 {
-	struct phys_report r;
-
-	phys_report(f->p->pm, mm_owner(f->mm), &r);
-	return r.pin_refs;
+	return test_vfio_pin_refs(&f->m);
 }
 
 static struct iommu_domain *sdom(struct fx *f, int i)
 {
-	return vfio_iommu_type1_group_domain(f->c, sgrp(f, i));
+	return vfio_iommu_type1_group_domain(f->m.c, sgrp(f, i));
 }
 
 static uint64_t stalls(struct fx *f, int i)
 {
 	struct smmu_counters c;
 
-	smmu_stream_counters_read(i ? f->hw2 : f->p->hw, sva_sid[i], &c);
+	smmu_stream_counters_read(i ? f->m.hw2 : f->m.p->hw, sva_sid[i], &c);
 	return c.stalls;
 }
 
@@ -254,20 +206,20 @@ static uint64_t stale_dma(struct fx *f)
 {
 	struct smmu_counters a, b;
 
-	smmu_counters_read(f->p->hw, &a);
-	smmu_counters_read(f->hw2, &b);
+	smmu_counters_read(f->m.p->hw, &a);
+	smmu_counters_read(f->m.hw2, &b);
 	return a.stale_dma + b.stale_dma;
 }
 
 static int iopf_mapped(struct fx *f, uint64_t iova)
 {
-	return vfio_iommu_type1_iopf_mapped(f->c, iova);
+	return vfio_iommu_type1_iopf_mapped(f->m.c, iova);
 }
 
 static void assert_iopf_clean(struct fx *f)
 {
 	/* every bit equals the page tables of every domain */
-	assert_int_equal(vfio_iommu_type1_iopf_check(f->c, stderr), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_check(f->m.c, stderr), 0);
 	assert_int_equal(stale_dma(f), 0);
 }
 
@@ -289,7 +241,7 @@ static void test_f12_pin_failure_answers_invalid(void **state)
 	uint32_t *va = region(f, 16 * PG);
 	struct vfio_iommu_type1_stats st;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 0)), 0);
 	assert_int_equal(enable_iopf(f), 0);
 	assert_int_equal(map_dma(f, IOVA, va, 16 * PG, RW), 0);
 
@@ -325,11 +277,11 @@ static void test_f12_unpinnable_page_in_premap_window(void **state)
 	char *va = region(f, 16 * PG);
 	uint32_t v;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 0)), 0);
 	assert_int_equal(enable_iopf(f), 0);
-	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->c, 8), 0);
+	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->m.c, 8), 0);
 	assert_int_equal(map_dma(f, IOVA, va, 16 * PG, RW), 0);
-	assert_int_equal(mm_munmap(f->mm, va + 4 * PG, PG), 0);
+	assert_int_equal(mm_munmap(f->m.mm, va + 4 * PG, PG), 0);
 
 	/* the hole itself: INVALID, nothing mapped, nothing pinned */
 	assert_int_equal(swrite(f, 0, IOVA + 4 * PG, 1), -EFAULT);
@@ -379,8 +331,8 @@ static void test_f12_map_failure_answers_invalid(void **state)
 	struct iommu_domain *d0, *d1;
 	struct iommu_ops ops;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 0)), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 1)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 1)), 0);
 	d0 = sdom(f, 0);
 	d1 = sdom(f, 1);
 	assert_ptr_not_equal(d0, d1);
@@ -414,7 +366,7 @@ static void test_f12_map_failure_answers_invalid(void **state)
 	ops.map_pages = refuse_map;
 	d1->ops = &ops;
 	/* premap 4 from page 8, the map of page 10 fails */
-	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->c, 4), 0);
+	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->m.c, 4), 0);
 	atomic_store(&fail_iova, IOVA + 10 * PG);
 	assert_int_equal(swrite(f, 0, IOVA + 8 * PG, 9), 0);
 	assert_int_equal(va[8 * PG / 4], 9);
@@ -431,9 +383,9 @@ static void test_f12_map_failure_answers_invalid(void **state)
 	/* the real map again: both domains get the page */
 	assert_int_equal(swrite(f, 1, IOVA + 2 * PG, 6), 0);
 	assert_int_equal(va[2 * PG / 4], 6);
-	test_assert_mapped(f->mm, d0, IOVA + 2 * PG, va + 2 * PG / 4, PG);
-	test_assert_mapped(f->mm, d1, IOVA + 2 * PG, va + 2 * PG / 4, PG);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	test_assert_mapped(f->m.mm, d0, IOVA + 2 * PG, va + 2 * PG / 4, PG);
+	test_assert_mapped(f->m.mm, d1, IOVA + 2 * PG, va + 2 * PG / 4, PG);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_iopf_clean(f);
 }
 
@@ -471,23 +423,24 @@ static void test_f22_unmap_dma_unmaps_syncs_uncharges_nothing(void **state)
 {
 	struct fx *f = *state;
 	uint32_t *a = region(f, 4 * PG), *b = region(f, 16 * PG), v;
-	struct pin_driver drv = {.vdev.ops = &pin_driver_ops, .c = f->c};
+	struct pin_driver drv = {.vdev.ops = &pin_driver_ops, .c = f->m.c};
 	uint64_t syncs, done;
 	phys_addr_t pa;
 
 	drv.vdev.priv = &drv;
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 0)), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 1)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 1)), 0);
 	assert_int_equal(enable_iopf(f), 0);
 	assert_int_equal(map_dma(f, IOVA, a, 4 * PG, RW), 0);
 	assert_int_equal(map_dma(f, IOVA + 64 * PG, b, 16 * PG, RW), 0);
-	assert_int_equal(vfio_iommu_type1_register_device(f->c, &drv.vdev), 0);
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, sgrp(f, 0), IOVA + PG,
-						    1, IOMMU_READ | IOMMU_WRITE,
-						    &pa),
-			 1);
+	assert_int_equal(vfio_iommu_type1_register_device(f->m.c, &drv.vdev),
+			 0);
+	assert_int_equal(
+		vfio_iommu_type1_pin_pages(f->m.c, sgrp(f, 0), IOVA + PG, 1,
+					   IOMMU_READ | IOMMU_WRITE, &pa),
+		1);
 	drv.iova = IOVA + PG;
-	assert_int_equal(mm_locked_vm(f->mm), 1); /* F25 */
+	assert_int_equal(mm_locked_vm(f->m.mm), 1); /* F25 */
 
 	/* fault b's pages in from both devices, then read them all through
 	 * both IOTLBs */
@@ -499,10 +452,11 @@ static void test_f22_unmap_dma_unmaps_syncs_uncharges_nothing(void **state)
 		assert_int_equal(sread(f, 1, IOVA + (64 + i) * PG, &v), 0);
 	}
 	assert_int_equal(stats(f).iopf_resident, 17);
-	assert_true(test_iotlb_entries_in(f->p->hw, IOVA + 64 * PG, 16 * PG) >
+	assert_true(test_iotlb_entries_in(f->m.p->hw, IOVA + 64 * PG, 16 * PG) >
 		    0);
-	assert_true(test_iotlb_entries_in(f->hw2, IOVA + 64 * PG, 16 * PG) > 0);
-	assert_int_equal(mm_locked_vm(f->mm), 1);
+	assert_true(test_iotlb_entries_in(f->m.hw2, IOVA + 64 * PG, 16 * PG) >
+		    0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 1);
 	syncs = stats(f).iotlb_syncs;
 
 	assert_int_equal(unmap_dma(f, IOVA + 64 * PG, 16 * PG, &done), 0);
@@ -511,9 +465,9 @@ static void test_f22_unmap_dma_unmaps_syncs_uncharges_nothing(void **state)
 	test_assert_unmapped(sdom(f, 1), IOVA + 64 * PG, 16 * PG);
 	/* synced: nothing left in either IOTLB, one sync per domain */
 	assert_int_equal(
-		test_iotlb_entries_in(f->p->hw, IOVA + 64 * PG, 16 * PG), 0);
-	assert_int_equal(test_iotlb_entries_in(f->hw2, IOVA + 64 * PG, 16 * PG),
-			 0);
+		test_iotlb_entries_in(f->m.p->hw, IOVA + 64 * PG, 16 * PG), 0);
+	assert_int_equal(
+		test_iotlb_entries_in(f->m.hw2, IOVA + 64 * PG, 16 * PG), 0);
 	assert_true(stats(f).iotlb_syncs >= syncs + 2);
 	assert_int_equal(sread(f, 0, IOVA + 64 * PG, &v), -EFAULT);
 	assert_int_equal(sread(f, 1, IOVA + 79 * PG, &v), -EFAULT);
@@ -523,7 +477,7 @@ static void test_f22_unmap_dma_unmaps_syncs_uncharges_nothing(void **state)
 	assert_int_equal(stats(f).iopf_resident, 1);
 	assert_int_equal(iopf_mapped(f, IOVA + PG), 1);
 	/* no unpin accounting for faulted pages: the driver's one stays */
-	assert_int_equal(mm_locked_vm(f->mm), 1);
+	assert_int_equal(mm_locked_vm(f->m.mm), 1);
 	assert_int_equal(stats(f).locked_vm, 1);
 	assert_int_equal(pin_refs(f), 1);
 	assert_iopf_clean(f);
@@ -532,12 +486,12 @@ static void test_f22_unmap_dma_unmaps_syncs_uncharges_nothing(void **state)
 	assert_int_equal(unmap_dma(f, IOVA, 4 * PG, &done), 0);
 	assert_int_equal(done, 4 * PG);
 	assert_int_equal(drv.iova, 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 	assert_int_equal(stats(f).iopf_resident, 0);
 	assert_int_equal(stats(f).nr_dma, 0);
 	assert_iopf_clean(f);
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
 }
 
 /* ---- F23: domains attached after pages were faulted in ------------------------------------------------ */
@@ -551,7 +505,7 @@ static void test_f23_new_domain_has_faulted_pages(void **state)
 	uint32_t *va = region(f, 32 * PG), v;
 	unsigned int flags;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 0)), 0);
 	assert_int_equal(enable_iopf(f), 0);
 	assert_int_equal(map_dma(f, IOVA, va, 32 * PG, RW), 0);
 	for (int i = 0; i < 8; i++)
@@ -559,14 +513,14 @@ static void test_f23_new_domain_has_faulted_pages(void **state)
 	assert_false(has_handler(f, 1));
 
 	/* a new domain (SMMU B) */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 1)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 1)), 0);
 	assert_int_equal(stats(f).nr_domains, 2);
 	assert_int_equal(iommu_get_device_fault_handler_flags(
 				 sva_device(f->s[1]), &flags),
 			 0);
 	assert_int_equal(flags, FAULT_REPORT_FLAT);
 	assert_int_equal(stats(f).iopf_devices, 2);
-	test_assert_mapped(f->mm, sdom(f, 1), IOVA, va, 8 * PG);
+	test_assert_mapped(f->m.mm, sdom(f, 1), IOVA, va, 8 * PG);
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(sread(f, 1, IOVA + i * PG, &v), 0);
 		assert_int_equal(v, 100 + i);
@@ -576,7 +530,7 @@ static void test_f23_new_domain_has_faulted_pages(void **state)
 	assert_iopf_clean(f);
 
 	/* sva2 joins sva1's domain: reporting on, the pages already there */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 2)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 2)), 0);
 	assert_ptr_equal(sdom(f, 2), sdom(f, 1));
 	assert_int_equal(stats(f).nr_domains, 2);
 	assert_int_equal(stats(f).iopf_devices, 3);
@@ -588,16 +542,16 @@ static void test_f23_new_domain_has_faulted_pages(void **state)
 	assert_int_equal(swrite(f, 2, IOVA + 20 * PG, 120), 0);
 	assert_int_equal(stalls(f, 2), 1);
 	assert_int_equal(va[20 * PG / 4], 120);
-	test_assert_mapped(f->mm, sdom(f, 0), IOVA + 20 * PG, va + 20 * PG / 4,
-			   PG);
+	test_assert_mapped(f->m.mm, sdom(f, 0), IOVA + 20 * PG,
+			   va + 20 * PG / 4, PG);
 	assert_int_equal(sread(f, 0, IOVA + 20 * PG, &v), 0);
 	assert_int_equal(stalls(f, 0), 8);
 	assert_iopf_clean(f);
 
 	/* the domain's last group leaves: its devices stop reporting */
-	vfio_iommu_type1_detach_group(f->c, sgrp(f, 2));
+	vfio_iommu_type1_detach_group(f->m.c, sgrp(f, 2));
 	assert_false(has_handler(f, 2));
-	vfio_iommu_type1_detach_group(f->c, sgrp(f, 1));
+	vfio_iommu_type1_detach_group(f->m.c, sgrp(f, 1));
 	assert_false(has_handler(f, 1));
 	assert_int_equal(stats(f).nr_domains, 1);
 	assert_iopf_clean(f);
@@ -611,14 +565,14 @@ static int op_attach(void *ctx)
 {
 	struct fx *f = ((struct attach_ctx *)ctx)->f;
 
-	return vfio_iommu_type1_attach_group(f->c, sgrp(f, 1));
+	return vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 1));
 }
 
 static void undo_attach(void *ctx)
 {
 	struct fx *f = ((struct attach_ctx *)ctx)->f;
 
-	vfio_iommu_type1_detach_group(f->c, sgrp(f, 1));
+	vfio_iommu_type1_detach_group(f->m.c, sgrp(f, 1));
 }
 
 static void check_not_attached(void *ctx)
@@ -631,7 +585,7 @@ static void check_not_attached(void *ctx)
 	assert_false(has_handler(f, 1));
 	assert_int_equal(stats(f).iopf_devices, 1);
 	assert_int_equal(stats(f).iopf_resident, 8);
-	assert_int_equal(vfio_iommu_type1_iopf_check(f->c, stderr), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_check(f->m.c, stderr), 0);
 	assert_int_equal(pin_refs(f), 0);
 }
 
@@ -644,7 +598,7 @@ static void test_f23_failed_attach_leaves_nothing(void **state)
 	uint32_t *va = region(f, 16 * PG), v;
 	struct attach_ctx ctx = {f};
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 0)), 0);
 	assert_int_equal(enable_iopf(f), 0);
 	assert_int_equal(map_dma(f, IOVA, va, 16 * PG, RW), 0);
 	for (int i = 0; i < 8; i++)
@@ -708,7 +662,7 @@ static void *detach_job_fn(void *arg)
 {
 	struct detach_job *j = arg;
 
-	vfio_iommu_type1_detach_group(j->f->c, sgrp(j->f, j->dev));
+	vfio_iommu_type1_detach_group(j->f->m.c, sgrp(j->f, j->dev));
 	atomic_store(&j->done, true);
 	return NULL;
 }
@@ -732,11 +686,11 @@ static void f24_detach_waits(struct fx *f)
 
 	pthread_mutex_init(&h.lock, NULL);
 	pthread_cond_init(&h.cond, NULL);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 0)), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 1)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 1)), 0);
 	assert_int_equal(enable_iopf(f), 0);
 	assert_int_equal(map_dma(f, IOVA, va, 16 * PG, RW), 0);
-	vfio_iommu_type1_set_trace(f->c, hold_fn, &h);
+	vfio_iommu_type1_set_trace(f->m.c, hold_fn, &h);
 
 	assert_int_equal(pthread_create(&dt, NULL, dma_job_fn, &dj), 0);
 	pthread_mutex_lock(&h.lock);
@@ -756,7 +710,7 @@ static void f24_detach_waits(struct fx *f)
 	pthread_join(tt, NULL);
 	pthread_join(dt, NULL);
 	assert_true(atomic_load(&tj.done));
-	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	vfio_iommu_type1_set_trace(f->m.c, NULL, NULL);
 
 	/* the held request was answered on live state, one way or the
 	 * other, and nothing is pending */
@@ -853,24 +807,24 @@ static void test_f24_detach_answers_unanswered_transfers(void **state)
 	uint64_t dw[8];
 	char *gva;
 
-	vfio_iommu_type1_release(f->c);
-	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1_NESTING_IOMMU,
-					       &f->c),
+	vfio_iommu_type1_release(f->m.c);
+	assert_int_equal(vfio_iommu_type1_open(
+				 f->m.mm, VFIO_TYPE1_NESTING_IOMMU, &f->m.c),
 			 0);
 	gva = region(f, 16 * PG);
 	assert_int_equal(map_dma(f, TEST_GUEST_IPA, gva, 16 * PG, RW), 0);
 	cd.ttb0 = TEST_GUEST_IPA + PG;
 	smmu_cd_encode(&cd, dw);
 	memcpy(gva, dw, sizeof(dw));
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 0)), 0);
 	assert_int_equal(enable_iopf(f), 0);
-	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(f, 0),
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->m.c, sgrp(f, 0),
 							TEST_GUEST_IPA, 0),
 			 0);
 	g.vdev.priv = &g;
 	g.vdev.name = "late-guest";
 	g.vdev.dev = dev;
-	assert_int_equal(vfio_iommu_type1_register_device(f->c, &g.vdev), 0);
+	assert_int_equal(vfio_iommu_type1_register_device(f->m.c, &g.vdev), 0);
 	assert_int_equal(vfio_iommu_dev_fault_handler_register_nested(dev), 0);
 
 	/* two stage-1 requests go to the guest, which does not answer yet */
@@ -879,8 +833,8 @@ static void test_f24_detach_answers_unanswered_transfers(void **state)
 	assert_int_equal(g.calls, 2);
 	assert_int_equal(iommu_pending_page_requests(dev), 2);
 
-	vfio_iommu_type1_unregister_device(f->c, &g.vdev);
-	vfio_iommu_type1_detach_group(f->c, sgrp(f, 0));
+	vfio_iommu_type1_unregister_device(f->m.c, &g.vdev);
+	vfio_iommu_type1_detach_group(f->m.c, sgrp(f, 0));
 	/* answered for the guest, the handler gone with the lookup */
 	assert_int_equal(iommu_pending_page_requests(dev), 0);
 	assert_false(has_handler(f, 0));
@@ -915,9 +869,9 @@ static void test_f36_map_unmap_from_other_mm(void **state)
 	void *ova;
 	uint64_t done = 1;
 
-	assert_int_equal(mm_create(f->p->pm, &other), 0);
+	assert_int_equal(mm_create(f->m.p->pm, &other), 0);
 	assert_int_equal(mm_mmap(other, 8 * PG, MM_MAP_POPULATE, &ova), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(f, 0)), 0);
 	assert_int_equal(enable_iopf(f), 0);
 	assert_int_equal(map_dma(f, IOVA, va, 4 * PG, RW), 0);
 	assert_int_equal(swrite(f, 0, IOVA, 11), 0);
@@ -934,14 +888,14 @@ static void test_f36_map_unmap_from_other_mm(void **state)
 	assert_int_equal(stats(f).nr_dma, 1);
 	assert_int_equal(iopf_mapped(f, IOVA), 1);
 	/* a new vaddr from another mm: EPERM, the dma stays invalid */
-	assert_int_equal(unmap_dma_mm(f, f->mm, IOVA, 4 * PG,
+	assert_int_equal(unmap_dma_mm(f, f->m.mm, IOVA, 4 * PG,
 				      VFIO_DMA_UNMAP_FLAG_VADDR, &done),
 			 0);
 	assert_int_equal(map_dma_mm(f, other, IOVA, ova, 4 * PG,
 				    VFIO_DMA_MAP_FLAG_VADDR),
 			 -EPERM);
 	assert_int_equal(swrite(f, 0, IOVA, 12), -EFAULT);
-	assert_int_equal(map_dma_mm(f, f->mm, IOVA, va, 4 * PG,
+	assert_int_equal(map_dma_mm(f, f->m.mm, IOVA, va, 4 * PG,
 				    VFIO_DMA_MAP_FLAG_VADDR),
 			 0);
 	assert_int_equal(swrite(f, 0, IOVA, 13), 0);

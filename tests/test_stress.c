@@ -322,8 +322,7 @@ static void stress_run(const char *topology)
 
 	assert_int_equal(uiommu_system_init(topology), 0);
 	s->mm = uiommu_current_mm();
-	mm_set_cap_ipc_lock(s->mm, false);
-	mm_set_memlock_limit(s->mm, 256ULL << 20);
+	test_mm_limits(s->mm);
 	phys_get_stats(uiommu_system_phys(), &before);
 
 	s->container = uiommu_open("/dev/vfio/vfio", O_RDWR);
@@ -333,15 +332,8 @@ static void stress_run(const char *topology)
 		snprintf(path, sizeof(path), "/dev/vfio/%d", i);
 		s->group[i] = uiommu_open(path, O_RDWR);
 		assert_true(s->group[i] >= 0);
-		assert_int_equal(uiommu_ioctl(s->group[i],
-					      VFIO_GROUP_SET_CONTAINER,
-					      &s->container),
-				 0);
-		if (!i)
-			assert_int_equal(uiommu_ioctl(s->container,
-						      VFIO_SET_IOMMU,
-						      VFIO_TYPE1v2_IOMMU),
-					 0);
+		test_uapi_set_container(s->group[i], &s->container,
+					i ? 0 : VFIO_TYPE1v2_IOMMU);
 	}
 	s->dev[0] = uiommu_ioctl(s->group[0], VFIO_GROUP_GET_DEVICE_FD, "dma0");
 	s->dev[1] = uiommu_ioctl(s->group[1], VFIO_GROUP_GET_DEVICE_FD, "dma1");

@@ -59,12 +59,7 @@ static int teardown(void **state)
 /* set container + type1v2 + device fd */
 static void full_setup(struct fds *f)
 {
-	assert_int_equal(uiommu_ioctl(f->group, VFIO_GROUP_SET_CONTAINER,
-				      &f->container),
-			 0);
-	assert_int_equal(uiommu_ioctl(f->container, VFIO_SET_IOMMU,
-				      VFIO_TYPE1v2_IOMMU),
-			 0);
+	test_uapi_set_container(f->group, &f->container, VFIO_TYPE1v2_IOMMU);
 	f->dev = uiommu_ioctl(f->group, VFIO_GROUP_GET_DEVICE_FD, "dma0");
 	assert_true(f->dev >= 0);
 }

@@ -38,6 +38,7 @@
 #include <uiommu/vfio.h>
 
 #include "pgtable/lpae_format.h"
+#include "vfio/type1_internal.h"
 
 #define PG    4096UL
 #define SZ_2M (2UL << 20)
@@ -45,50 +46,33 @@
 #define IOVA  0x100000UL
 
 struct fx {
-	struct platform *p;
-	struct smmu *hw2;
-	struct arm_smmu_device *smmu2;
-	struct mm *mm;
-	struct device dev[3]; /* 0, 1: SMMU A (coherent); 2: SMMU B */
+	struct test_vfio_machine m; /* SMMU B not coherent */
+	struct device dev[3];	    /* 0, 1: SMMU A (coherent); 2: SMMU B */
 	struct dev *hw[3];
-	struct vfio_iommu *c;
 };
 
 static bool fx_threaded; /* the IOPF tests' threaded SMMU A */
 
 static struct fx *fx_create(unsigned long type)
 {
-	struct platform_config pcfg = {.mem_size = 1ULL << 30,
-				       .smmu.threaded = fx_threaded};
-	struct arm_smmu_options o2 = {
-		.coherent = false,
-		.ias = 48,
-		.pgsize_bitmap = PG | SZ_2M,
-		.range_inv = true,
-	};
 	struct fx *f = calloc(1, sizeof(*f));
 
-	assert_int_equal(platform_create(&pcfg, &f->p), 0);
-	assert_int_equal(smmu_create(f->p->pm, NULL, &f->hw2), 0);
-	assert_int_equal(arm_smmu_device_probe(f->hw2, &o2, &f->smmu2), 0);
+	test_vfio_smmus_create(&f->m, fx_threaded, false);
 	for (int i = 0; i < 3; i++) {
 		struct device *d = &f->dev[i];
-		struct smmu *hw = i < 2 ? f->p->hw : f->hw2;
+		struct smmu *hw = i < 2 ? f->m.p->hw : f->m.hw2;
 
 		snprintf(d->name, sizeof(d->name), "vdev%d", i);
 		d->sid = i < 2 ? 1 + i : 1;
 		assert_int_equal(
 			iommu_probe_device(d,
-					   i < 2 ? f->p->iommu
-						 : arm_smmu_iommu(f->smmu2),
+					   i < 2 ? f->m.p->iommu
+						 : arm_smmu_iommu(f->m.smmu2),
 					   0),
 			0);
 		assert_int_equal(dev_create(hw, d->sid, 0, 0, &f->hw[i]), 0);
 	}
-	assert_int_equal(mm_create(f->p->pm, &f->mm), 0);
-	mm_set_cap_ipc_lock(f->mm, false);
-	mm_set_memlock_limit(f->mm, 256ULL << 20);
-	assert_int_equal(vfio_iommu_type1_open(f->mm, type, &f->c), 0);
+	test_vfio_mm_open(&f->m, type);
 	return f;
 }
 
@@ -108,18 +92,13 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	vfio_iommu_type1_release(f->c);
-	assert_int_equal(mm_check_invariants(f->mm, stderr), 0);
-	mm_destroy(f->mm);
+	vfio_iommu_type1_release(f->m.c);
+	test_vfio_mm_close(&f->m);
 	for (int i = 0; i < 3; i++) {
 		dev_destroy(f->hw[i]);
 		iommu_release_device(&f->dev[i]);
 	}
-	arm_smmu_device_remove(f->smmu2);
-	smmu_destroy(f->hw2);
-	assert_int_equal(
-		mem_check_invariants(f->p->pm, PHYS_OWNER_KERNEL, stderr), 0);
-	platform_destroy(f->p);
+	test_vfio_smmus_destroy(&f->m);
 	free(f);
 	return 0;
 }
@@ -133,55 +112,31 @@ static void *region(struct fx *f, size_t size, unsigned int flags)
 {
 	void *va;
 
-	assert_int_equal(mm_mmap(f->mm, size, MM_MAP_POPULATE | flags, &va), 0);
+	assert_int_equal(mm_mmap(f->m.mm, size, MM_MAP_POPULATE | flags, &va),
+			 0);
 	return va;
 }
 
 static long map_dma(struct vfio_iommu *c, uint64_t iova, const void *va,
 		    uint64_t size, uint32_t flags)
 {
-	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m),
-		.flags = flags,
-		.vaddr = (uintptr_t)va,
-		.iova = iova,
-		.size = size,
-	};
-
-	return vfio_iommu_type1_ioctl(c, VFIO_IOMMU_MAP_DMA, (unsigned long)&m);
+	return test_map_dma(c, NULL, iova, va, size, flags);
 }
 
 static long unmap_dma(struct vfio_iommu *c, uint64_t iova, uint64_t size,
 		      uint32_t flags, uint64_t *done)
 {
-	struct vfio_iommu_type1_dma_unmap u = {
-		.argsz = sizeof(u),
-		.flags = flags,
-		.iova = iova,
-		.size = size,
-	};
-	long ret = vfio_iommu_type1_ioctl(c, VFIO_IOMMU_UNMAP_DMA,
-					  (unsigned long)&u);
-
-	if (done)
-		*done = u.size;
-	return ret;
+	return test_unmap_dma(c, NULL, iova, size, flags, done);
 }
 
 static struct vfio_iommu_type1_stats stats(struct fx *f)
 {
-	struct vfio_iommu_type1_stats st;
-
-	vfio_iommu_type1_get_stats(f->c, &st);
-	return st;
+	return test_vfio_stats(f->m.c);
 }
 
 static uint64_t pin_refs(struct fx *f)
 {
-	struct phys_report r;
-
-	phys_report(f->p->pm, mm_owner(f->mm), &r);
-	return r.pin_refs;
+	return test_vfio_pin_refs(&f->m);
 }
 
 /* ---- basic DMA through a mapping ------------------------------------------------ */
@@ -194,8 +149,8 @@ static void test_dma_through_mapping(void **state)
 	struct smmu_xlate x;
 	uint64_t done;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	assert_int_equal(dev_dma_write(f->hw[0], IOVA + 3 * PG + 8, "hello", 6),
 			 0);
 	assert_string_equal(va + 3 * PG + 8, "hello");
@@ -205,17 +160,17 @@ static void test_dma_through_mapping(void **state)
 	/* D04: mapped with IOMMU_CACHE: normal write-back memory */
 	assert_int_equal(smmu_translate(f->hw[0], IOVA, true, &x, NULL), 0);
 	assert_int_equal(x.memtype, SMMU_MEM_NORMAL_WB);
-	assert_true(test_iotlb_entries_in(f->p->hw, IOVA, 16 * PG) > 0);
+	assert_true(test_iotlb_entries_in(f->m.p->hw, IOVA, 16 * PG) > 0);
 
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, &done), 0);
 	assert_int_equal(done, 16 * PG);
 	/* the IOTLB was synced before UNMAP returned: the device faults */
-	assert_int_equal(test_iotlb_entries_in(f->p->hw, IOVA, 16 * PG), 0);
+	assert_int_equal(test_iotlb_entries_in(f->m.p->hw, IOVA, 16 * PG), 0);
 	assert_int_equal(dev_dma_write(f->hw[0], IOVA + 3 * PG, "x", 1),
 			 -EFAULT);
 	assert_int_equal(dev_dma_read(f->hw[0], IOVA + 5 * PG, buf, 1),
 			 -EFAULT);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 }
 
@@ -225,9 +180,9 @@ static void test_dma_prot(void **state)
 	struct fx *f = *state;
 	char *va = region(f, 4 * PG, 0), buf[4];
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 	assert_int_equal(
-		map_dma(f->c, IOVA, va, 4 * PG, VFIO_DMA_MAP_FLAG_READ), 0);
+		map_dma(f->m.c, IOVA, va, 4 * PG, VFIO_DMA_MAP_FLAG_READ), 0);
 	assert_int_equal(dev_dma_read(f->hw[0], IOVA, buf, 4), 0);
 	assert_int_equal(dev_dma_write(f->hw[0], IOVA, "abc", 4), -EFAULT);
 }
@@ -242,15 +197,15 @@ static void test_d01_map_without_domain(void **state)
 	uint64_t size;
 	bool mapped;
 
-	assert_int_equal(map_dma(f->c, IOVA, va, 64 * PG, RW), 0);
-	assert_int_equal(vfio_iommu_type1_find_dma(f->c, IOVA + 63 * PG, &start,
-						   &size, &mapped),
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 64 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_find_dma(f->m.c, IOVA + 63 * PG,
+						   &start, &size, &mapped),
 			 0);
 	assert_int_equal(start, IOVA);
 	assert_int_equal(size, 64 * PG);
 	assert_false(mapped);
 	assert_int_equal(stats(f).pinned_pages, 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 	/* the device is blocked */
 	assert_int_equal(dev_dma_write(f->hw[0], IOVA, "x", 1), -EFAULT);
@@ -265,22 +220,23 @@ static void test_d04_replay_and_sharing(void **state)
 	struct smmu_xlate x;
 	bool mapped;
 
-	assert_int_equal(map_dma(f->c, IOVA, a, 32 * PG, RW), 0);
-	assert_int_equal(map_dma(f->c, 0x40000000, h, 2 * SZ_2M, RW), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, a, 32 * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, 0x40000000, h, 2 * SZ_2M, RW), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 
 	/* the first group: a domain, everything replayed and charged */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	d0 = vfio_iommu_type1_group_domain(f->c, grp(f, 0));
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	d0 = vfio_iommu_type1_group_domain(f->m.c, grp(f, 0));
 	assert_non_null(d0);
 	assert_true(d0->strict);
 	assert_int_equal(d0->type, IOMMU_DOMAIN_UNMANAGED);
-	test_assert_mapped(f->mm, d0, IOVA, a, 32 * PG);
-	test_assert_mapped(f->mm, d0, 0x40000000, h, 2 * SZ_2M);
-	assert_int_equal(
-		vfio_iommu_type1_find_dma(f->c, IOVA, NULL, NULL, &mapped), 0);
+	test_assert_mapped(f->m.mm, d0, IOVA, a, 32 * PG);
+	test_assert_mapped(f->m.mm, d0, 0x40000000, h, 2 * SZ_2M);
+	assert_int_equal(vfio_iommu_type1_find_dma(f->m.c, IOVA, NULL, NULL,
+						   &mapped),
+			 0);
 	assert_true(mapped);
-	assert_int_equal(mm_locked_vm(f->mm), 32 + 1024);
+	assert_int_equal(mm_locked_vm(f->m.mm), 32 + 1024);
 	/* 2 MiB-backed memory is mapped with 2 MiB blocks */
 	assert_int_equal(smmu_translate(f->hw[0], 0x40000000 + SZ_2M + PG,
 					false, &x, NULL),
@@ -291,29 +247,29 @@ static void test_d04_replay_and_sharing(void **state)
 	assert_string_equal(h + 5 * PG, "hi");
 
 	/* a group of the same IOMMU shares the domain */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 1)), 0);
-	assert_ptr_equal(vfio_iommu_type1_group_domain(f->c, grp(f, 1)), d0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 1)), 0);
+	assert_ptr_equal(vfio_iommu_type1_group_domain(f->m.c, grp(f, 1)), d0);
 	assert_int_equal(stats(f).nr_domains, 1);
 	assert_int_equal(dev_dma_write(f->hw[1], IOVA + PG, "g1", 3), 0);
 	assert_string_equal(a + PG, "g1");
 	/* attaching twice */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 1)),
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 1)),
 			 -EINVAL);
 
 	/* another IOMMU: a second domain, replayed from the pinned pages,
 	 * nothing charged twice; page sizes intersect; coherency drops */
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_CHECK_EXTENSION,
 						VFIO_DMA_CC_IOMMU),
 			 1);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
-	d2 = vfio_iommu_type1_group_domain(f->c, grp(f, 2));
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
+	d2 = vfio_iommu_type1_group_domain(f->m.c, grp(f, 2));
 	assert_ptr_not_equal(d2, d0);
 	assert_int_equal(stats(f).nr_domains, 2);
-	test_assert_mapped(f->mm, d2, IOVA, a, 32 * PG);
-	test_assert_mapped(f->mm, d2, 0x40000000, h, 2 * SZ_2M);
-	assert_int_equal(mm_locked_vm(f->mm), 32 + 1024);
+	test_assert_mapped(f->m.mm, d2, IOVA, a, 32 * PG);
+	test_assert_mapped(f->m.mm, d2, 0x40000000, h, 2 * SZ_2M);
+	assert_int_equal(mm_locked_vm(f->m.mm), 32 + 1024);
 	assert_int_equal(stats(f).pgsize_bitmap, PG | SZ_2M);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_CHECK_EXTENSION,
 						VFIO_DMA_CC_IOMMU),
 			 0);
 	assert_int_equal(dev_dma_write(f->hw[2], IOVA + 2 * PG, "g2", 3), 0);
@@ -321,29 +277,29 @@ static void test_d04_replay_and_sharing(void **state)
 	assert_int_equal(stats(f).num_non_pinned_groups, 3);
 
 	/* a map now goes into both domains */
-	assert_int_equal(map_dma(f->c, 0x200000, a, 4 * PG, RW), 0);
-	test_assert_mapped(f->mm, d0, 0x200000, a, 4 * PG);
-	test_assert_mapped(f->mm, d2, 0x200000, a, 4 * PG);
-	assert_int_equal(unmap_dma(f->c, 0x200000, 4 * PG, 0, NULL), 0);
-	assert_int_equal(test_iotlb_entries_in(f->hw2, 0x200000, 4 * PG), 0);
+	assert_int_equal(map_dma(f->m.c, 0x200000, a, 4 * PG, RW), 0);
+	test_assert_mapped(f->m.mm, d0, 0x200000, a, 4 * PG);
+	test_assert_mapped(f->m.mm, d2, 0x200000, a, 4 * PG);
+	assert_int_equal(unmap_dma(f->m.c, 0x200000, 4 * PG, 0, NULL), 0);
+	assert_int_equal(test_iotlb_entries_in(f->m.hw2, 0x200000, 4 * PG), 0);
 
 	/* detach: the second domain goes, the first keeps its mappings */
-	vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 2));
 	assert_int_equal(stats(f).nr_domains, 1);
 	assert_null(iommu_get_domain_for_dev(&f->dev[2]));
 	assert_int_equal(dev_dma_write(f->hw[2], IOVA, "x", 1), -EFAULT);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_CHECK_EXTENSION,
 						VFIO_DMA_CC_IOMMU),
 			 1);
 	assert_int_equal(stats(f).pgsize_bitmap, PG | SZ_2M | (1UL << 30));
-	vfio_iommu_type1_detach_group(f->c, grp(f, 1));
-	test_assert_mapped(f->mm, d0, IOVA, a, 32 * PG);
-	assert_int_equal(mm_locked_vm(f->mm), 32 + 1024);
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 1));
+	test_assert_mapped(f->m.mm, d0, IOVA, a, 32 * PG);
+	assert_int_equal(mm_locked_vm(f->m.mm), 32 + 1024);
 	/* the last group takes every mapping with it */
-	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 0));
 	assert_int_equal(stats(f).nr_dma, 0);
 	assert_int_equal(stats(f).dma_avail, VFIO_DMA_ENTRY_LIMIT_DEFAULT);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 }
 
@@ -352,22 +308,22 @@ static void test_d05_replay_failure_unwinds(void **state)
 	struct fx *f = *state;
 	char *a = region(f, 8 * PG, 0), *b = region(f, 16 * PG, 0);
 
-	mm_set_memlock_limit(f->mm, 16 * PG);
-	assert_int_equal(map_dma(f->c, IOVA, a, 8 * PG, RW), 0);
-	assert_int_equal(map_dma(f->c, 0x200000, b, 16 * PG, RW), 0);
+	mm_set_memlock_limit(f->m.mm, 16 * PG);
+	assert_int_equal(map_dma(f->m.c, IOVA, a, 8 * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, 0x200000, b, 16 * PG, RW), 0);
 	/* the second dma no longer fits: attach fails, the first unwinds */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)),
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)),
 			 -ENOMEM);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 	assert_null(iommu_get_domain_for_dev(&f->dev[0]));
 	assert_int_equal(stats(f).nr_domains, 0);
 	assert_int_equal(stats(f).nr_dma, 2);
 	assert_int_equal(stats(f).num_non_pinned_groups, 0);
 
-	mm_set_memlock_limit(f->mm, 24 * PG);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 24);
+	mm_set_memlock_limit(f->m.mm, 24 * PG);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 24);
 }
 
 /* ---- D02, D03, D06: entries, unknown ioctls, accounting ---------------------------- */
@@ -379,7 +335,7 @@ static void test_d02_dma_avail(void **state)
 	struct vfio_iommu *c;
 
 	vfio_iommu_type1_set_dma_entry_limit(2);
-	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1v2_IOMMU, &c),
+	assert_int_equal(vfio_iommu_type1_open(f->m.mm, VFIO_TYPE1v2_IOMMU, &c),
 			 0);
 	vfio_iommu_type1_set_dma_entry_limit(VFIO_DMA_ENTRY_LIMIT_DEFAULT);
 	assert_int_equal(map_dma(c, IOVA, va, PG, RW), 0);
@@ -390,9 +346,9 @@ static void test_d02_dma_avail(void **state)
 	vfio_iommu_type1_release(c);
 
 	assert_int_equal(stats(f).dma_avail, 65535);
-	assert_int_equal(map_dma(f->c, IOVA, va, PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, PG, RW), 0);
 	assert_int_equal(stats(f).dma_avail, 65534);
-	assert_int_equal(unmap_dma(f->c, IOVA, PG, 0, NULL), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, PG, 0, NULL), 0);
 	assert_int_equal(stats(f).dma_avail, 65535);
 }
 
@@ -400,10 +356,11 @@ static void test_d03_unknown_ioctl(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_GET_API_VERSION, 0),
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_GET_API_VERSION,
+						0),
 			 -ENOTTY);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, 0x1234, 0), -ENOTTY);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_SET_IOMMU, 1),
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, 0x1234, 0), -ENOTTY);
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_SET_IOMMU, 1),
 			 -ENOTTY);
 }
 
@@ -412,28 +369,30 @@ static void test_d06_unpin_accounting(void **state)
 	struct fx *f = *state;
 	char *va = region(f, 48 * PG, 0);
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 32 * PG, RW), 0);
-	assert_int_equal(map_dma(f->c, 0x200000, va + 32 * PG, 16 * PG, RW), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 48);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 32 * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, 0x200000, va + 32 * PG, 16 * PG, RW),
+			 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 48);
 	assert_int_equal(pin_refs(f), 48);
-	assert_int_equal(unmap_dma(f->c, 0x200000, 16 * PG, 0, NULL), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 32);
+	assert_int_equal(unmap_dma(f->m.c, 0x200000, 16 * PG, 0, NULL), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 32);
 	assert_int_equal(pin_refs(f), 32);
 	/* over the limit: ENOMEM, nothing left */
-	mm_set_memlock_limit(f->mm, 40 * PG);
-	assert_int_equal(map_dma(f->c, 0x200000, va + 32 * PG, 16 * PG, RW),
+	mm_set_memlock_limit(f->m.mm, 40 * PG);
+	assert_int_equal(map_dma(f->m.c, 0x200000, va + 32 * PG, 16 * PG, RW),
 			 -ENOMEM);
-	assert_int_equal(mm_locked_vm(f->mm), 32);
+	assert_int_equal(mm_locked_vm(f->m.mm), 32);
 	assert_int_equal(pin_refs(f), 32);
 	assert_int_equal(stats(f).nr_dma, 1);
 	/* CAP_IPC_LOCK lifts the limit */
-	mm_set_cap_ipc_lock(f->mm, true);
-	assert_int_equal(map_dma(f->c, 0x200000, va + 32 * PG, 16 * PG, RW), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 48);
-	assert_int_equal(unmap_dma(f->c, 0, 1ULL << 30, 0, NULL), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
-	mm_set_cap_ipc_lock(f->mm, false);
+	mm_set_cap_ipc_lock(f->m.mm, true);
+	assert_int_equal(map_dma(f->m.c, 0x200000, va + 32 * PG, 16 * PG, RW),
+			 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 48);
+	assert_int_equal(unmap_dma(f->m.c, 0, 1ULL << 30, 0, NULL), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
+	mm_set_cap_ipc_lock(f->m.mm, false);
 }
 
 /* ---- v1 and v2 unmap semantics ------------------------------------------------------- */
@@ -444,33 +403,35 @@ static void test_v2_unmap_rules(void **state)
 	char *va = region(f, 32 * PG, 0);
 	uint64_t done = 1;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	assert_int_equal(
-		map_dma(f->c, IOVA + 16 * PG, va + 16 * PG, 16 * PG, RW), 0);
+		map_dma(f->m.c, IOVA + 16 * PG, va + 16 * PG, 16 * PG, RW), 0);
 	/* overlap */
-	assert_int_equal(map_dma(f->c, IOVA + 15 * PG, va, 2 * PG, RW),
+	assert_int_equal(map_dma(f->m.c, IOVA + 15 * PG, va, 2 * PG, RW),
 			 -EEXIST);
 	/* bisecting a mapping */
-	assert_int_equal(unmap_dma(f->c, IOVA + PG, 4 * PG, 0, &done), -EINVAL);
+	assert_int_equal(unmap_dma(f->m.c, IOVA + PG, 4 * PG, 0, &done),
+			 -EINVAL);
 	assert_int_equal(done, 4 * PG); /* an error copies nothing back */
-	assert_int_equal(unmap_dma(f->c, IOVA, 20 * PG, 0, &done), -EINVAL);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 20 * PG, 0, &done), -EINVAL);
 	/* nothing there: success, size 0 */
-	assert_int_equal(unmap_dma(f->c, 0x10000000, 16 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, 0x10000000, 16 * PG, 0, &done), 0);
 	assert_int_equal(done, 0);
 	/* a range covering both */
-	assert_int_equal(unmap_dma(f->c, IOVA - 16 * PG, 64 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA - 16 * PG, 64 * PG, 0, &done),
+			 0);
 	assert_int_equal(done, 32 * PG);
 	assert_int_equal(stats(f).nr_dma, 0);
 
 	/* UNMAP_ALL */
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
-	assert_int_equal(map_dma(f->c, 0x7000000000, va, 4 * PG, RW), 0);
-	assert_int_equal(unmap_dma(f->c, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done),
-			 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, 0x7000000000, va, 4 * PG, RW), 0);
+	assert_int_equal(
+		unmap_dma(f->m.c, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done), 0);
 	assert_int_equal(done, 20 * PG);
 	assert_int_equal(stats(f).nr_dma, 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 }
 
 static void test_v1_unmap_rules(void **state)
@@ -479,32 +440,33 @@ static void test_v1_unmap_rules(void **state)
 	char *va = region(f, 32 * PG, 0);
 	uint64_t done = 1;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	/* v1: a request starting inside a mapping unmaps nothing */
-	assert_int_equal(unmap_dma(f->c, IOVA + PG, 4 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA + PG, 4 * PG, 0, &done), 0);
 	assert_int_equal(done, 0);
 	assert_int_equal(stats(f).nr_dma, 1);
 	/* one covering the first IOVA removes the whole mapping */
-	assert_int_equal(unmap_dma(f->c, IOVA, 4 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 4 * PG, 0, &done), 0);
 	assert_int_equal(done, 16 * PG);
 	assert_int_equal(stats(f).nr_dma, 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(dev_dma_write(f->hw[0], IOVA + 8 * PG, "x", 1),
 			 -EFAULT);
 	/* pins and dirty tracking are v2 only */
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA, 1,
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, grp(f, 0), IOVA, 1,
 						    IOMMU_READ,
 						    (phys_addr_t[1]){0}),
 			 -EACCES);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA, 1), -EACCES);
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, IOVA, 1),
+			 -EACCES);
 	{
 		struct vfio_iommu_type1_dirty_bitmap d = {
 			.argsz = sizeof(d),
 			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
 		};
 
-		assert_int_equal(vfio_iommu_type1_ioctl(f->c,
+		assert_int_equal(vfio_iommu_type1_ioctl(f->m.c,
 							VFIO_IOMMU_DIRTY_PAGES,
 							(unsigned long)&d),
 				 -EACCES);
@@ -529,36 +491,37 @@ static void test_iova_ranges_and_info(void **state)
 	/* no IOVA ranges before the first group: the MSI window is fine */
 	memset(&u, 0, sizeof(u));
 	u.info.argsz = sizeof(u);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_IOMMU_GET_INFO,
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_IOMMU_GET_INFO,
 						(unsigned long)&u),
 			 0);
 	assert_int_equal(u.info.iova_pgsizes, ~(PG - 1));
-	assert_int_equal(map_dma(f->c, MSI_IOVA_BASE, va, 4 * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, MSI_IOVA_BASE, va, 4 * PG, RW), 0);
 	/* the group's reserved MSI window conflicts with it */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)),
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)),
 			 -EINVAL);
 	assert_null(iommu_get_domain_for_dev(&f->dev[0]));
-	assert_int_equal(unmap_dma(f->c, MSI_IOVA_BASE, 4 * PG, 0, NULL), 0);
+	assert_int_equal(unmap_dma(f->m.c, MSI_IOVA_BASE, 4 * PG, 0, NULL), 0);
 	/* a mapping beyond the 48-bit aperture conflicts too */
-	assert_int_equal(map_dma(f->c, 1ULL << 48, va, 4 * PG, RW), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)),
+	assert_int_equal(map_dma(f->m.c, 1ULL << 48, va, 4 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)),
 			 -EINVAL);
-	assert_int_equal(unmap_dma(f->c, 1ULL << 48, 4 * PG, 0, NULL), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(unmap_dma(f->m.c, 1ULL << 48, 4 * PG, 0, NULL), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 
 	/* now the window and the outside of the aperture are refused */
-	assert_int_equal(map_dma(f->c, MSI_IOVA_BASE, va, 4 * PG, RW), -EINVAL);
-	assert_int_equal(map_dma(f->c, MSI_IOVA_BASE - PG, va, 2 * PG, RW),
+	assert_int_equal(map_dma(f->m.c, MSI_IOVA_BASE, va, 4 * PG, RW),
 			 -EINVAL);
-	assert_int_equal(map_dma(f->c, 1ULL << 48, va, 4 * PG, RW), -EINVAL);
-	assert_int_equal(map_dma(f->c, MSI_IOVA_BASE + MSI_IOVA_LENGTH, va,
+	assert_int_equal(map_dma(f->m.c, MSI_IOVA_BASE - PG, va, 2 * PG, RW),
+			 -EINVAL);
+	assert_int_equal(map_dma(f->m.c, 1ULL << 48, va, 4 * PG, RW), -EINVAL);
+	assert_int_equal(map_dma(f->m.c, MSI_IOVA_BASE + MSI_IOVA_LENGTH, va,
 				 4 * PG, RW),
 			 0);
 
 	/* too small: the size needed comes back, no capability copied */
 	memset(&u, 0, sizeof(u));
 	u.info.argsz = 16;
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_IOMMU_GET_INFO,
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_IOMMU_GET_INFO,
 						(unsigned long)&u),
 			 0);
 	assert_true(u.info.argsz > sizeof(u.info));
@@ -567,7 +530,7 @@ static void test_iova_ranges_and_info(void **state)
 
 	memset(&u, 0, sizeof(u));
 	u.info.argsz = sizeof(u);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_IOMMU_GET_INFO,
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_IOMMU_GET_INFO,
 						(unsigned long)&u),
 			 0);
 	assert_int_equal(u.info.flags,
@@ -656,17 +619,17 @@ static void test_check_extension(void **state)
 	static char token;
 
 	check_ext_column(NULL, 0);
-	check_ext_column(f->c, 1);
+	check_ext_column(f->m.c, 1);
 	/* the non-coherent IOMMU alone */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
-	check_ext_column(f->c, 2);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
+	check_ext_column(f->m.c, 2);
 	/* emulated groups switch UPDATE_VADDR off */
 	assert_int_equal(vfio_iommu_type1_attach_emulated_group(
-				 f->c, (struct iommu_group *)&token),
+				 f->m.c, (struct iommu_group *)&token),
 			 0);
-	check_ext_column(f->c, 3);
-	vfio_iommu_type1_detach_group(f->c, (struct iommu_group *)&token);
-	check_ext_column(f->c, 2);
+	check_ext_column(f->m.c, 3);
+	vfio_iommu_type1_detach_group(f->m.c, (struct iommu_group *)&token);
+	check_ext_column(f->m.c, 2);
 	/* open */
 	{
 		struct vfio_iommu *c;
@@ -674,10 +637,11 @@ static void test_check_extension(void **state)
 		/* nesting is a v2 container whose domains are nest
 		 * parents */
 		assert_int_equal(vfio_iommu_type1_open(
-					 f->mm, VFIO_TYPE1_NESTING_IOMMU, &c),
+					 f->m.mm, VFIO_TYPE1_NESTING_IOMMU, &c),
 				 0);
 		vfio_iommu_type1_release(c);
-		assert_int_equal(vfio_iommu_type1_open(f->mm, 0, &c), -EINVAL);
+		assert_int_equal(vfio_iommu_type1_open(f->m.mm, 0, &c),
+				 -EINVAL);
 		assert_int_equal(vfio_iommu_type1_open(NULL, VFIO_TYPE1_IOMMU,
 						       &c),
 				 -EINVAL);
@@ -695,68 +659,68 @@ static void test_update_vaddr(void **state)
 	uint64_t done;
 	phys_addr_t pa;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	d = vfio_iommu_type1_group_domain(f->c, grp(f, 0));
-	assert_int_equal(map_dma(f->c, IOVA, a, 8 * PG, RW), 0);
-	assert_int_equal(map_dma(f->c, IOVA + 8 * PG, a + 8 * PG, 8 * PG, RW),
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	d = vfio_iommu_type1_group_domain(f->m.c, grp(f, 0));
+	assert_int_equal(map_dma(f->m.c, IOVA, a, 8 * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA + 8 * PG, a + 8 * PG, 8 * PG, RW),
 			 0);
 	/* invalidate the second; then both: the second is already invalid,
 	 * so the call fails and the first is left valid */
-	assert_int_equal(unmap_dma(f->c, IOVA + 8 * PG, 8 * PG,
+	assert_int_equal(unmap_dma(f->m.c, IOVA + 8 * PG, 8 * PG,
 				   VFIO_DMA_UNMAP_FLAG_VADDR, &done),
 			 0);
 	assert_int_equal(done, 8 * PG);
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG,
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG,
 				   VFIO_DMA_UNMAP_FLAG_VADDR, &done),
 			 -EINVAL);
 	/* the mapping itself stays and DMA still works */
-	test_assert_mapped(f->mm, d, IOVA, a, 16 * PG);
+	test_assert_mapped(f->m.mm, d, IOVA, a, 16 * PG);
 	assert_int_equal(dev_dma_write(f->hw[0], IOVA + 9 * PG, "v", 2), 0);
 	/* pins fail while a vaddr is invalid */
 	vdev.ops = &(const struct vfio_iommu_device_ops){
 		.dma_unmap = (void *)abort,
 	};
-	assert_int_equal(vfio_iommu_type1_register_device(f->c, &vdev), 0);
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA, 1,
+	assert_int_equal(vfio_iommu_type1_register_device(f->m.c, &vdev), 0);
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, grp(f, 0), IOVA, 1,
 						    IOMMU_READ, &pa),
 			 -EBUSY);
-	vfio_iommu_type1_unregister_device(f->c, &vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &vdev);
 	/* the new vaddr: prot flags are refused, the range must match */
-	assert_int_equal(map_dma(f->c, IOVA + 8 * PG, b, 8 * PG,
+	assert_int_equal(map_dma(f->m.c, IOVA + 8 * PG, b, 8 * PG,
 				 VFIO_DMA_MAP_FLAG_VADDR | RW),
 			 -EINVAL);
-	assert_int_equal(map_dma(f->c, IOVA + 8 * PG, b, 4 * PG,
+	assert_int_equal(map_dma(f->m.c, IOVA + 8 * PG, b, 4 * PG,
 				 VFIO_DMA_MAP_FLAG_VADDR),
 			 -EINVAL);
-	assert_int_equal(map_dma(f->c, 0x10000000, b, 8 * PG,
+	assert_int_equal(map_dma(f->m.c, 0x10000000, b, 8 * PG,
 				 VFIO_DMA_MAP_FLAG_VADDR),
 			 -ENOENT);
-	assert_int_equal(map_dma(f->c, IOVA, b, 8 * PG,
+	assert_int_equal(map_dma(f->m.c, IOVA, b, 8 * PG,
 				 VFIO_DMA_MAP_FLAG_VADDR),
 			 -EINVAL); /* not invalid */
-	assert_int_equal(map_dma(f->c, IOVA + 8 * PG, b, 8 * PG,
+	assert_int_equal(map_dma(f->m.c, IOVA + 8 * PG, b, 8 * PG,
 				 VFIO_DMA_MAP_FLAG_VADDR),
 			 0);
 	/* unmapping still releases the pages pinned from the old vaddr */
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, &done), 0);
 	assert_int_equal(done, 16 * PG);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 
 	/* without a domain: attach cannot pin an invalid vaddr (-EBUSY) */
-	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
-	assert_int_equal(map_dma(f->c, IOVA, a, 8 * PG, RW), 0);
-	assert_int_equal(unmap_dma(f->c, IOVA, 8 * PG,
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 0));
+	assert_int_equal(map_dma(f->m.c, IOVA, a, 8 * PG, RW), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 8 * PG,
 				   VFIO_DMA_UNMAP_FLAG_VADDR, NULL),
 			 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)),
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)),
 			 -EBUSY);
 	assert_int_equal(
-		map_dma(f->c, IOVA, b, 8 * PG, VFIO_DMA_MAP_FLAG_VADDR), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	test_assert_mapped(f->mm,
-			   vfio_iommu_type1_group_domain(f->c, grp(f, 0)), IOVA,
-			   b, 8 * PG);
+		map_dma(f->m.c, IOVA, b, 8 * PG, VFIO_DMA_MAP_FLAG_VADDR), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	test_assert_mapped(f->m.mm,
+			   vfio_iommu_type1_group_domain(f->m.c, grp(f, 0)),
+			   IOVA, b, 8 * PG);
 }
 
 /* ---- pins by mediated drivers: D07..D10, D12, G01, G02, G04, G05 ------------------------- */
@@ -826,40 +790,40 @@ static void test_d07_d12_pins_with_domain(void **state)
 	struct pin_driver drv;
 	phys_addr_t pa[4];
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	d = vfio_iommu_type1_group_domain(f->c, grp(f, 0));
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	d = vfio_iommu_type1_group_domain(f->m.c, grp(f, 0));
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 16);
 	/* no registered device: no pins */
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0),
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, grp(f, 0),
 						    IOVA + 4 * PG, 4,
 						    IOMMU_READ, pa),
 			 -EINVAL);
-	pin_driver_init(&drv, f->c);
-	assert_int_equal(vfio_iommu_type1_group_pinned_scope(f->c, grp(f, 0)),
+	pin_driver_init(&drv, f->m.c);
+	assert_int_equal(vfio_iommu_type1_group_pinned_scope(f->m.c, grp(f, 0)),
 			 0);
 	assert_int_equal(stats(f).num_non_pinned_groups, 1);
 	assert_int_equal(
-		vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA + 4 * PG, 4,
+		vfio_iommu_type1_pin_pages(f->m.c, grp(f, 0), IOVA + 4 * PG, 4,
 					   IOMMU_READ | IOMMU_WRITE, pa),
 		4);
 	/* D07: not charged again; the same frames the IOMMU maps */
-	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(mm_locked_vm(f->m.mm), 16);
 	assert_int_equal(pin_refs(f), 16 + 4);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(pa[i],
 				 iommu_iova_to_phys(d, IOVA + (4 + i) * PG));
 	/* D12: the group's first pin sets its dirty scope */
-	assert_int_equal(vfio_iommu_type1_group_pinned_scope(f->c, grp(f, 0)),
+	assert_int_equal(vfio_iommu_type1_group_pinned_scope(f->m.c, grp(f, 0)),
 			 1);
 	assert_int_equal(stats(f).num_non_pinned_groups, 0);
 	assert_int_equal(stats(f).external_pins, 4);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + 4 * PG, 4),
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, IOVA + 4 * PG, 4),
 			 4);
-	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(mm_locked_vm(f->m.mm), 16);
 	assert_int_equal(pin_refs(f), 16);
 	assert_int_equal(stats(f).external_pins, 0);
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
 }
 
 static void test_d07_pins_without_domain(void **state)
@@ -871,47 +835,47 @@ static void test_d07_pins_without_domain(void **state)
 	struct pin_driver drv;
 	phys_addr_t pa[2], pb[2];
 
-	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, eg), 0);
-	assert_int_equal(vfio_iommu_type1_group_pinned_scope(f->c, eg), 1);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
-	pin_driver_init(&drv, f->c);
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->m.c, eg), 0);
+	assert_int_equal(vfio_iommu_type1_group_pinned_scope(f->m.c, eg), 1);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
+	pin_driver_init(&drv, f->m.c);
 	/* no IOMMU-backed domain: each pinned page is charged, once */
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, eg, IOVA + PG, 2,
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, eg, IOVA + PG, 2,
 						    IOMMU_WRITE, pa),
 			 2);
-	assert_int_equal(pa[0], test_user_pa(f->mm, va + PG));
-	assert_int_equal(mm_locked_vm(f->mm), 2);
+	assert_int_equal(pa[0], test_user_pa(f->m.mm, va + PG));
+	assert_int_equal(mm_locked_vm(f->m.mm), 2);
 	/* G05: pinned again (another driver, say): counted twice, the
 	 * page pinned once; one unpin leaves it pinned */
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, eg, IOVA + PG, 2,
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, eg, IOVA + PG, 2,
 						    IOMMU_READ, pb),
 			 2);
 	assert_memory_equal(pa, pb, sizeof(pa));
-	assert_int_equal(mm_locked_vm(f->mm), 2);
+	assert_int_equal(mm_locked_vm(f->m.mm), 2);
 	assert_int_equal(pin_refs(f), 2);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + PG, 2), 2);
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, IOVA + PG, 2), 2);
 	assert_int_equal(pin_refs(f), 2);
 	assert_int_equal(stats(f).external_pins, 2);
-	assert_int_equal(mm_locked_vm(f->mm), 2);
+	assert_int_equal(mm_locked_vm(f->m.mm), 2);
 
 	/* a domain comes: the pinned pages are not charged twice */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 16);
 	assert_int_equal(pin_refs(f), 16 + 2);
 	/* the last domain goes while the emulated group stays: the
 	 * mappings stay, the drivers' pins are charged again */
-	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 0));
 	assert_int_equal(stats(f).nr_dma, 1);
-	assert_int_equal(mm_locked_vm(f->mm), 2);
+	assert_int_equal(mm_locked_vm(f->m.mm), 2);
 	assert_int_equal(pin_refs(f), 2);
 	/* G04: an IOVA never pinned: nothing changes */
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + 8 * PG, 1),
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, IOVA + 8 * PG, 1),
 			 1);
 	assert_int_equal(pin_refs(f), 2);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + PG, 2), 2);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, IOVA + PG, 2), 2);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
 }
 
 /*
@@ -938,7 +902,7 @@ static long pin_call(struct fx *f, struct vfio_iommu *v1,
 		     phys_addr_t *pa)
 {
 	static char other;
-	struct vfio_iommu *iommu = c->null_iommu ? NULL : c->v1 ? v1 : f->c;
+	struct vfio_iommu *iommu = c->null_iommu ? NULL : c->v1 ? v1 : f->m.c;
 	struct iommu_group *g = c->other_group ? (struct iommu_group *)&other
 					       : grp(f, 0);
 	phys_addr_t *phys = c->null_phys ? NULL : pa;
@@ -1008,27 +972,27 @@ static void test_d08_pin_arguments(void **state)
 	struct pin_driver drv, drv1;
 	struct vfio_iommu *v1;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 	assert_int_equal(
-		map_dma(f->c, IOVA, va, 16 * PG, VFIO_DMA_MAP_FLAG_READ), 0);
-	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1_IOMMU, &v1),
+		map_dma(f->m.c, IOVA, va, 16 * PG, VFIO_DMA_MAP_FLAG_READ), 0);
+	assert_int_equal(vfio_iommu_type1_open(f->m.mm, VFIO_TYPE1_IOMMU, &v1),
 			 0);
 	assert_int_equal(map_dma(v1, IOVA, va, 16 * PG, VFIO_DMA_MAP_FLAG_READ),
 			 0);
 	/* no device registered yet, and a vaddr invalid: EBUSY first */
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG,
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG,
 				   VFIO_DMA_UNMAP_FLAG_VADDR, NULL),
 			 0);
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA, 1,
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, grp(f, 0), IOVA, 1,
 						    PR, pa),
 			 -EBUSY);
 	assert_int_equal(
-		map_dma(f->c, IOVA, va, 16 * PG, VFIO_DMA_MAP_FLAG_VADDR), 0);
+		map_dma(f->m.c, IOVA, va, 16 * PG, VFIO_DMA_MAP_FLAG_VADDR), 0);
 	/* no device registered: nobody to call back on unmap */
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0), IOVA, 1,
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, grp(f, 0), IOVA, 1,
 						    PR, pa),
 			 -EINVAL);
-	pin_driver_init(&drv, f->c);
+	pin_driver_init(&drv, f->m.c);
 	pin_driver_init(&drv1, v1);
 	for (size_t i = 0; i < ARRAY_SIZE_T(pin_cases); i++) {
 		const struct pin_case *c = &pin_cases[i];
@@ -1039,22 +1003,22 @@ static void test_d08_pin_arguments(void **state)
 				 c->expect);
 		if (ret > 0) {
 			assert_int_equal(vfio_iommu_type1_device_unpin_pages(
-						 f->c, &drv.vdev, c->iova,
+						 f->m.c, &drv.vdev, c->iova,
 						 (int)ret),
 					 ret);
 		}
 		/* all or nothing, nothing charged twice */
 		assert_int_equal(stats(f).external_pins, 0);
 		assert_int_equal(pin_refs(f), 16);
-		assert_int_equal(mm_locked_vm(f->mm), 16);
+		assert_int_equal(mm_locked_vm(f->m.mm), 16);
 		assert_int_equal(
-			vfio_iommu_type1_device_pinned(f->c, &drv.vdev), 0);
+			vfio_iommu_type1_device_pinned(f->m.c, &drv.vdev), 0);
 	}
 	/* a failed call leaves the group's dirty scope as it was, a good one
 	 * sets it (D12) */
-	assert_int_equal(vfio_iommu_type1_group_pinned_scope(f->c, grp(f, 0)),
+	assert_int_equal(vfio_iommu_type1_group_pinned_scope(f->m.c, grp(f, 0)),
 			 1);
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
 	vfio_iommu_type1_unregister_device(v1, &drv1.vdev);
 	vfio_iommu_type1_release(v1);
 }
@@ -1122,27 +1086,27 @@ static void test_d09_unpin_arguments(void **state)
 	struct vfio_iommu *v1;
 	phys_addr_t pa[4];
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	assert_int_equal(
-		map_dma(f->c, IOVA + 32 * PG, va + 16 * PG, 16 * PG, RW), 0);
-	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1_IOMMU, &v1),
+		map_dma(f->m.c, IOVA + 32 * PG, va + 16 * PG, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_open(f->m.mm, VFIO_TYPE1_IOMMU, &v1),
 			 0);
-	pin_driver_init(&drv, f->c);
+	pin_driver_init(&drv, f->m.c);
 	pin_driver_init(&drv1, v1);
 	for (size_t i = 0; i < ARRAY_SIZE_T(unpin_cases); i++) {
 		const struct unpin_case *c = &unpin_cases[i];
 		struct vfio_iommu *iommu = c->null_iommu ? NULL
 					   : c->v1	 ? v1
-							 : f->c;
+							 : f->m.c;
 		long ret;
 
-		assert_int_equal(vfio_iommu_type1_pin_pages(f->c, grp(f, 0),
+		assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, grp(f, 0),
 							    IOVA + 14 * PG, 2,
 							    PR, pa),
 				 2);
 		assert_int_equal(vfio_iommu_type1_device_pin_pages(
-					 f->c, &drv.vdev, grp(f, 0),
+					 f->m.c, &drv.vdev, grp(f, 0),
 					 IOVA + 32 * PG, 2, PR, pa),
 				 2);
 		if (c->api == PIN_GROUP)
@@ -1157,14 +1121,14 @@ static void test_d09_unpin_arguments(void **state)
 				 c->expect);
 		assert_int_equal(stats(f).external_pins, c->pins_left);
 		assert_int_equal(pin_refs(f), 32 + c->pins_left);
-		assert_int_equal(mm_locked_vm(f->mm), 32);
+		assert_int_equal(mm_locked_vm(f->m.mm), 32);
 		/* back to none */
-		vfio_iommu_type1_unpin_pages(f->c, IOVA + 14 * PG, 2);
-		vfio_iommu_type1_device_unpin_pages(f->c, &drv.vdev,
+		vfio_iommu_type1_unpin_pages(f->m.c, IOVA + 14 * PG, 2);
+		vfio_iommu_type1_device_unpin_pages(f->m.c, &drv.vdev,
 						    IOVA + 32 * PG, 2);
 		assert_int_equal(stats(f).external_pins, 0);
 	}
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
 	vfio_iommu_type1_unregister_device(v1, &drv1.vdev);
 	vfio_iommu_type1_release(v1);
 }
@@ -1196,7 +1160,7 @@ static void test_cap_ipc_lock_is_the_real_one(void **state)
 	int st;
 
 	/* a new mm (a process) has the process's real capability */
-	assert_int_equal(mm_create(f->p->pm, &mm), 0);
+	assert_int_equal(mm_create(f->m.p->pm, &mm), 0);
 	assert_int_equal(mm_cap_ipc_lock(mm), have);
 	/* a modelled limit is one without it; the test API sets it again */
 	mm_set_memlock_limit(mm, 8 * PG);
@@ -1220,7 +1184,7 @@ static void test_cap_ipc_lock_is_the_real_one(void **state)
 			~CAP_TO_MASK(CAP_IPC_LOCK);
 		if (syscall(SYS_capset, &h, d) || proc_cap_ipc_lock())
 			_exit(3);
-		if (mm_create(f->p->pm, &mm))
+		if (mm_create(f->m.p->pm, &mm))
 			_exit(4);
 		_exit(mm_cap_ipc_lock(mm) ? 1 : 0);
 	}
@@ -1244,48 +1208,48 @@ static void test_cap_ipc_lock_taken_at_map(void **state)
 	struct pin_driver drv;
 	phys_addr_t pa[16];
 
-	mm_set_memlock_limit(f->mm, 8 * PG);
+	mm_set_memlock_limit(f->m.mm, 8 * PG);
 	/* mapped without it: the capability gained later does not count */
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
-	mm_set_cap_ipc_lock(f->mm, true);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)),
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->m.mm, true);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)),
 			 -ENOMEM);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, NULL), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, NULL), 0);
 	/* mapped with it (still set): dropping it later does not count */
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
-	mm_set_cap_ipc_lock(f->mm, false);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 16); /* charged past 8 */
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->m.mm, false);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 16); /* charged past 8 */
 	/* a new mapping without it hits the limit */
-	assert_int_equal(map_dma(f->c, 0x400000, va, PG, RW), -ENOMEM);
-	assert_int_equal(mm_locked_vm(f->mm), 16);
-	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(map_dma(f->m.c, 0x400000, va, PG, RW), -ENOMEM);
+	assert_int_equal(mm_locked_vm(f->m.mm), 16);
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 0));
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 
 	/* drivers' pins (no IOMMU domain: charged) use the dma's too */
-	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, eg), 0);
-	pin_driver_init(&drv, f->c);
-	mm_set_cap_ipc_lock(f->mm, true);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
-	mm_set_cap_ipc_lock(f->mm, false);
-	assert_int_equal(map_dma(f->c, 0x400000, va, 16 * PG, RW), 0);
-	mm_set_cap_ipc_lock(f->mm, true);
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, eg, IOVA, 16,
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->m.c, eg), 0);
+	pin_driver_init(&drv, f->m.c);
+	mm_set_cap_ipc_lock(f->m.mm, true);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->m.mm, false);
+	assert_int_equal(map_dma(f->m.c, 0x400000, va, 16 * PG, RW), 0);
+	mm_set_cap_ipc_lock(f->m.mm, true);
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, eg, IOVA, 16,
 						    IOMMU_READ, pa),
 			 16);
-	assert_int_equal(mm_locked_vm(f->mm), 16);
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, eg, 0x400000, 1,
+	assert_int_equal(mm_locked_vm(f->m.mm), 16);
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, eg, 0x400000, 1,
 						    IOMMU_READ, pa),
 			 -ENOMEM);
-	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(mm_locked_vm(f->m.mm), 16);
 	assert_int_equal(stats(f).external_pins, 16);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA, 16), 16);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
-	vfio_iommu_type1_detach_group(f->c, eg);
-	mm_set_cap_ipc_lock(f->mm, false);
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, IOVA, 16), 16);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
+	vfio_iommu_type1_detach_group(f->m.c, eg);
+	mm_set_cap_ipc_lock(f->m.mm, false);
 }
 
 static void test_d10_remove_with_pins_warns(void **state)
@@ -1297,19 +1261,19 @@ static void test_d10_remove_with_pins_warns(void **state)
 	struct pin_driver drv;
 	phys_addr_t pa[3];
 
-	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, eg), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
-	pin_driver_init(&drv, f->c);
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, eg, IOVA, 3,
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->m.c, eg), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
+	pin_driver_init(&drv, f->m.c);
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, eg, IOVA, 3,
 						    IOMMU_READ, pa),
 			 3);
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
 	/* the last group leaves with pins held: the dma goes with a
 	 * warning and the pins are dropped rather than leaked */
-	vfio_iommu_type1_detach_group(f->c, eg);
+	vfio_iommu_type1_detach_group(f->m.c, eg);
 	assert_int_equal(stats(f).pinned_on_remove, 1);
 	assert_int_equal(stats(f).nr_dma, 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 }
 
@@ -1321,20 +1285,21 @@ static void test_g01_unmap_calls_drivers_back(void **state)
 	phys_addr_t pa;
 	uint64_t done;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	assert_int_equal(
-		map_dma(f->c, IOVA + 16 * PG, va + 16 * PG, 16 * PG, RW), 0);
-	pin_driver_init(&drv, f->c);
-	pin_driver_init(&other, f->c);
+		map_dma(f->m.c, IOVA + 16 * PG, va + 16 * PG, 16 * PG, RW), 0);
+	pin_driver_init(&drv, f->m.c);
+	pin_driver_init(&other, f->m.c);
 	/* a page that is not the first of the mapping (G02) */
 	assert_int_equal(pin_one(&drv, grp(f, 0), IOVA + 16 * PG + 7 * PG, &pa),
 			 1);
 	/* unmapping the mapping without pins calls nobody */
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, &done), 0);
 	assert_int_equal(drv.calls + other.calls, 0);
 	/* G01: every registered driver, with the whole range */
-	assert_int_equal(unmap_dma(f->c, IOVA + 16 * PG, 16 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA + 16 * PG, 16 * PG, 0, &done),
+			 0);
 	assert_int_equal(done, 16 * PG);
 	assert_int_equal(drv.calls, 1);
 	assert_int_equal(other.calls, 1);
@@ -1344,9 +1309,9 @@ static void test_g01_unmap_calls_drivers_back(void **state)
 	assert_int_equal(stats(f).pinned_on_remove, 0);
 	assert_int_equal(stats(f).nr_dma, 0);
 	assert_int_equal(pin_refs(f), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
-	vfio_iommu_type1_unregister_device(f->c, &other.vdev);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &other.vdev);
 }
 
 /* G03: a driver that never unpins: type1 retries, then (where the kernel
@@ -1360,24 +1325,24 @@ static void test_g03_driver_ignoring_unmap_fails(void **state)
 	phys_addr_t pa;
 	uint64_t done = 1;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
-	pin_driver_init(&drv, f->c);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
+	pin_driver_init(&drv, f->m.c);
 	drv.ignore = true;
 	assert_int_equal(pin_one(&drv, grp(f, 0), IOVA + 3 * PG, &pa), 1);
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), -EBUSY);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, &done), -EBUSY);
 	/* on error the struct is not written back, as with the kernel */
 	assert_int_equal(done, 16 * PG);
 	assert_true(stats(f).nr_dma == 1);
-	assert_true(iommu_iova_to_phys(vfio_iommu_type1_group_domain(f->c,
+	assert_true(iommu_iova_to_phys(vfio_iommu_type1_group_domain(f->m.c,
 								     grp(f, 0)),
 				       IOVA + 3 * PG) != 0);
 	/* the pin is dropped properly, then the unmap succeeds */
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + 3 * PG, 1),
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, IOVA + 3 * PG, 1),
 			 1);
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, &done), 0);
 	assert_int_equal(done, 16 * PG);
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
 }
 
 /* ---- dirty tracking: D11, D12 -------------------------------------------------------------- */
@@ -1421,32 +1386,32 @@ static void test_d11_dirty_tracking(void **state)
 	uint64_t map[2] = {0};
 	phys_addr_t pa;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 	/* two mappings, the second starting mid-word of the bitmap */
-	assert_int_equal(map_dma(f->c, IOVA, va, 3 * PG, RW), 0);
-	assert_int_equal(map_dma(f->c, IOVA + 3 * PG, va + 3 * PG, 5 * PG, RW),
-			 0);
-	assert_int_equal(get_bitmap(f->c, IOVA, 8 * PG, map, 8), -EINVAL);
-	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 3 * PG, RW), 0);
+	assert_int_equal(
+		map_dma(f->m.c, IOVA + 3 * PG, va + 3 * PG, 5 * PG, RW), 0);
+	assert_int_equal(get_bitmap(f->m.c, IOVA, 8 * PG, map, 8), -EINVAL);
+	assert_int_equal(dirty_ioctl(f->m.c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
 			 0);
 	assert_true(stats(f).dirty_page_tracking);
 	/* D11: a group that does not pin: everything mapped is dirty */
-	assert_int_equal(get_bitmap(f->c, IOVA, 8 * PG, map, 8), 0);
+	assert_int_equal(get_bitmap(f->m.c, IOVA, 8 * PG, map, 8), 0);
 	assert_int_equal(map[0], 0xff);
 	/* a map while tracking gets a bitmap too */
-	assert_int_equal(map_dma(f->c, IOVA + 8 * PG, va + 8 * PG, 8 * PG, RW),
-			 0);
+	assert_int_equal(
+		map_dma(f->m.c, IOVA + 8 * PG, va + 8 * PG, 8 * PG, RW), 0);
 	map[0] = 0;
-	assert_int_equal(get_bitmap(f->c, IOVA, 16 * PG, map, 8), 0);
+	assert_int_equal(get_bitmap(f->m.c, IOVA, 16 * PG, map, 8), 0);
 	assert_int_equal(map[0], 0xffff);
 	/* the range must not bisect a mapping */
-	assert_int_equal(get_bitmap(f->c, IOVA, 4 * PG, map, 8), -EINVAL);
+	assert_int_equal(get_bitmap(f->m.c, IOVA, 4 * PG, map, 8), -EINVAL);
 
 	/* D12: once the group pins, only its pins are dirty */
-	pin_driver_init(&drv, f->c);
+	pin_driver_init(&drv, f->m.c);
 	assert_int_equal(pin_one(&drv, grp(f, 0), IOVA + 4 * PG, &pa), 1);
 	map[0] = 0;
-	assert_int_equal(get_bitmap(f->c, IOVA, 16 * PG, map, 8), 0);
+	assert_int_equal(get_bitmap(f->m.c, IOVA, 16 * PG, map, 8), 0);
 	assert_int_equal(map[0], 1ULL << 4);
 	/* GET_DIRTY_BITMAP on unmap */
 	{
@@ -1461,12 +1426,12 @@ static void test_d11_dirty_tracking(void **state)
 			.b = {.pgsize = PG, .size = 8, .data = (void *)map},
 		};
 
-		assert_int_equal(vfio_iommu_type1_unpin_pages(f->c,
+		assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c,
 							      IOVA + 4 * PG, 1),
 				 1);
 		drv.nr_pinned = 0;
 		map[0] = 0;
-		assert_int_equal(vfio_iommu_type1_ioctl(f->c,
+		assert_int_equal(vfio_iommu_type1_ioctl(f->m.c,
 							VFIO_IOMMU_UNMAP_DMA,
 							(unsigned long)&a),
 				 0);
@@ -1475,12 +1440,12 @@ static void test_d11_dirty_tracking(void **state)
 		assert_int_equal(map[0], 1ULL << 4);
 	}
 	/* the group leaves: what it could have written is all dirty */
-	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
+	assert_int_equal(dirty_ioctl(f->m.c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
 			 0);
 	assert_false(stats(f).dirty_page_tracking);
-	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
+	assert_int_equal(dirty_ioctl(f->m.c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
 			 0);
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
 }
 
 /* ---- the order of checks: one table per ioctl --------------------------------------------------- */
@@ -1774,13 +1739,13 @@ static void check_unchanged(struct fx *f, struct iommu_domain *d,
 	assert_int_equal(st.dma_avail, 65534);
 	assert_int_equal(st.pinned_pages, 16);
 	assert_int_equal(st.nr_emulated, 0);
-	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(mm_locked_vm(f->m.mm), 16);
 	assert_int_equal(pin_refs(f), 16);
-	test_assert_mapped(f->mm, d, IOVA, va, 16 * PG);
+	test_assert_mapped(f->m.mm, d, IOVA, va, 16 * PG);
 	test_assert_unmapped(d, 0x400000, 32 * PG);
 	assert_int_equal(st.dirty_page_tracking, false);
 	assert_int_equal(
-		vfio_iommu_type1_find_dma(f->c, IOVA, NULL, NULL, NULL), 0);
+		vfio_iommu_type1_find_dma(f->m.c, IOVA, NULL, NULL, NULL), 0);
 }
 
 static void run_cases(struct fx *f, const struct bad_case *cases, size_t n)
@@ -1804,9 +1769,9 @@ static void run_cases(struct fx *f, const struct bad_case *cases, size_t n)
 		char raw[512];
 	} a;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	d = vfio_iommu_type1_group_domain(f->c, grp(f, 0));
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	d = vfio_iommu_type1_group_domain(f->m.c, grp(f, 0));
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 
 	for (size_t i = 0; i < n; i++) {
 		const struct bad_case *c = &cases[i];
@@ -1857,24 +1822,24 @@ static void run_cases(struct fx *f, const struct bad_case *cases, size_t n)
 			arg = BADPTR;
 		if (c->emulated)
 			assert_int_equal(vfio_iommu_type1_attach_emulated_group(
-						 f->c, eg),
+						 f->m.c, eg),
 					 0);
 		if (c->tracking)
 			assert_int_equal(
-				dirty_ioctl(f->c,
+				dirty_ioctl(f->m.c,
 					    VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
 				0);
-		ret = vfio_iommu_type1_ioctl(f->c, c->cmd, arg);
+		ret = vfio_iommu_type1_ioctl(f->m.c, c->cmd, arg);
 		if (ret != c->expect)
 			fail_msg("%s: got %ld, expected %ld", c->name, ret,
 				 c->expect);
 		if (c->tracking)
 			assert_int_equal(
-				dirty_ioctl(f->c,
+				dirty_ioctl(f->m.c,
 					    VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
 				0);
 		if (c->emulated)
-			vfio_iommu_type1_detach_group(f->c, eg);
+			vfio_iommu_type1_detach_group(f->m.c, eg);
 		check_unchanged(f, d, va);
 	}
 }
@@ -1892,7 +1857,7 @@ static void test_map_dma_entry_limit_order(void **state)
 	struct vfio_iommu *c;
 
 	vfio_iommu_type1_set_dma_entry_limit(1);
-	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1v2_IOMMU, &c),
+	assert_int_equal(vfio_iommu_type1_open(f->m.mm, VFIO_TYPE1v2_IOMMU, &c),
 			 0);
 	vfio_iommu_type1_set_dma_entry_limit(VFIO_DMA_ENTRY_LIMIT_DEFAULT);
 	assert_int_equal(vfio_iommu_type1_attach_group(c, grp(f, 0)), 0);
@@ -1903,9 +1868,9 @@ static void test_map_dma_entry_limit_order(void **state)
 	assert_int_equal(map_dma(c, IOVA + PG, (void *)0x1000, PG, RW),
 			 -ENOSPC);
 	assert_int_equal(map_dma(c, IOVA + 8, va, PG, RW), -EINVAL);
-	assert_int_equal(mm_locked_vm(f->mm), 1);
+	assert_int_equal(mm_locked_vm(f->m.mm), 1);
 	vfio_iommu_type1_release(c);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 }
 
 static void test_unmap_dma_check_order(void **state)
@@ -1920,7 +1885,8 @@ static void test_dirty_pages_check_order(void **state)
 
 	run_cases(f, dirty_cases, ARRAY_SIZE_T(dirty_cases));
 	/* v1: EACCES before the argument is even read */
-	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1_IOMMU, &c), 0);
+	assert_int_equal(vfio_iommu_type1_open(f->m.mm, VFIO_TYPE1_IOMMU, &c),
+			 0);
 	assert_int_equal(vfio_iommu_type1_ioctl(c, VFIO_IOMMU_DIRTY_PAGES,
 						BADPTR),
 			 -EACCES);
@@ -1936,22 +1902,22 @@ static void test_dirty_bitmap_pages_max(void **state)
 
 	/* no domain: nothing is pinned, the vaddr need not exist */
 	assert_int_equal(
-		map_dma(f->c, 1ULL << 44, (void *)(1ULL << 44), big, RW), 0);
-	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
+		map_dma(f->m.c, 1ULL << 44, (void *)(1ULL << 44), big, RW), 0);
+	assert_int_equal(dirty_ioctl(f->m.c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
 			 -EINVAL);
 	assert_false(stats(f).dirty_page_tracking);
-	assert_int_equal(unmap_dma(f->c, 1ULL << 44, big, 0, NULL), 0);
-	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
+	assert_int_equal(unmap_dma(f->m.c, 1ULL << 44, big, 0, NULL), 0);
+	assert_int_equal(dirty_ioctl(f->m.c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
 			 0);
-	assert_int_equal(map_dma(f->c, 1ULL << 44, (void *)(1ULL << 44), big,
+	assert_int_equal(map_dma(f->m.c, 1ULL << 44, (void *)(1ULL << 44), big,
 				 RW),
 			 -EINVAL);
 	assert_int_equal(stats(f).nr_dma, 0);
 	assert_int_equal(stats(f).dma_avail, VFIO_DMA_ENTRY_LIMIT_DEFAULT);
-	assert_int_equal(map_dma(f->c, 1ULL << 44, (void *)(1ULL << 44),
+	assert_int_equal(map_dma(f->m.c, 1ULL << 44, (void *)(1ULL << 44),
 				 big - PG, RW),
 			 0);
-	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
+	assert_int_equal(dirty_ioctl(f->m.c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
 			 0);
 }
 
@@ -1978,10 +1944,10 @@ static void test_get_info_copy_back(void **state)
 	} u;
 	static const uint32_t argszs[] = {16, 17, 19, 20, 21, 23, 24, 32};
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 	memset(&u, 0, sizeof(u));
 	u.info.argsz = sizeof(u);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_IOMMU_GET_INFO,
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_IOMMU_GET_INFO,
 						(unsigned long)&u),
 			 0);
 	/* the capabilities' end: follow the chain */
@@ -2007,7 +1973,7 @@ static void test_get_info_copy_back(void **state)
 
 		memset(&u, fill, sizeof(u));
 		u.info.argsz = argsz;
-		assert_int_equal(vfio_iommu_type1_ioctl(f->c,
+		assert_int_equal(vfio_iommu_type1_ioctl(f->m.c,
 							VFIO_IOMMU_GET_INFO,
 							(unsigned long)&u),
 				 0);
@@ -2028,7 +1994,7 @@ static void test_get_info_copy_back(void **state)
 	/* it fits: the capabilities follow, cap_offset points at them */
 	memset(&u, fill, sizeof(u));
 	u.info.argsz = need;
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_IOMMU_GET_INFO,
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_IOMMU_GET_INFO,
 						(unsigned long)&u),
 			 0);
 	assert_int_equal(u.info.argsz, need);
@@ -2053,24 +2019,25 @@ static int op_map(void *ctx)
 {
 	struct sweep *s = ctx;
 
-	return (int)map_dma(s->f->c, 0x40000000, s->va, s->size, RW);
+	return (int)map_dma(s->f->m.c, 0x40000000, s->va, s->size, RW);
 }
 
 static void check_map(void *ctx)
 {
 	struct sweep *s = ctx;
 	struct fx *f = s->f;
-	struct iommu_domain *d = vfio_iommu_type1_group_domain(f->c, grp(f, 0));
+	struct iommu_domain *d =
+		vfio_iommu_type1_group_domain(f->m.c, grp(f, 0));
 
 	assert_int_equal(stats(f).nr_dma, s->nr_dma);
-	assert_int_equal(mm_locked_vm(f->mm), s->locked);
+	assert_int_equal(mm_locked_vm(f->m.mm), s->locked);
 	assert_int_equal(pin_refs(f), s->refs);
-	assert_int_equal(vfio_iommu_type1_find_dma(f->c, 0x40000000, NULL, NULL,
-						   NULL),
+	assert_int_equal(vfio_iommu_type1_find_dma(f->m.c, 0x40000000, NULL,
+						   NULL, NULL),
 			 -ENOENT);
 	for (uint64_t off = 0; off < s->size; off += SZ_2M / 2)
 		assert_int_equal(iommu_iova_to_phys(d, 0x40000000 + off), 0);
-	assert_int_equal(test_iotlb_entries_in(f->p->hw, 0x40000000, s->size),
+	assert_int_equal(test_iotlb_entries_in(f->m.p->hw, 0x40000000, s->size),
 			 0);
 }
 
@@ -2078,7 +2045,7 @@ static void undo_map(void *ctx)
 {
 	struct sweep *s = ctx;
 
-	assert_int_equal(unmap_dma(s->f->c, 0x40000000, s->size, 0, NULL), 0);
+	assert_int_equal(unmap_dma(s->f->m.c, 0x40000000, s->size, 0, NULL), 0);
 }
 
 static void test_fail_sweep_map(void **state)
@@ -2088,12 +2055,12 @@ static void test_fail_sweep_map(void **state)
 	char *small = region(f, 64 * PG, 0);
 	struct sweep s = {.f = f, .va = va, .size = 4 * SZ_2M};
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, small, 64 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, small, 64 * PG, RW), 0);
 	/* a device uses the existing mapping so the IOTLB is warm */
 	assert_int_equal(dev_dma_write(f->hw[0], IOVA, "x", 1), 0);
-	s.locked = mm_locked_vm(f->mm);
+	s.locked = mm_locked_vm(f->m.mm);
 	s.refs = pin_refs(f);
 	s.nr_dma = 1;
 	assert_true(test_fail_sweep(op_map, undo_map, check_map, &s, 0) > 0);
@@ -2115,22 +2082,23 @@ static void check_map_any(void *ctx)
 {
 	struct sweep *s = ctx;
 	struct fx *f = s->f;
-	struct iommu_domain *d = vfio_iommu_type1_group_domain(f->c, grp(f, 0));
+	struct iommu_domain *d =
+		vfio_iommu_type1_group_domain(f->m.c, grp(f, 0));
 
 	assert_int_equal(stats(f).nr_dma, s->nr_dma);
 	assert_int_equal(stats(f).dma_avail,
 			 VFIO_DMA_ENTRY_LIMIT_DEFAULT - s->nr_dma);
 	assert_int_equal(stats(f).pinned_pages, s->refs);
-	assert_int_equal(mm_locked_vm(f->mm), s->locked);
+	assert_int_equal(mm_locked_vm(f->m.mm), s->locked);
 	assert_int_equal(pin_refs(f), s->refs);
-	assert_int_equal(vfio_iommu_type1_find_dma(f->c, 0x40000000, NULL, NULL,
-						   NULL),
+	assert_int_equal(vfio_iommu_type1_find_dma(f->m.c, 0x40000000, NULL,
+						   NULL, NULL),
 			 -ENOENT);
 	if (d)
 		for (uint64_t off = 0; off < s->size; off += PG)
 			assert_int_equal(
 				iommu_iova_to_phys(d, 0x40000000 + off), 0);
-	assert_int_equal(test_iotlb_entries_in(f->p->hw, 0x40000000, s->size),
+	assert_int_equal(test_iotlb_entries_in(f->m.p->hw, 0x40000000, s->size),
 			 0);
 }
 
@@ -2146,25 +2114,25 @@ static void test_fail_sweep_map_states(void **state)
 	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
 		    0);
 	/* dirty tracking, still no domain: the bitmap too */
-	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
+	assert_int_equal(dirty_ioctl(f->m.c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
 			 0);
 	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
 		    1);
 	/* a domain and an emulated group: pins, maps, bitmap */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, eg), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->m.c, eg), 0);
 	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
 		    2);
-	vfio_iommu_type1_detach_group(f->c, eg);
-	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
+	vfio_iommu_type1_detach_group(f->m.c, eg);
+	assert_int_equal(dirty_ioctl(f->m.c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
 			 0);
 	/* pin failures (get_user_pages) alone, over both IOMMUs */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
 	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s,
 				    UIOMMU_FAIL_PIN) > 0);
 	assert_true(test_fail_sweep(op_map, undo_map, check_map_any, &s, 0) >
 		    0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 }
 
@@ -2172,7 +2140,7 @@ static int op_unmap(void *ctx)
 {
 	struct sweep *s = ctx;
 	uint64_t done;
-	long ret = unmap_dma(s->f->c, 0x40000000, s->size, 0, &done);
+	long ret = unmap_dma(s->f->m.c, 0x40000000, s->size, 0, &done);
 
 	return ret ? (int)ret : (done == s->size ? 0 : -EIO);
 }
@@ -2183,8 +2151,8 @@ static void test_fail_sweep_unmap(void **state)
 	char *va = region(f, 2 * SZ_2M, MM_MAP_HUGE);
 	struct sweep s = {.f = f, .va = va, .size = 2 * SZ_2M};
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, 0x40000000, va, s.size, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, 0x40000000, va, s.size, RW), 0);
 	assert_int_equal(dev_dma_write(f->hw[0], 0x40000000, "x", 1), 0);
 	/* unmap allocates nothing: no failure point, it always completes */
 	assert_int_equal(test_fail_sweep(op_unmap, NULL, NULL, &s, 0), 0);
@@ -2197,7 +2165,7 @@ static int op_attach(void *ctx)
 {
 	struct sweep *s = ctx;
 
-	return vfio_iommu_type1_attach_group(s->f->c, grp(s->f, 0));
+	return vfio_iommu_type1_attach_group(s->f->m.c, grp(s->f, 0));
 }
 
 static void check_attach(void *ctx)
@@ -2208,7 +2176,7 @@ static void check_attach(void *ctx)
 	assert_int_equal(stats(f).nr_domains, 0);
 	assert_int_equal(stats(f).nr_dma, 2);
 	assert_int_equal(stats(f).pinned_pages, 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 	assert_null(iommu_get_domain_for_dev(&f->dev[0]));
 	assert_int_equal(stats(f).num_non_pinned_groups, 0);
@@ -2221,10 +2189,10 @@ static void test_fail_sweep_attach(void **state)
 	char *small = region(f, 16 * PG, 0);
 	struct sweep s = {.f = f};
 
-	assert_int_equal(map_dma(f->c, 0x40000000, va, 2 * SZ_2M, RW), 0);
-	assert_int_equal(map_dma(f->c, IOVA, small, 16 * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, 0x40000000, va, 2 * SZ_2M, RW), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, small, 16 * PG, RW), 0);
 	assert_true(test_fail_sweep(op_attach, NULL, check_attach, &s, 0) > 0);
-	assert_int_equal(mm_locked_vm(f->mm), 1024 + 16);
+	assert_int_equal(mm_locked_vm(f->m.mm), 1024 + 16);
 	assert_int_equal(dev_dma_write(f->hw[0], IOVA + PG, "ok", 3), 0);
 	assert_string_equal(small + PG, "ok");
 	/* and a second domain (another IOMMU) swept the same way: the
@@ -2234,12 +2202,12 @@ static void test_fail_sweep_attach(void **state)
 
 		for (n = 1;; n++) {
 			uiommu_fail_nth(n);
-			ret = vfio_iommu_type1_attach_group(f->c, grp(f, 2));
+			ret = vfio_iommu_type1_attach_group(f->m.c, grp(f, 2));
 			if (!uiommu_fail_fired())
 				break;
 			assert_true(ret < 0);
 			assert_int_equal(stats(f).nr_domains, 1);
-			assert_int_equal(mm_locked_vm(f->mm), 1024 + 16);
+			assert_int_equal(mm_locked_vm(f->m.mm), 1024 + 16);
 			assert_int_equal(pin_refs(f), 1024 + 16);
 			assert_null(iommu_get_domain_for_dev(&f->dev[2]));
 			assert_int_equal(dev_dma_write(f->hw[2], IOVA, "x", 1),
@@ -2347,7 +2315,7 @@ static struct cache_stats cstats(struct fx *f)
 {
 	struct cache_stats st;
 
-	cache_get_stats(f->p->pm, &st);
+	cache_get_stats(f->m.p->pm, &st);
 	return st;
 }
 
@@ -2358,12 +2326,12 @@ static void nc_read(struct fx *f, struct iommu_domain *d, uint64_t iova,
 	phys_addr_t pa = iommu_iova_to_phys(d, iova);
 
 	assert_true(pa != 0);
-	assert_int_equal(cache_dram_read(f->p->pm, pa, buf, len), 0);
+	assert_int_equal(cache_dram_read(f->m.p->pm, pa, buf, len), 0);
 }
 
 static int cc_iommu(struct fx *f)
 {
-	return (int)vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
+	return (int)vfio_iommu_type1_ioctl(f->m.c, VFIO_CHECK_EXTENSION,
 					   VFIO_DMA_CC_IOMMU);
 }
 
@@ -2376,10 +2344,10 @@ static void test_e01_coherent_no_flush(void **state)
 	struct trace_log *t = calloc(1, sizeof(*t));
 	struct smmu_xlate x;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
-	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	vfio_iommu_type1_set_trace(f->m.c, trace_rec, t);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
+	vfio_iommu_type1_set_trace(f->m.c, NULL, NULL);
 	assert_int_equal(stats(f).cache_flushes, 0);
 	assert_int_equal(stats(f).dma_flush_required, 0);
 	assert_int_equal(stats(f).noncoherent_domains, 0);
@@ -2390,7 +2358,7 @@ static void test_e01_coherent_no_flush(void **state)
 			assert_true(t->ev[i].prot & IOMMU_CACHE);
 	assert_int_equal(smmu_translate(f->hw[0], IOVA, false, &x, NULL), 0);
 	assert_int_equal(x.memtype, SMMU_MEM_NORMAL_WB);
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, NULL), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, NULL), 0);
 	assert_int_equal(stats(f).cache_flushes, 0);
 	free(t);
 }
@@ -2406,15 +2374,15 @@ static void test_e02_e03_noncoherent_order(void **state)
 	struct smmu_xlate x;
 	char buf[64];
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
-	d = vfio_iommu_type1_group_domain(f->c, grp(f, 2));
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
+	d = vfio_iommu_type1_group_domain(f->m.c, grp(f, 2));
 	assert_int_equal(stats(f).noncoherent_domains, 1);
 	/* the CPU writes, the data sits in its caches */
 	for (int i = 0; i < 32; i++)
 		snprintf(va + i * PG, 64, "page %d of the user", i);
-	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
-	assert_int_equal(map_dma(f->c, IOVA, va, 32 * PG, RW), 0);
-	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	vfio_iommu_type1_set_trace(f->m.c, trace_rec, t);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 32 * PG, RW), 0);
+	vfio_iommu_type1_set_trace(f->m.c, NULL, NULL);
 	assert_pin_flush_map(t, d);
 	st = stats(f);
 	assert_int_equal(st.dma_flush_required, 1);
@@ -2434,21 +2402,21 @@ static void test_e02_e03_noncoherent_order(void **state)
 	 * after the IOTLB sync and before the pages are released */
 	strcpy(va + 5 * PG, "written while mapped");
 	t->n = 0;
-	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+	vfio_iommu_type1_set_trace(f->m.c, trace_rec, t);
 	{
 		phys_addr_t pa = iommu_iova_to_phys(d, IOVA + 5 * PG);
 
-		assert_int_equal(unmap_dma(f->c, IOVA, 32 * PG, 0, NULL), 0);
-		vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+		assert_int_equal(unmap_dma(f->m.c, IOVA, 32 * PG, 0, NULL), 0);
+		vfio_iommu_type1_set_trace(f->m.c, NULL, NULL);
 		assert_unmap_flush_unpin(t);
 		assert_true(trace_find(t, 0, VFIO_TRACE_UNMAP, 0) < 0 || true);
 		assert_true(t->ev[0].op == VFIO_TRACE_UNMAP);
-		assert_int_equal(cache_dram_read(f->p->pm, pa, buf, 21), 0);
+		assert_int_equal(cache_dram_read(f->m.p->pm, pa, buf, 21), 0);
 		assert_string_equal(buf, "written while mapped");
 	}
 	assert_int_equal(stats(f).cache_flush_bytes, 2 * PG + 64 * PG);
 	assert_int_equal(pin_refs(f), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	free(t);
 }
 
@@ -2460,19 +2428,19 @@ static void test_e02_flush_off_reads_stale(void **state)
 	struct iommu_domain *d;
 	char buf[32];
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
-	d = vfio_iommu_type1_group_domain(f->c, grp(f, 2));
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
+	d = vfio_iommu_type1_group_domain(f->m.c, grp(f, 2));
 	strcpy(va + PG, "fresh cpu data");
-	vfio_iommu_type1_set_cache_flush(f->c, false);
-	assert_int_equal(map_dma(f->c, IOVA, va, 4 * PG, RW), 0);
+	vfio_iommu_type1_set_cache_flush(f->m.c, false);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 4 * PG, RW), 0);
 	nc_read(f, d, IOVA + PG, buf, sizeof(buf));
 	assert_string_not_equal(buf, "fresh cpu data");
 	assert_true(stats(f).cache_flushes_skipped > 0);
 	assert_int_equal(stats(f).cache_flushes, 1);	  /* fgsp only */
 	assert_int_equal(stats(f).dma_flush_required, 1); /* still tracked */
-	assert_int_equal(unmap_dma(f->c, IOVA, 4 * PG, 0, NULL), 0);
-	vfio_iommu_type1_set_cache_flush(f->c, true);
-	assert_int_equal(map_dma(f->c, IOVA, va, 4 * PG, RW), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 4 * PG, 0, NULL), 0);
+	vfio_iommu_type1_set_cache_flush(f->m.c, true);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 4 * PG, RW), 0);
 	nc_read(f, d, IOVA + PG, buf, sizeof(buf));
 	assert_string_equal(buf, "fresh cpu data");
 }
@@ -2487,52 +2455,53 @@ static void test_e03_e04_unwind_and_clear(void **state)
 	struct trace_log *t = calloc(1, sizeof(*t));
 	int n, ret, unwinds = 0;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
-	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
+	vfio_iommu_type1_set_trace(f->m.c, trace_rec, t);
 	/* far from the fgsp probe: the map needs page tables, so the sweep
 	 * fails iommu_map after pages were pinned */
 	for (n = 1;; n++) {
 		t->n = 0;
 		uiommu_fail_nth(n);
-		ret = (int)map_dma(f->c, 0x80000000UL, va, 64 * PG, RW);
+		ret = (int)map_dma(f->m.c, 0x80000000UL, va, 64 * PG, RW);
 		if (!uiommu_fail_fired())
 			break;
 		assert_true(ret < 0);
 		assert_int_equal(stats(f).nr_dma, 0);
 		assert_int_equal(pin_refs(f), 0);
-		assert_int_equal(mm_locked_vm(f->mm), 0);
+		assert_int_equal(mm_locked_vm(f->m.mm), 0);
 		if (trace_count(t, VFIO_TRACE_UNPIN)) {
 			assert_unmap_flush_unpin(t);
 			unwinds++;
 		}
 	}
 	uiommu_fail_nth(0);
-	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	vfio_iommu_type1_set_trace(f->m.c, NULL, NULL);
 	assert_int_equal(ret, 0);
 	assert_true(unwinds > 0);
-	assert_int_equal(unmap_dma(f->c, 0x80000000UL, 64 * PG, 0, NULL), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 64 * PG, RW), 0);
+	assert_int_equal(unmap_dma(f->m.c, 0x80000000UL, 64 * PG, 0, NULL), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 64 * PG, RW), 0);
 	/* E04: two flagged dmas, one unmapped: one flag left */
-	assert_int_equal(map_dma(f->c, IOVA + 64 * PG, va, 16 * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA + 64 * PG, va, 16 * PG, RW), 0);
 	assert_int_equal(stats(f).dma_flush_required, 2);
-	assert_int_equal(unmap_dma(f->c, IOVA + 64 * PG, 16 * PG, 0, NULL), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA + 64 * PG, 16 * PG, 0, NULL),
+			 0);
 	assert_int_equal(stats(f).dma_flush_required, 1);
 	/* the last domain goes while an emulated group keeps the mappings:
 	 * every IOMMU pin is released (flushed) and the flag cleared */
 	assert_int_equal(vfio_iommu_type1_attach_emulated_group(
-				 f->c, (struct iommu_group *)&token),
+				 f->m.c, (struct iommu_group *)&token),
 			 0);
 	{
 		uint64_t before = stats(f).cache_flushes;
 
-		vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+		vfio_iommu_type1_detach_group(f->m.c, grp(f, 2));
 		assert_true(stats(f).cache_flushes > before);
 	}
 	assert_int_equal(stats(f).nr_dma, 1);
 	assert_int_equal(stats(f).dma_flush_required, 0);
 	assert_int_equal(stats(f).noncoherent_domains, 0);
 	assert_int_equal(pin_refs(f), 0);
-	vfio_iommu_type1_detach_group(f->c, (struct iommu_group *)&token);
+	vfio_iommu_type1_detach_group(f->m.c, (struct iommu_group *)&token);
 	free(t);
 }
 
@@ -2542,19 +2511,19 @@ static void test_e05_e10_counter_and_extension(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(cc_iommu(f), 1); /* no domain: vacuously */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 	assert_int_equal(stats(f).noncoherent_domains, 0);
 	assert_int_equal(cc_iommu(f), 1);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
 	assert_int_equal(stats(f).noncoherent_domains, 1);
 	assert_int_equal(cc_iommu(f), 0);
-	vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 2));
 	assert_int_equal(stats(f).noncoherent_domains, 0);
 	assert_int_equal(cc_iommu(f), 1);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
 	assert_int_equal(stats(f).noncoherent_domains, 1);
 	/* detaching the coherent one leaves the count alone */
-	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 0));
 	assert_int_equal(stats(f).noncoherent_domains, 1);
 	assert_int_equal(stats(f).nr_domains, 1);
 	/* release unlinks it (teardown; the release WARNs if not 0) */
@@ -2574,7 +2543,7 @@ static void nc2_create(struct fx *f, struct nc2 *n)
 		.coherent = false, .ias = 48, .range_inv = true};
 
 	memset(n, 0, sizeof(*n));
-	assert_int_equal(smmu_create(f->p->pm, NULL, &n->hw), 0);
+	assert_int_equal(smmu_create(f->m.p->pm, NULL, &n->hw), 0);
 	assert_int_equal(arm_smmu_device_probe(n->hw, &o, &n->smmu), 0);
 	snprintf(n->dev.name, sizeof(n->dev.name), "nc2");
 	n->dev.sid = 5;
@@ -2585,7 +2554,7 @@ static void nc2_create(struct fx *f, struct nc2 *n)
 
 static void nc2_destroy(struct fx *f, struct nc2 *n)
 {
-	vfio_iommu_type1_detach_group(f->c, iommu_group_get(&n->dev));
+	vfio_iommu_type1_detach_group(f->m.c, iommu_group_get(&n->dev));
 	dev_destroy(n->d);
 	iommu_release_device(&n->dev);
 	arm_smmu_device_remove(n->smmu);
@@ -2604,16 +2573,16 @@ static void test_e06_e07_e08_replay(void **state)
 	char buf[32];
 	uint64_t bytes;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	assert_int_equal(stats(f).dma_flush_required, 0);
 	/* written after the coherent mapping: only in the CPU caches */
 	strcpy(va + 3 * PG, "after the first map");
 	/* E06 */
-	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
-	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
-	d = vfio_iommu_type1_group_domain(f->c, grp(f, 2));
+	vfio_iommu_type1_set_trace(f->m.c, trace_rec, t);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
+	vfio_iommu_type1_set_trace(f->m.c, NULL, NULL);
+	d = vfio_iommu_type1_group_domain(f->m.c, grp(f, 2));
 	assert_pin_flush_map(t, d);
 	assert_int_equal(trace_count(t, VFIO_TRACE_PIN), 0); /* no re-pin */
 	assert_int_equal(stats(f).dma_flush_required, 1);
@@ -2625,11 +2594,11 @@ static void test_e06_e07_e08_replay(void **state)
 	nc2_create(f, &n2);
 	bytes = stats(f).cache_flush_bytes;
 	t->n = 0;
-	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+	vfio_iommu_type1_set_trace(f->m.c, trace_rec, t);
 	assert_int_equal(
-		vfio_iommu_type1_attach_group(f->c, iommu_group_get(&n2.dev)),
+		vfio_iommu_type1_attach_group(f->m.c, iommu_group_get(&n2.dev)),
 		0);
-	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	vfio_iommu_type1_set_trace(f->m.c, NULL, NULL);
 	assert_int_equal(stats(f).nr_domains, 3);
 	assert_int_equal(stats(f).noncoherent_domains, 2);
 	assert_int_equal(stats(f).cache_flush_bytes, bytes + 2 * PG);
@@ -2640,20 +2609,20 @@ static void test_e06_e07_e08_replay(void **state)
 	assert_int_equal(dev_dma_write(n2.d, IOVA + 3 * PG, "n2", 3), 0);
 	assert_string_equal(va + 3 * PG, "n2");
 	/* E08: a coherent domain after a non-coherent one */
-	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 0));
 	assert_int_equal(stats(f).dma_flush_required, 1);
 	bytes = stats(f).cache_flush_bytes;
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 1)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 1)), 0);
 	assert_int_equal(stats(f).dma_flush_required, 1);
 	assert_int_equal(stats(f).cache_flush_bytes, bytes);
 	/* detaching the non-coherent ones keeps the flag: the pages were
 	 * exposed and are written back when unpinned */
 	nc2_destroy(f, &n2);
-	vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 2));
 	assert_int_equal(stats(f).noncoherent_domains, 0);
 	assert_int_equal(stats(f).dma_flush_required, 1);
 	bytes = stats(f).cache_flush_bytes;
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, NULL), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, NULL), 0);
 	assert_int_equal(stats(f).cache_flush_bytes, bytes + 16 * PG);
 	free(t);
 }
@@ -2671,16 +2640,16 @@ static void test_e09_replay_unwind(void **state)
 	/* dma A: pinned for a coherent domain; dma B: not pinned (an
 	 * emulated group only: D01) — both kinds go through replay */
 	assert_int_equal(vfio_iommu_type1_attach_emulated_group(
-				 f->c, (struct iommu_group *)&token),
+				 f->m.c, (struct iommu_group *)&token),
 			 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 32 * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 32 * PG, RW), 0);
 	assert_int_equal(
-		map_dma(f->c, IOVA + 32 * PG, va + 32 * PG, 32 * PG, RW), 0);
-	vfio_iommu_type1_set_trace(f->c, trace_rec, t);
+		map_dma(f->m.c, IOVA + 32 * PG, va + 32 * PG, 32 * PG, RW), 0);
+	vfio_iommu_type1_set_trace(f->m.c, trace_rec, t);
 	for (n = 1;; n++) {
 		t->n = 0;
 		uiommu_fail_nth(n);
-		ret = vfio_iommu_type1_attach_group(f->c, grp(f, 2));
+		ret = vfio_iommu_type1_attach_group(f->m.c, grp(f, 2));
 		if (!uiommu_fail_fired())
 			break;
 		assert_true(ret < 0);
@@ -2688,7 +2657,7 @@ static void test_e09_replay_unwind(void **state)
 		assert_int_equal(stats(f).noncoherent_domains, 0);
 		assert_int_equal(stats(f).dma_flush_required, 0);
 		assert_int_equal(pin_refs(f), 0);
-		assert_int_equal(mm_locked_vm(f->mm), 0);
+		assert_int_equal(mm_locked_vm(f->m.mm), 0);
 		if (trace_count(t, VFIO_TRACE_UNPIN)) {
 			assert_unmap_flush_unpin(t);
 			unwinds++;
@@ -2698,15 +2667,15 @@ static void test_e09_replay_unwind(void **state)
 	assert_int_equal(ret, 0);
 	assert_true(unwinds > 0);
 	assert_int_equal(stats(f).dma_flush_required, 2);
-	vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 2));
 	assert_int_equal(stats(f).dma_flush_required, 0);
 	/* already pinned for a coherent domain: the unwind clears the flag
 	 * it set, and only that */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 	assert_int_equal(stats(f).dma_flush_required, 0);
 	for (n = 1;; n++) {
 		uiommu_fail_nth(n);
-		ret = vfio_iommu_type1_attach_group(f->c, grp(f, 2));
+		ret = vfio_iommu_type1_attach_group(f->m.c, grp(f, 2));
 		if (!uiommu_fail_fired())
 			break;
 		assert_true(ret < 0);
@@ -2717,8 +2686,8 @@ static void test_e09_replay_unwind(void **state)
 	uiommu_fail_nth(0);
 	assert_int_equal(ret, 0);
 	assert_int_equal(stats(f).dma_flush_required, 2);
-	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
-	vfio_iommu_type1_detach_group(f->c, (struct iommu_group *)&token);
+	vfio_iommu_type1_set_trace(f->m.c, NULL, NULL);
+	vfio_iommu_type1_detach_group(f->m.c, (struct iommu_group *)&token);
 	free(t);
 }
 
@@ -2729,9 +2698,9 @@ static void test_e11_fgsp_probe(void **state)
 	struct fx *f = *state;
 	struct cache_stats c0 = cstats(f), c1;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 	assert_int_equal(stats(f).cache_flushes, 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 2)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
 	assert_int_equal(stats(f).cache_flushes, 1);
 	assert_int_equal(stats(f).cache_flush_bytes, 2 * PG);
 	c1 = cstats(f);
@@ -2740,7 +2709,7 @@ static void test_e11_fgsp_probe(void **state)
 	/* the probe left no mapping behind */
 	assert_int_equal(stats(f).nr_dma, 0);
 	assert_int_equal(dev_dma_write(f->hw[2], 0, "x", 1), -EFAULT);
-	vfio_iommu_type1_detach_group(f->c, grp(f, 2));
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 2));
 	assert_int_equal(stats(f).cache_flushes, 1);
 }
 
@@ -2762,7 +2731,7 @@ static void dev_drv_unmap(struct vfio_iommu_device *vdev, uint64_t iova,
 	(void)length;
 	d->calls++;
 	/* G06: the container lock is not held here */
-	d->seen_pinned = vfio_iommu_type1_device_pinned(d->f->c, vdev);
+	d->seen_pinned = vfio_iommu_type1_device_pinned(d->f->m.c, vdev);
 	(void)stats(d->f);
 }
 
@@ -2777,20 +2746,21 @@ static void dev_drv_init(struct dev_drv *d, struct fx *f, const char *name)
 	d->vdev.priv = d;
 	d->vdev.name = name;
 	d->f = f;
-	assert_int_equal(vfio_iommu_type1_register_device(f->c, &d->vdev), 0);
+	assert_int_equal(vfio_iommu_type1_register_device(f->m.c, &d->vdev), 0);
 }
 
 static int dpin(struct dev_drv *d, struct iommu_group *g, uint64_t iova)
 {
 	phys_addr_t pa;
 
-	return vfio_iommu_type1_device_pin_pages(d->f->c, &d->vdev, g, iova, 1,
-						 IOMMU_READ, &pa);
+	return vfio_iommu_type1_device_pin_pages(d->f->m.c, &d->vdev, g, iova,
+						 1, IOMMU_READ, &pa);
 }
 
 static int dunpin(struct dev_drv *d, uint64_t iova)
 {
-	return vfio_iommu_type1_device_unpin_pages(d->f->c, &d->vdev, iova, 1);
+	return vfio_iommu_type1_device_unpin_pages(d->f->m.c, &d->vdev, iova,
+						   1);
 }
 
 /* G04, G05, G07: per-device references */
@@ -2804,14 +2774,14 @@ static void test_g04_g05_g07_references(void **state)
 	uint64_t refs;
 
 	/* no IOMMU domain: driver pins are what is charged */
-	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, g), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->m.c, g), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	dev_drv_init(&a, f, "mdev-a");
 	dev_drv_init(&b, f, "mdev-b");
 	/* G04: unpinning an IOVA never pinned changes nothing */
 	refs = pin_refs(f);
 	assert_int_equal(dunpin(&a, IOVA + 2 * PG), 1);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + 2 * PG, 1),
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, IOVA + 2 * PG, 1),
 			 1);
 	assert_int_equal(pin_refs(f), refs);
 	assert_int_equal(stats(f).external_pins, 0);
@@ -2819,24 +2789,24 @@ static void test_g04_g05_g07_references(void **state)
 	assert_int_equal(dpin(&a, g, IOVA + 4 * PG), 1);
 	assert_int_equal(dpin(&b, g, IOVA + 4 * PG), 1);
 	assert_int_equal(stats(f).external_pins, 1);
-	assert_int_equal(mm_locked_vm(f->mm), 1);
+	assert_int_equal(mm_locked_vm(f->m.mm), 1);
 	assert_int_equal(pin_refs(f), refs + 1);
-	assert_int_equal(vfio_iommu_type1_device_pinned(f->c, &a.vdev), 1);
-	assert_int_equal(vfio_iommu_type1_device_pinned(f->c, &b.vdev), 1);
+	assert_int_equal(vfio_iommu_type1_device_pinned(f->m.c, &a.vdev), 1);
+	assert_int_equal(vfio_iommu_type1_device_pinned(f->m.c, &b.vdev), 1);
 	/* a unpins: b keeps it */
 	assert_int_equal(dunpin(&a, IOVA + 4 * PG), 1);
 	assert_int_equal(stats(f).external_pins, 1);
-	assert_int_equal(vfio_iommu_type1_device_pinned(f->c, &b.vdev), 1);
+	assert_int_equal(vfio_iommu_type1_device_pinned(f->m.c, &b.vdev), 1);
 	/* a again, and the anonymous API: neither holds it, nothing moves
 	 * (the ap bug cannot take b's pin away) */
 	assert_int_equal(dunpin(&a, IOVA + 4 * PG), 1);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + 4 * PG, 1),
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, IOVA + 4 * PG, 1),
 			 1);
 	assert_int_equal(stats(f).external_pins, 1);
-	assert_int_equal(mm_locked_vm(f->mm), 1);
+	assert_int_equal(mm_locked_vm(f->m.mm), 1);
 	/* one device twice: two references */
 	assert_int_equal(dpin(&b, g, IOVA + 4 * PG), 1);
-	assert_int_equal(vfio_iommu_type1_device_pinned(f->c, &b.vdev), 2);
+	assert_int_equal(vfio_iommu_type1_device_pinned(f->m.c, &b.vdev), 2);
 	assert_int_equal(dunpin(&b, IOVA + 4 * PG), 1);
 	assert_int_equal(stats(f).external_pins, 1);
 	/* G07: unpin takes the IOVA; a gfn names nothing mapped */
@@ -2845,15 +2815,15 @@ static void test_g04_g05_g07_references(void **state)
 	assert_int_equal(dunpin(&b, IOVA + 4 * PG), 1);
 	assert_int_equal(stats(f).external_pins, 0);
 	assert_int_equal(pin_refs(f), refs);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	/* unregistered devices cannot pin; unregistering drops pins */
 	assert_int_equal(dpin(&a, g, IOVA), 1);
-	vfio_iommu_type1_unregister_device(f->c, &a.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &a.vdev);
 	assert_int_equal(stats(f).external_pins, 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(dpin(&a, g, IOVA), -EINVAL);
-	vfio_iommu_type1_unregister_device(f->c, &b.vdev);
-	vfio_iommu_type1_detach_group(f->c, g);
+	vfio_iommu_type1_unregister_device(f->m.c, &b.vdev);
+	vfio_iommu_type1_detach_group(f->m.c, g);
 }
 
 /* G01, G06, G09 with device pins; G03: the device is named */
@@ -2865,13 +2835,13 @@ static void test_g03_g06_g09_busy_names_device(void **state)
 	uint64_t done = 0;
 	struct vfio_iommu_type1_stats st;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	dev_drv_init(&a, f, "stubborn-mdev");
 	dev_drv_init(&b, f, "bystander");
 	assert_int_equal(dpin(&a, grp(f, 0), IOVA + 9 * PG), 1);
 	/* neither driver unpins: the unmap fails after bounded retries */
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), -EBUSY);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, &done), -EBUSY);
 	st = stats(f);
 	assert_int_equal(st.unmap_busy, 1);
 	assert_int_equal(st.unmap_retries, 10);
@@ -2885,15 +2855,15 @@ static void test_g03_g06_g09_busy_names_device(void **state)
 	/* nothing lost: mapping and pin intact, nothing leaked */
 	assert_int_equal(st.nr_dma, 1);
 	assert_int_equal(st.external_pins, 1);
-	assert_int_equal(mm_locked_vm(f->mm), 16);
+	assert_int_equal(mm_locked_vm(f->m.mm), 16);
 	/* G09: once the pins go the unmap completes with an empty list */
 	assert_int_equal(dunpin(&a, IOVA + 9 * PG), 1);
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, &done), 0);
 	assert_int_equal(stats(f).pinned_on_remove, 0);
 	assert_int_equal(pin_refs(f), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
-	vfio_iommu_type1_unregister_device(f->c, &a.vdev);
-	vfio_iommu_type1_unregister_device(f->c, &b.vdev);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
+	vfio_iommu_type1_unregister_device(f->m.c, &a.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &b.vdev);
 }
 
 struct dpin_sweep {
@@ -2907,8 +2877,8 @@ static int op_dpin(void *ctx)
 {
 	struct dpin_sweep *s = ctx;
 	phys_addr_t pa[8];
-	int ret = vfio_iommu_type1_device_pin_pages(s->f->c, &s->a->vdev, s->g,
-						    IOVA, 8, IOMMU_READ, pa);
+	int ret = vfio_iommu_type1_device_pin_pages(
+		s->f->m.c, &s->a->vdev, s->g, IOVA, 8, IOMMU_READ, pa);
 
 	return ret < 0 ? ret : 0;
 }
@@ -2918,7 +2888,7 @@ static void undo_dpin(void *ctx)
 	struct dpin_sweep *s = ctx;
 
 	assert_int_equal(vfio_iommu_type1_device_unpin_pages(
-				 s->f->c, &s->a->vdev, IOVA, 8),
+				 s->f->m.c, &s->a->vdev, IOVA, 8),
 			 8);
 }
 
@@ -2926,10 +2896,10 @@ static void check_dpin(void *ctx)
 {
 	struct dpin_sweep *s = ctx;
 
-	assert_int_equal(vfio_iommu_type1_device_pinned(s->f->c, &s->a->vdev),
+	assert_int_equal(vfio_iommu_type1_device_pinned(s->f->m.c, &s->a->vdev),
 			 2);
 	assert_int_equal(pin_refs(s->f), s->refs);
-	assert_int_equal(mm_locked_vm(s->f->mm), s->locked);
+	assert_int_equal(mm_locked_vm(s->f->m.mm), s->locked);
 }
 
 /* fail-Nth over device pins, some pages already held by another device */
@@ -2942,8 +2912,9 @@ static void test_fail_sweep_device_pin(void **state)
 	struct dpin_sweep s = {
 		.f = f, .a = &a, .g = (struct iommu_group *)&token};
 
-	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->c, s.g), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_emulated_group(f->m.c, s.g),
+			 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	dev_drv_init(&a, f, "a");
 	dev_drv_init(&b, f, "b");
 	assert_int_equal(dpin(&b, s.g, IOVA + 2 * PG), 1);
@@ -2953,13 +2924,13 @@ static void test_fail_sweep_device_pin(void **state)
 	assert_int_equal(dunpin(&a, IOVA + 5 * PG), 1);
 	assert_int_equal(dpin(&a, s.g, IOVA + 5 * PG), 1);
 	s.refs = pin_refs(f);
-	s.locked = mm_locked_vm(f->mm);
+	s.locked = mm_locked_vm(f->m.mm);
 	assert_true(test_fail_sweep(op_dpin, undo_dpin, check_dpin, &s, 0) > 0);
-	vfio_iommu_type1_unregister_device(f->c, &a.vdev);
-	vfio_iommu_type1_unregister_device(f->c, &b.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &a.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &b.vdev);
 	assert_int_equal(stats(f).external_pins, 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
-	vfio_iommu_type1_detach_group(f->c, s.g);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
+	vfio_iommu_type1_detach_group(f->m.c, s.g);
 }
 
 /* ---- I/O page faults (seed 001): F01..F26, F34..F37 ------------------------------------ */
@@ -2982,9 +2953,9 @@ static int setup_io_common(void **state, bool threaded)
 	fx_threaded = threaded;
 	io->f = fx_create(VFIO_TYPE1v2_IOMMU);
 	fx_threaded = false;
-	io->pb = (struct platform){io->f->p->pm, io->f->hw2, io->f->smmu2,
-				   arm_smmu_iommu(io->f->smmu2)};
-	assert_int_equal(sva_create(io->f->p, "sva0", 5, 0, &io->s[0]), 0);
+	io->pb = (struct platform){io->f->m.p->pm, io->f->m.hw2, io->f->m.smmu2,
+				   arm_smmu_iommu(io->f->m.smmu2)};
+	assert_int_equal(sva_create(io->f->m.p, "sva0", 5, 0, &io->s[0]), 0);
 	assert_int_equal(sva_create(&io->pb, "sva1", 6, 0, &io->s[1]), 0);
 	*state = io;
 	return 0;
@@ -3042,9 +3013,9 @@ static int teardown_io(void **state)
 	struct io *io = *state;
 	struct fx *f = io->f;
 
-	vfio_iommu_type1_release(f->c);
+	vfio_iommu_type1_release(f->m.c);
 	drain_evtq(io);
-	f->c = NULL;
+	f->m.c = NULL;
 	sva_destroy(io->s[0]);
 	sva_destroy(io->s[1]);
 	*state = f;
@@ -3075,7 +3046,7 @@ static int sread(struct io *io, int i, uint64_t iova, uint32_t *v)
 static uint64_t stalls(struct io *io, int i)
 {
 	struct smmu_counters c;
-	struct smmu *hw = i ? io->f->hw2 : io->f->p->hw;
+	struct smmu *hw = i ? io->f->m.hw2 : io->f->m.p->hw;
 
 	smmu_stream_counters_read(hw, i ? 6 : 5, &c);
 	return c.stalls;
@@ -3085,14 +3056,14 @@ static uint64_t stale_dma(struct io *io)
 {
 	struct smmu_counters a, b;
 
-	smmu_counters_read(io->f->p->hw, &a);
-	smmu_counters_read(io->f->hw2, &b);
+	smmu_counters_read(io->f->m.p->hw, &a);
+	smmu_counters_read(io->f->m.hw2, &b);
 	return a.stale_dma + b.stale_dma;
 }
 
 static struct iommu_domain *sdom(struct io *io, int i)
 {
-	return vfio_iommu_type1_group_domain(io->f->c, sgrp(io, i));
+	return vfio_iommu_type1_group_domain(io->f->m.c, sgrp(io, i));
 }
 
 /* A synthetic page request to the device's handler (as the SMMU sends). */
@@ -3109,7 +3080,7 @@ static int report_pr(struct io *io, int i, uint64_t addr, bool write)
 
 static void assert_iopf_clean(struct io *io)
 {
-	assert_int_equal(vfio_iommu_type1_iopf_check(io->f->c, stderr), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_check(io->f->m.c, stderr), 0);
 	/* no DMA reached a frame freed or reused since its translation */
 	assert_int_equal(stale_dma(io), 0);
 }
@@ -3131,16 +3102,16 @@ static void test_f01_f05_f35_enable_discovery(void **state)
 	assert_int_equal(vfio_iommu_type1_ioctl(NULL, VFIO_CHECK_EXTENSION,
 						VFIO_UIOMMU_TYPE1_IOPF),
 			 1);
-	assert_int_equal(vfio_iommu_type1_ioctl(f->c, VFIO_CHECK_EXTENSION,
+	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_CHECK_EXTENSION,
 						VFIO_UIOMMU_TYPE1_IOPF),
 			 1);
 	assert_int_equal(VFIO_IOMMU_ENABLE_IOPF,
 			 _IO(VFIO_TYPE, VFIO_BASE + 18));
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
 	for (int pass = 0; pass < 2; pass++) {
 		memset(&u, 0, sizeof(u));
 		u.info.argsz = sizeof(u);
-		assert_int_equal(vfio_iommu_type1_ioctl(f->c,
+		assert_int_equal(vfio_iommu_type1_ioctl(f->m.c,
 							VFIO_IOMMU_GET_INFO,
 							(unsigned long)&u),
 				 0);
@@ -3158,17 +3129,18 @@ static void test_f01_f05_f35_enable_discovery(void **state)
 		if (pass)
 			break;
 		/* F01: no mm; another mm than the container's */
-		assert_int_equal(vfio_iommu_type1_ioctl_mm(
-					 f->c, NULL, VFIO_IOMMU_ENABLE_IOPF, 0),
-				 -ENODEV);
-		assert_int_equal(mm_create(f->p->pm, &other), 0);
 		assert_int_equal(
-			vfio_iommu_type1_ioctl_mm(f->c, other,
+			vfio_iommu_type1_ioctl_mm(f->m.c, NULL,
+						  VFIO_IOMMU_ENABLE_IOPF, 0),
+			-ENODEV);
+		assert_int_equal(mm_create(f->m.p->pm, &other), 0);
+		assert_int_equal(
+			vfio_iommu_type1_ioctl_mm(f->m.c, other,
 						  VFIO_IOMMU_ENABLE_IOPF, 0),
 			-EPERM);
 		mm_destroy(other);
 		assert_false(stats(f).iopf_enabled);
-		assert_int_equal(enable_iopf(f->c), 0);
+		assert_int_equal(enable_iopf(f->m.c), 0);
 	}
 	/* F02: the type1 handler, flat */
 	assert_true(stats(f).iopf_enabled);
@@ -3181,14 +3153,14 @@ static void test_f01_f05_f35_enable_discovery(void **state)
 	assert_int_equal(iommu_dev_enable_feature(sva_device(io->s[0]),
 						  IOMMU_DEV_FEAT_IOPF),
 			 -EBUSY);
-	assert_int_equal(enable_iopf(f->c), -EBUSY);
+	assert_int_equal(enable_iopf(f->m.c), -EBUSY);
 	/* F05: no disable ioctl */
-	assert_int_equal(
-		vfio_iommu_type1_ioctl(f->c, _IO(VFIO_TYPE, VFIO_BASE + 19), 0),
-		-ENOTTY);
+	assert_int_equal(vfio_iommu_type1_ioctl(
+				 f->m.c, _IO(VFIO_TYPE, VFIO_BASE + 19), 0),
+			 -ENOTTY);
 	/* F05: release unregisters the notifier and turns the device off */
-	vfio_iommu_type1_release(f->c);
-	f->c = NULL;
+	vfio_iommu_type1_release(f->m.c);
+	f->m.c = NULL;
 	assert_int_equal(iommu_get_device_fault_handler_flags(
 				 sva_device(io->s[0]), &flags),
 			 -EINVAL);
@@ -3196,11 +3168,11 @@ static void test_f01_f05_f35_enable_discovery(void **state)
 		void *va = region(f, 4 * PG, 0);
 
 		/* the notifier is gone: a discard touches no freed state */
-		assert_int_equal(mm_discard(f->mm, va, 4 * PG), 0);
-		assert_int_equal(mm_munmap(f->mm, va, 4 * PG), 0);
+		assert_int_equal(mm_discard(f->m.mm, va, 4 * PG), 0);
+		assert_int_equal(mm_munmap(f->m.mm, va, 4 * PG), 0);
 	}
 	assert_int_equal(
-		vfio_iommu_type1_open(f->mm, VFIO_TYPE1v2_IOMMU, &f->c), 0);
+		vfio_iommu_type1_open(f->m.mm, VFIO_TYPE1v2_IOMMU, &f->m.c), 0);
 }
 
 struct order_log {
@@ -3222,33 +3194,33 @@ static void test_f02_f04_lookup_order(void **state)
 	struct fx *f = io->f;
 	struct order_log l = {0};
 
-	vfio_iommu_type1_set_trace(f->c, order_trace, &l);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
+	vfio_iommu_type1_set_trace(f->m.c, order_trace, &l);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
 	/* F04: lookup before reporting is enabled */
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.ops[0], VFIO_TRACE_IOPF_LOOKUP_ADD);
 	assert_int_equal(l.ops[1], VFIO_TRACE_IOPF_ENABLE);
 	/* a group attached later: the same order (F02) */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 1)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 1)), 0);
 	assert_int_equal(l.n, 4);
 	assert_int_equal(l.ops[2], VFIO_TRACE_IOPF_LOOKUP_ADD);
 	assert_int_equal(l.ops[3], VFIO_TRACE_IOPF_ENABLE);
 	assert_int_equal(stats(f).iopf_devices, 2);
 	/* teardown: reporting off before the lookup goes */
-	vfio_iommu_type1_detach_group(f->c, sgrp(io, 1));
+	vfio_iommu_type1_detach_group(f->m.c, sgrp(io, 1));
 	assert_int_equal(l.n, 6);
 	assert_int_equal(l.ops[4], VFIO_TRACE_IOPF_DISABLE);
 	assert_int_equal(l.ops[5], VFIO_TRACE_IOPF_LOOKUP_DEL);
 	assert_int_equal(stats(f).iopf_devices, 1);
-	vfio_iommu_type1_set_trace(f->c, NULL, NULL);
+	vfio_iommu_type1_set_trace(f->m.c, NULL, NULL);
 }
 
 static int op_enable(void *ctx)
 {
 	struct io *io = ctx;
 
-	return (int)enable_iopf(io->f->c);
+	return (int)enable_iopf(io->f->m.c);
 }
 
 static void check_enable_unwound(void *ctx)
@@ -3263,7 +3235,7 @@ static void check_enable_unwound(void *ctx)
 			 -EINVAL);
 	/* still pinned and charged as before (F06 all or nothing) */
 	assert_int_equal(stats(io->f).pinned_pages, 8);
-	assert_int_equal(mm_locked_vm(io->f->mm), 8);
+	assert_int_equal(mm_locked_vm(io->f->m.mm), 8);
 }
 
 static void test_f03_f37_enable_failure_unwinds(void **state)
@@ -3274,10 +3246,10 @@ static void test_f03_f37_enable_failure_unwinds(void **state)
 	unsigned int flags;
 
 	/* sva0 can stall, dev0 cannot: enabling fails on dev0 */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, grp(f, 0)), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 8 * PG, RW), 0);
-	assert_int_equal(enable_iopf(f->c), -ENODEV);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 8 * PG, RW), 0);
+	assert_int_equal(enable_iopf(f->m.c), -ENODEV);
 	check_enable_unwound(io);
 	/* the device was disabled again: its feature can be enabled anew */
 	assert_int_equal(iommu_dev_enable_feature(sva_device(io->s[0]),
@@ -3291,9 +3263,9 @@ static void test_f03_f37_enable_failure_unwinds(void **state)
 						   IOMMU_DEV_FEAT_IOPF),
 			 -EINVAL);
 	/* the notifier was unregistered: a discard changes nothing here */
-	assert_int_equal(mm_discard(f->mm, va, PG), 0);
+	assert_int_equal(mm_discard(f->m.mm, va, PG), 0);
 	assert_int_equal(stats(f).iopf_invalidations, 0);
-	vfio_iommu_type1_detach_group(f->c, grp(f, 0));
+	vfio_iommu_type1_detach_group(f->m.c, grp(f, 0));
 	/* every failure point of a successful enable unwinds (F03) */
 	assert_true(test_fail_sweep(op_enable, NULL, check_enable_unwound, io,
 				    UIOMMU_FAIL_ALLOC) > 0);
@@ -3312,29 +3284,30 @@ static void test_f06_enable_converts_pins(void **state)
 	struct iommu_domain *d;
 	uint32_t v;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
 	d = sdom(io, 0);
-	assert_int_equal(map_dma(f->c, SZ_2M, va, 2 * SZ_2M, RW), 0);
-	assert_int_equal(mm_locked_vm(f->mm), 1024);
+	assert_int_equal(map_dma(f->m.c, SZ_2M, va, 2 * SZ_2M, RW), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 1024);
 	assert_true(pin_refs(f) >= 1024);
-	assert_int_equal(enable_iopf(f->c), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
 	/* unpinned, uncharged, still mapped, marked */
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 	assert_int_equal(stats(f).pinned_pages, 0);
 	assert_int_equal(stats(f).iopf_resident, 1024);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, SZ_2M + 5 * PG), 1);
-	test_assert_mapped(f->mm, d, SZ_2M, va, 2 * SZ_2M);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, SZ_2M + 5 * PG),
+			 1);
+	test_assert_mapped(f->m.mm, d, SZ_2M, va, 2 * SZ_2M);
 	va[100] = 0x1234;
 	assert_int_equal(sread(io, 0, SZ_2M + 400, &v), 0);
 	assert_int_equal(v, 0x1234);
 	assert_int_equal(stalls(io, 0), 0);
 	assert_iopf_clean(io);
 	/* now the notifier owns them: a discard unmaps (splitting a block) */
-	assert_int_equal(mm_discard(f->mm, va, PG), 0);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, SZ_2M), 0);
+	assert_int_equal(mm_discard(f->m.mm, va, PG), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, SZ_2M), 0);
 	assert_int_equal(iommu_iova_to_phys(d, SZ_2M), 0);
-	test_assert_mapped(f->mm, d, SZ_2M + PG, (char *)va + PG, 4 * PG);
+	test_assert_mapped(f->m.mm, d, SZ_2M + PG, (char *)va + PG, 4 * PG);
 	/* F21: the next access faults the user's new page in */
 	assert_int_equal(swrite(io, 0, SZ_2M + 8, 0xbeef), 0);
 	assert_int_equal(va[2], 0xbeef);
@@ -3346,7 +3319,7 @@ static int op_map_iopf(void *ctx)
 {
 	struct io *io = ctx;
 
-	return (int)map_dma(io->f->c, IOVA, (void *)io->pb.smmu, 16 * PG, RW);
+	return (int)map_dma(io->f->m.c, IOVA, (void *)io->pb.smmu, 16 * PG, RW);
 }
 
 static void check_no_dma(void *ctx)
@@ -3363,21 +3336,21 @@ static void test_f07_map_pins_nothing(void **state)
 	void *va = region(f, 16 * PG, 0);
 	void *saved = io->pb.smmu;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
 	/* every failure of MAP_DMA leaves no dma (F07: bitmap -ENOMEM) */
 	io->pb.smmu = va;
 	assert_true(test_fail_sweep(op_map_iopf, NULL, check_no_dma, io, 0) >
 		    0);
 	io->pb.smmu = saved;
 	assert_int_equal(stats(f).nr_dma, 1);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 	test_assert_unmapped(sdom(io, 0), IOVA, 16 * PG);
 	for (int i = 0; i < 16; i++)
 		assert_int_equal(
-			vfio_iommu_type1_iopf_mapped(f->c, IOVA + i * PG), 0);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 16 * PG),
+			vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + i * PG), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + 16 * PG),
 			 -ENOENT);
 	assert_iopf_clean(io);
 }
@@ -3389,20 +3362,22 @@ static void test_f08_to_f13_fault_handler(void **state)
 	uint32_t *va = region(f, 16 * PG, 0), v;
 	struct iommu_domain *d;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
 	d = sdom(io, 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	/* F09: pinned, mapped with prot, bit set, pin dropped, SUCCESS */
 	assert_int_equal(swrite(io, 0, IOVA + 3 * PG + 16, 0xcafe), 0);
 	assert_int_equal(va[3 * PG / 4 + 4], 0xcafe);
 	assert_int_equal(stalls(io, 0), 1);
-	test_assert_mapped(f->mm, d, IOVA + 3 * PG, (char *)va + 3 * PG, PG);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 3 * PG), 1);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 4 * PG), 0);
+	test_assert_mapped(f->m.mm, d, IOVA + 3 * PG, (char *)va + 3 * PG, PG);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + 3 * PG),
+			 1);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + 4 * PG),
+			 0);
 	assert_int_equal(pin_refs(f), 0);
 	/* F13: not charged */
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(stats(f).locked_vm, 0);
 	/* mapped now: no second fault */
 	assert_int_equal(sread(io, 0, IOVA + 3 * PG + 16, &v), 0);
@@ -3414,7 +3389,7 @@ static void test_f08_to_f13_fault_handler(void **state)
 	assert_int_equal(stats(f).iopf_mapped_pages, 1);
 	/* F11: an unaligned address maps its page */
 	assert_int_equal(report_pr(io, 0, IOVA + 7 * PG + 0x123, false), 0);
-	test_assert_mapped(f->mm, d, IOVA + 7 * PG, (char *)va + 7 * PG, PG);
+	test_assert_mapped(f->m.mm, d, IOVA + 7 * PG, (char *)va + 7 * PG, PG);
 	/* F08: outside every mapping: INVALID, the DMA fails */
 	assert_int_equal(swrite(io, 0, IOVA + 32 * PG, 1), -EFAULT);
 	assert_int_equal(stats(f).iopf_invalid, 1);
@@ -3429,15 +3404,15 @@ static void test_f08_prot_enforced(void **state)
 	struct fx *f = io->f;
 	uint32_t *va = region(f, 4 * PG, 0), v;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
 	assert_int_equal(
-		map_dma(f->c, IOVA, va, 4 * PG, VFIO_DMA_MAP_FLAG_READ), 0);
+		map_dma(f->m.c, IOVA, va, 4 * PG, VFIO_DMA_MAP_FLAG_READ), 0);
 	/* a write through a read-only mapping is refused, a read works */
 	assert_int_equal(swrite(io, 0, IOVA, 1), -EFAULT);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA), 0);
 	assert_int_equal(sread(io, 0, IOVA, &v), 0);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA), 1);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA), 1);
 	assert_int_equal(swrite(io, 0, IOVA, 1), -EFAULT);
 	assert_iopf_clean(io);
 }
@@ -3449,13 +3424,14 @@ static void test_f12_failures_answer_invalid(void **state)
 	char *va = region(f, 16 * PG, 0);
 	unsigned int n;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	/* the user's memory is gone: the pin fails, INVALID */
-	assert_int_equal(mm_munmap(f->mm, va + 8 * PG, 8 * PG), 0);
+	assert_int_equal(mm_munmap(f->m.mm, va + 8 * PG, 8 * PG), 0);
 	assert_int_equal(swrite(io, 0, IOVA + 9 * PG, 1), -EFAULT);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 9 * PG), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + 9 * PG),
+			 0);
 	assert_int_equal(pin_refs(f), 0);
 	/* every injected failure on the way (event, pin, page table) gives a
 	 * failed DMA with nothing mapped and nothing pinned */
@@ -3474,10 +3450,11 @@ static void test_f12_failures_answer_invalid(void **state)
 		assert_int_equal(pin_refs(f), 0);
 		if (ret)
 			assert_int_equal(
-				vfio_iommu_type1_iopf_mapped(f->c, IOVA), 0);
-		assert_int_equal(vfio_iommu_type1_iopf_check(f->c, stderr), 0);
-		unmap_dma(f->c, IOVA, 16 * PG, 0, NULL);
-		assert_int_equal(map_dma(f->c, IOVA, va, 8 * PG, RW), 0);
+				vfio_iommu_type1_iopf_mapped(f->m.c, IOVA), 0);
+		assert_int_equal(vfio_iommu_type1_iopf_check(f->m.c, stderr),
+				 0);
+		unmap_dma(f->m.c, IOVA, 16 * PG, 0, NULL);
+		assert_int_equal(map_dma(f->m.c, IOVA, va, 8 * PG, RW), 0);
 	}
 	assert_true(n > 1);
 	assert_int_equal(va[0], 7);
@@ -3490,8 +3467,8 @@ static void test_f14_unrecoverable_not_consumed(void **state)
 	struct fx *f = io->f;
 	struct iommu_fault flt = {.type = IOMMU_FAULT_DMA_UNRECOV};
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
 	flt.event.addr = IOVA;
 	assert_int_equal(iommu_report_device_fault(sva_device(io->s[0]), &flt),
 			 -EOPNOTSUPP);
@@ -3506,41 +3483,42 @@ static void test_f15_f16_page_granular_premap(void **state)
 	struct iommu_domain *d;
 	uint64_t np = SZ_2M / PG;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
 	d = sdom(io, 0);
 	assert_true(d->pgsize_bitmap & SZ_2M); /* superpages possible */
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->c, 0), -EINVAL);
-	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->c, 513), -EINVAL);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->m.c, 0), -EINVAL);
+	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->m.c, 513),
+			 -EINVAL);
 	assert_int_equal(stats(f).iopf_premap, 1);
-	assert_int_equal(map_dma(f->c, SZ_2M, va, 2 * SZ_2M, RW), 0);
+	assert_int_equal(map_dma(f->m.c, SZ_2M, va, 2 * SZ_2M, RW), 0);
 	/* F16 with 512 (the posted value): one fault maps a whole aligned
 	 * 2 MiB of physically contiguous pages ... */
-	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->c, 512), 0);
+	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->m.c, 512), 0);
 	assert_int_equal(swrite(io, 0, SZ_2M, 1), 0);
 	assert_int_equal(stats(f).iopf_mapped_pages, np);
-	test_assert_mapped(f->mm, d, SZ_2M, va, SZ_2M);
+	test_assert_mapped(f->m.mm, d, SZ_2M, va, SZ_2M);
 	/* F15: ... as pages, so one of them can go alone */
-	assert_int_equal(mm_discard(f->mm, va + 5 * PG, PG), 0);
+	assert_int_equal(mm_discard(f->m.mm, va + 5 * PG, PG), 0);
 	assert_int_equal(iommu_iova_to_phys(d, SZ_2M + 5 * PG), 0);
-	test_assert_mapped(f->mm, d, SZ_2M + 4 * PG, va + 4 * PG, PG);
-	test_assert_mapped(f->mm, d, SZ_2M + 6 * PG, va + 6 * PG, PG);
+	test_assert_mapped(f->m.mm, d, SZ_2M + 4 * PG, va + 4 * PG, PG);
+	test_assert_mapped(f->m.mm, d, SZ_2M + 6 * PG, va + 6 * PG, PG);
 	/* premap 4: stops before the first mapped page ... */
-	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->c, 4), 0);
-	assert_int_equal(mm_discard(f->mm, va + 10 * PG, 4 * PG), 0);
+	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->m.c, 4), 0);
+	assert_int_equal(mm_discard(f->m.mm, va + 10 * PG, 4 * PG), 0);
 	assert_int_equal(swrite(io, 0, SZ_2M + 12 * PG, 1), 0);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, SZ_2M + 12 * PG),
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, SZ_2M + 12 * PG),
 			 1);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, SZ_2M + 13 * PG),
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, SZ_2M + 13 * PG),
 			 1);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, SZ_2M + 10 * PG),
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, SZ_2M + 10 * PG),
 			 0);
 	assert_int_equal(stats(f).iopf_mapped_pages, np + 2);
 	/* ... and at the end of the mapping */
 	assert_int_equal(swrite(io, 0, 3 * SZ_2M - 2 * PG, 1), 0);
 	assert_int_equal(stats(f).iopf_mapped_pages, np + 4);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, 3 * SZ_2M - 3 * PG),
-			 0);
+	assert_int_equal(
+		vfio_iommu_type1_iopf_mapped(f->m.c, 3 * SZ_2M - 3 * PG), 0);
 	assert_iopf_clean(io);
 }
 
@@ -3553,31 +3531,33 @@ static void test_f17_f18_f21_notifier(void **state)
 	struct vfio_iommu_type1_stats st;
 	phys_addr_t old;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 1)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 1)), 0);
 	assert_int_equal(stats(f).nr_domains, 2);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(swrite(io, 0, IOVA + i * PG, 100 + i), 0);
 	/* SMMU B is not coherent: check where it goes, not what it reads */
 	assert_int_equal(sread(io, 1, IOVA + 2 * PG, &v), 0);
-	test_assert_mapped(f->mm, sdom(io, 1), IOVA, va, 8 * PG);
-	assert_true(test_iotlb_entries_in(f->hw2, IOVA, 8 * PG) > 0);
-	old = test_user_pa(f->mm, va + PG / 4);
+	test_assert_mapped(f->m.mm, sdom(io, 1), IOVA, va, 8 * PG);
+	assert_true(test_iotlb_entries_in(f->m.hw2, IOVA, 8 * PG) > 0);
+	old = test_user_pa(f->m.mm, va + PG / 4);
 	/* F17: an unaligned overlap of pages 1..2 unmaps them everywhere,
 	 * IOTLBs synced, bits cleared, before the discard returns */
-	assert_int_equal(mm_discard(f->mm, (char *)va + PG, 2 * PG), 0);
+	assert_int_equal(mm_discard(f->m.mm, (char *)va + PG, 2 * PG), 0);
 	test_assert_unmapped(sdom(io, 0), IOVA + PG, 2 * PG);
 	test_assert_unmapped(sdom(io, 1), IOVA + PG, 2 * PG);
-	assert_int_equal(test_iotlb_entries_in(f->p->hw, IOVA + PG, 2 * PG), 0);
-	assert_int_equal(test_iotlb_entries_in(f->hw2, IOVA + PG, 2 * PG), 0);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + PG), 0);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 3 * PG), 1);
+	assert_int_equal(test_iotlb_entries_in(f->m.p->hw, IOVA + PG, 2 * PG),
+			 0);
+	assert_int_equal(test_iotlb_entries_in(f->m.hw2, IOVA + PG, 2 * PG), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + PG), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + 3 * PG),
+			 1);
 	assert_int_equal(stats(f).iopf_invalidations, 1);
 	/* F18: a range no mapping covers: no IOMMU work */
 	st = stats(f);
-	assert_int_equal(mm_discard(f->mm, other, 4 * PG), 0);
+	assert_int_equal(mm_discard(f->m.mm, other, 4 * PG), 0);
 	assert_int_equal(stats(f).iotlb_syncs, st.iotlb_syncs);
 	assert_int_equal(stats(f).iopf_invalidations, st.iopf_invalidations);
 	/* F21: the device's next access maps the user's current page */
@@ -3585,10 +3565,12 @@ static void test_f17_f18_f21_notifier(void **state)
 	assert_int_equal(swrite(io, 0, IOVA + PG, 0x55), 0);
 	assert_int_equal(va[PG / 4], 0x55);
 	(void)old;
-	test_assert_mapped(f->mm, sdom(io, 0), IOVA + PG, (char *)va + PG, PG);
-	test_assert_mapped(f->mm, sdom(io, 1), IOVA + PG, (char *)va + PG, PG);
+	test_assert_mapped(f->m.mm, sdom(io, 0), IOVA + PG, (char *)va + PG,
+			   PG);
+	test_assert_mapped(f->m.mm, sdom(io, 1), IOVA + PG, (char *)va + PG,
+			   PG);
 	/* munmap too */
-	assert_int_equal(mm_munmap(f->mm, (char *)va + 4 * PG, 4 * PG), 0);
+	assert_int_equal(mm_munmap(f->m.mm, (char *)va + 4 * PG, 4 * PG), 0);
 	test_assert_unmapped(sdom(io, 0), IOVA + 4 * PG, 4 * PG);
 	assert_iopf_clean(io);
 }
@@ -3603,21 +3585,21 @@ static void test_f19_f20_invalidation_as_unmapped(void **state)
 	uint64_t done;
 	unsigned int n;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
 	d = sdom(io, 0);
 	/* a 2 MiB block mapping, converted */
-	assert_int_equal(map_dma(f->c, SZ_2M, hv, SZ_2M, RW), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->c, 4), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, SZ_2M, hv, SZ_2M, RW), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->m.c, 4), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	assert_int_equal(swrite(io, 0, IOVA, 1), 0);
 	/* F20: the IOMMU lost page 1 behind our back (a hole): unmap of the
 	 * run stops there; the bitmap follows what was really unmapped */
 	assert_int_equal(iommu_unmap(d, IOVA + PG, PG), PG);
-	assert_int_equal(mm_discard(f->mm, va, 4 * PG), 0);
+	assert_int_equal(mm_discard(f->m.mm, va, 4 * PG), 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(
-			vfio_iommu_type1_iopf_mapped(f->c, IOVA + i * PG), 0);
+			vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + i * PG), 0);
 	test_assert_unmapped(d, IOVA, 4 * PG);
 	assert_false(stats(f).broken);
 	assert_iopf_clean(io);
@@ -3647,10 +3629,10 @@ static void test_f19_unmappable_page_breaks_container(void **state)
 	struct iommu_ops ops;
 	struct iommu_domain *d;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
 	d = sdom(io, 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	assert_int_equal(swrite(io, 0, IOVA, 1), 0);
 	assert_false(stats(f).broken);
 
@@ -3658,11 +3640,12 @@ static void test_f19_unmappable_page_breaks_container(void **state)
 	ops = *real;
 	ops.unmap_pages = refuse_unmap;
 	d->ops = &ops;
-	assert_int_equal(mm_discard(f->mm, va, PG), 0);
+	assert_int_equal(mm_discard(f->m.mm, va, PG), 0);
 	d->ops = real;
 	assert_true(stats(f).broken);
 	/* broken: ioctls fail, faults are refused */
-	assert_int_equal(map_dma(f->c, IOVA + 16 * PG, va + PG, PG, RW), -EIO);
+	assert_int_equal(map_dma(f->m.c, IOVA + 16 * PG, va + PG, PG, RW),
+			 -EIO);
 	assert_int_not_equal(swrite(io, 0, IOVA + 2 * PG, 1), 0);
 }
 
@@ -3673,23 +3656,23 @@ static void test_f22_unmap_dma(void **state)
 	char *va = region(f, 16 * PG, 0);
 	uint64_t done;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 1)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 1)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	for (int i = 0; i < 16; i += 2)
 		assert_int_equal(swrite(io, i & 2 ? 1 : 0, IOVA + i * PG, i),
 				 0);
 	assert_int_equal(stats(f).iopf_resident, 8);
-	assert_int_equal(unmap_dma(f->c, IOVA, 16 * PG, 0, &done), 0);
+	assert_int_equal(unmap_dma(f->m.c, IOVA, 16 * PG, 0, &done), 0);
 	assert_int_equal(done, 16 * PG);
 	test_assert_unmapped(sdom(io, 0), IOVA, 16 * PG);
 	test_assert_unmapped(sdom(io, 1), IOVA, 16 * PG);
-	assert_int_equal(test_iotlb_entries_in(f->p->hw, IOVA, 16 * PG), 0);
-	assert_int_equal(test_iotlb_entries_in(f->hw2, IOVA, 16 * PG), 0);
+	assert_int_equal(test_iotlb_entries_in(f->m.p->hw, IOVA, 16 * PG), 0);
+	assert_int_equal(test_iotlb_entries_in(f->m.hw2, IOVA, 16 * PG), 0);
 	assert_int_equal(stats(f).iopf_resident, 0);
 	assert_int_equal(stats(f).nr_dma, 0);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(swrite(io, 0, IOVA, 1), -EFAULT);
 	assert_iopf_clean(io);
 }
@@ -3700,16 +3683,16 @@ static void test_f23_new_domain_gets_faulted_pages(void **state)
 	struct fx *f = io->f;
 	uint32_t *va = region(f, 16 * PG, 0), v;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(swrite(io, 0, IOVA + i * PG, 40 + i), 0);
 	/* sva1 is behind another SMMU: a new domain */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 1)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 1)), 0);
 	assert_int_equal(stats(f).nr_domains, 2);
 	assert_int_equal(stats(f).iopf_devices, 2);
-	test_assert_mapped(f->mm, sdom(io, 1), IOVA, va, 4 * PG);
+	test_assert_mapped(f->m.mm, sdom(io, 1), IOVA, va, 4 * PG);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(sread(io, 1, IOVA + i * PG, &v), 0);
 		assert_int_equal(v, 40 + i);
@@ -3718,14 +3701,14 @@ static void test_f23_new_domain_gets_faulted_pages(void **state)
 	/* a page neither has: faulted once, mapped into both */
 	assert_int_equal(sread(io, 1, IOVA + 9 * PG, &v), 0);
 	assert_int_equal(stalls(io, 1), 1);
-	test_assert_mapped(f->mm, sdom(io, 0), IOVA + 9 * PG,
+	test_assert_mapped(f->m.mm, sdom(io, 0), IOVA + 9 * PG,
 			   (char *)va + 9 * PG, PG);
 	assert_iopf_clean(io);
 	/* leaving: its domain goes, the other keeps the pages */
-	vfio_iommu_type1_detach_group(f->c, sgrp(io, 1));
+	vfio_iommu_type1_detach_group(f->m.c, sgrp(io, 1));
 	assert_int_equal(stats(f).nr_domains, 1);
 	assert_iopf_clean(io);
-	vfio_iommu_type1_detach_group(f->c, sgrp(io, 0));
+	vfio_iommu_type1_detach_group(f->m.c, sgrp(io, 0));
 	assert_int_equal(stats(f).nr_domains, 0);
 }
 
@@ -3770,18 +3753,19 @@ static void test_f24_detach_with_faults_in_flight(void **state)
 		.io = io, .dev = 0, .iova = IOVA, .pages = 256, .seed = 1};
 	pthread_t th;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 1)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 256 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 1)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 256 * PG, RW), 0);
 	assert_int_equal(pthread_create(&th, NULL, dma_thread_fn, &t), 0);
 	while (atomic_load(&t.ok) < 50)
 		sched_yield();
 	for (int i = 0; i < 64; i++)
-		assert_int_equal(
-			mm_discard(f->mm, va + (i * 4 % 256) * PG, 4 * PG), 0);
+		assert_int_equal(mm_discard(f->m.mm, va + (i * 4 % 256) * PG,
+					    4 * PG),
+				 0);
 	/* the handler in flight finishes before its lookup goes */
-	vfio_iommu_type1_detach_group(f->c, sgrp(io, 0));
+	vfio_iommu_type1_detach_group(f->m.c, sgrp(io, 0));
 	assert_int_equal(iommu_pending_page_requests(sva_device(io->s[0])), 0);
 	{
 		uint64_t failed = atomic_load(&t.failed);
@@ -3804,17 +3788,18 @@ static void test_f25_f26_driver_pins_mapped_and_charged(void **state)
 	struct pin_driver drv;
 	phys_addr_t pa;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
-	pin_driver_init(&drv, f->c);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
+	pin_driver_init(&drv, f->m.c);
 	assert_int_equal(
-		vfio_iommu_type1_pin_pages(f->c, sgrp(io, 0), IOVA + 2 * PG, 1,
-					   IOMMU_READ | IOMMU_WRITE, &pa),
+		vfio_iommu_type1_pin_pages(f->m.c, sgrp(io, 0), IOVA + 2 * PG,
+					   1, IOMMU_READ | IOMMU_WRITE, &pa),
 		1);
 	/* F25: charged; F26: mapped at once, no fault */
-	assert_int_equal(mm_locked_vm(f->mm), 1);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 2 * PG), 1);
+	assert_int_equal(mm_locked_vm(f->m.mm), 1);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + 2 * PG),
+			 1);
 	assert_int_equal(iommu_iova_to_phys(sdom(io, 0), IOVA + 2 * PG), pa);
 	va[2 * PG / 4] = 77;
 	assert_int_equal(sread(io, 0, IOVA + 2 * PG, &v), 0);
@@ -3822,12 +3807,13 @@ static void test_f25_f26_driver_pins_mapped_and_charged(void **state)
 	assert_int_equal(stalls(io, 0), 0);
 	assert_iopf_clean(io);
 	/* unpinned: uncharged, the mapping stays as a faulted page */
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, IOVA + 2 * PG, 1),
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, IOVA + 2 * PG, 1),
 			 1);
-	assert_int_equal(mm_locked_vm(f->mm), 0);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 2 * PG), 1);
+	assert_int_equal(mm_locked_vm(f->m.mm), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + 2 * PG),
+			 1);
 	assert_iopf_clean(io);
-	vfio_iommu_type1_unregister_device(f->c, &drv.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &drv.vdev);
 }
 
 static void test_f34_dirty_by_fault_access(void **state)
@@ -3838,32 +3824,36 @@ static void test_f34_dirty_by_fault_access(void **state)
 	uint64_t map[1];
 	uint32_t v;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 16 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
 	assert_int_equal(swrite(io, 0, IOVA + 9 * PG, 1), 0);
-	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
+	assert_int_equal(dirty_ioctl(f->m.c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START),
 			 0);
 	/* starting unmapped what was faulted: writes must be seen */
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, IOVA + 9 * PG), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, IOVA + 9 * PG),
+			 0);
 	assert_int_equal(sread(io, 0, IOVA + 1 * PG, &v), 0); /* read */
 	assert_int_equal(swrite(io, 0, IOVA + 2 * PG, 5), 0); /* write */
 	memset(map, 0, sizeof(map));
-	assert_int_equal(get_bitmap(f->c, IOVA, 16 * PG, map, sizeof(map)), 0);
+	assert_int_equal(get_bitmap(f->m.c, IOVA, 16 * PG, map, sizeof(map)),
+			 0);
 	assert_int_equal(map[0], 1ULL << 2); /* the read page is clean */
 	/* a write to the read-faulted page faults again and is seen */
 	assert_int_equal(swrite(io, 0, IOVA + 1 * PG, 6), 0);
 	assert_int_equal(va[PG], 6);
 	memset(map, 0, sizeof(map));
-	assert_int_equal(get_bitmap(f->c, IOVA, 16 * PG, map, sizeof(map)), 0);
+	assert_int_equal(get_bitmap(f->m.c, IOVA, 16 * PG, map, sizeof(map)),
+			 0);
 	assert_int_equal(map[0], 1ULL << 1);
 	/* the bitmap read reset page 1: the next write is seen again */
 	assert_int_equal(swrite(io, 0, IOVA + 1 * PG, 7), 0);
 	memset(map, 0, sizeof(map));
-	assert_int_equal(get_bitmap(f->c, IOVA, 16 * PG, map, sizeof(map)), 0);
+	assert_int_equal(get_bitmap(f->m.c, IOVA, 16 * PG, map, sizeof(map)),
+			 0);
 	assert_int_equal(map[0], 1ULL << 1);
 	assert_iopf_clean(io);
-	assert_int_equal(dirty_ioctl(f->c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
+	assert_int_equal(dirty_ioctl(f->m.c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
 			 0);
 	assert_int_equal(swrite(io, 0, IOVA + 1 * PG, 8), 0);
 	assert_int_equal(sread(io, 0, IOVA + 3 * PG, &v), 0);
@@ -3885,24 +3875,24 @@ static void test_f36_single_mm(void **state)
 		.argsz = sizeof(u), .iova = IOVA, .size = 4 * PG};
 	struct mm *other;
 
-	assert_int_equal(mm_create(f->p->pm, &other), 0);
+	assert_int_equal(mm_create(f->m.p->pm, &other), 0);
 	/* without IOPF any caller may map (no binding yet) */
-	assert_int_equal(vfio_iommu_type1_ioctl_mm(f->c, other,
+	assert_int_equal(vfio_iommu_type1_ioctl_mm(f->m.c, other,
 						   VFIO_IOMMU_MAP_DMA,
 						   (unsigned long)&m),
 			 0);
-	assert_int_equal(vfio_iommu_type1_ioctl_mm(f->c, other,
+	assert_int_equal(vfio_iommu_type1_ioctl_mm(f->m.c, other,
 						   VFIO_IOMMU_UNMAP_DMA,
 						   (unsigned long)&u),
 			 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(vfio_iommu_type1_ioctl_mm(f->c, other,
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(vfio_iommu_type1_ioctl_mm(f->m.c, other,
 						   VFIO_IOMMU_MAP_DMA,
 						   (unsigned long)&m),
 			 -EPERM);
 	assert_int_equal(stats(f).nr_dma, 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, 4 * PG, RW), 0);
-	assert_int_equal(vfio_iommu_type1_ioctl_mm(f->c, other,
+	assert_int_equal(map_dma(f->m.c, IOVA, va, 4 * PG, RW), 0);
+	assert_int_equal(vfio_iommu_type1_ioctl_mm(f->m.c, other,
 						   VFIO_IOMMU_UNMAP_DMA,
 						   (unsigned long)&u),
 			 -EPERM);
@@ -3928,11 +3918,11 @@ static void test_iopf_concurrency(void **state)
 	/* one (coherent) domain: SMMU B's is not coherent, and the memory
 	 * model's cache writeback (cache_flush_phys, before each map into
 	 * it) is not synchronised with DMA writes to the same frame */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
-	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->c, 8), 0);
-	assert_int_equal(map_dma(f->c, IOVA, va, PAGES * PG, RW), 0);
-	assert_int_equal(map_dma(f->c, IOVA + PAGES * PG, va + PAGES * PG,
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
+	assert_int_equal(vfio_iommu_type1_set_iopf_premap(f->m.c, 8), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA, va, PAGES * PG, RW), 0);
+	assert_int_equal(map_dma(f->m.c, IOVA + PAGES * PG, va + PAGES * PG,
 				 PAGES * PG, RW),
 			 0);
 	for (int i = 0; i < NT; i++) {
@@ -3947,15 +3937,15 @@ static void test_iopf_concurrency(void **state)
 	for (int round = 0; round < 300; round++) {
 		unsigned int pg = rand_r(&seed) % (2 * PAGES - 8);
 
-		assert_int_equal(mm_discard(f->mm, va + pg * PG,
+		assert_int_equal(mm_discard(f->m.mm, va + pg * PG,
 					    (1 + rand_r(&seed) % 8) * PG),
 				 0);
 		if (round % 50 == 49) {
 			/* the second mapping goes and comes back */
-			assert_int_equal(unmap_dma(f->c, IOVA + PAGES * PG,
+			assert_int_equal(unmap_dma(f->m.c, IOVA + PAGES * PG,
 						   PAGES * PG, 0, NULL),
 					 0);
-			assert_int_equal(map_dma(f->c, IOVA + PAGES * PG,
+			assert_int_equal(map_dma(f->m.c, IOVA + PAGES * PG,
 						 va + PAGES * PG, PAGES * PG,
 						 RW),
 					 0);
@@ -4018,8 +4008,8 @@ static void guest_init(struct guest *g, struct fx *f)
 	memset(g, 0, sizeof(*g));
 	g->va = region(f, GUEST_PAGES * PG, 0);
 	g->tg.mem = (uint8_t *)g->va;
-	assert_int_equal(map_dma(f->c, GUEST_IPA, g->va, GUEST_PAGES * PG, RW),
-			 0);
+	assert_int_equal(
+		map_dma(f->m.c, GUEST_IPA, g->va, GUEST_PAGES * PG, RW), 0);
 	assert_int_equal(galloc(g), GUEST_IPA); /* the CD table */
 	g->root = galloc(g);
 	cd.ttb0 = g->root;
@@ -4034,10 +4024,10 @@ static int setup_io_nested(void **state)
 	setup_io_common(state, false);
 	io = *state;
 	/* the same fixture on a nesting container */
-	vfio_iommu_type1_release(io->f->c);
-	assert_int_equal(vfio_iommu_type1_open(io->f->mm,
+	vfio_iommu_type1_release(io->f->m.c);
+	assert_int_equal(vfio_iommu_type1_open(io->f->m.mm,
 					       VFIO_TYPE1_NESTING_IOMMU,
-					       &io->f->c),
+					       &io->f->m.c),
 			 0);
 	return 0;
 }
@@ -4098,7 +4088,7 @@ static void guest_drv_init(struct guest_drv *d, struct io *io, struct guest *g,
 	d->vdev.priv = d;
 	d->vdev.name = "guest";
 	d->vdev.dev = d->dev;
-	assert_int_equal(vfio_iommu_type1_register_device(io->f->c, &d->vdev),
+	assert_int_equal(vfio_iommu_type1_register_device(io->f->m.c, &d->vdev),
 			 0);
 }
 
@@ -4112,15 +4102,15 @@ static void guest_pin_cd(struct guest_drv *d, struct io *io)
 	phys_addr_t pa;
 
 	assert_int_equal(vfio_iommu_type1_device_pin_pages(
-				 io->f->c, &d->vdev, sgrp(io, 0), GUEST_IPA, 1,
-				 IOMMU_READ, &pa),
+				 io->f->m.c, &d->vdev, sgrp(io, 0), GUEST_IPA,
+				 1, IOMMU_READ, &pa),
 			 1);
 }
 
 static void guest_unpin_cd(struct guest_drv *d, struct io *io)
 {
-	assert_int_equal(vfio_iommu_type1_device_unpin_pages(io->f->c, &d->vdev,
-							     GUEST_IPA, 1),
+	assert_int_equal(vfio_iommu_type1_device_unpin_pages(
+				 io->f->m.c, &d->vdev, GUEST_IPA, 1),
 			 1);
 }
 
@@ -4157,14 +4147,14 @@ static void test_f31_l2_page_requests_mapped(void **state)
 	uint32_t v;
 	int nested = 0;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
 	assert_int_equal(sdom(io, 0)->type, IOMMU_DOMAIN_NEST_PARENT);
-	assert_int_equal(enable_iopf(f->c), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
 	assert_int_equal(hflags(io), FAULT_REPORT_FLAT);
 	guest_init(&g, f);
 	data = galloc(&g);
 	guest_s1_map(&g, 0x10000, data);
-	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(io, 0),
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->m.c, sgrp(io, 0),
 							GUEST_IPA, 0),
 			 0);
 	n = iommu_get_domain_for_dev(sva_device(io->s[0]));
@@ -4178,15 +4168,15 @@ static void test_f31_l2_page_requests_mapped(void **state)
 	assert_int_equal(stats(f).iopf_mapped_pages, 0);
 	guest_drv_init(&gd, io, &g, &guest_drv_ops);
 	guest_pin_cd(&gd, io);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, GUEST_IPA), 1);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, GUEST_IPA), 1);
 
 	assert_int_equal(swrite(io, 0, 0x10000 + 16, 0xcafe), 0);
 	assert_int_equal(*(uint32_t *)gptr(&g, data + 16), 0xcafe);
 	/* 4 stage-1 tables and the data page: 5 stage-2 faults */
 	assert_int_equal(stalls(io, 0), 5);
 	assert_int_equal(stats(f).iopf_faults, 5);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, data), 1);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, g.root), 1);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, data), 1);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, g.root), 1);
 	assert_int_equal(pin_refs(f), 1); /* the CD page only */
 	assert_int_equal(sread(io, 0, 0x10000 + 16, &v), 0);
 	assert_int_equal(v, 0xcafe);
@@ -4194,8 +4184,8 @@ static void test_f31_l2_page_requests_mapped(void **state)
 	assert_iopf_clean(io);
 	/* the user discards the data page: unmapped at stage 2 (and the
 	 * nested entry with it), faulted in again on the next access */
-	assert_int_equal(mm_discard(f->mm, gptr(&g, data), PG), 0);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, data), 0);
+	assert_int_equal(mm_discard(f->m.mm, gptr(&g, data), PG), 0);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, data), 0);
 	assert_int_equal(sread(io, 0, 0x10000 + 16, &v), 0);
 	assert_int_equal(v, 0);
 	assert_int_equal(stalls(io, 0), 6);
@@ -4206,8 +4196,8 @@ static void test_f31_l2_page_requests_mapped(void **state)
 	assert_int_equal(stats(f).iopf_faults, 6);
 	assert_int_equal(gd.calls, 0);
 	guest_unpin_cd(&gd, io);
-	vfio_iommu_type1_unregister_device(f->c, &gd.vdev);
-	vfio_iommu_type1_detach_group(f->c, sgrp(io, 0));
+	vfio_iommu_type1_unregister_device(f->m.c, &gd.vdev);
+	vfio_iommu_type1_detach_group(f->m.c, sgrp(io, 0));
 	assert_null(iommu_get_domain_for_dev(sva_device(io->s[0])));
 }
 
@@ -4223,11 +4213,11 @@ static void test_f30_f33_l1_faults_transferred(void **state)
 	uint64_t data;
 	uint32_t v;
 
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
-	assert_int_equal(enable_iopf(f->c), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
 	guest_init(&g, f);
 	guest_s1_map(&g, 0x10000, galloc(&g));
-	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(io, 0),
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->m.c, sgrp(io, 0),
 							GUEST_IPA, 0),
 			 0);
 	guest_drv_init(&gd, io, &g, &guest_drv_ops);
@@ -4253,7 +4243,7 @@ static void test_f30_f33_l1_faults_transferred(void **state)
 	assert_int_equal(gd.last.type, IOMMU_FAULT_PAGE_REQ);
 	assert_int_equal(gd.last.prm.addr, 0x40000 + 8);
 	assert_false(gd.last.prm.flags & IOMMU_FAULT_PAGE_REQUEST_L2);
-	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->c, data), 1);
+	assert_int_equal(vfio_iommu_type1_iopf_mapped(f->m.c, data), 1);
 	assert_int_equal(sread(io, 0, 0x40000 + 8, &v), 0);
 	assert_int_equal(v, 0xbeef);
 	/* the guest refuses: the DMA fails, nothing mapped by the host */
@@ -4275,18 +4265,18 @@ static void test_f30_f33_l1_faults_transferred(void **state)
 	/* F30: no transfer op: -EOPNOTSUPP, the stall is aborted (the CD
 	 * page stays pinned by the anonymous holder meanwhile) */
 	phys_addr_t cdpa;
-	assert_int_equal(vfio_iommu_type1_pin_pages(f->c, sgrp(io, 0),
+	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, sgrp(io, 0),
 						    GUEST_IPA, 1, IOMMU_READ,
 						    &cdpa),
 			 1);
 	guest_unpin_cd(&gd, io);
-	vfio_iommu_type1_unregister_device(f->c, &gd.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &gd.vdev);
 	assert_int_equal(report_unrecov(io, 0x60000, false), -EOPNOTSUPP);
 	assert_int_equal(swrite(io, 0, 0x50000, 1), -EFAULT);
 	guest_drv_init(&gd, io, &g, &no_transfer_ops);
 	assert_int_equal(report_unrecov(io, 0x60000, false), -EOPNOTSUPP);
 	assert_int_equal(gd.calls, 0);
-	vfio_iommu_type1_unregister_device(f->c, &gd.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &gd.vdev);
 	guest_drv_init(&gd, io, &g, &guest_drv_ops);
 
 	/* F33: unregistering takes only the L1 flag; stage 2 stays the
@@ -4300,12 +4290,12 @@ static void test_f30_f33_l1_faults_transferred(void **state)
 	assert_int_equal(report_unrecov(io, 0x60000, false), -ENODEV);
 	assert_int_equal(swrite(io, 0, 0x50000, 1), -EFAULT);
 	assert_int_equal(gd.calls, 0);
-	assert_int_equal(mm_discard(f->mm, gptr(&g, data), PG), 0);
+	assert_int_equal(mm_discard(f->m.mm, gptr(&g, data), PG), 0);
 	assert_int_equal(swrite(io, 0, 0x40000 + 8, 0xf00d), 0);
 	assert_int_equal(*(uint32_t *)gptr(&g, data + 8), 0xf00d);
 	assert_iopf_clean(io);
-	assert_int_equal(vfio_iommu_type1_unpin_pages(f->c, GUEST_IPA, 1), 1);
-	vfio_iommu_type1_unregister_device(f->c, &gd.vdev);
+	assert_int_equal(vfio_iommu_type1_unpin_pages(f->m.c, GUEST_IPA, 1), 1);
+	vfio_iommu_type1_unregister_device(f->m.c, &gd.vdev);
 }
 
 /* F32: the registration's errors; L1 reporting without host IOPF */
@@ -4331,8 +4321,8 @@ static void test_f32_register_nested_errors(void **state)
 		vfio_iommu_dev_fault_handler_register_nested(&f->dev[2]),
 		-ENODEV);
 	/* a container whose backend has no register_handler */
-	assert_int_equal(vfio_iommu_type1_open(f->mm, VFIO_TYPE1v2_IOMMU, &c2),
-			 0);
+	assert_int_equal(
+		vfio_iommu_type1_open(f->m.mm, VFIO_TYPE1v2_IOMMU, &c2), 0);
 	assert_int_equal(vfio_iommu_type1_attach_group(c2, grp(f, 0)), 0);
 	assert_int_equal(
 		vfio_iommu_dev_fault_handler_register_nested(&f->dev[0]),
@@ -4345,7 +4335,7 @@ static void test_f32_register_nested_errors(void **state)
 			 -EOPNOTSUPP);
 	vfio_iommu_type1_release(c2);
 	/* set_nested_s1's own errors */
-	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(io, 0),
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->m.c, sgrp(io, 0),
 							GUEST_IPA, 0),
 			 -ENODEV);
 	assert_int_equal(vfio_iommu_type1_set_nested_s1(NULL, sgrp(io, 0),
@@ -4353,12 +4343,12 @@ static void test_f32_register_nested_errors(void **state)
 			 -EINVAL);
 
 	/* without host IOPF: a handler for L1 only */
-	assert_int_equal(vfio_iommu_type1_attach_group(f->c, sgrp(io, 0)), 0);
+	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, sgrp(io, 0)), 0);
 	guest_init(&g, f); /* pinned and mapped: no IOPF */
-	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(io, 0),
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->m.c, sgrp(io, 0),
 							GUEST_IPA + 8, 0),
 			 -EINVAL);
-	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->c, sgrp(io, 0),
+	assert_int_equal(vfio_iommu_type1_set_nested_s1(f->m.c, sgrp(io, 0),
 							GUEST_IPA, 0),
 			 0);
 	guest_drv_init(&gd, io, &g, &guest_drv_ops);
@@ -4374,7 +4364,7 @@ static void test_f32_register_nested_errors(void **state)
 	assert_int_equal(sread(io, 0, 0x70000, &v), 0);
 	assert_int_equal(v, 0x1234);
 	/* L1 before L2: ENABLE_IOPF refuses (the series' order) */
-	assert_int_equal(enable_iopf(f->c), -EBUSY);
+	assert_int_equal(enable_iopf(f->m.c), -EBUSY);
 	assert_false(stats(f).iopf_enabled);
 	/* unregistering drops that handler */
 	assert_int_equal(vfio_iommu_dev_fault_handler_unregister_nested(dev),
@@ -4385,13 +4375,60 @@ static void test_f32_register_nested_errors(void **state)
 	assert_int_equal(swrite(io, 0, 0x80000, 1), -EFAULT);
 	assert_int_equal(gd.calls, 1);
 	/* and now IOPF can be enabled */
-	assert_int_equal(enable_iopf(f->c), 0);
+	assert_int_equal(enable_iopf(f->m.c), 0);
 	assert_int_equal(hflags(io), FAULT_REPORT_NESTED_L2);
-	vfio_iommu_type1_unregister_device(f->c, &gd.vdev);
+	vfio_iommu_type1_unregister_device(f->m.c, &gd.vdev);
 	/* detaching frees the nested domain, the parent after it */
-	vfio_iommu_type1_detach_group(f->c, sgrp(io, 0));
+	vfio_iommu_type1_detach_group(f->m.c, sgrp(io, 0));
 	assert_null(iommu_get_domain_for_dev(dev));
 }
+
+/* ---- lock rules ------------------------------------------------------------------ */
+
+#ifdef UI_LOCKDEP
+static void call_iova_valid_unlocked(void *ctx)
+{
+	struct fx *f = ctx;
+
+	vfio_iommu_iova_dma_valid(f->m.c, IOVA, IOVA + PG - 1);
+}
+
+/* A type1 function that reads the container asserts its lock: called
+ * without it, the program aborts naming the function and the lock. */
+static void test_lockdep_container_lock_asserted(void **state)
+{
+	static const char *const want[] = {"vfio_iommu_iova_dma_valid()",
+					   "called with &iommu->lock held",
+					   "lock class iommu->lock", NULL};
+	struct fx *f = *state;
+
+	test_expect_abort(call_iova_valid_unlocked, f, want);
+	/* with the lock it passes (no attach yet: every IOVA is usable) */
+	mutex_lock(&f->m.c->lock);
+	assert_true(vfio_iommu_iova_dma_valid(f->m.c, IOVA, IOVA + PG - 1));
+	mutex_unlock(&f->m.c->lock);
+}
+
+static void call_find_dma_under_iopf_lock(void *ctx)
+{
+	struct fx *f = ctx;
+
+	mutex_lock(&f->m.c->iopf_lock);
+	vfio_iommu_type1_find_dma(f->m.c, IOVA, NULL, NULL, NULL);
+}
+
+/* The layer's order where two of its locks nest: an entry point (it takes
+ * the container's lock) called under iopf_lock, which ranks after it. */
+static void test_lockdep_vfio_order_checked(void **state)
+{
+	static const char *const want[] = {"lock order violated",
+					   "taking iommu->lock",
+					   "holding iommu->iopf_lock", NULL};
+	struct fx *f = *state;
+
+	test_expect_abort(call_find_dma_under_iopf_lock, f, want);
+}
+#endif
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_dma_through_mapping, setup,
@@ -4524,6 +4561,12 @@ static const struct CMUnitTest tests[] = {
 					setup_io_nested, teardown_io),
 	cmocka_unit_test_setup_teardown(test_f32_register_nested_errors,
 					setup_io_nested, teardown_io),
+#ifdef UI_LOCKDEP
+	cmocka_unit_test_setup_teardown(test_lockdep_container_lock_asserted,
+					setup, teardown),
+	cmocka_unit_test_setup_teardown(test_lockdep_vfio_order_checked, setup,
+					teardown),
+#endif
 };
 
 TEST_MAIN(tests)

@@ -103,7 +103,7 @@ UIOMMU_API long vfio_iommu_type1_ioctl(struct vfio_iommu *iommu,
  * vfio_iommu_type1_register_device): pinning needs one registered, and
  * VFIO_IOMMU_UNMAP_DMA of a mapping with pinned pages calls every
  * registered dma_unmap() with the mapping's whole range, without the
- * container lock, and expects the pins in it to be dropped (seed 002).
+ * container lock, and expects the pins in it to be dropped (the series that replaced the DMA unmap notifier with this callback).
  */
 struct vfio_iommu_device;
 
@@ -111,13 +111,13 @@ struct vfio_iommu_device_ops {
 	void (*dma_unmap)(struct vfio_iommu_device *vdev, uint64_t iova,
 			  uint64_t length, void *priv);
 	/*
-	 * Optional (seed 001 p8's vfio_device_ops.transfer): take a stage-1
+	 * Optional (vfio_device_ops.transfer of the VFIO IOPF series' patch 8): take a stage-1
 	 * (L1) fault of vdev->dev, whose domain is nested, to the guest that
 	 * owns stage 1.  Called from the fault handler (the SMMU's interrupt
 	 * context) with the device list locked: it must not register or
 	 * unregister devices; it may answer a page request at once with
 	 * iommu_page_response(), or later.  Its result is the handler's; a
-	 * device without it gets -EOPNOTSUPP (F30).
+	 * device without it gets -EOPNOTSUPP.
 	 */
 	int (*transfer)(struct iommu_fault *fault, void *priv);
 };
@@ -176,7 +176,7 @@ UIOMMU_API int vfio_iommu_type1_unpin_pages(struct vfio_iommu *iommu,
  * each page remembers which devices hold references on it, and how many, so
  * that two devices pinning one page each hold their own reference and a
  * device unpinning a page it does not hold changes nothing, even when
- * another device holds it (seed 002: the ap driver's unpin of the first
+ * another device holds it (the ap driver's unpin of the first
  * IOVA cannot drop another driver's pin).  The pins of
  * vfio_iommu_type1_pin_pages() belong to an anonymous holder that only
  * vfio_iommu_type1_unpin_pages() releases.  vdev must be registered on
@@ -197,7 +197,7 @@ vfio_iommu_type1_device_unpin_pages(struct vfio_iommu *iommu,
 UIOMMU_API uint64_t vfio_iommu_type1_device_pinned(
 	struct vfio_iommu *iommu, struct vfio_iommu_device *vdev);
 
-/* ---- non-coherent domains (seed 000) ---------------------------------------- */
+/* ---- non-coherent domains ---------------------------------------- */
 
 /*
  * A domain whose IOMMU cannot enforce cache coherency (its devices may do
@@ -228,7 +228,7 @@ enum vfio_trace_op {
 	VFIO_TRACE_MAP,
 	VFIO_TRACE_UNMAP,
 	VFIO_TRACE_UNPIN,
-	/* IOPF lifecycle of one device (seed 001, F04): its lookup record
+	/* IOPF lifecycle of one device: its lookup record
 	 * added, fault reporting enabled (feature + handler), reporting
 	 * disabled, lookup removed.  pa carries the struct device pointer. */
 	VFIO_TRACE_IOPF_LOOKUP_ADD,
@@ -238,7 +238,7 @@ enum vfio_trace_op {
 	/* the IOPF handler took a page request (iova: its address, pa: the
 	 * struct device pointer), before it looks at the container: called
 	 * without any container lock, and the callback may block (tests hold
-	 * a handler in flight there, F24) */
+	 * a handler in flight there) */
 	VFIO_TRACE_IOPF_FAULT,
 };
 
@@ -270,25 +270,25 @@ struct vfio_iommu_type1_stats {
 	uint64_t locked_vm;	     /* pages charged by this container */
 	uint64_t unmap_notify_calls; /* dma_unmap callbacks made */
 	uint64_t iotlb_syncs;	     /* syncs issued by unmaps */
-	uint64_t pinned_on_remove;   /* dmas removed with driver pins (D10) */
+	uint64_t pinned_on_remove;   /* dmas removed with driver pins */
 	bool dirty_page_tracking;
-	/* non-coherent domains (seed 000) */
+	/* non-coherent domains */
 	unsigned int noncoherent_domains; /* domains not enforcing coherency */
 	unsigned int dma_flush_required;  /* vfio_dmas flagged */
 	uint64_t cache_flushes;		  /* cache_flush_phys calls made */
 	uint64_t cache_flush_bytes;	  /* bytes they wrote back */
 	uint64_t cache_flushes_skipped;	  /* not made: flushing switched off */
-	/* unmaps of pinned pages (seed 002) */
+	/* unmaps of pinned pages (the series that replaced the DMA unmap notifier with this callback) */
 	uint64_t unmap_retries; /* callback rounds repeated for one dma */
 	uint64_t unmap_busy;	/* unmaps failed: pins were kept */
 	char busy_device[32];	/* device named by the last failed unmap */
-	/* I/O page faults (seed 001) */
+	/* I/O page faults */
 	bool iopf_enabled;
 	bool broken;		     /* an invalidation failed: -EIO from now */
 	unsigned int iopf_premap;    /* pages mapped per fault at most */
 	unsigned int iopf_devices;   /* devices with the type1 handler */
 	uint64_t iopf_faults;	     /* page requests handled */
-	uint64_t iopf_already;	     /* ... for a page already mapped (F10) */
+	uint64_t iopf_already;	     /* ... for a page already mapped */
 	uint64_t iopf_invalid;	     /* ... answered INVALID */
 	uint64_t iopf_retries;	     /* pins redone: an invalidation raced */
 	uint64_t iopf_mapped_pages;  /* pages mapped by faults (total) */
@@ -308,31 +308,31 @@ vfio_iommu_type1_group_domain(struct vfio_iommu *iommu,
 UIOMMU_API int vfio_iommu_type1_find_dma(struct vfio_iommu *iommu,
 					 dma_addr_t iova, dma_addr_t *start,
 					 uint64_t *size, bool *iommu_mapped);
-/* Is the group's pinned-page dirty scope set (D12)?  -ENOENT if unknown. */
+/* Is the group's pinned-page dirty scope set?  -ENOENT if unknown. */
 UIOMMU_API int vfio_iommu_type1_group_pinned_scope(struct vfio_iommu *iommu,
 						   struct iommu_group *group);
 
-/* ---- I/O page faults (seed 001, the reviewers' design) ------------------------ */
+/* ---- I/O page faults (the reviewers' design) ------------------------ */
 
 /*
  * VFIO_IOMMU_ENABLE_IOPF (no argument): map the container's memory on
  * demand from I/O page faults instead of pinning it.  The posted series'
  * number; upstream Linux has no such ioctl.  No disable: the container keeps
  * IOPF until it is released.  Errors: -ENODEV (the caller has no address
- * space, F01), -EPERM (the caller's address space is not the container's:
+ * space), -EPERM (the caller's address space is not the container's:
  * a container's IOPF is bound to that one mm), -EBUSY (already enabled),
  * -ENOMEM, and the errors of enabling a device (IOMMU_DEV_FEAT_IOPF,
  * iommu_register_device_fault_handler: a device that cannot stall gives
- * -ENODEV); a failed call changes nothing (F03).  Existing mappings are
+ * -ENODEV); a failed call changes nothing.  Existing mappings are
  * converted: their pins dropped and uncharged, their pages left mapped and
- * marked in the fault bitmap, handed to the MMU notifier (F06).
+ * marked in the fault bitmap, handed to the MMU notifier.
  */
 #ifndef VFIO_IOMMU_ENABLE_IOPF
 #define VFIO_IOMMU_ENABLE_IOPF _IO(VFIO_TYPE, VFIO_BASE + 18)
 #endif
 
 /*
- * Discovery (F35), uiommu's own values (upstream has none): chosen far
+ * Discovery, uiommu's own values (upstream has none): chosen far
  * above upstream's (extensions end at 10, type1 capabilities at 3) so that
  * they cannot collide with a future upstream number.
  *  - VFIO_CHECK_EXTENSION(VFIO_UIOMMU_TYPE1_IOPF) is 1: the type1 backend
@@ -358,7 +358,7 @@ struct vfio_iommu_type1_info_cap_iopf {
  * The ioctl with the caller's address space made explicit (the kernel's
  * current->mm; NULL: a caller without one).  vfio_iommu_type1_ioctl() is
  * this with the container's own mm.  With IOPF enabled, MAP_DMA and
- * UNMAP_DMA from another mm fail with -EPERM (F36).
+ * UNMAP_DMA from another mm fail with -EPERM.
  */
 UIOMMU_API long vfio_iommu_type1_ioctl_mm(struct vfio_iommu *iommu,
 					  struct mm *current_mm,
@@ -366,7 +366,7 @@ UIOMMU_API long vfio_iommu_type1_ioctl_mm(struct vfio_iommu *iommu,
 
 /*
  * Pages one fault maps (1 by default): from the faulting page on, stopping
- * before the first page already mapped and at the end of the mapping (F16).
+ * before the first page already mapped and at the end of the mapping.
  * 512 reproduces the posted series.  -EINVAL outside [1, 512].
  */
 UIOMMU_API int vfio_iommu_type1_set_iopf_premap(struct vfio_iommu *iommu,
@@ -377,7 +377,7 @@ UIOMMU_API int vfio_iommu_type1_set_iopf_premap(struct vfio_iommu *iommu,
 UIOMMU_API int vfio_iommu_type1_iopf_mapped(struct vfio_iommu *iommu,
 					    dma_addr_t iova);
 
-/* ---- nested translation (seed 001 p8, F30..F33) ------------------------------ */
+/* ---- nested translation ------------------------------ */
 
 /*
  * In-process stand-in for the never-merged VFIO_IOMMU_SET_PASID_TABLE: put
@@ -386,8 +386,8 @@ UIOMMU_API int vfio_iommu_type1_iopf_mapped(struct vfio_iommu *iommu,
  * (2^cd_max CDs) over the stage-2 domain of the container's mappings.
  * Called again, it replaces the previous context.  The group's stage-1
  * faults then go to the registered device's transfer op once nested
- * reporting is registered (F30); its stage-2 faults are the host's IOPF
- * (F31): with IOPF on, the handler's flags become FAULT_REPORT_NESTED_L2.
+ * reporting is registered; its stage-2 faults are the host's IOPF:
+ * with IOPF on, the handler's flags become FAULT_REPORT_NESTED_L2.
  * -EINVAL (NULL, bad context), -EOPNOTSUPP (not a nesting container),
  * -ENODEV (the group is not attached here), -ENOMEM; a failed call changes
  * nothing.  Detaching the group frees the nested domain.  The SMMU
@@ -400,17 +400,17 @@ UIOMMU_API int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
 					      unsigned int cd_max);
 
 /*
- * Seed 001 p8's vfio_iommu_dev_fault_handler_register_nested(): ask that
+ * The VFIO IOPF series' vfio_iommu_dev_fault_handler_register_nested(): ask that
  * dev's stage-1 (L1) faults be reported, to be passed to its transfer op.
  * The container is found from dev's group.  With IOPF enabled the existing
- * handler gains FAULT_REPORT_NESTED_L1 (no second handler, F33); without,
+ * handler gains FAULT_REPORT_NESTED_L1 (no second handler); without,
  * IOMMU_DEV_FEAT_IOPF is enabled and a handler is registered for L1 only.
  * Unregistering removes only that flag (or that handler).  -EINVAL for a
  * NULL dev (and unregistering what was not registered), -ENODEV for a
  * device not in a group attached to a type1 container, -ENOTTY when the
  * container's backend has no register_handler (uiommu: only nesting
  * containers have it), -EBUSY when already registered, and the errors of
- * enabling the feature (F32).  Enabling IOPF after L1 registration is
+ * enabling the feature.  Enabling IOPF after L1 registration is
  * -EBUSY: L1 comes after L2, as the posted series assumes.
  */
 UIOMMU_API int vfio_iommu_dev_fault_handler_register_nested(struct device *dev);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * copy_from_user / copy_to_user: see uaccess.h.
+ * copy_from_user / copy_to_user and the VFIO ioctl entry built on them: see
+ * uaccess.h.
  */
 #include <errno.h>
 #include <string.h>
@@ -43,4 +44,32 @@ int copy_from_user(void *to, const void *from, size_t n)
 int copy_to_user(void *to, const void *from, size_t n)
 {
 	return uaccess(to, from, n, false);
+}
+
+/* The argsz (offset 0) and flags (offset 4) of a copied ioctl argument. */
+static uint32_t arg_word(const void *dst, size_t off)
+{
+	uint32_t w;
+
+	memcpy(&w, (const char *)dst + off, sizeof(w));
+	return w;
+}
+
+int copy_argsz_from_user(void *dst, unsigned long arg, size_t minsz)
+{
+	if (copy_from_user(dst, (const void *)arg, minsz))
+		return -EFAULT;
+	if (arg_word(dst, 0) < minsz)
+		return -EINVAL;
+	return 0;
+}
+
+int copy_argsz_flags_from_user(void *dst, unsigned long arg, size_t minsz,
+			       uint32_t valid_flags)
+{
+	int ret = copy_argsz_from_user(dst, arg, minsz);
+
+	if (ret)
+		return ret;
+	return arg_word(dst, sizeof(uint32_t)) & ~valid_flags ? -EINVAL : 0;
 }

@@ -10,9 +10,26 @@
 #define UIOMMU_LIB_UACCESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 0, or -EFAULT when any byte of the user range is not accessible. */
 int copy_from_user(void *to, const void *from, size_t n);
 int copy_to_user(void *to, const void *from, size_t n);
+
+/* The end of member m of struct type t: the minsz of a VFIO ioctl whose
+ * argument must reach at least up to m. */
+#define offsetofend(t, m) (offsetof(t, m) + sizeof(((t *)0)->m))
+
+/*
+ * The entry of a VFIO ioctl.  Its argument begins with __u32 argsz (the
+ * size the caller says it passed) and __u32 flags, and minsz is the part of
+ * it this ioctl always reads.  In the kernel's order: copy the first minsz
+ * bytes from arg (-EFAULT), then argsz below minsz is -EINVAL.
+ * copy_argsz_flags_from_user also takes a flag outside valid_flags as
+ * -EINVAL (the same check, as the kernel does it, in one condition).
+ */
+int copy_argsz_from_user(void *dst, unsigned long arg, size_t minsz);
+int copy_argsz_flags_from_user(void *dst, unsigned long arg, size_t minsz,
+			       uint32_t valid_flags);
 
 #endif

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * The VFIO type1 IOMMU backend: containers, MAP_DMA / UNMAP_DMA, group
- * attach with mapping replay, the IOVA ranges, GET_INFO and the ioctl
- * dispatch.  Semantics and errno values follow the kernel's
- * drivers/vfio/vfio_iommu_type1.c.
+ * The VFIO type1 IOMMU backend, its core: containers (open, release),
+ * MAP_DMA / UNMAP_DMA, group attach and detach with mapping replay, and the
+ * ioctl dispatch.  The other concerns have files of their own: the usable
+ * IOVA ranges (type1_iova.c), GET_INFO and CHECK_EXTENSION (type1_info.c),
+ * introspection for tests and tools (type1_introspect.c), nested
+ * translation (type1_nest.c), driver pins (type1_pin.c), dirty tracking
+ * (type1_dirty.c) and I/O page faults (type1_iopf.c).  Semantics and errno
+ * values follow the kernel's drivers/vfio/vfio_iommu_type1.c.
  *
  * Data model (type1_internal.h):
  *  - struct vfio_iommu is the container: its domains (each with the groups
@@ -16,7 +20,7 @@
  *    whole range is pinned (mm_pin_pages, kept as runs of contiguous pages
  *    in vfio_dma_chunk records) and every run is mapped into every domain
  *    with one iommu_map call (the core picks the largest pages it can).
- *    Without a domain nothing is pinned (D01); the first attach replays.
+ *    Without a domain nothing is pinned; the first attach replays.
  *  - Pages pinned by mediated drivers are vfio_pfn records in the dma
  *    (type1_pin.c).
  *
@@ -26,7 +30,7 @@
  * unpinned and uncharged; a failed call leaves no mapping, pin, charge or
  * IOTLB entry behind.
  *
- * Non-coherent domains (seed 000, the reviewers' design): a domain whose
+ * Non-coherent domains (the design the reviewers of the non-coherent DMA patches chose): a domain whose
  * IOMMU cannot enforce cache coherency gets its mappings without
  * IOMMU_CACHE (Normal-NC: its devices' DMA does not snoop the CPU caches).
  * The container counts such domains in noncoherent_domains, kept only by
@@ -39,15 +43,16 @@
  * flagged: the "lazy" design); attaching a coherent domain never clears the
  * flag; freeing the IOMMU pins (full unmap, unwind) does.
  *
- * Nesting containers (VFIO_TYPE1_NESTING_IOMMU, seed 001 p8): every domain
+ * Nesting containers (VFIO_TYPE1_NESTING_IOMMU, patch 8 of the VFIO IOPF series): every domain
  * is a stage-2 "nest parent" (the mappings are IPA -> host memory), and
  * vfio_iommu_type1_set_nested_s1() moves a group onto a nested domain of its
- * own over its vfio_domain's, kept in vfio_iommu_group.nested until the
- * group leaves (freed before the parent).  Such a container's driver ops
- * have register_handler/unregister_handler (nested L1 fault reporting,
- * type1_iopf.c); the other containers' have none (-ENOTTY).  Every
- * container is on a global list (vfio_iommu_all_lock) so that a device can
- * find its container, as the kernel's vfio_group_get_from_dev() does.
+ * own over its vfio_domain's (type1_nest.c), kept in vfio_iommu_group.nested
+ * until the group leaves (freed here, before the parent).  Such a
+ * container's driver ops have register_handler/unregister_handler (nested
+ * L1 fault reporting, type1_iopf.c); the other containers' have none
+ * (-ENOTTY).  Every container is on a global list (type1_nest.c) so that a
+ * device can find its container, as the kernel's vfio_group_get_from_dev()
+ * does.
  *
  * Locking: iommu->lock around every entry point, released only to call the
  * drivers' dma_unmap callbacks (type1_pin.c).  See type1_internal.h.
@@ -60,10 +65,6 @@
 #include "vfio/type1_internal.h"
 
 static unsigned int dma_entry_limit = VFIO_DMA_ENTRY_LIMIT_DEFAULT;
-
-/* Every open container (the device -> container lookup of p8). */
-static pthread_mutex_t vfio_iommu_all_lock = PTHREAD_MUTEX_INITIALIZER;
-static LIST_HEAD(, vfio_iommu) vfio_iommu_all = LIST_HEAD_INITIALIZER();
 
 static const struct vfio_iommu_driver_ops vfio_type1_ops = {0};
 static const struct vfio_iommu_driver_ops vfio_type1_nesting_ops = {
@@ -93,6 +94,8 @@ struct vfio_dma *vfio_find_dma(struct vfio_iommu *iommu, dma_addr_t start,
 {
 	struct vfio_dma *dma = RB_ROOT(&iommu->dma_list);
 
+	vfio_assert_dma_tree_held(iommu);
+
 	while (dma) {
 		if (start + size <= dma->iova)
 			dma = RB_LEFT(dma, node);
@@ -110,6 +113,8 @@ static struct vfio_dma *vfio_find_dma_first(struct vfio_iommu *iommu,
 {
 	struct vfio_dma *dma = RB_ROOT(&iommu->dma_list), *res = NULL;
 
+	vfio_assert_dma_tree_held(iommu);
+
 	while (dma) {
 		if (start < dma->iova + dma->size) {
 			res = dma;
@@ -123,22 +128,34 @@ static struct vfio_dma *vfio_find_dma_first(struct vfio_iommu *iommu,
 
 void vfio_dma_tree_remove(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	RB_REMOVE(vfio_dma_tree, &iommu->dma_list, dma);
 }
 
 struct vfio_dma *vfio_dma_first(struct vfio_iommu *iommu)
 {
+	vfio_assert_dma_tree_held(iommu);
 	return RB_MIN(vfio_dma_tree, &iommu->dma_list);
+}
+
+struct vfio_dma *vfio_dma_last(struct vfio_iommu *iommu)
+{
+	vfio_assert_dma_tree_held(iommu);
+	return RB_MAX(vfio_dma_tree, &iommu->dma_list);
 }
 
 struct vfio_dma *vfio_dma_next(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	vfio_assert_dma_tree_held(iommu);
 	return RB_NEXT(vfio_dma_tree, &iommu->dma_list, dma);
 }
 
 static struct vfio_dma *vfio_dma_prev(struct vfio_iommu *iommu,
 				      struct vfio_dma *dma)
 {
+	vfio_assert_dma_tree_held(iommu);
 	return RB_PREV(vfio_dma_tree, &iommu->dma_list, dma);
 }
 
@@ -149,6 +166,8 @@ int vfio_lock_acct(struct vfio_iommu *iommu, struct vfio_dma *dma, long npage)
 {
 	int ret;
 
+	lockdep_assert_held(&iommu->lock);
+
 	if (!npage)
 		return 0;
 	ret = mm_lock_acct(iommu->mm, npage, dma->lock_cap);
@@ -157,11 +176,13 @@ int vfio_lock_acct(struct vfio_iommu *iommu, struct vfio_dma *dma, long npage)
 	return ret;
 }
 
-/* ---- CPU caches (seed 000) ---------------------------------------------------- */
+/* ---- CPU caches (non-coherent domains) ---------------------------------------------------- */
 
 void vfio_flush_cache_phys(struct vfio_iommu *iommu, phys_addr_t pa,
 			   uint64_t len)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	if (iommu->cache_flush_off) {
 		iommu->cache_flushes_skipped++;
 		return;
@@ -175,6 +196,8 @@ void vfio_flush_cache_phys(struct vfio_iommu *iommu, phys_addr_t pa,
 static void vfio_flush_runs(struct vfio_iommu *iommu,
 			    const struct mm_pin_run *runs, unsigned int nr)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	for (unsigned int i = 0; i < nr; i++)
 		vfio_flush_cache_phys(iommu, runs[i].pa,
 				      runs[i].npages << PAGE_SHIFT);
@@ -182,12 +205,14 @@ static void vfio_flush_runs(struct vfio_iommu *iommu,
 
 /*
  * Release IOMMU pins of dma: written back from the CPU caches first when
- * the dma was mapped non-coherent (E03), so that memory behind the caches
+ * the dma was mapped non-coherent, so that memory behind the caches
  * holds what the CPU sees by the time the pages go back to their owner.
  */
 static void vfio_unpin_runs(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			    struct mm_pin_run *runs, unsigned int nr)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	if (!nr)
 		return;
 	if (dma->cache_flush_required)
@@ -198,11 +223,14 @@ static void vfio_unpin_runs(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	mm_unpin_pages(iommu->mm, runs, nr, 0);
 }
 
-/* The only ways onto and off the domain list (seed 000: a counter, never a
+/* The only ways onto and off the domain list (the reviewers' choice: a counter, never a
  * rescan). */
 static void vfio_iommu_link_domain(struct vfio_iommu *iommu,
 				   struct vfio_domain *domain)
 {
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	LIST_INSERT_HEAD(&iommu->domain_list, domain, next);
 	if (!domain->enforce_cache_coherency)
 		iommu->noncoherent_domains++;
@@ -211,6 +239,9 @@ static void vfio_iommu_link_domain(struct vfio_iommu *iommu,
 static void vfio_iommu_unlink_domain(struct vfio_iommu *iommu,
 				     struct vfio_domain *domain)
 {
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	LIST_REMOVE(domain, next);
 	if (!domain->enforce_cache_coherency) {
 		WARN_ON(!iommu->noncoherent_domains);
@@ -223,6 +254,16 @@ static void vfio_iommu_unlink_domain(struct vfio_iommu *iommu,
 #define for_each_target(iommu, only, d)                                  \
 	for (d = (only) ? (only) : LIST_FIRST(&(iommu)->domain_list); d; \
 	     d = (only) ? NULL : LIST_NEXT(d, next))
+
+/* dma's chunks were freed: it holds no IOMMU pin any more, so nothing is
+ * left to write back either. */
+static void vfio_dma_pins_gone(struct vfio_dma *dma)
+{
+	dma->chunks = dma->chunk_tail = NULL;
+	dma->iommu_mapped = false;
+	dma->cache_flush_required = false;
+	dma->replay_flagged = false;
+}
 
 /*
  * Unmap every chunk of dma from the domains (only, or all), one gather and
@@ -237,6 +278,8 @@ static uint64_t vfio_unmap_unpin(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	struct vfio_dma_chunk *c = dma->chunks, *next;
 	uint64_t unlocked = 0;
 	struct vfio_domain *d;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (; c; c = next) {
 		next = c->next;
@@ -273,16 +316,12 @@ static uint64_t vfio_unmap_unpin(struct vfio_iommu *iommu, struct vfio_dma *dma,
 		}
 		ui_free(c);
 	}
-	dma->chunks = dma->chunk_tail = NULL;
-	dma->iommu_mapped = false;
-	/* no IOMMU pin left: nothing to write back any more (E04, E09) */
-	dma->cache_flush_required = false;
-	dma->replay_flagged = false;
+	vfio_dma_pins_gone(dma);
 	return unlocked;
 }
 
 /*
- * IOPF conversion (F06): let dma's IOMMU pins go without unmapping; the
+ * IOPF conversion: let dma's IOMMU pins go without unmapping; the
  * pages stay mapped, marked in the fault bitmap, under the MMU notifier.
  * Accounting is the caller's.
  */
@@ -290,16 +329,15 @@ void vfio_dma_release_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
 	struct vfio_dma_chunk *c, *next;
 
+	lockdep_assert_held(&iommu->lock);
+
 	for (c = dma->chunks; c; c = next) {
 		next = c->next;
 		vfio_unpin_runs(iommu, dma, c->runs, c->nr);
 		iommu->pinned_pages -= c->npages;
 		ui_free(c);
 	}
-	dma->chunks = dma->chunk_tail = NULL;
-	dma->iommu_mapped = false;
-	dma->cache_flush_required = false;
-	dma->replay_flagged = false;
+	vfio_dma_pins_gone(dma);
 }
 
 /* Map one pinned run into the domains; all or nothing. */
@@ -309,6 +347,8 @@ static int vfio_map_run(struct vfio_iommu *iommu, struct vfio_domain *only,
 	size_t size = run->npages << PAGE_SHIFT;
 	struct vfio_domain *d, *e;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for_each_target(iommu, only, d)
 	{
@@ -338,7 +378,7 @@ unwind:
  * everything this call did is undone.  Pages already pinned by a driver
  * (vfio_pfn) were charged then and are not charged again.  With a
  * non-coherent target the dma is flagged before the first pin, so that the
- * unwind flushes too (E02, E03), and each batch is written back between
+ * unwind flushes too, and each batch is written back between
  * pinning and mapping.
  */
 static int vfio_pin_map_dma(struct vfio_iommu *iommu, struct vfio_dma *dma,
@@ -347,6 +387,8 @@ static int vfio_pin_map_dma(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	unsigned int gup = dma->prot & IOMMU_WRITE ? MM_GUP_WRITE : 0;
 	uint64_t total = dma->size >> PAGE_SHIFT, done = 0;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	if (only ? !only->enforce_cache_coherency : iommu->noncoherent_domains)
 		dma->cache_flush_required = true;
@@ -393,7 +435,7 @@ static int vfio_pin_map_dma(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			goto unwind;
 		}
 		/* pin -> flush -> map: what a non-snooping device reads is
-		 * what the CPU wrote (E02) */
+		 * what the CPU wrote */
 		if (dma->cache_flush_required)
 			vfio_flush_runs(iommu, c->runs + first, nr);
 		for (i = 0; i < nr; i++) {
@@ -431,9 +473,9 @@ unwind:
 /*
  * Map the runs of an already pinned dma into a new domain (replay).  The
  * first non-coherent domain a dma enters has each run written back before
- * it is mapped, and flags the dma (E06); an already flagged dma was written
- * back then and is mapped as it is (E07); a coherent domain leaves the flag
- * alone (E08).  replay_flagged lets the unwind take the flag back.
+ * it is mapped, and flags the dma; an already flagged dma was written
+ * back then and is mapped as it is; a coherent domain leaves the flag
+ * alone.  replay_flagged lets the unwind take the flag back.
  */
 static int vfio_map_existing(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			     struct vfio_domain *domain)
@@ -443,6 +485,8 @@ static int vfio_map_existing(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	dma_addr_t iova = dma->iova;
 	struct vfio_dma_chunk *c;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	if (flush) {
 		dma->cache_flush_required = true;
@@ -471,17 +515,19 @@ unwind:
 
 /*
  * Remove a dma: unmap, unpin, uncharge, free (vfio_remove_dma).  Pins that
- * drivers still hold are a bug (D10): warned about, then dropped so that
+ * drivers still hold are a bug: warned about, then dropped so that
  * nothing leaks (the kernel leaks them).
  */
 static void vfio_remove_dma(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	if (WARN_ON(!RB_EMPTY(&dma->pfn_list)))
 		iommu->pinned_on_remove++;
 	vfio_unmap_unpin(iommu, dma, NULL, true);
 	vfio_dma_drop_vpfns(iommu, dma);
 	WARN_ON(dma->locked_vm);
-	/* faulted pages unmapped and synced, out of the tree (F22) */
+	/* faulted pages unmapped and synced, out of the tree */
 	vfio_iopf_dma_unlink(iommu, dma);
 	vfio_dma_bitmap_free(dma);
 	if (dma->vaddr_invalid)
@@ -495,6 +541,8 @@ static void vfio_iommu_unmap_unpin_all(struct vfio_iommu *iommu)
 {
 	struct vfio_dma *dma;
 
+	lockdep_assert_held(&iommu->lock);
+
 	while ((dma = vfio_dma_first(iommu)))
 		vfio_remove_dma(iommu, dma);
 }
@@ -506,209 +554,18 @@ static void vfio_iommu_unmap_unpin_reaccount(struct vfio_iommu *iommu)
 {
 	struct vfio_dma *dma;
 
+	lockdep_assert_held(&iommu->lock);
+
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
 		uint64_t unlocked = vfio_unmap_unpin(iommu, dma, NULL, false);
 
-		/* with IOPF the drivers' pins were charged all along (F25) */
+		/* with IOPF the drivers' pins were charged all along */
 		if (iommu->iopf_enabled)
 			continue;
 
 		vfio_lock_acct(iommu, dma, (long)dma->nr_pfns - (long)unlocked);
 	}
-}
-
-/* ---- IOVA ranges ------------------------------------------------------------------ */
-
-static bool vfio_iommu_iova_dma_valid(struct vfio_iommu *iommu,
-				      dma_addr_t start, dma_addr_t end)
-{
-	if (!iommu->iova_valid)
-		return true;
-	for (unsigned int i = 0; i < iommu->nr_iova; i++)
-		if (start >= iommu->iova_list[i].start &&
-		    end <= iommu->iova_list[i].end)
-			return true;
-	return false;
-}
-
-struct resv_collect {
-	struct iommu_resv_region *regions;
-	unsigned int nr, max;
-	int ret;
-};
-
-static int resv_collect_dev(struct device *dev, void *data)
-{
-	struct resv_collect *rc = data;
-	unsigned int n = 0;
-	int ret;
-
-	ret = iommu_get_resv_regions(dev, rc->regions + rc->nr,
-				     rc->max - rc->nr, &n);
-	if (ret) {
-		rc->ret = ret;
-		return ret;
-	}
-	rc->nr += n;
-	return 0;
-}
-
-/* Append the reserved regions of every device of group. */
-static int vfio_group_resv_regions(struct iommu_group *group,
-				   struct resv_collect *rc)
-{
-	unsigned int need = rc->nr + IOMMU_MAX_RESV_REGIONS *
-					     iommu_group_device_count(group);
-	struct iommu_resv_region *r;
-
-	if (need > rc->max) {
-		r = ui_calloc(need, sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		if (rc->nr)
-			memcpy(r, rc->regions, rc->nr * sizeof(*r));
-		ui_free(rc->regions);
-		rc->regions = r;
-		rc->max = need;
-	}
-	rc->ret = 0;
-	iommu_group_for_each_dev(group, rc, resv_collect_dev);
-	return rc->ret;
-}
-
-static int first_dev(struct device *dev, void *data)
-{
-	*(struct device **)data = dev;
-	return 1;
-}
-
-static struct device *vfio_group_first_dev(struct iommu_group *group)
-{
-	struct device *dev = NULL;
-
-	iommu_group_for_each_dev(group, &dev, first_dev);
-	return dev;
-}
-
-/*
- * Build the IOVA ranges: the intersection of the apertures of the domains
- * (plus extra), minus the reserved regions of their groups (plus those in
- * rc); [0, ~0] with no domain at all.  -EINVAL if nothing is left.
- */
-static int vfio_iova_build(struct vfio_iommu *iommu, struct vfio_domain *extra,
-			   struct resv_collect *rc, struct vfio_iova **out,
-			   unsigned int *nr_out)
-{
-	dma_addr_t start = 0, end = ~(dma_addr_t)0;
-	struct vfio_iommu_group *g;
-	struct vfio_iova *list;
-	struct vfio_domain *d;
-	unsigned int nr = 1;
-	int ret = 0;
-
-	LIST_FOREACH(d, &iommu->domain_list, next) {
-		start = max(start, d->domain->geometry.aperture_start);
-		end = min(end, d->domain->geometry.aperture_end);
-		LIST_FOREACH(g, &d->group_list, next) {
-			ret = vfio_group_resv_regions(g->iommu_group, rc);
-			if (ret)
-				return ret;
-		}
-	}
-	if (extra) {
-		start = max(start, extra->domain->geometry.aperture_start);
-		end = min(end, extra->domain->geometry.aperture_end);
-	}
-	if (start > end)
-		return -EINVAL;
-	list = ui_calloc(rc->nr + 1, sizeof(*list));
-	if (!list)
-		return -ENOMEM;
-	list[0].start = start;
-	list[0].end = end;
-	for (unsigned int k = 0; k < rc->nr; k++) {
-		const struct iommu_resv_region *r = &rc->regions[k];
-		dma_addr_t rs = r->start, re = r->start + r->length - 1;
-
-		for (unsigned int i = 0; i < nr; i++) {
-			struct vfio_iova *n = &list[i];
-
-			if (re < n->start || rs > n->end)
-				continue;
-			if (rs > n->start && re < n->end) {
-				/* split in two */
-				memmove(n + 2, n + 1,
-					(nr - i - 1) * sizeof(*n));
-				n[1].start = re + 1;
-				n[1].end = n->end;
-				n->end = rs - 1;
-				nr++;
-				i++;
-			} else if (rs > n->start) {
-				n->end = rs - 1;
-			} else if (re < n->end) {
-				n->start = re + 1;
-			} else {
-				memmove(n, n + 1, (nr - i - 1) * sizeof(*n));
-				nr--;
-				i--;
-			}
-		}
-	}
-	if (!nr) {
-		ui_free(list);
-		return -EINVAL;
-	}
-	*out = list;
-	*nr_out = nr;
-	return 0;
-}
-
-static void vfio_iova_install(struct vfio_iommu *iommu, struct vfio_iova *list,
-			      unsigned int nr)
-{
-	ui_free(iommu->iova_list);
-	iommu->iova_list = list;
-	iommu->nr_iova = nr;
-	iommu->iova_valid = true;
-}
-
-/* Would a new aperture leave an existing mapping outside? */
-static bool vfio_iommu_aper_conflict(struct vfio_iommu *iommu, dma_addr_t start,
-				     dma_addr_t end)
-{
-	struct vfio_dma *first = vfio_dma_first(iommu), *last;
-
-	if (!first)
-		return false;
-	last = RB_MAX(vfio_dma_tree, &iommu->dma_list);
-	return first->iova < start || last->iova + last->size - 1 > end;
-}
-
-static bool vfio_iommu_resv_conflict(struct vfio_iommu *iommu,
-				     const struct resv_collect *rc)
-{
-	for (unsigned int i = 0; i < rc->nr; i++)
-		if (vfio_find_dma(iommu, rc->regions[i].start,
-				  rc->regions[i].length))
-			return true;
-	return false;
-}
-
-static void vfio_update_pgsize_bitmap(struct vfio_iommu *iommu)
-{
-	struct vfio_domain *d;
-	uint64_t bitmap = ~0ULL;
-
-	LIST_FOREACH(d, &iommu->domain_list, next)
-		bitmap &= d->domain->pgsize_bitmap;
-	/* sizes below PAGE_SIZE are hidden behind PAGE_SIZE */
-	if (bitmap & (PAGE_SIZE - 1)) {
-		bitmap &= ~(PAGE_SIZE - 1);
-		bitmap |= PAGE_SIZE;
-	}
-	iommu->pgsize_bitmap = bitmap;
 }
 
 /* ---- open, release ------------------------------------------------------------------ */
@@ -726,9 +583,9 @@ int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
 	iommu = ui_zalloc(sizeof(*iommu));
 	if (!iommu)
 		return -ENOMEM;
-	pthread_mutex_init(&iommu->lock, NULL);
-	pthread_mutex_init(&iommu->device_list_lock, NULL);
-	pthread_rwlock_init(&iommu->transfer_lock, NULL);
+	mutex_init(&iommu->lock, VFIO_LOCK_CONTAINER);
+	mutex_init(&iommu->device_list_lock, VFIO_LOCK_DEVICE_LIST);
+	init_rwsem(&iommu->transfer_lock, VFIO_LOCK_TRANSFER);
 	iommu->mm = mm;
 	iommu->pm = mm_phys(mm);
 	iommu->v2 = type != VFIO_TYPE1_IOMMU; /* nesting implies v2 */
@@ -741,9 +598,7 @@ int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
 	iommu->dma_avail = dma_entry_limit;
 	iommu->pgsize_bitmap = ~(PAGE_SIZE - 1); /* PAGE_MASK */
 	vfio_iopf_init(iommu);
-	pthread_mutex_lock(&vfio_iommu_all_lock);
-	LIST_INSERT_HEAD(&vfio_iommu_all, iommu, all_link);
-	pthread_mutex_unlock(&vfio_iommu_all_lock);
+	vfio_iommu_all_add(iommu);
 	*out = iommu;
 	return 0;
 }
@@ -781,12 +636,10 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 
 	if (!iommu)
 		return;
-	pthread_mutex_lock(&vfio_iommu_all_lock);
-	LIST_REMOVE(iommu, all_link);
-	pthread_mutex_unlock(&vfio_iommu_all_lock);
-	pthread_mutex_lock(&iommu->lock);
+	vfio_iommu_all_del(iommu);
+	mutex_lock(&iommu->lock);
 	/* fault reporting off on every device (waiting for handlers in
-	 * flight), lookups gone, the notifier unregistered (F05) */
+	 * flight), lookups gone, the notifier unregistered */
 	vfio_iopf_release(iommu);
 	while ((g = LIST_FIRST(&iommu->emulated_iommu_groups))) {
 		LIST_REMOVE(g, next);
@@ -795,32 +648,55 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 	vfio_iommu_unmap_unpin_all(iommu);
 	while ((d = LIST_FIRST(&iommu->domain_list))) {
 		vfio_release_domain(d);
+		/* no handler or notifier is left to read the list, but its
+		 * writers hold both locks */
+		mutex_lock(&iommu->iopf_lock);
 		vfio_iommu_unlink_domain(iommu, d);
+		mutex_unlock(&iommu->iopf_lock);
 		ui_free(d);
 	}
-	/* not needed by anyone, but a sanity check of the counter (E05) */
+	/* not needed by anyone, but a sanity check of the counter */
 	WARN_ON(iommu->noncoherent_domains);
 	ui_free(iommu->iova_list);
-	pthread_mutex_unlock(&iommu->lock);
-	pthread_mutex_destroy(&iommu->lock);
-	pthread_mutex_destroy(&iommu->device_list_lock);
-	pthread_rwlock_destroy(&iommu->transfer_lock);
-	pthread_mutex_destroy(&iommu->iopf_lock);
+	mutex_unlock(&iommu->lock);
+	mutex_destroy(&iommu->lock);
+	mutex_destroy(&iommu->device_list_lock);
+	rwsem_destroy(&iommu->transfer_lock);
+	mutex_destroy(&iommu->iopf_lock);
 	ui_free(iommu);
 }
 
 /* ---- attach, detach, replay ------------------------------------------------------------ */
 
-struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
-					 struct iommu_group *group)
+struct vfio_iommu_group *vfio_find_domain_group(struct vfio_iommu *iommu,
+						struct iommu_group *group,
+						struct vfio_domain **dp)
 {
 	struct vfio_iommu_group *g;
 	struct vfio_domain *d;
 
+	lockdep_assert_held(&iommu->lock);
+
 	LIST_FOREACH(d, &iommu->domain_list, next)
 		LIST_FOREACH(g, &d->group_list, next)
-			if (g->iommu_group == group)
+			if (g->iommu_group == group) {
+				if (dp)
+					*dp = d;
 				return g;
+			}
+	return NULL;
+}
+
+struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
+					 struct iommu_group *group)
+{
+	struct vfio_iommu_group *g;
+
+	lockdep_assert_held(&iommu->lock);
+
+	g = vfio_find_domain_group(iommu, group, NULL);
+	if (g)
+		return g;
 	LIST_FOREACH(g, &iommu->emulated_iommu_groups, next)
 		if (g->iommu_group == group)
 			return g;
@@ -828,15 +704,17 @@ struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
 }
 
 /*
- * Replay every mapping into a new domain (D04): dmas already pinned are
+ * Replay every mapping into a new domain: dmas already pinned are
  * mapped from their runs, the others pinned and mapped.  On failure, what
- * this replay mapped and pinned is undone (D05).
+ * this replay mapped and pinned is undone.
  */
 static int vfio_iommu_replay(struct vfio_iommu *iommu,
 			     struct vfio_domain *domain)
 {
 	struct vfio_dma *dma, *p;
 	int ret = 0;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
@@ -859,7 +737,7 @@ static int vfio_iommu_replay(struct vfio_iommu *iommu,
 
 unwind:
 	/* what this replay pinned is flushed and unpinned, and the flags it
-	 * set are cleared (E09) */
+	 * set are cleared */
 	for (p = vfio_dma_prev(iommu, dma); p; p = vfio_dma_prev(iommu, p)) {
 		if (p->iommu_mapped) {
 			iommu_unmap(domain->domain, p->iova, p->size);
@@ -878,7 +756,7 @@ unwind:
  * empty, domain and unmap one to learn whether the IOMMU splits superpages
  * finely.  The pages are fresh kernel memory: in a non-coherent domain they
  * are written back before the mapping exists, so that a device reading
- * behind the caches cannot see an earlier owner's data (E11); no flush after
+ * behind the caches cannot see an earlier owner's data; no flush after
  * the unmap, as the reviewers concluded (kernel pages, no ongoing use).
  * Unlike the kernel, a failure here fails the attach, so that every
  * injected failure is visible.
@@ -890,6 +768,8 @@ static int vfio_test_domain_fgsp(struct vfio_iommu *iommu,
 	const uint64_t sz = 2 * PAGE_SIZE;
 	phys_addr_t pa;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	ret = phys_alloc_pages(iommu->pm, 1, PHYS_ALLOC_ZERO, PHYS_OWNER_KERNEL,
 			       &pa);
@@ -933,13 +813,11 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 	struct device *dev;
 	int ret;
 
-	if (!iommu || !group)
-		return -EINVAL;
-	dev = vfio_group_first_dev(group);
-	if (!dev)
-		return -ENODEV;
+	ret = vfio_group_dev(iommu, group, &dev);
+	if (ret)
+		return ret;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	if (vfio_find_group(iommu, group)) {
 		ret = -EINVAL;
 		goto out_unlock;
@@ -1025,7 +903,7 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 
 	ret = vfio_test_domain_fgsp(iommu, domain, iova_list, nr_iova);
 	if (!ret && iommu->iopf_enabled) {
-		/* F23: the faulted pages go into the new domain as it is
+		/* the faulted pages go into the new domain as it is
 		 * linked; then its devices report faults (lookup first) */
 		ret = vfio_iopf_link_domain(iommu, domain,
 					    vfio_iommu_link_domain);
@@ -1049,17 +927,17 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 		LIST_REMOVE(g, next);
 		goto out_detach;
 	}
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	vfio_iommu_link_domain(iommu, domain);
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	vfio_update_pgsize_bitmap(iommu);
 done:
 	vfio_iova_install(iommu, iova_list, nr_iova);
 	/* an IOMMU-backed group can dirty any page it reaches, until it
-	 * pins pages itself (D11, D12) */
+	 * pins pages itself */
 	iommu->num_non_pinned_groups++;
 	ui_free(rc.regions);
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return 0;
 
 out_detach:
@@ -1073,7 +951,7 @@ out_free_group:
 out_unlock:
 	ui_free(iova_list);
 	ui_free(rc.regions);
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -1085,7 +963,7 @@ int vfio_iommu_type1_attach_emulated_group(struct vfio_iommu *iommu,
 
 	if (!iommu || !group)
 		return -EINVAL;
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	if (vfio_find_group(iommu, group)) {
 		ret = -EINVAL;
 		goto out;
@@ -1100,7 +978,7 @@ int vfio_iommu_type1_attach_emulated_group(struct vfio_iommu *iommu,
 	g->pinned_page_dirty_scope = true;
 	LIST_INSERT_HEAD(&iommu->emulated_iommu_groups, g, next);
 out:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -1116,7 +994,7 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 
 	if (!iommu || !group)
 		return;
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	LIST_FOREACH(g, &iommu->emulated_iommu_groups, next) {
 		if (g->iommu_group != group)
 			continue;
@@ -1131,13 +1009,9 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 		goto done;
 	}
 
-	LIST_FOREACH(d, &iommu->domain_list, next) {
-		LIST_FOREACH(g, &d->group_list, next)
-			if (g->iommu_group == group)
-				break;
-		if (!g)
-			continue;
-		/* F24: fault reporting off first (waits for a handler in
+	g = vfio_find_domain_group(iommu, group, &d);
+	if (g) {
+		/* fault reporting off first (waits for a handler in
 		 * flight), then the lookup goes, then the domain */
 		vfio_iopf_disable_group(iommu, group);
 		vfio_group_detach_domain(d, g);
@@ -1178,7 +1052,6 @@ void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
 			ui_free(d);
 			vfio_update_pgsize_bitmap(iommu);
 		}
-		break;
 	}
 	if (!vfio_iova_build(iommu, NULL, &rc, &iova_list, &nr_iova))
 		vfio_iova_install(iommu, iova_list, nr_iova);
@@ -1191,7 +1064,7 @@ done:
 		if (iommu->dirty_page_tracking)
 			vfio_iommu_populate_bitmap_full(iommu);
 	}
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 }
 
 /* ---- MAP_DMA ------------------------------------------------------------------------------ */
@@ -1214,7 +1087,7 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 	if ((prot && set_vaddr) || (!prot && !set_vaddr))
 		return -EINVAL;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	pgsize = vfio_pgsize(iommu);
 	if (!size || (size | iova | vaddr) & (pgsize - 1)) {
 		ret = -EINVAL;
@@ -1238,11 +1111,11 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 			/* pages faulted in from the old vaddr went when it
 			 * was invalidated; the handler reads vaddr under
 			 * iopf_lock */
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			dma->vaddr = vaddr;
 			dma->vaddr_invalid = false;
 			iommu->iopf_seq++;
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			iommu->vaddr_invalid_count--;
 		}
 		goto out_unlock;
@@ -1271,7 +1144,7 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 	dma->prot = prot;
 	dma->lock_cap = mm_cap_ipc_lock(iommu->mm);
 	RB_INIT(&dma->pfn_list);
-	/* F07: with IOPF nothing is pinned or mapped, only a zeroed bitmap
+	/* with IOPF nothing is pinned or mapped, only a zeroed bitmap
 	 * allocated (its failure: -ENOMEM and no dma) */
 	if (iommu->iopf_enabled && vfio_iopf_dma_alloc(dma)) {
 		ui_free(dma);
@@ -1280,11 +1153,11 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 		ret = -ENOMEM;
 		goto out_unlock;
 	}
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	RB_INSERT(vfio_dma_tree, &iommu->dma_list, dma);
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 
-	/* without an IOMMU domain nothing is pinned until one comes (D01) */
+	/* without an IOMMU domain nothing is pinned until one comes */
 	if (vfio_has_domain(iommu) && !iommu->iopf_enabled) {
 		ret = vfio_pin_map_dma(iommu, dma, NULL);
 		if (!ret)
@@ -1295,7 +1168,7 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 	if (ret)
 		vfio_remove_dma(iommu, dma);
 out_unlock:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -1305,13 +1178,13 @@ static long vfio_iommu_type1_map_dma(struct vfio_iommu *iommu,
 	uint32_t mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
 			VFIO_DMA_MAP_FLAG_VADDR;
 	struct vfio_iommu_type1_dma_map map;
-	size_t minsz = offsetof(struct vfio_iommu_type1_dma_map, size) +
-		       sizeof(map.size);
+	int ret;
 
-	if (copy_from_user(&map, (void *)arg, minsz))
-		return -EFAULT;
-	if (map.argsz < minsz || map.flags & ~mask)
-		return -EINVAL;
+	ret = copy_argsz_flags_from_user(
+		&map, arg, offsetofend(struct vfio_iommu_type1_dma_map, size),
+		mask);
+	if (ret)
+		return ret;
 	return vfio_dma_do_map(iommu, &map);
 }
 
@@ -1328,7 +1201,7 @@ static int vfio_dma_do_unmap(struct vfio_iommu *iommu,
 	uint64_t size = unmap->size, unmapped = 0, pgsize;
 	int ret = -EINVAL, retries = 0;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	/* drivers that pin cannot cope with vaddrs changing under them: the
 	 * first check under the lock, before any of the range's */
 	if (invalidate_vaddr && !LIST_EMPTY(&iommu->emulated_iommu_groups)) {
@@ -1381,9 +1254,9 @@ again:
 				/* undo what this call invalidated */
 				for (struct vfio_dma *u = first; u != dma;
 				     u = vfio_dma_next(iommu, u)) {
-					pthread_mutex_lock(&iommu->iopf_lock);
+					mutex_lock(&iommu->iopf_lock);
 					u->vaddr_invalid = false;
-					pthread_mutex_unlock(&iommu->iopf_lock);
+					mutex_unlock(&iommu->iopf_lock);
 					iommu->vaddr_invalid_count--;
 				}
 				ret = -EINVAL;
@@ -1392,9 +1265,9 @@ again:
 			}
 			/* the pages faulted in from this vaddr go now: the
 			 * vaddr (and what it maps) is about to change */
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			dma->vaddr_invalid = true;
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			if (dma->iopf_bitmap)
 				vfio_iopf_dma_vaddr_change(iommu, dma);
 			iommu->vaddr_invalid_count++;
@@ -1406,7 +1279,7 @@ again:
 				if (++retries > VFIO_UNMAP_NOTIFY_RETRIES) {
 					/* the kernel BUG()s here; a library
 					 * must not take its program down:
-					 * the unmap fails (G03), naming the
+					 * the unmap fails, naming the
 					 * device that kept its pins, and the
 					 * mapping and the pins stay */
 					vfio_report_busy_pins(iommu, dma);
@@ -1423,11 +1296,11 @@ again:
 			goto again;
 		}
 		if (unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			ret = vfio_update_user_bitmap(iommu, dma,
 						      (uint64_t *)bitmap->data,
 						      iova, pgsize);
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			if (ret)
 				break;
 		}
@@ -1435,7 +1308,7 @@ again:
 		vfio_remove_dma(iommu, dma);
 	}
 unlock:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	unmap->size = unmapped;
 	return ret;
 }
@@ -1445,16 +1318,14 @@ static long vfio_iommu_type1_unmap_dma(struct vfio_iommu *iommu,
 {
 	struct vfio_iommu_type1_dma_unmap unmap;
 	struct vfio_bitmap bitmap = {0};
-	size_t minsz = offsetof(struct vfio_iommu_type1_dma_unmap, size) +
-		       sizeof(unmap.size);
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
 	uint32_t mask = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
 			VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR;
 	int ret;
 
-	if (copy_from_user(&unmap, (void *)arg, minsz))
-		return -EFAULT;
-	if (unmap.argsz < minsz || unmap.flags & ~mask)
-		return -EINVAL;
+	ret = copy_argsz_flags_from_user(&unmap, arg, minsz, mask);
+	if (ret)
+		return ret;
 	if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
 	    (unmap.flags &
 	     (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR)))
@@ -1480,162 +1351,6 @@ static long vfio_iommu_type1_unmap_dma(struct vfio_iommu *iommu,
 	return copy_to_user((void *)arg, &unmap, minsz) ? -EFAULT : 0;
 }
 
-/* ---- CHECK_EXTENSION, GET_INFO --------------------------------------------------------------- */
-
-/*
- * VFIO_DMA_CC_IOMMU asks "does the IOMMU enforce DMA cache coherency for
- * this container?": 1 while noncoherent_domains is 0 (also with no domain
- * at all, vacuously), 0 as soon as one domain lets DMA bypass the caches.
- * That is the kernel's polarity (KVM then need not emulate wbinvd); the
- * "noncoherent_domains ? 1 : 0" of the review thread answers the opposite
- * question (E10).  The counter is only stable under the lock.
- */
-static int vfio_domains_have_enforce_cache_coherency(struct vfio_iommu *iommu)
-{
-	int ret;
-
-	pthread_mutex_lock(&iommu->lock);
-	ret = !iommu->noncoherent_domains;
-	pthread_mutex_unlock(&iommu->lock);
-	return ret;
-}
-
-static long vfio_iommu_type1_check_extension(struct vfio_iommu *iommu,
-					     unsigned long arg)
-{
-	int ret;
-
-	switch (arg) {
-	case VFIO_TYPE1_IOMMU:
-	case VFIO_TYPE1v2_IOMMU:
-	case VFIO_TYPE1_NESTING_IOMMU:
-	case VFIO_UNMAP_ALL:
-		return 1;
-	case VFIO_UPDATE_VADDR:
-		/* not while drivers pin: they cannot follow vaddr changes;
-		 * and not before SET_IOMMU (no container: 0) */
-		if (!iommu)
-			return 0;
-		pthread_mutex_lock(&iommu->lock);
-		ret = LIST_EMPTY(&iommu->emulated_iommu_groups);
-		pthread_mutex_unlock(&iommu->lock);
-		return ret;
-	case VFIO_DMA_CC_IOMMU:
-		if (!iommu)
-			return 0;
-		return vfio_domains_have_enforce_cache_coherency(iommu);
-	case VFIO_UIOMMU_TYPE1_IOPF:
-		/* F35: VFIO_IOMMU_ENABLE_IOPF is offered */
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/*
- * Append one capability to buf at *off (8-byte aligned) and chain it: the
- * offsets in the chain count from the start of the info struct, which the
- * buffer follows.
- */
-static void *cap_add(char *buf, size_t *off, uint32_t *prev_next, size_t size,
-		     uint16_t id, uint16_t version)
-{
-	struct vfio_info_cap_header *h = (void *)(buf + *off);
-
-	h->id = id;
-	h->version = version;
-	h->next = 0;
-	if (prev_next)
-		*prev_next = sizeof(struct vfio_iommu_type1_info) + *off;
-	*off += ALIGN_UP(size, 8);
-	return h;
-}
-
-static long vfio_iommu_type1_get_info(struct vfio_iommu *iommu,
-				      unsigned long arg)
-{
-	struct vfio_iommu_type1_info info = {0};
-	size_t minsz = offsetof(struct vfio_iommu_type1_info, iova_pgsizes) +
-		       sizeof(info.iova_pgsizes);
-	/* cap_offset: copied back only when argsz covers it (an older
-	 * caller's 16-byte struct is left alone past iova_pgsizes); the
-	 * padding after it is never written */
-	size_t capsz = offsetof(struct vfio_iommu_type1_info, cap_offset) +
-		       sizeof(info.cap_offset);
-	struct vfio_iommu_type1_info_cap_migration *mig;
-	struct vfio_iommu_type1_info_dma_avail *avail;
-	struct vfio_iommu_type1_info_cap_iova_range *range;
-	struct vfio_iommu_type1_info_cap_iopf *iopf;
-	size_t caps_size, off = 0, iova_size = 0;
-	uint32_t *prev = NULL;
-	char *caps;
-	long ret = 0;
-
-	if (copy_from_user(&info, (void *)arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
-	if (info.argsz >= capsz) {
-		minsz = capsz;
-		info.cap_offset = 0;
-	}
-
-	pthread_mutex_lock(&iommu->lock);
-	info.flags = VFIO_IOMMU_INFO_PGSIZES;
-	info.iova_pgsizes = iommu->pgsize_bitmap;
-	caps_size = ALIGN_UP(sizeof(*mig), 8) + ALIGN_UP(sizeof(*avail), 8) +
-		    ALIGN_UP(sizeof(*iopf), 8);
-	if (iommu->iova_valid) {
-		iova_size = sizeof(*range) +
-			    iommu->nr_iova * sizeof(range->iova_ranges[0]);
-		caps_size += ALIGN_UP(iova_size, 8);
-	}
-	caps = ui_zalloc(caps_size);
-	if (!caps) {
-		pthread_mutex_unlock(&iommu->lock);
-		return -ENOMEM;
-	}
-	/* the kernel's order: migration, DMA available, IOVA ranges */
-	mig = cap_add(caps, &off, prev, sizeof(*mig),
-		      VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, 1);
-	prev = &mig->header.next;
-	mig->flags = 0;
-	mig->pgsize_bitmap = vfio_pgsize(iommu);
-	mig->max_dirty_bitmap_size = VFIO_DIRTY_BITMAP_SIZE_MAX;
-	avail = cap_add(caps, &off, prev, sizeof(*avail),
-			VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, 1);
-	prev = &avail->header.next;
-	avail->avail = iommu->dma_avail;
-	if (iommu->iova_valid) {
-		range = cap_add(caps, &off, prev, iova_size,
-				VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
-		range->nr_iovas = iommu->nr_iova;
-		for (unsigned int i = 0; i < iommu->nr_iova; i++) {
-			range->iova_ranges[i].start = iommu->iova_list[i].start;
-			range->iova_ranges[i].end = iommu->iova_list[i].end;
-		}
-		prev = &range->header.next;
-	}
-	/* uiommu's own, last (F35) */
-	iopf = cap_add(caps, &off, prev, sizeof(*iopf),
-		       VFIO_IOMMU_TYPE1_INFO_CAP_IOPF, 1);
-	vfio_iopf_fill_cap(iommu, iopf);
-	pthread_mutex_unlock(&iommu->lock);
-
-	info.flags |= VFIO_IOMMU_INFO_CAPS;
-	if (info.argsz < sizeof(info) + caps_size) {
-		info.argsz = sizeof(info) + caps_size;
-	} else {
-		if (copy_to_user((char *)arg + sizeof(info), caps, caps_size))
-			ret = -EFAULT;
-		info.cap_offset = sizeof(info);
-	}
-	ui_free(caps);
-	if (ret)
-		return ret;
-	return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
-}
-
 long vfio_iommu_type1_ioctl(struct vfio_iommu *iommu, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -1647,19 +1362,19 @@ long vfio_iommu_type1_ioctl_mm(struct vfio_iommu *iommu, struct mm *current_mm,
 			       unsigned int cmd, unsigned long arg)
 {
 	if (iommu && atomic_load(&iommu->broken)) {
-		/* F19: an invalidation failed; nothing is trusted any more */
+		/* an invalidation failed; nothing is trusted any more */
 		pr_err("vfio: ioctl %#x on broken container %p: -EIO", cmd,
 		       (void *)iommu);
 		return -EIO;
 	}
-	/* F36: IOPF is bound to one mm; MAP/UNMAP must come from it */
+	/* IOPF is bound to one mm; MAP/UNMAP must come from it */
 	if (iommu &&
 	    (cmd == VFIO_IOMMU_MAP_DMA || cmd == VFIO_IOMMU_UNMAP_DMA)) {
 		bool wrong_mm;
 
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		wrong_mm = iommu->iopf_enabled && current_mm != iommu->iopf_mm;
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 		if (wrong_mm)
 			return -EPERM;
 	}
@@ -1686,248 +1401,4 @@ long vfio_iommu_type1_ioctl_mm(struct vfio_iommu *iommu, struct mm *current_mm,
 	default:
 		return -ENOTTY;
 	}
-}
-
-/* ---- introspection ------------------------------------------------------------------------- */
-
-void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
-				struct vfio_iommu_type1_stats *st)
-{
-	struct vfio_iommu_group *g;
-	struct vfio_domain *d;
-	struct vfio_dma *dma;
-
-	memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&iommu->lock);
-	st->nr_dma = iommu->nr_dma;
-	st->dma_avail = iommu->dma_avail;
-	LIST_FOREACH(d, &iommu->domain_list, next) {
-		st->nr_domains++;
-		LIST_FOREACH(g, &d->group_list, next)
-			st->nr_groups++;
-	}
-	LIST_FOREACH(g, &iommu->emulated_iommu_groups, next)
-		st->nr_emulated++;
-	st->num_non_pinned_groups = iommu->num_non_pinned_groups;
-	st->pgsize_bitmap = iommu->pgsize_bitmap;
-	st->pinned_pages = iommu->pinned_pages;
-	for (dma = vfio_dma_first(iommu); dma;
-	     dma = vfio_dma_next(iommu, dma)) {
-		st->external_pins += dma->nr_pfns;
-		st->locked_vm += dma->locked_vm;
-	}
-	st->unmap_notify_calls = iommu->unmap_notify_calls;
-	st->iotlb_syncs = iommu->iotlb_syncs;
-	st->pinned_on_remove = iommu->pinned_on_remove;
-	st->dirty_page_tracking = iommu->dirty_page_tracking;
-	st->noncoherent_domains = iommu->noncoherent_domains;
-	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
-		st->dma_flush_required += dma->cache_flush_required;
-	st->cache_flushes = iommu->cache_flushes;
-	st->cache_flush_bytes = iommu->cache_flush_bytes;
-	st->cache_flushes_skipped = iommu->cache_flushes_skipped;
-	st->unmap_retries = iommu->unmap_retries;
-	st->unmap_busy = iommu->unmap_busy;
-	memcpy(st->busy_device, iommu->busy_device, sizeof(st->busy_device));
-	st->iopf_enabled = iommu->iopf_enabled;
-	st->broken = atomic_load(&iommu->broken);
-	{
-		struct vfio_iopf_dev *idev;
-
-		LIST_FOREACH(idev, &iommu->iopf_devs, link)
-			st->iopf_devices += idev->enabled && idev->host;
-	}
-	pthread_mutex_lock(&iommu->iopf_lock);
-	st->iopf_premap = iommu->iopf_premap;
-	st->iopf_faults = iommu->iopf_faults;
-	st->iopf_already = iommu->iopf_already;
-	st->iopf_invalid = iommu->iopf_invalid;
-	st->iopf_retries = iommu->iopf_retries;
-	st->iopf_mapped_pages = iommu->iopf_mapped_pages;
-	st->iopf_resident = iommu->iopf_resident;
-	st->iopf_invalidations = iommu->iopf_invalidations;
-	st->iopf_unmapped_pages = iommu->iopf_unmapped_pages;
-	st->iotlb_syncs += iommu->iopf_syncs;
-	pthread_mutex_unlock(&iommu->iopf_lock);
-	pthread_mutex_unlock(&iommu->lock);
-}
-
-void vfio_iommu_type1_set_cache_flush(struct vfio_iommu *iommu, bool enabled)
-{
-	pthread_mutex_lock(&iommu->lock);
-	iommu->cache_flush_off = !enabled;
-	pthread_mutex_unlock(&iommu->lock);
-}
-
-void vfio_iommu_type1_set_trace(struct vfio_iommu *iommu, vfio_trace_fn fn,
-				void *arg)
-{
-	pthread_mutex_lock(&iommu->lock);
-	iommu->trace = fn;
-	iommu->trace_arg = arg;
-	pthread_mutex_unlock(&iommu->lock);
-}
-
-struct iommu_domain *vfio_iommu_type1_group_domain(struct vfio_iommu *iommu,
-						   struct iommu_group *group)
-{
-	struct iommu_domain *ret = NULL;
-	struct vfio_iommu_group *g;
-	struct vfio_domain *d;
-
-	pthread_mutex_lock(&iommu->lock);
-	LIST_FOREACH(d, &iommu->domain_list, next)
-		LIST_FOREACH(g, &d->group_list, next)
-			if (g->iommu_group == group)
-				ret = d->domain;
-	pthread_mutex_unlock(&iommu->lock);
-	return ret;
-}
-
-int vfio_iommu_type1_find_dma(struct vfio_iommu *iommu, dma_addr_t iova,
-			      dma_addr_t *start, uint64_t *size,
-			      bool *iommu_mapped)
-{
-	struct vfio_dma *dma;
-	int ret = -ENOENT;
-
-	pthread_mutex_lock(&iommu->lock);
-	dma = vfio_find_dma(iommu, iova, 1);
-	if (dma) {
-		if (start)
-			*start = dma->iova;
-		if (size)
-			*size = dma->size;
-		if (iommu_mapped)
-			*iommu_mapped = dma->iommu_mapped;
-		ret = 0;
-	}
-	pthread_mutex_unlock(&iommu->lock);
-	return ret;
-}
-
-int vfio_iommu_type1_group_pinned_scope(struct vfio_iommu *iommu,
-					struct iommu_group *group)
-{
-	struct vfio_iommu_group *g;
-	int ret;
-
-	pthread_mutex_lock(&iommu->lock);
-	g = vfio_find_group(iommu, group);
-	ret = g ? g->pinned_page_dirty_scope : -ENOENT;
-	pthread_mutex_unlock(&iommu->lock);
-	return ret;
-}
-
-/* ---- nested translation (seed 001 p8) -------------------------------------------------- */
-
-int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
-				   struct iommu_group *group, uint64_t cd_table,
-				   unsigned int cd_max)
-{
-	struct iommu_nested_s1 s1 = {.cd_table = cd_table, .cd_max = cd_max};
-	struct iommu_domain *nd, *old;
-	struct vfio_iommu_group *g = NULL;
-	struct vfio_domain *d;
-	struct device *dev;
-	int ret;
-
-	if (!iommu || !group)
-		return -EINVAL;
-	dev = vfio_group_first_dev(group);
-	if (!dev)
-		return -ENODEV;
-	pthread_mutex_lock(&iommu->lock);
-	if (!iommu->nesting) {
-		ret = -EOPNOTSUPP;
-		goto out_unlock;
-	}
-	LIST_FOREACH(d, &iommu->domain_list, next) {
-		LIST_FOREACH(g, &d->group_list, next)
-			if (g->iommu_group == group)
-				break;
-		if (g)
-			break;
-	}
-	if (!g) {
-		ret = -ENODEV;
-		goto out_unlock;
-	}
-	ret = iommu_domain_alloc_nested_s1(dev, d->domain, &s1, &nd);
-	if (ret)
-		goto out_unlock;
-	old = g->nested ? g->nested : d->domain;
-	iommu_detach_group(old, group);
-	ret = iommu_attach_group(nd, group);
-	if (ret) {
-		WARN_ON(iommu_attach_group(old, group));
-		iommu_domain_free(nd);
-		goto out_unlock;
-	}
-	if (g->nested)
-		iommu_domain_free(g->nested);
-	g->nested = nd;
-	/* the host's handler now takes the stage-2 faults only */
-	vfio_iopf_group_nested(iommu, group);
-out_unlock:
-	pthread_mutex_unlock(&iommu->lock);
-	return ret;
-}
-
-/* p8's register/unregister through the group's container: the container
- * whose IOMMU-backed groups include dev's, locked; NULL if none. */
-static struct vfio_iommu *vfio_iommu_lock_for_dev(struct device *dev)
-{
-	struct vfio_iommu *iommu;
-	struct vfio_iommu_group *g;
-	struct vfio_domain *d;
-
-	if (!dev->group)
-		return NULL;
-	LIST_FOREACH(iommu, &vfio_iommu_all, all_link) {
-		pthread_mutex_lock(&iommu->lock);
-		LIST_FOREACH(d, &iommu->domain_list, next)
-			LIST_FOREACH(g, &d->group_list, next)
-				if (g->iommu_group == dev->group)
-					return iommu;
-		pthread_mutex_unlock(&iommu->lock);
-	}
-	return NULL;
-}
-
-static int vfio_iommu_dev_fault_handler_op(struct device *dev, bool reg)
-{
-	struct vfio_iommu *iommu;
-	int ret;
-
-	if (!dev)
-		return -EINVAL;
-	pthread_mutex_lock(&vfio_iommu_all_lock);
-	iommu = vfio_iommu_lock_for_dev(dev);
-	if (!iommu) {
-		ret = -ENODEV;
-		goto out;
-	}
-	if (reg)
-		ret = iommu->ops->register_handler
-			      ? iommu->ops->register_handler(iommu, dev)
-			      : -ENOTTY;
-	else
-		ret = iommu->ops->unregister_handler
-			      ? iommu->ops->unregister_handler(iommu, dev)
-			      : -ENOTTY;
-	pthread_mutex_unlock(&iommu->lock);
-out:
-	pthread_mutex_unlock(&vfio_iommu_all_lock);
-	return ret;
-}
-
-int vfio_iommu_dev_fault_handler_register_nested(struct device *dev)
-{
-	return vfio_iommu_dev_fault_handler_op(dev, true);
-}
-
-int vfio_iommu_dev_fault_handler_unregister_nested(struct device *dev)
-{
-	return vfio_iommu_dev_fault_handler_op(dev, false);
 }

@@ -10,11 +10,11 @@
  * mid-word can shift in place).  The emulated IOMMU has no dirty bits, so,
  * as in the kernel, a mapping that an IOMMU-backed group could write to
  * without telling (num_non_pinned_groups > 0 and the dma is IOMMU-mapped) is
- * reported dirty in full (D11); otherwise only the pages drivers pinned are
- * (D12).  Reading a range's bitmap clears it, then marks the still-pinned
+ * reported dirty in full; otherwise only the pages drivers pinned are.
+ * Reading a range's bitmap clears it, then marks the still-pinned
  * pages again.
  *
- * With I/O page faults (F34, the target design) the IOPF handler marks
+ * With I/O page faults (the target design) the IOPF handler marks
  * the pages devices write through faults: a faulted page is mapped
  * writable only while its dirty bit is set.  Starting and stopping
  * tracking unmap every faulted page, reading a range's bitmap unmaps its
@@ -86,12 +86,16 @@ void vfio_dma_bitmap_set_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
 {
 	unsigned int pgshift = __builtin_ctzll(iommu->pgsize_bitmap);
 
+	lockdep_assert_held(&iommu->lock);
+
 	bitmap_set_bits(dma->bitmap, (iova - dma->iova) >> pgshift, 1);
 }
 
 void vfio_dma_bitmap_free_all(struct vfio_iommu *iommu)
 {
 	struct vfio_dma *dma;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
 		vfio_dma_bitmap_free(dma);
@@ -101,6 +105,8 @@ int vfio_dma_bitmap_alloc_all(struct vfio_iommu *iommu, uint64_t pgsize)
 {
 	struct vfio_dma *dma, *u;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
@@ -121,6 +127,8 @@ void vfio_iommu_populate_bitmap_full(struct vfio_iommu *iommu)
 	unsigned int pgshift = __builtin_ctzll(iommu->pgsize_bitmap);
 	struct vfio_dma *dma;
 
+	lockdep_assert_held(&iommu->lock);
+
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
 		bitmap_set_bits(dma->bitmap, 0, dma->size >> pgshift);
 }
@@ -139,6 +147,9 @@ int vfio_update_user_bitmap(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	uint64_t copy_offset = bit_offset / 64;
 	unsigned int shift = bit_offset % 64;
 	uint64_t *map = dma->bitmap;
+
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	/* no dirty bits in the IOMMU: a mapped page a group can write to
 	 * without pinning may be dirty */
@@ -170,6 +181,8 @@ static int vfio_iova_dirty_bitmap(struct vfio_iommu *iommu, uint64_t *ubitmap,
 	struct vfio_dma *dma;
 	int ret;
 
+	lockdep_assert_held(&iommu->lock);
+
 	/* the range must not bisect a mapping */
 	dma = vfio_find_dma(iommu, iova, 1);
 	if (dma && dma->iova != iova)
@@ -184,11 +197,11 @@ static int vfio_iova_dirty_bitmap(struct vfio_iommu *iommu, uint64_t *ubitmap,
 			continue;
 		if (dma->iova > last)
 			break;
-		pthread_mutex_lock(&iommu->iopf_lock);
+		mutex_lock(&iommu->iopf_lock);
 		ret = vfio_update_user_bitmap(iommu, dma, ubitmap, iova,
 					      pgsize);
 		if (ret) {
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			return ret;
 		}
 		/* written faulted pages must fault again to be seen */
@@ -198,7 +211,7 @@ static int vfio_iova_dirty_bitmap(struct vfio_iommu *iommu, uint64_t *ubitmap,
 		       VFIO_DIRTY_BITMAP_BYTES(dma->size >> pgshift) +
 			       sizeof(uint64_t));
 		vfio_dma_populate_bitmap(dma, pgsize);
-		pthread_mutex_unlock(&iommu->iopf_lock);
+		mutex_unlock(&iommu->iopf_lock);
 	}
 	return 0;
 }
@@ -209,48 +222,46 @@ long vfio_iommu_type1_dirty_pages(struct vfio_iommu *iommu, unsigned long arg)
 			VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
 			VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
 	struct vfio_iommu_type1_dirty_bitmap dirty;
-	size_t minsz = offsetof(struct vfio_iommu_type1_dirty_bitmap, flags) +
-		       sizeof(dirty.flags);
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags);
 	int ret = 0;
 
 	if (!iommu->v2)
 		return -EACCES;
-	if (copy_from_user(&dirty, (void *)arg, minsz))
-		return -EFAULT;
-	if (dirty.argsz < minsz || dirty.flags & ~mask)
-		return -EINVAL;
+	ret = copy_argsz_flags_from_user(&dirty, arg, minsz, mask);
+	if (ret)
+		return ret;
 	/* exactly one flag */
 	if (!dirty.flags || (dirty.flags & (dirty.flags - 1)))
 		return -EINVAL;
 
 	if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_START) {
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		if (!iommu->dirty_page_tracking) {
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			ret = vfio_dma_bitmap_alloc_all(iommu,
 							vfio_pgsize(iommu));
 			if (!ret)
 				iommu->dirty_page_tracking = true;
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			/* faulted pages fault again, read-only until written */
 			if (!ret && iommu->iopf_enabled)
 				vfio_iopf_unmap_all(iommu);
 		}
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 		return ret;
 	} else if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP) {
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		if (iommu->dirty_page_tracking) {
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			iommu->dirty_page_tracking = false;
 			vfio_dma_bitmap_free_all(iommu);
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			/* read-only faulted pages go: writable again on the
 			 * next fault */
 			if (iommu->iopf_enabled)
 				vfio_iopf_unmap_all(iommu);
 		}
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 		return 0;
 	} else {
 		struct vfio_iommu_type1_dirty_bitmap_get range;
@@ -273,7 +284,7 @@ long vfio_iommu_type1_dirty_pages(struct vfio_iommu *iommu, unsigned long arg)
 		if (ret)
 			return ret;
 
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		pgsize = vfio_pgsize(iommu);
 		/* only the smallest page size */
 		if (range.bitmap.pgsize != pgsize ||
@@ -286,7 +297,7 @@ long vfio_iommu_type1_dirty_pages(struct vfio_iommu *iommu, unsigned long arg)
 				range.iova, range.size, pgsize);
 		else
 			ret = -EINVAL;
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 		return ret;
 	}
 }

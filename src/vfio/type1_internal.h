@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internal data model of the type1 backend, shared by type1.c (containers,
- * MAP/UNMAP, attach and replay, ioctls), type1_pin.c (pins by mediated
- * drivers, vfio_pfn records, the dma_unmap callbacks) and type1_dirty.c
- * (dirty page tracking).
+ * MAP/UNMAP, attach and replay, ioctls), type1_iova.c (the usable IOVA
+ * ranges and page sizes), type1_info.c (GET_INFO, CHECK_EXTENSION),
+ * type1_introspect.c (counters and lookups for tests and tools),
+ * type1_nest.c (nested translation), type1_pin.c (pins by mediated
+ * drivers, vfio_pfn records, the dma_unmap callbacks), type1_dirty.c
+ * (dirty page tracking) and type1_iopf.c (I/O page faults).
  *
  * Locking: vfio_iommu.lock (the kernel's iommu->lock) guards everything in
  * the container and in its vfio_dma, vfio_pfn, vfio_domain and
@@ -20,10 +23,24 @@
  * vaddr_invalid): their writers hold both lock and iopf_lock.  iopf_lock
  * alone guards the fault bitmaps, the IOMMU mappings of faulted pages,
  * iopf_seq and the IOPF counters.
- * Lock order: device_list_lock, lock, the mm's mmap_lock, iopf_lock.
- * transfer_lock is innermost but for the transfer op's own calls.
+ * Lock order: enum vfio_lock_rank below (device_list_lock, lock,
+ * iopf_lock, transfer_lock); lockdep checks it where two of them nest.
  * Never held across a callback: lock.  Never held while pinning or while
  * answering a page request: iopf_lock.
+ *
+ * The IOPF note: two vfio locks are taken in callbacks from the layers
+ * below, with a lock of theirs held, against the order of the layers (the
+ * VFIO layer's ranks are below theirs).  vfio_iopf_invalidate and
+ * vfio_iopf_mm_release (type1_iopf.c, MMU notifier ops) take iopf_lock
+ * under the mm's mmap_lock (src/mem/mm.c, held for writing), and then
+ * unmap from the IOMMU under iopf_lock; vfio_iopf_handler (type1_iopf.c,
+ * the device fault handler) takes iopf_lock, and vfio_iopf_transfer
+ * transfer_lock for reading, under the IOMMU core's fault_param->lock
+ * (src/iommu/iommu.c, iommu_report_device_fault, held for reading).  The
+ * real order is thus mmap_lock, fault_param->lock, iopf_lock,
+ * transfer_lock, then the IOMMU's and the hardware's locks: no one rank
+ * for iopf_lock fits both that and the layer bases, so the ranks here
+ * follow the layer and the inversion is reported, not hidden.
  */
 #ifndef UIOMMU_VFIO_TYPE1_INTERNAL_H
 #define UIOMMU_VFIO_TYPE1_INTERNAL_H
@@ -33,6 +50,36 @@
 #include <uiommu/vfio.h>
 
 #include "lib/internal.h"
+#include "lib/lock.h"
+
+/*
+ * The VFIO layer's lock order, outermost first (lib/lock.h: a lock may be
+ * taken only above every lock held).  Its base is above the KVM and device
+ * layers that call VFIO and below the IOMMU, hardware and memory layers it
+ * calls.
+ *  - vfio.lock (vfio_main.c): the fd front; a group's attach and detach
+ *    and a container file's release call into type1 under it.
+ *  - vfio_iommu_all_lock (type1_nest.c): the list of containers; the
+ *    device -> container lookup takes a container's lock under it.
+ *  - device_list_lock: the registered devices; the unmap path calls their
+ *    dma_unmap callbacks under it with lock dropped, and a callback may
+ *    unpin, which takes lock.
+ *  - lock: the container.
+ *  - iopf_lock: the IOPF state; writers of the dma tree and domain list
+ *    take it under lock.
+ *  - transfer_lock: device_list for the nested fault handler; written
+ *    under device_list_lock, read by the handler (never under lock).
+ * iopf_lock and transfer_lock are also taken in callbacks from the layers
+ * below, with their locks held: see the IOPF note above.
+ */
+enum vfio_lock_rank {
+	VFIO_LOCK_CORE = LOCK_RANK_VFIO,
+	VFIO_LOCK_CONTAINER_LIST,
+	VFIO_LOCK_DEVICE_LIST,
+	VFIO_LOCK_CONTAINER,
+	VFIO_LOCK_IOPF,
+	VFIO_LOCK_TRANSFER,
+};
 
 #define PAGE_SHIFT PHYS_PAGE_SHIFT
 #define PAGE_SIZE  PHYS_PAGE_SIZE
@@ -101,7 +148,7 @@ struct vfio_dma {
 	bool iommu_mapped : 1;
 	bool lock_cap : 1; /* CAP_IPC_LOCK at map time */
 	/*
-	 * Seed 000: the IOMMU-pinned pages were mapped into a non-coherent
+	 * The IOMMU-pinned pages were mapped into a non-coherent
 	 * domain, so they were written back from the CPU caches when that
 	 * happened first and must be written back again before they are
 	 * unpinned.  Set when the dma first enters a non-coherent domain (at
@@ -158,14 +205,14 @@ struct vfio_iova {
 };
 
 /* A backend's optional driver ops (the kernel's vfio_iommu_driver_ops
- * members seed 001 p8 adds); called with the container's lock held. */
+ * members patch 8 of the VFIO IOPF series adds); called with the container's lock held. */
 struct vfio_iommu_driver_ops {
 	int (*register_handler)(struct vfio_iommu *iommu, struct device *dev);
 	int (*unregister_handler)(struct vfio_iommu *iommu, struct device *dev);
 };
 
 struct vfio_iommu {
-	pthread_mutex_t lock;
+	struct mutex lock;
 	struct mm *mm; /* immutable */
 	bool v2;       /* immutable */
 	bool nesting;  /* immutable: VFIO_TYPE1_NESTING_IOMMU */
@@ -193,18 +240,18 @@ struct vfio_iommu {
 	unsigned int nr_iova;	     /* lock */
 	bool iova_valid;	     /* lock */
 
-	pthread_mutex_t device_list_lock;
+	struct mutex device_list_lock;
 	/* device_list_lock; changes also under transfer_lock (write) */
 	LIST_HEAD(, vfio_iommu_device) device_list;
 	/*
-	 * The nested fault handler's view of device_list (seed 001 p8): held
+	 * The nested fault handler's view of device_list (patch 8 of the VFIO IOPF series): held
 	 * for reading while it finds and calls a transfer op, for writing
 	 * (innermost, under device_list_lock) while the list changes.  Not
 	 * device_list_lock: the handler runs under the core's handler lock,
 	 * which ENABLE_IOPF takes under lock, itself taken under
 	 * device_list_lock.
 	 */
-	pthread_rwlock_t transfer_lock;
+	struct rw_semaphore transfer_lock;
 	_Atomic unsigned int nr_devices; /* read without either lock */
 
 	/*
@@ -219,7 +266,7 @@ struct vfio_iommu {
 	bool iopf_mm_gone;   /* iopf_lock: the mm was destroyed */
 	struct mm *iopf_mm;
 	struct mmu_notifier mn;
-	pthread_mutex_t iopf_lock;
+	struct mutex iopf_lock;
 	uint64_t iopf_seq;		      /* iopf_lock */
 	unsigned int iopf_premap;	      /* iopf_lock */
 	LIST_HEAD(, vfio_iopf_dev) iopf_devs; /* lock */
@@ -239,7 +286,7 @@ struct vfio_iommu {
 /*
  * The lookup from a device to its container (the handler's data): created
  * before the device's fault reporting is enabled and freed only after it is
- * disabled (F04), so a handler never sees it freed.  Guarded by lock.
+ * disabled, so a handler never sees it freed.  Guarded by lock.
  */
 struct vfio_iopf_dev {
 	struct vfio_iommu *iommu;  /* immutable */
@@ -247,9 +294,28 @@ struct vfio_iopf_dev {
 	struct iommu_group *group; /* immutable */
 	bool enabled;		   /* feature + handler are on */
 	bool host;		   /* ENABLE_IOPF's: host IOPF (L2, flat) */
-	bool l1;		   /* FAULT_REPORT_NESTED_L1 registered (F33) */
+	bool l1;		   /* FAULT_REPORT_NESTED_L1 registered */
 	LIST_ENTRY(vfio_iopf_dev) link;
 };
+
+/*
+ * The dma tree is read under lock or under iopf_lock alone (the IOPF
+ * handler and the MMU notifier); its writers hold both.  Its readers assert
+ * that one of the two is held.
+ */
+#ifdef UI_LOCKDEP
+#define vfio_assert_dma_tree_held(iommu)                                     \
+	do {                                                                 \
+		if (!lockdep_is_held(&(iommu)->lock) &&                      \
+		    !lockdep_is_held(&(iommu)->iopf_lock))                   \
+			lockdep_assert_failed(__func__,                      \
+					      "&iommu->lock or "             \
+					      "&iommu->iopf_lock",           \
+					      &(iommu)->lock.class, "held"); \
+	} while (0)
+#else
+#define vfio_assert_dma_tree_held(iommu) ((void)(iommu))
+#endif
 
 static inline void vfio_trace(struct vfio_iommu *iommu, enum vfio_trace_op op,
 			      struct iommu_domain *domain, dma_addr_t iova,
@@ -280,6 +346,7 @@ static inline bool access_ok(uint64_t addr, uint64_t size)
 struct vfio_dma *vfio_find_dma(struct vfio_iommu *iommu, dma_addr_t start,
 			       uint64_t size);
 struct vfio_dma *vfio_dma_first(struct vfio_iommu *iommu);
+struct vfio_dma *vfio_dma_last(struct vfio_iommu *iommu);
 void vfio_dma_tree_remove(struct vfio_iommu *iommu, struct vfio_dma *dma);
 struct vfio_dma *vfio_dma_next(struct vfio_iommu *iommu, struct vfio_dma *dma);
 int vfio_lock_acct(struct vfio_iommu *iommu, struct vfio_dma *dma, long npage);
@@ -299,8 +366,52 @@ static inline uint64_t vfio_pgsize(struct vfio_iommu *iommu)
 {
 	return 1ULL << __builtin_ctzll(iommu->pgsize_bitmap);
 }
+/* group's record in the container (IOMMU-backed or emulated), or NULL */
 struct vfio_iommu_group *vfio_find_group(struct vfio_iommu *iommu,
 					 struct iommu_group *group);
+/* group's record among the IOMMU-backed ones and, in *dp (if dp), its
+ * domain; NULL if group is not attached to a domain of the container */
+struct vfio_iommu_group *vfio_find_domain_group(struct vfio_iommu *iommu,
+						struct iommu_group *group,
+						struct vfio_domain **dp);
+
+/* type1_nest.c */
+/* On and off the list of every open container (the device -> container
+ * lookup of nested fault reporting): at open and at release. */
+void vfio_iommu_all_add(struct vfio_iommu *iommu);
+void vfio_iommu_all_del(struct vfio_iommu *iommu);
+
+/* type1_iova.c */
+/* A scratch array of reserved regions, grown as groups are visited; the
+ * caller frees regions. */
+struct resv_collect {
+	struct iommu_resv_region *regions;
+	unsigned int nr, max;
+	int ret;
+};
+bool vfio_iommu_iova_dma_valid(struct vfio_iommu *iommu, dma_addr_t start,
+			       dma_addr_t end);
+int vfio_group_resv_regions(struct iommu_group *group, struct resv_collect *rc);
+/* The first device of group, through which domains are allocated for it:
+ * -EINVAL without a container or group, -ENODEV for a group with no
+ * device. */
+int vfio_group_dev(struct vfio_iommu *iommu, struct iommu_group *group,
+		   struct device **dev);
+int vfio_iova_build(struct vfio_iommu *iommu, struct vfio_domain *extra,
+		    struct resv_collect *rc, struct vfio_iova **out,
+		    unsigned int *nr_out);
+void vfio_iova_install(struct vfio_iommu *iommu, struct vfio_iova *list,
+		       unsigned int nr);
+bool vfio_iommu_aper_conflict(struct vfio_iommu *iommu, dma_addr_t start,
+			      dma_addr_t end);
+bool vfio_iommu_resv_conflict(struct vfio_iommu *iommu,
+			      const struct resv_collect *rc);
+void vfio_update_pgsize_bitmap(struct vfio_iommu *iommu);
+
+/* type1_info.c */
+long vfio_iommu_type1_check_extension(struct vfio_iommu *iommu,
+				      unsigned long arg);
+long vfio_iommu_type1_get_info(struct vfio_iommu *iommu, unsigned long arg);
 
 /* type1_pin.c */
 struct vfio_pfn *vfio_find_vpfn(struct vfio_dma *dma, dma_addr_t iova);
@@ -309,8 +420,8 @@ struct vfio_pfn *vfio_vpfn_next(struct vfio_dma *dma, struct vfio_pfn *vpfn);
 /* vfio_pfn records in [iova, iova + npages pages) */
 uint64_t vfio_vpfn_count(struct vfio_dma *dma, dma_addr_t iova,
 			 uint64_t npages);
-/* Call every registered device's dma_unmap; called and returns with lock
- * held, drops it meanwhile. */
+/* Call every registered device's dma_unmap; lock is dropped meanwhile
+ * (taken again before it returns). */
 void vfio_notify_dma_unmap(struct vfio_iommu *iommu, dma_addr_t iova,
 			   uint64_t size);
 /* Drop every vfio_pfn of a dma being freed (WARNed about by the caller). */
@@ -319,7 +430,7 @@ void vfio_dma_drop_vpfns(struct vfio_iommu *iommu, struct vfio_dma *dma);
  * diagnostic (an unmap that failed because of them). */
 void vfio_report_busy_pins(struct vfio_iommu *iommu, struct vfio_dma *dma);
 
-/* type1_iopf.c (all with lock held unless noted) */
+/* type1_iopf.c (each asserts the lock it needs: lock unless noted) */
 void vfio_iopf_init(struct vfio_iommu *iommu);
 long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 				  struct mm *current_mm);
@@ -334,7 +445,7 @@ int vfio_iopf_dma_alloc(struct vfio_dma *dma);
 void vfio_iopf_dma_unlink(struct vfio_iommu *iommu, struct vfio_dma *dma);
 /* the invalidation sequence (iopf_lock taken): read before pinning */
 uint64_t vfio_iopf_seq(struct vfio_iommu *iommu);
-/* link a new domain with the faulted pages replayed into it (F23); takes
+/* link a new domain with the faulted pages replayed into it; takes
  * iopf_lock.  All or nothing. */
 int vfio_iopf_link_domain(struct vfio_iommu *iommu, struct vfio_domain *domain,
 			  void (*link)(struct vfio_iommu *,
@@ -346,16 +457,16 @@ void vfio_iopf_unlink_domain(struct vfio_iommu *iommu,
 					    struct vfio_domain *));
 /* every faulted page unmapped from every domain (last domain leaving) */
 void vfio_iopf_unmap_all(struct vfio_iommu *iommu);
-/* a page pinned by a driver: mapped at once (F26); iopf_lock taken */
+/* a page pinned by a driver: mapped at once; iopf_lock taken */
 int vfio_iopf_map_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			 dma_addr_t iova, phys_addr_t pa, uint64_t seq);
 /* the vaddr of dma changes or is invalidated: its faulted pages go */
 void vfio_iopf_dma_vaddr_change(struct vfio_iommu *iommu, struct vfio_dma *dma);
-/* nested (p8): the group now has a nested domain: its host handlers take
+/* nested: the group now has a nested domain: its host handlers take
  * L2 faults (FAULT_REPORT_NESTED_L2) */
 void vfio_iopf_group_nested(struct vfio_iommu *iommu,
 			    struct iommu_group *group);
-/* nested L1 reporting on and off for dev (lock held) */
+/* nested L1 reporting on and off for dev */
 int vfio_iopf_register_l1(struct vfio_iommu *iommu, struct device *dev);
 int vfio_iopf_unregister_l1(struct vfio_iommu *iommu, struct device *dev);
 /* release: devices off, notifier unregistered */
@@ -366,9 +477,9 @@ void vfio_iommu_set_broken(struct vfio_iommu *iommu, const char *why);
 void vfio_iopf_fill_cap(struct vfio_iommu *iommu,
 			struct vfio_iommu_type1_info_cap_iopf *cap);
 /* dirty tracking: unmap dma's faulted pages that are dirty, before their
- * dirty bits are cleared (iopf_lock held) */
+ * dirty bits are cleared (under iopf_lock) */
 void vfio_iopf_dirty_reset(struct vfio_iommu *iommu, struct vfio_dma *dma);
-/* dirty tracking: faulted pages written (F34) */
+/* dirty tracking: faulted pages written */
 void vfio_iopf_mark_dirty(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			  dma_addr_t iova);
 

@@ -1,46 +1,46 @@
 // SPDX-License-Identifier: MIT
 /*
- * I/O page faults for the type1 backend (seed 001, with the reviewers'
+ * I/O page faults for the type1 backend (the VFIO IOPF series, with the reviewers'
  * design): memory is mapped on demand from a device's page requests instead
  * of being pinned when it is mapped.
  *
  * Data model:
  *  - VFIO_IOMMU_ENABLE_IOPF binds the container to one address space (the
  *    caller's, which must be the container's) and registers an MMU notifier
- *    on it.  There is no disable: IOPF stays until release (F05).
+ *    on it.  There is no disable: IOPF stays until release.
  *  - Every vfio_dma has iopf_bitmap, one bit per PAGE_SIZE page, set
  *    exactly while that page is mapped in every domain of the container.
  *    Faulted pages are mapped one page per iommu_map call, so that any
- *    single page can be unmapped again (F15); their pins are dropped at
- *    once (F13: not charged): the notifier is what keeps them safe.
+ *    single page can be unmapped again; their pins are dropped at
+ *    once (not charged): the notifier is what keeps them safe.
  *  - struct vfio_iopf_dev is the lookup from a device to its container,
  *    passed to the core as the fault handler's data.  It exists before the
  *    device's fault reporting is enabled and goes only after reporting was
  *    disabled (unregistering the handler waits for a handler in flight;
  *    requests a guest left unanswered are answered INVALID first), so a
- *    handler never sees freed state (F04, F24).
+ *    handler never sees freed state.
  *
- * The fault handler: find the vfio_dma (INVALID outside any, F08), check
- * the access against its prot, answer SUCCESS for a page already mapped
- * (F10); otherwise note iopf_seq, drop iopf_lock, pin the page (and up to
- * premap - 1 following unmapped ones, F16) through mm, retake iopf_lock and
+ * The fault handler: find the vfio_dma (INVALID outside any), check
+ * the access against its prot, answer SUCCESS for a page already mapped;
+ * otherwise note iopf_seq, drop iopf_lock, pin the page (and up to
+ * premap - 1 following unmapped ones) through mm, retake iopf_lock and
  * map only if no invalidation or removal happened meanwhile (else unpin
  * and start over), map each page into every domain, set its bit, unpin,
- * answer SUCCESS (F09); INVALID when the pin or the map of the faulting
- * page fails (F12); a premap page that cannot be pinned ends the window.
+ * answer SUCCESS; INVALID when the pin or the map of the faulting
+ * page fails; a premap page that cannot be pinned ends the window.
  * Racing requests for one page map it once.
  *
  * The MMU notifier (invalidate_range_start, under the mm's write lock,
  * before the pages change): for each dma whose vaddr range overlaps, unmap
  * its faulted pages in the page-aligned overlap from every domain, one
- * gather and one IOTLB sync per domain, clear their bits, bump iopf_seq
- * (F17, F18).  What the IOMMU did is what counts (F20): a run that unmap
+ * gather and one IOTLB sync per domain, clear their bits, bump iopf_seq.
+ * What the IOMMU did is what counts: a run that unmap
  * could not complete (a hole, a page it would not unmap) is rechecked page
  * by page so that the bitmap ends equal to the page tables; a page that
- * stays mapped makes the container broken (F19: every ioctl -EIO from then
+ * stays mapped makes the container broken (every ioctl -EIO from then
  * on, with a diagnostic), never ignored.
  *
- * Dirty tracking (F34, the target design): while it is on, a read fault
+ * Dirty tracking (the target design): while it is on, a read fault
  * maps the page without write permission; a write fault maps it writable
  * and marks it dirty; a write to a page mapped read-only faults (permission)
  * and is upgraded.  Starting or stopping tracking, and reading a range's
@@ -48,7 +48,7 @@
  * Invariant while tracking: a faulted page is mapped writable iff its dirty
  * bit is set.
  *
- * Nested (p8, F30..F33): in a nested domain a fault without the L2 flag
+ * Nested (patch 8 of the series): in a nested domain a fault without the L2 flag
  * (stage 1, the guest's) goes to the transfer op of the registered
  * device naming the faulting device (-EOPNOTSUPP without one); an L2 page
  * request (stage 2, the host's IPA -> PA) is handled as above.  Which
@@ -128,6 +128,8 @@ static bool iopf_dirty(struct vfio_iommu *iommu, struct vfio_dma *dma,
 {
 	unsigned int shift = __builtin_ctzll(iommu->pgsize_bitmap);
 
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	return dma->bitmap &&
 	       iopf_test(dma->bitmap, ((i << PAGE_SHIFT) >> shift));
 }
@@ -136,6 +138,8 @@ void vfio_iopf_mark_dirty(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			  dma_addr_t iova)
 {
 	unsigned int shift = __builtin_ctzll(iommu->pgsize_bitmap);
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	if (iommu->dirty_page_tracking && dma->bitmap)
 		iopf_set(dma->bitmap, (iova - dma->iova) >> shift);
@@ -146,6 +150,8 @@ void vfio_iopf_mark_dirty(struct vfio_iommu *iommu, struct vfio_dma *dma,
 static int iopf_map_prot(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			 uint64_t i)
 {
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	if (iommu->dirty_page_tracking && !iopf_dirty(iommu, dma, i) &&
 	    (dma->prot & IOMMU_READ))
 		return dma->prot & ~IOMMU_WRITE;
@@ -171,6 +177,8 @@ static int iopf_map_page(struct vfio_iommu *iommu, dma_addr_t iova,
 {
 	struct vfio_domain *d, *e;
 	int ret;
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	if (iommu->noncoherent_domains)
 		cache_flush_phys(iommu->pm, pa, PAGE_SIZE);
@@ -200,6 +208,8 @@ static int iopf_settle_page(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	dma_addr_t iova = page_iova(dma, i);
 	unsigned int nd = 0, mapped = 0;
 	struct vfio_domain *d;
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	LIST_FOREACH(d, &iommu->domain_list, next) {
 		nd++;
@@ -238,6 +248,8 @@ static long iopf_unmap_range(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	struct vfio_domain *d;
 	int err = 0;
 
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	if (!map)
 		return 0;
 	last = min(last, dma_npages(dma));
@@ -260,7 +272,7 @@ static long iopf_unmap_range(struct vfio_iommu *iommu, struct vfio_dma *dma,
 					d->domain, page_iova(dma, off), want,
 					&gather);
 
-				/* F20: act on what unmap did, not on what
+				/* act on what unmap did, not on what
 				 * was asked */
 				if (!got) {
 					irregular = true;
@@ -305,38 +317,49 @@ static long iopf_unmap_range(struct vfio_iommu *iommu, struct vfio_dma *dma,
 
 static void iopf_unmap_dma(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	lockdep_assert_held(&iommu->iopf_lock);
+
 	if (iopf_unmap_range(iommu, dma, 0, dma_npages(dma), NULL) < 0)
 		vfio_iommu_set_broken(iommu, "faulted pages could not be "
 					     "unmapped");
 }
 
+/* The faulted pages of dma (NULL: of every dma) unmapped everywhere, and
+ * iopf_seq bumped so that a handler that pinned meanwhile starts over. */
+static void iopf_unmap_bump_seq(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	struct vfio_dma *d;
+
+	lockdep_assert_held(&iommu->lock);
+
+	mutex_lock(&iommu->iopf_lock);
+	for (d = dma ? dma : vfio_dma_first(iommu); d;
+	     d = dma ? NULL : vfio_dma_next(iommu, d))
+		iopf_unmap_dma(iommu, d);
+	iommu->iopf_seq++;
+	mutex_unlock(&iommu->iopf_lock);
+}
+
 void vfio_iopf_unmap_all(struct vfio_iommu *iommu)
 {
-	struct vfio_dma *dma;
-
-	pthread_mutex_lock(&iommu->iopf_lock);
-	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
-		iopf_unmap_dma(iommu, dma);
-	iommu->iopf_seq++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	iopf_unmap_bump_seq(iommu, NULL);
 }
 
 void vfio_iopf_dma_vaddr_change(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
-	pthread_mutex_lock(&iommu->iopf_lock);
-	iopf_unmap_dma(iommu, dma);
-	iommu->iopf_seq++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	iopf_unmap_bump_seq(iommu, dma);
 }
 
 void vfio_iopf_dma_unlink(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
-	pthread_mutex_lock(&iommu->iopf_lock);
-	/* F22: unmapped everywhere and synced, nothing to uncharge */
+	lockdep_assert_held(&iommu->lock);
+
+	mutex_lock(&iommu->iopf_lock);
+	/* unmapped everywhere and synced, nothing to uncharge */
 	iopf_unmap_dma(iommu, dma);
 	vfio_dma_tree_remove(iommu, dma);
 	iommu->iopf_seq++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	ui_free(dma->iopf_bitmap);
 	dma->iopf_bitmap = NULL;
 }
@@ -344,6 +367,8 @@ void vfio_iopf_dma_unlink(struct vfio_iommu *iommu, struct vfio_dma *dma)
 void vfio_iopf_dirty_reset(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
 	uint64_t np = dma_npages(dma), i;
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	if (!dma->iopf_bitmap || !dma->bitmap)
 		return;
@@ -366,9 +391,11 @@ int vfio_iopf_link_domain(struct vfio_iommu *iommu, struct vfio_domain *domain,
 	struct vfio_dma *dma, *u;
 	int ret = 0;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	lockdep_assert_held(&iommu->lock);
+
+	mutex_lock(&iommu->iopf_lock);
 	src = LIST_FIRST(&iommu->domain_list);
-	/* F23: pages faulted in before are mapped into the new domain, or
+	/* pages faulted in before are mapped into the new domain, or
 	 * its devices would fault on them forever (their bits say mapped) */
 	for (dma = vfio_dma_first(iommu); dma && src && !ret;
 	     dma = vfio_dma_next(iommu, dma)) {
@@ -402,7 +429,7 @@ int vfio_iopf_link_domain(struct vfio_iommu *iommu, struct vfio_domain *domain,
 	}
 	if (!ret)
 		link(iommu, domain);
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return ret;
 }
 
@@ -413,7 +440,9 @@ void vfio_iopf_unlink_domain(struct vfio_iommu *iommu,
 {
 	struct vfio_dma *dma;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	lockdep_assert_held(&iommu->lock);
+
+	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
 		iopf_unmap_range(iommu, dma, 0, dma_npages(dma), domain);
 	unlink(iommu, domain);
@@ -429,18 +458,18 @@ void vfio_iopf_unlink_domain(struct vfio_iommu *iommu,
 		iommu->iopf_resident = 0;
 	}
 	iommu->iopf_seq++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 }
 
-/* ---- pages pinned by drivers (F26) --------------------------------------------------------- */
+/* ---- pages pinned by drivers --------------------------------------------------------- */
 
 uint64_t vfio_iopf_seq(struct vfio_iommu *iommu)
 {
 	uint64_t seq;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	seq = iommu->iopf_seq;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return seq;
 }
 
@@ -450,7 +479,9 @@ int vfio_iopf_map_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	uint64_t i = (iova - dma->iova) >> PAGE_SHIFT;
 	int ret = 0;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	lockdep_assert_held(&iommu->lock);
+
+	mutex_lock(&iommu->iopf_lock);
 	/* an invalidation since the pin: the pinned frame is no longer the
 	 * user's page; the device will fault the current one in */
 	if (seq == iommu->iopf_seq && dma->iopf_bitmap &&
@@ -462,7 +493,7 @@ int vfio_iopf_map_pinned(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			iommu->iopf_resident++;
 		}
 	}
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return ret;
 }
 
@@ -473,6 +504,8 @@ static int iopf_unmap_one(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			  uint64_t i)
 {
 	long n = iopf_unmap_range(iommu, dma, i, i + 1, NULL);
+
+	lockdep_assert_held(&iommu->iopf_lock);
 
 	if (n < 0)
 		vfio_iommu_set_broken(iommu, "a read-only faulted page could "
@@ -485,7 +518,7 @@ static int iopf_unmap_one(struct vfio_iommu *iommu, struct vfio_dma *dma,
  * mm pins all or nothing: when a page of the window cannot be pinned (its
  * vaddr unmapped, say), the window ends before it, as get_user_pages'
  * partial count ends it in the kernel, so the faulting page still gets in
- * (F12: only its own pin failing makes the answer INVALID).
+ * (only its own pin failing makes the answer INVALID).
  */
 static long iopf_pin(struct mm *mm, unsigned long vaddr, uint64_t n,
 		     unsigned int gup_flags, struct mm_pin_run *runs,
@@ -510,7 +543,7 @@ static long iopf_pin(struct mm *mm, unsigned long vaddr, uint64_t n,
 static enum iommu_page_response_code
 vfio_iopf_fault(struct vfio_iommu *iommu, uint64_t addr, uint32_t perm)
 {
-	dma_addr_t iova = ALIGN_DOWN(addr, PAGE_SIZE); /* F11 */
+	dma_addr_t iova = ALIGN_DOWN(addr, PAGE_SIZE); /* its page */
 	bool write = perm & IOMMU_FAULT_PERM_WRITE;
 	struct mm_pin_run runs[VFIO_IOPF_PREMAP_MAX];
 	enum iommu_page_response_code code;
@@ -521,21 +554,21 @@ vfio_iopf_fault(struct vfio_iommu *iommu, uint64_t addr, uint32_t perm)
 	int prot;
 	long pinned;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	iommu->iopf_faults++;
 again:
 	code = IOMMU_PAGE_RESP_INVALID;
 	if (atomic_load(&iommu->broken) || !iommu->iopf_enabled)
 		goto out_unlock;
 	dma = vfio_find_dma(iommu, iova, PAGE_SIZE);
-	/* F08: nothing outside a mapping, nor beyond its prot */
+	/* nothing outside a mapping, nor beyond its prot */
 	if (!dma || !dma->iopf_bitmap || dma->vaddr_invalid)
 		goto out_unlock;
 	if (!(dma->prot & (write ? IOMMU_WRITE : IOMMU_READ)))
 		goto out_unlock;
 	bit = (iova - dma->iova) >> PAGE_SHIFT;
 	if (iopf_test(dma->iopf_bitmap, bit)) {
-		/* F10: mapped already (a duplicate or a racing request) ...
+		/* mapped already (a duplicate or a racing request) ...
 		 * unless a write finds it read-only for dirty tracking */
 		if (!(write && iommu->dirty_page_tracking &&
 		      !iopf_dirty(iommu, dma, bit))) {
@@ -547,7 +580,7 @@ again:
 			goto out_unlock;
 		iommu->iopf_seq++;
 	}
-	/* F16: up to premap pages, stopping before a mapped page and at the
+	/* up to premap pages, stopping before a mapped page and at the
 	 * end of the mapping */
 	for (n = 1; n < iommu->iopf_premap && bit + n < dma_npages(dma); n++)
 		if (iopf_test(dma->iopf_bitmap, bit + n))
@@ -555,7 +588,7 @@ again:
 	vaddr = dma->vaddr + (bit << PAGE_SHIFT);
 	prot = dma->prot;
 	seq = iommu->iopf_seq;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 
 	/* resolve and pin through mm, without iopf_lock (the notifier takes
 	 * it under the mm's lock) */
@@ -563,15 +596,15 @@ again:
 			  prot & IOMMU_WRITE ? MM_GUP_WRITE : 0, runs,
 			  ARRAY_SIZE(runs), &nr);
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	if (pinned <= 0)
-		goto out_unlock; /* F12 */
+		goto out_unlock; /* INVALID: the faulting page did not pin */
 	if (seq != iommu->iopf_seq) {
 		/* invalidated or removed meanwhile: the frames may no longer
 		 * be the user's pages */
-		pthread_mutex_unlock(&iommu->iopf_lock);
+		mutex_unlock(&iommu->iopf_lock);
 		mm_unpin_pages(iommu->iopf_mm, runs, nr, 0);
-		pthread_mutex_lock(&iommu->iopf_lock);
+		mutex_lock(&iommu->iopf_lock);
 		iommu->iopf_retries++;
 		if (++tries < VFIO_IOPF_MAX_RETRIES)
 			goto again;
@@ -589,7 +622,7 @@ again:
 					code = IOMMU_PAGE_RESP_SUCCESS;
 				continue;
 			}
-			/* F34: only the page written is dirty */
+			/* only the page written is dirty */
 			if (i == bit && write)
 				vfio_iopf_mark_dirty(iommu, dma,
 						     page_iova(dma, i));
@@ -606,20 +639,20 @@ again:
 mapped:
 	if (code != IOMMU_PAGE_RESP_SUCCESS)
 		iommu->iopf_invalid++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
-	/* the mappings stay, the pins go (F13) */
+	mutex_unlock(&iommu->iopf_lock);
+	/* the mappings stay, the pins go */
 	mm_unpin_pages(iommu->iopf_mm, runs, nr, 0);
 	return code;
 
 out_unlock:
 	if (code != IOMMU_PAGE_RESP_SUCCESS)
 		iommu->iopf_invalid++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return code;
 }
 
-/* Is the fault at stage 2 of a nested translation (A09)?  Neither a page
- * request nor an unrecoverable fault: not L2 (p8 left it uninitialised). */
+/* Is the fault at stage 2 of a nested translation?  Neither a page
+ * request nor an unrecoverable fault: not L2 (patch 8 left it uninitialised). */
 static bool iopf_fault_l2(const struct iommu_fault *fault)
 {
 	switch (fault->type) {
@@ -632,7 +665,7 @@ static bool iopf_fault_l2(const struct iommu_fault *fault)
 	}
 }
 
-/* F30: a stage-1 fault goes to the guest through the transfer op of the
+/* A stage-1 fault goes to the guest through the transfer op of the
  * registered device that names dev; -EOPNOTSUPP without one. */
 static int vfio_iopf_transfer(struct vfio_iopf_dev *idev,
 			      struct iommu_fault *fault)
@@ -642,7 +675,7 @@ static int vfio_iopf_transfer(struct vfio_iopf_dev *idev,
 	int ret = -EOPNOTSUPP;
 
 	/* held across the call: the device cannot unregister meanwhile */
-	pthread_rwlock_rdlock(&iommu->transfer_lock);
+	down_read(&iommu->transfer_lock);
 	LIST_FOREACH(vdev, &iommu->device_list, link) {
 		if (vdev->dev != idev->dev)
 			continue;
@@ -650,7 +683,7 @@ static int vfio_iopf_transfer(struct vfio_iopf_dev *idev,
 			ret = vdev->ops->transfer(fault, vdev->priv);
 		break;
 	}
-	pthread_rwlock_unlock(&iommu->transfer_lock);
+	up_read(&iommu->transfer_lock);
 	return ret;
 }
 
@@ -660,12 +693,12 @@ static int vfio_iopf_handler(struct iommu_fault *fault, void *data)
 	struct iommu_page_response resp = {0};
 	int nested;
 
-	/* p8: in a nested domain the level decides whose fault it is */
+	/* in a nested domain the level decides whose fault it is */
 	if (iommu_domain_nesting(idev->dev, &nested))
 		return -ENODEV;
 	if (nested && !iopf_fault_l2(fault))
-		return vfio_iopf_transfer(idev, fault); /* F30 */
-	/* F14: unrecoverable faults are not ours; they keep being reported */
+		return vfio_iopf_transfer(idev, fault); /* the guest's */
+	/* unrecoverable faults are not ours; they keep being reported */
 	if (fault->type != IOMMU_FAULT_PAGE_REQ)
 		return -EOPNOTSUPP;
 	/* a handler registered for L1 only: no host IOPF to map with */
@@ -673,7 +706,7 @@ static int vfio_iopf_handler(struct iommu_fault *fault, void *data)
 		return -EOPNOTSUPP;
 	vfio_trace(idev->iommu, VFIO_TRACE_IOPF_FAULT, NULL, fault->prm.addr,
 		   (uintptr_t)idev->dev, 0, 0);
-	/* F31: a stage-2 page request is a host IOPF like a flat one */
+	/* a stage-2 page request is a host IOPF like a flat one */
 	resp.code =
 		vfio_iopf_fault(idev->iommu, fault->prm.addr, fault->prm.perm);
 	if (!(fault->prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE))
@@ -696,13 +729,13 @@ static void vfio_iopf_invalidate(struct mmu_notifier *mn,
 	bool hit = false;
 	struct vfio_dma *dma;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
 		unsigned long s, e;
 		long n;
 
-		/* F18: ranges that overlap no mapping cost no IOMMU work */
+		/* ranges that overlap no mapping cost no IOMMU work */
 		if (r->end <= dma->vaddr || r->start >= dma->vaddr + dma->size)
 			continue;
 		hit = true;
@@ -712,7 +745,7 @@ static void vfio_iopf_invalidate(struct mmu_notifier *mn,
 				     (e - dma->vaddr) >> PAGE_SHIFT, NULL);
 		if (n > 0)
 			iommu->iopf_invalidations++;
-		/* F19: the device keeps access to pages the user gave up:
+		/* the device keeps access to pages the user gave up:
 		 * fatal for the container, never ignored */
 		if (n < 0)
 			vfio_iommu_set_broken(iommu, "an MMU-notifier "
@@ -722,7 +755,7 @@ static void vfio_iopf_invalidate(struct mmu_notifier *mn,
 	}
 	if (hit)
 		iommu->iopf_seq++;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 }
 
 static void vfio_iopf_mm_release(struct mmu_notifier *mn, struct mm *mm)
@@ -732,12 +765,12 @@ static void vfio_iopf_mm_release(struct mmu_notifier *mn, struct mm *mm)
 
 	(void)mm;
 	/* the address space goes: nothing of it stays mapped */
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma; dma = vfio_dma_next(iommu, dma))
 		iopf_unmap_dma(iommu, dma);
 	iommu->iopf_seq++;
 	iommu->iopf_mm_gone = true;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 }
 
 static const struct mmu_notifier_ops vfio_iopf_mn_ops = {
@@ -747,14 +780,16 @@ static const struct mmu_notifier_ops vfio_iopf_mn_ops = {
 
 /* ---- enabling devices ------------------------------------------------------------------------- */
 
-/* Reporting off, then the lookup goes (F04).  A negative errno (F37). */
+/* Reporting off, then the lookup goes.  A negative errno, never -1. */
 static int vfio_iopf_dev_disable(struct vfio_iommu *iommu,
 				 struct vfio_iopf_dev *idev)
 {
 	int ret = 0;
 
+	lockdep_assert_held(&iommu->lock);
+
 	if (idev->enabled) {
-		/* waits for a handler in flight (F24).  -EBUSY with requests
+		/* waits for a handler in flight.  -EBUSY with requests
 		 * nobody answered: stage-1 faults transferred to a guest that
 		 * has not answered yet.  Nobody will once the device leaves:
 		 * they are answered INVALID here, then it is tried again (a
@@ -785,7 +820,7 @@ static int vfio_iopf_dev_disable(struct vfio_iommu *iommu,
 
 /*
  * Make dev report its I/O page faults to type1 with the given handler
- * flags: a lookup entry first (F04: a fault right after enabling finds
+ * flags: a lookup entry first (a fault right after enabling finds
  * it), then the feature, then the handler.  Unwinds on failure.
  */
 static int iopf_dev_start(struct vfio_iommu *iommu, struct device *dev,
@@ -794,6 +829,8 @@ static int iopf_dev_start(struct vfio_iommu *iommu, struct device *dev,
 {
 	struct vfio_iopf_dev *idev;
 	int ret;
+
+	lockdep_assert_held(&iommu->lock);
 
 	idev = ui_zalloc(sizeof(*idev));
 	if (!idev)
@@ -851,6 +888,8 @@ void vfio_iopf_disable_group(struct vfio_iommu *iommu,
 {
 	struct vfio_iopf_dev *idev, *n;
 
+	lockdep_assert_held(&iommu->lock);
+
 	for (idev = LIST_FIRST(&iommu->iopf_devs); idev; idev = n) {
 		n = LIST_NEXT(idev, link);
 		if (!group || idev->group == group)
@@ -862,18 +901,22 @@ int vfio_iopf_enable_group(struct vfio_iommu *iommu, struct iommu_group *group)
 {
 	struct iopf_enable_ctx ctx = {iommu, group, 0};
 
+	lockdep_assert_held(&iommu->lock);
+
 	iommu_group_for_each_dev(group, &ctx, vfio_iopf_dev_enable);
 	if (ctx.ret)
 		vfio_iopf_disable_group(iommu, group);
 	return ctx.ret;
 }
 
-/* ---- nested reporting (seed 001 p8, F31..F33) ------------------------------------------------- */
+/* ---- nested reporting (patch 8 of the VFIO IOPF series) ------------------------------------------------- */
 
 static struct vfio_iopf_dev *iopf_find_dev(struct vfio_iommu *iommu,
 					   struct device *dev)
 {
 	struct vfio_iopf_dev *idev;
+
+	lockdep_assert_held(&iommu->lock);
 
 	LIST_FOREACH(idev, &iommu->iopf_devs, link)
 		if (idev->dev == dev)
@@ -884,6 +927,8 @@ static struct vfio_iopf_dev *iopf_find_dev(struct vfio_iommu *iommu,
 void vfio_iopf_group_nested(struct vfio_iommu *iommu, struct iommu_group *group)
 {
 	struct vfio_iopf_dev *idev;
+
+	lockdep_assert_held(&iommu->lock);
 
 	LIST_FOREACH(idev, &iommu->iopf_devs, link)
 		if (idev->group == group && idev->host)
@@ -897,10 +942,12 @@ int vfio_iopf_register_l1(struct vfio_iommu *iommu, struct device *dev)
 	struct vfio_iopf_dev *idev = iopf_find_dev(iommu, dev);
 	int ret;
 
+	lockdep_assert_held(&iommu->lock);
+
 	if (idev) {
 		if (idev->l1)
 			return -EBUSY;
-		/* F33: the host's handler takes L1 faults too */
+		/* the host's handler takes L1 faults too */
 		ret = iommu_update_device_fault_handler(dev, ~0u,
 							FAULT_REPORT_NESTED_L1);
 		if (!ret)
@@ -920,10 +967,12 @@ int vfio_iopf_unregister_l1(struct vfio_iommu *iommu, struct device *dev)
 	struct vfio_iopf_dev *idev = iopf_find_dev(iommu, dev);
 	int ret;
 
+	lockdep_assert_held(&iommu->lock);
+
 	if (!idev || !idev->l1)
 		return -EINVAL;
 	if (idev->host) {
-		/* F33: only the flag goes; host IOPF stays */
+		/* only the flag goes; host IOPF stays */
 		ret = iommu_update_device_fault_handler(
 			dev, ~FAULT_REPORT_NESTED_L1, 0);
 		if (!ret)
@@ -937,7 +986,7 @@ int vfio_iopf_unregister_l1(struct vfio_iommu *iommu, struct device *dev)
 
 void vfio_iopf_init(struct vfio_iommu *iommu)
 {
-	pthread_mutex_init(&iommu->iopf_lock, NULL);
+	mutex_init(&iommu->iopf_lock, VFIO_LOCK_IOPF);
 	LIST_INIT(&iommu->iopf_devs);
 	iommu->iopf_premap = 1;
 	iommu->mn.ops = &vfio_iopf_mn_ops;
@@ -951,6 +1000,8 @@ void vfio_iopf_init(struct vfio_iommu *iommu)
  */
 static void iopf_drop_stale_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	for (struct vfio_dma_chunk *c = dma->chunks; c; c = c->next) {
 		uint64_t i = (c->iova - dma->iova) >> PAGE_SHIFT;
 
@@ -967,7 +1018,7 @@ static void iopf_drop_stale_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 					mm_unpin_pages(iommu->mm, &cur, 1, 0);
 				if (cur.pa == pa)
 					continue;
-				pthread_mutex_lock(&iommu->iopf_lock);
+				mutex_lock(&iommu->iopf_lock);
 				if (iopf_unmap_range(iommu, dma, i, i + 1,
 						     NULL) < 0)
 					vfio_iommu_set_broken(iommu, "a stale "
@@ -977,14 +1028,14 @@ static void iopf_drop_stale_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 								     "not be "
 								     "unmappe"
 								     "d");
-				pthread_mutex_unlock(&iommu->iopf_lock);
+				mutex_unlock(&iommu->iopf_lock);
 			}
 		}
 	}
 }
 
 /* What converting dma owes: the pages drivers pinned are charged with IOPF
- * on (F25), the IOMMU pins' charge goes (F06). */
+ * on, the IOMMU pins' charge goes. */
 static long conversion_delta(struct vfio_dma *dma)
 {
 	return (long)dma->nr_pfns - dma->locked_vm;
@@ -999,9 +1050,9 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 	int ret;
 
 	if (!current_mm)
-		return -ENODEV; /* F01 */
-	pthread_mutex_lock(&iommu->lock);
-	/* enabled already, or nested L1 reporting registered first: p8
+		return -ENODEV; /* a caller without an address space */
+	mutex_lock(&iommu->lock);
+	/* enabled already, or nested L1 reporting registered first: patch 8
 	 * configures L1 after L2 */
 	if (iommu->iopf_enabled || !LIST_EMPTY(&iommu->iopf_devs)) {
 		ret = -EBUSY;
@@ -1034,7 +1085,7 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 		}
 	}
 	/* pages pinned and mapped now are the first faulted-in pages */
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
 		for (struct vfio_dma_chunk *c = dma->chunks; c; c = c->next) {
@@ -1045,18 +1096,18 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 			iommu->iopf_resident += c->npages;
 		}
 	}
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 
 	/* 2. the notifier, before any page is left unpinned */
 	ret = mmu_notifier_register(&iommu->mn, current_mm);
 	if (ret)
 		goto err_bits;
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	iommu->iopf_mm = current_mm;
 	iommu->iopf_enabled = true;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 
-	/* 3. every device of every group (F02), lookup before reporting */
+	/* 3. every device of every group, lookup before reporting */
 	LIST_FOREACH(d, &iommu->domain_list, next) {
 		LIST_FOREACH(g, &d->group_list, next) {
 			ret = vfio_iopf_enable_group(iommu, g->iommu_group);
@@ -1065,7 +1116,7 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 		}
 	}
 
-	/* 4. convert: the pins go, uncharged; the pages stay mapped (F06) */
+	/* 4. convert: the pins go, uncharged; the pages stay mapped */
 	for (dma = vfio_dma_first(iommu); dma;
 	     dma = vfio_dma_next(iommu, dma)) {
 		if (!dma->vaddr_invalid)
@@ -1078,17 +1129,17 @@ long vfio_iommu_type1_enable_iopf(struct vfio_iommu *iommu,
 	goto out_unlock;
 
 err_devices:
-	/* F03: devices 0..k-1 off, lookups gone, notifier off, flag false */
+	/* devices 0..k-1 off, lookups gone, notifier off, flag false */
 	vfio_iopf_disable_group(iommu, NULL);
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	iommu->iopf_enabled = false;
 	iommu->iopf_mm = NULL;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	mmu_notifier_unregister(&iommu->mn);
 err_bits:
 	dma = NULL;
 err_bitmaps:
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	for (u = vfio_dma_first(iommu); u != dma; u = vfio_dma_next(iommu, u)) {
 		ui_free(u->iopf_bitmap);
 		u->iopf_bitmap = NULL;
@@ -1097,28 +1148,32 @@ err_bitmaps:
 		u->iopf_charged = 0;
 	}
 	iommu->iopf_resident = 0;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 out_unlock:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
 void vfio_iopf_release(struct vfio_iommu *iommu)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	vfio_iopf_disable_group(iommu, NULL);
 	if (iommu->iopf_enabled && !iommu->iopf_mm_gone)
-		mmu_notifier_unregister(&iommu->mn); /* F05 */
+		mmu_notifier_unregister(&iommu->mn); /* only here: no disable */
 }
 
 void vfio_iopf_fill_cap(struct vfio_iommu *iommu,
 			struct vfio_iommu_type1_info_cap_iopf *cap)
 {
+	lockdep_assert_held(&iommu->lock);
+
 	cap->flags = VFIO_IOMMU_IOPF_INFO_PREMAP;
 	if (iommu->iopf_enabled)
 		cap->flags |= VFIO_IOMMU_IOPF_INFO_ENABLED;
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	cap->premap_pages = iommu->iopf_premap;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 }
 
 /* ---- in-process API ------------------------------------------------------------------------------ */
@@ -1128,9 +1183,9 @@ int vfio_iommu_type1_set_iopf_premap(struct vfio_iommu *iommu,
 {
 	if (!iommu || !pages || pages > VFIO_IOPF_PREMAP_MAX)
 		return -EINVAL;
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	iommu->iopf_premap = pages;
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return 0;
 }
 
@@ -1139,7 +1194,7 @@ int vfio_iommu_type1_iopf_mapped(struct vfio_iommu *iommu, dma_addr_t iova)
 	struct vfio_dma *dma;
 	int ret;
 
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	dma = vfio_find_dma(iommu, iova, 1);
 	if (!iommu->iopf_enabled)
 		ret = -EINVAL;
@@ -1148,7 +1203,7 @@ int vfio_iommu_type1_iopf_mapped(struct vfio_iommu *iommu, dma_addr_t iova)
 	else
 		ret = iopf_test(dma->iopf_bitmap,
 				(iova - dma->iova) >> PAGE_SHIFT);
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 	return ret;
 }
 
@@ -1159,7 +1214,7 @@ int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log)
 	uint64_t resident = 0;
 	int bad = 0;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	if (!iommu->iopf_enabled)
 		goto out;
 	for (dma = vfio_dma_first(iommu); dma;
@@ -1169,7 +1224,7 @@ int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log)
 			bool set, all = true, any = false;
 			phys_addr_t pa = 0, cur = 0;
 
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			set = iopf_test(dma->iopf_bitmap, i);
 			resident += set;
 			LIST_FOREACH(d, &iommu->domain_list, next) {
@@ -1183,7 +1238,7 @@ int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log)
 				any |= !!p;
 				all &= !!p;
 			}
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 			if (set ? !(any && all) : any) {
 				if (log)
 					fprintf(log,
@@ -1222,7 +1277,7 @@ int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log)
 			}
 		}
 	}
-	pthread_mutex_lock(&iommu->iopf_lock);
+	mutex_lock(&iommu->iopf_lock);
 	if (resident != iommu->iopf_resident) {
 		if (log)
 			fprintf(log, "iopf: %llu pages mapped, counted %llu\n",
@@ -1230,8 +1285,8 @@ int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log)
 				(unsigned long long)iommu->iopf_resident);
 		bad++;
 	}
-	pthread_mutex_unlock(&iommu->iopf_lock);
+	mutex_unlock(&iommu->iopf_lock);
 out:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return bad;
 }

@@ -2,31 +2,31 @@
 /*
  * Pages pinned by drivers (mediated devices) through the container: the
  * kernel's vfio_pin_pages/vfio_unpin_pages for type1, and the dma_unmap
- * callbacks that ask those drivers to let go (seed 002).
+ * callbacks that ask those drivers to let go (the series that replaced the DMA unmap notifier with this callback).
  *
  * Data model: each vfio_dma keeps an rb-tree of struct vfio_pfn keyed by
  * IOVA, one per page a driver pinned, with a reference count (two drivers,
  * or one driver twice, pinning a page count two; each unpin drops one, and
  * the page's single pin is released at zero).  Only IOVAs in the tree can be
- * unpinned: unpinning a page nobody pinned changes nothing (G04).
+ * unpinned: unpinning a page nobody pinned changes nothing.
  *
  * Each vfio_pfn also lists its holders: the registered devices that pinned
  * it through vfio_iommu_type1_device_pin_pages, with their counts, or the
  * anonymous holder (NULL) of vfio_iommu_type1_pin_pages.  An unpin drops a
  * reference of its own holder only, so a driver unpinning a page it never
- * pinned cannot take another driver's pin away (G05; the kernel only has
- * the page's count and that risk, seed 002).  The holders also let a
- * failed UNMAP_DMA name the device that kept its pins (G03).
+ * pinned cannot take another driver's pin away (the kernel only has
+ * the page's count and that risk).  The holders also let a
+ * failed UNMAP_DMA name the device that kept its pins.
  * Invariants: ref_count == sum of the holders' counts; vdev->pinned == sum
  * of vdev's counts over all vfio_pfn of its container.
  *
- * Accounting (D07): a driver's pin is charged to locked_vm only when the
+ * Accounting: a driver's pin is charged to locked_vm only when the
  * container has no IOMMU-backed domain; with one, every page of every
  * mapping is already pinned and charged for the IOMMU.  Symmetrically an
  * unpin uncharges only without a domain, and the IOMMU pinning path skips
  * pages that have a vfio_pfn (type1.c).  With I/O page faults on, nothing
- * else pins, so drivers' pins are always charged (F25), and a page a
- * driver pins is mapped into the domains at once (F26: it cannot fault;
+ * else pins, so drivers' pins are always charged, and a page a
+ * driver pins is mapped into the domains at once (it cannot fault;
  * the reviewers' replacement for the posted vfio_range tracking); it stays
  * mapped as a faulted page after the unpin.
  *
@@ -104,6 +104,8 @@ static void vfio_vpfn_release(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	struct mm_pin_run run = {.pa = vpfn->phys, .npages = 1};
 	struct vfio_pfn_holder *h;
 
+	lockdep_assert_held(&iommu->lock);
+
 	while ((h = vpfn->holders)) {
 		vpfn->holders = h->next;
 		if (h->vdev)
@@ -120,6 +122,8 @@ void vfio_dma_drop_vpfns(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
 	struct vfio_pfn *vpfn;
 
+	lockdep_assert_held(&iommu->lock);
+
 	while ((vpfn = vfio_vpfn_first(dma))) {
 		vfio_vpfn_release(iommu, dma, vpfn);
 		vfio_lock_acct(iommu, dma, -1);
@@ -129,7 +133,7 @@ void vfio_dma_drop_vpfns(struct vfio_iommu *iommu, struct vfio_dma *dma)
 /*
  * Drop one of vdev's references on the driver pin at iova; the page goes
  * with the last reference.  1 if the page was released, 0 otherwise
- * (including when vdev held none: G04, G05).
+ * (including when vdev held none: then nothing changes).
  */
 static int vfio_unpin_page_external(struct vfio_iommu *iommu,
 				    struct vfio_dma *dma,
@@ -138,6 +142,8 @@ static int vfio_unpin_page_external(struct vfio_iommu *iommu,
 {
 	struct vfio_pfn *vpfn = vfio_find_vpfn(dma, iova);
 	struct vfio_pfn_holder **hp, *h;
+
+	lockdep_assert_held(&iommu->lock);
 
 	if (!vpfn)
 		return 0;
@@ -204,7 +210,7 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 	    (prot & ~(IOMMU_READ | IOMMU_WRITE)))
 		return -EINVAL;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	if (WARN_ON_ONCE(iommu->vaddr_invalid_count)) {
 		ret = -EBUSY;
 		goto pin_done;
@@ -226,7 +232,7 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 		goto pin_done;
 	}
 	/* with an IOMMU domain every page is pinned and charged already,
-	 * unless faults map them (F25) */
+	 * unless faults map them */
 	do_accounting = !vfio_has_domain(iommu) || iommu->iopf_enabled;
 
 	for (i = 0; i < npage; i++) {
@@ -286,12 +292,12 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 		dma->nr_pfns++;
 		phys[i] = run.pa;
 		if (iommu->dirty_page_tracking) {
-			pthread_mutex_lock(&iommu->iopf_lock);
+			mutex_lock(&iommu->iopf_lock);
 			vfio_dma_bitmap_set_pinned(iommu, dma, cur);
-			pthread_mutex_unlock(&iommu->iopf_lock);
+			mutex_unlock(&iommu->iopf_lock);
 		}
 		if (iommu->iopf_enabled) {
-			/* F26: mapped now, so the device never faults on it;
+			/* mapped now, so the device never faults on it;
 			 * on failure the pin is undone like the others */
 			ret = vfio_iopf_map_pinned(iommu, dma, cur, run.pa,
 						   seq);
@@ -302,7 +308,7 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 		}
 	}
 	ret = npage;
-	/* this group now says which pages it dirties: its pins (D12) */
+	/* this group now says which pages it dirties: its pins */
 	if (!g->pinned_page_dirty_scope) {
 		g->pinned_page_dirty_scope = true;
 		iommu->num_non_pinned_groups--;
@@ -319,7 +325,7 @@ pin_unwind:
 		phys[j] = 0;
 	}
 pin_done:
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return ret;
 }
 
@@ -357,7 +363,7 @@ static int vfio_unpin_pages_common(struct vfio_iommu *iommu,
 	if (!iommu->v2)
 		return -EACCES;
 
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	do_accounting = !vfio_has_domain(iommu) || iommu->iopf_enabled;
 	for (i = 0; i < npage; i++) {
 		dma_addr_t cur = iova + ((dma_addr_t)i << PAGE_SHIFT);
@@ -367,7 +373,7 @@ static int vfio_unpin_pages_common(struct vfio_iommu *iommu,
 			break;
 		vfio_unpin_page_external(iommu, dma, vdev, cur, do_accounting);
 	}
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return i > 0 ? i : -EINVAL;
 }
 
@@ -393,10 +399,10 @@ uint64_t vfio_iommu_type1_device_pinned(struct vfio_iommu *iommu,
 
 	if (!iommu || !vdev)
 		return 0;
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	if (vdev->iommu == iommu)
 		n = vdev->pinned;
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	return n;
 }
 
@@ -406,6 +412,8 @@ static void vfio_drop_device_pins(struct vfio_iommu *iommu,
 {
 	bool do_accounting = !vfio_has_domain(iommu) || iommu->iopf_enabled;
 	struct vfio_dma *dma;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (dma = vfio_dma_first(iommu); dma && vdev->pinned;
 	     dma = vfio_dma_next(iommu, dma)) {
@@ -430,6 +438,8 @@ void vfio_report_busy_pins(struct vfio_iommu *iommu, struct vfio_dma *dma)
 	struct vfio_pfn *v;
 	const char *name = NULL;
 	uint64_t pages = 0;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (v = vfio_vpfn_first(dma); v; v = vfio_vpfn_next(dma, v)) {
 		pages++;
@@ -457,22 +467,22 @@ int vfio_iommu_type1_register_device(struct vfio_iommu *iommu,
 {
 	if (!iommu || !vdev || !vdev->ops || !vdev->ops->dma_unmap)
 		return -EINVAL;
-	pthread_mutex_lock(&iommu->device_list_lock);
+	mutex_lock(&iommu->device_list_lock);
 	if (vdev->registered) {
-		pthread_mutex_unlock(&iommu->device_list_lock);
+		mutex_unlock(&iommu->device_list_lock);
 		return -EBUSY;
 	}
 	/* transfer_lock too: the fault handler walks the list under it */
-	pthread_rwlock_wrlock(&iommu->transfer_lock);
+	down_write(&iommu->transfer_lock);
 	LIST_INSERT_HEAD(&iommu->device_list, vdev, link);
-	pthread_rwlock_unlock(&iommu->transfer_lock);
+	up_write(&iommu->transfer_lock);
 	vdev->registered = true;
-	pthread_mutex_lock(&iommu->lock);
+	mutex_lock(&iommu->lock);
 	vdev->iommu = iommu;
 	vdev->pinned = 0;
-	pthread_mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 	atomic_fetch_add(&iommu->nr_devices, 1);
-	pthread_mutex_unlock(&iommu->device_list_lock);
+	mutex_unlock(&iommu->device_list_lock);
 	return 0;
 }
 
@@ -481,22 +491,22 @@ void vfio_iommu_type1_unregister_device(struct vfio_iommu *iommu,
 {
 	if (!iommu || !vdev)
 		return;
-	pthread_mutex_lock(&iommu->device_list_lock);
+	mutex_lock(&iommu->device_list_lock);
 	if (vdev->registered && vdev->iommu == iommu) {
 		/* waits for a transfer op in flight */
-		pthread_rwlock_wrlock(&iommu->transfer_lock);
+		down_write(&iommu->transfer_lock);
 		LIST_REMOVE(vdev, link);
-		pthread_rwlock_unlock(&iommu->transfer_lock);
+		up_write(&iommu->transfer_lock);
 		vdev->registered = false;
 		atomic_fetch_sub(&iommu->nr_devices, 1);
 		/* no pin may outlive its holder */
-		pthread_mutex_lock(&iommu->lock);
+		mutex_lock(&iommu->lock);
 		if (WARN_ON(vdev->pinned))
 			vfio_drop_device_pins(iommu, vdev);
 		vdev->iommu = NULL;
-		pthread_mutex_unlock(&iommu->lock);
+		mutex_unlock(&iommu->lock);
 	}
-	pthread_mutex_unlock(&iommu->device_list_lock);
+	mutex_unlock(&iommu->device_list_lock);
 }
 
 void vfio_notify_dma_unmap(struct vfio_iommu *iommu, dma_addr_t iova,
@@ -504,13 +514,15 @@ void vfio_notify_dma_unmap(struct vfio_iommu *iommu, dma_addr_t iova,
 {
 	struct vfio_iommu_device *vdev;
 
-	pthread_mutex_unlock(&iommu->lock);
-	pthread_mutex_lock(&iommu->device_list_lock);
+	lockdep_assert_held(&iommu->lock);
+
+	mutex_unlock(&iommu->lock);
+	mutex_lock(&iommu->device_list_lock);
 	LIST_FOREACH(vdev, &iommu->device_list, link) {
 		vdev->ops->dma_unmap(vdev, iova, size, vdev->priv);
 		__atomic_fetch_add(&iommu->unmap_notify_calls, 1,
 				   __ATOMIC_RELAXED);
 	}
-	pthread_mutex_unlock(&iommu->device_list_lock);
-	pthread_mutex_lock(&iommu->lock);
+	mutex_unlock(&iommu->device_list_lock);
+	mutex_lock(&iommu->lock);
 }

@@ -60,6 +60,7 @@
 
 #include "lib/internal.h"
 #include "lib/uaccess.h"
+#include "vfio/type1_internal.h"
 
 /* The x86-64 user address limit (4-level paging) that access_ok and
  * get_unmapped_area check against, and vfs_read/write's MAX_RW_COUNT. */
@@ -108,7 +109,7 @@ struct vfio_file {
 };
 
 static struct {
-	pthread_mutex_t lock;
+	struct mutex lock;
 	pthread_cond_t idle;
 	struct vfio_group *groups;
 	struct vfio_file **files; /* indexed by fd */
@@ -116,7 +117,7 @@ static struct {
 	unsigned int live_files; /* files not yet released */
 	struct mm *mm;
 } vfio = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.lock = MUTEX_INITIALIZER("vfio.lock", VFIO_LOCK_CORE),
 	.idle = PTHREAD_COND_INITIALIZER,
 };
 
@@ -154,9 +155,11 @@ static struct vfio_file *file_alloc(enum vfio_file_type type, unsigned int mode)
 }
 
 /* Put f (holding one reference) in the table at fd, an open descriptor
- * of ours.  vfio.lock held. */
+ * of ours. */
 static int file_install_at(struct vfio_file *f, int fd)
 {
+	lockdep_assert_held(&vfio.lock);
+
 	if ((unsigned int)fd >= vfio.nr_files) {
 		unsigned int n = max((unsigned int)fd + 1, vfio.nr_files * 2);
 		struct vfio_file **files;
@@ -174,10 +177,12 @@ static int file_install_at(struct vfio_file *f, int fd)
 	return 0;
 }
 
-/* Give f an fd.  vfio.lock held. */
+/* Give f an fd. */
 static int file_install(struct vfio_file *f)
 {
 	int fd = raw_open_null(), ret;
+
+	lockdep_assert_held(&vfio.lock);
 
 	if (fd < 0)
 		return -errno;
@@ -191,6 +196,8 @@ static int file_install(struct vfio_file *f)
 
 static struct vfio_file *fd_lookup(int fd)
 {
+	lockdep_assert_held(&vfio.lock);
+
 	if (fd < 0 || (unsigned int)fd >= vfio.nr_files)
 		return NULL;
 	return vfio.files[fd];
@@ -201,11 +208,11 @@ static struct vfio_file *file_get(int fd)
 {
 	struct vfio_file *f;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	f = fd_lookup(fd);
 	if (f)
 		f->refs++;
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return f;
 }
 
@@ -214,12 +221,14 @@ static void group_unset_container(struct vfio_group *g);
 /*
  * Drop a reference; the last one releases the file as its fops release
  * would (vfio_fops_release, vfio_group_fops_release,
- * vfio_device_fops_release).  vfio.lock held.
+ * vfio_device_fops_release).
  */
 static void file_put_locked(struct vfio_file *f)
 {
 	struct vfio_device *vdev;
 	struct vfio_group *g;
+
+	lockdep_assert_held(&vfio.lock);
 
 	if (--f->refs)
 		return;
@@ -256,18 +265,18 @@ static void file_put_locked(struct vfio_file *f)
 
 static void file_put(struct vfio_file *f)
 {
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	file_put_locked(f);
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 }
 
 bool vfio_fd_is_ours(int fd)
 {
 	bool ours;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	ours = fd_lookup(fd) != NULL;
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ours;
 }
 
@@ -275,9 +284,9 @@ unsigned int vfio_open_fds(void)
 {
 	unsigned int n;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	n = vfio.live_files;
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return n;
 }
 /* ---- devices and groups --------------------------------------------------------------- */
@@ -285,6 +294,8 @@ unsigned int vfio_open_fds(void)
 static struct vfio_group *group_find(int nr)
 {
 	struct vfio_group *g;
+
+	lockdep_assert_held(&vfio.lock);
 
 	for (g = vfio.groups; g; g = g->next)
 		if (g->nr == nr)
@@ -303,7 +314,7 @@ int vfio_register_group_dev(struct vfio_device *vdev, int group_nr)
 	ig = iommu_group_get(vdev->dev);
 	if (!ig)
 		return -EINVAL; /* no IOMMU: no VFIO (noiommu is not offered) */
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	g = group_find(group_nr);
 	if (g && g->iommu_group != ig) {
 		ret = -EEXIST;
@@ -333,7 +344,7 @@ int vfio_register_group_dev(struct vfio_device *vdev, int group_nr)
 	vdev->next = g->devices;
 	g->devices = vdev;
 out:
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ret;
 }
 
@@ -345,7 +356,7 @@ int vfio_unregister_group_dev(struct vfio_device *vdev)
 
 	if (!g)
 		return -EINVAL;
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	if (g->opened_file || vdev->open_count) {
 		ret = -EBUSY;
 		goto out;
@@ -365,23 +376,25 @@ int vfio_unregister_group_dev(struct vfio_device *vdev)
 		ui_free(g);
 	}
 out:
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ret;
 }
 
 /* ---- containers ---------------------------------------------------------------------- */
 
-/* Take g out of its container (vfio_group_detach_container).  vfio.lock
- * held; no device file of g is open. */
+/* Take g out of its container (vfio_group_detach_container).  No device
+ * file of g is open. */
 static void group_unset_container(struct vfio_group *g)
 {
 	struct vfio_container *c = g->container;
 	struct vfio_group **p;
 
+	lockdep_assert_held(&vfio.lock);
+
 	WARN_ON(g->container_users != 1);
 	/* no backend ioctl may run while its groups change */
 	while (c->users)
-		pthread_cond_wait(&vfio.idle, &vfio.lock);
+		mutex_cond_wait(&vfio.idle, &vfio.lock);
 	if (c->iommu)
 		vfio_iommu_type1_detach_group(c->iommu, g->iommu_group);
 	for (p = &c->groups; *p; p = &(*p)->container_next)
@@ -402,12 +415,14 @@ static void group_unset_container(struct vfio_group *g)
 }
 
 /* vfio_ioctl_set_iommu: each driver's check_extension(NULL, type) picks
- * the one to open (type1 is the only one).  vfio.lock held. */
+ * the one to open (type1 is the only one). */
 static int container_set_iommu(struct vfio_container *c, unsigned long type)
 {
 	struct vfio_iommu *iommu;
 	struct vfio_group *g, *failed = NULL;
 	int ret;
+
+	lockdep_assert_held(&vfio.lock);
 
 	if (!c->groups || c->iommu)
 		return -EINVAL;
@@ -446,30 +461,30 @@ static long container_ioctl(struct vfio_container *c, unsigned int cmd,
 	case VFIO_CHECK_EXTENSION:
 		/* no base extensions: the backend's answer, or without one
 		 * the registered driver's check_extension(NULL, arg) */
-		pthread_mutex_lock(&vfio.lock);
+		mutex_lock(&vfio.lock);
 		iommu = c->iommu;
 		ret = vfio_iommu_type1_ioctl(iommu, VFIO_CHECK_EXTENSION, arg);
-		pthread_mutex_unlock(&vfio.lock);
+		mutex_unlock(&vfio.lock);
 		return ret < 0 ? 0 : ret;
 	case VFIO_SET_IOMMU:
-		pthread_mutex_lock(&vfio.lock);
+		mutex_lock(&vfio.lock);
 		ret = container_set_iommu(c, arg);
-		pthread_mutex_unlock(&vfio.lock);
+		mutex_unlock(&vfio.lock);
 		return ret;
 	default:
 		/* everything else passes through to the backend, if any */
-		pthread_mutex_lock(&vfio.lock);
+		mutex_lock(&vfio.lock);
 		iommu = c->iommu;
 		if (iommu)
 			c->users++; /* group changes wait for us */
-		pthread_mutex_unlock(&vfio.lock);
+		mutex_unlock(&vfio.lock);
 		if (!iommu)
 			return -EINVAL;
 		ret = vfio_iommu_type1_ioctl(iommu, cmd, arg);
-		pthread_mutex_lock(&vfio.lock);
+		mutex_lock(&vfio.lock);
 		if (!--c->users)
 			pthread_cond_broadcast(&vfio.idle);
-		pthread_mutex_unlock(&vfio.lock);
+		mutex_unlock(&vfio.lock);
 		return ret;
 	}
 }
@@ -480,18 +495,17 @@ static long container_ioctl(struct vfio_container *c, unsigned int cmd,
 static long group_get_status(struct vfio_group *g, unsigned long arg)
 {
 	struct vfio_group_status status;
-	size_t minsz = offsetof(struct vfio_group_status, flags) +
-		       sizeof(status.flags);
+	size_t minsz = offsetofend(struct vfio_group_status, flags);
+	int ret;
 
-	if (copy_from_user(&status, (void *)arg, minsz))
-		return -EFAULT;
-	if (status.argsz < minsz)
-		return -EINVAL;
+	ret = copy_argsz_from_user(&status, arg, minsz);
+	if (ret)
+		return ret;
 	status.flags = VFIO_GROUP_FLAGS_VIABLE;
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	if (g->container)
 		status.flags |= VFIO_GROUP_FLAGS_CONTAINER_SET;
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return copy_to_user((void *)arg, &status, minsz) ? -EFAULT : 0;
 }
 
@@ -511,7 +525,7 @@ static long group_set_container(struct vfio_group *g, unsigned long arg)
 	cf = file_get(fd);
 	if (!cf && !raw_fd_open(fd))
 		return -EBADF;
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	if (g->container) {
 		ret = -EINVAL;
 		goto out;
@@ -523,7 +537,7 @@ static long group_set_container(struct vfio_group *g, unsigned long arg)
 	}
 	c = cf->container;
 	while (c->users) /* down_write(&container->group_lock) */
-		pthread_cond_wait(&vfio.idle, &vfio.lock);
+		mutex_cond_wait(&vfio.idle, &vfio.lock);
 	if (g->container) { /* raced with another SET_CONTAINER */
 		ret = -EINVAL;
 		goto out;
@@ -541,7 +555,7 @@ static long group_set_container(struct vfio_group *g, unsigned long arg)
 out:
 	if (cf)
 		file_put_locked(cf);
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ret;
 }
 
@@ -550,14 +564,14 @@ static long group_unset(struct vfio_group *g)
 {
 	int ret = 0;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	if (!g->container)
 		ret = -EINVAL;
 	else if (g->container_users != 1)
 		ret = -EBUSY; /* device files are open */
 	else
 		group_unset_container(g);
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ret;
 }
 
@@ -605,7 +619,7 @@ static long group_get_device_fd(struct vfio_file *gf, unsigned long arg)
 	if (ret)
 		return ret;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	for (vdev = g->devices; vdev; vdev = vdev->next)
 		if (!strcmp(vdev->name, name))
 			break;
@@ -637,13 +651,13 @@ static long group_get_device_fd(struct vfio_file *gf, unsigned long arg)
 	gf->refs++; /* get_file(group->opened_file) */
 	g->container_users++;
 	vdev->open_count++;
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return fd;
 
 out_close:
 	raw_close(fd);
 out:
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return ret;
 }
 
@@ -670,8 +684,7 @@ static long group_ioctl(struct vfio_file *gf, unsigned int cmd,
 int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr, int num_irqs,
 				       int max_irq_type, size_t *data_size)
 {
-	size_t minsz =
-		offsetof(struct vfio_irq_set, count) + sizeof(hdr->count);
+	size_t minsz = offsetofend(struct vfio_irq_set, count);
 	size_t size;
 
 	/* the header first, all of it -EINVAL */
@@ -717,18 +730,16 @@ int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr, int num_irqs,
  */
 static long device_feature(struct vfio_device *vdev, unsigned long arg)
 {
-	size_t minsz =
-		offsetof(struct vfio_device_feature, flags) + sizeof(uint32_t);
+	size_t minsz = offsetofend(struct vfio_device_feature, flags);
 	struct vfio_device_feature feature;
+	int ret;
 
-	if (copy_from_user(&feature, (void *)arg, minsz))
-		return -EFAULT;
-	if (feature.argsz < minsz)
-		return -EINVAL;
-	if (feature.flags &
-	    ~(VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
-	      VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE))
-		return -EINVAL;
+	ret = copy_argsz_flags_from_user(
+		&feature, arg, minsz,
+		VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
+			VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE);
+	if (ret)
+		return ret;
 	/* GET and SET together only with PROBE */
 	if (!(feature.flags & VFIO_DEVICE_FEATURE_PROBE) &&
 	    (feature.flags & VFIO_DEVICE_FEATURE_SET) &&
@@ -775,7 +786,7 @@ static int open_group(const char *nrstr, unsigned int mode)
 	nr = strtol(nrstr, &end, 10);
 	if (*end || end == nrstr || nr < 0 || nr > INT32_MAX)
 		return -ENOENT;
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	g = group_find((int)nr);
 	if (!g) {
 		fd = -ENOENT;
@@ -799,7 +810,7 @@ static int open_group(const char *nrstr, unsigned int mode)
 	}
 	g->opened_file = f;
 out:
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	return fd;
 }
 
@@ -820,9 +831,9 @@ static int open_container(struct mm *mm, unsigned int mode)
 	c->refs = 1; /* its file's */
 	c->mm = mm;
 	f->container = c;
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	fd = file_install(f);
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	if (fd < 0) {
 		ui_free(c);
 		ui_free(f);
@@ -918,16 +929,16 @@ int vfio_fops_close(int fd)
 {
 	struct vfio_file *f;
 
-	pthread_mutex_lock(&vfio.lock);
+	mutex_lock(&vfio.lock);
 	f = fd_lookup(fd);
 	if (!f) {
-		pthread_mutex_unlock(&vfio.lock);
+		mutex_unlock(&vfio.lock);
 		errno = EBADF;
 		return -1;
 	}
 	vfio.files[fd] = NULL;
 	file_put_locked(f);
-	pthread_mutex_unlock(&vfio.lock);
+	mutex_unlock(&vfio.lock);
 	raw_close(fd);
 	return 0;
 }
