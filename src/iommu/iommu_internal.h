@@ -30,28 +30,19 @@
  * its callback (vfio's IOPF enable) registers a fault handler, which takes
  * fault_param->lock; and iommu_report_device_fault() holds
  * fault_param->lock (for reading) while the handler (vfio's IOPF handler)
- * takes vfio's iopf_lock and transfer_lock.  vfio holds its container lock
- * when it calls either.  So these two rank inside vfio's span, at
- * IOMMU_LOCK_VFIO_SLOT: above the vfio locks held when calling into the
- * core, below the vfio locks taken inside a fault handler.  Every other
- * lock of the layer ranks from LOCK_RANK_IOMMU.
+ * takes vfio's transfer_lock (and, through the pin, mmap_lock and
+ * iopf_lock).  vfio holds its container lock when it calls either.  So
+ * these two rank in LOCK_RANK_FAULT (lib/lock.h): after the vfio locks
+ * held when calling into the core, before the locks a fault handler takes.
+ * Every other lock of the layer ranks from LOCK_RANK_IOMMU.
  */
 #ifndef UIOMMU_IOMMU_INTERNAL_H
 #define UIOMMU_IOMMU_INTERNAL_H
 
 #include "lib/lock.h"
 
-/*
- * Where in vfio's span the two callback-crossing locks sit: vfio's locks
- * held while calling the core (the container lock, device_list_lock,
- * vfio_iommu_all_lock) must rank below LOCK_RANK_VFIO +
- * IOMMU_LOCK_VFIO_SLOT, those taken inside a fault handler (iopf_lock,
- * transfer_lock) above IOMMU_LOCK_FAULT_PARAM.
- */
-#define IOMMU_LOCK_VFIO_SLOT (LOCK_LAYER_SPAN / 2)
-
 enum iommu_lock_rank {
-	IOMMU_LOCK_CORE = LOCK_RANK_VFIO + IOMMU_LOCK_VFIO_SLOT,
+	IOMMU_LOCK_CORE = LOCK_RANK_FAULT,
 	IOMMU_LOCK_FAULT_PARAM,
 
 	IOMMU_LOCK_GROUP = LOCK_RANK_IOMMU,

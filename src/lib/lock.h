@@ -42,8 +42,12 @@
  *
  *	enum { HW_LOCK_DEV = LOCK_RANK_HW, HW_LOCK_CFG, HW_LOCK_IOTLB };
  *
- * Two bases are not layers but a place in the real order that crosses
- * them.  The mm's mmap_lock (src/mem/mm.c) is taken by the layers that pin
+ * Three bases are not layers but places in the real order that crosses
+ * them.  The IOMMU core calls device fault handlers up into vfio while it
+ * holds iommu_core.lock and a device's fault_param->lock, and vfio holds
+ * its container lock when it calls the core: so those two core locks, and
+ * the handlers' own lock taken before they pin (vfio's transfer_lock), rank
+ * in LOCK_RANK_FAULT, after vfio's and before mmap_lock.  The mm's mmap_lock (src/mem/mm.c) is taken by the layers that pin
  * user memory while they hold their own locks (vfio's container lock
  * around mm_pin_pages(), as the kernel's type1 takes mmap_lock inside
  * iommu->lock), and it is held while the mm's MMU notifiers call up into
@@ -58,13 +62,14 @@ enum lock_rank_base {
 	LOCK_RANK_DEVICES = 1 * LOCK_LAYER_SPAN,
 	LOCK_RANK_KVM = 2 * LOCK_LAYER_SPAN,
 	LOCK_RANK_VFIO = 3 * LOCK_LAYER_SPAN,
-	LOCK_RANK_MMAP = 4 * LOCK_LAYER_SPAN,
-	LOCK_RANK_MM_NOTIFIER = 5 * LOCK_LAYER_SPAN,
-	LOCK_RANK_IOMMU = 6 * LOCK_LAYER_SPAN,
-	LOCK_RANK_HW = 7 * LOCK_LAYER_SPAN,
-	LOCK_RANK_PGTABLE = 8 * LOCK_LAYER_SPAN,
-	LOCK_RANK_MEM = 9 * LOCK_LAYER_SPAN,
-	LOCK_RANK_LIB = 10 * LOCK_LAYER_SPAN,
+	LOCK_RANK_FAULT = 4 * LOCK_LAYER_SPAN,
+	LOCK_RANK_MMAP = 5 * LOCK_LAYER_SPAN,
+	LOCK_RANK_MM_NOTIFIER = 6 * LOCK_LAYER_SPAN,
+	LOCK_RANK_IOMMU = 7 * LOCK_LAYER_SPAN,
+	LOCK_RANK_HW = 8 * LOCK_LAYER_SPAN,
+	LOCK_RANK_PGTABLE = 9 * LOCK_LAYER_SPAN,
+	LOCK_RANK_MEM = 10 * LOCK_LAYER_SPAN,
+	LOCK_RANK_LIB = 11 * LOCK_LAYER_SPAN,
 };
 
 /* The most locks one thread holds at once. */

@@ -23,24 +23,22 @@
  * vaddr_invalid): their writers hold both lock and iopf_lock.  iopf_lock
  * alone guards the fault bitmaps, the IOMMU mappings of faulted pages,
  * iopf_seq and the IOPF counters.
- * Lock order: enum vfio_lock_rank below (device_list_lock, lock,
- * iopf_lock, transfer_lock); lockdep checks it where two of them nest.
+ * Lock order: enum vfio_lock_rank below (vfio.lock, vfio_iommu_all_lock,
+ * device_list_lock, lock, transfer_lock, iopf_lock); lockdep checks it
+ * where two of them nest.
  * Never held across a callback: lock.  Never held while pinning or while
  * answering a page request: iopf_lock.
  *
- * The IOPF note: two vfio locks are taken in callbacks from the layers
- * below, with a lock of theirs held, against the order of the layers (the
- * VFIO layer's ranks are below theirs).  vfio_iopf_invalidate and
- * vfio_iopf_mm_release (type1_iopf.c, MMU notifier ops) take iopf_lock
- * under the mm's mmap_lock (src/mem/mm.c, held for writing), and then
- * unmap from the IOMMU under iopf_lock; vfio_iopf_handler (type1_iopf.c,
- * the device fault handler) takes iopf_lock, and vfio_iopf_transfer
- * transfer_lock for reading, under the IOMMU core's fault_param->lock
- * (src/iommu/iommu.c, iommu_report_device_fault, held for reading).  The
- * real order is thus mmap_lock, fault_param->lock, iopf_lock,
- * transfer_lock, then the IOMMU's and the hardware's locks: no one rank
- * for iopf_lock fits both that and the layer bases, so the ranks here
- * follow the layer and the inversion is reported, not hidden.
+ * Two vfio locks are taken in callbacks from the layers below, with a
+ * lock of theirs held, so they rank where the real order puts them
+ * (lib/lock.h), not in vfio's span: transfer_lock is taken by the device
+ * fault handler (vfio_iopf_transfer) under the IOMMU core's
+ * fault_param->lock, so it ranks in LOCK_RANK_FAULT after the core's two
+ * locks; iopf_lock is taken by the MMU notifier ops (vfio_iopf_invalidate,
+ * vfio_iopf_mm_release) under the mm's mmap_lock, and by the fault handler
+ * after it pinned, so it ranks in LOCK_RANK_MM_NOTIFIER beside kvm's
+ * mmu_lock (the two never nest).  Under iopf_lock vfio unmaps from the
+ * IOMMU, whose locks rank after it.
  */
 #ifndef UIOMMU_VFIO_TYPE1_INTERNAL_H
 #define UIOMMU_VFIO_TYPE1_INTERNAL_H
@@ -77,8 +75,10 @@ enum vfio_lock_rank {
 	VFIO_LOCK_CONTAINER_LIST,
 	VFIO_LOCK_DEVICE_LIST,
 	VFIO_LOCK_CONTAINER,
-	VFIO_LOCK_IOPF,
-	VFIO_LOCK_TRANSFER,
+	/* the fault handler's, after iommu_core.lock and fault_param->lock */
+	VFIO_LOCK_TRANSFER = LOCK_RANK_FAULT + LOCK_LAYER_SPAN / 2,
+	/* the MMU notifier's, after mmap_lock */
+	VFIO_LOCK_IOPF = LOCK_RANK_MM_NOTIFIER + 1,
 };
 
 #define PAGE_SHIFT PHYS_PAGE_SHIFT
