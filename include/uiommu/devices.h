@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uiommu workloads: device and driver models that scenarios run.
+ * uiommu workloads: device and driver models that scenarios run
+ * (src/devices/).
  *
- * A platform is the machine: physical memory, one emulated SMMU and its
- * driver.  The NVMe model is an NVMe-like block device (submission and
+ * A platform is where a device model sits: physical memory, one emulated
+ * SMMU and the driver probed on it.  The system layer's machine builder
+ * (src/system/machine.c) makes them: platform_create() builds a machine of
+ * one SMMU and no devices and returns its platform.  The NVMe model is an NVMe-like block device (submission and
  * completion queues in memory, 4 KiB reads and writes DMAed by the device)
  * with its host driver on the DMA API: every I/O maps its buffer with
  * dma_map_page() and the completion unmaps it, which is where strict and
@@ -31,8 +34,10 @@ struct platform_config {
 	struct smmu_config smmu; /* zero fields: the SMMU's defaults */
 };
 
+/* Build a one-SMMU machine (src/system/machine.c); 0 or a negative errno. */
 UIOMMU_API int platform_create(const struct platform_config *cfg,
 			       struct platform **out);
+/* Tear down a machine platform_create() built (NULL: nothing). */
 UIOMMU_API void platform_destroy(struct platform *p);
 
 /* ---- the DMA-engine device (docs/dmaengine.md) ---------------------------- */
