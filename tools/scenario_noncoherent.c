@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <uiommu/bus.h>
 #include <uiommu/devices.h>
 #include <uiommu/hw.h>
 #include <uiommu/vfio.h>
@@ -95,19 +96,15 @@ static int one_run(struct platform *p, struct smmu *hw2,
 	phys_addr_t pa[NPAGES];
 	struct vfio_iommu *c = NULL;
 	struct iommu_domain *dom;
-	struct device d = {.sid = 1, .fw_flags = DEVICE_FW_NO_SNOOP};
-	struct dev *hwdev = NULL;
+	struct bus_device bd;
 	struct mm *mm = NULL;
 	char *va;
 	int ret;
 
-	snprintf(d.name, sizeof(d.name), "nosnoop0");
-	ret = iommu_probe_device(&d, arm_smmu_iommu(smmu2), 0);
+	ret = bus_device_add(&bd, hw2, arm_smmu_iommu(smmu2), "nosnoop0", 1,
+			     DEVICE_FW_NO_SNOOP, 0);
 	if (ret)
 		return ret;
-	ret = dev_create(hw2, 1, 0, 0, &hwdev);
-	if (ret)
-		goto out_probe;
 	earlier_owner(p->pm);
 	ret = mm_create(p->pm, &mm);
 	if (ret)
@@ -124,10 +121,10 @@ static int one_run(struct platform *p, struct smmu *hw2,
 	if (ret)
 		goto out_mm;
 	vfio_iommu_type1_set_cache_flush(c, r->flush);
-	ret = vfio_iommu_type1_attach_group(c, iommu_group_get(&d));
+	ret = vfio_iommu_type1_attach_group(c, iommu_group_get(&bd.dev));
 	if (ret)
 		goto out_c;
-	dom = vfio_iommu_type1_group_domain(c, iommu_group_get(&d));
+	dom = vfio_iommu_type1_group_domain(c, iommu_group_get(&bd.dev));
 
 	vfio_iommu_type1_get_stats(c, &s0);
 	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
@@ -147,7 +144,7 @@ static int one_run(struct platform *p, struct smmu *hw2,
 		expected(r, i, want);
 		pa[i] = iommu_iova_to_phys(dom, IOVA + i * PG);
 		/* what the device reads through the IOMMU */
-		if (dev_dma_read(hwdev, IOVA + i * PG, got, PG))
+		if (dev_dma_read(bd.hw, IOVA + i * PG, got, PG))
 			r->dev_err++;
 		else
 			classify(got, want, &r->dev_ok, &r->dev_stale,
@@ -176,15 +173,13 @@ static int one_run(struct platform *p, struct smmu *hw2,
 			r->after_unmap_mismatch++;
 	}
 out_detach:
-	vfio_iommu_type1_detach_group(c, iommu_group_get(&d));
+	vfio_iommu_type1_detach_group(c, iommu_group_get(&bd.dev));
 out_c:
 	vfio_iommu_type1_release(c);
 out_mm:
 	mm_destroy(mm);
 out_dev:
-	dev_destroy(hwdev);
-out_probe:
-	iommu_release_device(&d);
+	bus_device_remove(&bd);
 	return ret;
 }
 

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <uiommu/bus.h>
 #include <uiommu/devices.h>
 #include <uiommu/uapi.h>
 #include <uiommu/vfio_device.h>
@@ -32,8 +33,7 @@
 
 struct dmaengine {
 	struct vfio_device vdev;
-	struct device dev;
-	struct dev *hw;
+	struct bus_device bus; /* the core's device and the endpoint */
 	struct phys_mem *pm;
 	phys_addr_t bar_pa; /* region 1 */
 	pthread_mutex_t regs_lock;
@@ -57,12 +57,12 @@ static void dmaengine_run(struct dmaengine *e)
 		size_t n = (size_t)min(e->len - done, min(4096 - (s & 4095),
 							  4096 - (d & 4095)));
 
-		ret = dev_dma_read(e->hw, s, e->bounce, n);
+		ret = dev_dma_read(e->bus.hw, s, e->bounce, n);
 		if (ret) {
 			e->fault = s;
 			break;
 		}
-		ret = dev_dma_write(e->hw, d, e->bounce, n);
+		ret = dev_dma_write(e->bus.hw, d, e->bounce, n);
 		if (ret) {
 			e->fault = d;
 			break;
@@ -338,27 +338,17 @@ int dmaengine_create(struct platform *p, const char *name, uint32_t sid,
 			       PHYS_OWNER_KERNEL, &e->bar_pa);
 	if (ret)
 		goto err_mutex;
-	snprintf(e->dev.name, sizeof(e->dev.name), "%s", name);
-	e->dev.sid = sid;
-	e->dev.fw_flags = fw_flags;
-	ret = iommu_probe_device(&e->dev, p->iommu, group_tag);
+	ret = bus_device_add(&e->bus, p->hw, p->iommu, name, sid, fw_flags,
+			     group_tag);
 	if (ret)
 		goto err_free;
-	ret = dev_create(p->hw, sid, 0,
-			 (fw_flags & DEVICE_FW_CAN_STALL ? DEV_CAP_STALL : 0) |
-				 (fw_flags & DEVICE_FW_PRI ? DEV_CAP_PRI : 0),
-			 &e->hw);
-	if (ret)
-		goto err_release;
 	e->vdev.ops = &dmaengine_ops;
-	e->vdev.dev = &e->dev;
+	e->vdev.dev = &e->bus.dev;
 	e->vdev.priv = e;
 	snprintf(e->vdev.name, sizeof(e->vdev.name), "%s", name);
 	*out = &e->vdev;
 	return 0;
 
-err_release:
-	iommu_release_device(&e->dev);
 err_free:
 	phys_free_pages(p->pm, e->bar_pa, DMAENGINE_BAR_ORDER);
 err_mutex:
@@ -371,8 +361,7 @@ void dmaengine_destroy(struct vfio_device *vdev)
 {
 	struct dmaengine *e = vdev->priv;
 
-	dev_destroy(e->hw);
-	iommu_release_device(&e->dev);
+	bus_device_remove(&e->bus);
 	phys_free_pages(e->pm, e->bar_pa, DMAENGINE_BAR_ORDER);
 	pthread_mutex_destroy(&e->regs_lock);
 	ui_free(e);
