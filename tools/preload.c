@@ -43,6 +43,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <uiommu/mem.h>
 #include <uiommu/uapi.h>
 
 #define EXPORT __attribute__((visibility("default")))

@@ -15,8 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <uiommu/devices.h>
-#include <uiommu/hw.h>
+#include <uiommu/mem.h>
 #include <uiommu/uapi.h>
 
 #include "scenarios.h"
@@ -87,7 +86,7 @@ static int run_backing(int container, int dev, struct mm *mm, bool huge,
 	res->locked_kib = mm_locked_vm(mm) * 4;
 
 	/* the device copies guest page 0 to the middle of RAM */
-	smmu_counters_reset(uiommu_system_smmu(0));
+	uiommu_reset_stats(0);
 	res->dma_ok = !dma_copy(dev, GUEST_PA, GUEST_PA + RAM / 2, 4096) &&
 		      ram[RAM / 2] == 0x11 && ram[RAM / 2 + 4095] == 0x11;
 
@@ -102,13 +101,13 @@ static int run_backing(int container, int dev, struct mm *mm, bool huge,
 	}
 	res->unmap_gbs = RAM / (t1 - t0) / 1e9;
 	{
-		struct smmu_counters c;
+		struct uiommu_stats st;
 
-		smmu_counters_read(uiommu_system_smmu(0), &c);
-		res->iotlb_hits = c.iotlb_hits;
-		res->iotlb_misses = c.iotlb_misses;
-		res->walks = c.walks;
-		res->tlbis = c.cmd_tlbi_nh_va + c.cmd_tlbi_nh_asid;
+		uiommu_get_stats(0, &st);
+		res->iotlb_hits = st.iotlb_hits;
+		res->iotlb_misses = st.iotlb_misses;
+		res->walks = st.walks;
+		res->tlbis = st.tlbi_va + st.tlbi_asid;
 	}
 	res->unmapped = unmap.size;
 	res->fault_after_unmap =

@@ -131,12 +131,54 @@ struct phys_mem *uiommu_system_phys(void)
 	return s ? s->machine->pm : NULL;
 }
 
-struct smmu *uiommu_system_smmu(unsigned int i)
+static struct smmu *system_smmu(unsigned int i)
 {
 	struct uiommu_system *s = system_get();
 
 	return s && i < s->machine->nr_iommus ? s->machine->iommus[i].plat.hw
 					      : NULL;
+}
+
+int uiommu_get_stats(unsigned int iommu, struct uiommu_stats *st)
+{
+	struct smmu *hw = system_smmu(iommu);
+	struct smmu_counters c;
+
+	if (!hw)
+		return -ENODEV;
+	smmu_counters_read(hw, &c);
+	*st = (struct uiommu_stats){
+		.translations = c.translations,
+		.iotlb_hits = c.iotlb_hits,
+		.iotlb_misses = c.iotlb_misses,
+		.walks = c.walks,
+		.faults = c.faults,
+		.events = c.events,
+		.stalls = c.stalls,
+		.page_requests = c.page_requests,
+		.dma_reads = c.dma_reads,
+		.dma_writes = c.dma_writes,
+		.dma_bytes_read = c.dma_bytes_read,
+		.dma_bytes_written = c.dma_bytes_written,
+		.dma_errors = c.dma_errors,
+		.tlbi_va = c.cmd_tlbi_nh_va,
+		.tlbi_asid = c.cmd_tlbi_nh_asid,
+		.tlbi_ipa = c.cmd_tlbi_s2_ipa,
+		.tlbi_vmid = c.cmd_tlbi_s12_vmall,
+		.tlbi_all = c.cmd_tlbi_nh_all + c.cmd_tlbi_nsnh_all,
+		.syncs = c.cmd_sync,
+	};
+	return 0;
+}
+
+int uiommu_reset_stats(unsigned int iommu)
+{
+	struct smmu *hw = system_smmu(iommu);
+
+	if (!hw)
+		return -ENODEV;
+	smmu_counters_reset(hw);
+	return 0;
 }
 
 bool uiommu_path_is_ours(const char *path)
