@@ -86,13 +86,29 @@ static void earlier_owner(struct phys_mem *pm)
 			phys_free_pages(pm, pa[i], 0);
 }
 
+/* One MAP_DMA or UNMAP_DMA on c, and the CPU cache flushes it cost. */
+static int flushed_ioctl(struct vfio_iommu *c, unsigned int cmd, void *arg,
+			 uint64_t *flushes, uint64_t *bytes)
+{
+	struct vfio_iommu_type1_stats s0, s1;
+	int ret;
+
+	vfio_iommu_type1_get_stats(c, &s0);
+	ret = (int)vfio_iommu_type1_ioctl(c, cmd, (unsigned long)arg);
+	if (ret)
+		return ret;
+	vfio_iommu_type1_get_stats(c, &s1);
+	*flushes = s1.cache_flushes - s0.cache_flushes;
+	*bytes = s1.cache_flush_bytes - s0.cache_flush_bytes;
+	return 0;
+}
+
 static int one_run(struct platform *p, struct smmu *hw2,
 		   struct arm_smmu_device *smmu2, struct nc_run *r)
 {
 	static char want[PG], got[PG], mem[PG];
 	struct vfio_iommu_type1_dma_unmap unmap = {.argsz = sizeof(unmap)};
 	struct vfio_iommu_type1_dma_map map = {.argsz = sizeof(map)};
-	struct vfio_iommu_type1_stats s0, s1, s2;
 	phys_addr_t pa[NPAGES];
 	struct vfio_iommu *c = NULL;
 	struct iommu_domain *dom;
@@ -126,18 +142,14 @@ static int one_run(struct platform *p, struct smmu *hw2,
 		goto out_c;
 	dom = vfio_iommu_type1_group_domain(c, iommu_group_get(&bd.dev));
 
-	vfio_iommu_type1_get_stats(c, &s0);
 	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 	map.vaddr = (uintptr_t)va;
 	map.iova = IOVA;
 	map.size = NPAGES * PG;
-	ret = (int)vfio_iommu_type1_ioctl(c, VFIO_IOMMU_MAP_DMA,
-					  (unsigned long)&map);
+	ret = flushed_ioctl(c, VFIO_IOMMU_MAP_DMA, &map, &r->map_flushes,
+			    &r->map_bytes);
 	if (ret)
 		goto out_detach;
-	vfio_iommu_type1_get_stats(c, &s1);
-	r->map_flushes = s1.cache_flushes - s0.cache_flushes;
-	r->map_bytes = s1.cache_flush_bytes - s0.cache_flush_bytes;
 
 	r->hook = true;
 	for (unsigned int i = 0; i < NPAGES; i++) {
@@ -158,13 +170,10 @@ static int one_run(struct platform *p, struct smmu *hw2,
 
 	unmap.iova = IOVA;
 	unmap.size = NPAGES * PG;
-	ret = (int)vfio_iommu_type1_ioctl(c, VFIO_IOMMU_UNMAP_DMA,
-					  (unsigned long)&unmap);
+	ret = flushed_ioctl(c, VFIO_IOMMU_UNMAP_DMA, &unmap, &r->unmap_flushes,
+			    &r->unmap_bytes);
 	if (ret)
 		goto out_detach;
-	vfio_iommu_type1_get_stats(c, &s2);
-	r->unmap_flushes = s2.cache_flushes - s1.cache_flushes;
-	r->unmap_bytes = s2.cache_flush_bytes - s1.cache_flush_bytes;
 	/* flush-on-unpin: the pages go back to their owner with memory in
 	 * step with the CPU's view */
 	for (unsigned int i = 0; i < NPAGES; i++) {

@@ -51,6 +51,20 @@ struct pt_result {
 	bool dma_ok, fault_after_unmap;
 };
 
+/* One MAP_DMA or UNMAP_DMA of the RAM, and its speed in GB/s.  0 or a
+ * negative errno. */
+static int timed_ioctl(int container, unsigned long request, void *arg,
+		       double *gbs)
+{
+	double t0 = now(), t1;
+
+	if (uiommu_ioctl(container, request, arg))
+		return -errno;
+	t1 = now();
+	*gbs = RAM / (t1 - t0) / 1e9;
+	return 0;
+}
+
 static int run_backing(int container, int dev, struct mm *mm, bool huge,
 		       struct pt_result *res)
 {
@@ -58,7 +72,6 @@ static int run_backing(int container, int dev, struct mm *mm, bool huge,
 	struct vfio_iommu_type1_dma_unmap unmap = {.argsz = sizeof(unmap)};
 	struct mm_stats st0, st1;
 	uint8_t *ram;
-	double t0, t1;
 	int ret;
 
 	ret = mm_mmap(mm, RAM, MM_MAP_POPULATE | (huge ? MM_MAP_HUGE : 0),
@@ -73,14 +86,9 @@ static int run_backing(int container, int dev, struct mm *mm, bool huge,
 	map.vaddr = (uintptr_t)ram;
 	map.iova = GUEST_PA;
 	map.size = RAM;
-	t0 = now();
-	ret = uiommu_ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
-	t1 = now();
-	if (ret) {
-		ret = -errno;
+	ret = timed_ioctl(container, VFIO_IOMMU_MAP_DMA, &map, &res->map_gbs);
+	if (ret)
 		goto out;
-	}
-	res->map_gbs = RAM / (t1 - t0) / 1e9;
 	mm_get_stats(mm, &st1);
 	res->pinned_pages = st1.pinned_pages - st0.pinned_pages;
 	res->locked_kib = mm_locked_vm(mm) * 4;
@@ -92,14 +100,10 @@ static int run_backing(int container, int dev, struct mm *mm, bool huge,
 
 	unmap.iova = GUEST_PA;
 	unmap.size = RAM;
-	t0 = now();
-	ret = uiommu_ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap);
-	t1 = now();
-	if (ret) {
-		ret = -errno;
+	ret = timed_ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap,
+			  &res->unmap_gbs);
+	if (ret)
 		goto out;
-	}
-	res->unmap_gbs = RAM / (t1 - t0) / 1e9;
 	{
 		struct uiommu_stats st;
 

@@ -177,6 +177,104 @@ static ssize_t dmaengine_write(struct vfio_device *vdev, const void *buf,
 	return dmaengine_rw(vdev, (void *)buf, count, off, true);
 }
 
+/* The bytes of a VFIO ioctl struct up to and including its member m. */
+#define VFIO_MINSZ(type, m) (offsetof(type, m) + sizeof(((type *)0)->m))
+
+/*
+ * The first minsz bytes of the caller's struct (-EFAULT), whose argsz (the
+ * first member of every VFIO ioctl struct) must cover them (-EINVAL).
+ */
+static int copy_info_from_user(void *info, unsigned long arg, size_t minsz)
+{
+	uint32_t argsz;
+
+	if (copy_from_user(info, (void *)arg, minsz))
+		return -EFAULT;
+	memcpy(&argsz, info, sizeof(argsz));
+	return argsz < minsz ? -EINVAL : 0;
+}
+
+static long dmaengine_get_info(unsigned long arg)
+{
+	size_t minsz = VFIO_MINSZ(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
+	int ret = copy_info_from_user(&info, arg, minsz);
+
+	if (ret)
+		return ret;
+	info.flags = VFIO_DEVICE_FLAGS_PLATFORM | VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = DMAENGINE_NUM_REGIONS;
+	info.num_irqs = DMAENGINE_NUM_IRQS;
+	return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long dmaengine_get_region_info(unsigned long arg)
+{
+	size_t minsz = VFIO_MINSZ(struct vfio_region_info, offset);
+	struct vfio_region_info info;
+	struct {
+		struct vfio_region_info_cap_sparse_mmap sparse;
+		struct vfio_region_sparse_mmap_area area;
+	} cap = {
+		.sparse.header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP,
+		.sparse.header.version = 1,
+		.sparse.nr_areas = 1,
+		.area = {PHYS_PAGE_SIZE, DMAENGINE_BAR_SIZE - PHYS_PAGE_SIZE},
+	};
+	int ret = copy_info_from_user(&info, arg, minsz);
+
+	if (ret)
+		return ret;
+	/* the index is the user's: check it before it is used */
+	if (info.index >= DMAENGINE_NUM_REGIONS)
+		return -EINVAL;
+	info.cap_offset = 0;
+	info.offset = VFIO_REGION_OFFSET(info.index);
+	info.size = dmaengine_region_size[info.index];
+	info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	if (info.index == 1) {
+		info.flags |= VFIO_REGION_INFO_FLAG_MMAP |
+			      VFIO_REGION_INFO_FLAG_CAPS;
+		/* the capability chain follows the struct, when the caller
+		 * made room for it; else say how much */
+		if (info.argsz < sizeof(info) + sizeof(cap)) {
+			info.argsz = sizeof(info) + sizeof(cap);
+		} else {
+			if (copy_to_user((void *)(arg + sizeof(info)), &cap,
+					 sizeof(cap)))
+				return -EFAULT;
+			info.cap_offset = sizeof(info);
+		}
+	}
+	return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long dmaengine_get_irq_info(unsigned long arg)
+{
+	struct vfio_irq_info info;
+	int ret = copy_info_from_user(&info, arg,
+				      VFIO_MINSZ(struct vfio_irq_info, count));
+
+	/* no interrupts: every index is past num_irqs */
+	return ret ? ret : -EINVAL;
+}
+
+static long dmaengine_set_irqs(unsigned long arg)
+{
+	struct vfio_irq_set hdr;
+	size_t data_size;
+	int ret;
+
+	if (copy_from_user(&hdr, (void *)arg,
+			   VFIO_MINSZ(struct vfio_irq_set, count)))
+		return -EFAULT;
+	ret = vfio_set_irqs_validate_and_prepare(
+		&hdr, DMAENGINE_NUM_IRQS, DMAENGINE_NUM_IRQS, &data_size);
+	if (ret)
+		return ret;
+	return -EINVAL; /* no index passes the checks above */
+}
+
 /*
  * The ioctls in vfio_platform_ioctl's order: each copies its header
  * (-EFAULT), checks argsz (-EINVAL), then validates the index before
@@ -189,93 +287,14 @@ static long dmaengine_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	struct dmaengine *e = vdev->priv;
 
 	switch (cmd) {
-	case VFIO_DEVICE_GET_INFO: {
-		struct vfio_device_info info;
-		size_t minsz = offsetof(struct vfio_device_info, num_irqs) +
-			       sizeof(info.num_irqs);
-
-		if (copy_from_user(&info, (void *)arg, minsz))
-			return -EFAULT;
-		if (info.argsz < minsz)
-			return -EINVAL;
-		info.flags = VFIO_DEVICE_FLAGS_PLATFORM |
-			     VFIO_DEVICE_FLAGS_RESET;
-		info.num_regions = DMAENGINE_NUM_REGIONS;
-		info.num_irqs = DMAENGINE_NUM_IRQS;
-		return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
-	}
-	case VFIO_DEVICE_GET_REGION_INFO: {
-		struct vfio_region_info info;
-		struct {
-			struct vfio_region_info_cap_sparse_mmap sparse;
-			struct vfio_region_sparse_mmap_area area;
-		} cap = {
-			.sparse.header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP,
-			.sparse.header.version = 1,
-			.sparse.nr_areas = 1,
-			.area = {PHYS_PAGE_SIZE,
-				 DMAENGINE_BAR_SIZE - PHYS_PAGE_SIZE},
-		};
-		size_t minsz = offsetof(struct vfio_region_info, offset) +
-			       sizeof(info.offset);
-
-		if (copy_from_user(&info, (void *)arg, minsz))
-			return -EFAULT;
-		if (info.argsz < minsz)
-			return -EINVAL;
-		/* the index is the user's: check it before it is used */
-		if (info.index >= DMAENGINE_NUM_REGIONS)
-			return -EINVAL;
-		info.cap_offset = 0;
-		info.offset = VFIO_REGION_OFFSET(info.index);
-		info.size = dmaengine_region_size[info.index];
-		info.flags = VFIO_REGION_INFO_FLAG_READ |
-			     VFIO_REGION_INFO_FLAG_WRITE;
-		if (info.index == 1) {
-			info.flags |= VFIO_REGION_INFO_FLAG_MMAP |
-				      VFIO_REGION_INFO_FLAG_CAPS;
-			/* the capability chain follows the struct, when the
-			 * caller made room for it; else say how much */
-			if (info.argsz < sizeof(info) + sizeof(cap)) {
-				info.argsz = sizeof(info) + sizeof(cap);
-			} else {
-				if (copy_to_user((void *)(arg + sizeof(info)),
-						 &cap, sizeof(cap)))
-					return -EFAULT;
-				info.cap_offset = sizeof(info);
-			}
-		}
-		return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
-	}
-	case VFIO_DEVICE_GET_IRQ_INFO: {
-		struct vfio_irq_info info;
-		size_t minsz = offsetof(struct vfio_irq_info, count) +
-			       sizeof(info.count);
-
-		if (copy_from_user(&info, (void *)arg, minsz))
-			return -EFAULT;
-		if (info.argsz < minsz)
-			return -EINVAL;
-		/* no interrupts: every index is past num_irqs */
-		return -EINVAL;
-	}
-	case VFIO_DEVICE_SET_IRQS: {
-		struct vfio_irq_set hdr;
-		size_t minsz = offsetof(struct vfio_irq_set, count) +
-			       sizeof(hdr.count),
-		       data_size;
-		int ret;
-
-		if (copy_from_user(&hdr, (void *)arg, minsz))
-			return -EFAULT;
-		ret = vfio_set_irqs_validate_and_prepare(&hdr,
-							 DMAENGINE_NUM_IRQS,
-							 DMAENGINE_NUM_IRQS,
-							 &data_size);
-		if (ret)
-			return ret;
-		return -EINVAL; /* no index passes the checks above */
-	}
+	case VFIO_DEVICE_GET_INFO:
+		return dmaengine_get_info(arg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return dmaengine_get_region_info(arg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return dmaengine_get_irq_info(arg);
+	case VFIO_DEVICE_SET_IRQS:
+		return dmaengine_set_irqs(arg);
 	case VFIO_DEVICE_RESET:
 		pthread_mutex_lock(&e->regs_lock);
 		e->src = e->dst = e->len = e->fault = 0;

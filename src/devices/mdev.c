@@ -122,7 +122,7 @@ static void mdev_dma_unmap(struct vfio_iommu_device *vdev, uint64_t iova,
 	m->st.unmap_calls++;
 	switch (m->model) {
 	case MDEV_GVT:
-		/* every page of the range, as GVT-g does (G08) */
+		/* every page of the range, as GVT-g does */
 		for (uint64_t pfn = iova / MDEV_PAGE,
 			      end = pfn + length / MDEV_PAGE;
 		     pfn < end; pfn++) {
