@@ -179,8 +179,5 @@ fail:
 	return 1;
 }
 
-const struct scenario scenario_memory = {
-	.name = "memory",
-	.summary = "the memory model: pin, discard under pins, accounting",
-	.run = run_memory,
-};
+DEFINE_SCENARIO(memory, run_memory,
+		"the memory model: pin, discard under pins, accounting");

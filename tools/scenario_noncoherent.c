@@ -103,8 +103,8 @@ static int flushed_ioctl(struct vfio_iommu *c, unsigned int cmd, void *arg,
 	return 0;
 }
 
-static int one_run(struct platform *p, struct smmu *hw2,
-		   struct arm_smmu_device *smmu2, struct nc_run *r)
+/* p: the coherent SMMU A's machine; p2: the non-coherent SMMU B. */
+static int one_run(struct platform *p, struct platform *p2, struct nc_run *r)
 {
 	static char want[PG], got[PG], mem[PG];
 	struct vfio_iommu_type1_dma_unmap unmap = {.argsz = sizeof(unmap)};
@@ -117,7 +117,7 @@ static int one_run(struct platform *p, struct smmu *hw2,
 	char *va;
 	int ret;
 
-	ret = bus_device_add(&bd, hw2, arm_smmu_iommu(smmu2), "nosnoop0", 1,
+	ret = bus_device_add(&bd, p2->hw, p2->iommu, "nosnoop0", 1,
 			     DEVICE_FW_NO_SNOOP, 0);
 	if (ret)
 		return ret;
@@ -201,9 +201,7 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 		{.name = "flush (type1 as designed)", .flush = true},
 		{.name = "no flush (debug switch)", .flush = false},
 	};
-	struct arm_smmu_device *smmu2 = NULL;
-	struct platform *p = NULL;
-	struct smmu *hw2 = NULL;
+	struct platform *p = NULL, *p2;
 	json_t *rows = json_array();
 	int failed = 0, ret;
 
@@ -215,9 +213,7 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 	       NPAGES);
 	ret = platform_create(&pcfg, &p);
 	if (!ret)
-		ret = smmu_create(p->pm, NULL, &hw2);
-	if (!ret)
-		ret = arm_smmu_device_probe(hw2, &o, &smmu2);
+		ret = platform_add_iommu(p, NULL, &o, &p2);
 	if (ret) {
 		fprintf(stderr, "noncoherent: setup failed: %d\n", ret);
 		failed = 1;
@@ -230,7 +226,7 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 		struct nc_run *r = &runs[k];
 		char dev[32], mem[32];
 
-		ret = one_run(p, hw2, smmu2, r);
+		ret = one_run(p, p2, r);
 		if (ret) {
 			fprintf(stderr, "noncoherent: run failed: %d\n", ret);
 			failed = 1;
@@ -293,17 +289,10 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 			failed = 1;
 	}
 out:
-	if (smmu2)
-		arm_smmu_device_remove(smmu2);
-	if (hw2)
-		smmu_destroy(hw2);
 	platform_destroy(p);
 	scenario_json_add(ctx, "noncoherent", json_pack("{s:o}", "runs", rows));
 	return failed;
 }
 
-const struct scenario scenario_noncoherent = {
-	.name = "noncoherent",
-	.summary = "VFIO type1: CPU cache flushes for a no-snoop device",
-	.run = run_noncoherent,
-};
+DEFINE_SCENARIO(noncoherent, run_noncoherent,
+		"VFIO type1: CPU cache flushes for a no-snoop device");

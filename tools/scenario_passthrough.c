@@ -215,8 +215,5 @@ out:
 	return failed;
 }
 
-const struct scenario scenario_passthrough = {
-	.name = "passthrough",
-	.summary = "VFIO type1: map a VM's 1 GiB of RAM, DMA, unmap",
-	.run = run_passthrough,
-};
+DEFINE_SCENARIO(passthrough, run_passthrough,
+		"VFIO type1: map a VM's 1 GiB of RAM, DMA, unmap");

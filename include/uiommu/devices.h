@@ -37,6 +37,15 @@ struct platform_config {
 /* Build a one-SMMU machine (src/system/machine.c); 0 or a negative errno. */
 UIOMMU_API int platform_create(const struct platform_config *cfg,
 			       struct platform **out);
+/* Add an SMMU (hw NULL: the model's defaults) with its driver (drv NULL:
+ * the driver's defaults) to the machine of p, a platform platform_create()
+ * returned; *out is the new SMMU's platform, on the same memory, which
+ * platform_destroy(p) tears down.  0, -ENOSPC past 8 SMMUs, or an errno of
+ * the model or driver. */
+UIOMMU_API int platform_add_iommu(struct platform *p,
+				  const struct smmu_config *hw,
+				  const struct arm_smmu_options *drv,
+				  struct platform **out);
 /* Tear down a machine platform_create() built (NULL: nothing). */
 UIOMMU_API void platform_destroy(struct platform *p);
 

@@ -13,7 +13,8 @@
  * Two users: the fd front (front.c) builds the machine of a topology
  * string; platform_create() builds a one-SMMU machine with no devices for
  * the scenarios, benchmarks and tests that drive the layers directly, and
- * hands out its platform.
+ * hands out its platform (platform_add_iommu() gives it more SMMUs, each
+ * with a platform of its own, all torn down with the first).
  *
  * Locking: none.  A machine is immutable once built; its owner serializes
  * create and destroy (the front under its system lock).
@@ -132,6 +133,29 @@ int platform_create(const struct platform_config *cfg, struct platform **out)
 	if (ret)
 		return ret;
 	*out = &m->iommus[0].plat;
+	return 0;
+}
+
+int platform_add_iommu(struct platform *p, const struct smmu_config *hw,
+		       const struct arm_smmu_options *drv,
+		       struct platform **out)
+{
+	struct machine *m = container_of(p, struct machine, iommus[0].plat);
+	struct topology_iommu t = {
+		.drv = {.coherent = true, .range_inv = true},
+	};
+	int ret;
+
+	if (m->nr_iommus == TOPOLOGY_MAX_IOMMUS)
+		return -ENOSPC;
+	if (hw)
+		t.hw = *hw;
+	if (drv)
+		t.drv = *drv;
+	ret = machine_add_iommu(m, &t);
+	if (ret)
+		return ret;
+	*out = &m->iommus[m->nr_iommus - 1].plat;
 	return 0;
 }
 
