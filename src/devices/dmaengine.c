@@ -21,6 +21,7 @@
 #include <uiommu/uapi.h>
 #include <uiommu/vfio_device.h>
 
+#include "devices_internal.h"
 #include "lib/internal.h"
 #include "lib/uaccess.h"
 
@@ -36,17 +37,19 @@ struct dmaengine {
 	struct bus_device bus; /* the core's device and the endpoint */
 	struct phys_mem *pm;
 	phys_addr_t bar_pa; /* region 1 */
-	pthread_mutex_t regs_lock;
+	struct mutex regs_lock;
 	uint64_t src, dst, len, fault;
 	uint32_t status, error, count;
 	uint8_t bounce[4096];
 };
 
+/* The doorbell: copy LEN bytes from SRC to DST, then set STATUS. */
 static void dmaengine_run(struct dmaengine *e)
 {
 	uint64_t done = 0;
 	int ret = 0;
 
+	lockdep_assert_held(&e->regs_lock);
 	if (!e->len || e->len > DMAENGINE_MAX_LEN) {
 		ret = -EINVAL;
 		goto out;
@@ -136,7 +139,7 @@ static ssize_t dmaengine_rw(struct vfio_device *vdev, void *buf, size_t count,
 			    dmaengine_region_size[index] - pos);
 	if (index == 1)
 		return bar_rw(e, buf, count, pos, write);
-	pthread_mutex_lock(&e->regs_lock);
+	mutex_lock(&e->regs_lock);
 	memcpy(regs + DMAENGINE_REG_SRC, &e->src, 8);
 	memcpy(regs + DMAENGINE_REG_DST, &e->dst, 8);
 	memcpy(regs + DMAENGINE_REG_LEN, &e->len, 8);
@@ -145,12 +148,12 @@ static ssize_t dmaengine_rw(struct vfio_device *vdev, void *buf, size_t count,
 	memcpy(regs + DMAENGINE_REG_COUNT, &e->count, 4);
 	memcpy(regs + DMAENGINE_REG_FAULT, &e->fault, 8);
 	if (!write) {
-		pthread_mutex_unlock(&e->regs_lock);
+		mutex_unlock(&e->regs_lock);
 		return copy_to_user(buf, regs + pos, count) ? -EFAULT
 							    : (ssize_t)count;
 	}
 	if (copy_from_user(regs + pos, buf, count)) {
-		pthread_mutex_unlock(&e->regs_lock);
+		mutex_unlock(&e->regs_lock);
 		return -EFAULT;
 	}
 	memcpy(&e->src, regs + DMAENGINE_REG_SRC, 8);
@@ -161,7 +164,7 @@ static ssize_t dmaengine_rw(struct vfio_device *vdev, void *buf, size_t count,
 	if (pos <= DMAENGINE_REG_DOORBELL &&
 	    pos + count > DMAENGINE_REG_DOORBELL && doorbell == 1)
 		dmaengine_run(e);
-	pthread_mutex_unlock(&e->regs_lock);
+	mutex_unlock(&e->regs_lock);
 	return (ssize_t)count;
 }
 
@@ -296,11 +299,11 @@ static long dmaengine_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	case VFIO_DEVICE_SET_IRQS:
 		return dmaengine_set_irqs(arg);
 	case VFIO_DEVICE_RESET:
-		pthread_mutex_lock(&e->regs_lock);
+		mutex_lock(&e->regs_lock);
 		e->src = e->dst = e->len = e->fault = 0;
 		e->status = DMAENGINE_STATUS_IDLE;
 		e->error = e->count = 0;
-		pthread_mutex_unlock(&e->regs_lock);
+		mutex_unlock(&e->regs_lock);
 		return 0;
 	default:
 		return -ENOTTY;
@@ -351,7 +354,7 @@ int dmaengine_create(struct platform *p, const char *name, uint32_t sid,
 	e = ui_zalloc(sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	pthread_mutex_init(&e->regs_lock, NULL);
+	mutex_init(&e->regs_lock, DEVICES_LOCK_DMAENGINE_REGS);
 	e->pm = p->pm;
 	ret = phys_alloc_pages(p->pm, DMAENGINE_BAR_ORDER, PHYS_ALLOC_ZERO,
 			       PHYS_OWNER_KERNEL, &e->bar_pa);
@@ -371,7 +374,7 @@ int dmaengine_create(struct platform *p, const char *name, uint32_t sid,
 err_free:
 	phys_free_pages(p->pm, e->bar_pa, DMAENGINE_BAR_ORDER);
 err_mutex:
-	pthread_mutex_destroy(&e->regs_lock);
+	mutex_destroy(&e->regs_lock);
 	ui_free(e);
 	return ret;
 }
@@ -382,6 +385,6 @@ void dmaengine_destroy(struct vfio_device *vdev)
 
 	bus_device_remove(&e->bus);
 	phys_free_pages(e->pm, e->bar_pa, DMAENGINE_BAR_ORDER);
-	pthread_mutex_destroy(&e->regs_lock);
+	mutex_destroy(&e->regs_lock);
 	ui_free(e);
 }

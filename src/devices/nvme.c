@@ -35,6 +35,7 @@
 #include <uiommu/bus.h>
 #include <uiommu/devices.h>
 
+#include "devices_internal.h"
 #include "lib/internal.h"
 
 #define NVME_BLOCK     4096u
@@ -94,7 +95,7 @@ struct nvme_ctrl {
 	struct dev *hwdev; /* its endpoint: nvme_dev.bus.hw */
 	uint8_t *ns;
 	uint64_t nblocks;
-	pthread_mutex_t ns_lock[NVME_NS_LOCKS]; /* by LBA */
+	struct mutex ns_lock[NVME_NS_LOCKS]; /* by LBA */
 	_Atomic uint64_t dma_errors;
 };
 
@@ -158,12 +159,12 @@ static uint16_t nvme_exec(struct nvme_ctrl *c, const struct nvme_sqe *sqe)
 	if (sqe->slba >= c->nblocks || sqe->nlb)
 		return NVME_SC_LBA_RANGE << 1;
 	blk = c->ns + sqe->slba * NVME_BLOCK;
-	pthread_mutex_lock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
+	mutex_lock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
 	if (sqe->opcode == NVME_CMD_READ)
 		ret = dev_dma_write(c->hwdev, sqe->prp1, blk, NVME_BLOCK);
 	else
 		ret = dev_dma_read(c->hwdev, sqe->prp1, blk, NVME_BLOCK);
-	pthread_mutex_unlock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
+	mutex_unlock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
 	if (ret) {
 		atomic_fetch_add(&c->dma_errors, 1);
 		return NVME_SC_DATA_XFER << 1;
@@ -486,14 +487,15 @@ int nvme_run(struct platform *p, const struct nvme_config *cfg_in,
 		goto out_free;
 	}
 	for (unsigned int i = 0; i < NVME_NS_LOCKS; i++)
-		pthread_mutex_init(&nd->ctrl.ns_lock[i], NULL);
+		mutex_init_name(&nd->ctrl.ns_lock[i], "nvme_ctrl.ns_lock",
+				DEVICES_LOCK_NVME_NS);
 	for (uint64_t b = 0; b < nd->ctrl.nblocks; b++)
 		*(uint64_t *)(nd->ctrl.ns + b * NVME_BLOCK) = block_tag(b);
 
 	ret = bus_device_add(&nd->bus, p->hw, p->iommu, "nvme0", NVME_SID, 0,
 			     NVME_GROUP_TAG);
 	if (ret)
-		goto out_free;
+		goto out_locks;
 	nd->ctrl.hwdev = nd->bus.hw;
 	ret = bus_device_add(&nd->probe_bus, p->hw, p->iommu, "probe0",
 			     NVME_PROBE_SID, 0, NVME_GROUP_TAG);
@@ -546,6 +548,9 @@ out_probe_bus:
 	bus_device_remove(&nd->probe_bus);
 out_bus:
 	bus_device_remove(&nd->bus);
+out_locks:
+	for (unsigned int i = 0; i < NVME_NS_LOCKS; i++)
+		mutex_destroy(&nd->ctrl.ns_lock[i]);
 out_free:
 	ui_free(nd->queues);
 	ui_free(nd->ctrl.ns);
