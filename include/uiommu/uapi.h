@@ -150,8 +150,9 @@ struct uiommu_stats {
 	uint64_t syncs;	     /* command-queue syncs */
 };
 
-/* Read IOMMU iommu's counters (its index in the topology).  Returns 0,
- * -ENODEV past the last IOMMU or without a system. */
+/* Read IOMMU iommu's counters (its index in the topology); like every call
+ * of the front, the first builds the system when none exists.  Returns 0,
+ * or -ENODEV past the last IOMMU or when no system can be built. */
 UIOMMU_API int uiommu_get_stats(unsigned int iommu, struct uiommu_stats *st);
 /* Zero IOMMU iommu's counters.  Returns 0 or -ENODEV. */
 UIOMMU_API int uiommu_reset_stats(unsigned int iommu);
