@@ -23,7 +23,7 @@ extern "C" {
 
 struct bus_device {
 	struct device dev; /* the IOMMU core's device */
-	struct dev *hw;	   /* the SMMU model's endpoint, same stream id */
+	struct dev *hw;	   /* the SMMU model's endpoint, same sid */
 	struct smmu *smmu; /* the SMMU it sits behind */
 };
 

@@ -6,11 +6,14 @@
  * A platform is where a device model sits: physical memory, one emulated
  * SMMU and the driver probed on it.  The system layer's machine builder
  * (src/system/machine.c) makes them: platform_create() builds a machine of
- * one SMMU and no devices and returns its platform.  The NVMe model is an NVMe-like block device (submission and
- * completion queues in memory, 4 KiB reads and writes DMAed by the device)
- * with its host driver on the DMA API: every I/O maps its buffer with
- * dma_map_page() and the completion unmaps it, which is where strict and
- * lazy invalidation differ (seed 004).
+ * one SMMU and no devices and returns its platform.  Each model puts its
+ * devices behind the SMMU through the bus (include/uiommu/bus.h).
+ *
+ * The NVMe model is an NVMe-like block device (submission and completion
+ * queues in memory, 4 KiB reads and writes DMAed by the device) with its
+ * host driver on the DMA API: every I/O maps its buffer with dma_map_page()
+ * and the completion unmaps it, which is where strict and lazy
+ * invalidation differ (seed 004).
  */
 #ifndef UIOMMU_DEVICES_H
 #define UIOMMU_DEVICES_H

@@ -50,7 +50,7 @@ extern "C" {
 	"iommu smmu0; device dma0 iommu=smmu0 sid=1 group=0; " \
 	"device dma1 iommu=smmu0 sid=2 group=1"
 
-/* ---- the system ----------------------------------------------------------- */
+/* ---- the system --------------------------------------------------------- */
 
 /*
  * Build the system from topology (NULL: $UIOMMU_TOPOLOGY if set and not
@@ -64,7 +64,7 @@ UIOMMU_API int uiommu_system_init(const char *topology);
  * any of its fds is open. */
 UIOMMU_API int uiommu_system_exit(void);
 
-/* ---- the fd front ------------------------------------------------------------ */
+/* ---- the fd front -------------------------------------------------------- */
 
 /* Is fd one of ours (open, and returned by uiommu_open or a
  * VFIO_GROUP_GET_DEVICE_FD)? */
@@ -122,7 +122,7 @@ UIOMMU_API void *uiommu_mmap(void *addr, size_t len, int prot, int flags,
  * errno (EINVAL for a bad range, ENODEV without a system). */
 UIOMMU_API int uiommu_munmap(void *addr, size_t len);
 
-/* ---- counters ------------------------------------------------------------------ */
+/* ---- counters ------------------------------------------------------------ */
 
 /*
  * What one IOMMU of the system counted since it was built or last reset:
@@ -157,7 +157,7 @@ UIOMMU_API int uiommu_get_stats(unsigned int iommu, struct uiommu_stats *st);
 /* Zero IOMMU iommu's counters.  Returns 0 or -ENODEV. */
 UIOMMU_API int uiommu_reset_stats(unsigned int iommu);
 
-/* ---- handles for uiommu's own tools and tests ------------------------------- */
+/* ---- handles for uiommu's own tools and tests --------------------------- */
 
 /*
  * Not part of the stable interface: opaque handles into the layers below,
@@ -172,7 +172,7 @@ struct phys_mem;
 UIOMMU_API struct mm *uiommu_current_mm(void);
 UIOMMU_API struct phys_mem *uiommu_system_phys(void);
 
-/* ---- the DMA-engine device (docs/dmaengine.md) ------------------------------ */
+/* ---- the DMA-engine device (docs/dmaengine.md) -------------------------- */
 
 /* A device fd's register layout: the device ABI, stable as the calls are. */
 

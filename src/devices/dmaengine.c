@@ -4,12 +4,19 @@
  * VFIO like the engines the kernel's VFIO self-tests use.  Region 0 holds
  * its registers (include/uiommu/uapi.h, docs/dmaengine.md); a write of 1 to
  * the doorbell copies LEN bytes from SRC to DST, both IOVAs, through the
- * SMMU, a page at a time.  A copy that faults sets STATUS to ERROR with the errno in ERROR
- * and the IOVA in FAULT; nothing is written past the fault, and nothing is
- * ever written to memory the IOMMU did not map.
+ * SMMU, a page at a time.  A copy that faults sets STATUS to ERROR with
+ * the errno in ERROR and the IOVA in FAULT; nothing is written past the
+ * fault, and nothing is ever written to memory the IOMMU did not map.
+ *
+ * Objects and lifetimes: struct dmaengine embeds its vfio_device and its
+ * place on the bus (the core's device and the SMMU endpoint, one stream
+ * id); dmaengine_create() builds it with its BAR's frames, the caller
+ * registers it with VFIO, and dmaengine_destroy() frees it once
+ * unregistered.
  *
  * Locking: regs_lock guards the registers; a copy runs under it (the
  * doorbell write returns when the copy is done, as a synchronous engine).
+ * Its place in the lock order: devices_internal.h.
  */
 #include <errno.h>
 #include <linux/vfio.h>

@@ -24,7 +24,17 @@
  * Both streams sit on the bus (include/uiommu/bus.h), which pairs each
  * SMMU endpoint with its core device.  Counts come from the domain (TLBIs,
  * syncs, flush-alls, IOVA cache) and from the bus's counters of the NVMe
- * stream, so the probe does not disturb them.  With one thread and no flush timer every count is deterministic.
+ * stream, so the probe does not disturb them.  With one thread and no
+ * flush timer every count is deterministic.
+ *
+ * Lifetimes: nvme_run() builds the controller, the driver and both bus
+ * devices on the caller's platform, runs, and tears everything down before
+ * it returns.
+ *
+ * Locking: each I/O thread owns its queue pair (driver and device side);
+ * the only shared state is the namespace, whose blocks move under their
+ * stripe's ns_lock (ranks: devices_internal.h), and the error counter,
+ * which is atomic.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -38,7 +38,7 @@ enum system_lock_rank {
 
 struct topology_iommu {
 	char name[TOPOLOGY_NAME_LEN];
-	struct smmu_config hw;	     /* zero fields: the model's defaults */
+	struct smmu_config hw;	     /* zero fields: the defaults */
 	struct arm_smmu_options drv; /* the driver's options */
 };
 
