@@ -689,6 +689,27 @@ static void test_front_stats(void **state)
 	assert_int_equal(uiommu_system_exit(), 0);
 }
 
+#ifdef UI_LOCKDEP
+static void create_system_unlocked(void *ctx)
+{
+	struct uiommu_system *s;
+
+	(void)ctx;
+	system_create(NULL, &s);
+}
+
+/* The front builds its system only under its lock: without it, the
+ * builder aborts naming itself and the lock. */
+static void test_front_lock_not_held_aborts(void **state)
+{
+	static const char *const want[] = {"system_create() must be called "
+					   "with &sys_lock held",
+					   "lock class sys_lock", NULL};
+
+	test_expect_abort(create_system_unlocked, NULL, want);
+}
+#endif
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_nvme_strict_counts),
 	cmocka_unit_test(test_nvme_lazy_counts),
@@ -706,6 +727,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_topology_grammar),
 	cmocka_unit_test(test_machine_builds_topology),
 	cmocka_unit_test(test_front_stats),
+#ifdef UI_LOCKDEP
+	cmocka_unit_test(test_front_lock_not_held_aborts),
+#endif
 };
 
 TEST_MAIN(tests)

@@ -42,7 +42,7 @@ static void system_free(struct uiommu_system *s)
 	ui_free(s);
 }
 
-static int system_create(const char *topology, struct uiommu_system **out)
+int system_create(const char *topology, struct uiommu_system **out)
 {
 	struct uiommu_system *s;
 	struct topology t;

@@ -83,4 +83,10 @@ struct machine {
 int machine_create(const struct topology *t, struct machine **out);
 void machine_destroy(struct machine *m);
 
+/* The fd front's system (front.c): a machine and the process's mm.  Build
+ * it from a topology (NULL: $UIOMMU_TOPOLOGY, else the default); the
+ * caller holds the front's system lock.  0 or a negative errno. */
+struct uiommu_system;
+int system_create(const char *topology, struct uiommu_system **out);
+
 #endif /* UIOMMU_SYSTEM_SYSTEM_H */
