@@ -85,9 +85,7 @@ static void bench_vfio(void)
 	};
 	struct device dev = {.name = "bench", .sid = 1};
 	struct device dev4k = {.name = "bench4k", .sid = 1};
-	struct arm_smmu_device *smmu4k;
-	struct platform *p;
-	struct smmu *hw4k;
+	struct platform *p, *p4k;
 
 	if (platform_create(&cfg, &p))
 		abort();
@@ -98,15 +96,12 @@ static void bench_vfio(void)
 	iommu_release_device(&dev);
 	/* the same with an IOMMU that has 4 KiB pages only: one PTE per
 	 * page, the page-table work the big blocks above avoid */
-	if (smmu_create(p->pm, NULL, &hw4k) ||
-	    arm_smmu_device_probe(hw4k, &o4k, &smmu4k) ||
-	    iommu_probe_device(&dev4k, arm_smmu_iommu(smmu4k), 0))
+	if (platform_add_iommu(p, NULL, &o4k, &p4k) ||
+	    iommu_probe_device(&dev4k, p4k->iommu, 0))
 		abort();
 	bench_backing(p, &dev4k, false, "_4k_iopte");
 	bench_backing(p, &dev4k, true, "_4k_iopte");
 	iommu_release_device(&dev4k);
-	arm_smmu_device_remove(smmu4k);
-	smmu_destroy(hw4k);
 	platform_destroy(p);
 }
 
