@@ -37,6 +37,7 @@ static struct uiommu_system *sys; /* sys_lock */
 
 static void system_free(struct uiommu_system *s)
 {
+	lockdep_assert_held(&sys_lock);
 	mm_destroy(s->mm);
 	machine_destroy(s->machine);
 	ui_free(s);
