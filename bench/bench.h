@@ -51,4 +51,37 @@ double bench_median(double *v, int n);
 /* Keep the compiler from discarding a computed value. */
 #define bench_keep(x) __asm__ volatile("" : : "r"(x) : "memory")
 
+/* Type1 MAP_DMA and UNMAP_DMA of one range, for the suites that include
+ * <uiommu/vfio.h> first.  0, or nonzero when the call failed or unmapped
+ * less than the range. */
+#ifdef UIOMMU_VFIO_H
+static inline long bench_type1_map(struct vfio_iommu *c, void *va,
+				   uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)va,
+		.iova = iova,
+		.size = size,
+	};
+
+	return vfio_iommu_type1_ioctl(c, VFIO_IOMMU_MAP_DMA, (unsigned long)&m);
+}
+
+static inline long bench_type1_unmap(struct vfio_iommu *c, uint64_t iova,
+				     uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u),
+		.iova = iova,
+		.size = size,
+	};
+	long ret = vfio_iommu_type1_ioctl(c, VFIO_IOMMU_UNMAP_DMA,
+					  (unsigned long)&u);
+
+	return ret ? ret : (u.size == size ? 0 : -1);
+}
+#endif
+
 #endif /* UIOMMU_BENCH_H */

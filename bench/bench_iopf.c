@@ -49,6 +49,30 @@ static int map_on_fault(struct iommu_fault *fault, void *data)
 	return iommu_page_response(c->dev, &resp);
 }
 
+#define TYPE1_SIZE ((PAGES + 512UL) << 12) /* the type1 mapping */
+
+/*
+ * One repetition: the device writes a word to each of pages pages from
+ * IOVA, each access faulting; *ns (unless NULL: the warm-up) is the time
+ * per page.  0, or the first failed write's errno.
+ */
+static int touch_pages(struct sva_dev *s, unsigned int pages, double *ns)
+{
+	uint64_t t0 = bench_now_ns();
+	uint32_t v = 1;
+	int ret;
+
+	for (unsigned int i = 0; i < pages; i++) {
+		ret = dev_dma_write(sva_hw(s), IOVA + ((uint64_t)i << 12), &v,
+				    4);
+		if (ret)
+			return ret;
+	}
+	if (ns)
+		*ns = (double)(bench_now_ns() - t0) / pages;
+	return 0;
+}
+
 static double fault_roundtrip(bool threaded)
 {
 	struct platform_config cfg = {.smmu.threaded = threaded};
@@ -57,7 +81,6 @@ static double fault_roundtrip(bool threaded)
 	struct iopf_ctx c = {0};
 	struct platform *p = NULL;
 	struct sva_dev *s = NULL;
-	uint32_t v = 1;
 
 	if (!samples || platform_create(&cfg, &p) ||
 	    sva_create(p, "sva0", 3, 0, &s))
@@ -74,14 +97,8 @@ static double fault_roundtrip(bool threaded)
 	if (iommu_map(c.domain, IOVA + (PAGES << 12), c.pool, 4096, IOMMU_READ))
 		goto out;
 	for (int r = -1; r < bench_reps; r++) {
-		uint64_t t0 = bench_now_ns();
-
-		for (unsigned int i = 0; i < pages; i++)
-			if (dev_dma_write(sva_hw(s), IOVA + ((uint64_t)i << 12),
-					  &v, 4))
-				goto out;
-		if (r >= 0)
-			samples[r] = (double)(bench_now_ns() - t0) / pages;
+		if (touch_pages(s, pages, r >= 0 ? &samples[r] : NULL))
+			goto out;
 		iommu_unmap(c.domain, IOVA, (size_t)pages << 12);
 	}
 	med = bench_median(samples, bench_reps);
@@ -99,27 +116,6 @@ out:
 	platform_destroy(p);
 	free(samples);
 	return med;
-}
-
-static int type1_map(struct vfio_iommu *c, void *va, bool map)
-{
-	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)va,
-		.iova = IOVA,
-		.size = (PAGES + 512UL) << 12,
-	};
-	struct vfio_iommu_type1_dma_unmap u = {
-		.argsz = sizeof(u),
-		.iova = IOVA,
-		.size = (PAGES + 512UL) << 12,
-	};
-
-	return map ? (int)vfio_iommu_type1_ioctl(c, VFIO_IOMMU_MAP_DMA,
-						 (unsigned long)&m)
-		   : (int)vfio_iommu_type1_ioctl(c, VFIO_IOMMU_UNMAP_DMA,
-						 (unsigned long)&u);
 }
 
 static double type1_roundtrip(bool threaded)
@@ -143,21 +139,16 @@ static double type1_roundtrip(bool threaded)
 	    vfio_iommu_type1_attach_group(c, iommu_group_get(sva_device(s))) ||
 	    vfio_iommu_type1_ioctl(c, VFIO_IOMMU_ENABLE_IOPF, 0))
 		goto out;
-	if (type1_map(c, va, true))
+	if (bench_type1_map(c, va, IOVA, TYPE1_SIZE))
 		goto out;
 	/* the tables of the range exist: only leaves are faulted in */
 	if (dev_dma_write(sva_hw(s), IOVA + (PAGES << 12), &v, 4))
 		goto out;
 	for (int r = -1; r < bench_reps; r++) {
-		uint64_t t0 = bench_now_ns();
-
-		for (unsigned int i = 0; i < pages; i++)
-			if (dev_dma_write(sva_hw(s), IOVA + ((uint64_t)i << 12),
-					  &v, 4))
-				goto out;
-		if (r >= 0)
-			samples[r] = (double)(bench_now_ns() - t0) / pages;
-		if (type1_map(c, va, false) || type1_map(c, va, true))
+		if (touch_pages(s, pages, r >= 0 ? &samples[r] : NULL))
+			goto out;
+		if (bench_type1_unmap(c, IOVA, TYPE1_SIZE) ||
+		    bench_type1_map(c, va, IOVA, TYPE1_SIZE))
 			goto out;
 		if (dev_dma_write(sva_hw(s), IOVA + (PAGES << 12), &v, 4))
 			goto out;

@@ -22,32 +22,6 @@
 
 #define BENCH_IOVA (1ULL << 32)
 
-static long do_map(struct vfio_iommu *c, void *va, uint64_t size)
-{
-	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)va,
-		.iova = BENCH_IOVA,
-		.size = size,
-	};
-
-	return vfio_iommu_type1_ioctl(c, VFIO_IOMMU_MAP_DMA, (unsigned long)&m);
-}
-
-static long do_unmap(struct vfio_iommu *c, uint64_t size)
-{
-	struct vfio_iommu_type1_dma_unmap u = {
-		.argsz = sizeof(u),
-		.iova = BENCH_IOVA,
-		.size = size,
-	};
-	long ret = vfio_iommu_type1_ioctl(c, VFIO_IOMMU_UNMAP_DMA,
-					  (unsigned long)&u);
-
-	return ret ? ret : (u.size == size ? 0 : -1);
-}
-
 static void bench_backing(struct platform *p, struct device *dev, bool huge,
 			  const char *suffix)
 {
@@ -68,16 +42,17 @@ static void bench_backing(struct platform *p, struct device *dev, bool huge,
 	    vfio_iommu_type1_attach_group(c, iommu_group_get(dev)))
 		abort();
 	/* warm up once */
-	if (do_map(c, va, size) || do_unmap(c, size))
+	if (bench_type1_map(c, va, BENCH_IOVA, size) ||
+	    bench_type1_unmap(c, BENCH_IOVA, size))
 		abort();
 	for (int r = 0; r < reps; r++) {
 		uint64_t t0, t1, t2;
 
 		t0 = bench_now_ns();
-		if (do_map(c, va, size))
+		if (bench_type1_map(c, va, BENCH_IOVA, size))
 			abort();
 		t1 = bench_now_ns();
-		if (do_unmap(c, size))
+		if (bench_type1_unmap(c, BENCH_IOVA, size))
 			abort();
 		t2 = bench_now_ns();
 		map_gbs[r] = (double)size / (double)(t1 - t0);
@@ -110,9 +85,7 @@ static void bench_vfio(void)
 	};
 	struct device dev = {.name = "bench", .sid = 1};
 	struct device dev4k = {.name = "bench4k", .sid = 1};
-	struct arm_smmu_device *smmu4k;
-	struct platform *p;
-	struct smmu *hw4k;
+	struct platform *p, *p4k;
 
 	if (platform_create(&cfg, &p))
 		abort();
@@ -123,15 +96,12 @@ static void bench_vfio(void)
 	iommu_release_device(&dev);
 	/* the same with an IOMMU that has 4 KiB pages only: one PTE per
 	 * page, the page-table work the big blocks above avoid */
-	if (smmu_create(p->pm, NULL, &hw4k) ||
-	    arm_smmu_device_probe(hw4k, &o4k, &smmu4k) ||
-	    iommu_probe_device(&dev4k, arm_smmu_iommu(smmu4k), 0))
+	if (platform_add_iommu(p, NULL, &o4k, &p4k) ||
+	    iommu_probe_device(&dev4k, p4k->iommu, 0))
 		abort();
 	bench_backing(p, &dev4k, false, "_4k_iopte");
 	bench_backing(p, &dev4k, true, "_4k_iopte");
 	iommu_release_device(&dev4k);
-	arm_smmu_device_remove(smmu4k);
-	smmu_destroy(hw4k);
 	platform_destroy(p);
 }
 

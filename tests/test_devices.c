@@ -6,15 +6,24 @@
  * window in lazy mode (A02, A04, seed 004's security note).  The mediated
  * device models of seed 002: the correct one unmaps cleanly (G02, G08),
  * the two faulty ones are caught by type1 (G03) without leaking a pin or a
- * locked page, and one cannot drop another's pin (G05).
+ * locked page, and one cannot drop another's pin (G05).  The bus pairs an
+ * SMMU endpoint with its core device and leaves nothing behind on any
+ * failure; the topology parser accepts the grammar and refuses what breaks
+ * it; the machine builder builds what a topology describes; the fd front's
+ * counters read and reset.
  */
 #include "helpers.h"
 
 #include <errno.h>
 #include <string.h>
 
+#include <uiommu/bus.h>
 #include <uiommu/devices.h>
 #include <uiommu/sva.h>
+#include <uiommu/uapi.h>
+#include <uiommu/vfio_device.h>
+
+#include "system/system.h"
 
 static struct platform *platform(void)
 {
@@ -487,6 +496,220 @@ static void test_sva_faults_in_buffers(void **state)
 	platform_destroy(p);
 }
 
+/* ---- the bus ---------------------------------------------------------------- */
+
+static void test_bus_pairs_endpoint_and_device(void **state)
+{
+	struct platform *p = platform();
+	struct bus_device a, b, c;
+	struct smmu_counters cnt;
+
+	assert_int_equal(bus_device_add(&a, p->hw, p->iommu, "a", 3,
+					DEVICE_FW_CAN_STALL, 7),
+			 0);
+	assert_int_equal(bus_device_add(&b, p->hw, p->iommu, "b", 4, 0, 7), 0);
+	assert_int_equal(bus_device_add(&c, p->hw, p->iommu, "c", 5, 0, 0), 0);
+	/* one stream id on both halves, and the name and flags on the core's */
+	assert_string_equal(a.dev.name, "a");
+	assert_int_equal(a.dev.sid, 3);
+	assert_int_equal(dev_sid(a.hw), 3);
+	assert_int_equal(a.dev.fw_flags, DEVICE_FW_CAN_STALL);
+	assert_ptr_equal(a.smmu, p->hw);
+	/* the group tag groups: a and b share one, c has its own */
+	assert_ptr_equal(iommu_group_get(&a.dev), iommu_group_get(&b.dev));
+	assert_ptr_not_equal(iommu_group_get(&a.dev), iommu_group_get(&c.dev));
+	bus_device_counters(&a, &cnt);
+	assert_int_equal(cnt.translations, 0);
+	/* no domain attached: nothing is stale */
+	assert_false(bus_device_iotlb_stale(&c, 0x1000));
+	bus_device_remove(&c);
+	bus_device_remove(&b);
+	bus_device_remove(&a);
+	/* a stream the SMMU does not have (stream ids of 8 bits): the
+	 * driver refuses the probe, and the name and stream can be used
+	 * again (the sweep below fails the endpoint after the probe) */
+	assert_int_equal(bus_device_add(&a, p->hw, p->iommu, "a", 256, 0, 0),
+			 -ENODEV);
+	assert_int_equal(bus_device_add(&a, p->hw, p->iommu, "a", 3, 0, 0), 0);
+	bus_device_remove(&a);
+	assert_int_equal(mem_check_invariants(p->pm, PHYS_OWNER_KERNEL, stderr),
+			 0);
+	platform_destroy(p);
+}
+
+struct bus_sweep {
+	struct platform *p;
+	struct bus_device bd;
+};
+
+static int bus_sweep_op(void *ctx)
+{
+	struct bus_sweep *s = ctx;
+
+	return bus_device_add(&s->bd, s->p->hw, s->p->iommu, "x", 9,
+			      DEVICE_FW_PRI, 0);
+}
+
+static void bus_sweep_undo(void *ctx)
+{
+	struct bus_sweep *s = ctx;
+
+	bus_device_remove(&s->bd);
+}
+
+static void bus_sweep_check(void *ctx)
+{
+	struct bus_sweep *s = ctx;
+
+	assert_int_equal(
+		mem_check_invariants(s->p->pm, PHYS_OWNER_KERNEL, stderr), 0);
+}
+
+static void test_bus_fail_sweep(void **state)
+{
+	struct bus_sweep s = {.p = platform()};
+
+	assert_true(test_fail_sweep(bus_sweep_op, bus_sweep_undo,
+				    bus_sweep_check, &s, 0) > 0);
+	/* and the pairing works again afterwards */
+	assert_int_equal(bus_sweep_op(&s), 0);
+	bus_sweep_undo(&s);
+	platform_destroy(s.p);
+}
+
+/* ---- the topology and the machine ------------------------------------------- */
+
+static void test_topology_grammar(void **state)
+{
+	static const char *const bad[] = {
+		"bogus",
+		"iommu",
+		"iommu a; iommu a",
+		"iommu a fast",
+		"iommu a; device x iommu=b sid=1 group=0",
+		"device x iommu=a sid=1 group=0; iommu a",
+		"iommu a; device x iommu=a group=0",
+		"iommu a; device x iommu=a sid=1",
+		"iommu a; device x iommu=a sid=65536 group=0",
+		"iommu a; device x iommu=a sid=1 group=0x10000",
+		"iommu a; device x iommu=a sid=1x group=0",
+		"iommu a; device x iommu=a sid= group=0",
+		"iommu a; device x iommu=a sid=1 group=0 type=nvme",
+		"iommu a; device x iommu=a sid=1 group=0; "
+		"device x iommu=a sid=2 group=1",
+		"iommu a123456789012345678901234567890123",
+		"iommu a 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15",
+	};
+	struct topology t;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(topology_parse(bad[i], &t), -EINVAL);
+	assert_int_equal(topology_parse("# two SMMUs\n"
+					"iommu a threaded; iommu b "
+					"noncoherent\n"
+					"device x iommu=b sid=0x10 group=3 "
+					"stall pri "
+					"nosnoop type=dma # comment\n"
+					"\n"
+					"device y iommu=a sid=2 group=3;;",
+					&t),
+			 0);
+	assert_int_equal(t.nr_iommus, 2);
+	assert_string_equal(t.iommus[0].name, "a");
+	assert_true(t.iommus[0].hw.threaded);
+	assert_true(t.iommus[0].drv.coherent);
+	assert_false(t.iommus[1].hw.threaded);
+	assert_false(t.iommus[1].drv.coherent);
+	assert_true(t.iommus[1].drv.range_inv);
+	assert_int_equal(t.nr_devices, 2);
+	assert_string_equal(t.devices[0].name, "x");
+	assert_int_equal(t.devices[0].iommu, 1);
+	assert_int_equal(t.devices[0].sid, 0x10);
+	assert_int_equal(t.devices[0].group, 3);
+	assert_int_equal(t.devices[0].fw_flags, DEVICE_FW_CAN_STALL |
+							DEVICE_FW_PRI |
+							DEVICE_FW_NO_SNOOP);
+	assert_int_equal(t.devices[1].iommu, 0);
+	assert_int_equal(t.devices[1].fw_flags, 0);
+	assert_int_equal(t.mem_size, 0);
+}
+
+static void test_machine_builds_topology(void **state)
+{
+	struct topology t;
+	struct machine *m;
+	struct platform *p, *p2;
+
+	assert_int_equal(topology_parse(UIOMMU_DEFAULT_TOPOLOGY, &t), 0);
+	t.mem_size = 1ULL << 30;
+	assert_int_equal(machine_create(&t, &m), 0);
+	assert_int_equal(m->nr_iommus, 1);
+	assert_int_equal(m->nr_devices, 2);
+	assert_ptr_equal(m->iommus[0].plat.pm, m->pm);
+	assert_ptr_equal(arm_smmu_hw(m->iommus[0].plat.smmu),
+			 m->iommus[0].plat.hw);
+	assert_string_equal(m->devices[1].vdev->name, "dma1");
+	assert_int_equal(m->devices[1].group, 1);
+	machine_destroy(m);
+
+	/* a device on a stream the SMMU does not have: nothing is left */
+	assert_int_equal(topology_parse("iommu a; device x iommu=a sid=1 "
+					"group=0; device y iommu=a sid=999 "
+					"group=1",
+					&t),
+			 0);
+	assert_int_equal(machine_create(&t, &m), -ENODEV);
+
+	/* the one-SMMU machine and a second SMMU on its memory */
+	assert_int_equal(platform_create(NULL, &p), 0);
+	assert_int_equal(platform_add_iommu(p, NULL, NULL, &p2), 0);
+	assert_ptr_equal(p2->pm, p->pm);
+	assert_ptr_not_equal(p2->hw, p->hw);
+	assert_ptr_equal(p2->iommu, arm_smmu_iommu(p2->smmu));
+	platform_destroy(p);
+}
+
+/* ---- the fd front's counters ------------------------------------------------ */
+
+static void test_front_stats(void **state)
+{
+	struct uiommu_stats st;
+
+	assert_int_equal(uiommu_system_init("iommu a; iommu b; device x "
+					    "iommu=b sid=1 group=0"),
+			 0);
+	assert_int_equal(uiommu_get_stats(0, &st), 0);
+	assert_int_equal(uiommu_get_stats(1, &st), 0);
+	assert_int_equal(uiommu_get_stats(2, &st), -ENODEV);
+	assert_int_equal(uiommu_reset_stats(2), -ENODEV);
+	assert_int_equal(uiommu_reset_stats(1), 0);
+	assert_int_equal(uiommu_get_stats(1, &st), 0);
+	assert_int_equal(st.translations, 0);
+	assert_int_equal(st.tlbi_va + st.tlbi_asid + st.tlbi_all, 0);
+	assert_int_equal(uiommu_system_exit(), 0);
+}
+
+#ifdef UI_LOCKDEP
+static void create_system_unlocked(void *ctx)
+{
+	struct uiommu_system *s;
+
+	(void)ctx;
+	system_create(NULL, &s);
+}
+
+/* The front builds its system only under its lock: without it, the
+ * builder aborts naming itself and the lock. */
+static void test_front_lock_not_held_aborts(void **state)
+{
+	static const char *const want[] = {"system_create() must be called "
+					   "with &sys_lock held",
+					   "lock class sys_lock", NULL};
+
+	test_expect_abort(create_system_unlocked, NULL, want);
+}
+#endif
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_nvme_strict_counts),
 	cmocka_unit_test(test_nvme_lazy_counts),
@@ -499,6 +722,14 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_mdev_ap_caught),
 	cmocka_unit_test(test_mdev_fail_sweep),
 	cmocka_unit_test(test_sva_faults_in_buffers),
+	cmocka_unit_test(test_bus_pairs_endpoint_and_device),
+	cmocka_unit_test(test_bus_fail_sweep),
+	cmocka_unit_test(test_topology_grammar),
+	cmocka_unit_test(test_machine_builds_topology),
+	cmocka_unit_test(test_front_stats),
+#ifdef UI_LOCKDEP
+	cmocka_unit_test(test_front_lock_not_held_aborts),
+#endif
 };
 
 TEST_MAIN(tests)

@@ -43,6 +43,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <uiommu/mem.h>
 #include <uiommu/uapi.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -64,6 +65,21 @@ static void lib_exit(void)
 {
 	in_lib--;
 }
+
+/* The value of call, made inside the library (in_lib set: the C library
+ * calls it makes go to the C library), with the errno it left. */
+#define IN_LIB(call)                    \
+	({                              \
+		__typeof__(call) __ret; \
+		int __err;              \
+                                        \
+		lib_enter();            \
+		__ret = (call);         \
+		__err = errno;          \
+		lib_exit();             \
+		errno = __err;          \
+		__ret;                  \
+	})
 
 static void setup_mm(void)
 {
@@ -122,42 +138,33 @@ static mode_t va_mode(int flags, va_list ap)
 		       : 0;
 }
 
-/* open, open64: ours, or the C library's (with the mode it may take) */
-#define DEFINE_OPEN(name)                                 \
-	EXPORT int name(const char *path, int flags, ...) \
-	{                                                 \
-		va_list ap;                               \
-		mode_t mode;                              \
-                                                          \
-		va_start(ap, flags);                      \
-		mode = va_mode(flags, ap);                \
-		va_end(ap);                               \
-		if (our_path(path))                       \
-			return our_open(path, flags);     \
-		REAL(name);                               \
-		return real_##name(path, flags, mode);    \
+#define UNPAREN(...) __VA_ARGS__
+
+/*
+ * open, open64 (params (const char *path)) and openat, openat64 (params
+ * (int dirfd, const char *path): /dev/vfio paths are absolute, so dirfd
+ * does not matter): ours, or the C library's with the mode it may take.
+ * args names the params for the C library's call.
+ */
+#define DEFINE_OPEN(name, params, args)                        \
+	EXPORT int name(UNPAREN params, int flags, ...)        \
+	{                                                      \
+		va_list ap;                                    \
+		mode_t mode;                                   \
+                                                               \
+		va_start(ap, flags);                           \
+		mode = va_mode(flags, ap);                     \
+		va_end(ap);                                    \
+		if (our_path(path))                            \
+			return our_open(path, flags);          \
+		REAL(name);                                    \
+		return real_##name(UNPAREN args, flags, mode); \
 	}
 
-/* openat, openat64: /dev/vfio paths are absolute, dirfd does not matter */
-#define DEFINE_OPENAT(name)                                          \
-	EXPORT int name(int dirfd, const char *path, int flags, ...) \
-	{                                                            \
-		va_list ap;                                          \
-		mode_t mode;                                         \
-                                                                     \
-		va_start(ap, flags);                                 \
-		mode = va_mode(flags, ap);                           \
-		va_end(ap);                                          \
-		if (our_path(path))                                  \
-			return our_open(path, flags);                \
-		REAL(name);                                          \
-		return real_##name(dirfd, path, flags, mode);        \
-	}
-
-DEFINE_OPEN(open)
-DEFINE_OPEN(open64)
-DEFINE_OPENAT(openat)
-DEFINE_OPENAT(openat64)
+DEFINE_OPEN(open, (const char *path), (path))
+DEFINE_OPEN(open64, (const char *path), (path))
+DEFINE_OPEN(openat, (int dirfd, const char *path), (dirfd, path))
+DEFINE_OPEN(openat64, (int dirfd, const char *path), (dirfd, path))
 
 /* the fortified variants (-D_FORTIFY_SOURCE) */
 EXPORT int __open_2(const char *path, int flags);
@@ -186,16 +193,8 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 
 EXPORT int close(int fd)
 {
-	if (ours(fd)) {
-		int ret, err;
-
-		lib_enter();
-		ret = uiommu_close(fd);
-		err = errno;
-		lib_exit();
-		errno = err;
-		return ret;
-	}
+	if (ours(fd))
+		return IN_LIB(uiommu_close(fd));
 	REAL(close);
 	return real_close(fd);
 }
@@ -208,32 +207,16 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (ours(fd)) {
-		int ret, err;
-
-		lib_enter();
-		ret = uiommu_ioctl(fd, request, arg);
-		err = errno;
-		lib_exit();
-		errno = err;
-		return ret;
-	}
+	if (ours(fd))
+		return IN_LIB(uiommu_ioctl(fd, request, arg));
 	REAL(ioctl);
 	return real_ioctl(fd, request, arg);
 }
 
 static ssize_t our_rw(int fd, void *buf, size_t n, off_t off, bool write)
 {
-	ssize_t ret;
-	int err;
-
-	lib_enter();
-	ret = write ? uiommu_pwrite(fd, buf, n, off)
-		    : uiommu_pread(fd, buf, n, off);
-	err = errno;
-	lib_exit();
-	errno = err;
-	return ret;
+	return IN_LIB(write ? uiommu_pwrite(fd, buf, n, off)
+			    : uiommu_pread(fd, buf, n, off));
 }
 
 EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
@@ -286,15 +269,8 @@ EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 
 static ssize_t our_rw_pos(int fd, void *buf, size_t n, bool write)
 {
-	ssize_t ret;
-	int err;
-
-	lib_enter();
-	ret = write ? uiommu_write(fd, buf, n) : uiommu_read(fd, buf, n);
-	err = errno;
-	lib_exit();
-	errno = err;
-	return ret;
+	return IN_LIB(write ? uiommu_write(fd, buf, n)
+			    : uiommu_read(fd, buf, n));
 }
 
 EXPORT ssize_t read(int fd, void *buf, size_t n)
@@ -321,17 +297,8 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 
 EXPORT off_t lseek(int fd, off_t off, int whence)
 {
-	if (ours(fd)) {
-		off_t ret;
-		int err;
-
-		lib_enter();
-		ret = uiommu_lseek(fd, off, whence);
-		err = errno;
-		lib_exit();
-		errno = err;
-		return ret;
-	}
+	if (ours(fd))
+		return IN_LIB(uiommu_lseek(fd, off, whence));
 	REAL(lseek);
 	return real_lseek(fd, off, whence);
 }
@@ -344,17 +311,8 @@ EXPORT off_t lseek64(int fd, off_t off, int whence)
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t off)
 {
-	if (!(flags & MAP_ANONYMOUS) && ours(fd)) {
-		void *ret;
-		int err;
-
-		lib_enter();
-		ret = uiommu_mmap(addr, len, prot, flags, fd, off);
-		err = errno;
-		lib_exit();
-		errno = err;
-		return ret;
-	}
+	if (!(flags & MAP_ANONYMOUS) && ours(fd))
+		return IN_LIB(uiommu_mmap(addr, len, prot, flags, fd, off));
 	REAL(mmap);
 	return real_mmap(addr, len, prot, flags, fd, off);
 }
@@ -384,6 +342,12 @@ static int host_madvise(void *addr, size_t len, int advice)
 	return real_madvise(addr, len, advice);
 }
 
+/* The process's mm once the program used the library, else NULL. */
+static struct mm *system_mm(void)
+{
+	return have_system() ? IN_LIB(uiommu_current_mm()) : NULL;
+}
+
 /* The library's mm, and the program's errno for its answer. */
 static int foreign_ret(int ret)
 {
@@ -401,36 +365,21 @@ static int foreign_ret(int ret)
  */
 EXPORT int munmap(void *addr, size_t len)
 {
-	struct mm *mm = NULL;
-	int ret;
+	struct mm *mm = system_mm();
 
-	if (have_system()) {
-		lib_enter();
-		mm = uiommu_current_mm();
-		if (mm)
-			ret = mm_foreign_munmap(mm, addr, len, host_munmap);
-		lib_exit();
-		if (mm)
-			return foreign_ret(ret);
-	}
+	if (mm)
+		return foreign_ret(
+			IN_LIB(mm_foreign_munmap(mm, addr, len, host_munmap)));
 	return host_munmap(addr, len);
 }
 
 EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	struct mm *mm = NULL;
-	int ret;
+	struct mm *mm = system_mm();
 
-	if (have_system()) {
-		lib_enter();
-		mm = uiommu_current_mm();
-		if (mm)
-			ret = mm_foreign_madvise(mm, addr, len, advice,
-						 host_madvise);
-		lib_exit();
-		if (mm)
-			return foreign_ret(ret);
-	}
+	if (mm)
+		return foreign_ret(IN_LIB(mm_foreign_madvise(
+			mm, addr, len, advice, host_madvise)));
 	return host_madvise(addr, len, advice);
 }
 
@@ -455,21 +404,16 @@ EXPORT void *mremap(void *addr, size_t old_len, size_t new_len, int flags, ...)
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	if (have_system()) {
-		lib_enter();
-		mm = uiommu_current_mm();
-		if (mm)
-			ret = mm_foreign_mremap(mm, addr, old_len, new_len,
-						flags, new_addr, host_mremap,
-						&out);
-		lib_exit();
-		if (mm) {
-			if (ret) {
-				errno = -ret;
-				return MAP_FAILED;
-			}
-			return out;
+	mm = system_mm();
+	if (mm) {
+		ret = IN_LIB(mm_foreign_mremap(mm, addr, old_len, new_len,
+					       flags, new_addr, host_mremap,
+					       &out));
+		if (ret) {
+			errno = -ret;
+			return MAP_FAILED;
 		}
+		return out;
 	}
 	return host_mremap(addr, old_len, new_len, flags, new_addr);
 }

@@ -207,9 +207,6 @@ static int iopf_run(struct scenario_ctx *ctx)
 	return failed;
 }
 
-const struct scenario scenario_iopf = {
-	.name = "iopf",
-	.summary = "seed 001: I/O page faults vs static pinning "
-		   "(hisi_sec_test)",
-	.run = iopf_run,
-};
+DEFINE_SCENARIO(iopf, iopf_run,
+		"seed 001: I/O page faults vs static pinning "
+		"(hisi_sec_test)");

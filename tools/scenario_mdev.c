@@ -212,8 +212,5 @@ static int run_mdev(struct scenario_ctx *ctx)
 	return failed;
 }
 
-const struct scenario scenario_mdev = {
-	.name = "mdev",
-	.summary = "VFIO type1: dma_unmap callbacks of pinning drivers",
-	.run = run_mdev,
-};
+DEFINE_SCENARIO(mdev, run_mdev,
+		"VFIO type1: dma_unmap callbacks of pinning drivers");

@@ -56,6 +56,20 @@ static void snap(struct phys_mem *pm, struct mm *mm, const char *step,
 				"locked_kib", (json_int_t)s->locked_kib));
 }
 
+/* Pin PIN bytes of region r for the long term, as a VFIO driver does.
+ * 0, or a negative errno (-EFAULT for a short pin). */
+static int pin_region(struct mm *mm, void *r, struct mm_pin_run *runs,
+		      unsigned int *nr)
+{
+	long n = mm_pin_pages(mm, (unsigned long)r, PIN >> 12,
+			      MM_GUP_WRITE | MM_GUP_LONGTERM, runs, MAX_RUNS,
+			      nr);
+
+	if (n != (long)(PIN >> 12))
+		return n < 0 ? (int)n : -EFAULT;
+	return 0;
+}
+
 static int run_memory(struct scenario_ctx *ctx)
 {
 	static struct mm_pin_run runs4k[MAX_RUNS], runs2m[MAX_RUNS];
@@ -96,20 +110,11 @@ static int run_memory(struct scenario_ctx *ctx)
 	memset(r2m, 0x5a, REGION);
 	snap(pm, mm, "mmap 4K + 2M regions", "user wrote every byte", &s, rows);
 
-	n = mm_pin_pages(mm, (unsigned long)r4k, PIN >> 12,
-			 MM_GUP_WRITE | MM_GUP_LONGTERM, runs4k, MAX_RUNS,
-			 &nr4k);
-	if (n != (long)(PIN >> 12)) {
-		ret = n < 0 ? (int)n : -EFAULT;
+	ret = pin_region(mm, r4k, runs4k, &nr4k);
+	if (!ret)
+		ret = pin_region(mm, r2m, runs2m, &nr2m);
+	if (ret)
 		goto fail;
-	}
-	n = mm_pin_pages(mm, (unsigned long)r2m, PIN >> 12,
-			 MM_GUP_WRITE | MM_GUP_LONGTERM, runs2m, MAX_RUNS,
-			 &nr2m);
-	if (n != (long)(PIN >> 12)) {
-		ret = n < 0 ? (int)n : -EFAULT;
-		goto fail;
-	}
 	{
 		static char note[96];
 
@@ -179,8 +184,5 @@ fail:
 	return 1;
 }
 
-const struct scenario scenario_memory = {
-	.name = "memory",
-	.summary = "the memory model: pin, discard under pins, accounting",
-	.run = run_memory,
-};
+DEFINE_SCENARIO(memory, run_memory,
+		"the memory model: pin, discard under pins, accounting");

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <uiommu/bus.h>
 #include <uiommu/devices.h>
 #include <uiommu/hw.h>
 #include <uiommu/vfio.h>
@@ -85,29 +86,41 @@ static void earlier_owner(struct phys_mem *pm)
 			phys_free_pages(pm, pa[i], 0);
 }
 
-static int one_run(struct platform *p, struct smmu *hw2,
-		   struct arm_smmu_device *smmu2, struct nc_run *r)
+/* One MAP_DMA or UNMAP_DMA on c, and the CPU cache flushes it cost. */
+static int flushed_ioctl(struct vfio_iommu *c, unsigned int cmd, void *arg,
+			 uint64_t *flushes, uint64_t *bytes)
+{
+	struct vfio_iommu_type1_stats s0, s1;
+	int ret;
+
+	vfio_iommu_type1_get_stats(c, &s0);
+	ret = (int)vfio_iommu_type1_ioctl(c, cmd, (unsigned long)arg);
+	if (ret)
+		return ret;
+	vfio_iommu_type1_get_stats(c, &s1);
+	*flushes = s1.cache_flushes - s0.cache_flushes;
+	*bytes = s1.cache_flush_bytes - s0.cache_flush_bytes;
+	return 0;
+}
+
+/* p: the coherent SMMU A's machine; p2: the non-coherent SMMU B. */
+static int one_run(struct platform *p, struct platform *p2, struct nc_run *r)
 {
 	static char want[PG], got[PG], mem[PG];
 	struct vfio_iommu_type1_dma_unmap unmap = {.argsz = sizeof(unmap)};
 	struct vfio_iommu_type1_dma_map map = {.argsz = sizeof(map)};
-	struct vfio_iommu_type1_stats s0, s1, s2;
 	phys_addr_t pa[NPAGES];
 	struct vfio_iommu *c = NULL;
 	struct iommu_domain *dom;
-	struct device d = {.sid = 1, .fw_flags = DEVICE_FW_NO_SNOOP};
-	struct dev *hwdev = NULL;
+	struct bus_device bd;
 	struct mm *mm = NULL;
 	char *va;
 	int ret;
 
-	snprintf(d.name, sizeof(d.name), "nosnoop0");
-	ret = iommu_probe_device(&d, arm_smmu_iommu(smmu2), 0);
+	ret = bus_device_add(&bd, p2->hw, p2->iommu, "nosnoop0", 1,
+			     DEVICE_FW_NO_SNOOP, 0);
 	if (ret)
 		return ret;
-	ret = dev_create(hw2, 1, 0, 0, &hwdev);
-	if (ret)
-		goto out_probe;
 	earlier_owner(p->pm);
 	ret = mm_create(p->pm, &mm);
 	if (ret)
@@ -124,30 +137,26 @@ static int one_run(struct platform *p, struct smmu *hw2,
 	if (ret)
 		goto out_mm;
 	vfio_iommu_type1_set_cache_flush(c, r->flush);
-	ret = vfio_iommu_type1_attach_group(c, iommu_group_get(&d));
+	ret = vfio_iommu_type1_attach_group(c, iommu_group_get(&bd.dev));
 	if (ret)
 		goto out_c;
-	dom = vfio_iommu_type1_group_domain(c, iommu_group_get(&d));
+	dom = vfio_iommu_type1_group_domain(c, iommu_group_get(&bd.dev));
 
-	vfio_iommu_type1_get_stats(c, &s0);
 	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 	map.vaddr = (uintptr_t)va;
 	map.iova = IOVA;
 	map.size = NPAGES * PG;
-	ret = (int)vfio_iommu_type1_ioctl(c, VFIO_IOMMU_MAP_DMA,
-					  (unsigned long)&map);
+	ret = flushed_ioctl(c, VFIO_IOMMU_MAP_DMA, &map, &r->map_flushes,
+			    &r->map_bytes);
 	if (ret)
 		goto out_detach;
-	vfio_iommu_type1_get_stats(c, &s1);
-	r->map_flushes = s1.cache_flushes - s0.cache_flushes;
-	r->map_bytes = s1.cache_flush_bytes - s0.cache_flush_bytes;
 
 	r->hook = true;
 	for (unsigned int i = 0; i < NPAGES; i++) {
 		expected(r, i, want);
 		pa[i] = iommu_iova_to_phys(dom, IOVA + i * PG);
 		/* what the device reads through the IOMMU */
-		if (dev_dma_read(hwdev, IOVA + i * PG, got, PG))
+		if (dev_dma_read(bd.hw, IOVA + i * PG, got, PG))
 			r->dev_err++;
 		else
 			classify(got, want, &r->dev_ok, &r->dev_stale,
@@ -161,13 +170,10 @@ static int one_run(struct platform *p, struct smmu *hw2,
 
 	unmap.iova = IOVA;
 	unmap.size = NPAGES * PG;
-	ret = (int)vfio_iommu_type1_ioctl(c, VFIO_IOMMU_UNMAP_DMA,
-					  (unsigned long)&unmap);
+	ret = flushed_ioctl(c, VFIO_IOMMU_UNMAP_DMA, &unmap, &r->unmap_flushes,
+			    &r->unmap_bytes);
 	if (ret)
 		goto out_detach;
-	vfio_iommu_type1_get_stats(c, &s2);
-	r->unmap_flushes = s2.cache_flushes - s1.cache_flushes;
-	r->unmap_bytes = s2.cache_flush_bytes - s1.cache_flush_bytes;
 	/* flush-on-unpin: the pages go back to their owner with memory in
 	 * step with the CPU's view */
 	for (unsigned int i = 0; i < NPAGES; i++) {
@@ -176,15 +182,13 @@ static int one_run(struct platform *p, struct smmu *hw2,
 			r->after_unmap_mismatch++;
 	}
 out_detach:
-	vfio_iommu_type1_detach_group(c, iommu_group_get(&d));
+	vfio_iommu_type1_detach_group(c, iommu_group_get(&bd.dev));
 out_c:
 	vfio_iommu_type1_release(c);
 out_mm:
 	mm_destroy(mm);
 out_dev:
-	dev_destroy(hwdev);
-out_probe:
-	iommu_release_device(&d);
+	bus_device_remove(&bd);
 	return ret;
 }
 
@@ -197,9 +201,7 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 		{.name = "flush (type1 as designed)", .flush = true},
 		{.name = "no flush (debug switch)", .flush = false},
 	};
-	struct arm_smmu_device *smmu2 = NULL;
-	struct platform *p = NULL;
-	struct smmu *hw2 = NULL;
+	struct platform *p = NULL, *p2;
 	json_t *rows = json_array();
 	int failed = 0, ret;
 
@@ -211,9 +213,7 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 	       NPAGES);
 	ret = platform_create(&pcfg, &p);
 	if (!ret)
-		ret = smmu_create(p->pm, NULL, &hw2);
-	if (!ret)
-		ret = arm_smmu_device_probe(hw2, &o, &smmu2);
+		ret = platform_add_iommu(p, NULL, &o, &p2);
 	if (ret) {
 		fprintf(stderr, "noncoherent: setup failed: %d\n", ret);
 		failed = 1;
@@ -226,7 +226,7 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 		struct nc_run *r = &runs[k];
 		char dev[32], mem[32];
 
-		ret = one_run(p, hw2, smmu2, r);
+		ret = one_run(p, p2, r);
 		if (ret) {
 			fprintf(stderr, "noncoherent: run failed: %d\n", ret);
 			failed = 1;
@@ -289,17 +289,10 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 			failed = 1;
 	}
 out:
-	if (smmu2)
-		arm_smmu_device_remove(smmu2);
-	if (hw2)
-		smmu_destroy(hw2);
 	platform_destroy(p);
 	scenario_json_add(ctx, "noncoherent", json_pack("{s:o}", "runs", rows));
 	return failed;
 }
 
-const struct scenario scenario_noncoherent = {
-	.name = "noncoherent",
-	.summary = "VFIO type1: CPU cache flushes for a no-snoop device",
-	.run = run_noncoherent,
-};
+DEFINE_SCENARIO(noncoherent, run_noncoherent,
+		"VFIO type1: CPU cache flushes for a no-snoop device");

@@ -196,9 +196,6 @@ static int run_nvme(struct scenario_ctx *ctx)
 	return failed;
 }
 
-const struct scenario scenario_nvme = {
-	.name = "nvme",
-	.summary = "seed 004: NVMe 4 KiB random I/O, strict vs lazy "
-		   "invalidation",
-	.run = run_nvme,
-};
+DEFINE_SCENARIO(nvme, run_nvme,
+		"seed 004: NVMe 4 KiB random I/O, strict vs lazy "
+		"invalidation");

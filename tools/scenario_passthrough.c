@@ -15,8 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <uiommu/devices.h>
-#include <uiommu/hw.h>
+#include <uiommu/mem.h>
 #include <uiommu/uapi.h>
 
 #include "scenarios.h"
@@ -52,6 +51,20 @@ struct pt_result {
 	bool dma_ok, fault_after_unmap;
 };
 
+/* One MAP_DMA or UNMAP_DMA of the RAM, and its speed in GB/s.  0 or a
+ * negative errno. */
+static int timed_ioctl(int container, unsigned long request, void *arg,
+		       double *gbs)
+{
+	double t0 = now(), t1;
+
+	if (uiommu_ioctl(container, request, arg))
+		return -errno;
+	t1 = now();
+	*gbs = RAM / (t1 - t0) / 1e9;
+	return 0;
+}
+
 static int run_backing(int container, int dev, struct mm *mm, bool huge,
 		       struct pt_result *res)
 {
@@ -59,7 +72,6 @@ static int run_backing(int container, int dev, struct mm *mm, bool huge,
 	struct vfio_iommu_type1_dma_unmap unmap = {.argsz = sizeof(unmap)};
 	struct mm_stats st0, st1;
 	uint8_t *ram;
-	double t0, t1;
 	int ret;
 
 	ret = mm_mmap(mm, RAM, MM_MAP_POPULATE | (huge ? MM_MAP_HUGE : 0),
@@ -74,41 +86,32 @@ static int run_backing(int container, int dev, struct mm *mm, bool huge,
 	map.vaddr = (uintptr_t)ram;
 	map.iova = GUEST_PA;
 	map.size = RAM;
-	t0 = now();
-	ret = uiommu_ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
-	t1 = now();
-	if (ret) {
-		ret = -errno;
+	ret = timed_ioctl(container, VFIO_IOMMU_MAP_DMA, &map, &res->map_gbs);
+	if (ret)
 		goto out;
-	}
-	res->map_gbs = RAM / (t1 - t0) / 1e9;
 	mm_get_stats(mm, &st1);
 	res->pinned_pages = st1.pinned_pages - st0.pinned_pages;
 	res->locked_kib = mm_locked_vm(mm) * 4;
 
 	/* the device copies guest page 0 to the middle of RAM */
-	smmu_counters_reset(uiommu_system_smmu(0));
+	uiommu_reset_stats(0);
 	res->dma_ok = !dma_copy(dev, GUEST_PA, GUEST_PA + RAM / 2, 4096) &&
 		      ram[RAM / 2] == 0x11 && ram[RAM / 2 + 4095] == 0x11;
 
 	unmap.iova = GUEST_PA;
 	unmap.size = RAM;
-	t0 = now();
-	ret = uiommu_ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap);
-	t1 = now();
-	if (ret) {
-		ret = -errno;
+	ret = timed_ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap,
+			  &res->unmap_gbs);
+	if (ret)
 		goto out;
-	}
-	res->unmap_gbs = RAM / (t1 - t0) / 1e9;
 	{
-		struct smmu_counters c;
+		struct uiommu_stats st;
 
-		smmu_counters_read(uiommu_system_smmu(0), &c);
-		res->iotlb_hits = c.iotlb_hits;
-		res->iotlb_misses = c.iotlb_misses;
-		res->walks = c.walks;
-		res->tlbis = c.cmd_tlbi_nh_va + c.cmd_tlbi_nh_asid;
+		uiommu_get_stats(0, &st);
+		res->iotlb_hits = st.iotlb_hits;
+		res->iotlb_misses = st.iotlb_misses;
+		res->walks = st.walks;
+		res->tlbis = st.tlbi_va + st.tlbi_asid;
 	}
 	res->unmapped = unmap.size;
 	res->fault_after_unmap =
@@ -212,8 +215,5 @@ out:
 	return failed;
 }
 
-const struct scenario scenario_passthrough = {
-	.name = "passthrough",
-	.summary = "VFIO type1: map a VM's 1 GiB of RAM, DMA, unmap",
-	.run = run_passthrough,
-};
+DEFINE_SCENARIO(passthrough, run_passthrough,
+		"VFIO type1: map a VM's 1 GiB of RAM, DMA, unmap");

@@ -357,9 +357,6 @@ fail:
 	return 1;
 }
 
-const struct scenario scenario_stage2 = {
-	.name = "stage2",
-	.summary = "KVM stage 2 for assigned BARs: Device vs Normal-NC "
-		   "(VM_VFIO_ALLOW_WC)",
-	.run = run_stage2,
-};
+DEFINE_SCENARIO(stage2, run_stage2,
+		"KVM stage 2 for assigned BARs: Device vs Normal-NC "
+		"(VM_VFIO_ALLOW_WC)");

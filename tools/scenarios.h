@@ -24,6 +24,15 @@ struct scenario {
 	int (*run)(struct scenario_ctx *ctx); /* 0 or 1 (failed) */
 };
 
+/* The table entry of scenario id (also its name), run by fn, with its
+ * one-line summary text. */
+#define DEFINE_SCENARIO(id, fn, text)           \
+	const struct scenario scenario_##id = { \
+		.name = #id,                    \
+		.summary = text,                \
+		.run = fn,                      \
+	}
+
 void scenario_json_begin(struct scenario_ctx *ctx);
 int scenario_json_end(struct scenario_ctx *ctx);
 /* Attach a scenario's figures (steals the reference). */

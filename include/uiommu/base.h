@@ -2,9 +2,13 @@
 /*
  * uiommu: base definitions shared by every layer.
  *
- * Error convention: internal functions return 0 or a negative errno, the way
- * the kernel does; only the ioctl front (uiommu_ioctl) turns that into -1 and
- * errno.
+ * Part of the stable interface, with <uiommu/uapi.h>; self-contained (the
+ * C library only).
+ *
+ * Error convention: functions return 0 or a negative errno, the way the
+ * kernel does; only the calls of the fd front named after a system call
+ * (uiommu_open, uiommu_ioctl, ... in uapi.h) turn that into -1 and errno.
+ * The calls below cannot fail.
  *
  * Fault injection: every allocation site of the library (and every page pin)
  * passes through uiommu_should_fail().  A test arms it with

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uiommu workloads: device and driver models that scenarios run.
+ * uiommu workloads: device and driver models that scenarios run
+ * (src/devices/).
  *
- * A platform is the machine: physical memory, one emulated SMMU and its
- * driver.  The NVMe model is an NVMe-like block device (submission and
- * completion queues in memory, 4 KiB reads and writes DMAed by the device)
- * with its host driver on the DMA API: every I/O maps its buffer with
- * dma_map_page() and the completion unmaps it, which is where strict and
- * lazy invalidation differ (seed 004).
+ * A platform is where a device model sits: physical memory, one emulated
+ * SMMU and the driver probed on it.  The system layer's machine builder
+ * (src/system/machine.c) makes them: platform_create() builds a machine of
+ * one SMMU and no devices and returns its platform.  Each model puts its
+ * devices behind the SMMU through the bus (include/uiommu/bus.h).
+ *
+ * The NVMe model is an NVMe-like block device (submission and completion
+ * queues in memory, 4 KiB reads and writes DMAed by the device) with its
+ * host driver on the DMA API: every I/O maps its buffer with dma_map_page()
+ * and the completion unmaps it, which is where strict and lazy
+ * invalidation differ (seed 004).
  */
 #ifndef UIOMMU_DEVICES_H
 #define UIOMMU_DEVICES_H
@@ -31,8 +37,19 @@ struct platform_config {
 	struct smmu_config smmu; /* zero fields: the SMMU's defaults */
 };
 
+/* Build a one-SMMU machine (src/system/machine.c); 0 or a negative errno. */
 UIOMMU_API int platform_create(const struct platform_config *cfg,
 			       struct platform **out);
+/* Add an SMMU (hw NULL: the model's defaults) with its driver (drv NULL:
+ * the driver's defaults) to the machine of p, a platform platform_create()
+ * returned; *out is the new SMMU's platform, on the same memory, which
+ * platform_destroy(p) tears down.  0, -ENOSPC past 8 SMMUs, or an errno of
+ * the model or driver. */
+UIOMMU_API int platform_add_iommu(struct platform *p,
+				  const struct smmu_config *hw,
+				  const struct arm_smmu_options *drv,
+				  struct platform **out);
+/* Tear down a machine platform_create() built (NULL: nothing). */
 UIOMMU_API void platform_destroy(struct platform *p);
 
 /* ---- the DMA-engine device (docs/dmaengine.md) ---------------------------- */

@@ -1,28 +1,46 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uiommu's system-call front: the VFIO character devices (/dev/vfio/vfio,
- * /dev/vfio/N) and device fds, served in process.  uiommu_open(),
- * uiommu_ioctl(), uiommu_close(), uiommu_pread() and uiommu_pwrite() behave
- * as the system calls do (-1 and errno), with the ioctl numbers and structs
- * of <linux/vfio.h>.  The fds are real descriptors (of /dev/null) so they
- * never collide with a program's own; the preload library routes calls on
- * them here.
+ * uiommu's stable interface: the system-call front of VFIO, served in
+ * process.  A program opens the VFIO character devices (/dev/vfio/vfio,
+ * /dev/vfio/N) and device fds with uiommu_open() and drives them with the
+ * ioctl numbers and structs of <linux/vfio.h>; the errno values are the
+ * kernel's (docs/uapi.md lists them per ioctl).  The fds are real
+ * descriptors (of /dev/null) so they never collide with a program's own;
+ * the preload library (tools/preload.c) routes unmodified programs' calls
+ * on them here.  src/system/front.c implements this header.
  *
- * The system behind them (memory, IOMMUs, devices, groups) is described by
- * a topology string, one item per line or ';'-separated:
+ * This header is self-contained: it includes only the C library and
+ * <uiommu/base.h>, and names the library's objects as opaque types.
+ *
+ * Error conventions.  The calls named after a system call (uiommu_open,
+ * uiommu_ioctl, ...) behave as that call does: they return -1 (mmap:
+ * MAP_FAILED) and set errno.  The others (uiommu_system_*, uiommu_*_stats)
+ * return 0 or a negative errno and leave errno alone.
+ *
+ * The system behind the fds (memory, IOMMUs, devices, groups) is described
+ * by a topology string, one item per line or ';'-separated, words separated
+ * by blanks, '#' starting a comment:
  *
  *   iommu NAME [noncoherent] [threaded]
  *   device NAME iommu=NAME sid=N group=N [type=dma] [stall] [pri] [nosnoop]
  *
- * Group numbers name /dev/vfio/N.  Without a topology (and without the
- * UIOMMU_TOPOLOGY environment variable) the system has one SMMU and two
+ * An iommu is an emulated SMMUv3 with its driver (noncoherent: its table
+ * walks and DMA do not snoop CPU caches; threaded: its queues are served
+ * by threads of their own).  A device is a DMA engine (the registers
+ * below) on stream sid of an iommu named before it, in VFIO group N
+ * (/dev/vfio/N); stall and pri let its faults wait for software, nosnoop
+ * lets its DMA bypass CPU caches.  Names are unique and shorter than 32
+ * bytes, sid and group fit 16 bits, at most 8 iommus and 32 devices.
+ * Without a topology (and without the UIOMMU_TOPOLOGY environment
+ * variable) the system is UIOMMU_DEFAULT_TOPOLOGY: one SMMU and two
  * DMA-engine devices, dma0 in group 0 and dma1 in group 1.
  */
 #ifndef UIOMMU_UAPI_H
 #define UIOMMU_UAPI_H
 
+#include <stdint.h>
 #include <sys/types.h>
-#include <uiommu/mem.h>
+#include <uiommu/base.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,45 +50,131 @@ extern "C" {
 	"iommu smmu0; device dma0 iommu=smmu0 sid=1 group=0; " \
 	"device dma1 iommu=smmu0 sid=2 group=1"
 
-/* Build the system from a topology (NULL: $UIOMMU_TOPOLOGY or the
- * default).  -EBUSY if one exists; -EINVAL for a bad description.  The
- * first uiommu_open() does this implicitly. */
-UIOMMU_API int uiommu_system_init(const char *topology);
-/* Tear it down: -EBUSY while fds are open. */
-UIOMMU_API int uiommu_system_exit(void);
-/* This process's address space: DMA-able memory from mm_mmap() on it is a
- * plain pointer the program can use and hand to VFIO_IOMMU_MAP_DMA. */
-UIOMMU_API struct mm *uiommu_current_mm(void);
-UIOMMU_API struct phys_mem *uiommu_system_phys(void);
-/* The i-th IOMMU's hardware (its counters), NULL past the last. */
-struct smmu;
-UIOMMU_API struct smmu *uiommu_system_smmu(unsigned int i);
+/* ---- the system --------------------------------------------------------- */
 
-/* Is fd one of ours? */
+/*
+ * Build the system from topology (NULL: $UIOMMU_TOPOLOGY if set and not
+ * empty, else UIOMMU_DEFAULT_TOPOLOGY).  The first call that needs the
+ * system builds the default one implicitly when this was not called.
+ * Returns 0, -EBUSY if a system exists, -EINVAL for a description that
+ * breaks the grammar or its limits, -ENOMEM.
+ */
+UIOMMU_API int uiommu_system_init(const char *topology);
+/* Tear the system down.  Returns 0, -ENODEV if there is none, -EBUSY while
+ * any of its fds is open. */
+UIOMMU_API int uiommu_system_exit(void);
+
+/* ---- the fd front -------------------------------------------------------- */
+
+/* Is fd one of ours (open, and returned by uiommu_open or a
+ * VFIO_GROUP_GET_DEVICE_FD)? */
 UIOMMU_API bool uiommu_fd_is_ours(int fd);
-/* Is path one of ours (/dev/vfio/...)? */
+/* Is path one of ours (it starts with /dev/vfio/)? */
 UIOMMU_API bool uiommu_path_is_ours(const char *path);
 
+/*
+ * open(2) of /dev/vfio/vfio (a new container) or /dev/vfio/N (group N).
+ * Returns the fd, or -1 with errno: ENOENT (not a path of ours, no such
+ * group), EBUSY (the group is open), ENOMEM, ENODEV (no system could be
+ * built).
+ */
 UIOMMU_API int uiommu_open(const char *path, int flags);
-/* Like ioctl(2): the third argument is a pointer or an integer. */
+/*
+ * ioctl(2): the third argument is a pointer or an integer, as the VFIO
+ * request wants.  Returns what the request returns (0, a new fd, an
+ * extension's answer), or -1 with errno: EBADF (not an fd of ours),
+ * ENOTTY (a request the file does not serve), and the request's own
+ * errnos (docs/uapi.md).
+ */
 UIOMMU_API int uiommu_ioctl(int fd, unsigned long request, ...);
+/* close(2).  Returns 0, or -1 with errno EBADF.  The file lives on while
+ * other references hold it (a group file, while its device fds are open). */
 UIOMMU_API int uiommu_close(int fd);
+/*
+ * pread(2)/pwrite(2) of a device fd at a region offset (region index << 40
+ * plus the offset in the region).  Returns the count transferred (short
+ * when the transfer runs past the region's end), or -1 with errno: EINVAL
+ * (negative offset, not a device fd, offset at or past the region's end),
+ * EBADF (not an fd of ours, or not opened for that access), EFAULT (bad
+ * buffer).
+ */
 UIOMMU_API ssize_t uiommu_pread(int fd, void *buf, size_t count, off_t off);
 UIOMMU_API ssize_t uiommu_pwrite(int fd, const void *buf, size_t count,
 				 off_t off);
-/* read(2)/write(2) at the fd's position, and lseek(2) (SEEK_SET, SEEK_CUR:
- * a device fd has no end), for device fds. */
+/* read(2)/write(2) of a device fd at its file position, which a transfer
+ * advances.  Returns and errnos as uiommu_pread. */
 UIOMMU_API ssize_t uiommu_read(int fd, void *buf, size_t count);
 UIOMMU_API ssize_t uiommu_write(int fd, const void *buf, size_t count);
+/* lseek(2): no VFIO file can seek.  Returns -1 with errno ESPIPE (EBADF
+ * for an fd not ours). */
 UIOMMU_API off_t uiommu_lseek(int fd, off_t off, int whence);
-/* mmap(2) of a device region into this process (uiommu_current_mm()):
- * MAP_SHARED, page aligned, within the region's sparse-mmap areas. */
+/*
+ * mmap(2) of a device region into this process: MAP_SHARED, page aligned,
+ * within the region's sparse-mmap areas.  Returns the address, or
+ * MAP_FAILED with errno: EINVAL (alignment, length, a private mapping or a
+ * range no area allows), EBADF, ENOMEM, EOVERFLOW, EOPNOTSUPP, EACCES
+ * (protection beyond the fd's mode), ENODEV (not a device fd, or no
+ * system), in the order docs/uapi.md gives.
+ */
 UIOMMU_API void *uiommu_mmap(void *addr, size_t len, int prot, int flags,
 			     int fd, off_t off);
-/* munmap(2) of memory uiommu mapped or adopted. */
+/* munmap(2) of memory uiommu mapped or adopted.  Returns 0, or -1 with
+ * errno (EINVAL for a bad range, ENODEV without a system). */
 UIOMMU_API int uiommu_munmap(void *addr, size_t len);
 
-/* ---- the DMA-engine device (docs/dmaengine.md) ------------------------------ */
+/* ---- counters ------------------------------------------------------------ */
+
+/*
+ * What one IOMMU of the system counted since it was built or last reset:
+ * its translations, the IOTLB, its faults, the DMA it carried and the
+ * invalidation commands its driver issued.  Fields are only ever added at
+ * the end.
+ */
+struct uiommu_stats {
+	uint64_t translations;	/* DMA pages translated */
+	uint64_t iotlb_hits;	/* translations the IOTLB answered */
+	uint64_t iotlb_misses;	/* translations that missed it */
+	uint64_t walks;		/* page-table walks */
+	uint64_t faults;	/* translations that faulted */
+	uint64_t events;	/* fault events recorded */
+	uint64_t stalls;	/* faults stalled for software */
+	uint64_t page_requests; /* page requests issued */
+	uint64_t dma_reads, dma_writes;
+	uint64_t dma_bytes_read, dma_bytes_written;
+	uint64_t dma_errors; /* transfers that failed */
+	uint64_t tlbi_va;    /* TLB invalidations by stage-1 address */
+	uint64_t tlbi_asid;  /* ... of one address space (ASID) */
+	uint64_t tlbi_ipa;   /* ... by stage-2 address */
+	uint64_t tlbi_vmid;  /* ... of one VM (VMID), both stages */
+	uint64_t tlbi_all;   /* ... of everything */
+	uint64_t syncs;	     /* command-queue syncs */
+};
+
+/* Read IOMMU iommu's counters (its index in the topology); like every call
+ * of the front, the first builds the system when none exists.  Returns 0,
+ * or -ENODEV past the last IOMMU or when no system can be built. */
+UIOMMU_API int uiommu_get_stats(unsigned int iommu, struct uiommu_stats *st);
+/* Zero IOMMU iommu's counters.  Returns 0 or -ENODEV. */
+UIOMMU_API int uiommu_reset_stats(unsigned int iommu);
+
+/* ---- handles for uiommu's own tools and tests --------------------------- */
+
+/*
+ * Not part of the stable interface: opaque handles into the layers below,
+ * which only the library's internal headers can use.  The process's
+ * address space (struct mm): DMA-able memory comes from mm_mmap() on it,
+ * and the preload library adopts the program's own mappings into it.  The
+ * system's physical memory (struct phys_mem), for leak checks.  NULL when
+ * no system can be built.
+ */
+struct mm;
+struct phys_mem;
+UIOMMU_API struct mm *uiommu_current_mm(void);
+UIOMMU_API struct phys_mem *uiommu_system_phys(void);
+
+/* ---- the DMA-engine device (docs/dmaengine.md) -------------------------- */
+
+/* A device fd's register layout: the device ABI, stable as the calls are. */
 
 /* Region 0 registers, little endian, 4 KiB. */
 #define DMAENGINE_REG_SRC      0x00 /* u64: source IOVA */

@@ -4,22 +4,31 @@
  * VFIO like the engines the kernel's VFIO self-tests use.  Region 0 holds
  * its registers (include/uiommu/uapi.h, docs/dmaengine.md); a write of 1 to
  * the doorbell copies LEN bytes from SRC to DST, both IOVAs, through the
- * SMMU, a page at a time.  A copy that faults sets STATUS to ERROR with the errno in ERROR
- * and the IOVA in FAULT; nothing is written past the fault, and nothing is
- * ever written to memory the IOMMU did not map.
+ * SMMU, a page at a time.  A copy that faults sets STATUS to ERROR with
+ * the errno in ERROR and the IOVA in FAULT; nothing is written past the
+ * fault, and nothing is ever written to memory the IOMMU did not map.
+ *
+ * Objects and lifetimes: struct dmaengine embeds its vfio_device and its
+ * place on the bus (the core's device and the SMMU endpoint, one stream
+ * id); dmaengine_create() builds it with its BAR's frames, the caller
+ * registers it with VFIO, and dmaengine_destroy() frees it once
+ * unregistered.
  *
  * Locking: regs_lock guards the registers; a copy runs under it (the
  * doorbell write returns when the copy is done, as a synchronous engine).
+ * Its place in the lock order: devices_internal.h.
  */
 #include <errno.h>
 #include <linux/vfio.h>
 #include <pthread.h>
 #include <string.h>
 
+#include <uiommu/bus.h>
 #include <uiommu/devices.h>
 #include <uiommu/uapi.h>
 #include <uiommu/vfio_device.h>
 
+#include "devices_internal.h"
 #include "lib/internal.h"
 #include "lib/uaccess.h"
 
@@ -32,21 +41,22 @@
 
 struct dmaengine {
 	struct vfio_device vdev;
-	struct device dev;
-	struct dev *hw;
+	struct bus_device bus; /* the core's device and the endpoint */
 	struct phys_mem *pm;
 	phys_addr_t bar_pa; /* region 1 */
-	pthread_mutex_t regs_lock;
+	struct mutex regs_lock;
 	uint64_t src, dst, len, fault;
 	uint32_t status, error, count;
 	uint8_t bounce[4096];
 };
 
+/* The doorbell: copy LEN bytes from SRC to DST, then set STATUS. */
 static void dmaengine_run(struct dmaengine *e)
 {
 	uint64_t done = 0;
 	int ret = 0;
 
+	lockdep_assert_held(&e->regs_lock);
 	if (!e->len || e->len > DMAENGINE_MAX_LEN) {
 		ret = -EINVAL;
 		goto out;
@@ -57,12 +67,12 @@ static void dmaengine_run(struct dmaengine *e)
 		size_t n = (size_t)min(e->len - done, min(4096 - (s & 4095),
 							  4096 - (d & 4095)));
 
-		ret = dev_dma_read(e->hw, s, e->bounce, n);
+		ret = dev_dma_read(e->bus.hw, s, e->bounce, n);
 		if (ret) {
 			e->fault = s;
 			break;
 		}
-		ret = dev_dma_write(e->hw, d, e->bounce, n);
+		ret = dev_dma_write(e->bus.hw, d, e->bounce, n);
 		if (ret) {
 			e->fault = d;
 			break;
@@ -136,7 +146,7 @@ static ssize_t dmaengine_rw(struct vfio_device *vdev, void *buf, size_t count,
 			    dmaengine_region_size[index] - pos);
 	if (index == 1)
 		return bar_rw(e, buf, count, pos, write);
-	pthread_mutex_lock(&e->regs_lock);
+	mutex_lock(&e->regs_lock);
 	memcpy(regs + DMAENGINE_REG_SRC, &e->src, 8);
 	memcpy(regs + DMAENGINE_REG_DST, &e->dst, 8);
 	memcpy(regs + DMAENGINE_REG_LEN, &e->len, 8);
@@ -145,12 +155,12 @@ static ssize_t dmaengine_rw(struct vfio_device *vdev, void *buf, size_t count,
 	memcpy(regs + DMAENGINE_REG_COUNT, &e->count, 4);
 	memcpy(regs + DMAENGINE_REG_FAULT, &e->fault, 8);
 	if (!write) {
-		pthread_mutex_unlock(&e->regs_lock);
+		mutex_unlock(&e->regs_lock);
 		return copy_to_user(buf, regs + pos, count) ? -EFAULT
 							    : (ssize_t)count;
 	}
 	if (copy_from_user(regs + pos, buf, count)) {
-		pthread_mutex_unlock(&e->regs_lock);
+		mutex_unlock(&e->regs_lock);
 		return -EFAULT;
 	}
 	memcpy(&e->src, regs + DMAENGINE_REG_SRC, 8);
@@ -161,7 +171,7 @@ static ssize_t dmaengine_rw(struct vfio_device *vdev, void *buf, size_t count,
 	if (pos <= DMAENGINE_REG_DOORBELL &&
 	    pos + count > DMAENGINE_REG_DOORBELL && doorbell == 1)
 		dmaengine_run(e);
-	pthread_mutex_unlock(&e->regs_lock);
+	mutex_unlock(&e->regs_lock);
 	return (ssize_t)count;
 }
 
@@ -177,6 +187,104 @@ static ssize_t dmaengine_write(struct vfio_device *vdev, const void *buf,
 	return dmaengine_rw(vdev, (void *)buf, count, off, true);
 }
 
+/* The bytes of a VFIO ioctl struct up to and including its member m. */
+#define VFIO_MINSZ(type, m) (offsetof(type, m) + sizeof(((type *)0)->m))
+
+/*
+ * The first minsz bytes of the caller's struct (-EFAULT), whose argsz (the
+ * first member of every VFIO ioctl struct) must cover them (-EINVAL).
+ */
+static int copy_info_from_user(void *info, unsigned long arg, size_t minsz)
+{
+	uint32_t argsz;
+
+	if (copy_from_user(info, (void *)arg, minsz))
+		return -EFAULT;
+	memcpy(&argsz, info, sizeof(argsz));
+	return argsz < minsz ? -EINVAL : 0;
+}
+
+static long dmaengine_get_info(unsigned long arg)
+{
+	size_t minsz = VFIO_MINSZ(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
+	int ret = copy_info_from_user(&info, arg, minsz);
+
+	if (ret)
+		return ret;
+	info.flags = VFIO_DEVICE_FLAGS_PLATFORM | VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = DMAENGINE_NUM_REGIONS;
+	info.num_irqs = DMAENGINE_NUM_IRQS;
+	return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long dmaengine_get_region_info(unsigned long arg)
+{
+	size_t minsz = VFIO_MINSZ(struct vfio_region_info, offset);
+	struct vfio_region_info info;
+	struct {
+		struct vfio_region_info_cap_sparse_mmap sparse;
+		struct vfio_region_sparse_mmap_area area;
+	} cap = {
+		.sparse.header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP,
+		.sparse.header.version = 1,
+		.sparse.nr_areas = 1,
+		.area = {PHYS_PAGE_SIZE, DMAENGINE_BAR_SIZE - PHYS_PAGE_SIZE},
+	};
+	int ret = copy_info_from_user(&info, arg, minsz);
+
+	if (ret)
+		return ret;
+	/* the index is the user's: check it before it is used */
+	if (info.index >= DMAENGINE_NUM_REGIONS)
+		return -EINVAL;
+	info.cap_offset = 0;
+	info.offset = VFIO_REGION_OFFSET(info.index);
+	info.size = dmaengine_region_size[info.index];
+	info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	if (info.index == 1) {
+		info.flags |= VFIO_REGION_INFO_FLAG_MMAP |
+			      VFIO_REGION_INFO_FLAG_CAPS;
+		/* the capability chain follows the struct, when the caller
+		 * made room for it; else say how much */
+		if (info.argsz < sizeof(info) + sizeof(cap)) {
+			info.argsz = sizeof(info) + sizeof(cap);
+		} else {
+			if (copy_to_user((void *)(arg + sizeof(info)), &cap,
+					 sizeof(cap)))
+				return -EFAULT;
+			info.cap_offset = sizeof(info);
+		}
+	}
+	return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long dmaengine_get_irq_info(unsigned long arg)
+{
+	struct vfio_irq_info info;
+	int ret = copy_info_from_user(&info, arg,
+				      VFIO_MINSZ(struct vfio_irq_info, count));
+
+	/* no interrupts: every index is past num_irqs */
+	return ret ? ret : -EINVAL;
+}
+
+static long dmaengine_set_irqs(unsigned long arg)
+{
+	struct vfio_irq_set hdr;
+	size_t data_size;
+	int ret;
+
+	if (copy_from_user(&hdr, (void *)arg,
+			   VFIO_MINSZ(struct vfio_irq_set, count)))
+		return -EFAULT;
+	ret = vfio_set_irqs_validate_and_prepare(
+		&hdr, DMAENGINE_NUM_IRQS, DMAENGINE_NUM_IRQS, &data_size);
+	if (ret)
+		return ret;
+	return -EINVAL; /* no index passes the checks above */
+}
+
 /*
  * The ioctls in vfio_platform_ioctl's order: each copies its header
  * (-EFAULT), checks argsz (-EINVAL), then validates the index before
@@ -189,99 +297,20 @@ static long dmaengine_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	struct dmaengine *e = vdev->priv;
 
 	switch (cmd) {
-	case VFIO_DEVICE_GET_INFO: {
-		struct vfio_device_info info;
-		size_t minsz = offsetof(struct vfio_device_info, num_irqs) +
-			       sizeof(info.num_irqs);
-
-		if (copy_from_user(&info, (void *)arg, minsz))
-			return -EFAULT;
-		if (info.argsz < minsz)
-			return -EINVAL;
-		info.flags = VFIO_DEVICE_FLAGS_PLATFORM |
-			     VFIO_DEVICE_FLAGS_RESET;
-		info.num_regions = DMAENGINE_NUM_REGIONS;
-		info.num_irqs = DMAENGINE_NUM_IRQS;
-		return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
-	}
-	case VFIO_DEVICE_GET_REGION_INFO: {
-		struct vfio_region_info info;
-		struct {
-			struct vfio_region_info_cap_sparse_mmap sparse;
-			struct vfio_region_sparse_mmap_area area;
-		} cap = {
-			.sparse.header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP,
-			.sparse.header.version = 1,
-			.sparse.nr_areas = 1,
-			.area = {PHYS_PAGE_SIZE,
-				 DMAENGINE_BAR_SIZE - PHYS_PAGE_SIZE},
-		};
-		size_t minsz = offsetof(struct vfio_region_info, offset) +
-			       sizeof(info.offset);
-
-		if (copy_from_user(&info, (void *)arg, minsz))
-			return -EFAULT;
-		if (info.argsz < minsz)
-			return -EINVAL;
-		/* the index is the user's: check it before it is used */
-		if (info.index >= DMAENGINE_NUM_REGIONS)
-			return -EINVAL;
-		info.cap_offset = 0;
-		info.offset = VFIO_REGION_OFFSET(info.index);
-		info.size = dmaengine_region_size[info.index];
-		info.flags = VFIO_REGION_INFO_FLAG_READ |
-			     VFIO_REGION_INFO_FLAG_WRITE;
-		if (info.index == 1) {
-			info.flags |= VFIO_REGION_INFO_FLAG_MMAP |
-				      VFIO_REGION_INFO_FLAG_CAPS;
-			/* the capability chain follows the struct, when the
-			 * caller made room for it; else say how much */
-			if (info.argsz < sizeof(info) + sizeof(cap)) {
-				info.argsz = sizeof(info) + sizeof(cap);
-			} else {
-				if (copy_to_user((void *)(arg + sizeof(info)),
-						 &cap, sizeof(cap)))
-					return -EFAULT;
-				info.cap_offset = sizeof(info);
-			}
-		}
-		return copy_to_user((void *)arg, &info, minsz) ? -EFAULT : 0;
-	}
-	case VFIO_DEVICE_GET_IRQ_INFO: {
-		struct vfio_irq_info info;
-		size_t minsz = offsetof(struct vfio_irq_info, count) +
-			       sizeof(info.count);
-
-		if (copy_from_user(&info, (void *)arg, minsz))
-			return -EFAULT;
-		if (info.argsz < minsz)
-			return -EINVAL;
-		/* no interrupts: every index is past num_irqs */
-		return -EINVAL;
-	}
-	case VFIO_DEVICE_SET_IRQS: {
-		struct vfio_irq_set hdr;
-		size_t minsz = offsetof(struct vfio_irq_set, count) +
-			       sizeof(hdr.count),
-		       data_size;
-		int ret;
-
-		if (copy_from_user(&hdr, (void *)arg, minsz))
-			return -EFAULT;
-		ret = vfio_set_irqs_validate_and_prepare(&hdr,
-							 DMAENGINE_NUM_IRQS,
-							 DMAENGINE_NUM_IRQS,
-							 &data_size);
-		if (ret)
-			return ret;
-		return -EINVAL; /* no index passes the checks above */
-	}
+	case VFIO_DEVICE_GET_INFO:
+		return dmaengine_get_info(arg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return dmaengine_get_region_info(arg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return dmaengine_get_irq_info(arg);
+	case VFIO_DEVICE_SET_IRQS:
+		return dmaengine_set_irqs(arg);
 	case VFIO_DEVICE_RESET:
-		pthread_mutex_lock(&e->regs_lock);
+		mutex_lock(&e->regs_lock);
 		e->src = e->dst = e->len = e->fault = 0;
 		e->status = DMAENGINE_STATUS_IDLE;
 		e->error = e->count = 0;
-		pthread_mutex_unlock(&e->regs_lock);
+		mutex_unlock(&e->regs_lock);
 		return 0;
 	default:
 		return -ENOTTY;
@@ -332,37 +361,27 @@ int dmaengine_create(struct platform *p, const char *name, uint32_t sid,
 	e = ui_zalloc(sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	pthread_mutex_init(&e->regs_lock, NULL);
+	mutex_init(&e->regs_lock, DEVICES_LOCK_DMAENGINE_REGS);
 	e->pm = p->pm;
 	ret = phys_alloc_pages(p->pm, DMAENGINE_BAR_ORDER, PHYS_ALLOC_ZERO,
 			       PHYS_OWNER_KERNEL, &e->bar_pa);
 	if (ret)
 		goto err_mutex;
-	snprintf(e->dev.name, sizeof(e->dev.name), "%s", name);
-	e->dev.sid = sid;
-	e->dev.fw_flags = fw_flags;
-	ret = iommu_probe_device(&e->dev, p->iommu, group_tag);
+	ret = bus_device_add(&e->bus, p->hw, p->iommu, name, sid, fw_flags,
+			     group_tag);
 	if (ret)
 		goto err_free;
-	ret = dev_create(p->hw, sid, 0,
-			 (fw_flags & DEVICE_FW_CAN_STALL ? DEV_CAP_STALL : 0) |
-				 (fw_flags & DEVICE_FW_PRI ? DEV_CAP_PRI : 0),
-			 &e->hw);
-	if (ret)
-		goto err_release;
 	e->vdev.ops = &dmaengine_ops;
-	e->vdev.dev = &e->dev;
+	e->vdev.dev = &e->bus.dev;
 	e->vdev.priv = e;
 	snprintf(e->vdev.name, sizeof(e->vdev.name), "%s", name);
 	*out = &e->vdev;
 	return 0;
 
-err_release:
-	iommu_release_device(&e->dev);
 err_free:
 	phys_free_pages(p->pm, e->bar_pa, DMAENGINE_BAR_ORDER);
 err_mutex:
-	pthread_mutex_destroy(&e->regs_lock);
+	mutex_destroy(&e->regs_lock);
 	ui_free(e);
 	return ret;
 }
@@ -371,9 +390,8 @@ void dmaengine_destroy(struct vfio_device *vdev)
 {
 	struct dmaengine *e = vdev->priv;
 
-	dev_destroy(e->hw);
-	iommu_release_device(&e->dev);
+	bus_device_remove(&e->bus);
 	phys_free_pages(e->pm, e->bar_pa, DMAENGINE_BAR_ORDER);
-	pthread_mutex_destroy(&e->regs_lock);
+	mutex_destroy(&e->regs_lock);
 	ui_free(e);
 }

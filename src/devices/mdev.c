@@ -36,6 +36,7 @@
 #include <uiommu/devices.h>
 #include <uiommu/vfio.h>
 
+#include "devices_internal.h"
 #include "lib/internal.h"
 
 #define MDEV_BUCKETS 64
@@ -55,7 +56,7 @@ struct mdev {
 	struct iommu_group *group;
 	enum mdev_model model;
 	char name[32];
-	pthread_mutex_t cache_lock;
+	struct mutex cache_lock;
 	struct mdev_entry *cache[MDEV_BUCKETS]; /* cache_lock */
 	struct mdev_stats st;			/* cache_lock */
 	uint64_t pin_gen;			/* cache_lock */
@@ -83,17 +84,19 @@ static struct mdev_entry **cache_find(struct mdev *m, uint64_t iova)
 {
 	struct mdev_entry **e;
 
+	lockdep_assert_held(&m->cache_lock);
 	for (e = &m->cache[bucket(iova)]; *e; e = &(*e)->next)
 		if ((*e)->iova == iova)
 			return e;
 	return NULL;
 }
 
-/* Halt and unpin one cached page (cache_lock held). */
+/* Halt and unpin one cached page. */
 static void cache_remove(struct mdev *m, struct mdev_entry **ep)
 {
 	struct mdev_entry *e = *ep;
 
+	lockdep_assert_held(&m->cache_lock);
 	*ep = e->next;
 	WARN_ON(vfio_iommu_type1_device_unpin_pages(m->iommu, &m->vdev, e->iova,
 						    1) != 1);
@@ -101,8 +104,10 @@ static void cache_remove(struct mdev *m, struct mdev_entry **ep)
 	ui_free(e);
 }
 
+/* Unpin everything the device holds. */
 static void reset_locked(struct mdev *m)
 {
+	lockdep_assert_held(&m->cache_lock);
 	for (unsigned int b = 0; b < MDEV_BUCKETS; b++)
 		while (m->cache[b]) {
 			cache_remove(m, &m->cache[b]);
@@ -118,11 +123,11 @@ static void mdev_dma_unmap(struct vfio_iommu_device *vdev, uint64_t iova,
 	struct mdev_entry **e;
 
 	(void)vdev;
-	pthread_mutex_lock(&m->cache_lock);
+	mutex_lock(&m->cache_lock);
 	m->st.unmap_calls++;
 	switch (m->model) {
 	case MDEV_GVT:
-		/* every page of the range, as GVT-g does (G08) */
+		/* every page of the range, as GVT-g does */
 		for (uint64_t pfn = iova / MDEV_PAGE,
 			      end = pfn + length / MDEV_PAGE;
 		     pfn < end; pfn++) {
@@ -151,7 +156,7 @@ static void mdev_dma_unmap(struct vfio_iommu_device *vdev, uint64_t iova,
 		}
 		break;
 	}
-	pthread_mutex_unlock(&m->cache_lock);
+	mutex_unlock(&m->cache_lock);
 }
 
 static const struct vfio_iommu_device_ops mdev_ops = {
@@ -176,13 +181,13 @@ int mdev_create(struct phys_mem *pm, struct vfio_iommu *iommu,
 	m->model = model;
 	snprintf(m->name, sizeof(m->name), "%s",
 		 name ? name : mdev_model_name(model));
-	pthread_mutex_init(&m->cache_lock, NULL);
+	mutex_init(&m->cache_lock, DEVICES_LOCK_MDEV_CACHE);
 	m->vdev.ops = &mdev_ops;
 	m->vdev.priv = m;
 	m->vdev.name = m->name;
 	ret = vfio_iommu_type1_register_device(iommu, &m->vdev);
 	if (ret) {
-		pthread_mutex_destroy(&m->cache_lock);
+		mutex_destroy(&m->cache_lock);
 		ui_free(m);
 		return ret;
 	}
@@ -192,9 +197,9 @@ int mdev_create(struct phys_mem *pm, struct vfio_iommu *iommu,
 
 void mdev_reset(struct mdev *m)
 {
-	pthread_mutex_lock(&m->cache_lock);
+	mutex_lock(&m->cache_lock);
 	reset_locked(m);
-	pthread_mutex_unlock(&m->cache_lock);
+	mutex_unlock(&m->cache_lock);
 }
 
 void mdev_destroy(struct mdev *m)
@@ -203,7 +208,7 @@ void mdev_destroy(struct mdev *m)
 		return;
 	mdev_reset(m);
 	vfio_iommu_type1_unregister_device(m->iommu, &m->vdev);
-	pthread_mutex_destroy(&m->cache_lock);
+	mutex_destroy(&m->cache_lock);
 	ui_free(m);
 }
 
@@ -215,7 +220,7 @@ int mdev_pin(struct mdev *m, uint64_t iova, int npage, int prot)
 
 	if (npage <= 0 || iova % MDEV_PAGE)
 		return -EINVAL;
-	pthread_mutex_lock(&m->cache_lock);
+	mutex_lock(&m->cache_lock);
 	gen = ++m->pin_gen;
 	for (i = 0; i < npage; i++) {
 		uint64_t cur = iova + (uint64_t)i * MDEV_PAGE;
@@ -251,7 +256,7 @@ int mdev_pin(struct mdev *m, uint64_t iova, int npage, int prot)
 		if (e && (*e)->gen == gen)
 			cache_remove(m, e);
 	}
-	pthread_mutex_unlock(&m->cache_lock);
+	mutex_unlock(&m->cache_lock);
 	return ret;
 }
 
@@ -260,13 +265,13 @@ int mdev_unpin(struct mdev *m, uint64_t iova)
 	struct mdev_entry **e;
 	int ret = -ENOENT;
 
-	pthread_mutex_lock(&m->cache_lock);
+	mutex_lock(&m->cache_lock);
 	e = cache_find(m, iova);
 	if (e) {
 		cache_remove(m, e);
 		ret = 0;
 	}
-	pthread_mutex_unlock(&m->cache_lock);
+	mutex_unlock(&m->cache_lock);
 	return ret;
 }
 
@@ -276,7 +281,7 @@ int mdev_dma_rw(struct mdev *m, uint64_t iova, void *buf, size_t len,
 	uint8_t *p = buf;
 	int ret = 0;
 
-	pthread_mutex_lock(&m->cache_lock);
+	mutex_lock(&m->cache_lock);
 	while (len) {
 		uint64_t off = iova % MDEV_PAGE;
 		size_t n = min((size_t)(MDEV_PAGE - off), len);
@@ -297,14 +302,14 @@ int mdev_dma_rw(struct mdev *m, uint64_t iova, void *buf, size_t len,
 		iova += n;
 		len -= n;
 	}
-	pthread_mutex_unlock(&m->cache_lock);
+	mutex_unlock(&m->cache_lock);
 	return ret;
 }
 
 void mdev_get_stats(struct mdev *m, struct mdev_stats *st)
 {
-	pthread_mutex_lock(&m->cache_lock);
+	mutex_lock(&m->cache_lock);
 	*st = m->st;
-	pthread_mutex_unlock(&m->cache_lock);
+	mutex_unlock(&m->cache_lock);
 	st->holder_refs = vfio_iommu_type1_device_pinned(m->iommu, &m->vdev);
 }

@@ -21,9 +21,20 @@
  *    ATS-like translation: while it succeeds although the page table no
  *    longer maps the IOVA, the IOTLB is stale (seed 004's security note).
  *
- * Counts come from the domain (TLBIs, syncs, flush-alls, IOVA cache) and
- * from the NVMe stream's own SMMU counters, so the probe does not disturb
- * them.  With one thread and no flush timer every count is deterministic.
+ * Both streams sit on the bus (include/uiommu/bus.h), which pairs each
+ * SMMU endpoint with its core device.  Counts come from the domain (TLBIs,
+ * syncs, flush-alls, IOVA cache) and from the bus's counters of the NVMe
+ * stream, so the probe does not disturb them.  With one thread and no
+ * flush timer every count is deterministic.
+ *
+ * Lifetimes: nvme_run() builds the controller, the driver and both bus
+ * devices on the caller's platform, runs, and tears everything down before
+ * it returns.
+ *
+ * Locking: each I/O thread owns its queue pair (driver and device side);
+ * the only shared state is the namespace, whose blocks move under their
+ * stripe's ns_lock (ranks: devices_internal.h), and the error counter,
+ * which is atomic.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,8 +42,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <uiommu/bus.h>
 #include <uiommu/devices.h>
 
+#include "devices_internal.h"
 #include "lib/internal.h"
 
 #define NVME_BLOCK     4096u
@@ -89,10 +102,10 @@ struct nvme_hw_queue {
  * as NVMe's atomic write unit guarantees for one block.
  */
 struct nvme_ctrl {
-	struct dev *hwdev;
+	struct dev *hwdev; /* its endpoint: nvme_dev.bus.hw */
 	uint8_t *ns;
 	uint64_t nblocks;
-	pthread_mutex_t ns_lock[NVME_NS_LOCKS]; /* by LBA */
+	struct mutex ns_lock[NVME_NS_LOCKS]; /* by LBA */
 	_Atomic uint64_t dma_errors;
 };
 
@@ -124,8 +137,8 @@ struct nvme_queue {
 struct nvme_dev {
 	struct platform *p;
 	const struct nvme_config *cfg;
-	struct device dev, probe_dev;
-	struct dev *probe_hwdev;
+	struct bus_device bus;	     /* the controller's stream */
+	struct bus_device probe_bus; /* the probe's stream, same group */
 	struct iommu_domain *domain;
 	struct nvme_ctrl ctrl;
 	struct nvme_queue *queues;
@@ -156,12 +169,12 @@ static uint16_t nvme_exec(struct nvme_ctrl *c, const struct nvme_sqe *sqe)
 	if (sqe->slba >= c->nblocks || sqe->nlb)
 		return NVME_SC_LBA_RANGE << 1;
 	blk = c->ns + sqe->slba * NVME_BLOCK;
-	pthread_mutex_lock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
+	mutex_lock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
 	if (sqe->opcode == NVME_CMD_READ)
 		ret = dev_dma_write(c->hwdev, sqe->prp1, blk, NVME_BLOCK);
 	else
 		ret = dev_dma_read(c->hwdev, sqe->prp1, blk, NVME_BLOCK);
-	pthread_mutex_unlock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
+	mutex_unlock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
 	if (ret) {
 		atomic_fetch_add(&c->dma_errors, 1);
 		return NVME_SC_DATA_XFER << 1;
@@ -211,7 +224,6 @@ static void nvme_ring_sq(struct nvme_ctrl *c, struct nvme_hw_queue *q,
 static void probe_unmapped(struct nvme_queue *q, dma_addr_t iova)
 {
 	struct nvme_dev *nd = q->nd;
-	struct smmu_xlate x;
 
 	if (!q->probing) {
 		q->probing = true;
@@ -219,8 +231,7 @@ static void probe_unmapped(struct nvme_queue *q, dma_addr_t iova)
 		q->probe_window = 0;
 		q->probed++;
 	}
-	if (!smmu_translate(nd->probe_hwdev, q->probe_iova, false, &x, NULL) &&
-	    !iommu_iova_to_phys(nd->domain, q->probe_iova)) {
+	if (bus_device_iotlb_stale(&nd->probe_bus, q->probe_iova)) {
 		q->stale_accesses++;
 		q->probe_window++;
 		return;
@@ -244,7 +255,7 @@ static void nvme_complete(struct nvme_queue *q)
 		if ((status & 1) != q->cq_phase)
 			break;
 		cid = cqe->cid;
-		dma_unmap_page(&nd->dev, q->buf_dma[cid], NVME_BLOCK,
+		dma_unmap_page(&nd->bus.dev, q->buf_dma[cid], NVME_BLOCK,
 			       q->buf_write[cid] ? DMA_TO_DEVICE
 						 : DMA_FROM_DEVICE);
 		if (status >> 1) {
@@ -283,7 +294,7 @@ static int nvme_submit_batch(struct nvme_queue *q, unsigned int n)
 
 			data[0] = block_tag(lba);
 		}
-		dma = dma_map_page(&nd->dev, q->buf_pa[cid], NVME_BLOCK,
+		dma = dma_map_page(&nd->bus.dev, q->buf_pa[cid], NVME_BLOCK,
 				   write ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
 		if (dma == DMA_MAPPING_ERROR)
 			return -ENOMEM;
@@ -364,9 +375,9 @@ static int nvme_queue_init(struct nvme_dev *nd, struct nvme_queue *q,
 		return -EINVAL;
 	q->sq = phys_to_virt(pm, q->sq_pa);
 	q->cq = phys_to_virt(pm, q->cq_pa);
-	q->hwq.sq_dma = dma_map_page(&nd->dev, q->sq_pa, 8 * PHYS_PAGE_SIZE,
+	q->hwq.sq_dma = dma_map_page(&nd->bus.dev, q->sq_pa, 8 * PHYS_PAGE_SIZE,
 				     DMA_TO_DEVICE);
-	q->hwq.cq_dma = dma_map_page(&nd->dev, q->cq_pa, 2 * PHYS_PAGE_SIZE,
+	q->hwq.cq_dma = dma_map_page(&nd->bus.dev, q->cq_pa, 2 * PHYS_PAGE_SIZE,
 				     DMA_FROM_DEVICE);
 	if (q->hwq.sq_dma == DMA_MAPPING_ERROR ||
 	    q->hwq.cq_dma == DMA_MAPPING_ERROR)
@@ -389,10 +400,10 @@ static void nvme_queue_fini(struct nvme_dev *nd, struct nvme_queue *q)
 			if (q->buf_pa[i])
 				phys_free_pages(pm, q->buf_pa[i], 0);
 	if (q->hwq.sq_dma && q->hwq.sq_dma != DMA_MAPPING_ERROR)
-		dma_unmap_page(&nd->dev, q->hwq.sq_dma, 8 * PHYS_PAGE_SIZE,
+		dma_unmap_page(&nd->bus.dev, q->hwq.sq_dma, 8 * PHYS_PAGE_SIZE,
 			       DMA_TO_DEVICE);
 	if (q->hwq.cq_dma && q->hwq.cq_dma != DMA_MAPPING_ERROR)
-		dma_unmap_page(&nd->dev, q->hwq.cq_dma, 2 * PHYS_PAGE_SIZE,
+		dma_unmap_page(&nd->bus.dev, q->hwq.cq_dma, 2 * PHYS_PAGE_SIZE,
 			       DMA_FROM_DEVICE);
 	if (q->sq_pa)
 		phys_free_pages(pm, q->sq_pa, 3);
@@ -445,7 +456,7 @@ static void nvme_collect(struct nvme_dev *nd, struct nvme_result *res,
 	res->flush_all = st.flush_all;
 	res->iova_hits = st.iova_hits;
 	res->iova_misses = st.iova_misses;
-	smmu_stream_counters_read(nd->p->hw, NVME_SID, &c);
+	bus_device_counters(&nd->bus, &c);
 	res->iotlb_hits = c.iotlb_hits;
 	res->iotlb_misses = c.iotlb_misses;
 	res->walks = c.walks;
@@ -486,35 +497,29 @@ int nvme_run(struct platform *p, const struct nvme_config *cfg_in,
 		goto out_free;
 	}
 	for (unsigned int i = 0; i < NVME_NS_LOCKS; i++)
-		pthread_mutex_init(&nd->ctrl.ns_lock[i], NULL);
+		mutex_init_name(&nd->ctrl.ns_lock[i], "nvme_ctrl.ns_lock",
+				DEVICES_LOCK_NVME_NS);
 	for (uint64_t b = 0; b < nd->ctrl.nblocks; b++)
 		*(uint64_t *)(nd->ctrl.ns + b * NVME_BLOCK) = block_tag(b);
 
-	snprintf(nd->dev.name, sizeof(nd->dev.name), "nvme0");
-	nd->dev.sid = NVME_SID;
-	snprintf(nd->probe_dev.name, sizeof(nd->probe_dev.name), "probe0");
-	nd->probe_dev.sid = NVME_PROBE_SID;
-	ret = iommu_probe_device(&nd->dev, p->iommu, NVME_GROUP_TAG);
+	ret = bus_device_add(&nd->bus, p->hw, p->iommu, "nvme0", NVME_SID, 0,
+			     NVME_GROUP_TAG);
 	if (ret)
-		goto out_free;
-	ret = iommu_probe_device(&nd->probe_dev, p->iommu, NVME_GROUP_TAG);
+		goto out_locks;
+	nd->ctrl.hwdev = nd->bus.hw;
+	ret = bus_device_add(&nd->probe_bus, p->hw, p->iommu, "probe0",
+			     NVME_PROBE_SID, 0, NVME_GROUP_TAG);
 	if (ret)
-		goto out_release;
-	ret = dev_create(p->hw, NVME_SID, 0, 0, &nd->ctrl.hwdev);
-	if (ret)
-		goto out_release;
-	ret = dev_create(p->hw, NVME_PROBE_SID, 0, 0, &nd->probe_hwdev);
-	if (ret)
-		goto out_hwdev;
+		goto out_bus;
 
 	if (cfg.mode == NVME_DMA_LAZY_SINGLE)
 		opts.single_queue = true;
 	if (!cfg.fq_timer)
 		opts.fq_timeout_ms = IOMMU_DMA_FQ_NO_TIMER;
-	ret = iommu_dma_domain_create(&nd->dev, cfg.mode != NVME_DMA_STRICT,
+	ret = iommu_dma_domain_create(&nd->bus.dev, cfg.mode != NVME_DMA_STRICT,
 				      &opts, &nd->domain);
 	if (ret)
-		goto out_probe_hwdev;
+		goto out_probe_bus;
 
 	for (unsigned int i = 0; i < cfg.threads; i++) {
 		ret = nvme_queue_init(nd, &nd->queues[i], i);
@@ -548,14 +553,14 @@ int nvme_run(struct platform *p, const struct nvme_config *cfg_in,
 out_queues:
 	for (unsigned int i = 0; i < cfg.threads; i++)
 		nvme_queue_fini(nd, &nd->queues[i]);
-	iommu_dma_domain_destroy(&nd->dev, nd->domain);
-out_probe_hwdev:
-	dev_destroy(nd->probe_hwdev);
-out_hwdev:
-	dev_destroy(nd->ctrl.hwdev);
-out_release:
-	iommu_release_device(&nd->probe_dev);
-	iommu_release_device(&nd->dev);
+	iommu_dma_domain_destroy(&nd->bus.dev, nd->domain);
+out_probe_bus:
+	bus_device_remove(&nd->probe_bus);
+out_bus:
+	bus_device_remove(&nd->bus);
+out_locks:
+	for (unsigned int i = 0; i < NVME_NS_LOCKS; i++)
+		mutex_destroy(&nd->ctrl.ns_lock[i]);
 out_free:
 	ui_free(nd->queues);
 	ui_free(nd->ctrl.ns);

@@ -7,15 +7,17 @@
  * to an unmapped page becomes a page request that software answers after
  * mapping the page: the device then retries and goes on.
  *
- * Data model: one struct sva_dev per accelerator, a hardware DMA engine
- * (struct dev, DEV_CAP_STALL) on its stream, a bounce buffer.  Counters of
- * faults and retries come from the SMMU's per-stream counters.
+ * Data model: one struct sva_dev per accelerator: its place on the bus
+ * (the core's device and the SMMU's stall-capable endpoint on its stream,
+ * include/uiommu/bus.h) and a bounce buffer.  Counters of faults and
+ * retries come from the SMMU's counters of its stream.
  *
  * Locking: none; one thread drives a device at a time.
  */
 #include <errno.h>
 #include <stdio.h>
 
+#include <uiommu/bus.h>
 #include <uiommu/sva.h>
 
 #include "lib/internal.h"
@@ -23,9 +25,7 @@
 #define SVA_CHUNK (64u << 10)
 
 struct sva_dev {
-	struct device dev;
-	struct dev *hw;
-	struct smmu *smmu;
+	struct bus_device bus; /* the core's device and the endpoint */
 	uint8_t bounce[SVA_CHUNK];
 };
 
@@ -38,43 +38,32 @@ int sva_create(struct platform *p, const char *name, uint32_t sid,
 	s = ui_zalloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	snprintf(s->dev.name, sizeof(s->dev.name), "%s", name);
-	s->dev.sid = sid;
-	s->dev.fw_flags = DEVICE_FW_CAN_STALL;
-	s->smmu = p->hw;
-	ret = iommu_probe_device(&s->dev, p->iommu, group_tag);
-	if (ret)
-		goto err_free;
-	ret = dev_create(p->hw, sid, 0, DEV_CAP_STALL, &s->hw);
-	if (ret)
-		goto err_release;
+	ret = bus_device_add(&s->bus, p->hw, p->iommu, name, sid,
+			     DEVICE_FW_CAN_STALL, group_tag);
+	if (ret) {
+		ui_free(s);
+		return ret;
+	}
 	*out = s;
 	return 0;
-
-err_release:
-	iommu_release_device(&s->dev);
-err_free:
-	ui_free(s);
-	return ret;
 }
 
 void sva_destroy(struct sva_dev *s)
 {
 	if (!s)
 		return;
-	dev_destroy(s->hw);
-	iommu_release_device(&s->dev);
+	bus_device_remove(&s->bus);
 	ui_free(s);
 }
 
 struct device *sva_device(struct sva_dev *s)
 {
-	return &s->dev;
+	return &s->bus.dev;
 }
 
 struct dev *sva_hw(struct sva_dev *s)
 {
-	return s->hw;
+	return s->bus.hw;
 }
 
 int sva_run(struct sva_dev *s, dma_addr_t src, dma_addr_t dst, uint64_t msg_len,
@@ -85,7 +74,7 @@ int sva_run(struct sva_dev *s, dma_addr_t src, dma_addr_t dst, uint64_t msg_len,
 
 	if (!msg_len || !times)
 		return -EINVAL;
-	smmu_stream_counters_read(s->smmu, s->dev.sid, &c0);
+	bus_device_counters(&s->bus, &c0);
 	res->messages = 0;
 	res->bytes = 0;
 	for (unsigned int m = 0; m < times && !ret; m++) {
@@ -93,9 +82,9 @@ int sva_run(struct sva_dev *s, dma_addr_t src, dma_addr_t dst, uint64_t msg_len,
 			size_t n = (size_t)min((uint64_t)SVA_CHUNK,
 					       msg_len - done);
 
-			ret = dev_dma_read(s->hw, src + done, s->bounce, n);
+			ret = dev_dma_read(s->bus.hw, src + done, s->bounce, n);
 			if (!ret)
-				ret = dev_dma_write(s->hw, dst + done,
+				ret = dev_dma_write(s->bus.hw, dst + done,
 						    s->bounce, n);
 			if (ret)
 				break;
@@ -106,7 +95,7 @@ int sva_run(struct sva_dev *s, dma_addr_t src, dma_addr_t dst, uint64_t msg_len,
 			res->bytes += msg_len;
 		}
 	}
-	smmu_stream_counters_read(s->smmu, s->dev.sid, &c1);
+	bus_device_counters(&s->bus, &c1);
 	res->faults = c1.stalls - c0.stalls;
 	res->retries = c1.retries - c0.retries;
 	return ret;

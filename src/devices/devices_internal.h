@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The workload layer's internal header: the order of its locks.
+ *
+ * Each device model has one lock class, and no two of them nest: a thread
+ * holds at most one of them, then calls down into the layers below (the
+ * SMMU model's DMA, the VFIO container's pins).  Two of them are also
+ * taken from below, which places them inside the VFIO layer's order:
+ *  - dmaengine.regs_lock is taken under the VFIO core's file lock, whose
+ *    last close resets the engine (close_device), and is held across the
+ *    engine's DMA, whose stall faults reach type1's fault handler through
+ *    the SMMU driver in the same thread on an unthreaded SMMU;
+ *  - mdev.cache_lock is taken in the dma_unmap callback under type1's
+ *    device list lock, and held across the container's pin and unpin.
+ * While the VFIO layer's locks are not lockdep classes, the ranks below
+ * only order these locks before the SMMU model's.
+ */
+#ifndef UIOMMU_DEVICES_INTERNAL_H
+#define UIOMMU_DEVICES_INTERNAL_H
+
+#include "lib/lock.h"
+
+enum devices_lock_rank {
+	DEVICES_LOCK_DMAENGINE_REGS = LOCK_RANK_DEVICES,
+	DEVICES_LOCK_MDEV_CACHE,
+	DEVICES_LOCK_NVME_NS, /* nvme_ctrl.ns_lock[]: one block's stripe */
+};
+
+#endif /* UIOMMU_DEVICES_INTERNAL_H */

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The fd front: uiommu_open() and the calls beside it (include/uiommu/uapi.h)
+ * over the VFIO layer's file operations (src/vfio/vfio_main.c), and the one
+ * system per process they serve.
+ *
+ * Objects and lifetimes: the system is a machine (machine.c) built from a
+ * topology (topology.c: the argument of uiommu_system_init, else
+ * $UIOMMU_TOPOLOGY, else UIOMMU_DEFAULT_TOPOLOGY) plus the process's
+ * address space (struct mm) that VFIO pins from.  The first uiommu_open()
+ * (or any call that needs the system) builds it when uiommu_system_init()
+ * did not; uiommu_system_exit() tears it down once no fd is open.
+ *
+ * Locking: sys_lock guards the system pointer and is held across a build
+ * and a teardown; the system itself is immutable once built, so the calls
+ * that only use it run without the lock.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <uiommu/uapi.h>
+#include <uiommu/vfio_device.h>
+
+#include "lib/internal.h"
+#include "system.h"
+
+struct uiommu_system {
+	struct machine *machine;
+	struct mm *mm;
+};
+
+static struct mutex sys_lock = MUTEX_INITIALIZER("sys_lock", SYSTEM_LOCK_SYS);
+static struct uiommu_system *sys; /* sys_lock */
+
+static void system_free(struct uiommu_system *s)
+{
+	lockdep_assert_held(&sys_lock);
+	mm_destroy(s->mm);
+	machine_destroy(s->machine);
+	ui_free(s);
+}
+
+int system_create(const char *topology, struct uiommu_system **out)
+{
+	struct uiommu_system *s;
+	struct topology t;
+	int ret;
+
+	lockdep_assert_held(&sys_lock);
+	if (!topology)
+		topology = getenv("UIOMMU_TOPOLOGY");
+	if (!topology || !*topology)
+		topology = UIOMMU_DEFAULT_TOPOLOGY;
+	ret = topology_parse(topology, &t);
+	if (ret)
+		return ret;
+	s = ui_zalloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	ret = machine_create(&t, &s->machine);
+	if (ret)
+		goto err_free;
+	ret = mm_create(s->machine->pm, &s->mm);
+	if (ret)
+		goto err_machine;
+	*out = s;
+	return 0;
+
+err_machine:
+	machine_destroy(s->machine);
+err_free:
+	ui_free(s);
+	return ret;
+}
+
+int uiommu_system_init(const char *topology)
+{
+	int ret;
+
+	mutex_lock(&sys_lock);
+	if (sys)
+		ret = -EBUSY;
+	else
+		ret = system_create(topology, &sys);
+	mutex_unlock(&sys_lock);
+	return ret;
+}
+
+int uiommu_system_exit(void)
+{
+	int ret = 0;
+
+	mutex_lock(&sys_lock);
+	if (!sys) {
+		ret = -ENODEV;
+	} else if (vfio_open_fds()) {
+		ret = -EBUSY;
+	} else {
+		system_free(sys);
+		sys = NULL;
+	}
+	mutex_unlock(&sys_lock);
+	return ret;
+}
+
+static struct uiommu_system *system_get(void)
+{
+	struct uiommu_system *s;
+
+	mutex_lock(&sys_lock);
+	if (!sys && system_create(NULL, &sys))
+		sys = NULL;
+	s = sys;
+	mutex_unlock(&sys_lock);
+	return s;
+}
+
+struct mm *uiommu_current_mm(void)
+{
+	struct uiommu_system *s = system_get();
+
+	return s ? s->mm : NULL;
+}
+
+struct phys_mem *uiommu_system_phys(void)
+{
+	struct uiommu_system *s = system_get();
+
+	return s ? s->machine->pm : NULL;
+}
+
+static struct smmu *system_smmu(unsigned int i)
+{
+	struct uiommu_system *s = system_get();
+
+	return s && i < s->machine->nr_iommus ? s->machine->iommus[i].plat.hw
+					      : NULL;
+}
+
+int uiommu_get_stats(unsigned int iommu, struct uiommu_stats *st)
+{
+	struct smmu *hw = system_smmu(iommu);
+	struct smmu_counters c;
+
+	if (!hw)
+		return -ENODEV;
+	smmu_counters_read(hw, &c);
+	*st = (struct uiommu_stats){
+		.translations = c.translations,
+		.iotlb_hits = c.iotlb_hits,
+		.iotlb_misses = c.iotlb_misses,
+		.walks = c.walks,
+		.faults = c.faults,
+		.events = c.events,
+		.stalls = c.stalls,
+		.page_requests = c.page_requests,
+		.dma_reads = c.dma_reads,
+		.dma_writes = c.dma_writes,
+		.dma_bytes_read = c.dma_bytes_read,
+		.dma_bytes_written = c.dma_bytes_written,
+		.dma_errors = c.dma_errors,
+		.tlbi_va = c.cmd_tlbi_nh_va,
+		.tlbi_asid = c.cmd_tlbi_nh_asid,
+		.tlbi_ipa = c.cmd_tlbi_s2_ipa,
+		.tlbi_vmid = c.cmd_tlbi_s12_vmall,
+		.tlbi_all = c.cmd_tlbi_nh_all + c.cmd_tlbi_nsnh_all,
+		.syncs = c.cmd_sync,
+	};
+	return 0;
+}
+
+int uiommu_reset_stats(unsigned int iommu)
+{
+	struct smmu *hw = system_smmu(iommu);
+
+	if (!hw)
+		return -ENODEV;
+	smmu_counters_reset(hw);
+	return 0;
+}
+
+bool uiommu_path_is_ours(const char *path)
+{
+	return path && !strncmp(path, "/dev/vfio/", 10);
+}
+
+bool uiommu_fd_is_ours(int fd)
+{
+	return vfio_fd_is_ours(fd);
+}
+
+int uiommu_open(const char *path, int flags)
+{
+	struct uiommu_system *s = system_get();
+
+	if (!s) {
+		errno = ENODEV;
+		return -1;
+	}
+	return vfio_fops_open(s->mm, path, flags);
+}
+
+int uiommu_ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *); /* as the C library's ioctl does */
+	va_end(ap);
+	return vfio_fops_ioctl(fd, request, arg);
+}
+
+int uiommu_close(int fd)
+{
+	return vfio_fops_close(fd);
+}
+
+ssize_t uiommu_pread(int fd, void *buf, size_t count, off_t off)
+{
+	return vfio_fops_pread(fd, buf, count, off);
+}
+
+ssize_t uiommu_pwrite(int fd, const void *buf, size_t count, off_t off)
+{
+	return vfio_fops_pwrite(fd, buf, count, off);
+}
+
+ssize_t uiommu_read(int fd, void *buf, size_t count)
+{
+	return vfio_fops_read(fd, buf, count);
+}
+
+ssize_t uiommu_write(int fd, const void *buf, size_t count)
+{
+	return vfio_fops_write(fd, buf, count);
+}
+
+off_t uiommu_lseek(int fd, off_t off, int whence)
+{
+	return vfio_fops_lseek(fd, off, whence);
+}
+
+void *uiommu_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off)
+{
+	struct uiommu_system *s = system_get();
+
+	if (!s) {
+		errno = ENODEV;
+		return MAP_FAILED;
+	}
+	return vfio_fops_mmap(s->mm, len, prot, flags, fd, off);
+}
+
+int uiommu_munmap(void *addr, size_t len)
+{
+	struct uiommu_system *s = system_get();
+	int ret = s ? mm_munmap(s->mm, addr, len) : -ENODEV;
+
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
+	return 0;
+}

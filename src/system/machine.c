@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The machine builder: the one place that turns a description (struct
+ * topology, src/system/system.h) into objects.
+ *
+ * Objects and lifetimes: a struct machine owns, in build order, the
+ * physical memory, each SMMU model with the Arm SMMUv3 driver probed on it
+ * (one struct platform each, the handle the device models take), and each
+ * DMA-engine device, created on its SMMU and registered with VFIO in its
+ * group.  machine_destroy() releases them in reverse order; a failed build
+ * releases what it had built.
+ *
+ * Two users: the fd front (front.c) builds the machine of a topology
+ * string; platform_create() builds a one-SMMU machine with no devices for
+ * the scenarios, benchmarks and tests that drive the layers directly, and
+ * hands out its platform (platform_add_iommu() gives it more SMMUs, each
+ * with a platform of its own, all torn down with the first).
+ *
+ * Locking: none.  A machine is immutable once built; its owner serializes
+ * create and destroy (the front under its system lock).
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include <uiommu/vfio_device.h>
+
+#include "lib/internal.h"
+#include "system.h"
+
+/* The device models number core groups from 1: 0 means "a group of its
+ * own", so a topology's group N is the core's N + 1. */
+#define MACHINE_GROUP_TAG(group) ((unsigned int)(group) + 1)
+
+static int machine_add_iommu(struct machine *m, const struct topology_iommu *t)
+{
+	struct platform *p = &m->iommus[m->nr_iommus].plat;
+	int ret;
+
+	p->pm = m->pm;
+	ret = smmu_create(m->pm, &t->hw, &p->hw);
+	if (ret)
+		return ret;
+	ret = arm_smmu_device_probe(p->hw, &t->drv, &p->smmu);
+	if (ret) {
+		smmu_destroy(p->hw);
+		return ret;
+	}
+	p->iommu = arm_smmu_iommu(p->smmu);
+	m->nr_iommus++;
+	return 0;
+}
+
+static int machine_add_device(struct machine *m,
+			      const struct topology_device *t)
+{
+	struct vfio_device *vdev;
+	int ret;
+
+	ret = dmaengine_create(&m->iommus[t->iommu].plat, t->name, t->sid,
+			       MACHINE_GROUP_TAG(t->group), t->fw_flags, &vdev);
+	if (ret)
+		return ret;
+	ret = vfio_register_group_dev(vdev, t->group);
+	if (ret) {
+		dmaengine_destroy(vdev);
+		return ret;
+	}
+	m->devices[m->nr_devices++] = (struct machine_device){vdev, t->group};
+	return 0;
+}
+
+void machine_destroy(struct machine *m)
+{
+	if (!m)
+		return;
+	for (unsigned int i = 0; i < m->nr_devices; i++) {
+		WARN_ON(vfio_unregister_group_dev(m->devices[i].vdev));
+		dmaengine_destroy(m->devices[i].vdev);
+	}
+	for (unsigned int i = 0; i < m->nr_iommus; i++) {
+		arm_smmu_device_remove(m->iommus[i].plat.smmu);
+		smmu_destroy(m->iommus[i].plat.hw);
+	}
+	phys_destroy(m->pm);
+	ui_free(m);
+}
+
+int machine_create(const struct topology *t, struct machine **out)
+{
+	struct phys_config pcfg = {
+		.base = PHYS_DEFAULT_BASE,
+		.size = t->mem_size ? t->mem_size : PHYS_DEFAULT_SIZE,
+	};
+	struct machine *m;
+	int ret;
+
+	m = ui_zalloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	ret = phys_create(&pcfg, &m->pm);
+	if (ret) {
+		ui_free(m);
+		return ret;
+	}
+	for (unsigned int i = 0; i < t->nr_iommus && !ret; i++)
+		ret = machine_add_iommu(m, &t->iommus[i]);
+	for (unsigned int i = 0; i < t->nr_devices && !ret; i++)
+		ret = machine_add_device(m, &t->devices[i]);
+	if (ret) {
+		machine_destroy(m);
+		return ret;
+	}
+	*out = m;
+	return 0;
+}
+
+/* ---- the one-SMMU machine ---------------------------------------------- */
+
+int platform_create(const struct platform_config *cfg, struct platform **out)
+{
+	struct topology t = {
+		.mem_size = cfg && cfg->mem_size ? cfg->mem_size : 1ULL << 30,
+		.nr_iommus = 1,
+		/* the driver's defaults, as arm_smmu_device_probe(NULL) */
+		.iommus[0].drv = {.coherent = true, .range_inv = true},
+	};
+	struct machine *m;
+	int ret;
+
+	if (cfg)
+		t.iommus[0].hw = cfg->smmu;
+	ret = machine_create(&t, &m);
+	if (ret)
+		return ret;
+	*out = &m->iommus[0].plat;
+	return 0;
+}
+
+int platform_add_iommu(struct platform *p, const struct smmu_config *hw,
+		       const struct arm_smmu_options *drv,
+		       struct platform **out)
+{
+	struct machine *m = container_of(p, struct machine, iommus[0].plat);
+	struct topology_iommu t = {
+		.drv = {.coherent = true, .range_inv = true},
+	};
+	int ret;
+
+	if (m->nr_iommus == TOPOLOGY_MAX_IOMMUS)
+		return -ENOSPC;
+	if (hw)
+		t.hw = *hw;
+	if (drv)
+		t.drv = *drv;
+	ret = machine_add_iommu(m, &t);
+	if (ret)
+		return ret;
+	*out = &m->iommus[m->nr_iommus - 1].plat;
+	return 0;
+}
+
+void platform_destroy(struct platform *p)
+{
+	if (p)
+		machine_destroy(
+			container_of(p, struct machine, iommus[0].plat));
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The topology parser: text in, a struct topology out (src/system/system.h).
+ * It builds nothing; machine.c builds what it describes.
+ *
+ * Grammar (include/uiommu/uapi.h): items separated by newlines or ';',
+ * words by blanks; '#' starts a comment that runs to the end of the item.
+ *
+ *   iommu NAME [noncoherent] [threaded]
+ *   device NAME iommu=NAME sid=N group=N [type=dma] [stall] [pri] [nosnoop]
+ *
+ * A device names an SMMU described before it.  Names are unique within
+ * their kind and shorter than TOPOLOGY_NAME_LEN; sid and group fit 16 bits.
+ *
+ * Objects: none of its own; the caller's struct topology.  Locking: none.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/internal.h"
+#include "system.h"
+
+#define TOPOLOGY_MAX_WORDS 16
+
+static int find_iommu(const struct topology *t, const char *name)
+{
+	for (unsigned int i = 0; i < t->nr_iommus; i++)
+		if (!strcmp(t->iommus[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static int parse_uint(const char *v, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!*v)
+		return -EINVAL;
+	*out = strtoul(v, &end, 0);
+	return *end || *out > max ? -EINVAL : 0;
+}
+
+static int parse_iommu(struct topology *t, char **w, int n)
+{
+	struct topology_iommu *io;
+
+	if (n < 2 || t->nr_iommus == TOPOLOGY_MAX_IOMMUS ||
+	    find_iommu(t, w[1]) >= 0 || strlen(w[1]) >= sizeof(io->name))
+		return -EINVAL;
+	io = &t->iommus[t->nr_iommus];
+	*io = (struct topology_iommu){
+		.drv = {.coherent = true, .range_inv = true},
+	};
+	for (int i = 2; i < n; i++) {
+		if (!strcmp(w[i], "noncoherent"))
+			io->drv.coherent = false;
+		else if (!strcmp(w[i], "threaded"))
+			io->hw.threaded = true;
+		else
+			return -EINVAL;
+	}
+	snprintf(io->name, sizeof(io->name), "%s", w[1]);
+	t->nr_iommus++;
+	return 0;
+}
+
+/* Device flags that are single words, and what each sets. */
+static const struct {
+	const char *word;
+	unsigned int fw_flags;
+} device_flags[] = {
+	{"type=dma", 0},
+	{"stall", DEVICE_FW_CAN_STALL},
+	{"pri", DEVICE_FW_PRI},
+	{"nosnoop", DEVICE_FW_NO_SNOOP},
+};
+
+static int parse_device_word(struct topology *t, struct topology_device *d,
+			     const char *word, int *iommu, unsigned long *sid,
+			     unsigned long *group)
+{
+	if (!strncmp(word, "iommu=", 6)) {
+		*iommu = find_iommu(t, word + 6);
+		return 0;
+	}
+	if (!strncmp(word, "sid=", 4))
+		return parse_uint(word + 4, 0xffff, sid);
+	if (!strncmp(word, "group=", 6))
+		return parse_uint(word + 6, 0xffff, group);
+	for (size_t i = 0; i < ARRAY_SIZE(device_flags); i++) {
+		if (!strcmp(word, device_flags[i].word)) {
+			d->fw_flags |= device_flags[i].fw_flags;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_device(struct topology *t, char **w, int n)
+{
+	unsigned long sid = ~0UL, group = ~0UL;
+	struct topology_device *d;
+	int iommu = -1;
+
+	if (n < 2 || t->nr_devices == TOPOLOGY_MAX_DEVICES ||
+	    strlen(w[1]) >= sizeof(d->name))
+		return -EINVAL;
+	for (unsigned int i = 0; i < t->nr_devices; i++)
+		if (!strcmp(t->devices[i].name, w[1]))
+			return -EINVAL;
+	d = &t->devices[t->nr_devices];
+	*d = (struct topology_device){0};
+	for (int i = 2; i < n; i++)
+		if (parse_device_word(t, d, w[i], &iommu, &sid, &group))
+			return -EINVAL;
+	if (iommu < 0 || sid == ~0UL || group == ~0UL)
+		return -EINVAL;
+	snprintf(d->name, sizeof(d->name), "%s", w[1]);
+	d->iommu = (unsigned int)iommu;
+	d->sid = (uint32_t)sid;
+	d->group = (int)group;
+	t->nr_devices++;
+	return 0;
+}
+
+/* One item: split into words, then by its first word. */
+static int parse_item(struct topology *t, char *item)
+{
+	char *w[TOPOLOGY_MAX_WORDS], *save = NULL, *hash = strchr(item, '#');
+	int n = 0;
+
+	if (hash)
+		*hash = '\0';
+	for (char *tok = strtok_r(item, " \t", &save); tok;
+	     tok = strtok_r(NULL, " \t", &save)) {
+		if (n == TOPOLOGY_MAX_WORDS)
+			return -EINVAL;
+		w[n++] = tok;
+	}
+	if (!n)
+		return 0;
+	if (!strcmp(w[0], "iommu"))
+		return parse_iommu(t, w, n);
+	if (!strcmp(w[0], "device"))
+		return parse_device(t, w, n);
+	return -EINVAL;
+}
+
+int topology_parse(const char *text, struct topology *t)
+{
+	char *copy = strdup(text), *save = NULL, *item;
+	int ret = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (!copy)
+		return -ENOMEM;
+	for (item = strtok_r(copy, ";\n", &save); item && !ret;
+	     item = strtok_r(NULL, ";\n", &save))
+		ret = parse_item(t, item);
+	free(copy);
+	return ret;
+}
