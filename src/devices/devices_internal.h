@@ -12,8 +12,9 @@
  *    the SMMU driver in the same thread on an unthreaded SMMU;
  *  - mdev.cache_lock is taken in the dma_unmap callback under type1's
  *    device list lock, and held across the container's pin and unpin.
- * While the VFIO layer's locks are not lockdep classes, the ranks below
- * only order these locks before the SMMU model's.
+ * So both rank at LOCK_RANK_VFIO_DRIVER (lib/lock.h), after those VFIO
+ * locks and before the container's; NVMe's stripes, never taken from
+ * VFIO, rank in the layer's own span.
  */
 #ifndef UIOMMU_DEVICES_INTERNAL_H
 #define UIOMMU_DEVICES_INTERNAL_H
@@ -21,9 +22,9 @@
 #include "lib/lock.h"
 
 enum devices_lock_rank {
-	DEVICES_LOCK_DMAENGINE_REGS = LOCK_RANK_DEVICES,
-	DEVICES_LOCK_MDEV_CACHE,
-	DEVICES_LOCK_NVME_NS, /* nvme_ctrl.ns_lock[]: one block's stripe */
+	DEVICES_LOCK_DMAENGINE_REGS = LOCK_RANK_VFIO_DRIVER,
+	DEVICES_LOCK_MDEV_CACHE = LOCK_RANK_VFIO_DRIVER + 1,
+	DEVICES_LOCK_NVME_NS = LOCK_RANK_DEVICES, /* nvme_ctrl.ns_lock[]: one block's stripe */
 };
 
 #endif /* UIOMMU_DEVICES_INTERNAL_H */

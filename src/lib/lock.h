@@ -43,7 +43,12 @@
  *	enum { HW_LOCK_DEV = LOCK_RANK_HW, HW_LOCK_CFG, HW_LOCK_IOTLB };
  *
  * Three bases are not layers but places in the real order that crosses
- * them.  The IOMMU core calls device fault handlers up into vfio while it
+ * them.  VFIO calls its device drivers (src/devices) back with its core
+ * and device-list locks held (close_device, dma_unmap), and the drivers
+ * then call type1 (pins, DMA that faults) holding their own: so a driver's
+ * lock taken in such a callback ranks at LOCK_RANK_VFIO_DRIVER, inside
+ * vfio's span, after vfio.lock and device_list_lock and before the
+ * container lock.  The IOMMU core calls device fault handlers up into vfio while it
  * holds iommu_core.lock and a device's fault_param->lock, and vfio holds
  * its container lock when it calls the core: so those two core locks, and
  * the handlers' own lock taken before they pin (vfio's transfer_lock), rank
@@ -59,6 +64,7 @@
  */
 #define LOCK_LAYER_SPAN 64
 enum lock_rank_base {
+	LOCK_RANK_SYSTEM = 0,
 	LOCK_RANK_DEVICES = 1 * LOCK_LAYER_SPAN,
 	LOCK_RANK_KVM = 2 * LOCK_LAYER_SPAN,
 	LOCK_RANK_VFIO = 3 * LOCK_LAYER_SPAN,
@@ -71,6 +77,9 @@ enum lock_rank_base {
 	LOCK_RANK_MEM = 10 * LOCK_LAYER_SPAN,
 	LOCK_RANK_LIB = 11 * LOCK_LAYER_SPAN,
 };
+
+/* VFIO device drivers' locks taken in vfio's callbacks (see above) */
+#define LOCK_RANK_VFIO_DRIVER (LOCK_RANK_VFIO + LOCK_LAYER_SPAN / 4)
 
 /* The most locks one thread holds at once. */
 #define LOCKDEP_MAX_HELD 24

@@ -33,7 +33,7 @@
 
 /* The system lock ranks above no lock: the layer sits above devices. */
 enum system_lock_rank {
-	SYSTEM_LOCK_SYS = LOCK_RANK_DEVICES - LOCK_LAYER_SPAN,
+	SYSTEM_LOCK_SYS = LOCK_RANK_SYSTEM,
 };
 
 struct topology_iommu {

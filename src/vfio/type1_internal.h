@@ -74,7 +74,8 @@ enum vfio_lock_rank {
 	VFIO_LOCK_CORE = LOCK_RANK_VFIO,
 	VFIO_LOCK_CONTAINER_LIST,
 	VFIO_LOCK_DEVICE_LIST,
-	VFIO_LOCK_CONTAINER,
+	/* after the drivers' locks taken in vfio's callbacks (lib/lock.h) */
+	VFIO_LOCK_CONTAINER = LOCK_RANK_VFIO_DRIVER + 8,
 	/* the fault handler's, after iommu_core.lock and fault_param->lock */
 	VFIO_LOCK_TRANSFER = LOCK_RANK_FAULT + LOCK_LAYER_SPAN / 2,
 	/* the MMU notifier's, after mmap_lock */
