@@ -11,13 +11,8 @@
  * also drops the CDs fetched through that STE), CFGI_CD or CFGI_ALL.
  * Faulty configurations (C_BAD_STE, C_BAD_CD, ...) are never cached.
  *
- * Encodings (dwords little-endian, see docs/hw.md):
- *   STE dw0: V[0] CONFIG[3:1] S1ContextPtr[51:6] S1CDMax[63:59]
- *       dw2: S2VMID[15:0] S2T0SZ[37:32] S2SL0[39:38] S2S[57]
- *       dw3: S2TTB[51:4]
- *   CD  dw0: T0SZ[5:0] V[31] S[44] ASID[63:48]
- *       dw1: TTB0[51:4]
- *       dw3: MAIR
+ * Encodings: the STE and CD field tables of smmu_regs.h (the SMMUv3
+ * positions of the fields the model reads; docs/hw.md lists them).
  *
  * Invariants: a cached configuration entry equals the decode of the memory
  * it was fetched from at a time no earlier than the last CFGI covering it;
@@ -27,72 +22,58 @@
 
 #include "smmu_internal.h"
 
-/* ---- encodings ----------------------------------------------------------- */
+/* ---- encodings (the tables are in smmu_regs.h) --------------------------- */
 
-#define STE0_V		 BIT_ULL(0)
-#define STE0_CFG_SHIFT	 1
-#define STE0_CFG_MASK	 (7ULL << STE0_CFG_SHIFT)
-#define STE0_CTXPTR	 GENMASK_ULL(51, 6)
-#define STE0_CDMAX_SHIFT 59
-#define STE2_VMID	 GENMASK_ULL(15, 0)
-#define STE2_T0SZ_SHIFT	 32
-#define STE2_SL0_SHIFT	 38
-#define STE2_S2S	 BIT_ULL(57)
-#define STE3_TTB	 GENMASK_ULL(51, 4)
-
-#define CD0_T0SZ       GENMASK_ULL(5, 0)
-#define CD0_V	       BIT_ULL(31)
-#define CD0_S	       BIT_ULL(44)
-#define CD0_ASID_SHIFT 48
-#define CD1_TTB	       GENMASK_ULL(51, 4)
+SMMU_REGS_CHECK_PUBLIC();
 
 void smmu_ste_encode(const struct smmu_ste *ste, uint64_t dw[8])
 {
-	memset(dw, 0, 8 * sizeof(*dw));
-	dw[0] = (ste->valid ? STE0_V : 0) |
-		(((uint64_t)ste->config << STE0_CFG_SHIFT) & STE0_CFG_MASK) |
-		(ste->s1_ctx_ptr & STE0_CTXPTR) |
-		((uint64_t)(ste->s1_cd_max & 0x1f) << STE0_CDMAX_SHIFT);
-	dw[2] = ste->s2_vmid |
-		((uint64_t)(ste->s2_t0sz & 0x3f) << STE2_T0SZ_SHIFT) |
-		((uint64_t)(ste->s2_sl0 & 3) << STE2_SL0_SHIFT) |
-		(ste->s2_stall ? STE2_S2S : 0);
-	dw[3] = ste->s2_ttb & STE3_TTB;
+	memset(dw, 0, STE_DWORDS * sizeof(*dw));
+	FIELD_DP64(dw, STE, VALID, ste->valid);
+	FIELD_DP64(dw, STE, CONFIG, ste->config);
+	FIELD_DP64_ADDR(dw, STE, S1CONTEXTPTR, ste->s1_ctx_ptr);
+	FIELD_DP64(dw, STE, S1CDMAX, ste->s1_cd_max);
+	FIELD_DP64(dw, STE, S2VMID, ste->s2_vmid);
+	FIELD_DP64(dw, STE, S2T0SZ, ste->s2_t0sz);
+	FIELD_DP64(dw, STE, S2SL0, ste->s2_sl0);
+	FIELD_DP64(dw, STE, S2S, ste->s2_stall);
+	FIELD_DP64_ADDR(dw, STE, S2TTB, ste->s2_ttb);
 }
 
 void smmu_ste_decode(const uint64_t dw[8], struct smmu_ste *ste)
 {
 	memset(ste, 0, sizeof(*ste));
-	ste->valid = dw[0] & STE0_V;
-	ste->config = (dw[0] & STE0_CFG_MASK) >> STE0_CFG_SHIFT;
-	ste->s1_ctx_ptr = dw[0] & STE0_CTXPTR;
-	ste->s1_cd_max = dw[0] >> STE0_CDMAX_SHIFT;
-	ste->s2_vmid = dw[2] & STE2_VMID;
-	ste->s2_t0sz = (dw[2] >> STE2_T0SZ_SHIFT) & 0x3f;
-	ste->s2_sl0 = (dw[2] >> STE2_SL0_SHIFT) & 3;
-	ste->s2_stall = dw[2] & STE2_S2S;
-	ste->s2_ttb = dw[3] & STE3_TTB;
+	ste->valid = FIELD_EX64(dw, STE, VALID);
+	ste->config = FIELD_EX64(dw, STE, CONFIG);
+	ste->s1_ctx_ptr = FIELD_EX64_ADDR(dw, STE, S1CONTEXTPTR);
+	ste->s1_cd_max = FIELD_EX64(dw, STE, S1CDMAX);
+	ste->s2_vmid = FIELD_EX64(dw, STE, S2VMID);
+	ste->s2_t0sz = FIELD_EX64(dw, STE, S2T0SZ);
+	ste->s2_sl0 = FIELD_EX64(dw, STE, S2SL0);
+	ste->s2_stall = FIELD_EX64(dw, STE, S2S);
+	ste->s2_ttb = FIELD_EX64_ADDR(dw, STE, S2TTB);
 }
 
 void smmu_cd_encode(const struct smmu_cd *cd, uint64_t dw[8])
 {
-	memset(dw, 0, 8 * sizeof(*dw));
-	dw[0] = (cd->t0sz & CD0_T0SZ) | (cd->valid ? CD0_V : 0) |
-		(cd->stall ? CD0_S : 0) |
-		((uint64_t)cd->asid << CD0_ASID_SHIFT);
-	dw[1] = cd->ttb0 & CD1_TTB;
-	dw[3] = cd->mair;
+	memset(dw, 0, CD_DWORDS * sizeof(*dw));
+	FIELD_DP64(dw, CD, T0SZ, cd->t0sz);
+	FIELD_DP64(dw, CD, VALID, cd->valid);
+	FIELD_DP64(dw, CD, S, cd->stall);
+	FIELD_DP64(dw, CD, ASID, cd->asid);
+	FIELD_DP64_ADDR(dw, CD, TTB0, cd->ttb0);
+	FIELD_DP64(dw, CD, MAIR, cd->mair);
 }
 
 void smmu_cd_decode(const uint64_t dw[8], struct smmu_cd *cd)
 {
 	memset(cd, 0, sizeof(*cd));
-	cd->t0sz = dw[0] & CD0_T0SZ;
-	cd->valid = dw[0] & CD0_V;
-	cd->stall = dw[0] & CD0_S;
-	cd->asid = dw[0] >> CD0_ASID_SHIFT;
-	cd->ttb0 = dw[1] & CD1_TTB;
-	cd->mair = dw[3];
+	cd->t0sz = FIELD_EX64(dw, CD, T0SZ);
+	cd->valid = FIELD_EX64(dw, CD, VALID);
+	cd->stall = FIELD_EX64(dw, CD, S);
+	cd->asid = FIELD_EX64(dw, CD, ASID);
+	cd->ttb0 = FIELD_EX64_ADDR(dw, CD, TTB0);
+	cd->mair = FIELD_EX64(dw, CD, MAIR);
 }
 
 phys_addr_t smmu_strtab_base(const struct smmu *smmu)
@@ -169,28 +150,33 @@ void smmu_fault_init(struct smmu_fault *f, const struct smmu_txn *t,
 
 static void ctx_pack(const struct smmu_ctx *c, uint64_t w[4])
 {
-	w[0] = (uint64_t)c->config | (uint64_t)c->s1_stall << 3 |
-	       (uint64_t)c->s2_stall << 4 | (uint64_t)c->s1_ias << 8 |
-	       (uint64_t)c->s2_ias << 16 | (uint64_t)(c->s2_start & 3) << 24 |
-	       (uint64_t)c->asid << 32 | (uint64_t)c->vmid << 48;
-	w[1] = c->s1_ttb;
-	w[2] = c->s2_ttb;
-	w[3] = c->mair;
+	w[0] = 0;
+	FIELD_DP64(w, CFGW, CONFIG, c->config);
+	FIELD_DP64(w, CFGW, S1_STALL, c->s1_stall);
+	FIELD_DP64(w, CFGW, S2_STALL, c->s2_stall);
+	FIELD_DP64(w, CFGW, S1_IAS, c->s1_ias);
+	FIELD_DP64(w, CFGW, S2_IAS, c->s2_ias);
+	FIELD_DP64(w, CFGW, S2_START, c->s2_start);
+	FIELD_DP64(w, CFGW, ASID, c->asid);
+	FIELD_DP64(w, CFGW, VMID, c->vmid);
+	w[CFGW_S1_TTB_WORD] = c->s1_ttb;
+	w[CFGW_S2_TTB_WORD] = c->s2_ttb;
+	w[CFGW_MAIR_WORD] = c->mair;
 }
 
 static inline void ctx_unpack(const uint64_t w[4], struct smmu_ctx *c)
 {
-	c->config = w[0] & 7;
-	c->s1_stall = (w[0] >> 3) & 1;
-	c->s2_stall = (w[0] >> 4) & 1;
-	c->s1_ias = (w[0] >> 8) & 0xff;
-	c->s2_ias = (w[0] >> 16) & 0xff;
-	c->s2_start = (w[0] >> 24) & 3;
-	c->asid = (w[0] >> 32) & 0xffff;
-	c->vmid = (w[0] >> 48) & 0xffff;
-	c->s1_ttb = w[1];
-	c->s2_ttb = w[2];
-	c->mair = w[3];
+	c->config = FIELD_EX64(w, CFGW, CONFIG);
+	c->s1_stall = FIELD_EX64(w, CFGW, S1_STALL);
+	c->s2_stall = FIELD_EX64(w, CFGW, S2_STALL);
+	c->s1_ias = FIELD_EX64(w, CFGW, S1_IAS);
+	c->s2_ias = FIELD_EX64(w, CFGW, S2_IAS);
+	c->s2_start = FIELD_EX64(w, CFGW, S2_START);
+	c->asid = FIELD_EX64(w, CFGW, ASID);
+	c->vmid = FIELD_EX64(w, CFGW, VMID);
+	c->s1_ttb = w[CFGW_S1_TTB_WORD];
+	c->s2_ttb = w[CFGW_S2_TTB_WORD];
+	c->mair = w[CFGW_MAIR_WORD];
 }
 
 static int bad_ste(struct smmu_txn *t, struct smmu_fault *f)
@@ -397,10 +383,11 @@ void smmu_cfg_inval(struct smmu *smmu, bool all, uint32_t sid, bool cd_only,
 		struct smmu_cfg_entry *e = &smmu->cfg_cache[i];
 		uint64_t key =
 			atomic_load_explicit(&e->key, memory_order_relaxed);
-		uint32_t ksid = key >> 32, kssid = (key >> 1) & 0x7fffffff;
+		uint32_t ksid = FIELD_EX(key, CFGK, SID);
+		uint32_t kssid = FIELD_EX(key, CFGK, SSID);
 		uint32_t seq;
 
-		if (!(key & 1))
+		if (!FIELD_EX(key, CFGK, VALID))
 			continue;
 		if (!all && ksid != sid)
 			continue;
@@ -561,33 +548,56 @@ static unsigned int order_for(uint64_t bytes)
 	return order;
 }
 
+/* Defaults of the zero fields of struct smmu_config (hw.h lists them). */
+enum {
+	SMMU_DEF_IOTLB_ENTRIES = 1024,
+	SMMU_DEF_IOTLB_WAYS = 4,
+	SMMU_DEF_QUEUE_ENTRIES = 256,
+	SMMU_DEF_SID_BITS = 8,
+	SMMU_DEF_CFG_CACHE_ENTRIES = 64,
+	SMMU_DEF_OAS = 48,
+	SMMU_DEF_MAX_RETRIES = 8,
+};
+
+/* Limits: a queue of 2^SMMU_QUEUE_MAX_SHIFT entries at most, stream ids
+ * of 16 bits, an output address of 32 bits at least. */
+#define SMMU_MAX_QUEUE_ENTRIES (1u << SMMU_QUEUE_MAX_SHIFT)
+#define SMMU_MAX_SID_BITS      16
+#define SMMU_MIN_OAS	       32
+
+static bool queue_size_ok(unsigned int entries)
+{
+	return pow2(entries) && entries >= 2 &&
+	       entries <= SMMU_MAX_QUEUE_ENTRIES;
+}
+
 static int config_check(struct smmu_config *c)
 {
 	if (!c->iotlb_entries)
-		c->iotlb_entries = 1024;
+		c->iotlb_entries = SMMU_DEF_IOTLB_ENTRIES;
 	if (!c->iotlb_ways)
-		c->iotlb_ways = 4;
+		c->iotlb_ways = SMMU_DEF_IOTLB_WAYS;
 	if (!c->cmdq_entries)
-		c->cmdq_entries = 256;
+		c->cmdq_entries = SMMU_DEF_QUEUE_ENTRIES;
 	if (!c->evtq_entries)
-		c->evtq_entries = 256;
+		c->evtq_entries = SMMU_DEF_QUEUE_ENTRIES;
 	if (!c->priq_entries)
-		c->priq_entries = 256;
+		c->priq_entries = SMMU_DEF_QUEUE_ENTRIES;
 	if (!c->sid_bits)
-		c->sid_bits = 8;
+		c->sid_bits = SMMU_DEF_SID_BITS;
 	if (!c->cfg_cache_entries)
-		c->cfg_cache_entries = 64;
+		c->cfg_cache_entries = SMMU_DEF_CFG_CACHE_ENTRIES;
 	if (!c->oas)
-		c->oas = 48;
+		c->oas = SMMU_DEF_OAS;
 	if (!c->max_retries)
-		c->max_retries = 8;
+		c->max_retries = SMMU_DEF_MAX_RETRIES;
 	if (!pow2(c->iotlb_entries) || !pow2(c->iotlb_ways) ||
-	    c->iotlb_ways > c->iotlb_entries || !pow2(c->cmdq_entries) ||
-	    !pow2(c->evtq_entries) || !pow2(c->priq_entries) ||
-	    c->cmdq_entries < 2 || c->evtq_entries < 2 || c->priq_entries < 2 ||
-	    c->cmdq_entries > (1u << 20) || c->evtq_entries > (1u << 20) ||
-	    c->priq_entries > (1u << 20) || c->sid_bits > 16 ||
-	    !pow2(c->cfg_cache_entries) || c->oas < 32 || c->oas > LPAE_MAX_OAS)
+	    c->iotlb_ways > c->iotlb_entries ||
+	    !queue_size_ok(c->cmdq_entries) ||
+	    !queue_size_ok(c->evtq_entries) ||
+	    !queue_size_ok(c->priq_entries) ||
+	    c->sid_bits > SMMU_MAX_SID_BITS || !pow2(c->cfg_cache_entries) ||
+	    c->oas < SMMU_MIN_OAS || c->oas > LPAE_MAX_OAS)
 		return -EINVAL;
 	return 0;
 }

@@ -7,21 +7,14 @@
  * hardware, each with a wrap bit above the index bits (SMMUv3 style: the
  * queue is full when the indices are equal and the wrap bits differ).
  *
- * Encoding (dw0[7:0] is the opcode):
- *   CFGI_STE      dw0: SID[63:32]                 dw1: LEAF[0]
- *   CFGI_CD       dw0: SSID[31:12] SID[63:32]     dw1: LEAF[0]
- *   CFGI_ALL      -
- *   TLBI_NH_VA    dw0: NUM[16:12] SCALE[25:20] VMID[47:32] ASID[63:48]
- *                 dw1: LEAF[0] ADDR[63:12]
- *   TLBI_NH_ASID  dw0: VMID[47:32] ASID[63:48]
- *   TLBI_NH_ALL   dw0: VMID[47:32]
- *   TLBI_S2_IPA   dw0: NUM, SCALE, VMID           dw1: LEAF[0] ADDR[63:12]
- *   TLBI_S12_VMALL dw0: VMID[47:32]
- *   TLBI_NSNH_ALL -
- *   PRI_RESP      dw0: SSID[31:12] SID[63:32]     dw1: GRPID[8:0] RESP[13:12]
- *   RESUME        dw0: ACTION[13:12] SID[63:32]   dw1: STAG[15:0]
- *   CMD_SYNC      -
- * A TLBI range covers (NUM + 1) << SCALE pages of 4 KiB from ADDR.
+ * Encoding: the CMD field table of smmu_regs.h, the SMMUv3 layout of
+ * the commands the model implements (CFGI_STE, CFGI_CD, CFGI_ALL, the
+ * TLBI_* of stage 1, stage 2 and both, PRI_RESP, RESUME, CMD_SYNC).  A
+ * TLBI with TG = 0 invalidates the entry holding ADDR; one with TG = 4 KiB
+ * covers (NUM + 1) << SCALE pages from ADDR.  The model has only the 4 KiB
+ * granule: a range of another granule is an illegal command.  TTL (the
+ * level hint) is carried and ignored; CMD_SYNC completes only by the
+ * consumer index (CS = 0, no interrupt or event).
  *
  * Consumption: inline, the issuer of CMD_SYNC (or of a command that finds
  * the queue full) runs the consumer itself; threaded, a consumer thread is
@@ -53,92 +46,155 @@
 
 #include "smmu_internal.h"
 
-#define CMD_OP(dw0)	((dw0)&0xff)
-#define CMD_SID(dw0)	((uint32_t)((dw0) >> 32))
-#define CMD_SSID(dw0)	((uint32_t)(((dw0) >> 12) & 0xfffff))
-#define CMD_NUM(dw0)	((unsigned int)(((dw0) >> 12) & 0x1f))
-#define CMD_SCALE(dw0)	((unsigned int)(((dw0) >> 20) & 0x3f))
-#define CMD_VMID(dw0)	((uint16_t)((dw0) >> 32))
-#define CMD_ASID(dw0)	((uint16_t)((dw0) >> 48))
-#define CMD_ACTION(dw0) ((unsigned int)(((dw0) >> 12) & 3))
-#define CMD_LEAF(dw1)	((dw1)&1)
-#define CMD_ADDR(dw1)	((dw1) & ~0xfffULL)
-#define CMD_GRPID(dw1)	((uint16_t)((dw1)&0x1ff))
-#define CMD_RESP(dw1)	((unsigned int)(((dw1) >> 12) & 3))
-#define CMD_STAG(dw1)	((uint16_t)((dw1)&0xffff))
+/* The TG field of each enum smmu_tlbi_tg (a permutation of 0..3). */
+static const uint8_t tlbi_tg_field[4] = {
+	[SMMU_TLBI_TG_4K] = CMD_TLBI_TG_4K,
+	[SMMU_TLBI_TG_NONE] = CMD_TLBI_TG_NONE,
+	[SMMU_TLBI_TG_16K] = CMD_TLBI_TG_16K,
+	[SMMU_TLBI_TG_64K] = CMD_TLBI_TG_64K,
+};
 
 void smmu_cmd_encode(const struct smmu_cmd *c, uint64_t dw[2])
 {
-	uint64_t num = c->num & 0x1f, scale = c->scale & 0x3f;
-
-	dw[0] = (uint64_t)c->op & 0xff;
+	dw[0] = 0;
 	dw[1] = 0;
+	FIELD_DP64(dw, CMD, OP, c->op);
 	switch (c->op) {
-	case SMMU_CMD_CFGI_STE:
-		dw[0] |= (uint64_t)c->sid << 32;
-		dw[1] = c->leaf;
-		break;
 	case SMMU_CMD_CFGI_CD:
-		dw[0] |= (uint64_t)c->sid << 32 | (uint64_t)(c->ssid & 0xfffff)
-							  << 12;
-		dw[1] = c->leaf;
+		FIELD_DP64(dw, CMD, CFGI_SSID, c->ssid);
+		/* fall through */
+	case SMMU_CMD_CFGI_STE:
+		FIELD_DP64(dw, CMD, CFGI_SID, c->sid);
+		FIELD_DP64(dw, CMD, CFGI_LEAF, c->leaf);
+		break;
+	case SMMU_CMD_CFGI_ALL:
+		FIELD_DP64(dw, CMD, CFGI_RANGE, CMD_CFGI_RANGE_ALL);
 		break;
 	case SMMU_CMD_TLBI_NH_VA:
-		dw[0] |= (uint64_t)c->asid << 48;
+		FIELD_DP64(dw, CMD, TLBI_ASID, c->asid);
 		/* fall through */
 	case SMMU_CMD_TLBI_S2_IPA:
-		dw[0] |= (uint64_t)c->vmid << 32 | num << 12 | scale << 20;
-		dw[1] = (c->addr & ~0xfffULL) | c->leaf;
+		FIELD_DP64(dw, CMD, TLBI_NUM, c->num);
+		FIELD_DP64(dw, CMD, TLBI_SCALE, c->scale);
+		FIELD_DP64(dw, CMD, TLBI_VMID, c->vmid);
+		FIELD_DP64(dw, CMD, TLBI_LEAF, c->leaf);
+		FIELD_DP64(dw, CMD, TLBI_TTL, c->ttl);
+		FIELD_DP64(dw, CMD, TLBI_TG, tlbi_tg_field[c->tg & 3]);
+		FIELD_DP64_ADDR(dw, CMD, TLBI_ADDR, c->addr);
 		break;
 	case SMMU_CMD_TLBI_NH_ASID:
-		dw[0] |= (uint64_t)c->asid << 48 | (uint64_t)c->vmid << 32;
-		break;
+		FIELD_DP64(dw, CMD, TLBI_ASID, c->asid);
+		/* fall through */
 	case SMMU_CMD_TLBI_NH_ALL:
 	case SMMU_CMD_TLBI_S12_VMALL:
-		dw[0] |= (uint64_t)c->vmid << 32;
+		FIELD_DP64(dw, CMD, TLBI_VMID, c->vmid);
 		break;
 	case SMMU_CMD_PRI_RESP:
-		dw[0] |= (uint64_t)c->sid << 32 | (uint64_t)(c->ssid & 0xfffff)
-							  << 12;
-		dw[1] = (c->grpid & 0x1ff) | (uint64_t)(c->resp & 3) << 12;
+		FIELD_DP64(dw, CMD, PRI_SSV, c->ssv);
+		FIELD_DP64(dw, CMD, PRI_SSID, c->ssid);
+		FIELD_DP64(dw, CMD, PRI_SID, c->sid);
+		FIELD_DP64(dw, CMD, PRI_GRPID, c->grpid);
+		FIELD_DP64(dw, CMD, PRI_RESP, c->resp);
 		break;
 	case SMMU_CMD_RESUME:
-		dw[0] |= (uint64_t)c->sid << 32 | (uint64_t)(c->resp & 3) << 12;
-		dw[1] = c->stag;
+		FIELD_DP64(dw, CMD, RESUME_RESP, c->resp);
+		FIELD_DP64(dw, CMD, RESUME_SID, c->sid);
+		FIELD_DP64(dw, CMD, RESUME_STAG, c->stag);
+		break;
+	case SMMU_CMD_SYNC:
+		FIELD_DP64(dw, CMD, SYNC_CS, CMD_SYNC_CS_NONE);
 		break;
 	default:
 		break;
 	}
 }
 
-/* TLBI range length in bytes; 0 if it does not fit. */
-static uint64_t tlbi_len(uint64_t dw0)
+void smmu_cmd_decode(const uint64_t dw[2], struct smmu_cmd *c)
 {
-	unsigned int scale = CMD_SCALE(dw0);
-	uint64_t pages = (uint64_t)CMD_NUM(dw0) + 1;
+	unsigned int tg;
 
-	if (scale + 5 + PHYS_PAGE_SHIFT >= 64)
+	memset(c, 0, sizeof(*c));
+	c->op = FIELD_EX64(dw, CMD, OP);
+	switch (c->op) {
+	case SMMU_CMD_CFGI_CD:
+		c->ssid = FIELD_EX64(dw, CMD, CFGI_SSID);
+		/* fall through */
+	case SMMU_CMD_CFGI_STE:
+		c->sid = FIELD_EX64(dw, CMD, CFGI_SID);
+		c->leaf = FIELD_EX64(dw, CMD, CFGI_LEAF);
+		break;
+	case SMMU_CMD_TLBI_NH_VA:
+		c->asid = FIELD_EX64(dw, CMD, TLBI_ASID);
+		/* fall through */
+	case SMMU_CMD_TLBI_S2_IPA:
+		c->num = FIELD_EX64(dw, CMD, TLBI_NUM);
+		c->scale = FIELD_EX64(dw, CMD, TLBI_SCALE);
+		c->vmid = FIELD_EX64(dw, CMD, TLBI_VMID);
+		c->leaf = FIELD_EX64(dw, CMD, TLBI_LEAF);
+		c->ttl = FIELD_EX64(dw, CMD, TLBI_TTL);
+		tg = FIELD_EX64(dw, CMD, TLBI_TG);
+		for (c->tg = 0; tlbi_tg_field[c->tg] != tg; c->tg++)
+			;
+		c->addr = FIELD_EX64_ADDR(dw, CMD, TLBI_ADDR);
+		break;
+	case SMMU_CMD_TLBI_NH_ASID:
+		c->asid = FIELD_EX64(dw, CMD, TLBI_ASID);
+		/* fall through */
+	case SMMU_CMD_TLBI_NH_ALL:
+	case SMMU_CMD_TLBI_S12_VMALL:
+		c->vmid = FIELD_EX64(dw, CMD, TLBI_VMID);
+		break;
+	case SMMU_CMD_PRI_RESP:
+		c->ssv = FIELD_EX64(dw, CMD, PRI_SSV);
+		c->ssid = FIELD_EX64(dw, CMD, PRI_SSID);
+		c->sid = FIELD_EX64(dw, CMD, PRI_SID);
+		c->grpid = FIELD_EX64(dw, CMD, PRI_GRPID);
+		c->resp = FIELD_EX64(dw, CMD, PRI_RESP);
+		break;
+	case SMMU_CMD_RESUME:
+		c->resp = FIELD_EX64(dw, CMD, RESUME_RESP);
+		c->sid = FIELD_EX64(dw, CMD, RESUME_SID);
+		c->stag = FIELD_EX64(dw, CMD, RESUME_STAG);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * TLBI range length in bytes; 0 for a granule the model does not have.
+ * With a 5-bit SCALE and NUM the largest range, 2^36 pages, always fits.
+ */
+static uint64_t tlbi_len(const struct smmu_cmd *c)
+{
+	switch (c->tg) {
+	case SMMU_TLBI_TG_NONE:
+		return PHYS_PAGE_SIZE;
+	case SMMU_TLBI_TG_4K:
+		return (((uint64_t)c->num + 1) << c->scale) << PHYS_PAGE_SHIFT;
+	default:
 		return 0;
-	return (pages << scale) << PHYS_PAGE_SHIFT;
+	}
 }
 
 /* Execute one command: cmdq.lock held.  -EINVAL for a bad command. */
-static int cmd_exec(struct smmu *smmu, uint64_t dw0, uint64_t dw1)
+static int cmd_exec(struct smmu *smmu, const uint64_t dw[2])
 {
-	unsigned int op = CMD_OP(dw0);
+	struct smmu_cmd c;
 	uint64_t len;
 
-	switch (op) {
+	smmu_cmd_decode(dw, &c);
+	switch (c.op) {
 	case SMMU_CMD_CFGI_STE:
-		if (CMD_SID(dw0) >= smmu->nr_sids)
+		if (c.sid >= smmu->nr_sids)
 			return -EINVAL;
-		smmu_cfg_inval(smmu, false, CMD_SID(dw0), false, 0);
+		smmu_cfg_inval(smmu, false, c.sid, false, 0);
 		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_ste);
 		break;
 	case SMMU_CMD_CFGI_CD:
-		if (CMD_SID(dw0) >= smmu->nr_sids)
+		if (c.sid >= smmu->nr_sids)
 			return -EINVAL;
-		smmu_cfg_inval(smmu, false, CMD_SID(dw0), true, CMD_SSID(dw0));
+		smmu_cfg_inval(smmu, false, c.sid, true, c.ssid);
 		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_cd);
 		break;
 	case SMMU_CMD_CFGI_ALL:
@@ -146,32 +202,29 @@ static int cmd_exec(struct smmu *smmu, uint64_t dw0, uint64_t dw1)
 		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_all);
 		break;
 	case SMMU_CMD_TLBI_NH_VA:
-		len = tlbi_len(dw0);
+		len = tlbi_len(&c);
 		if (!len)
 			return -EINVAL;
-		smmu_iotlb_inval(smmu, INV_NH_VA, CMD_ASID(dw0), CMD_VMID(dw0),
-				 CMD_ADDR(dw1), len);
+		smmu_iotlb_inval(smmu, INV_NH_VA, c.asid, c.vmid, c.addr, len);
 		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_va);
 		break;
 	case SMMU_CMD_TLBI_NH_ASID:
-		smmu_iotlb_inval(smmu, INV_NH_ASID, CMD_ASID(dw0),
-				 CMD_VMID(dw0), 0, 0);
+		smmu_iotlb_inval(smmu, INV_NH_ASID, c.asid, c.vmid, 0, 0);
 		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_asid);
 		break;
 	case SMMU_CMD_TLBI_NH_ALL:
-		smmu_iotlb_inval(smmu, INV_NH_ALL, 0, CMD_VMID(dw0), 0, 0);
+		smmu_iotlb_inval(smmu, INV_NH_ALL, 0, c.vmid, 0, 0);
 		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_all);
 		break;
 	case SMMU_CMD_TLBI_S2_IPA:
-		len = tlbi_len(dw0);
+		len = tlbi_len(&c);
 		if (!len)
 			return -EINVAL;
-		smmu_iotlb_inval(smmu, INV_S2_IPA, 0, CMD_VMID(dw0),
-				 CMD_ADDR(dw1), len);
+		smmu_iotlb_inval(smmu, INV_S2_IPA, 0, c.vmid, c.addr, len);
 		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_s2_ipa);
 		break;
 	case SMMU_CMD_TLBI_S12_VMALL:
-		smmu_iotlb_inval(smmu, INV_S12_VMALL, 0, CMD_VMID(dw0), 0, 0);
+		smmu_iotlb_inval(smmu, INV_S12_VMALL, 0, c.vmid, 0, 0);
 		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_s12_vmall);
 		break;
 	case SMMU_CMD_TLBI_NSNH_ALL:
@@ -179,24 +232,18 @@ static int cmd_exec(struct smmu *smmu, uint64_t dw0, uint64_t dw1)
 		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nsnh_all);
 		break;
 	case SMMU_CMD_PRI_RESP:
-		if (CMD_SID(dw0) >= smmu->nr_sids || CMD_RESP(dw1) > 2)
+	case SMMU_CMD_RESUME:
+		if (c.sid >= smmu->nr_sids || c.resp > CMD_RESP_MAX)
 			return -EINVAL;
 		/* counted before the waiter can run */
-		smmu_inc(smmu, SMMU_CNT_cmd_pri_resp);
+		smmu_inc(smmu, c.op == SMMU_CMD_PRI_RESP ? SMMU_CNT_cmd_pri_resp
+							 : SMMU_CNT_cmd_resume);
 		smmu_inc(smmu, SMMU_CNT_cmds);
-		smmu_resume(smmu, true, CMD_SID(dw0), CMD_SSID(dw0),
-			    CMD_GRPID(dw1), CMD_RESP(dw1));
+		if (c.op == SMMU_CMD_PRI_RESP)
+			smmu_resume(smmu, true, c.sid, c.ssid, c.grpid, c.resp);
+		else
+			smmu_resume(smmu, false, c.sid, 0, c.stag, c.resp);
 		return 0;
-		break;
-	case SMMU_CMD_RESUME:
-		if (CMD_SID(dw0) >= smmu->nr_sids || CMD_ACTION(dw0) > 1)
-			return -EINVAL;
-		smmu_inc(smmu, SMMU_CNT_cmd_resume);
-		smmu_inc(smmu, SMMU_CNT_cmds);
-		smmu_resume(smmu, false, CMD_SID(dw0), 0, CMD_STAG(dw1),
-			    CMD_ACTION(dw0));
-		return 0;
-		break;
 	case SMMU_CMD_SYNC:
 		/* the invalidations before it are done: wait for the accesses
 		 * that may still be using what they invalidated */
@@ -262,7 +309,8 @@ static void cmdq_consume(struct smmu *smmu)
 	struct smmu_queue *q = &cmdq->q;
 
 	while (!cmdq->error && !q_empty(q) && !atomic_load(&smmu->disabled)) {
-		const uint64_t *p = q->va + (uint64_t)q_idx(q, q->cons) * 2;
+		const uint64_t *p = q_entry(q, q->cons);
+		uint64_t dw[CMD_DWORDS];
 
 		if (unlikely(cmdq->fetch_aborts)) {
 			if (cmdq->fetch_aborts != UINT_MAX)
@@ -270,7 +318,9 @@ static void cmdq_consume(struct smmu *smmu)
 			cmdq_stop_at(smmu, SMMU_CERROR_ABT);
 			break;
 		}
-		if (cmd_exec(smmu, rd64(&p[0]), rd64(&p[1]))) {
+		dw[0] = rd64(&p[0]);
+		dw[1] = rd64(&p[1]);
+		if (cmd_exec(smmu, dw)) {
 			cmdq_stop_at(smmu, SMMU_CERROR_ILL);
 			break;
 		}
@@ -361,7 +411,7 @@ static int cmdq_insert(struct smmu *smmu, const uint64_t dw[2])
 			cmdq_consume(smmu);
 		}
 	}
-	p = q->va + (uint64_t)q_idx(q, q->prod) * 2;
+	p = q_entry(q, q->prod);
 	wr64(&p[0], dw[0]);
 	wr64(&p[1], dw[1]);
 	q->prod = q_inc(q, q->prod);
@@ -405,10 +455,11 @@ int smmu_cmdq_issue_batch(struct smmu *smmu, const struct smmu_cmd *cmds,
 int smmu_cmdq_sync(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
-	uint64_t dw[2] = {SMMU_CMD_SYNC, 0};
-	uint64_t mine;
+	struct smmu_cmd sync = {.op = SMMU_CMD_SYNC};
+	uint64_t dw[CMD_DWORDS], mine;
 	int ret;
 
+	smmu_cmd_encode(&sync, dw);
 	pthread_mutex_lock(&cmdq->lock);
 	ret = cmdq_insert(smmu, dw);
 	if (ret)
@@ -448,7 +499,7 @@ void smmu_cmdq_state(struct smmu *smmu, struct smmu_cmdq_state *st)
 	st->entries = 1u << cmdq->q.shift;
 	st->error = cmdq->error;
 	st->cerror = cmdq->cerror;
-	p = cmdq->q.va + (uint64_t)q_idx(&cmdq->q, cmdq->q.cons) * 2;
+	p = q_entry(&cmdq->q, cmdq->q.cons);
 	st->bad_cmd[0] = cmdq->error ? rd64(&p[0]) : 0;
 	st->bad_cmd[1] = cmdq->error ? rd64(&p[1]) : 0;
 	pthread_mutex_unlock(&cmdq->lock);
@@ -498,7 +549,7 @@ int smmu_cmdq_write_cons(struct smmu *smmu, const uint64_t dw[2])
 
 	pthread_mutex_lock(&cmdq->lock);
 	if (cmdq->error) {
-		p = cmdq->q.va + (uint64_t)q_idx(&cmdq->q, cmdq->q.cons) * 2;
+		p = q_entry(&cmdq->q, cmdq->q.cons);
 		wr64(&p[0], dw[0]);
 		wr64(&p[1], dw[1]);
 		ret = 0;
@@ -554,7 +605,8 @@ int smmu_cmdq_init(struct smmu *smmu)
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	int ret;
 
-	ret = smmu_queue_alloc(smmu, &cmdq->q, smmu->cfg.cmdq_entries, 2);
+	ret = smmu_queue_alloc(smmu, &cmdq->q, smmu->cfg.cmdq_entries,
+			       CMD_DWORDS);
 	if (ret)
 		return ret;
 	{

@@ -5,11 +5,11 @@
  *
  * Data model: both queues are rings in physical frames, written by the
  * hardware at prod and read by software at cons (wrap bit above the index,
- * as the command queue).  Records:
- *   event (32 bytes)  dw0: TYPE[7:0] FLAGS[15:8] STAG[31:16] SID[63:32]
- *                     dw1: SSID   dw2: input address   dw3: fetch address
- *   page request (16) dw0: SSID[31:0] SID[63:32]
- *                     dw1: ADDR[63:12] GRPID[8:0] FLAGS[11:9]
+ * as the command queue), written and read by one fq_write() and one
+ * fq_read() over the queue's struct smmu_queue.  Records: the EVT (32
+ * bytes) and PRI (16 bytes) field tables of smmu_regs.h, the SMMUv3
+ * layouts; the model's NESTED flag sits in a bit the specification leaves
+ * RES0.
  * A record that finds its queue full is dropped: the queue's overflow flag
  * is set (until software acknowledges it) and the drop is counted; a
  * stalled transaction or page request that could not be recorded is
@@ -66,10 +66,12 @@ int smmu_queues_init(struct smmu *smmu)
 {
 	int ret;
 
-	ret = smmu_queue_alloc(smmu, &smmu->evtq, smmu->cfg.evtq_entries, 4);
+	ret = smmu_queue_alloc(smmu, &smmu->evtq, smmu->cfg.evtq_entries,
+			       EVT_DWORDS);
 	if (ret)
 		return ret;
-	ret = smmu_queue_alloc(smmu, &smmu->priq, smmu->cfg.priq_entries, 2);
+	ret = smmu_queue_alloc(smmu, &smmu->priq, smmu->cfg.priq_entries,
+			       PRI_DWORDS);
 	if (ret) {
 		smmu_queue_free(smmu, &smmu->evtq);
 		return ret;
@@ -181,24 +183,143 @@ static enum smmu_cnt evt_counter(unsigned int type)
 	}
 }
 
-/* fq_lock held */
-static bool evtq_write(struct smmu *smmu, const struct smmu_event *ev)
+void smmu_event_encode(const struct smmu_event *ev, uint64_t dw[4])
 {
-	struct smmu_queue *q = &smmu->evtq;
+	unsigned int class = EVT_CLASS_IN;
+
+	if (ev->flags & SMMU_EVT_FL_CLASS_CD)
+		class = EVT_CLASS_CD;
+	else if (ev->flags & SMMU_EVT_FL_CLASS_TT)
+		class = EVT_CLASS_TT;
+	memset(dw, 0, EVT_DWORDS * sizeof(*dw));
+	FIELD_DP64(dw, EVT, TYPE, ev->type);
+	FIELD_DP64(dw, EVT, SSV, !!(ev->flags & SMMU_EVT_FL_SSV));
+	FIELD_DP64(dw, EVT, SSID, ev->ssid);
+	FIELD_DP64(dw, EVT, SID, ev->sid);
+	FIELD_DP64(dw, EVT, STAG, ev->stag);
+	FIELD_DP64(dw, EVT, STALL, !!(ev->flags & SMMU_EVT_FL_STALL));
+	FIELD_DP64(dw, EVT, RNW, !(ev->flags & SMMU_EVT_FL_WRITE));
+	FIELD_DP64(dw, EVT, S2, !!(ev->flags & SMMU_EVT_FL_S2));
+	FIELD_DP64(dw, EVT, CLASS, class);
+	FIELD_DP64(dw, EVT, NESTED, !!(ev->flags & SMMU_EVT_FL_NESTED));
+	FIELD_DP64(dw, EVT, INPUT_ADDR, ev->addr);
+	FIELD_DP64(dw, EVT, FETCH_ADDR, ev->fetch_addr);
+}
+
+void smmu_event_decode(const uint64_t dw[4], struct smmu_event *ev)
+{
+	static const uint8_t class_flag[4] = {
+		[EVT_CLASS_CD] = SMMU_EVT_FL_CLASS_CD,
+		[EVT_CLASS_TT] = SMMU_EVT_FL_CLASS_TT,
+	};
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = FIELD_EX64(dw, EVT, TYPE);
+	ev->ssid = FIELD_EX64(dw, EVT, SSID);
+	ev->sid = FIELD_EX64(dw, EVT, SID);
+	ev->stag = FIELD_EX64(dw, EVT, STAG);
+	ev->addr = FIELD_EX64(dw, EVT, INPUT_ADDR);
+	ev->fetch_addr = FIELD_EX64(dw, EVT, FETCH_ADDR);
+	ev->flags = class_flag[FIELD_EX64(dw, EVT, CLASS)];
+	if (FIELD_EX64(dw, EVT, SSV))
+		ev->flags |= SMMU_EVT_FL_SSV;
+	if (FIELD_EX64(dw, EVT, STALL))
+		ev->flags |= SMMU_EVT_FL_STALL;
+	if (!FIELD_EX64(dw, EVT, RNW))
+		ev->flags |= SMMU_EVT_FL_WRITE;
+	if (FIELD_EX64(dw, EVT, S2))
+		ev->flags |= SMMU_EVT_FL_S2;
+	if (FIELD_EX64(dw, EVT, NESTED))
+		ev->flags |= SMMU_EVT_FL_NESTED;
+}
+
+/* A read requests read permission, a write write permission. */
+void smmu_page_request_encode(const struct smmu_page_request *r, uint64_t dw[2])
+{
+	bool write = r->flags & SMMU_PRI_FL_WRITE;
+
+	memset(dw, 0, PRI_DWORDS * sizeof(*dw));
+	FIELD_DP64(dw, PRI, SID, r->sid);
+	FIELD_DP64(dw, PRI, SSID, r->ssid);
+	FIELD_DP64(dw, PRI, READ, !write);
+	FIELD_DP64(dw, PRI, WRITE, write);
+	FIELD_DP64(dw, PRI, LAST, !!(r->flags & SMMU_PRI_FL_LAST));
+	FIELD_DP64(dw, PRI, SSV, !!(r->flags & SMMU_PRI_FL_PASID));
+	FIELD_DP64(dw, PRI, GRPID, r->grpid);
+	FIELD_DP64_ADDR(dw, PRI, ADDR, r->addr);
+}
+
+void smmu_page_request_decode(const uint64_t dw[2], struct smmu_page_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->sid = FIELD_EX64(dw, PRI, SID);
+	r->ssid = FIELD_EX64(dw, PRI, SSID);
+	r->grpid = FIELD_EX64(dw, PRI, GRPID);
+	r->addr = FIELD_EX64_ADDR(dw, PRI, ADDR);
+	if (FIELD_EX64(dw, PRI, WRITE))
+		r->flags |= SMMU_PRI_FL_WRITE;
+	if (FIELD_EX64(dw, PRI, LAST))
+		r->flags |= SMMU_PRI_FL_LAST;
+	if (FIELD_EX64(dw, PRI, SSV))
+		r->flags |= SMMU_PRI_FL_PASID;
+}
+
+/*
+ * Write one record (q->dwords words) at prod, or set the overflow flag if
+ * the queue is full: fq_lock held.
+ */
+static bool fq_write(struct smmu *smmu, struct smmu_queue *q,
+		     const uint64_t *rec)
+{
 	uint64_t *p;
+	unsigned int i;
 
 	if (q_full(q)) {
 		q->overflow = true;
 		return false;
 	}
-	p = q->va + (uint64_t)q_idx(q, q->prod) * 4;
-	wr64(&p[0], (uint64_t)ev->type | (uint64_t)ev->flags << 8 |
-			    (uint64_t)ev->stag << 16 | (uint64_t)ev->sid << 32);
-	wr64(&p[1], ev->ssid);
-	wr64(&p[2], ev->addr);
-	wr64(&p[3], ev->fetch_addr);
+	p = q_entry(q, q->prod);
+	for (i = 0; i < q->dwords; i++)
+		wr64(&p[i], rec[i]);
 	q->prod = q_inc(q, q->prod);
 	return true;
+}
+
+/* Pop the record at cons into rec: false if the queue is empty. */
+static bool fq_read(struct smmu *smmu, struct smmu_queue *q, uint64_t *rec)
+{
+	const uint64_t *p;
+	unsigned int i;
+	bool ret = false;
+
+	pthread_mutex_lock(&smmu->fq_lock);
+	if (!q_empty(q)) {
+		p = q_entry(q, q->cons);
+		for (i = 0; i < q->dwords; i++)
+			rec[i] = rd64(&p[i]);
+		q->cons = q_inc(q, q->cons);
+		ret = true;
+	}
+	pthread_mutex_unlock(&smmu->fq_lock);
+	return ret;
+}
+
+/* fq_lock held */
+static bool evtq_write(struct smmu *smmu, const struct smmu_event *ev)
+{
+	uint64_t dw[EVT_DWORDS];
+
+	smmu_event_encode(ev, dw);
+	return fq_write(smmu, &smmu->evtq, dw);
+}
+
+/* fq_lock held */
+static bool priq_write(struct smmu *smmu, const struct smmu_page_request *r)
+{
+	uint64_t dw[PRI_DWORDS];
+
+	smmu_page_request_encode(r, dw);
+	return fq_write(smmu, &smmu->priq, dw);
 }
 
 void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
@@ -220,50 +341,21 @@ void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
 
 int smmu_evtq_read(struct smmu *smmu, struct smmu_event *ev)
 {
-	struct smmu_queue *q = &smmu->evtq;
-	const uint64_t *p;
-	uint64_t dw0;
+	uint64_t dw[EVT_DWORDS];
 
-	pthread_mutex_lock(&smmu->fq_lock);
-	if (q_empty(q)) {
-		pthread_mutex_unlock(&smmu->fq_lock);
+	if (!fq_read(smmu, &smmu->evtq, dw))
 		return 0;
-	}
-	p = q->va + (uint64_t)q_idx(q, q->cons) * 4;
-	dw0 = rd64(&p[0]);
-	ev->type = dw0 & 0xff;
-	ev->flags = (dw0 >> 8) & 0xff;
-	ev->stag = (dw0 >> 16) & 0xffff;
-	ev->sid = dw0 >> 32;
-	ev->ssid = rd64(&p[1]);
-	ev->addr = rd64(&p[2]);
-	ev->fetch_addr = rd64(&p[3]);
-	q->cons = q_inc(q, q->cons);
-	pthread_mutex_unlock(&smmu->fq_lock);
+	smmu_event_decode(dw, ev);
 	return 1;
 }
 
 int smmu_priq_read(struct smmu *smmu, struct smmu_page_request *req)
 {
-	struct smmu_queue *q = &smmu->priq;
-	const uint64_t *p;
-	uint64_t dw0, dw1;
+	uint64_t dw[PRI_DWORDS];
 
-	pthread_mutex_lock(&smmu->fq_lock);
-	if (q_empty(q)) {
-		pthread_mutex_unlock(&smmu->fq_lock);
+	if (!fq_read(smmu, &smmu->priq, dw))
 		return 0;
-	}
-	p = q->va + (uint64_t)q_idx(q, q->cons) * 2;
-	dw0 = rd64(&p[0]);
-	dw1 = rd64(&p[1]);
-	req->ssid = (uint32_t)dw0;
-	req->sid = dw0 >> 32;
-	req->addr = dw1 & ~0xfffULL;
-	req->grpid = dw1 & 0x1ff;
-	req->flags = (dw1 >> 9) & 7;
-	q->cons = q_inc(q, q->cons);
-	pthread_mutex_unlock(&smmu->fq_lock);
+	smmu_page_request_decode(dw, req);
 	return 1;
 }
 
@@ -300,24 +392,6 @@ void smmu_priq_ack_overflow(struct smmu *smmu)
 }
 
 /* ---- stalls and page requests ---- */
-
-/* fq_lock held */
-static bool priq_write(struct smmu *smmu, const struct smmu_page_request *r)
-{
-	struct smmu_queue *q = &smmu->priq;
-	uint64_t *p;
-
-	if (q_full(q)) {
-		q->overflow = true;
-		return false;
-	}
-	p = q->va + (uint64_t)q_idx(q, q->prod) * 2;
-	wr64(&p[0], (uint64_t)r->sid << 32 | r->ssid);
-	wr64(&p[1], (r->addr & ~0xfffULL) | (r->grpid & 0x1ff) |
-			    (uint64_t)(r->flags & 7) << 9);
-	q->prod = q_inc(q, q->prod);
-	return true;
-}
 
 static int wait_response(struct smmu *smmu, struct smmu_wait *w)
 {
@@ -364,11 +438,12 @@ int smmu_fault_wait(struct dev *dev, struct smmu_fault *f)
 	if (pri) {
 		struct smmu_page_request r = {
 			.sid = dev->sid,
-			.addr = f->ev.addr & ~0xfffULL,
+			.addr = f->ev.addr & ~(PHYS_PAGE_SIZE - 1),
 			.flags = SMMU_PRI_FL_LAST,
 		};
 
-		w.tag = atomic_fetch_add(&dev->next_grpid, 1) & 0x1ff;
+		w.tag = atomic_fetch_add(&dev->next_grpid, 1) &
+			FIELD_MAX(PRI, GRPID);
 		r.grpid = w.tag;
 		if (f->ev.flags & SMMU_EVT_FL_WRITE)
 			r.flags |= SMMU_PRI_FL_WRITE;

@@ -174,7 +174,8 @@ void smmu_iotlb_fill(struct smmu *smmu, uint64_t seq, unsigned int type,
 	tag = make_tag(va & ~((1ULL << shift) - 1) & LPAE_PTE_ADDR_MASK, level,
 		       type);
 	pa_attr = (x->pa & ~((1ULL << shift) - 1)) |
-		  (uint64_t)(x->memtype & 3) << 2 | (x->perm & 3);
+		  FIELD_PREP(TLBPA, MEMTYPE, x->memtype) |
+		  FIELD_PREP(TLBPA, PERM, x->perm);
 	idx = set_index(smmu, va, shift, ids);
 	set = &smmu->sets[idx];
 	base = idx << smmu->ways_shift;
@@ -194,7 +195,7 @@ void smmu_iotlb_fill(struct smmu *smmu, uint64_t seq, unsigned int type,
 			victim = w;
 			break;
 		}
-		if (!(t & IOTLB_TAG_VALID) && victim == UINT32_MAX)
+		if (!(t & TLBTAG_VALID_MASK) && victim == UINT32_MAX)
 			victim = w;
 	}
 	if (victim == UINT32_MAX) {
@@ -203,7 +204,7 @@ void smmu_iotlb_fill(struct smmu *smmu, uint64_t seq, unsigned int type,
 		stream_inc(st, SMMU_CNT_iotlb_evictions, 1);
 	}
 	old_tag = atomic_load_explicit(&e[victim].tag, memory_order_relaxed);
-	if (old_tag & IOTLB_TAG_VALID) {
+	if (old_tag & TLBTAG_VALID_MASK) {
 		if (tag_type(old_tag) == SMMU_TLB_NESTED)
 			smmu->nested_entries--;
 		entry_unlink(smmu, base + victim,
@@ -232,13 +233,14 @@ static bool inv_match(enum smmu_inval_kind kind, uint64_t tag, uint64_t ids,
 		      uint64_t last)
 {
 	unsigned int type = tag_type(tag);
-	uint16_t e_asid = ids & 0xffff, e_vmid = (ids >> 16) & 0xffff;
+	uint16_t e_asid = FIELD_EX(ids, TLBIDS, ASID);
+	uint16_t e_vmid = FIELD_EX(ids, TLBIDS, VMID);
 	uint64_t base = tag & LPAE_PTE_ADDR_MASK;
 	uint64_t end = base + (1ULL << lpae_level_shift(tag_level(tag))) - 1;
 	bool overlap = base <= last && addr <= end;
 	bool s1 = type == SMMU_TLB_S1 || type == SMMU_TLB_NESTED;
 
-	if (!(tag & IOTLB_TAG_VALID))
+	if (!(tag & TLBTAG_VALID_MASK))
 		return false;
 	switch (kind) {
 	case INV_NH_VA:
@@ -455,7 +457,7 @@ size_t smmu_iotlb_dump(struct smmu *smmu, struct smmu_iotlb_entry *out,
 			atomic_load_explicit(&e->tag, memory_order_relaxed);
 		uint64_t ids, pa_attr, size;
 
-		if (!(tag & IOTLB_TAG_VALID))
+		if (!(tag & TLBTAG_VALID_MASK))
 			continue;
 		if (n < max) {
 			ids = atomic_load_explicit(&e->ids,
@@ -464,13 +466,13 @@ size_t smmu_iotlb_dump(struct smmu *smmu, struct smmu_iotlb_entry *out,
 						       memory_order_relaxed);
 			size = 1ULL << lpae_level_shift(tag_level(tag));
 			out[n].type = tag_type(tag);
-			out[n].asid = ids & 0xffff;
-			out[n].vmid = (ids >> 16) & 0xffff;
+			out[n].asid = FIELD_EX(ids, TLBIDS, ASID);
+			out[n].vmid = FIELD_EX(ids, TLBIDS, VMID);
 			out[n].va = tag & LPAE_PTE_ADDR_MASK;
 			out[n].size = size;
 			out[n].pa = pa_attr & ~(size - 1) & LPAE_PTE_ADDR_MASK;
-			out[n].perm = pa_attr & 3;
-			out[n].memtype = (pa_attr >> 2) & 3;
+			out[n].perm = FIELD_EX(pa_attr, TLBPA, PERM);
+			out[n].memtype = FIELD_EX(pa_attr, TLBPA, MEMTYPE);
 			out[n].gen = atomic_load_explicit(&e->gen,
 							  memory_order_relaxed);
 		}
