@@ -21,7 +21,7 @@
 
 #include <uiommu/hw.h>
 
-#include "hw/smmu_regs.h"
+#include "hw/smmu_internal.h"
 #include "pgtable/lpae_format.h"
 
 #define S1_ATTR                                              \
@@ -1939,6 +1939,29 @@ static void test_counters_json(void **state)
 	env_free(e);
 }
 
+#ifdef UI_LOCKDEP
+static void resume_unlocked(void *ctx)
+{
+	struct env *e = ctx;
+
+	/* RESUME's completion belongs to the command consumer */
+	smmu_resume(e->smmu, false, 0, 0, 0, SMMU_RESUME_RETRY);
+}
+
+/* A function of the layer called without its lock aborts, naming both. */
+static void test_lock_rule_aborts(void **state)
+{
+	static const char *const want[] = {"smmu_resume() must be called "
+					   "with &smmu->cmdq.lock held",
+					   "lock class cmdq->lock", NULL};
+	struct env *e = env_new(NULL, 0);
+
+	(void)state;
+	test_expect_abort(resume_unlocked, e, want);
+	env_free(e);
+}
+#endif
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_create_invalid),
 	cmocka_unit_test(test_create_fail_sweep),
@@ -1978,6 +2001,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_inline_threaded_same_counters),
 	cmocka_unit_test(test_threaded_concurrent),
 	cmocka_unit_test(test_counters_json),
+#ifdef UI_LOCKDEP
+	cmocka_unit_test(test_lock_rule_aborts),
+#endif
 };
 
 TEST_MAIN(tests)

@@ -261,16 +261,20 @@ static int cd_fetch(struct smmu_txn *t, const struct smmu_ste *ste,
 	return 0;
 }
 
-/* Read and check the STE (and CD) of a transaction: cfg_lock held. */
+/*
+ * Read and check the STE (and CD) of a transaction.  Under cfg_lock, so
+ * that no invalidation runs between the fetch and the fill.
+ */
 static int cfg_fetch(struct smmu_txn *t, struct smmu_ctx *ctx,
 		     struct smmu_fault *f)
 {
 	struct smmu *smmu = t->smmu;
-	const uint64_t *p = smmu->strtab_va + (uint64_t)t->sid * 8;
+	const uint64_t *p = smmu->strtab_va + (uint64_t)t->sid * STE_DWORDS;
 	struct smmu_ste ste;
-	uint64_t dw[8];
+	uint64_t dw[STE_DWORDS];
 	int i;
 
+	lockdep_assert_held(&smmu->cfg_lock);
 	dw[0] = __atomic_load_n(&p[0], __ATOMIC_ACQUIRE);
 	for (i = 1; i < 8; i++)
 		dw[i] = rd64(&p[i]);
@@ -346,7 +350,7 @@ int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
 	}
 
 	stream_inc(t->st, SMMU_CNT_cfg_misses, 1);
-	pthread_mutex_lock(&smmu->cfg_lock);
+	mutex_lock(&smmu->cfg_lock);
 	ret = cfg_fetch(t, ctx, f);
 	/* not cached once disabled: smmu_disable_abort() emptied the cache
 	 * under cfg_lock, and it stays empty, so the fast path never hits */
@@ -363,7 +367,7 @@ int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
 				      memory_order_release);
 		atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 	}
-	pthread_mutex_unlock(&smmu->cfg_lock);
+	mutex_unlock(&smmu->cfg_lock);
 	if (ret)
 		stream_inc(t->st, SMMU_CNT_cfg_faults, 1);
 	return ret;
@@ -372,13 +376,15 @@ int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
 /*
  * CFGI: all, or every entry of stream sid (CFGI_STE), or only the CD of
  * (sid, ssid) (CFGI_CD; ssid 0 also covers transactions without PASID).
+ * Run by the command consumer.
  */
 void smmu_cfg_inval(struct smmu *smmu, bool all, uint32_t sid, bool cd_only,
 		    uint32_t ssid)
 {
 	uint32_t i;
 
-	pthread_mutex_lock(&smmu->cfg_lock);
+	lockdep_assert_held(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cfg_lock);
 	for (i = 0; i <= smmu->cfg_mask; i++) {
 		struct smmu_cfg_entry *e = &smmu->cfg_cache[i];
 		uint64_t key =
@@ -399,7 +405,7 @@ void smmu_cfg_inval(struct smmu *smmu, bool all, uint32_t sid, bool cd_only,
 		atomic_store_explicit(&e->key, 0, memory_order_release);
 		atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 	}
-	pthread_mutex_unlock(&smmu->cfg_lock);
+	mutex_unlock(&smmu->cfg_lock);
 }
 
 /* ---- counters ------------------------------------------------------------ */
@@ -650,10 +656,10 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 	if (ret)
 		goto err_cmdq;
 
-	pthread_mutex_init(&smmu->cfg_lock, NULL);
-	pthread_mutex_init(&smmu->iotlb_lock, NULL);
-	pthread_mutex_init(&smmu->irq_lock, NULL);
-	pthread_mutex_init(&smmu->dev_lock, NULL);
+	mutex_init(&smmu->cfg_lock, HW_LOCK_CFG);
+	mutex_init(&smmu->iotlb_lock, HW_LOCK_IOTLB);
+	mutex_init(&smmu->irq_lock, HW_LOCK_IRQ);
+	mutex_init(&smmu->dev_lock, HW_LOCK_DEV);
 	LIST_INIT(&smmu->devs);
 	pthread_cond_init(&smmu->irq_cond, NULL);
 	pthread_cond_init(&smmu->irq_idle, NULL);
@@ -673,18 +679,18 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 	return 0;
 
 err_cmdq_thread:
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	smmu->cmdq_stop = true;
 	pthread_cond_broadcast(&smmu->cmdq.cons_cond);
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 	pthread_join(smmu->cmdq_thread, NULL);
 err_locks:
-	pthread_mutex_destroy(&smmu->dev_lock);
+	mutex_destroy(&smmu->dev_lock);
 	pthread_cond_destroy(&smmu->irq_cond);
 	pthread_cond_destroy(&smmu->irq_idle);
-	pthread_mutex_destroy(&smmu->irq_lock);
-	pthread_mutex_destroy(&smmu->iotlb_lock);
-	pthread_mutex_destroy(&smmu->cfg_lock);
+	mutex_destroy(&smmu->irq_lock);
+	mutex_destroy(&smmu->iotlb_lock);
+	mutex_destroy(&smmu->cfg_lock);
 	smmu_queues_free(smmu);
 err_cmdq:
 	smmu_cmdq_free(smmu);
@@ -708,24 +714,24 @@ void smmu_destroy(struct smmu *smmu)
 	if (smmu->threads_started) {
 		/* the interrupt thread first: its handlers may still issue
 		 * commands and wait for their sync */
-		pthread_mutex_lock(&smmu->irq_lock);
+		mutex_lock(&smmu->irq_lock);
 		smmu->irq_stop = true;
 		pthread_cond_broadcast(&smmu->irq_cond);
-		pthread_mutex_unlock(&smmu->irq_lock);
+		mutex_unlock(&smmu->irq_lock);
 		pthread_join(smmu->irq_thread, NULL);
-		pthread_mutex_lock(&smmu->cmdq.lock);
+		mutex_lock(&smmu->cmdq.lock);
 		smmu->cmdq_stop = true;
 		pthread_cond_broadcast(&smmu->cmdq.cons_cond);
 		pthread_cond_broadcast(&smmu->cmdq.done_cond);
-		pthread_mutex_unlock(&smmu->cmdq.lock);
+		mutex_unlock(&smmu->cmdq.lock);
 		pthread_join(smmu->cmdq_thread, NULL);
 	}
-	pthread_mutex_destroy(&smmu->dev_lock);
+	mutex_destroy(&smmu->dev_lock);
 	pthread_cond_destroy(&smmu->irq_cond);
 	pthread_cond_destroy(&smmu->irq_idle);
-	pthread_mutex_destroy(&smmu->irq_lock);
-	pthread_mutex_destroy(&smmu->iotlb_lock);
-	pthread_mutex_destroy(&smmu->cfg_lock);
+	mutex_destroy(&smmu->irq_lock);
+	mutex_destroy(&smmu->iotlb_lock);
+	mutex_destroy(&smmu->cfg_lock);
 	smmu_queues_free(smmu);
 	smmu_cmdq_free(smmu);
 	smmu_iotlb_free(smmu);
@@ -748,12 +754,12 @@ void smmu_get_config(const struct smmu *smmu, struct smmu_config *cfg)
 void smmu_set_irq_ops(struct smmu *smmu, const struct smmu_irq_ops *ops,
 		      void *priv)
 {
-	pthread_mutex_lock(&smmu->irq_lock);
+	mutex_lock(&smmu->irq_lock);
 	smmu->irq_ops = ops;
 	smmu->irq_priv = priv;
 	/* like synchronize_irq(): no handler of the old ops runs after this
 	 * returns (so it must not be called from a handler) */
 	while (smmu->irq_running)
-		pthread_cond_wait(&smmu->irq_idle, &smmu->irq_lock);
-	pthread_mutex_unlock(&smmu->irq_lock);
+		mutex_cond_wait(&smmu->irq_idle, &smmu->irq_lock);
+	mutex_unlock(&smmu->irq_lock);
 }

@@ -177,12 +177,13 @@ static uint64_t tlbi_len(const struct smmu_cmd *c)
 	}
 }
 
-/* Execute one command: cmdq.lock held.  -EINVAL for a bad command. */
+/* Execute one command.  -EINVAL for a bad command. */
 static int cmd_exec(struct smmu *smmu, const uint64_t dw[2])
 {
 	struct smmu_cmd c;
 	uint64_t len;
 
+	lockdep_assert_held(&smmu->cmdq.lock);
 	smmu_cmd_decode(dw, &c);
 	switch (c.op) {
 	case SMMU_CMD_CFGI_STE:
@@ -269,11 +270,13 @@ void smmu_inflight_grow(struct smmu *smmu, unsigned int cpu)
 		;
 }
 
+/* CMD_SYNC's wait for the DMA in flight, in the consumer. */
 void smmu_sync_inflight(struct smmu *smmu)
 {
 	uint64_t e = atomic_fetch_add(&smmu->dma_epoch, 1) + 1;
 	unsigned int n;
 
+	lockdep_assert_held(&smmu->cmdq.lock);
 	atomic_thread_fence(memory_order_seq_cst);
 	n = atomic_load(&smmu->inflight_cpus);
 	for (unsigned int cpu = 0; cpu < n; cpu++) {
@@ -286,11 +289,12 @@ void smmu_sync_inflight(struct smmu *smmu)
 	}
 }
 
-/* Stop at the command at cons: cmdq.lock held. */
+/* Stop at the command at cons. */
 static void cmdq_stop_at(struct smmu *smmu, enum smmu_cmdq_cerror why)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 
+	lockdep_assert_held(&cmdq->lock);
 	cmdq->error = true;
 	cmdq->cerror = why;
 	cmdq->gerror ^= SMMU_GERROR_CMDQ_ERR; /* inactive before: now active */
@@ -302,12 +306,13 @@ static void cmdq_stop_at(struct smmu *smmu, enum smmu_cmdq_cerror why)
 					      : SMMU_CNT_cerror_ill);
 }
 
-/* Run the consumer up to prod or an error: cmdq.lock held. */
+/* Run the consumer up to prod or an error. */
 static void cmdq_consume(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	struct smmu_queue *q = &cmdq->q;
 
+	lockdep_assert_held(&cmdq->lock);
 	while (!cmdq->error && !q_empty(q) && !atomic_load(&smmu->disabled)) {
 		const uint64_t *p = q_entry(q, q->cons);
 		uint64_t dw[CMD_DWORDS];
@@ -331,8 +336,8 @@ static void cmdq_consume(struct smmu *smmu)
 }
 
 /*
- * Deliver the owed global-error interrupt: cmdq.lock held, dropped around
- * the handler.  Inline the thread that ran the consumer calls it, threaded
+ * Deliver the owed global-error interrupt, cmdq.lock dropped around the
+ * handler.  Inline the thread that ran the consumer calls it, threaded
  * the consumer thread (the line's own handler context, never the interrupt
  * thread whose handlers may be the very syncs waiting).  A handler that
  * returns with the error still active gives its waiters up.
@@ -340,12 +345,14 @@ static void cmdq_consume(struct smmu *smmu)
 static void cmdq_run_gerror(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
-	uint64_t seq = cmdq->err_seq;
+	uint64_t seq;
 
+	lockdep_assert_held(&cmdq->lock);
+	seq = cmdq->err_seq;
 	cmdq->irq_due = false;
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 	smmu_call_gerror_irq(smmu);
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	if (cmdq->error && cmdq->err_seq == seq)
 		cmdq->err_unhandled = true;
 	pthread_cond_broadcast(&cmdq->done_cond);
@@ -356,7 +363,7 @@ void *smmu_cmdq_thread(void *arg)
 	struct smmu *smmu = arg;
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	while (!smmu->cmdq_stop) {
 		if (!cmdq->error && !q_empty(&cmdq->q) &&
 		    !atomic_load(&smmu->disabled)) {
@@ -367,37 +374,39 @@ void *smmu_cmdq_thread(void *arg)
 			cmdq_run_gerror(smmu);
 			continue;
 		}
-		pthread_cond_wait(&cmdq->cons_cond, &cmdq->lock);
+		mutex_cond_wait(&cmdq->cons_cond, &cmdq->lock);
 	}
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 	return NULL;
 }
 
 /*
  * The queue is stopped by an error: wait for (inline: run) its handler.
- * cmdq.lock held.  0 when it is worth looking again, -EIO when the handler
- * left the error active.
+ * 0 when it is worth looking again, -EIO when the handler left the error
+ * active.
  */
 static int cmdq_wait_error(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 
+	lockdep_assert_held(&cmdq->lock);
 	if (cmdq->err_unhandled)
 		return -EIO;
 	if (!smmu->cfg.threaded && cmdq->irq_due)
 		cmdq_run_gerror(smmu);
 	else
-		pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
+		mutex_cond_wait(&cmdq->done_cond, &cmdq->lock);
 	return 0;
 }
 
-/* Write one command at prod: cmdq.lock held. */
+/* Write one command at prod. */
 static int cmdq_insert(struct smmu *smmu, const uint64_t dw[2])
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	struct smmu_queue *q = &cmdq->q;
 	uint64_t *p;
 
+	lockdep_assert_held(&cmdq->lock);
 	while (q_full(q)) {
 		if (smmu->cmdq_stop || atomic_load(&smmu->disabled))
 			return -EIO;
@@ -406,7 +415,7 @@ static int cmdq_insert(struct smmu *smmu, const uint64_t dw[2])
 				return -EIO;
 		} else if (smmu->cfg.threaded) {
 			pthread_cond_signal(&cmdq->cons_cond);
-			pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
+			mutex_cond_wait(&cmdq->done_cond, &cmdq->lock);
 		} else {
 			cmdq_consume(smmu);
 		}
@@ -425,9 +434,9 @@ int smmu_cmdq_issue_raw(struct smmu *smmu, const uint64_t dw[2])
 {
 	int ret;
 
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	ret = cmdq_insert(smmu, dw);
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 	return ret;
 }
 
@@ -443,12 +452,12 @@ int smmu_cmdq_issue_batch(struct smmu *smmu, const struct smmu_cmd *cmds,
 	unsigned int i;
 	int ret = 0;
 
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	for (i = 0; i < n && !ret; i++) {
 		smmu_cmd_encode(&cmds[i], dw);
 		ret = cmdq_insert(smmu, dw);
 	}
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 	return ret;
 }
 
@@ -460,7 +469,7 @@ int smmu_cmdq_sync(struct smmu *smmu)
 	int ret;
 
 	smmu_cmd_encode(&sync, dw);
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	ret = cmdq_insert(smmu, dw);
 	if (ret)
 		goto out;
@@ -481,10 +490,10 @@ int smmu_cmdq_sync(struct smmu *smmu)
 			continue;
 		}
 		/* threaded: the consumer broadcasts when it stops */
-		pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
+		mutex_cond_wait(&cmdq->done_cond, &cmdq->lock);
 	}
 out:
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 	return ret;
 }
 
@@ -493,7 +502,7 @@ void smmu_cmdq_state(struct smmu *smmu, struct smmu_cmdq_state *st)
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	const uint64_t *p;
 
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	st->prod = cmdq->q.prod;
 	st->cons = cmdq->q.cons;
 	st->entries = 1u << cmdq->q.shift;
@@ -502,24 +511,24 @@ void smmu_cmdq_state(struct smmu *smmu, struct smmu_cmdq_state *st)
 	p = q_entry(&cmdq->q, cmdq->q.cons);
 	st->bad_cmd[0] = cmdq->error ? rd64(&p[0]) : 0;
 	st->bad_cmd[1] = cmdq->error ? rd64(&p[1]) : 0;
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 }
 
 uint32_t smmu_gerror_read(struct smmu *smmu)
 {
 	uint32_t active;
 
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	active = smmu->cmdq.gerror ^ smmu->cmdq.gerrorn;
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 	return active;
 }
 
-/* cmdq.lock held */
 static void gerror_ack(struct smmu *smmu, uint32_t bits)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 
+	lockdep_assert_held(&cmdq->lock);
 	bits &= cmdq->gerror ^ cmdq->gerrorn;
 	cmdq->gerrorn ^= bits;
 	if (!(bits & SMMU_GERROR_CMDQ_ERR))
@@ -536,9 +545,9 @@ static void gerror_ack(struct smmu *smmu, uint32_t bits)
 
 void smmu_gerror_ack(struct smmu *smmu, uint32_t bits)
 {
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	gerror_ack(smmu, bits);
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 }
 
 int smmu_cmdq_write_cons(struct smmu *smmu, const uint64_t dw[2])
@@ -547,14 +556,14 @@ int smmu_cmdq_write_cons(struct smmu *smmu, const uint64_t dw[2])
 	uint64_t *p;
 	int ret = -EBUSY;
 
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	if (cmdq->error) {
 		p = q_entry(&cmdq->q, cmdq->q.cons);
 		wr64(&p[0], dw[0]);
 		wr64(&p[1], dw[1]);
 		ret = 0;
 	}
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 	return ret;
 }
 
@@ -563,36 +572,36 @@ int smmu_cmdq_clear_error(struct smmu *smmu)
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	int ret = -EINVAL;
 
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	if (cmdq->error) {
 		cmdq->q.cons = q_inc(&cmdq->q, cmdq->q.cons);
 		cmdq->consumed++;
 		gerror_ack(smmu, SMMU_GERROR_CMDQ_ERR);
 		ret = 0;
 	}
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 	return ret;
 }
 
 void smmu_cmdq_inject_fetch_abort(struct smmu *smmu, unsigned int n)
 {
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	smmu->cmdq.fetch_aborts = n;
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 }
 
 void smmu_disable_abort(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	atomic_store(&smmu->disabled, true);
 	/* nothing cached is used again, and no access still uses it */
 	smmu_cfg_inval(smmu, true, 0, false, 0);
 	smmu_iotlb_inval(smmu, INV_ALL, 0, 0, 0, 0);
 	smmu_sync_inflight(smmu);
 	pthread_cond_broadcast(&cmdq->done_cond);
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 }
 
 bool smmu_disabled(struct smmu *smmu)
@@ -609,17 +618,10 @@ int smmu_cmdq_init(struct smmu *smmu)
 			       CMD_DWORDS);
 	if (ret)
 		return ret;
-	{
-		/* held briefly by every issuer: spin a little before sleeping,
-		 * as the kernel's cmdq spins, rather than a futex round trip
-		 * per contended TLBI */
-		pthread_mutexattr_t a;
-
-		pthread_mutexattr_init(&a);
-		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
-		pthread_mutex_init(&cmdq->lock, &a);
-		pthread_mutexattr_destroy(&a);
-	}
+	/* held briefly by every issuer: spin a little before sleeping, as
+	 * the kernel's cmdq spins, rather than a futex round trip per
+	 * contended TLBI */
+	mutex_init_adaptive(&cmdq->lock, "cmdq->lock", HW_LOCK_CMDQ);
 	pthread_cond_init(&cmdq->cons_cond, NULL);
 	pthread_cond_init(&cmdq->done_cond, NULL);
 	return 0;
@@ -631,6 +633,6 @@ void smmu_cmdq_free(struct smmu *smmu)
 
 	pthread_cond_destroy(&cmdq->done_cond);
 	pthread_cond_destroy(&cmdq->cons_cond);
-	pthread_mutex_destroy(&cmdq->lock);
+	mutex_destroy(&cmdq->lock);
 	smmu_queue_free(smmu, &cmdq->q);
 }

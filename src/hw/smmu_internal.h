@@ -19,8 +19,8 @@
  *    iotlb_inval_seq before it reads the tables and fills only if no
  *    invalidation ran meanwhile (the translation is still used, once).
  *
- * Lock order: cmdq.lock -> cfg_lock -> iotlb_lock -> fq_lock -> irq_lock.
- * No SMMU lock is held while interrupt callbacks run.
+ * Lock order: enum hw_lock_rank below.  No SMMU lock is held while
+ * interrupt callbacks run.
  */
 #ifndef UIOMMU_HW_SMMU_INTERNAL_H
 #define UIOMMU_HW_SMMU_INTERNAL_H
@@ -32,9 +32,27 @@
 #include <uiommu/hw.h>
 
 #include "lib/internal.h"
+#include "lib/lock.h"
 #include "mem/phys.h"
 #include "pgtable/lpae_format.h"
 #include "smmu_regs.h"
+
+/*
+ * The order of the SMMU's locks, outermost first.  The command consumer
+ * holds cmdq.lock while it invalidates the configuration cache (cfg_lock)
+ * and the IOTLB (iotlb_lock) and while it completes a waiting transaction
+ * (fq_lock).  irq_lock and dev_lock nest inside no other SMMU lock (an
+ * interrupt is raised, and the devices' counters are folded, with none
+ * held); they come last so that any later nesting is the inner one.
+ */
+enum hw_lock_rank {
+	HW_LOCK_CMDQ = LOCK_RANK_HW, /* smmu->cmdq.lock */
+	HW_LOCK_CFG,		     /* smmu->cfg_lock */
+	HW_LOCK_IOTLB,		     /* smmu->iotlb_lock */
+	HW_LOCK_FQ,		     /* smmu->fq_lock */
+	HW_LOCK_IRQ,		     /* smmu->irq_lock */
+	HW_LOCK_DEV,		     /* smmu->dev_lock */
+};
 
 enum smmu_cnt {
 #define SMMU_CNT_ENUM(name) SMMU_CNT_##name,
@@ -189,7 +207,7 @@ struct smmu_wait {
 };
 
 struct smmu_cmdq {
-	pthread_mutex_t lock;	  /* everything below, and consumption */
+	struct mutex lock;	  /* everything below, and consumption */
 	pthread_cond_t cons_cond; /* consumer thread: work to do */
 	pthread_cond_t done_cond; /* issuers: progress, sync, error */
 	struct smmu_queue q;
@@ -236,11 +254,11 @@ struct smmu {
 	_Atomic unsigned int inflight_cpus; /* slots ever used: [0, n) */
 	struct smmu_inflight inflight[UIOMMU_NR_CPUS];
 
-	pthread_mutex_t cfg_lock;
+	struct mutex cfg_lock;
 	struct smmu_cfg_entry *cfg_cache; /* seqlock readers, cfg_lock */
 	uint32_t cfg_mask;
 
-	pthread_mutex_t iotlb_lock;
+	struct mutex iotlb_lock;
 	_Atomic uint64_t iotlb_inval_seq; /* bumped by every invalidation */
 	_Atomic uint32_t levels_present;  /* bit per level cached since flush */
 	struct iotlb_set *sets;		  /* iotlb_lock (victim) */
@@ -255,13 +273,13 @@ struct smmu {
 
 	struct smmu_cmdq cmdq;
 
-	pthread_mutex_t fq_lock; /* evtq, priq, waits, next_stag */
+	struct mutex fq_lock; /* evtq, priq, waits, next_stag */
 	pthread_cond_t resp_cond;
 	struct smmu_queue evtq, priq;
 	LIST_HEAD(, smmu_wait) waits;
 	uint16_t next_stag;
 
-	pthread_mutex_t irq_lock; /* irq_ops, irq_priv, irq_pending, irq_stop */
+	struct mutex irq_lock; /* irq_ops, irq_priv, irq_pending, irq_stop */
 	pthread_cond_t irq_cond;
 	pthread_cond_t irq_idle; /* irq_running dropped to 0 */
 	const struct smmu_irq_ops *irq_ops;
@@ -273,7 +291,7 @@ struct smmu {
 	bool threads_started;
 	pthread_t cmdq_thread, irq_thread;
 
-	pthread_mutex_t dev_lock; /* devs */
+	struct mutex dev_lock; /* devs */
 	LIST_HEAD(, dev) devs;
 
 	_Atomic uint64_t cnt[SMMU_NR_CNT]; /* command queue counts */

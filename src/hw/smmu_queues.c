@@ -76,7 +76,7 @@ int smmu_queues_init(struct smmu *smmu)
 		smmu_queue_free(smmu, &smmu->evtq);
 		return ret;
 	}
-	pthread_mutex_init(&smmu->fq_lock, NULL);
+	mutex_init(&smmu->fq_lock, HW_LOCK_FQ);
 	pthread_cond_init(&smmu->resp_cond, NULL);
 	LIST_INIT(&smmu->waits);
 	return 0;
@@ -85,7 +85,7 @@ int smmu_queues_init(struct smmu *smmu)
 void smmu_queues_free(struct smmu *smmu)
 {
 	pthread_cond_destroy(&smmu->resp_cond);
-	pthread_mutex_destroy(&smmu->fq_lock);
+	mutex_destroy(&smmu->fq_lock);
 	smmu_queue_free(smmu, &smmu->priq);
 	smmu_queue_free(smmu, &smmu->evtq);
 }
@@ -97,12 +97,12 @@ static void call_irq(struct smmu *smmu, unsigned int which)
 	const struct smmu_irq_ops *ops;
 	void *priv;
 
-	pthread_mutex_lock(&smmu->irq_lock);
+	mutex_lock(&smmu->irq_lock);
 	ops = smmu->irq_ops;
 	priv = smmu->irq_priv;
 	if (ops)
 		smmu->irq_running++; /* smmu_set_irq_ops() waits for us */
-	pthread_mutex_unlock(&smmu->irq_lock);
+	mutex_unlock(&smmu->irq_lock);
 	if (ops) {
 		if ((which & SMMU_IRQ_GERROR) && ops->gerror)
 			ops->gerror(priv);
@@ -110,10 +110,10 @@ static void call_irq(struct smmu *smmu, unsigned int which)
 			ops->evtq(priv);
 		if ((which & SMMU_IRQ_PRIQ) && ops->priq)
 			ops->priq(priv);
-		pthread_mutex_lock(&smmu->irq_lock);
+		mutex_lock(&smmu->irq_lock);
 		if (!--smmu->irq_running)
 			pthread_cond_broadcast(&smmu->irq_idle);
-		pthread_mutex_unlock(&smmu->irq_lock);
+		mutex_unlock(&smmu->irq_lock);
 	}
 }
 
@@ -125,17 +125,19 @@ void smmu_raise_irq(struct smmu *smmu, unsigned int which)
 		call_irq(smmu, which);
 		return;
 	}
-	pthread_mutex_lock(&smmu->irq_lock);
+	mutex_lock(&smmu->irq_lock);
 	smmu->irq_pending |= which;
 	pthread_cond_signal(&smmu->irq_cond);
-	pthread_mutex_unlock(&smmu->irq_lock);
+	mutex_unlock(&smmu->irq_lock);
 }
 
 /* The global-error line has a handler context of its own (never the
  * interrupt thread, whose handlers may be the syncs waiting on it): the
- * thread that ran the consumer calls it, no lock held. */
+ * thread that ran the consumer calls it, with cmdq.lock dropped (the
+ * handler issues commands). */
 void smmu_call_gerror_irq(struct smmu *smmu)
 {
+	lockdep_assert_not_held(&smmu->cmdq.lock);
 	smmu_inc(smmu, SMMU_CNT_irq_gerror);
 	call_irq(smmu, SMMU_IRQ_GERROR);
 }
@@ -144,20 +146,20 @@ void *smmu_irq_thread(void *arg)
 {
 	struct smmu *smmu = arg;
 
-	pthread_mutex_lock(&smmu->irq_lock);
+	mutex_lock(&smmu->irq_lock);
 	while (!smmu->irq_stop) {
 		unsigned int which = smmu->irq_pending;
 
 		if (which) {
 			smmu->irq_pending = 0;
-			pthread_mutex_unlock(&smmu->irq_lock);
+			mutex_unlock(&smmu->irq_lock);
 			call_irq(smmu, which);
-			pthread_mutex_lock(&smmu->irq_lock);
+			mutex_lock(&smmu->irq_lock);
 			continue;
 		}
-		pthread_cond_wait(&smmu->irq_cond, &smmu->irq_lock);
+		mutex_cond_wait(&smmu->irq_cond, &smmu->irq_lock);
 	}
-	pthread_mutex_unlock(&smmu->irq_lock);
+	mutex_unlock(&smmu->irq_lock);
 	return NULL;
 }
 
@@ -266,7 +268,7 @@ void smmu_page_request_decode(const uint64_t dw[2], struct smmu_page_request *r)
 
 /*
  * Write one record (q->dwords words) at prod, or set the overflow flag if
- * the queue is full: fq_lock held.
+ * the queue is full.
  */
 static bool fq_write(struct smmu *smmu, struct smmu_queue *q,
 		     const uint64_t *rec)
@@ -274,6 +276,7 @@ static bool fq_write(struct smmu *smmu, struct smmu_queue *q,
 	uint64_t *p;
 	unsigned int i;
 
+	lockdep_assert_held(&smmu->fq_lock);
 	if (q_full(q)) {
 		q->overflow = true;
 		return false;
@@ -292,7 +295,7 @@ static bool fq_read(struct smmu *smmu, struct smmu_queue *q, uint64_t *rec)
 	unsigned int i;
 	bool ret = false;
 
-	pthread_mutex_lock(&smmu->fq_lock);
+	mutex_lock(&smmu->fq_lock);
 	if (!q_empty(q)) {
 		p = q_entry(q, q->cons);
 		for (i = 0; i < q->dwords; i++)
@@ -300,24 +303,24 @@ static bool fq_read(struct smmu *smmu, struct smmu_queue *q, uint64_t *rec)
 		q->cons = q_inc(q, q->cons);
 		ret = true;
 	}
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 	return ret;
 }
 
-/* fq_lock held */
 static bool evtq_write(struct smmu *smmu, const struct smmu_event *ev)
 {
 	uint64_t dw[EVT_DWORDS];
 
+	lockdep_assert_held(&smmu->fq_lock);
 	smmu_event_encode(ev, dw);
 	return fq_write(smmu, &smmu->evtq, dw);
 }
 
-/* fq_lock held */
 static bool priq_write(struct smmu *smmu, const struct smmu_page_request *r)
 {
 	uint64_t dw[PRI_DWORDS];
 
+	lockdep_assert_held(&smmu->fq_lock);
 	smmu_page_request_encode(r, dw);
 	return fq_write(smmu, &smmu->priq, dw);
 }
@@ -327,9 +330,9 @@ void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
 {
 	bool ok;
 
-	pthread_mutex_lock(&smmu->fq_lock);
+	mutex_lock(&smmu->fq_lock);
 	ok = evtq_write(smmu, ev);
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 	if (ok) {
 		stream_inc(st, SMMU_CNT_events, 1);
 		stream_inc(st, evt_counter(ev->type), 1);
@@ -363,11 +366,11 @@ static bool q_overflowed(struct smmu *smmu, struct smmu_queue *q, bool ack)
 {
 	bool ret;
 
-	pthread_mutex_lock(&smmu->fq_lock);
+	mutex_lock(&smmu->fq_lock);
 	ret = q->overflow;
 	if (ack)
 		q->overflow = false;
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 	return ret;
 }
 
@@ -408,16 +411,16 @@ static int wait_response(struct smmu *smmu, struct smmu_wait *w)
 			ts.tv_nsec -= 1000000000;
 		}
 	}
-	pthread_mutex_lock(&smmu->fq_lock);
+	mutex_lock(&smmu->fq_lock);
 	while (!w->done && !ret) {
 		if (ms)
-			ret = pthread_cond_timedwait(&smmu->resp_cond,
-						     &smmu->fq_lock, &ts);
+			ret = mutex_cond_timedwait(&smmu->resp_cond,
+						   &smmu->fq_lock, &ts);
 		else
-			pthread_cond_wait(&smmu->resp_cond, &smmu->fq_lock);
+			mutex_cond_wait(&smmu->resp_cond, &smmu->fq_lock);
 	}
 	LIST_REMOVE(w, link);
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 	return w->done ? 0 : -ETIMEDOUT;
 }
 
@@ -434,7 +437,7 @@ int smmu_fault_wait(struct dev *dev, struct smmu_fault *f)
 	w.pri = pri;
 	w.sid = dev->sid;
 	w.ssid = dev->ssid;
-	pthread_mutex_lock(&smmu->fq_lock);
+	mutex_lock(&smmu->fq_lock);
 	if (pri) {
 		struct smmu_page_request r = {
 			.sid = dev->sid,
@@ -460,7 +463,7 @@ int smmu_fault_wait(struct dev *dev, struct smmu_fault *f)
 	}
 	if (ok)
 		LIST_INSERT_HEAD(&smmu->waits, &w, link);
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 
 	if (!ok) {
 		stream_inc(st,
@@ -491,12 +494,14 @@ int smmu_fault_wait(struct dev *dev, struct smmu_fault *f)
 	return -EFAULT;
 }
 
+/* RESUME and PRI_RESP, executed by the command consumer. */
 void smmu_resume(struct smmu *smmu, bool pri, uint32_t sid, uint32_t ssid,
 		 uint16_t tag, unsigned int resp)
 {
 	struct smmu_wait *w;
 
-	pthread_mutex_lock(&smmu->fq_lock);
+	lockdep_assert_held(&smmu->cmdq.lock);
+	mutex_lock(&smmu->fq_lock);
 	LIST_FOREACH(w, &smmu->waits, link) {
 		if (w->pri != pri || w->sid != sid || w->tag != tag || w->done)
 			continue;
@@ -505,5 +510,5 @@ void smmu_resume(struct smmu *smmu, bool pri, uint32_t sid, uint32_t ssid,
 		pthread_cond_broadcast(&smmu->resp_cond);
 		break;
 	}
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 }
