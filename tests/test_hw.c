@@ -12,6 +12,7 @@
  * context invalidates every entry of it).
  */
 #include <errno.h>
+#include <jansson.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <pthread.h>

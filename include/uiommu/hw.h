@@ -22,7 +22,6 @@
 #ifndef UIOMMU_HW_H
 #define UIOMMU_HW_H
 
-#include <jansson.h>
 #include <uiommu/base.h>
 #include <uiommu/mem.h>
 
@@ -403,9 +402,11 @@ UIOMMU_API void smmu_counters_read(struct smmu *smmu, struct smmu_counters *c);
 UIOMMU_API int smmu_stream_counters_read(struct smmu *smmu, uint32_t sid,
 					 struct smmu_counters *c);
 UIOMMU_API void smmu_counters_reset(struct smmu *smmu);
-/* {"global": {...}, "streams": {"<sid>": {...}}} for streams with activity;
- * the caller owns the reference.  NULL on allocation failure. */
-UIOMMU_API json_t *smmu_counters_json(struct smmu *smmu);
+/* {"global": {...}, "streams": {"<sid>": {...}}} for streams with activity,
+ * a jansson json_t (the caller includes <jansson.h> to use it and owns the
+ * reference).  NULL on allocation failure. */
+struct json_t;
+UIOMMU_API struct json_t *smmu_counters_json(struct smmu *smmu);
 
 /* ---- translation and test hooks ------------------------------------------ */
 

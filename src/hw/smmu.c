@@ -20,6 +20,8 @@
  */
 #include <string.h>
 
+#include <jansson.h>
+
 #include "smmu_internal.h"
 
 /* ---- encodings (the tables are in smmu_regs.h) --------------------------- */
