@@ -143,12 +143,13 @@ enum smmu_resume_action {
 	SMMU_RESUME_ABORT = 2, /* terminate, the device sees success */
 };
 
-/* TLBI granule: a range of 4 KiB pages (the default), or not a range. */
+/* TLBI granule: a range of 4 KiB pages (the default), or not a range.
+ * (The command's TG field holds the value xor 1: 4 KiB is 1 there.) */
 enum smmu_tlbi_tg {
 	SMMU_TLBI_TG_4K = 0,
 	SMMU_TLBI_TG_NONE = 1, /* the entry holding addr; num, scale unused */
-	SMMU_TLBI_TG_16K = 2,  /* granules the model does not have: */
-	SMMU_TLBI_TG_64K = 3,  /* an illegal command */
+	SMMU_TLBI_TG_64K = 2,  /* granules the model does not have: */
+	SMMU_TLBI_TG_16K = 3,  /* an illegal command */
 };
 
 #define SMMU_TLBI_NUM_MAX   31 /* 5 bits */

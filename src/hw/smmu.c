@@ -18,6 +18,7 @@
  * it was fetched from at a time no earlier than the last CFGI covering it;
  * counters are only ever incremented (or reset as a whole).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -28,54 +29,45 @@
 
 SMMU_REGS_CHECK_PUBLIC();
 
+static const struct field_map ste_map[] = {
+	FM_VAL(STE, VALID, struct smmu_ste, valid),
+	FM_VAL(STE, CONFIG, struct smmu_ste, config),
+	FM_ADDR(STE, S1CONTEXTPTR, struct smmu_ste, s1_ctx_ptr),
+	FM_VAL(STE, S1CDMAX, struct smmu_ste, s1_cd_max),
+	FM_VAL(STE, S2VMID, struct smmu_ste, s2_vmid),
+	FM_VAL(STE, S2T0SZ, struct smmu_ste, s2_t0sz),
+	FM_VAL(STE, S2SL0, struct smmu_ste, s2_sl0),
+	FM_VAL(STE, S2S, struct smmu_ste, s2_stall),
+	FM_ADDR(STE, S2TTB, struct smmu_ste, s2_ttb),
+};
+
+static const struct field_map cd_map[] = {
+	FM_VAL(CD, T0SZ, struct smmu_cd, t0sz),
+	FM_VAL(CD, VALID, struct smmu_cd, valid),
+	FM_VAL(CD, S, struct smmu_cd, stall),
+	FM_VAL(CD, ASID, struct smmu_cd, asid),
+	FM_ADDR(CD, TTB0, struct smmu_cd, ttb0),
+	FM_VAL(CD, MAIR, struct smmu_cd, mair),
+};
+
 void smmu_ste_encode(const struct smmu_ste *ste, uint64_t dw[8])
 {
-	memset(dw, 0, STE_DWORDS * sizeof(*dw));
-	FIELD_DP64(dw, STE, VALID, ste->valid);
-	FIELD_DP64(dw, STE, CONFIG, ste->config);
-	FIELD_DP64_ADDR(dw, STE, S1CONTEXTPTR, ste->s1_ctx_ptr);
-	FIELD_DP64(dw, STE, S1CDMAX, ste->s1_cd_max);
-	FIELD_DP64(dw, STE, S2VMID, ste->s2_vmid);
-	FIELD_DP64(dw, STE, S2T0SZ, ste->s2_t0sz);
-	FIELD_DP64(dw, STE, S2SL0, ste->s2_sl0);
-	FIELD_DP64(dw, STE, S2S, ste->s2_stall);
-	FIELD_DP64_ADDR(dw, STE, S2TTB, ste->s2_ttb);
+	fields_encode(ste_map, FM_COUNT(ste_map), ste, dw, STE_DWORDS);
 }
 
 void smmu_ste_decode(const uint64_t dw[8], struct smmu_ste *ste)
 {
-	memset(ste, 0, sizeof(*ste));
-	ste->valid = FIELD_EX64(dw, STE, VALID);
-	ste->config = FIELD_EX64(dw, STE, CONFIG);
-	ste->s1_ctx_ptr = FIELD_EX64_ADDR(dw, STE, S1CONTEXTPTR);
-	ste->s1_cd_max = FIELD_EX64(dw, STE, S1CDMAX);
-	ste->s2_vmid = FIELD_EX64(dw, STE, S2VMID);
-	ste->s2_t0sz = FIELD_EX64(dw, STE, S2T0SZ);
-	ste->s2_sl0 = FIELD_EX64(dw, STE, S2SL0);
-	ste->s2_stall = FIELD_EX64(dw, STE, S2S);
-	ste->s2_ttb = FIELD_EX64_ADDR(dw, STE, S2TTB);
+	fields_decode(ste_map, FM_COUNT(ste_map), dw, ste, sizeof(*ste));
 }
 
 void smmu_cd_encode(const struct smmu_cd *cd, uint64_t dw[8])
 {
-	memset(dw, 0, CD_DWORDS * sizeof(*dw));
-	FIELD_DP64(dw, CD, T0SZ, cd->t0sz);
-	FIELD_DP64(dw, CD, VALID, cd->valid);
-	FIELD_DP64(dw, CD, S, cd->stall);
-	FIELD_DP64(dw, CD, ASID, cd->asid);
-	FIELD_DP64_ADDR(dw, CD, TTB0, cd->ttb0);
-	FIELD_DP64(dw, CD, MAIR, cd->mair);
+	fields_encode(cd_map, FM_COUNT(cd_map), cd, dw, CD_DWORDS);
 }
 
 void smmu_cd_decode(const uint64_t dw[8], struct smmu_cd *cd)
 {
-	memset(cd, 0, sizeof(*cd));
-	cd->t0sz = FIELD_EX64(dw, CD, T0SZ);
-	cd->valid = FIELD_EX64(dw, CD, VALID);
-	cd->stall = FIELD_EX64(dw, CD, S);
-	cd->asid = FIELD_EX64(dw, CD, ASID);
-	cd->ttb0 = FIELD_EX64_ADDR(dw, CD, TTB0);
-	cd->mair = FIELD_EX64(dw, CD, MAIR);
+	fields_decode(cd_map, FM_COUNT(cd_map), dw, cd, sizeof(*cd));
 }
 
 phys_addr_t smmu_strtab_base(const struct smmu *smmu)
@@ -150,35 +142,29 @@ void smmu_fault_init(struct smmu_fault *f, const struct smmu_txn *t,
 	}
 }
 
+/* The configuration cache's packed context (CFGW). */
+static const struct field_map ctx_map[] = {
+	FM_VAL(CFGW, CONFIG, struct smmu_ctx, config),
+	FM_VAL(CFGW, S1_STALL, struct smmu_ctx, s1_stall),
+	FM_VAL(CFGW, S2_STALL, struct smmu_ctx, s2_stall),
+	FM_VAL(CFGW, S1_IAS, struct smmu_ctx, s1_ias),
+	FM_VAL(CFGW, S2_IAS, struct smmu_ctx, s2_ias),
+	FM_VAL(CFGW, S2_START, struct smmu_ctx, s2_start),
+	FM_VAL(CFGW, ASID, struct smmu_ctx, asid),
+	FM_VAL(CFGW, VMID, struct smmu_ctx, vmid),
+	FM_VAL(CFGW, S1_TTB, struct smmu_ctx, s1_ttb),
+	FM_VAL(CFGW, S2_TTB, struct smmu_ctx, s2_ttb),
+	FM_VAL(CFGW, MAIR, struct smmu_ctx, mair),
+};
+
 static void ctx_pack(const struct smmu_ctx *c, uint64_t w[4])
 {
-	w[0] = 0;
-	FIELD_DP64(w, CFGW, CONFIG, c->config);
-	FIELD_DP64(w, CFGW, S1_STALL, c->s1_stall);
-	FIELD_DP64(w, CFGW, S2_STALL, c->s2_stall);
-	FIELD_DP64(w, CFGW, S1_IAS, c->s1_ias);
-	FIELD_DP64(w, CFGW, S2_IAS, c->s2_ias);
-	FIELD_DP64(w, CFGW, S2_START, c->s2_start);
-	FIELD_DP64(w, CFGW, ASID, c->asid);
-	FIELD_DP64(w, CFGW, VMID, c->vmid);
-	w[CFGW_S1_TTB_WORD] = c->s1_ttb;
-	w[CFGW_S2_TTB_WORD] = c->s2_ttb;
-	w[CFGW_MAIR_WORD] = c->mair;
+	fields_encode(ctx_map, FM_COUNT(ctx_map), c, w, 4);
 }
 
-static inline void ctx_unpack(const uint64_t w[4], struct smmu_ctx *c)
+static void ctx_unpack(const uint64_t w[4], struct smmu_ctx *c)
 {
-	c->config = FIELD_EX64(w, CFGW, CONFIG);
-	c->s1_stall = FIELD_EX64(w, CFGW, S1_STALL);
-	c->s2_stall = FIELD_EX64(w, CFGW, S2_STALL);
-	c->s1_ias = FIELD_EX64(w, CFGW, S1_IAS);
-	c->s2_ias = FIELD_EX64(w, CFGW, S2_IAS);
-	c->s2_start = FIELD_EX64(w, CFGW, S2_START);
-	c->asid = FIELD_EX64(w, CFGW, ASID);
-	c->vmid = FIELD_EX64(w, CFGW, VMID);
-	c->s1_ttb = w[CFGW_S1_TTB_WORD];
-	c->s2_ttb = w[CFGW_S2_TTB_WORD];
-	c->mair = w[CFGW_MAIR_WORD];
+	fields_decode(ctx_map, FM_COUNT(ctx_map), w, c, sizeof(*c));
 }
 
 static int bad_ste(struct smmu_txn *t, struct smmu_fault *f)
@@ -556,22 +542,27 @@ static unsigned int order_for(uint64_t bytes)
 	return order;
 }
 
-/* Defaults of the zero fields of struct smmu_config (hw.h lists them). */
-enum {
-	SMMU_DEF_IOTLB_ENTRIES = 1024,
-	SMMU_DEF_IOTLB_WAYS = 4,
-	SMMU_DEF_QUEUE_ENTRIES = 256,
-	SMMU_DEF_SID_BITS = 8,
-	SMMU_DEF_CFG_CACHE_ENTRIES = 64,
-	SMMU_DEF_OAS = 48,
-	SMMU_DEF_MAX_RETRIES = 8,
-};
-
 /* Limits: a queue of 2^SMMU_QUEUE_MAX_SHIFT entries at most, stream ids
  * of 16 bits, an output address of 32 bits at least. */
 #define SMMU_MAX_QUEUE_ENTRIES (1u << SMMU_QUEUE_MAX_SHIFT)
 #define SMMU_MAX_SID_BITS      16
 #define SMMU_MIN_OAS	       32
+
+/* The defaults of the zero fields of struct smmu_config (hw.h too). */
+static const struct {
+	size_t off;
+	unsigned int def;
+} config_defaults[] = {
+	{offsetof(struct smmu_config, iotlb_entries), 1024},
+	{offsetof(struct smmu_config, iotlb_ways), 4},
+	{offsetof(struct smmu_config, cmdq_entries), 256},
+	{offsetof(struct smmu_config, evtq_entries), 256},
+	{offsetof(struct smmu_config, priq_entries), 256},
+	{offsetof(struct smmu_config, sid_bits), 8},
+	{offsetof(struct smmu_config, cfg_cache_entries), 64},
+	{offsetof(struct smmu_config, oas), 48},
+	{offsetof(struct smmu_config, max_retries), 8},
+};
 
 static bool queue_size_ok(unsigned int entries)
 {
@@ -581,24 +572,16 @@ static bool queue_size_ok(unsigned int entries)
 
 static int config_check(struct smmu_config *c)
 {
-	if (!c->iotlb_entries)
-		c->iotlb_entries = SMMU_DEF_IOTLB_ENTRIES;
-	if (!c->iotlb_ways)
-		c->iotlb_ways = SMMU_DEF_IOTLB_WAYS;
-	if (!c->cmdq_entries)
-		c->cmdq_entries = SMMU_DEF_QUEUE_ENTRIES;
-	if (!c->evtq_entries)
-		c->evtq_entries = SMMU_DEF_QUEUE_ENTRIES;
-	if (!c->priq_entries)
-		c->priq_entries = SMMU_DEF_QUEUE_ENTRIES;
-	if (!c->sid_bits)
-		c->sid_bits = SMMU_DEF_SID_BITS;
-	if (!c->cfg_cache_entries)
-		c->cfg_cache_entries = SMMU_DEF_CFG_CACHE_ENTRIES;
-	if (!c->oas)
-		c->oas = SMMU_DEF_OAS;
-	if (!c->max_retries)
-		c->max_retries = SMMU_DEF_MAX_RETRIES;
+	size_t i;
+
+	for (i = 0; i < sizeof(config_defaults) / sizeof(config_defaults[0]);
+	     i++) {
+		unsigned int *v =
+			(unsigned int *)((char *)c + config_defaults[i].off);
+
+		if (!*v)
+			*v = config_defaults[i].def;
+	}
 	if (!pow2(c->iotlb_entries) || !pow2(c->iotlb_ways) ||
 	    c->iotlb_ways > c->iotlb_entries ||
 	    !queue_size_ok(c->cmdq_entries) ||
@@ -608,6 +591,34 @@ static int config_check(struct smmu_config *c)
 	    c->oas < SMMU_MIN_OAS || c->oas > LPAE_MAX_OAS)
 		return -EINVAL;
 	return 0;
+}
+
+static void cmdq_thread_stop(struct smmu *smmu)
+{
+	mutex_lock(&smmu->cmdq.lock);
+	smmu->cmdq_stop = true;
+	pthread_cond_broadcast(&smmu->cmdq.cons_cond);
+	pthread_cond_broadcast(&smmu->cmdq.done_cond);
+	mutex_unlock(&smmu->cmdq.lock);
+	pthread_join(smmu->cmdq_thread, NULL);
+}
+
+/* Everything smmu_create() made, its threads stopped. */
+static void smmu_free(struct smmu *smmu)
+{
+	mutex_destroy(&smmu->dev_lock);
+	pthread_cond_destroy(&smmu->irq_cond);
+	pthread_cond_destroy(&smmu->irq_idle);
+	mutex_destroy(&smmu->irq_lock);
+	mutex_destroy(&smmu->iotlb_lock);
+	mutex_destroy(&smmu->cfg_lock);
+	smmu_queues_free(smmu);
+	smmu_cmdq_free(smmu);
+	smmu_iotlb_free(smmu);
+	phys_free_pages(smmu->pm, smmu->strtab, smmu->strtab_order);
+	ui_free(smmu->cfg_cache);
+	ui_free(smmu->streams);
+	ui_free(smmu);
 }
 
 int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
@@ -681,19 +692,10 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 	return 0;
 
 err_cmdq_thread:
-	mutex_lock(&smmu->cmdq.lock);
-	smmu->cmdq_stop = true;
-	pthread_cond_broadcast(&smmu->cmdq.cons_cond);
-	mutex_unlock(&smmu->cmdq.lock);
-	pthread_join(smmu->cmdq_thread, NULL);
+	cmdq_thread_stop(smmu);
 err_locks:
-	mutex_destroy(&smmu->dev_lock);
-	pthread_cond_destroy(&smmu->irq_cond);
-	pthread_cond_destroy(&smmu->irq_idle);
-	mutex_destroy(&smmu->irq_lock);
-	mutex_destroy(&smmu->iotlb_lock);
-	mutex_destroy(&smmu->cfg_lock);
-	smmu_queues_free(smmu);
+	smmu_free(smmu);
+	return ret;
 err_cmdq:
 	smmu_cmdq_free(smmu);
 err_iotlb:
@@ -721,26 +723,9 @@ void smmu_destroy(struct smmu *smmu)
 		pthread_cond_broadcast(&smmu->irq_cond);
 		mutex_unlock(&smmu->irq_lock);
 		pthread_join(smmu->irq_thread, NULL);
-		mutex_lock(&smmu->cmdq.lock);
-		smmu->cmdq_stop = true;
-		pthread_cond_broadcast(&smmu->cmdq.cons_cond);
-		pthread_cond_broadcast(&smmu->cmdq.done_cond);
-		mutex_unlock(&smmu->cmdq.lock);
-		pthread_join(smmu->cmdq_thread, NULL);
+		cmdq_thread_stop(smmu);
 	}
-	mutex_destroy(&smmu->dev_lock);
-	pthread_cond_destroy(&smmu->irq_cond);
-	pthread_cond_destroy(&smmu->irq_idle);
-	mutex_destroy(&smmu->irq_lock);
-	mutex_destroy(&smmu->iotlb_lock);
-	mutex_destroy(&smmu->cfg_lock);
-	smmu_queues_free(smmu);
-	smmu_cmdq_free(smmu);
-	smmu_iotlb_free(smmu);
-	phys_free_pages(smmu->pm, smmu->strtab, smmu->strtab_order);
-	ui_free(smmu->cfg_cache);
-	ui_free(smmu->streams);
-	ui_free(smmu);
+	smmu_free(smmu);
 }
 
 struct phys_mem *smmu_phys(const struct smmu *smmu)

@@ -46,119 +46,125 @@
 
 #include "smmu_internal.h"
 
-/* The TG field of each enum smmu_tlbi_tg (a permutation of 0..3). */
-static const uint8_t tlbi_tg_field[4] = {
-	[SMMU_TLBI_TG_4K] = CMD_TLBI_TG_4K,
-	[SMMU_TLBI_TG_NONE] = CMD_TLBI_TG_NONE,
-	[SMMU_TLBI_TG_16K] = CMD_TLBI_TG_16K,
-	[SMMU_TLBI_TG_64K] = CMD_TLBI_TG_64K,
+/* ---- encoding: one field map per opcode ---- */
+
+#define CMD_OP_FIELD FM_VAL(CMD, OP, struct smmu_cmd, op)
+#define CMD_CFGI_FIELDS                                            \
+	CMD_OP_FIELD, FM_VAL(CMD, CFGI_SID, struct smmu_cmd, sid), \
+		FM_VAL(CMD, CFGI_LEAF, struct smmu_cmd, leaf)
+/* TG: the field is enum smmu_tlbi_tg ^ 1 (4 KiB, the zero default, is 1) */
+#define CMD_TLBI_RANGE_FIELDS                                      \
+	CMD_OP_FIELD, FM_VAL(CMD, TLBI_NUM, struct smmu_cmd, num), \
+		FM_VAL(CMD, TLBI_SCALE, struct smmu_cmd, scale),   \
+		FM_VAL(CMD, TLBI_VMID, struct smmu_cmd, vmid),     \
+		FM_VAL(CMD, TLBI_LEAF, struct smmu_cmd, leaf),     \
+		FM_VAL(CMD, TLBI_TTL, struct smmu_cmd, ttl),       \
+		FM_XOR(CMD, TLBI_TG, struct smmu_cmd, tg, 1),      \
+		FM_ADDR(CMD, TLBI_ADDR, struct smmu_cmd, addr)
+
+static const struct field_map cmd_op_only[] = {CMD_OP_FIELD};
+static const struct field_map cmd_sync[] = {
+	CMD_OP_FIELD, FM_CONST(CMD, SYNC_CS, CMD_SYNC_CS_NONE)};
+static const struct field_map cmd_cfgi_ste[] = {CMD_CFGI_FIELDS};
+static const struct field_map cmd_cfgi_cd[] = {
+	CMD_CFGI_FIELDS, FM_VAL(CMD, CFGI_SSID, struct smmu_cmd, ssid)};
+static const struct field_map cmd_cfgi_all[] = {
+	CMD_OP_FIELD, FM_CONST(CMD, CFGI_RANGE, CMD_CFGI_RANGE_ALL)};
+static const struct field_map cmd_tlbi_va[] = {
+	CMD_TLBI_RANGE_FIELDS, FM_VAL(CMD, TLBI_ASID, struct smmu_cmd, asid)};
+static const struct field_map cmd_tlbi_ipa[] = {CMD_TLBI_RANGE_FIELDS};
+static const struct field_map cmd_tlbi_asid[] = {
+	CMD_OP_FIELD, FM_VAL(CMD, TLBI_VMID, struct smmu_cmd, vmid),
+	FM_VAL(CMD, TLBI_ASID, struct smmu_cmd, asid)};
+static const struct field_map cmd_tlbi_vmid[] = {
+	CMD_OP_FIELD, FM_VAL(CMD, TLBI_VMID, struct smmu_cmd, vmid)};
+static const struct field_map cmd_pri_resp[] = {
+	CMD_OP_FIELD,
+	FM_VAL(CMD, PRI_SSV, struct smmu_cmd, ssv),
+	FM_VAL(CMD, PRI_SSID, struct smmu_cmd, ssid),
+	FM_VAL(CMD, PRI_SID, struct smmu_cmd, sid),
+	FM_VAL(CMD, PRI_GRPID, struct smmu_cmd, grpid),
+	FM_VAL(CMD, PRI_RESP, struct smmu_cmd, resp),
 };
+static const struct field_map cmd_resume[] = {
+	CMD_OP_FIELD,
+	FM_VAL(CMD, RESUME_RESP, struct smmu_cmd, resp),
+	FM_VAL(CMD, RESUME_SID, struct smmu_cmd, sid),
+	FM_VAL(CMD, RESUME_STAG, struct smmu_cmd, stag),
+};
+
+/*
+ * What the consumer does with each opcode: the field map, and for the
+ * TLBIs the invalidation and its counter (range: it takes NUM, SCALE, TG).
+ */
+struct cmd_kind {
+	uint8_t op;
+	const struct field_map *map;
+	size_t n;
+	enum smmu_inval_kind inval;
+	enum smmu_cnt cnt;
+	bool tlbi;
+	bool range;
+};
+
+#define CMD_KIND(o, m, ...)                                          \
+	{                                                            \
+		.op = (o), .map = (m), .n = FM_COUNT(m), __VA_ARGS__ \
+	}
+
+static const struct cmd_kind cmd_kinds[] = {
+	CMD_KIND(SMMU_CMD_CFGI_STE, cmd_cfgi_ste, .cnt = SMMU_CNT_cmd_cfgi_ste),
+	CMD_KIND(SMMU_CMD_CFGI_CD, cmd_cfgi_cd, .cnt = SMMU_CNT_cmd_cfgi_cd),
+	CMD_KIND(SMMU_CMD_CFGI_ALL, cmd_cfgi_all, .cnt = SMMU_CNT_cmd_cfgi_all),
+	CMD_KIND(SMMU_CMD_TLBI_NH_VA, cmd_tlbi_va, .tlbi = true,
+		 .inval = INV_NH_VA, .cnt = SMMU_CNT_cmd_tlbi_nh_va,
+		 .range = true),
+	CMD_KIND(SMMU_CMD_TLBI_NH_ASID, cmd_tlbi_asid, .tlbi = true,
+		 .inval = INV_NH_ASID, .cnt = SMMU_CNT_cmd_tlbi_nh_asid),
+	CMD_KIND(SMMU_CMD_TLBI_NH_ALL, cmd_tlbi_vmid, .tlbi = true,
+		 .inval = INV_NH_ALL, .cnt = SMMU_CNT_cmd_tlbi_nh_all),
+	CMD_KIND(SMMU_CMD_TLBI_S2_IPA, cmd_tlbi_ipa, .tlbi = true,
+		 .inval = INV_S2_IPA, .cnt = SMMU_CNT_cmd_tlbi_s2_ipa,
+		 .range = true),
+	CMD_KIND(SMMU_CMD_TLBI_S12_VMALL, cmd_tlbi_vmid, .tlbi = true,
+		 .inval = INV_S12_VMALL, .cnt = SMMU_CNT_cmd_tlbi_s12_vmall),
+	CMD_KIND(SMMU_CMD_TLBI_NSNH_ALL, cmd_op_only, .tlbi = true,
+		 .inval = INV_ALL, .cnt = SMMU_CNT_cmd_tlbi_nsnh_all),
+	CMD_KIND(SMMU_CMD_PRI_RESP, cmd_pri_resp, .cnt = SMMU_CNT_cmd_pri_resp),
+	CMD_KIND(SMMU_CMD_RESUME, cmd_resume, .cnt = SMMU_CNT_cmd_resume),
+	CMD_KIND(SMMU_CMD_SYNC, cmd_sync, .cnt = SMMU_CNT_cmd_sync),
+};
+
+static const struct cmd_kind *cmd_kind(unsigned int op)
+{
+	size_t i;
+
+	for (i = 0; i < FM_COUNT(cmd_kinds); i++)
+		if (cmd_kinds[i].op == op)
+			return &cmd_kinds[i];
+	return NULL;
+}
 
 void smmu_cmd_encode(const struct smmu_cmd *c, uint64_t dw[2])
 {
-	dw[0] = 0;
-	dw[1] = 0;
-	FIELD_DP64(dw, CMD, OP, c->op);
-	switch (c->op) {
-	case SMMU_CMD_CFGI_CD:
-		FIELD_DP64(dw, CMD, CFGI_SSID, c->ssid);
-		/* fall through */
-	case SMMU_CMD_CFGI_STE:
-		FIELD_DP64(dw, CMD, CFGI_SID, c->sid);
-		FIELD_DP64(dw, CMD, CFGI_LEAF, c->leaf);
-		break;
-	case SMMU_CMD_CFGI_ALL:
-		FIELD_DP64(dw, CMD, CFGI_RANGE, CMD_CFGI_RANGE_ALL);
-		break;
-	case SMMU_CMD_TLBI_NH_VA:
-		FIELD_DP64(dw, CMD, TLBI_ASID, c->asid);
-		/* fall through */
-	case SMMU_CMD_TLBI_S2_IPA:
-		FIELD_DP64(dw, CMD, TLBI_NUM, c->num);
-		FIELD_DP64(dw, CMD, TLBI_SCALE, c->scale);
-		FIELD_DP64(dw, CMD, TLBI_VMID, c->vmid);
-		FIELD_DP64(dw, CMD, TLBI_LEAF, c->leaf);
-		FIELD_DP64(dw, CMD, TLBI_TTL, c->ttl);
-		FIELD_DP64(dw, CMD, TLBI_TG, tlbi_tg_field[c->tg & 3]);
-		FIELD_DP64_ADDR(dw, CMD, TLBI_ADDR, c->addr);
-		break;
-	case SMMU_CMD_TLBI_NH_ASID:
-		FIELD_DP64(dw, CMD, TLBI_ASID, c->asid);
-		/* fall through */
-	case SMMU_CMD_TLBI_NH_ALL:
-	case SMMU_CMD_TLBI_S12_VMALL:
-		FIELD_DP64(dw, CMD, TLBI_VMID, c->vmid);
-		break;
-	case SMMU_CMD_PRI_RESP:
-		FIELD_DP64(dw, CMD, PRI_SSV, c->ssv);
-		FIELD_DP64(dw, CMD, PRI_SSID, c->ssid);
-		FIELD_DP64(dw, CMD, PRI_SID, c->sid);
-		FIELD_DP64(dw, CMD, PRI_GRPID, c->grpid);
-		FIELD_DP64(dw, CMD, PRI_RESP, c->resp);
-		break;
-	case SMMU_CMD_RESUME:
-		FIELD_DP64(dw, CMD, RESUME_RESP, c->resp);
-		FIELD_DP64(dw, CMD, RESUME_SID, c->sid);
-		FIELD_DP64(dw, CMD, RESUME_STAG, c->stag);
-		break;
-	case SMMU_CMD_SYNC:
-		FIELD_DP64(dw, CMD, SYNC_CS, CMD_SYNC_CS_NONE);
-		break;
-	default:
-		break;
-	}
+	const struct cmd_kind *k = cmd_kind(c->op);
+
+	if (k)
+		fields_encode(k->map, k->n, c, dw, CMD_DWORDS);
+	else
+		fields_encode(cmd_op_only, FM_COUNT(cmd_op_only), c, dw,
+			      CMD_DWORDS);
 }
 
 void smmu_cmd_decode(const uint64_t dw[2], struct smmu_cmd *c)
 {
-	unsigned int tg;
+	const struct cmd_kind *k = cmd_kind(FIELD_EX64(dw, CMD, OP));
 
-	memset(c, 0, sizeof(*c));
-	c->op = FIELD_EX64(dw, CMD, OP);
-	switch (c->op) {
-	case SMMU_CMD_CFGI_CD:
-		c->ssid = FIELD_EX64(dw, CMD, CFGI_SSID);
-		/* fall through */
-	case SMMU_CMD_CFGI_STE:
-		c->sid = FIELD_EX64(dw, CMD, CFGI_SID);
-		c->leaf = FIELD_EX64(dw, CMD, CFGI_LEAF);
-		break;
-	case SMMU_CMD_TLBI_NH_VA:
-		c->asid = FIELD_EX64(dw, CMD, TLBI_ASID);
-		/* fall through */
-	case SMMU_CMD_TLBI_S2_IPA:
-		c->num = FIELD_EX64(dw, CMD, TLBI_NUM);
-		c->scale = FIELD_EX64(dw, CMD, TLBI_SCALE);
-		c->vmid = FIELD_EX64(dw, CMD, TLBI_VMID);
-		c->leaf = FIELD_EX64(dw, CMD, TLBI_LEAF);
-		c->ttl = FIELD_EX64(dw, CMD, TLBI_TTL);
-		tg = FIELD_EX64(dw, CMD, TLBI_TG);
-		for (c->tg = 0; tlbi_tg_field[c->tg] != tg; c->tg++)
-			;
-		c->addr = FIELD_EX64_ADDR(dw, CMD, TLBI_ADDR);
-		break;
-	case SMMU_CMD_TLBI_NH_ASID:
-		c->asid = FIELD_EX64(dw, CMD, TLBI_ASID);
-		/* fall through */
-	case SMMU_CMD_TLBI_NH_ALL:
-	case SMMU_CMD_TLBI_S12_VMALL:
-		c->vmid = FIELD_EX64(dw, CMD, TLBI_VMID);
-		break;
-	case SMMU_CMD_PRI_RESP:
-		c->ssv = FIELD_EX64(dw, CMD, PRI_SSV);
-		c->ssid = FIELD_EX64(dw, CMD, PRI_SSID);
-		c->sid = FIELD_EX64(dw, CMD, PRI_SID);
-		c->grpid = FIELD_EX64(dw, CMD, PRI_GRPID);
-		c->resp = FIELD_EX64(dw, CMD, PRI_RESP);
-		break;
-	case SMMU_CMD_RESUME:
-		c->resp = FIELD_EX64(dw, CMD, RESUME_RESP);
-		c->sid = FIELD_EX64(dw, CMD, RESUME_SID);
-		c->stag = FIELD_EX64(dw, CMD, RESUME_STAG);
-		break;
-	default:
-		break;
-	}
+	if (k)
+		fields_decode(k->map, k->n, dw, c, sizeof(*c));
+	else
+		fields_decode(cmd_op_only, FM_COUNT(cmd_op_only), dw, c,
+			      sizeof(*c));
 }
 
 /*
@@ -180,65 +186,41 @@ static uint64_t tlbi_len(const struct smmu_cmd *c)
 /* Execute one command.  -EINVAL for a bad command. */
 static int cmd_exec(struct smmu *smmu, const uint64_t dw[2])
 {
+	const struct cmd_kind *k = cmd_kind(FIELD_EX64(dw, CMD, OP));
 	struct smmu_cmd c;
 	uint64_t len;
 
 	lockdep_assert_held(&smmu->cmdq.lock);
-	smmu_cmd_decode(dw, &c);
+	if (!k)
+		return -EINVAL;
+	fields_decode(k->map, k->n, dw, &c, sizeof(c));
+	if (k->tlbi) {
+		len = k->range ? tlbi_len(&c) : 0;
+		if (k->range && !len)
+			return -EINVAL;
+		smmu_iotlb_inval(smmu, k->inval, c.asid, c.vmid, c.addr, len);
+		goto done;
+	}
 	switch (c.op) {
 	case SMMU_CMD_CFGI_STE:
 		if (c.sid >= smmu->nr_sids)
 			return -EINVAL;
 		smmu_cfg_inval(smmu, false, c.sid, false, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_ste);
 		break;
 	case SMMU_CMD_CFGI_CD:
 		if (c.sid >= smmu->nr_sids)
 			return -EINVAL;
 		smmu_cfg_inval(smmu, false, c.sid, true, c.ssid);
-		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_cd);
 		break;
 	case SMMU_CMD_CFGI_ALL:
 		smmu_cfg_inval(smmu, true, 0, false, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_all);
-		break;
-	case SMMU_CMD_TLBI_NH_VA:
-		len = tlbi_len(&c);
-		if (!len)
-			return -EINVAL;
-		smmu_iotlb_inval(smmu, INV_NH_VA, c.asid, c.vmid, c.addr, len);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_va);
-		break;
-	case SMMU_CMD_TLBI_NH_ASID:
-		smmu_iotlb_inval(smmu, INV_NH_ASID, c.asid, c.vmid, 0, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_asid);
-		break;
-	case SMMU_CMD_TLBI_NH_ALL:
-		smmu_iotlb_inval(smmu, INV_NH_ALL, 0, c.vmid, 0, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_all);
-		break;
-	case SMMU_CMD_TLBI_S2_IPA:
-		len = tlbi_len(&c);
-		if (!len)
-			return -EINVAL;
-		smmu_iotlb_inval(smmu, INV_S2_IPA, 0, c.vmid, c.addr, len);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_s2_ipa);
-		break;
-	case SMMU_CMD_TLBI_S12_VMALL:
-		smmu_iotlb_inval(smmu, INV_S12_VMALL, 0, c.vmid, 0, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_s12_vmall);
-		break;
-	case SMMU_CMD_TLBI_NSNH_ALL:
-		smmu_iotlb_inval(smmu, INV_ALL, 0, 0, 0, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nsnh_all);
 		break;
 	case SMMU_CMD_PRI_RESP:
 	case SMMU_CMD_RESUME:
 		if (c.sid >= smmu->nr_sids || c.resp > CMD_RESP_MAX)
 			return -EINVAL;
 		/* counted before the waiter can run */
-		smmu_inc(smmu, c.op == SMMU_CMD_PRI_RESP ? SMMU_CNT_cmd_pri_resp
-							 : SMMU_CNT_cmd_resume);
+		smmu_inc(smmu, k->cnt);
 		smmu_inc(smmu, SMMU_CNT_cmds);
 		if (c.op == SMMU_CMD_PRI_RESP)
 			smmu_resume(smmu, true, c.sid, c.ssid, c.grpid, c.resp);
@@ -249,11 +231,12 @@ static int cmd_exec(struct smmu *smmu, const uint64_t dw[2])
 		/* the invalidations before it are done: wait for the accesses
 		 * that may still be using what they invalidated */
 		smmu_sync_inflight(smmu);
-		smmu_inc(smmu, SMMU_CNT_cmd_sync);
 		break;
-	default:
-		return -EINVAL;
+	default: /* the TLBIs, above */
+		break;
 	}
+done:
+	smmu_inc(smmu, k->cnt);
 	smmu_inc(smmu, SMMU_CNT_cmds);
 	return 0;
 }

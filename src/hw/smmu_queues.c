@@ -185,6 +185,27 @@ static enum smmu_cnt evt_counter(unsigned int type)
 	}
 }
 
+/* CLASS comes from two flags: the encoder and decoder add it. */
+static const struct field_map evt_map[] = {
+	FM_VAL(EVT, TYPE, struct smmu_event, type),
+	FM_FLAG(EVT, SSV, struct smmu_event, flags, SMMU_EVT_FL_SSV),
+	FM_VAL(EVT, SSID, struct smmu_event, ssid),
+	FM_VAL(EVT, SID, struct smmu_event, sid),
+	FM_VAL(EVT, STAG, struct smmu_event, stag),
+	FM_FLAG(EVT, STALL, struct smmu_event, flags, SMMU_EVT_FL_STALL),
+	FM_NFLAG(EVT, RNW, struct smmu_event, flags, SMMU_EVT_FL_WRITE),
+	FM_FLAG(EVT, S2, struct smmu_event, flags, SMMU_EVT_FL_S2),
+	FM_FLAG(EVT, NESTED, struct smmu_event, flags, SMMU_EVT_FL_NESTED),
+	FM_VAL(EVT, INPUT_ADDR, struct smmu_event, addr),
+	FM_VAL(EVT, FETCH_ADDR, struct smmu_event, fetch_addr),
+};
+
+/* The flag of each CLASS value (IN has none). */
+static const uint8_t evt_class_flag[4] = {
+	[EVT_CLASS_CD] = SMMU_EVT_FL_CLASS_CD,
+	[EVT_CLASS_TT] = SMMU_EVT_FL_CLASS_TT,
+};
+
 void smmu_event_encode(const struct smmu_event *ev, uint64_t dw[4])
 {
 	unsigned int class = EVT_CLASS_IN;
@@ -193,77 +214,37 @@ void smmu_event_encode(const struct smmu_event *ev, uint64_t dw[4])
 		class = EVT_CLASS_CD;
 	else if (ev->flags & SMMU_EVT_FL_CLASS_TT)
 		class = EVT_CLASS_TT;
-	memset(dw, 0, EVT_DWORDS * sizeof(*dw));
-	FIELD_DP64(dw, EVT, TYPE, ev->type);
-	FIELD_DP64(dw, EVT, SSV, !!(ev->flags & SMMU_EVT_FL_SSV));
-	FIELD_DP64(dw, EVT, SSID, ev->ssid);
-	FIELD_DP64(dw, EVT, SID, ev->sid);
-	FIELD_DP64(dw, EVT, STAG, ev->stag);
-	FIELD_DP64(dw, EVT, STALL, !!(ev->flags & SMMU_EVT_FL_STALL));
-	FIELD_DP64(dw, EVT, RNW, !(ev->flags & SMMU_EVT_FL_WRITE));
-	FIELD_DP64(dw, EVT, S2, !!(ev->flags & SMMU_EVT_FL_S2));
+	fields_encode(evt_map, FM_COUNT(evt_map), ev, dw, EVT_DWORDS);
 	FIELD_DP64(dw, EVT, CLASS, class);
-	FIELD_DP64(dw, EVT, NESTED, !!(ev->flags & SMMU_EVT_FL_NESTED));
-	FIELD_DP64(dw, EVT, INPUT_ADDR, ev->addr);
-	FIELD_DP64(dw, EVT, FETCH_ADDR, ev->fetch_addr);
 }
 
 void smmu_event_decode(const uint64_t dw[4], struct smmu_event *ev)
 {
-	static const uint8_t class_flag[4] = {
-		[EVT_CLASS_CD] = SMMU_EVT_FL_CLASS_CD,
-		[EVT_CLASS_TT] = SMMU_EVT_FL_CLASS_TT,
-	};
-
-	memset(ev, 0, sizeof(*ev));
-	ev->type = FIELD_EX64(dw, EVT, TYPE);
-	ev->ssid = FIELD_EX64(dw, EVT, SSID);
-	ev->sid = FIELD_EX64(dw, EVT, SID);
-	ev->stag = FIELD_EX64(dw, EVT, STAG);
-	ev->addr = FIELD_EX64(dw, EVT, INPUT_ADDR);
-	ev->fetch_addr = FIELD_EX64(dw, EVT, FETCH_ADDR);
-	ev->flags = class_flag[FIELD_EX64(dw, EVT, CLASS)];
-	if (FIELD_EX64(dw, EVT, SSV))
-		ev->flags |= SMMU_EVT_FL_SSV;
-	if (FIELD_EX64(dw, EVT, STALL))
-		ev->flags |= SMMU_EVT_FL_STALL;
-	if (!FIELD_EX64(dw, EVT, RNW))
-		ev->flags |= SMMU_EVT_FL_WRITE;
-	if (FIELD_EX64(dw, EVT, S2))
-		ev->flags |= SMMU_EVT_FL_S2;
-	if (FIELD_EX64(dw, EVT, NESTED))
-		ev->flags |= SMMU_EVT_FL_NESTED;
+	fields_decode(evt_map, FM_COUNT(evt_map), dw, ev, sizeof(*ev));
+	ev->flags |= evt_class_flag[FIELD_EX64(dw, EVT, CLASS)];
 }
 
 /* A read requests read permission, a write write permission. */
+static const struct field_map pri_map[] = {
+	FM_VAL(PRI, SID, struct smmu_page_request, sid),
+	FM_VAL(PRI, SSID, struct smmu_page_request, ssid),
+	FM_NFLAG_ENC(PRI, READ, struct smmu_page_request, flags,
+		     SMMU_PRI_FL_WRITE),
+	FM_FLAG(PRI, WRITE, struct smmu_page_request, flags, SMMU_PRI_FL_WRITE),
+	FM_FLAG(PRI, LAST, struct smmu_page_request, flags, SMMU_PRI_FL_LAST),
+	FM_FLAG(PRI, SSV, struct smmu_page_request, flags, SMMU_PRI_FL_PASID),
+	FM_VAL(PRI, GRPID, struct smmu_page_request, grpid),
+	FM_ADDR(PRI, ADDR, struct smmu_page_request, addr),
+};
+
 void smmu_page_request_encode(const struct smmu_page_request *r, uint64_t dw[2])
 {
-	bool write = r->flags & SMMU_PRI_FL_WRITE;
-
-	memset(dw, 0, PRI_DWORDS * sizeof(*dw));
-	FIELD_DP64(dw, PRI, SID, r->sid);
-	FIELD_DP64(dw, PRI, SSID, r->ssid);
-	FIELD_DP64(dw, PRI, READ, !write);
-	FIELD_DP64(dw, PRI, WRITE, write);
-	FIELD_DP64(dw, PRI, LAST, !!(r->flags & SMMU_PRI_FL_LAST));
-	FIELD_DP64(dw, PRI, SSV, !!(r->flags & SMMU_PRI_FL_PASID));
-	FIELD_DP64(dw, PRI, GRPID, r->grpid);
-	FIELD_DP64_ADDR(dw, PRI, ADDR, r->addr);
+	fields_encode(pri_map, FM_COUNT(pri_map), r, dw, PRI_DWORDS);
 }
 
 void smmu_page_request_decode(const uint64_t dw[2], struct smmu_page_request *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->sid = FIELD_EX64(dw, PRI, SID);
-	r->ssid = FIELD_EX64(dw, PRI, SSID);
-	r->grpid = FIELD_EX64(dw, PRI, GRPID);
-	r->addr = FIELD_EX64_ADDR(dw, PRI, ADDR);
-	if (FIELD_EX64(dw, PRI, WRITE))
-		r->flags |= SMMU_PRI_FL_WRITE;
-	if (FIELD_EX64(dw, PRI, LAST))
-		r->flags |= SMMU_PRI_FL_LAST;
-	if (FIELD_EX64(dw, PRI, SSV))
-		r->flags |= SMMU_PRI_FL_PASID;
+	fields_decode(pri_map, FM_COUNT(pri_map), dw, r, sizeof(*r));
 }
 
 /*

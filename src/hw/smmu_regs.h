@@ -31,6 +31,8 @@
 #ifndef UIOMMU_HW_SMMU_REGS_H
 #define UIOMMU_HW_SMMU_REGS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define FIELD(s, f, word, shift, width)    \
@@ -63,6 +65,56 @@
 #define FIELD_DP64_ADDR(w, s, f, addr)                                     \
 	((w)[s##_##f##_WORD] = ((w)[s##_##f##_WORD] & ~FIELD_MASK(s, f)) | \
 			       ((uint64_t)(addr)&FIELD_MASK(s, f)))
+
+/*
+ * A structure's map: which member of its C struct each field holds, for
+ * the one encoder and decoder of them all (fields_encode, fields_decode in
+ * smmu_fields.c).  FM_VAL: a number, FM_ADDR: an address field kept in
+ * place, FM_FLAG: a bit of a flags member (FM_NFLAG: set when the field is
+ * 0), FM_CONST: a value the encoder writes and the decoder ignores; the
+ * _ENC forms are written only (a field derived from another).
+ */
+enum fm_kind { FM_KIND_VAL, FM_KIND_ADDR, FM_KIND_FLAG, FM_KIND_NFLAG };
+
+struct field_map {
+	uint8_t word, shift, width;
+	uint8_t kind;	/* enum fm_kind */
+	bool enc_only;	/* not decoded (FM_CONST, the _ENC forms) */
+	bool no_member; /* FM_CONST */
+	uint16_t off;	/* of the member */
+	uint8_t size;	/* of the member: 1, 2, 4 or 8 bytes */
+	uint64_t arg;	/* FLAG/NFLAG: the flag; VAL: xor; CONST: value */
+};
+
+#define __FM(s, f, k, type, m, a, enc)                                    \
+	{                                                                 \
+		.word = s##_##f##_WORD, .shift = s##_##f##_SHIFT,         \
+		.width = s##_##f##_WIDTH, .kind = (k), .enc_only = (enc), \
+		.off = offsetof(type, m), .size = sizeof(((type *)0)->m), \
+		.arg = (a),                                               \
+	}
+#define FM_VAL(s, f, type, m)	   __FM(s, f, FM_KIND_VAL, type, m, 0, false)
+#define FM_XOR(s, f, type, m, x)   __FM(s, f, FM_KIND_VAL, type, m, x, false)
+#define FM_ADDR(s, f, type, m)	   __FM(s, f, FM_KIND_ADDR, type, m, 0, false)
+#define FM_FLAG(s, f, type, m, fl) __FM(s, f, FM_KIND_FLAG, type, m, fl, false)
+#define FM_NFLAG(s, f, type, m, fl) \
+	__FM(s, f, FM_KIND_NFLAG, type, m, fl, false)
+#define FM_NFLAG_ENC(s, f, type, m, fl) \
+	__FM(s, f, FM_KIND_NFLAG, type, m, fl, true)
+#define FM_CONST(s, f, v)                                         \
+	{                                                         \
+		.word = s##_##f##_WORD, .shift = s##_##f##_SHIFT, \
+		.width = s##_##f##_WIDTH, .kind = FM_KIND_VAL,    \
+		.enc_only = true, .no_member = true, .arg = (v),  \
+	}
+#define FM_COUNT(map) (sizeof(map) / sizeof((map)[0]))
+
+/* Zero w[0, words) and deposit every field of map from obj. */
+void fields_encode(const struct field_map *map, size_t n, const void *obj,
+		   uint64_t *w, size_t words);
+/* Zero obj (size bytes) and extract every decoded field of map into it. */
+void fields_decode(const struct field_map *map, size_t n, const uint64_t *w,
+		   void *obj, size_t size);
 
 /* ---- registers (page 0; the PROD/CONS of the output queues on page 1) ---- */
 
@@ -292,11 +344,15 @@ FIELD(TLBPA, PERM, 0, 0, 2);
 FIELD(TLBPA, MEMTYPE, 0, 2, 2);
 
 /* The public sizes and bits of hw.h are these. */
-#define SMMU_REGS_CHECK_PUBLIC()                                     \
-	_Static_assert(SMMU_STE_SIZE == STE_DWORDS * 8 &&            \
-			       SMMU_CD_SIZE == CD_DWORDS * 8 &&      \
-			       SMMU_GERROR_CMDQ_ERR ==               \
-				       FIELD_MASK(GERROR, CMDQ_ERR), \
+#define SMMU_REGS_CHECK_PUBLIC()                                              \
+	_Static_assert(SMMU_STE_SIZE == STE_DWORDS * 8 &&                     \
+			       SMMU_CD_SIZE == CD_DWORDS * 8 &&               \
+			       SMMU_GERROR_CMDQ_ERR ==                        \
+				       FIELD_MASK(GERROR, CMDQ_ERR) &&        \
+			       (SMMU_TLBI_TG_4K ^ 1) == CMD_TLBI_TG_4K &&     \
+			       (SMMU_TLBI_TG_NONE ^ 1) == CMD_TLBI_TG_NONE && \
+			       (SMMU_TLBI_TG_16K ^ 1) == CMD_TLBI_TG_16K &&   \
+			       (SMMU_TLBI_TG_64K ^ 1) == CMD_TLBI_TG_64K,     \
 		       "hw.h agrees with the field tables")
 
 #endif /* UIOMMU_HW_SMMU_REGS_H */
