@@ -142,29 +142,38 @@ void smmu_fault_init(struct smmu_fault *f, const struct smmu_txn *t,
 	}
 }
 
-/* The configuration cache's packed context (CFGW). */
-static const struct field_map ctx_map[] = {
-	FM_VAL(CFGW, CONFIG, struct smmu_ctx, config),
-	FM_VAL(CFGW, S1_STALL, struct smmu_ctx, s1_stall),
-	FM_VAL(CFGW, S2_STALL, struct smmu_ctx, s2_stall),
-	FM_VAL(CFGW, S1_IAS, struct smmu_ctx, s1_ias),
-	FM_VAL(CFGW, S2_IAS, struct smmu_ctx, s2_ias),
-	FM_VAL(CFGW, S2_START, struct smmu_ctx, s2_start),
-	FM_VAL(CFGW, ASID, struct smmu_ctx, asid),
-	FM_VAL(CFGW, VMID, struct smmu_ctx, vmid),
-	FM_VAL(CFGW, S1_TTB, struct smmu_ctx, s1_ttb),
-	FM_VAL(CFGW, S2_TTB, struct smmu_ctx, s2_ttb),
-	FM_VAL(CFGW, MAIR, struct smmu_ctx, mair),
-};
-
+/*
+ * The configuration cache's packed context (CFGW).  Unpacked on every
+ * IOTLB miss, so by hand with the table's names rather than through a map.
+ */
 static void ctx_pack(const struct smmu_ctx *c, uint64_t w[4])
 {
-	fields_encode(ctx_map, FM_COUNT(ctx_map), c, w, 4);
+	w[0] = FIELD_PREP(CFGW, CONFIG, c->config) |
+	       FIELD_PREP(CFGW, S1_STALL, c->s1_stall) |
+	       FIELD_PREP(CFGW, S2_STALL, c->s2_stall) |
+	       FIELD_PREP(CFGW, S1_IAS, c->s1_ias) |
+	       FIELD_PREP(CFGW, S2_IAS, c->s2_ias) |
+	       FIELD_PREP(CFGW, S2_START, c->s2_start) |
+	       FIELD_PREP(CFGW, ASID, c->asid) |
+	       FIELD_PREP(CFGW, VMID, c->vmid);
+	w[CFGW_S1_TTB_WORD] = c->s1_ttb;
+	w[CFGW_S2_TTB_WORD] = c->s2_ttb;
+	w[CFGW_MAIR_WORD] = c->mair;
 }
 
-static void ctx_unpack(const uint64_t w[4], struct smmu_ctx *c)
+static inline void ctx_unpack(const uint64_t w[4], struct smmu_ctx *c)
 {
-	fields_decode(ctx_map, FM_COUNT(ctx_map), w, c, sizeof(*c));
+	c->config = FIELD_EX64(w, CFGW, CONFIG);
+	c->s1_stall = FIELD_EX64(w, CFGW, S1_STALL);
+	c->s2_stall = FIELD_EX64(w, CFGW, S2_STALL);
+	c->s1_ias = FIELD_EX64(w, CFGW, S1_IAS);
+	c->s2_ias = FIELD_EX64(w, CFGW, S2_IAS);
+	c->s2_start = FIELD_EX64(w, CFGW, S2_START);
+	c->asid = FIELD_EX64(w, CFGW, ASID);
+	c->vmid = FIELD_EX64(w, CFGW, VMID);
+	c->s1_ttb = w[CFGW_S1_TTB_WORD];
+	c->s2_ttb = w[CFGW_S2_TTB_WORD];
+	c->mair = w[CFGW_MAIR_WORD];
 }
 
 static int bad_ste(struct smmu_txn *t, struct smmu_fault *f)
