@@ -7,8 +7,9 @@
  * hardware, each with a wrap bit above the index bits (SMMUv3 style: the
  * queue is full when the indices are equal and the wrap bits differ).
  *
- * Encoding: the CMD field table of smmu_regs.h, the SMMUv3 layout of
- * the commands the model implements (CFGI_STE, CFGI_CD, CFGI_ALL, the
+ * Encoding: the CMD field table of smmu_regs.h and one field map per
+ * opcode below (cmd_kinds), the SMMUv3 layout of the commands the model
+ * implements (CFGI_STE, CFGI_CD, CFGI_ALL, the
  * TLBI_* of stage 1, stage 2 and both, PRI_RESP, RESUME, CMD_SYNC).  A
  * TLBI with TG = 0 invalidates the entry holding ADDR; one with TG = 4 KiB
  * covers (NUM + 1) << SCALE pages from ADDR.  The model has only the 4 KiB
