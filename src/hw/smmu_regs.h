@@ -310,6 +310,20 @@ FIELD(PRI, SSV, 0, 63, 1);
 FIELD(PRI, GRPID, 1, 0, 9);
 FIELD(PRI, ADDR, 1, 12, 52); /* address bits [63:12] */
 
+/* ---- memory attributes the walker decodes -------------------------------- */
+
+/* A MAIR attribute byte: the outer and inner halves. */
+FIELD(MAIR_ATTR, INNER, 0, 0, 4);
+FIELD(MAIR_ATTR, OUTER, 0, 4, 4);
+#define MAIR_ATTR_DEVICE 0x0 /* outer: Device memory */
+#define MAIR_ATTR_NC	 0x4 /* either half: Normal Non-cacheable */
+
+/* A stage 2 descriptor's MemAttr[3:0]. */
+FIELD(S2_MEMATTR, INNER, 0, 0, 2);
+FIELD(S2_MEMATTR, OUTER, 0, 2, 2);
+#define S2_MEMATTR_DEVICE 0x0 /* outer: Device memory */
+#define S2_MEMATTR_WB	  0x3 /* a half: Normal write-back */
+
 /* ---- model: the configuration cache's packed context (4 words) ----------- */
 
 FIELD(CFGW, CONFIG, 0, 0, 3);
