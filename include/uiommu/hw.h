@@ -22,7 +22,6 @@
 #ifndef UIOMMU_HW_H
 #define UIOMMU_HW_H
 
-#include <jansson.h>
 #include <uiommu/base.h>
 #include <uiommu/mem.h>
 
@@ -130,24 +129,38 @@ enum smmu_cmd_op {
 	SMMU_CMD_SYNC = 0x46,
 };
 
-/* PRI_RESP codes (PCIe PRG response codes). */
+/* PRI_RESP codes, as the command encodes the PCIe PRG responses. */
 enum smmu_pri_resp {
-	SMMU_PRI_RESP_SUCCESS = 0,
-	SMMU_PRI_RESP_INVALID = 1,
-	SMMU_PRI_RESP_FAILURE = 2,
+	SMMU_PRI_RESP_INVALID = 0, /* Deny: Invalid Request */
+	SMMU_PRI_RESP_FAILURE = 1, /* Fail: Response Failure */
+	SMMU_PRI_RESP_SUCCESS = 2, /* Success */
 };
 
 /* RESUME actions. */
 enum smmu_resume_action {
-	SMMU_RESUME_RETRY = 0,
-	SMMU_RESUME_ABORT = 1,
+	SMMU_RESUME_TERM = 0,  /* terminate, with an abort to the device */
+	SMMU_RESUME_RETRY = 1, /* retry the translation */
+	SMMU_RESUME_ABORT = 2, /* terminate, the device sees success */
 };
+
+/* TLBI granule: a range of 4 KiB pages (the default), or not a range.
+ * (The command's TG field holds the value xor 1: 4 KiB is 1 there.) */
+enum smmu_tlbi_tg {
+	SMMU_TLBI_TG_4K = 0,
+	SMMU_TLBI_TG_NONE = 1, /* the entry holding addr; num, scale unused */
+	SMMU_TLBI_TG_64K = 2,  /* granules the model does not have: */
+	SMMU_TLBI_TG_16K = 3,  /* an illegal command */
+};
+
+#define SMMU_TLBI_NUM_MAX   31 /* 5 bits */
+#define SMMU_TLBI_SCALE_MAX 31 /* 5 bits */
 
 /*
  * A command as software builds it; smmu_cmdq_issue() encodes it into the
  * 16-byte queue format (docs/hw.md), the consumer decodes and checks it.
  * TLBI_NH_VA and TLBI_S2_IPA cover (num + 1) << scale pages from addr
  * (num = scale = 0: the one page, or the block entry, holding addr).
+ * Fields wider than their command field are truncated to it.
  */
 struct smmu_cmd {
 	enum smmu_cmd_op op;
@@ -157,15 +170,20 @@ struct smmu_cmd {
 	uint16_t vmid;
 	uint64_t addr;
 	uint8_t num;   /* 5 bits */
-	uint8_t scale; /* 6 bits */
+	uint8_t scale; /* 5 bits */
+	uint8_t ttl;   /* TLBI level hint (2 bits, 0: any): carried, ignored */
+	enum smmu_tlbi_tg tg;
 	bool leaf;
+	bool ssv;	/* PRI_RESP: ssid is valid */
 	uint16_t grpid; /* PRI_RESP: page request group index (9 bits) */
 	uint16_t stag;	/* RESUME: stall tag */
 	uint8_t resp;	/* PRI_RESP code or RESUME action */
 };
 
-/* Raw encoding, for tests that write bad commands. */
+/* Raw encoding, for tests that write bad commands, and its decode (the
+ * fields of cmd->op only; the rest zero). */
 UIOMMU_API void smmu_cmd_encode(const struct smmu_cmd *cmd, uint64_t dw[2]);
+UIOMMU_API void smmu_cmd_decode(const uint64_t dw[2], struct smmu_cmd *cmd);
 UIOMMU_API int smmu_cmdq_issue_raw(struct smmu *smmu, const uint64_t dw[2]);
 
 /*
@@ -282,6 +300,14 @@ struct smmu_page_request {
 	uint8_t flags;
 };
 
+/* Encode into / decode from the queue's record format (docs/hw.md). */
+UIOMMU_API void smmu_event_encode(const struct smmu_event *ev, uint64_t dw[4]);
+UIOMMU_API void smmu_event_decode(const uint64_t dw[4], struct smmu_event *ev);
+UIOMMU_API void smmu_page_request_encode(const struct smmu_page_request *req,
+					 uint64_t dw[2]);
+UIOMMU_API void smmu_page_request_decode(const uint64_t dw[2],
+					 struct smmu_page_request *req);
+
 /* Pop the oldest record: 1 if one was read, 0 if the queue is empty. */
 UIOMMU_API int smmu_evtq_read(struct smmu *smmu, struct smmu_event *ev);
 UIOMMU_API int smmu_priq_read(struct smmu *smmu, struct smmu_page_request *req);
@@ -377,9 +403,11 @@ UIOMMU_API void smmu_counters_read(struct smmu *smmu, struct smmu_counters *c);
 UIOMMU_API int smmu_stream_counters_read(struct smmu *smmu, uint32_t sid,
 					 struct smmu_counters *c);
 UIOMMU_API void smmu_counters_reset(struct smmu *smmu);
-/* {"global": {...}, "streams": {"<sid>": {...}}} for streams with activity;
- * the caller owns the reference.  NULL on allocation failure. */
-UIOMMU_API json_t *smmu_counters_json(struct smmu *smmu);
+/* {"global": {...}, "streams": {"<sid>": {...}}} for streams with activity,
+ * a jansson json_t (the caller includes <jansson.h> to use it and owns the
+ * reference).  NULL on allocation failure. */
+struct json_t;
+UIOMMU_API struct json_t *smmu_counters_json(struct smmu *smmu);
 
 /* ---- translation and test hooks ------------------------------------------ */
 

@@ -52,9 +52,9 @@ int dev_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
 	dev->caps = caps;
 	dev->cfg_key = cfg_key(sid, dev->ssid);
 	dev->cfge = &smmu->cfg_cache[cfg_index(smmu, sid, dev->ssid)];
-	pthread_mutex_lock(&smmu->dev_lock);
+	mutex_lock(&smmu->dev_lock);
 	LIST_INSERT_HEAD(&smmu->devs, dev, link);
-	pthread_mutex_unlock(&smmu->dev_lock);
+	mutex_unlock(&smmu->dev_lock);
 	*out = dev;
 	return 0;
 }
@@ -73,11 +73,11 @@ static void hot_add(const struct smmu_hot *h, uint64_t *v)
 		&h->dma_bytes_written, memory_order_relaxed);
 }
 
-/* smmu->dev_lock held (or the device unreachable) */
 static void dev_hot_sum(const struct dev *dev, uint64_t *v)
 {
 	unsigned int cpu;
 
+	lockdep_assert_held(&dev->smmu->dev_lock);
 	for (cpu = 0; cpu < UIOMMU_NR_CPUS; cpu++)
 		hot_add(&dev->hot[cpu], v);
 }
@@ -86,11 +86,11 @@ void smmu_hot_fold(struct smmu *smmu, int64_t sid, uint64_t *v)
 {
 	struct dev *dev;
 
-	pthread_mutex_lock(&smmu->dev_lock);
+	mutex_lock(&smmu->dev_lock);
 	LIST_FOREACH(dev, &smmu->devs, link)
 		if (sid < 0 || dev->sid == (uint32_t)sid)
 			dev_hot_sum(dev, v);
-	pthread_mutex_unlock(&smmu->dev_lock);
+	mutex_unlock(&smmu->dev_lock);
 }
 
 /* Zero every device's hot counters (counters reset). */
@@ -99,7 +99,7 @@ void smmu_hot_reset(struct smmu *smmu)
 	struct dev *dev;
 	unsigned int cpu;
 
-	pthread_mutex_lock(&smmu->dev_lock);
+	mutex_lock(&smmu->dev_lock);
 	LIST_FOREACH(dev, &smmu->devs, link)
 		for (cpu = 0; cpu < UIOMMU_NR_CPUS; cpu++) {
 			atomic_store(&dev->hot[cpu].iotlb_hits, 0);
@@ -108,7 +108,7 @@ void smmu_hot_reset(struct smmu *smmu)
 			atomic_store(&dev->hot[cpu].dma_bytes_read, 0);
 			atomic_store(&dev->hot[cpu].dma_bytes_written, 0);
 		}
-	pthread_mutex_unlock(&smmu->dev_lock);
+	mutex_unlock(&smmu->dev_lock);
 }
 
 void dev_destroy(struct dev *dev)
@@ -121,13 +121,13 @@ void dev_destroy(struct dev *dev)
 		return;
 	smmu = dev->smmu;
 	/* fold the device's counts into its stream's */
-	pthread_mutex_lock(&smmu->dev_lock);
+	mutex_lock(&smmu->dev_lock);
 	LIST_REMOVE(dev, link);
 	dev_hot_sum(dev, v);
 	for (i = 0; i < SMMU_NR_CNT; i++)
 		if (v[i])
 			stream_inc(dev->stream, i, v[i]);
-	pthread_mutex_unlock(&smmu->dev_lock);
+	mutex_unlock(&smmu->dev_lock);
 	ui_free(dev);
 }
 

@@ -11,88 +11,63 @@
  * also drops the CDs fetched through that STE), CFGI_CD or CFGI_ALL.
  * Faulty configurations (C_BAD_STE, C_BAD_CD, ...) are never cached.
  *
- * Encodings (dwords little-endian, see docs/hw.md):
- *   STE dw0: V[0] CONFIG[3:1] S1ContextPtr[51:6] S1CDMax[63:59]
- *       dw2: S2VMID[15:0] S2T0SZ[37:32] S2SL0[39:38] S2S[57]
- *       dw3: S2TTB[51:4]
- *   CD  dw0: T0SZ[5:0] V[31] S[44] ASID[63:48]
- *       dw1: TTB0[51:4]
- *       dw3: MAIR
+ * Encodings: the STE and CD field tables of smmu_regs.h (the SMMUv3
+ * positions of the fields the model reads; docs/hw.md lists them).
  *
  * Invariants: a cached configuration entry equals the decode of the memory
  * it was fetched from at a time no earlier than the last CFGI covering it;
  * counters are only ever incremented (or reset as a whole).
  */
+#include <stddef.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "smmu_internal.h"
 
-/* ---- encodings ----------------------------------------------------------- */
+/* ---- encodings (the tables are in smmu_regs.h) --------------------------- */
 
-#define STE0_V		 BIT_ULL(0)
-#define STE0_CFG_SHIFT	 1
-#define STE0_CFG_MASK	 (7ULL << STE0_CFG_SHIFT)
-#define STE0_CTXPTR	 GENMASK_ULL(51, 6)
-#define STE0_CDMAX_SHIFT 59
-#define STE2_VMID	 GENMASK_ULL(15, 0)
-#define STE2_T0SZ_SHIFT	 32
-#define STE2_SL0_SHIFT	 38
-#define STE2_S2S	 BIT_ULL(57)
-#define STE3_TTB	 GENMASK_ULL(51, 4)
+SMMU_REGS_CHECK_PUBLIC();
 
-#define CD0_T0SZ       GENMASK_ULL(5, 0)
-#define CD0_V	       BIT_ULL(31)
-#define CD0_S	       BIT_ULL(44)
-#define CD0_ASID_SHIFT 48
-#define CD1_TTB	       GENMASK_ULL(51, 4)
+static const struct field_map ste_map[] = {
+	FM_VAL(STE, VALID, struct smmu_ste, valid),
+	FM_VAL(STE, CONFIG, struct smmu_ste, config),
+	FM_ADDR(STE, S1CONTEXTPTR, struct smmu_ste, s1_ctx_ptr),
+	FM_VAL(STE, S1CDMAX, struct smmu_ste, s1_cd_max),
+	FM_VAL(STE, S2VMID, struct smmu_ste, s2_vmid),
+	FM_VAL(STE, S2T0SZ, struct smmu_ste, s2_t0sz),
+	FM_VAL(STE, S2SL0, struct smmu_ste, s2_sl0),
+	FM_VAL(STE, S2S, struct smmu_ste, s2_stall),
+	FM_ADDR(STE, S2TTB, struct smmu_ste, s2_ttb),
+};
+
+static const struct field_map cd_map[] = {
+	FM_VAL(CD, T0SZ, struct smmu_cd, t0sz),
+	FM_VAL(CD, VALID, struct smmu_cd, valid),
+	FM_VAL(CD, S, struct smmu_cd, stall),
+	FM_VAL(CD, ASID, struct smmu_cd, asid),
+	FM_ADDR(CD, TTB0, struct smmu_cd, ttb0),
+	FM_VAL(CD, MAIR, struct smmu_cd, mair),
+};
 
 void smmu_ste_encode(const struct smmu_ste *ste, uint64_t dw[8])
 {
-	memset(dw, 0, 8 * sizeof(*dw));
-	dw[0] = (ste->valid ? STE0_V : 0) |
-		(((uint64_t)ste->config << STE0_CFG_SHIFT) & STE0_CFG_MASK) |
-		(ste->s1_ctx_ptr & STE0_CTXPTR) |
-		((uint64_t)(ste->s1_cd_max & 0x1f) << STE0_CDMAX_SHIFT);
-	dw[2] = ste->s2_vmid |
-		((uint64_t)(ste->s2_t0sz & 0x3f) << STE2_T0SZ_SHIFT) |
-		((uint64_t)(ste->s2_sl0 & 3) << STE2_SL0_SHIFT) |
-		(ste->s2_stall ? STE2_S2S : 0);
-	dw[3] = ste->s2_ttb & STE3_TTB;
+	fields_encode(ste_map, FM_COUNT(ste_map), ste, dw, STE_DWORDS);
 }
 
 void smmu_ste_decode(const uint64_t dw[8], struct smmu_ste *ste)
 {
-	memset(ste, 0, sizeof(*ste));
-	ste->valid = dw[0] & STE0_V;
-	ste->config = (dw[0] & STE0_CFG_MASK) >> STE0_CFG_SHIFT;
-	ste->s1_ctx_ptr = dw[0] & STE0_CTXPTR;
-	ste->s1_cd_max = dw[0] >> STE0_CDMAX_SHIFT;
-	ste->s2_vmid = dw[2] & STE2_VMID;
-	ste->s2_t0sz = (dw[2] >> STE2_T0SZ_SHIFT) & 0x3f;
-	ste->s2_sl0 = (dw[2] >> STE2_SL0_SHIFT) & 3;
-	ste->s2_stall = dw[2] & STE2_S2S;
-	ste->s2_ttb = dw[3] & STE3_TTB;
+	fields_decode(ste_map, FM_COUNT(ste_map), dw, ste, sizeof(*ste));
 }
 
 void smmu_cd_encode(const struct smmu_cd *cd, uint64_t dw[8])
 {
-	memset(dw, 0, 8 * sizeof(*dw));
-	dw[0] = (cd->t0sz & CD0_T0SZ) | (cd->valid ? CD0_V : 0) |
-		(cd->stall ? CD0_S : 0) |
-		((uint64_t)cd->asid << CD0_ASID_SHIFT);
-	dw[1] = cd->ttb0 & CD1_TTB;
-	dw[3] = cd->mair;
+	fields_encode(cd_map, FM_COUNT(cd_map), cd, dw, CD_DWORDS);
 }
 
 void smmu_cd_decode(const uint64_t dw[8], struct smmu_cd *cd)
 {
-	memset(cd, 0, sizeof(*cd));
-	cd->t0sz = dw[0] & CD0_T0SZ;
-	cd->valid = dw[0] & CD0_V;
-	cd->stall = dw[0] & CD0_S;
-	cd->asid = dw[0] >> CD0_ASID_SHIFT;
-	cd->ttb0 = dw[1] & CD1_TTB;
-	cd->mair = dw[3];
+	fields_decode(cd_map, FM_COUNT(cd_map), dw, cd, sizeof(*cd));
 }
 
 phys_addr_t smmu_strtab_base(const struct smmu *smmu)
@@ -167,30 +142,38 @@ void smmu_fault_init(struct smmu_fault *f, const struct smmu_txn *t,
 	}
 }
 
+/*
+ * The configuration cache's packed context (CFGW).  Unpacked on every
+ * IOTLB miss, so by hand with the table's names rather than through a map.
+ */
 static void ctx_pack(const struct smmu_ctx *c, uint64_t w[4])
 {
-	w[0] = (uint64_t)c->config | (uint64_t)c->s1_stall << 3 |
-	       (uint64_t)c->s2_stall << 4 | (uint64_t)c->s1_ias << 8 |
-	       (uint64_t)c->s2_ias << 16 | (uint64_t)(c->s2_start & 3) << 24 |
-	       (uint64_t)c->asid << 32 | (uint64_t)c->vmid << 48;
-	w[1] = c->s1_ttb;
-	w[2] = c->s2_ttb;
-	w[3] = c->mair;
+	w[0] = FIELD_PREP(CFGW, CONFIG, c->config) |
+	       FIELD_PREP(CFGW, S1_STALL, c->s1_stall) |
+	       FIELD_PREP(CFGW, S2_STALL, c->s2_stall) |
+	       FIELD_PREP(CFGW, S1_IAS, c->s1_ias) |
+	       FIELD_PREP(CFGW, S2_IAS, c->s2_ias) |
+	       FIELD_PREP(CFGW, S2_START, c->s2_start) |
+	       FIELD_PREP(CFGW, ASID, c->asid) |
+	       FIELD_PREP(CFGW, VMID, c->vmid);
+	w[CFGW_S1_TTB_WORD] = c->s1_ttb;
+	w[CFGW_S2_TTB_WORD] = c->s2_ttb;
+	w[CFGW_MAIR_WORD] = c->mair;
 }
 
 static inline void ctx_unpack(const uint64_t w[4], struct smmu_ctx *c)
 {
-	c->config = w[0] & 7;
-	c->s1_stall = (w[0] >> 3) & 1;
-	c->s2_stall = (w[0] >> 4) & 1;
-	c->s1_ias = (w[0] >> 8) & 0xff;
-	c->s2_ias = (w[0] >> 16) & 0xff;
-	c->s2_start = (w[0] >> 24) & 3;
-	c->asid = (w[0] >> 32) & 0xffff;
-	c->vmid = (w[0] >> 48) & 0xffff;
-	c->s1_ttb = w[1];
-	c->s2_ttb = w[2];
-	c->mair = w[3];
+	c->config = FIELD_EX64(w, CFGW, CONFIG);
+	c->s1_stall = FIELD_EX64(w, CFGW, S1_STALL);
+	c->s2_stall = FIELD_EX64(w, CFGW, S2_STALL);
+	c->s1_ias = FIELD_EX64(w, CFGW, S1_IAS);
+	c->s2_ias = FIELD_EX64(w, CFGW, S2_IAS);
+	c->s2_start = FIELD_EX64(w, CFGW, S2_START);
+	c->asid = FIELD_EX64(w, CFGW, ASID);
+	c->vmid = FIELD_EX64(w, CFGW, VMID);
+	c->s1_ttb = w[CFGW_S1_TTB_WORD];
+	c->s2_ttb = w[CFGW_S2_TTB_WORD];
+	c->mair = w[CFGW_MAIR_WORD];
 }
 
 static int bad_ste(struct smmu_txn *t, struct smmu_fault *f)
@@ -275,16 +258,20 @@ static int cd_fetch(struct smmu_txn *t, const struct smmu_ste *ste,
 	return 0;
 }
 
-/* Read and check the STE (and CD) of a transaction: cfg_lock held. */
+/*
+ * Read and check the STE (and CD) of a transaction.  Under cfg_lock, so
+ * that no invalidation runs between the fetch and the fill.
+ */
 static int cfg_fetch(struct smmu_txn *t, struct smmu_ctx *ctx,
 		     struct smmu_fault *f)
 {
 	struct smmu *smmu = t->smmu;
-	const uint64_t *p = smmu->strtab_va + (uint64_t)t->sid * 8;
+	const uint64_t *p = smmu->strtab_va + (uint64_t)t->sid * STE_DWORDS;
 	struct smmu_ste ste;
-	uint64_t dw[8];
+	uint64_t dw[STE_DWORDS];
 	int i;
 
+	lockdep_assert_held(&smmu->cfg_lock);
 	dw[0] = __atomic_load_n(&p[0], __ATOMIC_ACQUIRE);
 	for (i = 1; i < 8; i++)
 		dw[i] = rd64(&p[i]);
@@ -360,7 +347,7 @@ int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
 	}
 
 	stream_inc(t->st, SMMU_CNT_cfg_misses, 1);
-	pthread_mutex_lock(&smmu->cfg_lock);
+	mutex_lock(&smmu->cfg_lock);
 	ret = cfg_fetch(t, ctx, f);
 	/* not cached once disabled: smmu_disable_abort() emptied the cache
 	 * under cfg_lock, and it stays empty, so the fast path never hits */
@@ -377,7 +364,7 @@ int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
 				      memory_order_release);
 		atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 	}
-	pthread_mutex_unlock(&smmu->cfg_lock);
+	mutex_unlock(&smmu->cfg_lock);
 	if (ret)
 		stream_inc(t->st, SMMU_CNT_cfg_faults, 1);
 	return ret;
@@ -386,21 +373,24 @@ int smmu_cfg_lookup(struct smmu_txn *t, struct smmu_ctx *ctx,
 /*
  * CFGI: all, or every entry of stream sid (CFGI_STE), or only the CD of
  * (sid, ssid) (CFGI_CD; ssid 0 also covers transactions without PASID).
+ * Run by the command consumer.
  */
 void smmu_cfg_inval(struct smmu *smmu, bool all, uint32_t sid, bool cd_only,
 		    uint32_t ssid)
 {
 	uint32_t i;
 
-	pthread_mutex_lock(&smmu->cfg_lock);
+	lockdep_assert_held(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cfg_lock);
 	for (i = 0; i <= smmu->cfg_mask; i++) {
 		struct smmu_cfg_entry *e = &smmu->cfg_cache[i];
 		uint64_t key =
 			atomic_load_explicit(&e->key, memory_order_relaxed);
-		uint32_t ksid = key >> 32, kssid = (key >> 1) & 0x7fffffff;
+		uint32_t ksid = FIELD_EX(key, CFGK, SID);
+		uint32_t kssid = FIELD_EX(key, CFGK, SSID);
 		uint32_t seq;
 
-		if (!(key & 1))
+		if (!FIELD_EX(key, CFGK, VALID))
 			continue;
 		if (!all && ksid != sid)
 			continue;
@@ -412,7 +402,7 @@ void smmu_cfg_inval(struct smmu *smmu, bool all, uint32_t sid, bool cd_only,
 		atomic_store_explicit(&e->key, 0, memory_order_release);
 		atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 	}
-	pthread_mutex_unlock(&smmu->cfg_lock);
+	mutex_unlock(&smmu->cfg_lock);
 }
 
 /* ---- counters ------------------------------------------------------------ */
@@ -561,35 +551,83 @@ static unsigned int order_for(uint64_t bytes)
 	return order;
 }
 
+/* Limits: a queue of 2^SMMU_QUEUE_MAX_SHIFT entries at most, stream ids
+ * of 16 bits, an output address of 32 bits at least. */
+#define SMMU_MAX_QUEUE_ENTRIES (1u << SMMU_QUEUE_MAX_SHIFT)
+#define SMMU_MAX_SID_BITS      16
+#define SMMU_MIN_OAS	       32
+
+/* The defaults of the zero fields of struct smmu_config (hw.h too). */
+static const struct {
+	size_t off;
+	unsigned int def;
+} config_defaults[] = {
+	{offsetof(struct smmu_config, iotlb_entries), 1024},
+	{offsetof(struct smmu_config, iotlb_ways), 4},
+	{offsetof(struct smmu_config, cmdq_entries), 256},
+	{offsetof(struct smmu_config, evtq_entries), 256},
+	{offsetof(struct smmu_config, priq_entries), 256},
+	{offsetof(struct smmu_config, sid_bits), 8},
+	{offsetof(struct smmu_config, cfg_cache_entries), 64},
+	{offsetof(struct smmu_config, oas), 48},
+	{offsetof(struct smmu_config, max_retries), 8},
+};
+
+static bool queue_size_ok(unsigned int entries)
+{
+	return pow2(entries) && entries >= 2 &&
+	       entries <= SMMU_MAX_QUEUE_ENTRIES;
+}
+
 static int config_check(struct smmu_config *c)
 {
-	if (!c->iotlb_entries)
-		c->iotlb_entries = 1024;
-	if (!c->iotlb_ways)
-		c->iotlb_ways = 4;
-	if (!c->cmdq_entries)
-		c->cmdq_entries = 256;
-	if (!c->evtq_entries)
-		c->evtq_entries = 256;
-	if (!c->priq_entries)
-		c->priq_entries = 256;
-	if (!c->sid_bits)
-		c->sid_bits = 8;
-	if (!c->cfg_cache_entries)
-		c->cfg_cache_entries = 64;
-	if (!c->oas)
-		c->oas = 48;
-	if (!c->max_retries)
-		c->max_retries = 8;
+	size_t i;
+
+	for (i = 0; i < sizeof(config_defaults) / sizeof(config_defaults[0]);
+	     i++) {
+		unsigned int *v =
+			(unsigned int *)((char *)c + config_defaults[i].off);
+
+		if (!*v)
+			*v = config_defaults[i].def;
+	}
 	if (!pow2(c->iotlb_entries) || !pow2(c->iotlb_ways) ||
-	    c->iotlb_ways > c->iotlb_entries || !pow2(c->cmdq_entries) ||
-	    !pow2(c->evtq_entries) || !pow2(c->priq_entries) ||
-	    c->cmdq_entries < 2 || c->evtq_entries < 2 || c->priq_entries < 2 ||
-	    c->cmdq_entries > (1u << 20) || c->evtq_entries > (1u << 20) ||
-	    c->priq_entries > (1u << 20) || c->sid_bits > 16 ||
-	    !pow2(c->cfg_cache_entries) || c->oas < 32 || c->oas > LPAE_MAX_OAS)
+	    c->iotlb_ways > c->iotlb_entries ||
+	    !queue_size_ok(c->cmdq_entries) ||
+	    !queue_size_ok(c->evtq_entries) ||
+	    !queue_size_ok(c->priq_entries) ||
+	    c->sid_bits > SMMU_MAX_SID_BITS || !pow2(c->cfg_cache_entries) ||
+	    c->oas < SMMU_MIN_OAS || c->oas > LPAE_MAX_OAS)
 		return -EINVAL;
 	return 0;
+}
+
+static void cmdq_thread_stop(struct smmu *smmu)
+{
+	mutex_lock(&smmu->cmdq.lock);
+	smmu->cmdq_stop = true;
+	pthread_cond_broadcast(&smmu->cmdq.cons_cond);
+	pthread_cond_broadcast(&smmu->cmdq.done_cond);
+	mutex_unlock(&smmu->cmdq.lock);
+	pthread_join(smmu->cmdq_thread, NULL);
+}
+
+/* Everything smmu_create() made, its threads stopped. */
+static void smmu_free(struct smmu *smmu)
+{
+	mutex_destroy(&smmu->dev_lock);
+	pthread_cond_destroy(&smmu->irq_cond);
+	pthread_cond_destroy(&smmu->irq_idle);
+	mutex_destroy(&smmu->irq_lock);
+	mutex_destroy(&smmu->iotlb_lock);
+	mutex_destroy(&smmu->cfg_lock);
+	smmu_queues_free(smmu);
+	smmu_cmdq_free(smmu);
+	smmu_iotlb_free(smmu);
+	phys_free_pages(smmu->pm, smmu->strtab, smmu->strtab_order);
+	ui_free(smmu->cfg_cache);
+	ui_free(smmu->streams);
+	ui_free(smmu);
 }
 
 int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
@@ -640,10 +678,10 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 	if (ret)
 		goto err_cmdq;
 
-	pthread_mutex_init(&smmu->cfg_lock, NULL);
-	pthread_mutex_init(&smmu->iotlb_lock, NULL);
-	pthread_mutex_init(&smmu->irq_lock, NULL);
-	pthread_mutex_init(&smmu->dev_lock, NULL);
+	mutex_init(&smmu->cfg_lock, HW_LOCK_CFG);
+	mutex_init(&smmu->iotlb_lock, HW_LOCK_IOTLB);
+	mutex_init(&smmu->irq_lock, HW_LOCK_IRQ);
+	mutex_init(&smmu->dev_lock, HW_LOCK_DEV);
 	LIST_INIT(&smmu->devs);
 	pthread_cond_init(&smmu->irq_cond, NULL);
 	pthread_cond_init(&smmu->irq_idle, NULL);
@@ -663,19 +701,10 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 	return 0;
 
 err_cmdq_thread:
-	pthread_mutex_lock(&smmu->cmdq.lock);
-	smmu->cmdq_stop = true;
-	pthread_cond_broadcast(&smmu->cmdq.cons_cond);
-	pthread_mutex_unlock(&smmu->cmdq.lock);
-	pthread_join(smmu->cmdq_thread, NULL);
+	cmdq_thread_stop(smmu);
 err_locks:
-	pthread_mutex_destroy(&smmu->dev_lock);
-	pthread_cond_destroy(&smmu->irq_cond);
-	pthread_cond_destroy(&smmu->irq_idle);
-	pthread_mutex_destroy(&smmu->irq_lock);
-	pthread_mutex_destroy(&smmu->iotlb_lock);
-	pthread_mutex_destroy(&smmu->cfg_lock);
-	smmu_queues_free(smmu);
+	smmu_free(smmu);
+	return ret;
 err_cmdq:
 	smmu_cmdq_free(smmu);
 err_iotlb:
@@ -698,31 +727,14 @@ void smmu_destroy(struct smmu *smmu)
 	if (smmu->threads_started) {
 		/* the interrupt thread first: its handlers may still issue
 		 * commands and wait for their sync */
-		pthread_mutex_lock(&smmu->irq_lock);
+		mutex_lock(&smmu->irq_lock);
 		smmu->irq_stop = true;
 		pthread_cond_broadcast(&smmu->irq_cond);
-		pthread_mutex_unlock(&smmu->irq_lock);
+		mutex_unlock(&smmu->irq_lock);
 		pthread_join(smmu->irq_thread, NULL);
-		pthread_mutex_lock(&smmu->cmdq.lock);
-		smmu->cmdq_stop = true;
-		pthread_cond_broadcast(&smmu->cmdq.cons_cond);
-		pthread_cond_broadcast(&smmu->cmdq.done_cond);
-		pthread_mutex_unlock(&smmu->cmdq.lock);
-		pthread_join(smmu->cmdq_thread, NULL);
+		cmdq_thread_stop(smmu);
 	}
-	pthread_mutex_destroy(&smmu->dev_lock);
-	pthread_cond_destroy(&smmu->irq_cond);
-	pthread_cond_destroy(&smmu->irq_idle);
-	pthread_mutex_destroy(&smmu->irq_lock);
-	pthread_mutex_destroy(&smmu->iotlb_lock);
-	pthread_mutex_destroy(&smmu->cfg_lock);
-	smmu_queues_free(smmu);
-	smmu_cmdq_free(smmu);
-	smmu_iotlb_free(smmu);
-	phys_free_pages(smmu->pm, smmu->strtab, smmu->strtab_order);
-	ui_free(smmu->cfg_cache);
-	ui_free(smmu->streams);
-	ui_free(smmu);
+	smmu_free(smmu);
 }
 
 struct phys_mem *smmu_phys(const struct smmu *smmu)
@@ -738,12 +750,12 @@ void smmu_get_config(const struct smmu *smmu, struct smmu_config *cfg)
 void smmu_set_irq_ops(struct smmu *smmu, const struct smmu_irq_ops *ops,
 		      void *priv)
 {
-	pthread_mutex_lock(&smmu->irq_lock);
+	mutex_lock(&smmu->irq_lock);
 	smmu->irq_ops = ops;
 	smmu->irq_priv = priv;
 	/* like synchronize_irq(): no handler of the old ops runs after this
 	 * returns (so it must not be called from a handler) */
 	while (smmu->irq_running)
-		pthread_cond_wait(&smmu->irq_idle, &smmu->irq_lock);
-	pthread_mutex_unlock(&smmu->irq_lock);
+		mutex_cond_wait(&smmu->irq_idle, &smmu->irq_lock);
+	mutex_unlock(&smmu->irq_lock);
 }

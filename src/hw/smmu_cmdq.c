@@ -7,21 +7,15 @@
  * hardware, each with a wrap bit above the index bits (SMMUv3 style: the
  * queue is full when the indices are equal and the wrap bits differ).
  *
- * Encoding (dw0[7:0] is the opcode):
- *   CFGI_STE      dw0: SID[63:32]                 dw1: LEAF[0]
- *   CFGI_CD       dw0: SSID[31:12] SID[63:32]     dw1: LEAF[0]
- *   CFGI_ALL      -
- *   TLBI_NH_VA    dw0: NUM[16:12] SCALE[25:20] VMID[47:32] ASID[63:48]
- *                 dw1: LEAF[0] ADDR[63:12]
- *   TLBI_NH_ASID  dw0: VMID[47:32] ASID[63:48]
- *   TLBI_NH_ALL   dw0: VMID[47:32]
- *   TLBI_S2_IPA   dw0: NUM, SCALE, VMID           dw1: LEAF[0] ADDR[63:12]
- *   TLBI_S12_VMALL dw0: VMID[47:32]
- *   TLBI_NSNH_ALL -
- *   PRI_RESP      dw0: SSID[31:12] SID[63:32]     dw1: GRPID[8:0] RESP[13:12]
- *   RESUME        dw0: ACTION[13:12] SID[63:32]   dw1: STAG[15:0]
- *   CMD_SYNC      -
- * A TLBI range covers (NUM + 1) << SCALE pages of 4 KiB from ADDR.
+ * Encoding: the CMD field table of smmu_regs.h and one field map per
+ * opcode below (cmd_kinds), the SMMUv3 layout of the commands the model
+ * implements (CFGI_STE, CFGI_CD, CFGI_ALL, the
+ * TLBI_* of stage 1, stage 2 and both, PRI_RESP, RESUME, CMD_SYNC).  A
+ * TLBI with TG = 0 invalidates the entry holding ADDR; one with TG = 4 KiB
+ * covers (NUM + 1) << SCALE pages from ADDR.  The model has only the 4 KiB
+ * granule: a range of another granule is an illegal command.  TTL (the
+ * level hint) is carried and ignored; CMD_SYNC completes only by the
+ * consumer index (CS = 0, no interrupt or event).
  *
  * Consumption: inline, the issuer of CMD_SYNC (or of a command that finds
  * the queue full) runs the consumer itself; threaded, a consumer thread is
@@ -53,159 +47,197 @@
 
 #include "smmu_internal.h"
 
-#define CMD_OP(dw0)	((dw0)&0xff)
-#define CMD_SID(dw0)	((uint32_t)((dw0) >> 32))
-#define CMD_SSID(dw0)	((uint32_t)(((dw0) >> 12) & 0xfffff))
-#define CMD_NUM(dw0)	((unsigned int)(((dw0) >> 12) & 0x1f))
-#define CMD_SCALE(dw0)	((unsigned int)(((dw0) >> 20) & 0x3f))
-#define CMD_VMID(dw0)	((uint16_t)((dw0) >> 32))
-#define CMD_ASID(dw0)	((uint16_t)((dw0) >> 48))
-#define CMD_ACTION(dw0) ((unsigned int)(((dw0) >> 12) & 3))
-#define CMD_LEAF(dw1)	((dw1)&1)
-#define CMD_ADDR(dw1)	((dw1) & ~0xfffULL)
-#define CMD_GRPID(dw1)	((uint16_t)((dw1)&0x1ff))
-#define CMD_RESP(dw1)	((unsigned int)(((dw1) >> 12) & 3))
-#define CMD_STAG(dw1)	((uint16_t)((dw1)&0xffff))
+/* ---- encoding: one field map per opcode ---- */
+
+#define CMD_OP_FIELD FM_VAL(CMD, OP, struct smmu_cmd, op)
+#define CMD_CFGI_FIELDS                                            \
+	CMD_OP_FIELD, FM_VAL(CMD, CFGI_SID, struct smmu_cmd, sid), \
+		FM_VAL(CMD, CFGI_LEAF, struct smmu_cmd, leaf)
+/* TG: the field is enum smmu_tlbi_tg ^ 1 (4 KiB, the zero default, is 1) */
+#define CMD_TLBI_RANGE_FIELDS                                      \
+	CMD_OP_FIELD, FM_VAL(CMD, TLBI_NUM, struct smmu_cmd, num), \
+		FM_VAL(CMD, TLBI_SCALE, struct smmu_cmd, scale),   \
+		FM_VAL(CMD, TLBI_VMID, struct smmu_cmd, vmid),     \
+		FM_VAL(CMD, TLBI_LEAF, struct smmu_cmd, leaf),     \
+		FM_VAL(CMD, TLBI_TTL, struct smmu_cmd, ttl),       \
+		FM_XOR(CMD, TLBI_TG, struct smmu_cmd, tg, 1),      \
+		FM_ADDR(CMD, TLBI_ADDR, struct smmu_cmd, addr)
+
+static const struct field_map cmd_op_only[] = {CMD_OP_FIELD};
+static const struct field_map cmd_sync[] = {
+	CMD_OP_FIELD, FM_CONST(CMD, SYNC_CS, CMD_SYNC_CS_NONE)};
+static const struct field_map cmd_cfgi_ste[] = {CMD_CFGI_FIELDS};
+static const struct field_map cmd_cfgi_cd[] = {
+	CMD_CFGI_FIELDS, FM_VAL(CMD, CFGI_SSID, struct smmu_cmd, ssid)};
+static const struct field_map cmd_cfgi_all[] = {
+	CMD_OP_FIELD, FM_CONST(CMD, CFGI_RANGE, CMD_CFGI_RANGE_ALL)};
+static const struct field_map cmd_tlbi_va[] = {
+	CMD_TLBI_RANGE_FIELDS, FM_VAL(CMD, TLBI_ASID, struct smmu_cmd, asid)};
+static const struct field_map cmd_tlbi_ipa[] = {CMD_TLBI_RANGE_FIELDS};
+static const struct field_map cmd_tlbi_asid[] = {
+	CMD_OP_FIELD, FM_VAL(CMD, TLBI_VMID, struct smmu_cmd, vmid),
+	FM_VAL(CMD, TLBI_ASID, struct smmu_cmd, asid)};
+static const struct field_map cmd_tlbi_vmid[] = {
+	CMD_OP_FIELD, FM_VAL(CMD, TLBI_VMID, struct smmu_cmd, vmid)};
+static const struct field_map cmd_pri_resp[] = {
+	CMD_OP_FIELD,
+	FM_VAL(CMD, PRI_SSV, struct smmu_cmd, ssv),
+	FM_VAL(CMD, PRI_SSID, struct smmu_cmd, ssid),
+	FM_VAL(CMD, PRI_SID, struct smmu_cmd, sid),
+	FM_VAL(CMD, PRI_GRPID, struct smmu_cmd, grpid),
+	FM_VAL(CMD, PRI_RESP, struct smmu_cmd, resp),
+};
+static const struct field_map cmd_resume[] = {
+	CMD_OP_FIELD,
+	FM_VAL(CMD, RESUME_RESP, struct smmu_cmd, resp),
+	FM_VAL(CMD, RESUME_SID, struct smmu_cmd, sid),
+	FM_VAL(CMD, RESUME_STAG, struct smmu_cmd, stag),
+};
+
+/*
+ * What the consumer does with each opcode: the field map, and for the
+ * TLBIs the invalidation and its counter (range: it takes NUM, SCALE, TG).
+ */
+struct cmd_kind {
+	uint8_t op;
+	const struct field_map *map;
+	size_t n;
+	enum smmu_inval_kind inval;
+	enum smmu_cnt cnt;
+	bool tlbi;
+	bool range;
+};
+
+#define CMD_KIND(o, m, ...)                                          \
+	{                                                            \
+		.op = (o), .map = (m), .n = FM_COUNT(m), __VA_ARGS__ \
+	}
+
+static const struct cmd_kind cmd_kinds[] = {
+	CMD_KIND(SMMU_CMD_CFGI_STE, cmd_cfgi_ste, .cnt = SMMU_CNT_cmd_cfgi_ste),
+	CMD_KIND(SMMU_CMD_CFGI_CD, cmd_cfgi_cd, .cnt = SMMU_CNT_cmd_cfgi_cd),
+	CMD_KIND(SMMU_CMD_CFGI_ALL, cmd_cfgi_all, .cnt = SMMU_CNT_cmd_cfgi_all),
+	CMD_KIND(SMMU_CMD_TLBI_NH_VA, cmd_tlbi_va, .tlbi = true,
+		 .inval = INV_NH_VA, .cnt = SMMU_CNT_cmd_tlbi_nh_va,
+		 .range = true),
+	CMD_KIND(SMMU_CMD_TLBI_NH_ASID, cmd_tlbi_asid, .tlbi = true,
+		 .inval = INV_NH_ASID, .cnt = SMMU_CNT_cmd_tlbi_nh_asid),
+	CMD_KIND(SMMU_CMD_TLBI_NH_ALL, cmd_tlbi_vmid, .tlbi = true,
+		 .inval = INV_NH_ALL, .cnt = SMMU_CNT_cmd_tlbi_nh_all),
+	CMD_KIND(SMMU_CMD_TLBI_S2_IPA, cmd_tlbi_ipa, .tlbi = true,
+		 .inval = INV_S2_IPA, .cnt = SMMU_CNT_cmd_tlbi_s2_ipa,
+		 .range = true),
+	CMD_KIND(SMMU_CMD_TLBI_S12_VMALL, cmd_tlbi_vmid, .tlbi = true,
+		 .inval = INV_S12_VMALL, .cnt = SMMU_CNT_cmd_tlbi_s12_vmall),
+	CMD_KIND(SMMU_CMD_TLBI_NSNH_ALL, cmd_op_only, .tlbi = true,
+		 .inval = INV_ALL, .cnt = SMMU_CNT_cmd_tlbi_nsnh_all),
+	CMD_KIND(SMMU_CMD_PRI_RESP, cmd_pri_resp, .cnt = SMMU_CNT_cmd_pri_resp),
+	CMD_KIND(SMMU_CMD_RESUME, cmd_resume, .cnt = SMMU_CNT_cmd_resume),
+	CMD_KIND(SMMU_CMD_SYNC, cmd_sync, .cnt = SMMU_CNT_cmd_sync),
+};
+
+static const struct cmd_kind *cmd_kind(unsigned int op)
+{
+	size_t i;
+
+	for (i = 0; i < FM_COUNT(cmd_kinds); i++)
+		if (cmd_kinds[i].op == op)
+			return &cmd_kinds[i];
+	return NULL;
+}
 
 void smmu_cmd_encode(const struct smmu_cmd *c, uint64_t dw[2])
 {
-	uint64_t num = c->num & 0x1f, scale = c->scale & 0x3f;
+	const struct cmd_kind *k = cmd_kind(c->op);
 
-	dw[0] = (uint64_t)c->op & 0xff;
-	dw[1] = 0;
-	switch (c->op) {
-	case SMMU_CMD_CFGI_STE:
-		dw[0] |= (uint64_t)c->sid << 32;
-		dw[1] = c->leaf;
-		break;
-	case SMMU_CMD_CFGI_CD:
-		dw[0] |= (uint64_t)c->sid << 32 | (uint64_t)(c->ssid & 0xfffff)
-							  << 12;
-		dw[1] = c->leaf;
-		break;
-	case SMMU_CMD_TLBI_NH_VA:
-		dw[0] |= (uint64_t)c->asid << 48;
-		/* fall through */
-	case SMMU_CMD_TLBI_S2_IPA:
-		dw[0] |= (uint64_t)c->vmid << 32 | num << 12 | scale << 20;
-		dw[1] = (c->addr & ~0xfffULL) | c->leaf;
-		break;
-	case SMMU_CMD_TLBI_NH_ASID:
-		dw[0] |= (uint64_t)c->asid << 48 | (uint64_t)c->vmid << 32;
-		break;
-	case SMMU_CMD_TLBI_NH_ALL:
-	case SMMU_CMD_TLBI_S12_VMALL:
-		dw[0] |= (uint64_t)c->vmid << 32;
-		break;
-	case SMMU_CMD_PRI_RESP:
-		dw[0] |= (uint64_t)c->sid << 32 | (uint64_t)(c->ssid & 0xfffff)
-							  << 12;
-		dw[1] = (c->grpid & 0x1ff) | (uint64_t)(c->resp & 3) << 12;
-		break;
-	case SMMU_CMD_RESUME:
-		dw[0] |= (uint64_t)c->sid << 32 | (uint64_t)(c->resp & 3) << 12;
-		dw[1] = c->stag;
-		break;
+	if (k)
+		fields_encode(k->map, k->n, c, dw, CMD_DWORDS);
+	else
+		fields_encode(cmd_op_only, FM_COUNT(cmd_op_only), c, dw,
+			      CMD_DWORDS);
+}
+
+void smmu_cmd_decode(const uint64_t dw[2], struct smmu_cmd *c)
+{
+	const struct cmd_kind *k = cmd_kind(FIELD_EX64(dw, CMD, OP));
+
+	if (k)
+		fields_decode(k->map, k->n, dw, c, sizeof(*c));
+	else
+		fields_decode(cmd_op_only, FM_COUNT(cmd_op_only), dw, c,
+			      sizeof(*c));
+}
+
+/*
+ * TLBI range length in bytes; 0 for a granule the model does not have.
+ * With a 5-bit SCALE and NUM the largest range, 2^36 pages, always fits.
+ */
+static uint64_t tlbi_len(const struct smmu_cmd *c)
+{
+	switch (c->tg) {
+	case SMMU_TLBI_TG_NONE:
+		return PHYS_PAGE_SIZE;
+	case SMMU_TLBI_TG_4K:
+		return (((uint64_t)c->num + 1) << c->scale) << PHYS_PAGE_SHIFT;
 	default:
-		break;
+		return 0;
 	}
 }
 
-/* TLBI range length in bytes; 0 if it does not fit. */
-static uint64_t tlbi_len(uint64_t dw0)
+/* Execute one command.  -EINVAL for a bad command. */
+static int cmd_exec(struct smmu *smmu, const uint64_t dw[2])
 {
-	unsigned int scale = CMD_SCALE(dw0);
-	uint64_t pages = (uint64_t)CMD_NUM(dw0) + 1;
-
-	if (scale + 5 + PHYS_PAGE_SHIFT >= 64)
-		return 0;
-	return (pages << scale) << PHYS_PAGE_SHIFT;
-}
-
-/* Execute one command: cmdq.lock held.  -EINVAL for a bad command. */
-static int cmd_exec(struct smmu *smmu, uint64_t dw0, uint64_t dw1)
-{
-	unsigned int op = CMD_OP(dw0);
+	const struct cmd_kind *k = cmd_kind(FIELD_EX64(dw, CMD, OP));
+	struct smmu_cmd c;
 	uint64_t len;
 
-	switch (op) {
-	case SMMU_CMD_CFGI_STE:
-		if (CMD_SID(dw0) >= smmu->nr_sids)
+	lockdep_assert_held(&smmu->cmdq.lock);
+	if (!k)
+		return -EINVAL;
+	fields_decode(k->map, k->n, dw, &c, sizeof(c));
+	if (k->tlbi) {
+		len = k->range ? tlbi_len(&c) : 0;
+		if (k->range && !len)
 			return -EINVAL;
-		smmu_cfg_inval(smmu, false, CMD_SID(dw0), false, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_ste);
+		smmu_iotlb_inval(smmu, k->inval, c.asid, c.vmid, c.addr, len);
+		goto done;
+	}
+	switch (c.op) {
+	case SMMU_CMD_CFGI_STE:
+		if (c.sid >= smmu->nr_sids)
+			return -EINVAL;
+		smmu_cfg_inval(smmu, false, c.sid, false, 0);
 		break;
 	case SMMU_CMD_CFGI_CD:
-		if (CMD_SID(dw0) >= smmu->nr_sids)
+		if (c.sid >= smmu->nr_sids)
 			return -EINVAL;
-		smmu_cfg_inval(smmu, false, CMD_SID(dw0), true, CMD_SSID(dw0));
-		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_cd);
+		smmu_cfg_inval(smmu, false, c.sid, true, c.ssid);
 		break;
 	case SMMU_CMD_CFGI_ALL:
 		smmu_cfg_inval(smmu, true, 0, false, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_cfgi_all);
-		break;
-	case SMMU_CMD_TLBI_NH_VA:
-		len = tlbi_len(dw0);
-		if (!len)
-			return -EINVAL;
-		smmu_iotlb_inval(smmu, INV_NH_VA, CMD_ASID(dw0), CMD_VMID(dw0),
-				 CMD_ADDR(dw1), len);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_va);
-		break;
-	case SMMU_CMD_TLBI_NH_ASID:
-		smmu_iotlb_inval(smmu, INV_NH_ASID, CMD_ASID(dw0),
-				 CMD_VMID(dw0), 0, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_asid);
-		break;
-	case SMMU_CMD_TLBI_NH_ALL:
-		smmu_iotlb_inval(smmu, INV_NH_ALL, 0, CMD_VMID(dw0), 0, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nh_all);
-		break;
-	case SMMU_CMD_TLBI_S2_IPA:
-		len = tlbi_len(dw0);
-		if (!len)
-			return -EINVAL;
-		smmu_iotlb_inval(smmu, INV_S2_IPA, 0, CMD_VMID(dw0),
-				 CMD_ADDR(dw1), len);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_s2_ipa);
-		break;
-	case SMMU_CMD_TLBI_S12_VMALL:
-		smmu_iotlb_inval(smmu, INV_S12_VMALL, 0, CMD_VMID(dw0), 0, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_s12_vmall);
-		break;
-	case SMMU_CMD_TLBI_NSNH_ALL:
-		smmu_iotlb_inval(smmu, INV_ALL, 0, 0, 0, 0);
-		smmu_inc(smmu, SMMU_CNT_cmd_tlbi_nsnh_all);
 		break;
 	case SMMU_CMD_PRI_RESP:
-		if (CMD_SID(dw0) >= smmu->nr_sids || CMD_RESP(dw1) > 2)
+	case SMMU_CMD_RESUME:
+		if (c.sid >= smmu->nr_sids || c.resp > CMD_RESP_MAX)
 			return -EINVAL;
 		/* counted before the waiter can run */
-		smmu_inc(smmu, SMMU_CNT_cmd_pri_resp);
+		smmu_inc(smmu, k->cnt);
 		smmu_inc(smmu, SMMU_CNT_cmds);
-		smmu_resume(smmu, true, CMD_SID(dw0), CMD_SSID(dw0),
-			    CMD_GRPID(dw1), CMD_RESP(dw1));
+		if (c.op == SMMU_CMD_PRI_RESP)
+			smmu_resume(smmu, true, c.sid, c.ssid, c.grpid, c.resp);
+		else
+			smmu_resume(smmu, false, c.sid, 0, c.stag, c.resp);
 		return 0;
-		break;
-	case SMMU_CMD_RESUME:
-		if (CMD_SID(dw0) >= smmu->nr_sids || CMD_ACTION(dw0) > 1)
-			return -EINVAL;
-		smmu_inc(smmu, SMMU_CNT_cmd_resume);
-		smmu_inc(smmu, SMMU_CNT_cmds);
-		smmu_resume(smmu, false, CMD_SID(dw0), 0, CMD_STAG(dw1),
-			    CMD_ACTION(dw0));
-		return 0;
-		break;
 	case SMMU_CMD_SYNC:
 		/* the invalidations before it are done: wait for the accesses
 		 * that may still be using what they invalidated */
 		smmu_sync_inflight(smmu);
-		smmu_inc(smmu, SMMU_CNT_cmd_sync);
 		break;
-	default:
-		return -EINVAL;
+	default: /* the TLBIs, above */
+		break;
 	}
+done:
+	smmu_inc(smmu, k->cnt);
 	smmu_inc(smmu, SMMU_CNT_cmds);
 	return 0;
 }
@@ -222,11 +254,13 @@ void smmu_inflight_grow(struct smmu *smmu, unsigned int cpu)
 		;
 }
 
+/* CMD_SYNC's wait for the DMA in flight, in the consumer. */
 void smmu_sync_inflight(struct smmu *smmu)
 {
 	uint64_t e = atomic_fetch_add(&smmu->dma_epoch, 1) + 1;
 	unsigned int n;
 
+	lockdep_assert_held(&smmu->cmdq.lock);
 	atomic_thread_fence(memory_order_seq_cst);
 	n = atomic_load(&smmu->inflight_cpus);
 	for (unsigned int cpu = 0; cpu < n; cpu++) {
@@ -239,11 +273,12 @@ void smmu_sync_inflight(struct smmu *smmu)
 	}
 }
 
-/* Stop at the command at cons: cmdq.lock held. */
+/* Stop at the command at cons. */
 static void cmdq_stop_at(struct smmu *smmu, enum smmu_cmdq_cerror why)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 
+	lockdep_assert_held(&cmdq->lock);
 	cmdq->error = true;
 	cmdq->cerror = why;
 	cmdq->gerror ^= SMMU_GERROR_CMDQ_ERR; /* inactive before: now active */
@@ -255,14 +290,16 @@ static void cmdq_stop_at(struct smmu *smmu, enum smmu_cmdq_cerror why)
 					      : SMMU_CNT_cerror_ill);
 }
 
-/* Run the consumer up to prod or an error: cmdq.lock held. */
+/* Run the consumer up to prod or an error. */
 static void cmdq_consume(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	struct smmu_queue *q = &cmdq->q;
 
+	lockdep_assert_held(&cmdq->lock);
 	while (!cmdq->error && !q_empty(q) && !atomic_load(&smmu->disabled)) {
-		const uint64_t *p = q->va + (uint64_t)q_idx(q, q->cons) * 2;
+		const uint64_t *p = q_entry(q, q->cons);
+		uint64_t dw[CMD_DWORDS];
 
 		if (unlikely(cmdq->fetch_aborts)) {
 			if (cmdq->fetch_aborts != UINT_MAX)
@@ -270,7 +307,9 @@ static void cmdq_consume(struct smmu *smmu)
 			cmdq_stop_at(smmu, SMMU_CERROR_ABT);
 			break;
 		}
-		if (cmd_exec(smmu, rd64(&p[0]), rd64(&p[1]))) {
+		dw[0] = rd64(&p[0]);
+		dw[1] = rd64(&p[1]);
+		if (cmd_exec(smmu, dw)) {
 			cmdq_stop_at(smmu, SMMU_CERROR_ILL);
 			break;
 		}
@@ -281,8 +320,8 @@ static void cmdq_consume(struct smmu *smmu)
 }
 
 /*
- * Deliver the owed global-error interrupt: cmdq.lock held, dropped around
- * the handler.  Inline the thread that ran the consumer calls it, threaded
+ * Deliver the owed global-error interrupt, cmdq.lock dropped around the
+ * handler.  Inline the thread that ran the consumer calls it, threaded
  * the consumer thread (the line's own handler context, never the interrupt
  * thread whose handlers may be the very syncs waiting).  A handler that
  * returns with the error still active gives its waiters up.
@@ -290,12 +329,14 @@ static void cmdq_consume(struct smmu *smmu)
 static void cmdq_run_gerror(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
-	uint64_t seq = cmdq->err_seq;
+	uint64_t seq;
 
+	lockdep_assert_held(&cmdq->lock);
+	seq = cmdq->err_seq;
 	cmdq->irq_due = false;
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 	smmu_call_gerror_irq(smmu);
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	if (cmdq->error && cmdq->err_seq == seq)
 		cmdq->err_unhandled = true;
 	pthread_cond_broadcast(&cmdq->done_cond);
@@ -306,7 +347,7 @@ void *smmu_cmdq_thread(void *arg)
 	struct smmu *smmu = arg;
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	while (!smmu->cmdq_stop) {
 		if (!cmdq->error && !q_empty(&cmdq->q) &&
 		    !atomic_load(&smmu->disabled)) {
@@ -317,37 +358,39 @@ void *smmu_cmdq_thread(void *arg)
 			cmdq_run_gerror(smmu);
 			continue;
 		}
-		pthread_cond_wait(&cmdq->cons_cond, &cmdq->lock);
+		mutex_cond_wait(&cmdq->cons_cond, &cmdq->lock);
 	}
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 	return NULL;
 }
 
 /*
  * The queue is stopped by an error: wait for (inline: run) its handler.
- * cmdq.lock held.  0 when it is worth looking again, -EIO when the handler
- * left the error active.
+ * 0 when it is worth looking again, -EIO when the handler left the error
+ * active.
  */
 static int cmdq_wait_error(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 
+	lockdep_assert_held(&cmdq->lock);
 	if (cmdq->err_unhandled)
 		return -EIO;
 	if (!smmu->cfg.threaded && cmdq->irq_due)
 		cmdq_run_gerror(smmu);
 	else
-		pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
+		mutex_cond_wait(&cmdq->done_cond, &cmdq->lock);
 	return 0;
 }
 
-/* Write one command at prod: cmdq.lock held. */
+/* Write one command at prod. */
 static int cmdq_insert(struct smmu *smmu, const uint64_t dw[2])
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	struct smmu_queue *q = &cmdq->q;
 	uint64_t *p;
 
+	lockdep_assert_held(&cmdq->lock);
 	while (q_full(q)) {
 		if (smmu->cmdq_stop || atomic_load(&smmu->disabled))
 			return -EIO;
@@ -356,12 +399,12 @@ static int cmdq_insert(struct smmu *smmu, const uint64_t dw[2])
 				return -EIO;
 		} else if (smmu->cfg.threaded) {
 			pthread_cond_signal(&cmdq->cons_cond);
-			pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
+			mutex_cond_wait(&cmdq->done_cond, &cmdq->lock);
 		} else {
 			cmdq_consume(smmu);
 		}
 	}
-	p = q->va + (uint64_t)q_idx(q, q->prod) * 2;
+	p = q_entry(q, q->prod);
 	wr64(&p[0], dw[0]);
 	wr64(&p[1], dw[1]);
 	q->prod = q_inc(q, q->prod);
@@ -375,9 +418,9 @@ int smmu_cmdq_issue_raw(struct smmu *smmu, const uint64_t dw[2])
 {
 	int ret;
 
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	ret = cmdq_insert(smmu, dw);
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 	return ret;
 }
 
@@ -393,23 +436,24 @@ int smmu_cmdq_issue_batch(struct smmu *smmu, const struct smmu_cmd *cmds,
 	unsigned int i;
 	int ret = 0;
 
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	for (i = 0; i < n && !ret; i++) {
 		smmu_cmd_encode(&cmds[i], dw);
 		ret = cmdq_insert(smmu, dw);
 	}
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 	return ret;
 }
 
 int smmu_cmdq_sync(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
-	uint64_t dw[2] = {SMMU_CMD_SYNC, 0};
-	uint64_t mine;
+	struct smmu_cmd sync = {.op = SMMU_CMD_SYNC};
+	uint64_t dw[CMD_DWORDS], mine;
 	int ret;
 
-	pthread_mutex_lock(&cmdq->lock);
+	smmu_cmd_encode(&sync, dw);
+	mutex_lock(&cmdq->lock);
 	ret = cmdq_insert(smmu, dw);
 	if (ret)
 		goto out;
@@ -430,10 +474,10 @@ int smmu_cmdq_sync(struct smmu *smmu)
 			continue;
 		}
 		/* threaded: the consumer broadcasts when it stops */
-		pthread_cond_wait(&cmdq->done_cond, &cmdq->lock);
+		mutex_cond_wait(&cmdq->done_cond, &cmdq->lock);
 	}
 out:
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 	return ret;
 }
 
@@ -442,33 +486,33 @@ void smmu_cmdq_state(struct smmu *smmu, struct smmu_cmdq_state *st)
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	const uint64_t *p;
 
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	st->prod = cmdq->q.prod;
 	st->cons = cmdq->q.cons;
 	st->entries = 1u << cmdq->q.shift;
 	st->error = cmdq->error;
 	st->cerror = cmdq->cerror;
-	p = cmdq->q.va + (uint64_t)q_idx(&cmdq->q, cmdq->q.cons) * 2;
+	p = q_entry(&cmdq->q, cmdq->q.cons);
 	st->bad_cmd[0] = cmdq->error ? rd64(&p[0]) : 0;
 	st->bad_cmd[1] = cmdq->error ? rd64(&p[1]) : 0;
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 }
 
 uint32_t smmu_gerror_read(struct smmu *smmu)
 {
 	uint32_t active;
 
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	active = smmu->cmdq.gerror ^ smmu->cmdq.gerrorn;
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 	return active;
 }
 
-/* cmdq.lock held */
 static void gerror_ack(struct smmu *smmu, uint32_t bits)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 
+	lockdep_assert_held(&cmdq->lock);
 	bits &= cmdq->gerror ^ cmdq->gerrorn;
 	cmdq->gerrorn ^= bits;
 	if (!(bits & SMMU_GERROR_CMDQ_ERR))
@@ -485,9 +529,9 @@ static void gerror_ack(struct smmu *smmu, uint32_t bits)
 
 void smmu_gerror_ack(struct smmu *smmu, uint32_t bits)
 {
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	gerror_ack(smmu, bits);
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 }
 
 int smmu_cmdq_write_cons(struct smmu *smmu, const uint64_t dw[2])
@@ -496,14 +540,14 @@ int smmu_cmdq_write_cons(struct smmu *smmu, const uint64_t dw[2])
 	uint64_t *p;
 	int ret = -EBUSY;
 
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	if (cmdq->error) {
-		p = cmdq->q.va + (uint64_t)q_idx(&cmdq->q, cmdq->q.cons) * 2;
+		p = q_entry(&cmdq->q, cmdq->q.cons);
 		wr64(&p[0], dw[0]);
 		wr64(&p[1], dw[1]);
 		ret = 0;
 	}
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 	return ret;
 }
 
@@ -512,36 +556,36 @@ int smmu_cmdq_clear_error(struct smmu *smmu)
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	int ret = -EINVAL;
 
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	if (cmdq->error) {
 		cmdq->q.cons = q_inc(&cmdq->q, cmdq->q.cons);
 		cmdq->consumed++;
 		gerror_ack(smmu, SMMU_GERROR_CMDQ_ERR);
 		ret = 0;
 	}
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 	return ret;
 }
 
 void smmu_cmdq_inject_fetch_abort(struct smmu *smmu, unsigned int n)
 {
-	pthread_mutex_lock(&smmu->cmdq.lock);
+	mutex_lock(&smmu->cmdq.lock);
 	smmu->cmdq.fetch_aborts = n;
-	pthread_mutex_unlock(&smmu->cmdq.lock);
+	mutex_unlock(&smmu->cmdq.lock);
 }
 
 void smmu_disable_abort(struct smmu *smmu)
 {
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 
-	pthread_mutex_lock(&cmdq->lock);
+	mutex_lock(&cmdq->lock);
 	atomic_store(&smmu->disabled, true);
 	/* nothing cached is used again, and no access still uses it */
 	smmu_cfg_inval(smmu, true, 0, false, 0);
 	smmu_iotlb_inval(smmu, INV_ALL, 0, 0, 0, 0);
 	smmu_sync_inflight(smmu);
 	pthread_cond_broadcast(&cmdq->done_cond);
-	pthread_mutex_unlock(&cmdq->lock);
+	mutex_unlock(&cmdq->lock);
 }
 
 bool smmu_disabled(struct smmu *smmu)
@@ -554,20 +598,14 @@ int smmu_cmdq_init(struct smmu *smmu)
 	struct smmu_cmdq *cmdq = &smmu->cmdq;
 	int ret;
 
-	ret = smmu_queue_alloc(smmu, &cmdq->q, smmu->cfg.cmdq_entries, 2);
+	ret = smmu_queue_alloc(smmu, &cmdq->q, smmu->cfg.cmdq_entries,
+			       CMD_DWORDS);
 	if (ret)
 		return ret;
-	{
-		/* held briefly by every issuer: spin a little before sleeping,
-		 * as the kernel's cmdq spins, rather than a futex round trip
-		 * per contended TLBI */
-		pthread_mutexattr_t a;
-
-		pthread_mutexattr_init(&a);
-		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
-		pthread_mutex_init(&cmdq->lock, &a);
-		pthread_mutexattr_destroy(&a);
-	}
+	/* held briefly by every issuer: spin a little before sleeping, as
+	 * the kernel's cmdq spins, rather than a futex round trip per
+	 * contended TLBI */
+	mutex_init_adaptive(&cmdq->lock, "cmdq->lock", HW_LOCK_CMDQ);
 	pthread_cond_init(&cmdq->cons_cond, NULL);
 	pthread_cond_init(&cmdq->done_cond, NULL);
 	return 0;
@@ -579,6 +617,6 @@ void smmu_cmdq_free(struct smmu *smmu)
 
 	pthread_cond_destroy(&cmdq->done_cond);
 	pthread_cond_destroy(&cmdq->cons_cond);
-	pthread_mutex_destroy(&cmdq->lock);
+	mutex_destroy(&cmdq->lock);
 	smmu_queue_free(smmu, &cmdq->q);
 }

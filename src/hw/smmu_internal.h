@@ -19,8 +19,8 @@
  *    iotlb_inval_seq before it reads the tables and fills only if no
  *    invalidation ran meanwhile (the translation is still used, once).
  *
- * Lock order: cmdq.lock -> cfg_lock -> iotlb_lock -> fq_lock -> irq_lock.
- * No SMMU lock is held while interrupt callbacks run.
+ * Lock order: enum hw_lock_rank below.  No SMMU lock is held while
+ * interrupt callbacks run.
  */
 #ifndef UIOMMU_HW_SMMU_INTERNAL_H
 #define UIOMMU_HW_SMMU_INTERNAL_H
@@ -32,8 +32,27 @@
 #include <uiommu/hw.h>
 
 #include "lib/internal.h"
+#include "lib/lock.h"
 #include "mem/phys.h"
 #include "pgtable/lpae_format.h"
+#include "smmu_regs.h"
+
+/*
+ * The order of the SMMU's locks, outermost first.  The command consumer
+ * holds cmdq.lock while it invalidates the configuration cache (cfg_lock)
+ * and the IOTLB (iotlb_lock) and while it completes a waiting transaction
+ * (fq_lock).  irq_lock and dev_lock nest inside no other SMMU lock (an
+ * interrupt is raised, and the devices' counters are folded, with none
+ * held); they come last so that any later nesting is the inner one.
+ */
+enum hw_lock_rank {
+	HW_LOCK_CMDQ = LOCK_RANK_HW, /* smmu->cmdq.lock */
+	HW_LOCK_CFG,		     /* smmu->cfg_lock */
+	HW_LOCK_IOTLB,		     /* smmu->iotlb_lock */
+	HW_LOCK_FQ,		     /* smmu->fq_lock */
+	HW_LOCK_IRQ,		     /* smmu->irq_lock */
+	HW_LOCK_DEV,		     /* smmu->dev_lock */
+};
 
 enum smmu_cnt {
 #define SMMU_CNT_ENUM(name) SMMU_CNT_##name,
@@ -91,7 +110,7 @@ struct smmu_ctx {
 };
 
 /*
- * key: sid << 32 | ssid << 1 | 1 (valid); w[]: the packed struct smmu_ctx;
+ * key: sid, ssid and valid (CFGK); w[]: the packed struct smmu_ctx (CFGW);
  * tlb_ids: what the IOTLB hit path derives from the context, precomputed:
  * the IOTLB ids (ASID 0 for stage 2) | their set-index hash << 32.
  */
@@ -105,9 +124,10 @@ struct smmu_cfg_entry {
 /* ---- IOTLB ---- */
 
 /*
- * tag: va aligned to the entry's size | level << 4 | type << 2 | 1 (valid)
- * ids: asid | vmid << 16
- * pa_attr: pa aligned to size | memtype << 2 | perm
+ * tag: va aligned to the entry's size with LEVEL, TYPE and VALID below
+ * ids: ASID and VMID
+ * pa_attr: pa aligned to size with MEMTYPE and PERM below
+ * (the TLBTAG, TLBIDS and TLBPA tables of smmu_regs.h)
  */
 struct iotlb_entry {
 	_Atomic uint64_t tag;
@@ -136,8 +156,6 @@ struct iotlb_bucket {
 	uint32_t len;  /* entries on the list */
 };
 
-#define IOTLB_TAG_VALID 1ULL
-
 /* ---- queues in physical memory ---- */
 
 /* prod and cons carry a wrap bit above the index (bit shift). */
@@ -154,6 +172,12 @@ struct smmu_queue {
 static inline uint32_t q_idx(const struct smmu_queue *q, uint32_t p)
 {
 	return p & ((1u << q->shift) - 1);
+}
+
+/* The entry at index p (wrap bit ignored). */
+static inline uint64_t *q_entry(const struct smmu_queue *q, uint32_t p)
+{
+	return q->va + (uint64_t)q_idx(q, p) * q->dwords;
 }
 
 static inline bool q_full(const struct smmu_queue *q)
@@ -183,7 +207,7 @@ struct smmu_wait {
 };
 
 struct smmu_cmdq {
-	pthread_mutex_t lock;	  /* everything below, and consumption */
+	struct mutex lock;	  /* everything below, and consumption */
 	pthread_cond_t cons_cond; /* consumer thread: work to do */
 	pthread_cond_t done_cond; /* issuers: progress, sync, error */
 	struct smmu_queue q;
@@ -230,11 +254,11 @@ struct smmu {
 	_Atomic unsigned int inflight_cpus; /* slots ever used: [0, n) */
 	struct smmu_inflight inflight[UIOMMU_NR_CPUS];
 
-	pthread_mutex_t cfg_lock;
+	struct mutex cfg_lock;
 	struct smmu_cfg_entry *cfg_cache; /* seqlock readers, cfg_lock */
 	uint32_t cfg_mask;
 
-	pthread_mutex_t iotlb_lock;
+	struct mutex iotlb_lock;
 	_Atomic uint64_t iotlb_inval_seq; /* bumped by every invalidation */
 	_Atomic uint32_t levels_present;  /* bit per level cached since flush */
 	struct iotlb_set *sets;		  /* iotlb_lock (victim) */
@@ -249,13 +273,13 @@ struct smmu {
 
 	struct smmu_cmdq cmdq;
 
-	pthread_mutex_t fq_lock; /* evtq, priq, waits, next_stag */
+	struct mutex fq_lock; /* evtq, priq, waits, next_stag */
 	pthread_cond_t resp_cond;
 	struct smmu_queue evtq, priq;
 	LIST_HEAD(, smmu_wait) waits;
 	uint16_t next_stag;
 
-	pthread_mutex_t irq_lock; /* irq_ops, irq_priv, irq_pending, irq_stop */
+	struct mutex irq_lock; /* irq_ops, irq_priv, irq_pending, irq_stop */
 	pthread_cond_t irq_cond;
 	pthread_cond_t irq_idle; /* irq_running dropped to 0 */
 	const struct smmu_irq_ops *irq_ops;
@@ -267,7 +291,7 @@ struct smmu {
 	bool threads_started;
 	pthread_t cmdq_thread, irq_thread;
 
-	pthread_mutex_t dev_lock; /* devs */
+	struct mutex dev_lock; /* devs */
 	LIST_HEAD(, dev) devs;
 
 	_Atomic uint64_t cnt[SMMU_NR_CNT]; /* command queue counts */
@@ -439,7 +463,8 @@ static inline unsigned int dev_cpu(void)
 
 static inline uint64_t cfg_key(uint32_t sid, uint32_t ssid)
 {
-	return (uint64_t)sid << 32 | (uint64_t)ssid << 1 | 1;
+	return FIELD_PREP(CFGK, SID, sid) | FIELD_PREP(CFGK, SSID, ssid) |
+	       FIELD_PREP(CFGK, VALID, 1);
 }
 
 static inline uint32_t cfg_index(const struct smmu *smmu, uint32_t sid,
@@ -472,7 +497,7 @@ static inline bool cfg_peek(struct smmu_cfg_entry *e, uint64_t want,
 
 static inline uint64_t iotlb_ids(uint16_t asid, uint16_t vmid)
 {
-	return (uint64_t)asid | (uint64_t)vmid << 16;
+	return FIELD_PREP(TLBIDS, ASID, asid) | FIELD_PREP(TLBIDS, VMID, vmid);
 }
 
 /* The ids term of a set index, computed once per lookup. */
@@ -505,18 +530,18 @@ static inline uint32_t set_index(const struct smmu *smmu, uint64_t va,
 
 static inline uint64_t make_tag(uint64_t base, int level, unsigned int type)
 {
-	return base | (uint64_t)level << 4 | (uint64_t)type << 2 |
-	       IOTLB_TAG_VALID;
+	return base | FIELD_PREP(TLBTAG, LEVEL, level) |
+	       FIELD_PREP(TLBTAG, TYPE, type) | FIELD_PREP(TLBTAG, VALID, 1);
 }
 
 static inline int tag_level(uint64_t tag)
 {
-	return (tag >> 4) & 3;
+	return FIELD_EX(tag, TLBTAG, LEVEL);
 }
 
 static inline unsigned int tag_type(uint64_t tag)
 {
-	return (tag >> 2) & 3;
+	return FIELD_EX(tag, TLBTAG, TYPE);
 }
 
 static inline void fill_xlate(uint64_t va, int level, uint64_t pa_attr,
@@ -527,8 +552,8 @@ static inline void fill_xlate(uint64_t va, int level, uint64_t pa_attr,
 	x->size = size;
 	x->pa = (pa_attr & ~(size - 1) & LPAE_PTE_ADDR_MASK) |
 		(va & (size - 1));
-	x->perm = pa_attr & 3;
-	x->memtype = (pa_attr >> 2) & 3;
+	x->perm = FIELD_EX(pa_attr, TLBPA, PERM);
+	x->memtype = FIELD_EX(pa_attr, TLBPA, MEMTYPE);
 	x->gen = gen;
 	x->hit = true;
 }
@@ -644,7 +669,7 @@ smmu_translate_fast(struct smmu *smmu, struct smmu_cfg_entry *cfge,
 
 	if (unlikely(!cfg_peek(cfge, key, &w0, &tlb_ids)))
 		return false;
-	config = w0 & 7;
+	config = FIELD_EX(w0, CFGW, CONFIG);
 	if (unlikely(config < SMMU_STE_S1))
 		return false;
 	if (likely(__smmu_iotlb_lookup(smmu, config - SMMU_STE_BYPASS,

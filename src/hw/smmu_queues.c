@@ -5,11 +5,11 @@
  *
  * Data model: both queues are rings in physical frames, written by the
  * hardware at prod and read by software at cons (wrap bit above the index,
- * as the command queue).  Records:
- *   event (32 bytes)  dw0: TYPE[7:0] FLAGS[15:8] STAG[31:16] SID[63:32]
- *                     dw1: SSID   dw2: input address   dw3: fetch address
- *   page request (16) dw0: SSID[31:0] SID[63:32]
- *                     dw1: ADDR[63:12] GRPID[8:0] FLAGS[11:9]
+ * as the command queue), written and read by one fq_write() and one
+ * fq_read() over the queue's struct smmu_queue.  Records: the EVT (32
+ * bytes) and PRI (16 bytes) field tables of smmu_regs.h, the SMMUv3
+ * layouts; the model's NESTED flag sits in a bit the specification leaves
+ * RES0.
  * A record that finds its queue full is dropped: the queue's overflow flag
  * is set (until software acknowledges it) and the drop is counted; a
  * stalled transaction or page request that could not be recorded is
@@ -66,15 +66,17 @@ int smmu_queues_init(struct smmu *smmu)
 {
 	int ret;
 
-	ret = smmu_queue_alloc(smmu, &smmu->evtq, smmu->cfg.evtq_entries, 4);
+	ret = smmu_queue_alloc(smmu, &smmu->evtq, smmu->cfg.evtq_entries,
+			       EVT_DWORDS);
 	if (ret)
 		return ret;
-	ret = smmu_queue_alloc(smmu, &smmu->priq, smmu->cfg.priq_entries, 2);
+	ret = smmu_queue_alloc(smmu, &smmu->priq, smmu->cfg.priq_entries,
+			       PRI_DWORDS);
 	if (ret) {
 		smmu_queue_free(smmu, &smmu->evtq);
 		return ret;
 	}
-	pthread_mutex_init(&smmu->fq_lock, NULL);
+	mutex_init(&smmu->fq_lock, HW_LOCK_FQ);
 	pthread_cond_init(&smmu->resp_cond, NULL);
 	LIST_INIT(&smmu->waits);
 	return 0;
@@ -83,7 +85,7 @@ int smmu_queues_init(struct smmu *smmu)
 void smmu_queues_free(struct smmu *smmu)
 {
 	pthread_cond_destroy(&smmu->resp_cond);
-	pthread_mutex_destroy(&smmu->fq_lock);
+	mutex_destroy(&smmu->fq_lock);
 	smmu_queue_free(smmu, &smmu->priq);
 	smmu_queue_free(smmu, &smmu->evtq);
 }
@@ -95,12 +97,12 @@ static void call_irq(struct smmu *smmu, unsigned int which)
 	const struct smmu_irq_ops *ops;
 	void *priv;
 
-	pthread_mutex_lock(&smmu->irq_lock);
+	mutex_lock(&smmu->irq_lock);
 	ops = smmu->irq_ops;
 	priv = smmu->irq_priv;
 	if (ops)
 		smmu->irq_running++; /* smmu_set_irq_ops() waits for us */
-	pthread_mutex_unlock(&smmu->irq_lock);
+	mutex_unlock(&smmu->irq_lock);
 	if (ops) {
 		if ((which & SMMU_IRQ_GERROR) && ops->gerror)
 			ops->gerror(priv);
@@ -108,10 +110,10 @@ static void call_irq(struct smmu *smmu, unsigned int which)
 			ops->evtq(priv);
 		if ((which & SMMU_IRQ_PRIQ) && ops->priq)
 			ops->priq(priv);
-		pthread_mutex_lock(&smmu->irq_lock);
+		mutex_lock(&smmu->irq_lock);
 		if (!--smmu->irq_running)
 			pthread_cond_broadcast(&smmu->irq_idle);
-		pthread_mutex_unlock(&smmu->irq_lock);
+		mutex_unlock(&smmu->irq_lock);
 	}
 }
 
@@ -123,17 +125,19 @@ void smmu_raise_irq(struct smmu *smmu, unsigned int which)
 		call_irq(smmu, which);
 		return;
 	}
-	pthread_mutex_lock(&smmu->irq_lock);
+	mutex_lock(&smmu->irq_lock);
 	smmu->irq_pending |= which;
 	pthread_cond_signal(&smmu->irq_cond);
-	pthread_mutex_unlock(&smmu->irq_lock);
+	mutex_unlock(&smmu->irq_lock);
 }
 
 /* The global-error line has a handler context of its own (never the
  * interrupt thread, whose handlers may be the syncs waiting on it): the
- * thread that ran the consumer calls it, no lock held. */
+ * thread that ran the consumer calls it, with cmdq.lock dropped (the
+ * handler issues commands). */
 void smmu_call_gerror_irq(struct smmu *smmu)
 {
+	lockdep_assert_not_held(&smmu->cmdq.lock);
 	smmu_inc(smmu, SMMU_CNT_irq_gerror);
 	call_irq(smmu, SMMU_IRQ_GERROR);
 }
@@ -142,20 +146,20 @@ void *smmu_irq_thread(void *arg)
 {
 	struct smmu *smmu = arg;
 
-	pthread_mutex_lock(&smmu->irq_lock);
+	mutex_lock(&smmu->irq_lock);
 	while (!smmu->irq_stop) {
 		unsigned int which = smmu->irq_pending;
 
 		if (which) {
 			smmu->irq_pending = 0;
-			pthread_mutex_unlock(&smmu->irq_lock);
+			mutex_unlock(&smmu->irq_lock);
 			call_irq(smmu, which);
-			pthread_mutex_lock(&smmu->irq_lock);
+			mutex_lock(&smmu->irq_lock);
 			continue;
 		}
-		pthread_cond_wait(&smmu->irq_cond, &smmu->irq_lock);
+		mutex_cond_wait(&smmu->irq_cond, &smmu->irq_lock);
 	}
-	pthread_mutex_unlock(&smmu->irq_lock);
+	mutex_unlock(&smmu->irq_lock);
 	return NULL;
 }
 
@@ -181,24 +185,125 @@ static enum smmu_cnt evt_counter(unsigned int type)
 	}
 }
 
-/* fq_lock held */
-static bool evtq_write(struct smmu *smmu, const struct smmu_event *ev)
-{
-	struct smmu_queue *q = &smmu->evtq;
-	uint64_t *p;
+/* CLASS comes from two flags: the encoder and decoder add it. */
+static const struct field_map evt_map[] = {
+	FM_VAL(EVT, TYPE, struct smmu_event, type),
+	FM_FLAG(EVT, SSV, struct smmu_event, flags, SMMU_EVT_FL_SSV),
+	FM_VAL(EVT, SSID, struct smmu_event, ssid),
+	FM_VAL(EVT, SID, struct smmu_event, sid),
+	FM_VAL(EVT, STAG, struct smmu_event, stag),
+	FM_FLAG(EVT, STALL, struct smmu_event, flags, SMMU_EVT_FL_STALL),
+	FM_NFLAG(EVT, RNW, struct smmu_event, flags, SMMU_EVT_FL_WRITE),
+	FM_FLAG(EVT, S2, struct smmu_event, flags, SMMU_EVT_FL_S2),
+	FM_FLAG(EVT, NESTED, struct smmu_event, flags, SMMU_EVT_FL_NESTED),
+	FM_VAL(EVT, INPUT_ADDR, struct smmu_event, addr),
+	FM_VAL(EVT, FETCH_ADDR, struct smmu_event, fetch_addr),
+};
 
+/* The flag of each CLASS value (IN has none). */
+static const uint8_t evt_class_flag[4] = {
+	[EVT_CLASS_CD] = SMMU_EVT_FL_CLASS_CD,
+	[EVT_CLASS_TT] = SMMU_EVT_FL_CLASS_TT,
+};
+
+void smmu_event_encode(const struct smmu_event *ev, uint64_t dw[4])
+{
+	unsigned int class = EVT_CLASS_IN;
+
+	if (ev->flags & SMMU_EVT_FL_CLASS_CD)
+		class = EVT_CLASS_CD;
+	else if (ev->flags & SMMU_EVT_FL_CLASS_TT)
+		class = EVT_CLASS_TT;
+	fields_encode(evt_map, FM_COUNT(evt_map), ev, dw, EVT_DWORDS);
+	FIELD_DP64(dw, EVT, CLASS, class);
+}
+
+void smmu_event_decode(const uint64_t dw[4], struct smmu_event *ev)
+{
+	fields_decode(evt_map, FM_COUNT(evt_map), dw, ev, sizeof(*ev));
+	ev->flags |= evt_class_flag[FIELD_EX64(dw, EVT, CLASS)];
+}
+
+/* A read requests read permission, a write write permission. */
+static const struct field_map pri_map[] = {
+	FM_VAL(PRI, SID, struct smmu_page_request, sid),
+	FM_VAL(PRI, SSID, struct smmu_page_request, ssid),
+	FM_NFLAG_ENC(PRI, READ, struct smmu_page_request, flags,
+		     SMMU_PRI_FL_WRITE),
+	FM_FLAG(PRI, WRITE, struct smmu_page_request, flags, SMMU_PRI_FL_WRITE),
+	FM_FLAG(PRI, LAST, struct smmu_page_request, flags, SMMU_PRI_FL_LAST),
+	FM_FLAG(PRI, SSV, struct smmu_page_request, flags, SMMU_PRI_FL_PASID),
+	FM_VAL(PRI, GRPID, struct smmu_page_request, grpid),
+	FM_ADDR(PRI, ADDR, struct smmu_page_request, addr),
+};
+
+void smmu_page_request_encode(const struct smmu_page_request *r, uint64_t dw[2])
+{
+	fields_encode(pri_map, FM_COUNT(pri_map), r, dw, PRI_DWORDS);
+}
+
+void smmu_page_request_decode(const uint64_t dw[2], struct smmu_page_request *r)
+{
+	fields_decode(pri_map, FM_COUNT(pri_map), dw, r, sizeof(*r));
+}
+
+/*
+ * Write one record (q->dwords words) at prod, or set the overflow flag if
+ * the queue is full.
+ */
+static bool fq_write(struct smmu *smmu, struct smmu_queue *q,
+		     const uint64_t *rec)
+{
+	uint64_t *p;
+	unsigned int i;
+
+	lockdep_assert_held(&smmu->fq_lock);
 	if (q_full(q)) {
 		q->overflow = true;
 		return false;
 	}
-	p = q->va + (uint64_t)q_idx(q, q->prod) * 4;
-	wr64(&p[0], (uint64_t)ev->type | (uint64_t)ev->flags << 8 |
-			    (uint64_t)ev->stag << 16 | (uint64_t)ev->sid << 32);
-	wr64(&p[1], ev->ssid);
-	wr64(&p[2], ev->addr);
-	wr64(&p[3], ev->fetch_addr);
+	p = q_entry(q, q->prod);
+	for (i = 0; i < q->dwords; i++)
+		wr64(&p[i], rec[i]);
 	q->prod = q_inc(q, q->prod);
 	return true;
+}
+
+/* Pop the record at cons into rec: false if the queue is empty. */
+static bool fq_read(struct smmu *smmu, struct smmu_queue *q, uint64_t *rec)
+{
+	const uint64_t *p;
+	unsigned int i;
+	bool ret = false;
+
+	mutex_lock(&smmu->fq_lock);
+	if (!q_empty(q)) {
+		p = q_entry(q, q->cons);
+		for (i = 0; i < q->dwords; i++)
+			rec[i] = rd64(&p[i]);
+		q->cons = q_inc(q, q->cons);
+		ret = true;
+	}
+	mutex_unlock(&smmu->fq_lock);
+	return ret;
+}
+
+static bool evtq_write(struct smmu *smmu, const struct smmu_event *ev)
+{
+	uint64_t dw[EVT_DWORDS];
+
+	lockdep_assert_held(&smmu->fq_lock);
+	smmu_event_encode(ev, dw);
+	return fq_write(smmu, &smmu->evtq, dw);
+}
+
+static bool priq_write(struct smmu *smmu, const struct smmu_page_request *r)
+{
+	uint64_t dw[PRI_DWORDS];
+
+	lockdep_assert_held(&smmu->fq_lock);
+	smmu_page_request_encode(r, dw);
+	return fq_write(smmu, &smmu->priq, dw);
 }
 
 void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
@@ -206,9 +311,9 @@ void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
 {
 	bool ok;
 
-	pthread_mutex_lock(&smmu->fq_lock);
+	mutex_lock(&smmu->fq_lock);
 	ok = evtq_write(smmu, ev);
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 	if (ok) {
 		stream_inc(st, SMMU_CNT_events, 1);
 		stream_inc(st, evt_counter(ev->type), 1);
@@ -220,50 +325,21 @@ void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
 
 int smmu_evtq_read(struct smmu *smmu, struct smmu_event *ev)
 {
-	struct smmu_queue *q = &smmu->evtq;
-	const uint64_t *p;
-	uint64_t dw0;
+	uint64_t dw[EVT_DWORDS];
 
-	pthread_mutex_lock(&smmu->fq_lock);
-	if (q_empty(q)) {
-		pthread_mutex_unlock(&smmu->fq_lock);
+	if (!fq_read(smmu, &smmu->evtq, dw))
 		return 0;
-	}
-	p = q->va + (uint64_t)q_idx(q, q->cons) * 4;
-	dw0 = rd64(&p[0]);
-	ev->type = dw0 & 0xff;
-	ev->flags = (dw0 >> 8) & 0xff;
-	ev->stag = (dw0 >> 16) & 0xffff;
-	ev->sid = dw0 >> 32;
-	ev->ssid = rd64(&p[1]);
-	ev->addr = rd64(&p[2]);
-	ev->fetch_addr = rd64(&p[3]);
-	q->cons = q_inc(q, q->cons);
-	pthread_mutex_unlock(&smmu->fq_lock);
+	smmu_event_decode(dw, ev);
 	return 1;
 }
 
 int smmu_priq_read(struct smmu *smmu, struct smmu_page_request *req)
 {
-	struct smmu_queue *q = &smmu->priq;
-	const uint64_t *p;
-	uint64_t dw0, dw1;
+	uint64_t dw[PRI_DWORDS];
 
-	pthread_mutex_lock(&smmu->fq_lock);
-	if (q_empty(q)) {
-		pthread_mutex_unlock(&smmu->fq_lock);
+	if (!fq_read(smmu, &smmu->priq, dw))
 		return 0;
-	}
-	p = q->va + (uint64_t)q_idx(q, q->cons) * 2;
-	dw0 = rd64(&p[0]);
-	dw1 = rd64(&p[1]);
-	req->ssid = (uint32_t)dw0;
-	req->sid = dw0 >> 32;
-	req->addr = dw1 & ~0xfffULL;
-	req->grpid = dw1 & 0x1ff;
-	req->flags = (dw1 >> 9) & 7;
-	q->cons = q_inc(q, q->cons);
-	pthread_mutex_unlock(&smmu->fq_lock);
+	smmu_page_request_decode(dw, req);
 	return 1;
 }
 
@@ -271,11 +347,11 @@ static bool q_overflowed(struct smmu *smmu, struct smmu_queue *q, bool ack)
 {
 	bool ret;
 
-	pthread_mutex_lock(&smmu->fq_lock);
+	mutex_lock(&smmu->fq_lock);
 	ret = q->overflow;
 	if (ack)
 		q->overflow = false;
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 	return ret;
 }
 
@@ -301,24 +377,6 @@ void smmu_priq_ack_overflow(struct smmu *smmu)
 
 /* ---- stalls and page requests ---- */
 
-/* fq_lock held */
-static bool priq_write(struct smmu *smmu, const struct smmu_page_request *r)
-{
-	struct smmu_queue *q = &smmu->priq;
-	uint64_t *p;
-
-	if (q_full(q)) {
-		q->overflow = true;
-		return false;
-	}
-	p = q->va + (uint64_t)q_idx(q, q->prod) * 2;
-	wr64(&p[0], (uint64_t)r->sid << 32 | r->ssid);
-	wr64(&p[1], (r->addr & ~0xfffULL) | (r->grpid & 0x1ff) |
-			    (uint64_t)(r->flags & 7) << 9);
-	q->prod = q_inc(q, q->prod);
-	return true;
-}
-
 static int wait_response(struct smmu *smmu, struct smmu_wait *w)
 {
 	unsigned int ms = smmu->cfg.stall_timeout_ms;
@@ -334,16 +392,16 @@ static int wait_response(struct smmu *smmu, struct smmu_wait *w)
 			ts.tv_nsec -= 1000000000;
 		}
 	}
-	pthread_mutex_lock(&smmu->fq_lock);
+	mutex_lock(&smmu->fq_lock);
 	while (!w->done && !ret) {
 		if (ms)
-			ret = pthread_cond_timedwait(&smmu->resp_cond,
-						     &smmu->fq_lock, &ts);
+			ret = mutex_cond_timedwait(&smmu->resp_cond,
+						   &smmu->fq_lock, &ts);
 		else
-			pthread_cond_wait(&smmu->resp_cond, &smmu->fq_lock);
+			mutex_cond_wait(&smmu->resp_cond, &smmu->fq_lock);
 	}
 	LIST_REMOVE(w, link);
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 	return w->done ? 0 : -ETIMEDOUT;
 }
 
@@ -360,15 +418,16 @@ int smmu_fault_wait(struct dev *dev, struct smmu_fault *f)
 	w.pri = pri;
 	w.sid = dev->sid;
 	w.ssid = dev->ssid;
-	pthread_mutex_lock(&smmu->fq_lock);
+	mutex_lock(&smmu->fq_lock);
 	if (pri) {
 		struct smmu_page_request r = {
 			.sid = dev->sid,
-			.addr = f->ev.addr & ~0xfffULL,
+			.addr = f->ev.addr & ~(PHYS_PAGE_SIZE - 1),
 			.flags = SMMU_PRI_FL_LAST,
 		};
 
-		w.tag = atomic_fetch_add(&dev->next_grpid, 1) & 0x1ff;
+		w.tag = atomic_fetch_add(&dev->next_grpid, 1) &
+			FIELD_MAX(PRI, GRPID);
 		r.grpid = w.tag;
 		if (f->ev.flags & SMMU_EVT_FL_WRITE)
 			r.flags |= SMMU_PRI_FL_WRITE;
@@ -385,7 +444,7 @@ int smmu_fault_wait(struct dev *dev, struct smmu_fault *f)
 	}
 	if (ok)
 		LIST_INSERT_HEAD(&smmu->waits, &w, link);
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 
 	if (!ok) {
 		stream_inc(st,
@@ -416,12 +475,14 @@ int smmu_fault_wait(struct dev *dev, struct smmu_fault *f)
 	return -EFAULT;
 }
 
+/* RESUME and PRI_RESP, executed by the command consumer. */
 void smmu_resume(struct smmu *smmu, bool pri, uint32_t sid, uint32_t ssid,
 		 uint16_t tag, unsigned int resp)
 {
 	struct smmu_wait *w;
 
-	pthread_mutex_lock(&smmu->fq_lock);
+	lockdep_assert_held(&smmu->cmdq.lock);
+	mutex_lock(&smmu->fq_lock);
 	LIST_FOREACH(w, &smmu->waits, link) {
 		if (w->pri != pri || w->sid != sid || w->tag != tag || w->done)
 			continue;
@@ -430,5 +491,5 @@ void smmu_resume(struct smmu *smmu, bool pri, uint32_t sid, uint32_t ssid,
 		pthread_cond_broadcast(&smmu->resp_cond);
 		break;
 	}
-	pthread_mutex_unlock(&smmu->fq_lock);
+	mutex_unlock(&smmu->fq_lock);
 }

@@ -79,7 +79,7 @@ void smmu_iotlb_free(struct smmu *smmu)
 	ui_free(smmu->sets);
 }
 
-/* Writers: iotlb_lock held. */
+/* Writers of a set hold iotlb_lock (entry_drop and the fill assert it). */
 static inline void set_write_begin(struct iotlb_set *set)
 {
 	uint32_t seq = atomic_load_explicit(&set->seq, memory_order_relaxed);
@@ -95,7 +95,7 @@ static inline void set_write_end(struct iotlb_set *set)
 	atomic_store_explicit(&set->seq, seq + 1, memory_order_release);
 }
 
-/* ---- the ids index: iotlb_lock held ---- */
+/* ---- the ids index, under iotlb_lock ---- */
 
 static struct iotlb_bucket *ids_bucket(struct smmu *smmu, uint64_t ids)
 {
@@ -108,6 +108,7 @@ static void entry_link(struct smmu *smmu, uint32_t i, uint64_t ids)
 {
 	struct iotlb_bucket *b = ids_bucket(smmu, ids);
 
+	lockdep_assert_held(&smmu->iotlb_lock);
 	smmu->links[i].prev = 0;
 	smmu->links[i].next = b->head;
 	if (b->head)
@@ -122,6 +123,7 @@ static void entry_unlink(struct smmu *smmu, uint32_t i, uint64_t ids)
 	struct iotlb_bucket *b = ids_bucket(smmu, ids);
 	struct iotlb_link *l = &smmu->links[i];
 
+	lockdep_assert_held(&smmu->iotlb_lock);
 	if (l->prev)
 		smmu->links[l->prev - 1].next = l->next;
 	else
@@ -138,6 +140,7 @@ static void entry_drop(struct smmu *smmu, uint32_t i, uint64_t tag,
 {
 	struct iotlb_set *set = &smmu->sets[i >> smmu->ways_shift];
 
+	lockdep_assert_held(&smmu->iotlb_lock);
 	set_write_begin(set);
 	atomic_store_explicit(&smmu->entries[i].tag, 0, memory_order_release);
 	set_write_end(set);
@@ -174,13 +177,14 @@ void smmu_iotlb_fill(struct smmu *smmu, uint64_t seq, unsigned int type,
 	tag = make_tag(va & ~((1ULL << shift) - 1) & LPAE_PTE_ADDR_MASK, level,
 		       type);
 	pa_attr = (x->pa & ~((1ULL << shift) - 1)) |
-		  (uint64_t)(x->memtype & 3) << 2 | (x->perm & 3);
+		  FIELD_PREP(TLBPA, MEMTYPE, x->memtype) |
+		  FIELD_PREP(TLBPA, PERM, x->perm);
 	idx = set_index(smmu, va, shift, ids);
 	set = &smmu->sets[idx];
 	base = idx << smmu->ways_shift;
 	e = &smmu->entries[base];
 
-	pthread_mutex_lock(&smmu->iotlb_lock);
+	mutex_lock(&smmu->iotlb_lock);
 	if (atomic_load_explicit(&smmu->iotlb_inval_seq,
 				 memory_order_relaxed) != seq)
 		goto out; /* raced with an invalidation: do not cache */
@@ -194,7 +198,7 @@ void smmu_iotlb_fill(struct smmu *smmu, uint64_t seq, unsigned int type,
 			victim = w;
 			break;
 		}
-		if (!(t & IOTLB_TAG_VALID) && victim == UINT32_MAX)
+		if (!(t & TLBTAG_VALID_MASK) && victim == UINT32_MAX)
 			victim = w;
 	}
 	if (victim == UINT32_MAX) {
@@ -203,7 +207,7 @@ void smmu_iotlb_fill(struct smmu *smmu, uint64_t seq, unsigned int type,
 		stream_inc(st, SMMU_CNT_iotlb_evictions, 1);
 	}
 	old_tag = atomic_load_explicit(&e[victim].tag, memory_order_relaxed);
-	if (old_tag & IOTLB_TAG_VALID) {
+	if (old_tag & TLBTAG_VALID_MASK) {
 		if (tag_type(old_tag) == SMMU_TLB_NESTED)
 			smmu->nested_entries--;
 		entry_unlink(smmu, base + victim,
@@ -224,7 +228,7 @@ void smmu_iotlb_fill(struct smmu *smmu, uint64_t seq, unsigned int type,
 				 memory_order_relaxed);
 	stream_inc(st, SMMU_CNT_iotlb_fills, 1);
 out:
-	pthread_mutex_unlock(&smmu->iotlb_lock);
+	mutex_unlock(&smmu->iotlb_lock);
 }
 
 static bool inv_match(enum smmu_inval_kind kind, uint64_t tag, uint64_t ids,
@@ -232,13 +236,14 @@ static bool inv_match(enum smmu_inval_kind kind, uint64_t tag, uint64_t ids,
 		      uint64_t last)
 {
 	unsigned int type = tag_type(tag);
-	uint16_t e_asid = ids & 0xffff, e_vmid = (ids >> 16) & 0xffff;
+	uint16_t e_asid = FIELD_EX(ids, TLBIDS, ASID);
+	uint16_t e_vmid = FIELD_EX(ids, TLBIDS, VMID);
 	uint64_t base = tag & LPAE_PTE_ADDR_MASK;
 	uint64_t end = base + (1ULL << lpae_level_shift(tag_level(tag))) - 1;
 	bool overlap = base <= last && addr <= end;
 	bool s1 = type == SMMU_TLB_S1 || type == SMMU_TLB_NESTED;
 
-	if (!(tag & IOTLB_TAG_VALID))
+	if (!(tag & TLBTAG_VALID_MASK))
 		return false;
 	switch (kind) {
 	case INV_NH_VA:
@@ -265,7 +270,7 @@ struct inv_req {
 	uint64_t addr, last;
 };
 
-/* Invalidate the matching ways of one set: iotlb_lock held. */
+/* Invalidate the matching ways of one set. */
 static uint64_t inval_set(struct smmu *smmu, uint32_t idx,
 			  const struct inv_req *r, bool nested_only)
 {
@@ -274,6 +279,7 @@ static uint64_t inval_set(struct smmu *smmu, uint32_t idx,
 	uint64_t n = 0;
 	unsigned int w;
 
+	lockdep_assert_held(&smmu->iotlb_lock);
 	for (w = 0; w < smmu->ways; w++) {
 		uint64_t tag =
 			atomic_load_explicit(&e[w].tag, memory_order_relaxed);
@@ -291,13 +297,14 @@ static uint64_t inval_set(struct smmu *smmu, uint32_t idx,
 	return n;
 }
 
-/* Invalidate the matching entries on the list of ids: iotlb_lock held. */
+/* Invalidate the matching entries on the list of ids. */
 static uint64_t inval_list(struct smmu *smmu, uint64_t ids,
 			   const struct inv_req *r)
 {
 	uint32_t next = ids_bucket(smmu, ids)->head;
 	uint64_t n = 0;
 
+	lockdep_assert_held(&smmu->iotlb_lock);
 	while (next) {
 		uint32_t i = next - 1;
 		struct iotlb_entry *e = &smmu->entries[i];
@@ -389,12 +396,13 @@ void smmu_iotlb_inval(struct smmu *smmu, enum smmu_inval_kind kind,
 	uint64_t n = 0, ids;
 	uint32_t present;
 
+	lockdep_assert_held(&smmu->cmdq.lock); /* run by the consumer */
 	if (!len)
 		len = PHYS_PAGE_SIZE;
 	if (check_add_overflow(addr, len - 1, &r.last))
 		r.last = UINT64_MAX;
 
-	pthread_mutex_lock(&smmu->iotlb_lock);
+	mutex_lock(&smmu->iotlb_lock);
 	atomic_fetch_add_explicit(&smmu->iotlb_inval_seq, 1,
 				  memory_order_release);
 	present = atomic_load_explicit(&smmu->levels_present,
@@ -438,7 +446,7 @@ void smmu_iotlb_inval(struct smmu *smmu, enum smmu_inval_kind kind,
 	}
 	atomic_fetch_add_explicit(&smmu->cnt[SMMU_CNT_iotlb_invalidated], n,
 				  memory_order_relaxed);
-	pthread_mutex_unlock(&smmu->iotlb_lock);
+	mutex_unlock(&smmu->iotlb_lock);
 }
 
 size_t smmu_iotlb_dump(struct smmu *smmu, struct smmu_iotlb_entry *out,
@@ -448,14 +456,14 @@ size_t smmu_iotlb_dump(struct smmu *smmu, struct smmu_iotlb_entry *out,
 	size_t n = 0;
 	uint64_t i;
 
-	pthread_mutex_lock(&smmu->iotlb_lock);
+	mutex_lock(&smmu->iotlb_lock);
 	for (i = 0; i < total * smmu->ways; i++) {
 		struct iotlb_entry *e = &smmu->entries[i];
 		uint64_t tag =
 			atomic_load_explicit(&e->tag, memory_order_relaxed);
 		uint64_t ids, pa_attr, size;
 
-		if (!(tag & IOTLB_TAG_VALID))
+		if (!(tag & TLBTAG_VALID_MASK))
 			continue;
 		if (n < max) {
 			ids = atomic_load_explicit(&e->ids,
@@ -464,18 +472,18 @@ size_t smmu_iotlb_dump(struct smmu *smmu, struct smmu_iotlb_entry *out,
 						       memory_order_relaxed);
 			size = 1ULL << lpae_level_shift(tag_level(tag));
 			out[n].type = tag_type(tag);
-			out[n].asid = ids & 0xffff;
-			out[n].vmid = (ids >> 16) & 0xffff;
+			out[n].asid = FIELD_EX(ids, TLBIDS, ASID);
+			out[n].vmid = FIELD_EX(ids, TLBIDS, VMID);
 			out[n].va = tag & LPAE_PTE_ADDR_MASK;
 			out[n].size = size;
 			out[n].pa = pa_attr & ~(size - 1) & LPAE_PTE_ADDR_MASK;
-			out[n].perm = pa_attr & 3;
-			out[n].memtype = (pa_attr >> 2) & 3;
+			out[n].perm = FIELD_EX(pa_attr, TLBPA, PERM);
+			out[n].memtype = FIELD_EX(pa_attr, TLBPA, MEMTYPE);
 			out[n].gen = atomic_load_explicit(&e->gen,
 							  memory_order_relaxed);
 		}
 		n++;
 	}
-	pthread_mutex_unlock(&smmu->iotlb_lock);
+	mutex_unlock(&smmu->iotlb_lock);
 	return n;
 }

@@ -58,10 +58,12 @@ static int walk_fault(struct smmu_fault *f, unsigned int type, bool s2,
 static unsigned int mair_memtype(uint64_t mair, unsigned int idx)
 {
 	uint8_t a = mair >> (8 * idx);
+	unsigned int outer = FIELD_EX(a, MAIR_ATTR, OUTER);
 
-	if (!(a & 0xf0))
+	if (outer == MAIR_ATTR_DEVICE)
 		return SMMU_MEM_DEVICE;
-	if ((a & 0xf0) == 0x40 || (a & 0x0f) == 0x04)
+	if (outer == MAIR_ATTR_NC ||
+	    FIELD_EX(a, MAIR_ATTR, INNER) == MAIR_ATTR_NC)
 		return SMMU_MEM_NORMAL_NC;
 	return SMMU_MEM_NORMAL_WB;
 }
@@ -71,9 +73,10 @@ static unsigned int s2_memtype(lpae_pte_t pte)
 	unsigned int ma = (pte & LPAE_PTE_MEMATTR_MASK) >>
 			  LPAE_PTE_MEMATTR_SHIFT;
 
-	if (!(ma & 0xc))
+	if (FIELD_EX(ma, S2_MEMATTR, OUTER) == S2_MEMATTR_DEVICE)
 		return SMMU_MEM_DEVICE;
-	if (ma == 0xf)
+	if (FIELD_EX(ma, S2_MEMATTR, OUTER) == S2_MEMATTR_WB &&
+	    FIELD_EX(ma, S2_MEMATTR, INNER) == S2_MEMATTR_WB)
 		return SMMU_MEM_NORMAL_WB;
 	return SMMU_MEM_NORMAL_NC;
 }
