@@ -78,16 +78,10 @@
 #define ARM_SMMU_VMID_BITS   16 /* STE.S2VMID, TLBI_S2_IPA/S12_VMALL VMID */
 #define ARM_SMMU_DEFAULT_IAS 48 /* stage-1 input size without an option */
 #define ARM_SMMU_OAS	     48 /* output size of every table */
-/* A range TLBI covers (NUM + 1) << SCALE pages: NUM is 5 bits (at most 32
- * pages of one scale), and the range must stay inside 64-bit addresses. */
-#define ARM_SMMU_TLBI_RANGE_MAX_NUM   32UL
-#define ARM_SMMU_TLBI_RANGE_MAX_SCALE (63 - PHYS_PAGE_SHIFT)
-/* The opcode of a command: bits [7:0] of its first word.  The gerror
- * handler reads the failed command's raw words (cmd_str) and writes a raw
- * CMD_SYNC over it, the only command words the driver spells itself;
- * every other STE, CD and command goes through the hardware model's
- * encoders (struct smmu_ste, smmu_cd, smmu_cmd). */
-#define ARM_SMMU_CMD_OPCODE_MASK 0xffu
+/* A range TLBI covers (NUM + 1) << SCALE pages, NUM and SCALE 5 bits each
+ * (at most 32 pages of one scale). */
+#define ARM_SMMU_TLBI_RANGE_MAX_NUM   (SMMU_TLBI_NUM_MAX + 1UL)
+#define ARM_SMMU_TLBI_RANGE_MAX_SCALE SMMU_TLBI_SCALE_MAX
 
 /*
  * An id allocator: one bit per id of a space of 1 << ARM_SMMU_ID_BITS ids,
@@ -1119,9 +1113,15 @@ static const char *cerror_str(enum smmu_cmdq_cerror e)
 	return "unknown";
 }
 
-static const char *cmd_str(uint64_t dw0)
+/* Every STE, CD and command goes through the hardware model's encoders
+ * and decoders (struct smmu_ste, smmu_cd, smmu_cmd), the failed command the
+ * gerror handler names included. */
+static const char *cmd_str(const uint64_t dw[2])
 {
-	switch (dw0 & ARM_SMMU_CMD_OPCODE_MASK) {
+	struct smmu_cmd c;
+
+	smmu_cmd_decode(dw, &c);
+	switch (c.op) {
 	case SMMU_CMD_CFGI_STE:
 		return "CFGI_STE";
 	case SMMU_CMD_CFGI_ALL:
@@ -1163,13 +1163,15 @@ static const char *cmd_str(uint64_t dw0)
 static void arm_smmu_gerror_irq(void *priv)
 {
 	struct arm_smmu_device *smmu = priv;
-	uint64_t sync[2] = {SMMU_CMD_SYNC, 0};
+	const struct smmu_cmd sync_cmd = {.op = SMMU_CMD_SYNC};
+	uint64_t sync[2];
 	struct smmu_cmdq_state st;
 	uint32_t active = smmu_gerror_read(smmu->hw);
 	bool give_up;
 
 	if (!active)
 		return;
+	smmu_cmd_encode(&sync_cmd, sync);
 	pr_warn("arm-smmu-v3: unexpected global error reported (%#x), this "
 		"could be serious",
 		active);
@@ -1207,7 +1209,7 @@ static void arm_smmu_gerror_irq(void *priv)
 		default:
 			pr_err("arm-smmu-v3: skipping command in error state: "
 			       "%s 0x%016llx 0x%016llx",
-			       cmd_str(st.bad_cmd[0]),
+			       cmd_str(st.bad_cmd),
 			       (unsigned long long)st.bad_cmd[0],
 			       (unsigned long long)st.bad_cmd[1]);
 			WARN_ON(smmu_cmdq_write_cons(smmu->hw, sync));
