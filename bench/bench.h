@@ -52,7 +52,7 @@ double bench_median(double *v, int n);
 #define bench_keep(x) __asm__ volatile("" : : "r"(x) : "memory")
 
 /* Type1 MAP_DMA and UNMAP_DMA of one range, for the suites that include
- * <uiommu/vfio.h> first.  0, or nonzero when the call failed or unmapped
+ * "vfio/vfio.h" first.  0, or nonzero when the call failed or unmapped
  * less than the range. */
 #ifdef UIOMMU_VFIO_H
 static inline long bench_type1_map(struct vfio_iommu *c, void *va,

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <uiommu/devices.h>
+#include "devices/devices.h"
 
 #include "bench.h"
 

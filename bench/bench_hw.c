@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uiommu/hw.h>
+#include "hw/hw.h"
 
 #include "bench.h"
 #include "pgtable/lpae_format.h"

@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <uiommu/sva.h>
-#include <uiommu/vfio.h>
+#include "devices/sva.h"
+#include "vfio/vfio.h"
 
 #include "bench.h"
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 
 #include <uiommu/base.h>
-#include <uiommu/iova.h>
+#include "iommu/iova.h"
 
 #include "bench.h"
 

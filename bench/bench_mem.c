@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include <uiommu/mem.h>
+#include "mem/mem.h"
 
 #include "bench.h"
 

@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <uiommu/pgtable.h>
+#include "pgtable/pgtable.h"
 
 #include "bench.h"
 

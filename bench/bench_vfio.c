@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <uiommu/devices.h>
-#include <uiommu/vfio.h>
+#include "devices/devices.h"
+#include "vfio/vfio.h"
 
 #include "bench.h"
 

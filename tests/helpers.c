@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include <uiommu/base.h>
-#include <uiommu/devices.h>
-#include <uiommu/hw.h>
-#include <uiommu/iommu.h>
+#include "devices/devices.h"
+#include "hw/hw.h"
+#include "iommu/iommu.h"
 #include <uiommu/uapi.h>
-#include <uiommu/vfio.h>
+#include "vfio/vfio.h"
 
 #include "pgtable/lpae_format.h"
 

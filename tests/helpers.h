@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <uiommu/mem.h>
+#include "mem/mem.h"
 
 /* A small physical memory for one test (1 GiB, sparse). */
 struct phys_mem *test_phys_create(void);

@@ -17,11 +17,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include <uiommu/bus.h>
-#include <uiommu/devices.h>
-#include <uiommu/sva.h>
+#include "iommu/bus.h"
+#include "devices/devices.h"
+#include "devices/sva.h"
 #include <uiommu/uapi.h>
-#include <uiommu/vfio_device.h>
+#include "vfio/vfio_device.h"
 
 #include "system/system.h"
 
@@ -145,7 +145,7 @@ static void test_nvme_bad_config(void **state)
 
 /* ---- mediated devices that pin (seed 002): G02, G03, G08 ------------------ */
 
-#include <uiommu/vfio.h>
+#include "vfio/vfio.h"
 
 #define MPG   4096UL
 #define MIOVA 0x100000UL

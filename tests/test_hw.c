@@ -20,7 +20,7 @@
 
 #include "helpers.h"
 
-#include <uiommu/hw.h>
+#include "hw/hw.h"
 
 #include "hw/smmu_internal.h"
 #include "pgtable/lpae_format.h"

@@ -19,10 +19,10 @@
 
 #include <limits.h>
 
-#include <uiommu/arm_smmu_v3.h>
-#include <uiommu/dma.h>
+#include "iommu/arm_smmu_v3.h"
+#include "iommu/dma.h"
 #ifdef UIOMMU_TEST_WITH_VFIO
-#include <uiommu/vfio.h>
+#include "vfio/vfio.h"
 #endif
 
 #include "pgtable/lpae_format.h"

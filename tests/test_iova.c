@@ -19,7 +19,7 @@
 #include "helpers.h"
 
 #include <uiommu/base.h>
-#include <uiommu/iova.h>
+#include "iommu/iova.h"
 
 #include "iommu/iommu_internal.h"
 

@@ -18,9 +18,9 @@
 #include <sched.h>
 #include <string.h>
 
-#include <uiommu/kvm.h>
-#include <uiommu/mem.h>
-#include <uiommu/pgtable.h>
+#include "kvm/kvm.h"
+#include "mem/mem.h"
+#include "pgtable/pgtable.h"
 
 #include "kvm/kvm_internal.h"
 #include "pgtable/lpae_format.h"

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <uiommu/mem.h>
+#include "mem/mem.h"
 
 #include "mem/phys.h"
 

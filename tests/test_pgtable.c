@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uiommu/pgtable.h>
+#include "pgtable/pgtable.h"
 
 #include "pgtable/lpae_format.h"
 

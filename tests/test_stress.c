@@ -30,8 +30,9 @@
 #include <unistd.h>
 
 #include <uiommu/uapi.h>
-#include <uiommu/vfio.h>
-#include <uiommu/vfio_device.h>
+#include "system/system.h"
+#include "vfio/vfio.h"
+#include "vfio/vfio_device.h"
 
 #define PG	      4096ULL
 #define RUN_NS	      (1000ULL * 1000 * 1000) /* 1 s */

@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include <uiommu/uapi.h>
-#include <uiommu/vfio.h>
-#include <uiommu/vfio_device.h>
+#include "system/system.h"
+#include "vfio/vfio.h"
+#include "vfio/vfio_device.h"
 
 #define BAD_PTR ((void *)16)
 

@@ -33,9 +33,9 @@
 #include <sched.h>
 #include <stdatomic.h>
 
-#include <uiommu/devices.h>
-#include <uiommu/sva.h>
-#include <uiommu/vfio.h>
+#include "devices/devices.h"
+#include "devices/sva.h"
+#include "vfio/vfio.h"
 
 #include "pgtable/lpae_format.h"
 #include "vfio/type1_internal.h"

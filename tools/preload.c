@@ -43,8 +43,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <uiommu/mem.h>
+#include "mem/mem.h"
 #include <uiommu/uapi.h>
+#include "system/system.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

@@ -26,8 +26,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <uiommu/sva.h>
-#include <uiommu/vfio.h>
+#include "devices/sva.h"
+#include "vfio/vfio.h"
 
 #include "scenarios.h"
 

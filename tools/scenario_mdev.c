@@ -24,8 +24,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <uiommu/devices.h>
-#include <uiommu/vfio.h>
+#include "devices/devices.h"
+#include "vfio/vfio.h"
 
 #include "scenarios.h"
 

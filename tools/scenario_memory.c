@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <uiommu/mem.h>
+#include "mem/mem.h"
 
 #include "scenarios.h"
 

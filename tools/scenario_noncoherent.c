@@ -24,10 +24,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <uiommu/bus.h>
-#include <uiommu/devices.h>
-#include <uiommu/hw.h>
-#include <uiommu/vfio.h>
+#include "iommu/bus.h"
+#include "devices/devices.h"
+#include "hw/hw.h"
+#include "vfio/vfio.h"
 
 #include "scenarios.h"
 

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <uiommu/devices.h>
+#include "devices/devices.h"
 
 #include "scenarios.h"
 

@@ -15,8 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <uiommu/mem.h>
+#include "mem/mem.h"
 #include <uiommu/uapi.h>
+#include "system/system.h"
 
 #include "scenarios.h"
 

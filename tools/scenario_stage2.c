@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <uiommu/kvm.h>
-#include <uiommu/mem.h>
-#include <uiommu/pgtable.h>
+#include "kvm/kvm.h"
+#include "mem/mem.h"
+#include "pgtable/pgtable.h"
 
 #include "scenarios.h"
 

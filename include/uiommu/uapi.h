@@ -115,6 +115,14 @@ UIOMMU_API off_t uiommu_lseek(int fd, off_t off, int whence);
  * range no area allows), EBADF, ENOMEM, EOVERFLOW, EOPNOTSUPP, EACCES
  * (protection beyond the fd's mode), ENODEV (not a device fd, or no
  * system), in the order docs/uapi.md gives.
+ *
+ * With MAP_ANONYMOUS (fd -1, offset 0, MAP_PRIVATE or MAP_SHARED, no
+ * MAP_FIXED) it is DMA-able memory instead: len bytes of zeroes, read and
+ * write, in the process's address space as uiommu models it, for
+ * VFIO_IOMMU_MAP_DMA.  Give it back with uiommu_munmap().  Returns
+ * MAP_FAILED with errno EINVAL for other flags or a zero length, ENOMEM.
+ * (Programs run under the preload library may map their own memory
+ * instead: it is adopted when MAP_DMA first pins it.)
  */
 UIOMMU_API void *uiommu_mmap(void *addr, size_t len, int prot, int flags,
 			     int fd, off_t off);
@@ -156,21 +164,6 @@ struct uiommu_stats {
 UIOMMU_API int uiommu_get_stats(unsigned int iommu, struct uiommu_stats *st);
 /* Zero IOMMU iommu's counters.  Returns 0 or -ENODEV. */
 UIOMMU_API int uiommu_reset_stats(unsigned int iommu);
-
-/* ---- handles for uiommu's own tools and tests --------------------------- */
-
-/*
- * Not part of the stable interface: opaque handles into the layers below,
- * which only the library's internal headers can use.  The process's
- * address space (struct mm): DMA-able memory comes from mm_mmap() on it,
- * and the preload library adopts the program's own mappings into it.  The
- * system's physical memory (struct phys_mem), for leak checks.  NULL when
- * no system can be built.
- */
-struct mm;
-struct phys_mem;
-UIOMMU_API struct mm *uiommu_current_mm(void);
-UIOMMU_API struct phys_mem *uiommu_system_phys(void);
 
 /* ---- the DMA-engine device (docs/dmaengine.md) -------------------------- */
 

@@ -23,10 +23,10 @@
 #include <pthread.h>
 #include <string.h>
 
-#include <uiommu/bus.h>
-#include <uiommu/devices.h>
+#include "iommu/bus.h"
+#include "devices/devices.h"
 #include <uiommu/uapi.h>
-#include <uiommu/vfio_device.h>
+#include "vfio/vfio_device.h"
 
 #include "devices_internal.h"
 #include "lib/internal.h"

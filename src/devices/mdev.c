@@ -33,8 +33,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <uiommu/devices.h>
-#include <uiommu/vfio.h>
+#include "devices/devices.h"
+#include "vfio/vfio.h"
 
 #include "devices_internal.h"
 #include "lib/internal.h"

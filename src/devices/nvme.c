@@ -21,7 +21,7 @@
  *    ATS-like translation: while it succeeds although the page table no
  *    longer maps the IOVA, the IOTLB is stale (seed 004's security note).
  *
- * Both streams sit on the bus (include/uiommu/bus.h), which pairs each
+ * Both streams sit on the bus (src/iommu/bus.h), which pairs each
  * SMMU endpoint with its core device.  Counts come from the domain (TLBIs,
  * syncs, flush-alls, IOVA cache) and from the bus's counters of the NVMe
  * stream, so the probe does not disturb them.  With one thread and no
@@ -42,8 +42,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <uiommu/bus.h>
-#include <uiommu/devices.h>
+#include "iommu/bus.h"
+#include "devices/devices.h"
 
 #include "devices_internal.h"
 #include "lib/internal.h"

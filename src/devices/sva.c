@@ -9,7 +9,7 @@
  *
  * Data model: one struct sva_dev per accelerator: its place on the bus
  * (the core's device and the SMMU's stall-capable endpoint on its stream,
- * include/uiommu/bus.h) and a bounce buffer.  Counters of faults and
+ * src/iommu/bus.h) and a bounce buffer.  Counters of faults and
  * retries come from the SMMU's counters of its stream.
  *
  * Locking: none; one thread drives a device at a time.
@@ -17,8 +17,8 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include <uiommu/bus.h>
-#include <uiommu/sva.h>
+#include "iommu/bus.h"
+#include "devices/sva.h"
 
 #include "lib/internal.h"
 

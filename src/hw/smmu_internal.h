@@ -29,7 +29,7 @@
 #include <stdatomic.h>
 #include <sys/queue.h>
 
-#include <uiommu/hw.h>
+#include "hw/hw.h"
 
 #include "lib/internal.h"
 #include "lib/lock.h"

@@ -67,7 +67,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include <uiommu/arm_smmu_v3.h>
+#include "iommu/arm_smmu_v3.h"
 
 #include "iommu/iommu_internal.h"
 #include "lib/internal.h"

@@ -2,7 +2,7 @@
 /*
  * The bus: the pairing of the SMMU model's endpoint (struct dev) with the
  * IOMMU core's device (struct device) on one stream id
- * (include/uiommu/bus.h).
+ * (src/iommu/bus.h).
  *
  * Objects and lifetimes: a struct bus_device is embedded in its device
  * model; bus_device_add() fills it (the core's device probed first, then
@@ -16,7 +16,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include <uiommu/bus.h>
+#include "iommu/bus.h"
 
 #include "lib/internal.h"
 

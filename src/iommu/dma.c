@@ -39,7 +39,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <uiommu/dma.h>
+#include "iommu/dma.h"
 
 #include "iommu/iommu_internal.h"
 #include "lib/internal.h"

@@ -50,7 +50,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <uiommu/iommu.h>
+#include "iommu/iommu.h"
 
 #include "iommu/iommu_internal.h"
 #include "lib/internal.h"

@@ -41,14 +41,14 @@
  * 128 tree frees per 131072 cached operations; idle depots are trimmed by
  * iova_domain_trim_rcaches(), and exhaustion flushes everything.
  *
- * Locking: see <uiommu/iova.h>.  Order (iommu/iommu_internal.h):
+ * Locking: see "iommu/iova.h".  Order (iommu/iommu_internal.h):
  * cpu_rcache->lock -> rcache->lock -> iova_rbtree_lock; the functions that
  * need one assert it.  The per-CPU lock is only contended by a flush from
  * another thread or by threads sharing a CPU id.
  */
 #include <string.h>
 
-#include <uiommu/iova.h>
+#include "iommu/iova.h"
 
 #include "iommu/iommu_internal.h"
 #include "lib/internal.h"

@@ -6,7 +6,7 @@
 #ifndef UIOMMU_KVM_INTERNAL_H
 #define UIOMMU_KVM_INTERNAL_H
 
-#include <uiommu/kvm.h>
+#include "kvm/kvm.h"
 
 #include "lib/internal.h"
 #include "lib/lock.h"

@@ -35,7 +35,7 @@
 #include <string.h>
 #include <stdatomic.h>
 
-#include <uiommu/mem.h>
+#include "mem/mem.h"
 
 #include "lib/internal.h"
 #include "lib/lock.h"

@@ -62,7 +62,7 @@
  */
 #include <string.h>
 
-#include <uiommu/pgtable.h>
+#include "pgtable/pgtable.h"
 
 #include "lib/internal.h"
 #include "pgtable/lpae_format.h"

@@ -25,7 +25,7 @@
  * prot restricted to what the format can say (READ is implied at stage 1,
  * WRITE alone reads back as READ|WRITE, NORMAL_NC reads back as nothing).
  */
-#include <uiommu/pgtable.h>
+#include "pgtable/pgtable.h"
 
 #include "lib/internal.h"
 #include "pgtable/lpae_format.h"

@@ -22,7 +22,7 @@
 #include <sys/mman.h>
 
 #include <uiommu/uapi.h>
-#include <uiommu/vfio_device.h>
+#include "vfio/vfio_device.h"
 
 #include "lib/internal.h"
 #include "system.h"
@@ -244,6 +244,28 @@ off_t uiommu_lseek(int fd, off_t off, int whence)
 	return vfio_fops_lseek(fd, off, whence);
 }
 
+/* DMA-able anonymous memory: a region of the process's mm */
+static void *anon_mmap(struct mm *mm, void *addr, size_t len, int prot,
+		       int flags, int fd, off_t off)
+{
+	const int type = flags & (MAP_PRIVATE | MAP_SHARED);
+	void *p;
+	int ret;
+
+	if (!len || fd != -1 || off || (flags & MAP_FIXED) ||
+	    (type != MAP_PRIVATE && type != MAP_SHARED) ||
+	    (prot & ~(PROT_READ | PROT_WRITE))) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	ret = mm_mmap(mm, len, 0, &p);
+	if (ret) {
+		errno = -ret;
+		return MAP_FAILED;
+	}
+	return p;
+}
+
 void *uiommu_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t off)
 {
@@ -253,6 +275,8 @@ void *uiommu_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		errno = ENODEV;
 		return MAP_FAILED;
 	}
+	if (flags & MAP_ANONYMOUS)
+		return anon_mmap(s->mm, addr, len, prot, flags, fd, off);
 	return vfio_fops_mmap(s->mm, len, prot, flags, fd, off);
 }
 

@@ -22,7 +22,7 @@
 #include <errno.h>
 #include <stddef.h>
 
-#include <uiommu/vfio_device.h>
+#include "vfio/vfio_device.h"
 
 #include "lib/internal.h"
 #include "system.h"

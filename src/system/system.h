@@ -22,10 +22,20 @@
 #ifndef UIOMMU_SYSTEM_SYSTEM_H
 #define UIOMMU_SYSTEM_SYSTEM_H
 
-#include <uiommu/arm_smmu_v3.h>
-#include <uiommu/devices.h>
+#include "iommu/arm_smmu_v3.h"
+#include "devices/devices.h"
 
 #include "lib/lock.h"
+
+/*
+ * Handles into the system the front serves, for uiommu's own tools and
+ * tests (not part of the public interface): the process's address space,
+ * from which DMA-able memory comes (mm_mmap) and into which the preload
+ * library adopts the program's own mappings, and the system's physical
+ * memory, for leak checks.  NULL when no system can be built.
+ */
+struct mm *uiommu_current_mm(void);
+struct phys_mem *uiommu_system_phys(void);
 
 #define TOPOLOGY_MAX_IOMMUS  8
 #define TOPOLOGY_MAX_DEVICES 32

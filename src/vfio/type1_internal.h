@@ -45,7 +45,7 @@
 
 #include <pthread.h>
 #include <bsd/sys/tree.h>
-#include <uiommu/vfio.h>
+#include "vfio/vfio.h"
 
 #include "lib/internal.h"
 #include "lib/lock.h"

@@ -55,8 +55,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <uiommu/vfio.h>
-#include <uiommu/vfio_device.h>
+#include "vfio/vfio.h"
+#include "vfio/vfio_device.h"
 
 #include "lib/internal.h"
 #include "lib/uaccess.h"

@@ -14,8 +14,8 @@
 #ifndef UIOMMU_BUS_H
 #define UIOMMU_BUS_H
 
-#include <uiommu/hw.h>
-#include <uiommu/iommu.h>
+#include "hw/hw.h"
+#include "iommu/iommu.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,17 +33,15 @@ struct bus_device {
  * 0 gives a group of its own) and create the endpoint with the capabilities
  * fw_flags imply.  0, or a negative errno with nothing left behind.
  */
-UIOMMU_API int bus_device_add(struct bus_device *bd, struct smmu *smmu,
-			      struct iommu_device *iommu, const char *name,
-			      uint32_t sid, unsigned int fw_flags,
-			      unsigned int group_tag);
+int bus_device_add(struct bus_device *bd, struct smmu *smmu,
+		   struct iommu_device *iommu, const char *name, uint32_t sid,
+		   unsigned int fw_flags, unsigned int group_tag);
 /* Destroy the endpoint and release the core's device. */
-UIOMMU_API void bus_device_remove(struct bus_device *bd);
+void bus_device_remove(struct bus_device *bd);
 
 /* The SMMU's counters of the device's stream (translations, IOTLB hits
  * and misses, faults, DMA). */
-UIOMMU_API void bus_device_counters(const struct bus_device *bd,
-				    struct smmu_counters *c);
+void bus_device_counters(const struct bus_device *bd, struct smmu_counters *c);
 
 /*
  * Does the endpoint still translate iova although the domain its core
@@ -51,7 +49,7 @@ UIOMMU_API void bus_device_counters(const struct bus_device *bd,
  * (smmu_translate: fills the IOTLB, records no event): true means the IOTLB
  * holds a stale entry for iova.
  */
-UIOMMU_API bool bus_device_iotlb_stale(struct bus_device *bd, dma_addr_t iova);
+bool bus_device_iotlb_stale(struct bus_device *bd, dma_addr_t iova);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,7 @@
  * SMMU and the driver probed on it.  The system layer's machine builder
  * (src/system/machine.c) makes them: platform_create() builds a machine of
  * one SMMU and no devices and returns its platform.  Each model puts its
- * devices behind the SMMU through the bus (include/uiommu/bus.h).
+ * devices behind the SMMU through the bus (src/iommu/bus.h).
  *
  * The NVMe model is an NVMe-like block device (submission and completion
  * queues in memory, 4 KiB reads and writes DMAed by the device) with its
@@ -18,8 +18,8 @@
 #ifndef UIOMMU_DEVICES_H
 #define UIOMMU_DEVICES_H
 
-#include <uiommu/arm_smmu_v3.h>
-#include <uiommu/dma.h>
+#include "iommu/arm_smmu_v3.h"
+#include "iommu/dma.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,19 +38,17 @@ struct platform_config {
 };
 
 /* Build a one-SMMU machine (src/system/machine.c); 0 or a negative errno. */
-UIOMMU_API int platform_create(const struct platform_config *cfg,
-			       struct platform **out);
+int platform_create(const struct platform_config *cfg, struct platform **out);
 /* Add an SMMU (hw NULL: the model's defaults) with its driver (drv NULL:
  * the driver's defaults) to the machine of p, a platform platform_create()
  * returned; *out is the new SMMU's platform, on the same memory, which
  * platform_destroy(p) tears down.  0, -ENOSPC past 8 SMMUs, or an errno of
  * the model or driver. */
-UIOMMU_API int platform_add_iommu(struct platform *p,
-				  const struct smmu_config *hw,
-				  const struct arm_smmu_options *drv,
-				  struct platform **out);
+int platform_add_iommu(struct platform *p, const struct smmu_config *hw,
+		       const struct arm_smmu_options *drv,
+		       struct platform **out);
 /* Tear down a machine platform_create() built (NULL: nothing). */
-UIOMMU_API void platform_destroy(struct platform *p);
+void platform_destroy(struct platform *p);
 
 /* ---- the DMA-engine device (docs/dmaengine.md) ---------------------------- */
 
@@ -58,11 +56,10 @@ struct vfio_device;
 
 /* A memcpy engine with stream id sid on p's SMMU, probed into the IOMMU
  * group of group_tag (iommu_probe_device), ready to register with VFIO. */
-UIOMMU_API int dmaengine_create(struct platform *p, const char *name,
-				uint32_t sid, unsigned int group_tag,
-				unsigned int fw_flags,
-				struct vfio_device **out);
-UIOMMU_API void dmaengine_destroy(struct vfio_device *vdev);
+int dmaengine_create(struct platform *p, const char *name, uint32_t sid,
+		     unsigned int group_tag, unsigned int fw_flags,
+		     struct vfio_device **out);
+void dmaengine_destroy(struct vfio_device *vdev);
 
 /* ---- NVMe --------------------------------------------------------------------- */
 
@@ -110,8 +107,8 @@ struct nvme_result {
 };
 
 /* Build the device and driver on a platform, run, tear down. */
-UIOMMU_API int nvme_run(struct platform *p, const struct nvme_config *cfg,
-			struct nvme_result *res);
+int nvme_run(struct platform *p, const struct nvme_config *cfg,
+	     struct nvme_result *res);
 
 /* ---- mediated devices that pin (seed 002, docs/devices.md) ---------------- */
 
@@ -148,26 +145,26 @@ struct mdev_stats {
 	uint64_t holder_refs; /* references type1 says it holds */
 };
 
-UIOMMU_API const char *mdev_model_name(enum mdev_model model);
+const char *mdev_model_name(enum mdev_model model);
 /* Create the driver of model on container iommu, for group (attached to
  * the container, usually as an emulated group), and register it. */
-UIOMMU_API int mdev_create(struct phys_mem *pm, struct vfio_iommu *iommu,
-			   struct iommu_group *group, enum mdev_model model,
-			   const char *name, struct mdev **out);
+int mdev_create(struct phys_mem *pm, struct vfio_iommu *iommu,
+		struct iommu_group *group, enum mdev_model model,
+		const char *name, struct mdev **out);
 /* Reset (unpin everything it holds), unregister, free. */
-UIOMMU_API void mdev_destroy(struct mdev *m);
+void mdev_destroy(struct mdev *m);
 /* Pin npage pages from iova (each page once in its cache: a page it
  * already holds is not pinned again). */
-UIOMMU_API int mdev_pin(struct mdev *m, uint64_t iova, int npage, int prot);
+int mdev_pin(struct mdev *m, uint64_t iova, int npage, int prot);
 /* Unpin one page it holds (-ENOENT if it holds none there). */
-UIOMMU_API int mdev_unpin(struct mdev *m, uint64_t iova);
+int mdev_unpin(struct mdev *m, uint64_t iova);
 /* The device's emulated DMA: through the CPU to a page it holds pinned;
  * -EFAULT for a page it does not hold (halted, or never pinned). */
-UIOMMU_API int mdev_dma_rw(struct mdev *m, uint64_t iova, void *buf, size_t len,
-			   bool write);
+int mdev_dma_rw(struct mdev *m, uint64_t iova, void *buf, size_t len,
+		bool write);
 /* Reset the device: unpin everything it holds (what ccw does). */
-UIOMMU_API void mdev_reset(struct mdev *m);
-UIOMMU_API void mdev_get_stats(struct mdev *m, struct mdev_stats *st);
+void mdev_reset(struct mdev *m);
+void mdev_get_stats(struct mdev *m, struct mdev_stats *st);
 
 #ifdef __cplusplus
 }

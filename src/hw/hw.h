@@ -23,7 +23,7 @@
 #define UIOMMU_HW_H
 
 #include <uiommu/base.h>
-#include <uiommu/mem.h>
+#include "mem/mem.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,12 +50,11 @@ struct smmu_config {
 };
 
 /* Zero fields of cfg (or a NULL cfg) take the defaults in brackets above. */
-UIOMMU_API int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
-			   struct smmu **out);
-UIOMMU_API void smmu_destroy(struct smmu *smmu);
-UIOMMU_API struct phys_mem *smmu_phys(const struct smmu *smmu);
-UIOMMU_API void smmu_get_config(const struct smmu *smmu,
-				struct smmu_config *cfg);
+int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
+		struct smmu **out);
+void smmu_destroy(struct smmu *smmu);
+struct phys_mem *smmu_phys(const struct smmu *smmu);
+void smmu_get_config(const struct smmu *smmu, struct smmu_config *cfg);
 
 /* ---- stream table and context descriptors (memory only) ---------------- */
 
@@ -96,21 +95,19 @@ struct smmu_cd {
 #define SMMU_CD_SIZE  64
 
 /* Encode into / decode from 8 little-endian dwords. */
-UIOMMU_API void smmu_ste_encode(const struct smmu_ste *ste, uint64_t dw[8]);
-UIOMMU_API void smmu_ste_decode(const uint64_t dw[8], struct smmu_ste *ste);
-UIOMMU_API void smmu_cd_encode(const struct smmu_cd *cd, uint64_t dw[8]);
-UIOMMU_API void smmu_cd_decode(const uint64_t dw[8], struct smmu_cd *cd);
+void smmu_ste_encode(const struct smmu_ste *ste, uint64_t dw[8]);
+void smmu_ste_decode(const uint64_t dw[8], struct smmu_ste *ste);
+void smmu_cd_encode(const struct smmu_cd *cd, uint64_t dw[8]);
+void smmu_cd_decode(const uint64_t dw[8], struct smmu_cd *cd);
 
 /* Physical address of the stream table (2^sid_bits STEs). */
-UIOMMU_API phys_addr_t smmu_strtab_base(const struct smmu *smmu);
+phys_addr_t smmu_strtab_base(const struct smmu *smmu);
 /* Write STE sid into the stream table (dword 0 last); -EINVAL bad sid. */
-UIOMMU_API int smmu_ste_write(struct smmu *smmu, uint32_t sid,
-			      const struct smmu_ste *ste);
-UIOMMU_API int smmu_ste_read(struct smmu *smmu, uint32_t sid,
-			     struct smmu_ste *ste);
+int smmu_ste_write(struct smmu *smmu, uint32_t sid, const struct smmu_ste *ste);
+int smmu_ste_read(struct smmu *smmu, uint32_t sid, struct smmu_ste *ste);
 /* Write CD ssid of the CD table at cd_table (a PA); -EFAULT outside memory. */
-UIOMMU_API int smmu_cd_write(struct smmu *smmu, phys_addr_t cd_table,
-			     uint32_t ssid, const struct smmu_cd *cd);
+int smmu_cd_write(struct smmu *smmu, phys_addr_t cd_table, uint32_t ssid,
+		  const struct smmu_cd *cd);
 
 /* ---- command queue ------------------------------------------------------ */
 
@@ -182,24 +179,23 @@ struct smmu_cmd {
 
 /* Raw encoding, for tests that write bad commands, and its decode (the
  * fields of cmd->op only; the rest zero). */
-UIOMMU_API void smmu_cmd_encode(const struct smmu_cmd *cmd, uint64_t dw[2]);
-UIOMMU_API void smmu_cmd_decode(const uint64_t dw[2], struct smmu_cmd *cmd);
-UIOMMU_API int smmu_cmdq_issue_raw(struct smmu *smmu, const uint64_t dw[2]);
+void smmu_cmd_encode(const struct smmu_cmd *cmd, uint64_t dw[2]);
+void smmu_cmd_decode(const uint64_t dw[2], struct smmu_cmd *cmd);
+int smmu_cmdq_issue_raw(struct smmu *smmu, const uint64_t dw[2]);
 
 /*
  * Queue one command (or n); does not wait for it.  When the queue is full
  * the consumer is run (inline) or waited for (threaded).  -EIO if the queue
  * is full and stopped by an error.
  */
-UIOMMU_API int smmu_cmdq_issue(struct smmu *smmu, const struct smmu_cmd *cmd);
-UIOMMU_API int smmu_cmdq_issue_batch(struct smmu *smmu,
-				     const struct smmu_cmd *cmds,
-				     unsigned int n);
+int smmu_cmdq_issue(struct smmu *smmu, const struct smmu_cmd *cmd);
+int smmu_cmdq_issue_batch(struct smmu *smmu, const struct smmu_cmd *cmds,
+			  unsigned int n);
 /* Queue CMD_SYNC and wait until the consumer has passed it: every command
  * issued before has taken effect.  -EIO if the queue stopped on an error
  * before the sync that the global-error handler did not acknowledge, or
  * the SMMU is disabled. */
-UIOMMU_API int smmu_cmdq_sync(struct smmu *smmu);
+int smmu_cmdq_sync(struct smmu *smmu);
 
 /*
  * Command errors.  The consumer stops at the command it could not execute:
@@ -227,20 +223,20 @@ struct smmu_cmdq_state {
 	uint64_t bad_cmd[2];	      /* the command at cons when error */
 };
 
-UIOMMU_API void smmu_cmdq_state(struct smmu *smmu, struct smmu_cmdq_state *st);
+void smmu_cmdq_state(struct smmu *smmu, struct smmu_cmdq_state *st);
 /* Active global errors (GERROR ^ GERRORN). */
-UIOMMU_API uint32_t smmu_gerror_read(struct smmu *smmu);
+uint32_t smmu_gerror_read(struct smmu *smmu);
 /* Acknowledge errors (toggle GERRORN); acknowledging CMDQ_ERR resumes the
  * consumer, which fetches the command at cons again. */
-UIOMMU_API void smmu_gerror_ack(struct smmu *smmu, uint32_t bits);
+void smmu_gerror_ack(struct smmu *smmu, uint32_t bits);
 /* While CMDQ_ERR is active: overwrite the command at cons (the driver's
  * skip: replace it with a CMD_SYNC).  -EBUSY if the queue is running. */
-UIOMMU_API int smmu_cmdq_write_cons(struct smmu *smmu, const uint64_t dw[2]);
+int smmu_cmdq_write_cons(struct smmu *smmu, const uint64_t dw[2]);
 /* Test convenience: skip the bad command (cons + 1) and acknowledge. */
-UIOMMU_API int smmu_cmdq_clear_error(struct smmu *smmu);
+int smmu_cmdq_clear_error(struct smmu *smmu);
 /* Test hook: the next n command fetches abort (CERROR_ABT); UINT_MAX:
  * every fetch from now on (a broken bus). */
-UIOMMU_API void smmu_cmdq_inject_fetch_abort(struct smmu *smmu, unsigned int n);
+void smmu_cmdq_inject_fetch_abort(struct smmu *smmu, unsigned int n);
 
 /*
  * CR0.SMMUEN = 0 with GBPA.ABORT: from now on every transaction of every
@@ -249,8 +245,8 @@ UIOMMU_API void smmu_cmdq_inject_fetch_abort(struct smmu *smmu, unsigned int n);
  * Software's last resort when the command queue cannot carry an
  * invalidation.
  */
-UIOMMU_API void smmu_disable_abort(struct smmu *smmu);
-UIOMMU_API bool smmu_disabled(struct smmu *smmu);
+void smmu_disable_abort(struct smmu *smmu);
+bool smmu_disabled(struct smmu *smmu);
 
 /* ---- event and page request queues -------------------------------------- */
 
@@ -301,21 +297,21 @@ struct smmu_page_request {
 };
 
 /* Encode into / decode from the queue's record format (docs/hw.md). */
-UIOMMU_API void smmu_event_encode(const struct smmu_event *ev, uint64_t dw[4]);
-UIOMMU_API void smmu_event_decode(const uint64_t dw[4], struct smmu_event *ev);
-UIOMMU_API void smmu_page_request_encode(const struct smmu_page_request *req,
-					 uint64_t dw[2]);
-UIOMMU_API void smmu_page_request_decode(const uint64_t dw[2],
-					 struct smmu_page_request *req);
+void smmu_event_encode(const struct smmu_event *ev, uint64_t dw[4]);
+void smmu_event_decode(const uint64_t dw[4], struct smmu_event *ev);
+void smmu_page_request_encode(const struct smmu_page_request *req,
+			      uint64_t dw[2]);
+void smmu_page_request_decode(const uint64_t dw[2],
+			      struct smmu_page_request *req);
 
 /* Pop the oldest record: 1 if one was read, 0 if the queue is empty. */
-UIOMMU_API int smmu_evtq_read(struct smmu *smmu, struct smmu_event *ev);
-UIOMMU_API int smmu_priq_read(struct smmu *smmu, struct smmu_page_request *req);
+int smmu_evtq_read(struct smmu *smmu, struct smmu_event *ev);
+int smmu_priq_read(struct smmu *smmu, struct smmu_page_request *req);
 /* Overflow flags (set when a record was dropped); ack clears them. */
-UIOMMU_API bool smmu_evtq_overflowed(struct smmu *smmu);
-UIOMMU_API bool smmu_priq_overflowed(struct smmu *smmu);
-UIOMMU_API void smmu_evtq_ack_overflow(struct smmu *smmu);
-UIOMMU_API void smmu_priq_ack_overflow(struct smmu *smmu);
+bool smmu_evtq_overflowed(struct smmu *smmu);
+bool smmu_priq_overflowed(struct smmu *smmu);
+void smmu_evtq_ack_overflow(struct smmu *smmu);
+void smmu_priq_ack_overflow(struct smmu *smmu);
 
 struct smmu_irq_ops {
 	void (*evtq)(void *priv);
@@ -329,8 +325,8 @@ struct smmu_irq_ops {
  * thread that ran the command consumer (inline: the issuer; threaded: the
  * consumer thread), no lock held; it must not wait for a sync.  Returns once no handler of
  * the previous ops runs any more (so never call it from a handler). */
-UIOMMU_API void smmu_set_irq_ops(struct smmu *smmu,
-				 const struct smmu_irq_ops *ops, void *priv);
+void smmu_set_irq_ops(struct smmu *smmu, const struct smmu_irq_ops *ops,
+		      void *priv);
 
 /* ---- counters ------------------------------------------------------------ */
 
@@ -398,16 +394,16 @@ struct smmu_counters {
 };
 
 /* Whole SMMU (per-stream counts summed, plus the command queue's). */
-UIOMMU_API void smmu_counters_read(struct smmu *smmu, struct smmu_counters *c);
+void smmu_counters_read(struct smmu *smmu, struct smmu_counters *c);
 /* One stream (translation, fault and DMA counts; cmd_* are zero). */
-UIOMMU_API int smmu_stream_counters_read(struct smmu *smmu, uint32_t sid,
-					 struct smmu_counters *c);
-UIOMMU_API void smmu_counters_reset(struct smmu *smmu);
+int smmu_stream_counters_read(struct smmu *smmu, uint32_t sid,
+			      struct smmu_counters *c);
+void smmu_counters_reset(struct smmu *smmu);
 /* {"global": {...}, "streams": {"<sid>": {...}}} for streams with activity,
  * a jansson json_t (the caller includes <jansson.h> to use it and owns the
  * reference).  NULL on allocation failure. */
 struct json_t;
-UIOMMU_API struct json_t *smmu_counters_json(struct smmu *smmu);
+struct json_t *smmu_counters_json(struct smmu *smmu);
 
 /* ---- translation and test hooks ------------------------------------------ */
 
@@ -438,8 +434,8 @@ struct smmu_iotlb_entry {
 };
 
 /* Copy up to max valid entries; returns how many there are in all. */
-UIOMMU_API size_t smmu_iotlb_dump(struct smmu *smmu,
-				  struct smmu_iotlb_entry *out, size_t max);
+size_t smmu_iotlb_dump(struct smmu *smmu, struct smmu_iotlb_entry *out,
+		       size_t max);
 
 struct smmu_xlate {
 	phys_addr_t pa;
@@ -455,8 +451,8 @@ struct smmu_xlate {
  * no event and never stalls).  0, or -EFAULT with *fault (if not NULL)
  * describing the fault as an event would.
  */
-UIOMMU_API int smmu_translate(struct dev *dev, uint64_t iova, bool write,
-			      struct smmu_xlate *x, struct smmu_event *fault);
+int smmu_translate(struct dev *dev, uint64_t iova, bool write,
+		   struct smmu_xlate *x, struct smmu_event *fault);
 
 /* ---- devices and DMA ------------------------------------------------------- */
 
@@ -464,10 +460,10 @@ UIOMMU_API int smmu_translate(struct dev *dev, uint64_t iova, bool write,
 #define DEV_CAP_PRI   (1u << 1) /* issues PCIe page requests */
 #define DEV_CAP_PASID (1u << 2) /* tags transactions with a PASID */
 
-UIOMMU_API int dev_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
-			  unsigned int caps, struct dev **out);
-UIOMMU_API void dev_destroy(struct dev *dev);
-UIOMMU_API uint32_t dev_sid(const struct dev *dev);
+int dev_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
+	       unsigned int caps, struct dev **out);
+void dev_destroy(struct dev *dev);
+uint32_t dev_sid(const struct dev *dev);
 
 /*
  * DMA of len bytes at iova, translated page by page.  0, or: -EFAULT on a
@@ -476,10 +472,8 @@ UIOMMU_API uint32_t dev_sid(const struct dev *dev);
  * -ETIMEDOUT when no response came in time.  A failed transfer may have
  * moved the pages before the faulting one.
  */
-UIOMMU_API int dev_dma_read(struct dev *dev, uint64_t iova, void *buf,
-			    size_t len);
-UIOMMU_API int dev_dma_write(struct dev *dev, uint64_t iova, const void *buf,
-			     size_t len);
+int dev_dma_read(struct dev *dev, uint64_t iova, void *buf, size_t len);
+int dev_dma_write(struct dev *dev, uint64_t iova, const void *buf, size_t len);
 
 struct dev_sg {
 	uint64_t iova;
@@ -488,8 +482,8 @@ struct dev_sg {
 };
 
 /* Scatter-gather: each element in turn; stops at the first error. */
-UIOMMU_API int dev_dma_sg(struct dev *dev, const struct dev_sg *sg,
-			  unsigned int nents, bool write);
+int dev_dma_sg(struct dev *dev, const struct dev_sg *sg, unsigned int nents,
+	       bool write);
 
 #ifdef __cplusplus
 }

@@ -18,8 +18,8 @@
 #ifndef UIOMMU_DMA_H
 #define UIOMMU_DMA_H
 
-#include <uiommu/iommu.h>
-#include <uiommu/iova.h>
+#include "iommu/iommu.h"
+#include "iommu/iova.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,11 +56,10 @@ enum iommu_dma_cookie_type {
 };
 
 /* Attach a cookie to a domain: -EEXIST if it has one, -ENOMEM. */
-UIOMMU_API int iommu_get_dma_cookie(struct iommu_domain *domain);
-UIOMMU_API int iommu_get_msi_cookie(struct iommu_domain *domain,
-				    dma_addr_t base);
+int iommu_get_dma_cookie(struct iommu_domain *domain);
+int iommu_get_msi_cookie(struct iommu_domain *domain, dma_addr_t base);
 /* Flush what is queued, stop the timer, free the cookie. */
-UIOMMU_API void iommu_put_dma_cookie(struct iommu_domain *domain);
+void iommu_put_dma_cookie(struct iommu_domain *domain);
 
 /*
  * Set up the IOVA space of a DMA domain for dev: the allocator over
@@ -69,27 +68,25 @@ UIOMMU_API void iommu_put_dma_cookie(struct iommu_domain *domain);
  * invalidates the whole domain).  -EINVAL for a lazy domain whose driver
  * cannot flush its IOTLB (the kernel's BUG_ON) or a domain without an IOVA cookie.
  */
-UIOMMU_API int iommu_dma_init_domain(struct iommu_domain *domain,
-				     dma_addr_t base, uint64_t size,
-				     struct device *dev,
-				     const struct iommu_dma_options *opts);
+int iommu_dma_init_domain(struct iommu_domain *domain, dma_addr_t base,
+			  uint64_t size, struct device *dev,
+			  const struct iommu_dma_options *opts);
 
 /*
  * The whole setup a bus does for a DMA-API device: allocate a DMA domain
  * (DMA_FQ when lazy; strict if the driver can only do strict), its cookie, its
  * IOVA space, and attach dev's group.  iommu_dma_domain_destroy() undoes it.
  */
-UIOMMU_API int iommu_dma_domain_create(struct device *dev, bool lazy,
-				       const struct iommu_dma_options *opts,
-				       struct iommu_domain **out);
-UIOMMU_API void iommu_dma_domain_destroy(struct device *dev,
-					 struct iommu_domain *domain);
+int iommu_dma_domain_create(struct device *dev, bool lazy,
+			    const struct iommu_dma_options *opts,
+			    struct iommu_domain **out);
+void iommu_dma_domain_destroy(struct device *dev, struct iommu_domain *domain);
 
 /* Map len bytes at phys for DMA by dev; DMA_MAPPING_ERROR on failure. */
-UIOMMU_API dma_addr_t dma_map_page(struct device *dev, phys_addr_t phys,
-				   size_t len, enum dma_data_direction dir);
-UIOMMU_API void dma_unmap_page(struct device *dev, dma_addr_t addr, size_t len,
-			       enum dma_data_direction dir);
+dma_addr_t dma_map_page(struct device *dev, phys_addr_t phys, size_t len,
+			enum dma_data_direction dir);
+void dma_unmap_page(struct device *dev, dma_addr_t addr, size_t len,
+		    enum dma_data_direction dir);
 
 struct scatterlist {
 	phys_addr_t phys;
@@ -99,20 +96,18 @@ struct scatterlist {
 };
 
 /* Map a list into one contiguous IOVA range; returns nents, 0 on error. */
-UIOMMU_API int dma_map_sg(struct device *dev, struct scatterlist *sg, int nents,
-			  enum dma_data_direction dir);
-UIOMMU_API void dma_unmap_sg(struct device *dev, struct scatterlist *sg,
-			     int nents, enum dma_data_direction dir);
+int dma_map_sg(struct device *dev, struct scatterlist *sg, int nents,
+	       enum dma_data_direction dir);
+void dma_unmap_sg(struct device *dev, struct scatterlist *sg, int nents,
+		  enum dma_data_direction dir);
 
 /* The MSI cookie's doorbell mapping (iommu_dma_get_msi_page): maps one
  * page at the next address of the MSI window. */
-UIOMMU_API dma_addr_t iommu_dma_map_msi(struct iommu_domain *domain,
-					phys_addr_t doorbell);
-UIOMMU_API void iommu_dma_unmap_msi(struct iommu_domain *domain,
-				    dma_addr_t iova);
+dma_addr_t iommu_dma_map_msi(struct iommu_domain *domain, phys_addr_t doorbell);
+void iommu_dma_unmap_msi(struct iommu_domain *domain, dma_addr_t iova);
 
 /* Flush every queue now (one invalidation, then all queued IOVAs freed). */
-UIOMMU_API void iommu_dma_flush_queues(struct iommu_domain *domain);
+void iommu_dma_flush_queues(struct iommu_domain *domain);
 
 struct iommu_dma_stats {
 	uint64_t maps, unmaps; /* dma_map_*, dma_unmap_* calls */
@@ -132,8 +127,8 @@ struct iommu_dma_stats {
 	int error;
 };
 
-UIOMMU_API int iommu_dma_get_stats(struct iommu_domain *domain,
-				   struct iommu_dma_stats *st);
+int iommu_dma_get_stats(struct iommu_domain *domain,
+			struct iommu_dma_stats *st);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,7 @@
 #define UIOMMU_PGTABLE_H
 
 #include <limits.h>
-#include <uiommu/mem.h>
+#include "mem/mem.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -204,11 +204,11 @@ struct lpae_stats {
 struct lpae_pgtable;
 
 /* -EINVAL for a bad configuration, -ENOMEM (heap or frames). */
-UIOMMU_API int lpae_alloc(struct phys_mem *pm, struct lpae_cfg *cfg,
-			  struct lpae_pgtable **out);
+int lpae_alloc(struct phys_mem *pm, struct lpae_cfg *cfg,
+	       struct lpae_pgtable **out);
 /* Free every table frame (leaves' memory is not ours).  No flush. */
-UIOMMU_API void lpae_free(struct lpae_pgtable *pgt);
-UIOMMU_API const struct lpae_cfg *lpae_get_cfg(const struct lpae_pgtable *pgt);
+void lpae_free(struct lpae_pgtable *pgt);
+const struct lpae_cfg *lpae_get_cfg(const struct lpae_pgtable *pgt);
 
 /*
  * Map pgcount pages of pgsize (one size of the bitmap) from iova to paddr.
@@ -224,9 +224,9 @@ UIOMMU_API const struct lpae_cfg *lpae_get_cfg(const struct lpae_pgtable *pgt);
  * A prot with neither IOMMU_READ nor IOMMU_WRITE maps nothing and returns
  * 0 with *mapped = 0, as the kernel does.
  */
-UIOMMU_API int lpae_map_pages(struct lpae_pgtable *pgt, unsigned long iova,
-			      phys_addr_t paddr, size_t pgsize, size_t pgcount,
-			      int prot, size_t *mapped);
+int lpae_map_pages(struct lpae_pgtable *pgt, unsigned long iova,
+		   phys_addr_t paddr, size_t pgsize, size_t pgcount, int prot,
+		   size_t *mapped);
 /*
  * Unmap pgcount pages of pgsize from iova; returns the bytes unmapped,
  * which may differ from the request (callers must act on the size
@@ -239,25 +239,23 @@ UIOMMU_API int lpae_map_pages(struct lpae_pgtable *pgt, unsigned long iova,
  * and freed (with LPAE_QUIRK_KEEP_TABLES they stay; a table entry whose
  * subtree maps nothing is then a hole).
  */
-UIOMMU_API size_t lpae_unmap_pages(struct lpae_pgtable *pgt, unsigned long iova,
-				   size_t pgsize, size_t pgcount,
-				   struct iommu_iotlb_gather *gather);
+size_t lpae_unmap_pages(struct lpae_pgtable *pgt, unsigned long iova,
+			size_t pgsize, size_t pgcount,
+			struct iommu_iotlb_gather *gather);
 /* Software walk (read-only): the output address of iova, 0 if unmapped. */
-UIOMMU_API phys_addr_t lpae_iova_to_phys(struct lpae_pgtable *pgt,
-					 unsigned long iova);
+phys_addr_t lpae_iova_to_phys(struct lpae_pgtable *pgt, unsigned long iova);
 /* The raw leaf descriptor translating iova and its level; -ENOENT. */
-UIOMMU_API int lpae_lookup(struct lpae_pgtable *pgt, unsigned long iova,
-			   uint64_t *pte, int *level);
+int lpae_lookup(struct lpae_pgtable *pgt, unsigned long iova, uint64_t *pte,
+		int *level);
 
 /* Decoders of a leaf descriptor: its IOMMU_* prot, its memory type (an enum
  * lpae_memtype value; stage 1 reads the attribute byte from mair). */
-UIOMMU_API int lpae_pte_prot(uint64_t pte, int stage);
-UIOMMU_API int lpae_pte_memtype(uint64_t pte, int stage, uint64_t mair);
+int lpae_pte_prot(uint64_t pte, int stage);
+int lpae_pte_memtype(uint64_t pte, int stage, uint64_t mair);
 /* The leaf attribute bits (no address, no type) map uses for prot. */
-UIOMMU_API int lpae_prot_to_attrs(int stage, int prot, uint64_t *attrs);
+int lpae_prot_to_attrs(int stage, int prot, uint64_t *attrs);
 
-UIOMMU_API void lpae_get_stats(const struct lpae_pgtable *pgt,
-			       struct lpae_stats *st);
+void lpae_get_stats(const struct lpae_pgtable *pgt, struct lpae_stats *st);
 
 #ifdef __cplusplus
 }

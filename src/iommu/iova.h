@@ -154,7 +154,7 @@ static inline unsigned long iova_size(const struct iova *iova)
 }
 
 /* Largest size (bytes, 4 KiB granule) that the rcaches keep: 128 KiB. */
-UIOMMU_API unsigned long iova_rcache_range(void);
+unsigned long iova_rcache_range(void);
 
 /*
  * Set up an empty domain: granule a power of two from 512 bytes to 1 MiB
@@ -162,14 +162,14 @@ UIOMMU_API unsigned long iova_rcache_range(void);
  * allocation: the domain works without rcaches (the fast calls then go to
  * the tree) until iova_domain_init_rcaches().
  */
-UIOMMU_API int init_iova_domain(struct iova_domain *iovad,
-				unsigned long granule, unsigned long start_pfn);
+int init_iova_domain(struct iova_domain *iovad, unsigned long granule,
+		     unsigned long start_pfn);
 /* Allocate the per-CPU caches: 0, -EEXIST if present, -ENOMEM (nothing
  * kept). */
-UIOMMU_API int iova_domain_init_rcaches(struct iova_domain *iovad);
+int iova_domain_init_rcaches(struct iova_domain *iovad);
 /* Free everything: nodes, magazines, caches.  The domain may be
  * re-initialised afterwards. */
-UIOMMU_API void put_iova_domain(struct iova_domain *iovad);
+void put_iova_domain(struct iova_domain *iovad);
 
 /*
  * Tree allocation of size granules at or below limit_pfn, as high as fits
@@ -177,15 +177,14 @@ UIOMMU_API void put_iova_domain(struct iova_domain *iovad);
  * up to a power of two.  Returns the node, or NULL when nothing fits (stats:
  * alloc_nospc) or the node could not be allocated (alloc_nomem).
  */
-UIOMMU_API struct iova *alloc_iova(struct iova_domain *iovad,
-				   unsigned long size, unsigned long limit_pfn,
-				   bool size_aligned);
+struct iova *alloc_iova(struct iova_domain *iovad, unsigned long size,
+			unsigned long limit_pfn, bool size_aligned);
 /* The node holding pfn, or NULL. */
-UIOMMU_API struct iova *find_iova(struct iova_domain *iovad, unsigned long pfn);
+struct iova *find_iova(struct iova_domain *iovad, unsigned long pfn);
 /* Remove and free a node found by find_iova()/alloc_iova(). */
-UIOMMU_API void __free_iova(struct iova_domain *iovad, struct iova *iova);
+void __free_iova(struct iova_domain *iovad, struct iova *iova);
 /* Free the range holding pfn (nothing if none). */
-UIOMMU_API void free_iova(struct iova_domain *iovad, unsigned long pfn);
+void free_iova(struct iova_domain *iovad, unsigned long pfn);
 /*
  * Keep [pfn_lo, pfn_hi] out of allocation (an MSI window, a hole).  Caches
  * are flushed first so that no cached range inside the window is handed out
@@ -193,9 +192,8 @@ UIOMMU_API void free_iova(struct iova_domain *iovad, unsigned long pfn);
  * held by callers inside it stay theirs.  Returns the node holding pfn_lo,
  * or NULL on bad arguments or -ENOMEM (nothing reserved then).
  */
-UIOMMU_API struct iova *reserve_iova(struct iova_domain *iovad,
-				     unsigned long pfn_lo,
-				     unsigned long pfn_hi);
+struct iova *reserve_iova(struct iova_domain *iovad, unsigned long pfn_lo,
+			  unsigned long pfn_hi);
 
 /*
  * Cached allocation, size-aligned.  Sizes up to 32 granules are rounded up
@@ -205,27 +203,23 @@ UIOMMU_API struct iova *reserve_iova(struct iova_domain *iovad,
  * caches of every CPU are flushed back to the tree once and the tree is
  * searched again before giving up.
  */
-UIOMMU_API unsigned long alloc_iova_fast(struct iova_domain *iovad,
-					 unsigned long size,
-					 unsigned long limit_pfn,
-					 bool flush_rcache);
+unsigned long alloc_iova_fast(struct iova_domain *iovad, unsigned long size,
+			      unsigned long limit_pfn, bool flush_rcache);
 /* Give a range from alloc_iova_fast() back: into this CPU's magazine when
  * its size is cacheable, else (or when no magazine can take it) to the
  * tree. */
-UIOMMU_API void free_iova_fast(struct iova_domain *iovad, unsigned long pfn,
-			       unsigned long size);
+void free_iova_fast(struct iova_domain *iovad, unsigned long pfn,
+		    unsigned long size);
 
 /* Return the ranges cached by one CPU, or by all CPUs and depots, to the
  * tree. */
-UIOMMU_API void free_cpu_cached_iovas(unsigned int cpu,
-				      struct iova_domain *iovad);
-UIOMMU_API void iova_domain_flush_rcaches(struct iova_domain *iovad);
+void free_cpu_cached_iovas(unsigned int cpu, struct iova_domain *iovad);
+void iova_domain_flush_rcaches(struct iova_domain *iovad);
 /* Return to the tree the depot magazines that stayed untouched since the
  * previous trim point, keeping IOVA_DEPOT_KEEP per size (docs/iova.md). */
-UIOMMU_API void iova_domain_trim_rcaches(struct iova_domain *iovad);
+void iova_domain_trim_rcaches(struct iova_domain *iovad);
 
-UIOMMU_API void iova_domain_stats(struct iova_domain *iovad,
-				  struct iova_stats *st);
+void iova_domain_stats(struct iova_domain *iovad, struct iova_stats *st);
 
 #ifdef __cplusplus
 }

@@ -18,8 +18,8 @@
 
 #include <sys/queue.h>
 #include <uiommu/base.h>
-#include <uiommu/mem.h>
-#include <uiommu/pgtable.h>
+#include "mem/mem.h"
+#include "pgtable/pgtable.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -315,45 +315,44 @@ struct iommu_device {
 	char name[32];
 };
 
-UIOMMU_API int iommu_device_register(struct iommu_device *iommu);
-UIOMMU_API void iommu_device_unregister(struct iommu_device *iommu);
+int iommu_device_register(struct iommu_device *iommu);
+void iommu_device_unregister(struct iommu_device *iommu);
 
 /*
  * Probe a device behind an IOMMU: the driver sets it up and the core puts
  * it in a group.  Devices with the same group_id (non-zero) share a group,
  * as functions behind one non-ACS bridge do; 0 gives a group of its own.
  */
-UIOMMU_API int iommu_probe_device(struct device *dev,
-				  struct iommu_device *iommu,
-				  unsigned int group_id);
-UIOMMU_API void iommu_release_device(struct device *dev);
+int iommu_probe_device(struct device *dev, struct iommu_device *iommu,
+		       unsigned int group_id);
+void iommu_release_device(struct device *dev);
 
-UIOMMU_API struct iommu_group *iommu_group_get(struct device *dev);
-UIOMMU_API int iommu_group_id(const struct iommu_group *group);
-UIOMMU_API unsigned int iommu_group_device_count(struct iommu_group *group);
-UIOMMU_API int iommu_group_for_each_dev(struct iommu_group *group, void *data,
-					int (*fn)(struct device *, void *));
-UIOMMU_API struct iommu_group *iommu_group_by_id(int id);
+struct iommu_group *iommu_group_get(struct device *dev);
+int iommu_group_id(const struct iommu_group *group);
+unsigned int iommu_group_device_count(struct iommu_group *group);
+int iommu_group_for_each_dev(struct iommu_group *group, void *data,
+			     int (*fn)(struct device *, void *));
+struct iommu_group *iommu_group_by_id(int id);
 
-UIOMMU_API bool device_iommu_capable(struct device *dev, enum iommu_cap cap);
+bool device_iommu_capable(struct device *dev, enum iommu_cap cap);
 
 /* ---- domains ------------------------------------------------------------------- */
 
 /* Allocate a domain of a given type on the IOMMU of dev.  DMA_FQ falls back
  * to DMA (strict) when the driver cannot flush its whole IOTLB: strict
  * semantics apply and nothing breaks. */
-UIOMMU_API int iommu_domain_alloc_type(struct device *dev, unsigned int type,
-				       struct iommu_domain **out);
+int iommu_domain_alloc_type(struct device *dev, unsigned int type,
+			    struct iommu_domain **out);
 /* Unmanaged (VFIO) domain: iommu_domain_alloc(dev). */
-UIOMMU_API struct iommu_domain *iommu_domain_alloc(struct device *dev);
+struct iommu_domain *iommu_domain_alloc(struct device *dev);
 /*
  * A stage-2 paging domain that nested domains may be allocated over (the
  * "nest parent"): map/unmap take IPAs (the guest's physical addresses) to
  * PAs; a device attached to it directly translates at stage 2 only.
  * -EOPNOTSUPP when the driver has no stage 2.
  */
-UIOMMU_API int iommu_domain_alloc_nest_parent(struct device *dev,
-					      struct iommu_domain **out);
+int iommu_domain_alloc_nest_parent(struct device *dev,
+				   struct iommu_domain **out);
 /*
  * A nested domain: the guest's stage 1 (s1: its CD table, an IPA) over
  * parent's stage 2.  It has no page tables of its own (map/unmap -EINVAL);
@@ -363,46 +362,38 @@ UIOMMU_API int iommu_domain_alloc_nest_parent(struct device *dev,
  * parent must outlive it.  iommu_domain_alloc_nested() is this without a
  * context, which is -EINVAL.
  */
-UIOMMU_API int iommu_domain_alloc_nested_s1(struct device *dev,
-					    struct iommu_domain *parent,
-					    const struct iommu_nested_s1 *s1,
-					    struct iommu_domain **out);
-UIOMMU_API int iommu_domain_alloc_nested(struct device *dev,
-					 struct iommu_domain *parent,
-					 struct iommu_domain **out);
-UIOMMU_API void iommu_domain_free(struct iommu_domain *domain);
+int iommu_domain_alloc_nested_s1(struct device *dev,
+				 struct iommu_domain *parent,
+				 const struct iommu_nested_s1 *s1,
+				 struct iommu_domain **out);
+int iommu_domain_alloc_nested(struct device *dev, struct iommu_domain *parent,
+			      struct iommu_domain **out);
+void iommu_domain_free(struct iommu_domain *domain);
 
 /* Attach every device of the group (-EBUSY if the group is attached
  * elsewhere); detach returns it to blocked. */
-UIOMMU_API int iommu_attach_group(struct iommu_domain *domain,
-				  struct iommu_group *group);
-UIOMMU_API void iommu_detach_group(struct iommu_domain *domain,
-				   struct iommu_group *group);
-UIOMMU_API int iommu_attach_device(struct iommu_domain *domain,
-				   struct device *dev);
-UIOMMU_API void iommu_detach_device(struct iommu_domain *domain,
-				    struct device *dev);
-UIOMMU_API struct iommu_domain *iommu_get_domain_for_dev(struct device *dev);
+int iommu_attach_group(struct iommu_domain *domain, struct iommu_group *group);
+void iommu_detach_group(struct iommu_domain *domain, struct iommu_group *group);
+int iommu_attach_device(struct iommu_domain *domain, struct device *dev);
+void iommu_detach_device(struct iommu_domain *domain, struct device *dev);
+struct iommu_domain *iommu_get_domain_for_dev(struct device *dev);
 
 /* Strictness, fixed at allocation (UNMANAGED domains are always strict). */
-UIOMMU_API bool iommu_domain_is_strict(const struct iommu_domain *domain);
+bool iommu_domain_is_strict(const struct iommu_domain *domain);
 /* Nested query: 1 nested, 0 not, -ENODEV no domain. */
-UIOMMU_API int iommu_domain_nesting(struct device *dev, int *nested);
+int iommu_domain_nesting(struct device *dev, int *nested);
 
-UIOMMU_API void iommu_set_fault_handler(struct iommu_domain *domain,
-					iommu_fault_handler_t handler,
-					void *token);
+void iommu_set_fault_handler(struct iommu_domain *domain,
+			     iommu_fault_handler_t handler, void *token);
 /* Report an unrecoverable fault to the domain handler (report_iommu_fault):
  * returns the handler's result, -ENOSYS when there is none. */
-UIOMMU_API int report_iommu_fault(struct iommu_domain *domain,
-				  struct device *dev, unsigned long iova,
-				  int flags);
+int report_iommu_fault(struct iommu_domain *domain, struct device *dev,
+		       unsigned long iova, int flags);
 /* The same to the domain dev is attached to now, looked up and reported
  * under its group's lock, so a concurrent detach cannot free it meanwhile
  * (IOMMU drivers' event interrupts); -ENOSYS when blocked or no handler.
  * The handler must not attach or detach dev's group. */
-UIOMMU_API int report_iommu_fault_dev(struct device *dev, unsigned long iova,
-				      int flags);
+int report_iommu_fault_dev(struct device *dev, unsigned long iova, int flags);
 
 /* ---- map / unmap ------------------------------------------------------------------- */
 
@@ -414,23 +405,22 @@ UIOMMU_API int report_iommu_fault_dev(struct device *dev, unsigned long iova,
  * wraps or leaves the aperture; -EEXIST when part is mapped; -ENOMEM.
  * Nothing stays mapped on failure.
  */
-UIOMMU_API int iommu_map(struct iommu_domain *domain, unsigned long iova,
-			 phys_addr_t paddr, size_t size, int prot);
+int iommu_map(struct iommu_domain *domain, unsigned long iova,
+	      phys_addr_t paddr, size_t size, int prot);
 /*
  * Unmap and invalidate (gather + iotlb_sync before returning).  Returns the
  * bytes unmapped, which may be more than asked for when the range starts a
  * larger page, and stops at the first hole: callers act on the size
  * returned.
  */
-UIOMMU_API size_t iommu_unmap(struct iommu_domain *domain, unsigned long iova,
-			      size_t size);
+size_t iommu_unmap(struct iommu_domain *domain, unsigned long iova,
+		   size_t size);
 /* Unmap into a caller's gather; invalidation waits for iommu_iotlb_sync. */
-UIOMMU_API size_t iommu_unmap_fast(struct iommu_domain *domain,
-				   unsigned long iova, size_t size,
-				   struct iommu_iotlb_gather *gather);
-UIOMMU_API void iommu_iotlb_sync(struct iommu_domain *domain,
-				 struct iommu_iotlb_gather *gather);
-UIOMMU_API void iommu_flush_iotlb_all(struct iommu_domain *domain);
+size_t iommu_unmap_fast(struct iommu_domain *domain, unsigned long iova,
+			size_t size, struct iommu_iotlb_gather *gather);
+void iommu_iotlb_sync(struct iommu_domain *domain,
+		      struct iommu_iotlb_gather *gather);
+void iommu_flush_iotlb_all(struct iommu_domain *domain);
 /*
  * A domain is broken once an invalidation of it could not be completed
  * (the command queue stuck, the SMMU disabled): the driver has blocked its
@@ -438,64 +428,57 @@ UIOMMU_API void iommu_flush_iotlb_all(struct iommu_domain *domain);
  * which cannot fail in the kernel's API, leave it here for the caller to
  * check after its iommu_unmap / iommu_iotlb_sync: 0 or -EIO.
  */
-UIOMMU_API int iommu_domain_error(struct iommu_domain *domain);
+int iommu_domain_error(struct iommu_domain *domain);
 /* For drivers: mark it broken; true for the call that did (the first
  * error stays). */
-UIOMMU_API bool iommu_domain_set_broken(struct iommu_domain *domain, int err);
-UIOMMU_API phys_addr_t iommu_iova_to_phys(struct iommu_domain *domain,
-					  dma_addr_t iova);
+bool iommu_domain_set_broken(struct iommu_domain *domain, int err);
+phys_addr_t iommu_iova_to_phys(struct iommu_domain *domain, dma_addr_t iova);
 
 /* Largest page for the next step of a map/unmap (exported for tests). */
-UIOMMU_API size_t iommu_pgsize(uint64_t pgsize_bitmap, unsigned long iova,
-			       phys_addr_t paddr, size_t size, size_t *count);
+size_t iommu_pgsize(uint64_t pgsize_bitmap, unsigned long iova,
+		    phys_addr_t paddr, size_t size, size_t *count);
 
 /* ---- reserved regions, features ------------------------------------------------------ */
 
 /* The device's reserved regions (the driver's, e.g. the MSI window). */
-UIOMMU_API int iommu_get_resv_regions(struct device *dev,
-				      struct iommu_resv_region *regions,
-				      unsigned int max, unsigned int *nr);
+int iommu_get_resv_regions(struct device *dev,
+			   struct iommu_resv_region *regions, unsigned int max,
+			   unsigned int *nr);
 
-UIOMMU_API int iommu_dev_enable_feature(struct device *dev,
-					enum iommu_dev_features feat);
-UIOMMU_API int iommu_dev_disable_feature(struct device *dev,
-					 enum iommu_dev_features feat);
+int iommu_dev_enable_feature(struct device *dev, enum iommu_dev_features feat);
+int iommu_dev_disable_feature(struct device *dev, enum iommu_dev_features feat);
 
 /* ---- device fault reporting (the IOPF-for-VFIO series' framework) ---------------------- */
 
 /* One handler per device: -EBUSY if one is registered. */
-UIOMMU_API int
-iommu_register_device_fault_handler(struct device *dev,
-				    iommu_dev_fault_handler_t handler,
-				    unsigned int flags, void *data);
+int iommu_register_device_fault_handler(struct device *dev,
+					iommu_dev_fault_handler_t handler,
+					unsigned int flags, void *data);
 /* flags = (flags & mask) | set, the handler unchanged; -EINVAL without a
  * handler. */
-UIOMMU_API int iommu_update_device_fault_handler(struct device *dev,
-						 unsigned int mask,
-						 unsigned int set);
+int iommu_update_device_fault_handler(struct device *dev, unsigned int mask,
+				      unsigned int set);
 /* -EBUSY while page requests are unanswered (the handler stays); -EINVAL
  * if none. */
-UIOMMU_API int iommu_unregister_device_fault_handler(struct device *dev);
-UIOMMU_API int iommu_get_device_fault_handler_flags(struct device *dev,
-						    unsigned int *flags);
+int iommu_unregister_device_fault_handler(struct device *dev);
+int iommu_get_device_fault_handler_flags(struct device *dev,
+					 unsigned int *flags);
 /*
  * Report a fault from the IOMMU driver.  Page requests are remembered until
  * answered with iommu_page_response().  Returns the handler's result, or
  * -ENODEV when no handler is registered.
  */
-UIOMMU_API int iommu_report_device_fault(struct device *dev,
-					 struct iommu_fault *fault);
+int iommu_report_device_fault(struct device *dev, struct iommu_fault *fault);
 /* Answer a page request: -EINVAL when no such request is pending. */
-UIOMMU_API int iommu_page_response(struct device *dev,
-				   struct iommu_page_response *msg);
-UIOMMU_API unsigned int iommu_pending_page_requests(struct device *dev);
+int iommu_page_response(struct device *dev, struct iommu_page_response *msg);
+unsigned int iommu_pending_page_requests(struct device *dev);
 /*
  * Answer every page request still pending on dev with IOMMU_PAGE_RESP_INVALID
  * (its handler is going away and whoever was to answer never will: the
  * device must not wait on it), as later kernels do when a device leaves its
  * fault queue.  Returns how many were answered.
  */
-UIOMMU_API unsigned int iommu_abort_page_requests(struct device *dev);
+unsigned int iommu_abort_page_requests(struct device *dev);
 
 #ifdef __cplusplus
 }

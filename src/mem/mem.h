@@ -100,47 +100,40 @@ struct phys_report {
 	uint64_t pin_refs;  /* sum of (refcount - mapcount) */
 };
 
-UIOMMU_API int phys_create(const struct phys_config *cfg,
-			   struct phys_mem **out);
-UIOMMU_API void phys_destroy(struct phys_mem *pm);
-UIOMMU_API phys_addr_t phys_base(const struct phys_mem *pm);
-UIOMMU_API uint64_t phys_size(const struct phys_mem *pm);
+int phys_create(const struct phys_config *cfg, struct phys_mem **out);
+void phys_destroy(struct phys_mem *pm);
+phys_addr_t phys_base(const struct phys_mem *pm);
+uint64_t phys_size(const struct phys_mem *pm);
 
-UIOMMU_API uint32_t phys_owner_alloc(struct phys_mem *pm);
+uint32_t phys_owner_alloc(struct phys_mem *pm);
 
 /* Allocate 2^order frames, naturally aligned, each with refcount 1 (or, with
  * PHYS_ALLOC_COMPOUND, one refcount of 1 on the head). */
-UIOMMU_API int phys_alloc_pages(struct phys_mem *pm, unsigned int order,
-				unsigned int flags, uint32_t owner,
-				phys_addr_t *pa);
+int phys_alloc_pages(struct phys_mem *pm, unsigned int order,
+		     unsigned int flags, uint32_t owner, phys_addr_t *pa);
 /* Drop the allocation reference of every frame of an extent from
  * phys_alloc_pages(). */
-UIOMMU_API void phys_free_pages(struct phys_mem *pm, phys_addr_t pa,
-				unsigned int order);
+void phys_free_pages(struct phys_mem *pm, phys_addr_t pa, unsigned int order);
 /* Take / drop one reference on each of npages frames starting at pa (whole
  * runs through compound extents cost one atomic operation per extent). */
-UIOMMU_API void phys_pin_range(struct phys_mem *pm, phys_addr_t pa,
-			       uint64_t npages);
-UIOMMU_API void phys_unpin_range(struct phys_mem *pm, phys_addr_t pa,
-				 uint64_t npages);
+void phys_pin_range(struct phys_mem *pm, phys_addr_t pa, uint64_t npages);
+void phys_unpin_range(struct phys_mem *pm, phys_addr_t pa, uint64_t npages);
 
 /* The direct map: no checks at all. */
-UIOMMU_API void *phys_to_virt(const struct phys_mem *pm, phys_addr_t pa);
-UIOMMU_API phys_addr_t phys_virt_to_phys(const struct phys_mem *pm,
-					 const void *va);
+void *phys_to_virt(const struct phys_mem *pm, phys_addr_t pa);
+phys_addr_t phys_virt_to_phys(const struct phys_mem *pm, const void *va);
 
 /* Generations: the current epoch, and a frame's generation. */
-UIOMMU_API uint64_t phys_epoch(const struct phys_mem *pm);
-UIOMMU_API uint64_t phys_frame_gen(const struct phys_mem *pm, phys_addr_t pa);
+uint64_t phys_epoch(const struct phys_mem *pm);
+uint64_t phys_frame_gen(const struct phys_mem *pm, phys_addr_t pa);
 /*
  * Checked access, for DMA: every frame touched must be allocated (-EFAULT
  * otherwise, and for addresses outside memory) and of generation <= gen
  * (-ESTALE otherwise: freed and reallocated since).  Nothing is copied unless
  * every frame passes.
  */
-UIOMMU_API int phys_access_checked(struct phys_mem *pm, phys_addr_t pa,
-				   void *buf, size_t len, bool write,
-				   uint64_t gen);
+int phys_access_checked(struct phys_mem *pm, phys_addr_t pa, void *buf,
+			size_t len, bool write, uint64_t gen);
 
 /* ---- the CPU-cache view of non-snooping DMA (cache.c) -------------------- */
 
@@ -152,30 +145,25 @@ UIOMMU_API int phys_access_checked(struct phys_mem *pm, phys_addr_t pa,
  * shows as stale data, and data an earlier owner of a frame wrote back as
  * leaked data.  -EINVAL outside memory.
  */
-UIOMMU_API int cache_flush_phys(struct phys_mem *pm, phys_addr_t pa,
-				size_t len);
+int cache_flush_phys(struct phys_mem *pm, phys_addr_t pa, size_t len);
 /* What a non-snooping device would read (tests, reports). */
-UIOMMU_API int cache_dram_read(struct phys_mem *pm, phys_addr_t pa, void *buf,
-			       size_t len);
+int cache_dram_read(struct phys_mem *pm, phys_addr_t pa, void *buf, size_t len);
 /* phys_access_checked() for a non-snooping device. */
-UIOMMU_API int phys_access_checked_nc(struct phys_mem *pm, phys_addr_t pa,
-				      void *buf, size_t len, bool write,
-				      uint64_t gen);
+int phys_access_checked_nc(struct phys_mem *pm, phys_addr_t pa, void *buf,
+			   size_t len, bool write, uint64_t gen);
 
 struct cache_stats {
 	uint64_t flushes, flush_bytes;
 	uint64_t nc_read_bytes, nc_write_bytes;
 };
 
-UIOMMU_API void cache_get_stats(const struct phys_mem *pm,
-				struct cache_stats *st);
+void cache_get_stats(const struct phys_mem *pm, struct cache_stats *st);
 
-UIOMMU_API int phys_frame_info(const struct phys_mem *pm, phys_addr_t pa,
-			       struct phys_frame_info *info);
-UIOMMU_API void phys_get_stats(const struct phys_mem *pm,
-			       struct phys_stats *st);
-UIOMMU_API void phys_report(const struct phys_mem *pm, uint32_t owner,
-			    struct phys_report *r);
+int phys_frame_info(const struct phys_mem *pm, phys_addr_t pa,
+		    struct phys_frame_info *info);
+void phys_get_stats(const struct phys_mem *pm, struct phys_stats *st);
+void phys_report(const struct phys_mem *pm, uint32_t owner,
+		 struct phys_report *r);
 
 /* ---- address spaces ---------------------------------------------------- */
 
@@ -204,7 +192,7 @@ struct mm;
  * Only private anonymous memory is adopted (-EFAULT otherwise).  The
  * preload library turns it on for the program it serves.
  */
-UIOMMU_API void mm_set_adopt(struct mm *mm, bool on);
+void mm_set_adopt(struct mm *mm, bool on);
 
 /*
  * The program's own munmap(2) and madvise(2), for the preload library:
@@ -234,11 +222,10 @@ UIOMMU_API void mm_set_adopt(struct mm *mm, bool on);
  * give -ENOMEM at the end, as the kernel's walk.  -EAGAIN stops it if no
  * frame is left for a pinned page.
  */
-UIOMMU_API int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
-				 int (*host)(void *addr, size_t len));
-UIOMMU_API int
-mm_foreign_madvise(struct mm *mm, void *addr, size_t len, int advice,
-		   int (*host)(void *addr, size_t len, int advice));
+int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
+		      int (*host)(void *addr, size_t len));
+int mm_foreign_madvise(struct mm *mm, void *addr, size_t len, int advice,
+		       int (*host)(void *addr, size_t len, int advice));
 /*
  * mremap(2): adopted memory in the old range (and, with MREMAP_FIXED, the
  * new one) is first given back to the program as private anonymous memory
@@ -247,12 +234,11 @@ mm_foreign_madvise(struct mm *mm, void *addr, size_t len, int advice,
  * makes the call on memory that is the program's again; *out gets its
  * answer.  Device memory in the range: -EINVAL, nothing changed.
  */
-UIOMMU_API int mm_foreign_mremap(struct mm *mm, void *addr, size_t old_len,
-				 size_t new_len, int flags, void *new_addr,
-				 void *(*host)(void *addr, size_t old_len,
-					       size_t new_len, int flags,
-					       void *new_addr),
-				 void **out);
+int mm_foreign_mremap(struct mm *mm, void *addr, size_t old_len, size_t new_len,
+		      int flags, void *new_addr,
+		      void *(*host)(void *addr, size_t old_len, size_t new_len,
+				    int flags, void *new_addr),
+		      void **out);
 
 /* gup flags */
 #define MM_GUP_WRITE	(1u << 0) /* FOLL_WRITE */
@@ -286,12 +272,12 @@ struct mm_stats {
 	uint64_t pages_scanned;
 };
 
-UIOMMU_API int mm_create(struct phys_mem *pm, struct mm **out);
+int mm_create(struct phys_mem *pm, struct mm **out);
 /* Tear down: notifiers' release, then every region unmapped.  Pins still
  * held keep their frames (orphaned, reported by phys_report). */
-UIOMMU_API void mm_destroy(struct mm *mm);
-UIOMMU_API struct phys_mem *mm_phys(const struct mm *mm);
-UIOMMU_API uint32_t mm_owner(const struct mm *mm);
+void mm_destroy(struct mm *mm);
+struct phys_mem *mm_phys(const struct mm *mm);
+uint32_t mm_owner(const struct mm *mm);
 
 /*
  * Locked memory of the process the mm stands for: its RLIMIT_MEMLOCK
@@ -309,31 +295,29 @@ UIOMMU_API uint32_t mm_owner(const struct mm *mm);
  * type1 takes it at MAP_DMA (the dma's lock_cap) and charges every later
  * pin of that dma with it; MM_GUP_LONGTERM pins take it when they pin.
  */
-UIOMMU_API void mm_set_memlock_limit(struct mm *mm, uint64_t bytes);
-UIOMMU_API uint64_t mm_memlock_limit(const struct mm *mm);
-UIOMMU_API void mm_set_cap_ipc_lock(struct mm *mm, bool cap);
-UIOMMU_API bool mm_cap_ipc_lock(const struct mm *mm);
+void mm_set_memlock_limit(struct mm *mm, uint64_t bytes);
+uint64_t mm_memlock_limit(const struct mm *mm);
+void mm_set_cap_ipc_lock(struct mm *mm, bool cap);
+bool mm_cap_ipc_lock(const struct mm *mm);
 /* Charge (npages > 0) or uncharge (npages < 0) locked_vm (the kernel's
  * __account_locked_vm).  A charge past the limit fails with -ENOMEM unless
  * lock_cap (the pinner's capability, taken when its pinning began) is
  * set; it is charged either way.  Uncharges never fail. */
-UIOMMU_API int mm_lock_acct(struct mm *mm, long npages, bool lock_cap);
-UIOMMU_API uint64_t mm_locked_vm(const struct mm *mm);
+int mm_lock_acct(struct mm *mm, long npages, bool lock_cap);
+uint64_t mm_locked_vm(const struct mm *mm);
 
 /* Create a region of len bytes (rounded up to pages); *addr receives it. */
-UIOMMU_API int mm_mmap(struct mm *mm, size_t len, unsigned int flags,
-		       void **addr);
+int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr);
 /* Map existing physical memory (device memory) as an IO|PFNMAP region, the
  * way remap_pfn_range does; vm_flags adds to those (e.g. MM_VM_ALLOW_WC). */
-UIOMMU_API int mm_mmap_pfn(struct mm *mm, phys_addr_t pa, size_t len,
-			   uint64_t vm_flags, void **addr);
-UIOMMU_API int mm_munmap(struct mm *mm, void *addr, size_t len);
-UIOMMU_API int mm_discard(struct mm *mm, void *addr, size_t len);
-UIOMMU_API int mm_find_vma(struct mm *mm, unsigned long uaddr,
-			   struct mm_vma_info *info);
+int mm_mmap_pfn(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
+		void **addr);
+int mm_munmap(struct mm *mm, void *addr, size_t len);
+int mm_discard(struct mm *mm, void *addr, size_t len);
+int mm_find_vma(struct mm *mm, unsigned long uaddr, struct mm_vma_info *info);
 /* follow_pfn for IO|PFNMAP regions; -EINVAL for regions of pinnable pages. */
-UIOMMU_API int mm_follow_pfn(struct mm *mm, unsigned long uaddr,
-			     phys_addr_t *pa, uint64_t *vm_flags);
+int mm_follow_pfn(struct mm *mm, unsigned long uaddr, phys_addr_t *pa,
+		  uint64_t *vm_flags);
 
 /*
  * Pin npages user pages from uaddr (get_user_pages).  Physically contiguous
@@ -343,15 +327,14 @@ UIOMMU_API int mm_follow_pfn(struct mm *mm, unsigned long uaddr,
  * When max_runs runs are used up the pin stops early: the return value is
  * the number of pages pinned (> 0).
  */
-UIOMMU_API long mm_pin_pages(struct mm *mm, unsigned long uaddr,
-			     unsigned long npages, unsigned int gup_flags,
-			     struct mm_pin_run *runs, unsigned int max_runs,
-			     unsigned int *nr_runs);
+long mm_pin_pages(struct mm *mm, unsigned long uaddr, unsigned long npages,
+		  unsigned int gup_flags, struct mm_pin_run *runs,
+		  unsigned int max_runs, unsigned int *nr_runs);
 /* Unpin runs from mm_pin_pages() (uncharging if MM_GUP_LONGTERM). */
-UIOMMU_API void mm_unpin_pages(struct mm *mm, const struct mm_pin_run *runs,
-			       unsigned int nr_runs, unsigned int gup_flags);
+void mm_unpin_pages(struct mm *mm, const struct mm_pin_run *runs,
+		    unsigned int nr_runs, unsigned int gup_flags);
 
-UIOMMU_API void mm_get_stats(const struct mm *mm, struct mm_stats *st);
+void mm_get_stats(const struct mm *mm, struct mm_stats *st);
 
 /* ---- MMU notifiers ------------------------------------------------------ */
 
@@ -389,8 +372,8 @@ struct mmu_notifier {
 	LIST_ENTRY(mmu_notifier) link;
 };
 
-UIOMMU_API int mmu_notifier_register(struct mmu_notifier *mn, struct mm *mm);
-UIOMMU_API void mmu_notifier_unregister(struct mmu_notifier *mn);
+int mmu_notifier_register(struct mmu_notifier *mn, struct mm *mm);
+void mmu_notifier_unregister(struct mmu_notifier *mn);
 
 /* ---- invariants --------------------------------------------------------- */
 
@@ -400,10 +383,9 @@ UIOMMU_API void mmu_notifier_unregister(struct mmu_notifier *mn);
  * problems it found; frames of owner 'keep' (e.g. PHYS_OWNER_KERNEL for
  * page tables still in use) are allowed to stay allocated.
  */
-UIOMMU_API int mem_check_invariants(const struct phys_mem *pm, uint32_t keep,
-				    FILE *log);
+int mem_check_invariants(const struct phys_mem *pm, uint32_t keep, FILE *log);
 /* An mm's own invariants: locked_vm back to zero, no pins on its frames. */
-UIOMMU_API int mm_check_invariants(const struct mm *mm, FILE *log);
+int mm_check_invariants(const struct mm *mm, FILE *log);
 
 #ifdef __cplusplus
 }

@@ -28,8 +28,8 @@
 
 #include <stdint.h>
 #include <uiommu/base.h>
-#include <uiommu/mem.h>
-#include <uiommu/pgtable.h>
+#include "mem/mem.h"
+#include "pgtable/pgtable.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,9 +83,9 @@ enum kvm_pgtable_prot {
  * Normal write-back; DEVICE alone is Device-nGnRE, NORMAL_NC alone
  * Normal-NC.
  */
-UIOMMU_API int stage2_set_prot_attr(enum kvm_pgtable_prot prot, uint64_t *attr);
+int stage2_set_prot_attr(enum kvm_pgtable_prot prot, uint64_t *attr);
 /* How many times the contradictory-attribute warning was printed (0 or 1). */
-UIOMMU_API unsigned int stage2_prot_warnings(void);
+unsigned int stage2_prot_warnings(void);
 
 /* ---- VMs and memory slots ----------------------------------------------- */
 
@@ -138,10 +138,10 @@ struct stage2_stats {
 };
 
 /* Create a VM whose slots are regions of mm (registers an MMU notifier). */
-UIOMMU_API int stage2_create_vm(struct mm *mm, const struct stage2_config *cfg,
-				struct kvm **out);
+int stage2_create_vm(struct mm *mm, const struct stage2_config *cfg,
+		     struct kvm **out);
 /* Unmap everything, unregister, free the table.  No fault may be running. */
-UIOMMU_API void stage2_destroy_vm(struct kvm *kvm);
+void stage2_destroy_vm(struct kvm *kvm);
 
 /*
  * KVM_SET_USER_MEMORY_REGION.  Creates, deletes (memory_size 0) or changes
@@ -153,8 +153,8 @@ UIOMMU_API void stage2_destroy_vm(struct kvm *kvm);
  *  -EEXIST  the range overlaps another slot
  *  -ENOMEM
  */
-UIOMMU_API int stage2_set_memory_region(struct kvm *kvm,
-					const struct stage2_memory_region *r);
+int stage2_set_memory_region(struct kvm *kvm,
+			     const struct stage2_memory_region *r);
 
 /* Fault flags (from the ESR: WnR, instruction abort) */
 #define STAGE2_FAULT_WRITE (1u << 0)
@@ -178,22 +178,21 @@ struct stage2_fault_result {
  *  -ENOEXEC  an exec fault on device memory
  *  -ENOMEM   no memory for a table (nothing changed)
  */
-UIOMMU_API int stage2_handle_fault(struct kvm *kvm, uint64_t gpa,
-				   unsigned int flags,
-				   struct stage2_fault_result *res);
+int stage2_handle_fault(struct kvm *kvm, uint64_t gpa, unsigned int flags,
+			struct stage2_fault_result *res);
 
 /* The stage-2 table (for decoding leaves: lpae_lookup, lpae_get_cfg). */
-UIOMMU_API struct lpae_pgtable *stage2_pgtable(struct kvm *kvm);
+struct lpae_pgtable *stage2_pgtable(struct kvm *kvm);
 /* The raw leaf at gpa and its prot decoded back; -ENOENT. */
-UIOMMU_API int stage2_lookup(struct kvm *kvm, uint64_t gpa, uint64_t *pte,
-			     enum kvm_pgtable_prot *prot);
-UIOMMU_API void stage2_get_stats(struct kvm *kvm, struct stage2_stats *st);
+int stage2_lookup(struct kvm *kvm, uint64_t gpa, uint64_t *pte,
+		  enum kvm_pgtable_prot *prot);
+void stage2_get_stats(struct kvm *kvm, struct stage2_stats *st);
 /*
  * Invariants: every slot's mapped-page bitmap equals the stage-2 table
  * (each set bit a valid leaf to the page the slot's mm maps now, each
  * clear bit no leaf), and no leaf outside any slot.  Returns problems.
  */
-UIOMMU_API int stage2_check_invariants(struct kvm *kvm, FILE *log);
+int stage2_check_invariants(struct kvm *kvm, FILE *log);
 
 /* ---- what the guest's stage 1 may choose --------------------------------- */
 
@@ -211,10 +210,10 @@ enum stage2_memtype {
  * (Device over Normal-NC over Normal write-back), the combining rule of
  * VMSAv8 without FWB.  Stage 2 therefore bounds what the guest may use.
  */
-UIOMMU_API int stage2_effective_memtype(int s1, int s2);
+int stage2_effective_memtype(int s1, int s2);
 /* The host user's own stage-1 type of a VMA: IO|PFNMAP mappings stay
  * non-cached Device (pgprot_noncached) whatever VM_VFIO_ALLOW_WC says. */
-UIOMMU_API int stage2_host_memtype(uint64_t vm_flags);
+int stage2_host_memtype(uint64_t vm_flags);
 
 #ifdef __cplusplus
 }

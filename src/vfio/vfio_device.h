@@ -9,7 +9,7 @@
 #define UIOMMU_VFIO_DEVICE_H
 
 #include <sys/types.h>
-#include <uiommu/iommu.h>
+#include "iommu/iommu.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,33 +78,30 @@ struct vfio_device {
  * that does not fit; else 0 with the size of the data after the header.
  */
 struct vfio_irq_set;
-UIOMMU_API int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr,
-						  int num_irqs,
-						  int max_irq_type,
-						  size_t *data_size);
+int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr, int num_irqs,
+				       int max_irq_type, size_t *data_size);
 
 /* Register a device whose dev is probed: its IOMMU group becomes the VFIO
  * group numbered group_nr (/dev/vfio/<group_nr>). */
-UIOMMU_API int vfio_register_group_dev(struct vfio_device *vdev, int group_nr);
+int vfio_register_group_dev(struct vfio_device *vdev, int group_nr);
 /* -EBUSY while the device or its group is open. */
-UIOMMU_API int vfio_unregister_group_dev(struct vfio_device *vdev);
+int vfio_unregister_group_dev(struct vfio_device *vdev);
 
 /* The fd front (uiommu_open and friends call these). */
-UIOMMU_API int vfio_fops_open(struct mm *mm, const char *path, int flags);
-UIOMMU_API int vfio_fops_ioctl(int fd, unsigned long request, void *arg);
-UIOMMU_API int vfio_fops_close(int fd);
-UIOMMU_API ssize_t vfio_fops_pread(int fd, void *buf, size_t count, off_t off);
-UIOMMU_API ssize_t vfio_fops_pwrite(int fd, const void *buf, size_t count,
-				    off_t off);
-UIOMMU_API ssize_t vfio_fops_read(int fd, void *buf, size_t count);
-UIOMMU_API ssize_t vfio_fops_write(int fd, const void *buf, size_t count);
-UIOMMU_API off_t vfio_fops_lseek(int fd, off_t off, int whence);
+int vfio_fops_open(struct mm *mm, const char *path, int flags);
+int vfio_fops_ioctl(int fd, unsigned long request, void *arg);
+int vfio_fops_close(int fd);
+ssize_t vfio_fops_pread(int fd, void *buf, size_t count, off_t off);
+ssize_t vfio_fops_pwrite(int fd, const void *buf, size_t count, off_t off);
+ssize_t vfio_fops_read(int fd, void *buf, size_t count);
+ssize_t vfio_fops_write(int fd, const void *buf, size_t count);
+off_t vfio_fops_lseek(int fd, off_t off, int whence);
 /* mmap of a device fd region into mm (MAP_SHARED only, as vfio-pci):
  * the address, or MAP_FAILED with errno. */
-UIOMMU_API void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags,
-				int fd, off_t off);
-UIOMMU_API bool vfio_fd_is_ours(int fd);
-UIOMMU_API unsigned int vfio_open_fds(void);
+void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags, int fd,
+		     off_t off);
+bool vfio_fd_is_ours(int fd);
+unsigned int vfio_open_fds(void);
 
 #ifdef __cplusplus
 }

@@ -7,8 +7,8 @@
 #ifndef UIOMMU_ARM_SMMU_V3_H
 #define UIOMMU_ARM_SMMU_V3_H
 
-#include <uiommu/hw.h>
-#include <uiommu/iommu.h>
+#include "hw/hw.h"
+#include "iommu/iommu.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,12 +25,11 @@ struct arm_smmu_options {
 
 /* Probe the driver on an SMMU: installs its interrupt handlers and returns
  * the registered IOMMU.  opts may be NULL for the defaults. */
-UIOMMU_API int arm_smmu_device_probe(struct smmu *hw,
-				     const struct arm_smmu_options *opts,
-				     struct arm_smmu_device **out);
-UIOMMU_API void arm_smmu_device_remove(struct arm_smmu_device *smmu);
-UIOMMU_API struct iommu_device *arm_smmu_iommu(struct arm_smmu_device *smmu);
-UIOMMU_API struct smmu *arm_smmu_hw(struct arm_smmu_device *smmu);
+int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
+			  struct arm_smmu_device **out);
+void arm_smmu_device_remove(struct arm_smmu_device *smmu);
+struct iommu_device *arm_smmu_iommu(struct arm_smmu_device *smmu);
+struct smmu *arm_smmu_hw(struct arm_smmu_device *smmu);
 
 struct arm_smmu_stats {
 	uint64_t tlbi_cmds; /* TLBI commands issued */
@@ -53,12 +52,12 @@ struct arm_smmu_stats {
 	uint64_t last_cmd[2];	  /* the command it stopped at */
 };
 
-UIOMMU_API void arm_smmu_get_stats(struct arm_smmu_device *smmu,
-				   struct arm_smmu_stats *st);
+void arm_smmu_get_stats(struct arm_smmu_device *smmu,
+			struct arm_smmu_stats *st);
 
 /* The ASID (stage 1) or VMID (stage 2; a nested domain: its parent's) of a
  * domain, for tests; -EINVAL for identity and blocked domains. */
-UIOMMU_API int arm_smmu_domain_tag(struct iommu_domain *domain);
+int arm_smmu_domain_tag(struct iommu_domain *domain);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@
 #ifndef UIOMMU_SVA_H
 #define UIOMMU_SVA_H
 
-#include <uiommu/devices.h>
+#include "devices/devices.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,16 +25,15 @@ struct sva_result {
 
 /* A stall-capable accelerator with stream sid, probed into the IOMMU group
  * of group_tag (iommu_probe_device). */
-UIOMMU_API int sva_create(struct platform *p, const char *name, uint32_t sid,
-			  unsigned int group_tag, struct sva_dev **out);
-UIOMMU_API void sva_destroy(struct sva_dev *s);
-UIOMMU_API struct device *sva_device(struct sva_dev *s);
-UIOMMU_API struct dev *sva_hw(struct sva_dev *s);
+int sva_create(struct platform *p, const char *name, uint32_t sid,
+	       unsigned int group_tag, struct sva_dev **out);
+void sva_destroy(struct sva_dev *s);
+struct device *sva_device(struct sva_dev *s);
+struct dev *sva_hw(struct sva_dev *s);
 
 /* Process times messages; stops at the first failed one (its errno). */
-UIOMMU_API int sva_run(struct sva_dev *s, dma_addr_t src, dma_addr_t dst,
-		       uint64_t msg_len, unsigned int times,
-		       struct sva_result *res);
+int sva_run(struct sva_dev *s, dma_addr_t src, dma_addr_t dst, uint64_t msg_len,
+	    unsigned int times, struct sva_result *res);
 
 #ifdef __cplusplus
 }

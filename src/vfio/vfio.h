@@ -19,7 +19,7 @@
 
 #include <sys/queue.h>
 #include <linux/vfio.h>
-#include <uiommu/iommu.h>
+#include "iommu/iommu.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,7 +41,7 @@ struct vfio_iommu;
  * Set dma_entry_limit (the kernel's module parameter): containers opened
  * afterwards start with that many available mappings.
  */
-UIOMMU_API void vfio_iommu_type1_set_dma_entry_limit(unsigned int limit);
+void vfio_iommu_type1_set_dma_entry_limit(unsigned int limit);
 
 /*
  * Open a container backend on the address space mm.  type is
@@ -51,10 +51,10 @@ UIOMMU_API void vfio_iommu_type1_set_dma_entry_limit(unsigned int limit);
  * devices on a nested domain over them); -EINVAL otherwise.  Locked memory
  * is charged to mm.
  */
-UIOMMU_API int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
-				     struct vfio_iommu **out);
+int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
+			  struct vfio_iommu **out);
 /* Detach every group, remove every mapping, free the container. */
-UIOMMU_API void vfio_iommu_type1_release(struct vfio_iommu *iommu);
+void vfio_iommu_type1_release(struct vfio_iommu *iommu);
 
 /*
  * Attach an IOMMU-backed group: join an existing domain of the same IOMMU
@@ -65,20 +65,19 @@ UIOMMU_API void vfio_iommu_type1_release(struct vfio_iommu *iommu);
  * mapping's vaddr is invalid (VFIO_DMA_UNMAP_FLAG_VADDR) and would have to
  * be pinned; the errors of pinning and mapping.
  */
-UIOMMU_API int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
-					     struct iommu_group *group);
+int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
+				  struct iommu_group *group);
 /*
  * Attach an emulated group (a mediated device with no IOMMU of its own, the
  * kernel's VFIO_EMULATED_IOMMU): group is only a token; such a group's
  * driver sees memory through vfio_iommu_type1_pin_pages().
  */
-UIOMMU_API int
-vfio_iommu_type1_attach_emulated_group(struct vfio_iommu *iommu,
-				       struct iommu_group *group);
+int vfio_iommu_type1_attach_emulated_group(struct vfio_iommu *iommu,
+					   struct iommu_group *group);
 /* Detach either kind.  Detaching the last IOMMU-backed group with no
  * emulated group left removes every mapping, as the kernel does. */
-UIOMMU_API void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
-					      struct iommu_group *group);
+void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
+				   struct iommu_group *group);
 
 /*
  * VFIO_CHECK_EXTENSION, VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA,
@@ -93,8 +92,8 @@ UIOMMU_API void vfio_iommu_type1_detach_group(struct vfio_iommu *iommu,
  * retries (the kernel BUG()s), naming the device in a diagnostic and in
  * stats.busy_device.
  */
-UIOMMU_API long vfio_iommu_type1_ioctl(struct vfio_iommu *iommu,
-				       unsigned int cmd, unsigned long arg);
+long vfio_iommu_type1_ioctl(struct vfio_iommu *iommu, unsigned int cmd,
+			    unsigned long arg);
 
 /* ---- pinning drivers (mediated devices) ----------------------------------- */
 
@@ -141,11 +140,10 @@ struct vfio_iommu_device {
 	uint64_t pinned;
 };
 
-UIOMMU_API int vfio_iommu_type1_register_device(struct vfio_iommu *iommu,
-						struct vfio_iommu_device *vdev);
-UIOMMU_API void
-vfio_iommu_type1_unregister_device(struct vfio_iommu *iommu,
-				   struct vfio_iommu_device *vdev);
+int vfio_iommu_type1_register_device(struct vfio_iommu *iommu,
+				     struct vfio_iommu_device *vdev);
+void vfio_iommu_type1_unregister_device(struct vfio_iommu *iommu,
+					struct vfio_iommu_device *vdev);
 
 /*
  * Pin npage pages from iova for a group's driver (vfio_pin_pages): phys[i]
@@ -158,18 +156,17 @@ vfio_iommu_type1_unregister_device(struct vfio_iommu *iommu,
  * two references; it is charged to locked_vm only when no IOMMU-backed
  * domain already pinned it.  All or nothing.
  */
-UIOMMU_API int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
-					  struct iommu_group *group,
-					  dma_addr_t iova, int npage, int prot,
-					  phys_addr_t *phys);
+int vfio_iommu_type1_pin_pages(struct vfio_iommu *iommu,
+			       struct iommu_group *group, dma_addr_t iova,
+			       int npage, int prot, phys_addr_t *phys);
 /*
  * Drop one reference on each of npage pages from iova; pages never pinned
  * are left alone.  Returns the pages processed (stopping at the first one
  * outside every mapping), or -EINVAL when that is the very first page or
  * the arguments are bad, -EACCES for v1.
  */
-UIOMMU_API int vfio_iommu_type1_unpin_pages(struct vfio_iommu *iommu,
-					    dma_addr_t iova, int npage);
+int vfio_iommu_type1_unpin_pages(struct vfio_iommu *iommu, dma_addr_t iova,
+				 int npage);
 
 /*
  * The same for a registered device (the kernel's vfio_pin_pages(vdev, ...)):
@@ -184,18 +181,17 @@ UIOMMU_API int vfio_iommu_type1_unpin_pages(struct vfio_iommu *iommu,
  * -ENOMEM also for the holder record.  Unregistering a device drops every
  * reference it still holds (with a warning).
  */
-UIOMMU_API int vfio_iommu_type1_device_pin_pages(struct vfio_iommu *iommu,
-						 struct vfio_iommu_device *vdev,
-						 struct iommu_group *group,
-						 dma_addr_t iova, int npage,
-						 int prot, phys_addr_t *phys);
-UIOMMU_API int
-vfio_iommu_type1_device_unpin_pages(struct vfio_iommu *iommu,
-				    struct vfio_iommu_device *vdev,
-				    dma_addr_t iova, int npage);
+int vfio_iommu_type1_device_pin_pages(struct vfio_iommu *iommu,
+				      struct vfio_iommu_device *vdev,
+				      struct iommu_group *group,
+				      dma_addr_t iova, int npage, int prot,
+				      phys_addr_t *phys);
+int vfio_iommu_type1_device_unpin_pages(struct vfio_iommu *iommu,
+					struct vfio_iommu_device *vdev,
+					dma_addr_t iova, int npage);
 /* Page references vdev holds in iommu (0 when it is not registered). */
-UIOMMU_API uint64_t vfio_iommu_type1_device_pinned(
-	struct vfio_iommu *iommu, struct vfio_iommu_device *vdev);
+uint64_t vfio_iommu_type1_device_pinned(struct vfio_iommu *iommu,
+					struct vfio_iommu_device *vdev);
 
 /* ---- non-coherent domains ---------------------------------------- */
 
@@ -212,8 +208,7 @@ UIOMMU_API uint64_t vfio_iommu_type1_device_pinned(
  * stays); scenarios use it to show what the device then reads.  On by
  * default.
  */
-UIOMMU_API void vfio_iommu_type1_set_cache_flush(struct vfio_iommu *iommu,
-						 bool enabled);
+void vfio_iommu_type1_set_cache_flush(struct vfio_iommu *iommu, bool enabled);
 
 /*
  * Test hook: called, under the container lock, for each step the backend
@@ -252,8 +247,8 @@ struct vfio_trace_event {
 };
 
 typedef void (*vfio_trace_fn)(const struct vfio_trace_event *ev, void *arg);
-UIOMMU_API void vfio_iommu_type1_set_trace(struct vfio_iommu *iommu,
-					   vfio_trace_fn fn, void *arg);
+void vfio_iommu_type1_set_trace(struct vfio_iommu *iommu, vfio_trace_fn fn,
+				void *arg);
 
 /* ---- introspection for tests and reports ---------------------------------- */
 
@@ -297,20 +292,19 @@ struct vfio_iommu_type1_stats {
 	uint64_t iopf_unmapped_pages; /* pages the notifier unmapped */
 };
 
-UIOMMU_API void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
-					   struct vfio_iommu_type1_stats *st);
+void vfio_iommu_type1_get_stats(struct vfio_iommu *iommu,
+				struct vfio_iommu_type1_stats *st);
 /* The domain the group is attached to through this container, or NULL. */
-UIOMMU_API struct iommu_domain *
-vfio_iommu_type1_group_domain(struct vfio_iommu *iommu,
-			      struct iommu_group *group);
+struct iommu_domain *vfio_iommu_type1_group_domain(struct vfio_iommu *iommu,
+						   struct iommu_group *group);
 /* Does a vfio_dma cover iova?  Its range (and whether it is mapped in the
  * IOMMU) is returned; -ENOENT otherwise. */
-UIOMMU_API int vfio_iommu_type1_find_dma(struct vfio_iommu *iommu,
-					 dma_addr_t iova, dma_addr_t *start,
-					 uint64_t *size, bool *iommu_mapped);
+int vfio_iommu_type1_find_dma(struct vfio_iommu *iommu, dma_addr_t iova,
+			      dma_addr_t *start, uint64_t *size,
+			      bool *iommu_mapped);
 /* Is the group's pinned-page dirty scope set?  -ENOENT if unknown. */
-UIOMMU_API int vfio_iommu_type1_group_pinned_scope(struct vfio_iommu *iommu,
-						   struct iommu_group *group);
+int vfio_iommu_type1_group_pinned_scope(struct vfio_iommu *iommu,
+					struct iommu_group *group);
 
 /* ---- I/O page faults (the reviewers' design) ------------------------ */
 
@@ -360,22 +354,20 @@ struct vfio_iommu_type1_info_cap_iopf {
  * this with the container's own mm.  With IOPF enabled, MAP_DMA and
  * UNMAP_DMA from another mm fail with -EPERM.
  */
-UIOMMU_API long vfio_iommu_type1_ioctl_mm(struct vfio_iommu *iommu,
-					  struct mm *current_mm,
-					  unsigned int cmd, unsigned long arg);
+long vfio_iommu_type1_ioctl_mm(struct vfio_iommu *iommu, struct mm *current_mm,
+			       unsigned int cmd, unsigned long arg);
 
 /*
  * Pages one fault maps (1 by default): from the faulting page on, stopping
  * before the first page already mapped and at the end of the mapping.
  * 512 reproduces the posted series.  -EINVAL outside [1, 512].
  */
-UIOMMU_API int vfio_iommu_type1_set_iopf_premap(struct vfio_iommu *iommu,
-						unsigned int pages);
+int vfio_iommu_type1_set_iopf_premap(struct vfio_iommu *iommu,
+				     unsigned int pages);
 
 /* Is the page at iova mapped by a fault (its bitmap bit)?  1 or 0;
  * -ENOENT outside every mapping, -EINVAL with IOPF off. */
-UIOMMU_API int vfio_iommu_type1_iopf_mapped(struct vfio_iommu *iommu,
-					    dma_addr_t iova);
+int vfio_iommu_type1_iopf_mapped(struct vfio_iommu *iommu, dma_addr_t iova);
 
 /* ---- nested translation ------------------------------ */
 
@@ -394,10 +386,9 @@ UIOMMU_API int vfio_iommu_type1_iopf_mapped(struct vfio_iommu *iommu,
  * fetches CDs outside any stallable transaction: with IOPF on, keep the CD
  * table resident at stage 2 (pin it: driver pins are mapped at once).
  */
-UIOMMU_API int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
-					      struct iommu_group *group,
-					      uint64_t cd_table,
-					      unsigned int cd_max);
+int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
+				   struct iommu_group *group, uint64_t cd_table,
+				   unsigned int cd_max);
 
 /*
  * The VFIO IOPF series' vfio_iommu_dev_fault_handler_register_nested(): ask that
@@ -413,9 +404,8 @@ UIOMMU_API int vfio_iommu_type1_set_nested_s1(struct vfio_iommu *iommu,
  * enabling the feature.  Enabling IOPF after L1 registration is
  * -EBUSY: L1 comes after L2, as the posted series assumes.
  */
-UIOMMU_API int vfio_iommu_dev_fault_handler_register_nested(struct device *dev);
-UIOMMU_API int
-vfio_iommu_dev_fault_handler_unregister_nested(struct device *dev);
+int vfio_iommu_dev_fault_handler_register_nested(struct device *dev);
+int vfio_iommu_dev_fault_handler_unregister_nested(struct device *dev);
 
 /*
  * Invariant checker for tests: with IOPF on, every mapping's fault bitmap
@@ -424,7 +414,7 @@ vfio_iommu_dev_fault_handler_unregister_nested(struct device *dev);
  * page is the frame currently behind its vaddr.  Returns the problems found,
  * reported to log if not NULL.
  */
-UIOMMU_API int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log);
+int vfio_iommu_type1_iopf_check(struct vfio_iommu *iommu, FILE *log);
 
 #ifdef __cplusplus
 }
