@@ -56,7 +56,7 @@ static void bench_hw(void)
 	phys_addr_t root, cdt, data;
 	struct phys_mem *pm;
 	struct smmu *smmu;
-	struct dev *dev;
+	struct endpoint *dev;
 	struct smmu_xlate x;
 	uint64_t t0, sink = 0;
 	void *dst;
@@ -88,7 +88,7 @@ static void bench_hw(void)
 	}
 	for (i = 0; i < MISS_PAGES; i++)
 		map4k(pm, root, 0x10000000ULL + (uint64_t)i * 4096, data);
-	if (dev_create(smmu, 0, 0, 0, &dev))
+	if (endpoint_create(smmu, 0, 0, 0, &dev))
 		abort();
 	src = aligned_alloc(4096, 4096);
 	memset(src, 0x5a, 4096);
@@ -117,10 +117,10 @@ static void bench_hw(void)
 		miss[r] = (double)(bench_now_ns() - t0) / MISS_PAGES;
 
 		/* 4 KiB DMA through a hit, beside memcpy */
-		dev_dma_write(dev, 0x10000000ULL, src, 4096);
+		endpoint_dma_write(dev, 0x10000000ULL, src, 4096);
 		t0 = bench_now_ns();
 		for (i = 0; i < iters / 4; i++)
-			dev_dma_write(dev, 0x10000000ULL, src, 4096);
+			endpoint_dma_write(dev, 0x10000000ULL, src, 4096);
 		dma[r] = 4096.0 * (iters / 4) / (double)(bench_now_ns() - t0);
 		t0 = bench_now_ns();
 		for (i = 0; i < iters / 4; i++) {
@@ -144,7 +144,7 @@ static void bench_hw(void)
 	bench_report("hw.dma_vs_memcpy", bench_median(ratio, reps), "x",
 		     "target >= 0.80");
 	free(src);
-	dev_destroy(dev);
+	endpoint_destroy(dev);
 	smmu_destroy(smmu);
 	phys_destroy(pm);
 }

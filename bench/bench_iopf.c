@@ -63,8 +63,8 @@ static int touch_pages(struct sva_dev *s, unsigned int pages, double *ns)
 	int ret;
 
 	for (unsigned int i = 0; i < pages; i++) {
-		ret = dev_dma_write(sva_hw(s), IOVA + ((uint64_t)i << 12), &v,
-				    4);
+		ret = endpoint_dma_write(sva_hw(s), IOVA + ((uint64_t)i << 12),
+					 &v, 4);
 		if (ret)
 			return ret;
 	}
@@ -142,7 +142,7 @@ static double type1_roundtrip(bool threaded)
 	if (bench_type1_map(c, va, IOVA, TYPE1_SIZE))
 		goto out;
 	/* the tables of the range exist: only leaves are faulted in */
-	if (dev_dma_write(sva_hw(s), IOVA + (PAGES << 12), &v, 4))
+	if (endpoint_dma_write(sva_hw(s), IOVA + (PAGES << 12), &v, 4))
 		goto out;
 	for (int r = -1; r < bench_reps; r++) {
 		if (touch_pages(s, pages, r >= 0 ? &samples[r] : NULL))
@@ -150,7 +150,7 @@ static double type1_roundtrip(bool threaded)
 		if (bench_type1_unmap(c, IOVA, TYPE1_SIZE) ||
 		    bench_type1_map(c, va, IOVA, TYPE1_SIZE))
 			goto out;
-		if (dev_dma_write(sva_hw(s), IOVA + (PAGES << 12), &v, 4))
+		if (endpoint_dma_write(sva_hw(s), IOVA + (PAGES << 12), &v, 4))
 			goto out;
 	}
 	med = bench_median(samples, bench_reps);

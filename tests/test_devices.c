@@ -512,7 +512,7 @@ static void test_bus_pairs_endpoint_and_device(void **state)
 	/* one stream id on both halves, and the name and flags on the core's */
 	assert_string_equal(a.dev.name, "a");
 	assert_int_equal(a.dev.sid, 3);
-	assert_int_equal(dev_sid(a.hw), 3);
+	assert_int_equal(endpoint_sid(a.hw), 3);
 	assert_int_equal(a.dev.fw_flags, DEVICE_FW_CAN_STALL);
 	assert_ptr_equal(a.smmu, p->hw);
 	/* the group tag groups: a and b share one, c has its own */

@@ -40,7 +40,7 @@
 struct env {
 	struct phys_mem *pm;
 	struct smmu *smmu;
-	struct dev *dev;
+	struct endpoint *dev;
 	phys_addr_t root; /* stage 1 root, 48-bit VA */
 	phys_addr_t cd_table;
 	/* fault handler state */
@@ -153,13 +153,13 @@ static struct env *env_new(const struct smmu_config *cfg, unsigned int caps)
 	e->root = frame(e, 0);
 	e->cd_table = frame(e, 0);
 	s1_stream(e, 1, 7, false);
-	assert_int_equal(dev_create(e->smmu, 1, 0, caps, &e->dev), 0);
+	assert_int_equal(endpoint_create(e->smmu, 1, 0, caps, &e->dev), 0);
 	return e;
 }
 
 static void env_free(struct env *e)
 {
-	dev_destroy(e->dev);
+	endpoint_destroy(e->dev);
 	smmu_destroy(e->smmu);
 	phys_destroy(e->pm);
 	free(e);
@@ -652,14 +652,16 @@ static void test_s1_hit_miss_walk(void **state)
 	struct smmu_xlate x;
 
 	s1_map(e, 0x10000, pa, 3, S1_ATTR);
-	assert_int_equal(dev_dma_write(e->dev, 0x10010, buf, sizeof(buf)), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x10010, buf, sizeof(buf)),
+			 0);
 	assert_memory_equal((char *)phys_to_virt(e->pm, pa) + 0x10, buf, 64);
 	c = counters(e);
 	assert_int_equal(c.iotlb_misses, 1);
 	assert_int_equal(c.walks, 1);
 	assert_int_equal(c.walk_reads, 4); /* 4-level walk */
 	assert_int_equal(c.iotlb_fills, 1);
-	assert_int_equal(dev_dma_read(e->dev, 0x10010, out, sizeof(out)), 0);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x10010, out, sizeof(out)),
+			 0);
 	assert_memory_equal(out, buf, 64);
 	c = counters(e);
 	assert_int_equal(c.iotlb_hits, 1);
@@ -690,14 +692,14 @@ static void test_A11_noncoherent_dma_reads_memory(void **state)
 
 	s1_map(e, 0x10000, pa, 3, nc);
 	memset(cpu, 0x6b, 64);
-	assert_int_equal(dev_dma_read(e->dev, 0x10000, out, 8), 0);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x10000, out, 8), 0);
 	assert_int_equal(out[0], 0); /* stale: never written back */
 	assert_int_equal(cache_flush_phys(e->pm, pa, 64), 0);
-	assert_int_equal(dev_dma_read(e->dev, 0x10000, out, 8), 0);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x10000, out, 8), 0);
 	assert_int_equal(out[0], 0x6b);
 	/* its writes reach the CPU too */
 	out[0] = 0x21;
-	assert_int_equal(dev_dma_write(e->dev, 0x10000, out, 1), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x10000, out, 1), 0);
 	assert_int_equal(cpu[0], 0x21);
 	c = counters(e);
 	assert_int_equal(c.dma_nc_bytes, 17);
@@ -714,10 +716,10 @@ static void test_A01_tlbi_nh_va_then_sync(void **state)
 	struct smmu_event ev;
 
 	s1_map(e, 0x20000, pa, 3, S1_ATTR);
-	assert_int_equal(dev_dma_write(e->dev, 0x20000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x20000, &v, 4), 0);
 	s1_unmap(e, 0x20000, 3);
 	/* stale window: the PTE is gone, the IOTLB still translates */
-	assert_int_equal(dev_dma_read(e->dev, 0x20000, &r, 4), 0);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x20000, &r, 4), 0);
 	assert_int_equal(r, v);
 	cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
 				 .asid = 7,
@@ -726,7 +728,7 @@ static void test_A01_tlbi_nh_va_then_sync(void **state)
 	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x20000), SZ_4K);
 	sync_(e);
 	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x20000), 0);
-	assert_int_equal(dev_dma_read(e->dev, 0x20000, &r, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x20000, &r, 4), -EFAULT);
 	assert_int_equal(smmu_evtq_read(e->smmu, &ev), 1);
 	assert_int_equal(ev.type, SMMU_EVT_F_TRANSLATION);
 	assert_int_equal(counters(e).cmd_tlbi_nh_va, 1);
@@ -745,7 +747,8 @@ static void test_tlbi_nh_va_range(void **state)
 	for (i = 0; i < 16; i++) {
 		s1_map(e, 0x100000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
 		assert_int_equal(
-			dev_dma_write(e->dev, 0x100000 + i * SZ_4K, &v, 4), 0);
+			endpoint_dma_write(e->dev, 0x100000 + i * SZ_4K, &v, 4),
+			0);
 	}
 	/* 4 pages from page 2 */
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
@@ -789,24 +792,25 @@ static void test_tlbi_ids_index_exact(void **state)
 			       .config = SMMU_STE_S1,
 			       .s1_ctx_ptr = e->cd_table + 64 * 4};
 	uint64_t before;
-	struct dev *d2;
+	struct endpoint *d2;
 	uint32_t v = 0;
 	int i;
 
 	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table + 64 * 4, 0, &cd),
 			 0);
 	assert_int_equal(smmu_ste_write(e->smmu, 2, &ste), 0);
-	assert_int_equal(dev_create(e->smmu, 2, 0, 0, &d2), 0);
+	assert_int_equal(endpoint_create(e->smmu, 2, 0, 0, &d2), 0);
 	/* ASID 7: three pages and a 2 MiB block; ASID 9: three pages */
 	s1_map(e, 0x600000, pa, 2, S1_ATTR);
 	for (i = 0; i < 3; i++) {
 		s1_map(e, 0x40000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
-		assert_int_equal(
-			dev_dma_write(e->dev, 0x40000 + i * SZ_4K, &v, 4), 0);
-		assert_int_equal(dev_dma_write(d2, 0x40000 + i * SZ_4K, &v, 4),
+		assert_int_equal(endpoint_dma_write(e->dev, 0x40000 + i * SZ_4K,
+						    &v, 4),
 				 0);
+		assert_int_equal(
+			endpoint_dma_write(d2, 0x40000 + i * SZ_4K, &v, 4), 0);
 	}
-	assert_int_equal(dev_dma_write(e->dev, 0x600000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x600000, &v, 4), 0);
 	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 7);
 
 	/* 64 pages from 0x5f0000: covers only the block's first 0x30000 */
@@ -840,15 +844,16 @@ static void test_tlbi_ids_index_exact(void **state)
 
 	/* refill after the drops: the lists stay consistent */
 	for (i = 0; i < 3; i++)
-		assert_int_equal(
-			dev_dma_write(e->dev, 0x40000 + i * SZ_4K, &v, 4), 0);
+		assert_int_equal(endpoint_dma_write(e->dev, 0x40000 + i * SZ_4K,
+						    &v, 4),
+				 0);
 	before = counters(e).iotlb_invalidated;
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
 	assert_int_equal(counters(e).iotlb_invalidated - before, 3);
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NSNH_ALL});
 	assert_int_equal(counters(e).iotlb_invalidated - before, 4);
 	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 0);
-	dev_destroy(d2);
+	endpoint_destroy(d2);
 	env_free(e);
 }
 
@@ -864,7 +869,7 @@ static void test_A12_tlbi_asid_and_all(void **state)
 	struct smmu_ste ste = {.valid = true,
 			       .config = SMMU_STE_S1,
 			       .s1_ctx_ptr = e->cd_table + 64 * 4};
-	struct dev *d2;
+	struct endpoint *d2;
 	uint32_t v = 0;
 	int i;
 
@@ -872,13 +877,14 @@ static void test_A12_tlbi_asid_and_all(void **state)
 	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table + 64 * 4, 0, &cd),
 			 0);
 	assert_int_equal(smmu_ste_write(e->smmu, 2, &ste), 0);
-	assert_int_equal(dev_create(e->smmu, 2, 0, 0, &d2), 0);
+	assert_int_equal(endpoint_create(e->smmu, 2, 0, 0, &d2), 0);
 	for (i = 0; i < 8; i++) {
 		s1_map(e, 0x40000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
-		assert_int_equal(
-			dev_dma_write(e->dev, 0x40000 + i * SZ_4K, &v, 4), 0);
-		assert_int_equal(dev_dma_write(d2, 0x40000 + i * SZ_4K, &v, 4),
+		assert_int_equal(endpoint_dma_write(e->dev, 0x40000 + i * SZ_4K,
+						    &v, 4),
 				 0);
+		assert_int_equal(
+			endpoint_dma_write(d2, 0x40000 + i * SZ_4K, &v, 4), 0);
 	}
 	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 16);
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
@@ -893,13 +899,13 @@ static void test_A12_tlbi_asid_and_all(void **state)
 	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 8);
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ALL, .vmid = 0});
 	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 0);
-	assert_int_equal(dev_dma_write(e->dev, 0x40000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x40000, &v, 4), 0);
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NSNH_ALL});
 	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 0);
 	assert_int_equal(counters(e).cmd_tlbi_nh_asid, 1);
 	assert_int_equal(counters(e).cmd_tlbi_nh_all, 2);
 	assert_int_equal(counters(e).cmd_tlbi_nsnh_all, 1);
-	dev_destroy(d2);
+	endpoint_destroy(d2);
 	env_free(e);
 }
 
@@ -917,7 +923,8 @@ static void test_A10_block_entries(void **state)
 					  &pa),
 			 0);
 	s1_map(e, 0x40000000, pa, 2, S1_ATTR);
-	assert_int_equal(dev_dma_write(e->dev, 0x40000000 + 0x1234, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x40000000 + 0x1234, &v, 4),
+			 0);
 	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x40000000), SZ_2M);
 	assert_int_equal(smmu_translate(e->dev, 0x40000000 + 0x1ff000, true, &x,
 					NULL),
@@ -957,7 +964,8 @@ static void test_iotlb_eviction(void **state)
 
 	for (i = 0; i < 64; i++) {
 		s1_map(e, i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
-		assert_int_equal(dev_dma_write(e->dev, i * SZ_4K, &v, 4), 0);
+		assert_int_equal(endpoint_dma_write(e->dev, i * SZ_4K, &v, 4),
+				 0);
 	}
 	c = counters(e);
 	assert_int_equal(c.iotlb_fills, 64);
@@ -967,7 +975,7 @@ static void test_iotlb_eviction(void **state)
 	for (i = 56; i < 64; i++)
 		assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, i * SZ_4K),
 				 SZ_4K);
-	assert_int_equal(dev_dma_write(e->dev, 0, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0, &v, 4), 0);
 	assert_int_equal(counters(e).iotlb_misses, 65);
 	env_free(e);
 }
@@ -986,19 +994,19 @@ static void test_cfgi_commands(void **state)
 	uint32_t v = 0;
 
 	s1_map(e, 0x1000, pa, 3, S1_ATTR);
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), 0);
 	assert_int_equal(counters(e).cfg_misses, 1);
 
 	/* CD: new ASID not seen until CFGI_CD */
 	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 0, &cd), 0);
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NSNH_ALL});
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), 0);
 	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x1000), SZ_4K);
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_CD,
 				      .sid = 1,
 				      .ssid = 0,
 				      .leaf = true});
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), 0);
 	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 8, 0, 0x1000), SZ_4K);
 	assert_int_equal(counters(e).cfg_misses, 2);
 
@@ -1006,19 +1014,19 @@ static void test_cfgi_commands(void **state)
 	assert_int_equal(smmu_ste_read(e->smmu, 1, &ste), 0);
 	ste.config = SMMU_STE_ABORT;
 	assert_int_equal(smmu_ste_write(e->smmu, 1, &ste), 0);
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), 0);
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_STE, .sid = 1});
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), -EFAULT);
 	assert_int_equal(counters(e).aborted, 1);
 	assert_int_equal(counters(e).events, 0); /* abort records nothing */
 
 	/* CFGI_ALL: bypass */
 	ste.config = SMMU_STE_BYPASS;
 	assert_int_equal(smmu_ste_write(e->smmu, 1, &ste), 0);
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), -EFAULT);
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_ALL});
 	v = 0xabcd;
-	assert_int_equal(dev_dma_write(e->dev, pa + 8, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, pa + 8, &v, 4), 0);
 	assert_int_equal(*(uint32_t *)((char *)phys_to_virt(e->pm, pa) + 8),
 			 0xabcd);
 	assert_int_equal(counters(e).bypassed, 1);
@@ -1043,19 +1051,20 @@ static void expect_event(struct env *e, unsigned int type, unsigned int flags)
 /* A08: no IOPF: an access to an unmapped IOVA is reported, never dropped. */
 static void test_A08_translation_fault(void **state)
 {
-	struct env *e = env_new(NULL, DEV_CAP_STALL);
+	struct env *e = env_new(NULL, ENDPOINT_CAP_STALL);
 	char buf[8];
 	struct smmu_event ev;
 
-	assert_int_equal(dev_dma_read(e->dev, 0x5000, buf, 8), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x5000, buf, 8), -EFAULT);
 	expect_event(e, SMMU_EVT_F_TRANSLATION, 0);
 	assert_int_equal(e->last_ev.addr, 0x5000);
 	assert_int_equal(e->last_ev.sid, 1);
-	assert_int_equal(dev_dma_write(e->dev, 0x6008, buf, 8), -EFAULT);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x6008, buf, 8), -EFAULT);
 	expect_event(e, SMMU_EVT_F_TRANSLATION, SMMU_EVT_FL_WRITE);
 	assert_int_equal(e->last_ev.addr, 0x6008);
 	/* beyond the 48-bit input range */
-	assert_int_equal(dev_dma_read(e->dev, 1ULL << 50, buf, 8), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 1ULL << 50, buf, 8),
+			 -EFAULT);
 	expect_event(e, SMMU_EVT_F_TRANSLATION, 0);
 	assert_int_equal(smmu_evtq_read(e->smmu, &ev), 0);
 	assert_int_equal(counters(e).evt_translation, 3);
@@ -1072,13 +1081,13 @@ static void test_permission_fault(void **state)
 	uint32_t v = 1;
 
 	s1_map(e, 0x7000, pa, 3, S1_RO);
-	assert_int_equal(dev_dma_read(e->dev, 0x7000, &v, 4), 0);
-	assert_int_equal(dev_dma_write(e->dev, 0x7000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x7000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x7000, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_F_PERMISSION, SMMU_EVT_FL_WRITE);
 	assert_int_equal(counters(e).evt_permission, 1);
 	/* upgrade the PTE: the cached read-only entry does not stop a write */
 	s1_map(e, 0x7000, pa, 3, S1_ATTR);
-	assert_int_equal(dev_dma_write(e->dev, 0x7000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x7000, &v, 4), 0);
 	env_free(e);
 }
 
@@ -1089,10 +1098,10 @@ static void test_addr_size_and_access_faults(void **state)
 	uint32_t v;
 
 	s1_map(e, 0x8000, 1ULL << 41, 3, S1_ATTR);
-	assert_int_equal(dev_dma_read(e->dev, 0x8000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x8000, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_F_ADDR_SIZE, 0);
 	s1_map(e, 0x9000, frame(e, 0), 3, S1_ATTR & ~LPAE_PTE_AF);
-	assert_int_equal(dev_dma_read(e->dev, 0x9000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x9000, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_F_ACCESS, 0);
 	/* a table pointer outside memory: walk external abort */
 	s1_map(e, 0xa000, frame(e, 0), 3, S1_ATTR);
@@ -1101,7 +1110,7 @@ static void test_addr_size_and_access_faults(void **state)
 
 		*pte = 0x10000000ULL | LPAE_PTE_TYPE_TABLE;
 	}
-	assert_int_equal(dev_dma_read(e->dev, 0xa000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0xa000, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_F_WALK_EABT, 0);
 	assert_int_equal(counters(e).evt_addr_size, 1);
 	assert_int_equal(counters(e).evt_access, 1);
@@ -1113,18 +1122,18 @@ static void test_bad_ste_cd(void **state)
 	struct env *e = env_new(NULL, 0);
 	struct smmu_ste ste = {.valid = false};
 	struct smmu_cd cd = {.valid = false};
-	struct dev *d;
+	struct endpoint *d;
 	uint32_t v;
 
 	/* invalid STE */
 	assert_int_equal(smmu_ste_write(e->smmu, 3, &ste), 0);
-	assert_int_equal(dev_create(e->smmu, 3, 0, 0, &d), 0);
-	assert_int_equal(dev_dma_read(d, 0, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_create(e->smmu, 3, 0, 0, &d), 0);
+	assert_int_equal(endpoint_dma_read(d, 0, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_C_BAD_STE, 0);
 	/* reserved config */
 	ste = (struct smmu_ste){.valid = true, .config = 2};
 	assert_int_equal(smmu_ste_write(e->smmu, 3, &ste), 0);
-	assert_int_equal(dev_dma_read(d, 0, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(d, 0, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_C_BAD_STE, 0);
 	/* bad stage 2 size */
 	ste = (struct smmu_ste){.valid = true,
@@ -1132,7 +1141,7 @@ static void test_bad_ste_cd(void **state)
 				.s2_t0sz = 8,
 				.s2_ttb = e->root};
 	assert_int_equal(smmu_ste_write(e->smmu, 3, &ste), 0);
-	assert_int_equal(dev_dma_read(d, 0, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(d, 0, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_C_BAD_STE, 0);
 	/* invalid CD */
 	ste = (struct smmu_ste){.valid = true,
@@ -1141,15 +1150,16 @@ static void test_bad_ste_cd(void **state)
 	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table + 64 * 8, 0, &cd),
 			 0);
 	assert_int_equal(smmu_ste_write(e->smmu, 3, &ste), 0);
-	assert_int_equal(dev_dma_read(d, 0, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(d, 0, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_C_BAD_CD, 0);
-	dev_destroy(d);
+	endpoint_destroy(d);
 	/* a PASID beyond S1CDMax (2^2 CDs on stream 1) */
-	assert_int_equal(dev_create(e->smmu, 1, 4, DEV_CAP_PASID, &d), 0);
-	assert_int_equal(dev_dma_read(d, 0, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_create(e->smmu, 1, 4, ENDPOINT_CAP_PASID, &d),
+			 0);
+	assert_int_equal(endpoint_dma_read(d, 0, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_C_BAD_SUBSTREAMID, 0);
 	assert_int_equal(e->last_ev.ssid, 4);
-	dev_destroy(d);
+	endpoint_destroy(d);
 	assert_int_equal(counters(e).evt_bad_ste, 3);
 	assert_int_equal(counters(e).evt_bad_cd, 1);
 	/* faulty configurations are never cached */
@@ -1166,17 +1176,18 @@ static void test_pasid_cd(void **state)
 			     .ttb0 = root2,
 			     .asid = 33,
 			     .mair = LPAE_MAIR_DEFAULT};
-	struct dev *d;
+	struct endpoint *d;
 	uint32_t v = 77;
 
 	tt_map(e, root2, 48, 0, 0x3000, pa, 3, S1_ATTR);
 	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 3, &cd), 0);
-	assert_int_equal(dev_create(e->smmu, 1, 3, DEV_CAP_PASID, &d), 0);
-	assert_int_equal(dev_dma_write(d, 0x3000, &v, 4), 0);
+	assert_int_equal(endpoint_create(e->smmu, 1, 3, ENDPOINT_CAP_PASID, &d),
+			 0);
+	assert_int_equal(endpoint_dma_write(d, 0x3000, &v, 4), 0);
 	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, pa), 77);
 	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 33, 0, 0x3000), SZ_4K);
-	assert_int_equal(dev_dma_write(e->dev, 0x3000, &v, 4), -EFAULT);
-	dev_destroy(d);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x3000, &v, 4), -EFAULT);
+	endpoint_destroy(d);
 	env_free(e);
 }
 
@@ -1207,7 +1218,7 @@ static void test_s2_concatenated(void **state)
 	phys_addr_t s2root = frame(e, 1), pa = frame(e, 0);
 	unsigned int nr;
 	int start = lpae_start_level(40, true, &nr);
-	struct dev *d;
+	struct endpoint *d;
 	uint32_t v = 3;
 
 	assert_int_equal(start, 1);
@@ -1217,11 +1228,11 @@ static void test_s2_concatenated(void **state)
 	tt_map(e, s2root, 40, start, 0x6000, pa, 3,
 	       S2_ATTR & ~LPAE_PTE_S2AP_WRITE);
 	s2_stream(e, 4, 5, 40, start, s2root, SMMU_STE_S2);
-	assert_int_equal(dev_create(e->smmu, 4, 0, 0, &d), 0);
-	assert_int_equal(dev_dma_write(d, 0x8000005000ULL, &v, 4), 0);
+	assert_int_equal(endpoint_create(e->smmu, 4, 0, 0, &d), 0);
+	assert_int_equal(endpoint_dma_write(d, 0x8000005000ULL, &v, 4), 0);
 	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, pa), 3);
 	assert_int_equal(tlb_has(e, SMMU_TLB_S2, 0, 5, 0x8000005000ULL), SZ_4K);
-	assert_int_equal(dev_dma_write(d, 0x6000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_write(d, 0x6000, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_F_PERMISSION,
 		     SMMU_EVT_FL_WRITE | SMMU_EVT_FL_S2);
 	assert_int_equal(e->last_ev.fetch_addr, 0x6000);
@@ -1231,14 +1242,14 @@ static void test_s2_concatenated(void **state)
 				      .addr = 0x8000005000ULL});
 	assert_int_equal(tlb_has(e, SMMU_TLB_S2, 0, 5, 0x8000005000ULL), 0);
 	/* TLBI_S12_VMALL */
-	assert_int_equal(dev_dma_write(d, 0x8000005000ULL, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(d, 0x8000005000ULL, &v, 4), 0);
 	cmd_sync(e,
 		 (struct smmu_cmd){.op = SMMU_CMD_TLBI_S12_VMALL, .vmid = 6});
 	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 2);
 	cmd_sync(e,
 		 (struct smmu_cmd){.op = SMMU_CMD_TLBI_S12_VMALL, .vmid = 5});
 	assert_int_equal(smmu_iotlb_dump(e->smmu, NULL, 0), 0);
-	dev_destroy(d);
+	endpoint_destroy(d);
 	env_free(e);
 }
 
@@ -1253,7 +1264,7 @@ static void test_nested(void **state)
 			     .mair = LPAE_MAIR_DEFAULT};
 	struct smmu_counters c;
 	struct smmu_xlate x;
-	struct dev *d;
+	struct endpoint *d;
 	uint32_t v = 9;
 
 	/* stage 2: IPA == PA for the 1 GiB of memory, plus nothing else */
@@ -1263,9 +1274,9 @@ static void test_nested(void **state)
 	s1_map(e, 0x12000, 0x40001000ULL, 3, S1_ATTR); /* IPA not in S2 */
 	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 0, &cd), 0);
 	s2_stream(e, 5, 3, 39, 1, s2root, SMMU_STE_NESTED);
-	assert_int_equal(dev_create(e->smmu, 5, 0, 0, &d), 0);
+	assert_int_equal(endpoint_create(e->smmu, 5, 0, 0, &d), 0);
 	smmu_counters_reset(e->smmu);
-	assert_int_equal(dev_dma_write(d, 0x11000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(d, 0x11000, &v, 4), 0);
 	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, pa), 9);
 	c = counters(e);
 	/* CD fetch, 4 table fetches and the output: all through stage 2,
@@ -1276,7 +1287,7 @@ static void test_nested(void **state)
 	assert_int_equal(smmu_translate(d, 0x11000, false, &x, NULL), 0);
 	assert_true(x.hit);
 	/* stage 2 fault on the output IPA */
-	assert_int_equal(dev_dma_read(d, 0x12000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(d, 0x12000, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_F_TRANSLATION,
 		     SMMU_EVT_FL_S2 | SMMU_EVT_FL_NESTED);
 	assert_int_equal(e->last_ev.fetch_addr, 0x40001000ULL);
@@ -1285,7 +1296,7 @@ static void test_nested(void **state)
 	cd.ttb0 = 0x40000000ULL;
 	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 0, &cd), 0);
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_CD, .sid = 5});
-	assert_int_equal(dev_dma_read(d, 0x13000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(d, 0x13000, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_F_TRANSLATION,
 		     SMMU_EVT_FL_S2 | SMMU_EVT_FL_NESTED |
 			     SMMU_EVT_FL_CLASS_TT);
@@ -1293,7 +1304,7 @@ static void test_nested(void **state)
 	cmd_sync(e, (struct smmu_cmd){
 			    .op = SMMU_CMD_TLBI_S2_IPA, .vmid = 3, .addr = pa});
 	assert_int_equal(tlb_has(e, SMMU_TLB_NESTED, 7, 3, 0x11000), 0);
-	dev_destroy(d);
+	endpoint_destroy(d);
 	env_free(e);
 }
 
@@ -1362,11 +1373,11 @@ static struct env *stall_env(bool threaded, unsigned int caps)
  * answers RESUME(retry), and the access completes. */
 static void stall_success(bool threaded)
 {
-	struct env *e = stall_env(threaded, DEV_CAP_STALL);
+	struct env *e = stall_env(threaded, ENDPOINT_CAP_STALL);
 	uint32_t v = 0x5a5a;
 	struct smmu_counters c;
 
-	assert_int_equal(dev_dma_write(e->dev, 0x30000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x30000, &v, 4), 0);
 	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, e->fault_pa), v);
 	assert_int_equal(e->handled, 1);
 	assert_int_equal(e->last_ev.type, SMMU_EVT_F_TRANSLATION);
@@ -1390,11 +1401,11 @@ static void test_A05_A06_stall_retry(void **state)
 /* A07: RESUME(abort) fails the access. */
 static void test_A07_stall_abort(void **state)
 {
-	struct env *e = stall_env(false, DEV_CAP_STALL);
+	struct env *e = stall_env(false, ENDPOINT_CAP_STALL);
 	uint32_t v = 1;
 
 	e->mode = 1;
-	assert_int_equal(dev_dma_read(e->dev, 0x30000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x30000, &v, 4), -EFAULT);
 	assert_int_equal(e->handled, 1);
 	assert_int_equal(counters(e).resp_fail, 1);
 	env_free(e);
@@ -1403,11 +1414,11 @@ static void test_A07_stall_abort(void **state)
 /* A08 with a stall-capable device on a stream without stall: terminated. */
 static void test_A08_stall_disabled(void **state)
 {
-	struct env *e = stall_env(false, DEV_CAP_STALL);
+	struct env *e = stall_env(false, ENDPOINT_CAP_STALL);
 	uint32_t v;
 
 	s1_stream(e, 1, 7, false);
-	assert_int_equal(dev_dma_read(e->dev, 0x30000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x30000, &v, 4), -EFAULT);
 	assert_int_equal(e->handled, 0);
 	assert_int_equal(e->last_ev.type, SMMU_EVT_F_TRANSLATION);
 	assert_false(e->last_ev.flags & SMMU_EVT_FL_STALL);
@@ -1417,12 +1428,14 @@ static void test_A08_stall_disabled(void **state)
 /* A05/A06/A07 with PRI: page request, PRI_RESP success or invalid. */
 static void pri_case(bool threaded)
 {
-	struct env *e = stall_env(threaded, DEV_CAP_PRI | DEV_CAP_PASID);
+	struct env *e =
+		stall_env(threaded, ENDPOINT_CAP_PRI | ENDPOINT_CAP_PASID);
 	uint32_t v = 0x77;
 
-	dev_destroy(e->dev);
-	assert_int_equal(dev_create(e->smmu, 1, 2, DEV_CAP_PRI | DEV_CAP_PASID,
-				    &e->dev),
+	endpoint_destroy(e->dev);
+	assert_int_equal(endpoint_create(e->smmu, 1, 2,
+					 ENDPOINT_CAP_PRI | ENDPOINT_CAP_PASID,
+					 &e->dev),
 			 0);
 	{
 		struct smmu_cd cd = {.valid = true,
@@ -1434,7 +1447,7 @@ static void pri_case(bool threaded)
 		assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 2, &cd),
 				 0);
 	}
-	assert_int_equal(dev_dma_write(e->dev, 0x31234, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x31234, &v, 4), 0);
 	assert_int_equal(
 		*(uint32_t *)((char *)phys_to_virt(e->pm, e->fault_pa) + 0x234),
 		0x77);
@@ -1448,7 +1461,7 @@ static void pri_case(bool threaded)
 	assert_int_equal(counters(e).cmd_pri_resp, 1);
 	/* invalid response: the access fails */
 	e->mode = 1;
-	assert_int_equal(dev_dma_read(e->dev, 0x50000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x50000, &v, 4), -EFAULT);
 	assert_int_equal(e->handled, 2);
 	assert_int_equal(e->last_pr.grpid, 1);
 	assert_int_equal(e->last_pr.flags,
@@ -1467,11 +1480,11 @@ static void test_A05_A06_A07_pri(void **state)
 static void test_stall_timeout(void **state)
 {
 	struct smmu_config cfg = {.stall_timeout_ms = 20};
-	struct env *e = env_new(&cfg, DEV_CAP_STALL);
+	struct env *e = env_new(&cfg, ENDPOINT_CAP_STALL);
 	uint32_t v;
 
 	s1_stream(e, 1, 7, true);
-	assert_int_equal(dev_dma_read(e->dev, 0x30000, &v, 4), -ETIMEDOUT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x30000, &v, 4), -ETIMEDOUT);
 	assert_int_equal(counters(e).stalls, 1);
 	env_free(e);
 }
@@ -1486,7 +1499,8 @@ static void test_queue_overflow(void **state)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		assert_int_equal(dev_dma_read(e->dev, 0x5000, &v, 4), -EFAULT);
+		assert_int_equal(endpoint_dma_read(e->dev, 0x5000, &v, 4),
+				 -EFAULT);
 	assert_true(smmu_evtq_overflowed(e->smmu));
 	assert_int_equal(counters(e).evtq_overflows, 1);
 	assert_int_equal(counters(e).events, 2);
@@ -1496,13 +1510,14 @@ static void test_queue_overflow(void **state)
 	assert_int_equal(smmu_evtq_read(e->smmu, &ev), 1);
 	assert_int_equal(smmu_evtq_read(e->smmu, &ev), 0);
 	/* a page request that cannot be queued fails the access at once */
-	dev_destroy(e->dev);
-	assert_int_equal(dev_create(e->smmu, 1, 0, DEV_CAP_PRI, &e->dev), 0);
+	endpoint_destroy(e->dev);
+	assert_int_equal(
+		endpoint_create(e->smmu, 1, 0, ENDPOINT_CAP_PRI, &e->dev), 0);
 	for (i = 0; i < 2; i++) /* queued, nobody answers: time out */
-		assert_int_equal(dev_dma_read(e->dev, 0x5000, &v, 4),
+		assert_int_equal(endpoint_dma_read(e->dev, 0x5000, &v, 4),
 				 -ETIMEDOUT);
 	assert_false(smmu_priq_overflowed(e->smmu));
-	assert_int_equal(dev_dma_read(e->dev, 0x5000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x5000, &v, 4), -EFAULT);
 	assert_true(smmu_priq_overflowed(e->smmu));
 	assert_int_equal(counters(e).priq_overflows, 1);
 	assert_int_equal(counters(e).page_requests, 2);
@@ -1522,7 +1537,7 @@ static void test_bad_commands(void **state)
 	uint32_t v = 0;
 
 	s1_map(e, 0x1000, pa, 3, S1_ATTR);
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), 0);
 	/* unknown opcode, then a TLBI that must not run */
 	assert_int_equal(smmu_cmdq_issue_raw(e->smmu, bad), 0);
 	cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
@@ -1647,7 +1662,7 @@ static struct smmu_counters gerror_run(bool threaded)
 	uint32_t v = 0;
 
 	s1_map(e, 0x1000, frame(e, 0), 3, S1_ATTR);
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), 0);
 	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x1000), SZ_4K);
 	smmu_set_irq_ops(e->smmu, &gerror_ops, &l);
 	assert_int_equal(smmu_gerror_read(e->smmu), 0);
@@ -1670,7 +1685,7 @@ static struct smmu_counters gerror_run(bool threaded)
 	assert_int_equal(st.prod, st.cons);
 
 	/* two aborted fetches: retried, then the command runs */
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), 0);
 	smmu_cmdq_inject_fetch_abort(e->smmu, 2);
 	cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = 7});
 	sync_(e);
@@ -1718,13 +1733,13 @@ static void disable_run(bool threaded)
 	uint32_t v = 0;
 
 	s1_map(e, 0x1000, frame(e, 0), 3, S1_ATTR);
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), 0);
 	assert_int_equal(smmu_translate(e->dev, 0x1000, true, &x, NULL), 0);
 	assert_true(x.hit);
 	assert_false(smmu_disabled(e->smmu));
 	smmu_disable_abort(e->smmu);
 	assert_true(smmu_disabled(e->smmu));
-	assert_int_equal(dev_dma_write(e->dev, 0x1000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x1000, &v, 4), -EFAULT);
 	assert_int_equal(smmu_translate(e->dev, 0x1000, false, &x, NULL),
 			 -EFAULT);
 	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x1000), 0);
@@ -1752,10 +1767,10 @@ static void test_stale_dma_freed_frame(void **state)
 	uint32_t v = 1;
 
 	s1_map(e, 0x2000, pa, 3, S1_ATTR);
-	assert_int_equal(dev_dma_write(e->dev, 0x2000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x2000, &v, 4), 0);
 	/* the buggy driver frees the page without unmapping/invalidating */
 	phys_free_pages(e->pm, pa, 0);
-	assert_int_equal(dev_dma_write(e->dev, 0x2000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x2000, &v, 4), -EFAULT);
 	expect_event(e, SMMU_EVT_E_DMA_STALE, SMMU_EVT_FL_WRITE);
 	assert_int_equal(e->last_ev.fetch_addr, pa);
 	assert_int_equal(counters(e).stale_dma, 1);
@@ -1765,14 +1780,14 @@ static void test_stale_dma_freed_frame(void **state)
 					  PHYS_OWNER_KERNEL, &pa2),
 			 0);
 	assert_int_equal(pa2, pa);
-	assert_int_equal(dev_dma_write(e->dev, 0x2000, &v, 4), -ESTALE);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x2000, &v, 4), -ESTALE);
 	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, pa2), 0);
 	assert_int_equal(counters(e).stale_dma, 2);
 	/* after TLBI + sync the device walks again and sees the new mapping */
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
 				      .asid = 7,
 				      .addr = 0x2000});
-	assert_int_equal(dev_dma_write(e->dev, 0x2000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x2000, &v, 4), 0);
 	/* bypass to an address outside memory */
 	env_free(e);
 }
@@ -1782,7 +1797,7 @@ static void test_dma_sg_and_cross_page(void **state)
 	struct env *e = env_new(NULL, 0);
 	phys_addr_t pa = frame(e, 1);
 	char in[8192], out[8192];
-	struct dev_sg sg[2] = {
+	struct endpoint_sg sg[2] = {
 		{.iova = 0x10000 + 100, .buf = in, .len = 5000},
 		{.iova = 0x10000 + 5100, .buf = in + 5000, .len = 2000},
 	};
@@ -1790,15 +1805,17 @@ static void test_dma_sg_and_cross_page(void **state)
 	memset(in, 0x3c, sizeof(in));
 	s1_map(e, 0x10000, pa, 3, S1_ATTR);
 	s1_map(e, 0x11000, pa + SZ_4K, 3, S1_ATTR);
-	assert_int_equal(dev_dma_sg(e->dev, sg, 2, true), 0);
-	assert_int_equal(dev_dma_read(e->dev, 0x10000 + 100, out, 7000), 0);
+	assert_int_equal(endpoint_dma_sg(e->dev, sg, 2, true), 0);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x10000 + 100, out, 7000),
+			 0);
 	assert_memory_equal(out, in, 7000);
 	assert_int_equal(counters(e).translations, 2 + 1 + 2);
 	/* the second page of a transfer faults: error, first page moved */
 	memset((char *)phys_to_virt(e->pm, pa), 0, 8192);
-	assert_int_equal(dev_dma_write(e->dev, 0x11800, in, 8192), -EFAULT);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x11800, in, 8192),
+			 -EFAULT);
 	assert_int_equal(((char *)phys_to_virt(e->pm, pa))[0x1800], 0x3c);
-	assert_int_equal(dev_dma_write(e->dev, UINT64_MAX - 4, in, 16),
+	assert_int_equal(endpoint_dma_write(e->dev, UINT64_MAX - 4, in, 16),
 			 -EINVAL);
 	env_free(e);
 }
@@ -1815,10 +1832,10 @@ static void workload(struct env *e)
 		s1_map(e, 0x200000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
 	for (round = 0; round < 4; round++) {
 		for (i = 0; i < 16; i++)
-			assert_int_equal(dev_dma_write(e->dev,
-						       0x200000 + i * SZ_4K, &v,
-						       4),
-					 0);
+			assert_int_equal(
+				endpoint_dma_write(e->dev, 0x200000 + i * SZ_4K,
+						   &v, 4),
+				0);
 		for (i = 0; i < 16; i += 4)
 			cmd(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
 						 .asid = 7,
@@ -1827,9 +1844,9 @@ static void workload(struct env *e)
 		sync_(e);
 	}
 	/* faults: unrecoverable, then stalled-and-resumed */
-	assert_int_equal(dev_dma_read(e->dev, 0x900000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x900000, &v, 4), -EFAULT);
 	s1_stream(e, 1, 7, true);
-	assert_int_equal(dev_dma_write(e->dev, 0x30000, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x30000, &v, 4), 0);
 	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ALL});
 }
 
@@ -1838,14 +1855,14 @@ static void test_inline_threaded_same_counters(void **state)
 	struct smmu_counters a, b;
 	struct env *e;
 
-	e = stall_env(false, DEV_CAP_STALL);
+	e = stall_env(false, ENDPOINT_CAP_STALL);
 	s1_stream(e, 1, 7, false);
 	smmu_counters_reset(e->smmu);
 	workload(e);
 	a = counters(e);
 	env_free(e);
 
-	e = stall_env(true, DEV_CAP_STALL);
+	e = stall_env(true, ENDPOINT_CAP_STALL);
 	s1_stream(e, 1, 7, false);
 	smmu_counters_reset(e->smmu);
 	workload(e);
@@ -1862,7 +1879,7 @@ static void test_inline_threaded_same_counters(void **state)
 
 struct conc {
 	struct env *e;
-	struct dev *dev;
+	struct endpoint *dev;
 	_Atomic bool stop;
 	int errors;
 };
@@ -1874,7 +1891,8 @@ static void *dma_thread(void *p)
 	int i = 0;
 
 	while (!c->stop)
-		if (dev_dma_read(c->dev, 0x200000 + (i++ % 16) * SZ_4K, &v, 4))
+		if (endpoint_dma_read(c->dev, 0x200000 + (i++ % 16) * SZ_4K, &v,
+				      4))
 			c->errors++;
 	return NULL;
 }
@@ -1894,7 +1912,8 @@ static void test_threaded_concurrent(void **state)
 		s1_map(e, 0x200000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_ATTR);
 	for (i = 0; i < 3; i++) {
 		c[i] = (struct conc){.e = e};
-		assert_int_equal(dev_create(e->smmu, 1, 0, 0, &c[i].dev), 0);
+		assert_int_equal(endpoint_create(e->smmu, 1, 0, 0, &c[i].dev),
+				 0);
 		pthread_create(&th[i], NULL, dma_thread, &c[i]);
 	}
 	for (i = 0; i < 200; i++) {
@@ -1909,7 +1928,7 @@ static void test_threaded_concurrent(void **state)
 		c[i].stop = true;
 		pthread_join(th[i], NULL);
 		assert_int_equal(c[i].errors, 0);
-		dev_destroy(c[i].dev);
+		endpoint_destroy(c[i].dev);
 	}
 	assert_int_equal(counters(e).faults, 0);
 	env_free(e);
@@ -1921,7 +1940,7 @@ static void test_counters_json(void **state)
 	json_t *j, *g, *s;
 	uint32_t v;
 
-	assert_int_equal(dev_dma_read(e->dev, 0x5000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x5000, &v, 4), -EFAULT);
 	j = smmu_counters_json(e->smmu);
 	assert_non_null(j);
 	g = json_object_get(j, "global");
@@ -1936,7 +1955,7 @@ static void test_counters_json(void **state)
 	json_decref(j);
 	smmu_counters_reset(e->smmu);
 	assert_int_equal(counters(e).faults, 0);
-	assert_int_equal(dev_create(e->smmu, 256, 0, 0, &e->dev), -EINVAL);
+	assert_int_equal(endpoint_create(e->smmu, 256, 0, 0, &e->dev), -EINVAL);
 	env_free(e);
 }
 

@@ -35,7 +35,7 @@ struct fixture {
 	struct smmu *hw;
 	struct arm_smmu_device *smmu;
 	struct device dev[3];
-	struct dev *hwdev[3];
+	struct endpoint *hwdev[3];
 };
 
 static struct fixture *fixture_create_mode(bool stall, unsigned int timeout_ms,
@@ -58,9 +58,9 @@ static struct fixture *fixture_create_mode(bool stall, unsigned int timeout_ms,
 		assert_int_equal(iommu_probe_device(d, arm_smmu_iommu(f->smmu),
 						    i ? 7 : 0),
 				 0);
-		assert_int_equal(dev_create(f->hw, d->sid, 0,
-					    stall ? DEV_CAP_STALL : 0,
-					    &f->hwdev[i]),
+		assert_int_equal(endpoint_create(f->hw, d->sid, 0,
+						 stall ? ENDPOINT_CAP_STALL : 0,
+						 &f->hwdev[i]),
 				 0);
 	}
 	return f;
@@ -94,7 +94,7 @@ static int teardown(void **state)
 static void fixture_destroy(struct fixture *f)
 {
 	for (int i = 0; i < 3; i++) {
-		dev_destroy(f->hwdev[i]);
+		endpoint_destroy(f->hwdev[i]);
 		iommu_release_device(&f->dev[i]);
 	}
 	arm_smmu_device_remove(f->smmu);
@@ -221,12 +221,12 @@ static void test_map_prot_and_unrecoverable_fault(void **state)
 			 0);
 	assert_int_equal(iommu_iova_to_phys(d, 0x100010), pa + 0x10);
 
-	assert_int_equal(dev_dma_write(f->hwdev[0], 0x100100, buf, 64), 0);
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], 0x100100, buf, 64), 0);
 	assert_memory_equal((uint8_t *)phys_to_virt(f->pm, pa) + 0x100, buf,
 			    64);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x200000, out, 64), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x200000, out, 64), 0);
 	/* B10: write to the read-only mapping faults, nothing written */
-	assert_int_equal(dev_dma_write(f->hwdev[0], 0x200000, buf, 64),
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], 0x200000, buf, 64),
 			 -EFAULT);
 	assert_int_equal(*(uint8_t *)phys_to_virt(f->pm, pa + PG), 0);
 	assert_int_equal(log.n, 1);
@@ -235,7 +235,8 @@ static void test_map_prot_and_unrecoverable_fault(void **state)
 	assert_int_equal(log.last.event.perm, IOMMU_FAULT_PERM_WRITE);
 
 	/* A08: a hole */
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x300000, out, 8), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x300000, out, 8),
+			 -EFAULT);
 	assert_int_equal(log.n, 2);
 	assert_int_equal(log.last.type, IOMMU_FAULT_DMA_UNRECOV);
 	assert_int_equal(log.last.event.addr, 0x300000);
@@ -320,10 +321,11 @@ static void test_block_map_and_partial_unmap(void **state)
 
 	/* unmap one page from the middle of a block */
 	assert_int_equal(iommu_unmap(d, 0x40000000 + 5 * PG, PG), PG);
-	assert_int_equal(dev_dma_write(f->hwdev[0], 0x40000000 + 5 * PG, &b, 1),
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], 0x40000000 + 5 * PG,
+					    &b, 1),
 			 -EFAULT);
-	assert_int_equal(dev_dma_write(f->hwdev[0], 0x40000000 + 6 * PG, &b, 1),
-			 0);
+	assert_int_equal(
+		endpoint_dma_write(f->hwdev[0], 0x40000000 + 6 * PG, &b, 1), 0);
 	assert_int_equal(iommu_iova_to_phys(d, 0x40000000 + 4 * PG),
 			 pa + 4 * PG);
 	/* an unmap starting at the hole stops there: 0 of 2 MiB */
@@ -351,26 +353,29 @@ static void test_strict_unmap_and_gather(void **state)
 
 	assert_true(iommu_domain_is_strict(d)); /* B08 */
 	assert_int_equal(iommu_map(d, 0x10000, pa, PG, IOMMU_READ), 0);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10000, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x10000, &b, 1), 0);
 	assert_int_equal(iommu_unmap(d, 0x10000, PG), PG);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10000, &b, 1), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x10000, &b, 1),
+			 -EFAULT);
 
 	/* a sentinel keeps the tables, so no table free flushes anything */
 	assert_int_equal(iommu_map(d, 0x40000, pa, PG, IOMMU_READ), 0);
 	assert_int_equal(iommu_map(d, 0x10000, pa, PG, IOMMU_READ), 0);
 	assert_int_equal(iommu_map(d, 0x11000, pa, PG, IOMMU_READ), 0);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10000, &b, 1), 0);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x11000, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x10000, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x11000, &b, 1), 0);
 	iommu_iotlb_gather_init(&gather);
 	assert_int_equal(iommu_unmap_fast(d, 0x10000, PG, &gather), PG);
 	assert_int_equal(iommu_unmap_fast(d, 0x11000, PG, &gather), PG);
 	assert_int_equal(iommu_iova_to_phys(d, 0x10000), 0);
 	/* PTEs are gone, the IOTLB still translates */
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10000, &b, 1), 0);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x11000, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x10000, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x11000, &b, 1), 0);
 	iommu_iotlb_sync(d, &gather);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10000, &b, 1), -EFAULT);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x11000, &b, 1), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x10000, &b, 1),
+			 -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x11000, &b, 1),
+			 -EFAULT);
 	assert_int_equal(iommu_unmap(d, 0x40000, PG), PG);
 	detach_free(f, 0, d);
 	phys_free_pages(f->pm, pa, 0);
@@ -488,7 +493,8 @@ static void test_stall_page_request_success(void **state)
 		iommu_register_device_fault_handler(&f->dev[0], log_handler,
 						    FAULT_REPORT_FLAT, &log),
 		0);
-	assert_int_equal(dev_dma_write(f->hwdev[0], 0x7000 + 12, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], 0x7000 + 12, &v, 4),
+			 0);
 	assert_int_equal(log.n, 1);
 	assert_int_equal(log.last.type, IOMMU_FAULT_PAGE_REQ);
 	assert_int_equal(log.last.prm.addr, 0x7000 + 12);
@@ -523,7 +529,8 @@ static void test_stall_page_request_invalid(void **state)
 		iommu_register_device_fault_handler(&f->dev[0], log_handler,
 						    FAULT_REPORT_FLAT, &log),
 		0);
-	assert_int_equal(dev_dma_write(f->hwdev[0], 0x9000, &v, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], 0x9000, &v, 4),
+			 -EFAULT);
 	assert_int_equal(log.n, 1);
 	assert_int_equal(iommu_unregister_device_fault_handler(&f->dev[0]), 0);
 	assert_int_equal(
@@ -549,7 +556,8 @@ static void test_unregister_with_pending_requests(void **state)
 						    FAULT_REPORT_FLAT, &log),
 		0);
 	/* nobody answers: the device gives up after the stall timeout */
-	assert_int_equal(dev_dma_write(f->hwdev[0], 0x9000, &v, 4), -ETIMEDOUT);
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], 0x9000, &v, 4),
+			 -ETIMEDOUT);
 	assert_int_equal(log.n, 1);
 	assert_int_equal(iommu_pending_page_requests(&f->dev[0]), 1);
 	assert_int_equal(iommu_unregister_device_fault_handler(&f->dev[0]),
@@ -651,7 +659,7 @@ static void test_dma_map_strict(void **state)
 	assert_int_not_equal(a, DMA_MAPPING_ERROR);
 	assert_int_equal(a & (PG - 1), 100);
 	assert_false(a >= MSI_IOVA_BASE && a < MSI_IOVA_BASE + MSI_IOVA_LENGTH);
-	assert_int_equal(dev_dma_write(f->hwdev[0], a + 10, &b, 1), 0);
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], a + 10, &b, 1), 0);
 	assert_int_equal(*((uint8_t *)phys_to_virt(f->pm, pa) + 110), 0x42);
 
 	iommu_dma_get_stats(d, &st0);
@@ -660,12 +668,12 @@ static void test_dma_map_strict(void **state)
 	assert_int_equal(st1.tlbis - st0.tlbis, 1);
 	assert_int_equal(st1.syncs - st0.syncs, 1);
 	assert_int_equal(st1.fq_queued, 0);
-	assert_int_equal(dev_dma_read(f->hwdev[0], a, &out, 1), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], a, &out, 1), -EFAULT);
 	/* freed at once: the cache hands the same IOVA out again */
 	a2 = dma_map_page(&f->dev[0], pa, PG, DMA_TO_DEVICE);
 	assert_int_equal(a2, a - 100);
 	/* DMA_TO_DEVICE is read-only for the device */
-	assert_int_equal(dev_dma_write(f->hwdev[0], a2, &b, 1), -EFAULT);
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], a2, &b, 1), -EFAULT);
 	dma_unmap_page(&f->dev[0], a2, PG, DMA_TO_DEVICE);
 	assert_int_equal(dma_map_page(&f->dev[0], pa, 0, DMA_TO_DEVICE),
 			 DMA_MAPPING_ERROR);
@@ -694,14 +702,16 @@ static void test_dma_map_sg(void **state)
 	assert_int_equal(dma_map_sg(&f->dev[0], sg, 3, DMA_FROM_DEVICE), 3);
 	assert_int_equal(sg[1].dma_address, sg[0].dma_address + PG + 0x10);
 	memset(buf, 0x77, sizeof(buf));
-	assert_int_equal(dev_dma_write(f->hwdev[0], sg[0].dma_address, buf, PG),
-			 0);
 	assert_int_equal(
-		dev_dma_write(f->hwdev[0], sg[1].dma_address, buf, 100), 0);
+		endpoint_dma_write(f->hwdev[0], sg[0].dma_address, buf, PG), 0);
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], sg[1].dma_address, buf,
+					    100),
+			 0);
 	assert_int_equal(*((uint8_t *)phys_to_virt(f->pm, pa) + 0x10), 0x77);
 	assert_int_equal(*((uint8_t *)phys_to_virt(f->pm, pa) + 3 * PG), 0x77);
 	dma_unmap_sg(&f->dev[0], sg, 3, DMA_FROM_DEVICE);
-	assert_int_equal(dev_dma_write(f->hwdev[0], sg[2].dma_address, buf, 1),
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], sg[2].dma_address, buf,
+					    1),
 			 -EFAULT);
 	iommu_dma_domain_destroy(&f->dev[0], d);
 	phys_free_pages(f->pm, pa, 2);
@@ -729,7 +739,7 @@ static void test_lazy_queue_and_stale_window(void **state)
 	map_sentinel(f, pa);
 
 	a = dma_map_page(&f->dev[0], pa, PG, DMA_BIDIRECTIONAL);
-	assert_int_equal(dev_dma_read(f->hwdev[0], a, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], a, &b, 1), 0);
 	dma_unmap_page(&f->dev[0], a, PG, DMA_BIDIRECTIONAL);
 	iommu_dma_get_stats(d, &st);
 	assert_int_equal(st.fq_queued, 1); /* C03 */
@@ -737,7 +747,7 @@ static void test_lazy_queue_and_stale_window(void **state)
 	assert_int_equal(st.tlbis, 0);
 	assert_int_equal(iommu_iova_to_phys(d, a), 0);
 	/* A02: stale translation still works */
-	assert_int_equal(dev_dma_read(f->hwdev[0], a, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], a, &b, 1), 0);
 	/* C06: not handed out again before the flush */
 	a2 = dma_map_page(&f->dev[0], pa, PG, DMA_BIDIRECTIONAL);
 	assert_int_not_equal(a2, a);
@@ -747,7 +757,7 @@ static void test_lazy_queue_and_stale_window(void **state)
 	iommu_dma_get_stats(d, &st);
 	assert_int_equal(st.flush_all, 1);
 	assert_int_equal(st.fq_freed, 2);
-	assert_int_equal(dev_dma_read(f->hwdev[0], a, &b, 1), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], a, &b, 1), -EFAULT);
 	/* after the flush it can be handed out again */
 	a2 = dma_map_page(&f->dev[0], pa, PG, DMA_BIDIRECTIONAL);
 	assert_true(a2 == a || a2 == a - PG || a2 + PG == a || a2 != 0);
@@ -859,10 +869,10 @@ static void test_lazy_freed_memory_detected(void **state)
 	sentinel = alloc_page(f, 0);
 	map_sentinel(f, sentinel);
 	a = dma_map_page(&f->dev[0], pa, PG, DMA_BIDIRECTIONAL);
-	assert_int_equal(dev_dma_write(f->hwdev[0], a, &b, 1), 0);
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], a, &b, 1), 0);
 	dma_unmap_page(&f->dev[0], a, PG, DMA_BIDIRECTIONAL);
 	phys_free_pages(f->pm, pa, 0);
-	assert_int_not_equal(dev_dma_write(f->hwdev[0], a, &b, 1), 0);
+	assert_int_not_equal(endpoint_dma_write(f->hwdev[0], a, &b, 1), 0);
 	smmu_counters_read(f->hw, &c);
 	assert_int_equal(c.stale_dma, 1);
 	iommu_dma_domain_destroy(&f->dev[0], d);
@@ -1080,9 +1090,9 @@ static void test_nested_translation(void **state)
 	assert_int_equal(nested, 1);
 
 	/* DMA at VA 0x10000 -> IPA data_ipa -> host frame */
-	assert_int_equal(dev_dma_write(f->hwdev[0], 0x10008, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], 0x10008, &v, 4), 0);
 	assert_int_equal(*(uint32_t *)gptr(&g, data_ipa + 8), 0x5eed);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10008, &r, 4), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x10008, &r, 4), 0);
 	assert_int_equal(r, 0x5eed);
 	ne = smmu_iotlb_dump(f->hw, e, 64);
 	for (i = 0; i < ne && i < 64; i++)
@@ -1091,39 +1101,43 @@ static void test_nested_translation(void **state)
 			found++;
 	assert_int_equal(found, 1);
 	/* outside the guest's stage 1: a fault, the DMA fails */
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x20000, &r, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x20000, &r, 4),
+			 -EFAULT);
 
 	/* a device on the parent itself translates at stage 2 only */
 	assert_int_equal(iommu_attach_group(s2, g1), 0);
 	assert_int_equal(smmu_ste_read(f->hw, f->dev[1].sid, &ste), 0);
 	assert_int_equal(ste.config, SMMU_STE_S2);
 	assert_int_equal(ste.s2_vmid, vmid);
-	assert_int_equal(dev_dma_read(f->hwdev[1], data_ipa + 8, &r, 4), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[1], data_ipa + 8, &r, 4),
+			 0);
 	assert_int_equal(r, 0x5eed);
 
 	/* stage-2 unmap: TLBI_S2_IPA + sync, the nested entry goes too */
 	before = HWC(f, cmd_tlbi_s2_ipa);
 	assert_int_equal(iommu_unmap(s2, data_ipa, PG), PG);
 	assert_int_equal(HWC(f, cmd_tlbi_s2_ipa), before + 1);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10008, &r, 4), -EFAULT);
-	assert_int_equal(dev_dma_read(f->hwdev[1], data_ipa, &r, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x10008, &r, 4),
+			 -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[1], data_ipa, &r, 4),
+			 -EFAULT);
 	assert_int_equal(iommu_map(s2, data_ipa, g.hpa + (data_ipa - GUEST_IPA),
 				   PG, IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE),
 			 0);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10008, &r, 4), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x10008, &r, 4), 0);
 	assert_int_equal(r, 0x5eed);
 	/* flush-all of the parent: TLBI_S12_VMALL; of the nested domain:
 	 * the guest's stage-1 entries (TLBI_NH_ALL of the VMID) */
 	before = HWC(f, cmd_tlbi_s12_vmall);
 	iommu_flush_iotlb_all(s2);
 	assert_int_equal(HWC(f, cmd_tlbi_s12_vmall), before + 1);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10008, &r, 4), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x10008, &r, 4), 0);
 	/* the guest moves its page: after its invalidation, the new one */
 	guest_s1_map(&g, 0x10000, GUEST_IPA); /* onto the CD page */
 	before = HWC(f, cmd_tlbi_nh_all);
 	iommu_flush_iotlb_all(n);
 	assert_int_equal(HWC(f, cmd_tlbi_nh_all), before + 1);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x10000, &r, 4), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x10000, &r, 4), 0);
 	assert_int_equal(r, *(uint32_t *)gptr(&g, g.cd_table));
 
 	iommu_detach_group(s2, g1);
@@ -1166,7 +1180,8 @@ static void a09_run(struct fixture *f, bool stall)
 			 0);
 
 	/* stage 2 fault on the output IPA */
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x30000, &r, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x30000, &r, 4),
+			 -EFAULT);
 	assert_int_equal(log.n, 1);
 	if (stall) {
 		assert_int_equal(log.last.type, IOMMU_FAULT_PAGE_REQ);
@@ -1182,7 +1197,8 @@ static void a09_run(struct fixture *f, bool stall)
 		assert_int_equal(log.last.event.addr, 0x30000);
 	}
 	/* stage 1 fault: no L2 flag */
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x50000, &r, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x50000, &r, 4),
+			 -EFAULT);
 	assert_int_equal(log.n, 2);
 	if (stall) {
 		assert_int_equal(log.last.type, IOMMU_FAULT_PAGE_REQ);
@@ -1195,17 +1211,21 @@ static void a09_run(struct fixture *f, bool stall)
 	assert_int_equal(iommu_update_device_fault_handler(
 				 dev, 0, FAULT_REPORT_NESTED_L1),
 			 0);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x30000, &r, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x30000, &r, 4),
+			 -EFAULT);
 	assert_int_equal(log.n, 2);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x50000, &r, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x50000, &r, 4),
+			 -EFAULT);
 	assert_int_equal(log.n, 3);
 	/* L2 only misses stage 1 */
 	assert_int_equal(iommu_update_device_fault_handler(
 				 dev, 0, FAULT_REPORT_NESTED_L2),
 			 0);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x50000, &r, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x50000, &r, 4),
+			 -EFAULT);
 	assert_int_equal(log.n, 3);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x30000, &r, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x30000, &r, 4),
+			 -EFAULT);
 	assert_int_equal(log.n, 4);
 	assert_int_equal(iommu_pending_page_requests(dev), 0);
 
@@ -1302,8 +1322,9 @@ static void cq_map_and_cache(struct fixture *f, struct iommu_domain *d,
 		assert_int_equal(iommu_map(d, CQ_IOVA + i * PG, pa, PG,
 					   IOMMU_READ | IOMMU_WRITE),
 				 0);
-		assert_int_equal(
-			dev_dma_read(f->hwdev[0], CQ_IOVA + i * PG, &b, 1), 0);
+		assert_int_equal(endpoint_dma_read(f->hwdev[0],
+						   CQ_IOVA + i * PG, &b, 1),
+				 0);
 		assert_int_equal(smmu_translate(f->hwdev[0], CQ_IOVA + i * PG,
 						false, &x, NULL),
 				 0);
@@ -1318,9 +1339,11 @@ static void cq_assert_gone(struct fixture *f, int i)
 	struct smmu_xlate x;
 	uint8_t b = 1;
 
-	assert_int_equal(dev_dma_read(f->hwdev[0], CQ_IOVA + i * PG, &b, 1),
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], CQ_IOVA + i * PG, &b,
+					   1),
 			 -EFAULT);
-	assert_int_equal(dev_dma_write(f->hwdev[0], CQ_IOVA + i * PG, &b, 1),
+	assert_int_equal(endpoint_dma_write(f->hwdev[0], CQ_IOVA + i * PG, &b,
+					    1),
 			 -EFAULT);
 	assert_int_equal(smmu_translate(f->hwdev[0], CQ_IOVA + i * PG, false,
 					&x, NULL),
@@ -1372,7 +1395,7 @@ static void cmdq_illegal_run(bool threaded)
 	assert_int_equal(cq.prod, cq.cons);
 	/* and the domain goes on working */
 	assert_int_equal(iommu_map(d, CQ_IOVA, pa, PG, IOMMU_READ), 0);
-	assert_int_equal(dev_dma_read(f->hwdev[0], CQ_IOVA, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], CQ_IOVA, &b, 1), 0);
 	assert_int_equal(iommu_unmap(d, CQ_IOVA, PG), PG);
 	cq_assert_gone(f, 0);
 	assert_int_equal(iommu_unmap(d, 0x1ff000, PG), PG);
@@ -1457,15 +1480,17 @@ static void cmdq_stuck_run(bool threaded)
 
 	cq_map_and_cache(f, d, pa);
 	assert_int_equal(iommu_map(d1, CQ_IOVA, pa, PG, IOMMU_READ), 0);
-	assert_int_equal(dev_dma_read(f->hwdev[1], CQ_IOVA, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[1], CQ_IOVA, &b, 1), 0);
 	smmu_cmdq_inject_fetch_abort(f->hw, UINT_MAX);
 	assert_int_equal(iommu_unmap(d, CQ_IOVA, PG), PG);
 	assert_int_equal(iommu_domain_error(d), -EIO);
 	cq_assert_gone(f, 0);
 	/* blocked, the pages still mapped too, and other streams */
 	cq_assert_gone(f, 1);
-	assert_int_equal(dev_dma_read(f->hwdev[0], 0x1ff000, &b, 1), -EFAULT);
-	assert_int_equal(dev_dma_read(f->hwdev[1], CQ_IOVA, &b, 1), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], 0x1ff000, &b, 1),
+			 -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[1], CQ_IOVA, &b, 1),
+			 -EFAULT);
 	assert_true(smmu_disabled(f->hw));
 	assert_int_equal(iommu_map(d, 0x300000, pa, PG, IOMMU_READ), -EIO);
 	assert_int_equal(iommu_domain_error(d1), 0); /* d1's unmaps not yet */
@@ -1514,10 +1539,10 @@ static void test_cmdq_stuck_dma_api(void **state)
 	s = map_sentinel(f, pa);
 	a = dma_map_page(&f->dev[0], pa, PG, DMA_BIDIRECTIONAL);
 	assert_int_not_equal(a, DMA_MAPPING_ERROR);
-	assert_int_equal(dev_dma_read(f->hwdev[0], a, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], a, &b, 1), 0);
 	smmu_cmdq_inject_fetch_abort(f->hw, UINT_MAX);
 	dma_unmap_page(&f->dev[0], a, PG, DMA_BIDIRECTIONAL);
-	assert_int_equal(dev_dma_read(f->hwdev[0], a, &b, 1), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], a, &b, 1), -EFAULT);
 	assert_int_equal(iommu_dma_get_stats(d, &ds), 0);
 	assert_int_equal(ds.error, -EIO);
 	assert_int_equal(dma_map_page(&f->dev[0], pa, PG, DMA_TO_DEVICE),
@@ -1581,22 +1606,25 @@ static void test_cmdq_errors_type1(void **state)
 	for (int i = 0; i < 4; i++) { /* one vfio_dma each (v2: no split) */
 		assert_int_equal(
 			t1_ioctl_map(c, CQ_IOVA + i * PG, va + i * PG, PG), 0);
-		assert_int_equal(
-			dev_dma_read(f->hwdev[0], CQ_IOVA + i * PG, &b, 1), 0);
+		assert_int_equal(endpoint_dma_read(f->hwdev[0],
+						   CQ_IOVA + i * PG, &b, 1),
+				 0);
 	}
 
 	/* illegal command: skipped, the unmap invalidates */
 	assert_int_equal(smmu_cmdq_issue_raw(f->hw, bad), 0);
 	assert_int_equal(t1_ioctl_unmap(c, CQ_IOVA, PG), 0);
 	cq_assert_gone(f, 0);
-	assert_int_equal(dev_dma_read(f->hwdev[0], CQ_IOVA + PG, &b, 1), 0);
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], CQ_IOVA + PG, &b, 1),
+			 0);
 	assert_int_equal(smmu_stats(f).skipped_cmds, 1);
 
 	/* a queue that never recovers: -EIO, broken, DMA blocked */
 	smmu_cmdq_inject_fetch_abort(f->hw, UINT_MAX);
 	assert_int_equal(t1_ioctl_unmap(c, CQ_IOVA + PG, PG), -EIO);
 	cq_assert_gone(f, 1);
-	assert_int_equal(dev_dma_read(f->hwdev[0], CQ_IOVA + 2 * PG, &b, 1),
+	assert_int_equal(endpoint_dma_read(f->hwdev[0], CQ_IOVA + 2 * PG, &b,
+					   1),
 			 -EFAULT);
 	vfio_iommu_type1_get_stats(c, &vs);
 	assert_true(vs.broken);

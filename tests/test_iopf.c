@@ -87,12 +87,12 @@ static struct iommu_group *sgrp(struct fx *f, int i)
 
 static int swrite(struct fx *f, int i, uint64_t iova, uint32_t v)
 {
-	return dev_dma_write(sva_hw(f->s[i]), iova, &v, sizeof(v));
+	return endpoint_dma_write(sva_hw(f->s[i]), iova, &v, sizeof(v));
 }
 
 static int sread(struct fx *f, int i, uint64_t iova, uint32_t *v)
 {
-	return dev_dma_read(sva_hw(f->s[i]), iova, v, sizeof(*v));
+	return endpoint_dma_read(sva_hw(f->s[i]), iova, v, sizeof(*v));
 }
 
 static int drain_answer(struct iommu_fault *fault, void *data)

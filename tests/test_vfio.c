@@ -48,7 +48,7 @@
 struct fx {
 	struct test_vfio_machine m; /* SMMU B not coherent */
 	struct device dev[3];	    /* 0, 1: SMMU A (coherent); 2: SMMU B */
-	struct dev *hw[3];
+	struct endpoint *hw[3];
 };
 
 static bool fx_threaded; /* the IOPF tests' threaded SMMU A */
@@ -70,7 +70,8 @@ static struct fx *fx_create(unsigned long type)
 						 : arm_smmu_iommu(f->m.smmu2),
 					   0),
 			0);
-		assert_int_equal(dev_create(hw, d->sid, 0, 0, &f->hw[i]), 0);
+		assert_int_equal(endpoint_create(hw, d->sid, 0, 0, &f->hw[i]),
+				 0);
 	}
 	test_vfio_mm_open(&f->m, type);
 	return f;
@@ -95,7 +96,7 @@ static int teardown(void **state)
 	vfio_iommu_type1_release(f->m.c);
 	test_vfio_mm_close(&f->m);
 	for (int i = 0; i < 3; i++) {
-		dev_destroy(f->hw[i]);
+		endpoint_destroy(f->hw[i]);
 		iommu_release_device(&f->dev[i]);
 	}
 	test_vfio_smmus_destroy(&f->m);
@@ -151,11 +152,11 @@ static void test_dma_through_mapping(void **state)
 
 	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 	assert_int_equal(map_dma(f->m.c, IOVA, va, 16 * PG, RW), 0);
-	assert_int_equal(dev_dma_write(f->hw[0], IOVA + 3 * PG + 8, "hello", 6),
-			 0);
+	assert_int_equal(
+		endpoint_dma_write(f->hw[0], IOVA + 3 * PG + 8, "hello", 6), 0);
 	assert_string_equal(va + 3 * PG + 8, "hello");
 	memcpy(va + 5 * PG, "world", 6);
-	assert_int_equal(dev_dma_read(f->hw[0], IOVA + 5 * PG, buf, 6), 0);
+	assert_int_equal(endpoint_dma_read(f->hw[0], IOVA + 5 * PG, buf, 6), 0);
 	assert_string_equal(buf, "world");
 	/* D04: mapped with IOMMU_CACHE: normal write-back memory */
 	assert_int_equal(smmu_translate(f->hw[0], IOVA, true, &x, NULL), 0);
@@ -166,9 +167,9 @@ static void test_dma_through_mapping(void **state)
 	assert_int_equal(done, 16 * PG);
 	/* the IOTLB was synced before UNMAP returned: the device faults */
 	assert_int_equal(test_iotlb_entries_in(f->m.p->hw, IOVA, 16 * PG), 0);
-	assert_int_equal(dev_dma_write(f->hw[0], IOVA + 3 * PG, "x", 1),
+	assert_int_equal(endpoint_dma_write(f->hw[0], IOVA + 3 * PG, "x", 1),
 			 -EFAULT);
-	assert_int_equal(dev_dma_read(f->hw[0], IOVA + 5 * PG, buf, 1),
+	assert_int_equal(endpoint_dma_read(f->hw[0], IOVA + 5 * PG, buf, 1),
 			 -EFAULT);
 	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
@@ -183,8 +184,8 @@ static void test_dma_prot(void **state)
 	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 	assert_int_equal(
 		map_dma(f->m.c, IOVA, va, 4 * PG, VFIO_DMA_MAP_FLAG_READ), 0);
-	assert_int_equal(dev_dma_read(f->hw[0], IOVA, buf, 4), 0);
-	assert_int_equal(dev_dma_write(f->hw[0], IOVA, "abc", 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(f->hw[0], IOVA, buf, 4), 0);
+	assert_int_equal(endpoint_dma_write(f->hw[0], IOVA, "abc", 4), -EFAULT);
 }
 
 /* ---- D01, D04, D05: mappings without a domain, replay, sharing ------------------- */
@@ -208,7 +209,7 @@ static void test_d01_map_without_domain(void **state)
 	assert_int_equal(mm_locked_vm(f->m.mm), 0);
 	assert_int_equal(pin_refs(f), 0);
 	/* the device is blocked */
-	assert_int_equal(dev_dma_write(f->hw[0], IOVA, "x", 1), -EFAULT);
+	assert_int_equal(endpoint_dma_write(f->hw[0], IOVA, "x", 1), -EFAULT);
 }
 
 static void test_d04_replay_and_sharing(void **state)
@@ -242,15 +243,15 @@ static void test_d04_replay_and_sharing(void **state)
 					false, &x, NULL),
 			 0);
 	assert_int_equal(x.size, SZ_2M);
-	assert_int_equal(dev_dma_write(f->hw[0], 0x40000000 + 5 * PG, "hi", 3),
-			 0);
+	assert_int_equal(
+		endpoint_dma_write(f->hw[0], 0x40000000 + 5 * PG, "hi", 3), 0);
 	assert_string_equal(h + 5 * PG, "hi");
 
 	/* a group of the same IOMMU shares the domain */
 	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 1)), 0);
 	assert_ptr_equal(vfio_iommu_type1_group_domain(f->m.c, grp(f, 1)), d0);
 	assert_int_equal(stats(f).nr_domains, 1);
-	assert_int_equal(dev_dma_write(f->hw[1], IOVA + PG, "g1", 3), 0);
+	assert_int_equal(endpoint_dma_write(f->hw[1], IOVA + PG, "g1", 3), 0);
 	assert_string_equal(a + PG, "g1");
 	/* attaching twice */
 	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 1)),
@@ -272,7 +273,8 @@ static void test_d04_replay_and_sharing(void **state)
 	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_CHECK_EXTENSION,
 						VFIO_DMA_CC_IOMMU),
 			 0);
-	assert_int_equal(dev_dma_write(f->hw[2], IOVA + 2 * PG, "g2", 3), 0);
+	assert_int_equal(endpoint_dma_write(f->hw[2], IOVA + 2 * PG, "g2", 3),
+			 0);
 	assert_string_equal(a + 2 * PG, "g2");
 	assert_int_equal(stats(f).num_non_pinned_groups, 3);
 
@@ -287,7 +289,7 @@ static void test_d04_replay_and_sharing(void **state)
 	vfio_iommu_type1_detach_group(f->m.c, grp(f, 2));
 	assert_int_equal(stats(f).nr_domains, 1);
 	assert_null(iommu_get_domain_for_dev(&f->dev[2]));
-	assert_int_equal(dev_dma_write(f->hw[2], IOVA, "x", 1), -EFAULT);
+	assert_int_equal(endpoint_dma_write(f->hw[2], IOVA, "x", 1), -EFAULT);
 	assert_int_equal(vfio_iommu_type1_ioctl(f->m.c, VFIO_CHECK_EXTENSION,
 						VFIO_DMA_CC_IOMMU),
 			 1);
@@ -451,7 +453,7 @@ static void test_v1_unmap_rules(void **state)
 	assert_int_equal(done, 16 * PG);
 	assert_int_equal(stats(f).nr_dma, 0);
 	assert_int_equal(mm_locked_vm(f->m.mm), 0);
-	assert_int_equal(dev_dma_write(f->hw[0], IOVA + 8 * PG, "x", 1),
+	assert_int_equal(endpoint_dma_write(f->hw[0], IOVA + 8 * PG, "x", 1),
 			 -EFAULT);
 	/* pins and dirty tracking are v2 only */
 	assert_int_equal(vfio_iommu_type1_pin_pages(f->m.c, grp(f, 0), IOVA, 1,
@@ -675,7 +677,8 @@ static void test_update_vaddr(void **state)
 			 -EINVAL);
 	/* the mapping itself stays and DMA still works */
 	test_assert_mapped(f->m.mm, d, IOVA, a, 16 * PG);
-	assert_int_equal(dev_dma_write(f->hw[0], IOVA + 9 * PG, "v", 2), 0);
+	assert_int_equal(endpoint_dma_write(f->hw[0], IOVA + 9 * PG, "v", 2),
+			 0);
 	/* pins fail while a vaddr is invalid */
 	vdev.ops = &(const struct vfio_iommu_device_ops){
 		.dma_unmap = (void *)abort,
@@ -2059,7 +2062,7 @@ static void test_fail_sweep_map(void **state)
 	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 2)), 0);
 	assert_int_equal(map_dma(f->m.c, IOVA, small, 64 * PG, RW), 0);
 	/* a device uses the existing mapping so the IOTLB is warm */
-	assert_int_equal(dev_dma_write(f->hw[0], IOVA, "x", 1), 0);
+	assert_int_equal(endpoint_dma_write(f->hw[0], IOVA, "x", 1), 0);
 	s.locked = mm_locked_vm(f->m.mm);
 	s.refs = pin_refs(f);
 	s.nr_dma = 1;
@@ -2153,12 +2156,13 @@ static void test_fail_sweep_unmap(void **state)
 
 	assert_int_equal(vfio_iommu_type1_attach_group(f->m.c, grp(f, 0)), 0);
 	assert_int_equal(map_dma(f->m.c, 0x40000000, va, s.size, RW), 0);
-	assert_int_equal(dev_dma_write(f->hw[0], 0x40000000, "x", 1), 0);
+	assert_int_equal(endpoint_dma_write(f->hw[0], 0x40000000, "x", 1), 0);
 	/* unmap allocates nothing: no failure point, it always completes */
 	assert_int_equal(test_fail_sweep(op_unmap, NULL, NULL, &s, 0), 0);
 	s.nr_dma = 0;
 	check_map(&s);
-	assert_int_equal(dev_dma_write(f->hw[0], 0x40000000, "x", 1), -EFAULT);
+	assert_int_equal(endpoint_dma_write(f->hw[0], 0x40000000, "x", 1),
+			 -EFAULT);
 }
 
 static int op_attach(void *ctx)
@@ -2193,7 +2197,7 @@ static void test_fail_sweep_attach(void **state)
 	assert_int_equal(map_dma(f->m.c, IOVA, small, 16 * PG, RW), 0);
 	assert_true(test_fail_sweep(op_attach, NULL, check_attach, &s, 0) > 0);
 	assert_int_equal(mm_locked_vm(f->m.mm), 1024 + 16);
-	assert_int_equal(dev_dma_write(f->hw[0], IOVA + PG, "ok", 3), 0);
+	assert_int_equal(endpoint_dma_write(f->hw[0], IOVA + PG, "ok", 3), 0);
 	assert_string_equal(small + PG, "ok");
 	/* and a second domain (another IOMMU) swept the same way: the
 	 * first one's state stays */
@@ -2210,7 +2214,8 @@ static void test_fail_sweep_attach(void **state)
 			assert_int_equal(mm_locked_vm(f->m.mm), 1024 + 16);
 			assert_int_equal(pin_refs(f), 1024 + 16);
 			assert_null(iommu_get_domain_for_dev(&f->dev[2]));
-			assert_int_equal(dev_dma_write(f->hw[2], IOVA, "x", 1),
+			assert_int_equal(endpoint_dma_write(f->hw[2], IOVA, "x",
+							    1),
 					 -EFAULT);
 		}
 		uiommu_fail_nth(0);
@@ -2534,7 +2539,7 @@ struct nc2 {
 	struct smmu *hw;
 	struct arm_smmu_device *smmu;
 	struct device dev;
-	struct dev *d;
+	struct endpoint *d;
 };
 
 static void nc2_create(struct fx *f, struct nc2 *n)
@@ -2549,13 +2554,13 @@ static void nc2_create(struct fx *f, struct nc2 *n)
 	n->dev.sid = 5;
 	assert_int_equal(
 		iommu_probe_device(&n->dev, arm_smmu_iommu(n->smmu), 0), 0);
-	assert_int_equal(dev_create(n->hw, 5, 0, 0, &n->d), 0);
+	assert_int_equal(endpoint_create(n->hw, 5, 0, 0, &n->d), 0);
 }
 
 static void nc2_destroy(struct fx *f, struct nc2 *n)
 {
 	vfio_iommu_type1_detach_group(f->m.c, iommu_group_get(&n->dev));
-	dev_destroy(n->d);
+	endpoint_destroy(n->d);
 	iommu_release_device(&n->dev);
 	arm_smmu_device_remove(n->smmu);
 	smmu_destroy(n->hw);
@@ -2606,7 +2611,7 @@ static void test_e06_e07_e08_replay(void **state)
 	assert_int_equal(t->ev[0].op, VFIO_TRACE_FLUSH); /* fgsp */
 	assert_int_equal(t->ev[0].len, 2 * PG);
 	assert_true(trace_count(t, VFIO_TRACE_MAP) > 0);
-	assert_int_equal(dev_dma_write(n2.d, IOVA + 3 * PG, "n2", 3), 0);
+	assert_int_equal(endpoint_dma_write(n2.d, IOVA + 3 * PG, "n2", 3), 0);
 	assert_string_equal(va + 3 * PG, "n2");
 	/* E08: a coherent domain after a non-coherent one */
 	vfio_iommu_type1_detach_group(f->m.c, grp(f, 0));
@@ -2708,7 +2713,7 @@ static void test_e11_fgsp_probe(void **state)
 	assert_int_equal(c1.flush_bytes - c0.flush_bytes, 2 * PG);
 	/* the probe left no mapping behind */
 	assert_int_equal(stats(f).nr_dma, 0);
-	assert_int_equal(dev_dma_write(f->hw[2], 0, "x", 1), -EFAULT);
+	assert_int_equal(endpoint_dma_write(f->hw[2], 0, "x", 1), -EFAULT);
 	vfio_iommu_type1_detach_group(f->m.c, grp(f, 2));
 	assert_int_equal(stats(f).cache_flushes, 1);
 }
@@ -3035,12 +3040,12 @@ static long enable_iopf(struct vfio_iommu *c)
 
 static int swrite(struct io *io, int i, uint64_t iova, uint32_t v)
 {
-	return dev_dma_write(sva_hw(io->s[i]), iova, &v, sizeof(v));
+	return endpoint_dma_write(sva_hw(io->s[i]), iova, &v, sizeof(v));
 }
 
 static int sread(struct io *io, int i, uint64_t iova, uint32_t *v)
 {
-	return dev_dma_read(sva_hw(io->s[i]), iova, v, sizeof(*v));
+	return endpoint_dma_read(sva_hw(io->s[i]), iova, v, sizeof(*v));
 }
 
 static uint64_t stalls(struct io *io, int i)
@@ -3731,10 +3736,10 @@ static void *dma_thread_fn(void *arg)
 		uint32_t v = (uint32_t)pg;
 		/* each thread its own bytes: devices racing on one word would
 		 * be the workload's race, not the stack's */
-		int ret = dev_dma_write(sva_hw(t->io->s[t->dev]),
-					t->iova + pg * PG + 64 +
-						(t->seed0 % 32) * 8,
-					&v, sizeof(v));
+		int ret = endpoint_dma_write(sva_hw(t->io->s[t->dev]),
+					     t->iova + pg * PG + 64 +
+						     (t->seed0 % 32) * 8,
+					     &v, sizeof(v));
 
 		if (ret)
 			atomic_fetch_add(&t->failed, 1);

@@ -5,7 +5,7 @@
  * reads the memory behind them.  A user writes a buffer (the data sits in
  * the CPU caches), maps it with VFIO_IOMMU_MAP_DMA into a container whose
  * only domain is non-coherent, the device reads every page with
- * dev_dma_read(), and VFIO_IOMMU_UNMAP_DMA takes it back.  Before that, an
+ * endpoint_dma_read(), and VFIO_IOMMU_UNMAP_DMA takes it back.  Before that, an
  * earlier owner of the frames left a secret in memory (written back and
  * freed), so a missing flush shows both kinds of wrong data: stale (zeros,
  * not what the CPU wrote) and leaked (the earlier owner's secret).
@@ -14,7 +14,7 @@
  * cache_flush_phys -> unpin), and with its flushes switched off
  * (vfio_iommu_type1_set_cache_flush(false), a debug switch).  The table
  * counts the flushes per MAP_DMA and per UNMAP_DMA and classifies what the
- * device read page by page, both through dev_dma_read() and straight from
+ * device read page by page, both through endpoint_dma_read() and straight from
  * the memory behind the caches (cache_dram_read() of the translated
  * address); the two agree once the hardware model routes Normal-NC DMA
  * through phys_access_checked_nc().  The last column checks flush-on-unpin:
@@ -156,7 +156,7 @@ static int one_run(struct platform *p, struct platform *p2, struct nc_run *r)
 		expected(r, i, want);
 		pa[i] = iommu_iova_to_phys(dom, IOVA + i * PG);
 		/* what the device reads through the IOMMU */
-		if (dev_dma_read(bd.hw, IOVA + i * PG, got, PG))
+		if (endpoint_dma_read(bd.hw, IOVA + i * PG, got, PG))
 			r->dev_err++;
 		else
 			classify(got, want, &r->dev_ok, &r->dev_stale,
@@ -267,7 +267,8 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 
 		printf("  ok/st/lk: pages read right / stale (not what the CPU "
 		       "wrote) / leaked (the\n"
-		       "  earlier owner's secret).  device: dev_dma_read(); "
+		       "  earlier owner's secret).  device: "
+		       "endpoint_dma_read(); "
 		       "memory: behind the caches.\n");
 		printf("  device DMA reads behind the caches: %s\n",
 		       on->hook && off->hook ? "yes (dev_dma_read == memory "

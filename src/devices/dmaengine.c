@@ -67,12 +67,12 @@ static void dmaengine_run(struct dmaengine *e)
 		size_t n = (size_t)min(e->len - done, min(4096 - (s & 4095),
 							  4096 - (d & 4095)));
 
-		ret = dev_dma_read(e->bus.hw, s, e->bounce, n);
+		ret = endpoint_dma_read(e->bus.hw, s, e->bounce, n);
 		if (ret) {
 			e->fault = s;
 			break;
 		}
-		ret = dev_dma_write(e->bus.hw, d, e->bounce, n);
+		ret = endpoint_dma_write(e->bus.hw, d, e->bounce, n);
 		if (ret) {
 			e->fault = d;
 			break;

@@ -102,7 +102,7 @@ struct nvme_hw_queue {
  * as NVMe's atomic write unit guarantees for one block.
  */
 struct nvme_ctrl {
-	struct dev *hwdev; /* its endpoint: nvme_dev.bus.hw */
+	struct endpoint *hwdev; /* its endpoint: nvme_dev.bus.hw */
 	uint8_t *ns;
 	uint64_t nblocks;
 	struct mutex ns_lock[NVME_NS_LOCKS]; /* by LBA */
@@ -171,9 +171,9 @@ static uint16_t nvme_exec(struct nvme_ctrl *c, const struct nvme_sqe *sqe)
 	blk = c->ns + sqe->slba * NVME_BLOCK;
 	mutex_lock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
 	if (sqe->opcode == NVME_CMD_READ)
-		ret = dev_dma_write(c->hwdev, sqe->prp1, blk, NVME_BLOCK);
+		ret = endpoint_dma_write(c->hwdev, sqe->prp1, blk, NVME_BLOCK);
 	else
-		ret = dev_dma_read(c->hwdev, sqe->prp1, blk, NVME_BLOCK);
+		ret = endpoint_dma_read(c->hwdev, sqe->prp1, blk, NVME_BLOCK);
 	mutex_unlock(&c->ns_lock[sqe->slba % NVME_NS_LOCKS]);
 	if (ret) {
 		atomic_fetch_add(&c->dma_errors, 1);
@@ -190,8 +190,9 @@ static void nvme_ring_sq(struct nvme_ctrl *c, struct nvme_hw_queue *q,
 		struct nvme_sqe sqe;
 		struct nvme_cqe cqe = {0};
 
-		if (dev_dma_read(c->hwdev, q->sq_dma + q->sq_head * sizeof(sqe),
-				 &sqe, sizeof(sqe))) {
+		if (endpoint_dma_read(c->hwdev,
+				      q->sq_dma + q->sq_head * sizeof(sqe),
+				      &sqe, sizeof(sqe))) {
 			atomic_fetch_add(&c->dma_errors, 1);
 			return; /* a controller fatal status, in real life */
 		}
@@ -199,9 +200,9 @@ static void nvme_ring_sq(struct nvme_ctrl *c, struct nvme_hw_queue *q,
 		cqe.cid = sqe.cid;
 		cqe.sq_head = q->sq_head;
 		cqe.status = nvme_exec(c, &sqe) | q->phase;
-		if (dev_dma_write(c->hwdev,
-				  q->cq_dma + q->cq_tail * sizeof(cqe), &cqe,
-				  sizeof(cqe))) {
+		if (endpoint_dma_write(c->hwdev,
+				       q->cq_dma + q->cq_tail * sizeof(cqe),
+				       &cqe, sizeof(cqe))) {
 			atomic_fetch_add(&c->dma_errors, 1);
 			return;
 		}

@@ -61,7 +61,7 @@ struct device *sva_device(struct sva_dev *s)
 	return &s->bus.dev;
 }
 
-struct dev *sva_hw(struct sva_dev *s)
+struct endpoint *sva_hw(struct sva_dev *s)
 {
 	return s->bus.hw;
 }
@@ -82,10 +82,11 @@ int sva_run(struct sva_dev *s, dma_addr_t src, dma_addr_t dst, uint64_t msg_len,
 			size_t n = (size_t)min((uint64_t)SVA_CHUNK,
 					       msg_len - done);
 
-			ret = dev_dma_read(s->bus.hw, src + done, s->bounce, n);
+			ret = endpoint_dma_read(s->bus.hw, src + done,
+						s->bounce, n);
 			if (!ret)
-				ret = dev_dma_write(s->bus.hw, dst + done,
-						    s->bounce, n);
+				ret = endpoint_dma_write(s->bus.hw, dst + done,
+							 s->bounce, n);
 			if (ret)
 				break;
 			done += n;

@@ -29,7 +29,7 @@ int sva_create(struct platform *p, const char *name, uint32_t sid,
 	       unsigned int group_tag, struct sva_dev **out);
 void sva_destroy(struct sva_dev *s);
 struct device *sva_device(struct sva_dev *s);
-struct dev *sva_hw(struct sva_dev *s);
+struct endpoint *sva_hw(struct sva_dev *s);
 
 /* Process times messages; stops at the first failed one (its errno). */
 int sva_run(struct sva_dev *s, dma_addr_t src, dma_addr_t dst, uint64_t msg_len,

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 struct smmu;
-struct dev;
+struct endpoint;
 
 /* ---- creation ----------------------------------------------------------- */
 
@@ -451,19 +451,20 @@ struct smmu_xlate {
  * no event and never stalls).  0, or -EFAULT with *fault (if not NULL)
  * describing the fault as an event would.
  */
-int smmu_translate(struct dev *dev, uint64_t iova, bool write,
+int smmu_translate(struct endpoint *dev, uint64_t iova, bool write,
 		   struct smmu_xlate *x, struct smmu_event *fault);
 
 /* ---- devices and DMA ------------------------------------------------------- */
 
-#define DEV_CAP_STALL (1u << 0) /* can stall on a fault (wait for RESUME) */
-#define DEV_CAP_PRI   (1u << 1) /* issues PCIe page requests */
-#define DEV_CAP_PASID (1u << 2) /* tags transactions with a PASID */
+#define ENDPOINT_CAP_STALL \
+	(1u << 0) /* can stall on a fault (wait for RESUME) */
+#define ENDPOINT_CAP_PRI   (1u << 1) /* issues PCIe page requests */
+#define ENDPOINT_CAP_PASID (1u << 2) /* tags transactions with a PASID */
 
-int dev_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
-	       unsigned int caps, struct dev **out);
-void dev_destroy(struct dev *dev);
-uint32_t dev_sid(const struct dev *dev);
+int endpoint_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
+		    unsigned int caps, struct endpoint **out);
+void endpoint_destroy(struct endpoint *dev);
+uint32_t endpoint_sid(const struct endpoint *dev);
 
 /*
  * DMA of len bytes at iova, translated page by page.  0, or: -EFAULT on a
@@ -472,18 +473,20 @@ uint32_t dev_sid(const struct dev *dev);
  * -ETIMEDOUT when no response came in time.  A failed transfer may have
  * moved the pages before the faulting one.
  */
-int dev_dma_read(struct dev *dev, uint64_t iova, void *buf, size_t len);
-int dev_dma_write(struct dev *dev, uint64_t iova, const void *buf, size_t len);
+int endpoint_dma_read(struct endpoint *dev, uint64_t iova, void *buf,
+		      size_t len);
+int endpoint_dma_write(struct endpoint *dev, uint64_t iova, const void *buf,
+		       size_t len);
 
-struct dev_sg {
+struct endpoint_sg {
 	uint64_t iova;
 	void *buf;
 	size_t len;
 };
 
 /* Scatter-gather: each element in turn; stops at the first error. */
-int dev_dma_sg(struct dev *dev, const struct dev_sg *sg, unsigned int nents,
-	       bool write);
+int endpoint_dma_sg(struct endpoint *dev, const struct endpoint_sg *sg,
+		    unsigned int nents, bool write);
 
 #ifdef __cplusplus
 }

@@ -292,7 +292,7 @@ struct smmu {
 	pthread_t cmdq_thread, irq_thread;
 
 	struct mutex dev_lock; /* devs */
-	LIST_HEAD(, dev) devs;
+	LIST_HEAD(, endpoint) devs;
 
 	_Atomic uint64_t cnt[SMMU_NR_CNT]; /* command queue counts */
 };
@@ -302,16 +302,16 @@ static inline void smmu_inc(struct smmu *smmu, enum smmu_cnt c)
 	atomic_fetch_add_explicit(&smmu->cnt[c], 1, memory_order_relaxed);
 }
 
-struct dev {
+struct endpoint {
 	struct smmu *smmu;
 	struct smmu_stream *stream;
 	uint32_t sid;
-	uint32_t ssid; /* SMMU_SSID_NONE without DEV_CAP_PASID */
+	uint32_t ssid; /* SMMU_SSID_NONE without ENDPOINT_CAP_PASID */
 	unsigned int caps;
 	struct smmu_cfg_entry *cfge;
 	uint64_t cfg_key;
 	_Atomic uint32_t next_grpid;
-	LIST_ENTRY(dev) link; /* smmu->dev_lock */
+	LIST_ENTRY(endpoint) link; /* smmu->dev_lock */
 	struct smmu_hot hot[UIOMMU_NR_CPUS];
 };
 
@@ -340,8 +340,9 @@ struct smmu_txn {
 };
 
 /* The transaction of an access by dev (the slow paths build it). */
-static inline struct smmu_txn dev_txn(struct dev *dev, struct smmu_hot *hot,
-				      uint64_t iova, bool write)
+static inline struct smmu_txn endpoint_txn(struct endpoint *dev,
+					   struct smmu_hot *hot, uint64_t iova,
+					   bool write)
 {
 	return (struct smmu_txn){
 		.smmu = dev->smmu,
@@ -431,7 +432,7 @@ void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
 		       const struct smmu_event *ev);
 /* Recoverable fault of a stall or PRI capable device: record, raise, wait.
  * 0: retry; -EFAULT: aborted / failed / not recorded; -ETIMEDOUT. */
-int smmu_fault_wait(struct dev *dev, struct smmu_fault *f);
+int smmu_fault_wait(struct endpoint *dev, struct smmu_fault *f);
 void smmu_resume(struct smmu *smmu, bool pri, uint32_t sid, uint32_t ssid,
 		 uint16_t tag, unsigned int resp);
 void smmu_raise_irq(struct smmu *smmu, unsigned int which);
@@ -454,7 +455,7 @@ static inline void wr64(uint64_t *p, uint64_t v)
 
 extern __thread int smmu_this_cpu __attribute__((tls_model("initial-exec")));
 
-static inline unsigned int dev_cpu(void)
+static inline unsigned int endpoint_cpu(void)
 {
 	if (unlikely(smmu_this_cpu < 0))
 		smmu_this_cpu = (int)uiommu_cpu_id();

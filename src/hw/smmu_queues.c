@@ -405,11 +405,11 @@ static int wait_response(struct smmu *smmu, struct smmu_wait *w)
 	return w->done ? 0 : -ETIMEDOUT;
 }
 
-int smmu_fault_wait(struct dev *dev, struct smmu_fault *f)
+int smmu_fault_wait(struct endpoint *dev, struct smmu_fault *f)
 {
 	struct smmu *smmu = dev->smmu;
 	struct smmu_stream *st = dev->stream;
-	bool pri = dev->caps & DEV_CAP_PRI;
+	bool pri = dev->caps & ENDPOINT_CAP_PRI;
 	struct smmu_wait w;
 	bool ok;
 	int ret;

@@ -392,10 +392,10 @@ int __smmu_translate(struct smmu_txn *t, struct smmu_xlate *x,
 }
 
 static __attribute__((noinline)) int
-dev_translate_slow(struct dev *dev, struct smmu_hot *hot, uint64_t iova,
+dev_translate_slow(struct endpoint *dev, struct smmu_hot *hot, uint64_t iova,
 		   bool write, struct smmu_xlate *x, struct smmu_event *fault)
 {
-	struct smmu_txn t = dev_txn(dev, hot, iova, write);
+	struct smmu_txn t = endpoint_txn(dev, hot, iova, write);
 	struct smmu_fault f;
 	int ret;
 
@@ -405,10 +405,10 @@ dev_translate_slow(struct dev *dev, struct smmu_hot *hot, uint64_t iova,
 	return ret;
 }
 
-int smmu_translate(struct dev *dev, uint64_t iova, bool write,
+int smmu_translate(struct endpoint *dev, uint64_t iova, bool write,
 		   struct smmu_xlate *x, struct smmu_event *fault)
 {
-	struct smmu_hot *hot = &dev->hot[dev_cpu()];
+	struct smmu_hot *hot = &dev->hot[endpoint_cpu()];
 
 	if (likely(smmu_translate_fast(dev->smmu, dev->cfge, dev->cfg_key, iova,
 				       write, hot, x)))

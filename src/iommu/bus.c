@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The bus: the pairing of the SMMU model's endpoint (struct dev) with the
+ * The bus: the pairing of the SMMU model's endpoint (struct endpoint) with the
  * IOMMU core's device (struct device) on one stream id
  * (src/iommu/bus.h).
  *
@@ -23,8 +23,8 @@
 /* The endpoint's capabilities a device's firmware flags imply. */
 static unsigned int bus_dev_caps(unsigned int fw_flags)
 {
-	return (fw_flags & DEVICE_FW_CAN_STALL ? DEV_CAP_STALL : 0) |
-	       (fw_flags & DEVICE_FW_PRI ? DEV_CAP_PRI : 0);
+	return (fw_flags & DEVICE_FW_CAN_STALL ? ENDPOINT_CAP_STALL : 0) |
+	       (fw_flags & DEVICE_FW_PRI ? ENDPOINT_CAP_PRI : 0);
 }
 
 int bus_device_add(struct bus_device *bd, struct smmu *smmu,
@@ -40,7 +40,7 @@ int bus_device_add(struct bus_device *bd, struct smmu *smmu,
 	ret = iommu_probe_device(&bd->dev, iommu, group_tag);
 	if (ret)
 		return ret;
-	ret = dev_create(smmu, sid, 0, bus_dev_caps(fw_flags), &bd->hw);
+	ret = endpoint_create(smmu, sid, 0, bus_dev_caps(fw_flags), &bd->hw);
 	if (ret) {
 		iommu_release_device(&bd->dev);
 		return ret;
@@ -50,7 +50,7 @@ int bus_device_add(struct bus_device *bd, struct smmu *smmu,
 
 void bus_device_remove(struct bus_device *bd)
 {
-	dev_destroy(bd->hw);
+	endpoint_destroy(bd->hw);
 	bd->hw = NULL;
 	iommu_release_device(&bd->dev);
 }

@@ -3,7 +3,7 @@
  * The bus: what puts a device behind an IOMMU (src/iommu/bus.c).
  *
  * A device on the bus is two objects on one stream id: the SMMU model's
- * endpoint (struct dev, which issues the DMA) and the IOMMU core's device
+ * endpoint (struct endpoint, which issues the DMA) and the IOMMU core's device
  * (struct device, which the DMA API, the groups and VFIO know).  Firmware
  * flags (DEVICE_FW_*) describe the device to the core; the endpoint gets
  * the matching capabilities (stalls, page requests).  bus_device_add()
@@ -22,9 +22,9 @@ extern "C" {
 #endif
 
 struct bus_device {
-	struct device dev; /* the IOMMU core's device */
-	struct dev *hw;	   /* the SMMU model's endpoint, same sid */
-	struct smmu *smmu; /* the SMMU it sits behind */
+	struct device dev;   /* the IOMMU core's device */
+	struct endpoint *hw; /* the SMMU model's endpoint, same sid */
+	struct smmu *smmu;   /* the SMMU it sits behind */
 };
 
 /*

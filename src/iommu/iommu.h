@@ -245,8 +245,12 @@ typedef int (*iommu_dev_fault_handler_t)(struct iommu_fault *fault, void *data);
 /* ---- devices, groups, the driver --------------------------------------------- */
 
 /*
- * struct device: a bus device that does DMA.  name and sid are set by its
- * creator; the rest belongs to the core (guarded by the core's lock).
+ * struct device: the IOMMU core's view of a bus device that does DMA (the
+ * kernel's struct device), as against struct endpoint, the hardware
+ * requester the SMMU model translates for (src/hw/hw.h); the bus
+ * (bus.h) creates the two together on one stream id.  name and sid are set
+ * by its creator; the rest belongs to the core (guarded by the core's
+ * lock).
  */
 /* device->fw_flags: what firmware says of the device (the kernel reads
  * them from DT/IORT, e.g. "dma-can-stall") */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The device DMA engine.
+ * Endpoints: the requesters behind the SMMU model, and their DMA.
  *
- * Data model: a struct dev is one requester behind the SMMU: a stream id,
+ * Data model: a struct endpoint is one requester behind the SMMU: a stream id,
  * an optional PASID (substream id) and capabilities (stall, PRI).  A DMA is
  * split at 4 KiB boundaries; each piece is translated (IOTLB, walk on a
  * miss), its permission checked, and copied through the direct map with
@@ -20,7 +20,7 @@
  * transfer with -EFAULT (unrecoverable faults are never suppressed).  A
  * stream configured to abort fails without an event.
  *
- * Locking: none of its own on the DMA path.  A dev may be used by several
+ * Locking: none of its own on the DMA path.  An endpoint may be used by several
  * threads at once: its hot counters are per CPU id (struct smmu_hot), the
  * rest are the stream's atomics.  smmu->dev_lock guards the list of devices
  * (counter reads fold their hot counters in).
@@ -31,16 +31,17 @@
 
 __thread int smmu_this_cpu __attribute__((tls_model("initial-exec"))) = -1;
 
-int dev_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
-	       unsigned int caps, struct dev **out)
+int endpoint_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
+		    unsigned int caps, struct endpoint **out)
 {
-	struct dev *dev;
+	struct endpoint *dev;
 
 	if (!smmu || !out || sid >= smmu->nr_sids)
 		return -EINVAL;
-	if ((caps & DEV_CAP_PASID) && pasid >= SMMU_SSID_MAX - 1)
+	if ((caps & ENDPOINT_CAP_PASID) && pasid >= SMMU_SSID_MAX - 1)
 		return -EINVAL;
-	if (caps & ~(DEV_CAP_STALL | DEV_CAP_PRI | DEV_CAP_PASID))
+	if (caps &
+	    ~(ENDPOINT_CAP_STALL | ENDPOINT_CAP_PRI | ENDPOINT_CAP_PASID))
 		return -EINVAL;
 	dev = ui_zalloc(sizeof(*dev));
 	if (!dev)
@@ -48,7 +49,7 @@ int dev_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
 	dev->smmu = smmu;
 	dev->stream = &smmu->streams[sid];
 	dev->sid = sid;
-	dev->ssid = (caps & DEV_CAP_PASID) ? pasid : SMMU_SSID_NONE;
+	dev->ssid = (caps & ENDPOINT_CAP_PASID) ? pasid : SMMU_SSID_NONE;
 	dev->caps = caps;
 	dev->cfg_key = cfg_key(sid, dev->ssid);
 	dev->cfge = &smmu->cfg_cache[cfg_index(smmu, sid, dev->ssid)];
@@ -73,7 +74,7 @@ static void hot_add(const struct smmu_hot *h, uint64_t *v)
 		&h->dma_bytes_written, memory_order_relaxed);
 }
 
-static void dev_hot_sum(const struct dev *dev, uint64_t *v)
+static void endpoint_hot_sum(const struct endpoint *dev, uint64_t *v)
 {
 	unsigned int cpu;
 
@@ -84,19 +85,19 @@ static void dev_hot_sum(const struct dev *dev, uint64_t *v)
 
 void smmu_hot_fold(struct smmu *smmu, int64_t sid, uint64_t *v)
 {
-	struct dev *dev;
+	struct endpoint *dev;
 
 	mutex_lock(&smmu->dev_lock);
 	LIST_FOREACH(dev, &smmu->devs, link)
 		if (sid < 0 || dev->sid == (uint32_t)sid)
-			dev_hot_sum(dev, v);
+			endpoint_hot_sum(dev, v);
 	mutex_unlock(&smmu->dev_lock);
 }
 
 /* Zero every device's hot counters (counters reset). */
 void smmu_hot_reset(struct smmu *smmu)
 {
-	struct dev *dev;
+	struct endpoint *dev;
 	unsigned int cpu;
 
 	mutex_lock(&smmu->dev_lock);
@@ -111,7 +112,7 @@ void smmu_hot_reset(struct smmu *smmu)
 	mutex_unlock(&smmu->dev_lock);
 }
 
-void dev_destroy(struct dev *dev)
+void endpoint_destroy(struct endpoint *dev)
 {
 	struct smmu *smmu;
 	uint64_t v[SMMU_NR_CNT] = {0};
@@ -123,7 +124,7 @@ void dev_destroy(struct dev *dev)
 	/* fold the device's counts into its stream's */
 	mutex_lock(&smmu->dev_lock);
 	LIST_REMOVE(dev, link);
-	dev_hot_sum(dev, v);
+	endpoint_hot_sum(dev, v);
 	for (i = 0; i < SMMU_NR_CNT; i++)
 		if (v[i])
 			stream_inc(dev->stream, i, v[i]);
@@ -131,22 +132,24 @@ void dev_destroy(struct dev *dev)
 	ui_free(dev);
 }
 
-uint32_t dev_sid(const struct dev *dev)
+uint32_t endpoint_sid(const struct endpoint *dev)
 {
 	return dev->sid;
 }
 
-static bool can_wait(const struct dev *dev, const struct smmu_fault *f)
+static bool can_wait(const struct endpoint *dev, const struct smmu_fault *f)
 {
 	if (!f->recoverable)
 		return false;
-	if (dev->caps & DEV_CAP_PRI)
+	if (dev->caps & ENDPOINT_CAP_PRI)
 		return true;
-	return (dev->caps & DEV_CAP_STALL) && f->stall;
+	return (dev->caps & ENDPOINT_CAP_STALL) && f->stall;
 }
 
-static __attribute__((noinline, cold)) int
-dma_abort(struct dev *dev, phys_addr_t pa, uint64_t iova, bool write, int err)
+static __attribute__((noinline, cold)) int dma_abort(struct endpoint *dev,
+						     phys_addr_t pa,
+						     uint64_t iova, bool write,
+						     int err)
 {
 	struct smmu_event ev = {
 		.type = phys_pa_valid(dev->smmu->pm, pa) ? SMMU_EVT_E_DMA_STALE
@@ -170,11 +173,11 @@ dma_abort(struct dev *dev, phys_addr_t pa, uint64_t iova, bool write, int err)
 /* One piece that does not cross a page boundary, after an IOTLB miss (or a
  * hit without the permission): translate the slow way, handle faults. */
 static __attribute__((noinline)) int
-dma_page_slow(struct dev *dev, struct smmu_hot *hot, unsigned int cpu,
+dma_page_slow(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 	      uint64_t iova, bool write, struct smmu_xlate *x)
 {
 	struct smmu *smmu = dev->smmu;
-	struct smmu_txn t = dev_txn(dev, hot, iova, write);
+	struct smmu_txn t = endpoint_txn(dev, hot, iova, write);
 	unsigned int tries = 0;
 	struct smmu_fault f;
 	int ret;
@@ -203,8 +206,8 @@ dma_page_slow(struct dev *dev, struct smmu_hot *hot, unsigned int cpu,
 
 /* One piece that does not cross a page boundary. */
 static __attribute__((always_inline)) inline int
-dma_page(struct dev *dev, struct smmu_hot *hot, unsigned int cpu, uint64_t iova,
-	 void *buf, size_t len, bool write)
+dma_page(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
+	 uint64_t iova, void *buf, size_t len, bool write)
 {
 	struct smmu *smmu = dev->smmu;
 	struct smmu_xlate x;
@@ -239,11 +242,11 @@ dma_page(struct dev *dev, struct smmu_hot *hot, unsigned int cpu, uint64_t iova,
 	return 0;
 }
 
-/* Inlined into dev_dma_read() and dev_dma_write(): write is a constant. */
+/* Inlined into endpoint_dma_read() and endpoint_dma_write(): write is a constant. */
 static __attribute__((always_inline)) inline int
-dma_rw(struct dev *dev, uint64_t iova, void *buf, size_t len, bool write)
+dma_rw(struct endpoint *dev, uint64_t iova, void *buf, size_t len, bool write)
 {
-	unsigned int cpu = dev_cpu();
+	unsigned int cpu = endpoint_cpu();
 	struct smmu_hot *hot = &dev->hot[cpu];
 	uint8_t *p = buf;
 	uint64_t last;
@@ -285,18 +288,20 @@ count:
 	return ret;
 }
 
-int dev_dma_read(struct dev *dev, uint64_t iova, void *buf, size_t len)
+int endpoint_dma_read(struct endpoint *dev, uint64_t iova, void *buf,
+		      size_t len)
 {
 	return dma_rw(dev, iova, buf, len, false);
 }
 
-int dev_dma_write(struct dev *dev, uint64_t iova, const void *buf, size_t len)
+int endpoint_dma_write(struct endpoint *dev, uint64_t iova, const void *buf,
+		       size_t len)
 {
 	return dma_rw(dev, iova, (void *)buf, len, true);
 }
 
-int dev_dma_sg(struct dev *dev, const struct dev_sg *sg, unsigned int nents,
-	       bool write)
+int endpoint_dma_sg(struct endpoint *dev, const struct endpoint_sg *sg,
+		    unsigned int nents, bool write)
 {
 	unsigned int i;
 	int ret;
