@@ -318,7 +318,7 @@ static long dmaengine_ioctl(struct vfio_device *vdev, unsigned int cmd,
 }
 
 /* Only the sparse area of region 1 may be mapped: memory, safe for
- * write-combining (the driver's word, seed 003). */
+ * write-combining (the driver's word: VM_VFIO_ALLOW_WC). */
 static int dmaengine_mmap(struct vfio_device *vdev, off_t off, size_t len,
 			  bool write, phys_addr_t *pa, uint64_t *vm_flags)
 {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Mediated devices that pin guest memory through a VFIO type1 container
- * (seed 002): one correct driver and the two faulty ones of the thread, to
+ * (the 2022 thread that replaced VFIO's DMA-unmap notifier with a
+ * callback): one correct driver and the two faulty ones of the thread, to
  * show that type1 copes with both.
  *
  * Data model: struct mdev is a registered vfio_iommu_device with a cache of

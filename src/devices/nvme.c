@@ -19,7 +19,7 @@
  *  - Optionally a probe device, a second stream in the same group (so the
  *    same domain and ASID), keeps trying each unmapped IOVA in turn with an
  *    ATS-like translation: while it succeeds although the page table no
- *    longer maps the IOVA, the IOTLB is stale (seed 004's security note).
+ *    longer maps the IOVA, the IOTLB is stale (the security note of the arm-smmu-v3 non-strict mode series).
  *
  * Both streams sit on the bus (src/iommu/bus.h), which pairs each
  * SMMU endpoint with its core device.  Counts come from the domain (TLBIs,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * An SVA-style accelerator like the one of seed 001's experiment (UADK's
+ * An SVA-style accelerator like the one of the VFIO IOPF series' experiment (UADK's
  * hisi_sec_test): it processes messages, each reading msg_len bytes from a
  * source buffer and writing them to a destination buffer, both by DMA in
  * I/O virtual addresses.  It can stall (DEVICE_FW_CAN_STALL), so an access

@@ -6,7 +6,7 @@
  * user_mem_abort() does it.
  *
  * The point of the layer is the stage-2 memory-attribute policy for device
- * memory (seed 003, VM_VFIO_ALLOW_WC):
+ * memory (the 2023 "kvm: arm64: allow vm to select DEVICE_* and NORMAL_NC" series, VM_VFIO_ALLOW_WC):
  *  - RAM (pinnable pages) is mapped Normal write-back (MemAttr 0b1111);
  *  - device memory (an IO|PFNMAP region, resolved with mm_follow_pfn) is
  *    mapped Device-nGnRE (MemAttr 0b0001), unless the driver that supplied

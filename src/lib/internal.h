@@ -87,7 +87,7 @@ static inline void ui_free(void *p)
 	free(p);
 }
 
-/* diagnostics (lib/log.c): printed to stderr unless silenced by tests */
+/* diagnostics (lib/lib.c): printed to stderr unless silenced by tests */
 void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
