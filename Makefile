@@ -5,7 +5,8 @@
 #   make check                build, then run every test; ends "N passed, N failed"
 #   make check SANITIZE=address,undefined
 #                             the same under sanitizers (build-san/)
-#   make bench                benchmark medians, also as JSON in build/bench.json
+#   make bench                benchmark medians, also as JSON in build-release/bench.json
+#                             (a release build: no lock checks, NDEBUG)
 #   make format               clang-format every C file
 
 SANITIZE ?=
@@ -40,8 +41,16 @@ run: build
 check: build
 	@scripts/check.sh $(BUILD)
 
-bench: build
-	$(BUILD)/bench/uiommu-bench --json $(BUILD)/bench.json
+# Benchmarks time the release build: the lock checks of debug and test
+# builds (src/lib/lock.h) would be part of every figure.
+BENCH_BUILD ?= build-release
+
+$(BENCH_BUILD)/build.ninja: | deps
+	meson setup $(BENCH_BUILD) -Dbuildtype=release
+
+bench: deps $(BENCH_BUILD)/build.ninja
+	ninja -C $(BENCH_BUILD) bench/uiommu-bench
+	$(BENCH_BUILD)/bench/uiommu-bench --json $(BENCH_BUILD)/bench.json
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
