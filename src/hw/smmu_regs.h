@@ -116,6 +116,22 @@ void fields_encode(const struct field_map *map, size_t n, const void *obj,
 void fields_decode(const struct field_map *map, size_t n, const uint64_t *w,
 		   void *obj, size_t size);
 
+/*
+ * Define prefix_encode(const type *, uint64_t dw[words]) and
+ * prefix_decode(const uint64_t dw[words], type *) over map, the
+ * structure's encoder and decoder when its map says all of it.
+ */
+#define FIELDS_CODEC(prefix, type, map, words)                            \
+	void prefix##_encode(const type *obj, uint64_t dw[words])         \
+	{                                                                 \
+		fields_encode(map, FM_COUNT(map), obj, dw, words);        \
+	}                                                                 \
+	void prefix##_decode(const uint64_t dw[words], type *obj)         \
+	{                                                                 \
+		fields_decode(map, FM_COUNT(map), dw, obj, sizeof(*obj)); \
+	}                                                                 \
+	_Static_assert(1, "FIELDS_CODEC() takes a semicolon")
+
 /* ---- registers (page 0; the PROD/CONS of the output queues on page 1) ---- */
 
 REG(IDR0, 0x00);
