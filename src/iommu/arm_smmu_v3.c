@@ -1272,8 +1272,8 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 	mutex_init(&smmu->gerror_lock, IOMMU_LOCK_SMMU_GERROR);
 	smmu->masters = ui_calloc(smmu->nr_sids, sizeof(*smmu->masters));
 	if (!smmu->masters) {
-		ret = -ENOMEM;
-		goto err_free;
+		arm_smmu_device_free(smmu);
+		return -ENOMEM;
 	}
 	smmu->asids.bits[0] = 1; /* ASID 0 is never handed out */
 	smmu->vmids.bits[0] = 1; /* VMID 0 tags the stage-1 domains */
@@ -1283,15 +1283,13 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 	smmu->iommu.priv = smmu;
 	snprintf(smmu->iommu.name, sizeof(smmu->iommu.name), "smmu3");
 	ret = iommu_device_register(&smmu->iommu);
-	if (ret)
-		goto err_free;
+	if (ret) {
+		arm_smmu_device_free(smmu);
+		return ret;
+	}
 	smmu_set_irq_ops(hw, &arm_smmu_irq_ops, smmu);
 	*out = smmu;
 	return 0;
-
-err_free:
-	arm_smmu_device_free(smmu);
-	return ret;
 }
 
 void arm_smmu_device_remove(struct arm_smmu_device *smmu)
