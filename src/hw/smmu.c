@@ -41,6 +41,8 @@ static const struct field_map ste_map[] = {
 	FM_ADDR(STE, S2TTB, struct smmu_ste, s2_ttb),
 };
 
+FIELDS_CODEC(smmu_ste, struct smmu_ste, ste_map, STE_DWORDS);
+
 static const struct field_map cd_map[] = {
 	FM_VAL(CD, T0SZ, struct smmu_cd, t0sz),
 	FM_VAL(CD, VALID, struct smmu_cd, valid),
@@ -49,8 +51,6 @@ static const struct field_map cd_map[] = {
 	FM_ADDR(CD, TTB0, struct smmu_cd, ttb0),
 	FM_VAL(CD, MAIR, struct smmu_cd, mair),
 };
-
-FIELDS_CODEC(smmu_ste, struct smmu_ste, ste_map, STE_DWORDS);
 
 FIELDS_CODEC(smmu_cd, struct smmu_cd, cd_map, CD_DWORDS);
 
