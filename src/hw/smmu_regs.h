@@ -27,7 +27,9 @@
  * specification's bit positions, not from this table.
  *
  * A new structure goes here as one block of FIELD lines, its size in
- * words beside it; its encoder and decoder use only these names.
+ * words in the table of sizes; its encoder and decoder use only these
+ * names.  A new register goes into the register map (by offset) and its
+ * fields into the block of fields after it.
  */
 #ifndef UIOMMU_HW_SMMU_REGS_H
 #define UIOMMU_HW_SMMU_REGS_H
