@@ -176,16 +176,16 @@ int mdev_create(struct phys_mem *pm, struct vfio_iommu *iommu,
 	m = ui_zalloc(sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->pm = pm;
-	m->iommu = iommu;
-	m->group = group;
-	m->model = model;
+	*m = (struct mdev){
+		.vdev = {.ops = &mdev_ops, .priv = m, .name = m->name},
+		.pm = pm,
+		.iommu = iommu,
+		.group = group,
+		.model = model,
+	};
 	snprintf(m->name, sizeof(m->name), "%s",
 		 name ? name : mdev_model_name(model));
 	mutex_init(&m->cache_lock, DEVICES_LOCK_MDEV_CACHE);
-	m->vdev.ops = &mdev_ops;
-	m->vdev.priv = m;
-	m->vdev.name = m->name;
 	ret = vfio_iommu_type1_register_device(iommu, &m->vdev);
 	if (ret) {
 		mutex_destroy(&m->cache_lock);

@@ -41,6 +41,8 @@ static const struct field_map ste_map[] = {
 	FM_ADDR(STE, S2TTB, struct smmu_ste, s2_ttb),
 };
 
+FIELDS_CODEC(smmu_ste, struct smmu_ste, ste_map, STE_DWORDS);
+
 static const struct field_map cd_map[] = {
 	FM_VAL(CD, T0SZ, struct smmu_cd, t0sz),
 	FM_VAL(CD, VALID, struct smmu_cd, valid),
@@ -50,25 +52,7 @@ static const struct field_map cd_map[] = {
 	FM_VAL(CD, MAIR, struct smmu_cd, mair),
 };
 
-void smmu_ste_encode(const struct smmu_ste *ste, uint64_t dw[8])
-{
-	fields_encode(ste_map, FM_COUNT(ste_map), ste, dw, STE_DWORDS);
-}
-
-void smmu_ste_decode(const uint64_t dw[8], struct smmu_ste *ste)
-{
-	fields_decode(ste_map, FM_COUNT(ste_map), dw, ste, sizeof(*ste));
-}
-
-void smmu_cd_encode(const struct smmu_cd *cd, uint64_t dw[8])
-{
-	fields_encode(cd_map, FM_COUNT(cd_map), cd, dw, CD_DWORDS);
-}
-
-void smmu_cd_decode(const uint64_t dw[8], struct smmu_cd *cd)
-{
-	fields_decode(cd_map, FM_COUNT(cd_map), dw, cd, sizeof(*cd));
-}
+FIELDS_CODEC(smmu_cd, struct smmu_cd, cd_map, CD_DWORDS);
 
 phys_addr_t smmu_strtab_base(const struct smmu *smmu)
 {
@@ -83,6 +67,16 @@ static void write_desc(uint64_t *p, const uint64_t dw[8])
 	for (i = 1; i < 8; i++)
 		wr64(&p[i], dw[i]);
 	__atomic_store_n(&p[0], dw[0], __ATOMIC_RELEASE);
+}
+
+/* Dword 0 (with V) first, then the rest, as the SMMU fetches. */
+static void read_desc(const uint64_t *p, uint64_t dw[8])
+{
+	int i;
+
+	dw[0] = __atomic_load_n(&p[0], __ATOMIC_ACQUIRE);
+	for (i = 1; i < 8; i++)
+		dw[i] = rd64(&p[i]);
 }
 
 int smmu_ste_write(struct smmu *smmu, uint32_t sid, const struct smmu_ste *ste)
@@ -199,7 +193,7 @@ static int cd_fetch(struct smmu_txn *t, const struct smmu_ste *ste,
 	uint64_t size, dw[8];
 	const uint64_t *p;
 	struct smmu_cd cd;
-	int i, ret;
+	int ret;
 
 	if (t->ssid != SMMU_SSID_NONE && (ssid >> ste->s1_cd_max)) {
 		smmu_fault_init(f, t, SMMU_EVT_C_BAD_SUBSTREAMID);
@@ -236,9 +230,7 @@ static int cd_fetch(struct smmu_txn *t, const struct smmu_ste *ste,
 		return -EFAULT;
 	}
 	p = __phys_to_virt(smmu->pm, pa);
-	dw[0] = __atomic_load_n(&p[0], __ATOMIC_ACQUIRE);
-	for (i = 1; i < 8; i++)
-		dw[i] = rd64(&p[i]);
+	read_desc(p, dw);
 	smmu_cd_decode(dw, &cd);
 	if (!cd.valid)
 		return bad_cd(t, f);
@@ -269,12 +261,9 @@ static int cfg_fetch(struct smmu_txn *t, struct smmu_ctx *ctx,
 	const uint64_t *p = smmu->strtab_va + (uint64_t)t->sid * STE_DWORDS;
 	struct smmu_ste ste;
 	uint64_t dw[STE_DWORDS];
-	int i;
 
 	lockdep_assert_held(&smmu->cfg_lock);
-	dw[0] = __atomic_load_n(&p[0], __ATOMIC_ACQUIRE);
-	for (i = 1; i < 8; i++)
-		dw[i] = rd64(&p[i]);
+	read_desc(p, dw);
 	smmu_ste_decode(dw, &ste);
 	if (!ste.valid)
 		return bad_ste(t, f);
@@ -612,8 +601,41 @@ static void cmdq_thread_stop(struct smmu *smmu)
 	pthread_join(smmu->cmdq_thread, NULL);
 }
 
-/* Everything smmu_create() made, its threads stopped. */
-static void smmu_free(struct smmu *smmu)
+static void irq_thread_stop(struct smmu *smmu)
+{
+	mutex_lock(&smmu->irq_lock);
+	smmu->irq_stop = true;
+	pthread_cond_broadcast(&smmu->irq_cond);
+	mutex_unlock(&smmu->irq_lock);
+	pthread_join(smmu->irq_thread, NULL);
+}
+
+/*
+ * The tables smmu_create() allocates before its queues, and the smmu
+ * itself: any of the tables may be absent (a failed create).
+ */
+static void smmu_tables_free(struct smmu *smmu)
+{
+	smmu_iotlb_free(smmu);
+	if (smmu->strtab_va)
+		phys_free_pages(smmu->pm, smmu->strtab, smmu->strtab_order);
+	ui_free(smmu->cfg_cache);
+	ui_free(smmu->streams);
+	ui_free(smmu);
+}
+
+/* The smmu's own locks and conditions (the queues have theirs). */
+static void smmu_locks_init(struct smmu *smmu)
+{
+	mutex_init(&smmu->cfg_lock, HW_LOCK_CFG);
+	mutex_init(&smmu->iotlb_lock, HW_LOCK_IOTLB);
+	mutex_init(&smmu->irq_lock, HW_LOCK_IRQ);
+	mutex_init(&smmu->dev_lock, HW_LOCK_DEV);
+	pthread_cond_init(&smmu->irq_cond, NULL);
+	pthread_cond_init(&smmu->irq_idle, NULL);
+}
+
+static void smmu_locks_destroy(struct smmu *smmu)
 {
 	mutex_destroy(&smmu->dev_lock);
 	pthread_cond_destroy(&smmu->irq_cond);
@@ -621,13 +643,15 @@ static void smmu_free(struct smmu *smmu)
 	mutex_destroy(&smmu->irq_lock);
 	mutex_destroy(&smmu->iotlb_lock);
 	mutex_destroy(&smmu->cfg_lock);
+}
+
+/* Everything smmu_create() made, its threads stopped. */
+static void smmu_free(struct smmu *smmu)
+{
+	smmu_locks_destroy(smmu);
 	smmu_queues_free(smmu);
 	smmu_cmdq_free(smmu);
-	smmu_iotlb_free(smmu);
-	phys_free_pages(smmu->pm, smmu->strtab, smmu->strtab_order);
-	ui_free(smmu->cfg_cache);
-	ui_free(smmu->streams);
-	ui_free(smmu);
+	smmu_tables_free(smmu);
 }
 
 int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
@@ -645,7 +669,7 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 		smmu->cfg = *cfg;
 	ret = config_check(&smmu->cfg);
 	if (ret)
-		goto err_free;
+		goto err_tables;
 	smmu->pm = pm;
 	atomic_init(&smmu->dma_epoch, 1); /* a slot holding 0 is idle */
 	smmu->oas_mask = ~((1ULL << smmu->cfg.oas) - 1);
@@ -654,37 +678,32 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 	ret = -ENOMEM;
 	smmu->streams = ui_calloc(smmu->nr_sids, sizeof(*smmu->streams));
 	if (!smmu->streams)
-		goto err_free;
+		goto err_tables;
 	smmu->cfg_cache = ui_calloc(smmu->cfg.cfg_cache_entries,
 				    sizeof(*smmu->cfg_cache));
 	if (!smmu->cfg_cache)
-		goto err_streams;
+		goto err_tables;
 	smmu->cfg_mask = smmu->cfg.cfg_cache_entries - 1;
 
 	smmu->strtab_order = order_for((uint64_t)smmu->nr_sids * SMMU_STE_SIZE);
 	ret = phys_alloc_pages(pm, smmu->strtab_order, PHYS_ALLOC_ZERO,
 			       PHYS_OWNER_KERNEL, &smmu->strtab);
 	if (ret)
-		goto err_cfg;
+		goto err_tables;
 	smmu->strtab_va = phys_to_virt(pm, smmu->strtab);
 
 	ret = smmu_iotlb_init(smmu);
 	if (ret)
-		goto err_strtab;
+		goto err_tables;
 	ret = smmu_cmdq_init(smmu);
 	if (ret)
-		goto err_iotlb;
+		goto err_tables;
 	ret = smmu_queues_init(smmu);
 	if (ret)
 		goto err_cmdq;
 
-	mutex_init(&smmu->cfg_lock, HW_LOCK_CFG);
-	mutex_init(&smmu->iotlb_lock, HW_LOCK_IOTLB);
-	mutex_init(&smmu->irq_lock, HW_LOCK_IRQ);
-	mutex_init(&smmu->dev_lock, HW_LOCK_DEV);
+	smmu_locks_init(smmu);
 	LIST_INIT(&smmu->devs);
-	pthread_cond_init(&smmu->irq_cond, NULL);
-	pthread_cond_init(&smmu->irq_idle, NULL);
 
 	if (smmu->cfg.threaded) {
 		ret = -pthread_create(&smmu->cmdq_thread, NULL,
@@ -703,20 +722,12 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 err_cmdq_thread:
 	cmdq_thread_stop(smmu);
 err_locks:
-	smmu_free(smmu);
-	return ret;
+	smmu_locks_destroy(smmu);
+	smmu_queues_free(smmu);
 err_cmdq:
 	smmu_cmdq_free(smmu);
-err_iotlb:
-	smmu_iotlb_free(smmu);
-err_strtab:
-	phys_free_pages(pm, smmu->strtab, smmu->strtab_order);
-err_cfg:
-	ui_free(smmu->cfg_cache);
-err_streams:
-	ui_free(smmu->streams);
-err_free:
-	ui_free(smmu);
+err_tables:
+	smmu_tables_free(smmu);
 	return ret;
 }
 
@@ -727,11 +738,7 @@ void smmu_destroy(struct smmu *smmu)
 	if (smmu->threads_started) {
 		/* the interrupt thread first: its handlers may still issue
 		 * commands and wait for their sync */
-		mutex_lock(&smmu->irq_lock);
-		smmu->irq_stop = true;
-		pthread_cond_broadcast(&smmu->irq_cond);
-		mutex_unlock(&smmu->irq_lock);
-		pthread_join(smmu->irq_thread, NULL);
+		irq_thread_stop(smmu);
 		cmdq_thread_stop(smmu);
 	}
 	smmu_free(smmu);

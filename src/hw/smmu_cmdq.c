@@ -113,22 +113,23 @@ struct cmd_kind {
 		.op = (o), .map = (m), .n = FM_COUNT(m), __VA_ARGS__ \
 	}
 
+/* In opcode order. */
 static const struct cmd_kind cmd_kinds[] = {
 	CMD_KIND(SMMU_CMD_CFGI_STE, cmd_cfgi_ste, .cnt = SMMU_CNT_cmd_cfgi_ste),
-	CMD_KIND(SMMU_CMD_CFGI_CD, cmd_cfgi_cd, .cnt = SMMU_CNT_cmd_cfgi_cd),
 	CMD_KIND(SMMU_CMD_CFGI_ALL, cmd_cfgi_all, .cnt = SMMU_CNT_cmd_cfgi_all),
+	CMD_KIND(SMMU_CMD_CFGI_CD, cmd_cfgi_cd, .cnt = SMMU_CNT_cmd_cfgi_cd),
+	CMD_KIND(SMMU_CMD_TLBI_NH_ALL, cmd_tlbi_vmid, .tlbi = true,
+		 .inval = INV_NH_ALL, .cnt = SMMU_CNT_cmd_tlbi_nh_all),
+	CMD_KIND(SMMU_CMD_TLBI_NH_ASID, cmd_tlbi_asid, .tlbi = true,
+		 .inval = INV_NH_ASID, .cnt = SMMU_CNT_cmd_tlbi_nh_asid),
 	CMD_KIND(SMMU_CMD_TLBI_NH_VA, cmd_tlbi_va, .tlbi = true,
 		 .inval = INV_NH_VA, .cnt = SMMU_CNT_cmd_tlbi_nh_va,
 		 .range = true),
-	CMD_KIND(SMMU_CMD_TLBI_NH_ASID, cmd_tlbi_asid, .tlbi = true,
-		 .inval = INV_NH_ASID, .cnt = SMMU_CNT_cmd_tlbi_nh_asid),
-	CMD_KIND(SMMU_CMD_TLBI_NH_ALL, cmd_tlbi_vmid, .tlbi = true,
-		 .inval = INV_NH_ALL, .cnt = SMMU_CNT_cmd_tlbi_nh_all),
+	CMD_KIND(SMMU_CMD_TLBI_S12_VMALL, cmd_tlbi_vmid, .tlbi = true,
+		 .inval = INV_S12_VMALL, .cnt = SMMU_CNT_cmd_tlbi_s12_vmall),
 	CMD_KIND(SMMU_CMD_TLBI_S2_IPA, cmd_tlbi_ipa, .tlbi = true,
 		 .inval = INV_S2_IPA, .cnt = SMMU_CNT_cmd_tlbi_s2_ipa,
 		 .range = true),
-	CMD_KIND(SMMU_CMD_TLBI_S12_VMALL, cmd_tlbi_vmid, .tlbi = true,
-		 .inval = INV_S12_VMALL, .cnt = SMMU_CNT_cmd_tlbi_s12_vmall),
 	CMD_KIND(SMMU_CMD_TLBI_NSNH_ALL, cmd_op_only, .tlbi = true,
 		 .inval = INV_ALL, .cnt = SMMU_CNT_cmd_tlbi_nsnh_all),
 	CMD_KIND(SMMU_CMD_PRI_RESP, cmd_pri_resp, .cnt = SMMU_CNT_cmd_pri_resp),

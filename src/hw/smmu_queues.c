@@ -237,15 +237,7 @@ static const struct field_map pri_map[] = {
 	FM_ADDR(PRI, ADDR, struct smmu_page_request, addr),
 };
 
-void smmu_page_request_encode(const struct smmu_page_request *r, uint64_t dw[2])
-{
-	fields_encode(pri_map, FM_COUNT(pri_map), r, dw, PRI_DWORDS);
-}
-
-void smmu_page_request_decode(const uint64_t dw[2], struct smmu_page_request *r)
-{
-	fields_decode(pri_map, FM_COUNT(pri_map), dw, r, sizeof(*r));
-}
+FIELDS_CODEC(smmu_page_request, struct smmu_page_request, pri_map, PRI_DWORDS);
 
 /*
  * Write one record (q->dwords words) at prod, or set the overflow flag if
@@ -288,23 +280,35 @@ static bool fq_read(struct smmu *smmu, struct smmu_queue *q, uint64_t *rec)
 	return ret;
 }
 
-static bool evtq_write(struct smmu *smmu, const struct smmu_event *ev)
-{
-	uint64_t dw[EVT_DWORDS];
+/*
+ * A record queue's typed ends: name_write() (under fq_lock) encodes a
+ * record and pushes it, false when the queue overflows; smmu_name_read()
+ * pops the oldest and decodes it: 1, or 0 when the queue is empty.
+ */
+#define FQ_RECORDS(name, type, words, encode, decode)                \
+	static bool name##_write(struct smmu *smmu, const type *rec) \
+	{                                                            \
+		uint64_t dw[words];                                  \
+                                                                     \
+		lockdep_assert_held(&smmu->fq_lock);                 \
+		encode(rec, dw);                                     \
+		return fq_write(smmu, &smmu->name, dw);              \
+	}                                                            \
+	int smmu_##name##_read(struct smmu *smmu, type *rec)         \
+	{                                                            \
+		uint64_t dw[words];                                  \
+                                                                     \
+		if (!fq_read(smmu, &smmu->name, dw))                 \
+			return 0;                                    \
+		decode(dw, rec);                                     \
+		return 1;                                            \
+	}                                                            \
+	_Static_assert(1, "FQ_RECORDS() takes a semicolon")
 
-	lockdep_assert_held(&smmu->fq_lock);
-	smmu_event_encode(ev, dw);
-	return fq_write(smmu, &smmu->evtq, dw);
-}
-
-static bool priq_write(struct smmu *smmu, const struct smmu_page_request *r)
-{
-	uint64_t dw[PRI_DWORDS];
-
-	lockdep_assert_held(&smmu->fq_lock);
-	smmu_page_request_encode(r, dw);
-	return fq_write(smmu, &smmu->priq, dw);
-}
+FQ_RECORDS(evtq, struct smmu_event, EVT_DWORDS, smmu_event_encode,
+	   smmu_event_decode);
+FQ_RECORDS(priq, struct smmu_page_request, PRI_DWORDS, smmu_page_request_encode,
+	   smmu_page_request_decode);
 
 void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
 		       const struct smmu_event *ev)
@@ -321,26 +325,6 @@ void smmu_record_event(struct smmu *smmu, struct smmu_stream *st,
 		stream_inc(st, SMMU_CNT_evtq_overflows, 1);
 	}
 	smmu_raise_irq(smmu, SMMU_IRQ_EVTQ);
-}
-
-int smmu_evtq_read(struct smmu *smmu, struct smmu_event *ev)
-{
-	uint64_t dw[EVT_DWORDS];
-
-	if (!fq_read(smmu, &smmu->evtq, dw))
-		return 0;
-	smmu_event_decode(dw, ev);
-	return 1;
-}
-
-int smmu_priq_read(struct smmu *smmu, struct smmu_page_request *req)
-{
-	uint64_t dw[PRI_DWORDS];
-
-	if (!fq_read(smmu, &smmu->priq, dw))
-		return 0;
-	smmu_page_request_decode(dw, req);
-	return 1;
 }
 
 static bool q_overflowed(struct smmu *smmu, struct smmu_queue *q, bool ack)

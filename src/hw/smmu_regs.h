@@ -7,7 +7,8 @@
  *
  * Data model.  A structure is an array of little-endian 64-bit words (a
  * register is a structure of one word).  Each field is declared once, by
- * FIELD(STRUCT, NAME, word, shift, width), which makes the constants
+ * FIELD(STRUCT, NAME, word, shift, width) (an address field by its bits,
+ * ADDR_FIELD(STRUCT, NAME, word, hi, lo)), which makes the constants
  * STRUCT_NAME_WORD, STRUCT_NAME_SHIFT and STRUCT_NAME_WIDTH; the encoder
  * deposits and the decoder extracts with the same name:
  *
@@ -26,7 +27,9 @@
  * specification's bit positions, not from this table.
  *
  * A new structure goes here as one block of FIELD lines, its size in
- * words beside it; its encoder and decoder use only these names.
+ * words in the table of sizes; its encoder and decoder use only these
+ * names.  A new register goes into the register map (by offset) and its
+ * fields into the block of fields after it.
  */
 #ifndef UIOMMU_HW_SMMU_REGS_H
 #define UIOMMU_HW_SMMU_REGS_H
@@ -41,6 +44,12 @@
 		s##_##f##_SHIFT = (shift), \
 		s##_##f##_WIDTH = (width), \
 	}
+
+/*
+ * An address field: bits [hi:lo] of the word hold the address's own bits
+ * [hi:lo] (read and written in place, by the _ADDR forms below).
+ */
+#define ADDR_FIELD(s, f, word, hi, lo) FIELD(s, f, word, lo, (hi) - (lo) + 1)
 
 #define REG(name, offset) enum { A_##name = (offset) }
 
@@ -116,9 +125,54 @@ void fields_encode(const struct field_map *map, size_t n, const void *obj,
 void fields_decode(const struct field_map *map, size_t n, const uint64_t *w,
 		   void *obj, size_t size);
 
+/*
+ * Define prefix_encode(const type *, uint64_t dw[words]) and
+ * prefix_decode(const uint64_t dw[words], type *) over map, the
+ * structure's encoder and decoder when its map says all of it.
+ */
+#define FIELDS_CODEC(prefix, type, map, words)                            \
+	void prefix##_encode(const type *obj, uint64_t dw[words])         \
+	{                                                                 \
+		fields_encode(map, FM_COUNT(map), obj, dw, words);        \
+	}                                                                 \
+	void prefix##_decode(const uint64_t dw[words], type *obj)         \
+	{                                                                 \
+		fields_decode(map, FM_COUNT(map), dw, obj, sizeof(*obj)); \
+	}                                                                 \
+	_Static_assert(1, "FIELDS_CODEC() takes a semicolon")
+
 /* ---- registers (page 0; the PROD/CONS of the output queues on page 1) ---- */
 
+/* The register map, by offset. */
 REG(IDR0, 0x00);
+REG(IDR1, 0x04);
+REG(IDR2, 0x08);
+REG(IDR3, 0x0c);
+REG(IDR4, 0x10);
+REG(IDR5, 0x14);
+REG(CR0, 0x20);
+REG(CR0ACK, 0x24);
+REG(CR1, 0x28);
+REG(CR2, 0x2c);
+REG(GBPA, 0x44);
+REG(IRQ_CTRL, 0x50);
+REG(IRQ_CTRLACK, 0x54);
+REG(GERROR, 0x60);
+REG(GERRORN, 0x64);
+REG(STRTAB_BASE, 0x80);
+REG(STRTAB_BASE_CFG, 0x88);
+REG(CMDQ_BASE, 0x90);
+REG(CMDQ_PROD, 0x98);
+REG(CMDQ_CONS, 0x9c);
+REG(EVENTQ_BASE, 0xa0);
+REG(EVENTQ_PROD, 0x100a8);
+REG(EVENTQ_CONS, 0x100ac);
+REG(PRIQ_BASE, 0xc0);
+REG(PRIQ_PROD, 0x100c8);
+REG(PRIQ_CONS, 0x100cc);
+
+/* Their fields, register by register (IDR2, IDR4, CR1, CR2: none used).
+ * CR0ACK and IRQ_CTRLACK read back CR0 and IRQ_CTRL. */
 FIELD(IDR0, S2P, 0, 0, 1);
 FIELD(IDR0, S1P, 0, 1, 1);
 FIELD(IDR0, TTF, 0, 2, 2);
@@ -129,67 +183,42 @@ FIELD(IDR0, STALL_MODEL, 0, 24, 2);
 FIELD(IDR0, TERM_MODEL, 0, 26, 1);
 FIELD(IDR0, ST_LEVEL, 0, 27, 2);
 
-REG(IDR1, 0x04);
 FIELD(IDR1, SIDSIZE, 0, 0, 6);
 FIELD(IDR1, SSIDSIZE, 0, 6, 5);
 FIELD(IDR1, PRIQS, 0, 11, 5);
 FIELD(IDR1, EVENTQS, 0, 16, 5);
 FIELD(IDR1, CMDQS, 0, 21, 5);
 
-REG(IDR2, 0x08);
-REG(IDR3, 0x0c);
 FIELD(IDR3, RIL, 0, 10, 1);
-REG(IDR4, 0x10);
 
-REG(IDR5, 0x14);
 FIELD(IDR5, OAS, 0, 0, 3);
 FIELD(IDR5, GRAN4K, 0, 4, 1);
 FIELD(IDR5, STALL_MAX, 0, 16, 16);
 
-REG(CR0, 0x20);
 FIELD(CR0, SMMUEN, 0, 0, 1);
 FIELD(CR0, PRIQEN, 0, 1, 1);
 FIELD(CR0, EVENTQEN, 0, 2, 1);
 FIELD(CR0, CMDQEN, 0, 3, 1);
-REG(CR0ACK, 0x24);
-REG(CR1, 0x28);
-REG(CR2, 0x2c);
 
-REG(GBPA, 0x44);
 FIELD(GBPA, ABORT, 0, 20, 1);
 FIELD(GBPA, UPDATE, 0, 31, 1);
 
-REG(IRQ_CTRL, 0x50);
 FIELD(IRQ_CTRL, GERROR_IRQEN, 0, 0, 1);
 FIELD(IRQ_CTRL, PRIQ_IRQEN, 0, 1, 1);
 FIELD(IRQ_CTRL, EVENTQ_IRQEN, 0, 2, 1);
-REG(IRQ_CTRLACK, 0x54);
 
 /* Active errors are the bits where GERROR and GERRORN differ. */
-REG(GERROR, 0x60);
 FIELD(GERROR, CMDQ_ERR, 0, 0, 1);
 FIELD(GERROR, EVENTQ_ABT_ERR, 0, 2, 1);
 FIELD(GERROR, PRIQ_ABT_ERR, 0, 3, 1);
-REG(GERRORN, 0x64);
 
-REG(STRTAB_BASE, 0x80);
-FIELD(STRTAB_BASE, ADDR, 0, 6, 46);
-REG(STRTAB_BASE_CFG, 0x88);
+ADDR_FIELD(STRTAB_BASE, ADDR, 0, 51, 6);
 FIELD(STRTAB_BASE_CFG, LOG2SIZE, 0, 0, 6);
 FIELD(STRTAB_BASE_CFG, FMT, 0, 16, 2);
 
 /* CMDQ_BASE, EVENTQ_BASE and PRIQ_BASE share one layout (Q_BASE). */
-REG(CMDQ_BASE, 0x90);
-REG(CMDQ_PROD, 0x98);
-REG(CMDQ_CONS, 0x9c);
-REG(EVENTQ_BASE, 0xa0);
-REG(EVENTQ_PROD, 0x100a8);
-REG(EVENTQ_CONS, 0x100ac);
-REG(PRIQ_BASE, 0xc0);
-REG(PRIQ_PROD, 0x100c8);
-REG(PRIQ_CONS, 0x100cc);
 FIELD(Q_BASE, LOG2SIZE, 0, 0, 5);
-FIELD(Q_BASE, ADDR, 0, 5, 47);
+ADDR_FIELD(Q_BASE, ADDR, 0, 51, 5);
 
 /* PROD and CONS: the index, its wrap bit just above it (at LOG2SIZE). */
 FIELD(CMDQ_CONS, ERR, 0, 24, 7);
@@ -199,13 +228,22 @@ FIELD(Q_PROD, OVFLG, 0, 31, 1); /* EVENTQ_PROD, PRIQ_PROD */
  * bit fit in PROD/CONS bits [20:0]. */
 #define SMMU_QUEUE_MAX_SHIFT 20
 
-/* ---- stream table entry: 8 dwords ---------------------------------------- */
+/* ---- the structures in memory, their sizes in 64-bit words --------------- */
 
-#define STE_DWORDS 8
+enum {
+	STE_DWORDS = 8, /* stream table entry */
+	CD_DWORDS = 8,	/* context descriptor */
+	CMD_DWORDS = 2, /* command */
+	EVT_DWORDS = 4, /* event record */
+	PRI_DWORDS = 2, /* page request record */
+};
+
+/* ---- stream table entry -------------------------------------------------- */
+
 FIELD(STE, VALID, 0, 0, 1);
 FIELD(STE, CONFIG, 0, 1, 3);
 FIELD(STE, S1FMT, 0, 4, 2);
-FIELD(STE, S1CONTEXTPTR, 0, 6, 46); /* address bits [51:6] */
+ADDR_FIELD(STE, S1CONTEXTPTR, 0, 51, 6);
 FIELD(STE, S1CDMAX, 0, 59, 5);
 FIELD(STE, S2VMID, 2, 0, 16);
 FIELD(STE, S2T0SZ, 2, 32, 6);
@@ -215,11 +253,10 @@ FIELD(STE, S2PS, 2, 48, 3);
 FIELD(STE, S2AA64, 2, 51, 1);
 FIELD(STE, S2S, 2, 57, 1);
 FIELD(STE, S2R, 2, 58, 1);
-FIELD(STE, S2TTB, 3, 4, 48); /* address bits [51:4] */
+ADDR_FIELD(STE, S2TTB, 3, 51, 4);
 
-/* ---- context descriptor: 8 dwords ---------------------------------------- */
+/* ---- context descriptor -------------------------------------------------- */
 
-#define CD_DWORDS 8
 FIELD(CD, T0SZ, 0, 0, 6);
 FIELD(CD, TG0, 0, 6, 2);
 FIELD(CD, EPD0, 0, 14, 1);
@@ -231,13 +268,12 @@ FIELD(CD, S, 0, 44, 1);
 FIELD(CD, R, 0, 45, 1);
 FIELD(CD, A, 0, 46, 1);
 FIELD(CD, ASID, 0, 48, 16);
-FIELD(CD, TTB0, 1, 4, 48); /* address bits [51:4] */
-FIELD(CD, TTB1, 2, 4, 48);
+ADDR_FIELD(CD, TTB0, 1, 51, 4);
+ADDR_FIELD(CD, TTB1, 2, 51, 4);
 FIELD(CD, MAIR, 3, 0, 64); /* MAIR0 [31:0], MAIR1 [63:32] */
 
-/* ---- commands: 2 dwords, the opcode in dword 0 [7:0] --------------------- */
+/* ---- commands: the opcode in dword 0 [7:0] ------------------------------- */
 
-#define CMD_DWORDS 2
 FIELD(CMD, OP, 0, 0, 8);
 /* CFGI_STE, CFGI_CD, CFGI_ALL (CFGI_STE_RANGE with RANGE 31) */
 FIELD(CMD, CFGI_SSID, 0, 12, 20);
@@ -252,7 +288,7 @@ FIELD(CMD, TLBI_ASID, 0, 48, 16);
 FIELD(CMD, TLBI_LEAF, 1, 0, 1);
 FIELD(CMD, TLBI_TTL, 1, 8, 2);
 FIELD(CMD, TLBI_TG, 1, 10, 2);
-FIELD(CMD, TLBI_ADDR, 1, 12, 52); /* address bits [63:12] */
+ADDR_FIELD(CMD, TLBI_ADDR, 1, 63, 12);
 /* PRI_RESP */
 FIELD(CMD, PRI_SSV, 0, 11, 1);
 FIELD(CMD, PRI_SSID, 0, 12, 20);
@@ -274,9 +310,8 @@ FIELD(CMD, SYNC_CS, 0, 12, 2);
 #define CMD_TLBI_TG_16K	   2
 #define CMD_TLBI_TG_64K	   3
 
-/* ---- event record: 4 dwords ---------------------------------------------- */
+/* ---- event record -------------------------------------------------------- */
 
-#define EVT_DWORDS 4
 FIELD(EVT, TYPE, 0, 0, 8);
 FIELD(EVT, SSV, 0, 11, 1);
 FIELD(EVT, SSID, 0, 12, 20);
@@ -296,9 +331,8 @@ FIELD(EVT, FETCH_ADDR, 3, 0, 64); /* IPA or fetch address */
 #define EVT_CLASS_TT 1 /* a translation table walk access */
 #define EVT_CLASS_IN 2 /* the input address */
 
-/* ---- page request record: 2 dwords --------------------------------------- */
+/* ---- page request record ------------------------------------------------- */
 
-#define PRI_DWORDS 2
 FIELD(PRI, SID, 0, 0, 32);
 FIELD(PRI, SSID, 0, 32, 20);
 FIELD(PRI, PRIV, 0, 58, 1);
@@ -308,19 +342,18 @@ FIELD(PRI, WRITE, 0, 61, 1);
 FIELD(PRI, LAST, 0, 62, 1);
 FIELD(PRI, SSV, 0, 63, 1);
 FIELD(PRI, GRPID, 1, 0, 9);
-FIELD(PRI, ADDR, 1, 12, 52); /* address bits [63:12] */
+ADDR_FIELD(PRI, ADDR, 1, 63, 12);
 
 /* ---- memory attributes the walker decodes -------------------------------- */
 
-/* A MAIR attribute byte: the outer and inner halves. */
+/* A MAIR attribute byte (stage 1) and a stage 2 descriptor's MemAttr[3:0]:
+ * each an outer and an inner half, and the values of a half it checks. */
 FIELD(MAIR_ATTR, INNER, 0, 0, 4);
 FIELD(MAIR_ATTR, OUTER, 0, 4, 4);
-#define MAIR_ATTR_DEVICE 0x0 /* outer: Device memory */
-#define MAIR_ATTR_NC	 0x4 /* either half: Normal Non-cacheable */
-
-/* A stage 2 descriptor's MemAttr[3:0]. */
 FIELD(S2_MEMATTR, INNER, 0, 0, 2);
 FIELD(S2_MEMATTR, OUTER, 0, 2, 2);
+#define MAIR_ATTR_DEVICE  0x0 /* outer: Device memory */
+#define MAIR_ATTR_NC	  0x4 /* either half: Normal Non-cacheable */
 #define S2_MEMATTR_DEVICE 0x0 /* outer: Device memory */
 #define S2_MEMATTR_WB	  0x3 /* a half: Normal write-back */
 

@@ -1228,6 +1228,15 @@ static const struct smmu_irq_ops arm_smmu_irq_ops = {
 
 /* ---- probe ---------------------------------------------------------------------------- */
 
+/* What probe made, the masters table perhaps not (a failed probe). */
+static void arm_smmu_device_free(struct arm_smmu_device *smmu)
+{
+	mutex_destroy(&smmu->gerror_lock);
+	mutex_destroy(&smmu->lock);
+	ui_free(smmu->masters);
+	ui_free(smmu);
+}
+
 int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 			  struct arm_smmu_device **out)
 {
@@ -1259,34 +1268,28 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 	if (!smmu->opts.pgsize_bitmap)
 		smmu->opts.pgsize_bitmap = LPAE_PGSIZE_ALL;
 	smmu->nr_sids = 1u << hwcfg.sid_bits;
+	mutex_init(&smmu->lock, IOMMU_LOCK_SMMU);
+	mutex_init(&smmu->gerror_lock, IOMMU_LOCK_SMMU_GERROR);
 	smmu->masters = ui_calloc(smmu->nr_sids, sizeof(*smmu->masters));
 	if (!smmu->masters) {
-		ret = -ENOMEM;
-		goto err_free;
+		arm_smmu_device_free(smmu);
+		return -ENOMEM;
 	}
 	smmu->asids.bits[0] = 1; /* ASID 0 is never handed out */
 	smmu->vmids.bits[0] = 1; /* VMID 0 tags the stage-1 domains */
-	mutex_init(&smmu->lock, IOMMU_LOCK_SMMU);
-	mutex_init(&smmu->gerror_lock, IOMMU_LOCK_SMMU_GERROR);
 
 	smmu->iommu.ops = &arm_smmu_ops;
 	smmu->iommu.pm = smmu->pm;
 	smmu->iommu.priv = smmu;
 	snprintf(smmu->iommu.name, sizeof(smmu->iommu.name), "smmu3");
 	ret = iommu_device_register(&smmu->iommu);
-	if (ret)
-		goto err_masters;
+	if (ret) {
+		arm_smmu_device_free(smmu);
+		return ret;
+	}
 	smmu_set_irq_ops(hw, &arm_smmu_irq_ops, smmu);
 	*out = smmu;
 	return 0;
-
-err_masters:
-	mutex_destroy(&smmu->gerror_lock);
-	mutex_destroy(&smmu->lock);
-	ui_free(smmu->masters);
-err_free:
-	ui_free(smmu);
-	return ret;
 }
 
 void arm_smmu_device_remove(struct arm_smmu_device *smmu)
@@ -1300,10 +1303,7 @@ void arm_smmu_device_remove(struct arm_smmu_device *smmu)
 	iommu_device_unregister(&smmu->iommu);
 	for (unsigned int i = 0; i < smmu->nr_sids; i++)
 		WARN_ON(smmu->masters[i]);
-	mutex_destroy(&smmu->gerror_lock);
-	mutex_destroy(&smmu->lock);
-	ui_free(smmu->masters);
-	ui_free(smmu);
+	arm_smmu_device_free(smmu);
 }
 
 struct iommu_device *arm_smmu_iommu(struct arm_smmu_device *smmu)

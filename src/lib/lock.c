@@ -176,11 +176,19 @@ void lockdep_assert_failed(const char *func, const char *lock_expr,
 	} while (0)
 
 /*
- * The three steps every lock kind shares, as macros so that each lock's fast
- * path stays one call to pthread: take (check the order, wait, own), try
- * (EBUSY is "not taken", anything else misuse) and give up.  'owned' is
- * false for a read hold, which has no owner.
+ * The steps every lock kind shares, as macros so that each lock's fast
+ * path stays one call to pthread: init (the pthread lock, then its class
+ * and no owner), take (check the order, wait, own), try (EBUSY is "not
+ * taken", anything else misuse) and give up.  'read' is true for a read
+ * hold, which has no owner.
  */
+#define INIT(l, name, rank, call)         \
+	do {                              \
+		MUST(call);               \
+		SET_CLASS(l, name, rank); \
+		OWNER_CLEAR(l);           \
+	} while (0)
+
 #define TAKE(l, sub, read, call)              \
 	do {                                  \
 		ACQUIRE(l, sub, read, false); \
@@ -214,9 +222,7 @@ void lockdep_assert_failed(const char *func, const char *lock_expr,
 
 void mutex_init_name(struct mutex *m, const char *name, unsigned int rank)
 {
-	MUST(pthread_mutex_init(&m->m, NULL));
-	SET_CLASS(m, name, rank);
-	OWNER_CLEAR(m);
+	INIT(m, name, rank, pthread_mutex_init(&m->m, NULL));
 }
 
 /* A mutex that spins a little before it sleeps, for short hot sections. */
@@ -226,10 +232,8 @@ void mutex_init_adaptive(struct mutex *m, const char *name, unsigned int rank)
 
 	MUST(pthread_mutexattr_init(&a));
 	MUST(pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP));
-	MUST(pthread_mutex_init(&m->m, &a));
+	INIT(m, name, rank, pthread_mutex_init(&m->m, &a));
 	pthread_mutexattr_destroy(&a);
-	SET_CLASS(m, name, rank);
-	OWNER_CLEAR(m);
 }
 
 void mutex_destroy(struct mutex *m)
@@ -324,9 +328,7 @@ int mutex_cond_timedwait(pthread_cond_t *c, struct mutex *m,
 void init_rwsem_name(struct rw_semaphore *s, const char *name,
 		     unsigned int rank)
 {
-	MUST(pthread_rwlock_init(&s->rw, NULL));
-	SET_CLASS(s, name, rank);
-	OWNER_CLEAR(s);
+	INIT(s, name, rank, pthread_rwlock_init(&s->rw, NULL));
 }
 
 void rwsem_destroy(struct rw_semaphore *s)
@@ -368,9 +370,7 @@ void up_write(struct rw_semaphore *s)
 
 void spin_lock_init_name(spinlock_t *l, const char *name, unsigned int rank)
 {
-	MUST(pthread_spin_init(&l->s, PTHREAD_PROCESS_PRIVATE));
-	SET_CLASS(l, name, rank);
-	OWNER_CLEAR(l);
+	INIT(l, name, rank, pthread_spin_init(&l->s, PTHREAD_PROCESS_PRIVATE));
 }
 
 void spin_lock_destroy(spinlock_t *l)

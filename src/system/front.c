@@ -35,6 +35,7 @@ struct uiommu_system {
 static struct mutex sys_lock = MUTEX_INITIALIZER("sys_lock", SYSTEM_LOCK_SYS);
 static struct uiommu_system *sys; /* sys_lock */
 
+/* The system and what it holds; a failed create's parts may be absent. */
 static void system_free(struct uiommu_system *s)
 {
 	lockdep_assert_held(&sys_lock);
@@ -62,17 +63,15 @@ int system_create(const char *topology, struct uiommu_system **out)
 		return -ENOMEM;
 	ret = machine_create(&t, &s->machine);
 	if (ret)
-		goto err_free;
+		goto err;
 	ret = mm_create(s->machine->pm, &s->mm);
 	if (ret)
-		goto err_machine;
+		goto err;
 	*out = s;
 	return 0;
 
-err_machine:
-	machine_destroy(s->machine);
-err_free:
-	ui_free(s);
+err:
+	system_free(s);
 	return ret;
 }
 

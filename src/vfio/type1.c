@@ -372,6 +372,26 @@ unwind:
 	return ret;
 }
 
+/* A new empty chunk, its runs from iova on, at the tail of dma's list. */
+static struct vfio_dma_chunk *vfio_dma_chunk_add(struct vfio_dma *dma,
+						 dma_addr_t iova)
+{
+	struct vfio_dma_chunk *c = ui_malloc(sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->next = NULL;
+	c->iova = iova;
+	c->npages = 0;
+	c->nr = 0;
+	if (dma->chunk_tail)
+		dma->chunk_tail->next = c;
+	else
+		dma->chunks = c;
+	dma->chunk_tail = c;
+	return c;
+}
+
 /*
  * Pin the whole of dma and map it into the domains (only, or all): the
  * kernel's vfio_pin_map_dma (and the pinning half of replay).  On failure
@@ -401,20 +421,11 @@ static int vfio_pin_map_dma(struct vfio_iommu *iommu, struct vfio_dma *dma,
 		long n;
 
 		if (!c || c->nr == VFIO_CHUNK_RUNS) {
-			c = ui_malloc(sizeof(*c));
+			c = vfio_dma_chunk_add(dma, iova);
 			if (!c) {
 				ret = -ENOMEM;
 				goto unwind;
 			}
-			c->next = NULL;
-			c->iova = iova;
-			c->npages = 0;
-			c->nr = 0;
-			if (dma->chunk_tail)
-				dma->chunk_tail->next = c;
-			else
-				dma->chunks = c;
-			dma->chunk_tail = c;
 		}
 		first = c->nr;
 		n = mm_pin_pages(iommu->mm, dma->vaddr + (done << PAGE_SHIFT),
@@ -801,6 +812,43 @@ static int vfio_test_domain_fgsp(struct vfio_iommu *iommu,
 	return ret;
 }
 
+/* A new struct vfio_iommu_group for group: -EINVAL if it is attached. */
+static int vfio_iommu_group_new(struct vfio_iommu *iommu,
+				struct iommu_group *group,
+				struct vfio_iommu_group **out)
+{
+	struct vfio_iommu_group *g;
+
+	lockdep_assert_held(&iommu->lock);
+	if (vfio_find_group(iommu, group))
+		return -EINVAL;
+	g = ui_zalloc(sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->iommu_group = group;
+	*out = g;
+	return 0;
+}
+
+int vfio_iommu_type1_attach_emulated_group(struct vfio_iommu *iommu,
+					   struct iommu_group *group)
+{
+	struct vfio_iommu_group *g;
+	int ret;
+
+	if (!iommu || !group)
+		return -EINVAL;
+	mutex_lock(&iommu->lock);
+	ret = vfio_iommu_group_new(iommu, group, &g);
+	if (!ret) {
+		/* it can only reach memory through pins */
+		g->pinned_page_dirty_scope = true;
+		LIST_INSERT_HEAD(&iommu->emulated_iommu_groups, g, next);
+	}
+	mutex_unlock(&iommu->lock);
+	return ret;
+}
+
 int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 				  struct iommu_group *group)
 {
@@ -818,15 +866,10 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 		return ret;
 
 	mutex_lock(&iommu->lock);
-	if (vfio_find_group(iommu, group)) {
-		ret = -EINVAL;
+	ret = vfio_iommu_group_new(iommu, group, &g);
+	if (ret)
 		goto out_unlock;
-	}
 	ret = -ENOMEM;
-	g = ui_zalloc(sizeof(*g));
-	if (!g)
-		goto out_unlock;
-	g->iommu_group = group;
 	domain = ui_zalloc(sizeof(*domain));
 	if (!domain)
 		goto out_free_group;
@@ -951,33 +994,6 @@ out_free_group:
 out_unlock:
 	ui_free(iova_list);
 	ui_free(rc.regions);
-	mutex_unlock(&iommu->lock);
-	return ret;
-}
-
-int vfio_iommu_type1_attach_emulated_group(struct vfio_iommu *iommu,
-					   struct iommu_group *group)
-{
-	struct vfio_iommu_group *g;
-	int ret = 0;
-
-	if (!iommu || !group)
-		return -EINVAL;
-	mutex_lock(&iommu->lock);
-	if (vfio_find_group(iommu, group)) {
-		ret = -EINVAL;
-		goto out;
-	}
-	g = ui_zalloc(sizeof(*g));
-	if (!g) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	g->iommu_group = group;
-	/* it can only reach memory through pins */
-	g->pinned_page_dirty_scope = true;
-	LIST_INSERT_HEAD(&iommu->emulated_iommu_groups, g, next);
-out:
 	mutex_unlock(&iommu->lock);
 	return ret;
 }

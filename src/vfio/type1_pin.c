@@ -215,22 +215,18 @@ static int vfio_pin_pages_common(struct vfio_iommu *iommu,
 		ret = -EBUSY;
 		goto pin_done;
 	}
+	/* the other refusals are all -EINVAL */
+	ret = -EINVAL;
 	/* no pins without someone to call back on unmap */
-	if (!atomic_load(&iommu->nr_devices)) {
-		ret = -EINVAL;
+	if (!atomic_load(&iommu->nr_devices))
 		goto pin_done;
-	}
 	/* the caller keeps vdev registered while it pins (the kernel's
 	 * "device open" lifetime) */
-	if (vdev && (!vdev->registered || vdev->iommu != iommu)) {
-		ret = -EINVAL;
+	if (vdev && (!vdev->registered || vdev->iommu != iommu))
 		goto pin_done;
-	}
 	g = vfio_find_group(iommu, group);
-	if (!g) {
-		ret = -EINVAL;
+	if (!g)
 		goto pin_done;
-	}
 	/* with an IOMMU domain every page is pinned and charged already,
 	 * unless faults map them */
 	do_accounting = !vfio_has_domain(iommu) || iommu->iopf_enabled;
