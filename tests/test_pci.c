@@ -263,6 +263,35 @@ static void test_golden_capabilities(void **state)
 	tdev_free(t);
 }
 
+/* MSI without per-vector masking (14 bytes) and no power management: MSI
+ * at 0x40, MSI-X at the next dword, 0x50; no PCIe (0x50's Next is 0). */
+static void test_golden_msi_no_masking(void **state)
+{
+	struct tdev t = {0};
+	struct pci_function_desc d = tdev_desc(&t);
+	struct pci_function *fn;
+	uint8_t cfg[PCI_CFG_SIZE];
+	/* PCI 3.0 6.8.1: control MMC=0, 64-bit (bit 7) only */
+	static const uint8_t msi[0x10] = {0x05, 0x50, 0x80, 0x00};
+	static const uint8_t msix[4] = {0x11, 0x00, 0x07, 0x00};
+
+	(void)state;
+	d.pm = false;
+	d.msi_vectors = 1;
+	d.msi_pvm = false;
+	d.pcie = false;
+	d.flr = false;
+	assert_int_equal(pci_function_create(&d, &fn), 0);
+	pci_config_snapshot(fn, cfg, sizeof(cfg));
+	assert_int_equal(cfg[0x34], 0x40);
+	expect_bytes(cfg, 0x40, msi, sizeof(msi));
+	expect_bytes(cfg, 0x50, msix, sizeof(msix));
+	/* the bytes past the data register are not a mask register */
+	assert_int_equal(pci_config_write(fn, 0x4c, 4, 0xffffffff), 0);
+	assert_int_equal(fn_rd(fn, 0x4c), 0x0000ffff);
+	pci_function_destroy(fn);
+}
+
 static void test_capability_walk(void **state)
 {
 	struct tdev *t = tdev_new();
@@ -991,6 +1020,7 @@ static void test_lock_rule_aborts(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_golden_header),
 	cmocka_unit_test(test_golden_capabilities),
+	cmocka_unit_test(test_golden_msi_no_masking),
 	cmocka_unit_test(test_capability_walk),
 	cmocka_unit_test(test_config_masks),
 	cmocka_unit_test(test_bar_sizing),
