@@ -27,9 +27,6 @@ struct pci_vec_handler {
 	void *ctx;
 };
 
-/* A model register defined in configuration space (pci_config_define). */
-#define PCI_MAX_MODEL_REGS 32
-
 struct pci_function {
 	struct mutex lock;
 	struct pci_function_desc desc;
