@@ -62,6 +62,13 @@
  * and before the locks the notifier callbacks take (LOCK_RANK_MM_NOTIFIER:
  * kvm's mmu_lock, vfio's fault lock), which in turn rank before the
  * layers those callbacks call down into (iommu, hw, pgtable, mem).
+ *
+ * The PCI layer's function lock (src/pci) is taken for configuration
+ * space and interrupt state by vfio-pci with vfio's locks held, and by
+ * device models from their ops and threads with their own locks held; it
+ * calls nothing below while held (a model's DMA into hw/ holds nothing of
+ * pci).  So it ranks after every band above, at LOCK_RANK_PCI, and before
+ * the IOMMU core and the layers under it.
  */
 #define LOCK_LAYER_SPAN 64
 enum lock_rank_base {
@@ -72,11 +79,12 @@ enum lock_rank_base {
 	LOCK_RANK_FAULT = 4 * LOCK_LAYER_SPAN,
 	LOCK_RANK_MMAP = 5 * LOCK_LAYER_SPAN,
 	LOCK_RANK_MM_NOTIFIER = 6 * LOCK_LAYER_SPAN,
-	LOCK_RANK_IOMMU = 7 * LOCK_LAYER_SPAN,
-	LOCK_RANK_HW = 8 * LOCK_LAYER_SPAN,
-	LOCK_RANK_PGTABLE = 9 * LOCK_LAYER_SPAN,
-	LOCK_RANK_MEM = 10 * LOCK_LAYER_SPAN,
-	LOCK_RANK_LIB = 11 * LOCK_LAYER_SPAN,
+	LOCK_RANK_PCI = 7 * LOCK_LAYER_SPAN,
+	LOCK_RANK_IOMMU = 8 * LOCK_LAYER_SPAN,
+	LOCK_RANK_HW = 9 * LOCK_LAYER_SPAN,
+	LOCK_RANK_PGTABLE = 10 * LOCK_LAYER_SPAN,
+	LOCK_RANK_MEM = 11 * LOCK_LAYER_SPAN,
+	LOCK_RANK_LIB = 12 * LOCK_LAYER_SPAN,
 };
 
 /* VFIO device drivers' locks taken in vfio's callbacks (see above) */
