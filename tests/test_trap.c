@@ -531,48 +531,94 @@ static void test_two_threads(void **state)
 	free(d2);
 }
 
-/* Unmapping while another thread hammers: every access before the unmap
- * is emulated, the first after it is the program's fault. */
+/*
+ * Unmapping while another thread is inside a read op: mm_munmap() returns
+ * only after the op did, and no op starts after it; the thread's next
+ * load is the program's fault.
+ */
+static _Atomic int race_in_op, race_release;
+static _Atomic unsigned long race_calls;
+static __thread sigjmp_buf race_jb;
+
+static void race_read(void *priv, uint64_t off, unsigned int width,
+		      uint64_t *val)
+{
+	atomic_fetch_add(&race_calls, 1);
+	atomic_store(&race_in_op, 1);
+	while (atomic_load(&race_calls) >= 100 && !atomic_load(&race_release))
+		sched_yield(); /* a device that takes its time */
+	*val = 7;
+	atomic_store(&race_in_op, 0);
+}
+
+static void race_write(void *priv, uint64_t off, unsigned int width,
+		       uint64_t val)
+{
+}
+
+static const struct mmio_trap_ops race_ops = {race_read, race_write};
+
+static void race_segv(int sig, siginfo_t *si, void *ctx)
+{
+	siglongjmp(race_jb, 1);
+}
+
 struct unmap_race {
-	volatile uint32_t *reg;
-	_Atomic bool stop;
-	_Atomic unsigned long done;
+	struct mm *mm;
+	void *reg;
+	_Atomic bool faulted, unmapped;
 };
 
-static void *race_thread(void *arg)
+static void *race_reader(void *arg)
 {
 	struct unmap_race *u = arg;
 
-	while (!atomic_load(&u->stop)) {
-		(void)u->reg[0];
-		atomic_fetch_add(&u->done, 1);
+	if (sigsetjmp(race_jb, 1)) {
+		atomic_store(&u->faulted, true);
+		return NULL;
 	}
+	for (;;)
+		(void)*(volatile uint32_t *)u->reg;
+}
+
+static void *race_unmapper(void *arg)
+{
+	struct unmap_race *u = arg;
+
+	mm_munmap(u->mm, u->reg, PG);
+	atomic_store(&u->unmapped, true);
 	return NULL;
 }
 
 static void test_unmap_waits_for_handlers(void **state)
 {
 	struct fixture *f = *state;
-	struct unmap_race u = {.reg = (volatile uint32_t *)(f->bar + PG)};
+	struct unmap_race u = {.mm = f->mm};
 	struct sigaction old;
-	pthread_t th;
-	unsigned long reads;
+	bool early;
+	unsigned long calls;
+	pthread_t rd, un;
 
-	EQ(pthread_create(&th, NULL, race_thread, &u), 0);
-	while (atomic_load(&u.done) < 100)
+	EQ(mm_mmap_trapped(f->mm, PG, &race_ops, NULL, &u.reg), 0);
+	set_handler(race_segv, &old);
+	atomic_store(&race_calls, 0);
+	atomic_store(&race_release, 0);
+	EQ(pthread_create(&rd, NULL, race_reader, &u), 0);
+	/* the 100th read holds the op */
+	while (atomic_load(&race_calls) < 100 || !atomic_load(&race_in_op))
 		sched_yield();
-	/* the first page only: the thread's page stays */
-	EQ(mm_munmap(f->mm, f->bar, PG), 0);
-	reads = f->dev.reads;
-	assert_true(reads >= 100);
-	atomic_store(&u.stop, true);
-	pthread_join(th, NULL);
-	assert_true(f->dev.reads >= reads);
-
-	set_handler(program_segv, &old);
-	fault_hits = 0;
-	assert_true(faults(f->bar + 8));
-	assert_ptr_equal(fault_addr, f->bar + 8);
+	EQ(pthread_create(&un, NULL, race_unmapper, &u), 0);
+	usleep(50000);
+	early = atomic_load(&u.unmapped); /* not: it waits for the op */
+	atomic_store(&race_release, 1);
+	pthread_join(un, NULL);
+	assert_false(early);
+	assert_true(atomic_load(&u.unmapped));
+	calls = atomic_load(&race_calls);
+	pthread_join(rd, NULL);
+	assert_true(atomic_load(&u.faulted));
+	EQ(atomic_load(&race_calls), calls); /* none after the unmap */
+	EQ(calls, 100);
 	EQ(mmio_trap_sigaction(SIGSEGV, &old, NULL), 0);
 }
 
