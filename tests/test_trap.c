@@ -653,6 +653,37 @@ static void test_fault_after_unmap(void **state)
 	EQ(mmio_trap_sigaction(SIGSEGV, &old, NULL), 0);
 }
 
+static int host_munmap(void *addr, size_t len)
+{
+	return munmap(addr, len);
+}
+
+/* The program's own munmap (the preload library's path) of part of a
+ * trapped mapping: that part is gone, the rest still traps. */
+static void test_foreign_munmap_of_trapped_pages(void **state)
+{
+	struct fixture *f = *state;
+	struct mmio_trap_stats st;
+	struct sigaction old;
+	struct mm_stats ms;
+
+	set_handler(program_segv, &old);
+	fault_hits = 0;
+	EQ(mm_foreign_munmap(f->mm, f->bar, PG, host_munmap), 0);
+	assert_true(faults(f->bar + 1));
+	EQ(mmio_trap_get_stats(f->bar, &st), -ENOENT);
+	assert_false(faults(f->bar + PG + 1));
+	EQ(f->dev.reads, 1);
+	EQ(f->dev.last_off, PG + 1);
+	EQ(mm_foreign_munmap(f->mm, f->bar + PG, PG, host_munmap), 0);
+	mm_get_stats(f->mm, &ms);
+	EQ(ms.regions, 0);
+	assert_true(faults(f->bar + PG + 1));
+	EQ(f->dev.reads, 1);
+	EQ(fault_hits, 2);
+	EQ(mmio_trap_sigaction(SIGSEGV, &old, NULL), 0);
+}
+
 /* A handler the program installs after ours becomes the one faults not ours
  * go to, plain (sa_handler) or SA_SIGINFO, and ours keeps trapping. */
 static void test_chain_to_handler_installed_after(void **state)
@@ -844,6 +875,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_two_threads),
 	T(test_unmap_waits_for_handlers),
 	T(test_fault_after_unmap),
+	T(test_foreign_munmap_of_trapped_pages),
 	T(test_chain_to_handler_installed_after),
 	T(test_not_pinnable),
 	T(test_fail_sweep_mmap_trapped),
