@@ -2,7 +2,7 @@
 /*
  * Benchmarks of the emulated SMMU (suite "hw"): translation on an IOTLB hit,
  * translation on a miss (a 4-level stage-1 walk of tables in phys), and a
- * 4 KiB dev_dma_write through an IOTLB hit beside a plain 4 KiB memcpy to
+ * 4 KiB endpoint_dma_write through an IOTLB hit beside a plain 4 KiB memcpy to
  * the same frame in the same run.
  */
 #include <stdio.h>

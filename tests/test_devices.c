@@ -638,7 +638,7 @@ static void test_machine_builds_topology(void **state)
 {
 	struct topology t;
 	struct machine *m;
-	struct platform *p, *p2;
+	struct platform *p, *p2, *p3;
 
 	assert_int_equal(topology_parse(UIOMMU_DEFAULT_TOPOLOGY, &t), 0);
 	t.mem_size = 1ULL << 30;
@@ -666,7 +666,12 @@ static void test_machine_builds_topology(void **state)
 	assert_ptr_equal(p2->pm, p->pm);
 	assert_ptr_not_equal(p2->hw, p->hw);
 	assert_ptr_equal(p2->iommu, arm_smmu_iommu(p2->smmu));
-	platform_destroy(p);
+	/* any platform of the machine names it: a third through the second,
+	 * and the teardown through the third */
+	assert_int_equal(platform_add_iommu(p2, NULL, NULL, &p3), 0);
+	assert_ptr_equal(p3->machine, p->machine);
+	assert_ptr_equal(p3->pm, p->pm);
+	platform_destroy(p3);
 }
 
 /* ---- the fd front's counters ------------------------------------------------ */

@@ -76,7 +76,8 @@ static void test_lock_not_held_aborts(void **state)
 {
 	static const char *const want[] = {"counter_inc_locked() must be "
 					   "called with &c->lock held",
-					   "lock class c->lock", NULL};
+					   "lock class c->lock",
+					   "no thread holds it", NULL};
 	struct counter c;
 
 	counter_init(&c);
@@ -117,7 +118,7 @@ static void call_while_other_holds(void *ctx)
 static void test_lock_held_by_other_thread_aborts(void **state)
 {
 	static const char *const want[] = {"counter_inc_locked()", "c->lock",
-					   NULL};
+					   "another thread holds it", NULL};
 	struct other_thread o;
 	struct counter c;
 
@@ -309,6 +310,70 @@ static void test_trylocks(void **state)
 	counter_destroy(&c);
 }
 
+static void order_after_trylock(void *ctx)
+{
+	struct counter *c = ctx;
+
+	mutex_lock(&c->lock);		 /* inner rank */
+	if (!down_read_trylock(&c->sem)) /* outer rank: a trylock may */
+		return;
+	spin_lock(&c->spin); /* inner rank again: below c->lock held */
+}
+
+/* L09: the order is checked against the highest rank held, not the
+ * innermost lock (a trylock may have taken a lower one last) */
+static void test_order_checked_past_trylock(void **state)
+{
+	static const char *const want[] = {"lock order violated",
+					   "taking c->spin", "holding c->lock",
+					   NULL};
+	struct counter c;
+
+	counter_init(&c);
+	test_expect_abort(order_after_trylock, &c, want);
+	counter_destroy(&c);
+}
+
+static void wait_with_inner_held(void *ctx)
+{
+	struct counter *c = ctx;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct timespec t = {0};
+
+	down_write(&c->sem);
+	mutex_lock(&c->lock);
+	/* c->lock is the innermost: c->sem, outside it, may stay held */
+	assert_int_equal(mutex_cond_timedwait(&cond, &c->lock, &t), ETIMEDOUT);
+	mutex_unlock(&c->lock);
+	up_write(&c->sem);
+}
+
+static void wait_on_outer(void *ctx)
+{
+	struct counter *c = ctx;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct counter d;
+	struct timespec t = {0};
+
+	counter_init(&d);
+	mutex_lock(&c->lock);
+	mutex_lock_nested(&d.lock, 1);
+	mutex_cond_timedwait(&cond, &c->lock, &t); /* d.lock still held */
+}
+
+/* L10: a condition wait gives up only the innermost lock */
+static void test_cond_wait_innermost_only(void **state)
+{
+	static const char *const want[] = {"waiting on c->lock",
+					   "taken after it, still held", NULL};
+	struct counter c;
+
+	counter_init(&c);
+	wait_with_inner_held(&c); /* the innermost: fine */
+	test_expect_abort(wait_on_outer, &c, want);
+	counter_destroy(&c);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_lock_held_passes),
 	cmocka_unit_test(test_lock_not_held_aborts),
@@ -319,6 +384,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_rwsem_modes),
 	cmocka_unit_test(test_cond_wait_keeps_ownership),
 	cmocka_unit_test(test_trylocks),
+	cmocka_unit_test(test_order_checked_past_trylock),
+	cmocka_unit_test(test_cond_wait_innermost_only),
 };
 
 #else /* release builds have no checks to test */

@@ -43,7 +43,7 @@ struct nc_run {
 	unsigned int dev_ok, dev_stale, dev_leaked, dev_err;
 	unsigned int mem_ok, mem_stale, mem_leaked;
 	unsigned int after_unmap_mismatch;
-	bool hook; /* dev_dma_read agreed with the memory behind the caches */
+	bool hook; /* endpoint_dma_read agreed with the memory behind the caches */
 };
 
 /* Different in every run, so that a frame reused from the run before
@@ -271,7 +271,7 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 		       "endpoint_dma_read(); "
 		       "memory: behind the caches.\n");
 		printf("  device DMA reads behind the caches: %s\n",
-		       on->hook && off->hook ? "yes (dev_dma_read == memory "
+		       on->hook && off->hook ? "yes (endpoint_dma_read == memory "
 					       "column)"
 					     : "no (the hw model does not "
 					       "route Normal-NC "

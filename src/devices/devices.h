@@ -25,11 +25,14 @@
 extern "C" {
 #endif
 
+struct machine;
+
 struct platform {
 	struct phys_mem *pm;
 	struct smmu *hw;
 	struct arm_smmu_device *smmu;
 	struct iommu_device *iommu;
+	struct machine *machine; /* the machine it belongs to (src/system) */
 };
 
 struct platform_config {
@@ -40,14 +43,14 @@ struct platform_config {
 /* Build a one-SMMU machine (src/system/machine.c); 0 or a negative errno. */
 int platform_create(const struct platform_config *cfg, struct platform **out);
 /* Add an SMMU (hw NULL: the model's defaults) with its driver (drv NULL:
- * the driver's defaults) to the machine of p, a platform platform_create()
- * returned; *out is the new SMMU's platform, on the same memory, which
- * platform_destroy(p) tears down.  0, -ENOSPC past 8 SMMUs, or an errno of
+ * the driver's defaults) to the machine of p, any platform of it; *out is
+ * the new SMMU's platform, on the same memory, which platform_destroy()
+ * of the machine tears down.  0, -ENOSPC past 8 SMMUs, or an errno of
  * the model or driver. */
 int platform_add_iommu(struct platform *p, const struct smmu_config *hw,
 		       const struct arm_smmu_options *drv,
 		       struct platform **out);
-/* Tear down a machine platform_create() built (NULL: nothing). */
+/* Tear down the machine of p, any of its platforms (NULL: nothing). */
 void platform_destroy(struct platform *p);
 
 /* ---- the DMA-engine device (docs/dmaengine.md) ---------------------------- */

@@ -133,11 +133,13 @@ enum smmu_pri_resp {
 	SMMU_PRI_RESP_SUCCESS = 2, /* Success */
 };
 
-/* RESUME actions. */
+/* RESUME actions, as the command encodes them.  The model retries on
+ * RETRY and fails the stalled transfer (-EFAULT) on either of the other
+ * two: it does not tell their completions apart. */
 enum smmu_resume_action {
-	SMMU_RESUME_TERM = 0,  /* terminate, with an abort to the device */
+	SMMU_RESUME_TERM = 0,  /* terminate the transaction */
 	SMMU_RESUME_RETRY = 1, /* retry the translation */
-	SMMU_RESUME_ABORT = 2, /* terminate, the device sees success */
+	SMMU_RESUME_ABORT = 2, /* abort the transaction */
 };
 
 /* TLBI granule: a range of 4 KiB pages (the default), or not a range.

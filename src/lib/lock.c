@@ -62,14 +62,26 @@ static void print_held(void)
 			held[i].read ? ", read" : "");
 }
 
+/* The held lock of highest rank: not always the innermost, since a
+ * trylock may take a lock of lower rank than those already held. */
+static const struct held_lock *highest_held(void)
+{
+	const struct held_lock *h = NULL;
+	unsigned int i;
+
+	for (i = 0; i < nr_held; i++)
+		if (!h || held[i].rank > h->rank)
+			h = &held[i];
+	return h;
+}
+
 void lockdep_acquire(const void *lock, const struct lock_class *c,
 		     unsigned int subclass, bool read, bool trylock)
 {
 	unsigned int rank = c->rank + subclass;
+	const struct held_lock *in = trylock ? NULL : highest_held();
 
-	if (!trylock && nr_held && held[nr_held - 1].rank >= rank) {
-		const struct held_lock *in = &held[nr_held - 1];
-
+	if (in && in->rank >= rank) {
 		fprintf(stderr,
 			"uiommu: lockdep: lock order violated: taking %s "
 			"(rank %u) while holding %s (rank %u)\n",
@@ -129,12 +141,16 @@ bool lockdep_is_held_write(const void *lock)
 }
 
 void lockdep_assert_failed(const char *func, const char *lock_expr,
-			   const struct lock_class *c, const char *what)
+			   const struct lock_class *c, const char *what,
+			   const void *owner)
 {
 	fprintf(stderr,
 		"uiommu: lockdep: %s() must be called with %s %s "
-		"(lock class %s)\n",
-		func, lock_expr, what, c->name ? c->name : "?");
+		"(lock class %s; %s)\n",
+		func, lock_expr, what, c->name ? c->name : "?",
+		!owner			  ? "no thread holds it for writing"
+		: owner == lockdep_self() ? "this thread holds it"
+					  : "another thread holds it");
 	print_held();
 	lockdep_die();
 }
@@ -262,32 +278,34 @@ void mutex_unlock(struct mutex *m)
 }
 
 #ifdef UI_LOCKDEP
-/* Ownership goes with the wait: the held entry is put back where it was. */
-static unsigned int cond_release(struct mutex *m, struct held_lock *saved)
+/* Ownership goes with the wait: m must be the innermost lock held, and
+ * its held entry is put back on top when the wait returns. */
+static void cond_release(struct mutex *m, struct held_lock *saved)
 {
-	unsigned int i;
-
-	for (i = nr_held; i; i--)
-		if (held[i - 1].lock == m)
-			break;
-	if (!i)
-		lockdep_assert_failed("mutex_cond_wait", "the mutex", &m->class,
-				      "held");
-	*saved = held[i - 1];
+	if (!nr_held || held[nr_held - 1].lock != m) {
+		if (!lockdep_is_held(m))
+			lockdep_assert_failed(
+				"mutex_cond_wait", "the mutex", &m->class,
+				"held",
+				atomic_load_explicit(&m->owner,
+						     memory_order_relaxed));
+		/* a lock taken after m would stay held while m is given
+		 * up and retaken: the order inverted, a deadlock waiting */
+		fprintf(stderr,
+			"uiommu: lockdep: waiting on %s with %s, taken after "
+			"it, still held\n",
+			m->class.name, held[nr_held - 1].class->name);
+		print_held();
+		lockdep_die();
+	}
+	*saved = held[nr_held - 1];
 	RELEASE(m);
 	OWNER_CLEAR(m);
-	return i - 1;
 }
 
-static void cond_reacquire(struct mutex *m, const struct held_lock *saved,
-			   unsigned int at)
+static void cond_reacquire(struct mutex *m, const struct held_lock *saved)
 {
-	unsigned int i;
-
-	for (i = nr_held; i > at; i--)
-		held[i] = held[i - 1];
-	held[at] = *saved;
-	nr_held++;
+	held[nr_held++] = *saved;
 	OWNER_SET(m);
 }
 #endif
@@ -299,13 +317,14 @@ static int cond_wait(pthread_cond_t *c, struct mutex *m,
 	int ret;
 #ifdef UI_LOCKDEP
 	struct held_lock saved;
-	unsigned int at = cond_release(m, &saved);
+
+	cond_release(m, &saved);
 #endif
 
 	ret = abstime ? pthread_cond_timedwait(c, &m->m, abstime)
 		      : pthread_cond_wait(c, &m->m);
 #ifdef UI_LOCKDEP
-	cond_reacquire(m, &saved, at);
+	cond_reacquire(m, &saved);
 #endif
 	if (ret && ret != ETIMEDOUT)
 		MUST(ret);

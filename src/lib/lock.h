@@ -29,6 +29,7 @@
 #define UIOMMU_LIB_LOCK_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -155,34 +156,43 @@ void lockdep_acquire(const void *lock, const struct lock_class *c,
 void lockdep_release(const void *lock, const struct lock_class *c);
 bool lockdep_is_held(const void *lock);
 bool lockdep_is_held_write(const void *lock);
+/* 'owner': the lock's recorded owner, for the message */
 void lockdep_assert_failed(const char *func, const char *lock_expr,
-			   const struct lock_class *c, const char *what)
-	__attribute__((noreturn));
+			   const struct lock_class *c, const char *what,
+			   const void *owner) __attribute__((noreturn));
 /* The calling thread's identity as owners record it. */
 const void *lockdep_self(void);
 /* How many locks the calling thread holds (tests). */
 unsigned int lockdep_depth(void);
 
 /* 'ok' is the check, 'what' how the lock should be, for the message. */
-#define __lockdep_assert(l, lock_expr, ok, what)                   \
-	do {                                                       \
-		if (__builtin_expect(!(ok), 0))                    \
-			lockdep_assert_failed(__func__, lock_expr, \
-					      &(l)->class, what);  \
+#define __lockdep_assert(l, lock_expr, ok, what)                             \
+	do {                                                                 \
+		if (__builtin_expect(!(ok), 0))                              \
+			lockdep_assert_failed(                               \
+				__func__, lock_expr, &(l)->class, what,      \
+				atomic_load_explicit(&(l)->owner,            \
+						     memory_order_relaxed)); \
 	} while (0)
 
 #define lockdep_assert_held(l) \
 	__lockdep_assert(l, #l, lockdep_is_held(l), "held")
 #define lockdep_assert_held_write(l) \
 	__lockdep_assert(l, #l, lockdep_is_held_write(l), "held for writing")
+/* For data that either of two locks guards for readers (its writers hold
+ * both): one of them held. */
+#define lockdep_assert_held_either(a, b)  \
+	__lockdep_assert(a, #a " or " #b, \
+			 lockdep_is_held(a) || lockdep_is_held(b), "held")
 #define lockdep_assert_not_held(l) \
 	__lockdep_assert(l, #l, !lockdep_is_held(l), "not held")
 
 #else /* !UI_LOCKDEP */
 
-#define lockdep_assert_held(l)	     ((void)(l))
-#define lockdep_assert_held_write(l) ((void)(l))
-#define lockdep_assert_not_held(l)   ((void)(l))
+#define lockdep_assert_held(l)		 ((void)(l))
+#define lockdep_assert_held_write(l)	 ((void)(l))
+#define lockdep_assert_not_held(l)	 ((void)(l))
+#define lockdep_assert_held_either(a, b) ((void)(a), (void)(b))
 
 #endif /* UI_LOCKDEP */
 

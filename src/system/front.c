@@ -7,7 +7,10 @@
  * Objects and lifetimes: the system is a machine (machine.c) built from a
  * topology (topology.c: the argument of uiommu_system_init, else
  * $UIOMMU_TOPOLOGY, else UIOMMU_DEFAULT_TOPOLOGY) plus the process's
- * address space (struct mm) that VFIO pins from.  The first uiommu_open()
+ * address space (struct mm) that VFIO pins from, made on the machine's
+ * memory once the machine is built and destroyed before it.  The topology
+ * is parsed whole before anything is built, so a description with a
+ * syntax error builds nothing.  The first uiommu_open()
  * (or any call that needs the system) builds it when uiommu_system_init()
  * did not; uiommu_system_exit() tears it down once no fd is open.
  *

@@ -7,8 +7,8 @@
  * physical memory, each SMMU model with the Arm SMMUv3 driver probed on it
  * (one struct platform each, the handle the device models take), and each
  * DMA-engine device, created on its SMMU and registered with VFIO in its
- * group.  machine_destroy() releases them in reverse order; a failed build
- * releases what it had built.
+ * group.  machine_destroy() releases the devices, then the SMMUs, then the
+ * memory; a failed build releases what it had built.
  *
  * Two users: the fd front (front.c) builds the machine of a topology
  * string; platform_create() builds a one-SMMU machine with no devices for
@@ -37,6 +37,7 @@ static int machine_add_iommu(struct machine *m, const struct topology_iommu *t)
 	int ret;
 
 	p->pm = m->pm;
+	p->machine = m;
 	ret = smmu_create(m->pm, &t->hw, &p->hw);
 	if (ret)
 		return ret;
@@ -140,7 +141,7 @@ int platform_add_iommu(struct platform *p, const struct smmu_config *hw,
 		       const struct arm_smmu_options *drv,
 		       struct platform **out)
 {
-	struct machine *m = container_of(p, struct machine, iommus[0].plat);
+	struct machine *m = p->machine;
 	struct topology_iommu t = {
 		.drv = {.coherent = true, .range_inv = true},
 	};
@@ -162,6 +163,5 @@ int platform_add_iommu(struct platform *p, const struct smmu_config *hw,
 void platform_destroy(struct platform *p)
 {
 	if (p)
-		machine_destroy(
-			container_of(p, struct machine, iommus[0].plat));
+		machine_destroy(p->machine);
 }

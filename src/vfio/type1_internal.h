@@ -63,10 +63,10 @@
  *    dma_unmap callbacks under it with lock dropped, and a callback may
  *    unpin, which takes lock.
  *  - lock: the container.
- *  - iopf_lock: the IOPF state; writers of the dma tree and domain list
- *    take it under lock.
  *  - transfer_lock: device_list for the nested fault handler; written
  *    under device_list_lock, read by the handler (never under lock).
+ *  - iopf_lock: the IOPF state; writers of the dma tree and domain list
+ *    take it under lock.
  * iopf_lock and transfer_lock are also taken in callbacks from the layers
  * below, with their locks held: see the IOPF note above.
  */
@@ -304,19 +304,8 @@ struct vfio_iopf_dev {
  * handler and the MMU notifier); its writers hold both.  Its readers assert
  * that one of the two is held.
  */
-#ifdef UI_LOCKDEP
-#define vfio_assert_dma_tree_held(iommu)                                     \
-	do {                                                                 \
-		if (!lockdep_is_held(&(iommu)->lock) &&                      \
-		    !lockdep_is_held(&(iommu)->iopf_lock))                   \
-			lockdep_assert_failed(__func__,                      \
-					      "&iommu->lock or "             \
-					      "&iommu->iopf_lock",           \
-					      &(iommu)->lock.class, "held"); \
-	} while (0)
-#else
-#define vfio_assert_dma_tree_held(iommu) ((void)(iommu))
-#endif
+#define vfio_assert_dma_tree_held(iommu) \
+	lockdep_assert_held_either(&(iommu)->lock, &(iommu)->iopf_lock)
 
 static inline void vfio_trace(struct vfio_iommu *iommu, enum vfio_trace_op op,
 			      struct iommu_domain *domain, dma_addr_t iova,
