@@ -4,7 +4,7 @@
 # root, otherwise say exactly what to run.
 set -e
 
-PACKAGES="gcc make python3 meson ninja-build pkg-config libbsd-dev libjansson-dev libcmocka-dev"
+PACKAGES="gcc make python3 meson ninja-build pkg-config libbsd-dev libjansson-dev libcmocka-dev libzydis-dev"
 # `make fuzz`: clang and its runtime libraries (libclang_rt.fuzzer)
 if [ "${1:-}" = fuzz ]; then
 	PACKAGES="$PACKAGES clang libclang-rt-dev"

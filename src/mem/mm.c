@@ -18,6 +18,12 @@
  *    changes.
  *  - IO|PFNMAP regions (device memory, mm_mmap_pfn) map frames they do not
  *    reference, like remap_pfn_range; they cannot be pinned, only followed.
+ *  - Trapped regions (mm_mmap_trapped, mmio_trap.c) are IO|PFNMAP regions
+ *    without frames: each page is PFN_TRAP while trapped and stays
+ *    PROT_NONE on the host; the region's trap (shared by the pieces a cut
+ *    leaves) loses a page when the region does, under mmap_lock, and each
+ *    call that unmapped trapped pages ends, after dropping mmap_lock, with
+ *    mmio_trap_sync(), which waits for the handlers still using them.
  *  - Regions never overlap, so the tree ordered by start is ordered by end
  *    too: first_overlap() answers "which regions meet [s, e)" with one
  *    descent, and range calls do per-page work only inside the overlap.
@@ -55,6 +61,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "mmio_trap.h"
 #include "phys.h"
 
 #define PAGES_PER_HUGE (1u << PHYS_HUGE_ORDER)
@@ -66,6 +73,10 @@
 /* region map_flags of adopted memory (never given to mm_mmap) */
 #define MM_MAP_ADOPTED	 (1u << 30) /* the process's own memory, adopted */
 #define MM_MAP_KEEP_HOST (1u << 31) /* adoption failed before the remap */
+#define MM_MAP_TRAPPED	 (1u << 29) /* trapped MMIO (mm_mmap_trapped) */
+
+/* the page of a trapped region that is trapped (it has no frame) */
+#define PFN_TRAP (PFN_NONE - 1)
 
 struct mm_region {
 	RB_ENTRY(mm_region) rb;
@@ -74,9 +85,10 @@ struct mm_region {
 	unsigned long nr_mapped;
 	uint64_t vm_flags;
 	unsigned int map_flags;
-	uint32_t *pfns;	       /* per page, PFN_NONE for holes */
-	uint64_t *huge;	       /* bitmap per 2 MiB chunk, NULL unless huge */
-	phys_addr_t pfnmap_pa; /* IO|PFNMAP: physical base of the region */
+	uint32_t *pfns;		/* per page, PFN_NONE for holes */
+	uint64_t *huge;		/* bitmap per 2 MiB chunk, NULL unless huge */
+	phys_addr_t pfnmap_pa;	/* IO|PFNMAP: physical base of the region */
+	struct mmio_trap *trap; /* MM_MAP_TRAPPED: its pages' trap */
 };
 
 static int region_cmp(struct mm_region *a, struct mm_region *b)
@@ -474,6 +486,8 @@ static void region_unmap_all(struct mm *mm, struct mm_region *r)
 	unsigned long i;
 
 	stat_add(mm, unmapped_pages, r->nr_mapped);
+	if (r->map_flags & MM_MAP_TRAPPED)
+		mmio_trap_unmap(r->trap, r->start, r->end);
 	if ((r->map_flags & (MM_MAP_ADOPTED | MM_MAP_KEEP_HOST)) ==
 	    MM_MAP_ADOPTED)
 		unadopt_host(mm, r);
@@ -647,6 +661,43 @@ err_region:
 	return ret;
 }
 
+int mm_mmap_trapped(struct mm *mm, size_t len, const struct mmio_trap_ops *ops,
+		    void *priv, void **addr)
+{
+	struct mm_region *r;
+	unsigned long i;
+	int ret;
+
+	if (!len || len > (1ULL << 46) || !ops || !ops->read || !ops->write)
+		return -EINVAL;
+	len = ALIGN_UP(len, PHYS_PAGE_SIZE);
+
+	r = region_alloc(len >> PHYS_PAGE_SHIFT, false);
+	if (!r)
+		return -ENOMEM;
+	r->map_flags = MM_MAP_TRAPPED;
+	r->vm_flags = MM_VM_READ | MM_VM_WRITE | MM_VM_IO | MM_VM_PFNMAP |
+		      MM_VM_DONTEXPAND | MM_VM_DONTDUMP;
+	/* the reservation is PROT_NONE, and stays so */
+	ret = region_reserve(r, len, PHYS_PAGE_SIZE);
+	if (ret)
+		goto err_region;
+	for (i = 0; i < r->nr_pages; i++)
+		r->pfns[i] = PFN_TRAP;
+	r->nr_mapped = r->nr_pages;
+	ret = mmio_trap_register(r->start, r->end, ops, priv, &r->trap);
+	if (ret)
+		goto err_va;
+	mm_insert_region(mm, r, addr);
+	return 0;
+
+err_va:
+	munmap((void *)r->start, len);
+err_region:
+	region_free(r);
+	return ret;
+}
+
 /* Tell every notifier that [rg->start, rg->end) is about to change
  * (start) or has changed. */
 static void notify(struct mm *mm, const struct mmu_notifier_range *rg,
@@ -696,6 +747,12 @@ static void unmap_range(struct mm *mm, struct mm_region *r, unsigned long i,
 		if (r->pfns[i] == PFN_NONE)
 			continue;
 		if (r->vm_flags & MM_VM_PFNMAP) {
+			if (r->map_flags & MM_MAP_TRAPPED)
+				mmio_trap_unmap(
+					r->trap,
+					r->start + (i << PHYS_PAGE_SHIFT),
+					r->start +
+						((i + 1) << PHYS_PAGE_SHIFT));
 			r->pfns[i] = PFN_NONE;
 			r->nr_mapped--;
 		} else {
@@ -710,6 +767,7 @@ int mm_munmap(struct mm *mm, void *addr, size_t len)
 	struct mmu_notifier_range rg = {.mm = mm, .event = MMU_NOTIFY_UNMAP};
 	struct free_batch b = {0, 0};
 	struct mm_region *r, *next;
+	bool trapped = false;
 	unsigned long a, e;
 	int ret;
 
@@ -721,6 +779,7 @@ int mm_munmap(struct mm *mm, void *addr, size_t len)
 	notify_start(mm, &rg);
 	for (r = first_overlap(mm, rg.start, rg.end); r; r = next) {
 		next = next_overlap(mm, r, rg.end);
+		trapped |= r->map_flags & MM_MAP_TRAPPED;
 		a = max(r->start, rg.start);
 		e = min(r->end, rg.end);
 		unmap_range(mm, r, region_idx(r, a), region_idx(r, e), &b);
@@ -736,6 +795,8 @@ int mm_munmap(struct mm *mm, void *addr, size_t len)
 	free_batch_flush(mm->pm, &b);
 	notify_end(mm, &rg);
 	up_write(&mm->mmap_lock);
+	if (trapped)
+		mmio_trap_sync();
 	return 0;
 }
 
@@ -956,7 +1017,7 @@ int mm_follow_pfn(struct mm *mm, unsigned long uaddr, phys_addr_t *pa,
 	if (!r)
 		goto out;
 	idx = region_idx(r, uaddr);
-	if (r->pfns[idx] == PFN_NONE)
+	if (r->pfns[idx] == PFN_NONE || r->pfns[idx] == PFN_TRAP)
 		goto out;
 	if (!(r->vm_flags & (MM_VM_IO | MM_VM_PFNMAP))) {
 		ret = -EINVAL;
@@ -1144,6 +1205,7 @@ static void region_cut(struct mm *mm, struct mm_region *r, unsigned long a,
 		s->map_flags = r->map_flags;
 		s->pfnmap_pa =
 			r->pfnmap_pa + ((phys_addr_t)hi << PHYS_PAGE_SHIFT);
+		s->trap = r->trap;
 		for (i = 0; i < n; i++)
 			s->nr_mapped += s->pfns[i] != PFN_NONE;
 		stat_add(mm, pages_scanned, n);
@@ -1179,6 +1241,7 @@ int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
 	struct mm_region *r, *first, *next, *split = NULL;
 	struct free_batch b = {0, 0};
 	unsigned long start, end;
+	bool trapped = false;
 	int ret;
 
 	/* what munmap refuses (-EINVAL) reaches only the C library */
@@ -1208,6 +1271,7 @@ int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
 		rg.start = max(r->start, start);
 		rg.end = min(r->end, end);
 		if (!ret) {
+			trapped |= r->map_flags & MM_MAP_TRAPPED;
 			unmap_range(mm, r, region_idx(r, rg.start),
 				    region_idx(r, rg.end), &b);
 			region_cut(mm, r, rg.start, rg.end, &split);
@@ -1219,6 +1283,8 @@ int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
 		region_free(split);
 out:
 	up_write(&mm->mmap_lock);
+	if (trapped)
+		mmio_trap_sync();
 	return ret;
 }
 
@@ -1610,6 +1676,7 @@ void mm_destroy(struct mm *mm)
 {
 	struct mmu_notifier *mn;
 	struct mm_region *r;
+	bool trapped = false;
 
 	if (!mm)
 		return;
@@ -1622,10 +1689,13 @@ void mm_destroy(struct mm *mm)
 	}
 	while ((r = RB_MIN(mm_region_tree, &mm->regions))) {
 		RB_REMOVE(mm_region_tree, &mm->regions, r);
+		trapped |= r->map_flags & MM_MAP_TRAPPED;
 		region_unmap_all(mm, r);
 		region_free(r);
 	}
 	up_write(&mm->mmap_lock);
+	if (trapped)
+		mmio_trap_sync();
 	rwsem_destroy(&mm->mmap_lock);
 	ui_free(mm);
 }

@@ -51,6 +51,7 @@ enum mem_lock_rank {
 	MEM_LOCK_MMAP = LOCK_RANK_MMAP, /* struct mm: mmap_lock */
 	MEM_LOCK_PHYS = LOCK_RANK_MEM,	/* struct phys_mem: lock */
 	MEM_LOCK_DRAM,			/* struct phys_mem: dram_lock */
+	MEM_LOCK_TRAP, /* mmio_trap.c: trap_lock, taken with no mem lock */
 };
 
 #define PF_BUDDY  (1u << 0) /* first frame of a free extent */

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Trapped MMIO: register pages that a program touches with plain loads and
+ * stores, each access handed synchronously to a device model.
+ *
+ * mm_mmap_trapped() makes a region of the mm whose host pages stay
+ * PROT_NONE.  A load or store to it faults; the SIGSEGV handler this file's
+ * module installs (once, on the first trapped mapping) decodes the
+ * faulting instruction, calls ops->read or ops->write with the offset in
+ * the mapping and the access width in bytes, writes a loaded value into
+ * the destination register, steps over the instruction and returns.  The
+ * region is an IO|PFNMAP region without frames: it cannot be pinned or
+ * followed (mm_follow_pfn answers -EFAULT), and mm_munmap() unmaps it,
+ * whole or in part.  When mm_munmap() (or mm_destroy()) returns, no ops
+ * call for the pages it unmapped is in flight or can start.
+ *
+ * Faults that are not at a live trapped page go to the handler that was
+ * installed before ours (or that the program installed through
+ * mmio_trap_sigaction()); with none, the default action kills the process
+ * as the fault would have.  An instruction the emulator does not know
+ * (rep movs, AVX, read-modify-write ALU forms) at a trapped page is
+ * reported on stderr with its address and bytes, and then faults with the
+ * default action: nothing is guessed.
+ *
+ * Emulated: mov (register and immediate forms, 8 to 64 bits, REX and
+ * high-byte registers), movzx, movsx, movsxd, movnti, and the SSE2
+ * movd/movq between an XMM register and memory.
+ *
+ * The ops run in the signal handler of the faulting thread: they must not
+ * take a lock that the code doing the access may hold, must not unmap
+ * trapped memory, and mm_munmap() of a trapped range must not be called
+ * holding a lock the ops take (it waits for ops calls in flight).
+ */
+#ifndef UIOMMU_MEM_MMIO_TRAP_H
+#define UIOMMU_MEM_MMIO_TRAP_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mm;
+
+struct mmio_trap_ops {
+	/* width is 1, 2, 4 or 8 bytes; offset from the mapping's start */
+	void (*read)(void *priv, uint64_t offset, unsigned int width,
+		     uint64_t *val);
+	void (*write)(void *priv, uint64_t offset, unsigned int width,
+		      uint64_t val);
+};
+
+struct mmio_trap_stats {
+	uint64_t reads, writes; /* accesses emulated */
+};
+
+/* A trapped region of len bytes (rounded up to pages) at *addr. */
+int mm_mmap_trapped(struct mm *mm, size_t len, const struct mmio_trap_ops *ops,
+		    void *priv, void **addr);
+
+/* The counters of the trapped mapping that contains addr (those of the
+ * whole mapping mm_mmap_trapped made); -ENOENT if none is live there. */
+int mmio_trap_get_stats(const void *addr, struct mmio_trap_stats *st);
+
+/*
+ * sigaction(2) for the program: for SIGSEGV once the trap handler is
+ * installed, act becomes the handler that faults not ours chain to, and
+ * old receives the one it replaces, so the program cannot displace the
+ * trap handler; other signals, and SIGSEGV before any trapped mapping,
+ * are plain sigaction.  The preload library's sigaction and signal
+ * interposers are to call this.
+ */
+int mmio_trap_sigaction(int sig, const struct sigaction *act,
+			struct sigaction *old);
+
+/* ---- for mm.c ----------------------------------------------------------- */
+
+struct mmio_trap;
+
+/* Publish a trap over [start, end), all pages live. */
+int mmio_trap_register(unsigned long start, unsigned long end,
+		       const struct mmio_trap_ops *ops, void *priv,
+		       struct mmio_trap **out);
+/* Pages [start, end) are no longer trapped (no waiting: call
+ * mmio_trap_sync() afterwards, outside the mm's lock). */
+void mmio_trap_unmap(struct mmio_trap *t, unsigned long start,
+		     unsigned long end);
+/* Wait until no handler that might have seen an unmapped page live is
+ * still running, and free the traps with no live page left. */
+void mmio_trap_sync(void);
+
+#endif /* UIOMMU_MEM_MMIO_TRAP_H */
