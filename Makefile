@@ -85,7 +85,7 @@ $(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard include/uiommu/*.h src/*/*.h) | fuzz-dep
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_BIN): tests/fuzz/fuzz_uapi.c $(FUZZ_OBJS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lbsd -ljansson -lm \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lbsd -ljansson -lZydis -lm \
 		-lpthread -o $@
 
 fuzz-build: $(FUZZ_BIN)
