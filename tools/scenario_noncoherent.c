@@ -271,7 +271,8 @@ static int run_noncoherent(struct scenario_ctx *ctx)
 		       "endpoint_dma_read(); "
 		       "memory: behind the caches.\n");
 		printf("  device DMA reads behind the caches: %s\n",
-		       on->hook && off->hook ? "yes (endpoint_dma_read == memory "
+		       on->hook && off->hook ? "yes (endpoint_dma_read == "
+					       "memory "
 					       "column)"
 					     : "no (the hw model does not "
 					       "route Normal-NC "

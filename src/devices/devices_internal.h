@@ -24,7 +24,8 @@
 enum devices_lock_rank {
 	DEVICES_LOCK_DMAENGINE_REGS = LOCK_RANK_VFIO_DRIVER,
 	DEVICES_LOCK_MDEV_CACHE = LOCK_RANK_VFIO_DRIVER + 1,
-	DEVICES_LOCK_NVME_NS = LOCK_RANK_DEVICES, /* nvme_ctrl.ns_lock[]: one block's stripe */
+	DEVICES_LOCK_NVME_NS =
+		LOCK_RANK_DEVICES, /* nvme_ctrl.ns_lock[]: one block's stripe */
 };
 
 #endif /* UIOMMU_DEVICES_INTERNAL_H */
