@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Register field tables of the emulated Intel I/OAT DMA engine (Crystal
+ * Beach DMA version 3.3, PCI 8086:2021): the device registers at the start
+ * of BAR0, the one channel's registers at IOAT_CHAN_BASE, and the 64-byte
+ * descriptor.
+ *
+ * Data model.  BAR0 is little-endian bytes.  A register is
+ * IOAT_REG(NAME, offset, size): IOAT_A_NAME (byte offset in BAR0; a
+ * channel register's offset is from the channel's base), IOAT_S_NAME
+ * (bytes).  A field is declared once, by IOAT_FIELD(REG, NAME, shift,
+ * width): bits [shift + width - 1 : shift] of the register's value, making
+ * IOAT_REG_NAME_SHIFT and _WIDTH; IOAT_MASK(REG, NAME) is the mask in
+ * place.  A descriptor field is IOAT_DFIELD(NAME, byte offset, shift,
+ * width) over the little-endian value at that offset.
+ *
+ * Facts (offsets and bit positions) are from the public register
+ * interface as a driver uses it (the Linux ioat and DPDK ioat drivers);
+ * no code is taken from either.  Header only: no state, no locking.
+ */
+#ifndef UIOMMU_DEVICES_IOAT_REGS_H
+#define UIOMMU_DEVICES_IOAT_REGS_H
+
+#include <stdint.h>
+
+#define IOAT_REG(name, off, size) \
+	enum { IOAT_A_##name = (off), IOAT_S_##name = (size) }
+
+#define IOAT_FIELD(r, f, shift, width)            \
+	enum {                                    \
+		IOAT_##r##_##f##_SHIFT = (shift), \
+		IOAT_##r##_##f##_WIDTH = (width), \
+	}
+
+#define IOAT_VMASK(r, f) (~0ULL >> (64 - IOAT_##r##_##f##_WIDTH))
+#define IOAT_MASK(r, f)	 (IOAT_VMASK(r, f) << IOAT_##r##_##f##_SHIFT)
+
+/* PCI identity and BAR0. */
+enum {
+	IOAT_PCI_VENDOR = 0x8086,
+	IOAT_PCI_DEVICE = 0x2021,
+	IOAT_PCI_CLASS = 0x088000,
+	IOAT_BAR0_SIZE = 16 * 1024,
+	IOAT_VERSION = 0x33,
+	IOAT_CHAN_BASE = 0x80,
+	IOAT_CHAN_SIZE = 0x80,
+	IOAT_DESC_SIZE = 64,
+};
+
+/* Configuration-space channel error registers (beyond the header). */
+IOAT_REG(PCI_CHANERR_INT, 0x180, 4);
+IOAT_REG(PCI_CHANERRMASK_INT, 0x184, 4);
+
+/* Device registers, offsets in BAR0. */
+IOAT_REG(CHANCNT, 0x00, 1);
+IOAT_REG(XFERCAP, 0x01, 1);
+IOAT_REG(GENCTRL, 0x02, 1);
+IOAT_REG(INTRCTRL, 0x03, 1);
+IOAT_REG(ATTNSTATUS, 0x04, 4);
+IOAT_REG(CBVER, 0x08, 1);
+IOAT_REG(INTRDELAY, 0x0c, 2);
+IOAT_REG(CS_STATUS, 0x0e, 2);
+IOAT_REG(DMACAPABILITY, 0x10, 4);
+
+IOAT_FIELD(CHANCNT, NUM, 0, 5);
+IOAT_FIELD(XFERCAP, LOG2, 0, 5); /* log2 of the largest transfer */
+IOAT_FIELD(GENCTRL, DEBUG_EN, 0, 1);
+IOAT_FIELD(INTRCTRL, MASTER_INT_EN, 0, 1);
+IOAT_FIELD(INTRCTRL, INT_STATUS, 1, 1);
+IOAT_FIELD(INTRCTRL, INT, 2, 1);
+IOAT_FIELD(INTRCTRL, MSIX_VECTOR_CONTROL, 3, 1);
+IOAT_FIELD(CBVER, MINOR, 0, 4);
+IOAT_FIELD(CBVER, MAJOR, 4, 4);
+IOAT_FIELD(INTRDELAY, DELAY, 0, 14);
+IOAT_FIELD(INTRDELAY, COALESCE_SUPPORT, 15, 1);
+IOAT_FIELD(CS_STATUS, DEGRADED_MODE, 0, 1);
+IOAT_FIELD(CS_STATUS, MMIO_RESTRICTED, 1, 1);
+IOAT_FIELD(CS_STATUS, MEMORY_BYPASS, 2, 1);
+IOAT_FIELD(CS_STATUS, ADDRESS_REMAPPING, 3, 1);
+IOAT_FIELD(DMACAP, PAGE_BREAK, 0, 1);
+IOAT_FIELD(DMACAP, CRC, 1, 1);
+IOAT_FIELD(DMACAP, SKIP_MARKER, 2, 1);
+IOAT_FIELD(DMACAP, DCA, 4, 1);
+IOAT_FIELD(DMACAP, CRC_MOVE, 5, 1);
+IOAT_FIELD(DMACAP, FILL_BLOCK, 6, 1);
+IOAT_FIELD(DMACAP, APIC, 7, 1);
+IOAT_FIELD(DMACAP, XOR, 8, 1);
+IOAT_FIELD(DMACAP, PQ, 9, 1);
+IOAT_FIELD(DMACAP, DWBES, 13, 1);
+IOAT_FIELD(DMACAP, RAID16SS, 17, 1);
+
+/* Channel registers, offsets from IOAT_CHAN_BASE. */
+IOAT_REG(CHANCTRL, 0x00, 2);
+IOAT_REG(DMA_COMP, 0x02, 2);
+IOAT_REG(CHANCMD, 0x04, 1);
+IOAT_REG(DMACOUNT, 0x06, 2);
+IOAT_REG(CHANSTS, 0x08, 8);
+IOAT_REG(CHAINADDR, 0x10, 8);
+IOAT_REG(CHANCMP, 0x18, 8);
+IOAT_REG(CDAR, 0x20, 8);
+IOAT_REG(CHANERR, 0x28, 4);
+IOAT_REG(CHANERRMASK, 0x2c, 4);
+
+IOAT_FIELD(CHANCTRL, INT_REARM, 0, 1);
+IOAT_FIELD(CHANCTRL, ERR_COMPLETION_EN, 2, 1);
+IOAT_FIELD(CHANCTRL, ANY_ERR_ABORT_EN, 3, 1);
+IOAT_FIELD(CHANCTRL, ERR_INT_EN, 4, 1);
+IOAT_FIELD(CHANCTRL, DESC_ADDR_SNOOP, 5, 1);
+IOAT_FIELD(CHANCTRL, IN_USE, 8, 1);
+IOAT_FIELD(CHANCTRL, COMPL_DCA_EN, 9, 1);
+IOAT_FIELD(CHANCTRL, PRIORITY, 12, 4);
+IOAT_FIELD(DMA_COMP, V1, 0, 1);
+IOAT_FIELD(DMA_COMP, V2, 1, 1);
+IOAT_FIELD(CHANCMD, START, 0, 1);
+IOAT_FIELD(CHANCMD, APPEND, 1, 1);
+IOAT_FIELD(CHANCMD, SUSPEND, 2, 1);
+IOAT_FIELD(CHANCMD, ABORT, 3, 1);
+IOAT_FIELD(CHANCMD, RESUME, 4, 1);
+IOAT_FIELD(CHANCMD, RESET, 5, 1);
+IOAT_FIELD(CHANSTS, STATUS, 0, 3);
+IOAT_FIELD(CHANSTS, UNAFFILIATED_ERR, 3, 1);
+IOAT_FIELD(CHANSTS, SOFT_ERR, 4, 1);
+IOAT_FIELD(CHANSTS, COMPLETED_DESC, 6, 58); /* address bits [63:6] */
+
+/* CHANSTS.STATUS values. */
+enum {
+	IOAT_CHANSTS_ACTIVE = 0,
+	IOAT_CHANSTS_DONE = 1,
+	IOAT_CHANSTS_SUSPENDED = 2,
+	IOAT_CHANSTS_HALTED = 3,
+	IOAT_CHANSTS_ARMED = 4,
+};
+
+IOAT_FIELD(CHANERR, SRC_ADDR, 0, 1);
+IOAT_FIELD(CHANERR, DEST_ADDR, 1, 1);
+IOAT_FIELD(CHANERR, NEXT_ADDR, 2, 1);
+IOAT_FIELD(CHANERR, NEXT_DESC_ALIGN, 3, 1);
+IOAT_FIELD(CHANERR, CHAIN_ADDR_VALUE, 4, 1);
+IOAT_FIELD(CHANERR, CHANCMD, 5, 1);
+IOAT_FIELD(CHANERR, CHIPSET_DATA_INTEGRITY, 6, 1);
+IOAT_FIELD(CHANERR, DMA_DATA_INTEGRITY, 7, 1);
+IOAT_FIELD(CHANERR, READ_DATA, 8, 1);
+IOAT_FIELD(CHANERR, WRITE_DATA, 9, 1);
+IOAT_FIELD(CHANERR, CONTROL, 10, 1);
+IOAT_FIELD(CHANERR, LENGTH, 11, 1);
+IOAT_FIELD(CHANERR, COMPLETION_ADDR, 12, 1);
+IOAT_FIELD(CHANERR, INT_CONFIGURATION, 13, 1);
+IOAT_FIELD(CHANERR, SOFT, 14, 1);
+IOAT_FIELD(CHANERR, UNAFFILIATED, 15, 1);
+IOAT_FIELD(CHANERR, XOR_P_OR_CRC, 16, 1);
+IOAT_FIELD(CHANERR, XOR_Q, 17, 1);
+IOAT_FIELD(CHANERR, DESCRIPTOR_COUNT, 18, 1);
+
+/* The 64-byte descriptor: byte offsets of its words. */
+enum {
+	IOAT_D_SIZE = 0x00, /* u32 transfer size in bytes */
+	IOAT_D_CTL = 0x04,  /* u32 control */
+	IOAT_D_SRC = 0x08,  /* u64 source address (fill: pattern) */
+	IOAT_D_DST = 0x10,  /* u64 destination address */
+	IOAT_D_NEXT = 0x18, /* u64 next descriptor address */
+};
+
+IOAT_FIELD(DCTL, INT_EN, 0, 1);
+IOAT_FIELD(DCTL, SRC_SNOOP_DIS, 1, 1);
+IOAT_FIELD(DCTL, DEST_SNOOP_DIS, 2, 1);
+IOAT_FIELD(DCTL, COMPL_WRITE, 3, 1);
+IOAT_FIELD(DCTL, FENCE, 4, 1);
+IOAT_FIELD(DCTL, NULL_DESC, 5, 1);
+IOAT_FIELD(DCTL, OP, 24, 8);
+
+enum {
+	IOAT_OP_COPY = 0x00,
+	IOAT_OP_FILL = 0x01,
+};
+
+#endif /* UIOMMU_DEVICES_IOAT_REGS_H */
