@@ -20,7 +20,8 @@
  *    reference, like remap_pfn_range; they cannot be pinned, only followed.
  *  - Trapped regions (mm_mmap_trapped, mmio_trap.c) are IO|PFNMAP regions
  *    without frames: each page is PFN_TRAP while trapped and stays
- *    PROT_NONE on the host; the region's trap (shared by the pieces a cut
+ *    PROT_NONE on the host (a device mapping, mm_mmap_device, mixes such
+ *    pages with frames mapped as mm_mmap_pfn maps them); the region's trap (shared by the pieces a cut
  *    leaves) loses a page when the region does, under mmap_lock, and each
  *    call that unmapped trapped pages ends, after dropping mmap_lock, with
  *    mmio_trap_sync(), which waits for the handlers still using them.
@@ -664,30 +665,68 @@ err_region:
 int mm_mmap_trapped(struct mm *mm, size_t len, const struct mmio_trap_ops *ops,
 		    void *priv, void **addr)
 {
+	if (!ops)
+		return -EINVAL;
+	return mm_mmap_device(mm, len, NULL, 0, ops, priv, 0, addr);
+}
+
+int mm_mmap_device(struct mm *mm, size_t len, const phys_addr_t *pages,
+		   uint64_t vm_flags, const struct mmio_trap_ops *ops,
+		   void *priv, uint64_t base, void **addr)
+{
+	unsigned long i, j, n, trapped = 0;
 	struct mm_region *r;
-	unsigned long i;
 	int ret;
 
-	if (!len || len > (1ULL << 46) || !ops || !ops->read || !ops->write)
+	if (!len || len > (1ULL << 46) || (ops && (!ops->read || !ops->write)))
 		return -EINVAL;
-	len = ALIGN_UP(len, PHYS_PAGE_SIZE);
+	n = ALIGN_UP(len, PHYS_PAGE_SIZE) >> PHYS_PAGE_SHIFT;
+	for (i = 0; i < n; i++) {
+		if (pages && pages[i] != PHYS_ADDR_INVALID) {
+			if (!IS_ALIGNED(pages[i], PHYS_PAGE_SIZE) ||
+			    !phys_pa_valid(mm->pm, pages[i]))
+				return -EINVAL;
+		} else {
+			trapped++;
+		}
+	}
+	if (trapped && !ops)
+		return -EINVAL;
+	len = n << PHYS_PAGE_SHIFT;
 
-	r = region_alloc(len >> PHYS_PAGE_SHIFT, false);
+	r = region_alloc(n, false);
 	if (!r)
 		return -ENOMEM;
-	r->map_flags = MM_MAP_TRAPPED;
-	r->vm_flags = MM_VM_READ | MM_VM_WRITE | MM_VM_IO | MM_VM_PFNMAP |
-		      MM_VM_DONTEXPAND | MM_VM_DONTDUMP;
-	/* the reservation is PROT_NONE, and stays so */
+	r->map_flags = trapped ? MM_MAP_TRAPPED : 0;
+	r->vm_flags = vm_flags | MM_VM_READ | MM_VM_WRITE | MM_VM_IO |
+		      MM_VM_PFNMAP | MM_VM_DONTEXPAND | MM_VM_DONTDUMP;
+	/* the reservation is PROT_NONE, and stays so on trapped pages */
 	ret = region_reserve(r, len, PHYS_PAGE_SIZE);
 	if (ret)
 		goto err_region;
-	for (i = 0; i < r->nr_pages; i++)
-		r->pfns[i] = PFN_TRAP;
-	r->nr_mapped = r->nr_pages;
-	ret = mmio_trap_register(r->start, r->end, ops, priv, &r->trap);
-	if (ret)
-		goto err_va;
+	for (i = 0; i < n; i++)
+		r->pfns[i] = pages && pages[i] != PHYS_ADDR_INVALID
+				     ? pa_to_pfn(mm->pm, pages[i])
+				     : PFN_TRAP;
+	r->nr_mapped = n;
+	/* each run of consecutive frames in one host mapping */
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && r->pfns[i] != PFN_TRAP &&
+				r->pfns[j] == r->pfns[j - 1] + 1;
+		     j++)
+			;
+		if (r->pfns[i] == PFN_TRAP)
+			continue;
+		ret = back_va(mm, r, i, j - i);
+		if (ret)
+			goto err_va;
+	}
+	if (trapped) {
+		ret = mmio_trap_register(r->start, r->end, ops, priv, base,
+					 pages, &r->trap);
+		if (ret)
+			goto err_va;
+	}
 	mm_insert_region(mm, r, addr);
 	return 0;
 

@@ -3,9 +3,10 @@
  * Trap-and-emulate of loads and stores to trapped MMIO pages (mmio_trap.h).
  *
  * Data model:
- *  - struct mmio_trap is one mm_mmap_trapped() mapping: its range, its ops
- *    and their priv, its counters, and a bit per page that is set while
- *    the page is live (trapped).  mm.c clears bits as it unmaps pages; a
+ *  - struct mmio_trap is one mm_mmap_trapped() or mm_mmap_device() mapping:
+ *    its range, its ops and their priv, the offset ops see for its first
+ *    byte, its counters, and a bit per page that is set while the page is
+ *    live (trapped; a device mapping's directly mapped pages never are).  mm.c clears bits as it unmaps pages; a
  *    trap whose last bit went is dead and is freed by the next rebuild.
  *  - The handler finds traps through the published table: an array, sorted
  *    by address, of the runs of live pages of every trap (start, end,
@@ -54,6 +55,7 @@ struct mmio_trap {
 	unsigned long start, end; /* [start, end) of the mapping */
 	const struct mmio_trap_ops *ops;
 	void *priv;
+	uint64_t base; /* the offset ops see for start */
 	_Atomic uint64_t reads, writes;
 	_Atomic unsigned long nr_live; /* pages with their bit set */
 	struct mmio_trap *next_dead;   /* trap_lock: on the free list */
@@ -273,9 +275,10 @@ static int install(void)
 
 int mmio_trap_register(unsigned long start, unsigned long end,
 		       const struct mmio_trap_ops *ops, void *priv,
+		       uint64_t base, const phys_addr_t *pages,
 		       struct mmio_trap **out)
 {
-	unsigned long n = (end - start) >> PHYS_PAGE_SHIFT, i;
+	unsigned long n = (end - start) >> PHYS_PAGE_SHIFT, i, live = 0;
 	struct mmio_trap *t;
 	int ret;
 
@@ -286,9 +289,14 @@ int mmio_trap_register(unsigned long start, unsigned long end,
 	t->end = end;
 	t->ops = ops;
 	t->priv = priv;
-	for (i = 0; i < n; i++)
+	t->base = base;
+	for (i = 0; i < n; i++) {
+		if (pages && pages[i] != PHYS_ADDR_INVALID)
+			continue;
 		t->live[i / 64] |= 1ULL << (i % 64);
-	atomic_init(&t->nr_live, n);
+		live++;
+	}
+	atomic_init(&t->nr_live, live);
 
 	mutex_lock(&trap_lock);
 	ret = install();
@@ -605,7 +613,7 @@ static enum emul emulate(struct mmio_trap *t, ucontext_t *uc,
 			 !reg_get(uc, other->reg.value, &val))
 			return EMUL_UNSUPPORTED;
 		val &= width_mask(width);
-		t->ops->write(t->priv, ea - t->start, width, val);
+		t->ops->write(t->priv, t->base + (ea - t->start), width, val);
 		atomic_fetch_add_explicit(&t->writes, 1, memory_order_relaxed);
 	} else {
 		if (other->type != ZYDIS_OPERAND_TYPE_REGISTER ||
@@ -613,7 +621,7 @@ static enum emul emulate(struct mmio_trap *t, ucontext_t *uc,
 		     greg_slot(other->reg.value) < 0))
 			return EMUL_UNSUPPORTED;
 		val = 0;
-		t->ops->read(t->priv, ea - t->start, width, &val);
+		t->ops->read(t->priv, t->base + (ea - t->start), width, &val);
 		val &= width_mask(width);
 		if (in.mnemonic == ZYDIS_MNEMONIC_MOVSX ||
 		    in.mnemonic == ZYDIS_MNEMONIC_MOVSXD)

@@ -38,6 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mem/mem.h"
+
 struct mm;
 
 struct mmio_trap_ops {
@@ -55,6 +57,23 @@ struct mmio_trap_stats {
 /* A trapped region of len bytes (rounded up to pages) at *addr. */
 int mm_mmap_trapped(struct mm *mm, size_t len, const struct mmio_trap_ops *ops,
 		    void *priv, void **addr);
+
+/*
+ * A device mapping of len bytes (rounded up to pages) at *addr whose pages
+ * are of two kinds: pages[i] a frame of physical memory, mapped directly
+ * as mm_mmap_pfn() maps device memory (plain memory behind a device), or
+ * PHYS_ADDR_INVALID: a trapped page, whose loads and stores reach ops with
+ * the offset base + (offset in the mapping), so a driver's ops can serve
+ * mappings that begin anywhere in its register space.  vm_flags adds to
+ * IO|PFNMAP|DONTEXPAND|DONTDUMP.  ops may be NULL when no page is trapped.
+ * One region: mm_munmap() and mm_follow_pfn() see it as one, the trapped
+ * pages as mm_mmap_trapped()'s and the frames as mm_mmap_pfn()'s.
+ * -EINVAL for a frame outside memory or not page-aligned, a trapped page
+ * without ops, len 0; -ENOMEM.
+ */
+int mm_mmap_device(struct mm *mm, size_t len, const phys_addr_t *pages,
+		   uint64_t vm_flags, const struct mmio_trap_ops *ops,
+		   void *priv, uint64_t base, void **addr);
 
 /* The counters of the trapped mapping that contains addr (those of the
  * whole mapping mm_mmap_trapped made); -ENOENT if none is live there. */
@@ -75,9 +94,12 @@ int mmio_trap_sigaction(int sig, const struct sigaction *act,
 
 struct mmio_trap;
 
-/* Publish a trap over [start, end), all pages live. */
+/* Publish a trap over [start, end) whose ops see offset base at start:
+ * every page live, or (pages non-NULL) those whose pages[i] is
+ * PHYS_ADDR_INVALID. */
 int mmio_trap_register(unsigned long start, unsigned long end,
 		       const struct mmio_trap_ops *ops, void *priv,
+		       uint64_t base, const phys_addr_t *pages,
 		       struct mmio_trap **out);
 /* Pages [start, end) are no longer trapped (no waiting: call
  * mmio_trap_sync() afterwards, outside the mm's lock). */

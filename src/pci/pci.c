@@ -277,6 +277,11 @@ size_t pci_rom_read(struct pci_function *fn, uint64_t off, void *buf,
 	return len;
 }
 
+uint64_t pci_rom_size(const struct pci_function *fn)
+{
+	return fn->desc.rom_size;
+}
+
 void pci_function_reset(struct pci_function *fn)
 {
 	mutex_lock(&fn->lock);

@@ -172,6 +172,8 @@ int pci_bar_write(struct pci_function *fn, unsigned int bar, uint64_t off,
 /* The option ROM's bytes (the ROM region): how many were copied. */
 size_t pci_rom_read(struct pci_function *fn, uint64_t off, void *buf,
 		    size_t len);
+/* The option ROM's size (the ROM BAR's; 0: none). */
+uint64_t pci_rom_size(const struct pci_function *fn);
 
 /* ---- interrupts ---- */
 

@@ -74,6 +74,9 @@ enum vfio_lock_rank {
 	VFIO_LOCK_CORE = LOCK_RANK_VFIO,
 	VFIO_LOCK_CONTAINER_LIST,
 	VFIO_LOCK_DEVICE_LIST,
+	/* vfio-pci's interrupt gate (vfio_pci.c): a driver lock taken in
+	 * vfio's open/close callbacks */
+	VFIO_LOCK_PCI_IGATE = LOCK_RANK_VFIO_DRIVER + 4,
 	/* after the drivers' locks taken in vfio's callbacks (lib/lock.h) */
 	VFIO_LOCK_CONTAINER = LOCK_RANK_VFIO_DRIVER + 8,
 	/* the fault handler's, after iommu_core.lock and fault_param->lock */

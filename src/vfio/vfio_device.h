@@ -53,6 +53,17 @@ struct vfio_device_ops {
 	 */
 	int (*mmap)(struct vfio_device *vdev, off_t off, size_t len, bool write,
 		    phys_addr_t *pa, uint64_t *vm_flags);
+	/*
+	 * Instead of mmap, for a driver that maps [off, off + len) into mm
+	 * itself (vfio-pci: its BARs' register pages are trapped, their
+	 * plain memory mapped directly, in one mapping: mm_mmap_device):
+	 * 0 with *addr, or the errno mmap would give.
+	 */
+	int (*mmap_mm)(struct vfio_device *vdev, struct mm *mm, off_t off,
+		       size_t len, bool write, void **addr);
+	/* called when the device's first file opens (NULL: nothing); an
+	 * error fails VFIO_GROUP_GET_DEVICE_FD */
+	int (*open_device)(struct vfio_device *vdev);
 	/* called when the last file of the device is released */
 	void (*close_device)(struct vfio_device *vdev);
 };

@@ -643,8 +643,18 @@ static long group_get_device_fd(struct vfio_file *gf, unsigned long arg)
 		goto out_close;
 	}
 	f->device = vdev;
+	/* vfio_device_open: the driver's open_device on the first open */
+	if (!vdev->open_count && vdev->ops->open_device) {
+		ret = vdev->ops->open_device(vdev);
+		if (ret) {
+			ui_free(f);
+			goto out_close;
+		}
+	}
 	ret = file_install_at(f, fd);
 	if (ret) {
+		if (!vdev->open_count && vdev->ops->close_device)
+			vdev->ops->close_device(vdev);
 		ui_free(f);
 		goto out_close;
 	}
@@ -1143,8 +1153,16 @@ void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags, int fd,
 	}
 	/* vfio_device_fops_mmap, then the driver's VM_SHARED check */
 	ret = -EINVAL;
-	if (!f->device->ops->mmap || !(flags & MAP_SHARED))
+	if ((!f->device->ops->mmap && !f->device->ops->mmap_mm) ||
+	    !(flags & MAP_SHARED))
 		goto out;
+	if (f->device->ops->mmap_mm) {
+		ret = f->device->ops->mmap_mm(f->device, mm, off, len,
+					      prot & PROT_WRITE, &addr);
+		if (ret)
+			addr = MAP_FAILED;
+		goto out;
+	}
 	ret = f->device->ops->mmap(f->device, off, len, prot & PROT_WRITE, &pa,
 				   &vm_flags);
 	if (ret)
