@@ -3,7 +3,8 @@
  * Tests of trapped MMIO (src/mem/mmio_trap.c): every access width through
  * the instruction forms compilers emit and a few written in assembly (REX
  * registers, high bytes, immediates, sign and zero extension, SSE), device
- * side effects, two threads at once, chaining of faults that are not ours
+ * side effects, two threads at once, device mappings of frames and trapped
+ * pages (mm_mmap_device), chaining of faults that are not ours
  * to the program's handlers, unmap, counters and the unsupported
  * instruction.
  *
@@ -736,6 +737,56 @@ static void test_not_pinnable(void **state)
 	EQ(mm_mmap_trapped(f->mm, 0, &dev_ops, NULL, (void **)&pa), -EINVAL);
 }
 
+/* mm_mmap_device: frames mapped directly beside trapped pages, whose ops
+ * see the offsets from base. */
+static void test_device_mapping(void **state)
+{
+	struct fixture *f = *state;
+	phys_addr_t pa, got, pages[2];
+	struct mmio_trap_stats st;
+	volatile uint8_t *p;
+	uint8_t *frame;
+
+	EQ(phys_alloc_pages(f->pm, 0, PHYS_ALLOC_ZERO, PHYS_OWNER_KERNEL, &pa),
+	   0);
+	frame = phys_to_virt(f->pm, pa);
+	pages[0] = PHYS_ADDR_INVALID;
+	pages[1] = pa;
+	EQ(mm_mmap_device(f->mm, 2 * PG, pages, 0, &dev_ops, &f->dev, PG,
+			  (void **)&p),
+	   0);
+	*(volatile uint32_t *)(p + 8) = 0x1234;
+	EQ(f->dev.last_off, PG + 8);
+	EQ(f->dev.last_width, 4);
+	EQ(*(volatile uint32_t *)(p + 8), 0x1234);
+	p[PG + 3] = 0x7e; /* the frame, not trapped */
+	EQ(frame[3], 0x7e);
+	EQ(mm_follow_pfn(f->mm, (unsigned long)p + PG, &got, NULL), 0);
+	EQ(got, pa);
+	EQ(mm_follow_pfn(f->mm, (unsigned long)p, &got, NULL), -EFAULT);
+	EQ(mmio_trap_get_stats((const void *)p, &st), 0);
+	EQ(st.reads, 1);
+	EQ(st.writes, 1);
+	EQ(mmio_trap_get_stats((const void *)(p + PG), &st), -ENOENT);
+	EQ(mm_munmap(f->mm, (void *)p, 2 * PG), 0);
+	/* frames only: no ops needed */
+	pages[0] = pa;
+	EQ(mm_mmap_device(f->mm, PG, pages, 0, NULL, NULL, 0, (void **)&p), 0);
+	EQ(p[3], 0x7e);
+	EQ(mm_munmap(f->mm, (void *)p, PG), 0);
+	/* a trapped page without ops, a frame not aligned or outside memory */
+	pages[0] = PHYS_ADDR_INVALID;
+	EQ(mm_mmap_device(f->mm, PG, pages, 0, NULL, NULL, 0, (void **)&p),
+	   -EINVAL);
+	pages[0] = pa + 8;
+	EQ(mm_mmap_device(f->mm, PG, pages, 0, NULL, NULL, 0, (void **)&p),
+	   -EINVAL);
+	pages[0] = 0x1000;
+	EQ(mm_mmap_device(f->mm, PG, pages, 0, NULL, NULL, 0, (void **)&p),
+	   -EINVAL);
+	phys_free_pages(f->pm, pa, 0);
+}
+
 struct sweep {
 	struct mm *mm;
 	void *addr;
@@ -878,6 +929,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_foreign_munmap_of_trapped_pages),
 	T(test_chain_to_handler_installed_after),
 	T(test_not_pinnable),
+	T(test_device_mapping),
 	T(test_fail_sweep_mmap_trapped),
 	T(test_unsupported_instruction_dies),
 	T(test_not_ours_default_action_dies),
