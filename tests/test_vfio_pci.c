@@ -420,8 +420,6 @@ static int region_info(struct fx *f, unsigned int index, uint32_t argsz,
 static void test_region_info(void **state)
 {
 	struct fx *f = *state;
-	const uint32_t rw = VFIO_REGION_INFO_FLAG_READ |
-			    VFIO_REGION_INFO_FLAG_WRITE;
 	static const struct {
 		unsigned int index;
 		uint64_t size;
@@ -454,7 +452,6 @@ static void test_region_info(void **state)
 		assert_int_equal(r.info.size, want[i].size);
 		assert_int_equal(r.info.flags, want[i].flags);
 	}
-	(void)rw;
 	/* the MSI-X BAR's chain: MSIX_MAPPABLE only, right after the struct */
 	assert_int_equal(region_info(f, 0, sizeof(r), &r), 0);
 	assert_int_equal(r.info.cap_offset, sizeof(r.info));
@@ -1153,6 +1150,47 @@ static void test_reset(void **state)
 	close(e);
 }
 
+/* Hot reset: the header's checks, then -ENODEV (a root-bus device). */
+static void test_hot_reset(void **state)
+{
+	struct fx *f = *state;
+	struct vfio_pci_hot_reset_info hi = {.argsz = sizeof(hi)};
+	struct vfio_pci_hot_reset hr = {.argsz = sizeof(hr)};
+
+	errno = 0;
+	assert_int_equal(vfio_fops_ioctl(f->dev,
+					 VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
+					 &hi),
+			 -1);
+	assert_int_equal(errno, ENODEV);
+	hi.argsz = 4;
+	errno = 0;
+	assert_int_equal(vfio_fops_ioctl(f->dev,
+					 VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
+					 &hi),
+			 -1);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(
+		vfio_fops_ioctl(f->dev, VFIO_DEVICE_PCI_HOT_RESET, &hr), -1);
+	assert_int_equal(errno, ENODEV);
+	hr.flags = 1;
+	errno = 0;
+	assert_int_equal(
+		vfio_fops_ioctl(f->dev, VFIO_DEVICE_PCI_HOT_RESET, &hr), -1);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(vfio_fops_ioctl(f->dev, VFIO_DEVICE_PCI_HOT_RESET,
+					 (void *)16),
+			 -1);
+	assert_int_equal(errno, EFAULT);
+	/* an ioctl vfio-pci does not know */
+	errno = 0;
+	assert_int_equal(
+		vfio_fops_ioctl(f->dev, VFIO_DEVICE_GET_INFO + 40, &hr), -1);
+	assert_int_equal(errno, ENOTTY);
+}
+
 /* A function without FLR: no RESET flag, VFIO_DEVICE_RESET -EINVAL. */
 static void test_reset_unsupported(void **state)
 {
@@ -1333,6 +1371,7 @@ int main(void)
 		T(test_err_req),
 		T(test_reset),
 		T(test_reset_unsupported),
+		T(test_hot_reset),
 		T(test_close),
 		T(test_fail_create),
 		T(test_fail_set_irqs),

@@ -918,6 +918,31 @@ static long ioctl_reset(struct vfio_pci *vp)
 	return 0;
 }
 
+/*
+ * GET_PCI_HOT_RESET_INFO and PCI_HOT_RESET: the header checks, then
+ * whether the slot or the bus can be reset.  The functions sit on the root
+ * bus, which has no bridge above it to reset (pci_probe_reset_bus answers
+ * -ENOTTY for a bus without a self): -ENODEV, as 6.1 answers for a device
+ * on a root bus.
+ */
+static long ioctl_hot_reset_info(unsigned long arg)
+{
+	size_t minsz = offsetofend(struct vfio_pci_hot_reset_info, count);
+	struct vfio_pci_hot_reset_info hdr;
+	int ret = copy_argsz_from_user(&hdr, arg, minsz);
+
+	return ret ? ret : -ENODEV;
+}
+
+static long ioctl_hot_reset(unsigned long arg)
+{
+	size_t minsz = offsetofend(struct vfio_pci_hot_reset, count);
+	struct vfio_pci_hot_reset hdr;
+	int ret = copy_argsz_flags_from_user(&hdr, arg, minsz, 0);
+
+	return ret ? ret : -ENODEV;
+}
+
 static long vfio_pci_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			   unsigned long arg)
 {
@@ -934,6 +959,10 @@ static long vfio_pci_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return ioctl_set_irqs(vp, arg);
 	case VFIO_DEVICE_RESET:
 		return ioctl_reset(vp);
+	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+		return ioctl_hot_reset_info(arg);
+	case VFIO_DEVICE_PCI_HOT_RESET:
+		return ioctl_hot_reset(arg);
 	default:
 		return -ENOTTY;
 	}
