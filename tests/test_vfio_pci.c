@@ -67,30 +67,6 @@
 		assert_int_equal((a), (b)); \
 	} while (0)
 
-/* ---- signal(3) through mmio_trap_sigaction (as in test_trap.c) ---------------- */
-
-static struct sigaction handed_out[8];
-static unsigned int nr_handed_out;
-
-__attribute__((visibility("default"))) sighandler_t signal(int sig,
-							   sighandler_t h)
-{
-	struct sigaction sa = {.sa_handler = h}, old;
-	unsigned int i;
-
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	for (i = 0; i < nr_handed_out; i++)
-		if (handed_out[i].sa_handler == h && h != SIG_DFL &&
-		    h != SIG_IGN)
-			sa = handed_out[i];
-	if (mmio_trap_sigaction(sig, &sa, &old))
-		return SIG_ERR;
-	if ((old.sa_flags & SA_SIGINFO) && nr_handed_out < 8)
-		handed_out[nr_handed_out++] = old;
-	return old.sa_handler;
-}
-
 /* ---- the device model ------------------------------------------------------------ */
 
 struct access {
