@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "vfio/vfio_device.h"
 
@@ -66,7 +67,14 @@ static int machine_add_device(struct machine *m,
 		dmaengine_destroy(vdev);
 		return ret;
 	}
-	m->devices[m->nr_devices++] = (struct machine_device){vdev, t->group};
+	m->devices[m->nr_devices] = (struct machine_device){
+		.vdev = vdev,
+		.group = t->group,
+		.iommu = t->iommu,
+		.sid = t->sid,
+	};
+	memcpy(m->devices[m->nr_devices].name, t->name, sizeof(t->name));
+	m->nr_devices++;
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 
 #include "iommu/arm_smmu_v3.h"
 #include "devices/devices.h"
+#include "pci/pci.h"
 
 #include "lib/lock.h"
 
@@ -76,9 +77,19 @@ struct machine_iommu {
 	struct platform plat; /* memory, this SMMU, its driver */
 };
 
+/*
+ * A device of the machine: its VFIO device (named by the topology's NAME
+ * for a platform DMA engine, by its PCI address for a PCI function), its
+ * group, its SMMU, and for a PCI function the function itself (NULL for a
+ * platform device), which the sysfs view shows.
+ */
 struct machine_device {
 	struct vfio_device *vdev;
 	int group;
+	unsigned int iommu; /* index into machine.iommus */
+	uint32_t sid;
+	struct pci_function *pci;
+	char name[TOPOLOGY_NAME_LEN]; /* the topology's NAME */
 };
 
 struct machine {
