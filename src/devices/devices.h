@@ -64,6 +64,54 @@ int dmaengine_create(struct platform *p, const char *name, uint32_t sid,
 		     struct vfio_device **out);
 void dmaengine_destroy(struct vfio_device *vdev);
 
+/* ---- the Intel I/OAT (docs/ioat.md) ------------------------------------- */
+
+struct pci_function;
+
+/*
+ * A Crystal Beach DMA 3.3 engine (PCI 8086:2021) at PCI address bdf
+ * ("0000:00:04.0", also its VFIO device's name) on stream sid of p's SMMU,
+ * probed into the IOMMU group of group_tag, its channel run inline by the
+ * doorbell write or (threaded) by a thread of its own.
+ */
+struct ioat_config {
+	const char *bdf;
+	uint32_t sid;
+	unsigned int group_tag;
+	unsigned int fw_flags; /* DEVICE_FW_* */
+	bool threaded;
+};
+
+struct ioat_stats {
+	uint64_t reg_reads, reg_writes; /* BAR0 register accesses (pread/
+					 * pwrite and trapped loads/stores) */
+	uint64_t doorbells;		/* DMACOUNT writes */
+	uint64_t descriptors;		/* run to completion */
+	uint64_t copies, fills, nulls;
+	uint64_t bytes;	      /* copied or filled */
+	uint64_t completions; /* completion write-backs */
+	uint64_t errors;      /* halts on an error */
+	uint64_t aborts, resets;
+	uint64_t irqs_sent;	/* MSI-X messages the PCI layer delivered */
+	uint64_t irqs_held;	/* raised but held or dropped by the PCI layer
+				 * (vector or function masked, MSI-X or bus
+				 * mastering off) */
+	uint64_t irqs_disabled; /* raised with INTRCTRL's master enable off */
+	uint64_t irqs_unarmed;	/* asked for without CHANCTRL.INT_REARM */
+};
+
+/* 0, -EINVAL (no cfg or bdf, a bdf too long for a VFIO name), -ENOMEM,
+ * or an errno of the bus, PCI or vfio-pci layers, with nothing left. */
+int ioat_create(struct platform *p, const struct ioat_config *cfg,
+		struct vfio_device **out);
+/* Once unregistered from VFIO (NULL: nothing). */
+void ioat_destroy(struct vfio_device *vdev);
+struct pci_function *ioat_function(struct vfio_device *vdev);
+void ioat_get_stats(struct vfio_device *vdev, struct ioat_stats *st);
+/* No descriptor is queued to run and no reset is pending (threaded mode:
+ * the thread has caught up). */
+bool ioat_idle(struct vfio_device *vdev);
+
 /* ---- NVMe --------------------------------------------------------------------- */
 
 enum nvme_dma_mode {
