@@ -644,12 +644,18 @@ static void test_machine_builds_topology(void **state)
 	t.mem_size = 1ULL << 30;
 	assert_int_equal(machine_create(&t, &m), 0);
 	assert_int_equal(m->nr_iommus, 1);
-	assert_int_equal(m->nr_devices, 2);
+	/* dma0, dma1 and the I/OAT (issue 14) */
+	assert_int_equal(m->nr_devices, 3);
 	assert_ptr_equal(m->iommus[0].plat.pm, m->pm);
 	assert_ptr_equal(arm_smmu_hw(m->iommus[0].plat.smmu),
 			 m->iommus[0].plat.hw);
 	assert_string_equal(m->devices[1].vdev->name, "dma1");
 	assert_int_equal(m->devices[1].group, 1);
+	assert_null(m->devices[1].pci);
+	assert_string_equal(m->devices[2].vdev->name, "0000:00:04.0");
+	assert_string_equal(m->devices[2].name, "ioat0");
+	assert_int_equal(m->devices[2].group, 2);
+	assert_non_null(m->devices[2].pci);
 	machine_destroy(m);
 
 	/* a device on a stream the SMMU does not have: nothing is left */

@@ -50,7 +50,7 @@ static void usage(FILE *f)
 		   "T "
 		   "as in\n"
 		   "                      docs/uapi.md, default one SMMU with "
-		   "dma0, dma1)\n"
+		   "dma0, dma1, ioat0)\n"
 		   "      --memlock BYTES model RLIMIT_MEMLOCK = BYTES (or "
 		   "'unlimited') for a\n"
 		   "                      process without CAP_IPC_LOCK (also "

@@ -23,17 +23,26 @@
  *
  *   iommu NAME [noncoherent] [threaded]
  *   device NAME iommu=NAME sid=N group=N [type=dma] [stall] [pri] [nosnoop]
+ *   device NAME type=ioat bdf=DDDD:BB:DD.F iommu=NAME sid=N group=N
+ *          [threaded] [stall] [pri] [nosnoop]
  *
  * An iommu is an emulated SMMUv3 with its driver (noncoherent: its table
  * walks and DMA do not snoop CPU caches; threaded: its queues are served
  * by threads of their own).  A device is a DMA engine (the registers
  * below) on stream sid of an iommu named before it, in VFIO group N
  * (/dev/vfio/N); stall and pri let its faults wait for software, nosnoop
- * lets its DMA bypass CPU caches.  Names are unique and shorter than 32
- * bytes, sid and group fit 16 bits, at most 8 iommus and 32 devices.
+ * lets its DMA bypass CPU caches.  A type=ioat device is instead an
+ * emulated Intel I/OAT DMA engine (CB DMA 3.3, PCI 8086:2021, docs/ioat.md)
+ * behind vfio-pci, at PCI address bdf (hexadecimal domain:bus:device.
+ * function, device below 0x20, function below 8), which is also its name
+ * for VFIO_GROUP_GET_DEVICE_FD ("0000:00:04.0"); threaded runs its channel
+ * on a thread of its own instead of in the doorbell's store.  Names are
+ * unique and shorter than 32 bytes, PCI addresses unique, sid and group
+ * fit 16 bits, at most 8 iommus and 32 devices; anything else is -EINVAL.
  * Without a topology (and without the UIOMMU_TOPOLOGY environment
- * variable) the system is UIOMMU_DEFAULT_TOPOLOGY: one SMMU and two
- * DMA-engine devices, dma0 in group 0 and dma1 in group 1.
+ * variable) the system is UIOMMU_DEFAULT_TOPOLOGY: one SMMU, two
+ * DMA-engine devices, dma0 in group 0 and dma1 in group 1, and one I/OAT,
+ * ioat0 at 0000:00:04.0 in group 2.
  */
 #ifndef UIOMMU_UAPI_H
 #define UIOMMU_UAPI_H
@@ -48,7 +57,8 @@ extern "C" {
 
 #define UIOMMU_DEFAULT_TOPOLOGY                                \
 	"iommu smmu0; device dma0 iommu=smmu0 sid=1 group=0; " \
-	"device dma1 iommu=smmu0 sid=2 group=1"
+	"device dma1 iommu=smmu0 sid=2 group=1; "              \
+	"device ioat0 type=ioat bdf=0000:00:04.0 iommu=smmu0 sid=3 group=2"
 
 /* ---- the system --------------------------------------------------------- */
 

@@ -6,8 +6,9 @@
  * Objects and lifetimes: a struct machine owns, in build order, the
  * physical memory, each SMMU model with the Arm SMMUv3 driver probed on it
  * (one struct platform each, the handle the device models take), and each
- * DMA-engine device, created on its SMMU and registered with VFIO in its
- * group.  machine_destroy() releases the devices, then the SMMUs, then the
+ * device (a platform DMA engine, or the I/OAT PCI function behind
+ * vfio-pci, registered under its PCI address), created on its SMMU and
+ * registered with VFIO in its group.  machine_destroy() releases the devices, then the SMMUs, then the
  * memory; a failed build releases what it had built.
  *
  * Two users: the fd front (front.c) builds the machine of a topology
@@ -52,19 +53,59 @@ static int machine_add_iommu(struct machine *m, const struct topology_iommu *t)
 	return 0;
 }
 
+/* A device's model by its type: the PCI ones have their function. */
+static int machine_model_create(struct platform *p,
+				const struct topology_device *t,
+				struct vfio_device **vdev,
+				struct pci_function **fn)
+{
+	struct ioat_config icfg = {
+		.bdf = t->bdf,
+		.sid = t->sid,
+		.group_tag = MACHINE_GROUP_TAG(t->group),
+		.fw_flags = t->fw_flags,
+		.threaded = t->threaded,
+	};
+	int ret;
+
+	*fn = NULL;
+	switch (t->type) {
+	case TOPOLOGY_DEV_IOAT:
+		ret = ioat_create(p, &icfg, vdev);
+		if (!ret)
+			*fn = ioat_function(*vdev);
+		return ret;
+	case TOPOLOGY_DEV_DMA:
+	default:
+		return dmaengine_create(p, t->name, t->sid,
+					MACHINE_GROUP_TAG(t->group),
+					t->fw_flags, vdev);
+	}
+}
+
+/* The PCI function tells the models apart (only the I/OAT has one). */
+static void machine_model_destroy(struct vfio_device *vdev,
+				  struct pci_function *fn)
+{
+	if (fn)
+		ioat_destroy(vdev);
+	else
+		dmaengine_destroy(vdev);
+}
+
 static int machine_add_device(struct machine *m,
 			      const struct topology_device *t)
 {
 	struct vfio_device *vdev;
+	struct pci_function *fn;
 	int ret;
 
-	ret = dmaengine_create(&m->iommus[t->iommu].plat, t->name, t->sid,
-			       MACHINE_GROUP_TAG(t->group), t->fw_flags, &vdev);
+	ret = machine_model_create(&m->iommus[t->iommu].plat, t, &vdev, &fn);
 	if (ret)
 		return ret;
 	ret = vfio_register_group_dev(vdev, t->group);
 	if (ret) {
-		dmaengine_destroy(vdev);
+		machine_model_destroy(vdev, fn);
 		return ret;
 	}
 	m->devices[m->nr_devices] = (struct machine_device){
@@ -72,6 +113,7 @@ static int machine_add_device(struct machine *m,
 		.group = t->group,
 		.iommu = t->iommu,
 		.sid = t->sid,
+		.pci = fn,
 	};
 	memcpy(m->devices[m->nr_devices].name, t->name, sizeof(t->name));
 	m->nr_devices++;
@@ -84,7 +126,7 @@ void machine_destroy(struct machine *m)
 		return;
 	for (unsigned int i = 0; i < m->nr_devices; i++) {
 		WARN_ON(vfio_unregister_group_dev(m->devices[i].vdev));
-		dmaengine_destroy(m->devices[i].vdev);
+		machine_model_destroy(m->devices[i].vdev, m->devices[i].pci);
 	}
 	for (unsigned int i = 0; i < m->nr_iommus; i++) {
 		arm_smmu_device_remove(m->iommus[i].plat.smmu);

@@ -6,7 +6,9 @@
  * A struct topology is data only: what the machine should hold (memory
  * size, SMMUs with their hardware configuration and driver options, and
  * DMA-engine devices naming the SMMU they sit behind by index).  The parser
- * (topology.c) fills one from the text of include/uiommu/uapi.h; the
+ * (topology.c) fills one from the text of include/uiommu/uapi.h (a
+ * device is a platform DMA engine or a PCI function, the I/OAT, named by
+ * its PCI address); the
  * one-SMMU machine of platform_create() fills one by hand.
  *
  * A struct machine is what machine_create() built from a topology, in this
@@ -53,12 +55,24 @@ struct topology_iommu {
 	struct arm_smmu_options drv; /* the driver's options */
 };
 
+/* A device's model: the platform DMA engine or the I/OAT PCI function. */
+enum topology_device_type {
+	TOPOLOGY_DEV_DMA,
+	TOPOLOGY_DEV_IOAT,
+};
+
+/* "DDDD:BB:DD.F", lower-case hex, and its NUL */
+#define TOPOLOGY_BDF_LEN 13
+
 struct topology_device {
 	char name[TOPOLOGY_NAME_LEN];
-	unsigned int iommu;    /* index into topology.iommus */
-	uint32_t sid;	       /* stream id on that SMMU */
-	int group;	       /* VFIO group number: /dev/vfio/N */
-	unsigned int fw_flags; /* DEVICE_FW_* */
+	enum topology_device_type type;
+	char bdf[TOPOLOGY_BDF_LEN]; /* a PCI device's address ("" for dma) */
+	bool threaded;		    /* ioat: its channel runs on a thread */
+	unsigned int iommu;	    /* index into topology.iommus */
+	uint32_t sid;		    /* stream id on that SMMU */
+	int group;		    /* VFIO group number: /dev/vfio/N */
+	unsigned int fw_flags;	    /* DEVICE_FW_* */
 };
 
 struct topology {

@@ -8,9 +8,15 @@
  *
  *   iommu NAME [noncoherent] [threaded]
  *   device NAME iommu=NAME sid=N group=N [type=dma] [stall] [pri] [nosnoop]
+ *   device NAME type=ioat bdf=DDDD:BB:DD.F iommu=NAME sid=N group=N
+ *          [threaded] [stall] [pri] [nosnoop]
  *
  * A device names an SMMU described before it.  Names are unique within
  * their kind and shorter than TOPOLOGY_NAME_LEN; sid and group fit 16 bits.
+ * A PCI device (type=ioat) has a bdf, hexadecimal domain (4 digits), bus
+ * (2), device (2, below 0x20) and function (1, below 8), unique among the
+ * devices and kept in lower case; a DMA engine has none; threaded is the
+ * I/OAT's alone.
  *
  * Objects: none of its own; the caller's struct topology.  Locking: none.
  */
@@ -77,10 +83,54 @@ static const struct {
 	{"nosnoop", DEVICE_FW_NO_SNOOP},
 };
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "DDDD:BB:DD.F" (hex digits), device below 0x20, function below 8, into
+ * out in lower case; -EINVAL otherwise. */
+static int parse_bdf(const char *v, char out[TOPOLOGY_BDF_LEN])
+{
+	static const char shape[] = "xxxx:xx:xx.x";
+	unsigned int dev, fn;
+
+	if (strlen(v) != sizeof(shape) - 1)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == 'x' ? hexval(v[i]) < 0 : v[i] != shape[i])
+			return -EINVAL;
+		out[i] = shape[i] == 'x' ? "0123456789abcdef"[hexval(v[i])]
+					 : v[i];
+	}
+	out[sizeof(shape) - 1] = '\0';
+	dev = (unsigned int)(hexval(v[8]) << 4 | hexval(v[9]));
+	fn = (unsigned int)hexval(v[11]);
+	return dev < 0x20 && fn < 8 ? 0 : -EINVAL;
+}
+
 static int parse_device_word(struct topology *t, struct topology_device *d,
 			     const char *word, int *iommu, unsigned long *sid,
 			     unsigned long *group)
 {
+	if (!strcmp(word, "type=dma") && d->type == TOPOLOGY_DEV_IOAT)
+		return -EINVAL; /* one type */
+	if (!strcmp(word, "type=ioat")) {
+		d->type = TOPOLOGY_DEV_IOAT;
+		return 0;
+	}
+	if (!strncmp(word, "bdf=", 4))
+		return d->bdf[0] ? -EINVAL : parse_bdf(word + 4, d->bdf);
+	if (!strcmp(word, "threaded")) {
+		d->threaded = true;
+		return 0;
+	}
 	if (!strncmp(word, "iommu=", 6)) {
 		*iommu = find_iommu(t, word + 6);
 		return 0;
@@ -117,6 +167,14 @@ static int parse_device(struct topology *t, char **w, int n)
 			return -EINVAL;
 	if (iommu < 0 || sid == ~0UL || group == ~0UL)
 		return -EINVAL;
+	/* a PCI device has its address, a platform one none */
+	if ((d->type == TOPOLOGY_DEV_IOAT) != (d->bdf[0] != '\0'))
+		return -EINVAL;
+	if (d->threaded && d->type != TOPOLOGY_DEV_IOAT)
+		return -EINVAL;
+	for (unsigned int i = 0; d->bdf[0] && i < t->nr_devices; i++)
+		if (!strcmp(t->devices[i].bdf, d->bdf))
+			return -EINVAL;
 	snprintf(d->name, sizeof(d->name), "%s", w[1]);
 	d->iommu = (unsigned int)iommu;
 	d->sid = (uint32_t)sid;
