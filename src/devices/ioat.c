@@ -16,7 +16,8 @@
  * named by the function's PCI address; its dev is our bus device, which is
  * how ioat_destroy() finds the model.
  *
- * The channel.  Software points CHAINADDR at the first descriptor (which
+ * The channel.  A reset leaves it stopped (CHANSTS reads HALTED with no
+ * CHANERR bit).  Software points CHAINADDR at the first descriptor (which
  * arms the channel: CHANSTS reads ARMED, the descriptor count restarts
  * at 0) and writes the running count of descriptors it has queued to
  * DMACOUNT (16 bits, wrapping).  The channel runs descriptors, one at a
@@ -189,13 +190,15 @@ static uint64_t chansts(const struct ioat *e)
 	return (e->completed & IOAT_MASK(CHANSTS, COMPLETED_DESC)) | e->state;
 }
 
-/* Power-on (and CHANCMD reset) state of the channel. */
+/* Power-on (and CHANCMD reset) state of the channel: stopped (HALTED, no
+ * error bit) until a CHAINADDR write arms it, as DPDK's driver expects
+ * of a reset (its stop and recovery paths). */
 static void chan_reset(struct ioat *e)
 {
 	lockdep_assert_held(&e->lock);
 	e->chanctrl = 0;
 	e->dmacount = e->done = 0;
-	e->state = IOAT_CHANSTS_DONE;
+	e->state = IOAT_CHANSTS_HALTED;
 	e->reset_pending = false;
 	e->chainaddr = e->chancmp = 0;
 	e->next = e->completed = e->cdar = 0;
