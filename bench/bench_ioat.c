@@ -184,9 +184,11 @@ static bool submit_wait(struct ioat_bench *b, unsigned int n, bool pwrite)
 	else if (vfio_fops_pwrite(b->dev, &b->count, 2, BAR0 + CH(DMACOUNT)) !=
 		 2)
 		return false;
-	while ((v = *completion(b)) != want)
+	while ((v = *completion(b)) != want) {
 		if ((v & 7) == IOAT_CHANSTS_HALTED)
 			return false;
+		__builtin_ia32_pause(); /* as DPDK's rte_pause() */
+	}
 	return true;
 }
 
