@@ -830,7 +830,7 @@ static void test_threaded(void **state)
 	assert_int_equal(completion(f), DESC(31) | ST_DONE);
 	assert_memory_equal(host(f, BUF(7)), host(f, BUF(8 + 15)), 128);
 	assert_int_equal(stats(f).descriptors, 32);
-	/* a reset reads back RESET until the thread has done it */
+	/* a reset is the thread's: CHANCMD settles to 0 once it is done */
 	v = IOAT_MASK(CHANCMD, RESET);
 	assert_int_equal(vfio_fops_pwrite(f->dev, &v, 1, BAR0 + CH(CHANCMD)),
 			 1);

@@ -24,10 +24,11 @@
 enum devices_lock_rank {
 	DEVICES_LOCK_DMAENGINE_REGS = LOCK_RANK_VFIO_DRIVER,
 	DEVICES_LOCK_MDEV_CACHE = LOCK_RANK_VFIO_DRIVER + 1,
-	/* ioat.lock: taken in vfio-pci's reset under its igate
-	 * (VFIO_LOCK_PCI_IGATE, + 4) and held across the channel's DMA,
-	 * whose stall faults reach type1 (the container lock, + 8) */
-	DEVICES_LOCK_IOAT = LOCK_RANK_VFIO_DRIVER + 5,
+	/* ioat.lock: taken in vfio-pci's reset and BAR accesses under its
+	 * igate (VFIO_LOCK_PCI_IGATE, + 4) and its memory lock (igate + 2,
+	 * + 6), and held across the channel's DMA, whose stall faults reach
+	 * type1 (the container lock, + 8) */
+	DEVICES_LOCK_IOAT = LOCK_RANK_VFIO_DRIVER + 7,
 	DEVICES_LOCK_NVME_NS =
 		LOCK_RANK_DEVICES, /* nvme_ctrl.ns_lock[]: one block's stripe */
 };

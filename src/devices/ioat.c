@@ -56,8 +56,9 @@
  * precedes).
  *
  * Locking.  lock (DEVICES_LOCK_IOAT, devices_internal.h: after vfio-pci's
- * igate, which holds it around a function reset, and before the type1
- * container's, which a stalled DMA's fault handling reaches) guards every
+ * igate and memory lock, held around a function reset and BAR accesses,
+ * and before the type1 container's, which a stalled DMA's fault handling
+ * reaches) guards every
  * register, the channel's state, the bounce buffer, the stats and the
  * thread's flags.  One descriptor runs wholly under it, so register
  * accesses see the channel between descriptors; the thread drops it
