@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1028,10 +1029,11 @@ static void test_intx(void **state)
 	intx(f, 0);
 	assert_int_equal(intx_action(f, VFIO_IRQ_SET_ACTION_UNMASK), 0);
 	assert_int_equal(efd_take(e), 0);
-	/* unmask by eventfd is not built; mask by eventfd 6.1 lacks */
+	/* mask by eventfd: 6.1 lacks it (unmask by eventfd:
+	 * test_intx_unmask_eventfd) */
 	assert_int_equal(set_irqs(f,
 				  VFIO_IRQ_SET_DATA_EVENTFD |
-					  VFIO_IRQ_SET_ACTION_UNMASK,
+					  VFIO_IRQ_SET_ACTION_MASK,
 				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &fd, 4),
 			 -ENOTTY);
 	/* Interrupt Disable holds the line down */
@@ -1058,6 +1060,108 @@ static void test_intx(void **state)
 	assert_int_equal(efd_take(e), 1);
 	intx(f, 0);
 	close(e);
+}
+
+/* Wait up to ms for the eventfd to be signalled; its count (0: not). */
+static uint64_t efd_wait(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	return efd_take(fd);
+}
+
+static int set_unmask_fd(struct fx *f, int32_t fd)
+{
+	return set_irqs(f,
+			VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK,
+			VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &fd, 4);
+}
+
+/*
+ * Issue 14, "INTx masking and unmask-via-eventfd": SET_IRQS INTx UNMASK
+ * with DATA_EVENTFD makes a write to that eventfd unmask INTx, as 6.1's
+ * virqfd does: a level still asserted is signalled (and automasked) again;
+ * fd -1 ends it, as do INTx off and the last close; the errnos of 6.1
+ * (-EINVAL without INTx or with count 0, -EBADF, -EINVAL for a file that
+ * is not an eventfd, -EBUSY for a second one, -ENOTTY for mask by eventfd).
+ */
+static void test_intx_unmask_eventfd(void **state)
+{
+	struct fx *f = *state;
+	struct vfio_pci_stats st;
+	unsigned int before = open_fds();
+	int e = efd(), u = efd(), u2 = efd(), p[2];
+	int32_t fd = e;
+
+	/* without INTx on: -EINVAL */
+	assert_int_equal(set_unmask_fd(f, u), -EINVAL);
+	assert_int_equal(set_fds(f, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &fd), 0);
+	/* errnos: count 0, a bad fd, not an eventfd */
+	assert_int_equal(set_irqs(f,
+				  VFIO_IRQ_SET_DATA_EVENTFD |
+					  VFIO_IRQ_SET_ACTION_UNMASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(set_unmask_fd(f, 1000), -EBADF);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(set_unmask_fd(f, p[0]), -EINVAL);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(set_unmask_fd(f, u), 0);
+	/* a second one while the first is set: -EBUSY */
+	assert_int_equal(set_unmask_fd(f, u2), -EBUSY);
+
+	/* the line asserted: signalled and automasked */
+	intx(f, 1);
+	assert_int_equal(efd_take(e), 1);
+	assert_int_equal(efd_wait(e, 20), 0);
+	/* a write to the unmask eventfd: still asserted, so again */
+	assert_int_equal(eventfd_write(u, 1), 0);
+	assert_int_equal(efd_wait(e, 5000), 1);
+	/* and again: each write is one unmask, whatever the count */
+	assert_int_equal(eventfd_write(u, 1), 0);
+	assert_int_equal(efd_wait(e, 5000), 1);
+	/* deasserted, then unmasked by eventfd: the next assertion fires */
+	intx(f, 0);
+	assert_int_equal(eventfd_write(u, 1), 0);
+	do
+		vfio_pci_get_stats(f->vdev, &st);
+	while (st.virqfd_unmasks < 3);
+	assert_int_equal(efd_take(e), 0);
+	intx(f, 1);
+	assert_int_equal(efd_take(e), 1);
+	/* the user may close theirs: the device holds its own */
+	close(u);
+	u = -1;
+
+	/* fd -1 ends it; the same eventfd can then be set again, and one
+	 * already signalled unmasks at once */
+	assert_int_equal(set_unmask_fd(f, -1), 0);
+	assert_int_equal(eventfd_write(u2, 1), 0);
+	assert_int_equal(efd_wait(e, 20), 0);
+	assert_int_equal(set_unmask_fd(f, u2), 0);
+	assert_int_equal(efd_wait(e, 5000), 1);
+	/* INTx off ends it too: its thread gone, its fds closed */
+	assert_int_equal(set_irqs(f, TRIGGER(NONE), VFIO_PCI_INTX_IRQ_INDEX, 0,
+				  0, NULL, 0),
+			 0);
+	assert_int_equal(open_fds(), before + 2);
+	assert_int_equal(set_fds(f, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &fd), 0);
+	assert_int_equal(efd_take(e), 1); /* still asserted */
+	assert_int_equal(eventfd_write(u2, 1), 0);
+	assert_int_equal(efd_wait(e, 20), 0);
+	/* the last close ends it */
+	assert_int_equal(set_unmask_fd(f, u2), 0);
+	assert_int_equal(vfio_fops_close(f->dev), 0);
+	f->dev = -1;
+	assert_int_equal(open_fds(), before + 1);
+	pci_intx_set(f->t.fn, false);
+	f->dev = vfio_fops_ioctl(f->group, VFIO_GROUP_GET_DEVICE_FD, BDF);
+	assert_true(f->dev >= 0);
+	close(e);
+	close(u2);
 }
 
 static void test_err_req(void **state)
@@ -1344,6 +1448,7 @@ int main(void)
 		T(test_msix),
 		T(test_msi),
 		T(test_intx),
+		T(test_intx_unmask_eventfd),
 		T(test_err_req),
 		T(test_reset),
 		T(test_reset_unsupported),

@@ -45,9 +45,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/vfio.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -59,6 +61,9 @@
 #include "vfio/type1_internal.h"
 
 #define VFIO_PCI_NONE VFIO_PCI_IRQS /* irq_type when no index is on */
+
+/* the unmask eventfd's lock: after igate, before the function's */
+#define VFIO_LOCK_PCI_UNMASK (VFIO_LOCK_PCI_IGATE + 1)
 
 /* intx_state bits */
 #define INTX_LEVEL  (1u << 0) /* the function's INTx output is asserted */
@@ -97,9 +102,11 @@ struct vfio_pci {
 	struct vfio_pci_vec *ctx; /* igate: MSI/MSI-X vectors */
 	_Atomic int intx_fd;	  /* igate to change; the INTx handler reads */
 	_Atomic unsigned int intx_state;
-	int err_fd, req_fd; /* igate */
+	int err_fd, req_fd;		/* igate */
+	struct vfio_pci_virqfd *unmask; /* igate: INTx's unmask eventfd */
+	struct mutex unmask_lock;	/* the unmask thread vs intx_fd */
 
-	_Atomic uint64_t signals, intx_masked, resets;
+	_Atomic uint64_t signals, intx_masked, resets, virqfd_unmasks;
 };
 
 static struct vfio_pci *to_vp(struct vfio_device *vdev)
@@ -238,16 +245,149 @@ static void intx_sync(struct vfio_pci *vp)
 	pci_set_intx_handler(vp->fn, intx_handler, vp);
 }
 
+/* ---- INTx unmask by eventfd (virqfd) ------------------------------------------------- */
+
+/*
+ * The unmask eventfd: a thread of the device's own waits on an epoll set
+ * holding our dup of the user's eventfd (edge-triggered: every write to it
+ * is one event, whatever its count, as the kernel's wait-queue callback
+ * sees each signal; the count is the user's and is never read here) and a
+ * stop eventfd.  Each event unmasks INTx as ACTION_UNMASK does, so a line
+ * still asserted is signalled (and automasked) again at once.  An eventfd
+ * already signalled when it is set unmasks once at once (epoll reports an
+ * fd that is ready when added), as vfio_virqfd_enable does.
+ *
+ * Lifetime: made by SET_IRQS INTx UNMASK DATA_EVENTFD (fd >= 0) while
+ * INTx is the index in use, ended by the same with fd -1, and by
+ * intx_disable (SET_IRQS count 0, the index changing, the last close and
+ * destroy); a reset keeps it, as 6.1's reset keeps the interrupt setup.
+ * Ending it writes the stop eventfd and joins the thread, so no unmask
+ * from it runs afterwards.
+ *
+ * Locking: vp->unmask is igate's.  The thread takes only unmask_lock
+ * (after igate, before the function's lock) around each unmask: the
+ * trigger eventfd it signals is stable under it, since intx_set_signal
+ * swaps and closes the trigger holding unmask_lock.  The thread never
+ * takes igate, so joining it under igate cannot deadlock.
+ */
+struct vfio_pci_virqfd {
+	struct vfio_pci *vp;
+	int efd;  /* our dup of the user's eventfd */
+	int stop; /* eventfd: end the thread */
+	int epfd;
+	pthread_t thread;
+};
+
+static void *virqfd_thread(void *arg)
+{
+	struct vfio_pci_virqfd *q = arg;
+	struct epoll_event ev[2];
+	int n, i;
+
+	for (;;) {
+		n = epoll_wait(q->epfd, ev, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return NULL;
+		for (i = 0; i < n; i++)
+			if (ev[i].data.fd == q->stop)
+				return NULL;
+		mutex_lock(&q->vp->unmask_lock);
+		intx_unmask(q->vp);
+		atomic_fetch_add_explicit(&q->vp->virqfd_unmasks, 1,
+					  memory_order_relaxed);
+		mutex_unlock(&q->vp->unmask_lock);
+	}
+}
+
+static void virqfd_free(struct vfio_pci_virqfd *q)
+{
+	if (q->epfd >= 0)
+		close(q->epfd);
+	if (q->stop >= 0)
+		close(q->stop);
+	eventfd_put(q->efd);
+	ui_free(q);
+}
+
+/* vfio_virqfd_disable: the thread ended and joined. */
+static void virqfd_disable(struct vfio_pci *vp)
+{
+	struct vfio_pci_virqfd *q = vp->unmask;
+
+	lockdep_assert_held(&vp->igate);
+	if (!q)
+		return;
+	vp->unmask = NULL;
+	WARN_ON(eventfd_write(q->stop, 1));
+	pthread_join(q->thread, NULL);
+	virqfd_free(q);
+}
+
+static int epoll_add(int epfd, int fd, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.fd = fd};
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* vfio_virqfd_enable: the user's fd checked (-EBADF, -EINVAL: not an
+ * eventfd), then -EBUSY if one is set already. */
+static int virqfd_enable(struct vfio_pci *vp, int32_t fd)
+{
+	struct vfio_pci_virqfd *q;
+	int ret;
+
+	lockdep_assert_held(&vp->igate);
+	q = ui_zalloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->vp = vp;
+	q->stop = q->epfd = -1;
+	q->efd = eventfd_get(fd);
+	if (q->efd < 0) {
+		ret = q->efd;
+		goto err;
+	}
+	if (vp->unmask) {
+		ret = -EBUSY;
+		goto err;
+	}
+	q->stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	q->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (q->stop < 0 || q->epfd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = epoll_add(q->epfd, q->stop, EPOLLIN);
+	if (!ret)
+		ret = epoll_add(q->epfd, q->efd, EPOLLIN | EPOLLET);
+	if (ret)
+		goto err;
+	ret = -pthread_create(&q->thread, NULL, virqfd_thread, q);
+	if (ret)
+		goto err;
+	vp->unmask = q;
+	return 0;
+
+err:
+	virqfd_free(q);
+	return ret;
+}
+
 static int intx_set_signal(struct vfio_pci *vp, int32_t fd)
 {
 	int old, nfd;
 
 	lockdep_assert_held(&vp->igate);
+	mutex_lock(&vp->unmask_lock);
 	old = atomic_exchange(&vp->intx_fd, -1);
 	if (old >= 0) {
 		intx_sync(vp);
 		eventfd_put(old);
 	}
+	mutex_unlock(&vp->unmask_lock);
 	if (fd < 0)
 		return 0;
 	nfd = eventfd_get(fd);
@@ -273,6 +413,7 @@ static int intx_enable(struct vfio_pci *vp)
 static void intx_disable(struct vfio_pci *vp)
 {
 	lockdep_assert_held(&vp->igate);
+	virqfd_disable(vp);
 	intx_set_signal(vp, -1);
 	atomic_fetch_and(&vp->intx_state, ~INTX_MASKED);
 	vp->num_ctx = 0;
@@ -464,8 +605,15 @@ static int set_intx_unmask(struct vfio_pci *vp, unsigned int start,
 {
 	if (vp->irq_type != VFIO_PCI_INTX_IRQ_INDEX)
 		return -EINVAL;
-	if (flags & VFIO_IRQ_SET_DATA_EVENTFD)
-		return -ENOTTY; /* unmask by eventfd (virqfd): not built */
+	if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+		/* a write to the eventfd unmasks; a negative fd ends it */
+		if (start != 0 || count != 1)
+			return -EINVAL;
+		if (*(const int32_t *)data >= 0)
+			return virqfd_enable(vp, *(const int32_t *)data);
+		virqfd_disable(vp);
+		return 0;
+	}
 	if ((flags & VFIO_IRQ_SET_DATA_BOOL) && !count)
 		return -EINVAL; /* no byte to read */
 	if (flags & VFIO_IRQ_SET_DATA_NONE)
@@ -1337,6 +1485,7 @@ int vfio_pci_create(struct pci_function *fn, struct device *dev,
 	for (i = 0; i < PCI_NUM_BARS; i++)
 		vp->trap[i] = (struct vfio_pci_bar_trap){vp, i};
 	mutex_init(&vp->igate, VFIO_LOCK_PCI_IGATE);
+	mutex_init(&vp->unmask_lock, VFIO_LOCK_PCI_UNMASK);
 	vp->irq_type = VFIO_PCI_NONE;
 	atomic_init(&vp->intx_fd, -1);
 	vp->err_fd = vp->req_fd = -1;
@@ -1359,6 +1508,7 @@ void vfio_pci_destroy(struct vfio_device *vdev)
 	mutex_unlock(&vp->igate);
 	if (vp->intx)
 		pci_set_intx_handler(vp->fn, NULL, NULL);
+	mutex_destroy(&vp->unmask_lock);
 	mutex_destroy(&vp->igate);
 	ui_free(vp);
 }
@@ -1375,4 +1525,5 @@ void vfio_pci_get_stats(struct vfio_device *vdev, struct vfio_pci_stats *st)
 	st->signals = atomic_load(&vp->signals);
 	st->intx_masked = atomic_load(&vp->intx_masked);
 	st->resets = atomic_load(&vp->resets);
+	st->virqfd_unmasks = atomic_load(&vp->virqfd_unmasks);
 }
