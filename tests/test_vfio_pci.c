@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <linux/vfio.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -704,10 +705,7 @@ static void test_mmap_trapped(void **state)
 	*(volatile uint32_t *)(bar + 0x2000 + 8) = 0x4321;
 	assert_int_equal(pci_bar_read(f->t.fn, 0, 0x2008, 4, &v), 0);
 	EQ(v, 0x4321);
-	/* Memory Space off: loads read all ones */
-	cfg_write(f, 4, 2, cfg_read(f, 4, 2) & ~2u);
-	EQ(*(volatile uint32_t *)(bar + SCRATCH), 0xffffffff);
-	cfg_write(f, 4, 2, cfg_read(f, 4, 2) | 2u);
+	/* Memory Space off: the mapping is zapped (test_zap) */
 	assert_int_equal(mm_munmap(f->mm, (void *)bar, BAR0_SIZE), 0);
 
 	/* a mapping of the table's page alone sees the BAR's offsets */
@@ -754,6 +752,159 @@ static void test_mmap_direct(void **state)
 	EQ(*(volatile uint32_t *)(bar + 0x20), 0x51ab0020);
 	assert_int_equal(mm_munmap(f->mm, (void *)bar, BAR2_SIZE), 0);
 	assert_int_equal(mmio_trap_get_stats((const void *)bar, &st), -ENOENT);
+}
+
+/* ---- zapping ------------------------------------------------------------------------ */
+
+static sigjmp_buf bus_jmp;
+static void *volatile bus_addr;
+static volatile int bus_code;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	bus_addr = si->si_addr;
+	bus_code = si->si_code;
+	siglongjmp(bus_jmp, 1);
+}
+
+/* Whether a 4-byte load (or store) at p raises SIGBUS, BUS_ADRERR at p. */
+static bool bus_faults(volatile uint8_t *p, bool write)
+{
+	struct sigaction sa = {.sa_sigaction = on_sigbus,
+			       .sa_flags = SA_SIGINFO},
+			 old;
+	volatile bool hit = false;
+
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGBUS, &sa, &old), 0);
+	bus_addr = NULL;
+	if (!sigsetjmp(bus_jmp, 1)) {
+		if (write)
+			*(volatile uint32_t *)p = 0x5a5a5a5a;
+		else
+			(void)*(volatile uint32_t *)p;
+	} else {
+		hit = true;
+	}
+	assert_int_equal(sigaction(SIGBUS, &old, NULL), 0);
+	if (hit) {
+		assert_ptr_equal(bus_addr, (void *)p);
+		assert_int_equal(bus_code, BUS_ADRERR);
+	}
+	return hit;
+}
+
+static void mem_space(struct fx *f, bool on)
+{
+	uint32_t cmd = cfg_read(f, 4, 2);
+
+	cfg_write(f, 4, 2, on ? cmd | 2u : cmd & ~2u);
+}
+
+/*
+ * Issue 14, config-space virtualization of the Command register's memory
+ * bit: clearing Memory Space zaps every BAR mapping as 6.1's
+ * vfio_pci_zap_and_down_write_memory_lock does; an access then raises
+ * SIGBUS as vfio_pci_mmap_fault answers (trapped register pages and
+ * directly mapped frames alike), pread/pwrite of the BAR fail -EIO, and
+ * setting the bit back restores both kinds of page with their contents.
+ */
+static void test_zap(void **state)
+{
+	struct fx *f = *state;
+	volatile uint8_t *b0 = map(f, 0, 0, BAR0_SIZE);
+	volatile uint8_t *b2 = map(f, 2, 0, BAR2_SIZE);
+	struct vfio_pci_stats st;
+	uint32_t v = 7;
+
+	assert_true(b0 != MAP_FAILED && b2 != MAP_FAILED);
+	*(volatile uint32_t *)(b0 + SCRATCH) = 0x1234;
+	b2[PG + 8] = 0x77;
+	assert_false(bus_faults(b0 + SCRATCH, false));
+	assert_false(bus_faults(b2 + PG, false));
+
+	mem_space(f, false);
+	vfio_pci_get_stats(f->vdev, &st);
+	assert_true(st.zapped);
+	/* trapped pages: loads and stores fault, the model sees neither */
+	f->t.nr_log = 0;
+	assert_true(bus_faults(b0 + SCRATCH, false));
+	assert_true(bus_faults(b0 + SCRATCH, true));
+	assert_true(bus_faults(b0 + 0x2000, false)); /* the MSI-X table */
+	assert_true(bus_faults(b2 + 0x10, false));
+	assert_true(bus_faults(b2 + 3 * PG, true)); /* trapped memory */
+	assert_int_equal(f->t.nr_log, 0);
+	/* directly mapped frames fault too, their bytes untouched */
+	assert_true(bus_faults(b2 + PG + 8, false));
+	assert_true(bus_faults(b2 + 2 * PG, true));
+	EQ(f->t.ram[8], 0x77);
+	EQ(f->t.ram[PG], 0);
+	vfio_pci_get_stats(f->vdev, &st);
+	assert_int_equal(st.zap_faults, 7);
+	/* pread and pwrite of a BAR: -EIO (vfio_pci_core_do_io_rw) */
+	errno = 0;
+	assert_int_equal(vfio_fops_pread(f->dev, &v, 4, OFF(0) + SCRATCH), -1);
+	assert_int_equal(errno, EIO);
+	errno = 0;
+	assert_int_equal(vfio_fops_pwrite(f->dev, &v, 4, OFF(2) + 0x10), -1);
+	assert_int_equal(errno, EIO);
+	/* the config space stays reachable */
+	assert_int_equal(cfg_read(f, 0, 2), 0x1af4);
+	/* a mapping made while zapped faults as well */
+	{
+		volatile uint8_t *b2b = map(f, 2, PG, PG);
+
+		assert_true(b2b != MAP_FAILED);
+		assert_true(bus_faults(b2b, false));
+		assert_int_equal(mm_munmap(f->mm, (void *)b2b, PG), 0);
+	}
+
+	/* the bit back: every page works again, contents kept */
+	mem_space(f, true);
+	vfio_pci_get_stats(f->vdev, &st);
+	assert_false(st.zapped);
+	EQ(*(volatile uint32_t *)(b0 + SCRATCH), 0x1234);
+	EQ(b2[PG + 8], 0x77);
+	b2[2 * PG + 1] = 0x99;
+	EQ(f->t.ram[PG + 1], 0x99);
+	EQ(*(volatile uint32_t *)(b2 + 0x10), 0x51ab0010);
+	assert_int_equal(vfio_fops_pread(f->dev, &v, 4, OFF(0) + SCRATCH), 4);
+	assert_int_equal(v, 0x1234);
+	/* a part unmapped while zapped stays unmapped after the restore */
+	mem_space(f, false);
+	assert_int_equal(mm_munmap(f->mm, (void *)(b2 + PG), PG), 0);
+	mem_space(f, true);
+	EQ(b2[2 * PG + 1], 0x99);
+	assert_int_equal(mm_munmap(f->mm, (void *)b0, BAR0_SIZE), 0);
+	assert_int_equal(mm_munmap(f->mm, (void *)b2, BAR2_SIZE), 0);
+}
+
+/*
+ * Issue 14, reset: VFIO_DEVICE_RESET zaps the mappings for the reset (as
+ * 6.1's reset ioctl does); with Memory Space restored on after it they
+ * work again, with it off before the reset they stay zapped.
+ */
+static void test_zap_reset(void **state)
+{
+	struct fx *f = *state;
+	volatile uint8_t *b2 = map(f, 2, 0, BAR2_SIZE);
+	struct vfio_pci_stats st;
+
+	assert_true(b2 != MAP_FAILED);
+	assert_int_equal(vfio_fops_ioctl(f->dev, VFIO_DEVICE_RESET, NULL), 0);
+	vfio_pci_get_stats(f->vdev, &st);
+	assert_false(st.zapped);
+	assert_false(bus_faults(b2 + PG, true));
+	assert_false(bus_faults(b2 + 0x10, false));
+	mem_space(f, false);
+	assert_int_equal(vfio_fops_ioctl(f->dev, VFIO_DEVICE_RESET, NULL), 0);
+	assert_true(bus_faults(b2 + PG, false));
+	assert_true(bus_faults(b2 + 0x10, false));
+	mem_space(f, true);
+	assert_false(bus_faults(b2 + PG, false));
+	assert_int_equal(mm_munmap(f->mm, (void *)b2, BAR2_SIZE), 0);
 }
 
 static void test_mmap_errors(void **state)
@@ -1444,6 +1595,8 @@ int main(void)
 		T(test_mmap_trapped),
 		T(test_mmap_direct),
 		T(test_mmap_errors),
+		T(test_zap),
+		T(test_zap_reset),
 		T(test_set_irqs_errors),
 		T(test_msix),
 		T(test_msi),

@@ -64,6 +64,9 @@
 
 /* the unmask eventfd's lock: after igate, before the function's */
 #define VFIO_LOCK_PCI_UNMASK (VFIO_LOCK_PCI_IGATE + 1)
+/* the BAR mappings' zap state: after igate (reset zaps), before the
+ * function's lock and the memory layer's */
+#define VFIO_LOCK_PCI_MEMORY (VFIO_LOCK_PCI_IGATE + 2)
 
 /* intx_state bits */
 #define INTX_LEVEL  (1u << 0) /* the function's INTx output is asserted */
@@ -95,6 +98,9 @@ struct vfio_pci {
 	uint64_t msix_off, msix_size; /* the table in msix_bar */
 	uint64_t rom_image; /* the ROM's images' bytes (0: no valid ROM) */
 	struct vfio_pci_bar_trap trap[PCI_NUM_BARS];
+	/* every BAR mapping: zapped while Memory Space is off */
+	struct mmio_zap zap;
+	struct mutex memory_lock; /* config writes and resets vs the zap */
 
 	struct mutex igate;
 	int irq_type;		  /* igate */
@@ -152,6 +158,27 @@ static void memory_restore(struct vfio_pci *vp, uint16_t cmd)
 {
 	if (!(cmd & PCI_MASK(HDR, CMD_MEM)))
 		cfg_update(vp, PCI_A_COMMAND, 2, PCI_MASK(HDR, CMD_MEM), 0);
+}
+
+/* ---- zapping the BAR mappings -------------------------------------------------------- */
+
+/*
+ * vfio_pci_zap_and_down_write_memory_lock and vfio_pci_mmap_fault: while
+ * the Command register's Memory Space bit is off (a config write cleared
+ * it, or a reset is under way) every mapping of every BAR is zapped, so an
+ * access raises SIGBUS; when the bit is on again they are restored, the
+ * directly mapped frames and the trapped pages alike.  The bit of the
+ * function's own Command register is the one the user sees (the layer's
+ * own short switch-ons for the MSI-X table, memory_enable(), leave the
+ * mappings as they are, as 6.1's physical-only switch does).
+ */
+static void memory_sync(struct vfio_pci *vp)
+{
+	bool off = !(cfg_rd(vp, PCI_A_COMMAND, 2) & PCI_MASK(HDR, CMD_MEM));
+
+	lockdep_assert_held(&vp->memory_lock);
+	if (off != atomic_load(&vp->zap.zapped))
+		mmio_zap_set(&vp->zap, off);
 }
 
 /* ---- eventfds ------------------------------------------------------------------------ */
@@ -1048,12 +1075,17 @@ static void reset_function(struct vfio_pci *vp)
 	struct saved_cfg s;
 
 	lockdep_assert_held(&vp->igate);
+	/* the mappings zapped for the reset, back if decoding is on after */
+	mutex_lock(&vp->memory_lock);
+	mmio_zap_set(&vp->zap, true);
 	save_cfg(vp, &s);
 	/* pci_dev_save_and_disable: only Interrupt Disable in Command */
 	cfg_wr(vp, PCI_A_COMMAND, 2, PCI_MASK(HDR, CMD_INTX_DISABLE));
 	pci_function_reset(vp->fn);
 	atomic_fetch_add(&vp->resets, 1);
 	restore_cfg(vp, &s);
+	memory_sync(vp);
+	mutex_unlock(&vp->memory_lock);
 }
 
 static long ioctl_reset(struct vfio_pci *vp)
@@ -1130,8 +1162,8 @@ static size_t chunk(uint64_t pos, size_t count)
 
 /* vfio_pci_config_rw: an access past configuration space is -EFAULT,
  * not clipped. */
-static ssize_t config_rw(struct vfio_pci *vp, uint8_t *buf, size_t count,
-			 uint64_t pos, bool write)
+static ssize_t config_rw_locked(struct vfio_pci *vp, uint8_t *buf, size_t count,
+				uint64_t pos, bool write)
 {
 	size_t done = 0, n;
 	uint32_t v;
@@ -1221,6 +1253,22 @@ static ssize_t bar_rw(struct vfio_pci *vp, unsigned int bar, uint8_t *buf,
 		pos += n;
 	}
 	return (ssize_t)done;
+}
+
+/* A write that clears or sets Memory Space zaps or restores the BAR
+ * mappings (vfio_basic_config_write). */
+static ssize_t config_rw(struct vfio_pci *vp, uint8_t *buf, size_t count,
+			 uint64_t pos, bool write)
+{
+	ssize_t ret;
+
+	if (!write)
+		return config_rw_locked(vp, buf, count, pos, false);
+	mutex_lock(&vp->memory_lock);
+	ret = config_rw_locked(vp, buf, count, pos, true);
+	memory_sync(vp);
+	mutex_unlock(&vp->memory_lock);
+	return ret;
 }
 
 /* The ROM region: the BAR's size; the images' bytes, then 0xff. */
@@ -1360,8 +1408,8 @@ static int vfio_pci_mmap_mm(struct vfio_device *vdev, struct mm *mm, off_t off,
 		    !IS_ALIGNED(pages[i], PHYS_PAGE_SIZE))
 			pages[i] = PHYS_ADDR_INVALID;
 	}
-	ret = mm_mmap_device(mm, len, pages, 0, &trap_ops, &vp->trap[index],
-			     start, addr);
+	ret = mm_mmap_device_zap(mm, len, pages, 0, &trap_ops, &vp->trap[index],
+				 start, &vp->zap, addr);
 	ui_free(pages);
 	return ret;
 }
@@ -1377,7 +1425,10 @@ static int vfio_pci_open_device(struct vfio_device *vdev)
 	mutex_lock(&vp->igate);
 	if (vp->reset_works)
 		reset_function(vp);
+	mutex_lock(&vp->memory_lock);
 	cfg_update(vp, PCI_A_COMMAND, 2, 0, PCI_MASK(HDR, CMD_MEM));
+	memory_sync(vp);
+	mutex_unlock(&vp->memory_lock);
 	mutex_unlock(&vp->igate);
 	return 0;
 }
@@ -1486,6 +1537,8 @@ int vfio_pci_create(struct pci_function *fn, struct device *dev,
 		vp->trap[i] = (struct vfio_pci_bar_trap){vp, i};
 	mutex_init(&vp->igate, VFIO_LOCK_PCI_IGATE);
 	mutex_init(&vp->unmask_lock, VFIO_LOCK_PCI_UNMASK);
+	mutex_init(&vp->memory_lock, VFIO_LOCK_PCI_MEMORY);
+	mmio_zap_init(&vp->zap, !PCI_EX(cfg, 0, HDR, CMD_MEM));
 	vp->irq_type = VFIO_PCI_NONE;
 	atomic_init(&vp->intx_fd, -1);
 	vp->err_fd = vp->req_fd = -1;
@@ -1508,6 +1561,7 @@ void vfio_pci_destroy(struct vfio_device *vdev)
 	mutex_unlock(&vp->igate);
 	if (vp->intx)
 		pci_set_intx_handler(vp->fn, NULL, NULL);
+	mutex_destroy(&vp->memory_lock);
 	mutex_destroy(&vp->unmask_lock);
 	mutex_destroy(&vp->igate);
 	ui_free(vp);
@@ -1526,4 +1580,6 @@ void vfio_pci_get_stats(struct vfio_device *vdev, struct vfio_pci_stats *st)
 	st->intx_masked = atomic_load(&vp->intx_masked);
 	st->resets = atomic_load(&vp->resets);
 	st->virqfd_unmasks = atomic_load(&vp->virqfd_unmasks);
+	st->zapped = atomic_load(&vp->zap.zapped);
+	st->zap_faults = atomic_load(&vp->zap.sigbus);
 }
