@@ -907,6 +907,80 @@ static void test_zap_reset(void **state)
 	assert_int_equal(mm_munmap(f->mm, (void *)b2, BAR2_SIZE), 0);
 }
 
+static unsigned int find_cap(struct fx *f, uint8_t id)
+{
+	uint8_t cfg[256];
+
+	pci_config_snapshot(f->t.fn, cfg, sizeof(cfg));
+	return pci_find_capability(cfg, id);
+}
+
+/*
+ * Issue 14, config-space virtualization (6.1's vfio_pci_config.c where it
+ * differs from the function's own registers):
+ *  - DevCtl's Initiate FLR resets as pci_try_reset_function does: the
+ *    model resets, the Command register and BARs come back, the mappings
+ *    work again afterwards (vfio_exp_config_write), and the bit reads 0;
+ *  - the power state: D3hot disables memory like Memory Space off (the
+ *    mappings zapped, pread -EIO, the MSI-X table's bytes included), D0
+ *    gives it back (vfio_pm_config_write, __vfio_pci_memory_enabled);
+ *  - the extended space at 0x100 holds no capability: it reads 0 and a
+ *    write leaves it 0.
+ */
+static void test_config_virt(void **state)
+{
+	struct fx *f = *state;
+	unsigned int exp = find_cap(f, PCI_CAP_ID_EXP);
+	unsigned int pm = find_cap(f, PCI_CAP_ID_PM);
+	unsigned int resets = f->t.resets;
+	volatile uint8_t *b2;
+	uint32_t cmd, v;
+
+	assert_true(exp && pm);
+	cfg_write(f, 0x10, 4, 0xfe000000);
+	master_on(f);
+	cmd = cfg_read(f, 4, 2);
+	b2 = map(f, 2, 0, BAR2_SIZE);
+	assert_true(b2 != MAP_FAILED);
+	f->t.scratch = 5;
+	cfg_write(f, exp + 8, 2, cfg_read(f, exp + 8, 2) | 0x8000);
+	assert_int_equal(f->t.resets, resets + 1);
+	assert_int_equal(f->t.scratch, 0);
+	assert_int_equal(cfg_read(f, 4, 2), cmd);
+	assert_int_equal(cfg_read(f, 0x10, 4), 0xfe000004);
+	assert_int_equal(cfg_read(f, exp + 8, 2) & 0x8000, 0);
+	assert_false(bus_faults(b2 + PG, false));
+	EQ(*(volatile uint32_t *)(b2 + 0x10), 0x51ab0010);
+
+	/* D3hot: memory off for the mappings and for pread/pwrite */
+	cfg_write(f, pm + 4, 2, 3);
+	assert_true(bus_faults(b2 + PG, false));
+	assert_true(bus_faults(b2 + 0x10, false));
+	errno = 0;
+	assert_int_equal(vfio_fops_pread(f->dev, &v, 4, OFF(2) + 0x10), -1);
+	assert_int_equal(errno, EIO);
+	errno = 0;
+	assert_int_equal(vfio_fops_pread(f->dev, &v, 4, OFF(0) + 0x2000), -1);
+	assert_int_equal(errno, EIO);
+	cfg_write(f, pm + 4, 2, 0);
+	assert_false(bus_faults(b2 + PG, false));
+	assert_int_equal(vfio_fops_pread(f->dev, &v, 4, OFF(2) + 0x10), 4);
+	assert_int_equal(v, 0x51ab0010);
+	/* Memory Space off: the MSI-X table's bytes are -EIO too */
+	cfg_write(f, 4, 2, cmd & ~2u);
+	errno = 0;
+	assert_int_equal(vfio_fops_pread(f->dev, &v, 4, OFF(0) + 0x2000), -1);
+	assert_int_equal(errno, EIO);
+	cfg_write(f, 4, 2, cmd);
+
+	/* the extended space */
+	assert_int_equal(cfg_read(f, 0x100, 4), 0);
+	cfg_write(f, 0x100, 4, 0xffffffff);
+	assert_int_equal(cfg_read(f, 0x100, 4), 0);
+	assert_int_equal(cfg_read(f, 0xffc, 4), 0);
+	assert_int_equal(mm_munmap(f->mm, (void *)b2, BAR2_SIZE), 0);
+}
+
 static void test_mmap_errors(void **state)
 {
 	struct fx *f = *state;
@@ -1031,6 +1105,7 @@ static void test_msix(void **state)
 	int e[3] = {efd(), efd(), efd()};
 	int32_t fds[3] = {e[0], e[1], e[2]};
 	uint8_t bools[2] = {0, 1};
+	uint32_t ctl;
 	uint64_t pba;
 	unsigned int before = open_fds();
 
@@ -1066,11 +1141,22 @@ static void test_msix(void **state)
 	assert_int_equal(efd_take(e[1]), 1);
 	assert_int_equal(mm_munmap(f->mm, (void *)bar, BAR0_SIZE), 0);
 
-	/* the function mask */
-	cfg_write(f, cap + 2, 2, cfg_read(f, cap + 2, 2) | 0x4000);
+	/* issue 14, MSI-X control: a config write of Message Control is
+	 * dropped, as 6.1 gives the capability no write bits (only SET_IRQS
+	 * changes it): neither the function mask nor Enable moves */
+	ctl = cfg_read(f, cap + 2, 2);
+	cfg_write(f, cap + 2, 2, ctl | 0x4000);
+	assert_int_equal(cfg_read(f, cap + 2, 2), ctl);
+	cfg_write(f, cap, 4, (ctl & ~0x8000u) << 16);
+	assert_int_equal(cfg_read(f, cap + 2, 2), ctl);
+	doorbell(f, 0);
+	assert_int_equal(efd_take(e[0]), 1);
+	/* the function mask the device holds (set behind vfio's back) */
+	assert_int_equal(pci_config_write(f->t.fn, cap + 2, 2, ctl | 0x4000),
+			 0);
 	doorbell(f, 0);
 	assert_int_equal(efd_take(e[0]), 0);
-	cfg_write(f, cap + 2, 2, cfg_read(f, cap + 2, 2) & ~0x4000u);
+	assert_int_equal(pci_config_write(f->t.fn, cap + 2, 2, ctl), 0);
 	assert_int_equal(efd_take(e[0]), 1);
 
 	/* loopback: DATA_NONE every vector, DATA_BOOL those set */
@@ -1597,6 +1683,7 @@ int main(void)
 		T(test_mmap_errors),
 		T(test_zap),
 		T(test_zap_reset),
+		T(test_config_virt),
 		T(test_set_irqs_errors),
 		T(test_msix),
 		T(test_msi),

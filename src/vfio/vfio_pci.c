@@ -90,9 +90,9 @@ struct vfio_pci {
 	struct phys_mem *pm;
 
 	/* fixed at creation */
-	unsigned int cfg_size;			 /* 4096 (PCIe) or 256 */
-	unsigned int msi_cap, msix_cap, exp_cap; /* 0: absent */
-	unsigned int msi_max, msix_max;		 /* vectors */
+	unsigned int cfg_size; /* 4096 (PCIe) or 256 */
+	unsigned int msi_cap, msix_cap, exp_cap, pm_cap; /* 0: absent */
+	unsigned int msi_max, msix_max;			 /* vectors */
 	bool msi_pvm, intx, reset_works;
 	unsigned int msix_bar;	      /* PCI_NUM_BARS: none */
 	uint64_t msix_off, msix_size; /* the table in msix_bar */
@@ -172,9 +172,21 @@ static void memory_restore(struct vfio_pci *vp, uint16_t cmd)
  * own short switch-ons for the MSI-X table, memory_enable(), leave the
  * mappings as they are, as 6.1's physical-only switch does).
  */
+/* __vfio_pci_memory_enabled: Memory Space on, and the function short of
+ * D3hot. */
+static bool memory_on(struct vfio_pci *vp)
+{
+	if (!(cfg_rd(vp, PCI_A_COMMAND, 2) & PCI_MASK(HDR, CMD_MEM)))
+		return false;
+	return !vp->pm_cap ||
+	       ((cfg_rd(vp, vp->pm_cap + PCI_PM_POWER_STATE_OFF, 1) >>
+		 PCI_PM_POWER_STATE_SHIFT) &
+		((1u << PCI_PM_POWER_STATE_WIDTH) - 1)) != 3;
+}
+
 static void memory_sync(struct vfio_pci *vp)
 {
-	bool off = !(cfg_rd(vp, PCI_A_COMMAND, 2) & PCI_MASK(HDR, CMD_MEM));
+	bool off = !memory_on(vp);
 
 	lockdep_assert_held(&vp->memory_lock);
 	if (off != atomic_load(&vp->zap.zapped))
@@ -1162,8 +1174,45 @@ static size_t chunk(uint64_t pos, size_t count)
 
 /* vfio_pci_config_rw: an access past configuration space is -EFAULT,
  * not clipped. */
+/*
+ * 6.1's write permissions where they differ from the function's own: the
+ * MSI-X Message Control word is not the user's to write (6.1 gives the
+ * capability no write bits: only SET_IRQS changes it), and DevCtl's
+ * Initiate FLR is vfio's, which resets with the state saved and restored
+ * (vfio_exp_config_write); *flr says it was written.  v is the chunk of n
+ * bytes at pos.
+ */
+static uint32_t cfg_write_filter(struct vfio_pci *vp, unsigned int pos,
+				 unsigned int n, uint32_t v, bool *flr)
+{
+	unsigned int flr_byte = vp->exp_cap + PCI_EXP_DEVCTL_BCR_FLR_OFF +
+				PCI_EXP_DEVCTL_BCR_FLR_SHIFT / 8;
+	unsigned int flr_bit = PCI_EXP_DEVCTL_BCR_FLR_SHIFT % 8, i, o;
+	uint32_t cur = 0, m;
+	bool have = false;
+
+	for (i = 0; i < n; i++) {
+		o = pos + i;
+		m = 0xffu << (8 * i);
+		if (vp->msix_cap &&
+		    (o == vp->msix_cap + PCI_A_MSIX_CONTROL ||
+		     o == vp->msix_cap + PCI_A_MSIX_CONTROL + 1)) {
+			if (!have)
+				cur = cfg_rd(vp, pos, n);
+			have = true;
+			v = (v & ~m) | (cur & m);
+		}
+		if (vp->exp_cap && o == flr_byte &&
+		    (v >> (8 * i + flr_bit) & 1)) {
+			*flr = true;
+			v &= ~(1u << (8 * i + flr_bit));
+		}
+	}
+	return v;
+}
+
 static ssize_t config_rw_locked(struct vfio_pci *vp, uint8_t *buf, size_t count,
-				uint64_t pos, bool write)
+				uint64_t pos, bool write, bool *flr)
 {
 	size_t done = 0, n;
 	uint32_t v;
@@ -1177,6 +1226,8 @@ static ssize_t config_rw_locked(struct vfio_pci *vp, uint8_t *buf, size_t count,
 			v = 0;
 			if (copy_from_user(&v, buf + done, n))
 				return -EFAULT;
+			v = cfg_write_filter(vp, (unsigned int)pos,
+					     (unsigned int)n, v, flr);
 			ret = pci_config_write(vp->fn, (unsigned int)pos,
 					       (unsigned int)n, v);
 		} else {
@@ -1212,6 +1263,9 @@ static ssize_t bar_rw(struct vfio_pci *vp, unsigned int bar, uint8_t *buf,
 	if (pos >= size)
 		return -EINVAL;
 	count = (size_t)min((uint64_t)count, size - pos);
+	/* vfio_pci_core_do_io_rw's memory test, the MSI-X table included */
+	if (!memory_on(vp))
+		return -EIO;
 	if (bar == vp->msix_bar) {
 		x_start = vp->msix_off;
 		x_end = vp->msix_off + vp->msix_size;
@@ -1255,19 +1309,28 @@ static ssize_t bar_rw(struct vfio_pci *vp, unsigned int bar, uint8_t *buf,
 	return (ssize_t)done;
 }
 
-/* A write that clears or sets Memory Space zaps or restores the BAR
- * mappings (vfio_basic_config_write). */
+/* A write that clears or sets Memory Space, or moves the function to or
+ * from D3hot, zaps or restores the BAR mappings (vfio_basic_config_write,
+ * vfio_pm_config_write); one that initiates FLR resets as
+ * VFIO_DEVICE_RESET does, where DevCap offers FLR. */
 static ssize_t config_rw(struct vfio_pci *vp, uint8_t *buf, size_t count,
 			 uint64_t pos, bool write)
 {
+	bool flr = false;
 	ssize_t ret;
 
 	if (!write)
-		return config_rw_locked(vp, buf, count, pos, false);
+		return config_rw_locked(vp, buf, count, pos, false, &flr);
 	mutex_lock(&vp->memory_lock);
-	ret = config_rw_locked(vp, buf, count, pos, true);
+	ret = config_rw_locked(vp, buf, count, pos, true, &flr);
 	memory_sync(vp);
 	mutex_unlock(&vp->memory_lock);
+	if (flr && (cfg_rd(vp, vp->exp_cap + PCI_A_EXP_DEVCAP, 4) &
+		    PCI_MASK(EXP, DEVCAP_FLR))) {
+		mutex_lock(&vp->igate);
+		reset_function(vp);
+		mutex_unlock(&vp->igate);
+	}
 	return ret;
 }
 
@@ -1512,6 +1575,7 @@ int vfio_pci_create(struct pci_function *fn, struct device *dev,
 	vp->msi_cap = pci_find_capability(cfg, PCI_CAP_ID_MSI);
 	vp->msix_cap = pci_find_capability(cfg, PCI_CAP_ID_MSIX);
 	vp->exp_cap = pci_find_capability(cfg, PCI_CAP_ID_EXP);
+	vp->pm_cap = pci_find_capability(cfg, PCI_CAP_ID_PM);
 	vp->cfg_size = vp->exp_cap ? PCI_CFG_EXP_SIZE : PCI_CFG_SIZE;
 	vp->intx = PCI_EX(cfg, 0, HDR, INT_PIN) != 0;
 	vp->msix_bar = PCI_NUM_BARS;
