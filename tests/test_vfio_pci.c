@@ -1204,8 +1204,12 @@ static void test_msi(void **state)
 	pci_config_snapshot(f->t.fn, cfg, sizeof(cfg));
 	cap = pci_find_capability(cfg, PCI_CAP_ID_MSI);
 	assert_int_equal(set_fds(f, VFIO_PCI_MSI_IRQ_INDEX, 0, 2, fds), 0);
-	/* enabled, Multiple Message Enable for 2 vectors */
-	assert_int_equal(cfg_read(f, cap + 2, 2) & 0x71, 0x11);
+	/* the device enabled, Multiple Message Enable for 2 vectors; the
+	 * user's copy of Message Control shows none of it (6.1) */
+	pci_config_snapshot(f->t.fn, cfg, sizeof(cfg));
+	assert_int_equal(PCI_EX(cfg, cap, MSI, ENABLE), 1);
+	assert_int_equal(PCI_EX(cfg, cap, MSI, MME), 1);
+	assert_int_equal(cfg_read(f, cap + 2, 2) & 0x71, 0);
 	master_on(f);
 	assert_int_equal(pci_msi_fire(f->t.fn, 1), 0);
 	assert_int_equal(efd_take(e[1]), 1);
@@ -1222,6 +1226,61 @@ static void test_msi(void **state)
 	assert_int_equal(cfg_read(f, cap + 2, 2) & 0x1, 0);
 	close(e[0]);
 	close(e[1]);
+}
+
+/*
+ * Issue 14, MSI control as 6.1 virtualizes it: Message Control's low
+ * byte, the address and the data are the user's copy (read back as
+ * written, the device's untouched), a control write reaches the device
+ * with Enable only while SET_IRQS has MSI on and Multiple Message Enable
+ * clamped to what SET_IRQS set; the mask bits are the device's.
+ */
+static void test_msi_virt(void **state)
+{
+	struct fx *f = *state;
+	unsigned int cap = find_cap(f, PCI_CAP_ID_MSI);
+	uint8_t cfg[256];
+	int e[4] = {efd(), efd(), efd(), efd()};
+	int32_t fds[4] = {e[0], e[1], e[2], e[3]};
+	unsigned int i;
+
+	/* address and data: the user's */
+	cfg_write(f, cap + 4, 4, 0xfee00000);
+	cfg_write(f, cap + 8, 4, 0x12);
+	cfg_write(f, cap + 12, 2, 0x4041);
+	assert_int_equal(cfg_read(f, cap + 4, 4), 0xfee00000);
+	assert_int_equal(cfg_read(f, cap + 8, 4), 0x12);
+	assert_int_equal(cfg_read(f, cap + 12, 2), 0x4041);
+	pci_config_snapshot(f->t.fn, cfg, sizeof(cfg));
+	assert_int_equal(pci_le_get(cfg + cap + 4, 4), 0);
+	assert_int_equal(pci_le_get(cfg + cap + 12, 2), 0);
+	/* Enable and MME without SET_IRQS: neither reaches the device, and
+	 * the copy drops them too */
+	cfg_write(f, cap + 2, 2, 0x0071);
+	assert_int_equal(cfg_read(f, cap + 2, 2) & 0x71, 0);
+	pci_config_snapshot(f->t.fn, cfg, sizeof(cfg));
+	assert_int_equal(PCI_EX(cfg, cap, MSI, ENABLE), 0);
+	/* the high byte (per-vector masking capable) is the device's */
+	assert_int_equal(cfg_read(f, cap + 3, 1), 0x01);
+	/* with MSI on for 4 vectors: Enable goes through, MME at most 2 */
+	assert_int_equal(set_fds(f, VFIO_PCI_MSI_IRQ_INDEX, 0, 4, fds), 0);
+	cfg_write(f, cap + 2, 2, 0x0071);
+	assert_int_equal(cfg_read(f, cap + 2, 2) & 0x71, 0x21);
+	pci_config_snapshot(f->t.fn, cfg, sizeof(cfg));
+	assert_int_equal(PCI_EX(cfg, cap, MSI, ENABLE), 1);
+	assert_int_equal(PCI_EX(cfg, cap, MSI, MME), 2);
+	/* the mask bits: the device's, so a masked vector is held */
+	master_on(f);
+	cfg_write(f, cap + 16, 4, 1u << 3);
+	assert_int_equal(pci_msi_fire(f->t.fn, 3), 1);
+	assert_int_equal(efd_take(e[3]), 0);
+	cfg_write(f, cap + 16, 4, 0);
+	assert_int_equal(efd_take(e[3]), 1);
+	assert_int_equal(set_irqs(f, TRIGGER(NONE), VFIO_PCI_MSI_IRQ_INDEX, 0,
+				  0, NULL, 0),
+			 0);
+	for (i = 0; i < 4; i++)
+		close(e[i]);
 }
 
 static void intx(struct fx *f, uint32_t level)
@@ -1687,6 +1746,7 @@ int main(void)
 		T(test_set_irqs_errors),
 		T(test_msix),
 		T(test_msi),
+		T(test_msi_virt),
 		T(test_intx),
 		T(test_intx_unmask_eventfd),
 		T(test_err_req),

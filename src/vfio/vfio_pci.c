@@ -93,7 +93,7 @@ struct vfio_pci {
 	unsigned int cfg_size; /* 4096 (PCIe) or 256 */
 	unsigned int msi_cap, msix_cap, exp_cap, pm_cap; /* 0: absent */
 	unsigned int msi_max, msix_max;			 /* vectors */
-	bool msi_pvm, intx, reset_works;
+	bool msi_pvm, msi_64, intx, reset_works;
 	unsigned int msix_bar;	      /* PCI_NUM_BARS: none */
 	uint64_t msix_off, msix_size; /* the table in msix_bar */
 	uint64_t rom_image; /* the ROM's images' bytes (0: no valid ROM) */
@@ -101,6 +101,10 @@ struct vfio_pci {
 	/* every BAR mapping: zapped while Memory Space is off */
 	struct mmio_zap zap;
 	struct mutex memory_lock; /* config writes and resets vs the zap */
+	/* memory_lock: the MSI capability's bytes 6.1 virtualizes (Message
+	 * Control's low byte, address, data), at their offsets in it */
+	uint8_t vmsi[16];
+	_Atomic unsigned int msi_qmax; /* log2 of the vectors SET_IRQS set */
 
 	struct mutex igate;
 	int irq_type;		  /* igate */
@@ -587,6 +591,7 @@ static int msi_enable(struct vfio_pci *vp, unsigned int nvec, bool msix)
 			   PCI_MASK(MSIX, FUNC_MASK), 0);
 	} else {
 		n = log2_up(nvec);
+		atomic_store(&vp->msi_qmax, n);
 		if (vp->msi_pvm)
 			cfg_wr(vp, vp->msi_cap + PCI_A_MSI_MASK, 4,
 			       (uint32_t)(~0ULL >> (64 - vp->msi_max)));
@@ -1175,6 +1180,53 @@ static size_t chunk(uint64_t pos, size_t count)
 /* vfio_pci_config_rw: an access past configuration space is -EFAULT,
  * not clipped. */
 /*
+ * MSI as 6.1 virtualizes it (init_pci_cap_msi_perm, vfio_msi_config_write):
+ * the low byte of Message Control, the address and the data are the
+ * user's own copy, read back as written; the mask and pending bits are
+ * the device's.  A write of the control byte then goes to the device with
+ * Enable cleared unless MSI is the index SET_IRQS has on, and Multiple
+ * Message Enable no larger than SET_IRQS asked for; the copy keeps the
+ * same.  What SET_IRQS programs does not show in the copy.
+ */
+static bool msi_virt_byte(const struct vfio_pci *vp, unsigned int o)
+{
+	if (!vp->msi_cap || o < vp->msi_cap)
+		return false;
+	o -= vp->msi_cap;
+	return o == PCI_A_MSI_CONTROL ||
+	       (o >= PCI_A_MSI_ADDRESS_LO && o < (vp->msi_64 ? 14u : 10u));
+}
+
+static void msi_flags_fixup(struct vfio_pci *vp)
+{
+	unsigned int qmax = atomic_load(&vp->msi_qmax);
+	uint16_t flags, mme = (uint16_t)PCI_MASK(MSI, MME);
+
+	lockdep_assert_held(&vp->igate);
+	lockdep_assert_held(&vp->memory_lock);
+	flags = (uint16_t)(vp->vmsi[PCI_A_MSI_CONTROL] |
+			   cfg_rd(vp, vp->msi_cap + PCI_A_MSI_CONTROL + 1, 1)
+				   << 8);
+	if (vp->irq_type != VFIO_PCI_MSI_IRQ_INDEX)
+		flags &= (uint16_t)~PCI_MASK(MSI, ENABLE);
+	if ((flags & mme) > (qmax << PCI_MSI_MME_SHIFT))
+		flags = (uint16_t)((flags & ~mme) |
+				   (qmax << PCI_MSI_MME_SHIFT));
+	vp->vmsi[PCI_A_MSI_CONTROL] = (uint8_t)flags;
+	cfg_wr(vp, vp->msi_cap + PCI_A_MSI_CONTROL, 2, flags);
+}
+
+/* vfio_config_init: the copy from the device, at open */
+static void msi_virt_init(struct vfio_pci *vp)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&vp->memory_lock);
+	for (i = 0; vp->msi_cap && i < sizeof(vp->vmsi); i++)
+		vp->vmsi[i] = (uint8_t)cfg_rd(vp, vp->msi_cap + i, 1);
+}
+
+/*
  * 6.1's write permissions where they differ from the function's own: the
  * MSI-X Message Control word is not the user's to write (6.1 gives the
  * capability no write bits: only SET_IRQS changes it), and DevCtl's
@@ -1183,7 +1235,8 @@ static size_t chunk(uint64_t pos, size_t count)
  * bytes at pos.
  */
 static uint32_t cfg_write_filter(struct vfio_pci *vp, unsigned int pos,
-				 unsigned int n, uint32_t v, bool *flr)
+				 unsigned int n, uint32_t v, bool *flr,
+				 bool *msi_flags)
 {
 	unsigned int flr_byte = vp->exp_cap + PCI_EXP_DEVCTL_BCR_FLR_OFF +
 				PCI_EXP_DEVCTL_BCR_FLR_SHIFT / 8;
@@ -1194,9 +1247,16 @@ static uint32_t cfg_write_filter(struct vfio_pci *vp, unsigned int pos,
 	for (i = 0; i < n; i++) {
 		o = pos + i;
 		m = 0xffu << (8 * i);
-		if (vp->msix_cap &&
-		    (o == vp->msix_cap + PCI_A_MSIX_CONTROL ||
-		     o == vp->msix_cap + PCI_A_MSIX_CONTROL + 1)) {
+		if ((vp->msix_cap &&
+		     (o == vp->msix_cap + PCI_A_MSIX_CONTROL ||
+		      o == vp->msix_cap + PCI_A_MSIX_CONTROL + 1)) ||
+		    msi_virt_byte(vp, o)) {
+			if (msi_virt_byte(vp, o)) {
+				vp->vmsi[o - vp->msi_cap] =
+					(uint8_t)(v >> (8 * i));
+				*msi_flags |= o ==
+					      vp->msi_cap + PCI_A_MSI_CONTROL;
+			}
 			if (!have)
 				cur = cfg_rd(vp, pos, n);
 			have = true;
@@ -1214,25 +1274,37 @@ static uint32_t cfg_write_filter(struct vfio_pci *vp, unsigned int pos,
 static ssize_t config_rw_locked(struct vfio_pci *vp, uint8_t *buf, size_t count,
 				uint64_t pos, bool write, bool *flr)
 {
-	size_t done = 0, n;
+	size_t done = 0, n, i;
+	bool msi_flags;
 	uint32_t v;
 	int ret;
 
+	lockdep_assert_held(&vp->memory_lock);
 	while (done < count) {
 		if (pos >= vp->cfg_size || pos + (count - done) > vp->cfg_size)
 			return -EFAULT;
 		n = chunk(pos, count - done);
 		if (write) {
 			v = 0;
+			msi_flags = false;
 			if (copy_from_user(&v, buf + done, n))
 				return -EFAULT;
 			v = cfg_write_filter(vp, (unsigned int)pos,
-					     (unsigned int)n, v, flr);
+					     (unsigned int)n, v, flr,
+					     &msi_flags);
 			ret = pci_config_write(vp->fn, (unsigned int)pos,
 					       (unsigned int)n, v);
+			if (!ret && msi_flags)
+				msi_flags_fixup(vp);
 		} else {
 			ret = pci_config_read(vp->fn, (unsigned int)pos,
 					      (unsigned int)n, &v);
+			for (i = 0; !ret && i < n; i++)
+				if (msi_virt_byte(vp, (unsigned int)(pos + i)))
+					v = (v & ~(0xffu << (8 * i))) |
+					    (uint32_t)vp->vmsi[pos + i -
+							       vp->msi_cap]
+						    << (8 * i);
 			if (!ret && copy_to_user(buf + done, &v, n))
 				return -EFAULT;
 		}
@@ -1319,18 +1391,22 @@ static ssize_t config_rw(struct vfio_pci *vp, uint8_t *buf, size_t count,
 	bool flr = false;
 	ssize_t ret;
 
-	if (!write)
-		return config_rw_locked(vp, buf, count, pos, false, &flr);
+	if (!write) {
+		mutex_lock(&vp->memory_lock);
+		ret = config_rw_locked(vp, buf, count, pos, false, &flr);
+		mutex_unlock(&vp->memory_lock);
+		return ret;
+	}
+	/* igate: the MSI fixup reads the index in use; a reset needs it */
+	mutex_lock(&vp->igate);
 	mutex_lock(&vp->memory_lock);
 	ret = config_rw_locked(vp, buf, count, pos, true, &flr);
 	memory_sync(vp);
 	mutex_unlock(&vp->memory_lock);
 	if (flr && (cfg_rd(vp, vp->exp_cap + PCI_A_EXP_DEVCAP, 4) &
-		    PCI_MASK(EXP, DEVCAP_FLR))) {
-		mutex_lock(&vp->igate);
+		    PCI_MASK(EXP, DEVCAP_FLR)))
 		reset_function(vp);
-		mutex_unlock(&vp->igate);
-	}
+	mutex_unlock(&vp->igate);
 	return ret;
 }
 
@@ -1491,6 +1567,7 @@ static int vfio_pci_open_device(struct vfio_device *vdev)
 	mutex_lock(&vp->memory_lock);
 	cfg_update(vp, PCI_A_COMMAND, 2, 0, PCI_MASK(HDR, CMD_MEM));
 	memory_sync(vp);
+	msi_virt_init(vp);
 	mutex_unlock(&vp->memory_lock);
 	mutex_unlock(&vp->igate);
 	return 0;
@@ -1582,6 +1659,7 @@ int vfio_pci_create(struct pci_function *fn, struct device *dev,
 	if (vp->msi_cap) {
 		vp->msi_max = 1u << PCI_EX(cfg, vp->msi_cap, MSI, MMC);
 		vp->msi_pvm = PCI_EX(cfg, vp->msi_cap, MSI, PVM);
+		vp->msi_64 = PCI_EX(cfg, vp->msi_cap, MSI, ADDR64);
 	}
 	if (vp->msix_cap) {
 		vp->msix_max = PCI_EX(cfg, vp->msix_cap, MSIX, TABLE_SIZE) + 1;
