@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -758,6 +759,117 @@ static void test_device_mapping(void **state)
 	phys_free_pages(f->pm, pa, 0);
 }
 
+static sigjmp_buf bus_jmp;
+static void *volatile bus_addr;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	bus_addr = si->si_code == BUS_ADRERR ? si->si_addr : NULL;
+	siglongjmp(bus_jmp, 1);
+}
+
+/* Whether a byte load (or store) at p raises SIGBUS (BUS_ADRERR at p). */
+static bool bus_faults(volatile uint8_t *p, bool write)
+{
+	struct sigaction sa = {.sa_sigaction = on_sigbus,
+			       .sa_flags = SA_SIGINFO},
+			 old;
+	volatile bool hit = false;
+
+	sigemptyset(&sa.sa_mask);
+	EQ(sigaction(SIGBUS, &sa, &old), 0);
+	bus_addr = NULL;
+	if (!sigsetjmp(bus_jmp, 1)) {
+		if (write)
+			*p = 0x42;
+		else
+			(void)*p;
+	} else {
+		hit = true;
+	}
+	EQ(sigaction(SIGBUS, &old, NULL), 0);
+	if (hit)
+		assert_ptr_equal(bus_addr, (void *)p);
+	return hit;
+}
+
+/*
+ * Zapping (mm_mmap_device_zap, mmio_zap_set), what vfio-pci's memory
+ * decode off needs: every page of the group's mappings, frames and
+ * trapped pages, raises SIGBUS without an ops call; a mapping outside the
+ * group is untouched; restoring gives both kinds back; a page unmapped
+ * while zapped is not given access back; a mapping made while zapped
+ * starts zapped.
+ */
+static void test_zap(void **state)
+{
+	struct fixture *f = *state;
+	phys_addr_t pa, pages[3];
+	volatile uint8_t *p, *q, *other;
+	struct mmio_zap z;
+	uint8_t *frame;
+
+	mmio_zap_init(&z, false);
+	EQ(phys_alloc_pages(f->pm, 1, PHYS_ALLOC_ZERO, PHYS_OWNER_KERNEL, &pa),
+	   0);
+	frame = phys_to_virt(f->pm, pa);
+	pages[0] = PHYS_ADDR_INVALID;
+	pages[1] = pa;
+	pages[2] = pa + PG;
+	EQ(mm_mmap_device_zap(f->mm, 3 * PG, pages, 0, &dev_ops, &f->dev, 0, &z,
+			      (void **)&p),
+	   0);
+	/* frames only, in the same group */
+	EQ(mm_mmap_device_zap(f->mm, PG, pages + 1, 0, NULL, NULL, 0, &z,
+			      (void **)&q),
+	   0);
+	EQ(mm_mmap_device(f->mm, PG, pages + 1, 0, NULL, NULL, 0,
+			  (void **)&other),
+	   0);
+	p[PG] = 1;
+	EQ(frame[0], 1);
+	*(volatile uint32_t *)p = 9;
+	EQ(f->dev.writes, 1);
+
+	mmio_zap_set(&z, true);
+	assert_true(bus_faults(p, false));
+	assert_true(bus_faults(p + 4, true));
+	EQ(f->dev.writes, 1);
+	EQ(f->dev.reads, 0);
+	assert_true(bus_faults(p + PG, false));
+	assert_true(bus_faults(p + 2 * PG + 5, true));
+	assert_true(bus_faults(q + 7, false));
+	EQ(atomic_load(&z.sigbus), 5);
+	EQ(frame[PG + 5], 0);
+	/* not in the group: still the frame */
+	EQ(other[0], 1);
+	/* a mapping made while zapped */
+	{
+		volatile uint8_t *r;
+
+		EQ(mm_mmap_device_zap(f->mm, PG, pages + 2, 0, NULL, NULL, 0,
+				      &z, (void **)&r),
+		   0);
+		assert_true(bus_faults(r, false));
+		EQ(mm_munmap(f->mm, (void *)r, PG), 0);
+	}
+	/* unmapped while zapped: stays a hole */
+	EQ(mm_munmap(f->mm, (void *)(p + 2 * PG), PG), 0);
+
+	mmio_zap_set(&z, false);
+	EQ(p[PG], 1);
+	q[1] = 3;
+	EQ(frame[1], 3);
+	EQ(*(volatile uint32_t *)p, 9);
+	EQ(f->dev.reads, 1);
+	EQ(mm_munmap(f->mm, (void *)p, 2 * PG), 0);
+	EQ(mm_munmap(f->mm, (void *)q, PG), 0);
+	EQ(mm_munmap(f->mm, (void *)other, PG), 0);
+	phys_free_pages(f->pm, pa, 1);
+}
+
 struct sweep {
 	struct mm *mm;
 	void *addr;
@@ -870,6 +982,45 @@ static void test_unsupported_instruction_dies(void **state)
 	EQ(f->dev.writes, 0);
 }
 
+/* A zapped page's SIGBUS that the program ignores or blocks is forced:
+ * the default action, as the kernel's force_sig_fault. */
+static bool zap_blocked; /* the child blocks SIGBUS, or ignores it */
+
+static void zapped_access(void *ctx)
+{
+	volatile uint8_t *p = ctx;
+	sigset_t bus;
+
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	if (zap_blocked)
+		sigprocmask(SIG_BLOCK, &bus, NULL);
+	else
+		signal(SIGBUS, SIG_IGN);
+	(void)*p;
+}
+
+static void test_zapped_sigbus_forced(void **state)
+{
+	struct fixture *f = *state;
+	struct mmio_zap z;
+	volatile uint8_t *p;
+	char err[256];
+	int st, i;
+
+	mmio_zap_init(&z, true);
+	EQ(mm_mmap_device_zap(f->mm, PG, NULL, 0, &dev_ops, &f->dev, 0, &z,
+			      (void **)&p),
+	   0);
+	for (i = 0; i < 2; i++) {
+		zap_blocked = i;
+		st = child_status(zapped_access, (void *)p, err, sizeof(err));
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGBUS)
+			fail_msg("expected SIGBUS, got %#x:\n%s", st, err);
+	}
+	EQ(mm_munmap(f->mm, (void *)p, PG), 0);
+}
+
 static void test_not_ours_default_action_dies(void **state)
 {
 	uint8_t *page;
@@ -901,6 +1052,8 @@ static const struct CMUnitTest tests[] = {
 	T(test_chain_to_handler_installed_after),
 	T(test_not_pinnable),
 	T(test_device_mapping),
+	T(test_zap),
+	T(test_zapped_sigbus_forced),
 	T(test_fail_sweep_mmap_trapped),
 	T(test_unsupported_instruction_dies),
 	T(test_not_ours_default_action_dies),

@@ -674,6 +674,16 @@ int mm_mmap_device(struct mm *mm, size_t len, const phys_addr_t *pages,
 		   uint64_t vm_flags, const struct mmio_trap_ops *ops,
 		   void *priv, uint64_t base, void **addr)
 {
+	return mm_mmap_device_zap(mm, len, pages, vm_flags, ops, priv, base,
+				  NULL, addr);
+}
+
+/* A zappable mapping has a trap whatever its pages (the frames' bits). */
+int mm_mmap_device_zap(struct mm *mm, size_t len, const phys_addr_t *pages,
+		       uint64_t vm_flags, const struct mmio_trap_ops *ops,
+		       void *priv, uint64_t base, struct mmio_zap *zap,
+		       void **addr)
+{
 	unsigned long i, j, n, trapped = 0;
 	struct mm_region *r;
 	int ret;
@@ -697,7 +707,7 @@ int mm_mmap_device(struct mm *mm, size_t len, const phys_addr_t *pages,
 	r = region_alloc(n, false);
 	if (!r)
 		return -ENOMEM;
-	r->map_flags = trapped ? MM_MAP_TRAPPED : 0;
+	r->map_flags = trapped || zap ? MM_MAP_TRAPPED : 0;
 	r->vm_flags = vm_flags | MM_VM_READ | MM_VM_WRITE | MM_VM_IO |
 		      MM_VM_PFNMAP | MM_VM_DONTEXPAND | MM_VM_DONTDUMP;
 	/* the reservation is PROT_NONE, and stays so on trapped pages */
@@ -721,9 +731,9 @@ int mm_mmap_device(struct mm *mm, size_t len, const phys_addr_t *pages,
 		if (ret)
 			goto err_va;
 	}
-	if (trapped) {
+	if (trapped || zap) {
 		ret = mmio_trap_register(r->start, r->end, ops, priv, base,
-					 pages, &r->trap);
+					 pages, zap, &r->trap);
 		if (ret)
 			goto err_va;
 	}

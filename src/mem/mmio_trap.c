@@ -14,6 +14,13 @@
  *    mmio_trap_sync(), and swapped in with one atomic store.  A page
  *    unmapped since the last rebuild is still in a run, so the handler
  *    also checks the page's bit.
+ *  - Zappable mappings (mm_mmap_device_zap) belong to a driver's struct
+ *    mmio_zap and also keep a bit per directly mapped frame (the direct
+ *    map, after live), so their runs cover the frames too.  While the
+ *    group is zapped the handler answers every access in its mappings
+ *    with SIGBUS, and the frames are PROT_NONE.  zap_lock orders a zap's
+ *    mprotect against mm clearing a frame's bit before it unmaps the
+ *    page, so a zap never touches address space no longer the mapping's.
  *  - The handler is installed once, on the first registration, and stays.
  *    prev is the handler faults not ours go to: the one installed before
  *    ours, or the program's through mmio_trap_sigaction(); each is an
@@ -41,6 +48,8 @@
  */
 #include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 #include <Zydis/Zydis.h>
@@ -51,15 +60,23 @@
 #define PF_ERR_WRITE (1u << 1) /* the page-fault error code's W/R bit */
 #define PF_ERR_INSTR (1u << 4) /* and its I/D bit */
 
+/* zap_lock: a zappable trap's direct bits against the mprotect of a zap;
+ * taken under trap_lock (a zap) and under mmap_lock (mm's unmap) */
+#define MEM_LOCK_TRAP_ZAP (MEM_LOCK_TRAP + 1)
+
 struct mmio_trap {
 	unsigned long start, end; /* [start, end) of the mapping */
 	const struct mmio_trap_ops *ops;
 	void *priv;
 	uint64_t base; /* the offset ops see for start */
 	_Atomic uint64_t reads, writes;
-	_Atomic unsigned long nr_live; /* pages with their bit set */
+	_Atomic unsigned long nr_live; /* pages with a bit set (either map) */
 	struct mmio_trap *next_dead;   /* trap_lock: on the free list */
-	_Atomic uint64_t live[];       /* a bit per page */
+	struct mmio_zap *zap;	       /* NULL: the mapping is not zappable */
+	unsigned long words;	       /* of each bitmap */
+	/* live: a bit per trapped page; then (zappable mappings only) the
+	 * direct map: a bit per page that maps a frame, while mapped */
+	_Atomic uint64_t live[];
 };
 
 struct trap_run {
@@ -80,6 +97,7 @@ struct prev_handler {
 };
 
 static struct mutex trap_lock = MUTEX_INITIALIZER("trap_lock", MEM_LOCK_TRAP);
+static struct mutex zap_lock = MUTEX_INITIALIZER("zap_lock", MEM_LOCK_TRAP_ZAP);
 static _Atomic(struct trap_table *) table; /* written under trap_lock */
 static _Atomic unsigned int epoch;
 static _Atomic unsigned long readers[2];
@@ -111,6 +129,15 @@ static bool page_live(struct mmio_trap *t, unsigned long addr)
 	       (1ULL << (i % 64));
 }
 
+static bool page_direct(struct mmio_trap *t, unsigned long addr)
+{
+	unsigned long i = (addr - t->start) >> PHYS_PAGE_SHIFT;
+
+	return t->zap && (atomic_load_explicit(&t->live[t->words + i / 64],
+					       memory_order_acquire) &
+			  (1ULL << (i % 64)));
+}
+
 /* The trap whose live page holds addr, or NULL. */
 static struct mmio_trap *lookup(const struct trap_table *tb, unsigned long addr)
 {
@@ -128,7 +155,8 @@ static struct mmio_trap *lookup(const struct trap_table *tb, unsigned long addr)
 			hi = mid;
 	}
 	r = &tb->runs[lo];
-	if (addr < r->start || addr >= r->end || !page_live(r->trap, addr))
+	if (addr < r->start || addr >= r->end ||
+	    !(page_live(r->trap, addr) || page_direct(r->trap, addr)))
 		return NULL;
 	return r->trap;
 }
@@ -153,9 +181,17 @@ static unsigned long trap_pages(const struct mmio_trap *t)
 	return (t->end - t->start) >> PHYS_PAGE_SHIFT;
 }
 
+static bool direct_bit(const struct mmio_trap *t, unsigned long i)
+{
+	return t->zap &&
+	       (atomic_load(&t->live[t->words + i / 64]) & (1ULL << (i % 64)));
+}
+
+/* A page the table covers: trapped, or a zappable mapping's frame. */
 static bool trap_bit(const struct mmio_trap *t, unsigned long i)
 {
-	return atomic_load(&t->live[i / 64]) & (1ULL << (i % 64));
+	return (atomic_load(&t->live[i / 64]) & (1ULL << (i % 64))) ||
+	       direct_bit(t, i);
 }
 
 /* Runs of live pages of t, written to out (if not NULL); their count. */
@@ -273,16 +309,19 @@ static int install(void)
 	return 0;
 }
 
+static void zap_pages(struct mmio_trap *t, bool zapped);
+
 int mmio_trap_register(unsigned long start, unsigned long end,
 		       const struct mmio_trap_ops *ops, void *priv,
 		       uint64_t base, const phys_addr_t *pages,
-		       struct mmio_trap **out)
+		       struct mmio_zap *zap, struct mmio_trap **out)
 {
 	unsigned long n = (end - start) >> PHYS_PAGE_SHIFT, i, live = 0;
+	unsigned long words = DIV_ROUND_UP(n, 64);
 	struct mmio_trap *t;
 	int ret;
 
-	t = ui_zalloc(sizeof(*t) + DIV_ROUND_UP(n, 64) * sizeof(uint64_t));
+	t = ui_zalloc(sizeof(*t) + (zap ? 2 : 1) * words * sizeof(uint64_t));
 	if (!t)
 		return -ENOMEM;
 	t->start = start;
@@ -290,9 +329,16 @@ int mmio_trap_register(unsigned long start, unsigned long end,
 	t->ops = ops;
 	t->priv = priv;
 	t->base = base;
+	t->zap = zap;
+	t->words = words;
 	for (i = 0; i < n; i++) {
-		if (pages && pages[i] != PHYS_ADDR_INVALID)
+		if (pages && pages[i] != PHYS_ADDR_INVALID) {
+			if (zap) {
+				t->live[words + i / 64] |= 1ULL << (i % 64);
+				live++;
+			}
 			continue;
+		}
 		t->live[i / 64] |= 1ULL << (i % 64);
 		live++;
 	}
@@ -302,6 +348,9 @@ int mmio_trap_register(unsigned long start, unsigned long end,
 	ret = install();
 	if (!ret)
 		ret = rebuild(t);
+	/* a mapping made while its device's memory is zapped faults too */
+	if (!ret && zap && atomic_load(&zap->zapped))
+		zap_pages(t, true);
 	mutex_unlock(&trap_lock);
 	if (ret) {
 		ui_free(t);
@@ -316,15 +365,73 @@ void mmio_trap_unmap(struct mmio_trap *t, unsigned long start,
 {
 	unsigned long i, s = (start - t->start) >> PHYS_PAGE_SHIFT;
 	unsigned long e = (end - t->start) >> PHYS_PAGE_SHIFT;
+	unsigned int k;
 	uint64_t bit;
 
+	/* a zap's mprotect never reaches a page once its bit is clear */
+	if (t->zap)
+		mutex_lock(&zap_lock);
 	for (i = s; i < e; i++) {
 		bit = 1ULL << (i % 64);
-		if (!(atomic_fetch_and(&t->live[i / 64], ~bit) & bit))
-			continue;
-		if (atomic_fetch_sub(&t->nr_live, 1) == 1)
-			atomic_fetch_add(&nr_dead, 1);
+		for (k = 0; k < (t->zap ? 2u : 1u); k++) {
+			if (!(atomic_fetch_and(&t->live[k * t->words + i / 64],
+					       ~bit) &
+			      bit))
+				continue;
+			if (atomic_fetch_sub(&t->nr_live, 1) == 1)
+				atomic_fetch_add(&nr_dead, 1);
+		}
 	}
+	if (t->zap)
+		mutex_unlock(&zap_lock);
+}
+
+/* mprotect t's directly mapped pages: no access while zapped, read and
+ * write (as mm maps device frames) when not. */
+static void zap_pages(struct mmio_trap *t, bool zapped)
+{
+	unsigned long i, j, n = trap_pages(t);
+
+	lockdep_assert_held(&trap_lock);
+	mutex_lock(&zap_lock);
+	for (i = 0; i < n; i = j + 1) {
+		for (j = i; j < n && direct_bit(t, j); j++)
+			;
+		if (j > i)
+			WARN_ON(mprotect(
+				(void *)(t->start + (i << PHYS_PAGE_SHIFT)),
+				(j - i) << PHYS_PAGE_SHIFT,
+				zapped ? PROT_NONE : PROT_READ | PROT_WRITE));
+	}
+	mutex_unlock(&zap_lock);
+}
+
+void mmio_zap_init(struct mmio_zap *z, bool zapped)
+{
+	atomic_init(&z->zapped, zapped);
+	atomic_init(&z->sigbus, 0);
+}
+
+/*
+ * The flag is set before the frames lose their access and cleared after
+ * they have it back, so a fault at a frame always finds the flag set;
+ * trapped pages read it on every access.
+ */
+void mmio_zap_set(struct mmio_zap *z, bool zapped)
+{
+	struct trap_table *tb;
+	unsigned int i;
+
+	mutex_lock(&trap_lock);
+	if (zapped)
+		atomic_store(&z->zapped, true);
+	tb = atomic_load(&table);
+	for (i = 0; tb && i < tb->nr_traps; i++)
+		if (tb->traps[i]->zap == z)
+			zap_pages(tb->traps[i], zapped);
+	if (!zapped)
+		atomic_store(&z->zapped, false);
+	mutex_unlock(&trap_lock);
 }
 
 void mmio_trap_sync(void)
@@ -390,6 +497,7 @@ enum emul {
 	EMUL_NOT_OURS,
 	EMUL_DONE,
 	EMUL_UNSUPPORTED,
+	EMUL_SIGBUS, /* a zapped mapping */
 };
 
 static const int greg_of[16] = {
@@ -693,6 +801,37 @@ static void fault_default(int sig, const siginfo_t *si)
 		raise(sig);
 }
 
+/*
+ * A zapped mapping's access: SIGBUS (BUS_ADRERR at the address), as the
+ * kernel's fault handler of such a mapping answers.  It is queued to this
+ * thread with SIGBUS blocked until this handler returns, so it is taken
+ * at the faulting instruction; one that is blocked or ignored there is
+ * reset to the default and unblocked (force_sig_fault), which kills.
+ */
+static void fault_sigbus(unsigned long addr, ucontext_t *uc)
+{
+	siginfo_t info;
+	struct sigaction cur, dfl = {.sa_handler = SIG_DFL};
+	sigset_t bus;
+
+	memset(&info, 0, sizeof(info));
+	info.si_signo = SIGBUS;
+	info.si_code = BUS_ADRERR;
+	info.si_addr = (void *)addr;
+	sigemptyset(&dfl.sa_mask);
+	if (sigismember(&uc->uc_sigmask, SIGBUS) == 1 ||
+	    (!sigaction(SIGBUS, NULL, &cur) && !(cur.sa_flags & SA_SIGINFO) &&
+	     cur.sa_handler == SIG_IGN)) {
+		sigaction(SIGBUS, &dfl, NULL);
+		sigdelset(&uc->uc_sigmask, SIGBUS);
+	}
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	pthread_sigmask(SIG_BLOCK, &bus, NULL);
+	syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), SIGBUS,
+		&info);
+}
+
 /* Give a fault that is not ours to prev, with prev's signal mask. */
 static void chain(int sig, siginfo_t *si, ucontext_t *uc)
 {
@@ -733,12 +872,20 @@ static void trap_sigsegv(int sig, siginfo_t *si, void *ctx)
 	if (si->si_code == SEGV_ACCERR &&
 	    !(uc->uc_mcontext.gregs[REG_ERR] & PF_ERR_INSTR)) {
 		t = lookup(atomic_load(&table), addr);
-		if (t)
+		if (t && t->zap && atomic_load(&t->zap->zapped)) {
+			atomic_fetch_add_explicit(&t->zap->sigbus, 1,
+						  memory_order_relaxed);
+			r = EMUL_SIGBUS;
+		} else if (t && page_live(t, addr)) {
 			r = emulate(t, uc, addr);
+		}
 	}
 	read_exit(rd);
 	switch (r) {
 	case EMUL_DONE:
+		break;
+	case EMUL_SIGBUS:
+		fault_sigbus(addr, uc);
 		break;
 	case EMUL_UNSUPPORTED:
 		report_unsupported(uc, addr);

@@ -35,6 +35,8 @@
 #define UIOMMU_MEM_MMIO_TRAP_H
 
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +77,33 @@ int mm_mmap_device(struct mm *mm, size_t len, const phys_addr_t *pages,
 		   uint64_t vm_flags, const struct mmio_trap_ops *ops,
 		   void *priv, uint64_t base, void **addr);
 
+/*
+ * Zapping (vfio-pci's memory decode off, a reset): a driver's struct
+ * mmio_zap groups the device mappings made with it (mm_mmap_device_zap).
+ * While it is zapped, every access to any page of them, trapped or
+ * directly mapped, raises SIGBUS (BUS_ADRERR, si_addr the address) in the
+ * accessing thread, as the kernel's fault handler of a zapped vfio-pci
+ * BAR mapping answers; the ops are not called.  mmio_zap_set(z, false)
+ * gives every page its access back.  The frames are made PROT_NONE while
+ * zapped.  Taken with no memory-layer lock held (trap_lock); the ops must
+ * not call it.  The driver keeps z alive while a mapping made with it
+ * lives, as it keeps priv.
+ */
+struct mmio_zap {
+	_Atomic bool zapped;
+	_Atomic uint64_t sigbus; /* accesses answered with SIGBUS */
+};
+
+void mmio_zap_init(struct mmio_zap *z, bool zapped);
+void mmio_zap_set(struct mmio_zap *z, bool zapped);
+
+/* mm_mmap_device, the mapping in zap's group (zap may be NULL: none); the
+ * mapping's frames are its pages too (they have a trap, with no ops call). */
+int mm_mmap_device_zap(struct mm *mm, size_t len, const phys_addr_t *pages,
+		       uint64_t vm_flags, const struct mmio_trap_ops *ops,
+		       void *priv, uint64_t base, struct mmio_zap *zap,
+		       void **addr);
+
 /* The counters of the trapped mapping that contains addr (those of the
  * whole mapping mm_mmap_trapped made); -ENOENT if none is live there. */
 int mmio_trap_get_stats(const void *addr, struct mmio_trap_stats *st);
@@ -96,11 +125,11 @@ struct mmio_trap;
 
 /* Publish a trap over [start, end) whose ops see offset base at start:
  * every page live, or (pages non-NULL) those whose pages[i] is
- * PHYS_ADDR_INVALID. */
+ * PHYS_ADDR_INVALID; with zap, the other pages are its direct pages. */
 int mmio_trap_register(unsigned long start, unsigned long end,
 		       const struct mmio_trap_ops *ops, void *priv,
 		       uint64_t base, const phys_addr_t *pages,
-		       struct mmio_trap **out);
+		       struct mmio_zap *zap, struct mmio_trap **out);
 /* Pages [start, end) are no longer trapped (no waiting: call
  * mmio_trap_sync() afterwards, outside the mm's lock). */
 void mmio_trap_unmap(struct mmio_trap *t, unsigned long start,

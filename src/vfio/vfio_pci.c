@@ -45,9 +45,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/vfio.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -59,6 +61,12 @@
 #include "vfio/type1_internal.h"
 
 #define VFIO_PCI_NONE VFIO_PCI_IRQS /* irq_type when no index is on */
+
+/* the unmask eventfd's lock: after igate, before the function's */
+#define VFIO_LOCK_PCI_UNMASK (VFIO_LOCK_PCI_IGATE + 1)
+/* the BAR mappings' zap state: after igate (reset zaps), before the
+ * function's lock and the memory layer's */
+#define VFIO_LOCK_PCI_MEMORY (VFIO_LOCK_PCI_IGATE + 2)
 
 /* intx_state bits */
 #define INTX_LEVEL  (1u << 0) /* the function's INTx output is asserted */
@@ -82,14 +90,21 @@ struct vfio_pci {
 	struct phys_mem *pm;
 
 	/* fixed at creation */
-	unsigned int cfg_size;			 /* 4096 (PCIe) or 256 */
-	unsigned int msi_cap, msix_cap, exp_cap; /* 0: absent */
-	unsigned int msi_max, msix_max;		 /* vectors */
-	bool msi_pvm, intx, reset_works;
+	unsigned int cfg_size; /* 4096 (PCIe) or 256 */
+	unsigned int msi_cap, msix_cap, exp_cap, pm_cap; /* 0: absent */
+	unsigned int msi_max, msix_max;			 /* vectors */
+	bool msi_pvm, msi_64, intx, reset_works;
 	unsigned int msix_bar;	      /* PCI_NUM_BARS: none */
 	uint64_t msix_off, msix_size; /* the table in msix_bar */
 	uint64_t rom_image; /* the ROM's images' bytes (0: no valid ROM) */
 	struct vfio_pci_bar_trap trap[PCI_NUM_BARS];
+	/* every BAR mapping: zapped while Memory Space is off */
+	struct mmio_zap zap;
+	struct mutex memory_lock; /* config writes and resets vs the zap */
+	/* memory_lock: the MSI capability's bytes 6.1 virtualizes (Message
+	 * Control's low byte, address, data), at their offsets in it */
+	uint8_t vmsi[16];
+	_Atomic unsigned int msi_qmax; /* log2 of the vectors SET_IRQS set */
 
 	struct mutex igate;
 	int irq_type;		  /* igate */
@@ -97,9 +112,11 @@ struct vfio_pci {
 	struct vfio_pci_vec *ctx; /* igate: MSI/MSI-X vectors */
 	_Atomic int intx_fd;	  /* igate to change; the INTx handler reads */
 	_Atomic unsigned int intx_state;
-	int err_fd, req_fd; /* igate */
+	int err_fd, req_fd;		/* igate */
+	struct vfio_pci_virqfd *unmask; /* igate: INTx's unmask eventfd */
+	struct mutex unmask_lock;	/* the unmask thread vs intx_fd */
 
-	_Atomic uint64_t signals, intx_masked, resets;
+	_Atomic uint64_t signals, intx_masked, resets, virqfd_unmasks;
 };
 
 static struct vfio_pci *to_vp(struct vfio_device *vdev)
@@ -145,6 +162,39 @@ static void memory_restore(struct vfio_pci *vp, uint16_t cmd)
 {
 	if (!(cmd & PCI_MASK(HDR, CMD_MEM)))
 		cfg_update(vp, PCI_A_COMMAND, 2, PCI_MASK(HDR, CMD_MEM), 0);
+}
+
+/* ---- zapping the BAR mappings -------------------------------------------------------- */
+
+/*
+ * vfio_pci_zap_and_down_write_memory_lock and vfio_pci_mmap_fault: while
+ * the Command register's Memory Space bit is off (a config write cleared
+ * it, or a reset is under way) every mapping of every BAR is zapped, so an
+ * access raises SIGBUS; when the bit is on again they are restored, the
+ * directly mapped frames and the trapped pages alike.  The bit of the
+ * function's own Command register is the one the user sees (the layer's
+ * own short switch-ons for the MSI-X table, memory_enable(), leave the
+ * mappings as they are, as 6.1's physical-only switch does).
+ */
+/* __vfio_pci_memory_enabled: Memory Space on, and the function short of
+ * D3hot. */
+static bool memory_on(struct vfio_pci *vp)
+{
+	if (!(cfg_rd(vp, PCI_A_COMMAND, 2) & PCI_MASK(HDR, CMD_MEM)))
+		return false;
+	return !vp->pm_cap ||
+	       ((cfg_rd(vp, vp->pm_cap + PCI_PM_POWER_STATE_OFF, 1) >>
+		 PCI_PM_POWER_STATE_SHIFT) &
+		((1u << PCI_PM_POWER_STATE_WIDTH) - 1)) != 3;
+}
+
+static void memory_sync(struct vfio_pci *vp)
+{
+	bool off = !memory_on(vp);
+
+	lockdep_assert_held(&vp->memory_lock);
+	if (off != atomic_load(&vp->zap.zapped))
+		mmio_zap_set(&vp->zap, off);
 }
 
 /* ---- eventfds ------------------------------------------------------------------------ */
@@ -238,16 +288,149 @@ static void intx_sync(struct vfio_pci *vp)
 	pci_set_intx_handler(vp->fn, intx_handler, vp);
 }
 
+/* ---- INTx unmask by eventfd (virqfd) ------------------------------------------------- */
+
+/*
+ * The unmask eventfd: a thread of the device's own waits on an epoll set
+ * holding our dup of the user's eventfd (edge-triggered: every write to it
+ * is one event, whatever its count, as the kernel's wait-queue callback
+ * sees each signal; the count is the user's and is never read here) and a
+ * stop eventfd.  Each event unmasks INTx as ACTION_UNMASK does, so a line
+ * still asserted is signalled (and automasked) again at once.  An eventfd
+ * already signalled when it is set unmasks once at once (epoll reports an
+ * fd that is ready when added), as vfio_virqfd_enable does.
+ *
+ * Lifetime: made by SET_IRQS INTx UNMASK DATA_EVENTFD (fd >= 0) while
+ * INTx is the index in use, ended by the same with fd -1, and by
+ * intx_disable (SET_IRQS count 0, the index changing, the last close and
+ * destroy); a reset keeps it, as 6.1's reset keeps the interrupt setup.
+ * Ending it writes the stop eventfd and joins the thread, so no unmask
+ * from it runs afterwards.
+ *
+ * Locking: vp->unmask is igate's.  The thread takes only unmask_lock
+ * (after igate, before the function's lock) around each unmask: the
+ * trigger eventfd it signals is stable under it, since intx_set_signal
+ * swaps and closes the trigger holding unmask_lock.  The thread never
+ * takes igate, so joining it under igate cannot deadlock.
+ */
+struct vfio_pci_virqfd {
+	struct vfio_pci *vp;
+	int efd;  /* our dup of the user's eventfd */
+	int stop; /* eventfd: end the thread */
+	int epfd;
+	pthread_t thread;
+};
+
+static void *virqfd_thread(void *arg)
+{
+	struct vfio_pci_virqfd *q = arg;
+	struct epoll_event ev[2];
+	int n, i;
+
+	for (;;) {
+		n = epoll_wait(q->epfd, ev, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return NULL;
+		for (i = 0; i < n; i++)
+			if (ev[i].data.fd == q->stop)
+				return NULL;
+		mutex_lock(&q->vp->unmask_lock);
+		intx_unmask(q->vp);
+		atomic_fetch_add_explicit(&q->vp->virqfd_unmasks, 1,
+					  memory_order_relaxed);
+		mutex_unlock(&q->vp->unmask_lock);
+	}
+}
+
+static void virqfd_free(struct vfio_pci_virqfd *q)
+{
+	if (q->epfd >= 0)
+		close(q->epfd);
+	if (q->stop >= 0)
+		close(q->stop);
+	eventfd_put(q->efd);
+	ui_free(q);
+}
+
+/* vfio_virqfd_disable: the thread ended and joined. */
+static void virqfd_disable(struct vfio_pci *vp)
+{
+	struct vfio_pci_virqfd *q = vp->unmask;
+
+	lockdep_assert_held(&vp->igate);
+	if (!q)
+		return;
+	vp->unmask = NULL;
+	WARN_ON(eventfd_write(q->stop, 1));
+	pthread_join(q->thread, NULL);
+	virqfd_free(q);
+}
+
+static int epoll_add(int epfd, int fd, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.fd = fd};
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* vfio_virqfd_enable: the user's fd checked (-EBADF, -EINVAL: not an
+ * eventfd), then -EBUSY if one is set already. */
+static int virqfd_enable(struct vfio_pci *vp, int32_t fd)
+{
+	struct vfio_pci_virqfd *q;
+	int ret;
+
+	lockdep_assert_held(&vp->igate);
+	q = ui_zalloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->vp = vp;
+	q->stop = q->epfd = -1;
+	q->efd = eventfd_get(fd);
+	if (q->efd < 0) {
+		ret = q->efd;
+		goto err;
+	}
+	if (vp->unmask) {
+		ret = -EBUSY;
+		goto err;
+	}
+	q->stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	q->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (q->stop < 0 || q->epfd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = epoll_add(q->epfd, q->stop, EPOLLIN);
+	if (!ret)
+		ret = epoll_add(q->epfd, q->efd, EPOLLIN | EPOLLET);
+	if (ret)
+		goto err;
+	ret = -pthread_create(&q->thread, NULL, virqfd_thread, q);
+	if (ret)
+		goto err;
+	vp->unmask = q;
+	return 0;
+
+err:
+	virqfd_free(q);
+	return ret;
+}
+
 static int intx_set_signal(struct vfio_pci *vp, int32_t fd)
 {
 	int old, nfd;
 
 	lockdep_assert_held(&vp->igate);
+	mutex_lock(&vp->unmask_lock);
 	old = atomic_exchange(&vp->intx_fd, -1);
 	if (old >= 0) {
 		intx_sync(vp);
 		eventfd_put(old);
 	}
+	mutex_unlock(&vp->unmask_lock);
 	if (fd < 0)
 		return 0;
 	nfd = eventfd_get(fd);
@@ -273,6 +456,7 @@ static int intx_enable(struct vfio_pci *vp)
 static void intx_disable(struct vfio_pci *vp)
 {
 	lockdep_assert_held(&vp->igate);
+	virqfd_disable(vp);
 	intx_set_signal(vp, -1);
 	atomic_fetch_and(&vp->intx_state, ~INTX_MASKED);
 	vp->num_ctx = 0;
@@ -407,6 +591,7 @@ static int msi_enable(struct vfio_pci *vp, unsigned int nvec, bool msix)
 			   PCI_MASK(MSIX, FUNC_MASK), 0);
 	} else {
 		n = log2_up(nvec);
+		atomic_store(&vp->msi_qmax, n);
 		if (vp->msi_pvm)
 			cfg_wr(vp, vp->msi_cap + PCI_A_MSI_MASK, 4,
 			       (uint32_t)(~0ULL >> (64 - vp->msi_max)));
@@ -464,8 +649,15 @@ static int set_intx_unmask(struct vfio_pci *vp, unsigned int start,
 {
 	if (vp->irq_type != VFIO_PCI_INTX_IRQ_INDEX)
 		return -EINVAL;
-	if (flags & VFIO_IRQ_SET_DATA_EVENTFD)
-		return -ENOTTY; /* unmask by eventfd (virqfd): not built */
+	if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+		/* a write to the eventfd unmasks; a negative fd ends it */
+		if (start != 0 || count != 1)
+			return -EINVAL;
+		if (*(const int32_t *)data >= 0)
+			return virqfd_enable(vp, *(const int32_t *)data);
+		virqfd_disable(vp);
+		return 0;
+	}
 	if ((flags & VFIO_IRQ_SET_DATA_BOOL) && !count)
 		return -EINVAL; /* no byte to read */
 	if (flags & VFIO_IRQ_SET_DATA_NONE)
@@ -900,12 +1092,17 @@ static void reset_function(struct vfio_pci *vp)
 	struct saved_cfg s;
 
 	lockdep_assert_held(&vp->igate);
+	/* the mappings zapped for the reset, back if decoding is on after */
+	mutex_lock(&vp->memory_lock);
+	mmio_zap_set(&vp->zap, true);
 	save_cfg(vp, &s);
 	/* pci_dev_save_and_disable: only Interrupt Disable in Command */
 	cfg_wr(vp, PCI_A_COMMAND, 2, PCI_MASK(HDR, CMD_INTX_DISABLE));
 	pci_function_reset(vp->fn);
 	atomic_fetch_add(&vp->resets, 1);
 	restore_cfg(vp, &s);
+	memory_sync(vp);
+	mutex_unlock(&vp->memory_lock);
 }
 
 static long ioctl_reset(struct vfio_pci *vp)
@@ -982,26 +1179,132 @@ static size_t chunk(uint64_t pos, size_t count)
 
 /* vfio_pci_config_rw: an access past configuration space is -EFAULT,
  * not clipped. */
-static ssize_t config_rw(struct vfio_pci *vp, uint8_t *buf, size_t count,
-			 uint64_t pos, bool write)
+/*
+ * MSI as 6.1 virtualizes it (init_pci_cap_msi_perm, vfio_msi_config_write):
+ * the low byte of Message Control, the address and the data are the
+ * user's own copy, read back as written; the mask and pending bits are
+ * the device's.  A write of the control byte then goes to the device with
+ * Enable cleared unless MSI is the index SET_IRQS has on, and Multiple
+ * Message Enable no larger than SET_IRQS asked for; the copy keeps the
+ * same.  What SET_IRQS programs does not show in the copy.
+ */
+static bool msi_virt_byte(const struct vfio_pci *vp, unsigned int o)
 {
-	size_t done = 0, n;
+	if (!vp->msi_cap || o < vp->msi_cap)
+		return false;
+	o -= vp->msi_cap;
+	return o == PCI_A_MSI_CONTROL ||
+	       (o >= PCI_A_MSI_ADDRESS_LO && o < (vp->msi_64 ? 14u : 10u));
+}
+
+static void msi_flags_fixup(struct vfio_pci *vp)
+{
+	unsigned int qmax = atomic_load(&vp->msi_qmax);
+	uint16_t flags, mme = (uint16_t)PCI_MASK(MSI, MME);
+
+	lockdep_assert_held(&vp->igate);
+	lockdep_assert_held(&vp->memory_lock);
+	flags = (uint16_t)(vp->vmsi[PCI_A_MSI_CONTROL] |
+			   cfg_rd(vp, vp->msi_cap + PCI_A_MSI_CONTROL + 1, 1)
+				   << 8);
+	if (vp->irq_type != VFIO_PCI_MSI_IRQ_INDEX)
+		flags &= (uint16_t)~PCI_MASK(MSI, ENABLE);
+	if ((flags & mme) > (qmax << PCI_MSI_MME_SHIFT))
+		flags = (uint16_t)((flags & ~mme) |
+				   (qmax << PCI_MSI_MME_SHIFT));
+	vp->vmsi[PCI_A_MSI_CONTROL] = (uint8_t)flags;
+	cfg_wr(vp, vp->msi_cap + PCI_A_MSI_CONTROL, 2, flags);
+}
+
+/* vfio_config_init: the copy from the device, at open */
+static void msi_virt_init(struct vfio_pci *vp)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&vp->memory_lock);
+	for (i = 0; vp->msi_cap && i < sizeof(vp->vmsi); i++)
+		vp->vmsi[i] = (uint8_t)cfg_rd(vp, vp->msi_cap + i, 1);
+}
+
+/*
+ * 6.1's write permissions where they differ from the function's own: the
+ * MSI-X Message Control word is not the user's to write (6.1 gives the
+ * capability no write bits: only SET_IRQS changes it), and DevCtl's
+ * Initiate FLR is vfio's, which resets with the state saved and restored
+ * (vfio_exp_config_write); *flr says it was written.  v is the chunk of n
+ * bytes at pos.
+ */
+static uint32_t cfg_write_filter(struct vfio_pci *vp, unsigned int pos,
+				 unsigned int n, uint32_t v, bool *flr,
+				 bool *msi_flags)
+{
+	unsigned int flr_byte = vp->exp_cap + PCI_EXP_DEVCTL_BCR_FLR_OFF +
+				PCI_EXP_DEVCTL_BCR_FLR_SHIFT / 8;
+	unsigned int flr_bit = PCI_EXP_DEVCTL_BCR_FLR_SHIFT % 8, i, o;
+	uint32_t cur = 0, m;
+	bool have = false;
+
+	for (i = 0; i < n; i++) {
+		o = pos + i;
+		m = 0xffu << (8 * i);
+		if ((vp->msix_cap &&
+		     (o == vp->msix_cap + PCI_A_MSIX_CONTROL ||
+		      o == vp->msix_cap + PCI_A_MSIX_CONTROL + 1)) ||
+		    msi_virt_byte(vp, o)) {
+			if (msi_virt_byte(vp, o)) {
+				vp->vmsi[o - vp->msi_cap] =
+					(uint8_t)(v >> (8 * i));
+				*msi_flags |= o ==
+					      vp->msi_cap + PCI_A_MSI_CONTROL;
+			}
+			if (!have)
+				cur = cfg_rd(vp, pos, n);
+			have = true;
+			v = (v & ~m) | (cur & m);
+		}
+		if (vp->exp_cap && o == flr_byte &&
+		    (v >> (8 * i + flr_bit) & 1)) {
+			*flr = true;
+			v &= ~(1u << (8 * i + flr_bit));
+		}
+	}
+	return v;
+}
+
+static ssize_t config_rw_locked(struct vfio_pci *vp, uint8_t *buf, size_t count,
+				uint64_t pos, bool write, bool *flr)
+{
+	size_t done = 0, n, i;
+	bool msi_flags;
 	uint32_t v;
 	int ret;
 
+	lockdep_assert_held(&vp->memory_lock);
 	while (done < count) {
 		if (pos >= vp->cfg_size || pos + (count - done) > vp->cfg_size)
 			return -EFAULT;
 		n = chunk(pos, count - done);
 		if (write) {
 			v = 0;
+			msi_flags = false;
 			if (copy_from_user(&v, buf + done, n))
 				return -EFAULT;
+			v = cfg_write_filter(vp, (unsigned int)pos,
+					     (unsigned int)n, v, flr,
+					     &msi_flags);
 			ret = pci_config_write(vp->fn, (unsigned int)pos,
 					       (unsigned int)n, v);
+			if (!ret && msi_flags)
+				msi_flags_fixup(vp);
 		} else {
 			ret = pci_config_read(vp->fn, (unsigned int)pos,
 					      (unsigned int)n, &v);
+			for (i = 0; !ret && i < n; i++)
+				if (msi_virt_byte(vp, (unsigned int)(pos + i)))
+					v = (v & ~(0xffu << (8 * i))) |
+					    (uint32_t)vp->vmsi[pos + i -
+							       vp->msi_cap]
+						    << (8 * i);
 			if (!ret && copy_to_user(buf + done, &v, n))
 				return -EFAULT;
 		}
@@ -1032,6 +1335,9 @@ static ssize_t bar_rw(struct vfio_pci *vp, unsigned int bar, uint8_t *buf,
 	if (pos >= size)
 		return -EINVAL;
 	count = (size_t)min((uint64_t)count, size - pos);
+	/* vfio_pci_core_do_io_rw's memory test, the MSI-X table included */
+	if (!memory_on(vp))
+		return -EIO;
 	if (bar == vp->msix_bar) {
 		x_start = vp->msix_off;
 		x_end = vp->msix_off + vp->msix_size;
@@ -1073,6 +1379,35 @@ static ssize_t bar_rw(struct vfio_pci *vp, unsigned int bar, uint8_t *buf,
 		pos += n;
 	}
 	return (ssize_t)done;
+}
+
+/* A write that clears or sets Memory Space, or moves the function to or
+ * from D3hot, zaps or restores the BAR mappings (vfio_basic_config_write,
+ * vfio_pm_config_write); one that initiates FLR resets as
+ * VFIO_DEVICE_RESET does, where DevCap offers FLR. */
+static ssize_t config_rw(struct vfio_pci *vp, uint8_t *buf, size_t count,
+			 uint64_t pos, bool write)
+{
+	bool flr = false;
+	ssize_t ret;
+
+	if (!write) {
+		mutex_lock(&vp->memory_lock);
+		ret = config_rw_locked(vp, buf, count, pos, false, &flr);
+		mutex_unlock(&vp->memory_lock);
+		return ret;
+	}
+	/* igate: the MSI fixup reads the index in use; a reset needs it */
+	mutex_lock(&vp->igate);
+	mutex_lock(&vp->memory_lock);
+	ret = config_rw_locked(vp, buf, count, pos, true, &flr);
+	memory_sync(vp);
+	mutex_unlock(&vp->memory_lock);
+	if (flr && (cfg_rd(vp, vp->exp_cap + PCI_A_EXP_DEVCAP, 4) &
+		    PCI_MASK(EXP, DEVCAP_FLR)))
+		reset_function(vp);
+	mutex_unlock(&vp->igate);
+	return ret;
 }
 
 /* The ROM region: the BAR's size; the images' bytes, then 0xff. */
@@ -1212,8 +1547,8 @@ static int vfio_pci_mmap_mm(struct vfio_device *vdev, struct mm *mm, off_t off,
 		    !IS_ALIGNED(pages[i], PHYS_PAGE_SIZE))
 			pages[i] = PHYS_ADDR_INVALID;
 	}
-	ret = mm_mmap_device(mm, len, pages, 0, &trap_ops, &vp->trap[index],
-			     start, addr);
+	ret = mm_mmap_device_zap(mm, len, pages, 0, &trap_ops, &vp->trap[index],
+				 start, &vp->zap, addr);
 	ui_free(pages);
 	return ret;
 }
@@ -1229,7 +1564,11 @@ static int vfio_pci_open_device(struct vfio_device *vdev)
 	mutex_lock(&vp->igate);
 	if (vp->reset_works)
 		reset_function(vp);
+	mutex_lock(&vp->memory_lock);
 	cfg_update(vp, PCI_A_COMMAND, 2, 0, PCI_MASK(HDR, CMD_MEM));
+	memory_sync(vp);
+	msi_virt_init(vp);
+	mutex_unlock(&vp->memory_lock);
 	mutex_unlock(&vp->igate);
 	return 0;
 }
@@ -1313,12 +1652,14 @@ int vfio_pci_create(struct pci_function *fn, struct device *dev,
 	vp->msi_cap = pci_find_capability(cfg, PCI_CAP_ID_MSI);
 	vp->msix_cap = pci_find_capability(cfg, PCI_CAP_ID_MSIX);
 	vp->exp_cap = pci_find_capability(cfg, PCI_CAP_ID_EXP);
+	vp->pm_cap = pci_find_capability(cfg, PCI_CAP_ID_PM);
 	vp->cfg_size = vp->exp_cap ? PCI_CFG_EXP_SIZE : PCI_CFG_SIZE;
 	vp->intx = PCI_EX(cfg, 0, HDR, INT_PIN) != 0;
 	vp->msix_bar = PCI_NUM_BARS;
 	if (vp->msi_cap) {
 		vp->msi_max = 1u << PCI_EX(cfg, vp->msi_cap, MSI, MMC);
 		vp->msi_pvm = PCI_EX(cfg, vp->msi_cap, MSI, PVM);
+		vp->msi_64 = PCI_EX(cfg, vp->msi_cap, MSI, ADDR64);
 	}
 	if (vp->msix_cap) {
 		vp->msix_max = PCI_EX(cfg, vp->msix_cap, MSIX, TABLE_SIZE) + 1;
@@ -1337,6 +1678,9 @@ int vfio_pci_create(struct pci_function *fn, struct device *dev,
 	for (i = 0; i < PCI_NUM_BARS; i++)
 		vp->trap[i] = (struct vfio_pci_bar_trap){vp, i};
 	mutex_init(&vp->igate, VFIO_LOCK_PCI_IGATE);
+	mutex_init(&vp->unmask_lock, VFIO_LOCK_PCI_UNMASK);
+	mutex_init(&vp->memory_lock, VFIO_LOCK_PCI_MEMORY);
+	mmio_zap_init(&vp->zap, !PCI_EX(cfg, 0, HDR, CMD_MEM));
 	vp->irq_type = VFIO_PCI_NONE;
 	atomic_init(&vp->intx_fd, -1);
 	vp->err_fd = vp->req_fd = -1;
@@ -1359,6 +1703,8 @@ void vfio_pci_destroy(struct vfio_device *vdev)
 	mutex_unlock(&vp->igate);
 	if (vp->intx)
 		pci_set_intx_handler(vp->fn, NULL, NULL);
+	mutex_destroy(&vp->memory_lock);
+	mutex_destroy(&vp->unmask_lock);
 	mutex_destroy(&vp->igate);
 	ui_free(vp);
 }
@@ -1375,4 +1721,7 @@ void vfio_pci_get_stats(struct vfio_device *vdev, struct vfio_pci_stats *st)
 	st->signals = atomic_load(&vp->signals);
 	st->intx_masked = atomic_load(&vp->intx_masked);
 	st->resets = atomic_load(&vp->resets);
+	st->virqfd_unmasks = atomic_load(&vp->virqfd_unmasks);
+	st->zapped = atomic_load(&vp->zap.zapped);
+	st->zap_faults = atomic_load(&vp->zap.sigbus);
 }

@@ -25,9 +25,12 @@
 #define VFIO_PCI_IRQS	 5 /* INTx, MSI, MSI-X, ERR, REQ */
 
 struct vfio_pci_stats {
-	uint64_t signals;     /* eventfd signals sent (all indexes) */
-	uint64_t intx_masked; /* INTx automasks */
-	uint64_t resets;      /* function-level resets done */
+	uint64_t signals;	 /* eventfd signals sent (all indexes) */
+	uint64_t intx_masked;	 /* INTx automasks */
+	uint64_t resets;	 /* function-level resets done */
+	uint64_t virqfd_unmasks; /* INTx unmasks by the unmask eventfd */
+	uint64_t zap_faults;	 /* BAR mapping accesses answered SIGBUS */
+	bool zapped;		 /* the BAR mappings are zapped now */
 };
 
 /* -EINVAL for a name that does not fit, -ENOMEM. */
