@@ -135,16 +135,15 @@ static void expect_absent(const char *path)
 		      errno == ENOENT,
 	      "statx ENOENT", path);
 	errno = 0;
-	check(!realpath(path, buf) && errno == ENOENT, "realpath ENOENT",
-	      path);
+	check(!realpath(path, buf) && errno == ENOENT, "realpath ENOENT", path);
 }
 
 /* A link: its text through readlink and readlinkat, and realpath (and
  * __realpath_chk) giving the kernel's path. */
 static void expect_link(const char *path, const char *text, const char *real)
 {
-	realpath_chk_fn chk =
-		(realpath_chk_fn)dlsym(RTLD_DEFAULT, "__realpath_chk");
+	realpath_chk_fn chk = (realpath_chk_fn)dlsym(RTLD_DEFAULT, "__realpath_"
+								   "chk");
 	char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX], d[PATH_MAX];
 	char *e;
 	ssize_t n;
@@ -246,8 +245,7 @@ static void expect_readonly(const char *path)
 	errno = 0;
 	check(!fopen(path, "w") && errno == EACCES, "fopen w", path);
 	errno = 0;
-	check(access(path, W_OK) == -1 && errno == EACCES, "access W_OK",
-	      path);
+	check(access(path, W_OK) == -1 && errno == EACCES, "access W_OK", path);
 }
 
 static void dev_vfio(void)
@@ -268,8 +266,8 @@ static void dev_vfio(void)
 	check(!access("/dev/vfio/vfio", R_OK | W_OK), "access R_OK|W_OK",
 	      "/dev/vfio/vfio");
 	errno = 0;
-	check(stat("/dev/vfio/7", &st) == -1 && errno == ENOENT,
-	      "stat ENOENT", "/dev/vfio/7");
+	check(stat("/dev/vfio/7", &st) == -1 && errno == ENOENT, "stat ENOENT",
+	      "/dev/vfio/7");
 	fd = open("/dev/vfio/vfio", O_RDWR);
 	check(fd >= 0 && ioctl(fd, VFIO_GET_API_VERSION) == VFIO_API_VERSION,
 	      "still the VFIO container", "/dev/vfio/vfio");
@@ -284,8 +282,11 @@ static void platform_devices(void)
 	expect_text("/sys/module/vfio_iommu_type1/parameters/dma_entry_limit",
 		    "65535\n");
 	expect_text("/sys/kernel/iommu_groups/1/type", "DMA\n");
-	expect_text("/sys/kernel/iommu_groups/0/reserved_regions",
-		    "0x0000000008000000 0x00000000080fffff msi\n");
+	expect_text("/sys/kernel/iommu_groups/0/reserved_regions", "0x000000000"
+								   "8000000 "
+								   "0x000000000"
+								   "80fffff "
+								   "msi\n");
 	expect_stat("/sys/module/vfio", S_IFDIR, true);
 	expect_stat("//sys/./module/vfio_pci/", S_IFDIR, true);
 	expect_stat("/sys/module/vfio_pci/parameters/disable_idle_d3", S_IFREG,
@@ -317,8 +318,9 @@ static void pci_device(void)
 		return;
 	}
 	expect_dir("/sys/bus/pci/devices", BDF);
-	expect_dir("/sys/bus/pci/drivers/vfio-pci",
-		   BDF " bind module new_id remove_id uevent unbind");
+	expect_dir("/sys/bus/pci/drivers/vfio-pci", BDF " bind module new_id "
+							"remove_id uevent "
+							"unbind");
 	expect_text("/sys/bus/pci/devices/" BDF "/vendor", "0x8086\n");
 	expect_text("/sys/bus/pci/devices/" BDF "/device", "0x2021\n");
 	expect_text("/sys/bus/pci/devices/" BDF "/numa_node", "-1\n");
