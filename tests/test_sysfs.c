@@ -395,6 +395,11 @@ static void test_lookups(void **state)
 	assert_false(sysfs_in_view(f->m, "/sys/devices/system/cpu"));
 	assert_false(sysfs_in_view(f->m, "/sys/bus/pcie"));
 	assert_false(sysfs_in_view(f->m, "/dev/vfio2"));
+	/* without the machine: only the platform directory needs it */
+	assert_true(sysfs_maybe_in_view("/sys/module/vfio_pci"));
+	assert_true(sysfs_maybe_in_view("/sys/devices/platform/serial8250"));
+	assert_false(sysfs_maybe_in_view("/sys/devices/system/cpu/cpu0"));
+	assert_false(sysfs_maybe_in_view("/sys/module/kvm"));
 
 	assert_int_equal(sysfs_dev_node(f->m, "/dev/vfio/vfio", &mode, &rdev),
 			 0);
@@ -427,6 +432,8 @@ static void test_front_redirect(void **state)
 	assert_int_equal(uiommu_sysfs_redirect("/sys/devices/system/cpu", buf,
 					       sizeof(buf)),
 			 0);
+	/* a /sys path outside the view builds nothing */
+	assert_int_equal(uiommu_system_exit(), -ENODEV);
 	assert_int_equal(uiommu_sysfs_redirect("/sys//module/./vfio/", buf,
 					       sizeof(buf)),
 			 1);

@@ -411,7 +411,7 @@ int uiommu_sysfs_redirect(const char *path, char *buf, size_t len)
 	ret = normalize(path, norm, sizeof(norm));
 	if (ret)
 		return ret;
-	if (!maybe_view(norm) && strcmp(norm, "/dev/vfio"))
+	if (!sysfs_maybe_in_view(norm))
 		return 0;
 	s = view_get(&ret);
 	if (!s)

@@ -721,7 +721,8 @@ static bool under(const char *path, const char *prefix)
 	return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
 }
 
-bool sysfs_in_view(const struct machine *m, const char *path)
+/* The prefixes every machine's view has. */
+static bool in_fixed_view(const char *path)
 {
 	static const char *const fixed[] = {
 		"/sys/bus/pci",
@@ -732,11 +733,25 @@ bool sysfs_in_view(const struct machine *m, const char *path)
 		"/sys/module/vfio_iommu_type1",
 		"/dev/vfio",
 	};
-	char prefix[64 + TOPOLOGY_NAME_LEN];
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(fixed); i++)
 		if (under(path, fixed[i]))
 			return true;
+	return false;
+}
+
+bool sysfs_maybe_in_view(const char *path)
+{
+	return in_fixed_view(path) ||
+	       !strncmp(path, "/sys/devices/platform/", 22);
+}
+
+bool sysfs_in_view(const struct machine *m, const char *path)
+{
+	char prefix[64 + TOPOLOGY_NAME_LEN];
+
+	if (in_fixed_view(path))
+		return true;
 	if (strncmp(path, "/sys/devices/platform/", 22))
 		return false;
 	for (unsigned int i = 0; i < m->nr_iommus; i++) {

@@ -139,6 +139,10 @@ int sysfs_remove(const char *top);
  * /sys/module/vfio, vfio_pci and vfio_iommu_type1, /sys/devices/platform/
  * NAME of the SMMUs and platform devices, /dev/vfio). */
 bool sysfs_in_view(const struct machine *m, const char *path);
+/* Whether path may be in some machine's view (what sysfs_in_view answers
+ * without looking at the machine: the fixed prefixes, or a platform
+ * device's directory): false means the system need not be built. */
+bool sysfs_maybe_in_view(const char *path);
 /* For /dev/vfio/vfio and /dev/vfio/N of m's groups: the mode and device
  * number a stat reports; -ENOENT for any other path. */
 int sysfs_dev_node(const struct machine *m, const char *path, mode_t *mode,
