@@ -8,6 +8,27 @@
  * with the system described by $UIOMMU_TOPOLOGY.  Everything else goes to
  * the C library.
  *
+ * The machine's sysfs view (src/system/sysfs.c, docs/sysfs.md): path
+ * lookups under the view's prefixes (/sys/bus/pci, /sys/devices/pci0000:00,
+ * /sys/kernel/iommu_groups, /sys/module/vfio{,_pci,_iommu_type1},
+ * /sys/devices/platform/<the machine's SMMUs and platform devices>,
+ * /dev/vfio) go to the tree the front renders: open, openat and their
+ * 64-bit and fortified variants, fopen, the stat family (stat, lstat,
+ * fstatat, statx and glibc's older __xstat entry points), access,
+ * faccessat, readlink, readlinkat, realpath (which answers the path the
+ * kernel would: /sys/devices/pci0000:00/BDF, not the tree's), opendir and
+ * scandir.  readdir, fstat and openat relative to a directory fd work on
+ * the tree itself.  The view is read-only: opening one of its files for
+ * writing, or access(W_OK), is EACCES.  stat of /dev/vfio/vfio and
+ * /dev/vfio/N reports the character devices they are (misc 10:196; the
+ * groups on a dynamic major).  Relative paths resolved against the working
+ * directory are not redirected.
+ *
+ * Signals: sigaction, signal, bsd_signal, sysv_signal, sigset for SIGSEGV
+ * and SIGBUS go through mmio_trap_sigaction(), so that a program's handler
+ * is chained behind the trap handler of trapped MMIO and cannot displace
+ * it; faults that are not trapped accesses reach the program's handler.
+ *
  * The program's own memory (malloc, anonymous mmap) is adopted by the
  * library when VFIO_IOMMU_MAP_DMA first pins it (mm_set_adopt).  Once the
  * program used VFIO, its munmap and madvise go through mm
@@ -33,17 +54,24 @@
  */
 /* both open and open64 are defined here: no 64-bit redirection of names */
 #undef _FILE_OFFSET_BITS
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "mem/mem.h"
+#include "mem/mmio_trap.h"
 #include <uiommu/uapi.h>
 #include "system/system.h"
 
@@ -141,25 +169,82 @@ static mode_t va_mode(int flags, va_list ap)
 
 #define UNPAREN(...) __VA_ARGS__
 
+/* ---- the sysfs view ------------------------------------------------------ */
+
+/*
+ * The path to give the C library for path: the rendered tree's when path
+ * lies in the view (into buf, PATH_MAX bytes), else path itself; NULL
+ * with errno set when the view cannot serve it, or (writes) when the
+ * caller would write into the view.
+ */
+static const char *view_path(const char *path, char *buf, bool writes)
+{
+	int ret;
+
+	if (in_lib || !path || path[0] != '/')
+		return path;
+	ret = IN_LIB(uiommu_sysfs_redirect(path, buf, PATH_MAX));
+	if (ret < 0) {
+		errno = -ret;
+		return NULL;
+	}
+	if (!ret)
+		return path;
+	if (writes && strncmp(path, "/dev/", 5)) {
+		errno = EACCES;
+		return NULL;
+	}
+	return buf;
+}
+
+static bool open_writes(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
+}
+
+static bool fopen_writes(const char *mode)
+{
+	return mode && strpbrk(mode, "wa+");
+}
+
+/* stat of a /dev/vfio node: the character device it is. */
+static void dev_node_fix(const char *path, struct stat *st)
+{
+	mode_t mode;
+	dev_t rdev;
+
+	if (path && !strncmp(path, "/dev/vfio/", 10) &&
+	    !IN_LIB(uiommu_sysfs_dev_node(path, &mode, &rdev))) {
+		st->st_mode = mode;
+		st->st_rdev = rdev;
+		st->st_size = 0;
+	}
+}
+
 /*
  * open, open64 (params (const char *path)) and openat, openat64 (params
  * (int dirfd, const char *path): /dev/vfio paths are absolute, so dirfd
  * does not matter): ours, or the C library's with the mode it may take.
  * args names the params for the C library's call.
  */
-#define DEFINE_OPEN(name, params, args)                        \
-	EXPORT int name(UNPAREN params, int flags, ...)        \
-	{                                                      \
-		va_list ap;                                    \
-		mode_t mode;                                   \
-                                                               \
-		va_start(ap, flags);                           \
-		mode = va_mode(flags, ap);                     \
-		va_end(ap);                                    \
-		if (our_path(path))                            \
-			return our_open(path, flags);          \
-		REAL(name);                                    \
-		return real_##name(UNPAREN args, flags, mode); \
+#define DEFINE_OPEN(name, params, args)                            \
+	EXPORT int name(UNPAREN params, int flags, ...)            \
+	{                                                          \
+		va_list ap;                                        \
+		mode_t mode;                                       \
+                                                                   \
+		va_start(ap, flags);                               \
+		mode = va_mode(flags, ap);                         \
+		va_end(ap);                                        \
+		char __buf[PATH_MAX];                              \
+                                                                   \
+		if (our_path(path))                                \
+			return our_open(path, flags);              \
+		path = view_path(path, __buf, open_writes(flags)); \
+		if (!path)                                         \
+			return -1;                                 \
+		REAL(name);                                        \
+		return real_##name(UNPAREN args, flags, mode);     \
 	}
 
 DEFINE_OPEN(open, (const char *path), (path))
@@ -417,4 +502,372 @@ EXPORT void *mremap(void *addr, size_t old_len, size_t new_len, int flags, ...)
 		return out;
 	}
 	return host_mremap(addr, old_len, new_len, flags, new_addr);
+}
+
+/* ---- path lookups in the sysfs view ---------------------------------------- */
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	char buf[PATH_MAX];
+
+	path = view_path(path, buf, fopen_writes(mode));
+	if (!path)
+		return NULL;
+	REAL(fopen);
+	return real_fopen(path, mode);
+}
+
+EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	char buf[PATH_MAX];
+
+	path = view_path(path, buf, fopen_writes(mode));
+	if (!path)
+		return NULL;
+	REAL(fopen64);
+	return real_fopen64(path, mode);
+}
+
+/*
+ * The stat family: fstatat (with AT_SYMLINK_NOFOLLOW for lstat) on the
+ * view's path, then the /dev/vfio nodes' type.  struct stat and stat64
+ * are one layout on x86-64, as glibc's own aliases assume.
+ */
+static int view_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	char buf[PATH_MAX];
+	const char *p = view_path(path, buf, false);
+	int ret;
+
+	if (!p)
+		return -1;
+	REAL(fstatat);
+	ret = real_fstatat(dirfd, p, st, flags);
+	if (!ret && p != path)
+		dev_node_fix(path, st);
+	return ret;
+}
+
+EXPORT int stat(const char *path, struct stat *st)
+{
+	return view_fstatat(AT_FDCWD, path, st, 0);
+}
+
+EXPORT int lstat(const char *path, struct stat *st)
+{
+	return view_fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	return view_fstatat(dirfd, path, st, flags);
+}
+
+EXPORT int stat64(const char *path, struct stat64 *st)
+{
+	return view_fstatat(AT_FDCWD, path, (struct stat *)st, 0);
+}
+
+EXPORT int lstat64(const char *path, struct stat64 *st)
+{
+	return view_fstatat(AT_FDCWD, path, (struct stat *)st,
+			    AT_SYMLINK_NOFOLLOW);
+}
+
+EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
+{
+	return view_fstatat(dirfd, path, (struct stat *)st, flags);
+}
+
+/* glibc's entry points before 2.33, which older binaries still call */
+EXPORT int __xstat(int ver, const char *path, struct stat *st);
+EXPORT int __xstat(int ver, const char *path, struct stat *st)
+{
+	return view_fstatat(AT_FDCWD, path, st, 0);
+}
+
+EXPORT int __lxstat(int ver, const char *path, struct stat *st);
+EXPORT int __lxstat(int ver, const char *path, struct stat *st)
+{
+	return view_fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st,
+		      int flags);
+EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st,
+		      int flags)
+{
+	return view_fstatat(dirfd, path, st, flags);
+}
+
+EXPORT int __xstat64(int ver, const char *path, struct stat64 *st);
+EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
+{
+	return view_fstatat(AT_FDCWD, path, (struct stat *)st, 0);
+}
+
+EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st);
+EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
+{
+	return view_fstatat(AT_FDCWD, path, (struct stat *)st,
+			    AT_SYMLINK_NOFOLLOW);
+}
+
+EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,
+			int flags);
+EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st,
+			int flags)
+{
+	return view_fstatat(dirfd, path, (struct stat *)st, flags);
+}
+
+EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
+		 struct statx *stx)
+{
+	char buf[PATH_MAX];
+	const char *p = view_path(path, buf, false);
+	mode_t mode;
+	dev_t rdev;
+	int ret;
+
+	if (!p)
+		return -1;
+	REAL(statx);
+	ret = real_statx(dirfd, p, flags, mask, stx);
+	if (!ret && p != path && !strncmp(path, "/dev/vfio/", 10) &&
+	    !IN_LIB(uiommu_sysfs_dev_node(path, &mode, &rdev))) {
+		stx->stx_mode = (uint16_t)mode;
+		stx->stx_rdev_major = major(rdev);
+		stx->stx_rdev_minor = minor(rdev);
+		stx->stx_size = 0;
+	}
+	return ret;
+}
+
+static bool access_writes(int mode)
+{
+	return mode & W_OK;
+}
+
+EXPORT int access(const char *path, int mode)
+{
+	char buf[PATH_MAX];
+
+	path = view_path(path, buf, access_writes(mode));
+	if (!path)
+		return -1;
+	REAL(access);
+	return real_access(path, mode);
+}
+
+EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	char buf[PATH_MAX];
+
+	path = view_path(path, buf, access_writes(mode));
+	if (!path)
+		return -1;
+	REAL(faccessat);
+	return real_faccessat(dirfd, path, mode, flags);
+}
+
+EXPORT ssize_t readlink(const char *path, char *out, size_t len)
+{
+	char buf[PATH_MAX];
+
+	path = view_path(path, buf, false);
+	if (!path)
+		return -1;
+	REAL(readlink);
+	return real_readlink(path, out, len);
+}
+
+EXPORT ssize_t readlinkat(int dirfd, const char *path, char *out, size_t len)
+{
+	char buf[PATH_MAX];
+
+	path = view_path(path, buf, false);
+	if (!path)
+		return -1;
+	REAL(readlinkat);
+	return real_readlinkat(dirfd, path, out, len);
+}
+
+EXPORT ssize_t __readlink_chk(const char *path, char *out, size_t len,
+			      size_t outlen);
+EXPORT ssize_t __readlink_chk(const char *path, char *out, size_t len,
+			      size_t outlen)
+{
+	return readlink(path, out, len);
+}
+
+EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *out,
+				size_t len, size_t outlen);
+EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *out,
+				size_t len, size_t outlen)
+{
+	return readlinkat(dirfd, path, out, len);
+}
+
+/* realpath: resolved in the tree, answered as the kernel's /sys path. */
+EXPORT char *realpath(const char *path, char *resolved)
+{
+	char buf[PATH_MAX], *out;
+	const char *p = view_path(path, buf, false);
+
+	if (!p)
+		return NULL;
+	REAL(realpath);
+	out = real_realpath(p, resolved);
+	if (out && p != path)
+		IN_LIB(uiommu_sysfs_unredirect(out));
+	return out;
+}
+
+EXPORT char *__realpath_chk(const char *path, char *resolved,
+			    size_t resolvedlen);
+EXPORT char *__realpath_chk(const char *path, char *resolved,
+			    size_t resolvedlen)
+{
+	return realpath(path, resolved);
+}
+
+EXPORT char *canonicalize_file_name(const char *path)
+{
+	return realpath(path, NULL);
+}
+
+EXPORT DIR *opendir(const char *path)
+{
+	char buf[PATH_MAX];
+
+	path = view_path(path, buf, false);
+	if (!path)
+		return NULL;
+	REAL(opendir);
+	return real_opendir(path);
+}
+
+typedef int (*scandir_filter)(const struct dirent *);
+typedef int (*scandir_compar)(const struct dirent **, const struct dirent **);
+
+EXPORT int scandir(const char *path, struct dirent ***list,
+		   scandir_filter filter, scandir_compar compar)
+{
+	char buf[PATH_MAX];
+
+	path = view_path(path, buf, false);
+	if (!path)
+		return -1;
+	REAL(scandir);
+	return real_scandir(path, list, filter, compar);
+}
+
+typedef int (*scandir64_filter)(const struct dirent64 *);
+typedef int (*scandir64_compar)(const struct dirent64 **,
+				const struct dirent64 **);
+
+EXPORT int scandir64(const char *path, struct dirent64 ***list,
+		     scandir64_filter filter, scandir64_compar compar)
+{
+	char buf[PATH_MAX];
+
+	path = view_path(path, buf, false);
+	if (!path)
+		return -1;
+	REAL(scandir64);
+	return real_scandir64(path, list, filter, compar);
+}
+
+/* ---- signals: the program's SIGSEGV and SIGBUS handlers behind ours ------- */
+
+static bool trapped_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS;
+}
+
+EXPORT int sigaction(int sig, const struct sigaction *act,
+		     struct sigaction *old)
+{
+	if (!in_lib && trapped_signal(sig))
+		return IN_LIB(mmio_trap_sigaction(sig, act, old));
+	REAL(sigaction);
+	return real_sigaction(sig, act, old);
+}
+
+EXPORT int __sigaction(int sig, const struct sigaction *act,
+		       struct sigaction *old);
+EXPORT int __sigaction(int sig, const struct sigaction *act,
+		       struct sigaction *old)
+{
+	return sigaction(sig, act, old);
+}
+
+/* signal() with sigaction's flags and mask; SIG_ERR and errno on error. */
+static sighandler_t install(int sig, sighandler_t h, int flags, bool self_mask)
+{
+	struct sigaction sa = {.sa_handler = h, .sa_flags = flags}, old;
+
+	if (h == SIG_ERR || sig < 1 || sig >= NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	sigemptyset(&sa.sa_mask);
+	if (self_mask)
+		sigaddset(&sa.sa_mask, sig);
+	if (sigaction(sig, &sa, &old))
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+/* BSD semantics (glibc's signal): restarting, the signal blocked in its
+ * handler, the handler kept. */
+EXPORT sighandler_t signal(int sig, sighandler_t h)
+{
+	return install(sig, h, SA_RESTART, true);
+}
+
+EXPORT sighandler_t bsd_signal(int sig, sighandler_t h);
+EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
+{
+	return install(sig, h, SA_RESTART, true);
+}
+
+/* System V semantics: the handler reset on delivery, the signal not
+ * blocked in it, no restart. */
+EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
+{
+	return install(sig, h, SA_RESETHAND | SA_NODEFER, false);
+}
+
+EXPORT sighandler_t __sysv_signal(int sig, sighandler_t h);
+EXPORT sighandler_t __sysv_signal(int sig, sighandler_t h)
+{
+	return sysv_signal(sig, h);
+}
+
+/* sigset: SIG_HOLD blocks the signal; anything else installs the handler
+ * and unblocks it.  SIG_HOLD is the answer when it was blocked. */
+EXPORT sighandler_t sigset(int sig, sighandler_t h)
+{
+	sigset_t set, was;
+	sighandler_t prev;
+	struct sigaction cur;
+
+	if (sig < 1 || sig >= NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	if (h == SIG_HOLD) {
+		if (sigaction(sig, NULL, &cur) ||
+		    sigprocmask(SIG_BLOCK, &set, &was))
+			return SIG_ERR;
+		return sigismember(&was, sig) ? SIG_HOLD : cur.sa_handler;
+	}
+	prev = install(sig, h, 0, false);
+	if (prev == SIG_ERR || sigprocmask(SIG_UNBLOCK, &set, &was))
+		return SIG_ERR;
+	return sigismember(&was, sig) ? SIG_HOLD : prev;
 }

@@ -14,15 +14,25 @@
  * (or any call that needs the system) builds it when uiommu_system_init()
  * did not; uiommu_system_exit() tears it down once no fd is open.
  *
- * Locking: sys_lock guards the system pointer and is held across a build
- * and a teardown; the system itself is immutable once built, so the calls
- * that only use it run without the lock.
+ * The sysfs view (sysfs.c) of the machine is rendered on the first
+ * uiommu_sysfs_redirect() that needs it, into a fresh directory under
+ * $TMPDIR (else /tmp), and removed with the system or, for the process
+ * that rendered it, at exit; a process killed by a signal leaves it
+ * behind.
+ *
+ * Locking: sys_lock guards the system pointer and the view's directory
+ * (set once) and is held across a build, a render and a teardown; the
+ * system itself is immutable once built, so the calls that only use it
+ * run without the lock.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <uiommu/uapi.h>
 #include "vfio/vfio_device.h"
@@ -33,15 +43,28 @@
 struct uiommu_system {
 	struct machine *machine;
 	struct mm *mm;
+	char *view;	  /* the rendered sysfs view's directory, or NULL */
+	pid_t view_owner; /* the process that rendered it (and removes it) */
 };
 
 static struct mutex sys_lock = MUTEX_INITIALIZER("sys_lock", SYSTEM_LOCK_SYS);
 static struct uiommu_system *sys; /* sys_lock */
 
+/* The rendered view goes with the system that rendered it (a forked child
+ * leaves its parent's alone). */
+static void view_free(struct uiommu_system *s)
+{
+	if (s->view && s->view_owner == getpid())
+		sysfs_remove(s->view);
+	free(s->view);
+	s->view = NULL;
+}
+
 /* The system and what it holds; a failed create's parts may be absent. */
 static void system_free(struct uiommu_system *s)
 {
 	lockdep_assert_held(&sys_lock);
+	view_free(s);
 	mm_destroy(s->mm);
 	machine_destroy(s->machine);
 	ui_free(s);
@@ -292,4 +315,144 @@ int uiommu_munmap(void *addr, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- the sysfs view -------------------------------------------------------- */
+
+static void view_exit(void)
+{
+	mutex_lock(&sys_lock);
+	if (sys)
+		view_free(sys);
+	mutex_unlock(&sys_lock);
+}
+
+/* The system with its view rendered, or NULL with *err set. */
+static struct uiommu_system *view_get(int *err)
+{
+	static bool exit_registered;
+	struct uiommu_system *s;
+	const char *tmp = getenv("TMPDIR");
+	char dir[PATH_MAX];
+
+	mutex_lock(&sys_lock);
+	if (!sys && (*err = system_create(NULL, &sys)))
+		sys = NULL;
+	s = sys;
+	if (!s || s->view)
+		goto out;
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if (snprintf(dir, sizeof(dir), "%s/uiommu-view.XXXXXX", tmp) >=
+	    (int)sizeof(dir)) {
+		*err = -ENAMETOOLONG;
+		s = NULL;
+		goto out;
+	}
+	if (!mkdtemp(dir)) {
+		*err = -errno;
+		s = NULL;
+		goto out;
+	}
+	*err = sysfs_render(s->machine, dir);
+	if (!*err && !(s->view = strdup(dir)))
+		*err = -ENOMEM;
+	if (*err) {
+		sysfs_remove(dir);
+		s = NULL;
+		goto out;
+	}
+	s->view_owner = getpid();
+	if (!exit_registered) {
+		exit_registered = true;
+		atexit(view_exit);
+	}
+out:
+	mutex_unlock(&sys_lock);
+	return s;
+}
+
+/* path with "//" and "/./" collapsed and no trailing "/", into out. */
+static int normalize(const char *path, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = path; *p;) {
+		if (*p == '/' &&
+		    (p[1] == '/' || (p[1] == '.' && (p[2] == '/' || !p[2])))) {
+			p += p[1] == '/' ? 1 : 2;
+			continue;
+		}
+		if (n + 1 >= len)
+			return -ENAMETOOLONG;
+		out[n++] = *p++;
+	}
+	while (n > 1 && out[n - 1] == '/')
+		n--;
+	out[n] = '\0';
+	return 0;
+}
+
+/* Could path be in the view at all (without building the system)? */
+static bool maybe_view(const char *p)
+{
+	return !strncmp(p, "/sys/", 5) || !strncmp(p, "/dev/vfio", 9) ||
+	       !strncmp(p, "//", 2);
+}
+
+int uiommu_sysfs_redirect(const char *path, char *buf, size_t len)
+{
+	struct uiommu_system *s;
+	char norm[PATH_MAX];
+	int ret;
+
+	if (!path || path[0] != '/' || !maybe_view(path))
+		return 0;
+	ret = normalize(path, norm, sizeof(norm));
+	if (ret)
+		return ret;
+	if (!sysfs_maybe_in_view(norm))
+		return 0;
+	s = view_get(&ret);
+	if (!s)
+		return ret ? ret : -ENODEV;
+	if (!sysfs_in_view(s->machine, norm))
+		return 0;
+	if ((size_t)snprintf(buf, len, "%s%s", s->view, norm) >= len)
+		return -ENAMETOOLONG;
+	if (!strncmp(norm, "/sys/", 5)) {
+		ret = sysfs_refresh(s->machine, s->view, norm + 1);
+		if (ret)
+			return ret;
+	}
+	return 1;
+}
+
+bool uiommu_sysfs_unredirect(char *path)
+{
+	const char *view;
+	size_t n;
+
+	mutex_lock(&sys_lock);
+	view = sys ? sys->view : NULL;
+	mutex_unlock(&sys_lock);
+	if (!view)
+		return false;
+	n = strlen(view);
+	if (strncmp(path, view, n) || path[n] != '/')
+		return false;
+	memmove(path, path + n, strlen(path + n) + 1);
+	return true;
+}
+
+int uiommu_sysfs_dev_node(const char *path, mode_t *mode, dev_t *rdev)
+{
+	struct uiommu_system *s = system_get();
+	char norm[PATH_MAX];
+	int ret;
+
+	if (!s)
+		return -ENODEV;
+	ret = normalize(path, norm, sizeof(norm));
+	return ret ? ret : sysfs_dev_node(s->machine, norm, mode, rdev);
 }

@@ -24,6 +24,9 @@
 #ifndef UIOMMU_SYSTEM_SYSTEM_H
 #define UIOMMU_SYSTEM_SYSTEM_H
 
+#include <stdbool.h>
+#include <sys/types.h>
+
 #include "iommu/arm_smmu_v3.h"
 #include "devices/devices.h"
 #include "pci/pci.h"
@@ -123,5 +126,61 @@ void machine_destroy(struct machine *m);
  * caller holds the front's system lock.  0 or a negative errno. */
 struct uiommu_system;
 int system_create(const char *topology, struct uiommu_system **out);
+
+/* ---- the sysfs view (sysfs.c) ---------------------------------------------
+ *
+ * The machine as a Linux 6.1 host shows it under /sys and /dev/vfio,
+ * rendered into a private directory for the preload library to redirect
+ * the view's paths into (docs/sysfs.md).
+ */
+
+/* The host-like layout the view gives the machine. */
+#define SYSFS_MMIO_BASE	       0xfd000000ULL /* BARs, upwards */
+#define SYSFS_SMMU_BASE	       0x09050000ULL /* SMMU 0's registers */
+#define SYSFS_SMMU_STRIDE      0x00020000ULL
+#define SYSFS_INTX_IRQ_BASE    16
+#define SYSFS_VFIO_MISC_MAJOR  10 /* /dev/vfio/vfio: the misc device */
+#define SYSFS_VFIO_MISC_MINOR  196
+#define SYSFS_VFIO_GROUP_MAJOR 243 /* the groups' (a dynamic major) */
+
+/* Render m into top (an existing empty directory): top/sys, top/dev/vfio.
+ * 0 or a negative errno (what was rendered stays: sysfs_remove it). */
+int sysfs_render(const struct machine *m, const char *top);
+/* Remove top and everything under it.  0 or a negative errno. */
+int sysfs_remove(const char *top);
+/* Whether an absolute, normalized path is one the view serves (its
+ * prefixes: /sys/bus/pci, /sys/devices/pci0000:00, /sys/kernel/iommu_groups,
+ * /sys/module/vfio, vfio_pci and vfio_iommu_type1, /sys/devices/platform/
+ * NAME of the SMMUs and platform devices, /dev/vfio). */
+bool sysfs_in_view(const struct machine *m, const char *path);
+/* Whether path may be in some machine's view (what sysfs_in_view answers
+ * without looking at the machine: the fixed prefixes, or a platform
+ * device's directory): false means the system need not be built. */
+bool sysfs_maybe_in_view(const char *path);
+/* For /dev/vfio/vfio and /dev/vfio/N of m's groups: the mode and device
+ * number a stat reports; -ENOENT for any other path. */
+int sysfs_dev_node(const struct machine *m, const char *path, mode_t *mode,
+		   dev_t *rdev);
+/* Re-render a dynamic attribute (config, enable) when rel (relative to
+ * top, e.g. "sys/bus/pci/devices/BDF/config") names one; 0 otherwise. */
+int sysfs_refresh(const struct machine *m, const char *top, const char *rel);
+
+/*
+ * The front's view, for the preload library (front.c).  Each builds the
+ * system (and renders the view once) when needed.
+ *
+ * uiommu_sysfs_redirect: when path (absolute, or relative to the working
+ * directory) lies in the view, the path in the rendered tree into buf
+ * (refreshing a dynamic attribute first) and 1; 0 when it does not (buf
+ * untouched); a negative errno when the view cannot be built or the path
+ * does not fit.
+ * uiommu_sysfs_unredirect: a path inside the rendered tree (realpath's
+ * answer) rewritten in place to the path the kernel would give; false
+ * when path is not inside it.
+ * uiommu_sysfs_dev_node: sysfs_dev_node() on the front's machine.
+ */
+int uiommu_sysfs_redirect(const char *path, char *buf, size_t len);
+bool uiommu_sysfs_unredirect(char *path);
+int uiommu_sysfs_dev_node(const char *path, mode_t *mode, dev_t *rdev);
 
 #endif /* UIOMMU_SYSTEM_SYSTEM_H */

@@ -77,6 +77,11 @@ void vfio_iommu_type1_set_dma_entry_limit(unsigned int limit)
 	dma_entry_limit = limit;
 }
 
+unsigned int vfio_iommu_type1_dma_entry_limit(void)
+{
+	return dma_entry_limit;
+}
+
 /* ---- the vfio_dma tree ------------------------------------------------------ */
 
 static int vfio_dma_cmp(const struct vfio_dma *a, const struct vfio_dma *b)

@@ -42,6 +42,8 @@ struct vfio_iommu;
  * afterwards start with that many available mappings.
  */
 void vfio_iommu_type1_set_dma_entry_limit(unsigned int limit);
+/* dma_entry_limit now (what /sys/module/vfio_iommu_type1 shows). */
+unsigned int vfio_iommu_type1_dma_entry_limit(void);
 
 /*
  * Open a container backend on the address space mm.  type is
