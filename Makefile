@@ -8,6 +8,10 @@
 #   make bench                benchmark medians, also as JSON in build-release/bench.json
 #                             (a release build: no lock checks, NDEBUG)
 #   make format               clang-format every C file
+#   make check-dpdk           Debian's DPDK 22.11 under `uiommu exec`: dpdk-test,
+#                             dpdk-testpmd, dmadev_autotest on the emulated I/OAT
+#   make check-qemu           Debian's QEMU 7.2 under `uiommu exec`: vfio-pci realize
+#                             (both install their packages as root; docs/exec.md)
 
 SANITIZE ?=
 BUILD ?= $(if $(SANITIZE),build-$(subst $(comma),-,$(SANITIZE)),build)
@@ -22,7 +26,7 @@ ifneq ($(findstring undefined,$(SANITIZE)),)
 MESON_OPTS += -Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all
 endif
 
-.PHONY: all build run check bench format clean deps
+.PHONY: all build run check check-dpdk check-qemu bench format clean deps
 
 all: build
 
@@ -40,6 +44,14 @@ run: build
 
 check: build
 	@scripts/check.sh $(BUILD)
+
+# Real programs, unmodified, under `uiommu exec` (scripts/check-dpdk.sh,
+# scripts/check-qemu.sh); each ends "N passed, N failed".
+check-dpdk: build
+	@scripts/check-dpdk.sh $(BUILD)
+
+check-qemu: build
+	@scripts/check-qemu.sh $(BUILD)
 
 # Benchmarks time the release build: the lock checks of debug and test
 # builds (src/lib/lock.h) would be part of every figure.

@@ -1026,6 +1026,75 @@ static void test_adopt_own_memory(void **state)
 	munmap(own, 8 * PG);
 }
 
+/* Issue 14 (DPDK from Debian runs unmodified): DPDK's --no-huge memory is
+ * a MAP_SHARED mapping of a memfd, and MAP_DMA of it must pin.  A pin
+ * adopts shared memory that no file system names (a memfd, shared
+ * anonymous memory) as it adopts private anonymous memory: same address,
+ * same contents, writable; a shared mapping of a real file is not
+ * adopted (-EFAULT: its writes belong to the file). */
+static void test_adopt_shared_memory(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run runs[4];
+	unsigned int nr;
+	uint8_t *mfd, *shanon, *old;
+	void *filemap;
+	FILE *tmp;
+	int fd;
+
+	mm_set_adopt(f->mm, true);
+	fd = memfd_create("nohuge", 0);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4 * PG), 0);
+	mfd = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(mfd != MAP_FAILED);
+	for (int i = 0; i < 4; i++)
+		memset(mfd + i * PG, 0x10 + i, PG);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)mfd, 4,
+				      MM_GUP_WRITE | MM_GUP_LONGTERM, runs, 4,
+				      &nr),
+			 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(mfd[i * PG + 9], 0x10 + i);
+	old = phys_to_virt(f->pm, runs[0].pa);
+	mfd[5] = 0x99; /* the program's store reaches the pinned frame */
+	assert_int_equal(old[5], 0x99);
+	mm_unpin_pages(f->mm, runs, nr, MM_GUP_WRITE | MM_GUP_LONGTERM);
+
+	shanon = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(shanon != MAP_FAILED);
+	memset(shanon, 0x42, 2 * PG);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)shanon, 2, 0, runs,
+				      4, &nr),
+			 2);
+	assert_int_equal(shanon[PG + 1], 0x42);
+	mm_unpin_pages(f->mm, runs, nr, 0);
+
+	/* a shared mapping of a file: not adopted */
+	tmp = tmpfile();
+	assert_non_null(tmp);
+	assert_int_equal(ftruncate(fileno(tmp), PG), 0);
+	filemap = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       fileno(tmp), 0);
+	assert_true(filemap != MAP_FAILED);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)filemap, 1, 0, runs,
+				      4, &nr),
+			 -EFAULT);
+	munmap(filemap, PG);
+	fclose(tmp);
+
+	/* teardown hands the memory back with its contents */
+	mm_destroy(f->mm);
+	f->mm = NULL;
+	assert_int_equal(mfd[5], 0x99);
+	assert_int_equal(mfd[3 * PG], 0x13);
+	assert_int_equal(shanon[0], 0x42);
+	munmap(mfd, 4 * PG);
+	munmap(shanon, 2 * PG);
+	close(fd);
+}
+
 /* ---- the program's own munmap and madvise (preload library) -------------- */
 
 /* A record of the C library calls mm made, and the notifier's count when
@@ -1627,6 +1696,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_fail_sweep_discard),
 	T(test_fail_sweep_create),
 	T(test_adopt_own_memory),
+	T(test_adopt_shared_memory),
 	T(test_foreign_munmap_cost_is_adopted_pages),
 	T(test_foreign_madvise_cost_is_adopted_pages),
 	T(test_foreign_munmap_partial_overlaps),

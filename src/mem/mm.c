@@ -1091,8 +1091,16 @@ void mm_set_adopt(struct mm *mm, bool on)
 }
 
 /*
- * Is [start, end) entirely private anonymous memory of this process (heap,
- * anonymous mmap)?  *writable tells whether all of it may be written.
+ * Is [start, end) entirely memory of this process that pinning may adopt:
+ * private anonymous memory (heap, anonymous mmap), or a shared mapping of
+ * memory that no file system names: a memfd (memfd_create; DPDK's
+ * --no-huge memory is one) or shared anonymous memory (/proc shows it as
+ * "/dev/zero (deleted)")?  *writable tells whether all of it may be
+ * written.  A shared mapping of any other file is never adopted: its
+ * writes belong to the file.  Adopting a shared mapping ends its sharing
+ * (another mapping of the memfd, or a child that inherited the memory, no
+ * longer sees this mapping's writes): the kernel would pin the shared
+ * pages themselves, which have no frame here.
  */
 static bool host_range_anon(unsigned long start, unsigned long end,
 			    bool *writable)
@@ -1108,14 +1116,23 @@ static bool host_range_anon(unsigned long start, unsigned long end,
 	while (covered < end && fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi, off, inode;
 		char perms[8], dev[16];
+		const char *name;
+		int at = 0;
 
-		if (sscanf(line, "%lx-%lx %7s %lx %15s %lu", &lo, &hi, perms,
-			   &off, dev, &inode) != 6)
+		if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %n", &lo, &hi, perms,
+			   &off, dev, &inode, &at) != 6)
 			continue;
 		if (hi <= covered || lo > covered)
 			continue;
-		/* private (p), readable, not backed by a file */
-		if (perms[0] != 'r' || perms[3] != 'p' || inode)
+		name = at ? line + at : "";
+		/* readable; private (p) and not backed by a file, or shared
+		 * (s) memory of a memfd or an anonymous shared mapping */
+		if (perms[0] != 'r')
+			break;
+		if (!(perms[3] == 'p' && !inode) &&
+		    !(perms[3] == 's' &&
+		      (!strncmp(name, "/memfd:", 7) ||
+		       !strncmp(name, "/dev/zero (deleted)", 19))))
 			break;
 		if (perms[1] != 'w')
 			*writable = false;
