@@ -58,6 +58,10 @@ static const struct pci_ops tdev_ops = {
 	.bar_write = tdev_write,
 };
 
+#define PLATFORM_TOPOLOGY                                      \
+	"iommu smmu0; device dma0 iommu=smmu0 sid=1 group=0; " \
+	"device dma1 iommu=smmu0 sid=2 group=1"
+
 static struct fixture *fixture_new(void)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -86,7 +90,8 @@ static struct fixture *fixture_new(void)
 	assert_non_null(f);
 	d.priv = f;
 	d.bar[0] = (struct pci_bar_desc){.size = 0x4000, .flags = PCI_BAR_F_64};
-	assert_int_equal(topology_parse(UIOMMU_DEFAULT_TOPOLOGY, &t), 0);
+	/* the platform devices only: the test adds its own function at BDF */
+	assert_int_equal(topology_parse(PLATFORM_TOPOLOGY, &t), 0);
 	assert_int_equal(machine_create(&t, &f->m), 0);
 	assert_int_equal(pci_function_create(&d, &f->fn), 0);
 	snprintf(f->vdev.name, sizeof(f->vdev.name), "%s", BDF);
