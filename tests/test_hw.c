@@ -1074,6 +1074,94 @@ static void test_A08_translation_fault(void **state)
 	env_free(e);
 }
 
+/* A copy engine's transfer (endpoint_dma_copy): pieces split at the pages
+ * of both sides, moved frame to frame; a fault on either side stops at its
+ * piece and names the side; what is not cacheable goes through the read
+ * and write paths (the non-coherent view). */
+static void test_dma_copy(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t src[3], dst[3], ro = frame(e, 0), nc = frame(e, 0);
+	uint64_t nc_attr =
+		(LPAE_PTE_AF | LPAE_PTE_SH_OS | LPAE_PTE_AP_UNPRIV |
+		 ((uint64_t)LPAE_MAIR_IDX_NC << LPAE_PTE_ATTRINDX_SHIFT));
+	uint8_t want[3 * 4096], got[3 * 4096];
+	struct smmu_counters c0, c;
+	int side;
+
+	for (int i = 0; i < 3; i++) {
+		src[i] = frame(e, 0);
+		dst[i] = frame(e, 0);
+		s1_map(e, 0x10000 + i * SZ_4K, src[i], 3, S1_ATTR);
+		s1_map(e, 0x20000 + i * SZ_4K, dst[i], 3, S1_ATTR);
+		for (int j = 0; j < 4096; j++)
+			((uint8_t *)phys_to_virt(e->pm, src[i]))[j] =
+				(uint8_t)(i * 31 + j * 7 + 1);
+	}
+	s1_map(e, 0x30000, ro, 3, S1_RO);
+	s1_map(e, 0x50000, nc, 3, nc_attr);
+	for (int i = 0; i < 3; i++)
+		memcpy(want + i * 4096, phys_to_virt(e->pm, src[i]), 4096);
+
+	/* 8000 bytes, source at +0x100, destination at +0xf00: five pieces */
+	c0 = counters(e);
+	assert_int_equal(
+		endpoint_dma_copy(e->dev, 0x20f00, 0x10100, 8000, &side), 0);
+	for (int i = 0; i < 3; i++)
+		memcpy(got + i * 4096, phys_to_virt(e->pm, dst[i]), 4096);
+	assert_memory_equal(got + 0xf00, want + 0x100, 8000);
+	assert_int_equal(got[0xeff], 0);
+	assert_int_equal(got[0xf00 + 8000], 0);
+	c = counters(e);
+	assert_int_equal(c.dma_reads - c0.dma_reads, 1);
+	assert_int_equal(c.dma_writes - c0.dma_writes, 1);
+	assert_int_equal(c.dma_bytes_read - c0.dma_bytes_read, 8000);
+	assert_int_equal(c.dma_bytes_written - c0.dma_bytes_written, 8000);
+	assert_int_equal(c.dma_errors, 0);
+
+	/* the source runs into an unmapped page: the piece before it is
+	 * copied, nothing after; the event is the read's */
+	memset(phys_to_virt(e->pm, dst[0]), 0, 4096);
+	side = 0;
+	assert_int_equal(endpoint_dma_copy(e->dev, 0x20000, 0x12f00, 0x200,
+					   &side),
+			 -EFAULT);
+	assert_int_equal(side, ENDPOINT_COPY_SRC);
+	expect_event(e, SMMU_EVT_F_TRANSLATION, 0);
+	assert_int_equal(e->last_ev.addr, 0x13000);
+	assert_memory_equal(phys_to_virt(e->pm, dst[0]), want + 0x2f00, 0x100);
+	assert_int_equal(((uint8_t *)phys_to_virt(e->pm, dst[0]))[0x100], 0);
+
+	/* a read-only destination: a write permission fault, nothing moved */
+	side = 0;
+	assert_int_equal(endpoint_dma_copy(e->dev, 0x30000, 0x10000, 64, &side),
+			 -EFAULT);
+	assert_int_equal(side, ENDPOINT_COPY_DST);
+	expect_event(e, SMMU_EVT_F_PERMISSION, SMMU_EVT_FL_WRITE);
+	assert_int_equal(((uint8_t *)phys_to_virt(e->pm, ro))[0], 0);
+
+	/* an IOVA range that wraps is refused before any access */
+	side = 0;
+	assert_int_equal(endpoint_dma_copy(e->dev, ~0ULL - 8, 0x10000, 64,
+					   &side),
+			 -EINVAL);
+	assert_int_equal(side, ENDPOINT_COPY_DST);
+	assert_int_equal(counters(e).dma_errors, 2);
+
+	/* a Normal-NC source is read from memory behind the CPU caches (A11):
+	 * data the CPU did not write back is not copied */
+	memset(phys_to_virt(e->pm, nc), 0x6b, 64);
+	assert_int_equal(endpoint_dma_copy(e->dev, 0x21000, 0x50000, 64, NULL),
+			 0);
+	assert_int_equal(((uint8_t *)phys_to_virt(e->pm, dst[1]))[0], 0);
+	assert_int_equal(cache_flush_phys(e->pm, nc, 64), 0);
+	assert_int_equal(endpoint_dma_copy(e->dev, 0x21000, 0x50000, 64, NULL),
+			 0);
+	assert_int_equal(((uint8_t *)phys_to_virt(e->pm, dst[1]))[0], 0x6b);
+	assert_int_equal(counters(e).dma_nc_bytes, 128);
+	env_free(e);
+}
+
 static void test_permission_fault(void **state)
 {
 	struct env *e = env_new(NULL, 0);
@@ -1992,6 +2080,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_golden_registers),
 	cmocka_unit_test(test_s1_hit_miss_walk),
 	cmocka_unit_test(test_A11_noncoherent_dma_reads_memory),
+	cmocka_unit_test(test_dma_copy),
 	cmocka_unit_test(test_A01_tlbi_nh_va_then_sync),
 	cmocka_unit_test(test_tlbi_nh_va_range),
 	cmocka_unit_test(test_tlbi_ids_index_exact),

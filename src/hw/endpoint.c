@@ -174,7 +174,7 @@ static __attribute__((noinline, cold)) int dma_abort(struct endpoint *dev,
  * hit without the permission): translate the slow way, handle faults. */
 static __attribute__((noinline)) int
 dma_page_slow(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
-	      uint64_t iova, bool write, struct smmu_xlate *x)
+	      uint64_t iova, bool write, struct smmu_xlate *x, bool *waited)
 {
 	struct smmu *smmu = dev->smmu;
 	struct smmu_txn t = endpoint_txn(dev, hot, iova, write);
@@ -193,6 +193,7 @@ dma_page_slow(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 			ret = smmu_fault_wait(dev, &f);
 			if (ret)
 				return ret;
+			*waited = true;
 			tries++;
 			stream_inc(dev->stream, SMMU_CNT_retries, 1);
 			dma_enter(smmu, cpu);
@@ -220,8 +221,9 @@ dma_page(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 	if (unlikely(!smmu_translate_fast(smmu, dev->cfge, dev->cfg_key, iova,
 					  write, hot, &x))) {
 		struct smmu_xlate xs;
+		bool waited = false;
 
-		ret = dma_page_slow(dev, hot, cpu, iova, write, &xs);
+		ret = dma_page_slow(dev, hot, cpu, iova, write, &xs, &waited);
 		if (ret)
 			return ret; /* the slot was left */
 		x = xs;
@@ -298,6 +300,148 @@ int endpoint_dma_write(struct endpoint *dev, uint64_t iova, const void *buf,
 		       size_t len)
 {
 	return dma_rw(dev, iova, (void *)buf, len, true);
+}
+
+/* ---- copies: device-to-memory reads feeding writes -------------------- */
+
+/* A translation for one side of a copy piece, on the fast path or the
+ * slow one; *waited is set when it left the in-flight window to wait. */
+static __attribute__((always_inline)) inline int
+copy_xlate(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
+	   uint64_t iova, bool write, struct smmu_xlate *x, bool *waited)
+{
+	if (likely(smmu_translate_fast(dev->smmu, dev->cfge, dev->cfg_key, iova,
+				       write, hot, x)))
+		return 0;
+	return dma_page_slow(dev, hot, cpu, iova, write, x, waited);
+}
+
+/* A piece the frame-to-frame path cannot move (memory that is not
+ * cacheable, a frame check that failed): through a small bounce buffer on
+ * the read and write paths, which tell the errors apart. */
+static __attribute__((noinline)) int
+copy_bounce(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
+	    uint64_t dst, uint64_t src, size_t len, int *failed)
+{
+	/* small: a trapped doorbell runs this on the program's signal stack */
+	uint8_t tmp[256];
+	int ret;
+
+	for (size_t off = 0, n; off < len; off += n) {
+		n = min(len - off, sizeof(tmp));
+		ret = dma_page(dev, hot, cpu, src + off, tmp, n, false);
+		if (ret) {
+			*failed = ENDPOINT_COPY_SRC;
+			return ret;
+		}
+		ret = dma_page(dev, hot, cpu, dst + off, tmp, n, true);
+		if (ret) {
+			*failed = ENDPOINT_COPY_DST;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One piece that crosses no page of either side.  Both translations are
+ * made inside one in-flight window, the source's first: when the
+ * destination's had to wait for a fault response (outside the window),
+ * the source's may have been invalidated meanwhile, so the piece starts
+ * again.  Both cacheable and both frames current: one copy, frame to
+ * frame.  Anything else: copy_bounce().
+ */
+static __attribute__((always_inline)) inline int
+copy_page(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
+	  uint64_t dst, uint64_t src, size_t len, int *failed)
+{
+	struct phys_mem *pm = dev->smmu->pm;
+	struct smmu *smmu = dev->smmu;
+	struct smmu_xlate xs, xd;
+	void *ps, *pd;
+	int ret;
+
+	for (unsigned int round = 0;; round++) {
+		bool waited = false;
+
+		dma_enter(smmu, cpu);
+		ret = copy_xlate(dev, hot, cpu, src, false, &xs, &waited);
+		if (unlikely(ret)) {
+			*failed = ENDPOINT_COPY_SRC;
+			return ret; /* the slot was left */
+		}
+		waited = false;
+		ret = copy_xlate(dev, hot, cpu, dst, true, &xd, &waited);
+		if (unlikely(ret)) {
+			*failed = ENDPOINT_COPY_DST;
+			return ret;
+		}
+		if (likely(!waited))
+			break;
+		dma_exit(smmu, cpu);
+		if (round == smmu->cfg.max_retries)
+			return copy_bounce(dev, hot, cpu, dst, src, len,
+					   failed);
+	}
+	ps = xs.memtype == SMMU_MEM_NORMAL_WB
+		     ? phys_frame_ptr_checked(pm, xs.pa, len, xs.gen)
+		     : NULL;
+	pd = xd.memtype == SMMU_MEM_NORMAL_WB
+		     ? phys_frame_ptr_checked(pm, xd.pa, len, xd.gen)
+		     : NULL;
+	if (likely(ps && pd)) {
+		memmove(pd, ps, len);
+		dma_exit(smmu, cpu);
+		return 0;
+	}
+	dma_exit(smmu, cpu);
+	return copy_bounce(dev, hot, cpu, dst, src, len, failed);
+}
+
+int endpoint_dma_copy(struct endpoint *dev, uint64_t dst, uint64_t src,
+		      size_t len, int *failed)
+{
+	unsigned int cpu = endpoint_cpu();
+	struct smmu_hot *hot = &dev->hot[cpu];
+	uint64_t last;
+	size_t done = 0;
+	int ret = 0, side = 0;
+
+	if (!len)
+		return 0;
+	if (check_add_overflow(src, (uint64_t)len - 1, &last))
+		side = ENDPOINT_COPY_SRC;
+	else if (check_add_overflow(dst, (uint64_t)len - 1, &last))
+		side = ENDPOINT_COPY_DST;
+	if (unlikely(side)) {
+		if (failed)
+			*failed = side;
+		return -EINVAL;
+	}
+	while (done < len) {
+		size_t chunk =
+			min3(len - done,
+			     PHYS_PAGE_SIZE - (src & (PHYS_PAGE_SIZE - 1)),
+			     PHYS_PAGE_SIZE - (dst & (PHYS_PAGE_SIZE - 1)));
+
+		ret = copy_page(dev, hot, cpu, dst, src, chunk, &side);
+		if (unlikely(ret))
+			break;
+		done += chunk;
+		src += chunk;
+		dst += chunk;
+	}
+	/* counted as the read and the write it is made of */
+	hot_inc(&hot->dma_reads, 1);
+	hot_inc(&hot->dma_bytes_read, done);
+	hot_inc(&hot->dma_writes, 1);
+	hot_inc(&hot->dma_bytes_written, done);
+	if (unlikely(ret)) {
+		stream_inc(dev->stream, SMMU_CNT_dma_errors, 1);
+		if (failed)
+			*failed = side;
+	}
+	return ret;
 }
 
 int endpoint_dma_sg(struct endpoint *dev, const struct endpoint_sg *sg,

@@ -480,6 +480,19 @@ int endpoint_dma_read(struct endpoint *dev, uint64_t iova, void *buf,
 int endpoint_dma_write(struct endpoint *dev, uint64_t iova, const void *buf,
 		       size_t len);
 
+/*
+ * A copy engine's transfer: len bytes from src to dst, both IOVAs of this
+ * endpoint, piece by piece (no piece crosses a page of either side), each
+ * piece's source translated for read and destination for write, as the
+ * read and write above do (faults, stalls, page requests alike).  Pieces
+ * on cacheable memory move frame to frame in one copy.  0 or their errno;
+ * on an error *failed (may be NULL) is the side that failed, and the
+ * pieces before it were copied.  Counted as one read and one write.
+ */
+enum { ENDPOINT_COPY_SRC = 1, ENDPOINT_COPY_DST = 2 };
+int endpoint_dma_copy(struct endpoint *dev, uint64_t dst, uint64_t src,
+		      size_t len, int *failed);
+
 struct endpoint_sg {
 	uint64_t iova;
 	void *buf;

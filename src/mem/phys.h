@@ -167,28 +167,41 @@ void phys_split_compound(struct phys_mem *pm, uint32_t head);
 /* Stamp frames as reallocated (a discard's free + reuse of the same frames):
  * new generation, contents punched to zero. */
 /*
- * phys_access_checked() for a piece within one frame, inline for the DMA
- * hot path; anything else (and every error) takes the out-of-line one.
+ * The direct-map address of a piece within one allocated frame whose
+ * generation is not newer than gen (a translation's snapshot), or NULL for
+ * anything else (the caller then takes phys_access_checked(), which tells
+ * the errors apart).  Inline for the DMA hot path.
  */
-static inline int phys_access_checked_frame(struct phys_mem *pm, phys_addr_t pa,
-					    void *buf, size_t len, bool write,
-					    uint64_t gen)
+static inline void *phys_frame_ptr_checked(struct phys_mem *pm, phys_addr_t pa,
+					   size_t len, uint64_t gen)
 {
 	const struct phys_frame *f;
 	uint64_t off = pa - pm->base;
 
 	if (unlikely(off >= pm->size || !len ||
 		     (off & (PHYS_PAGE_SIZE - 1)) + len > PHYS_PAGE_SIZE))
-		return phys_access_checked(pm, pa, buf, len, write, gen);
+		return NULL;
 	f = &pm->frames[off >> PHYS_PAGE_SHIFT];
 	if (unlikely(__atomic_load_n(&f->state, __ATOMIC_ACQUIRE) !=
 			     PHYS_FRAME_ALLOCATED ||
 		     __atomic_load_n(&f->gen, __ATOMIC_RELAXED) > gen))
+		return NULL;
+	return pm->map + off;
+}
+
+/* phys_access_checked() for a piece within one frame, inline. */
+static inline int phys_access_checked_frame(struct phys_mem *pm, phys_addr_t pa,
+					    void *buf, size_t len, bool write,
+					    uint64_t gen)
+{
+	void *p = phys_frame_ptr_checked(pm, pa, len, gen);
+
+	if (unlikely(!p))
 		return phys_access_checked(pm, pa, buf, len, write, gen);
 	if (write)
-		memcpy(pm->map + off, buf, len);
+		memcpy(p, buf, len);
 	else
-		memcpy(buf, pm->map + off, len);
+		memcpy(buf, p, len);
 	return 0;
 }
 
