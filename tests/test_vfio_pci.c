@@ -1882,6 +1882,46 @@ static void test_fail_set_irqs(void **state)
 	close(c.fds[1]);
 }
 
+/* the unmask eventfd: its allocation fails cleanly, INTx stays on */
+static int unmask_op(void *p)
+{
+	struct irq_ctx *c = p;
+
+	return set_irqs(c->f,
+			VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK,
+			VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &c->fds[1], 4);
+}
+
+static void unmask_undo(void *p)
+{
+	struct irq_ctx *c = p;
+	int32_t off = -1;
+
+	assert_int_equal(set_irqs(c->f,
+				  VFIO_IRQ_SET_DATA_EVENTFD |
+					  VFIO_IRQ_SET_ACTION_UNMASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &off, 4),
+			 0);
+}
+
+static void test_fail_unmask_eventfd(void **state)
+{
+	struct fx *f = *state;
+	struct irq_ctx c = {f, {efd(), efd()}};
+	unsigned int before;
+
+	assert_int_equal(set_fds(f, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, c.fds), 0);
+	before = open_fds();
+	assert_true(test_fail_sweep(unmask_op, unmask_undo, NULL, &c,
+				    UIOMMU_FAIL_ALLOC) >= 1);
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(set_irqs(f, TRIGGER(NONE), VFIO_PCI_INTX_IRQ_INDEX, 0,
+				  0, NULL, 0),
+			 0);
+	close(c.fds[0]);
+	close(c.fds[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1913,6 +1953,7 @@ int main(void)
 		T(test_qemu72_realize),
 		T(test_fail_create),
 		T(test_fail_set_irqs),
+		T(test_fail_unmask_eventfd),
 #undef T
 	};
 
