@@ -74,6 +74,11 @@ int mm_mmap_trapped(struct mm *mm, size_t len, const struct mmio_trap_ops *ops,
 int mm_mmap_device(struct mm *mm, size_t len, const phys_addr_t *pages,
 		   uint64_t vm_flags, const struct mmio_trap_ops *ops,
 		   void *priv, uint64_t base, void **addr);
+/* mm_mmap_device at place (struct mm_place, mem.h; NULL: anywhere). */
+int mm_mmap_device_at(struct mm *mm, size_t len, const phys_addr_t *pages,
+		      uint64_t vm_flags, const struct mmio_trap_ops *ops,
+		      void *priv, uint64_t base, const struct mm_place *place,
+		      void **addr);
 
 /* The counters of the trapped mapping that contains addr (those of the
  * whole mapping mm_mmap_trapped made); -ENOENT if none is live there. */

@@ -1170,7 +1170,8 @@ static const struct mmio_trap_ops trap_ops = {
  * trapped.
  */
 static int vfio_pci_mmap_mm(struct vfio_device *vdev, struct mm *mm, off_t off,
-			    size_t len, bool write, void **addr)
+			    size_t len, bool write,
+			    const struct mm_place *place, void **addr)
 {
 	struct vfio_pci *vp = to_vp(vdev);
 	uint64_t index = (uint64_t)off >> VFIO_REGION_SHIFT;
@@ -1212,8 +1213,8 @@ static int vfio_pci_mmap_mm(struct vfio_device *vdev, struct mm *mm, off_t off,
 		    !IS_ALIGNED(pages[i], PHYS_PAGE_SIZE))
 			pages[i] = PHYS_ADDR_INVALID;
 	}
-	ret = mm_mmap_device(mm, len, pages, 0, &trap_ops, &vp->trap[index],
-			     start, addr);
+	ret = mm_mmap_device_at(mm, len, pages, 0, &trap_ops, &vp->trap[index],
+				start, place, addr);
 	ui_free(pages);
 	return ret;
 }
