@@ -16,6 +16,7 @@
 
 #include "mem/mem.h"
 
+#include "mem/mmio_trap.h"
 #include "mem/phys.h"
 
 #define PG   PHYS_PAGE_SIZE
@@ -952,6 +953,102 @@ static void test_fail_sweep_create(void **state)
 		    2);
 }
 
+/* ---- where device mappings go (mmap's address and MAP_FIXED) -------------- */
+
+static void place_read(void *priv, uint64_t offset, unsigned int width,
+		       uint64_t *val)
+{
+	(void)priv;
+	(void)width;
+	*val = 0x3300 + offset;
+}
+
+static void place_write(void *priv, uint64_t offset, unsigned int width,
+			uint64_t val)
+{
+	(void)offset;
+	(void)width;
+	*(uint64_t *)priv = val;
+}
+
+static const struct mmio_trap_ops place_ops = {place_read, place_write};
+
+/* Issue 14 (mmap of BARs honours MAP_FIXED and address hints as the kernel
+ * does: drivers map over a PROT_NONE reservation).  DPDK reserves the
+ * BAR's addresses PROT_NONE, maps the device fd there with MAP_FIXED and
+ * uses the reservation's address: the device mapping must be exactly
+ * there, trapped pages and frames alike.  MAP_FIXED over a region of the
+ * mm unmaps it first; MAP_FIXED_NOREPLACE is -EEXIST over anything; an
+ * unaligned fixed address -EINVAL; a hint is taken when free. */
+static void test_device_mapping_placement(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_place fixed = {.flags = MM_PLACE_FIXED};
+	struct mm_place norep = {.flags = MM_PLACE_NOREPLACE};
+	struct mm_place hint = {0};
+	phys_addr_t bar, pages[2];
+	volatile uint32_t *regs;
+	volatile uint64_t written = 0;
+	uint8_t *res, *io, *io2;
+	void *got;
+
+	assert_int_equal(phys_alloc_pages(f->pm, 0, PHYS_ALLOC_ZERO,
+					  PHYS_OWNER_KERNEL, &bar),
+			 0);
+	/* a program's PROT_NONE reservation, then the device over it */
+	res = mmap(NULL, 4 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(res != MAP_FAILED);
+	pages[0] = PHYS_ADDR_INVALID; /* registers: trapped */
+	pages[1] = bar;		      /* plain memory: direct */
+	fixed.addr = (unsigned long)res + PG;
+	assert_int_equal(mm_mmap_device_at(f->mm, 2 * PG, pages, 0, &place_ops,
+					   (void *)&written, 0, &fixed, &got),
+			 0);
+	assert_ptr_equal(got, res + PG);
+	regs = (volatile uint32_t *)(res + PG);
+	assert_int_equal(regs[2], 0x3308); /* a trapped load at +8 */
+	regs[1] = 0x1234;
+	assert_int_equal(written, 0x1234);
+	res[2 * PG + 5] = 0x5a; /* the direct page is the frame */
+	assert_int_equal(((uint8_t *)phys_to_virt(f->pm, bar))[5], 0x5a);
+
+	/* NOREPLACE over it: -EEXIST; over the rest of the reservation
+	 * (a host mapping): -EEXIST too */
+	norep.addr = (unsigned long)res + PG;
+	assert_int_equal(mm_mmap_pfn_at(f->mm, bar, PG, 0, &norep, &got),
+			 -EEXIST);
+	norep.addr = (unsigned long)res;
+	assert_int_equal(mm_mmap_pfn_at(f->mm, bar, PG, 0, &norep, &got),
+			 -EEXIST);
+	/* unaligned: -EINVAL */
+	fixed.addr = (unsigned long)res + 1;
+	assert_int_equal(mm_mmap_pfn_at(f->mm, bar, PG, 0, &fixed, &got),
+			 -EINVAL);
+	/* MAP_FIXED over the whole device region: it is unmapped first */
+	fixed.addr = (unsigned long)res + PG;
+	assert_int_equal(
+		mm_mmap_pfn_at(f->mm, bar, 2 * PG, 0, &fixed, (void **)&io), 0);
+	assert_ptr_equal(io, res + PG);
+	assert_int_equal(io[5], 0x5a); /* the frame, no longer trapped */
+	io[PG + 6] = 0x6b;	       /* and the frame after it */
+	/* MAP_FIXED cutting that region in part: refused, nothing changed */
+	fixed.addr = (unsigned long)res + 2 * PG;
+	assert_int_equal(mm_mmap_pfn_at(f->mm, bar, 2 * PG, 0, &fixed, &got),
+			 -ENOMEM);
+	assert_int_equal(io[PG + 6], 0x6b);
+	assert_int_equal(mm_munmap(f->mm, io, 2 * PG), 0);
+
+	/* a free hint is taken */
+	hint.addr = (unsigned long)res;
+	assert_int_equal(munmap(res, 4 * PG), 0);
+	assert_int_equal(
+		mm_mmap_pfn_at(f->mm, bar, PG, 0, &hint, (void **)&io2), 0);
+	assert_ptr_equal(io2, res);
+	assert_int_equal(io2[5], 0x5a);
+	assert_int_equal(mm_munmap(f->mm, io2, PG), 0);
+	phys_free_pages(f->pm, bar, 0);
+}
+
 /* ---- adopting the process's own memory ------------------------------------- */
 
 /* A pin of memory the process mapped itself adopts it in place: same
@@ -1695,6 +1792,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_fail_sweep_pin),
 	T(test_fail_sweep_discard),
 	T(test_fail_sweep_create),
+	T(test_device_mapping_placement),
 	T(test_adopt_own_memory),
 	T(test_adopt_shared_memory),
 	T(test_foreign_munmap_cost_is_adopted_pages),

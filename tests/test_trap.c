@@ -819,10 +819,10 @@ static void test_zap(void **state)
 	pages[1] = pa;
 	pages[2] = pa + PG;
 	EQ(mm_mmap_device_zap(f->mm, 3 * PG, pages, 0, &dev_ops, &f->dev, 0, &z,
-			      (void **)&p),
+			      NULL, (void **)&p),
 	   0);
 	/* frames only, in the same group */
-	EQ(mm_mmap_device_zap(f->mm, PG, pages + 1, 0, NULL, NULL, 0, &z,
+	EQ(mm_mmap_device_zap(f->mm, PG, pages + 1, 0, NULL, NULL, 0, &z, NULL,
 			      (void **)&q),
 	   0);
 	EQ(mm_mmap_device(f->mm, PG, pages + 1, 0, NULL, NULL, 0,
@@ -850,7 +850,7 @@ static void test_zap(void **state)
 		volatile uint8_t *r;
 
 		EQ(mm_mmap_device_zap(f->mm, PG, pages + 2, 0, NULL, NULL, 0,
-				      &z, (void **)&r),
+				      &z, NULL, (void **)&r),
 		   0);
 		assert_true(bus_faults(r, false));
 		EQ(mm_munmap(f->mm, (void *)r, PG), 0);
@@ -1010,7 +1010,7 @@ static void test_zapped_sigbus_forced(void **state)
 
 	mmio_zap_init(&z, true);
 	EQ(mm_mmap_device_zap(f->mm, PG, NULL, 0, &dev_ops, &f->dev, 0, &z,
-			      (void **)&p),
+			      NULL, (void **)&p),
 	   0);
 	for (i = 0; i < 2; i++) {
 		zap_blocked = i;

@@ -348,7 +348,7 @@ static void test_bar_region_mmap(void **state)
 	} r = {.info.argsz = sizeof(struct vfio_region_info), .info.index = 1};
 	struct mm_vma_info vma;
 	uint32_t id[2];
-	uint8_t *bar, b;
+	uint8_t *bar, *res, b;
 	off_t off;
 
 	full_setup(f);
@@ -407,6 +407,27 @@ static void test_bar_region_mmap(void **state)
 	assert_int_equal(uiommu_pread(f->dev, &b, 1, off + 4096 + 100), 1);
 	assert_int_equal(b, 0x5d);
 	assert_int_equal(uiommu_munmap(bar, r.info.size - 4096), 0);
+
+	/* issue 14: MAP_FIXED over the program's PROT_NONE reservation (as
+	 * DPDK maps BARs) lands exactly there; unaligned is EINVAL;
+	 * MAP_FIXED_NOREPLACE over the reservation is EEXIST */
+	res = mmap(NULL, 4 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
+	assert_true(res != MAP_FAILED);
+	assert_true(uiommu_mmap(res + 1, 4096, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED, f->dev,
+				off + 4096) == MAP_FAILED);
+	assert_int_equal(errno, EINVAL);
+	assert_true(uiommu_mmap(res + 4096, 4096, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED_NOREPLACE, f->dev,
+				off + 4096) == MAP_FAILED);
+	assert_int_equal(errno, EEXIST);
+	bar = uiommu_mmap(res + 4096, 4096, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_FIXED, f->dev, off + 4096);
+	assert_ptr_equal(bar, res + 4096);
+	assert_int_equal(bar[100], 0x5d);
+	assert_int_equal(uiommu_munmap(bar, 4096), 0);
+	munmap(res, 4 * 4096);
 }
 
 static void test_topology(void **state)

@@ -312,6 +312,29 @@ int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr);
  * way remap_pfn_range does; vm_flags adds to those (e.g. MM_VM_ALLOW_WC). */
 int mm_mmap_pfn(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
 		void **addr);
+
+/*
+ * Where a device mapping goes: mmap(2)'s addr and its placement flags.
+ * addr 0: anywhere.  Without a flag addr is a hint, taken when the range
+ * is free (the kernel's get_unmapped_area).  MM_PLACE_FIXED (MAP_FIXED):
+ * exactly at addr (page-aligned, else -EINVAL), replacing what is mapped
+ * there: the regions of this mm in the range are unmapped first, as
+ * mm_munmap() would, and a host mapping there (a program's PROT_NONE
+ * reservation) is replaced.  MM_PLACE_NOREPLACE (MAP_FIXED_NOREPLACE):
+ * exactly at addr, -EEXIST if anything is mapped there.  Deviation: a
+ * MAP_FIXED range that cuts a region of this mm only in part is -ENOMEM
+ * (the kernel would split it).
+ */
+struct mm_place {
+	unsigned long addr;
+	unsigned int flags;
+};
+#define MM_PLACE_FIXED	   (1u << 0)
+#define MM_PLACE_NOREPLACE (1u << 1)
+
+/* mm_mmap_pfn at place (NULL: anywhere). */
+int mm_mmap_pfn_at(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
+		   const struct mm_place *place, void **addr);
 int mm_munmap(struct mm *mm, void *addr, size_t len);
 int mm_discard(struct mm *mm, void *addr, size_t len);
 int mm_find_vma(struct mm *mm, unsigned long uaddr, struct mm_vma_info *info);

@@ -568,6 +568,69 @@ static int region_reserve(struct mm_region *r, size_t len, size_t align)
 	return 0;
 }
 
+/*
+ * Reserve r's range (len bytes, PROT_NONE) at place (struct mm_place,
+ * mem.h; NULL or no address: region_reserve's search).  For MAP_FIXED the
+ * regions of mm in the range are unmapped first, as mm_munmap() does, and
+ * the host mapping there is replaced by the reservation in one mmap; the
+ * range is not held in between (another thread's mmap of the same
+ * addresses in that window is the program's race, as with munmap+mmap).
+ */
+static int region_reserve_at(struct mm *mm, struct mm_region *r, size_t len,
+			     size_t align, const struct mm_place *pl)
+{
+	const unsigned int exact = MM_PLACE_FIXED | MM_PLACE_NOREPLACE;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	bool busy, partial = false;
+	struct mm_region *o;
+	unsigned long a;
+	void *va;
+	int ret;
+
+	if (!pl || (!pl->addr && !(pl->flags & exact)))
+		return region_reserve(r, len, align);
+	a = pl->addr;
+	if (pl->flags & exact) {
+		if (!IS_ALIGNED(a, PHYS_PAGE_SIZE))
+			return -EINVAL;
+		if (!a)
+			return -EPERM; /* below mmap_min_addr */
+		if (a + len < a)
+			return -ENOMEM;
+		down_read(&mm->mmap_lock);
+		busy = false;
+		for (o = first_overlap(mm, a, a + len); o;
+		     o = next_overlap(mm, o, a + len)) {
+			busy = true;
+			/* a region cut in part: not split here */
+			partial |= o->start < a || o->end > a + len;
+		}
+		up_read(&mm->mmap_lock);
+		if (busy && (pl->flags & MM_PLACE_NOREPLACE))
+			return -EEXIST;
+		if (partial)
+			return -ENOMEM;
+		if (busy) {
+			ret = mm_munmap(mm, (void *)a, len);
+			if (ret)
+				return ret;
+		}
+		flags |= pl->flags & MM_PLACE_FIXED ? MAP_FIXED
+						    : MAP_FIXED_NOREPLACE;
+	}
+	va = mmap((void *)a, len, PROT_NONE, flags, -1, 0);
+	if (va == MAP_FAILED)
+		return -errno;
+	if ((pl->flags & exact) && (unsigned long)va != a) {
+		/* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
+		munmap(va, len);
+		return -EEXIST;
+	}
+	r->start = (unsigned long)va;
+	r->end = r->start + len;
+	return 0;
+}
+
 /* Publish the new region r, built without the lock, at *addr. */
 static void mm_insert_region(struct mm *mm, struct mm_region *r, void **addr)
 {
@@ -625,6 +688,12 @@ err_region:
 int mm_mmap_pfn(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
 		void **addr)
 {
+	return mm_mmap_pfn_at(mm, pa, len, vm_flags, NULL, addr);
+}
+
+int mm_mmap_pfn_at(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
+		   const struct mm_place *place, void **addr)
+{
 	struct phys_mem *pm = mm->pm;
 	struct mm_region *r;
 	phys_addr_t last;
@@ -643,7 +712,7 @@ int mm_mmap_pfn(struct mm *mm, phys_addr_t pa, size_t len, uint64_t vm_flags,
 	r->vm_flags = vm_flags | MM_VM_READ | MM_VM_WRITE | MM_VM_IO |
 		      MM_VM_PFNMAP | MM_VM_DONTEXPAND | MM_VM_DONTDUMP;
 	r->pfnmap_pa = pa;
-	ret = region_reserve(r, len, PHYS_PAGE_SIZE);
+	ret = region_reserve_at(mm, r, len, PHYS_PAGE_SIZE, place);
 	if (ret)
 		goto err_region;
 	for (i = 0; i < r->nr_pages; i++)
@@ -675,14 +744,23 @@ int mm_mmap_device(struct mm *mm, size_t len, const phys_addr_t *pages,
 		   void *priv, uint64_t base, void **addr)
 {
 	return mm_mmap_device_zap(mm, len, pages, vm_flags, ops, priv, base,
-				  NULL, addr);
+				  NULL, NULL, addr);
+}
+
+int mm_mmap_device_at(struct mm *mm, size_t len, const phys_addr_t *pages,
+		      uint64_t vm_flags, const struct mmio_trap_ops *ops,
+		      void *priv, uint64_t base, const struct mm_place *place,
+		      void **addr)
+{
+	return mm_mmap_device_zap(mm, len, pages, vm_flags, ops, priv, base,
+				  NULL, place, addr);
 }
 
 /* A zappable mapping has a trap whatever its pages (the frames' bits). */
 int mm_mmap_device_zap(struct mm *mm, size_t len, const phys_addr_t *pages,
 		       uint64_t vm_flags, const struct mmio_trap_ops *ops,
 		       void *priv, uint64_t base, struct mmio_zap *zap,
-		       void **addr)
+		       const struct mm_place *place, void **addr)
 {
 	unsigned long i, j, n, trapped = 0;
 	struct mm_region *r;
@@ -711,7 +789,7 @@ int mm_mmap_device_zap(struct mm *mm, size_t len, const phys_addr_t *pages,
 	r->vm_flags = vm_flags | MM_VM_READ | MM_VM_WRITE | MM_VM_IO |
 		      MM_VM_PFNMAP | MM_VM_DONTEXPAND | MM_VM_DONTDUMP;
 	/* the reservation is PROT_NONE, and stays so on trapped pages */
-	ret = region_reserve(r, len, PHYS_PAGE_SIZE);
+	ret = region_reserve_at(mm, r, len, PHYS_PAGE_SIZE, place);
 	if (ret)
 		goto err_region;
 	for (i = 0; i < n; i++)

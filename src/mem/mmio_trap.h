@@ -76,6 +76,11 @@ int mm_mmap_trapped(struct mm *mm, size_t len, const struct mmio_trap_ops *ops,
 int mm_mmap_device(struct mm *mm, size_t len, const phys_addr_t *pages,
 		   uint64_t vm_flags, const struct mmio_trap_ops *ops,
 		   void *priv, uint64_t base, void **addr);
+/* mm_mmap_device at place (struct mm_place, mem.h; NULL: anywhere). */
+int mm_mmap_device_at(struct mm *mm, size_t len, const phys_addr_t *pages,
+		      uint64_t vm_flags, const struct mmio_trap_ops *ops,
+		      void *priv, uint64_t base, const struct mm_place *place,
+		      void **addr);
 
 /*
  * Zapping (vfio-pci's memory decode off, a reset): a driver's struct
@@ -97,12 +102,13 @@ struct mmio_zap {
 void mmio_zap_init(struct mmio_zap *z, bool zapped);
 void mmio_zap_set(struct mmio_zap *z, bool zapped);
 
-/* mm_mmap_device, the mapping in zap's group (zap may be NULL: none); the
- * mapping's frames are its pages too (they have a trap, with no ops call). */
+/* mm_mmap_device_at, the mapping in zap's group (zap may be NULL: none);
+ * the mapping's frames are its pages too (they have a trap, with no ops
+ * call). */
 int mm_mmap_device_zap(struct mm *mm, size_t len, const phys_addr_t *pages,
 		       uint64_t vm_flags, const struct mmio_trap_ops *ops,
 		       void *priv, uint64_t base, struct mmio_zap *zap,
-		       void **addr);
+		       const struct mm_place *place, void **addr);
 
 /* The counters of the trapped mapping that contains addr (those of the
  * whole mapping mm_mmap_trapped made); -ENOENT if none is live there. */

@@ -302,7 +302,7 @@ void *uiommu_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	}
 	if (flags & MAP_ANONYMOUS)
 		return anon_mmap(s->mm, addr, len, prot, flags, fd, off);
-	return vfio_fops_mmap(s->mm, len, prot, flags, fd, off);
+	return vfio_fops_mmap_at(s->mm, addr, len, prot, flags, fd, off);
 }
 
 int uiommu_munmap(void *addr, size_t len)

@@ -16,6 +16,7 @@ extern "C" {
 #endif
 
 struct vfio_device;
+struct mm_place;
 
 /* What a device driver provides (the kernel's vfio_device_ops). */
 struct vfio_device_ops {
@@ -56,11 +57,13 @@ struct vfio_device_ops {
 	/*
 	 * Instead of mmap, for a driver that maps [off, off + len) into mm
 	 * itself (vfio-pci: its BARs' register pages are trapped, their
-	 * plain memory mapped directly, in one mapping: mm_mmap_device):
+	 * plain memory mapped directly, in one mapping: mm_mmap_device) at
+	 * place (mmap's address and MAP_FIXED: struct mm_place, mem.h):
 	 * 0 with *addr, or the errno mmap would give.
 	 */
 	int (*mmap_mm)(struct vfio_device *vdev, struct mm *mm, off_t off,
-		       size_t len, bool write, void **addr);
+		       size_t len, bool write, const struct mm_place *place,
+		       void **addr);
 	/* called when the device's first file opens (NULL: nothing); an
 	 * error fails VFIO_GROUP_GET_DEVICE_FD */
 	int (*open_device)(struct vfio_device *vdev);
@@ -111,6 +114,11 @@ off_t vfio_fops_lseek(int fd, off_t off, int whence);
  * the address, or MAP_FAILED with errno. */
 void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags, int fd,
 		     off_t off);
+/* The same at addr as mmap(2) places it: a hint, or with MAP_FIXED
+ * (page-aligned, else EINVAL) or MAP_FIXED_NOREPLACE exactly there
+ * (struct mm_place, mem.h). */
+void *vfio_fops_mmap_at(struct mm *mm, void *addr, size_t len, int prot,
+			int flags, int fd, off_t off);
 bool vfio_fd_is_ours(int fd);
 unsigned int vfio_open_fds(void);
 

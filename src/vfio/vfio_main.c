@@ -1094,6 +1094,13 @@ off_t vfio_fops_lseek(int fd, off_t off, int whence)
 void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags, int fd,
 		     off_t off)
 {
+	return vfio_fops_mmap_at(mm, NULL, len, prot, flags, fd, off);
+}
+
+void *vfio_fops_mmap_at(struct mm *mm, void *at, size_t len, int prot,
+			int flags, int fd, off_t off)
+{
+	struct mm_place place = {.addr = (unsigned long)at};
 	uint64_t pgoff = (uint64_t)off >> PHYS_PAGE_SHIFT, vm_flags = 0;
 	struct vfio_file *f;
 	void *addr = MAP_FAILED;
@@ -1156,9 +1163,15 @@ void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags, int fd,
 	if ((!f->device->ops->mmap && !f->device->ops->mmap_mm) ||
 	    !(flags & MAP_SHARED))
 		goto out;
+	/* do_mmap: MAP_FIXED_NOREPLACE implies MAP_FIXED's checks; the
+	 * address itself is checked where the range is placed */
+	if (flags & MAP_FIXED_NOREPLACE)
+		place.flags = MM_PLACE_NOREPLACE;
+	else if (flags & MAP_FIXED)
+		place.flags = MM_PLACE_FIXED;
 	if (f->device->ops->mmap_mm) {
 		ret = f->device->ops->mmap_mm(f->device, mm, off, len,
-					      prot & PROT_WRITE, &addr);
+					      prot & PROT_WRITE, &place, &addr);
 		if (ret)
 			addr = MAP_FAILED;
 		goto out;
@@ -1167,7 +1180,7 @@ void *vfio_fops_mmap(struct mm *mm, size_t len, int prot, int flags, int fd,
 				   &vm_flags);
 	if (ret)
 		goto out;
-	ret = mm_mmap_pfn(mm, pa, len, vm_flags, &addr);
+	ret = mm_mmap_pfn_at(mm, pa, len, vm_flags, &place, &addr);
 	if (ret)
 		addr = MAP_FAILED;
 out:

@@ -1505,7 +1505,8 @@ static const struct mmio_trap_ops trap_ops = {
  * trapped.
  */
 static int vfio_pci_mmap_mm(struct vfio_device *vdev, struct mm *mm, off_t off,
-			    size_t len, bool write, void **addr)
+			    size_t len, bool write,
+			    const struct mm_place *place, void **addr)
 {
 	struct vfio_pci *vp = to_vp(vdev);
 	uint64_t index = (uint64_t)off >> VFIO_REGION_SHIFT;
@@ -1548,7 +1549,7 @@ static int vfio_pci_mmap_mm(struct vfio_device *vdev, struct mm *mm, off_t off,
 			pages[i] = PHYS_ADDR_INVALID;
 	}
 	ret = mm_mmap_device_zap(mm, len, pages, 0, &trap_ops, &vp->trap[index],
-				 start, &vp->zap, addr);
+				 start, &vp->zap, place, addr);
 	ui_free(pages);
 	return ret;
 }
