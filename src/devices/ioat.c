@@ -273,20 +273,17 @@ static uint64_t le64(const uint8_t *p)
 	return v;
 }
 
-/* A copy of size bytes from src to dst; 0 or the CHANERR bit. */
+/* A copy of size bytes from src to dst, one frame-to-frame copy per page
+ * piece; 0 or the CHANERR bit of the side the SMMU refused. */
 static uint32_t op_copy(struct ioat *e, uint64_t src, uint64_t dst,
 			uint64_t size)
 {
-	for (uint64_t done = 0; done < size;) {
-		size_t n = (size_t)min(size - done, (uint64_t)IOAT_BOUNCE);
+	int side = 0;
 
-		if (endpoint_dma_read(e->bus.hw, src + done, e->bounce, n))
-			return IOAT_MASK(CHANERR, SRC_ADDR);
-		if (endpoint_dma_write(e->bus.hw, dst + done, e->bounce, n))
-			return IOAT_MASK(CHANERR, DEST_ADDR);
-		done += n;
-	}
-	return 0;
+	if (!endpoint_dma_copy(e->bus.hw, dst, src, (size_t)size, &side))
+		return 0;
+	return side == ENDPOINT_COPY_DST ? IOAT_MASK(CHANERR, DEST_ADDR)
+					 : IOAT_MASK(CHANERR, SRC_ADDR);
 }
 
 /* A fill of size bytes at dst with the 64-bit pattern, its bytes in

@@ -789,14 +789,29 @@ static void report_unsupported(const ucontext_t *uc, unsigned long addr)
 	(void)w;
 }
 
+/*
+ * The kernel's default action for sig, set by the system call itself: the
+ * C library's sigaction may be interposed (uiommu exec's preload sends it
+ * to mmio_trap_sigaction(), which only records the program's handler), and
+ * the fault would then be taken by this handler again, forever.
+ */
+static void set_sig_default(int sig)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} k = {.handler = (void *)SIG_DFL};
+
+	syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+}
+
 /* Let the fault take the default action: the instruction faults again on
  * return (a signal sent by a process is raised again). */
 static void fault_default(int sig, const siginfo_t *si)
 {
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-
-	sigemptyset(&dfl.sa_mask);
-	sigaction(sig, &dfl, NULL);
+	set_sig_default(sig);
 	if (si->si_code <= 0)
 		raise(sig);
 }
@@ -811,18 +826,17 @@ static void fault_default(int sig, const siginfo_t *si)
 static void fault_sigbus(unsigned long addr, ucontext_t *uc)
 {
 	siginfo_t info;
-	struct sigaction cur, dfl = {.sa_handler = SIG_DFL};
+	struct sigaction cur;
 	sigset_t bus;
 
 	memset(&info, 0, sizeof(info));
 	info.si_signo = SIGBUS;
 	info.si_code = BUS_ADRERR;
 	info.si_addr = (void *)addr;
-	sigemptyset(&dfl.sa_mask);
 	if (sigismember(&uc->uc_sigmask, SIGBUS) == 1 ||
 	    (!sigaction(SIGBUS, NULL, &cur) && !(cur.sa_flags & SA_SIGINFO) &&
 	     cur.sa_handler == SIG_IGN)) {
-		sigaction(SIGBUS, &dfl, NULL);
+		set_sig_default(SIGBUS);
 		sigdelset(&uc->uc_sigmask, SIGBUS);
 	}
 	sigemptyset(&bus);
