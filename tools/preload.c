@@ -74,6 +74,7 @@
 #include "mem/mmio_trap.h"
 #include <uiommu/uapi.h>
 #include "system/system.h"
+#include "vfio/vfio_device.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -110,6 +111,70 @@ static void lib_exit(void)
 		__ret;                  \
 	})
 
+/* ---- $UIOMMU_REPORT: the state at exit, and after a kernel's release --- */
+
+static FILE *report_open(void)
+{
+	const char *path = getenv("UIOMMU_REPORT");
+
+	if (!path || !*path)
+		return NULL;
+	return strcmp(path, "-") ? fopen(path, "a") : stderr;
+}
+
+static void report_line(FILE *f, const char *what)
+{
+	struct mm *mm = uiommu_current_mm();
+	struct phys_mem *pm = uiommu_system_phys();
+	struct phys_report r = {0};
+
+	if (pm)
+		phys_report(pm, PHYS_OWNER_NONE /* every owner */, &r);
+	fprintf(f,
+		"uiommu-report: %s open-fds=%u pinned-pages=%llu "
+		"locked-bytes=%llu\n",
+		what, vfio_open_fds(), (unsigned long long)r.pinned,
+		(unsigned long long)(mm ? mm_locked_vm(mm) : 0) *
+			PHYS_PAGE_SIZE);
+}
+
+/*
+ * With $UIOMMU_REPORT set (a file to append to, or "-" for stderr), the
+ * program's exit reports the pins and locked memory its open VFIO files
+ * still hold, then closes those files as the kernel does when the process
+ * exits (devices, groups, containers: each release unpins and uncharges)
+ * and reports again: a correct stack is back at zero.  Opt-in, because the
+ * release gives adopted memory back while the program is exiting.
+ */
+static void report_at_exit(void)
+{
+	FILE *f;
+	DIR *d;
+	struct dirent *e;
+
+	lib_enter();
+	f = report_open();
+	if (!f)
+		goto out;
+	report_line(f, "at-exit");
+	d = opendir("/proc/self/fd");
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && uiommu_fd_is_ours(fd))
+			uiommu_close(fd);
+	}
+	if (d)
+		closedir(d);
+	report_line(f, "after-release");
+	if (f != stderr)
+		fclose(f);
+	else
+		fflush(f);
+out:
+	lib_exit();
+}
+
 static void setup_mm(void)
 {
 	static int done;
@@ -122,6 +187,8 @@ static void setup_mm(void)
 	if (!mm)
 		return;
 	mm_set_adopt(mm, true);
+	if (getenv("UIOMMU_REPORT"))
+		atexit(report_at_exit);
 	lim = getenv("UIOMMU_MEMLOCK");
 	if (lim && !strcmp(lim, "unlimited"))
 		mm_set_memlock_limit(mm, UINT64_MAX);
