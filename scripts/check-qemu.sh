@@ -24,23 +24,10 @@ ids=${UIOMMU_QEMU_IDS:-8086:2021}
 uiommu=$build/tools/uiommu
 logs=$build/check-qemu
 
-packages="qemu-system-x86"
-missing=""
-for p in $packages; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-		missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	if [ "$(id -u)" = 0 ]; then
-		echo "installing:$missing"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get update -qq && apt-get install -y -qq $missing >/dev/null
-	else
-		echo "check-qemu needs these packages:$missing" >&2
-		echo "run as root:  apt-get install -y$missing" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
+# the packages (scripts/deps.sh installs them as root, else says how)
+if ! sh "$(dirname "$0")/deps.sh" qemu; then
+	echo "0 passed, 1 failed"
+	exit 1
 fi
 if [ ! -x "$uiommu" ]; then
 	echo "no $uiommu: build first (make)" >&2

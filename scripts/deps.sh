@@ -1,14 +1,17 @@
 #!/bin/sh
 # Make sure the build's Debian packages are installed (with "fuzz": also
-# those of the fuzzing build): install them with apt-get when running as
-# root, otherwise say exactly what to run.
+# those of the fuzzing build; with "dpdk" or "qemu": also the programs
+# make check-dpdk and make check-qemu run): install them with apt-get when
+# running as root, otherwise say exactly what to run.
 set -e
 
 PACKAGES="gcc make python3 meson ninja-build pkg-config libbsd-dev libjansson-dev libcmocka-dev libzydis-dev"
 # `make fuzz`: clang and its runtime libraries (libclang_rt.fuzzer)
-if [ "${1:-}" = fuzz ]; then
-	PACKAGES="$PACKAGES clang libclang-rt-dev"
-fi
+case "${1:-}" in
+fuzz) PACKAGES="$PACKAGES clang libclang-rt-dev" ;;
+dpdk) PACKAGES="$PACKAGES dpdk dpdk-dev" ;;   # dpdk-test, dpdk-testpmd, the PMDs
+qemu) PACKAGES="$PACKAGES qemu-system-x86" ;; # qemu-system-x86_64 7.2
+esac
 
 missing=""
 for p in $PACKAGES; do
