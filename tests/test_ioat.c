@@ -852,8 +852,10 @@ static void test_mmap_driver(void **state)
 	volatile uint8_t *bar;
 	struct mmio_trap_stats ts;
 	struct ioat_stats before = stats(f), st;
+	struct vfio_pci_stats vs, vbefore;
 	int retry = 0;
 
+	vfio_pci_get_stats(f->vdev, &vbefore);
 	bar = vfio_fops_mmap(f->mm, IOAT_BAR0_SIZE, PROT_READ | PROT_WRITE,
 			     MAP_SHARED, f->dev, BAR0);
 	assert_true(bar != MAP_FAILED);
@@ -889,6 +891,10 @@ static void test_mmap_driver(void **state)
 	assert_int_equal(st.reg_reads - before.reg_reads, ts.reads);
 	assert_int_equal(st.reg_writes - before.reg_writes, ts.writes);
 	assert_int_equal(ts.writes, 7);
+	/* the device's own count of trapped accesses (vfio-pci's) */
+	vfio_pci_get_stats(f->vdev, &vs);
+	assert_int_equal(vs.trap_reads - vbefore.trap_reads, ts.reads);
+	assert_int_equal(vs.trap_writes - vbefore.trap_writes, ts.writes);
 #undef R8
 #undef R16
 #undef R32

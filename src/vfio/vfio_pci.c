@@ -117,6 +117,7 @@ struct vfio_pci {
 	struct mutex unmask_lock;	/* the unmask thread vs intx_fd */
 
 	_Atomic uint64_t signals, intx_masked, resets, virqfd_unmasks;
+	_Atomic uint64_t trap_reads, trap_writes; /* trapped BAR accesses */
 };
 
 static struct vfio_pci *to_vp(struct vfio_device *vdev)
@@ -1481,6 +1482,7 @@ static void trap_read(void *priv, uint64_t off, unsigned int width,
 {
 	struct vfio_pci_bar_trap *t = priv;
 
+	atomic_fetch_add_explicit(&t->vp->trap_reads, 1, memory_order_relaxed);
 	if (pci_bar_read(t->vp->fn, t->bar, off, width, val))
 		*val = ~0ULL;
 }
@@ -1490,6 +1492,7 @@ static void trap_write(void *priv, uint64_t off, unsigned int width,
 {
 	struct vfio_pci_bar_trap *t = priv;
 
+	atomic_fetch_add_explicit(&t->vp->trap_writes, 1, memory_order_relaxed);
 	pci_bar_write(t->vp->fn, t->bar, off, width, val);
 }
 
@@ -1723,6 +1726,8 @@ void vfio_pci_get_stats(struct vfio_device *vdev, struct vfio_pci_stats *st)
 	st->intx_masked = atomic_load(&vp->intx_masked);
 	st->resets = atomic_load(&vp->resets);
 	st->virqfd_unmasks = atomic_load(&vp->virqfd_unmasks);
+	st->trap_reads = atomic_load(&vp->trap_reads);
+	st->trap_writes = atomic_load(&vp->trap_writes);
 	st->zapped = atomic_load(&vp->zap.zapped);
 	st->zap_faults = atomic_load(&vp->zap.sigbus);
 }

@@ -29,6 +29,8 @@ struct vfio_pci_stats {
 	uint64_t intx_masked;	 /* INTx automasks */
 	uint64_t resets;	 /* function-level resets done */
 	uint64_t virqfd_unmasks; /* INTx unmasks by the unmask eventfd */
+	uint64_t trap_reads;	 /* loads from the BARs' trapped pages */
+	uint64_t trap_writes;	 /* stores to them */
 	uint64_t zap_faults;	 /* BAR mapping accesses answered SIGBUS */
 	bool zapped;		 /* the BAR mappings are zapped now */
 };
