@@ -448,6 +448,37 @@ static void test_chain_doorbells(void **state)
 	assert_int_equal(stats(f).descriptors, 4);
 }
 
+/* Descriptors are fetched ahead in one read (at most 8, the queued ones in
+ * one page), never across a doorbell: a ring of 2 whose completed entry
+ * software rewrites runs the new contents, and a ring entry not yet
+ * queued when the channel fetched is read again once it is. */
+static void test_fetch_ahead(void **state)
+{
+	struct fx *f = *state;
+
+	for (unsigned int i = 0; i < 3; i++) {
+		fill_pattern(f, BUF(i), 256, (uint8_t)(40 + i));
+		memset(host(f, BUF(4 + i)), 0, 256);
+	}
+	desc(f, 0, 256, CTL_COPY, BUF(0), BUF(4), DESC(1));
+	desc(f, 1, 256, CTL_COPY, BUF(1), BUF(5), DESC(0));
+	arm(f, RING);
+	wr(f, CH(DMACOUNT), 2, 2);
+	assert_memory_equal(host(f, BUF(1)), host(f, BUF(5)), 256);
+	/* descriptor 0 is done: software reuses it for another copy */
+	desc(f, 0, 256, CTL_COPY, BUF(2), BUF(6), DESC(1));
+	wr(f, CH(DMACOUNT), 2, 3);
+	assert_memory_equal(host(f, BUF(2)), host(f, BUF(6)), 256);
+	assert_int_equal(chansts(f), DESC(0) | ST_DONE);
+	/* queued one at a time: descriptor 1 is written after the fetch of
+	 * descriptor 0, before its own doorbell */
+	desc(f, 1, 256, CTL_COPY, BUF(0), BUF(7), DESC(0));
+	memset(host(f, BUF(7)), 0, 256);
+	wr(f, CH(DMACOUNT), 2, 4);
+	assert_memory_equal(host(f, BUF(0)), host(f, BUF(7)), 256);
+	assert_int_equal(stats(f).descriptors, 4);
+}
+
 /* The count wraps at 16 bits: a ring of 2 descriptors run 70000 times. */
 static void test_count_wraps(void **state)
 {
@@ -1051,6 +1082,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_identity),
 	T(test_copy),
 	T(test_chain_doorbells),
+	T(test_fetch_ahead),
 	T(test_count_wraps),
 	T(test_fill),
 	T(test_null_and_fence),

@@ -90,6 +90,8 @@
 #define IOAT_MSIX_VECTORS   1
 /* Bytes moved per DMA call (a multiple of 8, for fills). */
 #define IOAT_BOUNCE 16384
+/* descriptors one fetch reads at most (within one page) */
+#define IOAT_PREFETCH 8
 /* Every CHANERR bit the model sets (bits 0..18 exist). */
 #define IOAT_CHANERR_ALL 0x7ffffu
 
@@ -171,6 +173,12 @@ struct ioat {
 	uint32_t chanerr, chanerrmask;
 	struct ioat_stats stats;
 	uint8_t bounce[IOAT_BOUNCE];
+	/* descriptors fetched ahead, [pf_addr, pf_addr + pf_n * 64): only
+	 * queued ones (software does not rewrite those), dropped at every
+	 * doorbell, CHAINADDR write and reset */
+	uint64_t pf_addr;
+	unsigned int pf_n;
+	uint8_t pf[IOAT_PREFETCH * IOAT_DESC_SIZE];
 
 	/* threaded mode */
 	pthread_t thread;
@@ -203,6 +211,7 @@ static void chan_reset(struct ioat *e)
 	e->reset_pending = false;
 	e->chainaddr = e->chancmp = 0;
 	e->next = e->completed = e->cdar = 0;
+	e->pf_n = 0;
 	e->at_chain = true;
 	e->stats.resets++;
 }
@@ -311,6 +320,35 @@ static bool chan_runnable(const struct ioat *e)
 	       e->state != IOAT_CHANSTS_SUSPENDED;
 }
 
+/*
+ * The descriptor at addr (64-byte aligned) into d: from what was fetched
+ * ahead, else one DMA read of it and of the queued descriptors that follow
+ * it in the same page (a fault there is this descriptor's: one page, one
+ * translation).  0, or -EFAULT when the SMMU refused the read.
+ */
+static int desc_fetch(struct ioat *e, uint64_t addr, uint8_t *d)
+{
+	unsigned int queued = (uint16_t)(e->dmacount - e->done), k;
+
+	lockdep_assert_held(&e->lock);
+	if (e->pf_n && addr >= e->pf_addr &&
+	    addr - e->pf_addr < (uint64_t)e->pf_n * IOAT_DESC_SIZE) {
+		memcpy(d, e->pf + (addr - e->pf_addr), IOAT_DESC_SIZE);
+		return 0;
+	}
+	k = (unsigned int)min3((uint64_t)IOAT_PREFETCH, (uint64_t)queued,
+			       (4096 - (addr & 4095)) / IOAT_DESC_SIZE);
+	if (k < 1)
+		k = 1;
+	e->pf_n = 0;
+	if (endpoint_dma_read(e->bus.hw, addr, e->pf, k * IOAT_DESC_SIZE))
+		return -EFAULT;
+	e->pf_addr = addr;
+	e->pf_n = k;
+	memcpy(d, e->pf, IOAT_DESC_SIZE);
+	return 0;
+}
+
 /* Fetch, run and retire one descriptor. */
 static void chan_run_one(struct ioat *e)
 {
@@ -326,7 +364,7 @@ static void chan_run_one(struct ioat *e)
 					 : IOAT_MASK(CHANERR, NEXT_DESC_ALIGN));
 		return;
 	}
-	if (endpoint_dma_read(e->bus.hw, addr, d, sizeof(d))) {
+	if (desc_fetch(e, addr, d)) {
 		chan_halt(e, IOAT_MASK(CHANERR, READ_DATA));
 		return;
 	}
@@ -410,6 +448,7 @@ static void chan_arm(struct ioat *e)
 	if (e->state == IOAT_CHANSTS_ACTIVE && chan_runnable(e))
 		return;
 	e->next = e->chainaddr;
+	e->pf_n = 0;
 	e->at_chain = true;
 	e->done = e->dmacount = 0;
 	e->completed = 0;
@@ -529,6 +568,7 @@ static void reg_write(struct ioat *e, enum ioat_reg_id r, uint64_t v,
 		break;
 	case R_DMACOUNT:
 		e->dmacount = (uint16_t)nv;
+		e->pf_n = 0; /* completed descriptors may have been rewritten */
 		e->stats.doorbells++;
 		chan_kick(e);
 		break;
