@@ -34,8 +34,8 @@
 #define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d) __builtin_mul_overflow(a, b, d)
 
-#define min(a, b) ((a) < (b) ? (a) : (b))
-#define max(a, b) ((a) > (b) ? (a) : (b))
+#define min(a, b)     ((a) < (b) ? (a) : (b))
+#define max(a, b)     ((a) > (b) ? (a) : (b))
 #define min3(a, b, c) min(min(a, b), c)
 
 #define READ_ONCE(x)	 (*(const volatile __typeof__(x) *)&(x))
