@@ -2,19 +2,34 @@
 /*
  * copy_from_user / copy_to_user for the ioctl front.  The "user" is this
  * very process, but its pointers are as untrusted as a system call's: a bad
- * pointer must give -EFAULT, not a crash.  The copies go through
- * process_vm_readv/writev on ourselves, which the kernel checks (one system
- * call per ioctl argument, off every DMA hot path).
+ * pointer must give -EFAULT, not a crash.  With the trap's SIGSEGV handler
+ * installed a copy is a memcpy whose faults the handler turns into -EFAULT
+ * (uaccess_fault); before it, process_vm_readv/writev on ourselves, which
+ * the kernel checks (uaccess.c).
  */
 #ifndef UIOMMU_LIB_UACCESS_H
 #define UIOMMU_LIB_UACCESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* 0, or -EFAULT when any byte of the user range is not accessible. */
 int copy_from_user(void *to, const void *from, size_t n);
 int copy_to_user(void *to, const void *from, size_t n);
+
+/*
+ * The fixup.  uaccess_fixup_enable(): the caller's SIGSEGV handler is
+ * installed and calls uaccess_fault(fault address) first for every fault
+ * (a trapped page in a user range is -EFAULT, as process_vm_readv has it);
+ * from then on copies use it (not in sanitizer builds).
+ * uaccess_fault() does not return when the address is in this thread's
+ * copy in progress.  uaccess_fixups(): faults turned into -EFAULT so far.
+ */
+void uaccess_fixup_enable(void);
+bool uaccess_fixup_enabled(void);
+void uaccess_fault(unsigned long addr);
+unsigned long uaccess_fixups(void);
 
 /* The end of member m of struct type t: the minsz of a VFIO ioctl whose
  * argument must reach at least up to m. */

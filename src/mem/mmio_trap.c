@@ -54,6 +54,7 @@
 #include <unistd.h>
 #include <Zydis/Zydis.h>
 
+#include "lib/uaccess.h"
 #include "mmio_trap.h"
 #include "phys.h"
 
@@ -306,6 +307,7 @@ static int install(void)
 	}
 	atomic_store(&prev, p);
 	installed = true;
+	uaccess_fixup_enable();
 	return 0;
 }
 
@@ -882,6 +884,7 @@ static void trap_sigsegv(int sig, siginfo_t *si, void *ctx)
 	struct mmio_trap *t;
 	unsigned int rd;
 
+	uaccess_fault(addr); /* a copy_from/to_user's: -EFAULT, no return */
 	rd = read_enter();
 	if (si->si_code == SEGV_ACCERR &&
 	    !(uc->uc_mcontext.gregs[REG_ERR] & PF_ERR_INSTR)) {
