@@ -736,6 +736,66 @@ static void test_A01_tlbi_nh_va_then_sync(void **state)
 	env_free(e);
 }
 
+struct batch_sync {
+	struct env *e;
+	atomic_bool done;
+	int ret;
+};
+
+static void *batch_sync_thread(void *arg)
+{
+	struct batch_sync *b = arg;
+	struct smmu_cmd c = {.op = SMMU_CMD_TLBI_NH_VA,
+			     .asid = 7,
+			     .addr = 0x20000,
+			     .leaf = true};
+
+	b->ret = smmu_cmdq_issue(b->e->smmu, &c);
+	if (!b->ret)
+		b->ret = smmu_cmdq_sync(b->e->smmu);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+/*
+ * A01 in a batch (endpoint_dma_batch_begin): the batch holds one in-flight
+ * window, so a CMD_SYNC issued meanwhile by another thread waits for it,
+ * but only until the batch's next access, which enters the window again
+ * with the new epoch; that access and the ones after it see the
+ * invalidation.  Batches do not nest.
+ */
+static void test_A01_sync_during_batch(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 0);
+	struct batch_sync b = {.e = e};
+	uint32_t v = 0x55, r;
+	unsigned long n = 0;
+	pthread_t th;
+
+	s1_map(e, 0x20000, pa, 3, S1_ATTR);
+	s1_map(e, 0x21000, pa, 3, S1_ATTR);
+	assert_true(endpoint_dma_batch_begin(e->dev));
+	assert_false(endpoint_dma_batch_begin(e->dev));
+	assert_int_equal(endpoint_dma_write(e->dev, 0x20000, &v, 4), 0);
+	s1_unmap(e, 0x20000, 3);
+	assert_int_equal(pthread_create(&th, NULL, batch_sync_thread, &b), 0);
+	/* accesses of the other page, until the sync is through (without
+	 * the new epoch's entry it would wait for the batch's end) */
+	while (!atomic_load(&b.done) && n++ < 100000000ul)
+		assert_int_equal(endpoint_dma_read(e->dev, 0x21000, &r, 4), 0);
+	assert_true(atomic_load(&b.done));
+	pthread_join(th, NULL);
+	assert_int_equal(b.ret, 0);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x20000, &r, 4), -EFAULT);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x21000, &r, 4), 0);
+	assert_int_equal(r, v);
+	endpoint_dma_batch_end(e->dev);
+	/* the window is left: a sync completes with no access pending */
+	sync_(e);
+	env_free(e);
+}
+
 /* TLBI_NH_VA with a range: (num + 1) << scale pages. */
 static void test_tlbi_nh_va_range(void **state)
 {
@@ -2082,6 +2142,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_A11_noncoherent_dma_reads_memory),
 	cmocka_unit_test(test_dma_copy),
 	cmocka_unit_test(test_A01_tlbi_nh_va_then_sync),
+	cmocka_unit_test(test_A01_sync_during_batch),
 	cmocka_unit_test(test_tlbi_nh_va_range),
 	cmocka_unit_test(test_tlbi_ids_index_exact),
 	cmocka_unit_test(test_A12_tlbi_asid_and_all),

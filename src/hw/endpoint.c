@@ -20,6 +20,15 @@
  * transfer with -EFAULT (unrecoverable faults are never suppressed).  A
  * stream configured to abort fails without an event.
  *
+ * In flight: an access holds its CPU's in-flight slot (smmu_internal.h)
+ * from before its translation until its copy is done, and leaves it while
+ * it waits for a fault's answer.  In a batch (endpoint_dma_batch_begin)
+ * the thread holds the slot from the batch's start to its end and each
+ * access only re-enters it when the SMMU's DMA epoch moved on (a CMD_SYNC
+ * began and waits for the slot): the access that sees the new epoch
+ * publishes it before its translation, as a fresh entry would, and the
+ * ones before it were all in flight under the old one.
+ *
  * Locking: none of its own on the DMA path.  An endpoint may be used by several
  * threads at once: its hot counters are per CPU id (struct smmu_hot), the
  * rest are the stream's atomics.  smmu->dev_lock guards the list of devices
@@ -30,6 +39,46 @@
 #include "smmu_internal.h"
 
 __thread int smmu_this_cpu __attribute__((tls_model("initial-exec"))) = -1;
+/* The SMMU whose in-flight window this thread holds for a batch, or NULL. */
+static __thread struct smmu *batch_smmu __attribute__((tls_model("initial-"
+								 "exec")));
+
+/* Enter the in-flight window for one access, or in a batch re-enter it
+ * only if a sync began since it was entered. */
+static __attribute__((always_inline)) inline void win_enter(struct smmu *smmu,
+							    unsigned int cpu)
+{
+	if (likely(batch_smmu == smmu) &&
+	    atomic_load_explicit(&smmu->inflight[cpu].epoch,
+				 memory_order_relaxed) ==
+		    atomic_load_explicit(&smmu->dma_epoch,
+					 memory_order_relaxed))
+		return;
+	dma_enter(smmu, cpu);
+}
+
+/* Leave it after one access; a batch keeps it. */
+static __attribute__((always_inline)) inline void win_exit(struct smmu *smmu,
+							   unsigned int cpu)
+{
+	if (batch_smmu != smmu)
+		dma_exit(smmu, cpu);
+}
+
+bool endpoint_dma_batch_begin(struct endpoint *dev)
+{
+	if (batch_smmu)
+		return false;
+	dma_enter(dev->smmu, endpoint_cpu());
+	batch_smmu = dev->smmu;
+	return true;
+}
+
+void endpoint_dma_batch_end(struct endpoint *dev)
+{
+	batch_smmu = NULL;
+	dma_exit(dev->smmu, endpoint_cpu());
+}
 
 int endpoint_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
 		    unsigned int caps, struct endpoint **out)
@@ -187,12 +236,13 @@ dma_page_slow(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 		 * the answer may need a CMD_SYNC */
 		dma_exit(smmu, cpu);
 		stream_inc(dev->stream, SMMU_CNT_faults, 1);
+		ret = -EFAULT;
 		if (f.terminate)
-			return -EFAULT;
+			goto out;
 		if (can_wait(dev, &f) && tries < smmu->cfg.max_retries) {
 			ret = smmu_fault_wait(dev, &f);
 			if (ret)
-				return ret;
+				goto out;
 			*waited = true;
 			tries++;
 			stream_inc(dev->stream, SMMU_CNT_retries, 1);
@@ -200,9 +250,13 @@ dma_page_slow(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 			continue;
 		}
 		smmu_record_event(smmu, dev->stream, &f.ev);
-		return -EFAULT;
+		goto out;
 	}
 	return 0;
+out:
+	if (batch_smmu == smmu)
+		dma_enter(smmu, cpu); /* the batch holds the window again */
+	return ret;
 }
 
 /* One piece that does not cross a page boundary. */
@@ -216,7 +270,7 @@ dma_page(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 
 	/* in flight from before the lookup until the copy is done, so that a
 	 * CMD_SYNC after an invalidation waits for this access */
-	dma_enter(smmu, cpu);
+	win_enter(smmu, cpu);
 	/* x does not escape on the hit path: its fields stay in registers */
 	if (unlikely(!smmu_translate_fast(smmu, dev->cfge, dev->cfg_key, iova,
 					  write, hot, &x))) {
@@ -238,7 +292,7 @@ dma_page(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 		ret = phys_access_checked_frame(smmu->pm, x.pa, buf, len, write,
 						x.gen);
 	}
-	dma_exit(smmu, cpu);
+	win_exit(smmu, cpu);
 	if (unlikely(ret))
 		return dma_abort(dev, x.pa, iova, write, ret);
 	return 0;
@@ -364,7 +418,7 @@ copy_page(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 	for (unsigned int round = 0;; round++) {
 		bool waited = false;
 
-		dma_enter(smmu, cpu);
+		win_enter(smmu, cpu);
 		ret = copy_xlate(dev, hot, cpu, src, false, &xs, &waited);
 		if (unlikely(ret)) {
 			*failed = ENDPOINT_COPY_SRC;
@@ -378,7 +432,7 @@ copy_page(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 		}
 		if (likely(!waited))
 			break;
-		dma_exit(smmu, cpu);
+		win_exit(smmu, cpu);
 		if (round == smmu->cfg.max_retries)
 			return copy_bounce(dev, hot, cpu, dst, src, len,
 					   failed);
@@ -391,10 +445,10 @@ copy_page(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 		     : NULL;
 	if (likely(ps && pd)) {
 		memmove(pd, ps, len);
-		dma_exit(smmu, cpu);
+		win_exit(smmu, cpu);
 		return 0;
 	}
-	dma_exit(smmu, cpu);
+	win_exit(smmu, cpu);
 	return copy_bounce(dev, hot, cpu, dst, src, len, failed);
 }
 

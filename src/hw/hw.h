@@ -493,6 +493,21 @@ enum { ENDPOINT_COPY_SRC = 1, ENDPOINT_COPY_DST = 2 };
 int endpoint_dma_copy(struct endpoint *dev, uint64_t dst, uint64_t src,
 		      size_t len, int *failed);
 
+/*
+ * A run of DMAs by the calling thread, such as the descriptors one doorbell
+ * starts: between endpoint_dma_batch_begin() and endpoint_dma_batch_end()
+ * the thread's accesses through dev's SMMU stay in one in-flight window
+ * instead of entering and leaving one per access (a locked exchange each,
+ * which also waits for the previous copy's stores).  The window is
+ * entered again, with the new epoch, at the first access after a CMD_SYNC
+ * began, so a sync still waits for at most the access in progress; fault
+ * waits leave it as they do outside a batch.  Code between the accesses
+ * must not wait for a CMD_SYNC.  Batches do not nest: begin returns false
+ * (and end is then not called) when one is open on this thread.
+ */
+bool endpoint_dma_batch_begin(struct endpoint *dev);
+void endpoint_dma_batch_end(struct endpoint *dev);
+
 struct endpoint_sg {
 	uint64_t iova;
 	void *buf;
