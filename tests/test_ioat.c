@@ -479,6 +479,47 @@ static void test_fetch_ahead(void **state)
 	assert_int_equal(stats(f).descriptors, 4);
 }
 
+/* Inline, one doorbell's run writes its first completion at once and the
+ * others as one last value: when the run ends, before an interrupt
+ * (a descriptor with INT_EN writes its own), and at a halt without
+ * ERR_COMPLETION_EN, where the value is the last completed descriptor's
+ * (ACTIVE), as writing every one would have left it. */
+static void test_completion_coalesced(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ctl_int = CTL_COPY | IOAT_MASK(DCTL, INT_EN);
+	struct ioat_stats st;
+
+	fill_pattern(f, BUF(0), 64, 3);
+	for (unsigned int i = 0; i < 8; i++)
+		desc(f, i, 64, CTL_COPY, BUF(0), BUF(1 + i), DESC(i + 1));
+	arm(f, RING);
+	wr(f, CH(DMACOUNT), 2, 8);
+	assert_int_equal(completion(f), DESC(7) | ST_DONE);
+	assert_memory_equal(host(f, BUF(0)), host(f, BUF(8)), 64);
+	st = stats(f);
+	assert_int_equal(st.descriptors, 8);
+	assert_int_equal(st.completions, 2); /* the first and the last */
+	/* descriptor 1 interrupts: its completion is written, not kept */
+	desc(f, 1, 64, ctl_int, BUF(0), BUF(2), DESC(2));
+	for (unsigned int i = 2; i < 4; i++)
+		desc(f, i, 64, CTL_COPY, BUF(0), BUF(1 + i), DESC(i + 1));
+	arm(f, RING);
+	wr(f, CH(DMACOUNT), 2, 4);
+	assert_int_equal(completion(f), DESC(3) | ST_DONE);
+	assert_int_equal(stats(f).completions - st.completions, 3);
+	/* descriptor 5 faults, without ERR_COMPLETION_EN: the completion
+	 * names descriptor 4, the last one done, while more were queued */
+	desc(f, 1, 64, CTL_COPY, BUF(0), BUF(2), DESC(2));
+	desc(f, 5, 64, CTL_COPY, UNMAPPED, BUF(6), DESC(6));
+	arm(f, RING);
+	wr(f, CH(CHANCTRL), 2, IOAT_MASK(CHANCTRL, ANY_ERR_ABORT_EN));
+	wr(f, CH(DMACOUNT), 2, 8);
+	assert_int_equal(chansts(f), DESC(4) | ST_HALTED);
+	assert_int_equal(completion(f), DESC(4) | ST_ACTIVE);
+	assert_int_equal(rd(f, CH(CHANERR), 4), IOAT_MASK(CHANERR, SRC_ADDR));
+}
+
 /* The count wraps at 16 bits: a ring of 2 descriptors run 70000 times. */
 static void test_count_wraps(void **state)
 {
@@ -1083,6 +1124,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_copy),
 	T(test_chain_doorbells),
 	T(test_fetch_ahead),
+	T(test_completion_coalesced),
 	T(test_count_wraps),
 	T(test_fill),
 	T(test_null_and_fence),

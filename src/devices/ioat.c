@@ -49,7 +49,12 @@
  * nothing the SMMU did not map (endpoint_dma_*).
  *
  * Execution.  Inline (the default): the DMACOUNT write runs the
- * descriptors before the store (trapped or pwrite) returns.  Threaded: the
+ * descriptors before the store (trapped or pwrite) returns.  Software
+ * cannot look at memory in between, so of the completions one run writes,
+ * the first is written at once (a bad CHANCMP halts at the first
+ * descriptor asking for one) and the others only as the last value before
+ * the run ends, an interrupt or a halt: what a driver reading after the
+ * doorbell, or in its interrupt handler, finds is the same.  Threaded: the
  * write wakes the channel's thread, which runs them while software polls;
  * a CHANCMD reset is then done by the thread, and CHANCMD's reset bit
  * reads 1 until it is (or until the next register write, which the reset
@@ -179,6 +184,12 @@ struct ioat {
 	uint64_t pf_addr;
 	unsigned int pf_n;
 	uint8_t pf[IOAT_PREFETCH * IOAT_DESC_SIZE];
+	/* inline: one doorbell's run writes its first completion at once
+	 * (which proves the address) and keeps the later ones in compl_val
+	 * until the run ends, an interrupt or a halt: software cannot look
+	 * in between, as the doorbell has not returned */
+	bool compl_proven, compl_pending;
+	uint64_t compl_val;
 
 	/* threaded mode */
 	pthread_t thread;
@@ -212,6 +223,7 @@ static void chan_reset(struct ioat *e)
 	e->chainaddr = e->chancmp = 0;
 	e->next = e->completed = e->cdar = 0;
 	e->pf_n = 0;
+	e->compl_proven = e->compl_pending = false;
 	e->at_chain = true;
 	e->stats.resets++;
 }
@@ -237,11 +249,9 @@ static void chan_interrupt(struct ioat *e)
 		e->stats.irqs_held++;
 }
 
-/* Write CHANSTS's value to the completion address; false if refused. */
-static bool chan_write_completion(struct ioat *e)
+/* Write v to the completion address; false if refused. */
+static bool chan_write_value(struct ioat *e, uint64_t v)
 {
-	uint64_t v = chansts(e);
-
 	lockdep_assert_held(&e->lock);
 	if (e->chancmp & 7)
 		return false;
@@ -251,14 +261,36 @@ static bool chan_write_completion(struct ioat *e)
 	return true;
 }
 
+/* Write CHANSTS's value now (superseding a kept one); false if refused. */
+static bool chan_write_completion(struct ioat *e)
+{
+	e->compl_pending = false;
+	return chan_write_value(e, chansts(e));
+}
+
+/* Write the completion value kept back, if any; false if refused. */
+static bool chan_flush_completion(struct ioat *e)
+{
+	lockdep_assert_held(&e->lock);
+	if (!e->compl_pending)
+		return true;
+	e->compl_pending = false;
+	return chan_write_value(e, e->compl_val);
+}
+
 /* Halt on an error of the descriptor at cdar. */
 static void chan_halt(struct ioat *e, uint32_t err)
 {
 	lockdep_assert_held(&e->lock);
 	e->state = IOAT_CHANSTS_HALTED;
-	if ((e->chanctrl & IOAT_MASK(CHANCTRL, ERR_COMPLETION_EN)) &&
-	    !chan_write_completion(e))
+	if (e->chanctrl & IOAT_MASK(CHANCTRL, ERR_COMPLETION_EN)) {
+		if (!chan_write_completion(e))
+			err |= IOAT_MASK(CHANERR, COMPLETION_ADDR);
+	} else if (!chan_flush_completion(e)) {
+		/* the last completion before the error, as it would have
+		 * been written when its descriptor completed */
 		err |= IOAT_MASK(CHANERR, COMPLETION_ADDR);
+	}
 	e->chanerr |= err;
 	pci_config_set_bits(e->fn, IOAT_A_PCI_CHANERR_INT, 4, err);
 	e->stats.errors++;
@@ -399,24 +431,51 @@ static void chan_run_one(struct ioat *e)
 	e->at_chain = false;
 	e->state = e->done == e->dmacount ? IOAT_CHANSTS_DONE
 					  : IOAT_CHANSTS_ACTIVE;
-	if ((ctl & IOAT_MASK(DCTL, COMPL_WRITE)) && !chan_write_completion(e)) {
+	if (!(ctl & IOAT_MASK(DCTL, COMPL_WRITE)))
+		goto interrupt;
+	if (e->compl_proven && !(ctl & IOAT_MASK(DCTL, INT_EN))) {
+		e->compl_val = chansts(e);
+		e->compl_pending = true;
+		return;
+	}
+	if (!chan_write_completion(e)) {
 		chan_halt(e, IOAT_MASK(CHANERR, COMPLETION_ADDR));
 		return;
 	}
-	if (ctl & IOAT_MASK(DCTL, INT_EN))
+	e->compl_proven = !e->threaded;
+interrupt:
+	if (ctl & IOAT_MASK(DCTL, INT_EN)) {
+		if (!chan_flush_completion(e)) {
+			chan_halt(e, IOAT_MASK(CHANERR, COMPLETION_ADDR));
+			return;
+		}
 		chan_interrupt(e);
+	}
 }
 
 /* Inline: run every queued descriptor now.  Threaded: wake the thread. */
 static void chan_kick(struct ioat *e)
 {
+	bool batch;
+
 	lockdep_assert_held(&e->lock);
 	if (e->threaded) {
 		pthread_cond_signal(&e->wake);
 		return;
 	}
+	if (!chan_runnable(e))
+		return;
+	/* one in-flight window for the run (nothing in it waits for a
+	 * CMD_SYNC: the MSI-X handler signals an eventfd) */
+	batch = endpoint_dma_batch_begin(e->bus.hw);
+	e->compl_proven = false;
 	while (chan_runnable(e))
 		chan_run_one(e);
+	if (!chan_flush_completion(e))
+		chan_halt(e, IOAT_MASK(CHANERR, COMPLETION_ADDR));
+	e->compl_proven = false;
+	if (batch)
+		endpoint_dma_batch_end(e->bus.hw);
 }
 
 static void *chan_thread(void *arg)
