@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iommufd for the layers above (vfio's device cdev and compat container,
+ * the fd front): the kernel's include/linux/iommufd.h surface, by the same
+ * names.  The objects themselves (IOAS, HWPT, device, access, fault queue)
+ * and their ioctls are private to src/iommufd/ (iommufd_private.h).
+ *
+ * Every call returns 0 or a negative errno, as the kernel's do.
+ */
+#ifndef UIOMMU_IOMMUFD_IOMMUFD_H
+#define UIOMMU_IOMMUFD_IOMMUFD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct device;
+struct iommufd_ctx;
+struct iommufd_device;
+
+/*
+ * A device bound to an iommufd context (VFIO_DEVICE_BIND_IOMMUFD): the
+ * context takes a reference on dev's group for DMA ownership; *id is the
+ * new device object's id.  -EBUSY when the device's group is owned for
+ * DMA some other way (the group path, another context's binding of a
+ * device of another group is fine).
+ */
+int iommufd_device_bind(struct iommufd_ctx *ictx, struct device *dev,
+			uint32_t *id, struct iommufd_device **out);
+/* Detaches first if attached; the device object goes with it. */
+void iommufd_device_unbind(struct iommufd_device *idev);
+/*
+ * Attach to *pt_id: an IOAS (a paging domain of the device's IOMMU is
+ * found among the IOAS's or made and filled with its mappings) or a HWPT;
+ * *pt_id becomes the HWPT's id.  -EINVAL already attached elsewhere
+ * (replace is iommufd_device_replace), -ENOENT no such object.
+ */
+int iommufd_device_attach(struct iommufd_device *idev, uint32_t *pt_id);
+int iommufd_device_replace(struct iommufd_device *idev, uint32_t *pt_id);
+void iommufd_device_detach(struct iommufd_device *idev);
+struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev);
+uint32_t iommufd_device_to_id(struct iommufd_device *idev);
+
+/* A context stays while someone holds a reference (a bound device, the
+ * compat container). */
+void iommufd_ctx_get(struct iommufd_ctx *ictx);
+void iommufd_ctx_put(struct iommufd_ctx *ictx);
+
+#endif /* UIOMMU_IOMMUFD_IOMMUFD_H */
