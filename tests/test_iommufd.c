@@ -987,6 +987,153 @@ static void test_close_with_objects(void **state)
 	assert_int_equal(mm_user_locked_vm(), f->user_base + 8);
 }
 
+/* ---- HWPT_ALLOC, GET_HW_INFO ------------------------------------------------------- */
+
+static int hwpt_alloc(struct fx *f, uint32_t flags, uint32_t dev, uint32_t pt,
+		      uint32_t *out)
+{
+	struct iommu_hwpt_alloc h = {
+		.size = sizeof(h), .flags = flags, .dev_id = dev, .pt_id = pt};
+	int ret = ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h);
+
+	*out = h.out_hwpt_id;
+	return ret;
+}
+
+/*
+ * IOMMU_HWPT_ALLOC of paging HWPTs, in 6.12's order: __reserved
+ * (-EOPNOTSUPP), data type and length disagreeing (-EINVAL), the device
+ * (-ENOENT), pt_id (-EINVAL: unknown or not an IOAS/HWPT), flags
+ * (-EOPNOTSUPP: unknown, DIRTY_TRACKING without the capability), data for
+ * a paging HWPT (-EOPNOTSUPP); nested over a HWPT: -EINVAL unless the
+ * parent is a NEST_PARENT one, then -EOPNOTSUPP (no SMMU data type in
+ * 6.12).  The HWPT is the IOAS's domain from then on: DMA through it
+ * after an attach by its id; DESTROY -EBUSY while attached, and it stays
+ * after the detach.
+ */
+static void test_hwpt_alloc(void **state)
+{
+	struct fx *f = *state;
+	uint32_t *buf = region(f, PG, 0);
+	uint32_t ioas = ioas_alloc(f), id, hwpt, np, out, pt;
+	struct iommufd_device *idev;
+	uint64_t iova = 0x100000;
+
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
+			 0);
+	{
+		struct iommu_hwpt_alloc h = {.size = sizeof(h),
+					     .dev_id = id,
+					     .pt_id = ioas,
+					     .__reserved = 1};
+
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EOPNOTSUPP);
+		h.__reserved = 0;
+		h.data_len = 8;
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EINVAL);
+		h.data_type = IOMMU_HWPT_DATA_VTD_S1;
+		h.data_len = 0;
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EINVAL);
+		h.data_len = sizeof(struct iommu_hwpt_vtd_s1);
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EOPNOTSUPP);
+	}
+	assert_int_equal(hwpt_alloc(f, 0, ioas, ioas, &out), -ENOENT);
+	assert_int_equal(hwpt_alloc(f, 0, id, 99, &out), -EINVAL);
+	assert_int_equal(hwpt_alloc(f, 0, id, id, &out), -EINVAL);
+	assert_int_equal(hwpt_alloc(f, 1u << 7, id, ioas, &out), -EOPNOTSUPP);
+	assert_int_equal(hwpt_alloc(f, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, id,
+				    ioas, &out),
+			 -EOPNOTSUPP);
+	assert_int_equal(hwpt_alloc(f, IOMMU_HWPT_FAULT_ID_VALID, id, ioas,
+				    &out),
+			 -EOPNOTSUPP);
+
+	assert_int_equal(map(f, ioas, FIXED_RW, buf, PG, &iova), 0);
+	assert_int_equal(hwpt_alloc(f, 0, id, ioas, &hwpt), 0);
+	assert_int_equal(destroy(f, ioas), -EBUSY); /* the HWPT uses it */
+	/* nested over a plain paging HWPT: not a nest parent */
+	assert_int_equal(hwpt_alloc(f, 0, id, hwpt, &out), -EOPNOTSUPP);
+	{
+		struct iommu_hwpt_alloc h = {
+			.size = sizeof(h),
+			.dev_id = id,
+			.pt_id = hwpt,
+			.data_type = IOMMU_HWPT_DATA_VTD_S1,
+			.data_len = sizeof(struct iommu_hwpt_vtd_s1)};
+
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EINVAL);
+		assert_int_equal(hwpt_alloc(f, IOMMU_HWPT_ALLOC_NEST_PARENT, id,
+					    ioas, &np),
+				 0);
+		h.pt_id = np;
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EOPNOTSUPP);
+	}
+
+	/* attach by the HWPT's id: DMA through its domain */
+	pt = hwpt;
+	assert_int_equal(attach(idev, &pt), 0);
+	assert_int_equal(pt, hwpt);
+	assert_int_equal(dma_word(f, 0, 0x100000, 0xabc), 0xabc);
+	assert_int_equal(buf[0], 0xabc);
+	assert_int_equal(destroy(f, hwpt), -EBUSY);
+	iommufd_device_detach(idev);
+	/* a stage-2 (nest parent) HWPT translates as well */
+	pt = np;
+	assert_int_equal(attach(idev, &pt), 0);
+	assert_int_equal(dma_word(f, 0, 0x100000, 0xdef), 0xdef);
+	iommufd_device_detach(idev);
+	/* the user's HWPTs stay after the detach, until destroyed */
+	assert_int_equal(destroy(f, hwpt), 0);
+	assert_int_equal(destroy(f, np), 0);
+	assert_int_equal(destroy(f, ioas), 0);
+	iommufd_device_unbind(idev);
+}
+
+/* IOMMU_GET_HW_INFO: flags or __reserved -EOPNOTSUPP, an unknown device
+ * -ENOENT; the SMMUv3 of 6.12 has no driver data: type NONE, data_len 0,
+ * the user's buffer cleared (-EFAULT when it cannot be), no capability. */
+static void test_get_hw_info(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[64];
+	struct iommu_hw_info h = {.size = sizeof(h)};
+	struct iommufd_device *idev;
+	uint32_t id;
+
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
+			 0);
+	h.flags = 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+	h.flags = 0;
+	h.__reserved[2] = 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+	h.__reserved[2] = 0;
+	h.dev_id = 99;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -ENOENT);
+	h.dev_id = id;
+	h.data_len = sizeof(data);
+	h.data_uptr = (uintptr_t)BAD_PTR;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EFAULT);
+	memset(data, 0xff, sizeof(data));
+	h.data_uptr = (uintptr_t)data;
+	h.out_data_type = 77;
+	h.out_capabilities = 77;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), 0);
+	assert_int_equal(h.out_data_type, IOMMU_HW_INFO_TYPE_NONE);
+	assert_int_equal(h.data_len, 0);
+	assert_int_equal(h.out_capabilities, 0);
+	assert_int_equal(h.out_max_pasid_log2, 0);
+	for (size_t i = 0; i < sizeof(data); i++)
+		assert_int_equal(data[i], 0);
+	iommufd_device_unbind(idev);
+}
+
 /* ---- fail-Nth sweeps ---------------------------------------------------------------- */
 
 struct sweep {
@@ -1093,6 +1240,56 @@ static void test_fail_sweep_attach(void **state)
 	iommufd_device_unbind(s.idev);
 }
 
+static int sweep_hwpt(void *ctx)
+{
+	struct sweep *s = ctx;
+	uint32_t out;
+
+	return hwpt_alloc(s->f, IOMMU_HWPT_ALLOC_NEST_PARENT,
+			  iommufd_device_to_id(s->idev), s->ioas, &out);
+}
+
+static void sweep_hwpt_undo(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	/* the new HWPT has the lowest free id: the one after the device */
+	assert_int_equal(destroy(s->f, iommufd_device_to_id(s->idev) + 1), 0);
+}
+
+static void sweep_hwpt_check(void *ctx)
+{
+	struct sweep *s = ctx;
+	struct iommu_iova_range r[4];
+	uint32_t num = 4;
+	uint64_t align;
+
+	assert_int_equal(s->f->ictx->live_objects, s->objects);
+	/* no domain left in the IOAS: no aperture reserved, alignment 1 */
+	assert_int_equal(iova_ranges(s->f, s->ioas, r, &num, &align), 0);
+	assert_int_equal(num, 1);
+	assert_int_equal(align, 1);
+}
+
+/* HWPT_ALLOC over an IOAS with areas: every failure leaves no object,
+ * no domain in the IOAS. */
+static void test_fail_sweep_hwpt_alloc(void **state)
+{
+	struct fx *f = *state;
+	struct sweep s = {.f = f, .buf = region(f, 16 * PG, 0)};
+	uint64_t iova = 0x100000;
+	uint32_t id;
+
+	s.ioas = ioas_alloc(f);
+	assert_int_equal(map(f, s.ioas, FIXED_RW, s.buf, 16 * PG, &iova), 0);
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &s.idev),
+			 0);
+	s.objects = f->ictx->live_objects;
+	assert_true(test_fail_sweep(sweep_hwpt, sweep_hwpt_undo,
+				    sweep_hwpt_check, &s, 0) > 0);
+	iommufd_device_unbind(s.idev);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1115,8 +1312,11 @@ int main(void)
 		T(test_replace),
 		T(test_huge_pages),
 		T(test_close_with_objects),
+		T(test_hwpt_alloc),
+		T(test_get_hw_info),
 		T(test_fail_sweep_map),
 		T(test_fail_sweep_attach),
+		T(test_fail_sweep_hwpt_alloc),
 	};
 
 	return test_run("iommufd", tests, ARRAY_SIZE_T(tests));
