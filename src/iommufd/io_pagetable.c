@@ -680,7 +680,8 @@ static int range_cmp(const void *a, const void *b)
 int iopt_set_allow_iova(struct io_pagetable *iopt,
 			struct iommu_iova_range *ranges, unsigned int nr)
 {
-	qsort(ranges, nr, sizeof(*ranges), range_cmp);
+	if (nr)
+		qsort(ranges, nr, sizeof(*ranges), range_cmp);
 	mutex_lock(&iopt->lock);
 	for (unsigned int i = 0; i < nr; i++) {
 		if (iopt_reserved_hit(iopt, ranges[i].start, ranges[i].last)) {
