@@ -1134,6 +1134,47 @@ static void test_get_hw_info(void **state)
 	iommufd_device_unbind(idev);
 }
 
+/* IOMMU_VFIO_IOAS: __reserved and unknown ops -EOPNOTSUPP; GET -ENODEV
+ * with none designated; SET an IOAS (-ENOENT otherwise), GET gives it
+ * back; CLEAR; destroying the designated IOAS clears the designation. */
+static void test_vfio_ioas(void **state)
+{
+	struct fx *f = *state;
+	uint32_t a = ioas_alloc(f), b = ioas_alloc(f);
+	struct iommu_vfio_ioas v = {.size = sizeof(v),
+				    .op = IOMMU_VFIO_IOAS_GET};
+
+	v.__reserved = 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -EOPNOTSUPP);
+	v.__reserved = 0;
+	v.op = 3;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -EOPNOTSUPP);
+	v.op = IOMMU_VFIO_IOAS_GET;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+	v.op = IOMMU_VFIO_IOAS_SET;
+	v.ioas_id = 99;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENOENT);
+	v.ioas_id = b;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	v.op = IOMMU_VFIO_IOAS_GET;
+	v.ioas_id = 0;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	assert_int_equal(v.ioas_id, b);
+	v.op = IOMMU_VFIO_IOAS_CLEAR;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	v.op = IOMMU_VFIO_IOAS_GET;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+	/* the designation is no user: the IOAS can go, and takes it along */
+	v.op = IOMMU_VFIO_IOAS_SET;
+	v.ioas_id = a;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	assert_int_equal(destroy(f, a), 0);
+	v.op = IOMMU_VFIO_IOAS_GET;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+	assert_int_equal(ioas_alloc(f), a); /* the id is free again */
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+}
+
 /* ---- fail-Nth sweeps ---------------------------------------------------------------- */
 
 struct sweep {
@@ -1314,6 +1355,7 @@ int main(void)
 		T(test_close_with_objects),
 		T(test_hwpt_alloc),
 		T(test_get_hw_info),
+		T(test_vfio_ioas),
 		T(test_fail_sweep_map),
 		T(test_fail_sweep_attach),
 		T(test_fail_sweep_hwpt_alloc),

@@ -93,6 +93,7 @@ struct iommufd_ctx {
 	struct mm *mm;			 /* immutable: the opener's */
 	enum iopt_account_mode account_mode; /* lock; only with no objects */
 	bool cap_sys_resource;		     /* immutable: at open */
+	struct iommufd_ioas *vfio_ioas;	     /* lock: IOMMU_VFIO_IOAS's */
 };
 
 /* A pinned, page-aligned range of user memory. */
@@ -269,6 +270,8 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 			      bool auto_domain,
 			      struct iommufd_hwpt_paging **out);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+/* vfio_compat.c */
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 
