@@ -1096,7 +1096,7 @@ static void test_hwpt_alloc(void **state)
 	iommufd_device_unbind(idev);
 }
 
-/* IOMMU_GET_HW_INFO: flags or __reserved -EOPNOTSUPP, an unknown device
+/* IOMMU_GET_HW_INFO: unknown flags or __reserved -EOPNOTSUPP, an unknown device
  * -ENOENT; the SMMUv3 of 6.12 has no driver data: type NONE, data_len 0,
  * the user's buffer cleared (-EFAULT when it cannot be), no capability. */
 static void test_get_hw_info(void **state)
@@ -1132,6 +1132,15 @@ static void test_get_hw_info(void **state)
 	assert_int_equal(h.out_max_pasid_log2, 0);
 	for (size_t i = 0; i < sizeof(data); i++)
 		assert_int_equal(data[i], 0);
+	/* the newer ABI's INPUT_TYPE (flag bit 0, the type asked for where
+	 * out_data_type is): a driver without hw_info answers NONE to any;
+	 * other flags stay -EOPNOTSUPP */
+	h.flags = 1;
+	h.out_data_type = 5;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), 0);
+	assert_int_equal(h.out_data_type, IOMMU_HW_INFO_TYPE_NONE);
+	h.flags = 2;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
 	iommufd_device_unbind(idev);
 }
 

@@ -14,7 +14,8 @@
  * NEST_PARENT a stage-2 domain; no driver data for a paging HWPT
  * (-EOPNOTSUPP); no nested HWPT data type for the SMMU (6.12's only one is
  * VT-d's: -EOPNOTSUPP once the parent is a nest parent, -EINVAL before);
- * GET_HW_INFO without driver data (IOMMU_HW_INFO_TYPE_NONE).  No IOMMU
+ * GET_HW_INFO without driver data (IOMMU_HW_INFO_TYPE_NONE), taking the
+ * newer ABI's INPUT_TYPE flag that Debian's 6.12 selftests send.  No IOMMU
  * here reports dirty tracking, so DIRTY_TRACKING is -EOPNOTSUPP and the
  * capability is not reported; the IOMMU core offers no PASID attach, so
  * out_max_pasid_log2 is 0.  FAULT_ID_VALID waits for the fault queue
@@ -112,6 +113,16 @@ out_put_idev:
 	return ret;
 }
 
+/*
+ * The newer ABI's GET_HW_INFO flag that Debian's 6.12 stable selftests
+ * use (not in 6.12's header): the caller names the data type it wants in
+ * the field out_data_type shares with in_data_type.  Only a driver's
+ * hw_info op looks at it; the SMMUv3 here has none, so every request
+ * gets IOMMU_HW_INFO_TYPE_NONE, as the newer kernels answer for such a
+ * driver.
+ */
+#define IOMMUFD_HW_INFO_FLAG_INPUT_TYPE (1u << 0)
+
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 {
 	static const uint8_t zero[256];
@@ -121,8 +132,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	uint32_t left;
 	int ret;
 
-	if (cmd->flags || cmd->__reserved[0] || cmd->__reserved[1] ||
-	    cmd->__reserved[2])
+	if ((cmd->flags & ~IOMMUFD_HW_INFO_FLAG_INPUT_TYPE) ||
+	    cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2])
 		return -EOPNOTSUPP;
 	idev = iommufd_get_device(ucmd, cmd->dev_id);
 	if (!idev)
