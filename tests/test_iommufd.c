@@ -1109,7 +1109,7 @@ static void test_get_hw_info(void **state)
 
 	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
 			 0);
-	h.flags = 1;
+	h.flags = 2;
 	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
 	h.flags = 0;
 	h.__reserved[2] = 1;
