@@ -29,6 +29,7 @@
 #include "iommufd/iommufd.h"
 #include "iommufd/iommufd_private.h"
 #include "iommufd/iommufd_uapi.h"
+#include "lib/uaccess.h"
 #include "vfio/vfio.h"
 #include "vfio/vfio_device.h"
 
@@ -254,6 +255,63 @@ static void test_dispatch_order(void **state)
 		errno = 0;
 		assert_int_equal(vfio_fops_read(f->fd, &c, 1), -1);
 		assert_int_equal(errno, EINVAL);
+	}
+}
+
+/*
+ * Every implemented command's size rules (the kernel selftest's
+ * cmd_length): one byte short of the last required field -EINVAL; a
+ * longer struct with a non-zero byte past what is known -E2BIG; with a
+ * zero tail, the same answer as the exact size.
+ */
+static void test_cmd_length(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *name;
+		unsigned long cmd;
+		size_t size, min;
+	} t[] = {
+#define C(ioctl, type, last) \
+	{#ioctl, ioctl, sizeof(struct type), offsetofend(struct type, last)}
+		C(IOMMU_DESTROY, iommu_destroy, id),
+		C(IOMMU_IOAS_ALLOC, iommu_ioas_alloc, out_ioas_id),
+		C(IOMMU_IOAS_ALLOW_IOVAS, iommu_ioas_allow_iovas,
+		  allowed_iovas),
+		C(IOMMU_IOAS_COPY, iommu_ioas_copy, src_iova),
+		C(IOMMU_IOAS_IOVA_RANGES, iommu_ioas_iova_ranges,
+		  out_iova_alignment),
+		C(IOMMU_IOAS_MAP, iommu_ioas_map, iova),
+		C(IOMMU_IOAS_UNMAP, iommu_ioas_unmap, length),
+		C(IOMMU_OPTION, iommu_option, val64),
+		C(IOMMU_VFIO_IOAS, iommu_vfio_ioas, __reserved),
+		C(IOMMU_HWPT_ALLOC, iommu_hwpt_alloc, __reserved),
+		C(IOMMU_GET_HW_INFO, iommu_hw_info, __reserved),
+#undef C
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE_T(t); i++) {
+		uint64_t buf[16] = {0};
+		uint32_t *size = (uint32_t *)buf;
+		int exact, tail;
+
+		*size = (uint32_t)t[i].min - 1;
+		if (ioctl_err(f->fd, t[i].cmd, buf) != -EINVAL)
+			fail_msg("%s: short", t[i].name);
+		memset(buf, 0, sizeof(buf));
+		*size = (uint32_t)t[i].size;
+		exact = ioctl_err(f->fd, t[i].cmd, buf);
+		memset(buf, 0, sizeof(buf));
+		*size = (uint32_t)t[i].size + 8;
+		tail = ioctl_err(f->fd, t[i].cmd, buf);
+		if (tail != exact)
+			fail_msg("%s: zero tail %d, exact %d", t[i].name, tail,
+				 exact);
+		memset(buf, 0, sizeof(buf));
+		*size = (uint32_t)t[i].size + 8;
+		((uint8_t *)buf)[t[i].size + 7] = 1;
+		if (ioctl_err(f->fd, t[i].cmd, buf) != -E2BIG)
+			fail_msg("%s: tail", t[i].name);
 	}
 }
 
@@ -1413,6 +1471,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_object_ids),
 		T(test_dispatch_order),
+		T(test_cmd_length),
 		T(test_ctx_from_fd),
 		T(test_order_ioas_map),
 		T(test_unmap),
