@@ -287,6 +287,7 @@ static void test_cmd_length(void **state)
 		C(IOMMU_VFIO_IOAS, iommu_vfio_ioas, __reserved),
 		C(IOMMU_HWPT_ALLOC, iommu_hwpt_alloc, __reserved),
 		C(IOMMU_GET_HW_INFO, iommu_hw_info, __reserved),
+		C(IOMMU_HWPT_INVALIDATE, iommu_hwpt_invalidate, __reserved),
 #undef C
 	};
 
@@ -1154,6 +1155,49 @@ static void test_hwpt_alloc(void **state)
 	iommufd_device_unbind(idev);
 }
 
+/* IOMMU_HWPT_INVALIDATE: __reserved -EOPNOTSUPP; entries without a
+ * buffer, of length 0 or past a page, or too many -EINVAL; then no
+ * nested HWPT by that id (none can exist: a paging one is -ENOENT too);
+ * entry_num comes back 0. */
+static void test_hwpt_invalidate(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), id, hwpt;
+	struct iommufd_device *idev;
+	uint8_t entries[64];
+	struct iommu_hwpt_invalidate c = {
+		.size = sizeof(c), .__reserved = 1, .entry_num = 5};
+
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
+			 0);
+	assert_int_equal(hwpt_alloc(f, 0, id, ioas, &hwpt), 0);
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c),
+			 -EOPNOTSUPP);
+	assert_int_equal(c.entry_num, 0);
+	c.__reserved = 0;
+	c.entry_num = 1;
+	c.entry_len = 8;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	c.data_uptr = (uintptr_t)entries;
+	c.entry_len = 0;
+	c.entry_num = 1; /* each answer wrote it back as 0 */
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	c.entry_len = PG + 1;
+	c.entry_num = 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	c.entry_len = 8;
+	c.entry_num = (1u << 19) + 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	c.entry_num = 1;
+	c.hwpt_id = hwpt;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -ENOENT);
+	assert_int_equal(c.entry_num, 0);
+	c.entry_num = 0; /* nothing to do: still the look-up */
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -ENOENT);
+	assert_int_equal(destroy(f, hwpt), 0);
+	iommufd_device_unbind(idev);
+}
+
 /* IOMMU_GET_HW_INFO: unknown flags or __reserved -EOPNOTSUPP, an unknown device
  * -ENOENT; the SMMUv3 of 6.12 has no driver data: type NONE, data_len 0,
  * the user's buffer cleared (-EFAULT when it cannot be), no capability. */
@@ -1469,31 +1513,19 @@ static void test_fail_sweep_hwpt_alloc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_object_ids),
-		T(test_dispatch_order),
-		T(test_cmd_length),
-		T(test_ctx_from_fd),
-		T(test_order_ioas_map),
-		T(test_unmap),
-		T(test_alloc_iova),
-		T(test_iova_ranges_empty),
-		T(test_allow_iovas),
-		T(test_copy),
-		T(test_copy_readonly),
-		T(test_rlimit_mode),
-		T(test_attach_dma),
-		T(test_two_devices_share_domain),
-		T(test_bind_ownership),
-		T(test_replace),
-		T(test_huge_pages),
-		T(test_close_with_objects),
-		T(test_hwpt_alloc),
-		T(test_get_hw_info),
-		T(test_vfio_ioas),
-		T(test_concurrent_map_unmap),
-		T(test_fail_sweep_map),
-		T(test_fail_sweep_attach),
-		T(test_fail_sweep_hwpt_alloc),
+		T(test_object_ids),	      T(test_dispatch_order),
+		T(test_cmd_length),	      T(test_ctx_from_fd),
+		T(test_order_ioas_map),	      T(test_unmap),
+		T(test_alloc_iova),	      T(test_iova_ranges_empty),
+		T(test_allow_iovas),	      T(test_copy),
+		T(test_copy_readonly),	      T(test_rlimit_mode),
+		T(test_attach_dma),	      T(test_two_devices_share_domain),
+		T(test_bind_ownership),	      T(test_replace),
+		T(test_huge_pages),	      T(test_close_with_objects),
+		T(test_hwpt_alloc),	      T(test_get_hw_info),
+		T(test_hwpt_invalidate),      T(test_vfio_ioas),
+		T(test_concurrent_map_unmap), T(test_fail_sweep_map),
+		T(test_fail_sweep_attach),    T(test_fail_sweep_hwpt_alloc),
 	};
 
 	return test_run("iommufd", tests, ARRAY_SIZE_T(tests));

@@ -329,6 +329,7 @@ union ucmd_buffer {
 	struct iommu_option option;
 	struct iommu_hwpt_alloc hwpt;
 	struct iommu_vfio_ioas vfio_ioas;
+	struct iommu_hwpt_invalidate invalidate;
 	struct iommu_hw_info info;
 };
 
@@ -368,6 +369,8 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		 __reserved),
 	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
 		 __reserved),
+	IOCTL_OP(IOMMU_HWPT_INVALIDATE, iommufd_hwpt_invalidate,
+		 struct iommu_hwpt_invalidate, __reserved),
 };
 
 static long iommufd_fops_ioctl(void *priv, unsigned int cmd, unsigned long arg)
