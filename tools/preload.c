@@ -24,6 +24,12 @@
  * groups on a dynamic major).  Relative paths resolved against the working
  * directory are not redirected.
  *
+ * The kernel's per-thread fault-injection file (tools/fail_nth.c):
+ * /proc/thread-self/fail-nth, /proc/self/fail-nth and
+ * /proc/self/task/TID/fail-nth (or the pid's own number for self) open
+ * through the open family; read, pread, write, pwrite, lseek and close on
+ * them are served there, over uiommu's per-thread fail-the-Nth switch.
+ *
  * Signals: sigaction, signal, bsd_signal, sysv_signal, sigset for SIGSEGV
  * and SIGBUS go through mmio_trap_sigaction(), so that a program's handler
  * is chained behind the trap handler of trapped MMIO and cannot displace
@@ -75,6 +81,8 @@
 #include <uiommu/uapi.h>
 #include "system/system.h"
 #include "vfio/vfio_device.h"
+
+#include "fail_nth.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -304,7 +312,10 @@ static void dev_node_fix(const char *path, struct stat *st)
 		mode = va_mode(flags, ap);                         \
 		va_end(ap);                                        \
 		char __buf[PATH_MAX];                              \
+		pid_t __tid;                                       \
                                                                    \
+		if (!in_lib && fail_nth_path(path, &__tid))        \
+			return fail_nth_open(__tid, flags);        \
 		if (our_path(path))                                \
 			return our_open(path, flags);              \
 		path = view_path(path, __buf, open_writes(flags)); \
@@ -346,6 +357,8 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 
 EXPORT int close(int fd)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_close(fd);
 	if (ours(fd))
 		return IN_LIB(uiommu_close(fd));
 	REAL(close);
@@ -374,6 +387,8 @@ static ssize_t our_rw(int fd, void *buf, size_t n, off_t off, bool write)
 
 EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_pread(fd, buf, n, off);
 	if (ours(fd))
 		return our_rw(fd, buf, n, off, false);
 	REAL(pread);
@@ -382,6 +397,8 @@ EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 
 EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_pread(fd, buf, n, off);
 	if (ours(fd))
 		return our_rw(fd, buf, n, off, false);
 	REAL(pread64);
@@ -406,6 +423,8 @@ EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_pwrite(fd, buf, n, off);
 	if (ours(fd))
 		return our_rw(fd, (void *)buf, n, off, true);
 	REAL(pwrite);
@@ -414,6 +433,8 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_pwrite(fd, buf, n, off);
 	if (ours(fd))
 		return our_rw(fd, (void *)buf, n, off, true);
 	REAL(pwrite64);
@@ -428,6 +449,8 @@ static ssize_t our_rw_pos(int fd, void *buf, size_t n, bool write)
 
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_read(fd, buf, n);
 	if (ours(fd))
 		return our_rw_pos(fd, buf, n, false);
 	REAL(read);
@@ -442,6 +465,8 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_write(fd, buf, n);
 	if (ours(fd))
 		return our_rw_pos(fd, (void *)buf, n, true);
 	REAL(write);
@@ -450,6 +475,8 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 
 EXPORT off_t lseek(int fd, off_t off, int whence)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_lseek(fd, off, whence);
 	if (ours(fd))
 		return IN_LIB(uiommu_lseek(fd, off, whence));
 	REAL(lseek);

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: MIT
+/*
+ * /proc/<pid>/fail-nth and /proc/<pid>/task/<tid>/fail-nth under
+ * `uiommu exec`: the kernel's per-thread fault-injection file
+ * (Documentation/fault-injection/fault-injection.rst, "proc entries"),
+ * served by the preload over uiommu's per-thread fail-the-Nth switch
+ * (uiommu_fail_nth_task, src/lib/fault_inject.c), so that a program that
+ * sweeps a system call's failure paths the kernel's way (the iommufd
+ * selftests' iommufd_fail_nth) sweeps uiommu's allocation and pin sites.
+ *
+ * The paths, for this process only (another process's /proc entries go to
+ * the C library): /proc/thread-self/fail-nth (the calling thread),
+ * /proc/self/fail-nth and /proc/<pid>/fail-nth (the thread-group leader,
+ * whose tid is the pid), /proc/self/task/<tid>/fail-nth and
+ * /proc/<pid>/task/<tid>/fail-nth (that thread; ENOENT when it is none of
+ * this process's, as the kernel's lookup answers; numbers as the kernel
+ * spells them, no leading zero).  Absolute paths through open, openat and
+ * their 64-bit and fortified variants.
+ *
+ * The file, as the kernel's (fs/proc/base.c, 6.12):
+ *   write: the text is an unsigned int as kstrtouint_from_user reads it
+ *     (the first 34 bytes; base 0: 0x.. hex, 0.. octal, else decimal; an
+ *     optional '+', one trailing newline; EINVAL for anything else, ERANGE
+ *     past UINT_MAX); it arms the thread's count (0 disarms) and returns
+ *     the whole count written; the file position does not move; ESRCH once
+ *     the thread exited.
+ *   read, pread: "%u\n" of the count left, read from the file position
+ *     (pread: the offset given; EINVAL if negative): "0\n" once the fault
+ *     was injected (or when unarmed), the count left otherwise.
+ *   lseek: ESPIPE (the file has no llseek).
+ *   Reading on a write-only fd, writing on a read-only one: EBADF.
+ *
+ * Objects and lifetimes: each open file is one entry of files[]: the real
+ * fd that holds its number (/dev/null, opened with the caller's access
+ * mode and O_CLOEXEC), the thread it is for, the access mode and the file
+ * position; the entry lives until close().  A fork's child inherits the
+ * fds and the table alike.  Not served: dup/dup2/fcntl(F_DUPFD) copies of
+ * such an fd (they are /dev/null), and the fds a program keeps across
+ * execve (the new image's preload does not know them).
+ *
+ * Locking: files_lock guards files[]; 'nr_files' makes the lookup of every
+ * other fd one relaxed load while none is open.
+ */
+#include "fail_nth.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <uiommu/base.h>
+
+#define FAIL_NTH_FILES 64
+
+struct fail_nth_file {
+	int fd; /* -1: a free entry */
+	pid_t tid;
+	int accmode; /* O_RDONLY, O_WRONLY, O_RDWR */
+	off_t pos;
+};
+
+static struct fail_nth_file files[FAIL_NTH_FILES] = {
+	[0 ... FAIL_NTH_FILES - 1] = {.fd = -1},
+};
+static int nr_files;
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static pid_t gettid_(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static bool is_thread(pid_t tid)
+{
+	return tid > 0 &&
+	       (!syscall(SYS_tgkill, getpid(), tid, 0) || errno != ESRCH);
+}
+
+/* A /proc name for a number, as the kernel's name_to_int reads it: digits
+ * only, no leading zero; *end after it. */
+static bool proc_number(const char *s, const char **end, pid_t *out)
+{
+	unsigned long v = 0;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p) ||
+	    (p[0] == '0' && isdigit((unsigned char)p[1])))
+		return false;
+	while (isdigit((unsigned char)*p)) {
+		v = v * 10 + (unsigned long)(*p++ - '0');
+		if (v > INT_MAX)
+			return false;
+	}
+	*end = p;
+	*out = (pid_t)v;
+	return true;
+}
+
+bool fail_nth_path(const char *path, pid_t *tid)
+{
+	const char *p, *q;
+	pid_t pid, t;
+
+	if (!path || strncmp(path, "/proc/", 6))
+		return false;
+	p = path + 6;
+	if (!strcmp(p, "thread-self/fail-nth")) {
+		*tid = gettid_();
+		return true;
+	}
+	if (!strncmp(p, "self/", 5)) {
+		pid = getpid();
+		p += 5;
+	} else if (proc_number(p, &q, &pid) && *q == '/') {
+		if (pid != getpid())
+			return false; /* another process's: not ours */
+		p = q + 1;
+	} else {
+		return false;
+	}
+	if (!strcmp(p, "fail-nth")) {
+		*tid = pid;
+		return true;
+	}
+	if (strncmp(p, "task/", 5))
+		return false;
+	p += 5;
+	if (!proc_number(p, &q, &t) || strcmp(q, "/fail-nth"))
+		return false;
+	*tid = is_thread(t) ? t : -1;
+	return true;
+}
+
+int fail_nth_open(pid_t tid, int flags)
+{
+	int accmode = flags & O_ACCMODE, fd, i;
+
+	if (tid < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (flags & O_DIRECTORY) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (accmode == O_ACCMODE) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null",
+			  accmode | (flags & O_CLOEXEC));
+	if (fd < 0)
+		return -1;
+	pthread_mutex_lock(&files_lock);
+	for (i = 0; i < FAIL_NTH_FILES; i++)
+		if (files[i].fd < 0)
+			break;
+	if (i == FAIL_NTH_FILES) {
+		pthread_mutex_unlock(&files_lock);
+		syscall(SYS_close, fd);
+		errno = EMFILE;
+		return -1;
+	}
+	files[i] = (struct fail_nth_file){
+		.fd = fd, .tid = tid, .accmode = accmode, .pos = 0};
+	__atomic_add_fetch(&nr_files, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&files_lock);
+	return fd;
+}
+
+/* The entry of fd, with files_lock held; NULL (lock not held) if none. */
+static struct fail_nth_file *file_get(int fd)
+{
+	if (fd < 0 || !__atomic_load_n(&nr_files, __ATOMIC_ACQUIRE))
+		return NULL;
+	pthread_mutex_lock(&files_lock);
+	for (int i = 0; i < FAIL_NTH_FILES; i++)
+		if (files[i].fd == fd)
+			return &files[i];
+	pthread_mutex_unlock(&files_lock);
+	return NULL;
+}
+
+static void file_put(void)
+{
+	pthread_mutex_unlock(&files_lock);
+}
+
+bool fail_nth_fd(int fd)
+{
+	struct fail_nth_file *f = file_get(fd);
+
+	if (!f)
+		return false;
+	file_put();
+	return true;
+}
+
+/* off < 0: at the file position, which moves */
+static ssize_t file_read(int fd, void *buf, size_t n, off_t off)
+{
+	struct fail_nth_file *f = file_get(fd);
+	char num[16];
+	size_t len, pos;
+	ssize_t ret;
+
+	if (!f) {
+		errno = EBADF;
+		return -1;
+	}
+	if (f->accmode == O_WRONLY) {
+		file_put();
+		errno = EBADF;
+		return -1;
+	}
+	if (!is_thread(f->tid)) {
+		file_put();
+		errno = ESRCH;
+		return -1;
+	}
+	len = (size_t)snprintf(num, sizeof(num), "%u\n",
+			       uiommu_fail_nth_task_get(f->tid));
+	pos = (size_t)(off < 0 ? f->pos : off);
+	ret = 0;
+	if (pos < len) {
+		ret = (ssize_t)(n < len - pos ? n : len - pos);
+		memcpy(buf, num + pos, (size_t)ret);
+	}
+	if (off < 0)
+		f->pos += ret;
+	file_put();
+	return ret;
+}
+
+/* kstrtouint_from_user's reading of the text: 0 or -EINVAL / -ERANGE. */
+static int parse_uint(const char *ubuf, size_t count, unsigned int *out)
+{
+	char s[35]; /* sign, 32 binary digits, newline, NUL */
+	unsigned long long v = 0;
+	unsigned int base = 10, d;
+	const char *p = s;
+	bool any = false;
+
+	count = count < sizeof(s) - 1 ? count : sizeof(s) - 1;
+	memcpy(s, ubuf, count);
+	s[count] = '\0';
+	if (*p == '+')
+		p++;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') &&
+	    isxdigit((unsigned char)p[2])) {
+		base = 16;
+		p += 2;
+	} else if (p[0] == '0') {
+		base = 8;
+	}
+	for (;; p++) {
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned int)(*p - '0');
+		else if (base == 16 && isxdigit((unsigned char)*p))
+			d = (unsigned int)(tolower((unsigned char)*p) - 'a' +
+					   10);
+		else
+			break;
+		if (d >= base)
+			break;
+		if (v > (ULLONG_MAX - d) / base)
+			return -ERANGE;
+		v = v * base + d;
+		any = true;
+	}
+	if (!any)
+		return -EINVAL;
+	if (*p == '\n')
+		p++;
+	if (*p)
+		return -EINVAL;
+	if (v > UINT_MAX)
+		return -ERANGE;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+ssize_t fail_nth_read(int fd, void *buf, size_t n)
+{
+	return file_read(fd, buf, n, -1);
+}
+
+ssize_t fail_nth_pread(int fd, void *buf, size_t n, off_t off)
+{
+	if (off < 0 && fail_nth_fd(fd)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return file_read(fd, buf, n, off);
+}
+
+ssize_t fail_nth_write(int fd, const void *buf, size_t n)
+{
+	struct fail_nth_file *f = file_get(fd);
+	unsigned int nth;
+	pid_t tid;
+	int ret;
+
+	if (!f) {
+		errno = EBADF;
+		return -1;
+	}
+	tid = f->tid;
+	ret = f->accmode == O_RDONLY ? -EBADF : 0;
+	file_put();
+	if (!ret)
+		ret = parse_uint(buf, n, &nth);
+	if (!ret)
+		ret = uiommu_fail_nth_task(tid, nth);
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+ssize_t fail_nth_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	if (off < 0 && fail_nth_fd(fd)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return fail_nth_write(fd, buf, n);
+}
+
+off_t fail_nth_lseek(int fd, off_t off, int whence)
+{
+	(void)fd;
+	(void)off;
+	(void)whence;
+	errno = ESPIPE;
+	return -1;
+}
+
+int fail_nth_close(int fd)
+{
+	struct fail_nth_file *f = file_get(fd);
+
+	if (!f) {
+		errno = EBADF;
+		return -1;
+	}
+	f->fd = -1;
+	__atomic_sub_fetch(&nr_files, 1, __ATOMIC_RELEASE);
+	file_put();
+	return (int)syscall(SYS_close, fd);
+}
