@@ -15,8 +15,14 @@
  * of other threads do not count; /proc/self/task/TID/fail-nth arms thread
  * TID; a fork's child starts disarmed; the write's parsing (kstrtouint:
  * base 0, '+', one newline, EINVAL, ERANGE); lseek is ESPIPE; a read-only
- * fd cannot write (EBADF); a TID of no thread is ENOENT.
+ * fd cannot write (EBADF); a TID of no thread is ENOENT.  The debugfs
+ * attributes as iommufd_fail_nth prepares them: opendir of
+ * /sys/kernel/debug/, openat relative to it, readdir of the fail*
+ * directories; uiommu's values (ignore-gfp-wait N, verbose 0) read back,
+ * writing them succeeds, writing another is EINVAL; unserved attributes
+ * are ENOENT.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
@@ -158,7 +164,7 @@ int main(void)
 
 	buf = mmap(NULL, BUF, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	printf("1..18\n");
+	printf("1..27\n");
 	check(vfio_setup() == 0, "the type1 setup succeeds unarmed");
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", tid());
@@ -285,5 +291,74 @@ int main(void)
 		      errno == ENOENT,
 	      "a TID of no thread of this process: ENOENT");
 	close(fd);
+
+	/* the debugfs attributes, the way iommufd_fail_nth sets them up */
+	{
+		DIR *dbg = opendir("/sys/kernel/debug/"), *fs;
+		struct dirent *de;
+		int seen = 0, afd;
+		char b[8] = {0};
+
+		check(dbg != NULL, "opendir /sys/kernel/debug/");
+		while (dbg && (de = readdir(dbg)))
+			seen += !strcmp(de->d_name, "failslab") ||
+				!strcmp(de->d_name, "fail_page_alloc");
+		check(seen == 2, "readdir: failslab and fail_page_alloc");
+		afd = dbg ? openat(dirfd(dbg), "failslab/ignore-gfp-wait",
+				   O_WRONLY)
+			  : -1;
+		check(afd >= 0 && write(afd, "N", 1) == 1, "openat(dirfd, "
+							   "failslab/"
+							   "ignore-gfp-wait): "
+							   "writing N");
+		errno = 0;
+		check(afd >= 0 && write(afd, "Y", 1) < 0 && errno == EINVAL,
+		      "writing Y: EINVAL (uiommu injects into every "
+		      "allocation)");
+		if (afd >= 0)
+			close(afd);
+		afd = open("/sys/kernel/debug/fail_page_alloc/verbose", O_RDWR);
+		check(afd >= 0 && pread(afd, b, sizeof(b), 0) == 2 &&
+			      !strcmp(b, "0\n") &&
+			      pwrite(afd, "0\n", 2, 0) == 2 &&
+			      pwrite(afd, "1", 1, 0) < 0 && errno == EINVAL,
+		      "fail_page_alloc/verbose reads 0, takes 0, refuses 1");
+		if (afd >= 0)
+			close(afd);
+		afd = open("/sys/kernel/debug/failslab/ignore-gfp-wait",
+			   O_RDONLY);
+		memset(b, 0, sizeof(b));
+		check(afd >= 0 && read(afd, b, sizeof(b)) == 2 &&
+			      !strcmp(b, "N\n"),
+		      "failslab/ignore-gfp-wait reads N");
+		if (afd >= 0)
+			close(afd);
+		errno = 0;
+		check(dbg &&
+			      openat(dirfd(dbg), "failslab/probability",
+				     O_WRONLY) < 0 &&
+			      errno == ENOENT,
+		      "an attribute uiommu does not have: ENOENT");
+		fs = opendir("/sys/kernel/debug/failslab");
+		seen = 0;
+		while (fs && (de = readdir(fs)))
+			seen += !strcmp(de->d_name, "ignore-gfp-wait") ||
+				!strcmp(de->d_name, "verbose");
+		check(seen == 2, "readdir failslab: ignore-gfp-wait and "
+				 "verbose");
+		if (fs) {
+			afd = openat(dirfd(fs), "verbose", O_WRONLY);
+			check(afd >= 0 && write(afd, "0", 1) == 1, "openat("
+								   "failslab's "
+								   "fd, "
+								   "verbose): "
+								   "writing 0");
+			if (afd >= 0)
+				close(afd);
+			closedir(fs);
+		}
+		if (dbg)
+			closedir(dbg);
+	}
 	return n_failed ? 1 : 0;
 }

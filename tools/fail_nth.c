@@ -38,8 +38,32 @@
  * such an fd (they are /dev/null), and the fds a program keeps across
  * execve (the new image's preload does not know them).
  *
- * Locking: files_lock guards files[]; 'nr_files' makes the lookup of every
- * other fd one relaxed load while none is open.
+ * The debugfs attributes of the fault-injection capabilities
+ * (/sys/kernel/debug/failslab/ and fail_page_alloc/, "Configure fault-
+ * injection capabilities behavior" in that documentation), for the ones
+ * that describe how uiommu injects, with uiommu's fixed values: every heap
+ * allocation (failslab) and frame allocation (fail_page_alloc) may be
+ * failed, whether it could sleep or not, and nothing is logged:
+ *   failslab/ignore-gfp-wait, fail_page_alloc/ignore-gfp-wait,
+ *   fail_page_alloc/ignore-gfp-highmem   "N\n" (a bool)
+ *   failslab/verbose, fail_page_alloc/verbose   "0\n"
+ * A write of the value the attribute has (as the kernel reads a bool:
+ * y/Y/1/n/N/0, "on"/"off"; a number: base 0, one newline) succeeds and
+ * changes nothing; any other value is EINVAL (uiommu cannot inject the
+ * other way).  The other attributes (probability, interval, times, ...)
+ * are not served: uiommu has no random injection, only fail-nth.  So a
+ * program that prepares fault injection the way iommufd_fail_nth does
+ * (opendir("/sys/kernel/debug/"), then openat(dirfd, "failslab/..."),
+ * readdir for the fail* directories) finds it.  The directories are a real
+ * tree made on first use under $TMPDIR (/tmp), uiommu-debugfs-XXXXXX, with
+ * empty files for the attributes, so opendir, readdir and fstat work on
+ * it; opendir of /sys/kernel/debug[/] and of its two directories goes there,
+ * and an open of an attribute, by its absolute path or relative to a
+ * directory fd of that tree, is served here like a fail-nth file.  The
+ * process that made the tree removes it at exit.
+ *
+ * Locking: files_lock guards files[] and the tree's creation; 'nr_files'
+ * makes the lookup of every other fd one relaxed load while none is open.
  */
 #include "fail_nth.h"
 
@@ -51,6 +75,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -59,11 +84,34 @@
 #define FAIL_NTH_FILES 64
 
 struct fail_nth_file {
-	int fd; /* -1: a free entry */
+	int fd;				    /* -1: a free entry */
+	const struct fault_attr_file *attr; /* NULL: a fail-nth file */
 	pid_t tid;
 	int accmode; /* O_RDONLY, O_WRONLY, O_RDWR */
 	off_t pos;
 };
+
+/* The debugfs attributes served, with uiommu's fixed values. */
+struct fault_attr_file {
+	const char *path; /* below /sys/kernel/debug/ */
+	bool is_bool;
+	unsigned long long value;
+};
+
+static const struct fault_attr_file fault_attrs[] = {
+	{"failslab/ignore-gfp-wait", true, 0},
+	{"failslab/verbose", false, 0},
+	{"fail_page_alloc/ignore-gfp-wait", true, 0},
+	{"fail_page_alloc/ignore-gfp-highmem", true, 0},
+	{"fail_page_alloc/verbose", false, 0},
+};
+
+static const char *const fault_dirs[] = {"failslab", "fail_page_alloc"};
+
+#define DEBUGFS "/sys/kernel/debug"
+
+static char tree[64]; /* the rendered tree, "" until made */
+static pid_t tree_owner;
 
 static struct fail_nth_file files[FAIL_NTH_FILES] = {
 	[0 ... FAIL_NTH_FILES - 1] = {.fd = -1},
@@ -137,14 +185,10 @@ bool fail_nth_path(const char *path, pid_t *tid)
 	return true;
 }
 
-int fail_nth_open(pid_t tid, int flags)
+static int file_open(pid_t tid, const struct fault_attr_file *attr, int flags)
 {
 	int accmode = flags & O_ACCMODE, fd, i;
 
-	if (tid < 0) {
-		errno = ENOENT;
-		return -1;
-	}
 	if (flags & O_DIRECTORY) {
 		errno = ENOTDIR;
 		return -1;
@@ -172,10 +216,176 @@ int fail_nth_open(pid_t tid, int flags)
 		return -1;
 	}
 	files[i] = (struct fail_nth_file){
-		.fd = fd, .tid = tid, .accmode = accmode, .pos = 0};
+		.fd = fd, .attr = attr, .tid = tid, .accmode = accmode};
 	__atomic_add_fetch(&nr_files, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&files_lock);
 	return fd;
+}
+
+int fail_nth_open(pid_t tid, int flags)
+{
+	if (tid < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return file_open(tid, NULL, flags);
+}
+
+/* ---- the debugfs attributes ------------------------------------------------ */
+
+static void tree_remove(void)
+{
+	char p[PATH_MAX];
+
+	if (!tree[0] || getpid() != tree_owner)
+		return;
+	for (size_t i = 0; i < sizeof(fault_attrs) / sizeof(fault_attrs[0]);
+	     i++) {
+		snprintf(p, sizeof(p), "%s/%s", tree, fault_attrs[i].path);
+		unlink(p);
+	}
+	for (size_t i = 0; i < sizeof(fault_dirs) / sizeof(fault_dirs[0]);
+	     i++) {
+		snprintf(p, sizeof(p), "%s/%s", tree, fault_dirs[i]);
+		rmdir(p);
+	}
+	rmdir(tree);
+}
+
+/* The rendered tree's root ("" when it cannot be made). */
+static const char *tree_get(void)
+{
+	char p[PATH_MAX];
+	const char *tmp;
+	int fd;
+
+	pthread_mutex_lock(&files_lock);
+	if (tree[0]) {
+		pthread_mutex_unlock(&files_lock);
+		return tree;
+	}
+	tmp = getenv("TMPDIR");
+	snprintf(tree, sizeof(tree), "%s/uiommu-debugfs-XXXXXX",
+		 tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+	if (!mkdtemp(tree)) {
+		tree[0] = '\0';
+		pthread_mutex_unlock(&files_lock);
+		return tree;
+	}
+	for (size_t i = 0; i < sizeof(fault_dirs) / sizeof(fault_dirs[0]);
+	     i++) {
+		snprintf(p, sizeof(p), "%s/%s", tree, fault_dirs[i]);
+		mkdir(p, 0755);
+	}
+	for (size_t i = 0; i < sizeof(fault_attrs) / sizeof(fault_attrs[0]);
+	     i++) {
+		snprintf(p, sizeof(p), "%s/%s", tree, fault_attrs[i].path);
+		fd = (int)syscall(SYS_openat, AT_FDCWD, p,
+				  O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			syscall(SYS_close, fd);
+	}
+	tree_owner = getpid();
+	atexit(tree_remove);
+	pthread_mutex_unlock(&files_lock);
+	return tree;
+}
+
+static const struct fault_attr_file *attr_find(const char *rel)
+{
+	for (size_t i = 0; i < sizeof(fault_attrs) / sizeof(fault_attrs[0]);
+	     i++)
+		if (!strcmp(rel, fault_attrs[i].path))
+			return &fault_attrs[i];
+	return NULL;
+}
+
+/* path below /sys/kernel/debug ("" for the root itself), or NULL */
+static const char *debugfs_rel(const char *path)
+{
+	size_t n = strlen(DEBUGFS);
+
+	if (!path || strncmp(path, DEBUGFS, n) || (path[n] && path[n] != '/'))
+		return NULL;
+	path += n;
+	while (*path == '/')
+		path++;
+	return path;
+}
+
+const char *fault_attr_dir(const char *path, char *buf, size_t len)
+{
+	const char *rel = debugfs_rel(path), *t;
+	size_t n;
+
+	if (!rel)
+		return NULL;
+	n = strlen(rel);
+	while (n && rel[n - 1] == '/')
+		n--;
+	if (n) {
+		size_t i;
+
+		for (i = 0; i < sizeof(fault_dirs) / sizeof(fault_dirs[0]); i++)
+			if (strlen(fault_dirs[i]) == n &&
+			    !strncmp(rel, fault_dirs[i], n))
+				break;
+		if (i == sizeof(fault_dirs) / sizeof(fault_dirs[0]))
+			return NULL;
+	}
+	t = tree_get();
+	if (!t[0])
+		return NULL;
+	snprintf(buf, len, "%s%s%.*s", t, n ? "/" : "", (int)n, rel);
+	return buf;
+}
+
+/*
+ * The attribute dirfd/path names: an absolute /sys/kernel/debug/... path, or
+ * one relative to a directory fd of the rendered tree.
+ */
+static const struct fault_attr_file *attr_of(int dirfd, const char *path)
+{
+	char dir[PATH_MAX], rel[PATH_MAX], link[64];
+	const char *r;
+	ssize_t n;
+
+	if (!path)
+		return NULL;
+	if (path[0] == '/') {
+		r = debugfs_rel(path);
+		return r ? attr_find(r) : NULL;
+	}
+	if (dirfd == AT_FDCWD || !tree[0])
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	n = (ssize_t)syscall(SYS_readlinkat, AT_FDCWD, link, dir,
+			     sizeof(dir) - 1);
+	if (n <= 0)
+		return NULL;
+	dir[n] = '\0';
+	n = (ssize_t)strlen(tree);
+	if (strncmp(dir, tree, (size_t)n) || (dir[n] && dir[n] != '/'))
+		return NULL;
+	snprintf(rel, sizeof(rel), "%s%s%s", dir[n] ? dir + n + 1 : "",
+		 dir[n] ? "/" : "", path);
+	return attr_find(rel);
+}
+
+bool fault_attr_path(int dirfd, const char *path)
+{
+	return attr_of(dirfd, path) != NULL;
+}
+
+int fault_attr_open(int dirfd, const char *path, int flags)
+{
+	const struct fault_attr_file *a = attr_of(dirfd, path);
+
+	if (!a) {
+		errno = ENOENT;
+		return -1;
+	}
+	return file_open(0, a, flags);
 }
 
 /* The entry of fd, with files_lock held; NULL (lock not held) if none. */
@@ -223,13 +433,20 @@ static ssize_t file_read(int fd, void *buf, size_t n, off_t off)
 		errno = EBADF;
 		return -1;
 	}
-	if (!is_thread(f->tid)) {
+	if (f->attr) {
+		len = f->attr->is_bool
+			      ? (size_t)snprintf(num, sizeof(num), "%c\n",
+						 f->attr->value ? 'Y' : 'N')
+			      : (size_t)snprintf(num, sizeof(num), "%llu\n",
+						 f->attr->value);
+	} else if (!is_thread(f->tid)) {
 		file_put();
 		errno = ESRCH;
 		return -1;
+	} else {
+		len = (size_t)snprintf(num, sizeof(num), "%u\n",
+				       uiommu_fail_nth_task_get(f->tid));
 	}
-	len = (size_t)snprintf(num, sizeof(num), "%u\n",
-			       uiommu_fail_nth_task_get(f->tid));
 	pos = (size_t)(off < 0 ? f->pos : off);
 	ret = 0;
 	if (pos < len) {
@@ -243,7 +460,56 @@ static ssize_t file_read(int fd, void *buf, size_t n, off_t off)
 }
 
 /* kstrtouint_from_user's reading of the text: 0 or -EINVAL / -ERANGE. */
+static int parse_ull(const char *ubuf, size_t count, unsigned long long max,
+		     unsigned long long *out);
+
 static int parse_uint(const char *ubuf, size_t count, unsigned int *out)
+{
+	unsigned long long v;
+	int ret = parse_ull(ubuf, count, UINT_MAX, &v);
+
+	if (!ret)
+		*out = (unsigned int)v;
+	return ret;
+}
+
+/* kstrtobool's reading: 0 or -EINVAL */
+static int parse_bool(const char *ubuf, size_t count, bool *out)
+{
+	char c0 = count ? ubuf[0] : '\0', c1 = count > 1 ? ubuf[1] : '\0';
+
+	switch (c0) {
+	case 'y':
+	case 'Y':
+	case 't':
+	case 'T':
+	case '1':
+		*out = true;
+		return 0;
+	case 'n':
+	case 'N':
+	case 'f':
+	case 'F':
+	case '0':
+		*out = false;
+		return 0;
+	case 'o':
+	case 'O':
+		if (c1 == 'n' || c1 == 'N') {
+			*out = true;
+			return 0;
+		}
+		if (c1 == 'f' || c1 == 'F') {
+			*out = false;
+			return 0;
+		}
+		break;
+	}
+	return -EINVAL;
+}
+
+static int parse_ull(const char *ubuf, size_t count, unsigned long long max,
+		     unsigned long long *out)
 {
 	char s[35]; /* sign, 32 binary digits, newline, NUL */
 	unsigned long long v = 0;
@@ -284,9 +550,9 @@ static int parse_uint(const char *ubuf, size_t count, unsigned int *out)
 		p++;
 	if (*p)
 		return -EINVAL;
-	if (v > UINT_MAX)
+	if (v > max)
 		return -ERANGE;
-	*out = (unsigned int)v;
+	*out = v;
 	return 0;
 }
 
@@ -307,6 +573,7 @@ ssize_t fail_nth_pread(int fd, void *buf, size_t n, off_t off)
 ssize_t fail_nth_write(int fd, const void *buf, size_t n)
 {
 	struct fail_nth_file *f = file_get(fd);
+	const struct fault_attr_file *attr;
 	unsigned int nth;
 	pid_t tid;
 	int ret;
@@ -316,11 +583,22 @@ ssize_t fail_nth_write(int fd, const void *buf, size_t n)
 		return -1;
 	}
 	tid = f->tid;
+	attr = f->attr;
 	ret = f->accmode == O_RDONLY ? -EBADF : 0;
 	file_put();
-	if (!ret)
+	if (!ret && attr) {
+		unsigned long long v = 0;
+		bool b = false;
+
+		/* only the value uiommu has: it cannot inject otherwise */
+		ret = attr->is_bool ? parse_bool(buf, n, &b)
+				    : parse_ull(buf, n, ULLONG_MAX, &v);
+		if (!ret &&
+		    (attr->is_bool ? (unsigned long long)b : v) != attr->value)
+			ret = -EINVAL;
+	} else if (!ret)
 		ret = parse_uint(buf, n, &nth);
-	if (!ret)
+	if (!ret && !attr)
 		ret = uiommu_fail_nth_task(tid, nth);
 	if (ret) {
 		errno = -ret;

@@ -28,7 +28,11 @@
  * /proc/thread-self/fail-nth, /proc/self/fail-nth and
  * /proc/self/task/TID/fail-nth (or the pid's own number for self) open
  * through the open family; read, pread, write, pwrite, lseek and close on
- * them are served there, over uiommu's per-thread fail-the-Nth switch.
+ * them are served there, over uiommu's per-thread fail-the-Nth switch;
+ * so are the debugfs attributes of fault injection uiommu has
+ * (/sys/kernel/debug/failslab/ignore-gfp-wait, ...: opendir of
+ * /sys/kernel/debug and its fail* directories, and opens of the attributes
+ * by path or relative to such a directory's fd).
  *
  * Signals: sigaction, signal, bsd_signal, sysv_signal, sigset for SIGSEGV
  * and SIGBUS go through mmio_trap_sigaction(), so that a program's handler
@@ -302,7 +306,7 @@ static void dev_node_fix(const char *path, struct stat *st)
  * does not matter): ours, or the C library's with the mode it may take.
  * args names the params for the C library's call.
  */
-#define DEFINE_OPEN(name, params, args)                            \
+#define DEFINE_OPEN(name, params, args, dir)                       \
 	EXPORT int name(UNPAREN params, int flags, ...)            \
 	{                                                          \
 		va_list ap;                                        \
@@ -316,6 +320,8 @@ static void dev_node_fix(const char *path, struct stat *st)
                                                                    \
 		if (!in_lib && fail_nth_path(path, &__tid))        \
 			return fail_nth_open(__tid, flags);        \
+		if (!in_lib && fault_attr_path(dir, path))         \
+			return fault_attr_open(dir, path, flags);  \
 		if (our_path(path))                                \
 			return our_open(path, flags);              \
 		path = view_path(path, __buf, open_writes(flags)); \
@@ -325,10 +331,10 @@ static void dev_node_fix(const char *path, struct stat *st)
 		return real_##name(UNPAREN args, flags, mode);     \
 	}
 
-DEFINE_OPEN(open, (const char *path), (path))
-DEFINE_OPEN(open64, (const char *path), (path))
-DEFINE_OPEN(openat, (int dirfd, const char *path), (dirfd, path))
-DEFINE_OPEN(openat64, (int dirfd, const char *path), (dirfd, path))
+DEFINE_OPEN(open, (const char *path), (path), AT_FDCWD)
+DEFINE_OPEN(open64, (const char *path), (path), AT_FDCWD)
+DEFINE_OPEN(openat, (int dirfd, const char *path), (dirfd, path), dirfd)
+DEFINE_OPEN(openat64, (int dirfd, const char *path), (dirfd, path), dirfd)
 
 /* the fortified variants (-D_FORTIFY_SOURCE) */
 EXPORT int __open_2(const char *path, int flags);
@@ -834,7 +840,13 @@ EXPORT char *canonicalize_file_name(const char *path)
 EXPORT DIR *opendir(const char *path)
 {
 	char buf[PATH_MAX];
+	const char *fa;
 
+	fa = in_lib ? NULL : fault_attr_dir(path, buf, sizeof(buf));
+	if (fa) {
+		REAL(opendir);
+		return real_opendir(fa);
+	}
 	path = view_path(path, buf, false);
 	if (!path)
 		return NULL;
