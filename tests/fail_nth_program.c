@@ -164,7 +164,7 @@ int main(void)
 
 	buf = mmap(NULL, BUF, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	printf("1..27\n");
+	printf("1..28\n");
 	check(vfio_setup() == 0, "the type1 setup succeeds unarmed");
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", tid());
@@ -290,6 +290,21 @@ int main(void)
 	check(open_nth("/proc/self/task/999999999/fail-nth", O_RDWR) < 0 &&
 		      errno == ENOENT,
 	      "a TID of no thread of this process: ENOENT");
+	{
+		/* dup2 over a fail-nth fd: the number's new file is a plain one */
+		int nfd = open_nth("/proc/thread-self/fail-nth", O_RDWR);
+		int pipefd[2];
+		char b[4] = {0};
+
+		check(nfd >= 0 && !pipe(pipefd) &&
+			      dup2(pipefd[0], nfd) == nfd &&
+			      write(pipefd[1], "x", 1) == 1 &&
+			      read(nfd, b, 1) == 1 && b[0] == 'x',
+		      "dup2 over a fail-nth fd: reads reach the new file");
+		close(nfd);
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
 	close(fd);
 
 	/* the debugfs attributes, the way iommufd_fail_nth sets them up */

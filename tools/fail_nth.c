@@ -31,12 +31,15 @@
  *   Reading on a write-only fd, writing on a read-only one: EBADF.
  *
  * Objects and lifetimes: each open file is one entry of files[]: the real
- * fd that holds its number (/dev/null, opened with the caller's access
- * mode and O_CLOEXEC), the thread it is for, the access mode and the file
- * position; the entry lives until close().  A fork's child inherits the
- * fds and the table alike.  Not served: dup/dup2/fcntl(F_DUPFD) copies of
- * such an fd (they are /dev/null), and the fds a program keeps across
- * execve (the new image's preload does not know them).
+ * fd that holds its number (an empty memfd of its own, with the caller's
+ * O_CLOEXEC), its inode, the thread it is for, the access mode and the file
+ * position; the entry lives until close().  An entry whose fd no longer
+ * holds that inode (closed or replaced behind the preload: dup2 over it,
+ * close_range) is dropped at its next lookup, so the number's new file is
+ * the C library's again.  A fork's child inherits the fds and the table
+ * alike.  Not served: dup/dup2/fcntl(F_DUPFD) copies of such an fd (they
+ * are the empty memfd), and the fds a program keeps across execve (the new
+ * image's preload does not know them).
  *
  * The debugfs attributes of the fault-injection capabilities
  * (/sys/kernel/debug/failslab/ and fail_page_alloc/, "Configure fault-
@@ -75,6 +78,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -84,7 +88,9 @@
 #define FAIL_NTH_FILES 64
 
 struct fail_nth_file {
-	int fd;				    /* -1: a free entry */
+	int fd;	   /* -1: a free entry */
+	dev_t dev; /* the memfd's inode, to tell the fd still holds it */
+	ino_t ino;
 	const struct fault_attr_file *attr; /* NULL: a fail-nth file */
 	pid_t tid;
 	int accmode; /* O_RDONLY, O_WRONLY, O_RDWR */
@@ -188,6 +194,7 @@ bool fail_nth_path(const char *path, pid_t *tid)
 static int file_open(pid_t tid, const struct fault_attr_file *attr, int flags)
 {
 	int accmode = flags & O_ACCMODE, fd, i;
+	struct stat st;
 
 	if (flags & O_DIRECTORY) {
 		errno = ENOTDIR;
@@ -201,10 +208,14 @@ static int file_open(pid_t tid, const struct fault_attr_file *attr, int flags)
 		errno = EINVAL;
 		return -1;
 	}
-	fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null",
-			  accmode | (flags & O_CLOEXEC));
+	fd = (int)syscall(SYS_memfd_create, "uiommu-fault-inject",
+			  (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
 	if (fd < 0)
 		return -1;
+	if (syscall(SYS_fstat, fd, &st)) {
+		syscall(SYS_close, fd);
+		return -1;
+	}
 	pthread_mutex_lock(&files_lock);
 	for (i = 0; i < FAIL_NTH_FILES; i++)
 		if (files[i].fd < 0)
@@ -215,8 +226,12 @@ static int file_open(pid_t tid, const struct fault_attr_file *attr, int flags)
 		errno = EMFILE;
 		return -1;
 	}
-	files[i] = (struct fail_nth_file){
-		.fd = fd, .attr = attr, .tid = tid, .accmode = accmode};
+	files[i] = (struct fail_nth_file){.fd = fd,
+					  .dev = st.st_dev,
+					  .ino = st.st_ino,
+					  .attr = attr,
+					  .tid = tid,
+					  .accmode = accmode};
 	__atomic_add_fetch(&nr_files, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&files_lock);
 	return fd;
@@ -394,9 +409,19 @@ static struct fail_nth_file *file_get(int fd)
 	if (fd < 0 || !__atomic_load_n(&nr_files, __ATOMIC_ACQUIRE))
 		return NULL;
 	pthread_mutex_lock(&files_lock);
-	for (int i = 0; i < FAIL_NTH_FILES; i++)
-		if (files[i].fd == fd)
+	for (int i = 0; i < FAIL_NTH_FILES; i++) {
+		struct stat st;
+
+		if (files[i].fd != fd)
+			continue;
+		if (!syscall(SYS_fstat, fd, &st) && st.st_dev == files[i].dev &&
+		    st.st_ino == files[i].ino)
 			return &files[i];
+		/* closed or replaced behind us: the fd is not ours now */
+		files[i].fd = -1;
+		__atomic_sub_fetch(&nr_files, 1, __ATOMIC_RELEASE);
+		break;
+	}
 	pthread_mutex_unlock(&files_lock);
 	return NULL;
 }
