@@ -31,6 +31,12 @@
 # "N passed, N failed" (skips are counted apart, in neither); the exit
 # status is non-zero when any case failed or a program could not be built.
 #
+# Some cases map MAP_HUGETLB buffers (up to 64 2 MiB pages at once: the
+# 128M_huge dirty-tracking variants): as root the script raises
+# /proc/sys/vm/nr_hugepages to $KSELFTEST_HUGEPAGES (80) for the run when it
+# is lower, and puts the old value back at the end; otherwise it says so and
+# those cases fail for the machine.
+#
 # Until src/iommufd serves /dev/iommu these cases fail: .ci/run reports
 # this stage's counts without failing CI on them (see there).
 #
@@ -84,6 +90,20 @@ if [ "$(cat "$work/extracted" 2>/dev/null)" != "$stamp" ]; then
 	echo "$stamp" >"$work/extracted"
 fi
 rm -rf "$logs" && mkdir -p "$logs"
+
+# ---- hugetlb pages for the MAP_HUGETLB cases ------------------------------------
+want=${KSELFTEST_HUGEPAGES:-80}
+nr=/proc/sys/vm/nr_hugepages
+old_nr=$(cat "$nr" 2>/dev/null || echo 0)
+if [ "$old_nr" -lt "$want" ]; then
+	if [ "$(id -u)" = 0 ] && echo "$want" >"$nr" 2>/dev/null; then
+		trap 'echo "$old_nr" >"$nr"' EXIT
+		echo "hugetlb pages: $(cat "$nr") for the run (were $old_nr)"
+	else
+		echo "hugetlb pages: $old_nr (< $want; as root the script reserves them):" \
+			"the MAP_HUGETLB cases will fail for the machine"
+	fi
+fi
 
 # ---- the uAPI headers, as headers_install leaves them -----------------------
 mkdir -p "$inc/linux"
