@@ -873,6 +873,46 @@ static void test_attach_dma(void **state)
 	assert_int_equal(destroy(f, ioas), 0);
 }
 
+/* An attach whose reserved regions (the SMMU's MSI window) or domain
+ * alignment an existing area breaks is -EADDRINUSE and changes nothing;
+ * with large pages off, the IOAS's alignment is PAGE_SIZE (byte-granular
+ * maps -EINVAL, and turning them off over such an area -EADDRINUSE). */
+static void test_attach_conflicts(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = region(f, 2 * PG, 0);
+	uint32_t ioas = ioas_alloc(f), id, pt;
+	struct iommufd_device *idev;
+	uint64_t iova = MSI_IOVA_BASE, v = 0;
+
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
+			 0);
+	assert_int_equal(map(f, ioas, FIXED_RW, buf, PG, &iova), 0);
+	pt = ioas;
+	assert_int_equal(attach(idev, &pt), -EADDRINUSE);
+	assert_null(iommu_get_domain_for_dev(&f->dev[0]));
+	assert_int_equal(unmap(f, ioas, MSI_IOVA_BASE, PG, NULL), 0);
+	/* a byte-granular area: no 4 KiB domain can take the IOAS */
+	iova = 0x100000 + 10;
+	assert_int_equal(map(f, ioas, FIXED_RW, buf + 10, 100, &iova), 0);
+	pt = ioas;
+	assert_int_equal(attach(idev, &pt), -EADDRINUSE);
+	assert_int_equal(option(f, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+				ioas, &v),
+			 -EADDRINUSE);
+	assert_int_equal(unmap(f, ioas, 0, UINT64_MAX, NULL), 0);
+	v = 0;
+	assert_int_equal(option(f, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+				ioas, &v),
+			 0);
+	iova = 0x100000 + 10;
+	assert_int_equal(map(f, ioas, FIXED_RW, buf + 10, 100, &iova), -EINVAL);
+	/* now it attaches */
+	pt = ioas;
+	assert_int_equal(attach(idev, &pt), 0);
+	iommufd_device_unbind(idev);
+}
+
 /* Two devices of two groups on one IOAS share its auto domain; a
  * domain's iova alignment is the IOAS's while it is attached. */
 static void test_two_devices_share_domain(void **state)
@@ -1520,19 +1560,33 @@ static void test_fail_sweep_hwpt_alloc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_object_ids),	      T(test_dispatch_order),
-		T(test_cmd_length),	      T(test_ctx_from_fd),
-		T(test_order_ioas_map),	      T(test_unmap),
-		T(test_alloc_iova),	      T(test_iova_ranges_empty),
-		T(test_allow_iovas),	      T(test_copy),
-		T(test_copy_readonly),	      T(test_rlimit_mode),
-		T(test_attach_dma),	      T(test_two_devices_share_domain),
-		T(test_bind_ownership),	      T(test_replace),
-		T(test_huge_pages),	      T(test_close_with_objects),
-		T(test_hwpt_alloc),	      T(test_get_hw_info),
-		T(test_hwpt_invalidate),      T(test_vfio_ioas),
-		T(test_concurrent_map_unmap), T(test_fail_sweep_map),
-		T(test_fail_sweep_attach),    T(test_fail_sweep_hwpt_alloc),
+		T(test_object_ids),
+		T(test_dispatch_order),
+		T(test_cmd_length),
+		T(test_ctx_from_fd),
+		T(test_order_ioas_map),
+		T(test_unmap),
+		T(test_alloc_iova),
+		T(test_iova_ranges_empty),
+		T(test_allow_iovas),
+		T(test_copy),
+		T(test_copy_readonly),
+		T(test_rlimit_mode),
+		T(test_attach_dma),
+		T(test_attach_conflicts),
+		T(test_two_devices_share_domain),
+		T(test_bind_ownership),
+		T(test_replace),
+		T(test_huge_pages),
+		T(test_close_with_objects),
+		T(test_hwpt_alloc),
+		T(test_get_hw_info),
+		T(test_hwpt_invalidate),
+		T(test_vfio_ioas),
+		T(test_concurrent_map_unmap),
+		T(test_fail_sweep_map),
+		T(test_fail_sweep_attach),
+		T(test_fail_sweep_hwpt_alloc),
 	};
 
 	return test_run("iommufd", tests, ARRAY_SIZE_T(tests));
