@@ -8,7 +8,8 @@
  *
  * Data model:
  *  - A struct vfio_file stands for one open file (the kernel's struct
- *    file): a container, a group or a device.  It is reference counted:
+ *    file): a container, a group, a device or a lower layer's file.  It
+ *    is reference counted:
  *    its fd table entry holds one reference, every call in flight on it
  *    one, and every device file one on the file of its group (6.1's
  *    vfio_device_assign_container takes the group's opened_file).  The
@@ -24,6 +25,11 @@
  *    chose it; the backend goes when the last group leaves.  Its file
  *    and each group in it hold a reference: a container whose fd closed
  *    lives on while groups are in it.
+ *  - A file of a layer below (VFIO_FILE_OPS: /dev/iommu, an iommufd
+ *    context) is its struct ui_file_ops and priv (src/lib/file.h): the
+ *    front routes ioctl, read and write to the ops without knowing the
+ *    kind, and calls release(priv) when the last reference goes (under
+ *    vfio.lock; the op must not call back into the front).
  *  - Every fd is a real file descriptor (of /dev/null, so numbers never
  *    collide with the program's own) in a table indexed by fd.
  *
