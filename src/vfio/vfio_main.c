@@ -9,9 +9,9 @@
  * Data model:
  *  - A struct vfio_file stands for one open file (the kernel's struct
  *    file): a container, a group, a device or a lower layer's file.  It
- *    is reference counted:
- *    its fd table entry holds one reference, every call in flight on it
- *    one, and every device file one on the file of its group (6.1's
+ *    is reference counted: its fd table entry holds one reference, every
+ *    call in flight on it one, and every device file one on the file of
+ *    its group (6.1's
  *    vfio_device_assign_container takes the group's opened_file).  The
  *    last reference releases it as the file's release op would; close()
  *    only drops the table's reference and frees the fd number at once.
