@@ -11,10 +11,10 @@
  *    file): a container, a group, a device or a lower layer's file.  It
  *    is reference counted: its fd table entry holds one reference, every
  *    call in flight on it one, and every device file one on the file of
- *    its group (6.1's
- *    vfio_device_assign_container takes the group's opened_file).  The
- *    last reference releases it as the file's release op would; close()
- *    only drops the table's reference and frees the fd number at once.
+ *    its group (6.1's vfio_device_assign_container takes the group's
+ *    opened_file).  The last reference releases it as the file's release
+ *    op would; close() only drops the table's reference and frees the fd
+ *    number at once.
  *  - A struct vfio_group stands for one IOMMU group with registered
  *    devices; it has at most one open file at a time (opened_file).
  *    Setting its container links it on the container's group list and,
