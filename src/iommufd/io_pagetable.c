@@ -6,13 +6,17 @@
  * semantics and the errno of each check).
  *
  * Objects and lifetimes:
- *  - struct iopt_pages: one IOAS_MAP's user range, page-aligned outwards,
- *    pinned all at once when it is made (mm_pin_pages, without
- *    MM_GUP_LONGTERM) and charged as the context's RLIMIT_MODE says: the
- *    user's locked memory (mm_user_lock_acct), the process's locked_vm
- *    (mm_lock_acct) or nothing (CAP_IPC_LOCK).  Every area using it holds
- *    a reference; the last put unpins and uncharges.  IOAS_COPY makes new
- *    areas on the same pages: one pin, one charge.
+ *  - struct iopt_pages: one IOAS_MAP's user range, page-aligned outwards.
+ *    Every area using it holds a reference (IOAS_COPY makes new areas on
+ *    the same pages); every area whose table has a domain also holds a
+ *    pin user (area->pinned).  The first pin user pins it all at once
+ *    (mm_pin_pages, without MM_GUP_LONGTERM) and charges it as the
+ *    context's RLIMIT_MODE says: the user's locked memory
+ *    (mm_user_lock_acct), the process's locked_vm (mm_lock_acct) or
+ *    nothing (CAP_IPC_LOCK); the last unpins and uncharges.  So an IOAS
+ *    without a domain pins nothing, as 6.12's (which pins what a domain
+ *    needs when it needs it; whole pages objects here, not spans), and
+ *    shared pages are pinned and charged once.
  *  - struct iopt_area: [iova, last] onto pages from start_byte; areas of
  *    one table never overlap.  Byte-granular while the table has no
  *    domain (iova_alignment 1); a domain needs every area aligned to its
@@ -27,11 +31,14 @@
  *
  * Locking: iopt->lock guards everything here (6.12 has domains_rwsem and
  * iova_rwsem; one mutex serializes map, unmap and attach per IOAS, which
- * changes no result).  Pinning and iommu_map/unmap run under it.
+ * changes no result), but a pages object's pin (pages->mutex, inside it:
+ * pages are shared between IOASes).  Pinning and iommu_map/unmap run
+ * under them.
  *
  * Invariants: every area is mapped in every domain of its table, exactly
- * its pages; a pages object's refs equals the areas on it; with no area
- * left, nothing is pinned or charged for this table.
+ * its pages; area->pinned iff its table has a domain; a pages object's
+ * refs equals the areas on it, its pin_users the pinned ones, and it is
+ * pinned and charged iff pin_users > 0.
  */
 #include <errno.h>
 #include <limits.h>
@@ -137,44 +144,23 @@ static int iopt_pages_charge(struct iopt_pages *pages)
 	}
 }
 
-static void iopt_pages_free(struct iopt_pages *pages)
+static void iopt_pages_unpin(struct iopt_pages *pages)
 {
 	if (pages->nr_runs)
 		mm_unpin_pages(pages->mm, pages->runs, pages->nr_runs, 0);
 	ui_free(pages->runs);
-	ui_free(pages);
+	pages->runs = NULL;
+	pages->nr_runs = 0;
 }
 
-/* Pin [uptr, +length) (6.12's iopt_alloc_pages, then the pin it defers
- * until a domain needs the pages). */
-static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
-			    unsigned long length, bool writable,
-			    struct iopt_pages **out)
+/* Pin all of pages (get_user_pages) and charge it; all or nothing. */
+static int iopt_pages_pin(struct iopt_pages *pages)
 {
-	struct iopt_pages *pages;
-	unsigned long end, done = 0;
+	unsigned long done = 0;
 	unsigned int cap = 0;
 	int ret;
 
-	if (length > SIZE_MAX - PG || length == 0)
-		return -EINVAL;
-	if (check_add_overflow(uptr, length, &end))
-		return -EOVERFLOW;
-	pages = ui_zalloc(sizeof(*pages));
-	if (!pages)
-		return -ENOMEM;
-	pages->refs = 1;
-	pages->mm = ictx->mm;
-	pages->uptr = ALIGN_DOWN(uptr, PG);
-	pages->npages = DIV_ROUND_UP(length + (uptr - pages->uptr), PG);
-	pages->writable = writable;
-	if (mm_cap_ipc_lock(ictx->mm))
-		pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
-	else if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM)
-		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
-	else
-		pages->account_mode = IOPT_PAGES_ACCOUNT_USER;
-
+	lockdep_assert_held(&pages->mutex);
 	while (done < pages->npages) {
 		unsigned int nr;
 		long n;
@@ -197,7 +183,7 @@ static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
 		}
 		n = mm_pin_pages(pages->mm, pages->uptr + done * PG,
 				 pages->npages - done,
-				 writable ? MM_GUP_WRITE : 0,
+				 pages->writable ? MM_GUP_WRITE : 0,
 				 pages->runs + pages->nr_runs,
 				 cap - pages->nr_runs, &nr);
 		if (n < 0) {
@@ -210,19 +196,98 @@ static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
 	ret = iopt_pages_charge(pages);
 	if (ret)
 		goto err;
-	*out = pages;
 	return 0;
 err:
-	iopt_pages_free(pages);
+	iopt_pages_unpin(pages);
 	return ret;
+}
+
+/*
+ * A user of the pages' pin: an area of an IOAS that has a domain.  The
+ * first pins and charges, the last unpins and uncharges (6.12 pins what
+ * a domain or an access needs, when it needs it).
+ */
+static int iopt_pages_pin_get(struct iopt_pages *pages)
+{
+	int ret = 0;
+
+	mutex_lock(&pages->mutex);
+	if (!pages->pin_users)
+		ret = iopt_pages_pin(pages);
+	if (!ret)
+		pages->pin_users++;
+	mutex_unlock(&pages->mutex);
+	return ret;
+}
+
+static void iopt_pages_pin_put(struct iopt_pages *pages)
+{
+	mutex_lock(&pages->mutex);
+	if (!WARN_ON(!pages->pin_users) && !--pages->pin_users) {
+		iopt_pages_account(pages, -(long)pages->npages);
+		iopt_pages_unpin(pages);
+	}
+	mutex_unlock(&pages->mutex);
+}
+
+/* 6.12's iopt_alloc_pages: the range, not yet pinned. */
+static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
+			    unsigned long length, bool writable,
+			    struct iopt_pages **out)
+{
+	struct iopt_pages *pages;
+	unsigned long end;
+
+	if (length > SIZE_MAX - PG || length == 0)
+		return -EINVAL;
+	if (check_add_overflow(uptr, length, &end))
+		return -EOVERFLOW;
+	pages = ui_zalloc(sizeof(*pages));
+	if (!pages)
+		return -ENOMEM;
+	pages->refs = 1;
+	mutex_init(&pages->mutex, IOMMUFD_LOCK_PAGES);
+	pages->mm = ictx->mm;
+	pages->uptr = ALIGN_DOWN(uptr, PG);
+	pages->npages = DIV_ROUND_UP(length + (uptr - pages->uptr), PG);
+	pages->writable = writable;
+	if (mm_cap_ipc_lock(ictx->mm))
+		pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
+	else if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM)
+		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
+	else
+		pages->account_mode = IOPT_PAGES_ACCOUNT_USER;
+	*out = pages;
+	return 0;
 }
 
 static void iopt_put_pages(struct iopt_pages *pages)
 {
 	if (atomic_fetch_sub(&pages->refs, 1) != 1)
 		return;
-	iopt_pages_account(pages, -(long)pages->npages);
-	iopt_pages_free(pages);
+	WARN_ON(pages->pin_users || pages->nr_runs);
+	mutex_destroy(&pages->mutex);
+	ui_free(pages);
+}
+
+/* The area's pin, taken while its table has a domain. */
+static int iopt_area_pin(struct iopt_area *area)
+{
+	int ret = 0;
+
+	if (!area->pinned) {
+		ret = iopt_pages_pin_get(area->pages);
+		area->pinned = !ret;
+	}
+	return ret;
+}
+
+static void iopt_area_unpin(struct iopt_area *area)
+{
+	if (area->pinned) {
+		iopt_pages_pin_put(area->pages);
+		area->pinned = false;
+	}
 }
 
 /* ---- domains ------------------------------------------------------------------ */
@@ -502,6 +567,12 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elm,
 		iova += elm[i].length;
 	}
 	for (i = 0; i < nr; i++) {
+		/* pinned only for a table with domains */
+		if (iopt->nr_domains) {
+			ret = iopt_area_pin(elm[i].area);
+			if (ret)
+				goto unwind;
+		}
 		ret = iopt_area_fill_domains(iopt, elm[i].area);
 		if (ret)
 			goto unwind;
@@ -520,6 +591,7 @@ unwind:
 			for (unsigned int d = 0; d < iopt->nr_domains; d++)
 				iopt_area_unfill_domain(elm[i].area,
 							iopt->domains[d]);
+		iopt_area_unpin(elm[i].area);
 		iopt_remove_area(iopt, elm[i].area);
 	}
 out_unlock:
@@ -633,6 +705,7 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 		}
 		for (unsigned int d = 0; d < iopt->nr_domains; d++)
 			iopt_area_unfill_domain(area, iopt->domains[d]);
+		iopt_area_unpin(area);
 		iopt_remove_area(iopt, area);
 		iopt_put_pages(area->pages);
 		bytes += area->last - area->iova + 1;
@@ -876,8 +949,11 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 		ret = -ENOMEM;
 		goto out_reserved;
 	}
+	/* the first domain pins every area's pages (charging them) */
 	RB_FOREACH(area, iopt_area_tree, &iopt->areas) {
-		ret = iopt_area_fill_domain(iopt, area, domain);
+		ret = iopt_area_pin(area);
+		if (!ret)
+			ret = iopt_area_fill_domain(iopt, area, domain);
 		if (ret) {
 			failed = area;
 			break;
@@ -889,6 +965,9 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 				break;
 			iopt_area_unfill_domain(area, domain);
 		}
+		if (!iopt->nr_domains)
+			RB_FOREACH(area, iopt_area_tree, &iopt->areas)
+				iopt_area_unpin(area);
 		ui_free(domains);
 		goto out_reserved;
 	}
@@ -925,6 +1004,10 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	RB_FOREACH(area, iopt_area_tree, &iopt->areas)
 		iopt_area_unfill_domain(area, domain);
 	iopt->domains[i] = iopt->domains[--iopt->nr_domains];
+	/* the last domain: nothing needs the pages pinned any more */
+	if (!iopt->nr_domains)
+		RB_FOREACH(area, iopt_area_tree, &iopt->areas)
+			iopt_area_unpin(area);
 	__iopt_remove_reserved_iova(iopt, domain);
 	iopt->iova_alignment = iopt_min_alignment(iopt);
 	mutex_unlock(&iopt->lock);
