@@ -27,7 +27,11 @@
  *   sys/kernel/iommu_groups/N/         devices/<dev> links, type,
  *                                      reserved_regions
  *   sys/module/vfio, vfio_pci, vfio_iommu_type1   parameters as 6.1 has
- *   dev/vfio/vfio, dev/vfio/N
+ *   <device dir>/vfio-dev/vfioI/       a registered device's cdev (6.12's
+ *                                      class device: dev, uevent; links
+ *                                      device, subsystem), I its index
+ *   sys/class/vfio-dev/vfioI -> ../../devices/<device dir>/vfio-dev/vfioI
+ *   dev/vfio/vfio, dev/vfio/N, dev/vfio/devices/vfioI
  *
  * Attribute formats are the kernel's: ids "0x%04x\n", class "0x%06x\n",
  * revision "0x%02x\n", resource one "0x%016llx 0x%016llx 0x%016llx\n"
@@ -523,6 +527,33 @@ static int resv_cmp(const void *a, const void *b)
 
 /* The group's reserved regions, its devices' merged as the kernel merges
  * them (overlapping or adjacent regions of one type become one). */
+/* A registered device's cdev: its class device under the device's
+ * directory and in /sys/class/vfio-dev, and its /dev node. */
+static void render_cdev(struct render *r, const struct machine_device *d)
+{
+	int index = vfio_device_index(d->vdev);
+	char dir[PATH_MAX], text[128], link[PATH_MAX + 64];
+
+	if (index < 0)
+		return; /* not a VFIO device */
+	device_dir(d, dir, sizeof(dir));
+#define CDEV "sys/%s/vfio-dev/vfio%d/"
+	snprintf(text, sizeof(text), "%d:%d\n", SYSFS_VFIO_DEVICE_MAJOR, index);
+	put(r, text, CDEV "dev", dir, index);
+	snprintf(text, sizeof(text),
+		 "MAJOR=%d\nMINOR=%d\nDEVNAME=vfio/devices/vfio%d\n",
+		 SYSFS_VFIO_DEVICE_MAJOR, index, index);
+	put(r, text, CDEV "uevent", dir, index);
+	snprintf(link, sizeof(link), "../../../%s", device_name(d));
+	put_link(r, link, CDEV "device", dir, index);
+	put_link(r, "../../../../../class/vfio-dev", CDEV "subsystem", dir,
+		 index);
+#undef CDEV
+	snprintf(link, sizeof(link), "../../%s/vfio-dev/vfio%d", dir, index);
+	put_link(r, link, "sys/class/vfio-dev/vfio%d", index);
+	put(r, "", "dev/vfio/devices/vfio%d", index);
+}
+
 static void render_resv(struct render *r, const struct machine *m, int group)
 {
 	struct iommu_resv_region
@@ -692,6 +723,7 @@ int sysfs_render(const struct machine *m, const char *top)
 			render_pci(&r, m, k);
 		else
 			render_platform(&r, &m->devices[k]);
+		render_cdev(&r, &m->devices[k]);
 	}
 	render_groups(&r, m);
 	render_smmus(&r, m);
@@ -731,6 +763,7 @@ static bool in_fixed_view(const char *path)
 		"/sys/module/vfio",
 		"/sys/module/vfio_pci",
 		"/sys/module/vfio_iommu_type1",
+		"/sys/class/vfio-dev",
 		"/dev/vfio",
 	};
 
@@ -781,6 +814,19 @@ int sysfs_dev_node(const struct machine *m, const char *path, mode_t *mode,
 		*mode = S_IFCHR | 0666;
 		*rdev = makedev(SYSFS_VFIO_MISC_MAJOR, SYSFS_VFIO_MISC_MINOR);
 		return 0;
+	}
+	if (!strncmp(path, "/dev/vfio/devices/", 18)) {
+		int index = vfio_cdev_parse_name(path + 18);
+
+		for (unsigned int k = 0; index >= 0 && k < m->nr_devices; k++) {
+			if (vfio_device_index(m->devices[k].vdev) == index) {
+				*mode = S_IFCHR | 0600;
+				*rdev = makedev(SYSFS_VFIO_DEVICE_MAJOR,
+						(unsigned int)index);
+				return 0;
+			}
+		}
+		return -ENOENT;
 	}
 	if (strncmp(path, "/dev/vfio/", 10) || !path[10])
 		return -ENOENT;

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VFIO's device cdev (src/vfio/device_cdev.c), issue 15's "The VFIO
+ * device cdev: /dev/vfio/devices/vfioN (and vfio-dev/vfioN in the
+ * device's sysfs directory), VFIO_DEVICE_BIND_IOMMUFD, ATTACH/DETACH_
+ * IOMMUFD_PT, with the rules for mixing the cdev and group paths on one
+ * device", against Linux 6.12's drivers/vfio/device_cdev.c, vfio_main.c
+ * and group.c:
+ *  - every registered device gets the lowest free index (the kernel's
+ *    device ida), in registration order, freed with its registration;
+ *  - the cdev opens (more than once) and, until bound, every device ioctl
+ *    but BIND_IOMMUFD, read, write and mmap are -EINVAL, after the VFS's
+ *    own checks (mode -EBADF, buffer -EFAULT);
+ *  - a cdev file keeps its device registered;
+ *  - BIND_IOMMUFD on a device file of the group path is -EINVAL once its
+ *    argument was read;
+ *  - the sysfs view's vfio-dev/vfioN, /sys/class/vfio-dev and
+ *    /dev/vfio/devices nodes.
+ * The machine is the default topology's: dma0, dma1 (platform, groups 0
+ * and 1) and the I/OAT at 0000:00:04.0 (group 2).
+ */
+#include "helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <uiommu/uapi.h>
+#include "system/system.h"
+#include "vfio/vfio.h"
+#include "vfio/vfio_device.h"
+#include "vfio/vfio_uapi_cdev.h"
+
+#define BAD_PTR ((void *)16)
+
+#define EXPECT_ERR(call, err)                   \
+	do {                                    \
+		errno = 0;                      \
+		assert_int_equal((call), -1);   \
+		assert_int_equal(errno, (err)); \
+	} while (0)
+
+static struct machine *machine_new(const char *text)
+{
+	struct topology t;
+	struct machine *m;
+
+	assert_int_equal(topology_parse(text, &t), 0);
+	assert_int_equal(machine_create(&t, &m), 0);
+	return m;
+}
+
+/* The index of each registered device: the lowest free one, in the order
+ * of registration, and freed with the registration (ida_alloc_max). */
+static void test_cdev_index_order(void **state)
+{
+	struct machine *a, *b, *c;
+
+	(void)state;
+	a = machine_new(UIOMMU_DEFAULT_TOPOLOGY);
+	for (unsigned int k = 0; k < a->nr_devices; k++)
+		assert_int_equal(vfio_device_index(a->devices[k].vdev), (int)k);
+	b = machine_new("iommu smmu0; device dma0 iommu=smmu0 sid=1 group=10; "
+			"device dma1 iommu=smmu0 sid=2 group=11");
+	assert_int_equal(vfio_device_index(b->devices[0].vdev), 3);
+	assert_int_equal(vfio_device_index(b->devices[1].vdev), 4);
+	machine_destroy(a);
+	/* a's indices are free again: the lowest first */
+	c = machine_new("iommu smmu0; device dma0 iommu=smmu0 sid=1 group=20");
+	assert_int_equal(vfio_device_index(c->devices[0].vdev), 0);
+	machine_destroy(c);
+	machine_destroy(b);
+}
+
+/* A device not registered has no index. */
+static void test_cdev_index_unregistered(void **state)
+{
+	struct vfio_device vdev = {0};
+
+	(void)state;
+	assert_int_equal(vfio_device_index(&vdev), -ENODEV);
+}
+
+static void test_cdev_names(void **state)
+{
+	(void)state;
+	assert_int_equal(vfio_cdev_parse_name("vfio0"), 0);
+	assert_int_equal(vfio_cdev_parse_name("vfio17"), 17);
+	assert_int_equal(vfio_cdev_parse_name("vfio1048575"), 1048575);
+	assert_int_equal(vfio_cdev_parse_name("vfio1048576"), -ENOENT);
+	assert_int_equal(vfio_cdev_parse_name("vfio"), -ENOENT);
+	assert_int_equal(vfio_cdev_parse_name("vfio01"), -ENOENT);
+	assert_int_equal(vfio_cdev_parse_name("vfio1x"), -ENOENT);
+	assert_int_equal(vfio_cdev_parse_name("vfio-1"), -ENOENT);
+	assert_int_equal(vfio_cdev_parse_name("0"), -ENOENT);
+}
+
+static int sys_setup(void **state)
+{
+	(void)state;
+	assert_int_equal(uiommu_system_init(NULL), 0);
+	return 0;
+}
+
+static int sys_teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(vfio_open_fds(), 0);
+	assert_int_equal(uiommu_system_exit(), 0);
+	return 0;
+}
+
+/* The cdev opens by its name, more than once; other names are ENOENT. */
+static void test_cdev_open(void **state)
+{
+	int a, b;
+
+	(void)state;
+	EXPECT_ERR(uiommu_open("/dev/vfio/devices/vfio3", O_RDWR), ENOENT);
+	EXPECT_ERR(uiommu_open("/dev/vfio/devices/vfio00", O_RDWR), ENOENT);
+	EXPECT_ERR(uiommu_open("/dev/vfio/devices/", O_RDWR), ENOENT);
+	EXPECT_ERR(uiommu_open("/dev/vfio/devices/dma0", O_RDWR), ENOENT);
+	EXPECT_ERR(uiommu_open("/dev/vfio/devices", O_RDWR), ENOENT);
+	a = uiommu_open("/dev/vfio/devices/vfio0", O_RDWR);
+	b = uiommu_open("/dev/vfio/devices/vfio0", O_RDWR);
+	assert_true(a >= 0 && b >= 0 && a != b);
+	assert_true(uiommu_fd_is_ours(a));
+	assert_int_equal(vfio_open_fds(), 2);
+	/* an unbound cdev file leaves the group alone (only a bound one
+	 * blocks it: vfio_device_block_group at BIND) */
+	{
+		int g = uiommu_open("/dev/vfio/0", O_RDWR);
+
+		assert_true(g >= 0);
+		assert_int_equal(uiommu_close(g), 0);
+	}
+	assert_int_equal(uiommu_close(a), 0);
+	assert_int_equal(uiommu_close(b), 0);
+	EXPECT_ERR(uiommu_close(a), EBADF);
+}
+
+/*
+ * Until BIND_IOMMUFD, the cdev file reaches nothing: every ioctl but BIND
+ * (the device's own, VFIO_DEVICE_FEATURE, the cdev's ATTACH/DETACH, an
+ * unknown one) is -EINVAL, as are read, write and mmap, after the checks
+ * the VFS makes first; lseek is ESPIPE and the VFS's own ioctls work.
+ */
+static void test_cdev_unbound(void **state)
+{
+	struct vfio_device_info info = {.argsz = sizeof(info)};
+	struct vfio_region_info reg = {.argsz = sizeof(reg)};
+	struct vfio_device_feature feat = {.argsz = sizeof(feat),
+					   .flags = VFIO_DEVICE_FEATURE_PROBE |
+						    VFIO_DEVICE_FEATURE_GET};
+	struct vfio_device_attach_iommufd_pt at = {.argsz = sizeof(at)};
+	struct vfio_device_detach_iommufd_pt de = {.argsz = sizeof(de)};
+	char buf[8];
+	int fd, ro, wo;
+
+	(void)state;
+	fd = uiommu_open("/dev/vfio/devices/vfio2", O_RDWR); /* the I/OAT */
+	assert_true(fd >= 0);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_GET_INFO, &info), EINVAL);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &reg), EINVAL);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_RESET), EINVAL);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_FEATURE, &feat), EINVAL);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+		   EINVAL);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de),
+		   EINVAL);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_GET_INFO, BAD_PTR), EINVAL);
+	EXPECT_ERR(uiommu_ioctl(fd, _IO(';', 199)), EINVAL);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_GROUP_GET_STATUS, BAD_PTR), EINVAL);
+	/* do_vfs_ioctl answers before the file's ioctl */
+	assert_int_equal(uiommu_ioctl(fd, FIOCLEX), 0);
+	EXPECT_ERR(uiommu_pread(fd, buf, 4, 0), EINVAL);
+	EXPECT_ERR(uiommu_pwrite(fd, buf, 4, 0), EINVAL);
+	EXPECT_ERR(uiommu_read(fd, buf, 4), EINVAL);
+	EXPECT_ERR(uiommu_write(fd, buf, 4), EINVAL);
+	/* vfs_read's access_ok comes before the file's read */
+	EXPECT_ERR(uiommu_pread(fd, (void *)-8L, 4, 0), EFAULT);
+	EXPECT_ERR(uiommu_pread(fd, buf, 4, -1), EINVAL);
+	assert_ptr_equal(uiommu_mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				     MAP_SHARED, fd, 0),
+			 MAP_FAILED);
+	assert_int_equal(errno, EINVAL);
+	/* do_mmap's checks first */
+	assert_ptr_equal(uiommu_mmap(NULL, 0, PROT_READ, MAP_SHARED, fd, 0),
+			 MAP_FAILED);
+	assert_int_equal(errno, EINVAL);
+	assert_ptr_equal(uiommu_mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 1),
+			 MAP_FAILED);
+	assert_int_equal(errno, EINVAL);
+	EXPECT_ERR(uiommu_lseek(fd, 0, SEEK_SET), ESPIPE);
+	assert_int_equal(uiommu_close(fd), 0);
+
+	/* the file's mode (vfs_read/vfs_write, do_mmap) decides first */
+	ro = uiommu_open("/dev/vfio/devices/vfio2", O_RDONLY);
+	wo = uiommu_open("/dev/vfio/devices/vfio2", O_WRONLY);
+	assert_true(ro >= 0 && wo >= 0);
+	EXPECT_ERR(uiommu_pwrite(ro, buf, 4, 0), EBADF);
+	EXPECT_ERR(uiommu_pread(wo, buf, 4, 0), EBADF);
+	EXPECT_ERR(uiommu_pread(ro, buf, 4, 0), EINVAL);
+	assert_ptr_equal(uiommu_mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				     MAP_SHARED, ro, 0),
+			 MAP_FAILED);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(uiommu_close(ro), 0);
+	assert_int_equal(uiommu_close(wo), 0);
+}
+
+/* BIND_IOMMUFD is only for cdev files: a device file of the group path
+ * gets -EINVAL after the argument's own checks. */
+static void test_cdev_bind_group_file(void **state)
+{
+	struct vfio_device_bind_iommufd bind = {.argsz = sizeof(bind)};
+	int c, g, d;
+
+	(void)state;
+	c = uiommu_open("/dev/vfio/vfio", O_RDWR);
+	g = uiommu_open("/dev/vfio/0", O_RDWR);
+	assert_true(c >= 0 && g >= 0);
+	test_uapi_set_container(g, &c, VFIO_TYPE1v2_IOMMU);
+	d = uiommu_ioctl(g, VFIO_GROUP_GET_DEVICE_FD, "dma0");
+	assert_true(d >= 0);
+	EXPECT_ERR(uiommu_ioctl(d, VFIO_DEVICE_BIND_IOMMUFD, BAD_PTR), EFAULT);
+	bind.argsz = sizeof(bind) - 1;
+	EXPECT_ERR(uiommu_ioctl(d, VFIO_DEVICE_BIND_IOMMUFD, &bind), EINVAL);
+	bind.argsz = sizeof(bind);
+	EXPECT_ERR(uiommu_ioctl(d, VFIO_DEVICE_BIND_IOMMUFD, &bind), EINVAL);
+	/* the group path's device file is usable as before */
+	{
+		struct vfio_device_info info = {.argsz = sizeof(info)};
+
+		assert_int_equal(uiommu_ioctl(d, VFIO_DEVICE_GET_INFO, &info),
+				 0);
+	}
+	assert_int_equal(uiommu_close(d), 0);
+	assert_int_equal(uiommu_close(g), 0);
+	assert_int_equal(uiommu_close(c), 0);
+}
+
+/* A cdev file keeps its device registered (the kernel's registration
+ * reference; its unregistration waits, ours is -EBUSY). */
+static void test_cdev_keeps_registration(void **state)
+{
+	struct machine *m;
+	char path[64];
+	int fd, index;
+
+	(void)state;
+	m = machine_new("iommu smmu0; device dma0 iommu=smmu0 sid=1 group=30");
+	index = vfio_device_index(m->devices[0].vdev);
+	assert_true(index >= 0);
+	snprintf(path, sizeof(path), "/dev/vfio/devices/vfio%d", index);
+	fd = vfio_fops_open(NULL, path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(vfio_unregister_group_dev(m->devices[0].vdev), -EBUSY);
+	assert_int_equal(vfio_fops_close(fd), 0);
+	machine_destroy(m); /* unregisters it */
+	errno = 0;
+	assert_int_equal(vfio_fops_open(NULL, path, O_RDWR), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* ---- the sysfs view --------------------------------------------------------- */
+
+static void slurp(const char *top, const char *rel, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", top, rel);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		fail_msg("%s: %s", rel, strerror(errno));
+	n = read(fd, buf, len - 1);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+}
+
+static void expect_link(const char *top, const char *rel, const char *text,
+			const char *resolves_to)
+{
+	char path[PATH_MAX], got[PATH_MAX], real[PATH_MAX], want[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", top, rel);
+	n = readlink(path, got, sizeof(got) - 1);
+	if (n < 0)
+		fail_msg("%s: %s", rel, strerror(errno));
+	got[n] = '\0';
+	assert_string_equal(got, text);
+	assert_non_null(realpath(path, real));
+	snprintf(path, sizeof(path), "%s/%s", top, resolves_to);
+	assert_non_null(realpath(path, want));
+	assert_string_equal(real, want);
+}
+
+/*
+ * Each registered device's directory has vfio-dev/vfio<index> (6.12's
+ * class device: dev major:minor, uevent, device and subsystem links),
+ * /sys/class/vfio-dev lists it, /dev/vfio/devices has its node.
+ */
+static void test_cdev_sysfs(void **state)
+{
+	struct machine *m = machine_new(UIOMMU_DEFAULT_TOPOLOGY);
+	static const char *const dirs[] = {
+		"sys/devices/platform/dma0",
+		"sys/devices/platform/dma1",
+		"sys/devices/pci0000:00/0000:00:04.0",
+	};
+	static const char *const names[] = {"dma0", "dma1", "0000:00:04.0"};
+	char top[64], rel[PATH_MAX], buf[PATH_MAX], want[PATH_MAX];
+	struct stat st;
+
+	(void)state;
+	snprintf(top, sizeof(top), "/tmp/test_cdev.XXXXXX");
+	assert_non_null(mkdtemp(top));
+	assert_int_equal(sysfs_render(m, top), 0);
+	for (unsigned int k = 0; k < 3; k++) {
+		int index = vfio_device_index(m->devices[k].vdev);
+
+		assert_int_equal(index, (int)k);
+		snprintf(rel, sizeof(rel), "%s/vfio-dev/vfio%d/dev", dirs[k],
+			 index);
+		slurp(top, rel, buf, sizeof(buf));
+		snprintf(want, sizeof(want), "%d:%d\n", SYSFS_VFIO_DEVICE_MAJOR,
+			 index);
+		assert_string_equal(buf, want);
+		snprintf(rel, sizeof(rel), "%s/vfio-dev/vfio%d/uevent", dirs[k],
+			 index);
+		slurp(top, rel, buf, sizeof(buf));
+		snprintf(want, sizeof(want),
+			 "MAJOR=%d\nMINOR=%d\nDEVNAME=vfio/devices/vfio%d\n",
+			 SYSFS_VFIO_DEVICE_MAJOR, index, index);
+		assert_string_equal(buf, want);
+		snprintf(rel, sizeof(rel), "%s/vfio-dev/vfio%d/device", dirs[k],
+			 index);
+		snprintf(want, sizeof(want), "../../../%s", names[k]);
+		expect_link(top, rel, want, dirs[k]);
+		snprintf(rel, sizeof(rel), "sys/class/vfio-dev/vfio%d", index);
+		snprintf(want, sizeof(want), "../../%s/vfio-dev/vfio%d",
+			 dirs[k] + 4, index);
+		snprintf(buf, sizeof(buf), "%s/vfio-dev/vfio%d", dirs[k],
+			 index);
+		expect_link(top, rel, want, buf);
+		snprintf(buf, sizeof(buf), "%s/dev/vfio/devices/vfio%d", top,
+			 index);
+		assert_int_equal(stat(buf, &st), 0);
+	}
+	/* subsystem: the class directory, which the view has */
+	expect_link(top, "sys/devices/platform/dma0/vfio-dev/vfio0/subsystem",
+		    "../../../../../class/vfio-dev", "sys/class/vfio-dev");
+	assert_int_equal(sysfs_remove(top), 0);
+	machine_destroy(m);
+}
+
+/* The view serves /sys/class/vfio-dev, and /dev/vfio/devices/vfioN stats
+ * as the character device vfio-dev's major:N. */
+static void test_cdev_nodes(void **state)
+{
+	struct machine *m = machine_new(UIOMMU_DEFAULT_TOPOLOGY);
+	mode_t mode;
+	dev_t rdev;
+
+	(void)state;
+	assert_true(sysfs_in_view(m, "/sys/class/vfio-dev"));
+	assert_true(sysfs_in_view(m, "/sys/class/vfio-dev/vfio1"));
+	assert_true(sysfs_maybe_in_view("/sys/class/vfio-dev/vfio1"));
+	assert_false(sysfs_in_view(m, "/sys/class/net"));
+	assert_true(sysfs_in_view(m, "/dev/vfio/devices/vfio1"));
+	assert_int_equal(
+		sysfs_dev_node(m, "/dev/vfio/devices/vfio1", &mode, &rdev), 0);
+	assert_int_equal(mode, S_IFCHR | 0600);
+	assert_int_equal(major(rdev), SYSFS_VFIO_DEVICE_MAJOR);
+	assert_int_equal(minor(rdev), 1);
+	assert_int_equal(
+		sysfs_dev_node(m, "/dev/vfio/devices/vfio2", &mode, &rdev), 0);
+	assert_int_equal(minor(rdev), 2);
+	assert_int_equal(sysfs_dev_node(m, "/dev/vfio/devices/vfio3", &mode,
+					&rdev),
+			 -ENOENT);
+	assert_int_equal(sysfs_dev_node(m, "/dev/vfio/devices/vfio01", &mode,
+					&rdev),
+			 -ENOENT);
+	assert_int_equal(sysfs_dev_node(m, "/dev/vfio/devices", &mode, &rdev),
+			 -ENOENT);
+	machine_destroy(m);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_cdev_index_order),
+	cmocka_unit_test(test_cdev_index_unregistered),
+	cmocka_unit_test(test_cdev_names),
+	cmocka_unit_test_setup_teardown(test_cdev_open, sys_setup,
+					sys_teardown),
+	cmocka_unit_test_setup_teardown(test_cdev_unbound, sys_setup,
+					sys_teardown),
+	cmocka_unit_test_setup_teardown(test_cdev_bind_group_file, sys_setup,
+					sys_teardown),
+	cmocka_unit_test(test_cdev_keeps_registration),
+	cmocka_unit_test(test_cdev_sysfs),
+	cmocka_unit_test(test_cdev_nodes),
+};
+
+TEST_MAIN(tests)
