@@ -249,6 +249,36 @@ static void test_cdev_bind_group_file(void **state)
 	assert_int_equal(uiommu_close(c), 0);
 }
 
+static int open_op(void *ctx)
+{
+	int *fd = ctx;
+
+	*fd = uiommu_open("/dev/vfio/devices/vfio1", O_RDWR);
+	return *fd < 0 ? -errno : 0;
+}
+
+static void open_undo(void *ctx)
+{
+	assert_int_equal(uiommu_close(*(int *)ctx), 0);
+}
+
+static void open_check(void *ctx)
+{
+	(void)ctx;
+	assert_int_equal(vfio_open_fds(), 0);
+}
+
+/* Every allocation of the cdev's open can fail: -ENOMEM, no file left,
+ * and the device stays unregistrable (sys_teardown's exit). */
+static void test_cdev_open_fail_sweep(void **state)
+{
+	int fd = -1;
+
+	(void)state;
+	assert_true(test_fail_sweep(open_op, open_undo, open_check, &fd, 0) >=
+		    2);
+}
+
 /* A cdev file keeps its device registered (the kernel's registration
  * reference; its unregistration waits, ours is -EBUSY). */
 static void test_cdev_keeps_registration(void **state)
@@ -409,6 +439,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_cdev_unbound, sys_setup,
 					sys_teardown),
 	cmocka_unit_test_setup_teardown(test_cdev_bind_group_file, sys_setup,
+					sys_teardown),
+	cmocka_unit_test_setup_teardown(test_cdev_open_fail_sweep, sys_setup,
 					sys_teardown),
 	cmocka_unit_test(test_cdev_keeps_registration),
 	cmocka_unit_test(test_cdev_sysfs),
