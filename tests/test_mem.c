@@ -763,6 +763,38 @@ static void test_accounting(void **state)
 	assert_int_equal(mm_munmap(f->mm, p, 32 * PG), 0);
 }
 
+/*
+ * The user's locked memory (iommufd's RLIMIT_MODE "user"): one counter
+ * for every mm, charged against the charging mm's limit, with no
+ * capability bypass; it leaves the mm's own locked_vm alone.
+ */
+static void test_user_lock_acct(void **state)
+{
+	struct fixture *f = *state;
+	struct mm *other;
+	struct mm_stats st;
+	uint64_t base = mm_user_locked_vm();
+
+	assert_int_equal(mm_create(f->pm, &other), 0);
+	mm_set_memlock_limit(f->mm, (base + 16) * PG);
+	mm_set_memlock_limit(other, (base + 20) * PG);
+	mm_set_cap_ipc_lock(f->mm, true); /* no bypass */
+	assert_int_equal(mm_user_lock_acct(f->mm, 10), 0);
+	assert_int_equal(mm_user_locked_vm(), base + 10);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
+	/* shared: the other mm's charge counts against the same user */
+	assert_int_equal(mm_user_lock_acct(other, 8), 0);
+	assert_int_equal(mm_user_lock_acct(f->mm, 1), -ENOMEM);
+	assert_int_equal(mm_user_lock_acct(other, 2), 0);
+	assert_int_equal(mm_user_lock_acct(other, 1), -ENOMEM);
+	mm_get_stats(f->mm, &st);
+	assert_int_equal(st.acct_failures, 1);
+	assert_int_equal(mm_user_lock_acct(f->mm, -10), 0);
+	assert_int_equal(mm_user_lock_acct(other, -10), 0);
+	assert_int_equal(mm_user_locked_vm(), base);
+	mm_destroy(other);
+}
+
 /* The invariant checker itself finds a leaked pin and a charge. */
 static void test_invariant_checker_detects_leaks(void **state)
 {
@@ -1787,6 +1819,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_discard_inside_huge_folio),
 	T(test_notifiers),
 	T(test_accounting),
+	T(test_user_lock_acct),
 	T(test_invariant_checker_detects_leaks),
 	T(test_fail_sweep_mmap),
 	T(test_fail_sweep_pin),

@@ -3,7 +3,7 @@
  * libuiommu-preload.so: runs an unmodified, dynamically linked VFIO program
  * against uiommu.  Loaded with LD_PRELOAD (uiommu exec does it), it serves
  * open/openat (and their 64-bit and fortified variants), ioctl, close,
- * read/write/lseek, pread/pwrite and mmap on /dev/vfio/... and the fds they
+ * read/write/lseek, pread/pwrite and mmap on /dev/vfio/..., /dev/iommu and the fds they
  * return from the library,
  * with the system described by $UIOMMU_TOPOLOGY.  Everything else goes to
  * the C library.
@@ -12,7 +12,7 @@
  * lookups under the view's prefixes (/sys/bus/pci, /sys/devices/pci0000:00,
  * /sys/kernel/iommu_groups, /sys/module/vfio{,_pci,_iommu_type1},
  * /sys/devices/platform/<the machine's SMMUs and platform devices>,
- * /dev/vfio) go to the tree the front renders: open, openat and their
+ * /dev/vfio, /dev/iommu) go to the tree the front renders: open, openat and their
  * 64-bit and fortified variants, fopen, the stat family (stat, lstat,
  * fstatat, statx and glibc's older __xstat entry points), access,
  * faccessat, readlink, readlinkat, realpath (which answers the path the
@@ -20,9 +20,10 @@
  * scandir.  readdir, fstat and openat relative to a directory fd work on
  * the tree itself.  The view is read-only: opening one of its files for
  * writing, or access(W_OK), is EACCES.  stat of /dev/vfio/vfio,
- * /dev/vfio/N and /dev/vfio/devices/vfioN reports the character devices
- * they are (misc 10:196; the groups and the device cdevs on dynamic
- * majors).  Relative paths resolved against the working
+ * /dev/vfio/N, /dev/vfio/devices/vfioN and /dev/iommu reports the
+ * character devices they are (misc 10:196; the groups and the device
+ * cdevs on dynamic majors; /dev/iommu misc 10:123).  Relative paths
+ * resolved against the working
  * directory are not redirected.
  *
  * Signals: sigaction, signal, bsd_signal, sysv_signal, sigset for SIGSEGV
@@ -275,13 +276,14 @@ static bool fopen_writes(const char *mode)
 	return mode && strpbrk(mode, "wa+");
 }
 
-/* stat of a /dev/vfio node: the character device it is. */
+/* stat of a /dev/vfio node or /dev/iommu: the character device it is. */
 static void dev_node_fix(const char *path, struct stat *st)
 {
 	mode_t mode;
 	dev_t rdev;
 
-	if (path && !strncmp(path, "/dev/vfio/", 10) &&
+	if (path &&
+	    (!strncmp(path, "/dev/vfio/", 10) || !strcmp(path, "/dev/iommu")) &&
 	    !IN_LIB(uiommu_sysfs_dev_node(path, &mode, &rdev))) {
 		st->st_mode = mode;
 		st->st_rdev = rdev;
@@ -702,7 +704,8 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		return -1;
 	REAL(statx);
 	ret = real_statx(dirfd, p, flags, mask, stx);
-	if (!ret && p != path && !strncmp(path, "/dev/vfio/", 10) &&
+	if (!ret && p != path &&
+	    (!strncmp(path, "/dev/vfio/", 10) || !strcmp(path, "/dev/iommu")) &&
 	    !IN_LIB(uiommu_sysfs_dev_node(path, &mode, &rdev))) {
 		stx->stx_mode = (uint16_t)mode;
 		stx->stx_rdev_major = major(rdev);

@@ -40,6 +40,26 @@ void iommufd_device_detach(struct iommufd_device *idev);
 struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev);
 uint32_t iommufd_device_to_id(struct iommufd_device *idev);
 
+struct mm;
+struct ui_file_ops;
+
+/*
+ * The /dev/iommu file for the fd front: iommufd_ctx_alloc() makes the
+ * context of one open (pinning and accounting against mm, the opener's),
+ * holding one reference, which the file's release drops; the front
+ * installs it as a file of kind iommufd_fops with the context as priv.
+ */
+int iommufd_ctx_alloc(struct mm *mm, struct iommufd_ctx **out);
+extern const struct ui_file_ops iommufd_fops;
+struct mm *iommufd_ctx_mm(struct iommufd_ctx *ictx);
+/*
+ * The context behind fd, with a reference (iommufd_ctx_put it): -EBADF
+ * when fd is not open, -EBADFD when it is not a /dev/iommu file.
+ * Implemented by the fd front (src/vfio/vfio_main.c), which owns the fd
+ * table.
+ */
+int iommufd_ctx_from_fd(int fd, struct iommufd_ctx **out);
+
 /* A context stays while someone holds a reference (a bound device, the
  * compat container). */
 void iommufd_ctx_get(struct iommufd_ctx *ictx);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "uaccess.h"
+#include "internal.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define UACCESS_NO_FIXUP 1
@@ -169,4 +170,28 @@ int copy_argsz_flags_from_user(void *dst, unsigned long arg, size_t minsz,
 	if (ret)
 		return ret;
 	return arg_word(dst, sizeof(uint32_t)) & ~valid_flags ? -EINVAL : 0;
+}
+
+int copy_struct_from_user(void *dst, size_t ksize, const void *src,
+			  size_t usize)
+{
+	size_t size = min(ksize, usize), rest;
+	const uint8_t *p = (const uint8_t *)src + size;
+	uint8_t buf[64];
+
+	if (usize < ksize)
+		memset((uint8_t *)dst + size, 0, ksize - size);
+	/* check_zeroed_user: what we do not know must be zero */
+	for (rest = usize > ksize ? usize - ksize : 0; rest;) {
+		size_t n = min(rest, sizeof(buf));
+
+		if (copy_from_user(buf, p, n))
+			return -EFAULT;
+		for (size_t i = 0; i < n; i++)
+			if (buf[i])
+				return -E2BIG;
+		p += n;
+		rest -= n;
+	}
+	return copy_from_user(dst, src, size) ? -EFAULT : 0;
 }

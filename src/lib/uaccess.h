@@ -47,4 +47,13 @@ int copy_argsz_from_user(void *dst, unsigned long arg, size_t minsz);
 int copy_argsz_flags_from_user(void *dst, unsigned long arg, size_t minsz,
 			       uint32_t valid_flags);
 
+/*
+ * copy_struct_from_user: an extensible struct of usize bytes at src into
+ * ksize bytes at dst.  A shorter user struct is zero-extended; the bytes
+ * of a longer one past ksize must all be zero (-E2BIG); -EFAULT when any
+ * of it is unreadable.
+ */
+int copy_struct_from_user(void *dst, size_t ksize, const void *src,
+			  size_t usize);
+
 #endif

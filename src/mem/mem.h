@@ -305,6 +305,14 @@ bool mm_cap_ipc_lock(const struct mm *mm);
  * set; it is charged either way.  Uncharges never fail. */
 int mm_lock_acct(struct mm *mm, long npages, bool lock_cap);
 uint64_t mm_locked_vm(const struct mm *mm);
+/*
+ * The user's locked memory, shared by every mm (iommufd's default
+ * accounting, IOMMU_OPTION_RLIMIT_MODE 0): charged against mm's
+ * RLIMIT_MEMLOCK with no capability bypass (-ENOMEM past it); uncharges
+ * never fail.  In pages.
+ */
+int mm_user_lock_acct(struct mm *mm, long npages);
+uint64_t mm_user_locked_vm(void);
 
 /* Create a region of len bytes (rounded up to pages); *addr receives it. */
 int mm_mmap(struct mm *mm, size_t len, unsigned int flags, void **addr);

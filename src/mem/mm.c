@@ -235,6 +235,43 @@ int mm_lock_acct(struct mm *mm, long npages, bool lock_cap)
 	return 0;
 }
 
+/*
+ * The user's locked memory (the kernel's user_struct locked_vm, which
+ * iommufd charges in its default RLIMIT_MODE): one counter for every mm,
+ * as every mm here stands for a process of the one user running uiommu.
+ * The limit is the charging mm's RLIMIT_MEMLOCK; no capability bypasses
+ * it (iommufd does not charge at all for a CAP_IPC_LOCK caller).
+ */
+static _Atomic uint64_t mm_user_locked;
+
+int mm_user_lock_acct(struct mm *mm, long npages)
+{
+	uint64_t cur, next, limit;
+
+	if (!npages)
+		return 0;
+	if (npages < 0) {
+		cur = atomic_fetch_sub(&mm_user_locked, (uint64_t)-npages);
+		WARN_ON(cur < (uint64_t)-npages);
+		return 0;
+	}
+	limit = atomic_load(&mm->memlock_limit) >> PHYS_PAGE_SHIFT;
+	cur = atomic_load(&mm_user_locked);
+	do {
+		next = cur + npages;
+		if (next > limit) {
+			stat_add(mm, acct_failures, 1);
+			return -ENOMEM;
+		}
+	} while (!atomic_compare_exchange_weak(&mm_user_locked, &cur, next));
+	return 0;
+}
+
+uint64_t mm_user_locked_vm(void)
+{
+	return atomic_load(&mm_user_locked);
+}
+
 /* ---- regions -------------------------------------------------------------- */
 
 static struct mm_region *find_region(struct mm *mm, unsigned long addr)

@@ -209,7 +209,10 @@ int uiommu_reset_stats(unsigned int iommu)
 
 bool uiommu_path_is_ours(const char *path)
 {
-	return path && !strncmp(path, "/dev/vfio/", 10);
+	return path && (!strncmp(path, "/dev/vfio/", 10) || !strcmp(path, "/dev"
+									  "/iom"
+									  "m"
+									  "u"));
 }
 
 bool uiommu_fd_is_ours(int fd)
@@ -397,7 +400,7 @@ static int normalize(const char *path, char *out, size_t len)
 static bool maybe_view(const char *p)
 {
 	return !strncmp(p, "/sys/", 5) || !strncmp(p, "/dev/vfio", 9) ||
-	       !strncmp(p, "//", 2);
+	       !strcmp(p, "/dev/iommu") || !strncmp(p, "//", 2);
 }
 
 int uiommu_sysfs_redirect(const char *path, char *buf, size_t len)

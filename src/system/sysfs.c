@@ -31,7 +31,7 @@
  *                                      class device: dev, uevent; links
  *                                      device, subsystem), I its index
  *   sys/class/vfio-dev/vfioI -> ../../devices/<device dir>/vfio-dev/vfioI
- *   dev/vfio/vfio, dev/vfio/N, dev/vfio/devices/vfioI
+ *   dev/vfio/vfio, dev/vfio/N, dev/vfio/devices/vfioI, dev/iommu (iommufd)
  *
  * Attribute formats are the kernel's: ids "0x%04x\n", class "0x%06x\n",
  * revision "0x%02x\n", resource one "0x%016llx 0x%016llx 0x%016llx\n"
@@ -707,6 +707,7 @@ static void render_modules(struct render *r)
 static void render_dev(struct render *r, const struct machine *m)
 {
 	put(r, "", "dev/vfio/vfio");
+	put(r, "", "dev/iommu");
 	for (unsigned int k = 0; k < m->nr_devices; k++)
 		put(r, "", "dev/vfio/%d", m->devices[k].group);
 }
@@ -765,6 +766,7 @@ static bool in_fixed_view(const char *path)
 		"/sys/module/vfio_iommu_type1",
 		"/sys/class/vfio-dev",
 		"/dev/vfio",
+		"/dev/iommu",
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(fixed); i++)
@@ -813,6 +815,11 @@ int sysfs_dev_node(const struct machine *m, const char *path, mode_t *mode,
 	if (!strcmp(path, "/dev/vfio/vfio")) {
 		*mode = S_IFCHR | 0666;
 		*rdev = makedev(SYSFS_VFIO_MISC_MAJOR, SYSFS_VFIO_MISC_MINOR);
+		return 0;
+	}
+	if (!strcmp(path, "/dev/iommu")) {
+		*mode = S_IFCHR | 0660;
+		*rdev = makedev(SYSFS_VFIO_MISC_MAJOR, SYSFS_IOMMUFD_MINOR);
 		return 0;
 	}
 	if (!strncmp(path, "/dev/vfio/devices/", 18)) {

@@ -137,6 +137,16 @@ void *vfio_fops_mmap_at(struct mm *mm, void *addr, size_t len, int prot,
 bool vfio_fd_is_ours(int fd);
 unsigned int vfio_open_fds(void);
 
+struct ui_file_ops;
+/*
+ * A file of a layer below the front (src/lib/file.h: /dev/iommu, later
+ * iommufd's fault fd) in the fd table: its fd, or a negative errno (priv
+ * then stays the caller's).  flags: the open(2) access mode.  The front
+ * calls ops->release(priv) when the file's last reference goes.
+ * /dev/iommu (vfio_fops_open) is one: a new iommufd context each open.
+ */
+int vfio_file_install_ops(const struct ui_file_ops *ops, void *priv, int flags);
+
 #ifdef __cplusplus
 }
 #endif

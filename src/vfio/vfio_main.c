@@ -62,6 +62,9 @@
 #include "vfio/vfio.h"
 #include "vfio/vfio_device.h"
 
+#include "iommufd/iommufd.h"
+#include "lib/file.h"
+
 #include "lib/internal.h"
 #include "lib/uaccess.h"
 #include "vfio/device_cdev.h"
@@ -98,7 +101,16 @@ struct vfio_group {
 	struct vfio_group *next;	   /* vfio.lock */
 };
 
-enum vfio_file_type { VFIO_FILE_CONTAINER, VFIO_FILE_GROUP, VFIO_FILE_DEVICE };
+/*
+ * VFIO_FILE_OPS: a file of a layer below (iommufd's /dev/iommu): its
+ * struct ui_file_ops and priv, opaque to the front (src/lib/file.h).
+ */
+enum vfio_file_type {
+	VFIO_FILE_CONTAINER,
+	VFIO_FILE_GROUP,
+	VFIO_FILE_DEVICE,
+	VFIO_FILE_OPS,
+};
 
 struct vfio_file {
 	enum vfio_file_type type;
@@ -107,6 +119,10 @@ struct vfio_file {
 		struct vfio_container *container;
 		struct vfio_group *group;
 		struct vfio_device *device;
+		struct {
+			const struct ui_file_ops *ops;
+			void *priv;
+		} ext; /* VFIO_FILE_OPS */
 	};
 	/* a device's cdev file: its binding (device_cdev.c); NULL for a
 	 * device file of the group path */
@@ -253,6 +269,9 @@ static void file_put_locked(struct vfio_file *f)
 		if (g->container)
 			group_unset_container(g);
 		g->opened_file = NULL;
+		break;
+	case VFIO_FILE_OPS:
+		f->ext.ops->release(f->ext.priv);
 		break;
 	case VFIO_FILE_DEVICE:
 		vdev = f->device;
@@ -972,6 +991,58 @@ static int open_container(struct mm *mm, unsigned int mode)
 	return fd;
 }
 
+int vfio_file_install_ops(const struct ui_file_ops *ops, void *priv, int flags)
+{
+	struct vfio_file *f;
+	int fd;
+
+	f = file_alloc(VFIO_FILE_OPS, (unsigned int)(flags + 1) & O_ACCMODE);
+	if (!f)
+		return -ENOMEM;
+	f->ext.ops = ops;
+	f->ext.priv = priv;
+	mutex_lock(&vfio.lock);
+	fd = file_install(f);
+	mutex_unlock(&vfio.lock);
+	if (fd < 0)
+		ui_free(f); /* priv stays the caller's */
+	return fd;
+}
+
+/* iommufd_fops_open: a new context, the file's reference on it */
+static int open_iommufd(struct mm *mm, int flags)
+{
+	struct iommufd_ctx *ictx;
+	int ret;
+
+	ret = iommufd_ctx_alloc(mm, &ictx);
+	if (ret)
+		return ret;
+	ret = vfio_file_install_ops(&iommufd_fops, ictx, flags);
+	if (ret < 0)
+		iommufd_ctx_put(ictx);
+	return ret;
+}
+
+int iommufd_ctx_from_fd(int fd, struct iommufd_ctx **out)
+{
+	struct vfio_file *f;
+	int ret = 0;
+
+	mutex_lock(&vfio.lock);
+	f = fd_lookup(fd);
+	if (!f)
+		ret = raw_fd_open(fd) ? -EBADFD : -EBADF;
+	else if (f->type != VFIO_FILE_OPS || f->ext.ops != &iommufd_fops)
+		ret = -EBADFD;
+	else {
+		iommufd_ctx_get(f->ext.priv);
+		*out = f->ext.priv;
+	}
+	mutex_unlock(&vfio.lock);
+	return ret;
+}
+
 int vfio_fops_open(struct mm *mm, const char *path, int flags)
 {
 	static const char prefix[] = "/dev/vfio/";
@@ -979,6 +1050,10 @@ int vfio_fops_open(struct mm *mm, const char *path, int flags)
 	unsigned int mode = (unsigned int)(flags + 1) & O_ACCMODE;
 	int ret;
 
+	if (path && !strcmp(path, "/dev/iommu")) {
+		ret = open_iommufd(mm, flags);
+		goto out;
+	}
 	if (!path || strncmp(path, prefix, sizeof(prefix) - 1)) {
 		errno = ENOENT;
 		return -1;
@@ -990,6 +1065,7 @@ int vfio_fops_open(struct mm *mm, const char *path, int flags)
 		ret = open_container(mm, mode);
 	else
 		ret = open_group(path, mode);
+out:
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
@@ -1045,6 +1121,9 @@ int vfio_fops_ioctl(int fd, unsigned long request, void *arg)
 	case VFIO_FILE_GROUP:
 		ret = group_ioctl(f, cmd, (unsigned long)arg);
 		break;
+	case VFIO_FILE_OPS:
+		ret = f->ext.ops->ioctl(f->ext.priv, cmd, (unsigned long)arg);
+		break;
 	default:
 		ret = vfio_cdev_ioctl(f->df, cmd, (unsigned long)arg);
 		if (ret == -ENOIOCTLCMD)
@@ -1094,7 +1173,10 @@ static ssize_t file_rw(struct vfio_file *f, void *buf, size_t count, off_t pos,
 
 	if (!(f->mode & (write ? VFIO_FMODE_WRITE : VFIO_FMODE_READ)))
 		return -EBADF;
-	if (f->type != VFIO_FILE_DEVICE)
+	if (f->type == VFIO_FILE_OPS &&
+	    !(write ? (void *)f->ext.ops->write : (void *)f->ext.ops->read))
+		return -EINVAL;
+	if (f->type != VFIO_FILE_DEVICE && f->type != VFIO_FILE_OPS)
 		return -EINVAL;
 	if (__builtin_add_overflow((uintptr_t)buf, count, &end) ||
 	    end > VFIO_TASK_SIZE)
@@ -1102,6 +1184,14 @@ static ssize_t file_rw(struct vfio_file *f, void *buf, size_t count, off_t pos,
 	if ((ssize_t)count < 0 || pos < 0 || (off_t)((uint64_t)pos + count) < 0)
 		return -EINVAL;
 	count = min(count, VFIO_MAX_RW_COUNT);
+	if (f->type == VFIO_FILE_OPS) {
+		off_t p = pos;
+		ssize_t ret =
+			write ? f->ext.ops->write(f->ext.priv, buf, count, &p)
+			      : f->ext.ops->read(f->ext.priv, buf, count, &p);
+
+		return ret;
+	}
 	/* vfio_device_fops_read/write: an unbound cdev file reaches nothing */
 	if (f->df && !vfio_cdev_access_granted(f->df))
 		return -EINVAL;

@@ -1,0 +1,978 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The io_pagetable of an IOAS: its areas, the pinned pages behind them,
+ * its domains, and the reserved and allowed IOVA ranges (Linux 6.12's
+ * drivers/iommu/iommufd/io_pagetable.c and pages.c are the model for the
+ * semantics and the errno of each check).
+ *
+ * Objects and lifetimes:
+ *  - struct iopt_pages: one IOAS_MAP's user range, page-aligned outwards,
+ *    pinned all at once when it is made (mm_pin_pages, without
+ *    MM_GUP_LONGTERM) and charged as the context's RLIMIT_MODE says: the
+ *    user's locked memory (mm_user_lock_acct), the process's locked_vm
+ *    (mm_lock_acct) or nothing (CAP_IPC_LOCK).  Every area using it holds
+ *    a reference; the last put unpins and uncharges.  IOAS_COPY makes new
+ *    areas on the same pages: one pin, one charge.
+ *  - struct iopt_area: [iova, last] onto pages from start_byte; areas of
+ *    one table never overlap.  Byte-granular while the table has no
+ *    domain (iova_alignment 1); a domain needs every area aligned to its
+ *    smallest page (-EADDRINUSE when one is not).
+ *  - domains: borrowed from their HWPTs; each maps every area
+ *    (iopt_table_add_domain fills it, every later map and unmap goes to
+ *    all of them).  Its aperture's complement is reserved for it.
+ *  - reserved ranges, by owner (a domain or a device), and allowed ranges
+ *    (IOAS_ALLOW_IOVAS; none: all of them): an allocated IOVA lies inside
+ *    an allowed range and outside every reserved range and area; a fixed
+ *    one outside every reserved range and area.
+ *
+ * Locking: iopt->lock guards everything here (6.12 has domains_rwsem and
+ * iova_rwsem; one mutex serializes map, unmap and attach per IOAS, which
+ * changes no result).  Pinning and iommu_map/unmap run under it.
+ *
+ * Invariants: every area is mapped in every domain of its table, exactly
+ * its pages; a pages object's refs equals the areas on it; with no area
+ * left, nothing is pinned or charged for this table.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommufd/iommufd_private.h"
+#include "lib/internal.h"
+
+#define PG IOMMUFD_PAGE_SIZE
+
+static int area_cmp(const struct iopt_area *a, const struct iopt_area *b)
+{
+	return a->iova < b->iova ? -1 : a->iova > b->iova;
+}
+
+RB_GENERATE_INTERNAL(iopt_area_tree, iopt_area, node, area_cmp,
+		     __attribute__((unused)) static)
+
+void iopt_init_table(struct io_pagetable *iopt)
+{
+	memset(iopt, 0, sizeof(*iopt));
+	mutex_init(&iopt->lock, IOMMUFD_LOCK_IOPT);
+	RB_INIT(&iopt->areas);
+	iopt->iova_alignment = 1;
+}
+
+/* The first area that intersects [start, last], or NULL. */
+static struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
+					 unsigned long start,
+					 unsigned long last)
+{
+	struct iopt_area *n = RB_ROOT(&iopt->areas), *best = NULL;
+
+	lockdep_assert_held(&iopt->lock);
+	while (n) {
+		if (n->last >= start) {
+			best = n;
+			n = RB_LEFT(n, node);
+		} else {
+			n = RB_RIGHT(n, node);
+		}
+	}
+	return best && best->iova <= last ? best : NULL;
+}
+
+static struct iopt_area *iopt_area_next(struct io_pagetable *iopt,
+					struct iopt_area *area,
+					unsigned long last)
+{
+	struct iopt_area *n = RB_NEXT(iopt_area_tree, &iopt->areas, area);
+
+	return n && n->iova <= last ? n : NULL;
+}
+
+static bool iopt_reserved_hit(struct io_pagetable *iopt, unsigned long start,
+			      unsigned long last)
+{
+	for (unsigned int i = 0; i < iopt->nr_reserved; i++)
+		if (iopt->reserved[i].start <= last &&
+		    iopt->reserved[i].last >= start)
+			return true;
+	return false;
+}
+
+static bool iopt_allowed_hit(struct io_pagetable *iopt, unsigned long start,
+			     unsigned long last)
+{
+	for (unsigned int i = 0; i < iopt->nr_allowed; i++)
+		if (iopt->allowed[i].start <= last &&
+		    iopt->allowed[i].last >= start)
+			return true;
+	return false;
+}
+
+/* ---- pages ------------------------------------------------------------------ */
+
+static void iopt_pages_account(struct iopt_pages *pages, long npages)
+{
+	switch (pages->account_mode) {
+	case IOPT_PAGES_ACCOUNT_NONE:
+		break;
+	case IOPT_PAGES_ACCOUNT_USER:
+		WARN_ON(mm_user_lock_acct(pages->mm, npages));
+		break;
+	case IOPT_PAGES_ACCOUNT_MM:
+		WARN_ON(mm_lock_acct(pages->mm, npages, false));
+		break;
+	}
+}
+
+static int iopt_pages_charge(struct iopt_pages *pages)
+{
+	long n = (long)pages->npages;
+
+	switch (pages->account_mode) {
+	case IOPT_PAGES_ACCOUNT_USER:
+		return mm_user_lock_acct(pages->mm, n);
+	case IOPT_PAGES_ACCOUNT_MM:
+		return mm_lock_acct(pages->mm, n, false);
+	default:
+		return 0;
+	}
+}
+
+static void iopt_pages_free(struct iopt_pages *pages)
+{
+	if (pages->nr_runs)
+		mm_unpin_pages(pages->mm, pages->runs, pages->nr_runs, 0);
+	ui_free(pages->runs);
+	ui_free(pages);
+}
+
+/* Pin [uptr, +length) (6.12's iopt_alloc_pages, then the pin it defers
+ * until a domain needs the pages). */
+static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
+			    unsigned long length, bool writable,
+			    struct iopt_pages **out)
+{
+	struct iopt_pages *pages;
+	unsigned long end, done = 0;
+	unsigned int cap = 0;
+	int ret;
+
+	if (length > SIZE_MAX - PG || length == 0)
+		return -EINVAL;
+	if (check_add_overflow(uptr, length, &end))
+		return -EOVERFLOW;
+	pages = ui_zalloc(sizeof(*pages));
+	if (!pages)
+		return -ENOMEM;
+	pages->refs = 1;
+	pages->mm = ictx->mm;
+	pages->uptr = ALIGN_DOWN(uptr, PG);
+	pages->npages = DIV_ROUND_UP(length + (uptr - pages->uptr), PG);
+	pages->writable = writable;
+	if (mm_cap_ipc_lock(ictx->mm))
+		pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
+	else if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM)
+		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
+	else
+		pages->account_mode = IOPT_PAGES_ACCOUNT_USER;
+
+	while (done < pages->npages) {
+		unsigned int nr;
+		long n;
+
+		if (pages->nr_runs == cap) {
+			unsigned int ncap = cap ? cap * 2 : 64;
+			struct mm_pin_run *runs;
+
+			runs = ui_calloc(ncap, sizeof(*runs));
+			if (!runs) {
+				ret = -ENOMEM;
+				goto err;
+			}
+			if (pages->nr_runs)
+				memcpy(runs, pages->runs,
+				       pages->nr_runs * sizeof(*runs));
+			ui_free(pages->runs);
+			pages->runs = runs;
+			cap = ncap;
+		}
+		n = mm_pin_pages(pages->mm, pages->uptr + done * PG,
+				 pages->npages - done,
+				 writable ? MM_GUP_WRITE : 0,
+				 pages->runs + pages->nr_runs,
+				 cap - pages->nr_runs, &nr);
+		if (n < 0) {
+			ret = (int)n;
+			goto err;
+		}
+		pages->nr_runs += nr;
+		done += (unsigned long)n;
+	}
+	ret = iopt_pages_charge(pages);
+	if (ret)
+		goto err;
+	*out = pages;
+	return 0;
+err:
+	iopt_pages_free(pages);
+	return ret;
+}
+
+static void iopt_put_pages(struct iopt_pages *pages)
+{
+	if (atomic_fetch_sub(&pages->refs, 1) != 1)
+		return;
+	iopt_pages_account(pages, -(long)pages->npages);
+	iopt_pages_free(pages);
+}
+
+/* ---- domains ------------------------------------------------------------------ */
+
+/*
+ * Map area into domain: its pages from start_byte, run by run (page by
+ * page with large pages disabled).  Nothing stays mapped on failure.
+ */
+static int iopt_area_fill_domain(struct io_pagetable *iopt,
+				 struct iopt_area *area,
+				 struct iommu_domain *domain)
+{
+	unsigned long first = area->start_byte / PG;
+	unsigned long npages = (area->last - area->iova + 1) / PG;
+	unsigned long iova = area->iova, skip = first, left = npages;
+	size_t step_max = iopt->disable_large_pages ? PG : SIZE_MAX;
+	int ret = 0;
+
+	for (unsigned int i = 0; i < area->pages->nr_runs && left; i++) {
+		const struct mm_pin_run *r = &area->pages->runs[i];
+		unsigned long n;
+		phys_addr_t pa;
+
+		if (skip >= r->npages) {
+			skip -= r->npages;
+			continue;
+		}
+		pa = r->pa + skip * PG;
+		n = min(r->npages - skip, left);
+		skip = 0;
+		while (n) {
+			size_t len = min(n * PG, step_max);
+
+			ret = iommu_map(domain, iova, pa, len,
+					area->iommu_prot);
+			if (ret)
+				goto unwind;
+			iova += len;
+			pa += len;
+			n -= len / PG;
+			left -= len / PG;
+		}
+	}
+	return 0;
+unwind:
+	if (iova != area->iova)
+		iommu_unmap(domain, area->iova, iova - area->iova);
+	return ret;
+}
+
+static void iopt_area_unfill_domain(struct iopt_area *area,
+				    struct iommu_domain *domain)
+{
+	size_t len = area->last - area->iova + 1;
+
+	WARN_ON(iommu_unmap(domain, area->iova, len) != len);
+}
+
+/* Map area into every domain of the table; all or nothing. */
+static int iopt_area_fill_domains(struct io_pagetable *iopt,
+				  struct iopt_area *area)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < iopt->nr_domains; i++) {
+		ret = iopt_area_fill_domain(iopt, area, iopt->domains[i]);
+		if (ret)
+			goto unwind;
+	}
+	return 0;
+unwind:
+	while (i--)
+		iopt_area_unfill_domain(area, iopt->domains[i]);
+	return ret;
+}
+
+/* ---- allocating IOVA -------------------------------------------------------------- */
+
+static unsigned long roundup_pow_of_two(unsigned long x)
+{
+	return x <= 1 ? 1 : 1UL << (64 - __builtin_clzl(x - 1));
+}
+
+static bool alloc_check_range(unsigned long *start, unsigned long last,
+			      unsigned long length, unsigned long align,
+			      unsigned long page_offset)
+{
+	unsigned long s;
+
+	if (check_add_overflow(*start, align - 1, &s))
+		return false;
+	s &= ~(align - 1);
+	s |= page_offset;
+	if (s >= last || last - s < length - 1)
+		return false;
+	*start = s;
+	return true;
+}
+
+/* The lowest hole of the reserved ranges and areas inside [lo, hi] that
+ * fits; the holes are walked in IOVA order. */
+static bool alloc_in_span(struct io_pagetable *iopt, unsigned long lo,
+			  unsigned long hi, unsigned long length,
+			  unsigned long align, unsigned long page_offset,
+			  unsigned long *iova)
+{
+	unsigned long cur = lo;
+
+	while (cur <= hi) {
+		unsigned long used_last = 0, hole_last = hi;
+		struct iopt_area *a;
+		bool used = false;
+
+		/* what covers cur, and the next used start after it */
+		for (unsigned int i = 0; i < iopt->nr_reserved; i++) {
+			const struct iopt_reserved *r = &iopt->reserved[i];
+
+			if (r->start <= cur && r->last >= cur) {
+				used = true;
+				used_last = max(used_last, r->last);
+			} else if (r->start > cur && r->start - 1 < hole_last) {
+				hole_last = r->start - 1;
+			}
+		}
+		a = iopt_area_first(iopt, cur, hi);
+		if (a && a->iova <= cur) {
+			used = true;
+			used_last = max(used_last, a->last);
+		} else if (a && a->iova - 1 < hole_last) {
+			hole_last = a->iova - 1;
+		}
+		if (used) {
+			if (used_last >= hi)
+				return false;
+			cur = used_last + 1;
+			continue;
+		}
+		hole_last = min(hole_last, hi);
+		{
+			unsigned long s = cur;
+
+			if (alloc_check_range(&s, hole_last, length, align,
+					      page_offset)) {
+				*iova = s;
+				return true;
+			}
+		}
+		if (hole_last >= hi)
+			return false;
+		cur = hole_last + 1;
+	}
+	return false;
+}
+
+static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+			   unsigned long uptr, unsigned long length)
+{
+	unsigned long page_offset = uptr % PG, align;
+	const unsigned long lo = PG, hi = ULONG_MAX - PG;
+
+	lockdep_assert_held(&iopt->lock);
+
+	if (length == 0 || length >= ULONG_MAX / 2)
+		return -EOVERFLOW;
+	/* keep the alignment the user address has: a chance of blocks */
+	align = roundup_pow_of_two(length);
+	if (uptr)
+		align = min(align, 1UL << __builtin_ctzl(uptr));
+	if (align >= IOMMUFD_HPAGE_SIZE)
+		align = IOMMUFD_HPAGE_SIZE;
+	if (align < iopt->iova_alignment)
+		return -EINVAL;
+
+	if (!iopt->nr_allowed)
+		return alloc_in_span(iopt, lo, hi, length, align, page_offset,
+				     iova)
+			       ? 0
+			       : -ENOSPC;
+	for (unsigned int i = 0; i < iopt->nr_allowed; i++) {
+		unsigned long s = max(iopt->allowed[i].start, lo);
+		unsigned long l = min(iopt->allowed[i].last, hi);
+
+		if (s > l ||
+		    !alloc_check_range(&s, l, length, align, page_offset))
+			continue;
+		if (alloc_in_span(iopt, s, l, length, align, page_offset, iova))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova,
+			   unsigned long length)
+{
+	unsigned long last;
+
+	lockdep_assert_held(&iopt->lock);
+
+	if (iova & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (iopt_reserved_hit(iopt, iova, last))
+		return -EINVAL;
+	if (iopt_area_first(iopt, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+/* ---- map, copy, unmap ---------------------------------------------------------- */
+
+/* One piece of a map: pages and where in them (a pages list entry). */
+struct iopt_pages_elm {
+	struct iopt_pages *pages;
+	unsigned long start_byte;
+	unsigned long length;
+	struct iopt_area *area;
+};
+
+static void iopt_remove_area(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	RB_REMOVE(iopt_area_tree, &iopt->areas, area);
+}
+
+/*
+ * Make areas for elms at *dst_iova (allocated with IOPT_ALLOC_IOVA), map
+ * them into every domain; on success the areas own the elms' pages
+ * references.  All or nothing.
+ */
+static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elm,
+			  unsigned int nr, unsigned long length,
+			  unsigned long *dst_iova, int iommu_prot,
+			  unsigned int flags)
+{
+	unsigned long iova;
+	unsigned int i, inserted = 0, filled = 0;
+	int ret = 0;
+
+	for (i = 0; i < nr; i++) {
+		elm[i].area = ui_zalloc(sizeof(*elm[i].area));
+		if (!elm[i].area) {
+			ret = -ENOMEM;
+			goto free_areas;
+		}
+	}
+	mutex_lock(&iopt->lock);
+	if ((length & (iopt->iova_alignment - 1)) || !length) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (flags & IOPT_ALLOC_IOVA)
+		ret = iopt_alloc_iova(iopt, dst_iova,
+				      elm[0].pages->uptr + elm[0].start_byte,
+				      length);
+	else
+		ret = iopt_check_iova(iopt, *dst_iova, length);
+	if (ret)
+		goto out_unlock;
+
+	iova = *dst_iova;
+	for (i = 0; i < nr; i++) {
+		struct iopt_area *area = elm[i].area;
+
+		if ((iommu_prot & IOMMU_WRITE) && !elm[i].pages->writable) {
+			ret = -EPERM;
+			goto unwind;
+		}
+		if ((elm[i].start_byte % PG) & (iopt->iova_alignment - 1)) {
+			ret = -EINVAL;
+			goto unwind;
+		}
+		area->iommu_prot = iommu_prot;
+		area->iova = iova;
+		area->last = iova + elm[i].length - 1;
+		area->pages = elm[i].pages;
+		area->start_byte = elm[i].start_byte;
+		RB_INSERT(iopt_area_tree, &iopt->areas, area);
+		inserted++;
+		iova += elm[i].length;
+	}
+	for (i = 0; i < nr; i++) {
+		ret = iopt_area_fill_domains(iopt, elm[i].area);
+		if (ret)
+			goto unwind;
+		filled++;
+	}
+	for (i = 0; i < nr; i++) {
+		elm[i].pages = NULL; /* the area's now */
+		elm[i].area = NULL;
+	}
+	mutex_unlock(&iopt->lock);
+	return 0;
+
+unwind:
+	for (i = 0; i < inserted; i++) {
+		if (i < filled)
+			for (unsigned int d = 0; d < iopt->nr_domains; d++)
+				iopt_area_unfill_domain(elm[i].area,
+							iopt->domains[d]);
+		iopt_remove_area(iopt, elm[i].area);
+	}
+out_unlock:
+	mutex_unlock(&iopt->lock);
+free_areas:
+	for (i = 0; i < nr; i++) {
+		ui_free(elm[i].area);
+		elm[i].area = NULL;
+	}
+	return ret;
+}
+
+int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, unsigned long uptr,
+			unsigned long length, int iommu_prot,
+			unsigned int flags)
+{
+	struct iopt_pages_elm elm = {0};
+	int ret;
+
+	ret = iopt_alloc_pages(ictx, uptr, length, iommu_prot & IOMMU_WRITE,
+			       &elm.pages);
+	if (ret)
+		return ret;
+	elm.start_byte = uptr - elm.pages->uptr;
+	elm.length = length;
+	ret = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
+	if (ret)
+		iopt_put_pages(elm.pages);
+	return ret;
+}
+
+int iopt_copy_pages(struct io_pagetable *src, struct io_pagetable *dst,
+		    unsigned long src_iova, unsigned long length,
+		    unsigned long *dst_iova, int iommu_prot, unsigned int flags)
+{
+	struct iopt_pages_elm *elm = NULL;
+	unsigned long last, cur;
+	struct iopt_area *area;
+	unsigned int nr = 0, cap = 0, i;
+	int ret = 0;
+
+	/* iopt_get_pages: the source range covered by areas, no hole */
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(src_iova, length - 1, &last))
+		return -EOVERFLOW;
+	mutex_lock(&src->lock);
+	cur = src_iova;
+	for (area = iopt_area_first(src, src_iova, last); area;
+	     area = iopt_area_next(src, area, last)) {
+		unsigned long end = min(last, area->last);
+
+		if (area->iova > cur)
+			break; /* a hole */
+		if (nr == cap) {
+			unsigned int ncap = cap ? cap * 2 : 4;
+			struct iopt_pages_elm *n = ui_calloc(ncap, sizeof(*n));
+
+			if (!n) {
+				ret = -ENOMEM;
+				break;
+			}
+			if (nr)
+				memcpy(n, elm, nr * sizeof(*n));
+			ui_free(elm);
+			elm = n;
+			cap = ncap;
+		}
+		elm[nr].pages = area->pages;
+		elm[nr].start_byte = area->start_byte + (cur - area->iova);
+		elm[nr].length = end - cur + 1;
+		atomic_fetch_add(&area->pages->refs, 1);
+		nr++;
+		if (end == last) {
+			cur = 0;
+			break;
+		}
+		cur = end + 1;
+	}
+	if (!ret && (cur || !nr)) /* not contiguous to the end */
+		ret = -ENOENT;
+	mutex_unlock(&src->lock);
+	if (ret)
+		goto out;
+
+	ret = iopt_map_pages(dst, elm, nr, length, dst_iova, iommu_prot, flags);
+out:
+	for (i = 0; i < nr; i++)
+		if (elm[i].pages)
+			iopt_put_pages(elm[i].pages);
+	ui_free(elm);
+	return ret;
+}
+
+static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
+				 unsigned long last, unsigned long *unmapped)
+{
+	unsigned long bytes = 0;
+	struct iopt_area *area;
+	int ret = 0;
+
+	mutex_lock(&iopt->lock);
+	while ((area = iopt_area_first(iopt, start, last))) {
+		unsigned long area_last = area->last;
+
+		/* only whole areas: never one cut in part */
+		if (area->iova < start || area->last > last) {
+			ret = -ENOENT;
+			break;
+		}
+		for (unsigned int d = 0; d < iopt->nr_domains; d++)
+			iopt_area_unfill_domain(area, iopt->domains[d]);
+		iopt_remove_area(iopt, area);
+		iopt_put_pages(area->pages);
+		bytes += area->last - area->iova + 1;
+		ui_free(area);
+		if (area_last >= last)
+			break;
+		start = area_last + 1;
+	}
+	mutex_unlock(&iopt->lock);
+	if (unmapped)
+		*unmapped = bytes;
+	return ret;
+}
+
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped)
+{
+	unsigned long last;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_unmap_iova_range(iopt, iova, last, unmapped);
+}
+
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
+{
+	return iopt_unmap_iova_range(iopt, 0, ULONG_MAX, unmapped);
+}
+
+/* ---- allowed and reserved ranges ------------------------------------------------ */
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct iommu_iova_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Takes ranges (ui_calloc'd, or NULL with nr 0) on success. */
+int iopt_set_allow_iova(struct io_pagetable *iopt,
+			struct iommu_iova_range *ranges, unsigned int nr)
+{
+	qsort(ranges, nr, sizeof(*ranges), range_cmp);
+	mutex_lock(&iopt->lock);
+	for (unsigned int i = 0; i < nr; i++) {
+		if (iopt_reserved_hit(iopt, ranges[i].start, ranges[i].last)) {
+			mutex_unlock(&iopt->lock);
+			return -EADDRINUSE;
+		}
+	}
+	ui_free(iopt->allowed);
+	iopt->allowed = ranges;
+	iopt->nr_allowed = nr;
+	mutex_unlock(&iopt->lock);
+	return 0;
+}
+
+static int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+			     unsigned long last, const void *owner)
+{
+	struct iopt_reserved *r;
+
+	lockdep_assert_held(&iopt->lock);
+
+	if (iopt_area_first(iopt, start, last) ||
+	    iopt_allowed_hit(iopt, start, last))
+		return -EADDRINUSE;
+	r = ui_calloc(iopt->nr_reserved + 1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	if (iopt->nr_reserved)
+		memcpy(r, iopt->reserved, iopt->nr_reserved * sizeof(*r));
+	r[iopt->nr_reserved] = (struct iopt_reserved){
+		.start = start, .last = last, .owner = owner};
+	ui_free(iopt->reserved);
+	iopt->reserved = r;
+	iopt->nr_reserved++;
+	return 0;
+}
+
+static void __iopt_remove_reserved_iova(struct io_pagetable *iopt,
+					const void *owner)
+{
+	unsigned int i, j = 0;
+
+	lockdep_assert_held(&iopt->lock);
+	for (i = 0; i < iopt->nr_reserved; i++)
+		if (iopt->reserved[i].owner != owner)
+			iopt->reserved[j++] = iopt->reserved[i];
+	iopt->nr_reserved = j;
+}
+
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner)
+{
+	mutex_lock(&iopt->lock);
+	__iopt_remove_reserved_iova(iopt, owner);
+	mutex_unlock(&iopt->lock);
+}
+
+int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
+					struct device *dev)
+{
+	struct iommu_resv_region regions[IOMMU_MAX_RESV_REGIONS];
+	unsigned int nr = 0;
+	int ret;
+
+	ret = iommu_get_resv_regions(dev, regions, ARRAY_SIZE(regions), &nr);
+	if (ret)
+		return ret;
+	mutex_lock(&iopt->lock);
+	for (unsigned int i = 0; i < nr; i++) {
+		if (!regions[i].length)
+			continue;
+		ret = iopt_reserve_iova(
+			iopt, regions[i].start,
+			regions[i].start + regions[i].length - 1, dev);
+		if (ret) {
+			__iopt_remove_reserved_iova(iopt, dev);
+			break;
+		}
+	}
+	mutex_unlock(&iopt->lock);
+	return ret;
+}
+
+/* The holes of the reserved ranges, in order. */
+int iopt_iova_ranges(struct io_pagetable *iopt, struct iommu_iova_range *out,
+		     unsigned int max, unsigned int *nr, unsigned long *align)
+{
+	struct iopt_reserved *r;
+	unsigned int n = 0, i;
+	unsigned long cur = 0;
+	bool done = false;
+
+	mutex_lock(&iopt->lock);
+	*align = iopt->iova_alignment;
+	r = ui_calloc(iopt->nr_reserved ? iopt->nr_reserved : 1, sizeof(*r));
+	if (!r) {
+		mutex_unlock(&iopt->lock);
+		return -ENOMEM;
+	}
+	if (iopt->nr_reserved)
+		memcpy(r, iopt->reserved, iopt->nr_reserved * sizeof(*r));
+	qsort(r, iopt->nr_reserved, sizeof(*r), range_cmp);
+	for (i = 0; i < iopt->nr_reserved && !done; i++) {
+		if (r[i].last < cur)
+			continue;
+		if (r[i].start > cur) {
+			if (n < max)
+				out[n] = (struct iommu_iova_range){
+					.start = cur, .last = r[i].start - 1};
+			n++;
+		}
+		if (r[i].last == ULONG_MAX)
+			done = true;
+		else
+			cur = max(cur, r[i].last + 1);
+	}
+	if (!done) {
+		if (n < max)
+			out[n] = (struct iommu_iova_range){.start = cur,
+							   .last = ULONG_MAX};
+		n++;
+	}
+	mutex_unlock(&iopt->lock);
+	ui_free(r);
+	*nr = n;
+	return 0;
+}
+
+/* ---- domains of the table -------------------------------------------------------- */
+
+static int iopt_check_iova_alignment(struct io_pagetable *iopt,
+				     unsigned long align)
+{
+	struct iopt_area *a;
+
+	RB_FOREACH(a, iopt_area_tree, &iopt->areas)
+		if ((a->iova & (align - 1)) ||
+		    ((a->last - a->iova + 1) & (align - 1)) ||
+		    ((a->start_byte % PG) & (align - 1)))
+			return -EADDRINUSE;
+	return 0;
+}
+
+static unsigned long iopt_min_alignment(struct io_pagetable *iopt)
+{
+	unsigned long align = 1;
+
+	for (unsigned int i = 0; i < iopt->nr_domains; i++)
+		align = max(align, 1UL << __builtin_ctzll(
+					   iopt->domains[i]->pgsize_bitmap));
+	if (iopt->disable_large_pages)
+		align = max(align, PG);
+	return align;
+}
+
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain)
+{
+	const struct iommu_domain_geometry *g = &domain->geometry;
+	unsigned long align;
+	struct iommu_domain **domains;
+	struct iopt_area *area, *failed = NULL;
+	int ret;
+
+	mutex_lock(&iopt->lock);
+	for (unsigned int i = 0; i < iopt->nr_domains; i++)
+		if (WARN_ON(iopt->domains[i] == domain)) {
+			ret = -EEXIST;
+			goto out_unlock;
+		}
+	align = max(1UL << __builtin_ctzll(domain->pgsize_bitmap),
+		    iopt->iova_alignment);
+	if (align > PG) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (align != iopt->iova_alignment) {
+		ret = iopt_check_iova_alignment(iopt, align);
+		if (ret)
+			goto out_unlock;
+	}
+	/* no area outside the aperture */
+	if (g->aperture_start) {
+		ret = iopt_reserve_iova(iopt, 0, g->aperture_start - 1, domain);
+		if (ret)
+			goto out_reserved;
+	}
+	if (g->aperture_end != ULONG_MAX) {
+		ret = iopt_reserve_iova(iopt, g->aperture_end + 1, ULONG_MAX,
+					domain);
+		if (ret)
+			goto out_reserved;
+	}
+	domains = realloc(iopt->domains,
+			  (iopt->nr_domains + 1) * sizeof(*domains));
+	if (!domains || uiommu_should_fail(UIOMMU_FAIL_ALLOC)) {
+		if (domains)
+			iopt->domains = domains;
+		ret = -ENOMEM;
+		goto out_reserved;
+	}
+	iopt->domains = domains;
+	RB_FOREACH(area, iopt_area_tree, &iopt->areas) {
+		ret = iopt_area_fill_domain(iopt, area, domain);
+		if (ret) {
+			failed = area;
+			break;
+		}
+	}
+	if (failed) {
+		RB_FOREACH(area, iopt_area_tree, &iopt->areas) {
+			if (area == failed)
+				break;
+			iopt_area_unfill_domain(area, domain);
+		}
+		goto out_reserved;
+	}
+	iopt->domains[iopt->nr_domains++] = domain;
+	iopt->iova_alignment = align;
+	mutex_unlock(&iopt->lock);
+	return 0;
+out_reserved:
+	__iopt_remove_reserved_iova(iopt, domain);
+out_unlock:
+	mutex_unlock(&iopt->lock);
+	return ret;
+}
+
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain)
+{
+	struct iopt_area *area;
+	unsigned int i;
+
+	mutex_lock(&iopt->lock);
+	for (i = 0; i < iopt->nr_domains; i++)
+		if (iopt->domains[i] == domain)
+			break;
+	if (WARN_ON(i == iopt->nr_domains)) {
+		mutex_unlock(&iopt->lock);
+		return;
+	}
+	RB_FOREACH(area, iopt_area_tree, &iopt->areas)
+		iopt_area_unfill_domain(area, domain);
+	iopt->domains[i] = iopt->domains[--iopt->nr_domains];
+	__iopt_remove_reserved_iova(iopt, domain);
+	iopt->iova_alignment = iopt_min_alignment(iopt);
+	mutex_unlock(&iopt->lock);
+}
+
+int iopt_disable_large_pages(struct io_pagetable *iopt)
+{
+	unsigned long align;
+	int ret = 0;
+
+	mutex_lock(&iopt->lock);
+	if (iopt->disable_large_pages)
+		goto out;
+	/* not once domains have pages mapped in them */
+	if (iopt->nr_domains && !RB_EMPTY(&iopt->areas)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	iopt->disable_large_pages = true;
+	align = iopt_min_alignment(iopt);
+	if (align != iopt->iova_alignment) {
+		ret = iopt_check_iova_alignment(iopt, align);
+		if (ret) {
+			iopt->disable_large_pages = false;
+			goto out;
+		}
+		iopt->iova_alignment = align;
+	}
+out:
+	mutex_unlock(&iopt->lock);
+	return ret;
+}
+
+void iopt_enable_large_pages(struct io_pagetable *iopt)
+{
+	mutex_lock(&iopt->lock);
+	iopt->disable_large_pages = false;
+	iopt->iova_alignment = iopt_min_alignment(iopt);
+	mutex_unlock(&iopt->lock);
+}
+
+/* The IOAS goes: its HWPTs (and so domains) went first. */
+void iopt_destroy_table(struct io_pagetable *iopt)
+{
+	WARN_ON(iopt->nr_domains);
+	iopt_unmap_all(iopt, NULL);
+	ui_free(iopt->domains);
+	ui_free(iopt->reserved);
+	ui_free(iopt->allowed);
+	mutex_destroy(&iopt->lock);
+}

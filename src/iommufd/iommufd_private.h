@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iommufd's objects and the io_pagetable beneath an IOAS (private to
+ * src/iommufd/).  Linux 6.12's drivers/iommu/iommufd/iommufd_private.h and
+ * io_pagetable.h are the model for the concepts and their names.
+ *
+ * Objects: every object of a context (struct iommufd_ctx, one per open
+ * /dev/iommu) has an id, allocated from 1 (the lowest free id, as the
+ * kernel's xa_alloc gives), and a users count: 1 for the id table, one per
+ * ioctl using it, one per object depending on it (a HWPT on its IOAS, an
+ * attached device on its HWPT; a bound device has one for its driver).
+ * IOMMU_DESTROY removes an object only when the table is its last user
+ * (-EBUSY otherwise).  An object is first allocated unfinalized (its id
+ * reserved, look-ups fail with -ENOENT) and finalized once its ioctl
+ * succeeded, or aborted.
+ *
+ * io_pagetable: the areas of an IOAS (an rb-tree by IOVA, never
+ * overlapping), each a window [iova, last] onto an iopt_pages: a
+ * page-aligned range of user memory, pinned once at IOAS_MAP (mem/'s
+ * mm_pin_pages, accounted as the context's RLIMIT_MODE says) and shared
+ * by refcount between the areas IOAS_COPY made of it; the last area to go
+ * unpins it and returns its accounting.  The domains of an IOAS (those of
+ * its paging HWPTs) all map every area; reserved ranges (the apertures'
+ * complement and the reserved regions of attached devices) and the
+ * allowed ranges (IOAS_ALLOW_IOVAS) bound where areas may go.
+ *
+ * Locking, outermost first (all ranked after vfio's VFIO_LOCK_CORE, as
+ * vfio's device cdev calls in holding it):
+ *   iommufd_owners.lock  the process-wide DMA-ownership claims of groups
+ *   igroup->lock         a group's attachment (the kernel's igroup->lock)
+ *   ioas->mutex          the IOAS's list of HWPTs (auto-domain choice)
+ *   iopt->lock           areas, domains, reserved and allowed ranges,
+ *                        alignment (the kernel's domains_rwsem and
+ *                        iova_rwsem in one mutex)
+ *   ictx->lock           the id table and every object's users count
+ * Pinning (mmap_lock) and the IOMMU core rank after all of them.
+ */
+#ifndef UIOMMU_IOMMUFD_IOMMUFD_PRIVATE_H
+#define UIOMMU_IOMMUFD_IOMMUFD_PRIVATE_H
+
+#include <bsd/sys/queue.h>
+#include <bsd/sys/tree.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iommu/iommu.h"
+#include "iommufd/iommufd.h"
+#include "iommufd/iommufd_uapi.h"
+#include "lib/lock.h"
+#include "mem/mem.h"
+
+enum {
+	IOMMUFD_LOCK_OWNERS = LOCK_RANK_VFIO_DRIVER + 16,
+	IOMMUFD_LOCK_GROUP,
+	IOMMUFD_LOCK_IOAS,
+	IOMMUFD_LOCK_IOPT,
+	IOMMUFD_LOCK_CTX,
+};
+
+#define IOMMUFD_PAGE_SIZE PHYS_PAGE_SIZE
+/* 6.12 caps an allocated IOVA's alignment at the THP size */
+#define IOMMUFD_HPAGE_SIZE (2UL << 20)
+
+enum iommufd_object_type {
+	IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_DEVICE,
+	IOMMUFD_OBJ_HWPT_PAGING,
+	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_MAX,
+};
+
+struct iommufd_object {
+	enum iommufd_object_type type;
+	uint32_t id;
+	unsigned int users; /* ictx->lock */
+	bool finalized;	    /* ictx->lock: visible to look-ups */
+};
+
+/* How pinned pages are charged (6.12's IOPT_PAGES_ACCOUNT_*). */
+enum iopt_account_mode {
+	IOPT_PAGES_ACCOUNT_NONE, /* CAP_IPC_LOCK */
+	IOPT_PAGES_ACCOUNT_USER, /* the user's locked memory (default) */
+	IOPT_PAGES_ACCOUNT_MM,	 /* the process's locked_vm, as type1 */
+};
+
+struct iommufd_ctx {
+	struct mutex lock;
+	struct iommufd_object **objects; /* lock: indexed by id */
+	uint32_t nr_objects;		 /* lock: slots in objects */
+	unsigned int live_objects;	 /* lock */
+	_Atomic unsigned int refs;	 /* the file's, one per bound device */
+	struct mm *mm;			 /* immutable: the opener's */
+	enum iopt_account_mode account_mode; /* lock; only with no objects */
+	bool cap_sys_resource;		     /* immutable: at open */
+};
+
+/* A pinned, page-aligned range of user memory. */
+struct iopt_pages {
+	_Atomic unsigned int refs; /* one per area */
+	struct mm *mm;
+	unsigned long uptr; /* page-aligned */
+	unsigned long npages;
+	bool writable;
+	enum iopt_account_mode account_mode;
+	struct mm_pin_run *runs; /* all npages, in order */
+	unsigned int nr_runs;
+};
+
+struct iopt_area {
+	RB_ENTRY(iopt_area) node; /* iopt->lock */
+	unsigned long iova, last; /* [iova, last], inclusive */
+	struct iopt_pages *pages;
+	unsigned long start_byte; /* offset of iova's byte in pages */
+	int iommu_prot;
+};
+
+RB_HEAD(iopt_area_tree, iopt_area);
+
+/* A range no area may cover; owner: the domain or device it is for. */
+struct iopt_reserved {
+	unsigned long start, last;
+	const void *owner;
+};
+
+struct io_pagetable {
+	struct mutex lock;
+	struct iopt_area_tree areas;
+	struct iommu_domain **domains;
+	unsigned int nr_domains;
+	struct iopt_reserved *reserved;
+	unsigned int nr_reserved;
+	struct iommu_iova_range *allowed; /* sorted, disjoint */
+	unsigned int nr_allowed;
+	unsigned long iova_alignment; /* 1, or the domains' smallest page */
+	bool disable_large_pages;
+};
+
+struct iommufd_hwpt_paging;
+
+struct iommufd_ioas {
+	struct iommufd_object obj;
+	struct io_pagetable iopt;
+	struct mutex mutex; /* hwpt_list */
+	LIST_HEAD(, iommufd_hwpt_paging) hwpt_list;
+};
+
+struct iommufd_hwpt_paging {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommu_domain *domain;
+	struct iommufd_ioas *ioas; /* holds a user of it */
+	bool auto_domain;	   /* made by an attach; goes with its last */
+	unsigned int attached;	   /* igroup->lock of its groups */
+	bool on_list;		   /* ioas->mutex */
+	LIST_ENTRY(iommufd_hwpt_paging) hwpt_item; /* ioas->mutex */
+};
+
+/* A group bound for DMA by one context (the kernel's iommufd_group and
+ * the group's DMA owner in one). */
+struct iommufd_group {
+	struct iommu_group *group;
+	struct iommufd_ctx *ictx;
+	unsigned int bound; /* iommufd_owners.lock: devices bound */
+	struct mutex lock;
+	struct iommufd_hwpt_paging *hwpt; /* lock: attached to */
+	unsigned int attached;		  /* lock: its devices attached */
+	LIST_ENTRY(iommufd_group) next;	  /* iommufd_owners.lock */
+};
+
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct device *dev;
+	struct iommufd_group *igroup;
+	struct iommufd_hwpt_paging *hwpt; /* igroup->lock: attached to */
+};
+
+/* main.c: the context, objects */
+/* Tests: model the capability RLIMIT_MODE's SET checks. */
+void iommufd_ctx_set_cap_sys_resource(struct iommufd_ctx *ictx, bool cap);
+int iommufd_object_alloc(struct iommufd_ctx *ictx, struct iommufd_object *obj,
+			 enum iommufd_object_type type);
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj);
+/* Remove an unfinalized object and destroy it. */
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj);
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, uint32_t id,
+					  enum iommufd_object_type type);
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_get_user(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj);
+/* Remove obj when the caller's reference is its last besides the
+ * table's: -EBUSY otherwise.  The caller's reference goes either way. */
+int iommufd_object_remove_user(struct iommufd_ctx *ictx,
+			       struct iommufd_object *obj);
+/* Destroy an object no longer in the table, and free it. */
+void iommufd_object_destroy(struct iommufd_object *obj);
+
+/* ioas.c */
+struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
+void iommufd_ioas_destroy(struct iommufd_object *obj);
+struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx, uint32_t id);
+
+/* One command: the kernel's struct iommufd_ucmd. */
+struct iommufd_ucmd {
+	struct iommufd_ctx *ictx;
+	void *ubuffer;
+	uint32_t user_size;
+	void *cmd;
+};
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t length);
+int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
+int iommufd_option_rlimit_mode(struct iommu_option *cmd,
+			       struct iommufd_ctx *ictx);
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+
+/* io_pagetable.c */
+#define IOPT_ALLOC_IOVA (1u << 0)
+void iopt_init_table(struct io_pagetable *iopt);
+void iopt_destroy_table(struct io_pagetable *iopt);
+int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, unsigned long uptr,
+			unsigned long length, int iommu_prot,
+			unsigned int flags);
+int iopt_copy_pages(struct io_pagetable *src, struct io_pagetable *dst,
+		    unsigned long src_iova, unsigned long length,
+		    unsigned long *dst_iova, int iommu_prot,
+		    unsigned int flags);
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped);
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+int iopt_set_allow_iova(struct io_pagetable *iopt,
+			struct iommu_iova_range *ranges, unsigned int nr);
+/* The usable IOVA ranges (holes of the reserved ranges): up to max in
+ * out, the total count in *nr; the alignment in *align. */
+int iopt_iova_ranges(struct io_pagetable *iopt, struct iommu_iova_range *out,
+		     unsigned int max, unsigned int *nr, unsigned long *align);
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain);
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain);
+int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
+					struct device *dev);
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner);
+int iopt_disable_large_pages(struct io_pagetable *iopt);
+void iopt_enable_large_pages(struct io_pagetable *iopt);
+
+/* device.c */
+void iommufd_device_destroy(struct iommufd_object *obj);
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
+
+#endif /* UIOMMU_IOMMUFD_IOMMUFD_PRIVATE_H */
