@@ -39,6 +39,7 @@
 #include "vfio/vfio.h"
 #include "vfio/vfio_device.h"
 #include "vfio/vfio_uapi_cdev.h"
+#include "iommufd/iommufd_uapi.h"
 
 #define BAD_PTR ((void *)16)
 
@@ -302,6 +303,385 @@ static void test_cdev_keeps_registration(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* ---- binding through iommufd -------------------------------------------------- */
+
+static int iommufd_open(void)
+{
+	int fd = uiommu_open("/dev/iommu", O_RDWR);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static uint32_t ioas_alloc(int ifd)
+{
+	struct iommu_ioas_alloc a = {.size = sizeof(a)};
+
+	assert_int_equal(uiommu_ioctl(ifd, IOMMU_IOAS_ALLOC, &a), 0);
+	return a.out_ioas_id;
+}
+
+static int bind(int fd, int ifd, uint32_t *devid)
+{
+	struct vfio_device_bind_iommufd b = {.argsz = sizeof(b),
+					     .iommufd = ifd};
+	int ret = uiommu_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b);
+
+	if (!ret && devid)
+		*devid = b.out_devid;
+	return ret;
+}
+
+static int attach(int fd, uint32_t *pt_id)
+{
+	struct vfio_device_attach_iommufd_pt a = {.argsz = sizeof(a),
+						  .pt_id = *pt_id};
+	int ret = uiommu_ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a);
+
+	*pt_id = a.pt_id;
+	return ret;
+}
+
+static int detach(int fd)
+{
+	struct vfio_device_detach_iommufd_pt d = {.argsz = sizeof(d)};
+
+	return uiommu_ioctl(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &d);
+}
+
+/*
+ * VFIO_DEVICE_BIND_IOMMUFD's errnos in 6.12's order
+ * (vfio_df_ioctl_bind_iommufd): the argument (EFAULT), argsz, flags and a
+ * negative fd (EINVAL), the group open (EBUSY, vfio_device_block_group),
+ * a file bound already (EINVAL), the fd (EBADF not open, EBADFD not
+ * /dev/iommu: iommufd_ctx_from_fd), the device open elsewhere (EINVAL,
+ * vfio_df_open), out_devid not writable (EFAULT, and nothing stays bound).
+ */
+static void test_cdev_bind_errnos(void **state)
+{
+	struct vfio_device_bind_iommufd b = {.argsz = sizeof(b)};
+	int ifd = iommufd_open(), fd, fd2, g, c;
+	uint32_t devid = 0;
+	void *ro;
+
+	(void)state;
+	fd = uiommu_open("/dev/vfio/devices/vfio0", O_RDWR);
+	fd2 = uiommu_open("/dev/vfio/devices/vfio0", O_RDWR);
+	assert_true(fd >= 0 && fd2 >= 0);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, BAD_PTR), EFAULT);
+	b.iommufd = ifd;
+	b.argsz = sizeof(b) - 1;
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b), EINVAL);
+	b.argsz = sizeof(b) + 64; /* a larger argsz is fine */
+	b.flags = 1;
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b), EINVAL);
+	b.flags = 0;
+	b.iommufd = -1;
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b), EINVAL);
+	/* the group open: EBUSY before the fd is looked at */
+	g = uiommu_open("/dev/vfio/0", O_RDWR);
+	assert_true(g >= 0);
+	b.iommufd = 1000000;
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b), EBUSY);
+	assert_int_equal(uiommu_close(g), 0);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b), EBADF);
+	/* open, but not /dev/iommu: a VFIO container, the C library's fd */
+	c = uiommu_open("/dev/vfio/vfio", O_RDWR);
+	EXPECT_ERR(bind(fd, c, NULL), EBADFD);
+	EXPECT_ERR(bind(fd, fd2, NULL), EBADFD);
+	EXPECT_ERR(bind(fd, STDERR_FILENO, NULL), EBADFD);
+	assert_int_equal(uiommu_close(c), 0);
+	/* out_devid not writable: EFAULT, and the device is not bound */
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(ro != MAP_FAILED);
+	b.iommufd = ifd;
+	memcpy(ro, &b, sizeof(b));
+	assert_int_equal(mprotect(ro, 4096, PROT_READ), 0);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, ro), EFAULT);
+	munmap(ro, 4096);
+	g = uiommu_open("/dev/vfio/0", O_RDWR); /* not blocked */
+	assert_true(g >= 0);
+	assert_int_equal(uiommu_close(g), 0);
+
+	assert_int_equal(bind(fd, ifd, &devid), 0);
+	assert_true(devid != 0);
+	/* one file binds once: EINVAL before the fd */
+	b.iommufd = 1000000;
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b), EINVAL);
+	/* the device is open: another cdev file cannot bind it */
+	EXPECT_ERR(bind(fd2, ifd, NULL), EINVAL);
+	/* nor can its group be opened */
+	EXPECT_ERR(uiommu_open("/dev/vfio/0", O_RDWR), EBUSY);
+	/* the other devices' groups are unaffected */
+	g = uiommu_open("/dev/vfio/1", O_RDWR);
+	assert_true(g >= 0);
+	assert_int_equal(uiommu_close(g), 0);
+	/* bound: the device's own ioctls work */
+	{
+		struct vfio_device_info info = {.argsz = sizeof(info)};
+
+		assert_int_equal(uiommu_ioctl(fd, VFIO_DEVICE_GET_INFO, &info),
+				 0);
+	}
+	assert_int_equal(uiommu_close(fd2), 0);
+	/* the device object is the bound file's (its driver holds it) */
+	{
+		struct iommu_destroy d = {.size = sizeof(d), .id = devid};
+
+		EXPECT_ERR(uiommu_ioctl(ifd, IOMMU_DESTROY, &d), EBUSY);
+	}
+	/* closing the bound file unbinds: the device object goes, the group
+	 * opens again */
+	assert_int_equal(uiommu_close(fd), 0);
+	{
+		struct iommu_destroy d = {.size = sizeof(d), .id = devid};
+
+		EXPECT_ERR(uiommu_ioctl(ifd, IOMMU_DESTROY, &d), ENOENT);
+	}
+	g = uiommu_open("/dev/vfio/0", O_RDWR);
+	assert_true(g >= 0);
+	assert_int_equal(uiommu_close(g), 0);
+	assert_int_equal(uiommu_close(ifd), 0);
+}
+
+/* A device opened through its group cannot be bound through its cdev
+ * (its device file keeps the group's open: EBUSY), and a device bound
+ * through its cdev keeps its group closed (EBUSY). */
+static void test_cdev_group_mixing(void **state)
+{
+	int ifd = iommufd_open(), c, g, d, fd;
+
+	(void)state;
+	c = uiommu_open("/dev/vfio/vfio", O_RDWR);
+	g = uiommu_open("/dev/vfio/0", O_RDWR);
+	test_uapi_set_container(g, &c, VFIO_TYPE1v2_IOMMU);
+	d = uiommu_ioctl(g, VFIO_GROUP_GET_DEVICE_FD, "dma0");
+	assert_true(d >= 0);
+	assert_int_equal(uiommu_close(g), 0); /* d keeps it */
+	fd = uiommu_open("/dev/vfio/devices/vfio0", O_RDWR);
+	assert_true(fd >= 0);
+	EXPECT_ERR(bind(fd, ifd, NULL), EBUSY);
+	/* the group path's file has no cdev ioctls: the driver's answer */
+	{
+		uint32_t pt = 1;
+
+		EXPECT_ERR(attach(d, &pt), ENOTTY);
+		EXPECT_ERR(detach(d), ENOTTY);
+	}
+	assert_int_equal(uiommu_close(d), 0);
+	assert_int_equal(uiommu_close(c), 0);
+	/* the group path let go: the cdev binds */
+	assert_int_equal(bind(fd, ifd, NULL), 0);
+	EXPECT_ERR(uiommu_open("/dev/vfio/0", O_RDWR), EBUSY);
+	assert_int_equal(uiommu_close(fd), 0);
+	assert_int_equal(uiommu_close(ifd), 0);
+}
+
+/*
+ * ATTACH/DETACH_IOMMUFD_PT (vfio_df_ioctl_attach_pt/detach_pt): the
+ * argument (EFAULT; argsz, flags EINVAL), no such object (ENOENT); an
+ * IOAS gives back the HWPT made for it; a second attach replaces;
+ * detach is idempotent.
+ */
+static void test_cdev_attach_errnos(void **state)
+{
+	struct vfio_device_attach_iommufd_pt a = {.argsz = sizeof(a)};
+	struct vfio_device_detach_iommufd_pt d = {.argsz = sizeof(d)};
+	int ifd = iommufd_open(), fd;
+	uint32_t ioas, ioas2, pt, devid = 0;
+
+	(void)state;
+	ioas = ioas_alloc(ifd);
+	ioas2 = ioas_alloc(ifd);
+	fd = uiommu_open("/dev/vfio/devices/vfio0", O_RDWR);
+	assert_int_equal(bind(fd, ifd, &devid), 0);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, BAD_PTR),
+		   EFAULT);
+	a.pt_id = ioas;
+	a.argsz = sizeof(a) - 1;
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a), EINVAL);
+	a.argsz = sizeof(a);
+	a.flags = 1;
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a), EINVAL);
+	pt = 0xdead;
+	EXPECT_ERR(attach(fd, &pt), ENOENT);
+	pt = ioas;
+	assert_int_equal(attach(fd, &pt), 0);
+	assert_true(pt != ioas && pt != devid); /* the HWPT made for it */
+	/* attached: a second attach replaces */
+	pt = ioas2;
+	assert_int_equal(attach(fd, &pt), 0);
+	assert_true(pt != ioas2);
+
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, BAD_PTR),
+		   EFAULT);
+	d.argsz = sizeof(d) - 1;
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &d), EINVAL);
+	d.argsz = sizeof(d);
+	d.flags = 1;
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &d), EINVAL);
+	assert_int_equal(detach(fd), 0);
+	assert_int_equal(detach(fd), 0); /* nothing attached: still 0 */
+	assert_int_equal(uiommu_close(fd), 0);
+	assert_int_equal(uiommu_close(ifd), 0);
+}
+
+static uint32_t dma_copy(int fd, uint64_t src, uint64_t dst, uint64_t len)
+{
+	uint32_t one = 1, status = 0;
+
+	assert_int_equal(uiommu_pwrite(fd, &src, 8, DMAENGINE_REG_SRC), 8);
+	assert_int_equal(uiommu_pwrite(fd, &dst, 8, DMAENGINE_REG_DST), 8);
+	assert_int_equal(uiommu_pwrite(fd, &len, 8, DMAENGINE_REG_LEN), 8);
+	assert_int_equal(uiommu_pwrite(fd, &one, 4, DMAENGINE_REG_DOORBELL), 4);
+	assert_int_equal(uiommu_pread(fd, &status, 4, DMAENGINE_REG_STATUS), 4);
+	return status;
+}
+
+/*
+ * The whole path: bind, an IOAS with a mapping, attach, and the device's
+ * DMA goes through it; detached, the same DMA faults; closed, the device
+ * is unbound (its group opens, another cdev file binds it).
+ */
+static void test_cdev_dma(void **state)
+{
+	struct iommu_ioas_map map = {.size = sizeof(map)};
+	struct mm *mm = uiommu_current_mm();
+	int ifd = iommufd_open(), fd, g;
+	uint32_t ioas, pt;
+	uint8_t *buf;
+
+	(void)state;
+	ioas = ioas_alloc(ifd);
+	assert_int_equal(mm_mmap(mm, 4 * 4096, 0, (void **)&buf), 0);
+	memset(buf, 0x5a, 8192);
+	memset(buf + 8192, 0, 8192);
+	map.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+		    IOMMU_IOAS_MAP_WRITEABLE;
+	map.ioas_id = ioas;
+	map.user_va = (uintptr_t)buf;
+	map.length = 4 * 4096;
+	map.iova = 0x100000;
+	assert_int_equal(uiommu_ioctl(ifd, IOMMU_IOAS_MAP, &map), 0);
+
+	fd = uiommu_open("/dev/vfio/devices/vfio0", O_RDWR);
+	assert_int_equal(bind(fd, ifd, NULL), 0);
+	/* bound but not attached: the device is blocked */
+	assert_int_equal(dma_copy(fd, 0x100000, 0x102000, 8192),
+			 DMAENGINE_STATUS_ERROR);
+	pt = ioas;
+	assert_int_equal(attach(fd, &pt), 0);
+	assert_int_equal(dma_copy(fd, 0x100000, 0x102000, 8192),
+			 DMAENGINE_STATUS_DONE);
+	assert_int_equal(buf[8192], 0x5a);
+	assert_int_equal(buf[16383], 0x5a);
+	/* detached: blocked again, nothing written */
+	memset(buf + 8192, 0, 8192);
+	assert_int_equal(detach(fd), 0);
+	assert_int_equal(dma_copy(fd, 0x100000, 0x102000, 8192),
+			 DMAENGINE_STATUS_ERROR);
+	assert_int_equal(buf[8192], 0);
+	/* attached again, then closed while attached: unbound and detached */
+	pt = ioas;
+	assert_int_equal(attach(fd, &pt), 0);
+	assert_int_equal(uiommu_close(fd), 0);
+	g = uiommu_open("/dev/vfio/0", O_RDWR);
+	assert_true(g >= 0);
+	assert_int_equal(uiommu_close(g), 0);
+	fd = uiommu_open("/dev/vfio/devices/vfio0", O_RDWR);
+	assert_int_equal(bind(fd, ifd, NULL), 0);
+	pt = ioas;
+	assert_int_equal(attach(fd, &pt), 0);
+	assert_int_equal(dma_copy(fd, 0x100000, 0x102000, 8192),
+			 DMAENGINE_STATUS_DONE);
+	/* the iommufd fd closes first: the bound file keeps the context */
+	assert_int_equal(uiommu_close(ifd), 0);
+	assert_int_equal(dma_copy(fd, 0x100000, 0x102000, 8192),
+			 DMAENGINE_STATUS_DONE);
+	assert_int_equal(uiommu_close(fd), 0);
+	assert_int_equal(mm_munmap(mm, buf, 4 * 4096), 0);
+}
+
+struct sweep {
+	int ifd, fd;
+	uint32_t ioas;
+};
+
+static int bind_op(void *ctx)
+{
+	struct sweep *w = ctx;
+
+	return bind(w->fd, w->ifd, NULL) ? -errno : 0;
+}
+
+/* a failed bind left nothing: the group is not blocked */
+static void bind_check(void *ctx)
+{
+	int g = uiommu_open("/dev/vfio/0", O_RDWR);
+
+	(void)ctx;
+	assert_true(g >= 0);
+	assert_int_equal(uiommu_close(g), 0);
+}
+
+static int attach_op(void *ctx)
+{
+	struct sweep *w = ctx;
+	uint32_t pt = w->ioas;
+
+	return attach(w->fd, &pt) ? -errno : 0;
+}
+
+/* a failed attach left the device blocked: the IOAS's mapping is not
+ * reachable */
+static void attach_check(void *ctx)
+{
+	struct sweep *w = ctx;
+
+	assert_int_equal(dma_copy(w->fd, 0x100000, 0x101000, 4096),
+			 DMAENGINE_STATUS_ERROR);
+}
+
+/*
+ * fail-Nth sweeps over BIND_IOMMUFD and ATTACH_IOMMUFD_PT: each
+ * allocation failing gives an error that leaves nothing (the group
+ * openable, the device unbound or detached), and the call then succeeds.
+ */
+static void test_cdev_fail_sweeps(void **state)
+{
+	struct iommu_ioas_map map = {.size = sizeof(map)};
+	struct mm *mm = uiommu_current_mm();
+	struct sweep w;
+	uint8_t *buf;
+
+	(void)state;
+	w.ifd = iommufd_open();
+	w.ioas = ioas_alloc(w.ifd);
+	assert_int_equal(mm_mmap(mm, 2 * 4096, 0, (void **)&buf), 0);
+	memset(buf, 0x77, 4096);
+	map.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+		    IOMMU_IOAS_MAP_WRITEABLE;
+	map.ioas_id = w.ioas;
+	map.user_va = (uintptr_t)buf;
+	map.length = 2 * 4096;
+	map.iova = 0x100000;
+	assert_int_equal(uiommu_ioctl(w.ifd, IOMMU_IOAS_MAP, &map), 0);
+	w.fd = uiommu_open("/dev/vfio/devices/vfio0", O_RDWR);
+	assert_true(w.fd >= 0);
+	assert_true(test_fail_sweep(bind_op, NULL, bind_check, &w, 0) >= 1);
+	/* bound now */
+	EXPECT_ERR(uiommu_open("/dev/vfio/0", O_RDWR), EBUSY);
+	assert_true(test_fail_sweep(attach_op, NULL, attach_check, &w, 0) >= 1);
+	/* attached now */
+	assert_int_equal(dma_copy(w.fd, 0x100000, 0x101000, 4096),
+			 DMAENGINE_STATUS_DONE);
+	assert_int_equal(buf[4096], 0x77);
+	assert_int_equal(uiommu_close(w.fd), 0);
+	assert_int_equal(uiommu_close(w.ifd), 0);
+	assert_int_equal(mm_munmap(mm, buf, 2 * 4096), 0);
+}
+
 /* ---- the sysfs view --------------------------------------------------------- */
 
 static void slurp(const char *top, const char *rel, char *buf, size_t len)
@@ -441,6 +821,15 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_cdev_bind_group_file, sys_setup,
 					sys_teardown),
 	cmocka_unit_test_setup_teardown(test_cdev_open_fail_sweep, sys_setup,
+					sys_teardown),
+	cmocka_unit_test_setup_teardown(test_cdev_bind_errnos, sys_setup,
+					sys_teardown),
+	cmocka_unit_test_setup_teardown(test_cdev_group_mixing, sys_setup,
+					sys_teardown),
+	cmocka_unit_test_setup_teardown(test_cdev_attach_errnos, sys_setup,
+					sys_teardown),
+	cmocka_unit_test_setup_teardown(test_cdev_dma, sys_setup, sys_teardown),
+	cmocka_unit_test_setup_teardown(test_cdev_fail_sweeps, sys_setup,
 					sys_teardown),
 	cmocka_unit_test(test_cdev_keeps_registration),
 	cmocka_unit_test(test_cdev_sysfs),
