@@ -41,6 +41,9 @@
  * pages mm knows in the range, whatever its length.  mremap of adopted
  * memory gives it back to the program first (mm_foreign_mremap).
  *
+ * mlockall is made MCL_ONFAULT, so that it does not populate the direct
+ * map of the machine's physical memory (mlockall, below).
+ *
  * Locked memory: by default the program's real RLIMIT_MEMLOCK and its
  * real CAP_IPC_LOCK (capget: with it, as root, pins are charged but never
  * limited, as in the kernel).  $UIOMMU_MEMLOCK (uiommu exec --memlock)
@@ -496,6 +499,21 @@ static int host_madvise(void *addr, size_t len, int advice)
 {
 	REAL(madvise);
 	return real_madvise(addr, len, advice);
+}
+
+/*
+ * mlockall(MCL_CURRENT) populates every mapping, the library's direct map
+ * of the machine's physical memory (sparse, gigabytes) with them: the
+ * program's call is made MCL_ONFAULT, so pages are locked as they are
+ * first touched and none is faulted in for nothing (DPDK's testpmd locks
+ * all its memory at start).
+ */
+EXPORT int mlockall(int flags)
+{
+	REAL(mlockall);
+	if (!in_lib && (flags & (MCL_CURRENT | MCL_FUTURE)))
+		flags |= MCL_ONFAULT;
+	return real_mlockall(flags);
 }
 
 /* The process's mm once the program used the library, else NULL. */
