@@ -603,6 +603,39 @@ static void test_cdev_dma(void **state)
 	assert_int_equal(mm_munmap(mm, buf, 4 * 4096), 0);
 }
 
+/*
+ * The I/OAT through vfio-pci: once bound, the file reaches the device
+ * (GET_INFO says PCI, config space reads, BAR0 maps and its registers
+ * read through the mapping), and closing it releases the mapping's
+ * device.
+ */
+static void test_cdev_pci(void **state)
+{
+	struct vfio_device_info info = {.argsz = sizeof(info)};
+	int ifd = iommufd_open(), fd;
+	uint32_t pt, id = 0;
+	uint8_t cbver = 0;
+	void *bar;
+
+	(void)state;
+	fd = uiommu_open("/dev/vfio/devices/vfio2", O_RDWR);
+	assert_int_equal(bind(fd, ifd, NULL), 0);
+	pt = ioas_alloc(ifd);
+	assert_int_equal(attach(fd, &pt), 0);
+	assert_int_equal(uiommu_ioctl(fd, VFIO_DEVICE_GET_INFO, &info), 0);
+	assert_true(info.flags & VFIO_DEVICE_FLAGS_PCI);
+	assert_int_equal(uiommu_pread(fd, &id, 4, VFIO_REGION_OFFSET(7)), 4);
+	assert_int_equal(id, 0x20218086);
+	bar = uiommu_mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			  VFIO_REGION_OFFSET(0));
+	assert_true(bar != MAP_FAILED);
+	cbver = *(volatile uint8_t *)((char *)bar + 8); /* CBVER */
+	assert_int_equal(cbver, 0x33);
+	assert_int_equal(uiommu_munmap(bar, 0x4000), 0);
+	assert_int_equal(uiommu_close(fd), 0);
+	assert_int_equal(uiommu_close(ifd), 0);
+}
+
 struct sweep {
 	int ifd, fd;
 	uint32_t ioas;
@@ -829,6 +862,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_cdev_attach_errnos, sys_setup,
 					sys_teardown),
 	cmocka_unit_test_setup_teardown(test_cdev_dma, sys_setup, sys_teardown),
+	cmocka_unit_test_setup_teardown(test_cdev_pci, sys_setup, sys_teardown),
 	cmocka_unit_test_setup_teardown(test_cdev_fail_sweeps, sys_setup,
 					sys_teardown),
 	cmocka_unit_test(test_cdev_keeps_registration),
