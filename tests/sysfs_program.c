@@ -31,6 +31,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+/* the iommufd ABI, where the system's headers lack <linux/iommufd.h> */
+#include "../src/iommufd/iommufd_uapi.h"
+
 #define BDF "0000:00:04.0"
 
 static int n_test, n_failed;
@@ -275,6 +278,24 @@ static void dev_vfio(void)
 		close(fd);
 }
 
+/* /dev/iommu (issue 15): misc 10:123, and it opens as iommufd. */
+static void dev_iommu(void)
+{
+	struct iommu_ioas_alloc a = {.size = sizeof(a)};
+	struct stat st;
+	int fd;
+
+	expect_stat("/dev/iommu", S_IFCHR, true);
+	check(!stat("/dev/iommu", &st) && major(st.st_rdev) == 10 &&
+		      minor(st.st_rdev) == 123,
+	      "misc 10:123", "/dev/iommu");
+	fd = open("/dev/iommu", O_RDWR);
+	check(fd >= 0 && !ioctl(fd, IOMMU_IOAS_ALLOC, &a) && a.out_ioas_id == 1,
+	      "iommufd: IOMMU_IOAS_ALLOC", "/dev/iommu");
+	if (fd >= 0)
+		close(fd);
+}
+
 static void platform_devices(void)
 {
 	expect_text("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode",
@@ -352,6 +373,7 @@ int main(void)
 
 	platform_devices();
 	dev_vfio();
+	dev_iommu();
 	pci_device();
 	/* the host's own /sys outside the view */
 	check(!stat("/sys/kernel", &st) && S_ISDIR(st.st_mode),

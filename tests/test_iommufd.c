@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "iommufd/iommufd.h"
 #include "iommufd/iommufd_private.h"
 #include "iommufd/iommufd_uapi.h"
+#include "lib/uaccess.h"
 #include "vfio/vfio.h"
 #include "vfio/vfio_device.h"
 
@@ -253,6 +255,63 @@ static void test_dispatch_order(void **state)
 		errno = 0;
 		assert_int_equal(vfio_fops_read(f->fd, &c, 1), -1);
 		assert_int_equal(errno, EINVAL);
+	}
+}
+
+/*
+ * Every implemented command's size rules (the kernel selftest's
+ * cmd_length): one byte short of the last required field -EINVAL; a
+ * longer struct with a non-zero byte past what is known -E2BIG; with a
+ * zero tail, the same answer as the exact size.
+ */
+static void test_cmd_length(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *name;
+		unsigned long cmd;
+		size_t size, min;
+	} t[] = {
+#define C(ioctl, type, last) \
+	{#ioctl, ioctl, sizeof(struct type), offsetofend(struct type, last)}
+		C(IOMMU_DESTROY, iommu_destroy, id),
+		C(IOMMU_IOAS_ALLOC, iommu_ioas_alloc, out_ioas_id),
+		C(IOMMU_IOAS_ALLOW_IOVAS, iommu_ioas_allow_iovas,
+		  allowed_iovas),
+		C(IOMMU_IOAS_COPY, iommu_ioas_copy, src_iova),
+		C(IOMMU_IOAS_IOVA_RANGES, iommu_ioas_iova_ranges,
+		  out_iova_alignment),
+		C(IOMMU_IOAS_MAP, iommu_ioas_map, iova),
+		C(IOMMU_IOAS_UNMAP, iommu_ioas_unmap, length),
+		C(IOMMU_OPTION, iommu_option, val64),
+		C(IOMMU_VFIO_IOAS, iommu_vfio_ioas, __reserved),
+		C(IOMMU_HWPT_ALLOC, iommu_hwpt_alloc, __reserved),
+		C(IOMMU_GET_HW_INFO, iommu_hw_info, __reserved),
+#undef C
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE_T(t); i++) {
+		uint64_t buf[16] = {0};
+		uint32_t *size = (uint32_t *)buf;
+		int exact, tail;
+
+		*size = (uint32_t)t[i].min - 1;
+		if (ioctl_err(f->fd, t[i].cmd, buf) != -EINVAL)
+			fail_msg("%s: short", t[i].name);
+		memset(buf, 0, sizeof(buf));
+		*size = (uint32_t)t[i].size;
+		exact = ioctl_err(f->fd, t[i].cmd, buf);
+		memset(buf, 0, sizeof(buf));
+		*size = (uint32_t)t[i].size + 8;
+		tail = ioctl_err(f->fd, t[i].cmd, buf);
+		if (tail != exact)
+			fail_msg("%s: zero tail %d, exact %d", t[i].name, tail,
+				 exact);
+		memset(buf, 0, sizeof(buf));
+		*size = (uint32_t)t[i].size + 8;
+		((uint8_t *)buf)[t[i].size + 7] = 1;
+		if (ioctl_err(f->fd, t[i].cmd, buf) != -E2BIG)
+			fail_msg("%s: tail", t[i].name);
 	}
 }
 
@@ -987,6 +1046,268 @@ static void test_close_with_objects(void **state)
 	assert_int_equal(mm_user_locked_vm(), f->user_base + 8);
 }
 
+/* ---- HWPT_ALLOC, GET_HW_INFO ------------------------------------------------------- */
+
+static int hwpt_alloc(struct fx *f, uint32_t flags, uint32_t dev, uint32_t pt,
+		      uint32_t *out)
+{
+	struct iommu_hwpt_alloc h = {
+		.size = sizeof(h), .flags = flags, .dev_id = dev, .pt_id = pt};
+	int ret = ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h);
+
+	*out = h.out_hwpt_id;
+	return ret;
+}
+
+/*
+ * IOMMU_HWPT_ALLOC of paging HWPTs, in 6.12's order: __reserved
+ * (-EOPNOTSUPP), data type and length disagreeing (-EINVAL), the device
+ * (-ENOENT), pt_id (-EINVAL: unknown or not an IOAS/HWPT), flags
+ * (-EOPNOTSUPP: unknown, DIRTY_TRACKING without the capability), data for
+ * a paging HWPT (-EOPNOTSUPP); nested over a HWPT: -EINVAL unless the
+ * parent is a NEST_PARENT one, then -EOPNOTSUPP (no SMMU data type in
+ * 6.12).  The HWPT is the IOAS's domain from then on: DMA through it
+ * after an attach by its id; DESTROY -EBUSY while attached, and it stays
+ * after the detach.
+ */
+static void test_hwpt_alloc(void **state)
+{
+	struct fx *f = *state;
+	uint32_t *buf = region(f, PG, 0);
+	uint32_t ioas = ioas_alloc(f), id, hwpt, np, out, pt;
+	struct iommufd_device *idev;
+	uint64_t iova = 0x100000;
+
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
+			 0);
+	{
+		struct iommu_hwpt_alloc h = {.size = sizeof(h),
+					     .dev_id = id,
+					     .pt_id = ioas,
+					     .__reserved = 1};
+
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EOPNOTSUPP);
+		h.__reserved = 0;
+		h.data_len = 8;
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EINVAL);
+		h.data_type = IOMMU_HWPT_DATA_VTD_S1;
+		h.data_len = 0;
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EINVAL);
+		h.data_len = sizeof(struct iommu_hwpt_vtd_s1);
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EOPNOTSUPP);
+	}
+	assert_int_equal(hwpt_alloc(f, 0, ioas, ioas, &out), -ENOENT);
+	assert_int_equal(hwpt_alloc(f, 0, id, 99, &out), -EINVAL);
+	assert_int_equal(hwpt_alloc(f, 0, id, id, &out), -EINVAL);
+	assert_int_equal(hwpt_alloc(f, 1u << 7, id, ioas, &out), -EOPNOTSUPP);
+	assert_int_equal(hwpt_alloc(f, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, id,
+				    ioas, &out),
+			 -EOPNOTSUPP);
+	assert_int_equal(hwpt_alloc(f, IOMMU_HWPT_FAULT_ID_VALID, id, ioas,
+				    &out),
+			 -EOPNOTSUPP);
+
+	assert_int_equal(map(f, ioas, FIXED_RW, buf, PG, &iova), 0);
+	assert_int_equal(hwpt_alloc(f, 0, id, ioas, &hwpt), 0);
+	assert_int_equal(destroy(f, ioas), -EBUSY); /* the HWPT uses it */
+	/* nested over a plain paging HWPT: not a nest parent */
+	assert_int_equal(hwpt_alloc(f, 0, id, hwpt, &out), -EOPNOTSUPP);
+	{
+		struct iommu_hwpt_alloc h = {
+			.size = sizeof(h),
+			.dev_id = id,
+			.pt_id = hwpt,
+			.data_type = IOMMU_HWPT_DATA_VTD_S1,
+			.data_len = sizeof(struct iommu_hwpt_vtd_s1)};
+
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EINVAL);
+		assert_int_equal(hwpt_alloc(f, IOMMU_HWPT_ALLOC_NEST_PARENT, id,
+					    ioas, &np),
+				 0);
+		h.pt_id = np;
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+				 -EOPNOTSUPP);
+	}
+
+	/* attach by the HWPT's id: DMA through its domain */
+	pt = hwpt;
+	assert_int_equal(attach(idev, &pt), 0);
+	assert_int_equal(pt, hwpt);
+	assert_int_equal(dma_word(f, 0, 0x100000, 0xabc), 0xabc);
+	assert_int_equal(buf[0], 0xabc);
+	assert_int_equal(destroy(f, hwpt), -EBUSY);
+	iommufd_device_detach(idev);
+	/* a stage-2 (nest parent) HWPT translates as well */
+	pt = np;
+	assert_int_equal(attach(idev, &pt), 0);
+	assert_int_equal(dma_word(f, 0, 0x100000, 0xdef), 0xdef);
+	iommufd_device_detach(idev);
+	/* the user's HWPTs stay after the detach, until destroyed */
+	assert_int_equal(destroy(f, hwpt), 0);
+	assert_int_equal(destroy(f, np), 0);
+	assert_int_equal(destroy(f, ioas), 0);
+	iommufd_device_unbind(idev);
+}
+
+/* IOMMU_GET_HW_INFO: unknown flags or __reserved -EOPNOTSUPP, an unknown device
+ * -ENOENT; the SMMUv3 of 6.12 has no driver data: type NONE, data_len 0,
+ * the user's buffer cleared (-EFAULT when it cannot be), no capability. */
+static void test_get_hw_info(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[64];
+	struct iommu_hw_info h = {.size = sizeof(h)};
+	struct iommufd_device *idev;
+	uint32_t id;
+
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
+			 0);
+	h.flags = 2;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+	h.flags = 0;
+	h.__reserved[2] = 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+	h.__reserved[2] = 0;
+	h.dev_id = 99;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -ENOENT);
+	h.dev_id = id;
+	h.data_len = sizeof(data);
+	h.data_uptr = (uintptr_t)BAD_PTR;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EFAULT);
+	memset(data, 0xff, sizeof(data));
+	h.data_uptr = (uintptr_t)data;
+	h.out_data_type = 77;
+	h.out_capabilities = 77;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), 0);
+	assert_int_equal(h.out_data_type, IOMMU_HW_INFO_TYPE_NONE);
+	assert_int_equal(h.data_len, 0);
+	assert_int_equal(h.out_capabilities, 0);
+	assert_int_equal(h.out_max_pasid_log2, 0);
+	for (size_t i = 0; i < sizeof(data); i++)
+		assert_int_equal(data[i], 0);
+	/* the newer ABI's INPUT_TYPE (flag bit 0, the type asked for where
+	 * out_data_type is): a driver without hw_info answers NONE to any;
+	 * other flags stay -EOPNOTSUPP */
+	h.flags = 1;
+	h.out_data_type = 5;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), 0);
+	assert_int_equal(h.out_data_type, IOMMU_HW_INFO_TYPE_NONE);
+	h.flags = 2;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+	iommufd_device_unbind(idev);
+}
+
+/* IOMMU_VFIO_IOAS: __reserved and unknown ops -EOPNOTSUPP; GET -ENODEV
+ * with none designated; SET an IOAS (-ENOENT otherwise), GET gives it
+ * back; CLEAR; destroying the designated IOAS clears the designation. */
+static void test_vfio_ioas(void **state)
+{
+	struct fx *f = *state;
+	uint32_t a = ioas_alloc(f), b = ioas_alloc(f);
+	struct iommu_vfio_ioas v = {.size = sizeof(v),
+				    .op = IOMMU_VFIO_IOAS_GET};
+
+	v.__reserved = 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -EOPNOTSUPP);
+	v.__reserved = 0;
+	v.op = 3;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -EOPNOTSUPP);
+	v.op = IOMMU_VFIO_IOAS_GET;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+	v.op = IOMMU_VFIO_IOAS_SET;
+	v.ioas_id = 99;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENOENT);
+	v.ioas_id = b;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	v.op = IOMMU_VFIO_IOAS_GET;
+	v.ioas_id = 0;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	assert_int_equal(v.ioas_id, b);
+	v.op = IOMMU_VFIO_IOAS_CLEAR;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	v.op = IOMMU_VFIO_IOAS_GET;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+	/* the designation is no user: the IOAS can go, and takes it along */
+	v.op = IOMMU_VFIO_IOAS_SET;
+	v.ioas_id = a;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	assert_int_equal(destroy(f, a), 0);
+	v.op = IOMMU_VFIO_IOAS_GET;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+	assert_int_equal(ioas_alloc(f), a); /* the id is free again */
+	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+}
+
+/* ---- concurrency ------------------------------------------------------------------ */
+
+struct racer {
+	struct fx *f;
+	uint32_t ioas;
+	uint32_t *buf;
+	uint64_t iova;
+	int errors;
+};
+
+static void *race_map_unmap(void *arg)
+{
+	struct racer *r = arg;
+
+	for (int i = 0; i < 200; i++) {
+		uint64_t iova = r->iova, done;
+
+		if (map(r->f, r->ioas, FIXED_RW, r->buf, 4 * PG, &iova) ||
+		    unmap(r->f, r->ioas, r->iova, 4 * PG, &done) ||
+		    done != 4 * PG)
+			r->errors++;
+		iova = 0; /* an allocated IOVA never lands on another's */
+		if (map(r->f, r->ioas, RW, r->buf, PG, &iova) ||
+		    unmap(r->f, r->ioas, iova, PG, NULL))
+			r->errors++;
+	}
+	return NULL;
+}
+
+/* Maps and unmaps from four threads at once on one IOAS with an attached
+ * device: every call succeeds, nothing is left pinned or charged, and the
+ * domain still translates what stays mapped. */
+static void test_concurrent_map_unmap(void **state)
+{
+	struct fx *f = *state;
+	uint32_t *keep = region(f, PG, 0);
+	uint32_t ioas = ioas_alloc(f), id, pt;
+	struct iommufd_device *idev;
+	struct racer r[4];
+	pthread_t t[4];
+	uint64_t iova = 0x40000000;
+
+	assert_int_equal(map(f, ioas, FIXED_RW, keep, PG, &iova), 0);
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
+			 0);
+	pt = ioas;
+	assert_int_equal(attach(idev, &pt), 0);
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct racer){.f = f,
+				      .ioas = ioas,
+				      .buf = region(f, 4 * PG, 0),
+				      .iova = 0x10000000 + i * 0x100000};
+		assert_int_equal(
+			pthread_create(&t[i], NULL, race_map_unmap, &r[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(r[i].errors, 0);
+	}
+	assert_int_equal(mm_user_locked_vm(), f->user_base + 1);
+	assert_int_equal(dma_word(f, 0, 0x40000000, 42), 42);
+	assert_int_equal(keep[0], 42);
+	iommufd_device_unbind(idev);
+}
+
 /* ---- fail-Nth sweeps ---------------------------------------------------------------- */
 
 struct sweep {
@@ -1093,6 +1414,56 @@ static void test_fail_sweep_attach(void **state)
 	iommufd_device_unbind(s.idev);
 }
 
+static int sweep_hwpt(void *ctx)
+{
+	struct sweep *s = ctx;
+	uint32_t out;
+
+	return hwpt_alloc(s->f, IOMMU_HWPT_ALLOC_NEST_PARENT,
+			  iommufd_device_to_id(s->idev), s->ioas, &out);
+}
+
+static void sweep_hwpt_undo(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	/* the new HWPT has the lowest free id: the one after the device */
+	assert_int_equal(destroy(s->f, iommufd_device_to_id(s->idev) + 1), 0);
+}
+
+static void sweep_hwpt_check(void *ctx)
+{
+	struct sweep *s = ctx;
+	struct iommu_iova_range r[4];
+	uint32_t num = 4;
+	uint64_t align;
+
+	assert_int_equal(s->f->ictx->live_objects, s->objects);
+	/* no domain left in the IOAS: no aperture reserved, alignment 1 */
+	assert_int_equal(iova_ranges(s->f, s->ioas, r, &num, &align), 0);
+	assert_int_equal(num, 1);
+	assert_int_equal(align, 1);
+}
+
+/* HWPT_ALLOC over an IOAS with areas: every failure leaves no object,
+ * no domain in the IOAS. */
+static void test_fail_sweep_hwpt_alloc(void **state)
+{
+	struct fx *f = *state;
+	struct sweep s = {.f = f, .buf = region(f, 16 * PG, 0)};
+	uint64_t iova = 0x100000;
+	uint32_t id;
+
+	s.ioas = ioas_alloc(f);
+	assert_int_equal(map(f, s.ioas, FIXED_RW, s.buf, 16 * PG, &iova), 0);
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &s.idev),
+			 0);
+	s.objects = f->ictx->live_objects;
+	assert_true(test_fail_sweep(sweep_hwpt, sweep_hwpt_undo,
+				    sweep_hwpt_check, &s, 0) > 0);
+	iommufd_device_unbind(s.idev);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1100,6 +1471,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_object_ids),
 		T(test_dispatch_order),
+		T(test_cmd_length),
 		T(test_ctx_from_fd),
 		T(test_order_ioas_map),
 		T(test_unmap),
@@ -1115,8 +1487,13 @@ int main(void)
 		T(test_replace),
 		T(test_huge_pages),
 		T(test_close_with_objects),
+		T(test_hwpt_alloc),
+		T(test_get_hw_info),
+		T(test_vfio_ioas),
+		T(test_concurrent_map_unmap),
 		T(test_fail_sweep_map),
 		T(test_fail_sweep_attach),
+		T(test_fail_sweep_hwpt_alloc),
 	};
 
 	return test_run("iommufd", tests, ARRAY_SIZE_T(tests));

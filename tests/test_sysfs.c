@@ -462,6 +462,36 @@ static void test_front_redirect(void **state)
 	assert_int_equal(stat(want, &st), -1);
 }
 
+/* /dev/iommu (issue 15): in the view as misc 10:123, rendered, and
+ * redirected into the tree; a path that only begins with it is not. */
+static void test_dev_iommu(void **state)
+{
+	struct fixture *f = fixture_new();
+	char buf[PATH_MAX];
+	struct stat st;
+	mode_t mode;
+	dev_t rdev;
+
+	(void)state;
+	assert_true(sysfs_in_view(f->m, "/dev/iommu"));
+	assert_false(sysfs_in_view(f->m, "/dev/iommufd"));
+	assert_true(sysfs_maybe_in_view("/dev/iommu"));
+	assert_int_equal(sysfs_dev_node(f->m, "/dev/iommu", &mode, &rdev), 0);
+	assert_true(S_ISCHR(mode));
+	assert_int_equal(major(rdev), SYSFS_VFIO_MISC_MAJOR);
+	assert_int_equal(minor(rdev), SYSFS_IOMMUFD_MINOR);
+	assert_int_equal(sysfs_dev_node(f->m, "/dev/iommu0", &mode, &rdev),
+			 -ENOENT);
+	fixture_free(f);
+
+	assert_int_equal(uiommu_sysfs_redirect("/dev/iommu", buf, sizeof(buf)),
+			 1);
+	assert_int_equal(stat(buf, &st), 0);
+	assert_int_equal(uiommu_sysfs_redirect("/dev/iommux", buf, sizeof(buf)),
+			 0);
+	assert_int_equal(uiommu_system_exit(), 0);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_pci_attributes),
 	cmocka_unit_test(test_pci_resource),
@@ -471,6 +501,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_modules),
 	cmocka_unit_test(test_lookups),
 	cmocka_unit_test(test_front_redirect),
+	cmocka_unit_test(test_dev_iommu),
 };
 
 TEST_MAIN(tests)

@@ -22,6 +22,7 @@
 #include "system/system.h"
 #include "vfio/vfio.h"
 #include "vfio/vfio_device.h"
+#include "iommufd/iommufd_uapi.h"
 
 #define BAD_PTR ((void *)16)
 
@@ -96,6 +97,31 @@ static void test_open(void **state)
 	/* the system cannot go while fds are open */
 	assert_int_equal(uiommu_system_exit(), -EBUSY);
 	assert_int_equal(uiommu_system_init(NULL), -EBUSY);
+}
+
+/* /dev/iommu through the public front (issue 15): ours, a new iommufd
+ * context per open, its ioctls through uiommu_ioctl. */
+static void test_open_iommufd(void **state)
+{
+	struct iommu_ioas_alloc a = {.size = sizeof(a)};
+	int fd, fd2;
+
+	(void)state;
+	assert_true(uiommu_path_is_ours("/dev/iommu"));
+	assert_false(uiommu_path_is_ours("/dev/iommu0"));
+	fd = uiommu_open("/dev/iommu", O_RDWR);
+	fd2 = uiommu_open("/dev/iommu", O_RDWR);
+	assert_true(fd >= 0 && fd2 >= 0 && fd != fd2);
+	assert_true(uiommu_fd_is_ours(fd));
+	assert_int_equal(uiommu_ioctl(fd, IOMMU_IOAS_ALLOC, &a), 0);
+	assert_int_equal(a.out_ioas_id, 1);
+	assert_int_equal(uiommu_ioctl(fd2, IOMMU_IOAS_ALLOC, &a), 0);
+	assert_int_equal(a.out_ioas_id, 1);
+	EXPECT_ERR(uiommu_ioctl(fd, VFIO_GET_API_VERSION), ENOTTY);
+	EXPECT_ERR(uiommu_lseek(fd, 0, SEEK_SET), ESPIPE);
+	assert_int_equal(uiommu_close(fd), 0);
+	assert_int_equal(uiommu_close(fd2), 0);
+	EXPECT_ERR(uiommu_ioctl(fd, IOMMU_IOAS_ALLOC, &a), EBADF);
 }
 
 static void test_container_ioctls(void **state)
@@ -1469,6 +1495,7 @@ static void test_close_while_calls_in_flight(void **state)
 
 static const struct CMUnitTest tests[] = {
 	T(test_open),
+	T(test_open_iommufd),
 	T(test_container_ioctls),
 	T(test_group_ioctls),
 	T(test_device_ioctls),

@@ -167,20 +167,23 @@ uint32_t iommufd_device_to_id(struct iommufd_device *idev)
 
 /* ---- paging HWPTs ------------------------------------------------------------------ */
 
-/*
- * A paging HWPT for idev's IOMMU over ioas, its domain filled with the
- * IOAS's areas; on ioas's HWPT list, unfinalized.  ioas->mutex held.
- */
-static int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
-				     struct iommufd_ioas *ioas,
-				     struct iommufd_device *idev,
-				     bool auto_domain,
-				     struct iommufd_hwpt_paging **out)
+int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
+			      struct iommufd_ioas *ioas,
+			      struct iommufd_device *idev, uint32_t flags,
+			      bool auto_domain,
+			      struct iommufd_hwpt_paging **out)
 {
+	const uint32_t valid_flags = IOMMU_HWPT_ALLOC_NEST_PARENT |
+				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 	struct iommufd_hwpt_paging *hwpt;
 	int ret;
 
 	lockdep_assert_held(&ioas->mutex);
+	if (flags & ~valid_flags)
+		return -EOPNOTSUPP;
+	/* no IOMMU here reports IOMMU_CAP_DIRTY_TRACKING (yet) */
+	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
+		return -EOPNOTSUPP;
 	hwpt = ui_zalloc(sizeof(*hwpt));
 	if (!hwpt)
 		return -ENOMEM;
@@ -193,10 +196,19 @@ static int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 	hwpt->auto_domain = auto_domain;
 	hwpt->ioas = ioas;
 	iommufd_object_get_user(ictx, &ioas->obj);
-	hwpt->domain = iommu_domain_alloc(idev->dev);
-	if (!hwpt->domain) {
-		ret = -ENOMEM;
-		goto err;
+	hwpt->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+	if (hwpt->nest_parent) {
+		ret = iommu_domain_alloc_nest_parent(idev->dev, &hwpt->domain);
+		if (ret) {
+			hwpt->domain = NULL;
+			goto err;
+		}
+	} else {
+		hwpt->domain = iommu_domain_alloc(idev->dev);
+		if (!hwpt->domain) {
+			ret = -ENOMEM;
+			goto err;
+		}
 	}
 	ret = iopt_table_add_domain(&ioas->iopt, hwpt->domain);
 	if (ret) {
@@ -292,7 +304,7 @@ static int iommufd_device_auto_get_domain(struct iommufd_device *idev,
 			*pt_id = hwpt->obj.id;
 		goto out;
 	}
-	ret = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev, true, &hwpt);
+	ret = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev, 0, true, &hwpt);
 	if (ret)
 		goto out;
 	ret = iommufd_device_do_attach(idev, hwpt);

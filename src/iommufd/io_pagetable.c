@@ -330,7 +330,7 @@ static bool alloc_in_span(struct io_pagetable *iopt, unsigned long lo,
 			  unsigned long align, unsigned long page_offset,
 			  unsigned long *iova)
 {
-	unsigned long cur = lo;
+	unsigned long cur = lo, start;
 
 	while (cur <= hi) {
 		unsigned long used_last = 0, hole_last = hi;
@@ -362,14 +362,11 @@ static bool alloc_in_span(struct io_pagetable *iopt, unsigned long lo,
 			continue;
 		}
 		hole_last = min(hole_last, hi);
-		{
-			unsigned long s = cur;
-
-			if (alloc_check_range(&s, hole_last, length, align,
-					      page_offset)) {
-				*iova = s;
-				return true;
-			}
+		start = cur;
+		if (alloc_check_range(&start, hole_last, length, align,
+				      page_offset)) {
+			*iova = start;
+			return true;
 		}
 		if (hole_last >= hi)
 			return false;
@@ -680,7 +677,8 @@ static int range_cmp(const void *a, const void *b)
 int iopt_set_allow_iova(struct io_pagetable *iopt,
 			struct iommu_iova_range *ranges, unsigned int nr)
 {
-	qsort(ranges, nr, sizeof(*ranges), range_cmp);
+	if (nr)
+		qsort(ranges, nr, sizeof(*ranges), range_cmp);
 	mutex_lock(&iopt->lock);
 	for (unsigned int i = 0; i < nr; i++) {
 		if (iopt_reserved_hit(iopt, ranges[i].start, ranges[i].last)) {
@@ -873,15 +871,11 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 		if (ret)
 			goto out_reserved;
 	}
-	domains = realloc(iopt->domains,
-			  (iopt->nr_domains + 1) * sizeof(*domains));
-	if (!domains || uiommu_should_fail(UIOMMU_FAIL_ALLOC)) {
-		if (domains)
-			iopt->domains = domains;
+	domains = ui_calloc(iopt->nr_domains + 1, sizeof(*domains));
+	if (!domains) {
 		ret = -ENOMEM;
 		goto out_reserved;
 	}
-	iopt->domains = domains;
 	RB_FOREACH(area, iopt_area_tree, &iopt->areas) {
 		ret = iopt_area_fill_domain(iopt, area, domain);
 		if (ret) {
@@ -895,8 +889,14 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 				break;
 			iopt_area_unfill_domain(area, domain);
 		}
+		ui_free(domains);
 		goto out_reserved;
 	}
+	if (iopt->nr_domains)
+		memcpy(domains, iopt->domains,
+		       iopt->nr_domains * sizeof(*domains));
+	ui_free(iopt->domains);
+	iopt->domains = domains;
 	iopt->domains[iopt->nr_domains++] = domain;
 	iopt->iova_alignment = align;
 	mutex_unlock(&iopt->lock);

@@ -93,6 +93,7 @@ struct iommufd_ctx {
 	struct mm *mm;			 /* immutable: the opener's */
 	enum iopt_account_mode account_mode; /* lock; only with no objects */
 	bool cap_sys_resource;		     /* immutable: at open */
+	struct iommufd_ioas *vfio_ioas;	     /* lock: IOMMU_VFIO_IOAS's */
 };
 
 /* A pinned, page-aligned range of user memory. */
@@ -151,6 +152,7 @@ struct iommufd_hwpt_paging {
 	struct iommu_domain *domain;
 	struct iommufd_ioas *ioas; /* holds a user of it */
 	bool auto_domain;	   /* made by an attach; goes with its last */
+	bool nest_parent;	   /* IOMMU_HWPT_ALLOC_NEST_PARENT: stage 2 */
 	unsigned int attached;	   /* igroup->lock of its groups */
 	bool on_list;		   /* ioas->mutex */
 	LIST_ENTRY(iommufd_hwpt_paging) hwpt_item; /* ioas->mutex */
@@ -252,8 +254,25 @@ void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner);
 int iopt_disable_large_pages(struct io_pagetable *iopt);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
 
-/* device.c */
+/* device.c, hw_pagetable.c */
 void iommufd_device_destroy(struct iommufd_object *obj);
+struct iommufd_device *iommufd_get_device(struct iommufd_ucmd *ucmd,
+					  uint32_t id);
+/*
+ * A paging HWPT for idev's IOMMU over ioas (flags: NEST_PARENT for a
+ * stage-2 domain; DIRTY_TRACKING -EOPNOTSUPP, no IOMMU here has it), its
+ * domain added to the IOAS and filled with its areas; on ioas's HWPT
+ * list, unfinalized.  ioas->mutex held.
+ */
+int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
+			      struct iommufd_ioas *ioas,
+			      struct iommufd_device *idev, uint32_t flags,
+			      bool auto_domain,
+			      struct iommufd_hwpt_paging **out);
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+/* vfio_compat.c */
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 
 #endif /* UIOMMU_IOMMUFD_IOMMUFD_PRIVATE_H */

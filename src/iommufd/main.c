@@ -93,6 +93,8 @@ static void iommufd_object_unlink(struct iommufd_ctx *ictx,
 				  struct iommufd_object *obj)
 {
 	lockdep_assert_held(&ictx->lock);
+	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
+		ictx->vfio_ioas = NULL;
 	ictx->objects[obj->id] = NULL;
 	ictx->live_objects--;
 }
@@ -325,6 +327,9 @@ union ucmd_buffer {
 	struct iommu_ioas_map map;
 	struct iommu_ioas_unmap unmap;
 	struct iommu_option option;
+	struct iommu_hwpt_alloc hwpt;
+	struct iommu_vfio_ioas vfio_ioas;
+	struct iommu_hw_info info;
 };
 
 struct iommufd_ioctl_op {
@@ -357,6 +362,12 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
 		 length),
 	IOCTL_OP(IOMMU_OPTION, iommufd_option, struct iommu_option, val64),
+	IOCTL_OP(IOMMU_VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
+		 __reserved),
+	IOCTL_OP(IOMMU_HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
+		 __reserved),
+	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
+		 __reserved),
 };
 
 static long iommufd_fops_ioctl(void *priv, unsigned int cmd, unsigned long arg)

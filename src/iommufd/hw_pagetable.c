@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+/*
+ * IOMMU_HWPT_ALLOC and IOMMU_GET_HW_INFO (Linux 6.12's
+ * drivers/iommu/iommufd/hw_pagetable.c and device.c are the model: their
+ * checks in their order, their errno values).
+ *
+ * A HWPT made here is the user's (not an auto domain): it lives until
+ * IOMMU_DESTROY (-EBUSY while a device is attached to it) or the
+ * context's close, holding a user of its IOAS; its domain is one of the
+ * IOAS's from allocation on (filled with its areas, given every later
+ * map and unmap).  Devices attach to it by its id.
+ *
+ * What 6.12 gives the ARM SMMUv3, and so this: paging HWPTs, with
+ * NEST_PARENT a stage-2 domain; no driver data for a paging HWPT
+ * (-EOPNOTSUPP); no nested HWPT data type for the SMMU (6.12's only one is
+ * VT-d's: -EOPNOTSUPP once the parent is a nest parent, -EINVAL before);
+ * GET_HW_INFO without driver data (IOMMU_HW_INFO_TYPE_NONE), taking the
+ * newer ABI's INPUT_TYPE flag that Debian's 6.12 selftests send.  No IOMMU
+ * here reports dirty tracking, so DIRTY_TRACKING is -EOPNOTSUPP and the
+ * capability is not reported; the IOMMU core offers no PASID attach, so
+ * out_max_pasid_log2 is 0.  FAULT_ID_VALID waits for the fault queue
+ * (-EOPNOTSUPP).
+ *
+ * Locking: the IOAS's mutex across the allocation (its HWPT list), as
+ * 6.12 holds it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "iommufd/iommufd_private.h"
+#include "lib/internal.h"
+#include "lib/uaccess.h"
+
+struct iommufd_device *iommufd_get_device(struct iommufd_ucmd *ucmd,
+					  uint32_t id)
+{
+	struct iommufd_object *obj =
+		iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_DEVICE);
+
+	return obj ? container_of(obj, struct iommufd_device, obj) : NULL;
+}
+
+/* iommufd_hwpt_nested_alloc: what it checks before the driver, which
+ * here (the SMMUv3 of 6.12) takes no nested data type. */
+static int hwpt_nested_check(struct iommufd_hwpt_paging *parent, uint32_t flags,
+			     uint32_t data_len)
+{
+	if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) || !data_len)
+		return -EOPNOTSUPP;
+	if (parent->auto_domain || !parent->nest_parent)
+		return -EINVAL;
+	return -EOPNOTSUPP;
+}
+
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_ioas *ioas;
+	struct iommufd_object *pt_obj;
+	struct iommufd_device *idev;
+	int ret;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	if ((cmd->data_type == IOMMU_HWPT_DATA_NONE && cmd->data_len) ||
+	    (cmd->data_type != IOMMU_HWPT_DATA_NONE && !cmd->data_len))
+		return -EINVAL;
+	idev = iommufd_get_device(ucmd, cmd->dev_id);
+	if (!idev)
+		return -ENOENT;
+	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
+	if (!pt_obj) {
+		ret = -EINVAL;
+		goto out_put_idev;
+	}
+	if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
+		ret = hwpt_nested_check(
+			container_of(pt_obj, struct iommufd_hwpt_paging, obj),
+			cmd->flags, cmd->data_len);
+		goto out_put_pt;
+	}
+	if (pt_obj->type != IOMMUFD_OBJ_IOAS) {
+		ret = -EINVAL;
+		goto out_put_pt;
+	}
+	ioas = container_of(pt_obj, struct iommufd_ioas, obj);
+	mutex_lock(&ioas->mutex);
+	/* the SMMU's domain_alloc_user takes flags, but no paging data */
+	if (cmd->data_len) {
+		ret = -EOPNOTSUPP;
+		goto out_unlock;
+	}
+	ret = iommufd_hwpt_paging_alloc(ucmd->ictx, ioas, idev, cmd->flags,
+					false, &hwpt);
+	if (ret)
+		goto out_unlock;
+	cmd->out_hwpt_id = hwpt->obj.id;
+	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret) {
+		LIST_REMOVE(hwpt, hwpt_item); /* we hold ioas->mutex */
+		hwpt->on_list = false;
+		iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
+		goto out_unlock;
+	}
+	iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+out_put_pt:
+	iommufd_put_object(ucmd->ictx, pt_obj);
+out_put_idev:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return ret;
+}
+
+/*
+ * The newer ABI's GET_HW_INFO flag that Debian's 6.12 stable selftests
+ * use (not in 6.12's header): the caller names the data type it wants in
+ * the field out_data_type shares with in_data_type.  Only a driver's
+ * hw_info op looks at it; the SMMUv3 here has none, so every request
+ * gets IOMMU_HW_INFO_TYPE_NONE, as the newer kernels answer for such a
+ * driver.
+ */
+#define IOMMUFD_HW_INFO_FLAG_INPUT_TYPE (1u << 0)
+
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
+{
+	static const uint8_t zero[256];
+	struct iommu_hw_info *cmd = ucmd->cmd;
+	uint8_t *uptr = (uint8_t *)(uintptr_t)cmd->data_uptr;
+	struct iommufd_device *idev;
+	uint32_t left;
+	int ret;
+
+	if ((cmd->flags & ~IOMMUFD_HW_INFO_FLAG_INPUT_TYPE) ||
+	    cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2])
+		return -EOPNOTSUPP;
+	idev = iommufd_get_device(ucmd, cmd->dev_id);
+	if (!idev)
+		return -ENOENT;
+	/* no hw_info op: no data, the user's buffer cleared (clear_user) */
+	cmd->out_data_type = IOMMU_HW_INFO_TYPE_NONE;
+	for (left = cmd->data_len; left;) {
+		uint32_t n = min(left, (uint32_t)sizeof(zero));
+
+		if (copy_to_user(uptr, zero, n)) {
+			ret = -EFAULT;
+			goto out_put;
+		}
+		uptr += n;
+		left -= n;
+	}
+	cmd->data_len = 0;
+	cmd->out_capabilities = 0;
+	cmd->out_max_pasid_log2 = 0;
+	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return ret;
+}
