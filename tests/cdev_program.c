@@ -192,6 +192,23 @@ int main(void)
 						    "pci0000:00/" BDF),
 	      "vfioN/device is the PCI device");
 
+	/* the directory opens as one, and lists every device's cdev */
+	fd = open("/dev/vfio/devices", O_RDONLY | O_DIRECTORY);
+	check(fd >= 0, "open /dev/vfio/devices as a directory");
+	{
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *e;
+		int n = 0, mine = 0;
+
+		while (d && (e = readdir(d))) {
+			n += !strncmp(e->d_name, "vfio", 4);
+			mine += !strcmp(e->d_name, name);
+		}
+		check(n == 3 && mine == 1, "/dev/vfio/devices lists the three "
+					   "cdevs");
+		if (d)
+			closedir(d);
+	}
 	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
 	fd = open(path, O_RDWR);
 	check(fd >= 0, "open /dev/vfio/devices/vfioN");

@@ -135,6 +135,11 @@ static void test_cdev_open(void **state)
 	b = uiommu_open("/dev/vfio/devices/vfio0", O_RDWR);
 	assert_true(a >= 0 && b >= 0 && a != b);
 	assert_true(uiommu_fd_is_ours(a));
+	assert_true(uiommu_path_is_ours("/dev/vfio/devices/vfio0"));
+	/* the directory is not a VFIO file: `uiommu exec` serves it from
+	 * the view */
+	assert_false(uiommu_path_is_ours("/dev/vfio/devices"));
+	assert_false(uiommu_path_is_ours("/dev/vfio/devices/"));
 	assert_int_equal(vfio_open_fds(), 2);
 	/* an unbound cdev file leaves the group alone (only a bound one
 	 * blocks it: vfio_device_block_group at BIND) */
