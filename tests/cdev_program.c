@@ -187,6 +187,13 @@ int main(void)
 		       strlen("/sys/devices/pci0000:00/" BDF "/vfio-dev/")) &&
 		      !strcmp(strrchr(real, '/') + 1, name),
 	      "/sys/class/vfio-dev/vfioN is the device's vfio-dev/vfioN");
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/device", maj, min);
+	check(realpath(path, real) && !strcmp(real, "/sys/devices/"
+						    "pci0000:00/" BDF),
+	      "/sys/dev/char/MAJ:MIN of the node is that device's cdev");
+	/* (the directory itself is the host's: only 242:N are the view's) */
+	check(stat("/sys/dev/char", &st) || !stat("/sys/dev/char/1:3", &st),
+	      "the host's other /sys/dev/char entries stay");
 	snprintf(path, sizeof(path), "/sys/class/vfio-dev/%s/device", name);
 	check(realpath(path, real) && !strcmp(real, "/sys/devices/"
 						    "pci0000:00/" BDF),

@@ -804,6 +804,10 @@ static void test_cdev_sysfs(void **state)
 		snprintf(buf, sizeof(buf), "%s/vfio-dev/vfio%d", dirs[k],
 			 index);
 		expect_link(top, rel, want, buf);
+		/* by device number, as /sys/dev/char has every char device */
+		snprintf(rel, sizeof(rel), "sys/dev/char/%d:%d",
+			 SYSFS_VFIO_DEVICE_MAJOR, index);
+		expect_link(top, rel, want, buf);
 		snprintf(buf, sizeof(buf), "%s/dev/vfio/devices/vfio%d", top,
 			 index);
 		assert_int_equal(stat(buf, &st), 0);
@@ -828,6 +832,15 @@ static void test_cdev_nodes(void **state)
 	assert_true(sysfs_in_view(m, "/sys/class/vfio-dev/vfio1"));
 	assert_true(sysfs_maybe_in_view("/sys/class/vfio-dev/vfio1"));
 	assert_false(sysfs_in_view(m, "/sys/class/net"));
+	/* /sys/dev/char: the cdevs' entries only */
+	assert_true(sysfs_in_view(m, "/sys/dev/char/242:1"));
+	assert_true(sysfs_in_view(m, "/sys/dev/char/242:2/dev"));
+	assert_true(sysfs_maybe_in_view("/sys/dev/char/242:7"));
+	assert_false(sysfs_in_view(m, "/sys/dev/char/242:3"));
+	assert_false(sysfs_in_view(m, "/sys/dev/char/242:10"));
+	assert_false(sysfs_in_view(m, "/sys/dev/char/1:3"));
+	assert_false(sysfs_maybe_in_view("/sys/dev/char/1:3"));
+	assert_false(sysfs_in_view(m, "/sys/dev/char"));
 	assert_true(sysfs_in_view(m, "/dev/vfio/devices/vfio1"));
 	assert_int_equal(
 		sysfs_dev_node(m, "/dev/vfio/devices/vfio1", &mode, &rdev), 0);

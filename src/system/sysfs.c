@@ -31,6 +31,8 @@
  *                                      class device: dev, uevent; links
  *                                      device, subsystem), I its index
  *   sys/class/vfio-dev/vfioI -> ../../devices/<device dir>/vfio-dev/vfioI
+ *   sys/dev/char/242:I       -> the same (only the cdevs' entries: the
+ *                               host's other /sys/dev/char stays)
  *   dev/vfio/vfio, dev/vfio/N, dev/vfio/devices/vfioI, dev/iommu (iommufd)
  *
  * Attribute formats are the kernel's: ids "0x%04x\n", class "0x%06x\n",
@@ -551,6 +553,7 @@ static void render_cdev(struct render *r, const struct machine_device *d)
 #undef CDEV
 	snprintf(link, sizeof(link), "../../%s/vfio-dev/vfio%d", dir, index);
 	put_link(r, link, "sys/class/vfio-dev/vfio%d", index);
+	put_link(r, link, "sys/dev/char/%d:%d", SYSFS_VFIO_DEVICE_MAJOR, index);
 	put(r, "", "dev/vfio/devices/vfio%d", index);
 }
 
@@ -775,9 +778,20 @@ static bool in_fixed_view(const char *path)
 	return false;
 }
 
+/* /sys/dev/char/<vfio-dev major>:<minor>, the prefix of the cdevs' links
+ * by device number (the host's other entries stay the host's) */
+static bool in_dev_char(const char *path)
+{
+	char prefix[32];
+	int n = snprintf(prefix, sizeof(prefix),
+			 "/sys/dev/char/%d:", SYSFS_VFIO_DEVICE_MAJOR);
+
+	return !strncmp(path, prefix, (size_t)n);
+}
+
 bool sysfs_maybe_in_view(const char *path)
 {
-	return in_fixed_view(path) ||
+	return in_fixed_view(path) || in_dev_char(path) ||
 	       !strncmp(path, "/sys/devices/platform/", 22);
 }
 
@@ -787,6 +801,17 @@ bool sysfs_in_view(const struct machine *m, const char *path)
 
 	if (in_fixed_view(path))
 		return true;
+	if (in_dev_char(path)) {
+		for (unsigned int k = 0; k < m->nr_devices; k++) {
+			int index = vfio_device_index(m->devices[k].vdev);
+
+			snprintf(prefix, sizeof(prefix), "/sys/dev/char/%d:%d",
+				 SYSFS_VFIO_DEVICE_MAJOR, index);
+			if (index >= 0 && under(path, prefix))
+				return true;
+		}
+		return false;
+	}
 	if (strncmp(path, "/sys/devices/platform/", 22))
 		return false;
 	for (unsigned int i = 0; i < m->nr_iommus; i++) {

@@ -155,6 +155,7 @@ int sysfs_remove(const char *top);
 /* Whether an absolute, normalized path is one the view serves (its
  * prefixes: /sys/bus/pci, /sys/devices/pci0000:00, /sys/kernel/iommu_groups,
  * /sys/module/vfio, vfio_pci and vfio_iommu_type1, /sys/class/vfio-dev,
+ * /sys/dev/char/MAJ:N of the device cdevs,
  * /sys/devices/platform/NAME of the SMMUs and platform devices,
  * /dev/vfio, /dev/iommu). */
 bool sysfs_in_view(const struct machine *m, const char *path);
