@@ -12,6 +12,10 @@
 #                             dpdk-testpmd, dmadev_autotest on the emulated I/OAT
 #   make check-qemu           Debian's QEMU 7.2 under `uiommu exec`: vfio-pci realize
 #                             (both install their packages as root; docs/exec.md)
+#   make check-kernel-selftests
+#                             the kernel's iommufd selftests (Debian's
+#                             linux-source-6.12, built at test time) under
+#                             `uiommu exec`; docs/build.md
 
 SANITIZE ?=
 BUILD ?= $(if $(SANITIZE),build-$(subst $(comma),-,$(SANITIZE)),build)
@@ -26,7 +30,8 @@ ifneq ($(findstring undefined,$(SANITIZE)),)
 MESON_OPTS += -Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all
 endif
 
-.PHONY: all build run check check-dpdk check-qemu bench format clean deps
+.PHONY: all build run check check-dpdk check-qemu check-kernel-selftests bench \
+	format clean deps
 
 all: build
 
@@ -52,6 +57,13 @@ check-dpdk: build
 
 check-qemu: build
 	@scripts/check-qemu.sh $(BUILD)
+
+# tools/testing/selftests/iommu/{iommufd,iommufd_fail_nth} of Debian's
+# linux-source-6.12, extracted and built in $(BUILD)/kselftest/ (nothing of
+# the kernel tree is committed); one line per test case, then
+# "N skipped" and "N passed, N failed" (scripts/check-kernel-selftests.sh).
+check-kernel-selftests: build
+	@scripts/check-kernel-selftests.sh $(BUILD)
 
 # Benchmarks time the release build: the lock checks of debug and test
 # builds (src/lib/lock.h) would be part of every figure.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Make sure the build's Debian packages are installed (with "fuzz": also
 # those of the fuzzing build; with "dpdk" or "qemu": also the programs
-# make check-dpdk and make check-qemu run): install them with apt-get when
+# make check-dpdk and make check-qemu run; with "kselftest": the kernel
+# source tarball make check-kernel-selftests builds its tests from): install them with apt-get when
 # running as root, otherwise say exactly what to run.
 set -e
 
@@ -11,6 +12,8 @@ case "${1:-}" in
 fuzz) PACKAGES="$PACKAGES clang libclang-rt-dev" ;;
 dpdk) PACKAGES="$PACKAGES dpdk dpdk-dev" ;;   # dpdk-test, dpdk-testpmd, the PMDs
 qemu) PACKAGES="$PACKAGES qemu-system-x86" ;; # qemu-system-x86_64 7.2
+# /usr/src/linux-source-6.12.tar.xz: tools/testing/selftests/iommu/
+kselftest) PACKAGES="$PACKAGES linux-source-6.12 xz-utils" ;;
 esac
 
 missing=""

@@ -46,7 +46,7 @@ int main(void)
 	unsigned char *buf;
 	int c, g, d;
 
-	printf("1..10\n");
+	printf("1..11\n");
 	ok(uiommu_get_stats(99, &st) == -ENODEV, "no IOMMU 99: -ENODEV");
 	c = uiommu_open("/dev/vfio/vfio", O_RDWR);
 	ok(c >= 0 && uiommu_fd_is_ours(c), "container opened");
@@ -97,6 +97,10 @@ int main(void)
 		       0) == MAP_FAILED &&
 		   errno == EINVAL,
 	   "anonymous uiommu_mmap: MAP_FIXED is EINVAL");
+	/* the per-thread fail-Nth switch: an id of no thread is -ESRCH */
+	ok(uiommu_fail_nth_task(-1, 1) == -ESRCH &&
+		   uiommu_fail_nth_task_get(-1) == 0,
+	   "uiommu_fail_nth_task: no thread -1: -ESRCH");
 	uiommu_close(d);
 	uiommu_close(g);
 	uiommu_close(c);

@@ -26,6 +26,16 @@
  * resolved against the working
  * directory are not redirected.
  *
+ * The kernel's per-thread fault-injection file (tools/fail_nth.c):
+ * /proc/thread-self/fail-nth, /proc/self/fail-nth and
+ * /proc/self/task/TID/fail-nth (or the pid's own number for self) open
+ * through the open family; read, pread, write, pwrite, lseek and close on
+ * them are served there, over uiommu's per-thread fail-the-Nth switch;
+ * so are the debugfs attributes of fault injection uiommu has
+ * (/sys/kernel/debug/failslab/ignore-gfp-wait, ...: opendir of
+ * /sys/kernel/debug and its fail* directories, and opens of the attributes
+ * by path or relative to such a directory's fd).
+ *
  * Signals: sigaction, signal, bsd_signal, sysv_signal, sigset for SIGSEGV
  * and SIGBUS go through mmio_trap_sigaction(), so that a program's handler
  * is chained behind the trap handler of trapped MMIO and cannot displace
@@ -80,6 +90,8 @@
 #include <uiommu/uapi.h>
 #include "system/system.h"
 #include "vfio/vfio_device.h"
+
+#include "fail_nth.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -300,7 +312,7 @@ static void dev_node_fix(const char *path, struct stat *st)
  * does not matter): ours, or the C library's with the mode it may take.
  * args names the params for the C library's call.
  */
-#define DEFINE_OPEN(name, params, args)                            \
+#define DEFINE_OPEN(name, params, args, dir)                       \
 	EXPORT int name(UNPAREN params, int flags, ...)            \
 	{                                                          \
 		va_list ap;                                        \
@@ -310,7 +322,12 @@ static void dev_node_fix(const char *path, struct stat *st)
 		mode = va_mode(flags, ap);                         \
 		va_end(ap);                                        \
 		char __buf[PATH_MAX];                              \
+		pid_t __tid;                                       \
                                                                    \
+		if (!in_lib && fail_nth_path(path, &__tid))        \
+			return fail_nth_open(__tid, flags);        \
+		if (!in_lib && fault_attr_path(dir, path))         \
+			return fault_attr_open(dir, path, flags);  \
 		if (our_path(path))                                \
 			return our_open(path, flags);              \
 		path = view_path(path, __buf, open_writes(flags)); \
@@ -320,10 +337,10 @@ static void dev_node_fix(const char *path, struct stat *st)
 		return real_##name(UNPAREN args, flags, mode);     \
 	}
 
-DEFINE_OPEN(open, (const char *path), (path))
-DEFINE_OPEN(open64, (const char *path), (path))
-DEFINE_OPEN(openat, (int dirfd, const char *path), (dirfd, path))
-DEFINE_OPEN(openat64, (int dirfd, const char *path), (dirfd, path))
+DEFINE_OPEN(open, (const char *path), (path), AT_FDCWD)
+DEFINE_OPEN(open64, (const char *path), (path), AT_FDCWD)
+DEFINE_OPEN(openat, (int dirfd, const char *path), (dirfd, path), dirfd)
+DEFINE_OPEN(openat64, (int dirfd, const char *path), (dirfd, path), dirfd)
 
 /* the fortified variants (-D_FORTIFY_SOURCE) */
 EXPORT int __open_2(const char *path, int flags);
@@ -352,6 +369,8 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 
 EXPORT int close(int fd)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_close(fd);
 	if (ours(fd))
 		return IN_LIB(uiommu_close(fd));
 	REAL(close);
@@ -380,6 +399,8 @@ static ssize_t our_rw(int fd, void *buf, size_t n, off_t off, bool write)
 
 EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_pread(fd, buf, n, off);
 	if (ours(fd))
 		return our_rw(fd, buf, n, off, false);
 	REAL(pread);
@@ -388,6 +409,8 @@ EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 
 EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_pread(fd, buf, n, off);
 	if (ours(fd))
 		return our_rw(fd, buf, n, off, false);
 	REAL(pread64);
@@ -412,6 +435,8 @@ EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_pwrite(fd, buf, n, off);
 	if (ours(fd))
 		return our_rw(fd, (void *)buf, n, off, true);
 	REAL(pwrite);
@@ -420,6 +445,8 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_pwrite(fd, buf, n, off);
 	if (ours(fd))
 		return our_rw(fd, (void *)buf, n, off, true);
 	REAL(pwrite64);
@@ -434,6 +461,8 @@ static ssize_t our_rw_pos(int fd, void *buf, size_t n, bool write)
 
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_read(fd, buf, n);
 	if (ours(fd))
 		return our_rw_pos(fd, buf, n, false);
 	REAL(read);
@@ -448,6 +477,8 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_write(fd, buf, n);
 	if (ours(fd))
 		return our_rw_pos(fd, (void *)buf, n, true);
 	REAL(write);
@@ -456,6 +487,8 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 
 EXPORT off_t lseek(int fd, off_t off, int whence)
 {
+	if (fail_nth_fd(fd))
+		return fail_nth_lseek(fd, off, whence);
 	if (ours(fd))
 		return IN_LIB(uiommu_lseek(fd, off, whence));
 	REAL(lseek);
@@ -829,7 +862,13 @@ EXPORT char *canonicalize_file_name(const char *path)
 EXPORT DIR *opendir(const char *path)
 {
 	char buf[PATH_MAX];
+	const char *fa;
 
+	fa = in_lib ? NULL : fault_attr_dir(path, buf, sizeof(buf));
+	if (fa) {
+		REAL(opendir);
+		return real_opendir(fa);
+	}
 	path = view_path(path, buf, false);
 	if (!path)
 		return NULL;
