@@ -19,9 +19,11 @@
  * kernel would: /sys/devices/pci0000:00/BDF, not the tree's), opendir and
  * scandir.  readdir, fstat and openat relative to a directory fd work on
  * the tree itself.  The view is read-only: opening one of its files for
- * writing, or access(W_OK), is EACCES.  stat of /dev/vfio/vfio and
- * /dev/vfio/N reports the character devices they are (misc 10:196; the
- * groups on a dynamic major; /dev/iommu misc 10:123).  Relative paths resolved against the working
+ * writing, or access(W_OK), is EACCES.  stat of /dev/vfio/vfio,
+ * /dev/vfio/N, /dev/vfio/devices/vfioN and /dev/iommu reports the
+ * character devices they are (misc 10:196; the groups and the device
+ * cdevs on dynamic majors; /dev/iommu misc 10:123).  Relative paths
+ * resolved against the working
  * directory are not redirected.
  *
  * The kernel's per-thread fault-injection file (tools/fail_nth.c):

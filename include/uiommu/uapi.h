@@ -79,12 +79,14 @@ UIOMMU_API int uiommu_system_exit(void);
 /* Is fd one of ours (open, and returned by uiommu_open or a
  * VFIO_GROUP_GET_DEVICE_FD)? */
 UIOMMU_API bool uiommu_fd_is_ours(int fd);
-/* Is path one of ours (it starts with /dev/vfio/, or is /dev/iommu)? */
+/* Is path one of ours (it starts with /dev/vfio/ but is not the directory
+ * /dev/vfio/devices, or is /dev/iommu)? */
 UIOMMU_API bool uiommu_path_is_ours(const char *path);
 
 /*
- * open(2) of /dev/vfio/vfio (a new container), /dev/vfio/N (group N) or
- * /dev/iommu (a new iommufd context).
+ * open(2) of /dev/vfio/vfio (a new container), /dev/vfio/N (group N),
+ * /dev/vfio/devices/vfioN (device N's cdev, unusable until
+ * VFIO_DEVICE_BIND_IOMMUFD) or /dev/iommu (a new iommufd context).
  * Returns the fd, or -1 with errno: ENOENT (not a path of ours, no such
  * group), EBUSY (the group is open), ENOMEM, ENODEV (no system could be
  * built).

@@ -209,10 +209,13 @@ int uiommu_reset_stats(unsigned int iommu)
 
 bool uiommu_path_is_ours(const char *path)
 {
-	return path && (!strncmp(path, "/dev/vfio/", 10) || !strcmp(path, "/dev"
-									  "/iom"
-									  "m"
-									  "u"));
+	if (!path)
+		return false;
+	/* the cdevs' directory is the view's, as /dev/vfio itself */
+	if (!strcmp(path, "/dev/vfio/devices") || !strcmp(path, "/dev/vfio/"
+								"devices/"))
+		return false;
+	return !strncmp(path, "/dev/vfio/", 10) || !strcmp(path, "/dev/iommu");
 }
 
 bool uiommu_fd_is_ours(int fd)

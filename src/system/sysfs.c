@@ -27,7 +27,13 @@
  *   sys/kernel/iommu_groups/N/         devices/<dev> links, type,
  *                                      reserved_regions
  *   sys/module/vfio, vfio_pci, vfio_iommu_type1   parameters as 6.1 has
- *   dev/vfio/vfio, dev/vfio/N, dev/iommu (iommufd)
+ *   <device dir>/vfio-dev/vfioI/       a registered device's cdev (6.12's
+ *                                      class device: dev, uevent; links
+ *                                      device, subsystem), I its index
+ *   sys/class/vfio-dev/vfioI -> ../../devices/<device dir>/vfio-dev/vfioI
+ *   sys/dev/char/242:I       -> the same (only the cdevs' entries: the
+ *                               host's other /sys/dev/char stays)
+ *   dev/vfio/vfio, dev/vfio/N, dev/vfio/devices/vfioI, dev/iommu (iommufd)
  *
  * Attribute formats are the kernel's: ids "0x%04x\n", class "0x%06x\n",
  * revision "0x%02x\n", resource one "0x%016llx 0x%016llx 0x%016llx\n"
@@ -523,6 +529,34 @@ static int resv_cmp(const void *a, const void *b)
 
 /* The group's reserved regions, its devices' merged as the kernel merges
  * them (overlapping or adjacent regions of one type become one). */
+/* A registered device's cdev: its class device under the device's
+ * directory and in /sys/class/vfio-dev, and its /dev node. */
+static void render_cdev(struct render *r, const struct machine_device *d)
+{
+	int index = vfio_device_index(d->vdev);
+	char dir[PATH_MAX], text[128], link[PATH_MAX + 64];
+
+	if (index < 0)
+		return; /* not a VFIO device */
+	device_dir(d, dir, sizeof(dir));
+#define CDEV "sys/%s/vfio-dev/vfio%d/"
+	snprintf(text, sizeof(text), "%d:%d\n", SYSFS_VFIO_DEVICE_MAJOR, index);
+	put(r, text, CDEV "dev", dir, index);
+	snprintf(text, sizeof(text),
+		 "MAJOR=%d\nMINOR=%d\nDEVNAME=vfio/devices/vfio%d\n",
+		 SYSFS_VFIO_DEVICE_MAJOR, index, index);
+	put(r, text, CDEV "uevent", dir, index);
+	snprintf(link, sizeof(link), "../../../%s", device_name(d));
+	put_link(r, link, CDEV "device", dir, index);
+	put_link(r, "../../../../../class/vfio-dev", CDEV "subsystem", dir,
+		 index);
+#undef CDEV
+	snprintf(link, sizeof(link), "../../%s/vfio-dev/vfio%d", dir, index);
+	put_link(r, link, "sys/class/vfio-dev/vfio%d", index);
+	put_link(r, link, "sys/dev/char/%d:%d", SYSFS_VFIO_DEVICE_MAJOR, index);
+	put(r, "", "dev/vfio/devices/vfio%d", index);
+}
+
 static void render_resv(struct render *r, const struct machine *m, int group)
 {
 	struct iommu_resv_region
@@ -693,6 +727,7 @@ int sysfs_render(const struct machine *m, const char *top)
 			render_pci(&r, m, k);
 		else
 			render_platform(&r, &m->devices[k]);
+		render_cdev(&r, &m->devices[k]);
 	}
 	render_groups(&r, m);
 	render_smmus(&r, m);
@@ -732,6 +767,7 @@ static bool in_fixed_view(const char *path)
 		"/sys/module/vfio",
 		"/sys/module/vfio_pci",
 		"/sys/module/vfio_iommu_type1",
+		"/sys/class/vfio-dev",
 		"/dev/vfio",
 		"/dev/iommu",
 	};
@@ -742,9 +778,20 @@ static bool in_fixed_view(const char *path)
 	return false;
 }
 
+/* /sys/dev/char/<vfio-dev major>:<minor>, the prefix of the cdevs' links
+ * by device number (the host's other entries stay the host's) */
+static bool in_dev_char(const char *path)
+{
+	char prefix[32];
+	int n = snprintf(prefix, sizeof(prefix),
+			 "/sys/dev/char/%d:", SYSFS_VFIO_DEVICE_MAJOR);
+
+	return !strncmp(path, prefix, (size_t)n);
+}
+
 bool sysfs_maybe_in_view(const char *path)
 {
-	return in_fixed_view(path) ||
+	return in_fixed_view(path) || in_dev_char(path) ||
 	       !strncmp(path, "/sys/devices/platform/", 22);
 }
 
@@ -754,6 +801,17 @@ bool sysfs_in_view(const struct machine *m, const char *path)
 
 	if (in_fixed_view(path))
 		return true;
+	if (in_dev_char(path)) {
+		for (unsigned int k = 0; k < m->nr_devices; k++) {
+			int index = vfio_device_index(m->devices[k].vdev);
+
+			snprintf(prefix, sizeof(prefix), "/sys/dev/char/%d:%d",
+				 SYSFS_VFIO_DEVICE_MAJOR, index);
+			if (index >= 0 && under(path, prefix))
+				return true;
+		}
+		return false;
+	}
 	if (strncmp(path, "/sys/devices/platform/", 22))
 		return false;
 	for (unsigned int i = 0; i < m->nr_iommus; i++) {
@@ -788,6 +846,19 @@ int sysfs_dev_node(const struct machine *m, const char *path, mode_t *mode,
 		*mode = S_IFCHR | 0660;
 		*rdev = makedev(SYSFS_VFIO_MISC_MAJOR, SYSFS_IOMMUFD_MINOR);
 		return 0;
+	}
+	if (!strncmp(path, "/dev/vfio/devices/", 18)) {
+		int index = vfio_cdev_parse_name(path + 18);
+
+		for (unsigned int k = 0; index >= 0 && k < m->nr_devices; k++) {
+			if (vfio_device_index(m->devices[k].vdev) == index) {
+				*mode = S_IFCHR | 0600;
+				*rdev = makedev(SYSFS_VFIO_DEVICE_MAJOR,
+						(unsigned int)index);
+				return 0;
+			}
+		}
+		return -ENOENT;
 	}
 	if (strncmp(path, "/dev/vfio/", 10) || !path[10])
 		return -ENOENT;

@@ -143,6 +143,9 @@ int system_create(const char *topology, struct uiommu_system **out);
 #define SYSFS_VFIO_MISC_MINOR  196
 #define SYSFS_IOMMUFD_MINOR    123 /* /dev/iommu: a dynamic misc minor */
 #define SYSFS_VFIO_GROUP_MAJOR 243 /* the groups' (a dynamic major) */
+/* the device cdevs' ("vfio-dev", the next dynamic major: vfio_init
+ * allocates it right after the groups' region) */
+#define SYSFS_VFIO_DEVICE_MAJOR 242
 
 /* Render m into top (an existing empty directory): top/sys, top/dev/vfio.
  * 0 or a negative errno (what was rendered stays: sysfs_remove it). */
@@ -151,15 +154,18 @@ int sysfs_render(const struct machine *m, const char *top);
 int sysfs_remove(const char *top);
 /* Whether an absolute, normalized path is one the view serves (its
  * prefixes: /sys/bus/pci, /sys/devices/pci0000:00, /sys/kernel/iommu_groups,
- * /sys/module/vfio, vfio_pci and vfio_iommu_type1, /sys/devices/platform/
- * NAME of the SMMUs and platform devices, /dev/vfio, /dev/iommu). */
+ * /sys/module/vfio, vfio_pci and vfio_iommu_type1, /sys/class/vfio-dev,
+ * /sys/dev/char/MAJ:N of the device cdevs,
+ * /sys/devices/platform/NAME of the SMMUs and platform devices,
+ * /dev/vfio, /dev/iommu). */
 bool sysfs_in_view(const struct machine *m, const char *path);
 /* Whether path may be in some machine's view (what sysfs_in_view answers
  * without looking at the machine: the fixed prefixes, or a platform
  * device's directory): false means the system need not be built. */
 bool sysfs_maybe_in_view(const char *path);
-/* For /dev/vfio/vfio, /dev/iommu and /dev/vfio/N of m's groups: the mode and device
- * number a stat reports; -ENOENT for any other path. */
+/* For /dev/vfio/vfio, /dev/iommu, /dev/vfio/N of m's groups and
+ * /dev/vfio/devices/vfioN of its devices' cdevs: the mode and device number
+ * a stat reports; -ENOENT for any other path. */
 int sysfs_dev_node(const struct machine *m, const char *path, mode_t *mode,
 		   dev_t *rdev);
 /* Re-render a dynamic attribute (config, enable) when rel (relative to

@@ -3,7 +3,8 @@
  * The VFIO core: device registration and the character-device front
  * (containers, groups, device fds) that routes ioctls to the type1 backend
  * and to device drivers.  A device driver (src/devices/) fills in a
- * struct vfio_device and registers it; its group appears as /dev/vfio/N.
+ * struct vfio_device and registers it; its group appears as /dev/vfio/N,
+ * the device itself as /dev/vfio/devices/vfioN (its cdev, device_cdev.c).
  */
 #ifndef UIOMMU_VFIO_DEVICE_H
 #define UIOMMU_VFIO_DEVICE_H
@@ -17,6 +18,7 @@ extern "C" {
 
 struct vfio_device;
 struct mm_place;
+struct iommufd_device;
 
 /* What a device driver provides (the kernel's vfio_device_ops). */
 struct vfio_device_ops {
@@ -82,6 +84,12 @@ struct vfio_device {
 	/* private to the VFIO core */
 	struct vfio_group *group;
 	unsigned int open_count;
+	/* vfio.lock; the cdev (device_cdev.c): its index while registered,
+	 * its open cdev files, and its iommufd binding */
+	int index;
+	unsigned int cdev_files;
+	struct iommufd_device *iommufd_device;
+	bool iommufd_attached;
 	struct vfio_device *next;
 };
 
@@ -98,8 +106,15 @@ int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr, int num_irqs,
 /* Register a device whose dev is probed: its IOMMU group becomes the VFIO
  * group numbered group_nr (/dev/vfio/<group_nr>). */
 int vfio_register_group_dev(struct vfio_device *vdev, int group_nr);
-/* -EBUSY while the device or its group is open. */
+/* -EBUSY while the device, its group or one of its cdev files is open. */
 int vfio_unregister_group_dev(struct vfio_device *vdev);
+/* The index of a registered device's cdev, /dev/vfio/devices/vfio<index>
+ * (the lowest free one at registration, as the kernel's), or -ENODEV. */
+int vfio_device_index(const struct vfio_device *vdev);
+/* The index a cdev's name "vfio<N>" (under /dev/vfio/devices/) gives: N
+ * as the kernel names it (decimal, no leading zero), or -ENOENT for any
+ * other name. */
+int vfio_cdev_parse_name(const char *name);
 
 /* The fd front (uiommu_open and friends call these). */
 int vfio_fops_open(struct mm *mm, const char *path, int flags);

@@ -8,13 +8,17 @@
  *
  * Data model:
  *  - A struct vfio_file stands for one open file (the kernel's struct
- *    file): a container, a group, a device or a lower layer's file.  It
- *    is reference counted: its fd table entry holds one reference, every
- *    call in flight on it one, and every device file one on the file of
- *    its group (6.1's vfio_device_assign_container takes the group's
- *    opened_file).  The last reference releases it as the file's release
- *    op would; close() only drops the table's reference and frees the fd
- *    number at once.
+ *    file): a container, a group, a device (either from its group,
+ *    GET_DEVICE_FD, or from its cdev /dev/vfio/devices/vfioN, then with
+ *    the cdev's state, df: device_cdev.c; such a file holds no group
+ *    file, and its group stays closed while it binds the device:
+ *    cdev_device_open_cnt) or a lower layer's file.  It is reference
+ *    counted: its fd table entry holds one reference, every call in
+ *    flight on it one, and every device file one on the file of its group
+ *    (6.1's vfio_device_assign_container takes the group's opened_file).
+ *    The last reference releases it as the file's release op would;
+ *    close() only drops the table's reference and frees the fd number at
+ *    once.
  *  - A struct vfio_group stands for one IOMMU group with registered
  *    devices; it has at most one open file at a time (opened_file).
  *    Setting its container links it on the container's group list and,
@@ -69,6 +73,7 @@
 
 #include "lib/internal.h"
 #include "lib/uaccess.h"
+#include "vfio/device_cdev.h"
 #include "vfio/type1_internal.h"
 
 /* The x86-64 user address limit (4-level paging) that access_ok and
@@ -79,8 +84,6 @@
 /* the file mode bits of OPEN_FMODE() */
 #define VFIO_FMODE_READ	 1u
 #define VFIO_FMODE_WRITE 2u
-
-#define ENOIOCTLCMD 515 /* the kernel's "not mine", never returned */
 
 struct vfio_container {
 	unsigned int refs;	   /* vfio.lock: its file, its groups */
@@ -100,6 +103,7 @@ struct vfio_group {
 	struct vfio_container *container;  /* vfio.lock */
 	struct vfio_group *container_next; /* vfio.lock */
 	unsigned int container_users;	   /* vfio.lock */
+	unsigned int cdev_device_open_cnt; /* vfio.lock: bound by cdev */
 	struct vfio_group *next;	   /* vfio.lock */
 };
 
@@ -126,6 +130,9 @@ struct vfio_file {
 			void *priv;
 		} ext; /* VFIO_FILE_OPS */
 	};
+	/* a device's cdev file: its binding (device_cdev.c); NULL for a
+	 * device file of the group path */
+	struct vfio_device_file *df;
 	unsigned int refs; /* vfio.lock */
 	_Atomic off_t pos; /* read/write file position (f_pos) */
 };
@@ -274,6 +281,11 @@ static void file_put_locked(struct vfio_file *f)
 		break;
 	case VFIO_FILE_DEVICE:
 		vdev = f->device;
+		if (f->df) { /* vfio_df_unbind_iommufd */
+			vfio_cdev_release(f->df);
+			vdev->cdev_files--;
+			break;
+		}
 		g = vdev->group;
 		if (vdev->open_count == 1 && vdev->ops->close_device)
 			vdev->ops->close_device(vdev);
@@ -328,6 +340,21 @@ static struct vfio_group *group_find(int nr)
 	return NULL;
 }
 
+/* Unlink a group without devices from vfio.groups and free it. */
+static void group_free(struct vfio_group *g)
+{
+	struct vfio_group **pg;
+
+	lockdep_assert_held(&vfio.lock);
+
+	for (pg = &vfio.groups; *pg; pg = &(*pg)->next)
+		if (*pg == g) {
+			*pg = g->next;
+			break;
+		}
+	ui_free(g);
+}
+
 int vfio_register_group_dev(struct vfio_device *vdev, int group_nr)
 {
 	struct iommu_group *ig;
@@ -364,6 +391,17 @@ int vfio_register_group_dev(struct vfio_device *vdev, int group_nr)
 		ret = -EBUSY;
 		goto out;
 	}
+	ret = vfio_device_index_alloc(); /* a group made above stays empty */
+	if (ret < 0) {
+		if (!g->devices)
+			group_free(g);
+		goto out;
+	}
+	vdev->index = ret;
+	ret = 0;
+	vdev->cdev_files = 0;
+	vdev->iommufd_device = NULL;
+	vdev->iommufd_attached = false;
 	vdev->group = g;
 	vdev->open_count = 0;
 	vdev->next = g->devices;
@@ -375,34 +413,67 @@ out:
 
 int vfio_unregister_group_dev(struct vfio_device *vdev)
 {
-	struct vfio_group *g = vdev->group, **pg;
+	struct vfio_group *g = vdev->group;
 	struct vfio_device **pd;
 	int ret = 0;
 
 	if (!g)
 		return -EINVAL;
 	mutex_lock(&vfio.lock);
-	if (g->opened_file || vdev->open_count) {
+	if (g->opened_file || vdev->open_count || vdev->cdev_files) {
 		ret = -EBUSY;
 		goto out;
 	}
+	vfio_device_index_free(vdev->index);
 	for (pd = &g->devices; *pd; pd = &(*pd)->next)
 		if (*pd == vdev) {
 			*pd = vdev->next;
 			break;
 		}
 	vdev->group = NULL;
-	if (!g->devices) {
-		for (pg = &vfio.groups; *pg; pg = &(*pg)->next)
-			if (*pg == g) {
-				*pg = g->next;
-				break;
-			}
-		ui_free(g);
-	}
+	if (!g->devices)
+		group_free(g);
 out:
 	mutex_unlock(&vfio.lock);
 	return ret;
+}
+
+int vfio_device_index(const struct vfio_device *vdev)
+{
+	int index = -ENODEV;
+
+	mutex_lock(&vfio.lock);
+	if (vdev->group)
+		index = vdev->index;
+	mutex_unlock(&vfio.lock);
+	return index;
+}
+
+/* ---- for the device cdev (device_cdev.c) ---------------------------------------------- */
+
+struct mutex *vfio_core_lock(void)
+{
+	return &vfio.lock;
+}
+
+int vfio_device_block_group(struct vfio_device *vdev)
+{
+	struct vfio_group *g = vdev->group;
+
+	lockdep_assert_held(&vfio.lock);
+
+	if (g->opened_file)
+		return -EBUSY;
+	g->cdev_device_open_cnt++;
+	return 0;
+}
+
+void vfio_device_unblock_group(struct vfio_device *vdev)
+{
+	lockdep_assert_held(&vfio.lock);
+
+	WARN_ON(!vdev->group->cdev_device_open_cnt);
+	vdev->group->cdev_device_open_cnt--;
 }
 
 /* ---- containers ---------------------------------------------------------------------- */
@@ -827,6 +898,11 @@ static int open_group(const char *nrstr, unsigned int mode)
 		fd = -ENOENT;
 		goto out;
 	}
+	/* not while a device of it is bound through its cdev */
+	if (g->cdev_device_open_cnt) {
+		fd = -EBUSY;
+		goto out;
+	}
 	/* one file at a time: a device file keeps a closed group's */
 	if (g->opened_file) {
 		fd = -EBUSY;
@@ -844,6 +920,51 @@ static int open_group(const char *nrstr, unsigned int mode)
 		goto out;
 	}
 	g->opened_file = f;
+out:
+	mutex_unlock(&vfio.lock);
+	return fd;
+}
+
+/*
+ * vfio_device_fops_cdev_open, after the lookup of devices/<name> (-ENOENT
+ * for a name no registered device has): the file's state (-ENOMEM).  The
+ * file keeps the device registered.
+ */
+static int open_device_cdev(const char *name, unsigned int mode)
+{
+	int index = vfio_cdev_parse_name(name), fd;
+	struct vfio_device *vdev = NULL;
+	struct vfio_file *f;
+	struct vfio_group *g;
+
+	if (index < 0)
+		return index;
+	mutex_lock(&vfio.lock);
+	for (g = vfio.groups; g && !vdev; g = g->next)
+		for (vdev = g->devices; vdev; vdev = vdev->next)
+			if (vdev->index == index)
+				break;
+	if (!vdev) {
+		fd = -ENOENT;
+		goto out;
+	}
+	f = file_alloc(VFIO_FILE_DEVICE, mode);
+	if (f)
+		f->df = vfio_cdev_file_alloc(vdev);
+	if (!f || !f->df) {
+		if (f)
+			ui_free(f);
+		fd = -ENOMEM;
+		goto out;
+	}
+	f->device = vdev;
+	fd = file_install(f);
+	if (fd < 0) {
+		vfio_cdev_release(f->df);
+		ui_free(f);
+		goto out;
+	}
+	vdev->cdev_files++;
 out:
 	mutex_unlock(&vfio.lock);
 	return fd;
@@ -944,8 +1065,12 @@ int vfio_fops_open(struct mm *mm, const char *path, int flags)
 		return -1;
 	}
 	path += sizeof(prefix) - 1;
-	ret = !strcmp(path, "vfio") ? open_container(mm, mode)
-				    : open_group(path, mode);
+	if (!strncmp(path, "devices/", 8))
+		ret = open_device_cdev(path + 8, mode);
+	else if (!strcmp(path, "vfio"))
+		ret = open_container(mm, mode);
+	else
+		ret = open_group(path, mode);
 out:
 	if (ret < 0) {
 		errno = -ret;
@@ -1006,7 +1131,9 @@ int vfio_fops_ioctl(int fd, unsigned long request, void *arg)
 		ret = f->ext.ops->ioctl(f->ext.priv, cmd, (unsigned long)arg);
 		break;
 	default:
-		ret = device_ioctl(f->device, cmd, (unsigned long)arg);
+		ret = vfio_cdev_ioctl(f->df, cmd, (unsigned long)arg);
+		if (ret == -ENOIOCTLCMD)
+			ret = device_ioctl(f->device, cmd, (unsigned long)arg);
 		break;
 	}
 out:
@@ -1071,6 +1198,9 @@ static ssize_t file_rw(struct vfio_file *f, void *buf, size_t count, off_t pos,
 
 		return ret;
 	}
+	/* vfio_device_fops_read/write: an unbound cdev file reaches nothing */
+	if (f->df && !vfio_cdev_access_granted(f->df))
+		return -EINVAL;
 	if (write)
 		return vdev->ops->write
 			       ? vdev->ops->write(vdev, buf, count, pos)
@@ -1254,9 +1384,11 @@ void *vfio_fops_mmap_at(struct mm *mm, void *at, size_t len, int prot,
 		ret = -EINVAL;
 		goto out;
 	}
-	/* vfio_device_fops_mmap, then the driver's VM_SHARED check */
+	/* vfio_device_fops_mmap (an unbound cdev file reaches nothing), then
+	 * the driver's VM_SHARED check */
 	ret = -EINVAL;
-	if ((!f->device->ops->mmap && !f->device->ops->mmap_mm) ||
+	if ((f->df && !vfio_cdev_access_granted(f->df)) ||
+	    (!f->device->ops->mmap && !f->device->ops->mmap_mm) ||
 	    !(flags & MAP_SHARED))
 		goto out;
 	/* do_mmap: MAP_FIXED_NOREPLACE implies MAP_FIXED's checks; the
