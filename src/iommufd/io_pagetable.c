@@ -737,6 +737,67 @@ int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 	return iopt_unmap_iova_range(iopt, 0, ULONG_MAX, unmapped);
 }
 
+/*
+ * Split the area holding iova into [iova of the area, iova] and [iova + 1,
+ * last] (6.12's iopt_area_split): both keep the pages (a reference and,
+ * if pinned, a pin user each) and their domains' mappings, which are page
+ * by page once large pages are disabled; with large pages and a domain
+ * the IOPTEs may span the cut: -EINVAL.  An iova at either end of the
+ * area cuts nothing.  iopt->lock held.
+ */
+static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area,
+			   unsigned long iova)
+{
+	unsigned long new_start = iova + 1, align = iopt->iova_alignment;
+	struct iopt_area *rhs;
+	int ret;
+
+	lockdep_assert_held(&iopt->lock);
+	if (iova == area->iova || iova == area->last)
+		return 0;
+	if ((new_start & (align - 1)) ||
+	    ((area->start_byte + (new_start - area->iova)) % PG & (align - 1)))
+		return -EINVAL;
+	if (iopt->nr_domains && !iopt->disable_large_pages)
+		return -EINVAL;
+	rhs = ui_zalloc(sizeof(*rhs));
+	if (!rhs)
+		return -ENOMEM;
+	if (area->pinned) {
+		ret = iopt_pages_pin_get(area->pages); /* pinned: no new pin */
+		if (ret) {
+			ui_free(rhs);
+			return ret;
+		}
+		rhs->pinned = true;
+	}
+	atomic_fetch_add(&area->pages->refs, 1);
+	rhs->pages = area->pages;
+	rhs->iommu_prot = area->iommu_prot;
+	rhs->iova = new_start;
+	rhs->last = area->last;
+	rhs->start_byte = area->start_byte + (new_start - area->iova);
+	area->last = iova; /* the tree's order stays: rhs follows it */
+	RB_INSERT(iopt_area_tree, &iopt->areas, rhs);
+	return 0;
+}
+
+int iopt_cut_iova(struct io_pagetable *iopt, unsigned long *iovas, size_t nr)
+{
+	int ret = 0;
+
+	mutex_lock(&iopt->lock);
+	for (size_t i = 0; i < nr && !ret; i++) {
+		struct iopt_area *area =
+			iopt_area_first(iopt, iovas[i], iovas[i]);
+
+		if (area)
+			ret = iopt_area_split(iopt, area, iovas[i]);
+	}
+	mutex_unlock(&iopt->lock);
+	return ret;
+}
+
 /* ---- allowed and reserved ranges ------------------------------------------------ */
 
 static int range_cmp(const void *a, const void *b)

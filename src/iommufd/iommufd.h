@@ -64,5 +64,14 @@ int iommufd_ctx_from_fd(int fd, struct iommufd_ctx **out);
  * compat container). */
 void iommufd_ctx_get(struct iommufd_ctx *ictx);
 void iommufd_ctx_put(struct iommufd_ctx *ictx);
+/*
+ * The compat IOAS (VFIO's container through iommufd): create makes one
+ * unless one is designated already (a group attaching to the container
+ * does it, as 6.12's vfio_iommufd_compat_attach_ioas); get_id tells its
+ * id, -ENODEV when none.
+ */
+int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx);
+int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx,
+				    uint32_t *out_ioas_id);
 
 #endif /* UIOMMU_IOMMUFD_IOMMUFD_H */

@@ -244,6 +244,9 @@ int iopt_copy_pages(struct io_pagetable *src, struct io_pagetable *dst,
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+/* Split the areas holding iovas[] so that each iova ends one (type1's
+ * unmap of part of a mapping); an iova in no area cuts nothing. */
+int iopt_cut_iova(struct io_pagetable *iopt, unsigned long *iovas, size_t nr);
 int iopt_set_allow_iova(struct io_pagetable *iopt,
 			struct iommu_iova_range *ranges, unsigned int nr);
 /* The usable IOVA ranges (holes of the reserved ranges): up to max in
@@ -278,6 +281,9 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 /* vfio_compat.c */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+/* The VFIO container ioctls on an iommufd file; -ENOTTY: not one. */
+int iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+		       unsigned long arg);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);

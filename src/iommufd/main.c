@@ -19,8 +19,8 @@
  * last user (-EBUSY otherwise: attached, in use by a HWPT, or a device
  * whose driver holds it); an unknown id is -ENOENT.
  *
- * The ioctl dispatch, in 6.12's order: a number outside the table is not
- * ours (-ENOTTY, no compat container here yet), then get_user of the
+ * The ioctl dispatch, in 6.12's order: a number outside the table is a
+ * VFIO container ioctl (vfio_compat.c) or not ours (-ENOTTY), then get_user of the
  * size (-EFAULT), a table entry whose ioctl number is not the command
  * (-ENOTTY), a size below the struct's minimum (-EINVAL), then
  * copy_struct_from_user (-E2BIG for non-zero bytes past what we know,
@@ -384,7 +384,8 @@ static long iommufd_fops_ioctl(void *priv, unsigned int cmd, unsigned long arg)
 
 	if (nr < IOMMUFD_CMD_BASE ||
 	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
-		return -ENOTTY; /* the compat container's, when it comes */
+		return iommufd_vfio_ioctl(ictx, cmd,
+					  arg); /* VFIO's, or -ENOTTY */
 	ucmd.ictx = ictx;
 	ucmd.ubuffer = (void *)arg;
 	ucmd.cmd = &buf;
