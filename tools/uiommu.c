@@ -42,7 +42,9 @@ static void usage(FILE *f)
 		   "scenarios\n"
 		   "      --threads N     I/O threads of the workload "
 		   "scenarios (1)\n"
-		   "  exec [--topology T] [--memlock BYTES] -- PROGRAM [ARGS]\n"
+		   "  exec [--topology T] [--memlock BYTES] "
+		   "[--vfio-container type1|iommufd]\n"
+		   "       -- PROGRAM [ARGS]\n"
 		   "                      run an unmodified VFIO program "
 		   "against "
 		   "uiommu\n"
@@ -59,6 +61,15 @@ static void usage(FILE *f)
 		   "and CAP_IPC_LOCK,\n"
 		   "                      with which pins are charged but "
 		   "never limited\n"
+		   "      --vfio-container type1|iommufd\n"
+		   "                      what /dev/vfio/vfio opens: type1's "
+		   "container (default)\n"
+		   "                      or an iommufd context serving the "
+		   "VFIO container\n"
+		   "                      ioctls, as Linux 6.12's "
+		   "CONFIG_IOMMUFD_VFIO_CONTAINER\n"
+		   "                      (also $UIOMMU_VFIO_CONTAINER; "
+		   "docs/iommufd.md)\n"
 		   "                      $UIOMMU_REPORT=FILE (or -): at exit, "
 		   "the pins and\n"
 		   "                      locked memory left, then after the "
@@ -187,6 +198,7 @@ static int cmd_exec(int argc, char **argv)
 	static const struct option opts[] = {
 		{"topology", required_argument, NULL, 't'},
 		{"memlock", required_argument, NULL, 'm'},
+		{"vfio-container", required_argument, NULL, 'c'},
 		{0},
 	};
 	char preload[4200], env[8400];
@@ -194,13 +206,24 @@ static int cmd_exec(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+t:m:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+t:m:c:", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			setenv("UIOMMU_TOPOLOGY", optarg, 1);
 			break;
 		case 'm':
 			setenv("UIOMMU_MEMLOCK", optarg, 1);
+			break;
+		case 'c':
+			if (strcmp(optarg, "type1") && strcmp(optarg, "iommuf"
+								      "d")) {
+				fprintf(stderr,
+					"uiommu exec: bad --vfio-container "
+					"'%s' (type1 or iommufd)\n",
+					optarg);
+				return 2;
+			}
+			setenv("UIOMMU_VFIO_CONTAINER", optarg, 1);
 			break;
 		default:
 			usage(stderr);

@@ -25,6 +25,7 @@
  *   device NAME iommu=NAME sid=N group=N [type=dma] [stall] [pri] [nosnoop]
  *   device NAME type=ioat bdf=DDDD:BB:DD.F iommu=NAME sid=N group=N
  *          [threaded] [stall] [pri] [nosnoop]
+ *   vfio-container type1|iommufd
  *
  * An iommu is an emulated SMMUv3 with its driver (noncoherent: its table
  * walks and DMA do not snoop CPU caches; threaded: its queues are served
@@ -39,6 +40,11 @@
  * on a thread of its own instead of in the doorbell's store.  Names are
  * unique and shorter than 32 bytes, PCI addresses unique, sid and group
  * fit 16 bits, at most 8 iommus and 32 devices; anything else is -EINVAL.
+ * vfio-container says what /dev/vfio/vfio opens: type1's container (the
+ * default) or an iommufd context serving the VFIO container ioctls
+ * (Linux 6.12's CONFIG_IOMMUFD_VFIO_CONTAINER, docs/iommufd.md "The
+ * compat container"); the UIOMMU_VFIO_CONTAINER environment variable
+ * (uiommu exec --vfio-container) overrides it.
  * Without a topology (and without the UIOMMU_TOPOLOGY environment
  * variable) the system is UIOMMU_DEFAULT_TOPOLOGY: one SMMU, two
  * DMA-engine devices, dma0 in group 0 and dma1 in group 1, and one I/OAT,

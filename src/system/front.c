@@ -8,7 +8,9 @@
  * topology (topology.c: the argument of uiommu_system_init, else
  * $UIOMMU_TOPOLOGY, else UIOMMU_DEFAULT_TOPOLOGY) plus the process's
  * address space (struct mm) that VFIO pins from, made on the machine's
- * memory once the machine is built and destroyed before it.  The topology
+ * memory once the machine is built and destroyed before it; its
+ * vfio-container item (else $UIOMMU_VFIO_CONTAINER, which overrides it)
+ * sets what /dev/vfio/vfio opens while it lives.  The topology
  * is parsed whole before anything is built, so a description with a
  * syntax error builds nothing.  The first uiommu_open()
  * (or any call that needs the system) builds it when uiommu_system_init()
@@ -65,6 +67,7 @@ static void system_free(struct uiommu_system *s)
 {
 	lockdep_assert_held(&sys_lock);
 	view_free(s);
+	vfio_set_container_iommufd(false);
 	mm_destroy(s->mm);
 	machine_destroy(s->machine);
 	ui_free(s);
@@ -74,6 +77,7 @@ int system_create(const char *topology, struct uiommu_system **out)
 {
 	struct uiommu_system *s;
 	struct topology t;
+	const char *env;
 	int ret;
 
 	lockdep_assert_held(&sys_lock);
@@ -84,6 +88,14 @@ int system_create(const char *topology, struct uiommu_system **out)
 	ret = topology_parse(topology, &t);
 	if (ret)
 		return ret;
+	/* uiommu exec --vfio-container overrides the topology's */
+	env = getenv("UIOMMU_VFIO_CONTAINER");
+	if (env && *env) {
+		ret = topology_parse_vfio_container(env,
+						    &t.vfio_container_iommufd);
+		if (ret)
+			return ret;
+	}
 	s = ui_zalloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -93,6 +105,7 @@ int system_create(const char *topology, struct uiommu_system **out)
 	ret = mm_create(s->machine->pm, &s->mm);
 	if (ret)
 		goto err;
+	vfio_set_container_iommufd(t.vfio_container_iommufd);
 	*out = s;
 	return 0;
 

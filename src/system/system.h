@@ -84,11 +84,15 @@ struct topology {
 	unsigned int nr_iommus;
 	struct topology_device devices[TOPOLOGY_MAX_DEVICES];
 	unsigned int nr_devices;
+	bool vfio_container_iommufd; /* vfio-container iommufd */
 };
 
 /* Parse text into t (zeroed first; mem_size left 0).  0, or -EINVAL for a
  * description that breaks the grammar or the limits above, -ENOMEM. */
 int topology_parse(const char *text, struct topology *t);
+/* A vfio-container word: "type1" (false) or "iommufd" (true), else
+ * -EINVAL. */
+int topology_parse_vfio_container(const char *word, bool *iommufd);
 
 struct machine_iommu {
 	struct platform plat; /* memory, this SMMU, its driver */

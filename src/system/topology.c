@@ -10,6 +10,7 @@
  *   device NAME iommu=NAME sid=N group=N [type=dma] [stall] [pri] [nosnoop]
  *   device NAME type=ioat bdf=DDDD:BB:DD.F iommu=NAME sid=N group=N
  *          [threaded] [stall] [pri] [nosnoop]
+ *   vfio-container type1|iommufd
  *
  * A device names an SMMU described before it.  Names are unique within
  * their kind and shorter than TOPOLOGY_NAME_LEN; sid and group fit 16 bits.
@@ -36,6 +37,17 @@ static int find_iommu(const struct topology *t, const char *name)
 		if (!strcmp(t->iommus[i].name, name))
 			return (int)i;
 	return -1;
+}
+
+int topology_parse_vfio_container(const char *word, bool *iommufd)
+{
+	if (!strcmp(word, "type1"))
+		*iommufd = false;
+	else if (!strcmp(word, "iommufd"))
+		*iommufd = true;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 static int parse_uint(const char *v, unsigned long max, unsigned long *out)
@@ -203,6 +215,9 @@ static int parse_item(struct topology *t, char *item)
 		return parse_iommu(t, w, n);
 	if (!strcmp(w[0], "device"))
 		return parse_device(t, w, n);
+	if (!strcmp(w[0], "vfio-container"))
+		return topology_parse_vfio_container(
+			n == 2 ? w[1] : "", &t->vfio_container_iommufd);
 	return -EINVAL;
 }
 

@@ -116,6 +116,14 @@ int vfio_device_index(const struct vfio_device *vdev);
  * other name. */
 int vfio_cdev_parse_name(const char *name);
 
+/*
+ * Which container /dev/vfio/vfio opens: type1's (false, the default) or
+ * an iommufd context serving the VFIO container ioctls (true: 6.12's
+ * CONFIG_IOMMUFD_VFIO_CONTAINER).  Files open keep what they are.
+ */
+void vfio_set_container_iommufd(bool iommufd);
+bool vfio_container_is_iommufd(void);
+
 /* The fd front (uiommu_open and friends call these). */
 int vfio_fops_open(struct mm *mm, const char *path, int flags);
 int vfio_fops_ioctl(int fd, unsigned long request, void *arg);

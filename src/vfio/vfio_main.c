@@ -29,6 +29,17 @@
  *    chose it; the backend goes when the last group leaves.  Its file
  *    and each group in it hold a reference: a container whose fd closed
  *    lives on while groups are in it.
+ *  - The compat container (6.12's CONFIG_IOMMUFD_VFIO_CONTAINER, chosen
+ *    by vfio_set_container_iommufd: the topology's vfio-container item):
+ *    /dev/vfio/vfio opens an iommufd context, the VFIO container ioctls
+ *    are iommufd's (src/iommufd/vfio_compat.c).  SET_CONTAINER with any
+ *    iommufd file (6.12's vfio_group_ioctl_set_container) makes the
+ *    context's compat IOAS and keeps a reference on the context in the
+ *    group (g->iommufd, until UNSET_CONTAINER or the group file's
+ *    release); a device file then binds its device to that context on the
+ *    device's first open and attaches it to the compat IOAS
+ *    (vfio_iommufd_compat_attach_ioas), and unbinds on its last close.
+ *    Such a device file is not counted in container_users.
  *  - A file of a layer below (VFIO_FILE_OPS: /dev/iommu, an iommufd
  *    context) is its struct ui_file_ops and priv (src/lib/file.h): the
  *    front routes ioctl, read and write to the ops without knowing the
@@ -104,6 +115,7 @@ struct vfio_group {
 	struct vfio_group *container_next; /* vfio.lock */
 	unsigned int container_users;	   /* vfio.lock */
 	unsigned int cdev_device_open_cnt; /* vfio.lock: bound by cdev */
+	struct iommufd_ctx *iommufd;	   /* vfio.lock: an iommufd container */
 	struct vfio_group *next;	   /* vfio.lock */
 };
 
@@ -133,6 +145,8 @@ struct vfio_file {
 	/* a device's cdev file: its binding (device_cdev.c); NULL for a
 	 * device file of the group path */
 	struct vfio_device_file *df;
+	/* a group-path device file opened through an iommufd container */
+	bool via_iommufd;
 	unsigned int refs; /* vfio.lock */
 	_Atomic off_t pos; /* read/write file position (f_pos) */
 };
@@ -145,6 +159,7 @@ static struct {
 	unsigned int nr_files;
 	unsigned int live_files; /* files not yet released */
 	struct mm *mm;
+	bool container_iommufd; /* /dev/vfio/vfio is an iommufd context */
 } vfio = {
 	.lock = MUTEX_INITIALIZER("vfio.lock", VFIO_LOCK_CORE),
 	.idle = PTHREAD_COND_INITIALIZER,
@@ -247,6 +262,20 @@ static struct vfio_file *file_get(int fd)
 
 static void group_unset_container(struct vfio_group *g);
 
+/* The device's binding to the compat container's context goes, detached
+ * first (vfio_iommufd_physical_unbind). */
+static void compat_unbind(struct vfio_device *vdev)
+{
+	lockdep_assert_held(&vfio.lock);
+
+	if (vdev->iommufd_attached) {
+		iommufd_device_detach(vdev->iommufd_device);
+		vdev->iommufd_attached = false;
+	}
+	iommufd_device_unbind(vdev->iommufd_device);
+	vdev->iommufd_device = NULL;
+}
+
 /*
  * Drop a reference; the last one releases the file as its fops release
  * would (vfio_fops_release, vfio_group_fops_release,
@@ -274,6 +303,10 @@ static void file_put_locked(struct vfio_file *f)
 		/* no device file is open: each holds this file */
 		if (g->container)
 			group_unset_container(g);
+		if (g->iommufd) {
+			iommufd_ctx_put(g->iommufd);
+			g->iommufd = NULL;
+		}
 		g->opened_file = NULL;
 		break;
 	case VFIO_FILE_OPS:
@@ -289,7 +322,13 @@ static void file_put_locked(struct vfio_file *f)
 		g = vdev->group;
 		if (vdev->open_count == 1 && vdev->ops->close_device)
 			vdev->ops->close_device(vdev);
+		if (vdev->open_count == 1 && f->via_iommufd)
+			compat_unbind(vdev); /* vfio_df_iommufd_unbind */
 		vdev->open_count--;
+		if (f->via_iommufd) {
+			file_put_locked(g->opened_file);
+			break;
+		}
 		/* vfio_device_unassign_container: the group file goes last */
 		WARN_ON(g->container_users <= 1);
 		g->container_users--;
@@ -599,7 +638,7 @@ static long group_get_status(struct vfio_group *g, unsigned long arg)
 		return ret;
 	status.flags = VFIO_GROUP_FLAGS_VIABLE;
 	mutex_lock(&vfio.lock);
-	if (g->container)
+	if (g->container || g->iommufd)
 		status.flags |= VFIO_GROUP_FLAGS_CONTAINER_SET;
 	mutex_unlock(&vfio.lock);
 	return copy_to_user((void *)arg, &status, minsz) ? -EFAULT : 0;
@@ -608,7 +647,9 @@ static long group_get_status(struct vfio_group *g, unsigned long arg)
 /*
  * vfio_group_ioctl_set_container: get_user (-EFAULT), fdget (-EBADF for
  * any fd that is not open, whatever else is wrong), a container already
- * set (-EINVAL), not a container file (-EINVAL), then the attach.
+ * set (-EINVAL), then a container file's attach, or an iommufd file's
+ * compat IOAS (6.12; made unless one is designated), anything else
+ * -EINVAL (6.1's answer: 6.12 says -EBADFD).
  */
 static long group_set_container(struct vfio_group *g, unsigned long arg)
 {
@@ -622,8 +663,16 @@ static long group_set_container(struct vfio_group *g, unsigned long arg)
 	if (!cf && !raw_fd_open(fd))
 		return -EBADF;
 	mutex_lock(&vfio.lock);
-	if (g->container) {
+	if (g->container || g->iommufd) {
 		ret = -EINVAL;
+		goto out;
+	}
+	if (cf && cf->type == VFIO_FILE_OPS && cf->ext.ops == &iommufd_fops) {
+		ret = iommufd_vfio_compat_ioas_create(cf->ext.priv);
+		if (ret)
+			goto out;
+		iommufd_ctx_get(cf->ext.priv);
+		g->iommufd = cf->ext.priv;
 		goto out;
 	}
 	/* an fd that is not ours is open, but not a container */
@@ -634,7 +683,7 @@ static long group_set_container(struct vfio_group *g, unsigned long arg)
 	c = cf->container;
 	while (c->users) /* down_write(&container->group_lock) */
 		mutex_cond_wait(&vfio.idle, &vfio.lock);
-	if (g->container) { /* raced with another SET_CONTAINER */
+	if (g->container || g->iommufd) { /* raced with another SET_CONTAINER */
 		ret = -EINVAL;
 		goto out;
 	}
@@ -661,12 +710,19 @@ static long group_unset(struct vfio_group *g)
 	int ret = 0;
 
 	mutex_lock(&vfio.lock);
-	if (!g->container)
+	if (g->container) {
+		if (g->container_users != 1)
+			ret = -EBUSY; /* device files are open */
+		else
+			group_unset_container(g);
+	} else if (g->iommufd) {
+		/* 6.12: the devices open stay bound (their binding holds
+		 * the context) */
+		iommufd_ctx_put(g->iommufd);
+		g->iommufd = NULL;
+	} else {
 		ret = -EINVAL;
-	else if (g->container_users != 1)
-		ret = -EBUSY; /* device files are open */
-	else
-		group_unset_container(g);
+	}
 	mutex_unlock(&vfio.lock);
 	return ret;
 }
@@ -700,8 +756,11 @@ static int strndup_user_page(unsigned long uaddr, char *buf)
 /*
  * vfio_group_ioctl_get_device_fd: the name (strndup_user), then the device
  * by name (-ENODEV), then a free fd, then vfio_device_open, which needs a
- * container with a backend (-EINVAL).  The device file holds the group
- * file.
+ * container with a backend or an iommufd container (-EINVAL).  Through an
+ * iommufd container (6.12's vfio_df_group_open) the device's first open
+ * binds it to the context, opens the driver, then attaches it to the
+ * compat IOAS (-ENODEV when none is designated any more); each step's
+ * failure undoes the ones before.  The device file holds the group file.
  */
 static long group_get_device_fd(struct vfio_file *gf, unsigned long arg)
 {
@@ -729,7 +788,7 @@ static long group_get_device_fd(struct vfio_file *gf, unsigned long arg)
 		goto out;
 	}
 	/* vfio_device_assign_container */
-	if (!g->container || !g->container->iommu) {
+	if ((!g->container || !g->container->iommu) && !g->iommufd) {
 		ret = -EINVAL;
 		goto out_close;
 	}
@@ -739,27 +798,52 @@ static long group_get_device_fd(struct vfio_file *gf, unsigned long arg)
 		goto out_close;
 	}
 	f->device = vdev;
+	f->via_iommufd = !g->container;
+	if (f->via_iommufd && !vdev->open_count) {
+		/* vfio_df_iommufd_bind */
+		uint32_t devid;
+
+		ret = iommufd_device_bind(g->iommufd, vdev->dev, &devid,
+					  &vdev->iommufd_device);
+		if (ret)
+			goto out_free;
+	}
 	/* vfio_device_open: the driver's open_device on the first open */
 	if (!vdev->open_count && vdev->ops->open_device) {
 		ret = vdev->ops->open_device(vdev);
-		if (ret) {
-			ui_free(f);
-			goto out_close;
-		}
+		if (ret)
+			goto out_unbind;
+	}
+	if (f->via_iommufd && !vdev->open_count) {
+		/* vfio_iommufd_compat_attach_ioas */
+		uint32_t ioas_id;
+
+		ret = iommufd_vfio_compat_ioas_get_id(g->iommufd, &ioas_id);
+		if (!ret)
+			ret = iommufd_device_attach(vdev->iommufd_device,
+						    &ioas_id);
+		if (ret)
+			goto out_close_device;
+		vdev->iommufd_attached = true;
 	}
 	ret = file_install_at(f, fd);
-	if (ret) {
-		if (!vdev->open_count && vdev->ops->close_device)
-			vdev->ops->close_device(vdev);
-		ui_free(f);
-		goto out_close;
-	}
+	if (ret)
+		goto out_close_device;
 	gf->refs++; /* get_file(group->opened_file) */
-	g->container_users++;
+	if (!f->via_iommufd)
+		g->container_users++;
 	vdev->open_count++;
 	mutex_unlock(&vfio.lock);
 	return fd;
 
+out_close_device:
+	if (!vdev->open_count && vdev->ops->close_device)
+		vdev->ops->close_device(vdev);
+out_unbind:
+	if (f->via_iommufd && !vdev->open_count)
+		compat_unbind(vdev);
+out_free:
+	ui_free(f);
 out_close:
 	raw_close(fd);
 out:
@@ -970,6 +1054,23 @@ out:
 	return fd;
 }
 
+void vfio_set_container_iommufd(bool iommufd)
+{
+	mutex_lock(&vfio.lock);
+	vfio.container_iommufd = iommufd;
+	mutex_unlock(&vfio.lock);
+}
+
+bool vfio_container_is_iommufd(void)
+{
+	bool ret;
+
+	mutex_lock(&vfio.lock);
+	ret = vfio.container_iommufd;
+	mutex_unlock(&vfio.lock);
+	return ret;
+}
+
 /* vfio_fops_open */
 static int open_container(struct mm *mm, unsigned int mode)
 {
@@ -1068,7 +1169,8 @@ int vfio_fops_open(struct mm *mm, const char *path, int flags)
 	if (!strncmp(path, "devices/", 8))
 		ret = open_device_cdev(path + 8, mode);
 	else if (!strcmp(path, "vfio"))
-		ret = open_container(mm, mode);
+		ret = vfio_container_is_iommufd() ? open_iommufd(mm, flags)
+						  : open_container(mm, mode);
 	else
 		ret = open_group(path, mode);
 out:
