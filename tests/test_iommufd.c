@@ -244,6 +244,13 @@ static void test_dispatch_order(void **state)
 		*size = sizeof(struct iommu_ioas_alloc) + 8;
 		assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_ALLOC, size),
 				 -EFAULT);
+		/* an older, shorter struct that ends the readable memory is
+		 * read in full: HWPT_ALLOC's 24 required of its 48 bytes */
+		size = (uint32_t *)(pg + PG - 24);
+		memset(size, 0, 24);
+		*size = 24;
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, size),
+				 -ENOENT);
 		munmap(pg, 2 * PG);
 	}
 	/* the VFS's generic requests are answered for this file too */
@@ -287,6 +294,7 @@ static void test_cmd_length(void **state)
 		C(IOMMU_VFIO_IOAS, iommu_vfio_ioas, __reserved),
 		C(IOMMU_HWPT_ALLOC, iommu_hwpt_alloc, __reserved),
 		C(IOMMU_GET_HW_INFO, iommu_hw_info, __reserved),
+		C(IOMMU_HWPT_INVALIDATE, iommu_hwpt_invalidate, __reserved),
 #undef C
 	};
 
@@ -865,6 +873,46 @@ static void test_attach_dma(void **state)
 	assert_int_equal(destroy(f, ioas), 0);
 }
 
+/* An attach whose reserved regions (the SMMU's MSI window) or domain
+ * alignment an existing area breaks is -EADDRINUSE and changes nothing;
+ * with large pages off, the IOAS's alignment is PAGE_SIZE (byte-granular
+ * maps -EINVAL, and turning them off over such an area -EADDRINUSE). */
+static void test_attach_conflicts(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = region(f, 2 * PG, 0);
+	uint32_t ioas = ioas_alloc(f), id, pt;
+	struct iommufd_device *idev;
+	uint64_t iova = MSI_IOVA_BASE, v = 0;
+
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
+			 0);
+	assert_int_equal(map(f, ioas, FIXED_RW, buf, PG, &iova), 0);
+	pt = ioas;
+	assert_int_equal(attach(idev, &pt), -EADDRINUSE);
+	assert_null(iommu_get_domain_for_dev(&f->dev[0]));
+	assert_int_equal(unmap(f, ioas, MSI_IOVA_BASE, PG, NULL), 0);
+	/* a byte-granular area: no 4 KiB domain can take the IOAS */
+	iova = 0x100000 + 10;
+	assert_int_equal(map(f, ioas, FIXED_RW, buf + 10, 100, &iova), 0);
+	pt = ioas;
+	assert_int_equal(attach(idev, &pt), -EADDRINUSE);
+	assert_int_equal(option(f, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+				ioas, &v),
+			 -EADDRINUSE);
+	assert_int_equal(unmap(f, ioas, 0, UINT64_MAX, NULL), 0);
+	v = 0;
+	assert_int_equal(option(f, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+				ioas, &v),
+			 0);
+	iova = 0x100000 + 10;
+	assert_int_equal(map(f, ioas, FIXED_RW, buf + 10, 100, &iova), -EINVAL);
+	/* now it attaches */
+	pt = ioas;
+	assert_int_equal(attach(idev, &pt), 0);
+	iommufd_device_unbind(idev);
+}
+
 /* Two devices of two groups on one IOAS share its auto domain; a
  * domain's iova alignment is the IOAS's while it is attached. */
 static void test_two_devices_share_domain(void **state)
@@ -1151,6 +1199,49 @@ static void test_hwpt_alloc(void **state)
 	assert_int_equal(destroy(f, hwpt), 0);
 	assert_int_equal(destroy(f, np), 0);
 	assert_int_equal(destroy(f, ioas), 0);
+	iommufd_device_unbind(idev);
+}
+
+/* IOMMU_HWPT_INVALIDATE: __reserved -EOPNOTSUPP; entries without a
+ * buffer, of length 0 or past a page, or too many -EINVAL; then no
+ * nested HWPT by that id (none can exist: a paging one is -ENOENT too);
+ * entry_num comes back 0. */
+static void test_hwpt_invalidate(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), id, hwpt;
+	struct iommufd_device *idev;
+	uint8_t entries[64];
+	struct iommu_hwpt_invalidate c = {
+		.size = sizeof(c), .__reserved = 1, .entry_num = 5};
+
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
+			 0);
+	assert_int_equal(hwpt_alloc(f, 0, id, ioas, &hwpt), 0);
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c),
+			 -EOPNOTSUPP);
+	assert_int_equal(c.entry_num, 0);
+	c.__reserved = 0;
+	c.entry_num = 1;
+	c.entry_len = 8;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	c.data_uptr = (uintptr_t)entries;
+	c.entry_len = 0;
+	c.entry_num = 1; /* each answer wrote it back as 0 */
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	c.entry_len = PG + 1;
+	c.entry_num = 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	c.entry_len = 8;
+	c.entry_num = (1u << 19) + 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	c.entry_num = 1;
+	c.hwpt_id = hwpt;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -ENOENT);
+	assert_int_equal(c.entry_num, 0);
+	c.entry_num = 0; /* nothing to do: still the look-up */
+	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -ENOENT);
+	assert_int_equal(destroy(f, hwpt), 0);
 	iommufd_device_unbind(idev);
 }
 
@@ -1482,6 +1573,7 @@ int main(void)
 		T(test_copy_readonly),
 		T(test_rlimit_mode),
 		T(test_attach_dma),
+		T(test_attach_conflicts),
 		T(test_two_devices_share_domain),
 		T(test_bind_ownership),
 		T(test_replace),
@@ -1489,6 +1581,7 @@ int main(void)
 		T(test_close_with_objects),
 		T(test_hwpt_alloc),
 		T(test_get_hw_info),
+		T(test_hwpt_invalidate),
 		T(test_vfio_ioas),
 		T(test_concurrent_map_unmap),
 		T(test_fail_sweep_map),

@@ -158,3 +158,32 @@ out_put:
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return ret;
 }
+
+/* Debian's 6.12 bounds one call (the CPU time of one invalidation) */
+#define IOMMUFD_HWPT_INVALIDATE_ENTRY_NUM_MAX (1u << 19)
+
+/*
+ * IOMMU_HWPT_INVALIDATE: only a nested HWPT has a user-managed cache to
+ * invalidate, and none can be made here (see above), so after the
+ * argument checks the look-up of a nested HWPT fails (-ENOENT, for a
+ * paging HWPT too); entry_num comes back as 0 handled either way.
+ */
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	int ret;
+
+	if (cmd->__reserved)
+		ret = -EOPNOTSUPP;
+	else if (cmd->entry_num &&
+		 (!cmd->data_uptr || !cmd->entry_len ||
+		  cmd->entry_len > IOMMUFD_PAGE_SIZE ||
+		  cmd->entry_num > IOMMUFD_HWPT_INVALIDATE_ENTRY_NUM_MAX))
+		ret = -EINVAL;
+	else
+		ret = -ENOENT; /* iommufd_get_hwpt_nested: no such object */
+	cmd->entry_num = 0;
+	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
+		return -EFAULT;
+	return ret;
+}

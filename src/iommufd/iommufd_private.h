@@ -273,6 +273,7 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 /* vfio_compat.c */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 
 #endif /* UIOMMU_IOMMUFD_IOMMUFD_PRIVATE_H */

@@ -329,6 +329,7 @@ union ucmd_buffer {
 	struct iommu_option option;
 	struct iommu_hwpt_alloc hwpt;
 	struct iommu_vfio_ioas vfio_ioas;
+	struct iommu_hwpt_invalidate invalidate;
 	struct iommu_hw_info info;
 };
 
@@ -368,6 +369,8 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		 __reserved),
 	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
 		 __reserved),
+	IOCTL_OP(IOMMU_HWPT_INVALIDATE, iommufd_hwpt_invalidate,
+		 struct iommu_hwpt_invalidate, __reserved),
 };
 
 static long iommufd_fops_ioctl(void *priv, unsigned int cmd, unsigned long arg)
@@ -384,15 +387,33 @@ static long iommufd_fops_ioctl(void *priv, unsigned int cmd, unsigned long arg)
 		return -ENOTTY; /* the compat container's, when it comes */
 	ucmd.ictx = ictx;
 	ucmd.ubuffer = (void *)arg;
+	ucmd.cmd = &buf;
+	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	/*
+	 * One copy in the common case: the whole known struct read at once
+	 * (the size is its first word).  When that cannot be read (a short
+	 * struct at the end of the user's memory) or the struct is longer,
+	 * the kernel's steps one by one: get_user of the size, then
+	 * copy_struct_from_user; the errno is the same either way.
+	 */
+	if (op->execute && op->ioctl_num == cmd &&
+	    !copy_from_user(&buf, ucmd.ubuffer, op->size)) {
+		memcpy(&ucmd.user_size, &buf, sizeof(ucmd.user_size));
+		if (ucmd.user_size < op->min_size)
+			return -EINVAL;
+		if (ucmd.user_size <= op->size) {
+			memset((uint8_t *)&buf + ucmd.user_size, 0,
+			       op->size - ucmd.user_size);
+			return op->execute(&ucmd);
+		}
+	}
 	if (copy_from_user(&ucmd.user_size, ucmd.ubuffer,
 			   sizeof(ucmd.user_size)))
 		return -EFAULT;
-	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
 	if (!op->execute || op->ioctl_num != cmd)
 		return -ENOTTY;
 	if (ucmd.user_size < op->min_size)
 		return -EINVAL;
-	ucmd.cmd = &buf;
 	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
 				    ucmd.user_size);
 	if (ret)
