@@ -7,7 +7,8 @@
  *
  * Objects and lifetimes:
  *  - struct iopt_pages: one IOAS_MAP's user range, page-aligned outwards,
- *    pinned all at once when it is made (mm_pin_pages, without
+ *    pinned when it is made (mm_pin_pages in batches of at most
+ *    iommufd_test_pin_batch() runs, selftest.c; without
  *    MM_GUP_LONGTERM) and charged as the context's RLIMIT_MODE says: the
  *    user's locked memory (mm_user_lock_acct), the process's locked_vm
  *    (mm_lock_acct) or nothing (CAP_IPC_LOCK).  Every area using it holds
@@ -152,6 +153,7 @@ static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
 			    struct iopt_pages **out)
 {
 	struct iopt_pages *pages;
+	unsigned int batch = iommufd_test_pin_batch(ictx);
 	unsigned long end, done = 0;
 	unsigned int cap = 0;
 	int ret;
@@ -195,11 +197,12 @@ static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
 			pages->runs = runs;
 			cap = ncap;
 		}
+		/* batches no larger than the test interface's limit */
 		n = mm_pin_pages(pages->mm, pages->uptr + done * PG,
 				 pages->npages - done,
 				 writable ? MM_GUP_WRITE : 0,
 				 pages->runs + pages->nr_runs,
-				 cap - pages->nr_runs, &nr);
+				 min(cap - pages->nr_runs, batch), &nr);
 		if (n < 0) {
 			ret = (int)n;
 			goto err;

@@ -94,6 +94,8 @@ struct iommufd_ctx {
 	enum iopt_account_mode account_mode; /* lock; only with no objects */
 	bool cap_sys_resource;		     /* immutable: at open */
 	struct iommufd_ioas *vfio_ioas;	     /* lock: IOMMU_VFIO_IOAS's */
+	/* IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT's bytes (selftest.c) */
+	_Atomic uint32_t temp_memory_limit;
 };
 
 /* A pinned, page-aligned range of user memory. */
@@ -275,5 +277,9 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
+/* selftest.c: IOMMU_TEST_CMD */
+int iommufd_test(struct iommufd_ucmd *ucmd);
+/* The most runs one mm_pin_pages call of an IOAS_MAP may take. */
+unsigned int iommufd_test_pin_batch(struct iommufd_ctx *ictx);
 
 #endif /* UIOMMU_IOMMUFD_IOMMUFD_PRIVATE_H */

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * IOMMU_TEST_CMD (src/iommufd/selftest.c), the kernel's iommufd test
+ * interface that Linux 6.12's tools/testing/selftests/iommu drive (issue
+ * 15: "the kernel's own selftests pass under uiommu exec"): the command's
+ * dispatch (one ioctl number, the op in the struct, unknown op
+ * -EOPNOTSUPP), MD_CHECK_REFS (every page of a user range pinned exactly
+ * refs times, -EIO otherwise; alignment -EINVAL) and SET_TEMP_MEMORY_LIMIT
+ * (the pinning path's batch size; below one element -EINVAL; the
+ * context's own value).
+ */
+#include "helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uiommu/base.h>
+#include "devices/devices.h"
+#include "hw/hw.h"
+#include "iommu/iommu.h"
+#include "iommufd/iommufd.h"
+#include "iommufd/iommufd_private.h"
+#include "iommufd/iommufd_test_uapi.h"
+#include "iommufd/iommufd_uapi.h"
+#include "vfio/vfio.h"
+#include "vfio/vfio_device.h"
+
+#define PG 4096UL
+#define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+
+struct fx {
+	struct platform *p;
+	struct mm *mm;
+	int fd;
+};
+
+static int setup(void **state)
+{
+	struct platform_config pcfg = {.mem_size = 1ULL << 30};
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_int_equal(platform_create(&pcfg, &f->p), 0);
+	assert_int_equal(mm_create(f->p->pm, &f->mm), 0);
+	f->fd = vfio_fops_open(f->mm, "/dev/iommu", O_RDWR);
+	assert_true(f->fd >= 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(vfio_fops_close(f->fd), 0);
+	assert_int_equal(mm_check_invariants(f->mm, stderr), 0);
+	mm_destroy(f->mm);
+	assert_int_equal(
+		mem_check_invariants(f->p->pm, PHYS_OWNER_KERNEL, stderr), 0);
+	platform_destroy(f->p);
+	free(f);
+	return 0;
+}
+
+static int ioctl_err(int fd, unsigned long cmd, void *arg)
+{
+	errno = 0;
+	if (vfio_fops_ioctl(fd, cmd, arg) == 0)
+		return 0;
+	return -errno;
+}
+
+static uint32_t ioas_alloc(struct fx *f)
+{
+	struct iommu_ioas_alloc a = {.size = sizeof(a)};
+
+	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_ALLOC, &a), 0);
+	return a.out_ioas_id;
+}
+
+static uint64_t map(struct fx *f, uint32_t ioas, const void *va, uint64_t len)
+{
+	struct iommu_ioas_map m = {.size = sizeof(m),
+				   .flags = RW,
+				   .ioas_id = ioas,
+				   .user_va = (uintptr_t)va,
+				   .length = len};
+
+	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_MAP, &m), 0);
+	return m.iova;
+}
+
+static void unmap(struct fx *f, uint32_t ioas, uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap u = {.size = sizeof(u),
+				     .ioas_id = ioas,
+				     .iova = iova,
+				     .length = len};
+
+	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_UNMAP, &u), 0);
+}
+
+static int check_refs(struct fx *f, const void *va, uint64_t len, uint32_t refs)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_MD_CHECK_REFS,
+				   .check_refs = {.length = len,
+						  .uptr = (uintptr_t)va,
+						  .refs = refs}};
+
+	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+}
+
+static int set_limit(struct fx *f, uint32_t limit)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+				   .memory_limit = {.limit = limit}};
+
+	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+}
+
+static uint64_t pin_calls(struct fx *f)
+{
+	struct mm_stats st;
+
+	mm_get_stats(f->mm, &st);
+	return st.pin_calls;
+}
+
+/* The command: _IO(';', 0x80 + 32), the struct's size up to `last` at
+ * least (-EINVAL), zero bytes past it accepted, non-zero -E2BIG; an op
+ * it does not know -EOPNOTSUPP. */
+static void test_dispatch(void **state)
+{
+	struct fx *f = *state;
+	struct {
+		struct iommu_test_cmd c;
+		uint64_t tail;
+	} big = {.c = {.size = sizeof(big),
+		       .op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+		       .memory_limit = {.limit = 4096}}};
+	struct iommu_test_cmd c = {.size = sizeof(c)};
+
+	assert_int_equal(IOMMU_TEST_CMD, 0x3ba0);
+	assert_int_equal(offsetof(struct iommu_test_cmd, last), 64);
+	c.op = 0;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &c), -EOPNOTSUPP);
+	c.op = IOMMU_TEST_OP_TRIGGER_IOPF + 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &c), -EOPNOTSUPP);
+	c.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT;
+	c.memory_limit.limit = 4096;
+	c.size = offsetof(struct iommu_test_cmd, last) + 3;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &c), -EINVAL);
+	c.size = offsetof(struct iommu_test_cmd, last) + 4;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &c), 0);
+	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &big), 0);
+	big.tail = 1;
+	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &big), -E2BIG);
+}
+
+/* MD_CHECK_REFS: each page's pins (not its mappings, not the check's own
+ * pin) equal refs, else -EIO; a map pins once per IOAS_MAP, an unmap
+ * unpins; uptr and length page-aligned and not wrapping, else -EINVAL. */
+static void test_check_refs(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f);
+	uint64_t a, b;
+	uint8_t *va;
+
+	assert_int_equal(mm_mmap(f->mm, 4 * PG, MM_MAP_POPULATE, (void **)&va),
+			 0);
+	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
+	assert_int_equal(check_refs(f, va, 4 * PG, 1), -EIO);
+	a = map(f, ioas, va, 4 * PG);
+	assert_int_equal(check_refs(f, va, 4 * PG, 1), 0);
+	assert_int_equal(check_refs(f, va, 4 * PG, 0), -EIO);
+	b = map(f, ioas, va + PG, PG); /* page 1 pinned twice */
+	assert_int_equal(check_refs(f, va, PG, 1), 0);
+	assert_int_equal(check_refs(f, va + PG, PG, 2), 0);
+	assert_int_equal(check_refs(f, va, 2 * PG, 1), -EIO);
+	assert_int_equal(check_refs(f, va + 2 * PG, 2 * PG, 1), 0);
+	unmap(f, ioas, b, PG);
+	assert_int_equal(check_refs(f, va, 4 * PG, 1), 0);
+	unmap(f, ioas, a, 4 * PG);
+	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
+	/* zero length: nothing to check */
+	assert_int_equal(check_refs(f, va, 0, 7), 0);
+	/* alignment and wrap-around */
+	assert_int_equal(check_refs(f, va + 1, PG, 0), -EINVAL);
+	assert_int_equal(check_refs(f, va, PG + 1, 0), -EINVAL);
+	assert_int_equal(check_refs(f, (void *)(-PG), 2 * PG, 0), -EINVAL);
+	/* no memory there: get_user_pages' -EFAULT */
+	assert_int_equal(check_refs(f, (void *)PG, PG, 0), -EFAULT);
+	assert_int_equal(mm_munmap(f->mm, va, 4 * PG), 0);
+}
+
+/* SET_TEMP_MEMORY_LIMIT: below one batch element (a long and a u32)
+ * -EINVAL; a limit of 16 bytes pins one run per mm_pin_pages call, the
+ * default (65536) a 4-run range in one call; the result is the same
+ * pins either way; the limit is the context's (a new /dev/iommu starts
+ * at the default). */
+static void test_temp_memory_limit(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f);
+	uint64_t a, b, calls;
+	uint8_t *va;
+	int fd2;
+
+	assert_int_equal(set_limit(f, 0), -EINVAL);
+	assert_int_equal(set_limit(f, sizeof(long) + sizeof(uint32_t) - 1),
+			 -EINVAL);
+	assert_int_equal(set_limit(f, sizeof(long) + sizeof(uint32_t)), 0);
+
+	/* 8 pages whose frames are not contiguous: pinned once, then pages
+	 * 1, 3 and 5 discarded (the pinner keeps the old frames, the user
+	 * gets new ones) */
+	assert_int_equal(mm_mmap(f->mm, 8 * PG, MM_MAP_POPULATE, (void **)&va),
+			 0);
+	a = map(f, ioas, va, 8 * PG);
+	for (int i = 1; i < 6; i += 2)
+		assert_int_equal(mm_discard(f->mm, va + i * PG, PG), 0);
+	for (int i = 0; i < 8; i++)
+		va[i * PG] = (uint8_t)i; /* fault the new frames in */
+
+	assert_int_equal(set_limit(f, 16), 0); /* one run a batch */
+	calls = pin_calls(f);
+	b = map(f, ioas, va, 8 * PG);
+	assert_true(pin_calls(f) - calls > 2);
+	assert_int_equal(check_refs(f, va, PG, 2), 0);
+	assert_int_equal(check_refs(f, va + PG, PG, 1), 0);
+	assert_int_equal(check_refs(f, va + 6 * PG, 2 * PG, 2), 0);
+	unmap(f, ioas, b, 8 * PG);
+
+	assert_int_equal(set_limit(f, IOMMUFD_TEST_MEMORY_LIMIT_DEFAULT), 0);
+	calls = pin_calls(f);
+	b = map(f, ioas, va, 8 * PG);
+	assert_int_equal(pin_calls(f) - calls, 1);
+	unmap(f, ioas, b, 8 * PG);
+
+	/* another context: the default, whatever this one says */
+	assert_int_equal(set_limit(f, 16), 0);
+	fd2 = vfio_fops_open(f->mm, "/dev/iommu", O_RDWR);
+	assert_true(fd2 >= 0);
+	{
+		struct iommu_ioas_alloc al = {.size = sizeof(al)};
+		struct iommu_ioas_map m = {.size = sizeof(m),
+					   .flags = RW,
+					   .user_va = (uintptr_t)va,
+					   .length = 8 * PG};
+
+		assert_int_equal(ioctl_err(fd2, IOMMU_IOAS_ALLOC, &al), 0);
+		m.ioas_id = al.out_ioas_id;
+		calls = pin_calls(f);
+		assert_int_equal(ioctl_err(fd2, IOMMU_IOAS_MAP, &m), 0);
+		assert_int_equal(pin_calls(f) - calls, 1);
+	}
+	assert_int_equal(vfio_fops_close(fd2), 0);
+	unmap(f, ioas, a, 8 * PG);
+	assert_int_equal(check_refs(f, va, 8 * PG, 0), 0);
+	assert_int_equal(mm_munmap(f->mm, va, 8 * PG), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_dispatch),
+		T(test_check_refs),
+		T(test_temp_memory_limit),
+	};
+
+	return test_run("iommufd_mock", tests, ARRAY_SIZE_T(tests));
+}
