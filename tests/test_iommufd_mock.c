@@ -7,7 +7,10 @@
  * -EOPNOTSUPP), MD_CHECK_REFS (every page of a user range pinned exactly
  * refs times, -EIO otherwise; alignment -EINVAL) and SET_TEMP_MEMORY_LIMIT
  * (the pinning path's batch size; below one element -EINVAL; the
- * context's own value).
+ * context's own value), MOCK_DOMAIN (a mock device bound and attached to
+ * an IOAS through an auto domain of the mock IOMMU: the stdev, HWPT and
+ * device ids), MD_CHECK_MAP (each 2048-byte io page maps the user's
+ * byte), MOCK_DOMAIN_REPLACE, the selftest object's destroy and close.
  */
 #include "helpers.h"
 
@@ -120,6 +123,59 @@ static int set_limit(struct fx *f, uint32_t limit)
 				   .memory_limit = {.limit = limit}};
 
 	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+}
+
+static int mock_domain(struct fx *f, uint32_t pt, uint32_t flags,
+		       bool use_flags, uint32_t *stdev, uint32_t *hwpt,
+		       uint32_t *idev)
+{
+	struct iommu_test_cmd c = {
+		.size = sizeof(c),
+		.op = use_flags ? IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS
+				: IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = pt,
+		.mock_domain = {.dev_flags = flags}};
+	int ret = ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+
+	if (!ret) {
+		*stdev = c.mock_domain.out_stdev_id;
+		*hwpt = c.mock_domain.out_hwpt_id;
+		*idev = c.mock_domain.out_idev_id;
+	}
+	return ret;
+}
+
+static int check_map(struct fx *f, uint32_t hwpt, uint64_t iova, const void *va,
+		     uint64_t len)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_MD_CHECK_MAP,
+				   .id = hwpt,
+				   .check_map = {.iova = iova,
+						 .length = len,
+						 .uptr = (uintptr_t)va}};
+
+	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+}
+
+static int replace(struct fx *f, uint32_t stdev, uint32_t *pt)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+				   .id = stdev,
+				   .mock_domain_replace = {.pt_id = *pt}};
+	int ret = ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+
+	if (!ret)
+		*pt = c.mock_domain_replace.pt_id;
+	return ret;
+}
+
+static int destroy(struct fx *f, uint32_t id)
+{
+	struct iommu_destroy d = {.size = sizeof(d), .id = id};
+
+	return ioctl_err(f->fd, IOMMU_DESTROY, &d);
 }
 
 static uint64_t pin_calls(struct fx *f)
@@ -265,14 +321,122 @@ static void test_temp_memory_limit(void **state)
 	assert_int_equal(mm_munmap(f->mm, va, 8 * PG), 0);
 }
 
+/* MOCK_DOMAIN: ids in the kernel's order (the selftest object first, then
+ * the device, then the auto domain's HWPT); the device and HWPT cannot be
+ * destroyed while the selftest object holds them, its destroy takes all
+ * three; the domain maps every area, in the mock's aperture; unknown
+ * dev_flags -EINVAL; MD_CHECK_MAP: each io page maps the user's byte
+ * (another address, a hole: -EINVAL), 2048-aligned arguments, a HWPT id
+ * that is not one -ENOENT. */
+static void test_mock_domain(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint64_t iova;
+	uint8_t *va;
+
+	assert_int_equal(mock_domain(f, ioas, 1u << 3, true, &stdev, &hwpt,
+				     &idev),
+			 -EINVAL);
+	assert_int_equal(mock_domain(f, 99, 0, false, &stdev, &hwpt, &idev),
+			 -ENOENT);
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
+	assert_true(ioas < stdev && stdev < idev && idev < hwpt);
+	assert_int_equal(mm_mmap(f->mm, 4 * PG, MM_MAP_POPULATE, (void **)&va),
+			 0);
+	iova = map(f, ioas, va, 4 * PG);
+	assert_true(iova >= IOMMU_TEST_MOCK_APERTURE_START &&
+		    iova + 4 * PG - 1 <= IOMMU_TEST_MOCK_APERTURE_LAST);
+	assert_int_equal(check_map(f, hwpt, iova, va, 4 * PG), 0);
+	assert_int_equal(check_map(f, hwpt, iova + 2048, va + 2048, 2048), 0);
+	assert_int_equal(check_map(f, hwpt, iova, va + PG, PG), -EINVAL);
+	assert_int_equal(check_map(f, hwpt, iova + 4 * PG, va, PG), -EINVAL);
+	assert_int_equal(check_map(f, hwpt, iova + 1024, va, 2048), -EINVAL);
+	assert_int_equal(check_map(f, hwpt, iova, va, 1024), -EINVAL);
+	assert_int_equal(check_map(f, ioas, iova, va, PG), -ENOENT);
+	assert_int_equal(check_map(f, 99, iova, va, PG), -ENOENT);
+	unmap(f, ioas, iova, 4 * PG);
+	assert_int_equal(check_map(f, hwpt, iova, va, PG), -EINVAL);
+
+	assert_int_equal(destroy(f, idev), -EBUSY);
+	assert_int_equal(destroy(f, hwpt), -EBUSY);
+	assert_int_equal(destroy(f, ioas), -EBUSY);
+	assert_int_equal(destroy(f, stdev), 0);
+	assert_int_equal(destroy(f, hwpt), -ENOENT);
+	assert_int_equal(destroy(f, idev), -ENOENT);
+	assert_int_equal(destroy(f, ioas), 0);
+	assert_int_equal(mm_munmap(f->mm, va, 4 * PG), 0);
+}
+
+/* A mock device with HUGE_IOVA: the IOAS keeps 2048-byte alignment and the
+ * domain maps a 2 MiB-aligned run in large io pages; PASID is accepted. */
+static void test_mock_domain_flags(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+
+	assert_int_equal(mock_domain(f, ioas,
+				     IOMMU_TEST_MOCK_DEV_HUGE_IOVA |
+					     IOMMU_TEST_MOCK_DEV_PASID |
+					     IOMMU_TEST_MOCK_DEV_NO_DIRTY,
+				     true, &stdev, &hwpt, &idev),
+			 0);
+	assert_int_equal(destroy(f, stdev), 0);
+}
+
+/* MOCK_DOMAIN_REPLACE: onto another IOAS (a new auto domain, its HWPT id
+ * back, the old one gone with its last attachment); an id that is not a
+ * selftest object -ENOENT. */
+static void test_mock_domain_replace(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), ioas2 = ioas_alloc(f), stdev = 0,
+		 hwpt = 0, idev = 0, pt;
+
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
+	pt = ioas2;
+	assert_int_equal(replace(f, stdev, &pt), 0);
+	assert_true(pt != hwpt && pt != ioas2);
+	assert_int_equal(destroy(f, hwpt), -ENOENT);
+	assert_int_equal(destroy(f, pt), -EBUSY);
+	pt = ioas2;
+	assert_int_equal(replace(f, idev, &pt), -ENOENT);
+	assert_int_equal(replace(f, ioas, &pt), -ENOENT);
+}
+
+/* Closing /dev/iommu with a selftest object alive destroys it (its
+ * binding holds no reference on the context): nothing leaks (the
+ * teardown's checks), nothing is left pinned. */
+static void test_mock_domain_close(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint8_t *va;
+
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
+	assert_int_equal(mm_mmap(f->mm, 2 * PG, MM_MAP_POPULATE, (void **)&va),
+			 0);
+	map(f, ioas, va, 2 * PG);
+	assert_int_equal(check_refs(f, va, 2 * PG, 1), 0);
+	assert_int_equal(vfio_fops_close(f->fd), 0);
+	f->fd = vfio_fops_open(f->mm, "/dev/iommu", O_RDWR);
+	assert_true(f->fd >= 0);
+	assert_int_equal(check_refs(f, va, 2 * PG, 0), 0);
+	assert_int_equal(mm_munmap(f->mm, va, 2 * PG), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_dispatch),
-		T(test_check_refs),
-		T(test_temp_memory_limit),
+		T(test_dispatch),	   T(test_check_refs),
+		T(test_temp_memory_limit), T(test_mock_domain),
+		T(test_mock_domain_flags), T(test_mock_domain_replace),
+		T(test_mock_domain_close),
 	};
 
 	return test_run("iommufd_mock", tests, ARRAY_SIZE_T(tests));

@@ -67,6 +67,7 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_DEVICE,
 	IOMMUFD_OBJ_HWPT_PAGING,
 	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_SELFTEST, /* selftest.c's mock devices */
 	IOMMUFD_OBJ_MAX,
 };
 
@@ -279,6 +280,9 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 /* selftest.c: IOMMU_TEST_CMD */
 int iommufd_test(struct iommufd_ucmd *ucmd);
+void iommufd_selftest_destroy(struct iommufd_object *obj);
+/* A mock device's binding holds no reference on its context. */
+bool iommufd_selftest_is_mock_dev(struct device *dev);
 /* The most runs one mm_pin_pages call of an IOAS_MAP may take. */
 unsigned int iommufd_test_pin_batch(struct iommufd_ctx *ictx);
 

@@ -32,6 +32,15 @@ enum {
 	IOMMU_TEST_OP_TRIGGER_IOPF = 15,
 };
 
+/* the mock IOMMU's aperture */
+#define IOMMU_TEST_MOCK_APERTURE_START (1UL << 24)
+#define IOMMU_TEST_MOCK_APERTURE_LAST  ((1UL << 31) - 1)
+
+/* MOCK_DOMAIN_FLAGS' dev_flags (PASID: the newer ABI's, Debian's tests) */
+#define IOMMU_TEST_MOCK_DEV_NO_DIRTY  (1u << 0)
+#define IOMMU_TEST_MOCK_DEV_HUGE_IOVA (1u << 1)
+#define IOMMU_TEST_MOCK_DEV_PASID     (1u << 2)
+
 /* the default of SET_TEMP_MEMORY_LIMIT's value, in bytes */
 #define IOMMUFD_TEST_MEMORY_LIMIT_DEFAULT 65536u
 

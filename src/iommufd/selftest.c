@@ -21,16 +21,44 @@
  *    value is module-wide; ours is the context's (ictx->temp_memory_limit),
  *    so it goes with the /dev/iommu it was set on and cannot leak into
  *    another context.
+ *  - MOCK_DOMAIN(id = pt_id) / MOCK_DOMAIN_FLAGS(+ dev_flags): a mock
+ *    device (flags NO_DIRTY | HUGE_IOVA | PASID, else -EINVAL) behind an
+ *    IOMMU of its own (the mock driver below, on the IOMMU core), bound to
+ *    the context (out_idev_id: a real iommufd device object) and attached
+ *    to pt_id (an IOAS: the auto domain's HWPT, or a HWPT: that one) ->
+ *    out_hwpt_id; out_stdev_id is the selftest object (IOMMU_DESTROY of it
+ *    detaches, unbinds and frees the device).
+ *  - MOCK_DOMAIN_REPLACE(id = stdev, pt_id): iommufd_device_replace;
+ *    pt_id written back.  Not a selftest object: -ENOENT.
+ *  - MD_CHECK_MAP(id = hwpt, iova, length, uptr): every 2048-byte io page
+ *    of the range maps the user's byte at uptr (the physical address of
+ *    its page plus the offset); 2048-aligned, no wrap, else -EINVAL; the
+ *    HWPT not a mock paging domain, a hole or a mismatch: -EINVAL.
  *  - any other op: -EOPNOTSUPP (as the kernel's default case).
  *
- * Objects and lifetimes: no object of its own yet; the ops read the
- * context's mm and write the context's limit.
+ * The mock IOMMU (the kernel's mock_ops): io pages of 2048 bytes
+ * (MOCK_IO_PAGE_SIZE, | 1 MiB with HUGE_IOVA), aperture [1 << 24,
+ * (1 << 31) - 1], cache coherent, no reserved regions.  A paging domain is
+ * a table of one entry per io page of the aperture: the physical address
+ * / 2048 + 1 (0: not mapped), set by map_pages, cleared by unmap_pages,
+ * read by iova_to_phys and MD_CHECK_MAP.  Each mock device has an IOMMU
+ * instance of its own (its flags are the instance's), so its domains are
+ * its own.
  *
- * Locking: none held by the ops; the limit is an atomic the pin path
+ * Objects and lifetimes: struct selftest_obj (IOMMUFD_OBJ_SELFTEST) owns
+ * its mock device and the device's binding; the binding holds no
+ * reference on the context (iommufd_selftest_is_mock_dev, as the
+ * kernel's), so closing the /dev/iommu destroys the selftest object,
+ * which unbinds.  A mock domain lives from its HWPT's allocation to its
+ * free.
+ *
+ * Locking: none held by the ops; a domain's table is written under the
+ * iopt->lock of the one IOAS it is in; the limit is an atomic the pin path
  * reads once per IOAS_MAP.
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "iommufd/iommufd_private.h"
 #include "iommufd/iommufd_test_uapi.h"
@@ -85,6 +113,362 @@ static int iommufd_test_md_check_refs(struct iommufd_ucmd *ucmd, uint64_t uptr,
 	return 0;
 }
 
+/* ---- the mock IOMMU ------------------------------------------------------------ */
+
+enum {
+	MOCK_IO_PAGE_SIZE = PG / 2,
+	MOCK_HUGE_PAGE_SIZE = 512 * MOCK_IO_PAGE_SIZE,
+	MOCK_DEV_FLAGS = IOMMU_TEST_MOCK_DEV_NO_DIRTY |
+			 IOMMU_TEST_MOCK_DEV_HUGE_IOVA |
+			 IOMMU_TEST_MOCK_DEV_PASID,
+};
+
+#define MOCK_NR_IO_PAGES                                                   \
+	((IOMMU_TEST_MOCK_APERTURE_LAST - IOMMU_TEST_MOCK_APERTURE_START + \
+	  1) /                                                             \
+	 MOCK_IO_PAGE_SIZE)
+
+struct mock_dev {
+	struct iommu_device iommu; /* its own instance; priv: this */
+	struct device dev;
+	uint32_t flags; /* IOMMU_TEST_MOCK_DEV_* */
+	bool probed;
+};
+
+struct mock_domain {
+	struct iommu_domain domain;
+	uint32_t *pfns; /* per io page of the aperture: pa / 2048 + 1 */
+};
+
+static const struct iommu_ops mock_ops;
+
+static struct mock_domain *to_mock_domain(struct iommu_domain *d)
+{
+	return container_of(d, struct mock_domain, domain);
+}
+
+static bool mock_capable(struct device *dev, enum iommu_cap cap)
+{
+	return cap == IOMMU_CAP_CACHE_COHERENCY ||
+	       cap == IOMMU_CAP_ENFORCE_CACHE_COHERENCY;
+}
+
+static int mock_domain_alloc(struct iommu_device *iommu, unsigned int type,
+			     struct iommu_domain *parent,
+			     struct iommu_domain **out)
+{
+	struct mock_dev *mdev = iommu->priv;
+	struct mock_domain *md;
+
+	if (type != IOMMU_DOMAIN_UNMANAGED && type != IOMMU_DOMAIN_NEST_PARENT)
+		return -EOPNOTSUPP;
+	md = ui_zalloc(sizeof(*md));
+	if (!md)
+		return -ENOMEM;
+	md->pfns = ui_calloc(MOCK_NR_IO_PAGES, sizeof(*md->pfns));
+	if (!md->pfns) {
+		ui_free(md);
+		return -ENOMEM;
+	}
+	md->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	if (mdev->flags & IOMMU_TEST_MOCK_DEV_HUGE_IOVA)
+		md->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
+	md->domain.geometry.aperture_start = IOMMU_TEST_MOCK_APERTURE_START;
+	md->domain.geometry.aperture_end = IOMMU_TEST_MOCK_APERTURE_LAST;
+	md->domain.geometry.force_aperture = true;
+	*out = &md->domain;
+	return 0;
+}
+
+static void mock_domain_free(struct iommu_domain *domain)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+
+	ui_free(md->pfns);
+	ui_free(md);
+}
+
+static int mock_attach_dev(struct iommu_domain *domain, struct device *dev)
+{
+	return 0;
+}
+
+static void mock_detach_dev(struct iommu_domain *domain, struct device *dev)
+{
+}
+
+/* The table's index of iova, or -1 outside the aperture. */
+static long mock_index(unsigned long iova)
+{
+	if (iova < IOMMU_TEST_MOCK_APERTURE_START ||
+	    iova > IOMMU_TEST_MOCK_APERTURE_LAST)
+		return -1;
+	return (long)((iova - IOMMU_TEST_MOCK_APERTURE_START) /
+		      MOCK_IO_PAGE_SIZE);
+}
+
+static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
+			  phys_addr_t paddr, size_t pgsize, size_t pgcount,
+			  int prot, size_t *mapped)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+	size_t len = pgsize * pgcount, off;
+
+	for (off = 0; off < len; off += MOCK_IO_PAGE_SIZE) {
+		long i = mock_index(iova + off);
+
+		if (i < 0 || md->pfns[i]) {
+			/* outside, or mapped twice: the core's bug */
+			*mapped = off;
+			return -EINVAL;
+		}
+		md->pfns[i] = (uint32_t)((paddr + off) / MOCK_IO_PAGE_SIZE + 1);
+	}
+	*mapped = len;
+	return 0;
+}
+
+static size_t mock_unmap_pages(struct iommu_domain *domain, unsigned long iova,
+			       size_t pgsize, size_t pgcount,
+			       struct iommu_iotlb_gather *gather)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+	size_t len = pgsize * pgcount, off;
+
+	for (off = 0; off < len; off += MOCK_IO_PAGE_SIZE) {
+		long i = mock_index(iova + off);
+
+		if (i < 0 || !md->pfns[i])
+			break; /* a hole: what was there is unmapped */
+		md->pfns[i] = 0;
+	}
+	return off;
+}
+
+static phys_addr_t mock_iova_to_phys(struct iommu_domain *domain,
+				     dma_addr_t iova)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+	long i = mock_index(iova);
+
+	if (i < 0 || !md->pfns[i])
+		return 0;
+	return (phys_addr_t)(md->pfns[i] - 1) * MOCK_IO_PAGE_SIZE +
+	       iova % MOCK_IO_PAGE_SIZE;
+}
+
+static bool mock_enforce_cache_coherency(struct iommu_domain *domain)
+{
+	return true;
+}
+
+static const struct iommu_ops mock_ops = {
+	.capable = mock_capable,
+	.domain_alloc = mock_domain_alloc,
+	.domain_free = mock_domain_free,
+	.attach_dev = mock_attach_dev,
+	.detach_dev = mock_detach_dev,
+	.map_pages = mock_map_pages,
+	.unmap_pages = mock_unmap_pages,
+	.iova_to_phys = mock_iova_to_phys,
+	.enforce_cache_coherency = mock_enforce_cache_coherency,
+	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
+};
+
+bool iommufd_selftest_is_mock_dev(struct device *dev)
+{
+	return dev && dev->iommu && dev->iommu->ops == &mock_ops;
+}
+
+static _Atomic unsigned int mock_dev_ids;
+
+static int mock_dev_create(struct mm *mm, uint32_t flags, struct mock_dev **out)
+{
+	struct mock_dev *mdev;
+	unsigned int id;
+	int ret;
+
+	if (flags & ~(uint32_t)MOCK_DEV_FLAGS)
+		return -EINVAL;
+	mdev = ui_zalloc(sizeof(*mdev));
+	if (!mdev)
+		return -ENOMEM;
+	id = atomic_fetch_add(&mock_dev_ids, 1);
+	mdev->flags = flags;
+	mdev->iommu.ops = &mock_ops;
+	mdev->iommu.pm = mm_phys(mm);
+	mdev->iommu.priv = mdev;
+	snprintf(mdev->iommu.name, sizeof(mdev->iommu.name), "iommufd_mock%u",
+		 id);
+	snprintf(mdev->dev.name, sizeof(mdev->dev.name), "mock_dev%u", id);
+	ret = iommu_device_register(&mdev->iommu);
+	if (ret)
+		goto err_free;
+	ret = iommu_probe_device(&mdev->dev, &mdev->iommu, 0);
+	if (ret)
+		goto err_unregister;
+	mdev->probed = true;
+	*out = mdev;
+	return 0;
+err_unregister:
+	iommu_device_unregister(&mdev->iommu);
+err_free:
+	ui_free(mdev);
+	return ret;
+}
+
+static void mock_dev_destroy(struct mock_dev *mdev)
+{
+	iommu_release_device(&mdev->dev);
+	iommu_device_unregister(&mdev->iommu);
+	ui_free(mdev);
+}
+
+/* ---- the selftest object ---------------------------------------------------------- */
+
+struct selftest_obj {
+	struct iommufd_object obj; /* first: freed as the object */
+	struct iommufd_ctx *ictx;
+	struct mock_dev *mdev;
+	struct iommufd_device *idev;
+};
+
+void iommufd_selftest_destroy(struct iommufd_object *obj)
+{
+	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
+
+	if (sobj->idev)
+		iommufd_device_unbind(sobj->idev);
+	if (sobj->mdev)
+		mock_dev_destroy(sobj->mdev);
+}
+
+static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
+				    struct iommu_test_cmd *cmd)
+{
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct selftest_obj *sobj;
+	uint32_t pt_id = cmd->id, idev_id, flags = 0;
+	int ret;
+
+	sobj = ui_zalloc(sizeof(*sobj));
+	if (!sobj)
+		return -ENOMEM;
+	ret = iommufd_object_alloc(ictx, &sobj->obj, IOMMUFD_OBJ_SELFTEST);
+	if (ret) {
+		ui_free(sobj);
+		return ret;
+	}
+	sobj->ictx = ictx;
+	if (cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS)
+		flags = cmd->mock_domain.dev_flags;
+	ret = mock_dev_create(iommufd_ctx_mm(ictx), flags, &sobj->mdev);
+	if (ret)
+		goto err;
+	ret = iommufd_device_bind(ictx, &sobj->mdev->dev, &idev_id,
+				  &sobj->idev);
+	if (ret)
+		goto err;
+	ret = iommufd_device_attach(sobj->idev, &pt_id);
+	if (ret)
+		goto err;
+	cmd->mock_domain.out_hwpt_id = pt_id;
+	cmd->mock_domain.out_stdev_id = sobj->obj.id;
+	cmd->mock_domain.out_idev_id = idev_id;
+	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		goto err; /* unbind detaches */
+	iommufd_object_finalize(ictx, &sobj->obj);
+	return 0;
+err:
+	iommufd_object_abort_and_destroy(ictx, &sobj->obj);
+	return ret;
+}
+
+static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
+					    struct iommu_test_cmd *cmd)
+{
+	struct iommufd_object *obj;
+	struct selftest_obj *sobj;
+	uint32_t pt_id = cmd->mock_domain_replace.pt_id;
+	int ret;
+
+	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_SELFTEST);
+	if (!obj)
+		return -ENOENT;
+	sobj = container_of(obj, struct selftest_obj, obj);
+	ret = iommufd_device_replace(sobj->idev, &pt_id);
+	if (ret)
+		goto out;
+	cmd->mock_domain_replace.pt_id = pt_id;
+	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out:
+	iommufd_put_object(ucmd->ictx, obj);
+	return ret;
+}
+
+/* The physical address of the user's page at uaddr (a moment's pin). */
+static int test_user_page_pa(struct mm *mm, unsigned long uaddr,
+			     phys_addr_t *pa)
+{
+	struct mm_pin_run run;
+	unsigned int nr = 0;
+	long n;
+
+	n = mm_pin_pages(mm, uaddr, 1, 0, &run, 1, &nr);
+	if (n < 0)
+		return (int)n;
+	if (n != 1 || nr != 1)
+		return -EFAULT;
+	*pa = run.pa;
+	mm_unpin_pages(mm, &run, 1, 0);
+	return 0;
+}
+
+static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id,
+				     uint64_t iova, uint64_t length,
+				     uint64_t uptr)
+{
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_object *obj;
+	struct mock_domain *md;
+	uint64_t end;
+	int ret = 0;
+
+	if (iova % MOCK_IO_PAGE_SIZE || length % MOCK_IO_PAGE_SIZE ||
+	    uptr % MOCK_IO_PAGE_SIZE || check_add_overflow(uptr, length, &end))
+		return -EINVAL;
+	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (!obj)
+		return -ENOENT;
+	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
+	if (hwpt->domain->ops != &mock_ops) {
+		ret = -EINVAL;
+		goto out;
+	}
+	md = to_mock_domain(hwpt->domain);
+	for (; length; length -= MOCK_IO_PAGE_SIZE) {
+		long i = mock_index(iova);
+		phys_addr_t pa = 0;
+
+		ret = test_user_page_pa(iommufd_ctx_mm(ucmd->ictx),
+					uptr & ~(PG - 1), &pa);
+		if (ret)
+			goto out;
+		if (i < 0 || !md->pfns[i] ||
+		    (phys_addr_t)(md->pfns[i] - 1) * MOCK_IO_PAGE_SIZE !=
+			    pa + uptr % PG) {
+			ret = -EINVAL;
+			goto out;
+		}
+		iova += MOCK_IO_PAGE_SIZE;
+		uptr += MOCK_IO_PAGE_SIZE;
+	}
+out:
+	iommufd_put_object(ucmd->ictx, obj);
+	return ret;
+}
+
 static int iommufd_test_set_memory_limit(struct iommufd_ucmd *ucmd,
 					 uint32_t limit)
 {
@@ -113,6 +497,16 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_md_check_refs(ucmd, cmd->check_refs.uptr,
 						  cmd->check_refs.length,
 						  cmd->check_refs.refs);
+	case IOMMU_TEST_OP_MOCK_DOMAIN:
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+		return iommufd_test_mock_domain(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+		return iommufd_test_mock_domain_replace(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_MAP:
+		return iommufd_test_md_check_map(ucmd, cmd->id,
+						 cmd->check_map.iova,
+						 cmd->check_map.length,
+						 cmd->check_map.uptr);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		return iommufd_test_set_memory_limit(ucmd,
 						     cmd->memory_limit.limit);
