@@ -10,7 +10,9 @@
  * context's own value), MOCK_DOMAIN (a mock device bound and attached to
  * an IOAS through an auto domain of the mock IOMMU: the stdev, HWPT and
  * device ids), MD_CHECK_MAP (each 2048-byte io page maps the user's
- * byte), MOCK_DOMAIN_REPLACE, the selftest object's destroy and close.
+ * byte), MOCK_DOMAIN_REPLACE, the selftest object's destroy and close,
+ * a HWPT of one mock device attached by another (one mock IOMMU per
+ * flags), ADD_RESERVED.
  */
 #include "helpers.h"
 
@@ -428,15 +430,83 @@ static void test_mock_domain_close(void **state)
 	assert_int_equal(mm_munmap(f->mm, va, 2 * PG), 0);
 }
 
+static int add_reserved(struct fx *f, uint32_t ioas, uint64_t start,
+			uint64_t len)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_ADD_RESERVED,
+				   .id = ioas,
+				   .add_reserved = {.start = start,
+						    .length = len}};
+
+	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+}
+
+/* ADD_RESERVED: a fixed map into the range is refused (-EINVAL, iopt's
+ * reserved check), an allocated IOVA avoids it; over an area
+ * -EADDRINUSE; a wrapping range (length 0) -EINVAL; not an IOAS
+ * -ENOENT. */
+static void test_add_reserved(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f);
+	struct iommu_ioas_map m = {.size = sizeof(m),
+				   .flags = RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+				   .ioas_id = ioas,
+				   .length = PG,
+				   .iova = 0x100000};
+	uint64_t iova;
+	uint8_t *va;
+
+	assert_int_equal(mm_mmap(f->mm, PG, MM_MAP_POPULATE, (void **)&va), 0);
+	m.user_va = (uintptr_t)va;
+	assert_int_equal(add_reserved(f, ioas, 0, 0x200000), 0);
+	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_MAP, &m), -EINVAL);
+	iova = map(f, ioas, va, PG);
+	assert_true(iova >= 0x200000);
+	assert_int_equal(add_reserved(f, ioas, iova, PG), -EADDRINUSE);
+	assert_int_equal(add_reserved(f, ioas, 0x400000000, 0), -EINVAL);
+	assert_int_equal(add_reserved(f, 99, 0x400000000, PG), -ENOENT);
+	unmap(f, ioas, iova, PG);
+	assert_int_equal(add_reserved(f, ioas, iova, PG), 0);
+	assert_int_equal(mm_munmap(f->mm, va, PG), 0);
+}
+
+/* MOCK_DOMAIN onto a HWPT another mock device's IOAS made: devices of the
+ * same flags share the mock IOMMU, so both attach to one domain; a
+ * HUGE_IOVA device (another instance) gets -EINVAL for it. */
+static void test_mock_domain_shared_hwpt(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t stdev2 = 0, hwpt2 = 0, idev2 = 0;
+
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
+	assert_int_equal(
+		mock_domain(f, hwpt, 0, false, &stdev2, &hwpt2, &idev2), 0);
+	assert_int_equal(hwpt2, hwpt);
+	assert_int_equal(mock_domain(f, hwpt, IOMMU_TEST_MOCK_DEV_HUGE_IOVA,
+				     true, &stdev2, &hwpt2, &idev2),
+			 -EINVAL);
+	assert_int_equal(destroy(f, stdev), 0);
+	assert_int_equal(destroy(f, hwpt), -EBUSY); /* the second's */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_dispatch),	   T(test_check_refs),
-		T(test_temp_memory_limit), T(test_mock_domain),
-		T(test_mock_domain_flags), T(test_mock_domain_replace),
+		T(test_dispatch),
+		T(test_check_refs),
+		T(test_temp_memory_limit),
+		T(test_mock_domain),
+		T(test_mock_domain_flags),
+		T(test_mock_domain_replace),
 		T(test_mock_domain_close),
+		T(test_add_reserved),
+		T(test_mock_domain_shared_hwpt),
 	};
 
 	return test_run("iommufd_mock", tests, ARRAY_SIZE_T(tests));

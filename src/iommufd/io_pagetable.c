@@ -719,6 +719,19 @@ static int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 	return 0;
 }
 
+int iopt_add_reserved(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last)
+{
+	int ret;
+
+	if (last < start)
+		return -EINVAL;
+	mutex_lock(&iopt->lock);
+	ret = iopt_reserve_iova(iopt, start, last, NULL);
+	mutex_unlock(&iopt->lock);
+	return ret;
+}
+
 static void __iopt_remove_reserved_iova(struct io_pagetable *iopt,
 					const void *owner)
 {

@@ -55,6 +55,7 @@ enum {
 	IOMMUFD_LOCK_IOAS,
 	IOMMUFD_LOCK_IOPT,
 	IOMMUFD_LOCK_CTX,
+	IOMMUFD_LOCK_SELFTEST, /* selftest.c's mock IOMMU list, held alone */
 };
 
 #define IOMMUFD_PAGE_SIZE PHYS_PAGE_SIZE
@@ -254,6 +255,10 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
 					struct device *dev);
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner);
+/* Reserve [start, last] for good (IOMMU_TEST_OP_ADD_RESERVED); takes the
+ * lock.  -EINVAL last < start, -EADDRINUSE over an area or allowed range. */
+int iopt_add_reserved(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last);
 int iopt_disable_large_pages(struct io_pagetable *iopt);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
 

@@ -6,6 +6,10 @@
  * errnos).  Always built in here; docs/iommufd.md, "The test interface".
  *
  * Ops so far:
+ *  - ADD_RESERVED(id = ioas, start, length): [start, start + length - 1]
+ *    reserved in the IOAS for good (no owner); over an area or an allowed
+ *    range -EADDRINUSE (iopt's check); deviation: a range that wraps
+ *    (length 0 included) -EINVAL where the kernel stores it unchecked.
  *  - MD_CHECK_REFS(uptr, length, refs): every 4 KiB page of the user
  *    range has exactly refs pins (-EIO otherwise).  A page's pins are its
  *    frame's references beyond its mappings (mem/'s refcount - mapcount);
@@ -41,9 +45,10 @@
  * (1 << 31) - 1], cache coherent, no reserved regions.  A paging domain is
  * a table of one entry per io page of the aperture: the physical address
  * / 2048 + 1 (0: not mapped), set by map_pages, cleared by unmap_pages,
- * read by iova_to_phys and MD_CHECK_MAP.  Each mock device has an IOMMU
- * instance of its own (its flags are the instance's), so its domains are
- * its own.
+ * read by iova_to_phys and MD_CHECK_MAP.  The mock devices with the same
+ * flags on the same memory share one IOMMU instance (refcounted in
+ * mock_iommus, which mock_iommus.lock guards, held alone), so a HWPT made
+ * for one attaches to another, as the kernel's single mock IOMMU allows.
  *
  * Objects and lifetimes: struct selftest_obj (IOMMUFD_OBJ_SELFTEST) owns
  * its mock device and the device's binding; the binding holds no
@@ -128,11 +133,25 @@ enum {
 	  1) /                                                             \
 	 MOCK_IO_PAGE_SIZE)
 
+/* One IOMMU instance per memory and device flags, shared by the mock
+ * devices with those flags (so a HWPT of one attaches to the others). */
+struct mock_iommu {
+	struct iommu_device iommu; /* priv: this */
+	uint32_t flags;		   /* IOMMU_TEST_MOCK_DEV_* */
+	unsigned int refs;	   /* mock_iommus.lock: its devices */
+	LIST_ENTRY(mock_iommu) next;
+};
+
+static struct {
+	struct mutex lock;
+	LIST_HEAD(, mock_iommu) list;
+} mock_iommus = {
+	.lock = MUTEX_INITIALIZER("mock_iommus.lock", IOMMUFD_LOCK_SELFTEST),
+};
+
 struct mock_dev {
-	struct iommu_device iommu; /* its own instance; priv: this */
+	struct mock_iommu *mi;
 	struct device dev;
-	uint32_t flags; /* IOMMU_TEST_MOCK_DEV_* */
-	bool probed;
 };
 
 struct mock_domain {
@@ -157,7 +176,7 @@ static int mock_domain_alloc(struct iommu_device *iommu, unsigned int type,
 			     struct iommu_domain *parent,
 			     struct iommu_domain **out)
 {
-	struct mock_dev *mdev = iommu->priv;
+	struct mock_iommu *mi = iommu->priv;
 	struct mock_domain *md;
 
 	if (type != IOMMU_DOMAIN_UNMANAGED && type != IOMMU_DOMAIN_NEST_PARENT)
@@ -171,7 +190,7 @@ static int mock_domain_alloc(struct iommu_device *iommu, unsigned int type,
 		return -ENOMEM;
 	}
 	md->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
-	if (mdev->flags & IOMMU_TEST_MOCK_DEV_HUGE_IOVA)
+	if (mi->flags & IOMMU_TEST_MOCK_DEV_HUGE_IOVA)
 		md->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
 	md->domain.geometry.aperture_start = IOMMU_TEST_MOCK_APERTURE_START;
 	md->domain.geometry.aperture_end = IOMMU_TEST_MOCK_APERTURE_LAST;
@@ -282,10 +301,56 @@ bool iommufd_selftest_is_mock_dev(struct device *dev)
 
 static _Atomic unsigned int mock_dev_ids;
 
+static int mock_iommu_get(struct phys_mem *pm, uint32_t flags,
+			  struct mock_iommu **out)
+{
+	struct mock_iommu *mi;
+	int ret = 0;
+
+	mutex_lock(&mock_iommus.lock);
+	LIST_FOREACH(mi, &mock_iommus.list, next)
+		if (mi->iommu.pm == pm && mi->flags == flags)
+			break;
+	if (!mi) {
+		mi = ui_zalloc(sizeof(*mi));
+		if (!mi) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		mi->flags = flags;
+		mi->iommu.ops = &mock_ops;
+		mi->iommu.pm = pm;
+		mi->iommu.priv = mi;
+		snprintf(mi->iommu.name, sizeof(mi->iommu.name),
+			 "iommufd_mock.%x", flags);
+		ret = iommu_device_register(&mi->iommu);
+		if (ret) {
+			ui_free(mi);
+			goto out;
+		}
+		LIST_INSERT_HEAD(&mock_iommus.list, mi, next);
+	}
+	mi->refs++;
+	*out = mi;
+out:
+	mutex_unlock(&mock_iommus.lock);
+	return ret;
+}
+
+static void mock_iommu_put(struct mock_iommu *mi)
+{
+	mutex_lock(&mock_iommus.lock);
+	if (--mi->refs == 0) {
+		LIST_REMOVE(mi, next);
+		iommu_device_unregister(&mi->iommu);
+		ui_free(mi);
+	}
+	mutex_unlock(&mock_iommus.lock);
+}
+
 static int mock_dev_create(struct mm *mm, uint32_t flags, struct mock_dev **out)
 {
 	struct mock_dev *mdev;
-	unsigned int id;
 	int ret;
 
 	if (flags & ~(uint32_t)MOCK_DEV_FLAGS)
@@ -293,25 +358,18 @@ static int mock_dev_create(struct mm *mm, uint32_t flags, struct mock_dev **out)
 	mdev = ui_zalloc(sizeof(*mdev));
 	if (!mdev)
 		return -ENOMEM;
-	id = atomic_fetch_add(&mock_dev_ids, 1);
-	mdev->flags = flags;
-	mdev->iommu.ops = &mock_ops;
-	mdev->iommu.pm = mm_phys(mm);
-	mdev->iommu.priv = mdev;
-	snprintf(mdev->iommu.name, sizeof(mdev->iommu.name), "iommufd_mock%u",
-		 id);
-	snprintf(mdev->dev.name, sizeof(mdev->dev.name), "mock_dev%u", id);
-	ret = iommu_device_register(&mdev->iommu);
+	snprintf(mdev->dev.name, sizeof(mdev->dev.name), "mock_dev%u",
+		 atomic_fetch_add(&mock_dev_ids, 1));
+	ret = mock_iommu_get(mm_phys(mm), flags, &mdev->mi);
 	if (ret)
 		goto err_free;
-	ret = iommu_probe_device(&mdev->dev, &mdev->iommu, 0);
+	ret = iommu_probe_device(&mdev->dev, &mdev->mi->iommu, 0);
 	if (ret)
-		goto err_unregister;
-	mdev->probed = true;
+		goto err_put;
 	*out = mdev;
 	return 0;
-err_unregister:
-	iommu_device_unregister(&mdev->iommu);
+err_put:
+	mock_iommu_put(mdev->mi);
 err_free:
 	ui_free(mdev);
 	return ret;
@@ -320,8 +378,21 @@ err_free:
 static void mock_dev_destroy(struct mock_dev *mdev)
 {
 	iommu_release_device(&mdev->dev);
-	iommu_device_unregister(&mdev->iommu);
+	mock_iommu_put(mdev->mi);
 	ui_free(mdev);
+}
+
+static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd, uint32_t id,
+				     uint64_t start, uint64_t length)
+{
+	struct iommufd_ioas *ioas = iommufd_get_ioas(ucmd->ictx, id);
+	int ret;
+
+	if (!ioas)
+		return -ENOENT;
+	ret = iopt_add_reserved(&ioas->iopt, start, start + length - 1);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return ret;
 }
 
 /* ---- the selftest object ---------------------------------------------------------- */
@@ -497,6 +568,10 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_md_check_refs(ucmd, cmd->check_refs.uptr,
 						  cmd->check_refs.length,
 						  cmd->check_refs.refs);
+	case IOMMU_TEST_OP_ADD_RESERVED:
+		return iommufd_test_add_reserved(ucmd, cmd->id,
+						 cmd->add_reserved.start,
+						 cmd->add_reserved.length);
 	case IOMMU_TEST_OP_MOCK_DOMAIN:
 	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
 		return iommufd_test_mock_domain(ucmd, cmd);
