@@ -12,7 +12,11 @@
  * device ids), MD_CHECK_MAP (each 2048-byte io page maps the user's
  * byte), MOCK_DOMAIN_REPLACE, the selftest object's destroy and close,
  * a HWPT of one mock device attached by another (one mock IOMMU per
- * flags), ADD_RESERVED.
+ * flags), ADD_RESERVED, access objects (CREATE_ACCESS: an fd, closed to
+ * destroy; ACCESS_PAGES / DESTROY_ACCESS_PAGES: pins by IOVA, checked
+ * against the user's pages; the unmap callback contract: an IOAS_UNMAP
+ * over pinned items drops them first; ACCESS_RW: copies through the
+ * IOAS's IOVAs).
  */
 #include "helpers.h"
 
@@ -493,6 +497,205 @@ static void test_mock_domain_shared_hwpt(void **state)
 	assert_int_equal(destroy(f, hwpt), -EBUSY); /* the second's */
 }
 
+static int create_access(struct fx *f, uint32_t ioas, uint32_t flags, int *fd)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				   .id = ioas,
+				   .create_access = {.flags = flags}};
+	int ret = ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+
+	if (!ret)
+		*fd = (int)c.create_access.out_access_fd;
+	return ret;
+}
+
+static int access_pages(struct fx *f, int afd, uint64_t iova, uint64_t len,
+			const void *va, uint32_t flags, uint32_t *id)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_ACCESS_PAGES,
+				   .id = (uint32_t)afd,
+				   .access_pages = {.flags = flags,
+						    .iova = iova,
+						    .length = len,
+						    .uptr = (uintptr_t)va}};
+	int ret = ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+
+	if (!ret && id)
+		*id = c.access_pages.out_access_pages_id;
+	return ret;
+}
+
+static int destroy_pages(struct fx *f, int afd, uint32_t id)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+				   .id = (uint32_t)afd,
+				   .destroy_access_pages = {.access_pages_id =
+								    id}};
+
+	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+}
+
+static int access_rw(struct fx *f, int afd, uint64_t iova, void *buf,
+		     uint64_t len, uint32_t flags)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_ACCESS_RW,
+				   .id = (uint32_t)afd,
+				   .access_rw = {.iova = iova,
+						 .length = len,
+						 .uptr = (uintptr_t)buf,
+						 .flags = flags}};
+
+	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+}
+
+static uint64_t map_fixed(struct fx *f, uint32_t ioas, const void *va,
+			  uint64_t len, uint64_t iova, uint32_t flags)
+{
+	struct iommu_ioas_map m = {.size = sizeof(m),
+				   .flags = flags | IOMMU_IOAS_MAP_FIXED_IOVA,
+				   .ioas_id = ioas,
+				   .user_va = (uintptr_t)va,
+				   .length = len,
+				   .iova = iova};
+
+	return (uint64_t)ioctl_err(f->fd, IOMMU_IOAS_MAP, &m);
+}
+
+/* CREATE_ACCESS (flags other than NEEDS_PIN_PAGES -EOPNOTSUPP, no IOAS
+ * -ENOENT; the IOAS busy while attached), ACCESS_PAGES (the pages of the
+ * IOVA range are the user's, else -EBADE; a gap -ENOENT; write to a
+ * read-only area -EPERM; > 16 MiB -ENOMEM; unknown flags -EOPNOTSUPP;
+ * not an access fd -EBADFD; an access without NEEDS_PIN_PAGES
+ * -EOPNOTSUPP), DESTROY_ACCESS_PAGES (-ENOENT once gone), the unmap
+ * callback (the items an unmap covers are dropped, the unmap succeeds),
+ * closing the fd frees everything. */
+static void test_access_pages(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), id = 99;
+	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START;
+	int afd = -1, afd2 = -1;
+	uint8_t *va;
+
+	assert_int_equal(mm_mmap(f->mm, 4 * PG, MM_MAP_POPULATE, (void **)&va),
+			 0);
+	assert_int_equal(map_fixed(f, ioas, va, 4 * PG, base, RW), 0);
+	assert_int_equal(create_access(f, ioas, 2, &afd), -EOPNOTSUPP);
+	assert_int_equal(create_access(f, 99, 0, &afd), -ENOENT);
+	assert_int_equal(create_access(f, ioas,
+				       IOMMU_TEST_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				       &afd),
+			 0);
+	assert_true(afd >= 0 && afd != f->fd);
+	assert_int_equal(destroy(f, ioas), -EBUSY);
+
+	assert_int_equal(access_pages(f, afd, base + PG, PG, va + PG,
+				      IOMMU_TEST_ACCESS_WRITE, &id),
+			 0);
+	assert_int_equal(id, 0);
+	assert_int_equal(access_pages(f, afd, base + PG, PG, va, 0, NULL),
+			 -EBADE);
+	assert_int_equal(access_pages(f, afd, base + 3 * PG, 2 * PG,
+				      va + 3 * PG, 0, NULL),
+			 -ENOENT);
+	assert_int_equal(access_pages(f, afd, base, 17u << 20, va, 0, NULL),
+			 -ENOMEM);
+	assert_int_equal(access_pages(f, afd, base, PG, va, 2, NULL),
+			 -EOPNOTSUPP);
+	assert_int_equal(access_pages(f, f->fd, base, PG, va, 0, NULL),
+			 -EBADFD);
+	assert_int_equal(destroy_pages(f, afd, 0), 0);
+	assert_int_equal(destroy_pages(f, afd, 0), -ENOENT);
+
+	/* the unmap callback: the item goes with the area */
+	assert_int_equal(access_pages(f, afd, base, 2 * PG, va, 0, &id), 0);
+	assert_int_equal(id, 1);
+	unmap(f, ioas, base, 4 * PG);
+	assert_int_equal(destroy_pages(f, afd, 1), -ENOENT);
+	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
+
+	/* read-only area: a write pin -EPERM, a read pin fine */
+	assert_int_equal(map_fixed(f, ioas, va, 4 * PG, base,
+				   IOMMU_IOAS_MAP_READABLE),
+			 0);
+	assert_int_equal(access_pages(f, afd, base, PG, va,
+				      IOMMU_TEST_ACCESS_WRITE, NULL),
+			 -EPERM);
+	assert_int_equal(access_pages(f, afd, base, PG, va, 0, &id), 0);
+
+	/* an access without NEEDS_PIN_PAGES does not pin */
+	assert_int_equal(create_access(f, ioas, 0, &afd2), 0);
+	assert_int_equal(access_pages(f, afd2, base, PG, va, 0, NULL),
+			 -EOPNOTSUPP);
+	assert_int_equal(vfio_fops_close(afd2), 0);
+
+	/* closing the fd unpins and destroys: the IOAS is free again */
+	assert_int_equal(vfio_fops_close(afd), 0);
+	unmap(f, ioas, base, 4 * PG);
+	assert_int_equal(destroy(f, ioas), 0);
+	assert_int_equal(mm_munmap(f->mm, va, 4 * PG), 0);
+}
+
+/* ACCESS_RW: reads and writes through the IOAS, across a page boundary
+ * and an area whose IOVA is not page-congruent with its memory; a gap
+ * -ENOENT; a write to a read-only area -EPERM; zero length -EINVAL;
+ * unknown flags -EOPNOTSUPP.  The access fd keeps the context after
+ * /dev/iommu closes. */
+static void test_access_rw(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f);
+	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START;
+	uint8_t buf[200], back[200];
+	int afd = -1;
+	uint8_t *va;
+
+	assert_int_equal(mm_mmap(f->mm, 4 * PG, MM_MAP_POPULATE, (void **)&va),
+			 0);
+	for (unsigned int i = 0; i < 4 * PG; i++)
+		va[i] = (uint8_t)(i * 7);
+	assert_int_equal(map_fixed(f, ioas, va, 2 * PG, base, RW), 0);
+	/* the second half at an IOVA 2048 bytes off its page */
+	assert_int_equal(map_fixed(f, ioas, va + 2 * PG, 2 * PG,
+				   base + 2 * PG + 2048,
+				   IOMMU_IOAS_MAP_READABLE),
+			 0);
+	assert_int_equal(create_access(f, ioas, 0, &afd), 0);
+
+	assert_int_equal(access_rw(f, afd, base + PG - 50, back, 100, 0), 0);
+	assert_memory_equal(back, va + PG - 50, 100);
+	for (unsigned int i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(0xa5 ^ i);
+	assert_int_equal(access_rw(f, afd, base + PG - 100, buf, 200,
+				   IOMMU_TEST_ACCESS_RW_WRITE),
+			 0);
+	assert_memory_equal(va + PG - 100, buf, 200);
+	assert_int_equal(access_rw(f, afd, base + 2 * PG + 2048 + PG - 10, back,
+				   20, IOMMU_TEST_ACCESS_RW_SLOW_PATH),
+			 0);
+	assert_memory_equal(back, va + 3 * PG - 10, 20);
+	assert_int_equal(access_rw(f, afd, base + 2 * PG + 2048, buf, 10,
+				   IOMMU_TEST_ACCESS_RW_WRITE),
+			 -EPERM);
+	assert_int_equal(access_rw(f, afd, base + 2 * PG - 10, back, 20, 0),
+			 -ENOENT); /* the 2048-byte gap */
+	assert_int_equal(access_rw(f, afd, base, back, 0, 0), -EINVAL);
+	assert_int_equal(access_rw(f, afd, base, back, 10, 2), -EOPNOTSUPP);
+
+	/* /dev/iommu closed: the access fd still works, then frees all */
+	assert_int_equal(vfio_fops_close(f->fd), 0);
+	f->fd = vfio_fops_open(f->mm, "/dev/iommu", O_RDWR);
+	assert_true(f->fd >= 0);
+	assert_int_equal(check_refs(f, va, 4 * PG, 1), 0);
+	assert_int_equal(vfio_fops_close(afd), 0);
+	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
+	assert_int_equal(mm_munmap(f->mm, va, 4 * PG), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -507,6 +710,8 @@ int main(void)
 		T(test_mock_domain_close),
 		T(test_add_reserved),
 		T(test_mock_domain_shared_hwpt),
+		T(test_access_pages),
+		T(test_access_rw),
 	};
 
 	return test_run("iommufd_mock", tests, ARRAY_SIZE_T(tests));

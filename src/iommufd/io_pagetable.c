@@ -56,6 +56,8 @@ void iopt_init_table(struct io_pagetable *iopt)
 {
 	memset(iopt, 0, sizeof(*iopt));
 	mutex_init(&iopt->lock, IOMMUFD_LOCK_IOPT);
+	mutex_init(&iopt->access_lock, IOMMUFD_LOCK_ACCESS_LIST);
+	LIST_INIT(&iopt->accesses);
 	RB_INIT(&iopt->areas);
 	iopt->iova_alignment = 1;
 }
@@ -618,13 +620,27 @@ out:
 	return ret;
 }
 
+/* Ask every access of the table to drop its pins of [iova, +length). */
+static void iopt_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
+			      unsigned long length)
+{
+	struct iommufd_access *access;
+
+	mutex_lock(&iopt->access_lock);
+	LIST_FOREACH(access, &iopt->accesses, next)
+		access->ops->unmap(access->data, iova, length);
+	mutex_unlock(&iopt->access_lock);
+}
+
 static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 				 unsigned long last, unsigned long *unmapped)
 {
 	unsigned long bytes = 0;
 	struct iopt_area *area;
+	unsigned int tries = 0;
 	int ret = 0;
 
+again:
 	mutex_lock(&iopt->lock);
 	while ((area = iopt_area_first(iopt, start, last))) {
 		unsigned long area_last = area->last;
@@ -632,6 +648,21 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 		/* only whole areas: never one cut in part */
 		if (area->iova < start || area->last > last) {
 			ret = -ENOENT;
+			break;
+		}
+		if (area->num_accesses) {
+			/* the accesses drop their pins first (6.12's contract):
+			 * no new pin meanwhile, then look again */
+			unsigned long a_iova = area->iova;
+			unsigned long a_len = area->last - area->iova + 1;
+
+			area->prevent_access = true;
+			mutex_unlock(&iopt->lock);
+			iopt_notify_unmap(iopt, a_iova, a_len);
+			if (!WARN_ON(++tries > 100))
+				goto again;
+			ret = -EDEADLOCK; /* an access ignores it */
+			mutex_lock(&iopt->lock);
 			break;
 		}
 		for (unsigned int d = 0; d < iopt->nr_domains; d++)
@@ -990,5 +1021,183 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	ui_free(iopt->domains);
 	ui_free(iopt->reserved);
 	ui_free(iopt->allowed);
+	WARN_ON(!LIST_EMPTY(&iopt->accesses));
+	mutex_destroy(&iopt->access_lock);
 	mutex_destroy(&iopt->lock);
+}
+
+/* ---- accesses ------------------------------------------------------------------ */
+
+/* The physical address of byte `byte` of pages (pinned: in its runs). */
+static phys_addr_t iopt_pages_byte_pa(const struct iopt_pages *pages,
+				      unsigned long byte)
+{
+	unsigned long idx = byte / PG;
+
+	for (unsigned int i = 0; i < pages->nr_runs; i++) {
+		if (idx < pages->runs[i].npages)
+			return pages->runs[i].pa + idx * PG + byte % PG;
+		idx -= pages->runs[i].npages;
+	}
+	WARN_ON(1);
+	return PHYS_ADDR_INVALID;
+}
+
+static bool iopt_area_prot_ok(const struct iopt_area *area, bool write)
+{
+	return area->iommu_prot & (write ? IOMMU_WRITE : IOMMU_READ);
+}
+
+/*
+ * Walk the areas over [iova, last]: fn on each piece [cur, piece_last] of
+ * area; stops at fn's error.  -ENOENT when they leave a gap.
+ */
+static int iopt_for_each_piece(struct io_pagetable *iopt, unsigned long iova,
+			       unsigned long last,
+			       int (*fn)(struct iopt_area *area,
+					 unsigned long cur,
+					 unsigned long piece_last, void *arg),
+			       void *arg)
+{
+	struct iopt_area *area = iopt_area_first(iopt, iova, last);
+	unsigned long cur = iova;
+	int ret;
+
+	lockdep_assert_held(&iopt->lock);
+	for (; area; area = iopt_area_next(iopt, area, last)) {
+		unsigned long piece_last = min(area->last, last);
+
+		if (area->iova > cur)
+			return -ENOENT;
+		ret = fn(area, cur, piece_last, arg);
+		if (ret)
+			return ret;
+		if (piece_last == last)
+			return 0;
+		cur = piece_last + 1;
+	}
+	return -ENOENT;
+}
+
+static int piece_check_pin(struct iopt_area *area, unsigned long cur,
+			   unsigned long piece_last, void *arg)
+{
+	bool write = *(bool *)arg;
+	unsigned long byte = area->start_byte + (cur - area->iova);
+
+	/* a page of the IOVA is a page of the pages (iopt_area_contig_is_
+	 * aligned): the same offset in both, whole pages between areas */
+	if (area->prevent_access || byte % PG != cur % PG ||
+	    (piece_last != area->last && (piece_last + 1) % PG))
+		return -EINVAL;
+	if (!iopt_area_prot_ok(area, write))
+		return -EPERM;
+	return 0;
+}
+
+struct pin_arg {
+	phys_addr_t *out;
+	int delta;
+};
+
+static int piece_pin(struct iopt_area *area, unsigned long cur,
+		     unsigned long piece_last, void *arg)
+{
+	struct pin_arg *p = arg;
+
+	if (p->out) {
+		unsigned long byte = area->start_byte + (cur - area->iova);
+		unsigned long first = ALIGN_DOWN(cur, PG);
+
+		for (unsigned long v = first; v <= piece_last; v += PG)
+			*p->out++ = iopt_pages_byte_pa(
+				area->pages, ALIGN_DOWN(byte, PG) + (v - first));
+	}
+	if (p->delta < 0)
+		WARN_ON(!area->num_accesses);
+	area->num_accesses += p->delta;
+	return 0;
+}
+
+int iopt_access_pin(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long last, phys_addr_t *out_pa, bool write)
+{
+	struct pin_arg p = {.out = out_pa, .delta = 1};
+	int ret;
+
+	mutex_lock(&iopt->lock);
+	ret = iopt_for_each_piece(iopt, iova, last, piece_check_pin, &write);
+	if (!ret)
+		ret = iopt_for_each_piece(iopt, iova, last, piece_pin, &p);
+	mutex_unlock(&iopt->lock);
+	return ret;
+}
+
+void iopt_access_unpin(struct io_pagetable *iopt, unsigned long iova,
+		       unsigned long last)
+{
+	struct pin_arg p = {.delta = -1};
+
+	mutex_lock(&iopt->lock);
+	WARN_ON(iopt_for_each_piece(iopt, iova, last, piece_pin, &p));
+	mutex_unlock(&iopt->lock);
+}
+
+struct rw_arg {
+	struct phys_mem *pm;
+	uint8_t *data;
+	bool write;
+};
+
+static int piece_check_rw(struct iopt_area *area, unsigned long cur,
+			  unsigned long piece_last, void *arg)
+{
+	struct rw_arg *rw = arg;
+
+	if (area->prevent_access)
+		return -EINVAL;
+	if (!iopt_area_prot_ok(area, rw->write))
+		return -EPERM;
+	return 0;
+}
+
+static int piece_rw(struct iopt_area *area, unsigned long cur,
+		    unsigned long piece_last, void *arg)
+{
+	struct rw_arg *rw = arg;
+	unsigned long byte = area->start_byte + (cur - area->iova);
+	unsigned long left = piece_last - cur + 1;
+
+	while (left) {
+		size_t n = min(left, PG - byte % PG);
+		void *va = phys_to_virt(
+			rw->pm, iopt_pages_byte_pa(area->pages, byte));
+
+		if (rw->write)
+			memcpy(va, rw->data, n);
+		else
+			memcpy(rw->data, va, n);
+		rw->data += n;
+		byte += n;
+		left -= n;
+	}
+	return 0;
+}
+
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova,
+		   unsigned long last, void *data, bool write)
+{
+	struct rw_arg rw = {.data = data, .write = write};
+	struct iopt_area *area;
+	int ret;
+
+	mutex_lock(&iopt->lock);
+	ret = iopt_for_each_piece(iopt, iova, last, piece_check_rw, &rw);
+	if (!ret) {
+		area = iopt_area_first(iopt, iova, last);
+		rw.pm = mm_phys(area->pages->mm);
+		ret = iopt_for_each_piece(iopt, iova, last, piece_rw, &rw);
+	}
+	mutex_unlock(&iopt->lock);
+	return ret;
 }

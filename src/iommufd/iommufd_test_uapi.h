@@ -41,6 +41,17 @@ enum {
 #define IOMMU_TEST_MOCK_DEV_HUGE_IOVA (1u << 1)
 #define IOMMU_TEST_MOCK_DEV_PASID     (1u << 2)
 
+/* CREATE_ACCESS flags */
+#define IOMMU_TEST_ACCESS_CREATE_NEEDS_PIN_PAGES (1u << 0)
+/* ACCESS_PAGES flags */
+#define IOMMU_TEST_ACCESS_WRITE (1u << 0)
+#define IOMMU_TEST_ACCESS_SYZ	(1u << 16)
+/* ACCESS_RW flags */
+#define IOMMU_TEST_ACCESS_RW_WRITE     (1u << 0)
+#define IOMMU_TEST_ACCESS_RW_SLOW_PATH (1u << 2)
+/* the most bytes ACCESS_PAGES / ACCESS_RW take (-ENOMEM past it) */
+#define IOMMU_TEST_ACCESS_MAX (16u << 20)
+
 /* the default of SET_TEMP_MEMORY_LIMIT's value, in bytes */
 #define IOMMUFD_TEST_MEMORY_LIMIT_DEFAULT 65536u
 

@@ -115,6 +115,9 @@ void iommufd_object_destroy(struct iommufd_object *obj)
 	case IOMMUFD_OBJ_SELFTEST:
 		iommufd_selftest_destroy(obj);
 		break;
+	case IOMMUFD_OBJ_ACCESS:
+		iommufd_access_destroy_object(obj);
+		break;
 	default:
 		WARN_ON(1);
 		break;

@@ -62,12 +62,16 @@
  * reads once per IOAS_MAP.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
 #include "iommufd/iommufd_private.h"
 #include "iommufd/iommufd_test_uapi.h"
+#include "lib/file.h"
 #include "lib/internal.h"
+#include "lib/uaccess.h"
 
 #define PG IOMMUFD_PAGE_SIZE
 
@@ -540,6 +544,327 @@ out:
 	return ret;
 }
 
+/* ---- access objects ---------------------------------------------------------- */
+
+/* An access fd (CREATE_ACCESS): the iommufd_access it drives and the
+ * items (ranges pinned by ACCESS_PAGES) it holds.  refs: the file's and
+ * one per op in flight; lock guards access and items. */
+struct selftest_access {
+	struct mutex lock;
+	struct iommufd_access *access; /* lock; NULL once the fd closed */
+	LIST_HEAD(, selftest_access_item) items;
+	unsigned int next_id;
+	_Atomic unsigned int refs;
+};
+
+struct selftest_access_item {
+	LIST_ENTRY(selftest_access_item) next;
+	unsigned long iova, length;
+	unsigned int id;
+};
+
+static void staccess_get(void *priv)
+{
+	struct selftest_access *staccess = priv;
+
+	atomic_fetch_add(&staccess->refs, 1);
+}
+
+static void staccess_put(struct selftest_access *staccess)
+{
+	if (atomic_fetch_sub(&staccess->refs, 1) != 1)
+		return;
+	mutex_destroy(&staccess->lock);
+	ui_free(staccess);
+}
+
+/* The access's unmap callback: drop every item the range touches. */
+static void staccess_unmap(void *data, unsigned long iova, unsigned long length)
+{
+	struct selftest_access *staccess = data;
+	struct selftest_access_item *item, *tmp;
+	unsigned long last = iova + length - 1;
+
+	mutex_lock(&staccess->lock);
+	LIST_FOREACH_SAFE(item, &staccess->items, next, tmp) {
+		if (iova > item->iova + item->length - 1 || last < item->iova)
+			continue;
+		LIST_REMOVE(item, next);
+		iommufd_access_unpin_pages(staccess->access, item->iova,
+					   item->length);
+		ui_free(item);
+	}
+	mutex_unlock(&staccess->lock);
+}
+
+static const struct iommufd_access_ops selftest_access_ops_pin = {
+	.needs_pin_pages = true,
+	.unmap = staccess_unmap,
+};
+
+static const struct iommufd_access_ops selftest_access_ops = {
+	.unmap = staccess_unmap,
+};
+
+static long staccess_ioctl(void *priv, unsigned int cmd, unsigned long arg)
+{
+	return -ENOTTY;
+}
+
+/* The fd's last close: its items unpinned, its access destroyed. */
+static void staccess_release(void *priv)
+{
+	struct selftest_access *staccess = priv;
+	struct iommufd_access *access;
+
+	staccess_unmap(staccess, 0, ULONG_MAX);
+	mutex_lock(&staccess->lock);
+	access = staccess->access;
+	staccess->access = NULL;
+	mutex_unlock(&staccess->lock);
+	if (access)
+		iommufd_access_destroy(access);
+	staccess_put(staccess);
+}
+
+static const struct ui_file_ops staccess_fops = {
+	.name = "iommufd-selftest-access",
+	.ioctl = staccess_ioctl,
+	.release = staccess_release,
+};
+
+static int staccess_get_fd(uint32_t fd, struct selftest_access **out)
+{
+	void *priv;
+	int ret;
+
+	if (fd > INT_MAX)
+		return -EBADFD;
+	ret = iommufd_file_get((int)fd, &staccess_fops, staccess_get, &priv);
+	if (ret)
+		return ret;
+	*out = priv;
+	return 0;
+}
+
+static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
+				      uint32_t ioas_id, uint32_t flags)
+{
+	struct iommu_test_cmd *cmd = ucmd->cmd;
+	struct selftest_access *staccess;
+	struct iommufd_access *access;
+	uint32_t id;
+	int fd, ret;
+
+	if (flags & ~IOMMU_TEST_ACCESS_CREATE_NEEDS_PIN_PAGES)
+		return -EOPNOTSUPP;
+	staccess = ui_zalloc(sizeof(*staccess));
+	if (!staccess)
+		return -ENOMEM;
+	mutex_init(&staccess->lock, IOMMUFD_LOCK_ACCESS);
+	LIST_INIT(&staccess->items);
+	staccess->refs = 1;
+	ret = iommufd_access_create(ucmd->ictx,
+				    (flags &
+				     IOMMU_TEST_ACCESS_CREATE_NEEDS_PIN_PAGES)
+					    ? &selftest_access_ops_pin
+					    : &selftest_access_ops,
+				    staccess, &id, &access);
+	if (ret)
+		goto err_free;
+	ret = iommufd_access_attach(access, ioas_id);
+	if (ret)
+		goto err_destroy;
+	/* the answer's memory writable before the fd exists (the kernel
+	 * responds before fd_install) */
+	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		goto err_destroy;
+	staccess->access = access;
+	fd = iommufd_file_install(&staccess_fops, staccess, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		staccess->access = NULL;
+		goto err_destroy;
+	}
+	cmd->create_access.out_access_fd = (uint32_t)fd;
+	/* the file is the user's now: closing it undoes all of this */
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+err_destroy:
+	iommufd_access_destroy(access);
+err_free:
+	staccess_put(staccess);
+	return ret;
+}
+
+/* The pages of the user's range equal pa[] (-EBADE otherwise). */
+static int test_check_pages(struct mm *mm, unsigned long uptr,
+			    const phys_addr_t *pa, unsigned long npages)
+{
+	for (; npages; npages--, pa++, uptr += PG) {
+		phys_addr_t upa = 0;
+		int ret = test_user_page_pa(mm, uptr, &upa);
+
+		if (ret)
+			return ret;
+		if (upa != *pa)
+			return -EBADE;
+	}
+	return 0;
+}
+
+static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	unsigned long iova = cmd->access_pages.iova;
+	unsigned long length = cmd->access_pages.length;
+	unsigned long uptr = cmd->access_pages.uptr, npages;
+	uint32_t flags = cmd->access_pages.flags;
+	phys_addr_t *pa = NULL;
+	int ret;
+
+	if (length > IOMMU_TEST_ACCESS_MAX)
+		return -ENOMEM;
+	if (flags & ~(IOMMU_TEST_ACCESS_WRITE | IOMMU_TEST_ACCESS_SYZ))
+		return -EOPNOTSUPP;
+	if (flags & IOMMU_TEST_ACCESS_SYZ)
+		return -EOPNOTSUPP; /* syzkaller's IOVA conversion: not here */
+	ret = staccess_get_fd(cmd->id, &staccess);
+	if (ret)
+		return ret;
+	mutex_lock(&staccess->lock);
+	if (!staccess->access) {
+		ret = -EBADFD;
+		goto out_unlock;
+	}
+	if (staccess->access->ops != &selftest_access_ops_pin) {
+		ret = -EOPNOTSUPP;
+		goto out_unlock;
+	}
+	npages = (ALIGN_UP(iova + length, PG) - ALIGN_DOWN(iova, PG)) / PG;
+	pa = ui_calloc(npages ? npages : 1, sizeof(*pa));
+	if (!pa) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	ret = iommufd_access_pin_pages(staccess->access, iova, length, pa,
+				       (flags & IOMMU_TEST_ACCESS_WRITE)
+					       ? IOMMUFD_ACCESS_RW_WRITE
+					       : 0);
+	if (ret)
+		goto out_unlock;
+	if (uptr) {
+		ret = test_check_pages(iommufd_ctx_mm(ucmd->ictx),
+				       ALIGN_DOWN(uptr - (iova % PG), PG), pa,
+				       npages);
+		if (ret)
+			goto out_unaccess;
+	}
+	item = ui_zalloc(sizeof(*item));
+	if (!item) {
+		ret = -ENOMEM;
+		goto out_unaccess;
+	}
+	item->iova = iova;
+	item->length = length;
+	item->id = staccess->next_id++;
+	LIST_INSERT_HEAD(&staccess->items, item, next);
+	cmd->access_pages.out_access_pages_id = item->id;
+	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret) {
+		LIST_REMOVE(item, next);
+		ui_free(item);
+		goto out_unaccess;
+	}
+	goto out_unlock;
+out_unaccess:
+	iommufd_access_unpin_pages(staccess->access, iova, length);
+out_unlock:
+	mutex_unlock(&staccess->lock);
+	ui_free(pa);
+	staccess_put(staccess);
+	return ret;
+}
+
+static int iommufd_test_access_item_destroy(struct iommufd_ucmd *ucmd,
+					    uint32_t fd, uint32_t item_id)
+{
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	int ret;
+
+	ret = staccess_get_fd(fd, &staccess);
+	if (ret)
+		return ret;
+	ret = -ENOENT;
+	mutex_lock(&staccess->lock);
+	LIST_FOREACH(item, &staccess->items, next) {
+		if (item->id != item_id)
+			continue;
+		LIST_REMOVE(item, next);
+		iommufd_access_unpin_pages(staccess->access, item->iova,
+					   item->length);
+		ui_free(item);
+		ret = 0;
+		break;
+	}
+	mutex_unlock(&staccess->lock);
+	staccess_put(staccess);
+	return ret;
+}
+
+static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd,
+				  struct iommu_test_cmd *cmd)
+{
+	unsigned long length = cmd->access_rw.length;
+	void *ubuf = (void *)(uintptr_t)cmd->access_rw.uptr;
+	uint32_t flags = cmd->access_rw.flags;
+	struct selftest_access *staccess;
+	void *tmp;
+	int ret;
+
+	if (length > IOMMU_TEST_ACCESS_MAX)
+		return -ENOMEM;
+	if (flags & ~(IOMMU_TEST_ACCESS_RW_WRITE |
+		      IOMMU_TEST_ACCESS_RW_SLOW_PATH | IOMMU_TEST_ACCESS_SYZ))
+		return -EOPNOTSUPP;
+	if (flags & IOMMU_TEST_ACCESS_SYZ)
+		return -EOPNOTSUPP; /* syzkaller's IOVA conversion: not here */
+	ret = staccess_get_fd(cmd->id, &staccess);
+	if (ret)
+		return ret;
+	tmp = ui_zalloc(length ? length : 1);
+	if (!tmp) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
+	if ((flags & IOMMU_TEST_ACCESS_RW_WRITE) &&
+	    copy_from_user(tmp, ubuf, length)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	mutex_lock(&staccess->lock);
+	if (staccess->access)
+		ret = iommufd_access_rw(staccess->access, cmd->access_rw.iova,
+					tmp, length,
+					(flags & IOMMU_TEST_ACCESS_RW_WRITE)
+						? IOMMUFD_ACCESS_RW_WRITE
+						: 0);
+	else
+		ret = -EBADFD;
+	mutex_unlock(&staccess->lock);
+	if (!ret && !(flags & IOMMU_TEST_ACCESS_RW_WRITE) &&
+	    copy_to_user(ubuf, tmp, length))
+		ret = -EFAULT;
+out_free:
+	ui_free(tmp);
+out_put:
+	staccess_put(staccess);
+	return ret;
+}
+
 static int iommufd_test_set_memory_limit(struct iommufd_ucmd *ucmd,
 					 uint32_t limit)
 {
@@ -582,6 +907,17 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						 cmd->check_map.iova,
 						 cmd->check_map.length,
 						 cmd->check_map.uptr);
+	case IOMMU_TEST_OP_CREATE_ACCESS:
+		return iommufd_test_create_access(ucmd, cmd->id,
+						  cmd->create_access.flags);
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+		return iommufd_test_access_pages(ucmd, cmd);
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+		return iommufd_test_access_item_destroy(
+			ucmd, cmd->id,
+			cmd->destroy_access_pages.access_pages_id);
+	case IOMMU_TEST_OP_ACCESS_RW:
+		return iommufd_test_access_rw(ucmd, cmd);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		return iommufd_test_set_memory_limit(ucmd,
 						     cmd->memory_limit.limit);
