@@ -160,6 +160,19 @@ static void *region(struct fx *f, size_t size, unsigned int flags)
 	return va;
 }
 
+/* dev[d] bound to the fixture's context and attached to ioas (its auto
+ * domain): the IOAS's pages are pinned and charged from then on. */
+static struct iommufd_device *bind_attach(struct fx *f, int d, uint32_t ioas)
+{
+	struct iommufd_device *idev;
+	uint32_t id, pt = ioas;
+
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[d], &id, &idev),
+			 0);
+	assert_int_equal(iommufd_device_attach(idev, &pt), 0);
+	return idev;
+}
+
 /* ---- the file, objects and the dispatch ----------------------------------------- */
 
 /* Objects get ids from 1, the lowest free one; IOMMU_DESTROY of an
@@ -360,7 +373,8 @@ struct bad_map {
  * iova and length < ULONG_MAX (-EOVERFLOW), a permission (-EINVAL), the
  * IOAS (-ENOENT), a length of 0 (-EINVAL), a user range that wraps
  * (-EOVERFLOW), a fixed range that wraps (-EOVERFLOW) or overlaps
- * (-EEXIST); an unbacked user range -EFAULT. */
+ * (-EEXIST); an unbacked user range -EFAULT once the IOAS has a domain
+ * (without one, nothing is pinned and it maps). */
 static void test_order_ioas_map(void **state)
 {
 	struct fx *f = *state;
@@ -387,8 +401,8 @@ static void test_order_ioas_map(void **state)
 		 {.flags = FIXED_RW,
 		  .ioas_id = ioas,
 		  .user_va = va,
-		  .length = 2 * PG,
-		  .iova = ULONG_MAX - PG},
+		  .length = 3 * PG,
+		  .iova = ULONG_MAX - 2 * PG + 1},
 		 -EOVERFLOW},
 		{"overlap",
 		 {.flags = FIXED_RW,
@@ -402,6 +416,14 @@ static void test_order_ioas_map(void **state)
 		 -EFAULT},
 	};
 
+	struct iommufd_device *idev;
+
+	/* without a domain nothing is pinned: unbacked memory maps */
+	assert_int_equal(map(f, ioas, RW, (void *)0x1000, PG, &iova), 0);
+	assert_int_equal(unmap(f, ioas, iova, PG, NULL), 0);
+	/* with one, the pin is the map's */
+	idev = bind_attach(f, 0, ioas);
+	iova = 0x100000;
 	assert_int_equal(map(f, ioas, FIXED_RW, buf, 2 * PG, &iova), 0);
 	for (size_t i = 0; i < ARRAY_SIZE_T(t); i++) {
 		t[i].m.size = sizeof(t[i].m);
@@ -412,17 +434,20 @@ static void test_order_ioas_map(void **state)
 	}
 	/* failures charged nothing */
 	assert_int_equal(mm_user_locked_vm(), f->user_base + 2);
+	iommufd_device_unbind(idev);
+	assert_int_equal(mm_user_locked_vm(), f->user_base);
 }
 
 /* IOAS_UNMAP: whole areas only (-ENOENT for one cut in part or nothing
  * there), unmap-all with iova 0 and length U64_MAX, the bytes unmapped
  * back in length; -EINVAL for length 0, -EOVERFLOW for a wrapping range;
- * the pin and the charge go with the last area. */
+ * the pin and the charge (the IOAS has a domain) go with the area. */
 static void test_unmap(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *buf = region(f, 8 * PG, 0);
 	uint32_t ioas = ioas_alloc(f);
+	struct iommufd_device *idev = bind_attach(f, 0, ioas);
 	uint64_t iova, done;
 
 	iova = 0x200000;
@@ -455,6 +480,7 @@ static void test_unmap(void **state)
 	assert_int_equal(unmap(f, ioas, 0, UINT64_MAX, &done), 0);
 	assert_int_equal(done, 0);
 	assert_int_equal(mm_user_locked_vm(), f->user_base);
+	iommufd_device_unbind(idev);
 }
 
 /* Allocated IOVA: 6.12's choice, aligned to the length's power of two
@@ -600,6 +626,9 @@ static void test_copy(void **state)
 				    .src_iova = 0x100000};
 	uint64_t iova = 0x100000;
 	struct mm_stats st0, st1;
+	/* both IOASes with a domain: their pages pinned and charged */
+	struct iommufd_device *da = bind_attach(f, 0, a),
+			      *db = bind_attach(f, 1, b);
 
 	assert_int_equal(map(f, a, FIXED_RW, buf, 2 * PG, &iova), 0);
 	iova = 0x102000;
@@ -648,15 +677,20 @@ static void test_copy(void **state)
 	c.dst_iova = 0;
 	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), 0);
 	assert_int_equal(c.dst_iova, PG);
-	/* a copy wants the source's write permission for WRITEABLE */
+	/* the source's domain goes: the copy keeps the pages pinned */
+	iommufd_device_unbind(da);
+	assert_int_equal(mm_user_locked_vm(), f->user_base + 1);
 	assert_int_equal(destroy(f, a), 0);
 	assert_int_equal(mm_user_locked_vm(), f->user_base + 1);
-	assert_int_equal(destroy(f, b), 0);
+	/* and the destination's: nothing needs them pinned */
+	iommufd_device_unbind(db);
 	assert_int_equal(mm_user_locked_vm(), f->user_base);
+	assert_int_equal(destroy(f, b), 0);
 }
 
-/* A read-only user range cannot be mapped WRITEABLE (-EFAULT from the
- * pin), and pages pinned read-only cannot be copied WRITEABLE (-EPERM). */
+/* A read-only user range cannot be pinned for a WRITEABLE map (-EFAULT,
+ * at the map into an IOAS with a domain, or at the attach that gives it
+ * one), and pages mapped read-only cannot be copied WRITEABLE (-EPERM). */
 static void test_copy_readonly(void **state)
 {
 	struct fx *f = *state;
@@ -670,7 +704,18 @@ static void test_copy_readonly(void **state)
 				    .dst_iova = 0x800000,
 				    .src_iova = 0x100000};
 	uint64_t iova = 0x100000;
+	struct iommufd_device *idev;
+	uint32_t pt = a;
 
+	/* no domain, no pin: a writable map of read-only memory is taken,
+	 * and an attach that would pin it for writing fails */
+	assert_int_equal(map(f, a, FIXED_RW, ro, PG, &iova), 0);
+	idev = bind_attach(f, 0, b);
+	iommufd_device_detach(idev);
+	assert_int_equal(iommufd_device_attach(idev, &pt), -EFAULT);
+	assert_int_equal(unmap(f, a, 0, UINT64_MAX, NULL), 0);
+	pt = a;
+	assert_int_equal(iommufd_device_attach(idev, &pt), 0);
 	assert_int_equal(map(f, a, FIXED_RW, ro, PG, &iova), -EFAULT);
 	assert_int_equal(
 		map(f, a, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
@@ -679,6 +724,7 @@ static void test_copy_readonly(void **state)
 	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), -EPERM);
 	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE;
 	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), 0);
+	iommufd_device_unbind(idev);
 }
 
 /* ---- accounting and options -------------------------------------------------------- */
@@ -698,7 +744,8 @@ static int option(struct fx *f, uint32_t id, uint16_t op, uint32_t obj,
 }
 
 /*
- * RLIMIT_MODE: by default pins are charged to the user's locked memory
+ * RLIMIT_MODE (pins, and so charges, need a domain in the IOAS): by
+ * default pins are charged to the user's locked memory
  * (mem/'s mm_user_lock_acct), not the process's locked_vm; -ENOMEM past
  * RLIMIT_MEMLOCK.  SET needs CAP_SYS_RESOURCE (-EPERM) and a context
  * without objects (-EBUSY); 1 charges locked_vm as type1 does; other
@@ -709,6 +756,7 @@ static void test_rlimit_mode(void **state)
 	struct fx *f = *state;
 	uint8_t *buf = region(f, (LIMIT_PGS + 1) * PG, 0);
 	uint64_t v = 0, iova = 0;
+	struct iommufd_device *idev;
 	uint32_t ioas;
 
 	assert_int_equal(option(f, IOMMU_OPTION_RLIMIT_MODE,
@@ -728,6 +776,7 @@ static void test_rlimit_mode(void **state)
 			 -EPERM);
 
 	ioas = ioas_alloc(f);
+	idev = bind_attach(f, 0, ioas);
 	assert_int_equal(map(f, ioas, RW, buf, 16 * PG, &iova), 0);
 	assert_int_equal(mm_user_locked_vm(), f->user_base + 16);
 	assert_int_equal(mm_locked_vm(f->mm), 0);
@@ -740,6 +789,7 @@ static void test_rlimit_mode(void **state)
 	assert_int_equal(option(f, IOMMU_OPTION_RLIMIT_MODE,
 				IOMMU_OPTION_OP_SET, 0, &v),
 			 -EBUSY);
+	iommufd_device_unbind(idev);
 	assert_int_equal(destroy(f, ioas), 0);
 	assert_int_equal(mm_user_locked_vm(), f->user_base);
 	v = 2;
@@ -756,6 +806,7 @@ static void test_rlimit_mode(void **state)
 			 0);
 	assert_int_equal(v, 1);
 	ioas = ioas_alloc(f);
+	idev = bind_attach(f, 0, ioas);
 	iova = 0;
 	assert_int_equal(map(f, ioas, RW, buf, 16 * PG, &iova), 0);
 	assert_int_equal(mm_locked_vm(f->mm), 16);
@@ -766,7 +817,9 @@ static void test_rlimit_mode(void **state)
 	assert_int_equal(map(f, ioas, RW, buf, (LIMIT_PGS + 1) * PG, &iova), 0);
 	assert_int_equal(mm_locked_vm(f->mm), 16);
 	mm_set_cap_ipc_lock(f->mm, false);
-	/* closing the fd (teardown) returns all of it */
+	/* the detach returns all of it */
+	iommufd_device_unbind(idev);
+	assert_int_equal(mm_locked_vm(f->mm), 0);
 }
 
 /* ---- devices ------------------------------------------------------------------------- */
@@ -912,6 +965,37 @@ static void test_attach_conflicts(void **state)
 	pt = ioas;
 	assert_int_equal(attach(idev, &pt), 0);
 	iommufd_device_unbind(idev);
+}
+
+/* Pins follow the domains (6.12's): an IOAS without one pins and charges
+ * nothing; the first attach pins and charges every area, the last
+ * detach unpins and uncharges; a second domain adds no pin. */
+static void test_pin_with_domain(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = region(f, 8 * PG, 0);
+	uint32_t ioas = ioas_alloc(f);
+	struct iommufd_device *d0, *d1;
+	uint64_t iova = 0x100000;
+	struct mm_stats st0, st1;
+
+	assert_int_equal(map(f, ioas, FIXED_RW, buf, 8 * PG, &iova), 0);
+	mm_get_stats(f->mm, &st0);
+	assert_int_equal(mm_user_locked_vm(), f->user_base);
+	d0 = bind_attach(f, 0, ioas);
+	assert_int_equal(mm_user_locked_vm(), f->user_base + 8);
+	assert_int_equal(dma_word(f, 0, 0x100000 + 7 * PG, 3), 3);
+	d1 = bind_attach(f, 1, ioas);
+	mm_get_stats(f->mm, &st1);
+	assert_int_equal(st1.pinned_pages - st0.pinned_pages, 8);
+	assert_int_equal(mm_user_locked_vm(), f->user_base + 8);
+	iommufd_device_unbind(d0);
+	assert_int_equal(mm_user_locked_vm(), f->user_base + 8);
+	iommufd_device_unbind(d1);
+	assert_int_equal(mm_user_locked_vm(), f->user_base);
+	mm_get_stats(f->mm, &st1);
+	assert_int_equal(st1.unpinned_pages - st0.unpinned_pages, 8);
+	assert_int_equal(unmap(f, ioas, 0, UINT64_MAX, NULL), 0);
 }
 
 /* Two devices of two groups on one IOAS share its auto domain; a
@@ -1075,8 +1159,19 @@ static void test_huge_pages(void **state)
 	iommufd_device_unbind(idev);
 }
 
-/* Closing /dev/iommu destroys what is left, leaves first: a user HWPT
- * is not needed; an IOAS with areas unpins (teardown checks 0). */
+static int hwpt_alloc(struct fx *f, uint32_t flags, uint32_t dev, uint32_t pt,
+		      uint32_t *out)
+{
+	struct iommu_hwpt_alloc h = {
+		.size = sizeof(h), .flags = flags, .dev_id = dev, .pt_id = pt};
+	int ret = ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h);
+
+	*out = h.out_hwpt_id;
+	return ret;
+}
+
+/* Closing /dev/iommu destroys what is left, leaves first (the HWPT, then
+ * its IOAS): the pins and charges go (teardown checks 0). */
 static void test_close_with_objects(void **state)
 {
 	struct fx *f = *state;
@@ -1089,24 +1184,23 @@ static void test_close_with_objects(void **state)
 				    .src_ioas_id = a,
 				    .length = 8 * PG};
 
+	struct iommufd_device *idev;
+	uint32_t id, hwpt;
+
 	assert_int_equal(map(f, a, RW, buf, 8 * PG, &iova), 0);
 	c.src_iova = iova;
 	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), 0);
+	assert_int_equal(mm_user_locked_vm(), f->user_base);
+	/* a user HWPT gives b a domain, and outlives the device it was
+	 * made for: the pages are pinned when the fd closes */
+	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
+			 0);
+	assert_int_equal(hwpt_alloc(f, 0, id, b, &hwpt), 0);
+	iommufd_device_unbind(idev);
 	assert_int_equal(mm_user_locked_vm(), f->user_base + 8);
 }
 
 /* ---- HWPT_ALLOC, GET_HW_INFO ------------------------------------------------------- */
-
-static int hwpt_alloc(struct fx *f, uint32_t flags, uint32_t dev, uint32_t pt,
-		      uint32_t *out)
-{
-	struct iommu_hwpt_alloc h = {
-		.size = sizeof(h), .flags = flags, .dev_id = dev, .pt_id = pt};
-	int ret = ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h);
-
-	*out = h.out_hwpt_id;
-	return ret;
-}
 
 /*
  * IOMMU_HWPT_ALLOC of paging HWPTs, in 6.12's order: __reserved
@@ -1485,6 +1579,9 @@ static void sweep_attach_check(void *ctx)
 	assert_int_equal(align, 1);
 	assert_int_equal(s->f->ictx->live_objects, s->objects);
 	assert_int_equal(dma_word(s->f, 0, 0x100000, 1), 0xdead);
+	/* the pins the attach took went with it */
+	assert_int_equal(mm_user_locked_vm(), s->locked);
+	assert_int_equal(mm_check_invariants(s->f->mm, stderr), 0);
 }
 
 /* Attach to an IOAS with areas (an auto domain made and filled): every
@@ -1501,6 +1598,7 @@ static void test_fail_sweep_attach(void **state)
 	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &s.idev),
 			 0);
 	s.objects = f->ictx->live_objects;
+	s.locked = mm_user_locked_vm();
 	assert_true(test_fail_sweep(sweep_attach, sweep_attach_undo,
 				    sweep_attach_check, &s, 0) > 0);
 	iommufd_device_unbind(s.idev);
@@ -1561,33 +1659,20 @@ static void test_fail_sweep_hwpt_alloc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_object_ids),
-		T(test_dispatch_order),
-		T(test_cmd_length),
-		T(test_ctx_from_fd),
-		T(test_order_ioas_map),
-		T(test_unmap),
-		T(test_alloc_iova),
-		T(test_iova_ranges_empty),
-		T(test_allow_iovas),
-		T(test_copy),
-		T(test_copy_readonly),
-		T(test_rlimit_mode),
-		T(test_attach_dma),
-		T(test_attach_conflicts),
-		T(test_two_devices_share_domain),
-		T(test_bind_ownership),
-		T(test_replace),
-		T(test_huge_pages),
-		T(test_close_with_objects),
-		T(test_hwpt_alloc),
-		T(test_get_hw_info),
-		T(test_hwpt_invalidate),
-		T(test_vfio_ioas),
-		T(test_concurrent_map_unmap),
-		T(test_fail_sweep_map),
-		T(test_fail_sweep_attach),
-		T(test_fail_sweep_hwpt_alloc),
+		T(test_object_ids),	      T(test_dispatch_order),
+		T(test_cmd_length),	      T(test_ctx_from_fd),
+		T(test_order_ioas_map),	      T(test_unmap),
+		T(test_alloc_iova),	      T(test_iova_ranges_empty),
+		T(test_allow_iovas),	      T(test_copy),
+		T(test_copy_readonly),	      T(test_rlimit_mode),
+		T(test_attach_dma),	      T(test_attach_conflicts),
+		T(test_pin_with_domain),      T(test_two_devices_share_domain),
+		T(test_bind_ownership),	      T(test_replace),
+		T(test_huge_pages),	      T(test_close_with_objects),
+		T(test_hwpt_alloc),	      T(test_get_hw_info),
+		T(test_hwpt_invalidate),      T(test_vfio_ioas),
+		T(test_concurrent_map_unmap), T(test_fail_sweep_map),
+		T(test_fail_sweep_attach),    T(test_fail_sweep_hwpt_alloc),
 	};
 
 	return test_run("iommufd", tests, ARRAY_SIZE_T(tests));

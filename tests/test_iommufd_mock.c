@@ -229,10 +229,13 @@ static void test_dispatch(void **state)
 static void test_check_refs(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f);
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
 	uint64_t a, b;
 	uint8_t *va;
 
+	/* a domain: the IOAS's maps pin */
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
 	assert_int_equal(mm_mmap(f->mm, 4 * PG, MM_MAP_POPULATE, (void **)&va),
 			 0);
 	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
@@ -268,10 +271,13 @@ static void test_check_refs(void **state)
 static void test_temp_memory_limit(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f);
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
 	uint64_t a, b, calls;
 	uint8_t *va;
 	int fd2;
+
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
 
 	assert_int_equal(set_limit(f, 0), -EINVAL);
 	assert_int_equal(set_limit(f, sizeof(long) + sizeof(uint32_t) - 1),
@@ -304,7 +310,8 @@ static void test_temp_memory_limit(void **state)
 	assert_int_equal(pin_calls(f) - calls, 1);
 	unmap(f, ioas, b, 8 * PG);
 
-	/* another context: the default, whatever this one says */
+	/* another context (with a domain of its own): the default, whatever
+	 * this one says */
 	assert_int_equal(set_limit(f, 16), 0);
 	fd2 = vfio_fops_open(f->mm, "/dev/iommu", O_RDWR);
 	assert_true(fd2 >= 0);
@@ -315,8 +322,13 @@ static void test_temp_memory_limit(void **state)
 					   .user_va = (uintptr_t)va,
 					   .length = 8 * PG};
 
+		struct iommu_test_cmd md = {.size = sizeof(md),
+					    .op = IOMMU_TEST_OP_MOCK_DOMAIN};
+
 		assert_int_equal(ioctl_err(fd2, IOMMU_IOAS_ALLOC, &al), 0);
 		m.ioas_id = al.out_ioas_id;
+		md.id = al.out_ioas_id;
+		assert_int_equal(ioctl_err(fd2, IOMMU_TEST_CMD, &md), 0);
 		calls = pin_calls(f);
 		assert_int_equal(ioctl_err(fd2, IOMMU_IOAS_MAP, &m), 0);
 		assert_int_equal(pin_calls(f) - calls, 1);
@@ -614,6 +626,8 @@ static void test_access_pages(void **state)
 	/* the unmap callback: the item goes with the area */
 	assert_int_equal(access_pages(f, afd, base, 2 * PG, va, 0, &id), 0);
 	assert_int_equal(id, 1);
+	/* no domain: the access's pin is the area's only one */
+	assert_int_equal(check_refs(f, va, 4 * PG, 1), 0);
 	unmap(f, ioas, base, 4 * PG);
 	assert_int_equal(destroy_pages(f, afd, 1), -ENOENT);
 	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
@@ -690,7 +704,11 @@ static void test_access_rw(void **state)
 	assert_int_equal(vfio_fops_close(f->fd), 0);
 	f->fd = vfio_fops_open(f->mm, "/dev/iommu", O_RDWR);
 	assert_true(f->fd >= 0);
-	assert_int_equal(check_refs(f, va, 4 * PG, 1), 0);
+	assert_int_equal(access_rw(f, afd, base + PG - 50, back, 100, 0), 0);
+	assert_memory_equal(back, va + PG - 50, 100);
+	/* no domain and no access pin: nothing pinned, copies through the
+	 * user's mapping */
+	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
 	assert_int_equal(vfio_fops_close(afd), 0);
 	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
 	assert_int_equal(mm_munmap(f->mm, va, 4 * PG), 0);

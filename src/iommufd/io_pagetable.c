@@ -6,14 +6,19 @@
  * semantics and the errno of each check).
  *
  * Objects and lifetimes:
- *  - struct iopt_pages: one IOAS_MAP's user range, page-aligned outwards,
- *    pinned when it is made (mm_pin_pages in batches of at most
- *    iommufd_test_pin_batch() runs, selftest.c; without
- *    MM_GUP_LONGTERM) and charged as the context's RLIMIT_MODE says: the
- *    user's locked memory (mm_user_lock_acct), the process's locked_vm
- *    (mm_lock_acct) or nothing (CAP_IPC_LOCK).  Every area using it holds
- *    a reference; the last put unpins and uncharges.  IOAS_COPY makes new
- *    areas on the same pages: one pin, one charge.
+ *  - struct iopt_pages: one IOAS_MAP's user range, page-aligned outwards.
+ *    Every area using it holds a reference (IOAS_COPY makes new areas on
+ *    the same pages); every area whose table has a domain also holds a
+ *    pin user (area->pinned).  The first pin user pins it all (mm_pin_pages
+ *    in batches of at most iommufd_test_pin_batch() runs, selftest.c;
+ *    without MM_GUP_LONGTERM) and charges it as the
+ *    context's RLIMIT_MODE says: the user's locked memory
+ *    (mm_user_lock_acct), the process's locked_vm (mm_lock_acct) or
+ *    nothing (CAP_IPC_LOCK); the last unpins and uncharges.  So an IOAS
+ *    without a domain pins nothing, as 6.12's (which pins what a domain
+ *    needs when it needs it; whole pages objects here, not spans), and
+ *    shared pages are pinned and charged once.  An area an access has
+ *    pinned (num_accesses) holds one more pin user (access.c).
  *  - struct iopt_area: [iova, last] onto pages from start_byte; areas of
  *    one table never overlap.  Byte-granular while the table has no
  *    domain (iova_alignment 1); a domain needs every area aligned to its
@@ -28,11 +33,14 @@
  *
  * Locking: iopt->lock guards everything here (6.12 has domains_rwsem and
  * iova_rwsem; one mutex serializes map, unmap and attach per IOAS, which
- * changes no result).  Pinning and iommu_map/unmap run under it.
+ * changes no result), but a pages object's pin (pages->mutex, inside it:
+ * pages are shared between IOASes).  Pinning and iommu_map/unmap run
+ * under them.
  *
  * Invariants: every area is mapped in every domain of its table, exactly
- * its pages; a pages object's refs equals the areas on it; with no area
- * left, nothing is pinned or charged for this table.
+ * its pages; area->pinned iff its table has a domain; a pages object's
+ * refs equals the areas on it, its pin_users the pinned ones, and it is
+ * pinned and charged iff pin_users > 0.
  */
 #include <errno.h>
 #include <limits.h>
@@ -41,6 +49,7 @@
 
 #include "iommufd/iommufd_private.h"
 #include "lib/internal.h"
+#include "lib/uaccess.h"
 
 #define PG IOMMUFD_PAGE_SIZE
 
@@ -140,45 +149,24 @@ static int iopt_pages_charge(struct iopt_pages *pages)
 	}
 }
 
-static void iopt_pages_free(struct iopt_pages *pages)
+static void iopt_pages_unpin(struct iopt_pages *pages)
 {
 	if (pages->nr_runs)
 		mm_unpin_pages(pages->mm, pages->runs, pages->nr_runs, 0);
 	ui_free(pages->runs);
-	ui_free(pages);
+	pages->runs = NULL;
+	pages->nr_runs = 0;
 }
 
-/* Pin [uptr, +length) (6.12's iopt_alloc_pages, then the pin it defers
- * until a domain needs the pages). */
-static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
-			    unsigned long length, bool writable,
-			    struct iopt_pages **out)
+/* Pin all of pages (get_user_pages) and charge it; all or nothing. */
+static int iopt_pages_pin(struct iopt_pages *pages)
 {
-	struct iopt_pages *pages;
-	unsigned int batch = iommufd_test_pin_batch(ictx);
-	unsigned long end, done = 0;
+	unsigned int batch = iommufd_test_pin_batch(pages->ictx);
+	unsigned long done = 0;
 	unsigned int cap = 0;
 	int ret;
 
-	if (length > SIZE_MAX - PG || length == 0)
-		return -EINVAL;
-	if (check_add_overflow(uptr, length, &end))
-		return -EOVERFLOW;
-	pages = ui_zalloc(sizeof(*pages));
-	if (!pages)
-		return -ENOMEM;
-	pages->refs = 1;
-	pages->mm = ictx->mm;
-	pages->uptr = ALIGN_DOWN(uptr, PG);
-	pages->npages = DIV_ROUND_UP(length + (uptr - pages->uptr), PG);
-	pages->writable = writable;
-	if (mm_cap_ipc_lock(ictx->mm))
-		pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
-	else if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM)
-		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
-	else
-		pages->account_mode = IOPT_PAGES_ACCOUNT_USER;
-
+	lockdep_assert_held(&pages->mutex);
 	while (done < pages->npages) {
 		unsigned int nr;
 		long n;
@@ -202,7 +190,7 @@ static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
 		/* batches no larger than the test interface's limit */
 		n = mm_pin_pages(pages->mm, pages->uptr + done * PG,
 				 pages->npages - done,
-				 writable ? MM_GUP_WRITE : 0,
+				 pages->writable ? MM_GUP_WRITE : 0,
 				 pages->runs + pages->nr_runs,
 				 min(cap - pages->nr_runs, batch), &nr);
 		if (n < 0) {
@@ -215,19 +203,99 @@ static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
 	ret = iopt_pages_charge(pages);
 	if (ret)
 		goto err;
-	*out = pages;
 	return 0;
 err:
-	iopt_pages_free(pages);
+	iopt_pages_unpin(pages);
 	return ret;
+}
+
+/*
+ * A user of the pages' pin: an area of an IOAS that has a domain.  The
+ * first pins and charges, the last unpins and uncharges (6.12 pins what
+ * a domain or an access needs, when it needs it).
+ */
+static int iopt_pages_pin_get(struct iopt_pages *pages)
+{
+	int ret = 0;
+
+	mutex_lock(&pages->mutex);
+	if (!pages->pin_users)
+		ret = iopt_pages_pin(pages);
+	if (!ret)
+		pages->pin_users++;
+	mutex_unlock(&pages->mutex);
+	return ret;
+}
+
+static void iopt_pages_pin_put(struct iopt_pages *pages)
+{
+	mutex_lock(&pages->mutex);
+	if (!WARN_ON(!pages->pin_users) && !--pages->pin_users) {
+		iopt_pages_account(pages, -(long)pages->npages);
+		iopt_pages_unpin(pages);
+	}
+	mutex_unlock(&pages->mutex);
+}
+
+/* 6.12's iopt_alloc_pages: the range, not yet pinned. */
+static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
+			    unsigned long length, bool writable,
+			    struct iopt_pages **out)
+{
+	struct iopt_pages *pages;
+	unsigned long end;
+
+	if (length > SIZE_MAX - PG || length == 0)
+		return -EINVAL;
+	if (check_add_overflow(uptr, length, &end))
+		return -EOVERFLOW;
+	pages = ui_zalloc(sizeof(*pages));
+	if (!pages)
+		return -ENOMEM;
+	pages->refs = 1;
+	mutex_init(&pages->mutex, IOMMUFD_LOCK_PAGES);
+	pages->ictx = ictx;
+	pages->mm = ictx->mm;
+	pages->uptr = ALIGN_DOWN(uptr, PG);
+	pages->npages = DIV_ROUND_UP(length + (uptr - pages->uptr), PG);
+	pages->writable = writable;
+	if (mm_cap_ipc_lock(ictx->mm))
+		pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
+	else if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM)
+		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
+	else
+		pages->account_mode = IOPT_PAGES_ACCOUNT_USER;
+	*out = pages;
+	return 0;
 }
 
 static void iopt_put_pages(struct iopt_pages *pages)
 {
 	if (atomic_fetch_sub(&pages->refs, 1) != 1)
 		return;
-	iopt_pages_account(pages, -(long)pages->npages);
-	iopt_pages_free(pages);
+	WARN_ON(pages->pin_users || pages->nr_runs);
+	mutex_destroy(&pages->mutex);
+	ui_free(pages);
+}
+
+/* The area's pin, taken while its table has a domain. */
+static int iopt_area_pin(struct iopt_area *area)
+{
+	int ret = 0;
+
+	if (!area->pinned) {
+		ret = iopt_pages_pin_get(area->pages);
+		area->pinned = !ret;
+	}
+	return ret;
+}
+
+static void iopt_area_unpin(struct iopt_area *area)
+{
+	if (area->pinned) {
+		iopt_pages_pin_put(area->pages);
+		area->pinned = false;
+	}
 }
 
 /* ---- domains ------------------------------------------------------------------ */
@@ -507,6 +575,12 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elm,
 		iova += elm[i].length;
 	}
 	for (i = 0; i < nr; i++) {
+		/* pinned only for a table with domains */
+		if (iopt->nr_domains) {
+			ret = iopt_area_pin(elm[i].area);
+			if (ret)
+				goto unwind;
+		}
 		ret = iopt_area_fill_domains(iopt, elm[i].area);
 		if (ret)
 			goto unwind;
@@ -525,6 +599,7 @@ unwind:
 			for (unsigned int d = 0; d < iopt->nr_domains; d++)
 				iopt_area_unfill_domain(elm[i].area,
 							iopt->domains[d]);
+		iopt_area_unpin(elm[i].area);
 		iopt_remove_area(iopt, elm[i].area);
 	}
 out_unlock:
@@ -667,6 +742,7 @@ again:
 		}
 		for (unsigned int d = 0; d < iopt->nr_domains; d++)
 			iopt_area_unfill_domain(area, iopt->domains[d]);
+		iopt_area_unpin(area);
 		iopt_remove_area(iopt, area);
 		iopt_put_pages(area->pages);
 		bytes += area->last - area->iova + 1;
@@ -923,8 +999,11 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 		ret = -ENOMEM;
 		goto out_reserved;
 	}
+	/* the first domain pins every area's pages (charging them) */
 	RB_FOREACH(area, iopt_area_tree, &iopt->areas) {
-		ret = iopt_area_fill_domain(iopt, area, domain);
+		ret = iopt_area_pin(area);
+		if (!ret)
+			ret = iopt_area_fill_domain(iopt, area, domain);
 		if (ret) {
 			failed = area;
 			break;
@@ -936,6 +1015,9 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 				break;
 			iopt_area_unfill_domain(area, domain);
 		}
+		if (!iopt->nr_domains)
+			RB_FOREACH(area, iopt_area_tree, &iopt->areas)
+				iopt_area_unpin(area);
 		ui_free(domains);
 		goto out_reserved;
 	}
@@ -972,6 +1054,10 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	RB_FOREACH(area, iopt_area_tree, &iopt->areas)
 		iopt_area_unfill_domain(area, domain);
 	iopt->domains[i] = iopt->domains[--iopt->nr_domains];
+	/* the last domain: nothing needs the pages pinned any more */
+	if (!iopt->nr_domains)
+		RB_FOREACH(area, iopt_area_tree, &iopt->areas)
+			iopt_area_unpin(area);
 	__iopt_remove_reserved_iova(iopt, domain);
 	iopt->iova_alignment = iopt_min_alignment(iopt);
 	mutex_unlock(&iopt->lock);
@@ -1095,40 +1181,77 @@ static int piece_check_pin(struct iopt_area *area, unsigned long cur,
 	return 0;
 }
 
+/* An access's pin of area: the first makes the area a pin user of its
+ * pages (pinned from then on), the last drops it. */
+static int iopt_area_access_get(struct iopt_area *area)
+{
+	int ret;
+
+	if (!area->num_accesses) {
+		ret = iopt_pages_pin_get(area->pages);
+		if (ret)
+			return ret;
+	}
+	area->num_accesses++;
+	return 0;
+}
+
+static void iopt_area_access_put(struct iopt_area *area)
+{
+	if (WARN_ON(!area->num_accesses))
+		return;
+	if (!--area->num_accesses)
+		iopt_pages_pin_put(area->pages);
+}
+
+static int piece_unpin(struct iopt_area *area, unsigned long cur,
+		       unsigned long piece_last, void *arg)
+{
+	iopt_area_access_put(area);
+	return 0;
+}
+
 struct pin_arg {
 	phys_addr_t *out;
-	int delta;
+	unsigned long done_last; /* the last IOVA of the pieces pinned */
+	bool any;
 };
 
 static int piece_pin(struct iopt_area *area, unsigned long cur,
 		     unsigned long piece_last, void *arg)
 {
 	struct pin_arg *p = arg;
+	unsigned long byte = area->start_byte + (cur - area->iova);
+	unsigned long first = ALIGN_DOWN(cur, PG);
+	int ret;
 
-	if (p->out) {
-		unsigned long byte = area->start_byte + (cur - area->iova);
-		unsigned long first = ALIGN_DOWN(cur, PG);
-
-		for (unsigned long v = first; v <= piece_last; v += PG)
-			*p->out++ = iopt_pages_byte_pa(
-				area->pages, ALIGN_DOWN(byte, PG) + (v - first));
-	}
-	if (p->delta < 0)
-		WARN_ON(!area->num_accesses);
-	area->num_accesses += p->delta;
+	ret = iopt_area_access_get(area);
+	if (ret)
+		return ret;
+	p->any = true;
+	p->done_last = piece_last;
+	mutex_lock(&area->pages->mutex);
+	for (unsigned long v = first; v <= piece_last; v += PG)
+		*p->out++ = iopt_pages_byte_pa(
+			area->pages, ALIGN_DOWN(byte, PG) + (v - first));
+	mutex_unlock(&area->pages->mutex);
 	return 0;
 }
 
 int iopt_access_pin(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long last, phys_addr_t *out_pa, bool write)
 {
-	struct pin_arg p = {.out = out_pa, .delta = 1};
+	struct pin_arg p = {.out = out_pa};
 	int ret;
 
 	mutex_lock(&iopt->lock);
 	ret = iopt_for_each_piece(iopt, iova, last, piece_check_pin, &write);
-	if (!ret)
+	if (!ret) {
 		ret = iopt_for_each_piece(iopt, iova, last, piece_pin, &p);
+		if (ret && p.any) /* a pin failed: undo the pieces before */
+			iopt_for_each_piece(iopt, iova, p.done_last,
+					    piece_unpin, NULL);
+	}
 	mutex_unlock(&iopt->lock);
 	return ret;
 }
@@ -1136,10 +1259,8 @@ int iopt_access_pin(struct io_pagetable *iopt, unsigned long iova,
 void iopt_access_unpin(struct io_pagetable *iopt, unsigned long iova,
 		       unsigned long last)
 {
-	struct pin_arg p = {.delta = -1};
-
 	mutex_lock(&iopt->lock);
-	WARN_ON(iopt_for_each_piece(iopt, iova, last, piece_pin, &p));
+	WARN_ON(iopt_for_each_piece(iopt, iova, last, piece_unpin, NULL));
 	mutex_unlock(&iopt->lock);
 }
 
@@ -1161,17 +1282,34 @@ static int piece_check_rw(struct iopt_area *area, unsigned long cur,
 	return 0;
 }
 
+/*
+ * Copy one piece: through the frames while the pages are pinned, else
+ * through the user's mapping (the kernel's access_remote_vm path; the
+ * pages belong to this process here), -EFAULT where that faults.
+ */
 static int piece_rw(struct iopt_area *area, unsigned long cur,
 		    unsigned long piece_last, void *arg)
 {
 	struct rw_arg *rw = arg;
+	struct iopt_pages *pages = area->pages;
 	unsigned long byte = area->start_byte + (cur - area->iova);
 	unsigned long left = piece_last - cur + 1;
+	int ret = 0;
 
+	mutex_lock(&pages->mutex);
+	if (!pages->nr_runs) {
+		void *uva = (void *)(pages->uptr + byte);
+
+		if (rw->write ? copy_to_user(uva, rw->data, left)
+			      : copy_from_user(rw->data, uva, left))
+			ret = -EFAULT;
+		rw->data += left;
+		left = 0;
+	}
 	while (left) {
 		size_t n = min(left, PG - byte % PG);
-		void *va = phys_to_virt(
-			rw->pm, iopt_pages_byte_pa(area->pages, byte));
+		void *va =
+			phys_to_virt(rw->pm, iopt_pages_byte_pa(pages, byte));
 
 		if (rw->write)
 			memcpy(va, rw->data, n);
@@ -1181,7 +1319,8 @@ static int piece_rw(struct iopt_area *area, unsigned long cur,
 		byte += n;
 		left -= n;
 	}
-	return 0;
+	mutex_unlock(&pages->mutex);
+	return ret;
 }
 
 int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova,

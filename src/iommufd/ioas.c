@@ -8,9 +8,9 @@
  *
  * An IOAS owns its io_pagetable (io_pagetable.c) and the list of its
  * paging HWPTs (ioas->mutex); each HWPT holds a user of it, so an IOAS
- * with HWPTs cannot be destroyed (-EBUSY).  Destroying it unmaps every
- * area, which unpins and returns the accounting of pages no other IOAS
- * shares.
+ * with HWPTs cannot be destroyed (-EBUSY).  So one being destroyed has no
+ * domain and pins nothing; its areas go, and with them the pages no
+ * other IOAS's area shares.
  */
 #include <errno.h>
 #include <limits.h>

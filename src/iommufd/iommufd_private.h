@@ -16,10 +16,11 @@
  *
  * io_pagetable: the areas of an IOAS (an rb-tree by IOVA, never
  * overlapping), each a window [iova, last] onto an iopt_pages: a
- * page-aligned range of user memory, pinned once at IOAS_MAP (mem/'s
- * mm_pin_pages, accounted as the context's RLIMIT_MODE says) and shared
- * by refcount between the areas IOAS_COPY made of it; the last area to go
- * unpins it and returns its accounting.  The domains of an IOAS (those of
+ * page-aligned range of user memory shared by refcount between the areas
+ * IOAS_COPY made of it, pinned (mem/'s mm_pin_pages, accounted as the
+ * context's RLIMIT_MODE says) while one of those areas is in an IOAS with
+ * a domain; the last such area to go (or its IOAS's last domain) unpins
+ * it and returns its accounting.  The domains of an IOAS (those of
  * its paging HWPTs) all map every area; reserved ranges (the apertures'
  * complement and the reserved regions of attached devices) and the
  * allowed ranges (IOAS_ALLOW_IOVAS) bound where areas may go.
@@ -32,6 +33,7 @@
  *   iopt->lock           areas, domains, reserved and allowed ranges,
  *                        alignment (the kernel's domains_rwsem and
  *                        iova_rwsem in one mutex)
+ *   pages->mutex         a pages object's pin (shared by IOASes)
  *   ictx->lock           the id table and every object's users count
  * Pinning (mmap_lock) and the IOMMU core rank after all of them.
  */
@@ -56,6 +58,7 @@ enum {
 	IOMMUFD_LOCK_ACCESS_LIST, /* iopt->access_lock */
 	IOMMUFD_LOCK_ACCESS,	  /* an access user's own (selftest.c) */
 	IOMMUFD_LOCK_IOPT,
+	IOMMUFD_LOCK_PAGES,
 	IOMMUFD_LOCK_CTX,
 	IOMMUFD_LOCK_SELFTEST, /* selftest.c's mock IOMMU list, held alone */
 };
@@ -103,15 +106,18 @@ struct iommufd_ctx {
 	_Atomic uint32_t temp_memory_limit;
 };
 
-/* A pinned, page-aligned range of user memory. */
+/* A page-aligned range of user memory, pinned while a domain needs it. */
 struct iopt_pages {
 	_Atomic unsigned int refs; /* one per area */
+	struct iommufd_ctx *ictx; /* its areas' (one context's IOASes) */
 	struct mm *mm;
 	unsigned long uptr; /* page-aligned */
 	unsigned long npages;
 	bool writable;
 	enum iopt_account_mode account_mode;
-	struct mm_pin_run *runs; /* all npages, in order */
+	struct mutex mutex;	 /* the pin: pin_users, runs */
+	unsigned int pin_users;	 /* areas whose IOAS has a domain */
+	struct mm_pin_run *runs; /* all npages, in order, while pinned */
 	unsigned int nr_runs;
 };
 
@@ -121,6 +127,7 @@ struct iopt_area {
 	struct iopt_pages *pages;
 	unsigned long start_byte; /* offset of iova's byte in pages */
 	int iommu_prot;
+	bool pinned; /* iopt->lock: a pin user of pages (the IOAS has a domain) */
 	unsigned int num_accesses; /* iopt->lock: access pins on it */
 	bool prevent_access;	   /* iopt->lock: being unmapped */
 };

@@ -8,16 +8,17 @@
  *
  * Data model:
  *  - A struct vfio_file stands for one open file (the kernel's struct
- *    file): a container, a group or a device, the last either from its
- *    group (GET_DEVICE_FD) or from its cdev /dev/vfio/devices/vfioN
- *    (then with the cdev's state, df: device_cdev.c; such a file holds
- *    no group file, and its group stays closed while it binds the
- *    device: cdev_device_open_cnt).  It is reference counted:
- *    its fd table entry holds one reference, every call in flight on it
- *    one, and every device file one on the file of its group (6.1's
- *    vfio_device_assign_container takes the group's opened_file).  The
- *    last reference releases it as the file's release op would; close()
- *    only drops the table's reference and frees the fd number at once.
+ *    file): a container, a group, a device (either from its group,
+ *    GET_DEVICE_FD, or from its cdev /dev/vfio/devices/vfioN, then with
+ *    the cdev's state, df: device_cdev.c; such a file holds no group
+ *    file, and its group stays closed while it binds the device:
+ *    cdev_device_open_cnt) or a lower layer's file.  It is reference
+ *    counted: its fd table entry holds one reference, every call in
+ *    flight on it one, and every device file one on the file of its group
+ *    (6.1's vfio_device_assign_container takes the group's opened_file).
+ *    The last reference releases it as the file's release op would;
+ *    close() only drops the table's reference and frees the fd number at
+ *    once.
  *  - A struct vfio_group stands for one IOMMU group with registered
  *    devices; it has at most one open file at a time (opened_file).
  *    Setting its container links it on the container's group list and,
@@ -28,6 +29,11 @@
  *    chose it; the backend goes when the last group leaves.  Its file
  *    and each group in it hold a reference: a container whose fd closed
  *    lives on while groups are in it.
+ *  - A file of a layer below (VFIO_FILE_OPS: /dev/iommu, an iommufd
+ *    context) is its struct ui_file_ops and priv (src/lib/file.h): the
+ *    front routes ioctl, read and write to the ops without knowing the
+ *    kind, and calls release(priv) when the last reference goes (under
+ *    vfio.lock; the op must not call back into the front).
  *  - Every fd is a real file descriptor (of /dev/null, so numbers never
  *    collide with the program's own) in a table indexed by fd.
  *
