@@ -128,7 +128,8 @@ int iommufd_device_bind(struct iommufd_ctx *ictx, struct device *dev,
 	idev->ictx = ictx;
 	idev->dev = dev;
 	idev->igroup = igroup;
-	iommufd_ctx_get(ictx);
+	if (!iommufd_selftest_is_mock_dev(dev))
+		iommufd_ctx_get(ictx); /* a mock's holds none (6.12's rule) */
 	idev->obj.users++; /* the driver's: users cannot destroy it */
 	iommufd_object_finalize(ictx, &idev->obj);
 	*id = idev->obj.id;
@@ -146,7 +147,8 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 
 	WARN_ON(idev->hwpt);
 	iommufd_group_release(idev->igroup);
-	iommufd_ctx_put(idev->ictx);
+	if (!iommufd_selftest_is_mock_dev(idev->dev))
+		iommufd_ctx_put(idev->ictx);
 }
 
 void iommufd_device_unbind(struct iommufd_device *idev)

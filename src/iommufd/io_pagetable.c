@@ -9,14 +9,16 @@
  *  - struct iopt_pages: one IOAS_MAP's user range, page-aligned outwards.
  *    Every area using it holds a reference (IOAS_COPY makes new areas on
  *    the same pages); every area whose table has a domain also holds a
- *    pin user (area->pinned).  The first pin user pins it all at once
- *    (mm_pin_pages, without MM_GUP_LONGTERM) and charges it as the
+ *    pin user (area->pinned).  The first pin user pins it all (mm_pin_pages
+ *    in batches of at most iommufd_test_pin_batch() runs, selftest.c;
+ *    without MM_GUP_LONGTERM) and charges it as the
  *    context's RLIMIT_MODE says: the user's locked memory
  *    (mm_user_lock_acct), the process's locked_vm (mm_lock_acct) or
  *    nothing (CAP_IPC_LOCK); the last unpins and uncharges.  So an IOAS
  *    without a domain pins nothing, as 6.12's (which pins what a domain
  *    needs when it needs it; whole pages objects here, not spans), and
- *    shared pages are pinned and charged once.
+ *    shared pages are pinned and charged once.  An area an access has
+ *    pinned (num_accesses) holds one more pin user (access.c).
  *  - struct iopt_area: [iova, last] onto pages from start_byte; areas of
  *    one table never overlap.  Byte-granular while the table has no
  *    domain (iova_alignment 1); a domain needs every area aligned to its
@@ -47,6 +49,7 @@
 
 #include "iommufd/iommufd_private.h"
 #include "lib/internal.h"
+#include "lib/uaccess.h"
 
 #define PG IOMMUFD_PAGE_SIZE
 
@@ -62,6 +65,8 @@ void iopt_init_table(struct io_pagetable *iopt)
 {
 	memset(iopt, 0, sizeof(*iopt));
 	mutex_init(&iopt->lock, IOMMUFD_LOCK_IOPT);
+	mutex_init(&iopt->access_lock, IOMMUFD_LOCK_ACCESS_LIST);
+	LIST_INIT(&iopt->accesses);
 	RB_INIT(&iopt->areas);
 	iopt->iova_alignment = 1;
 }
@@ -156,6 +161,7 @@ static void iopt_pages_unpin(struct iopt_pages *pages)
 /* Pin all of pages (get_user_pages) and charge it; all or nothing. */
 static int iopt_pages_pin(struct iopt_pages *pages)
 {
+	unsigned int batch = iommufd_test_pin_batch(pages->ictx);
 	unsigned long done = 0;
 	unsigned int cap = 0;
 	int ret;
@@ -181,11 +187,12 @@ static int iopt_pages_pin(struct iopt_pages *pages)
 			pages->runs = runs;
 			cap = ncap;
 		}
+		/* batches no larger than the test interface's limit */
 		n = mm_pin_pages(pages->mm, pages->uptr + done * PG,
 				 pages->npages - done,
 				 pages->writable ? MM_GUP_WRITE : 0,
 				 pages->runs + pages->nr_runs,
-				 cap - pages->nr_runs, &nr);
+				 min(cap - pages->nr_runs, batch), &nr);
 		if (n < 0) {
 			ret = (int)n;
 			goto err;
@@ -247,6 +254,7 @@ static int iopt_alloc_pages(struct iommufd_ctx *ictx, unsigned long uptr,
 		return -ENOMEM;
 	pages->refs = 1;
 	mutex_init(&pages->mutex, IOMMUFD_LOCK_PAGES);
+	pages->ictx = ictx;
 	pages->mm = ictx->mm;
 	pages->uptr = ALIGN_DOWN(uptr, PG);
 	pages->npages = DIV_ROUND_UP(length + (uptr - pages->uptr), PG);
@@ -687,13 +695,27 @@ out:
 	return ret;
 }
 
+/* Ask every access of the table to drop its pins of [iova, +length). */
+static void iopt_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
+			      unsigned long length)
+{
+	struct iommufd_access *access;
+
+	mutex_lock(&iopt->access_lock);
+	LIST_FOREACH(access, &iopt->accesses, next)
+		access->ops->unmap(access->data, iova, length);
+	mutex_unlock(&iopt->access_lock);
+}
+
 static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 				 unsigned long last, unsigned long *unmapped)
 {
 	unsigned long bytes = 0;
 	struct iopt_area *area;
+	unsigned int tries = 0;
 	int ret = 0;
 
+again:
 	mutex_lock(&iopt->lock);
 	while ((area = iopt_area_first(iopt, start, last))) {
 		unsigned long area_last = area->last;
@@ -701,6 +723,21 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 		/* only whole areas: never one cut in part */
 		if (area->iova < start || area->last > last) {
 			ret = -ENOENT;
+			break;
+		}
+		if (area->num_accesses) {
+			/* the accesses drop their pins first (6.12's contract):
+			 * no new pin meanwhile, then look again */
+			unsigned long a_iova = area->iova;
+			unsigned long a_len = area->last - area->iova + 1;
+
+			area->prevent_access = true;
+			mutex_unlock(&iopt->lock);
+			iopt_notify_unmap(iopt, a_iova, a_len);
+			if (!WARN_ON(++tries > 100))
+				goto again;
+			ret = -EDEADLOCK; /* an access ignores it */
+			mutex_lock(&iopt->lock);
 			break;
 		}
 		for (unsigned int d = 0; d < iopt->nr_domains; d++)
@@ -742,7 +779,8 @@ int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
  * last] (6.12's iopt_area_split): both keep the pages (a reference and,
  * if pinned, a pin user each) and their domains' mappings, which are page
  * by page once large pages are disabled; with large pages and a domain
- * the IOPTEs may span the cut: -EINVAL.  An iova at either end of the
+ * the IOPTEs may span the cut: -EINVAL, as under an access's pin; -EBUSY
+ * while the area is being unmapped.  An iova at either end of the
  * area cuts nothing.  iopt->lock held.
  */
 static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area,
@@ -755,8 +793,13 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area,
 	lockdep_assert_held(&iopt->lock);
 	if (iova == area->iova || iova == area->last)
 		return 0;
+	if (area->prevent_access)
+		return -EBUSY; /* being unmapped */
 	if ((new_start & (align - 1)) ||
 	    ((area->start_byte + (new_start - area->iova)) % PG & (align - 1)))
+		return -EINVAL;
+	/* an access's pins are per area: not split under it, as 6.12 */
+	if (area->num_accesses)
 		return -EINVAL;
 	if (iopt->nr_domains && !iopt->disable_large_pages)
 		return -EINVAL;
@@ -848,6 +891,19 @@ static int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 	iopt->reserved = r;
 	iopt->nr_reserved++;
 	return 0;
+}
+
+int iopt_add_reserved(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last)
+{
+	int ret;
+
+	if (last < start)
+		return -EINVAL;
+	mutex_lock(&iopt->lock);
+	ret = iopt_reserve_iova(iopt, start, last, NULL);
+	mutex_unlock(&iopt->lock);
+	return ret;
 }
 
 static void __iopt_remove_reserved_iova(struct io_pagetable *iopt,
@@ -1118,5 +1174,236 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	ui_free(iopt->domains);
 	ui_free(iopt->reserved);
 	ui_free(iopt->allowed);
+	WARN_ON(!LIST_EMPTY(&iopt->accesses));
+	mutex_destroy(&iopt->access_lock);
 	mutex_destroy(&iopt->lock);
+}
+
+/* ---- accesses ------------------------------------------------------------------ */
+
+/* The physical address of byte `byte` of pages (pinned: in its runs). */
+static phys_addr_t iopt_pages_byte_pa(const struct iopt_pages *pages,
+				      unsigned long byte)
+{
+	unsigned long idx = byte / PG;
+
+	for (unsigned int i = 0; i < pages->nr_runs; i++) {
+		if (idx < pages->runs[i].npages)
+			return pages->runs[i].pa + idx * PG + byte % PG;
+		idx -= pages->runs[i].npages;
+	}
+	WARN_ON(1);
+	return PHYS_ADDR_INVALID;
+}
+
+static bool iopt_area_prot_ok(const struct iopt_area *area, bool write)
+{
+	return area->iommu_prot & (write ? IOMMU_WRITE : IOMMU_READ);
+}
+
+/*
+ * Walk the areas over [iova, last]: fn on each piece [cur, piece_last] of
+ * area; stops at fn's error.  -ENOENT when they leave a gap.
+ */
+static int iopt_for_each_piece(struct io_pagetable *iopt, unsigned long iova,
+			       unsigned long last,
+			       int (*fn)(struct iopt_area *area,
+					 unsigned long cur,
+					 unsigned long piece_last, void *arg),
+			       void *arg)
+{
+	struct iopt_area *area = iopt_area_first(iopt, iova, last);
+	unsigned long cur = iova;
+	int ret;
+
+	lockdep_assert_held(&iopt->lock);
+	for (; area; area = iopt_area_next(iopt, area, last)) {
+		unsigned long piece_last = min(area->last, last);
+
+		if (area->iova > cur)
+			return -ENOENT;
+		ret = fn(area, cur, piece_last, arg);
+		if (ret)
+			return ret;
+		if (piece_last == last)
+			return 0;
+		cur = piece_last + 1;
+	}
+	return -ENOENT;
+}
+
+static int piece_check_pin(struct iopt_area *area, unsigned long cur,
+			   unsigned long piece_last, void *arg)
+{
+	bool write = *(bool *)arg;
+	unsigned long byte = area->start_byte + (cur - area->iova);
+
+	/* a page of the IOVA is a page of the pages (iopt_area_contig_is_
+	 * aligned): the same offset in both, whole pages between areas */
+	if (area->prevent_access || byte % PG != cur % PG ||
+	    (piece_last != area->last && (piece_last + 1) % PG))
+		return -EINVAL;
+	if (!iopt_area_prot_ok(area, write))
+		return -EPERM;
+	return 0;
+}
+
+/* An access's pin of area: the first makes the area a pin user of its
+ * pages (pinned from then on), the last drops it. */
+static int iopt_area_access_get(struct iopt_area *area)
+{
+	int ret;
+
+	if (!area->num_accesses) {
+		ret = iopt_pages_pin_get(area->pages);
+		if (ret)
+			return ret;
+	}
+	area->num_accesses++;
+	return 0;
+}
+
+static void iopt_area_access_put(struct iopt_area *area)
+{
+	if (WARN_ON(!area->num_accesses))
+		return;
+	if (!--area->num_accesses)
+		iopt_pages_pin_put(area->pages);
+}
+
+static int piece_unpin(struct iopt_area *area, unsigned long cur,
+		       unsigned long piece_last, void *arg)
+{
+	iopt_area_access_put(area);
+	return 0;
+}
+
+struct pin_arg {
+	phys_addr_t *out;
+	unsigned long done_last; /* the last IOVA of the pieces pinned */
+	bool any;
+};
+
+static int piece_pin(struct iopt_area *area, unsigned long cur,
+		     unsigned long piece_last, void *arg)
+{
+	struct pin_arg *p = arg;
+	unsigned long byte = area->start_byte + (cur - area->iova);
+	unsigned long first = ALIGN_DOWN(cur, PG);
+	int ret;
+
+	ret = iopt_area_access_get(area);
+	if (ret)
+		return ret;
+	p->any = true;
+	p->done_last = piece_last;
+	mutex_lock(&area->pages->mutex);
+	for (unsigned long v = first; v <= piece_last; v += PG)
+		*p->out++ = iopt_pages_byte_pa(
+			area->pages, ALIGN_DOWN(byte, PG) + (v - first));
+	mutex_unlock(&area->pages->mutex);
+	return 0;
+}
+
+int iopt_access_pin(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long last, phys_addr_t *out_pa, bool write)
+{
+	struct pin_arg p = {.out = out_pa};
+	int ret;
+
+	mutex_lock(&iopt->lock);
+	ret = iopt_for_each_piece(iopt, iova, last, piece_check_pin, &write);
+	if (!ret) {
+		ret = iopt_for_each_piece(iopt, iova, last, piece_pin, &p);
+		if (ret && p.any) /* a pin failed: undo the pieces before */
+			iopt_for_each_piece(iopt, iova, p.done_last,
+					    piece_unpin, NULL);
+	}
+	mutex_unlock(&iopt->lock);
+	return ret;
+}
+
+void iopt_access_unpin(struct io_pagetable *iopt, unsigned long iova,
+		       unsigned long last)
+{
+	mutex_lock(&iopt->lock);
+	WARN_ON(iopt_for_each_piece(iopt, iova, last, piece_unpin, NULL));
+	mutex_unlock(&iopt->lock);
+}
+
+struct rw_arg {
+	struct phys_mem *pm;
+	uint8_t *data;
+	bool write;
+};
+
+static int piece_check_rw(struct iopt_area *area, unsigned long cur,
+			  unsigned long piece_last, void *arg)
+{
+	struct rw_arg *rw = arg;
+
+	if (area->prevent_access)
+		return -EINVAL;
+	if (!iopt_area_prot_ok(area, rw->write))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Copy one piece: through the frames while the pages are pinned, else
+ * through the user's mapping (the kernel's access_remote_vm path; the
+ * pages belong to this process here), -EFAULT where that faults.
+ */
+static int piece_rw(struct iopt_area *area, unsigned long cur,
+		    unsigned long piece_last, void *arg)
+{
+	struct rw_arg *rw = arg;
+	struct iopt_pages *pages = area->pages;
+	unsigned long byte = area->start_byte + (cur - area->iova);
+	unsigned long left = piece_last - cur + 1;
+	int ret = 0;
+
+	mutex_lock(&pages->mutex);
+	if (!pages->nr_runs) {
+		void *uva = (void *)(pages->uptr + byte);
+
+		if (rw->write ? copy_to_user(uva, rw->data, left)
+			      : copy_from_user(rw->data, uva, left))
+			ret = -EFAULT;
+		rw->data += left;
+		left = 0;
+	}
+	while (left) {
+		size_t n = min(left, PG - byte % PG);
+		void *va =
+			phys_to_virt(rw->pm, iopt_pages_byte_pa(pages, byte));
+
+		if (rw->write)
+			memcpy(va, rw->data, n);
+		else
+			memcpy(rw->data, va, n);
+		rw->data += n;
+		byte += n;
+		left -= n;
+	}
+	mutex_unlock(&pages->mutex);
+	return ret;
+}
+
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova,
+		   unsigned long last, void *data, bool write)
+{
+	struct rw_arg rw = {.data = data, .write = write};
+	struct iopt_area *area;
+	int ret;
+
+	mutex_lock(&iopt->lock);
+	ret = iopt_for_each_piece(iopt, iova, last, piece_check_rw, &rw);
+	if (!ret) {
+		area = iopt_area_first(iopt, iova, last);
+		rw.pm = mm_phys(area->pages->mm);
+		ret = iopt_for_each_piece(iopt, iova, last, piece_rw, &rw);
+	}
+	mutex_unlock(&iopt->lock);
+	return ret;
 }

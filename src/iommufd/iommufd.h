@@ -59,6 +59,18 @@ struct mm *iommufd_ctx_mm(struct iommufd_ctx *ictx);
  * table.
  */
 int iommufd_ctx_from_fd(int fd, struct iommufd_ctx **out);
+/*
+ * Files iommufd makes inside an ioctl (IOMMU_TEST_OP_CREATE_ACCESS's
+ * access fd), also implemented by the fd front: install a file of kind
+ * ops on priv (the fd, or a negative errno; priv stays the caller's on
+ * failure); and the priv of fd if it is such a file, get(priv) called
+ * under the front's lock so it cannot be released meanwhile (-EBADFD
+ * not open or another kind).
+ */
+int iommufd_file_install(const struct ui_file_ops *ops, void *priv,
+			 int flags);
+int iommufd_file_get(int fd, const struct ui_file_ops *ops,
+		     void (*get)(void *priv), void **out);
 
 /* A context stays while someone holds a reference (a bound device, the
  * compat container). */

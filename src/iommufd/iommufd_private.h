@@ -55,9 +55,12 @@ enum {
 	IOMMUFD_LOCK_OWNERS = LOCK_RANK_VFIO_DRIVER + 16,
 	IOMMUFD_LOCK_GROUP,
 	IOMMUFD_LOCK_IOAS,
+	IOMMUFD_LOCK_ACCESS_LIST, /* iopt->access_lock */
+	IOMMUFD_LOCK_ACCESS,	  /* an access user's own (selftest.c) */
 	IOMMUFD_LOCK_IOPT,
 	IOMMUFD_LOCK_PAGES,
 	IOMMUFD_LOCK_CTX,
+	IOMMUFD_LOCK_SELFTEST, /* selftest.c's mock IOMMU list, held alone */
 };
 
 #define IOMMUFD_PAGE_SIZE PHYS_PAGE_SIZE
@@ -70,6 +73,8 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_DEVICE,
 	IOMMUFD_OBJ_HWPT_PAGING,
 	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_ACCESS,   /* access.c: an in-kernel user of an IOAS */
+	IOMMUFD_OBJ_SELFTEST, /* selftest.c's mock devices */
 	IOMMUFD_OBJ_MAX,
 };
 
@@ -97,11 +102,14 @@ struct iommufd_ctx {
 	enum iopt_account_mode account_mode; /* lock; only with no objects */
 	bool cap_sys_resource;		     /* immutable: at open */
 	struct iommufd_ioas *vfio_ioas;	     /* lock: IOMMU_VFIO_IOAS's */
+	/* IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT's bytes (selftest.c) */
+	_Atomic uint32_t temp_memory_limit;
 };
 
 /* A page-aligned range of user memory, pinned while a domain needs it. */
 struct iopt_pages {
 	_Atomic unsigned int refs; /* one per area */
+	struct iommufd_ctx *ictx; /* its areas' (one context's IOASes) */
 	struct mm *mm;
 	unsigned long uptr; /* page-aligned */
 	unsigned long npages;
@@ -120,6 +128,8 @@ struct iopt_area {
 	unsigned long start_byte; /* offset of iova's byte in pages */
 	int iommu_prot;
 	bool pinned; /* iopt->lock: a pin user of pages (the IOAS has a domain) */
+	unsigned int num_accesses; /* iopt->lock: access pins on it */
+	bool prevent_access;	   /* iopt->lock: being unmapped */
 };
 
 RB_HEAD(iopt_area_tree, iopt_area);
@@ -141,6 +151,10 @@ struct io_pagetable {
 	unsigned int nr_allowed;
 	unsigned long iova_alignment; /* 1, or the domains' smallest page */
 	bool disable_large_pages;
+	/* the accesses attached (their unmap callbacks); taken without
+	 * lock, before it */
+	struct mutex access_lock;
+	LIST_HEAD(, iommufd_access) accesses;
 };
 
 struct iommufd_hwpt_paging;
@@ -183,6 +197,48 @@ struct iommufd_device {
 	struct iommufd_group *igroup;
 	struct iommufd_hwpt_paging *hwpt; /* igroup->lock: attached to */
 };
+
+/*
+ * An in-kernel user of an IOAS (the kernel's iommufd_access, for emulated
+ * devices; here IOMMU_TEST_CMD's access objects): it pins pages by IOVA
+ * or copies through them, and must drop its pins of a range when unmap
+ * calls ops->unmap for it (the unmap waits for that).
+ */
+struct iommufd_access_ops {
+	bool needs_pin_pages;
+	/* drop every pin of [iova, iova + length - 1]; may take the
+	 * user's locks, then iopt->lock (iommufd_access_unpin_pages) */
+	void (*unmap)(void *data, unsigned long iova, unsigned long length);
+};
+
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx; /* holds a reference */
+	const struct iommufd_access_ops *ops;
+	void *data;
+	struct iommufd_ioas *ioas; /* attached to; holds a user of it */
+	LIST_ENTRY(iommufd_access) next; /* ioas->iopt.access_lock */
+};
+
+#define IOMMUFD_ACCESS_RW_WRITE (1u << 0)
+
+/* access.c */
+int iommufd_access_create(struct iommufd_ctx *ictx,
+			  const struct iommufd_access_ops *ops, void *data,
+			  uint32_t *id, struct iommufd_access **out);
+int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id);
+/* Detach and destroy (the driver's reference: no pins may be left). */
+void iommufd_access_destroy(struct iommufd_access *access);
+void iommufd_access_destroy_object(struct iommufd_object *obj);
+/* The physical page of every PAGE_SIZE page [iova, iova + length) touches,
+ * in out_pa; held until iommufd_access_unpin_pages of the same range. */
+int iommufd_access_pin_pages(struct iommufd_access *access,
+			     unsigned long iova, unsigned long length,
+			     phys_addr_t *out_pa, unsigned int flags);
+void iommufd_access_unpin_pages(struct iommufd_access *access,
+				unsigned long iova, unsigned long length);
+int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
+		      void *data, size_t length, unsigned int flags);
 
 /* main.c: the context, objects */
 /* Tests: model the capability RLIMIT_MODE's SET checks. */
@@ -260,6 +316,20 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
 					struct device *dev);
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner);
+/* Reserve [start, last] for good (IOMMU_TEST_OP_ADD_RESERVED); takes the
+ * lock.  -EINVAL last < start, -EADDRINUSE over an area or allowed range. */
+int iopt_add_reserved(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last);
+/* io_pagetable.c, for access.c: over the areas that cover [iova, last]
+ * contiguously (-ENOENT a gap, -EINVAL an area being unmapped or, for
+ * pins, not page-congruent with its pages, -EPERM without the
+ * permission), all or nothing. */
+int iopt_access_pin(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long last, phys_addr_t *out_pa, bool write);
+void iopt_access_unpin(struct io_pagetable *iopt, unsigned long iova,
+		       unsigned long last);
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova,
+		   unsigned long last, void *data, bool write);
 int iopt_disable_large_pages(struct io_pagetable *iopt);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
 
@@ -287,5 +357,12 @@ int iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
+/* selftest.c: IOMMU_TEST_CMD */
+int iommufd_test(struct iommufd_ucmd *ucmd);
+void iommufd_selftest_destroy(struct iommufd_object *obj);
+/* A mock device's binding holds no reference on its context. */
+bool iommufd_selftest_is_mock_dev(struct device *dev);
+/* The most runs one mm_pin_pages call of an IOAS_MAP may take. */
+unsigned int iommufd_test_pin_batch(struct iommufd_ctx *ictx);
 
 #endif /* UIOMMU_IOMMUFD_IOMMUFD_PRIVATE_H */

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "iommufd/iommufd_private.h"
+#include "iommufd/iommufd_test_uapi.h"
 #include "lib/file.h"
 #include "lib/internal.h"
 #include "lib/uaccess.h"
@@ -110,6 +111,12 @@ void iommufd_object_destroy(struct iommufd_object *obj)
 		break;
 	case IOMMUFD_OBJ_DEVICE:
 		iommufd_device_destroy(obj);
+		break;
+	case IOMMUFD_OBJ_SELFTEST:
+		iommufd_selftest_destroy(obj);
+		break;
+	case IOMMUFD_OBJ_ACCESS:
+		iommufd_access_destroy_object(obj);
 		break;
 	default:
 		WARN_ON(1);
@@ -273,6 +280,7 @@ int iommufd_ctx_alloc(struct mm *mm, struct iommufd_ctx **out)
 	ictx->mm = mm;
 	ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
 	ictx->cap_sys_resource = process_cap_sys_resource();
+	ictx->temp_memory_limit = IOMMUFD_TEST_MEMORY_LIMIT_DEFAULT;
 	*out = ictx;
 	return 0;
 }
@@ -331,6 +339,7 @@ union ucmd_buffer {
 	struct iommu_vfio_ioas vfio_ioas;
 	struct iommu_hwpt_invalidate invalidate;
 	struct iommu_hw_info info;
+	struct iommu_test_cmd test;
 };
 
 struct iommufd_ioctl_op {
@@ -371,6 +380,7 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		 __reserved),
 	IOCTL_OP(IOMMU_HWPT_INVALIDATE, iommufd_hwpt_invalidate,
 		 struct iommu_hwpt_invalidate, __reserved),
+	IOCTL_OP(IOMMU_TEST_CMD, iommufd_test, struct iommu_test_cmd, last),
 };
 
 static long iommufd_fops_ioctl(void *priv, unsigned int cmd, unsigned long arg)

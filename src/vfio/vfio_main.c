@@ -1150,6 +1150,29 @@ int iommufd_ctx_from_fd(int fd, struct iommufd_ctx **out)
 	return ret;
 }
 
+int iommufd_file_install(const struct ui_file_ops *ops, void *priv, int flags)
+{
+	return vfio_file_install_ops(ops, priv, flags);
+}
+
+int iommufd_file_get(int fd, const struct ui_file_ops *ops,
+		     void (*get)(void *priv), void **out)
+{
+	struct vfio_file *f;
+	int ret = 0;
+
+	mutex_lock(&vfio.lock);
+	f = fd_lookup(fd);
+	if (!f || f->type != VFIO_FILE_OPS || f->ext.ops != ops) {
+		ret = -EBADFD;
+	} else {
+		get(f->ext.priv);
+		*out = f->ext.priv;
+	}
+	mutex_unlock(&vfio.lock);
+	return ret;
+}
+
 int vfio_fops_open(struct mm *mm, const char *path, int flags)
 {
 	static const char prefix[] = "/dev/vfio/";
