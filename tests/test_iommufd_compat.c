@@ -6,7 +6,9 @@
  * reports and refuses, SET_IOMMU's type1 vs type1v2 semantics (type1 may
  * unmap part of a mapping), GET_INFO's page sizes and capability chain,
  * MAP_DMA/UNMAP_DMA onto the compat IOAS with a device's DMA through it,
- * and the errno differences from type1 that docs/iommufd.md lists.
+ * the errno differences from type1 that docs/iommufd.md lists, and
+ * fail-Nth sweeps over TYPE1's cut, GET_INFO and the compat IOAS's
+ * creation.
  */
 #include "helpers.h"
 
@@ -472,14 +474,128 @@ static void test_compat_get_info(void **state)
 	iommufd_device_unbind(idev);
 }
 
+/* ---- fail-Nth sweeps ----------------------------------------------------------- */
+
+struct sweep {
+	struct fx *f;
+	uint32_t *buf;
+};
+
+#define SWEEP_IOVA 0x100000UL
+
+static int sweep_cut(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	/* the second of four pages: cuts at both of its ends */
+	return (int)unmap_dma(s->f, 0, SWEEP_IOVA + PG, PG, NULL);
+}
+
+static void sweep_cut_undo(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	assert_int_equal(map_dma(s->f, RW, s->buf + 1024, SWEEP_IOVA + PG, PG),
+			 0);
+}
+
+/* a failed cut unmapped nothing: every page still reaches its memory */
+static void sweep_cut_check(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(dma_word(s->f, SWEEP_IOVA + i * PG, 0x40 + i),
+				 0x40 + i);
+		assert_int_equal(s->buf[i * 1024], 0x40 + i);
+	}
+}
+
+/* TYPE1's partial UNMAP_DMA: a failure at any allocation of the cut
+ * leaves the mapping whole (and DMA-able); nothing leaks (the teardown's
+ * mm checks, once all is unmapped). */
+static void test_fail_sweep_type1_cut(void **state)
+{
+	struct fx *f = *state;
+	struct sweep s = {.f = f, .buf = region(f, 4 * PG)};
+	struct iommufd_device *idev;
+
+	assert_int_equal(iommufd_vfio_compat_ioas_create(f->ictx), 0);
+	idev = bind_attach_compat(f);
+	assert_int_equal(ioc(f, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU), 0);
+	assert_int_equal(map_dma(f, RW, s.buf, SWEEP_IOVA, 4 * PG), 0);
+	assert_true(test_fail_sweep(sweep_cut, sweep_cut_undo, sweep_cut_check,
+				    &s, 0) > 0);
+	iommufd_device_unbind(idev);
+}
+
+static int sweep_info(void *ctx)
+{
+	struct sweep *s = ctx;
+	struct {
+		struct vfio_iommu_type1_info info;
+		uint8_t caps[128];
+	} b = {.info.argsz = sizeof(b)};
+
+	return (int)iocp(s->f, VFIO_IOMMU_GET_INFO, &b.info);
+}
+
+/* GET_INFO's allocations fail cleanly (-ENOMEM, nothing held). */
+static void test_fail_sweep_get_info(void **state)
+{
+	struct fx *f = *state;
+	struct sweep s = {.f = f};
+
+	assert_int_equal(iommufd_vfio_compat_ioas_create(f->ictx), 0);
+	assert_true(test_fail_sweep(sweep_info, NULL, NULL, &s, 0) > 0);
+}
+
+static int sweep_create(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	return iommufd_vfio_compat_ioas_create(s->f->ictx);
+}
+
+static void sweep_create_undo(void *ctx)
+{
+	struct sweep *s = ctx;
+	struct iommu_destroy d = {.size = sizeof(d),
+				  .id = compat_ioas_id(s->f)};
+
+	assert_int_equal(iocp(s->f, IOMMU_DESTROY, &d), 0);
+}
+
+static void sweep_create_check(void *ctx)
+{
+	struct sweep *s = ctx;
+	uint32_t id;
+
+	assert_int_equal(iommufd_vfio_compat_ioas_get_id(s->f->ictx, &id),
+			 -ENODEV);
+	assert_int_equal(s->f->ictx->live_objects, 0);
+}
+
+/* The compat IOAS's creation: a failure leaves none designated, no object. */
+static void test_fail_sweep_compat_create(void **state)
+{
+	struct fx *f = *state;
+	struct sweep s = {.f = f};
+
+	assert_true(test_fail_sweep(sweep_create, sweep_create_undo,
+				    sweep_create_check, &s, 0) > 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_compat_extensions),  T(test_compat_ioas_create),
-		T(test_compat_errno_order), T(test_compat_map_unmap_v2),
-		T(test_compat_type1_cut),   T(test_compat_get_info),
+		T(test_compat_extensions),	  T(test_compat_ioas_create),
+		T(test_compat_errno_order),	  T(test_compat_map_unmap_v2),
+		T(test_compat_type1_cut),	  T(test_compat_get_info),
+		T(test_fail_sweep_type1_cut),	  T(test_fail_sweep_get_info),
+		T(test_fail_sweep_compat_create),
 	};
 
 	return test_run("iommufd_compat", tests, ARRAY_SIZE_T(tests));
