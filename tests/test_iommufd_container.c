@@ -7,7 +7,8 @@
  * IOAS (6.12's vfio_group_ioctl_set_container), a device file binds its
  * device to that context and attaches it to the compat IOAS
  * (vfio_iommufd_compat_attach_ioas), and the device's DMA goes through
- * the maps of VFIO_IOMMU_MAP_DMA; type1 stays the default.
+ * the maps of VFIO_IOMMU_MAP_DMA; type1 stays the default; a fail-Nth
+ * sweep over the device's open through it.
  */
 #include "helpers.h"
 
@@ -21,6 +22,8 @@
 
 #include <uiommu/uapi.h>
 #include "devices/devices.h"
+#include "iommufd/iommufd.h"
+#include "iommufd/iommufd_private.h"
 #include "iommufd/iommufd_uapi.h"
 #include "mem/mem.h"
 #include "system/system.h"
@@ -295,6 +298,77 @@ static void test_set_container_iommufd_file(void **state)
 	assert_int_equal(uiommu_close(ictx), 0);
 }
 
+struct sweep {
+	int container, group, dev;
+	struct mm *mm;
+	struct iommufd_ctx *ictx;
+	unsigned int objects, files;
+};
+
+static int sweep_open(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	errno = 0;
+	s->dev = uiommu_ioctl(s->group, VFIO_GROUP_GET_DEVICE_FD, "dma0");
+	return s->dev < 0 ? -errno : 0;
+}
+
+static void sweep_open_undo(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	assert_int_equal(uiommu_close(s->dev), 0);
+}
+
+/* nothing bound, attached or pinned; no file left */
+static void sweep_open_check(void *ctx)
+{
+	struct sweep *s = ctx;
+
+	assert_int_equal(s->ictx->live_objects, s->objects);
+	assert_int_equal(pin_refs(s->mm), 0);
+	assert_int_equal(vfio_open_fds(), s->files);
+}
+
+/*
+ * GET_DEVICE_FD through an iommufd container, failed at every allocation
+ * (the bind, the driver's open, the attach and its auto domain filled
+ * with the container's maps, the fd): each failure undoes the steps
+ * before it.
+ */
+static void test_fail_sweep_device_open(void **state)
+{
+	struct vfio_iommu_type1_dma_map map = {.argsz = sizeof(map),
+					       .flags = RW,
+					       .iova = 0x10000,
+					       .size = 4 * 4096};
+	struct sweep s;
+	void *buf;
+
+	(void)state;
+	assert_int_equal(uiommu_system_init(TOPO "vfio-container iommufd"), 0);
+	s.mm = uiommu_current_mm();
+	s.container = uiommu_open("/dev/vfio/vfio", O_RDWR);
+	s.group = uiommu_open("/dev/vfio/0", O_RDWR);
+	assert_int_equal(uiommu_ioctl(s.group, VFIO_GROUP_SET_CONTAINER,
+				      &s.container),
+			 0);
+	assert_int_equal(mm_mmap(s.mm, 4 * 4096, 0, &buf), 0);
+	map.vaddr = (uintptr_t)buf;
+	assert_int_equal(uiommu_ioctl(s.container, VFIO_IOMMU_MAP_DMA, &map),
+			 0);
+	assert_int_equal(iommufd_ctx_from_fd(s.container, &s.ictx), 0);
+	iommufd_ctx_put(s.ictx); /* the container's fd keeps it */
+	s.objects = s.ictx->live_objects;
+	s.files = vfio_open_fds();
+	assert_true(test_fail_sweep(sweep_open, sweep_open_undo,
+				    sweep_open_check, &s, 0) > 0);
+	assert_int_equal(uiommu_close(s.group), 0);
+	assert_int_equal(uiommu_close(s.container), 0);
+	assert_int_equal(mm_munmap(s.mm, buf, 4 * 4096), 0);
+}
+
 #define T(fn) cmocka_unit_test_teardown(fn, teardown)
 
 int main(void)
@@ -303,6 +377,7 @@ int main(void)
 		T(test_iommufd_container_dma),
 		T(test_container_mode),
 		T(test_set_container_iommufd_file),
+		T(test_fail_sweep_device_open),
 	};
 
 	return test_run("iommufd_container", tests, ARRAY_SIZE_T(tests));
