@@ -298,6 +298,40 @@ static void test_set_container_iommufd_file(void **state)
 	assert_int_equal(uiommu_close(ictx), 0);
 }
 
+/*
+ * A device behind an SMMU without IOMMU_CAP_CACHE_COHERENCY (topology
+ * "noncoherent") does not bind to iommufd (6.12's iommufd_device_bind:
+ * -EINVAL), so its GET_DEVICE_FD through the compat container is -EINVAL
+ * and leaves nothing behind (type1 takes such a device); DMA_CC_IOMMU
+ * stays 1 (no domain on the compat IOAS).
+ */
+static void test_noncoherent_device(void **state)
+{
+	int container, group;
+
+	(void)state;
+	assert_int_equal(uiommu_system_init("iommu smmu0 noncoherent; "
+					    "device dma0 iommu=smmu0 sid=1 "
+					    "group=0; vfio-container iommufd"),
+			 0);
+	container = uiommu_open("/dev/vfio/vfio", O_RDWR);
+	group = uiommu_open("/dev/vfio/0", O_RDWR);
+	EXPECT_ERR(uiommu_ioctl(container, VFIO_CHECK_EXTENSION,
+				VFIO_DMA_CC_IOMMU),
+		   ENODEV);
+	assert_int_equal(
+		uiommu_ioctl(group, VFIO_GROUP_SET_CONTAINER, &container), 0);
+	EXPECT_ERR(uiommu_ioctl(group, VFIO_GROUP_GET_DEVICE_FD, "dma0"),
+		   EINVAL);
+	EXPECT_ERR(uiommu_ioctl(group, VFIO_GROUP_GET_DEVICE_FD, "dma0"),
+		   EINVAL);
+	assert_int_equal(uiommu_ioctl(container, VFIO_CHECK_EXTENSION,
+				      VFIO_DMA_CC_IOMMU),
+			 1);
+	assert_int_equal(uiommu_close(group), 0);
+	assert_int_equal(uiommu_close(container), 0);
+}
+
 struct sweep {
 	int container, group, dev;
 	struct mm *mm;
@@ -374,9 +408,8 @@ static void test_fail_sweep_device_open(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_iommufd_container_dma),
-		T(test_container_mode),
-		T(test_set_container_iommufd_file),
+		T(test_iommufd_container_dma),	    T(test_container_mode),
+		T(test_set_container_iommufd_file), T(test_noncoherent_device),
 		T(test_fail_sweep_device_open),
 	};
 
