@@ -345,7 +345,8 @@ static void test_temp_memory_limit(void **state)
  * three; the domain maps every area, in the mock's aperture; unknown
  * dev_flags -EINVAL; MD_CHECK_MAP: each io page maps the user's byte
  * (another address, a hole: -EINVAL), 2048-aligned arguments, a HWPT id
- * that is not one -ENOENT. */
+ * that is not one -ENOENT; every 2048-aligned start and end of an area
+ * maps exactly its bytes, and pins its pages once. */
 static void test_mock_domain(void **state)
 {
 	struct fx *f = *state;
@@ -376,6 +377,24 @@ static void test_mock_domain(void **state)
 	assert_int_equal(check_map(f, 99, iova, va, PG), -ENOENT);
 	unmap(f, ioas, iova, 4 * PG);
 	assert_int_equal(check_map(f, hwpt, iova, va, PG), -EINVAL);
+	/* areas that start and end mid-page, in 2048-byte io pages (the
+	 * domain is filled by bytes) */
+	for (unsigned int start = 0; start < 4 * PG; start += 2048)
+		for (unsigned int end = start + 2048; end <= 4 * PG;
+		     end += 2048) {
+			iova = map(f, ioas, va + start, end - start);
+			assert_int_equal(iova % 2048, 0);
+			assert_int_equal(check_map(f, hwpt, iova, va + start,
+						   end - start),
+					 0);
+			assert_int_equal(check_refs(f, va + start / PG * PG,
+						    (end + PG - 1) / PG * PG -
+							    start / PG * PG,
+						    1),
+					 0);
+			unmap(f, ioas, iova, end - start);
+		}
+	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
 
 	assert_int_equal(destroy(f, idev), -EBUSY);
 	assert_int_equal(destroy(f, hwpt), -EBUSY);
