@@ -16,7 +16,7 @@
  * destroy; ACCESS_PAGES / DESTROY_ACCESS_PAGES: pins by IOVA, checked
  * against the user's pages; the unmap callback contract: an IOAS_UNMAP
  * over pinned items drops them first; ACCESS_RW: copies through the
- * IOAS's IOVAs).
+ * IOAS's IOVAs; ACCESS_REPLACE_IOAS).
  */
 #include "helpers.h"
 
@@ -733,6 +733,55 @@ static void test_access_rw(void **state)
 	assert_int_equal(mm_munmap(f->mm, va, 4 * PG), 0);
 }
 
+static int access_replace(struct fx *f, int afd, uint32_t ioas)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+				   .id = (uint32_t)afd,
+				   .access_replace_ioas = {.ioas_id = ioas}};
+
+	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+}
+
+/* ACCESS_REPLACE_IOAS: the access's items on the old IOAS are dropped
+ * (its unmap callback), the old IOAS is free to go, pins work on the new
+ * one; the same IOAS is a no-op; no such IOAS -ENOENT. */
+static void test_access_replace_ioas(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), ioas2 = ioas_alloc(f), id = 99;
+	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START;
+	int afd = -1;
+	uint8_t *va;
+
+	assert_int_equal(mm_mmap(f->mm, 2 * PG, MM_MAP_POPULATE, (void **)&va),
+			 0);
+	assert_int_equal(map_fixed(f, ioas, va, 2 * PG, base, RW), 0);
+	assert_int_equal(map_fixed(f, ioas2, va, 2 * PG, base + PG, RW), 0);
+	assert_int_equal(create_access(f, ioas,
+				       IOMMU_TEST_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				       &afd),
+			 0);
+	assert_int_equal(access_pages(f, afd, base, 2 * PG, va, 0, &id), 0);
+	assert_int_equal(access_replace(f, afd, ioas), 0);
+	assert_int_equal(destroy_pages(f, afd, id), 0); /* still there */
+	assert_int_equal(access_pages(f, afd, base, 2 * PG, va, 0, &id), 0);
+	assert_int_equal(access_replace(f, afd, 99), -ENOENT);
+	assert_int_equal(access_replace(f, afd, ioas2), 0);
+	assert_int_equal(destroy_pages(f, afd, id), -ENOENT);
+	assert_int_equal(check_refs(f, va, 2 * PG, 0), 0);
+	assert_int_equal(destroy(f, ioas), 0);
+	assert_int_equal(destroy(f, ioas2), -EBUSY);
+	assert_int_equal(access_pages(f, afd, base, PG, va, 0, &id),
+			 -ENOENT); /* only the new IOAS now */
+	assert_int_equal(access_pages(f, afd, base + PG, PG, va, 0, &id), 0);
+	assert_int_equal(check_refs(f, va, 2 * PG, 1), 0);
+	assert_int_equal(vfio_fops_close(afd), 0);
+	assert_int_equal(check_refs(f, va, 2 * PG, 0), 0);
+	assert_int_equal(destroy(f, ioas2), 0);
+	assert_int_equal(mm_munmap(f->mm, va, 2 * PG), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -749,6 +798,7 @@ int main(void)
 		T(test_mock_domain_shared_hwpt),
 		T(test_access_pages),
 		T(test_access_rw),
+		T(test_access_replace_ioas),
 	};
 
 	return test_run("iommufd_mock", tests, ARRAY_SIZE_T(tests));
