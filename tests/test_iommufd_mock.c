@@ -16,7 +16,7 @@
  * destroy; ACCESS_PAGES / DESTROY_ACCESS_PAGES: pins by IOVA, checked
  * against the user's pages; the unmap callback contract: an IOAS_UNMAP
  * over pinned items drops them first; ACCESS_RW: copies through the
- * IOAS's IOVAs).
+ * IOAS's IOVAs; ACCESS_REPLACE_IOAS).
  */
 #include "helpers.h"
 
@@ -345,7 +345,8 @@ static void test_temp_memory_limit(void **state)
  * three; the domain maps every area, in the mock's aperture; unknown
  * dev_flags -EINVAL; MD_CHECK_MAP: each io page maps the user's byte
  * (another address, a hole: -EINVAL), 2048-aligned arguments, a HWPT id
- * that is not one -ENOENT. */
+ * that is not one -ENOENT; every 2048-aligned start and end of an area
+ * maps exactly its bytes, and pins its pages once. */
 static void test_mock_domain(void **state)
 {
 	struct fx *f = *state;
@@ -376,6 +377,24 @@ static void test_mock_domain(void **state)
 	assert_int_equal(check_map(f, 99, iova, va, PG), -ENOENT);
 	unmap(f, ioas, iova, 4 * PG);
 	assert_int_equal(check_map(f, hwpt, iova, va, PG), -EINVAL);
+	/* areas that start and end mid-page, in 2048-byte io pages (the
+	 * domain is filled by bytes) */
+	for (unsigned int start = 0; start < 4 * PG; start += 2048)
+		for (unsigned int end = start + 2048; end <= 4 * PG;
+		     end += 2048) {
+			iova = map(f, ioas, va + start, end - start);
+			assert_int_equal(iova % 2048, 0);
+			assert_int_equal(check_map(f, hwpt, iova, va + start,
+						   end - start),
+					 0);
+			assert_int_equal(check_refs(f, va + start / PG * PG,
+						    (end + PG - 1) / PG * PG -
+							    start / PG * PG,
+						    1),
+					 0);
+			unmap(f, ioas, iova, end - start);
+		}
+	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
 
 	assert_int_equal(destroy(f, idev), -EBUSY);
 	assert_int_equal(destroy(f, hwpt), -EBUSY);
@@ -714,6 +733,55 @@ static void test_access_rw(void **state)
 	assert_int_equal(mm_munmap(f->mm, va, 4 * PG), 0);
 }
 
+static int access_replace(struct fx *f, int afd, uint32_t ioas)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+				   .id = (uint32_t)afd,
+				   .access_replace_ioas = {.ioas_id = ioas}};
+
+	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+}
+
+/* ACCESS_REPLACE_IOAS: the access's items on the old IOAS are dropped
+ * (its unmap callback), the old IOAS is free to go, pins work on the new
+ * one; the same IOAS is a no-op; no such IOAS -ENOENT. */
+static void test_access_replace_ioas(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), ioas2 = ioas_alloc(f), id = 99;
+	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START;
+	int afd = -1;
+	uint8_t *va;
+
+	assert_int_equal(mm_mmap(f->mm, 2 * PG, MM_MAP_POPULATE, (void **)&va),
+			 0);
+	assert_int_equal(map_fixed(f, ioas, va, 2 * PG, base, RW), 0);
+	assert_int_equal(map_fixed(f, ioas2, va, 2 * PG, base + PG, RW), 0);
+	assert_int_equal(create_access(f, ioas,
+				       IOMMU_TEST_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				       &afd),
+			 0);
+	assert_int_equal(access_pages(f, afd, base, 2 * PG, va, 0, &id), 0);
+	assert_int_equal(access_replace(f, afd, ioas), 0);
+	assert_int_equal(destroy_pages(f, afd, id), 0); /* still there */
+	assert_int_equal(access_pages(f, afd, base, 2 * PG, va, 0, &id), 0);
+	assert_int_equal(access_replace(f, afd, 99), -ENOENT);
+	assert_int_equal(access_replace(f, afd, ioas2), 0);
+	assert_int_equal(destroy_pages(f, afd, id), -ENOENT);
+	assert_int_equal(check_refs(f, va, 2 * PG, 0), 0);
+	assert_int_equal(destroy(f, ioas), 0);
+	assert_int_equal(destroy(f, ioas2), -EBUSY);
+	assert_int_equal(access_pages(f, afd, base, PG, va, 0, &id),
+			 -ENOENT); /* only the new IOAS now */
+	assert_int_equal(access_pages(f, afd, base + PG, PG, va, 0, &id), 0);
+	assert_int_equal(check_refs(f, va, 2 * PG, 1), 0);
+	assert_int_equal(vfio_fops_close(afd), 0);
+	assert_int_equal(check_refs(f, va, 2 * PG, 0), 0);
+	assert_int_equal(destroy(f, ioas2), 0);
+	assert_int_equal(mm_munmap(f->mm, va, 2 * PG), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -730,6 +798,7 @@ int main(void)
 		T(test_mock_domain_shared_hwpt),
 		T(test_access_pages),
 		T(test_access_rw),
+		T(test_access_replace_ioas),
 	};
 
 	return test_run("iommufd_mock", tests, ARRAY_SIZE_T(tests));

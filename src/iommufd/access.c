@@ -19,7 +19,11 @@
  * (io_pagetable.c).  The pages returned stay the area's until then.
  *
  * Locking: iopt->access_lock (the IOAS's access list) is taken before the
- * access user's own lock, which is taken before iopt->lock.
+ * access user's own lock, which is taken before iopt->lock.  access->ioas
+ * is the user's to serialize (selftest.c: its lock for pins and copies);
+ * iommufd_access_replace calls ops->unmap, so the user calls it without
+ * its lock (6.12's access->ioas_lock is not modelled: a replace must not
+ * race the user's other calls on the same access).
  */
 #include <errno.h>
 #include <limits.h>
@@ -83,6 +87,30 @@ static void iommufd_access_detach(struct iommufd_access *access)
 	access->ioas = NULL;
 	mutex_unlock(&ioas->iopt.access_lock);
 	iommufd_put_object(access->ictx, &ioas->obj);
+}
+
+int iommufd_access_replace(struct iommufd_access *access, uint32_t ioas_id)
+{
+	struct iommufd_ioas *ioas;
+
+	if (!access->ioas)
+		return -ENOENT;
+	ioas = iommufd_get_ioas(access->ictx, ioas_id);
+	if (!ioas)
+		return -ENOENT;
+	if (ioas == access->ioas) {
+		iommufd_put_object(access->ictx, &ioas->obj);
+		return 0;
+	}
+	/* its pins of the old IOAS go first (6.12: unmap of everything) */
+	access->ops->unmap(access->data, 0, ULONG_MAX);
+	iommufd_access_detach(access);
+	/* the look-up's user stays: the access's on the new IOAS */
+	mutex_lock(&ioas->iopt.access_lock);
+	LIST_INSERT_HEAD(&ioas->iopt.accesses, access, next);
+	access->ioas = ioas;
+	mutex_unlock(&ioas->iopt.access_lock);
+	return 0;
 }
 
 void iommufd_access_destroy_object(struct iommufd_object *obj)

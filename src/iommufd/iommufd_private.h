@@ -227,6 +227,9 @@ int iommufd_access_create(struct iommufd_ctx *ictx,
 			  const struct iommufd_access_ops *ops, void *data,
 			  uint32_t *id, struct iommufd_access **out);
 int iommufd_access_attach(struct iommufd_access *access, uint32_t ioas_id);
+/* Move to another IOAS: ops->unmap of everything first (-ENOENT not
+ * attached or no such IOAS). */
+int iommufd_access_replace(struct iommufd_access *access, uint32_t ioas_id);
 /* Detach and destroy (the driver's reference: no pins may be left). */
 void iommufd_access_destroy(struct iommufd_access *access);
 void iommufd_access_destroy_object(struct iommufd_object *obj);

@@ -38,6 +38,9 @@
  *    of the range maps the user's byte at uptr (the physical address of
  *    its page plus the offset); 2048-aligned, no wrap, else -EINVAL; the
  *    HWPT not a mock paging domain, a hole or a mismatch: -EINVAL.
+ *  - CREATE_ACCESS, ACCESS_PAGES, DESTROY_ACCESS_PAGES, ACCESS_RW,
+ *    ACCESS_REPLACE_IOAS: access objects behind fds (below; the checks
+ *    and errnos in docs/iommufd.md, "The test interface").
  *  - any other op: -EOPNOTSUPP (as the kernel's default case).
  *
  * The mock IOMMU (the kernel's mock_ops): io pages of 2048 bytes
@@ -815,6 +818,23 @@ static int iommufd_test_access_item_destroy(struct iommufd_ucmd *ucmd,
 	return ret;
 }
 
+static int iommufd_test_access_replace_ioas(struct iommufd_ucmd *ucmd,
+					    uint32_t fd, uint32_t ioas_id)
+{
+	struct selftest_access *staccess;
+	int ret;
+
+	ret = staccess_get_fd(fd, &staccess);
+	if (ret)
+		return ret;
+	/* the access's unmap callback takes staccess->lock: not held here */
+	ret = staccess->access
+		      ? iommufd_access_replace(staccess->access, ioas_id)
+		      : -EBADFD;
+	staccess_put(staccess);
+	return ret;
+}
+
 static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd,
 				  struct iommu_test_cmd *cmd)
 {
@@ -918,6 +938,9 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 			cmd->destroy_access_pages.access_pages_id);
 	case IOMMU_TEST_OP_ACCESS_RW:
 		return iommufd_test_access_rw(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		return iommufd_test_access_replace_ioas(
+			ucmd, cmd->id, cmd->access_replace_ioas.ioas_id);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		return iommufd_test_set_memory_limit(ucmd,
 						     cmd->memory_limit.limit);
