@@ -16,7 +16,7 @@
  * destroy; ACCESS_PAGES / DESTROY_ACCESS_PAGES: pins by IOVA, checked
  * against the user's pages; the unmap callback contract: an IOAS_UNMAP
  * over pinned items drops them first; ACCESS_RW: copies through the
- * IOAS's IOVAs; ACCESS_REPLACE_IOAS).
+ * IOAS's IOVAs; ACCESS_REPLACE_IOAS), GET_HW_INFO of a mock device.
  */
 #include "helpers.h"
 
@@ -642,13 +642,25 @@ static void test_access_pages(void **state)
 	assert_int_equal(destroy_pages(f, afd, 0), 0);
 	assert_int_equal(destroy_pages(f, afd, 0), -ENOENT);
 
+	/* the check of the user's pages is one pin call, not one per page
+	 * (the fail-nth sweeps count injection points): with the access's
+	 * own pin of the (contiguous) range, two */
+	{
+		uint64_t calls = pin_calls(f);
+
+		assert_int_equal(access_pages(f, afd, base, 4 * PG, va, 0, &id),
+				 0);
+		assert_true(pin_calls(f) - calls <= 2);
+		assert_int_equal(destroy_pages(f, afd, id), 0);
+	}
+
 	/* the unmap callback: the item goes with the area */
 	assert_int_equal(access_pages(f, afd, base, 2 * PG, va, 0, &id), 0);
-	assert_int_equal(id, 1);
+	assert_int_equal(id, 2);
 	/* no domain: the access's pin is the area's only one */
 	assert_int_equal(check_refs(f, va, 4 * PG, 1), 0);
 	unmap(f, ioas, base, 4 * PG);
-	assert_int_equal(destroy_pages(f, afd, 1), -ENOENT);
+	assert_int_equal(destroy_pages(f, afd, 2), -ENOENT);
 	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
 
 	/* read-only area: a write pin -EPERM, a read pin fine */
@@ -782,6 +794,61 @@ static void test_access_replace_ioas(void **state)
 	assert_int_equal(mm_munmap(f->mm, va, 2 * PG), 0);
 }
 
+static int hw_info(struct fx *f, uint32_t idev, uint32_t type, void *buf,
+		   uint32_t len, struct iommu_hw_info *out)
+{
+	struct iommu_hw_info c = {.size = sizeof(c),
+				  .flags = type ? 1u : 0u, /* INPUT_TYPE */
+				  .dev_id = idev,
+				  .data_len = len,
+				  .data_uptr = (uintptr_t)buf,
+				  .out_data_type = type};
+	int ret = ioctl_err(f->fd, IOMMU_GET_HW_INFO, &c);
+
+	*out = c;
+	return ret;
+}
+
+/* GET_HW_INFO of a mock device: IOMMU_HW_INFO_TYPE_SELFTEST, {0,
+ * 0xdeadbeef} up to the user's length, the rest of the buffer zeroed,
+ * data_len 8; another requested type -EOPNOTSUPP; max_pasid_log2 20 for
+ * a PASID device, else 0. */
+static void test_mock_hw_info(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t stdev2 = 0, hwpt2 = 0, idev2 = 0;
+	struct iommu_hw_info out;
+	uint8_t buf[16];
+	struct iommu_test_hw_info *info = (void *)buf;
+
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
+	memset(buf, 0xff, sizeof(buf));
+	assert_int_equal(hw_info(f, idev, 0, buf, sizeof(buf), &out), 0);
+	assert_int_equal(out.out_data_type, IOMMU_HW_INFO_TYPE_SELFTEST);
+	assert_int_equal(out.data_len, sizeof(*info));
+	assert_int_equal(info->flags, 0);
+	assert_int_equal(info->test_reg, IOMMU_HW_INFO_SELFTEST_REGVAL);
+	for (unsigned int i = sizeof(*info); i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0);
+	assert_int_equal(out.out_max_pasid_log2, 0);
+	memset(buf, 0xff, sizeof(buf));
+	assert_int_equal(
+		hw_info(f, idev, IOMMU_HW_INFO_TYPE_SELFTEST, buf, 4, &out), 0);
+	assert_int_equal(out.data_len, sizeof(*info));
+	assert_int_equal(info->flags, 0);
+	assert_int_equal(buf[4], 0xff); /* past the user's length */
+	assert_int_equal(hw_info(f, idev, IOMMU_HW_INFO_TYPE_SELFTEST + 1, buf,
+				 sizeof(buf), &out),
+			 -EOPNOTSUPP);
+	assert_int_equal(mock_domain(f, ioas, IOMMU_TEST_MOCK_DEV_PASID, true,
+				     &stdev2, &hwpt2, &idev2),
+			 0);
+	assert_int_equal(hw_info(f, idev2, 0, NULL, 0, &out), 0);
+	assert_int_equal(out.out_max_pasid_log2, IOMMU_TEST_MOCK_PASID_WIDTH);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -799,6 +866,7 @@ int main(void)
 		T(test_access_pages),
 		T(test_access_rw),
 		T(test_access_replace_ioas),
+		T(test_mock_hw_info),
 	};
 
 	return test_run("iommufd_mock", tests, ARRAY_SIZE_T(tests));

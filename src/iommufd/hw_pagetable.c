@@ -138,6 +138,13 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	idev = iommufd_get_device(ucmd, cmd->dev_id);
 	if (!idev)
 		return -ENOENT;
+	if (iommufd_selftest_is_mock_dev(idev->dev)) {
+		/* the mock IOMMU's hw_info op (selftest.c) */
+		ret = iommufd_selftest_hw_info(
+			ucmd, idev->dev,
+			cmd->flags & IOMMUFD_HW_INFO_FLAG_INPUT_TYPE);
+		goto out_put;
+	}
 	/* no hw_info op: no data, the user's buffer cleared (clear_user) */
 	cmd->out_data_type = IOMMU_HW_INFO_TYPE_NONE;
 	for (left = cmd->data_len; left;) {

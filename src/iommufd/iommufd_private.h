@@ -363,6 +363,9 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 /* selftest.c: IOMMU_TEST_CMD */
 int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
+/* GET_HW_INFO of a mock device (input_type: the caller names a type). */
+int iommufd_selftest_hw_info(struct iommufd_ucmd *ucmd, struct device *dev,
+			     bool input_type);
 /* A mock device's binding holds no reference on its context. */
 bool iommufd_selftest_is_mock_dev(struct device *dev);
 /* The most runs one mm_pin_pages call of an IOAS_MAP may take. */

@@ -52,6 +52,16 @@ enum {
 /* the most bytes ACCESS_PAGES / ACCESS_RW take (-ENOMEM past it) */
 #define IOMMU_TEST_ACCESS_MAX (16u << 20)
 
+/* GET_HW_INFO of a mock device: its type and data */
+#define IOMMU_HW_INFO_TYPE_SELFTEST   0xfeedbeefu
+#define IOMMU_HW_INFO_SELFTEST_REGVAL 0xdeadbeefu
+struct iommu_test_hw_info {
+	uint32_t flags;
+	uint32_t test_reg;
+};
+/* a PASID-capable mock device's PASID width */
+#define IOMMU_TEST_MOCK_PASID_WIDTH 20
+
 /* the default of SET_TEMP_MEMORY_LIMIT's value, in bytes */
 #define IOMMUFD_TEST_MEMORY_LIMIT_DEFAULT 65536u
 

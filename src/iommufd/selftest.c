@@ -306,6 +306,48 @@ bool iommufd_selftest_is_mock_dev(struct device *dev)
 	return dev && dev->iommu && dev->iommu->ops == &mock_ops;
 }
 
+/*
+ * GET_HW_INFO of a mock device (the kernel's mock_domain_hw_info): type
+ * IOMMU_HW_INFO_TYPE_SELFTEST, struct iommu_test_hw_info {0, 0xdeadbeef}
+ * copied up to the user's length and the rest of the user's buffer
+ * zeroed, data_len the struct's size; a requested type other than
+ * DEFAULT or SELFTEST -EOPNOTSUPP; max_pasid_log2 20 for a PASID device.
+ * Deviation: no DIRTY_TRACKING capability (no dirty tracking here).
+ */
+int iommufd_selftest_hw_info(struct iommufd_ucmd *ucmd, struct device *dev,
+			     bool input_type)
+{
+	static const uint8_t zero[256];
+	struct iommu_hw_info *cmd = ucmd->cmd;
+	struct mock_dev *mdev = container_of(dev, struct mock_dev, dev);
+	struct iommu_test_hw_info info = {
+		.test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL};
+	uint8_t *uptr = (uint8_t *)(uintptr_t)cmd->data_uptr;
+	uint32_t copy = min(cmd->data_len, (uint32_t)sizeof(info)), left;
+
+	/* in_data_type shares out_data_type's field */
+	if (input_type && cmd->out_data_type != IOMMU_HW_INFO_TYPE_NONE &&
+	    cmd->out_data_type != IOMMU_HW_INFO_TYPE_SELFTEST)
+		return -EOPNOTSUPP;
+	if (copy_to_user(uptr, &info, copy))
+		return -EFAULT;
+	for (uptr += copy, left = cmd->data_len - copy; left;) {
+		uint32_t n = min(left, (uint32_t)sizeof(zero));
+
+		if (copy_to_user(uptr, zero, n))
+			return -EFAULT;
+		uptr += n;
+		left -= n;
+	}
+	cmd->data_len = sizeof(info);
+	cmd->out_data_type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	cmd->out_capabilities = 0;
+	cmd->out_max_pasid_log2 = (mdev->mi->flags & IOMMU_TEST_MOCK_DEV_PASID)
+					  ? IOMMU_TEST_MOCK_PASID_WIDTH
+					  : 0;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 static _Atomic unsigned int mock_dev_ids;
 
 static int mock_iommu_get(struct phys_mem *pm, uint32_t flags,
@@ -700,20 +742,48 @@ err_free:
 	return ret;
 }
 
-/* The pages of the user's range equal pa[] (-EBADE otherwise). */
+/*
+ * The pages of the user's range equal pa[] (-EBADE otherwise): one
+ * short-term pin of the whole range (a run per page at most), so the
+ * check costs two injection points however long it is (the fail-nth
+ * sweeps allow 399 per case).
+ */
 static int test_check_pages(struct mm *mm, unsigned long uptr,
 			    const phys_addr_t *pa, unsigned long npages)
 {
-	for (; npages; npages--, pa++, uptr += PG) {
-		phys_addr_t upa = 0;
-		int ret = test_user_page_pa(mm, uptr, &upa);
+	struct mm_pin_run *runs;
+	unsigned int nr = 0;
+	unsigned long k = 0;
+	long n;
+	int ret = 0;
 
-		if (ret)
-			return ret;
-		if (upa != *pa)
-			return -EBADE;
+	if (!npages)
+		return 0;
+	if (npages > UINT_MAX)
+		return -EINVAL;
+	runs = ui_calloc(npages, sizeof(*runs));
+	if (!runs)
+		return -ENOMEM;
+	n = mm_pin_pages(mm, uptr, npages, 0, runs, (unsigned int)npages, &nr);
+	if (n < 0) {
+		ret = (int)n;
+		goto out;
 	}
-	return 0;
+	if ((unsigned long)n != npages) {
+		ret = -EFAULT;
+		goto unpin;
+	}
+	for (unsigned int i = 0; i < nr && !ret; i++)
+		for (uint64_t j = 0; j < runs[i].npages; j++, k++)
+			if (runs[i].pa + j * PG != pa[k]) {
+				ret = -EBADE;
+				break;
+			}
+unpin:
+	mm_unpin_pages(mm, runs, nr, 0);
+out:
+	ui_free(runs);
+	return ret;
 }
 
 static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
