@@ -177,15 +177,19 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 {
 	const uint32_t valid_flags = IOMMU_HWPT_ALLOC_NEST_PARENT |
 				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+	const struct iommufd_dirty_ops *dirty_ops = NULL;
 	struct iommufd_hwpt_paging *hwpt;
 	int ret;
 
 	lockdep_assert_held(&ioas->mutex);
 	if (flags & ~valid_flags)
 		return -EOPNOTSUPP;
-	/* no IOMMU here reports IOMMU_CAP_DIRTY_TRACKING (yet) */
-	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
-		return -EOPNOTSUPP;
+	/* only the mock reports IOMMU_CAP_DIRTY_TRACKING (not the SMMUv3) */
+	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) {
+		dirty_ops = iommufd_selftest_dirty_ops(idev->dev);
+		if (!dirty_ops)
+			return -EOPNOTSUPP;
+	}
 	hwpt = ui_zalloc(sizeof(*hwpt));
 	if (!hwpt)
 		return -ENOMEM;
@@ -199,6 +203,7 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 	hwpt->ioas = ioas;
 	iommufd_object_get_user(ictx, &ioas->obj);
 	hwpt->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+	hwpt->dirty_ops = dirty_ops;
 	if (hwpt->nest_parent) {
 		ret = iommu_domain_alloc_nest_parent(idev->dev, &hwpt->domain);
 		if (ret) {

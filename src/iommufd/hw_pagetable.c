@@ -15,9 +15,13 @@
  * (-EOPNOTSUPP); no nested HWPT data type for the SMMU (6.12's only one is
  * VT-d's: -EOPNOTSUPP once the parent is a nest parent, -EINVAL before);
  * GET_HW_INFO without driver data (IOMMU_HW_INFO_TYPE_NONE), taking the
- * newer ABI's INPUT_TYPE flag that Debian's 6.12 selftests send.  No IOMMU
- * here reports dirty tracking, so DIRTY_TRACKING is -EOPNOTSUPP and the
- * capability is not reported; the IOMMU core offers no PASID attach, so
+ * newer ABI's INPUT_TYPE flag that Debian's 6.12 selftests send.  The
+ * SMMUv3 here reports no dirty tracking (DIRTY_TRACKING -EOPNOTSUPP, no
+ * capability); the mock IOMMU (selftest.c) does: a HWPT allocated with
+ * DIRTY_TRACKING keeps the mock's dirty ops, which SET_DIRTY_TRACKING and
+ * GET_DIRTY_BITMAP drive through the IOAS (io_pagetable.c, iova_bitmap.c;
+ * any other HWPT -EOPNOTSUPP, as 6.12's domain without dirty_ops).  The
+ * IOMMU core offers no PASID attach, so
  * out_max_pasid_log2 is 0.  FAULT_ID_VALID waits for the fault queue
  * (-EOPNOTSUPP).
  *
@@ -192,5 +196,53 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 	cmd->entry_num = 0;
 	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
 		return -EFAULT;
+	return ret;
+}
+
+/* IOMMU_HWPT_SET_DIRTY_TRACKING (6.12's checks and order). */
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_object *obj;
+	int ret;
+
+	if (cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE)
+		return -EOPNOTSUPP;
+	obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id,
+				 IOMMUFD_OBJ_HWPT_PAGING);
+	if (!obj)
+		return -ENOENT;
+	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
+	ret = iopt_set_dirty_tracking(
+		&hwpt->ioas->iopt, hwpt->domain, hwpt->dirty_ops,
+		cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+	iommufd_put_object(ucmd->ictx, obj);
+	return ret;
+}
+
+/* IOMMU_HWPT_GET_DIRTY_BITMAP (6.12's checks and order). */
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_object *obj;
+	int ret;
+
+	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+	obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id,
+				 IOMMUFD_OBJ_HWPT_PAGING);
+	if (!obj)
+		return -ENOENT;
+	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
+	ret = iopt_read_and_clear_dirty_data(
+		&hwpt->ioas->iopt, hwpt->domain, hwpt->dirty_ops,
+		(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR)
+			? IOMMU_DIRTY_NO_CLEAR
+			: 0,
+		cmd);
+	iommufd_put_object(ucmd->ictx, obj);
 	return ret;
 }

@@ -1411,3 +1411,109 @@ int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova,
 	mutex_unlock(&iopt->lock);
 	return ret;
 }
+
+/* ---- dirty tracking ---------------------------------------------------------------- */
+
+/*
+ * Dirty tracking of one of the IOAS's domains (6.12's
+ * iopt_set_dirty_tracking / iopt_read_and_clear_dirty_data): ops are the
+ * domain's HWPT's (NULL: the domain cannot track, -EOPNOTSUPP).  Both run
+ * under iopt->lock, so no map or unmap changes the areas meanwhile.
+ */
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain,
+			    const struct iommufd_dirty_ops *ops, bool enable)
+{
+	struct iopt_area *area;
+	int ret = 0;
+
+	if (!ops)
+		return -EOPNOTSUPP;
+	mutex_lock(&iopt->lock);
+	/* what was dirtied before tracking started is not reported */
+	if (enable) {
+		RB_FOREACH(area, iopt_area_tree, &iopt->areas) {
+			ret = ops->read_and_clear_dirty(
+				domain, area->iova, area->last - area->iova + 1,
+				0, NULL);
+			if (ret)
+				goto out;
+		}
+	}
+	ret = ops->set_dirty_tracking(domain, enable);
+out:
+	mutex_unlock(&iopt->lock);
+	return ret;
+}
+
+/* 6.12's iommufd_check_iova_range: its checks, its order, its errnos. */
+static int iopt_check_dirty_range(struct io_pagetable *iopt,
+				  struct iommu_hwpt_get_dirty_bitmap *bitmap)
+{
+	uint64_t align = iopt->iova_alignment, last;
+
+	if (check_add_overflow(bitmap->iova, bitmap->length - 1, &last))
+		return -EOVERFLOW;
+	if (bitmap->iova > ULONG_MAX || last > ULONG_MAX)
+		return -EOVERFLOW;
+	if ((bitmap->iova & (align - 1)) || ((last + 1) & (align - 1)))
+		return -EINVAL;
+	if (!bitmap->page_size)
+		return -EINVAL;
+	if ((bitmap->iova & (bitmap->page_size - 1)) ||
+	    ((last + 1) & (bitmap->page_size - 1)))
+		return -EINVAL;
+	return 0;
+}
+
+struct iopt_dirty_arg {
+	struct io_pagetable *iopt;
+	struct iommu_domain *domain;
+	const struct iommufd_dirty_ops *ops;
+	unsigned long flags;
+	struct iova_bitmap *bitmap;
+};
+
+static int piece_read_dirty(struct iopt_area *area, unsigned long cur,
+			    unsigned long piece_last, void *arg)
+{
+	struct iopt_dirty_arg *d = arg;
+
+	return d->ops->read_and_clear_dirty(
+		d->domain, cur, piece_last - cur + 1, d->flags, d->bitmap);
+}
+
+/* One chunk of the user's bitmap: its range must be mapped throughout. */
+static int iopt_read_dirty_chunk(struct iova_bitmap *bitmap, unsigned long iova,
+				 size_t length, void *opaque)
+{
+	struct iopt_dirty_arg *d = opaque;
+	int ret;
+
+	d->bitmap = bitmap;
+	ret = iopt_for_each_piece(d->iopt, iova, iova + length - 1,
+				  piece_read_dirty, d);
+	return ret == -ENOENT ? -EINVAL : ret; /* a hole */
+}
+
+int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt,
+				   struct iommu_domain *domain,
+				   const struct iommufd_dirty_ops *ops,
+				   unsigned long flags,
+				   struct iommu_hwpt_get_dirty_bitmap *bitmap)
+{
+	struct iopt_dirty_arg arg = {
+		.iopt = iopt, .domain = domain, .ops = ops, .flags = flags};
+	int ret;
+
+	if (!ops || !ops->read_and_clear_dirty)
+		return -EOPNOTSUPP;
+	mutex_lock(&iopt->lock);
+	ret = iopt_check_dirty_range(iopt, bitmap);
+	if (!ret)
+		ret = iova_bitmap_for_each(bitmap->iova, bitmap->length,
+					   bitmap->page_size, bitmap->data,
+					   iopt_read_dirty_chunk, &arg);
+	mutex_unlock(&iopt->lock);
+	return ret;
+}

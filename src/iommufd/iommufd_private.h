@@ -109,7 +109,7 @@ struct iommufd_ctx {
 /* A page-aligned range of user memory, pinned while a domain needs it. */
 struct iopt_pages {
 	_Atomic unsigned int refs; /* one per area */
-	struct iommufd_ctx *ictx; /* its areas' (one context's IOASes) */
+	struct iommufd_ctx *ictx;  /* its areas' (one context's IOASes) */
 	struct mm *mm;
 	unsigned long uptr; /* page-aligned */
 	unsigned long npages;
@@ -158,6 +158,34 @@ struct io_pagetable {
 };
 
 struct iommufd_hwpt_paging;
+struct iova_bitmap;
+
+/*
+ * A driver's dirty tracking of a paging domain (the kernel's
+ * iommu_dirty_ops): set_dirty_tracking starts or stops it;
+ * read_and_clear_dirty records the dirty granules of [iova, iova + size)
+ * in bitmap (iova_bitmap_set) and clears them unless flags has
+ * IOMMU_DIRTY_NO_CLEAR; a NULL bitmap only clears.  Called under the
+ * IOAS's iopt->lock.
+ */
+#define IOMMU_DIRTY_NO_CLEAR (1ul << 0)
+struct iommufd_dirty_ops {
+	int (*set_dirty_tracking)(struct iommu_domain *domain, bool enable);
+	int (*read_and_clear_dirty)(struct iommu_domain *domain,
+				    unsigned long iova, size_t size,
+				    unsigned long flags,
+				    struct iova_bitmap *bitmap);
+};
+
+/* iova_bitmap.c: the user's bitmap of page_size granules over [iova,
+ * iova + length), walked in chunks: fn gets each chunk's IOVA range and
+ * marks dirty granules with iova_bitmap_set (OR'd into the user's bits). */
+typedef int (*iova_bitmap_fn_t)(struct iova_bitmap *bitmap, unsigned long iova,
+				size_t length, void *opaque);
+int iova_bitmap_for_each(uint64_t iova, uint64_t length, uint64_t page_size,
+			 uint64_t data, iova_bitmap_fn_t fn, void *opaque);
+void iova_bitmap_set(struct iova_bitmap *bitmap, unsigned long iova,
+		     size_t length);
 
 struct iommufd_ioas {
 	struct iommufd_object obj;
@@ -173,8 +201,11 @@ struct iommufd_hwpt_paging {
 	struct iommufd_ioas *ioas; /* holds a user of it */
 	bool auto_domain;	   /* made by an attach; goes with its last */
 	bool nest_parent;	   /* IOMMU_HWPT_ALLOC_NEST_PARENT: stage 2 */
-	unsigned int attached;	   /* igroup->lock of its groups */
-	bool on_list;		   /* ioas->mutex */
+	/* IOMMU_HWPT_ALLOC_DIRTY_TRACKING: the driver's dirty ops (the
+	 * kernel's domain->dirty_ops), fixed at allocation; else NULL */
+	const struct iommufd_dirty_ops *dirty_ops;
+	unsigned int attached; /* igroup->lock of its groups */
+	bool on_list;	       /* ioas->mutex */
 	LIST_ENTRY(iommufd_hwpt_paging) hwpt_item; /* ioas->mutex */
 };
 
@@ -216,7 +247,7 @@ struct iommufd_access {
 	struct iommufd_ctx *ictx; /* holds a reference */
 	const struct iommufd_access_ops *ops;
 	void *data;
-	struct iommufd_ioas *ioas; /* attached to; holds a user of it */
+	struct iommufd_ioas *ioas;	 /* attached to; holds a user of it */
 	LIST_ENTRY(iommufd_access) next; /* ioas->iopt.access_lock */
 };
 
@@ -235,9 +266,9 @@ void iommufd_access_destroy(struct iommufd_access *access);
 void iommufd_access_destroy_object(struct iommufd_object *obj);
 /* The physical page of every PAGE_SIZE page [iova, iova + length) touches,
  * in out_pa; held until iommufd_access_unpin_pages of the same range. */
-int iommufd_access_pin_pages(struct iommufd_access *access,
-			     unsigned long iova, unsigned long length,
-			     phys_addr_t *out_pa, unsigned int flags);
+int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
+			     unsigned long length, phys_addr_t *out_pa,
+			     unsigned int flags);
 void iommufd_access_unpin_pages(struct iommufd_access *access,
 				unsigned long iova, unsigned long length);
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
@@ -334,6 +365,14 @@ void iopt_access_unpin(struct io_pagetable *iopt, unsigned long iova,
 int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova,
 		   unsigned long last, void *data, bool write);
 int iopt_disable_large_pages(struct io_pagetable *iopt);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain,
+			    const struct iommufd_dirty_ops *ops, bool enable);
+int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt,
+				   struct iommu_domain *domain,
+				   const struct iommufd_dirty_ops *ops,
+				   unsigned long flags,
+				   struct iommu_hwpt_get_dirty_bitmap *bitmap);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
 
 /* device.c, hw_pagetable.c */
@@ -359,6 +398,8 @@ int iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 		       unsigned long arg);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 /* selftest.c: IOMMU_TEST_CMD */
 int iommufd_test(struct iommufd_ucmd *ucmd);
@@ -368,6 +409,9 @@ int iommufd_selftest_hw_info(struct iommufd_ucmd *ucmd, struct device *dev,
 			     bool input_type);
 /* A mock device's binding holds no reference on its context. */
 bool iommufd_selftest_is_mock_dev(struct device *dev);
+/* The mock's dirty ops for a device that can track (not NO_DIRTY), or
+ * NULL (the kernel's IOMMU_CAP_DIRTY_TRACKING). */
+const struct iommufd_dirty_ops *iommufd_selftest_dirty_ops(struct device *dev);
 /* The most runs one mm_pin_pages call of an IOAS_MAP may take. */
 unsigned int iommufd_test_pin_batch(struct iommufd_ctx *ictx);
 

@@ -41,6 +41,8 @@
  *  - CREATE_ACCESS, ACCESS_PAGES, DESTROY_ACCESS_PAGES, ACCESS_RW,
  *    ACCESS_REPLACE_IOAS: access objects behind fds (below; the checks
  *    and errnos in docs/iommufd.md, "The test interface").
+ *  - DIRTY(id = hwpt, iova, length, page_size, uptr): marks mapped io
+ *    pages dirty (the mock's DMA writes; iommufd_test_dirty below).
  *  - any other op: -EOPNOTSUPP (as the kernel's default case).
  *
  * The mock IOMMU (the kernel's mock_ops): io pages of 2048 bytes
@@ -161,9 +163,16 @@ struct mock_dev {
 	struct device dev;
 };
 
+enum {
+	MOCK_STATE_DIRTY = 1 << 0, /* written since last read and cleared */
+	MOCK_STATE_HUGE = 1 << 1,  /* mapped as part of a 1 MiB page */
+};
+
 struct mock_domain {
 	struct iommu_domain domain;
 	uint32_t *pfns; /* per io page of the aperture: pa / 2048 + 1 */
+	uint8_t *state; /* per io page: MOCK_STATE_* (iopt->lock) */
+	bool tracking;	/* dirty tracking on (iopt->lock) */
 };
 
 static const struct iommu_ops mock_ops;
@@ -192,10 +201,11 @@ static int mock_domain_alloc(struct iommu_device *iommu, unsigned int type,
 	if (!md)
 		return -ENOMEM;
 	md->pfns = ui_calloc(MOCK_NR_IO_PAGES, sizeof(*md->pfns));
-	if (!md->pfns) {
-		ui_free(md);
-		return -ENOMEM;
-	}
+	if (!md->pfns)
+		goto err_free;
+	md->state = ui_calloc(MOCK_NR_IO_PAGES, sizeof(*md->state));
+	if (!md->state)
+		goto err_free;
 	md->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
 	if (mi->flags & IOMMU_TEST_MOCK_DEV_HUGE_IOVA)
 		md->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
@@ -204,12 +214,17 @@ static int mock_domain_alloc(struct iommu_device *iommu, unsigned int type,
 	md->domain.geometry.force_aperture = true;
 	*out = &md->domain;
 	return 0;
+err_free:
+	ui_free(md->pfns);
+	ui_free(md);
+	return -ENOMEM;
 }
 
 static void mock_domain_free(struct iommu_domain *domain)
 {
 	struct mock_domain *md = to_mock_domain(domain);
 
+	ui_free(md->state);
 	ui_free(md->pfns);
 	ui_free(md);
 }
@@ -249,6 +264,8 @@ static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
 			return -EINVAL;
 		}
 		md->pfns[i] = (uint32_t)((paddr + off) / MOCK_IO_PAGE_SIZE + 1);
+		md->state[i] = pgsize == MOCK_HUGE_PAGE_SIZE ? MOCK_STATE_HUGE
+							     : 0;
 	}
 	*mapped = len;
 	return 0;
@@ -267,6 +284,7 @@ static size_t mock_unmap_pages(struct iommu_domain *domain, unsigned long iova,
 		if (i < 0 || !md->pfns[i])
 			break; /* a hole: what was there is unmapped */
 		md->pfns[i] = 0;
+		md->state[i] = 0;
 	}
 	return off;
 }
@@ -288,6 +306,72 @@ static bool mock_enforce_cache_coherency(struct iommu_domain *domain)
 	return true;
 }
 
+/*
+ * The mock's dirty tracking (the kernel's mock dirty_ops): a flag per
+ * domain, a dirty bit per io page that IOMMU_TEST_OP_DIRTY sets (the
+ * mock's "DMA writes").  A page mapped as part of a 1 MiB page reports
+ * (and clears) the whole huge page, as a real IOMMU's block entry.
+ */
+static int mock_set_dirty_tracking(struct iommu_domain *domain, bool enable)
+{
+	to_mock_domain(domain)->tracking = enable;
+	return 0;
+}
+
+/* Whether an io page of [head, head + size) is dirty; cleared unless
+ * NO_CLEAR. */
+static bool mock_test_and_clear_dirty(struct mock_domain *md,
+				      unsigned long head, size_t size,
+				      unsigned long flags)
+{
+	bool dirty = false;
+
+	for (size_t off = 0; off < size; off += MOCK_IO_PAGE_SIZE) {
+		long i = mock_index(head + off);
+
+		if (i < 0 || !(md->state[i] & MOCK_STATE_DIRTY))
+			continue;
+		dirty = true;
+		if (!(flags & IOMMU_DIRTY_NO_CLEAR))
+			md->state[i] &= (uint8_t)~MOCK_STATE_DIRTY;
+	}
+	return dirty;
+}
+
+static int mock_read_and_clear_dirty(struct iommu_domain *domain,
+				     unsigned long iova, size_t size,
+				     unsigned long flags,
+				     struct iova_bitmap *bitmap)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+	unsigned long end = iova + size;
+
+	if (!md->tracking && bitmap)
+		return -EINVAL;
+	while (iova < end) {
+		unsigned long pgsize = MOCK_IO_PAGE_SIZE, head;
+		long i = mock_index(iova);
+
+		if (i < 0 || !md->pfns[i]) {
+			iova += pgsize;
+			continue;
+		}
+		if (md->state[i] & MOCK_STATE_HUGE)
+			pgsize = MOCK_HUGE_PAGE_SIZE;
+		head = iova & ~(pgsize - 1);
+		if (mock_test_and_clear_dirty(md, head, pgsize, flags) &&
+		    bitmap)
+			iova_bitmap_set(bitmap, head, pgsize);
+		iova = head + pgsize;
+	}
+	return 0;
+}
+
+static const struct iommufd_dirty_ops mock_dirty_ops = {
+	.set_dirty_tracking = mock_set_dirty_tracking,
+	.read_and_clear_dirty = mock_read_and_clear_dirty,
+};
+
 static const struct iommu_ops mock_ops = {
 	.capable = mock_capable,
 	.domain_alloc = mock_domain_alloc,
@@ -306,13 +390,25 @@ bool iommufd_selftest_is_mock_dev(struct device *dev)
 	return dev && dev->iommu && dev->iommu->ops == &mock_ops;
 }
 
+const struct iommufd_dirty_ops *iommufd_selftest_dirty_ops(struct device *dev)
+{
+	struct mock_dev *mdev;
+
+	if (!iommufd_selftest_is_mock_dev(dev))
+		return NULL;
+	mdev = container_of(dev, struct mock_dev, dev);
+	return (mdev->mi->flags & IOMMU_TEST_MOCK_DEV_NO_DIRTY)
+		       ? NULL
+		       : &mock_dirty_ops;
+}
+
 /*
  * GET_HW_INFO of a mock device (the kernel's mock_domain_hw_info): type
  * IOMMU_HW_INFO_TYPE_SELFTEST, struct iommu_test_hw_info {0, 0xdeadbeef}
  * copied up to the user's length and the rest of the user's buffer
  * zeroed, data_len the struct's size; a requested type other than
  * DEFAULT or SELFTEST -EOPNOTSUPP; max_pasid_log2 20 for a PASID device.
- * Deviation: no DIRTY_TRACKING capability (no dirty tracking here).
+ * Capability DIRTY_TRACKING unless the device is NO_DIRTY.
  */
 int iommufd_selftest_hw_info(struct iommufd_ucmd *ucmd, struct device *dev,
 			     bool input_type)
@@ -341,7 +437,9 @@ int iommufd_selftest_hw_info(struct iommufd_ucmd *ucmd, struct device *dev,
 	}
 	cmd->data_len = sizeof(info);
 	cmd->out_data_type = IOMMU_HW_INFO_TYPE_SELFTEST;
-	cmd->out_capabilities = 0;
+	cmd->out_capabilities = (mdev->mi->flags & IOMMU_TEST_MOCK_DEV_NO_DIRTY)
+					? 0
+					: IOMMU_HW_CAP_DIRTY_TRACKING;
 	cmd->out_max_pasid_log2 = (mdev->mi->flags & IOMMU_TEST_MOCK_DEV_PASID)
 					  ? IOMMU_TEST_MOCK_PASID_WIDTH
 					  : 0;
@@ -955,6 +1053,79 @@ out_put:
 	return ret;
 }
 
+/*
+ * IOMMU_TEST_OP_DIRTY: the mock's DMA writes.  For each set bit n of the
+ * user's bitmap (length / page_size bits), the io page at iova + n *
+ * page_size is marked dirty if mapped; out_nr_dirty counts those marked.
+ * The kernel's checks and order: page_size, length, alignment, uptr
+ * (-EINVAL), over 16M * 8 bits (-EOVERFLOW), the HWPT (-ENOENT; not a
+ * mock domain -EINVAL), tracking off (-EINVAL), the bitmap (-EFAULT).
+ */
+static int iommufd_test_dirty(struct iommufd_ucmd *ucmd,
+			      struct iommu_test_cmd *cmd)
+{
+	uint64_t iova = cmd->dirty.iova, length = cmd->dirty.length;
+	uint64_t page_size = cmd->dirty.page_size, max, count = 0;
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_object *obj;
+	struct mock_domain *md;
+	uint8_t *tmp = NULL;
+	int ret;
+
+	if (!page_size || !length || iova % page_size || length % page_size ||
+	    !cmd->dirty.uptr)
+		return -EINVAL;
+	max = length / page_size;
+	if (max > (16ull << 20) * 8)
+		return -EOVERFLOW;
+	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (!obj)
+		return -ENOENT;
+	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
+	if (hwpt->domain->ops != &mock_ops) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	md = to_mock_domain(hwpt->domain);
+	mutex_lock(&hwpt->ioas->iopt.lock);
+	if (!md->tracking) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	tmp = ui_zalloc((size_t)DIV_ROUND_UP(max, 8));
+	if (!tmp) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	if (copy_from_user(tmp, (void *)(uintptr_t)cmd->dirty.uptr,
+			   (size_t)DIV_ROUND_UP(max, 8))) {
+		ret = -EFAULT;
+		goto out_unlock;
+	}
+	for (uint64_t n = 0; n < max; n++) {
+		long i;
+
+		if (!(tmp[n / 8] & (1u << (n % 8))))
+			continue;
+		i = mock_index((unsigned long)(iova + n * page_size));
+		if (i < 0 || !md->pfns[i])
+			continue;
+		md->state[i] |= MOCK_STATE_DIRTY;
+		count++;
+	}
+	ret = 0;
+out_unlock:
+	mutex_unlock(&hwpt->ioas->iopt.lock);
+	ui_free(tmp);
+	if (!ret) {
+		cmd->dirty.out_nr_dirty = count;
+		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+out_put:
+	iommufd_put_object(ucmd->ictx, obj);
+	return ret;
+}
+
 static int iommufd_test_set_memory_limit(struct iommufd_ucmd *ucmd,
 					 uint32_t limit)
 {
@@ -1011,6 +1182,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
 		return iommufd_test_access_replace_ioas(
 			ucmd, cmd->id, cmd->access_replace_ioas.ioas_id);
+	case IOMMU_TEST_OP_DIRTY:
+		return iommufd_test_dirty(ucmd, cmd);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		return iommufd_test_set_memory_limit(ucmd,
 						     cmd->memory_limit.limit);
