@@ -16,7 +16,11 @@
  * destroy; ACCESS_PAGES / DESTROY_ACCESS_PAGES: pins by IOVA, checked
  * against the user's pages; the unmap callback contract: an IOAS_UNMAP
  * over pinned items drops them first; ACCESS_RW: copies through the
- * IOAS's IOVAs; ACCESS_REPLACE_IOAS), GET_HW_INFO of a mock device.
+ * IOAS's IOVAs; ACCESS_REPLACE_IOAS), GET_HW_INFO of a mock device;
+ * dirty tracking (issue 15's iommufd_dirty_tracking fixture):
+ * HWPT_ALLOC DIRTY_TRACKING and the DIRTY_TRACKING capability,
+ * SET_DIRTY_TRACKING, GET_DIRTY_BITMAP (NO_CLEAR, its checks), the DIRTY
+ * op.
  */
 #include "helpers.h"
 
@@ -849,6 +853,258 @@ static void test_mock_hw_info(void **state)
 	assert_int_equal(out.out_max_pasid_log2, IOMMU_TEST_MOCK_PASID_WIDTH);
 }
 
+/* ---- dirty tracking ---------------------------------------------------------- */
+
+static int hwpt_alloc(struct fx *f, uint32_t idev, uint32_t pt, uint32_t flags,
+		      uint32_t *out)
+{
+	struct iommu_hwpt_alloc a = {
+		.size = sizeof(a), .flags = flags, .dev_id = idev, .pt_id = pt};
+	int ret = ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &a);
+
+	*out = a.out_hwpt_id;
+	return ret;
+}
+
+static int set_dirty(struct fx *f, uint32_t hwpt, uint32_t flags)
+{
+	struct iommu_hwpt_set_dirty_tracking c = {
+		.size = sizeof(c), .flags = flags, .hwpt_id = hwpt};
+
+	return ioctl_err(f->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &c);
+}
+
+static int get_bitmap(struct fx *f, uint32_t hwpt, uint64_t iova, uint64_t len,
+		      uint64_t page_size, void *data, uint32_t flags)
+{
+	struct iommu_hwpt_get_dirty_bitmap c = {.size = sizeof(c),
+						.hwpt_id = hwpt,
+						.flags = flags,
+						.iova = iova,
+						.length = len,
+						.page_size = page_size,
+						.data = (uintptr_t)data};
+
+	return ioctl_err(f->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &c);
+}
+
+static int mark_dirty(struct fx *f, uint32_t hwpt, uint64_t iova, uint64_t len,
+		      uint64_t page_size, const void *bits, uint64_t *nr)
+{
+	struct iommu_test_cmd c = {.size = sizeof(c),
+				   .op = IOMMU_TEST_OP_DIRTY,
+				   .id = hwpt,
+				   .dirty = {.iova = iova,
+					     .length = len,
+					     .page_size = page_size,
+					     .uptr = (uintptr_t)bits}};
+	int ret = ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+
+	if (nr)
+		*nr = c.dirty.out_nr_dirty;
+	return ret;
+}
+
+/* HWPT_ALLOC with DIRTY_TRACKING: a mock device that tracks (and GET_HW_INFO
+ * reports IOMMU_HW_CAP_DIRTY_TRACKING for it); a NO_DIRTY device has no
+ * capability and gets -EOPNOTSUPP, and cannot attach to a dirty HWPT
+ * (-EINVAL: enforce_dirty). */
+static void test_dirty_alloc(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t stdev2 = 0, hwpt2 = 0, idev2 = 0, dhwpt = 0, nd = 0;
+	struct iommu_hw_info out;
+
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
+	assert_int_equal(hw_info(f, idev, 0, NULL, 0, &out), 0);
+	assert_int_equal(out.out_capabilities, IOMMU_HW_CAP_DIRTY_TRACKING);
+	assert_int_equal(hwpt_alloc(f, idev, ioas,
+				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &dhwpt),
+			 0);
+	assert_int_equal(
+		mock_domain(f, dhwpt, 0, false, &stdev2, &hwpt2, &idev2), 0);
+	assert_int_equal(hwpt2, dhwpt);
+	assert_int_equal(destroy(f, stdev2), 0);
+	assert_int_equal(mock_domain(f, dhwpt, IOMMU_TEST_MOCK_DEV_NO_DIRTY,
+				     true, &stdev2, &hwpt2, &idev2),
+			 -EINVAL);
+	assert_int_equal(mock_domain(f, ioas, IOMMU_TEST_MOCK_DEV_NO_DIRTY,
+				     true, &stdev2, &hwpt2, &idev2),
+			 0);
+	assert_int_equal(hw_info(f, idev2, 0, NULL, 0, &out), 0);
+	assert_int_equal(out.out_capabilities, 0);
+	assert_int_equal(hwpt_alloc(f, idev2, ioas,
+				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &nd),
+			 -EOPNOTSUPP);
+	assert_int_equal(destroy(f, dhwpt), 0);
+}
+
+/* SET_DIRTY_TRACKING: unknown flags -EOPNOTSUPP, no HWPT -ENOENT, a HWPT
+ * allocated without DIRTY_TRACKING -EOPNOTSUPP, enable and disable; the
+ * DIRTY op's checks (-EINVAL: page_size, alignment, uptr, tracking off;
+ * -ENOENT: no HWPT). */
+static void test_dirty_set_tracking(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0, dhwpt = 0;
+	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START;
+	uint8_t bits = 0xff;
+
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
+	assert_int_equal(hwpt_alloc(f, idev, ioas,
+				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &dhwpt),
+			 0);
+	assert_int_equal(set_dirty(f, dhwpt, 2), -EOPNOTSUPP);
+	assert_int_equal(set_dirty(f, 999, IOMMU_HWPT_DIRTY_TRACKING_ENABLE),
+			 -ENOENT);
+	assert_int_equal(set_dirty(f, hwpt, IOMMU_HWPT_DIRTY_TRACKING_ENABLE),
+			 -EOPNOTSUPP);
+	assert_int_equal(mark_dirty(f, dhwpt, base, 8 * 2048, 2048, &bits,
+				    NULL),
+			 -EINVAL); /* tracking off */
+	assert_int_equal(set_dirty(f, dhwpt, IOMMU_HWPT_DIRTY_TRACKING_ENABLE),
+			 0);
+	assert_int_equal(set_dirty(f, dhwpt, IOMMU_HWPT_DIRTY_TRACKING_ENABLE),
+			 0);
+	assert_int_equal(mark_dirty(f, dhwpt, base, 8 * 2048, 0, &bits, NULL),
+			 -EINVAL);
+	assert_int_equal(mark_dirty(f, dhwpt, base + 1, 8 * 2048, 2048, &bits,
+				    NULL),
+			 -EINVAL);
+	assert_int_equal(mark_dirty(f, dhwpt, base, 8 * 2048, 2048, NULL, NULL),
+			 -EINVAL);
+	assert_int_equal(mark_dirty(f, 999, base, 8 * 2048, 2048, &bits, NULL),
+			 -ENOENT);
+	assert_int_equal(set_dirty(f, dhwpt, 0), 0);
+	assert_int_equal(destroy(f, dhwpt), 0);
+}
+
+/* GET_DIRTY_BITMAP: the DIRTY op marks mapped io pages (out_nr_dirty),
+ * the bitmap reports them one bit per page_size and clears them (not with
+ * NO_CLEAR), bits the user had set stay, any byte alignment of the
+ * bitmap, pages dirtied before enabling are not reported; the checks:
+ * flags / __reserved -EOPNOTSUPP, no HWPT -ENOENT, no dirty ops
+ * -EOPNOTSUPP, wrap -EOVERFLOW, alignment and page_size 0 -EINVAL, a hole
+ * -EINVAL. */
+static void test_dirty_bitmap(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0, dhwpt = 0;
+	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START, len = 4 * PG;
+	uint8_t bits = 0xa5, *bm = calloc(1, 16), *va;
+	uint64_t nr = 0;
+
+	assert_int_equal(mm_mmap(f->mm, len, MM_MAP_POPULATE, (void **)&va), 0);
+	assert_int_equal(map_fixed(f, ioas, va, len, base, RW), 0);
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
+	assert_int_equal(hwpt_alloc(f, idev, ioas,
+				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &dhwpt),
+			 0);
+	assert_int_equal(get_bitmap(f, hwpt, base, len, 2048, bm, 0),
+			 -EOPNOTSUPP);
+	assert_int_equal(set_dirty(f, dhwpt, IOMMU_HWPT_DIRTY_TRACKING_ENABLE),
+			 0);
+	assert_int_equal(mark_dirty(f, dhwpt, base, len, 2048, &bits, &nr), 0);
+	assert_int_equal(nr, 4);
+	assert_int_equal(get_bitmap(f, dhwpt, base, len, 2048, bm, 0), 0);
+	assert_int_equal(bm[0], 0xa5);
+	bm[0] = 0;
+	assert_int_equal(get_bitmap(f, dhwpt, base, len, 2048, bm, 0), 0);
+	assert_int_equal(bm[0], 0); /* cleared by the read */
+
+	/* NO_CLEAR: reported twice; then a 4096 granule covers two pages */
+	assert_int_equal(mark_dirty(f, dhwpt, base, len, 2048, &bits, &nr), 0);
+	assert_int_equal(get_bitmap(f, dhwpt, base, len, 2048, bm + 1,
+				    IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR),
+			 0);
+	assert_int_equal(bm[1], 0xa5);
+	bm[1] = 0x10; /* the user's own bit stays */
+	assert_int_equal(get_bitmap(f, dhwpt, base, len, 2048, bm + 1,
+				    IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR),
+			 0);
+	assert_int_equal(bm[1], 0xb5);
+	assert_int_equal(get_bitmap(f, dhwpt, base, len, PG, bm + 2, 0), 0);
+	assert_int_equal(bm[2], 0xf); /* 0xa5: pages 0, 2, 5, 7 */
+	assert_int_equal(get_bitmap(f, dhwpt, base, len, PG, bm + 3, 0), 0);
+	assert_int_equal(bm[3], 0);
+
+	/* dirtied before tracking (re)starts: not reported */
+	assert_int_equal(mark_dirty(f, dhwpt, base, len, 2048, &bits, &nr), 0);
+	assert_int_equal(set_dirty(f, dhwpt, 0), 0);
+	assert_int_equal(set_dirty(f, dhwpt, IOMMU_HWPT_DIRTY_TRACKING_ENABLE),
+			 0);
+	assert_int_equal(get_bitmap(f, dhwpt, base, len, 2048, bm + 4, 0), 0);
+	assert_int_equal(bm[4], 0);
+
+	/* the checks, in 6.12's order */
+	assert_int_equal(get_bitmap(f, dhwpt, base, len, 2048, bm, 2),
+			 -EOPNOTSUPP);
+	assert_int_equal(get_bitmap(f, 999, base, len, 2048, bm, 0), -ENOENT);
+	assert_int_equal(get_bitmap(f, dhwpt, UINT64_MAX - 2047, 4096, 2048, bm,
+				    0),
+			 -EOVERFLOW);
+	assert_int_equal(get_bitmap(f, dhwpt, base + 1024, len, 2048, bm, 0),
+			 -EINVAL); /* the IOAS's alignment (2048) */
+	assert_int_equal(get_bitmap(f, dhwpt, base, len, 0, bm, 0), -EINVAL);
+	assert_int_equal(get_bitmap(f, dhwpt, base + 2048, len, PG, bm, 0),
+			 -EINVAL); /* page_size alignment */
+	assert_int_equal(get_bitmap(f, dhwpt, base, 2 * len, 2048, bm, 0),
+			 -EINVAL); /* not all mapped */
+	{
+		struct iommu_hwpt_get_dirty_bitmap c = {.size = sizeof(c),
+							.hwpt_id = dhwpt,
+							.__reserved = 1,
+							.iova = base,
+							.length = len,
+							.page_size = 2048,
+							.data = (uintptr_t)bm};
+
+		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_GET_DIRTY_BITMAP,
+					   &c),
+				 -EOPNOTSUPP);
+	}
+	assert_int_equal(destroy(f, dhwpt), 0);
+	free(bm);
+}
+
+/* A bitmap over more than one chunk of the walk (4096 bytes of bits):
+ * 66 MiB of 2048-byte granules; the first and last granules and one on
+ * the chunk boundary. */
+static void test_dirty_bitmap_chunks(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0, dhwpt = 0;
+	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START, len = 66ul << 20;
+	const uint64_t nbits = len / 2048;
+	uint8_t *bits = calloc(1, nbits / 8), *bm = calloc(1, nbits / 8), *va;
+	uint64_t nr = 0;
+
+	assert_int_equal(mm_mmap(f->mm, len, MM_MAP_POPULATE, (void **)&va), 0);
+	assert_int_equal(map_fixed(f, ioas, va, len, base, RW), 0);
+	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
+			 0);
+	assert_int_equal(hwpt_alloc(f, idev, ioas,
+				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &dhwpt),
+			 0);
+	assert_int_equal(set_dirty(f, dhwpt, IOMMU_HWPT_DIRTY_TRACKING_ENABLE),
+			 0);
+	bits[0] = 0x01;
+	bits[4095] = 0x80;
+	bits[4096] = 0x01;
+	bits[nbits / 8 - 1] = 0x80;
+	assert_int_equal(mark_dirty(f, dhwpt, base, len, 2048, bits, &nr), 0);
+	assert_int_equal(nr, 4);
+	assert_int_equal(get_bitmap(f, dhwpt, base, len, 2048, bm, 0), 0);
+	assert_memory_equal(bm, bits, nbits / 8);
+	assert_int_equal(destroy(f, dhwpt), 0);
+	free(bits);
+	free(bm);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -867,6 +1123,10 @@ int main(void)
 		T(test_access_rw),
 		T(test_access_replace_ioas),
 		T(test_mock_hw_info),
+		T(test_dirty_alloc),
+		T(test_dirty_set_tracking),
+		T(test_dirty_bitmap),
+		T(test_dirty_bitmap_chunks),
 	};
 
 	return test_run("iommufd_mock", tests, ARRAY_SIZE_T(tests));

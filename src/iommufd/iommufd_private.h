@@ -381,7 +381,8 @@ struct iommufd_device *iommufd_get_device(struct iommufd_ucmd *ucmd,
 					  uint32_t id);
 /*
  * A paging HWPT for idev's IOMMU over ioas (flags: NEST_PARENT for a
- * stage-2 domain; DIRTY_TRACKING -EOPNOTSUPP, no IOMMU here has it), its
+ * stage-2 domain; DIRTY_TRACKING the mock's dirty ops, -EOPNOTSUPP for a
+ * device without the capability), its
  * domain added to the IOAS and filled with its areas; on ioas's HWPT
  * list, unfinalized.  ioas->mutex held.
  */
