@@ -67,8 +67,7 @@ int iommufd_ctx_from_fd(int fd, struct iommufd_ctx **out);
  * under the front's lock so it cannot be released meanwhile (-EBADFD
  * not open or another kind).
  */
-int iommufd_file_install(const struct ui_file_ops *ops, void *priv,
-			 int flags);
+int iommufd_file_install(const struct ui_file_ops *ops, void *priv, int flags);
 int iommufd_file_get(int fd, const struct ui_file_ops *ops,
 		     void (*get)(void *priv), void **out);
 
