@@ -642,12 +642,14 @@ int lpae_map_pages(struct lpae_pgtable *pgt, unsigned long iova,
 		return -EINVAL;
 	if (last >> pgt->cfg.oas)
 		return -ERANGE;
+	/* no access is -EINVAL, as 6.12's io-pgtable-arm has it (its older
+	 * "nothing to do" with nothing mapped made the core's map loop,
+	 * which advances by what was mapped, spin) */
+	if (!(prot & (IOMMU_READ | IOMMU_WRITE)))
+		return -EINVAL;
 	ret = lpae_prot_to_attrs(pgt->cfg.stage, prot, &attrs);
 	if (ret)
 		return ret;
-	/* no access: nothing to do, as the kernel */
-	if (!(prot & (IOMMU_READ | IOMMU_WRITE)))
-		return 0;
 
 	stat_add(pgt, map_calls, 1);
 	target = pgsize_level(pgsize);
