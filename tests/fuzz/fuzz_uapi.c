@@ -10,9 +10,12 @@
  * open container/group/device, SET_CONTAINER/UNSET, SET_IOMMU, MAP/UNMAP
  * (also VADDR and GET_DIRTY_BITMAP), dirty tracking, IOPF, region access,
  * DMA-engine copies, mmap of device regions, discards and unmaps of the
- * regions, any ioctl with fuzzed bytes, and closes in any order.  After the
+ * regions, any ioctl with fuzzed bytes, and closes in any order; and
+ * iommufd: /dev/iommu, the device cdevs, IOAS alloc/map/unmap/copy/
+ * allow/ranges/option, HWPT_ALLOC, DESTROY, bind and attach of a cdev.  After the
  * last operation every fd is closed (in an order the input picks) and the
- * invariants must hold: no fd left open, no locked memory, the mm's and the
+ * invariants must hold: no fd left open, no locked memory (the process's
+ * or the user's), the mm's and the
  * physical memory's checkers clean, every frame back to the count it had
  * before the first operation.  Any violation aborts (a finding).
  *
@@ -33,8 +36,10 @@
 
 #include <uiommu/uapi.h>
 #include "system/system.h"
+#include "iommufd/iommufd_uapi.h"
 #include "vfio/vfio.h"
 #include "vfio/vfio_device.h"
+#include "vfio/vfio_uapi_cdev.h"
 
 #define NR_SLOTS      8
 #define NR_REGIONS    3
@@ -92,6 +97,24 @@ static const unsigned long ioctls[] = {
 	VFIO_IOMMU_ENABLE_IOPF,
 	VFIO_IOMMU_ENABLE,
 	_IO(VFIO_TYPE, VFIO_BASE + 40),
+	VFIO_DEVICE_BIND_IOMMUFD,
+	VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+	VFIO_DEVICE_DETACH_IOMMUFD_PT,
+	IOMMU_DESTROY,
+	IOMMU_IOAS_ALLOC,
+	IOMMU_IOAS_IOVA_RANGES,
+	IOMMU_IOAS_ALLOW_IOVAS,
+	IOMMU_IOAS_MAP,
+	IOMMU_IOAS_COPY,
+	IOMMU_IOAS_UNMAP,
+	IOMMU_OPTION,
+	IOMMU_VFIO_IOAS,
+	IOMMU_HWPT_ALLOC,
+	IOMMU_GET_HW_INFO,
+	IOMMU_HWPT_SET_DIRTY_TRACKING,
+	IOMMU_HWPT_GET_DIRTY_BITMAP,
+	IOMMU_HWPT_INVALIDATE,
+	_IO(IOMMUFD_TYPE, 0x9f),
 };
 
 static const uint64_t iova_bases[] = {
@@ -396,8 +419,13 @@ static void op_open(struct input *in)
 	char path[32];
 	int fd;
 
-	if (w < 0x40)
+	if (w < 0x30)
 		snprintf(path, sizeof(path), "/dev/vfio/vfio");
+	else if (w < 0x38)
+		snprintf(path, sizeof(path), "/dev/iommu");
+	else if (w < 0x40)
+		snprintf(path, sizeof(path), "/dev/vfio/devices/vfio%u",
+			 (w - 0x38) % 5);
 	else if (w < 0xf0)
 		snprintf(path, sizeof(path), "/dev/vfio/%u", (w - 0x40) % 5);
 	else
@@ -407,7 +435,11 @@ static void op_open(struct input *in)
 				     : "99");
 	fd = uiommu_open(path, O_RDWR);
 	if (fd >= 0)
-		slot_put(fd, w < 0x40 ? FD_CONTAINER : FD_GROUP, -1);
+		slot_put(fd,
+			 w < 0x30   ? FD_CONTAINER
+			 : w < 0x40 ? FD_NONE /* iommufd's */
+				    : FD_GROUP,
+			 -1);
 }
 
 static void op_close(struct input *in)
@@ -608,6 +640,12 @@ static void op_any_ioctl(struct input *in)
 		memcpy(&map, arg, sizeof(map));
 		adopt_guard(&map.vaddr, map.size);
 		memcpy(arg, &map, sizeof(map));
+	} else if (arg == st.scratch && cmd == IOMMU_IOAS_MAP) {
+		struct iommu_ioas_map m;
+
+		memcpy(&m, arg, sizeof(m));
+		adopt_guard(&m.user_va, m.length);
+		memcpy(arg, &m, sizeof(m));
 	}
 	ret = xioctl(fd, cmd, arg);
 	if (ret >= 0 && cmd == VFIO_GROUP_GET_DEVICE_FD)
@@ -727,13 +765,153 @@ static void op_discard(struct input *in)
 		mm_discard(st.mm, addr, n * 4096);
 }
 
+/* An object id: a small one (ids count from 1), or raw bits. */
+static uint32_t obj_id(struct input *in)
+{
+	uint8_t sel = u8(in);
+
+	return sel >= 0xf0 ? u32(in) : sel % 8;
+}
+
+/* iommufd, structured: the IOAS's ioctls, HWPT_ALLOC, DESTROY, and a
+ * cdev's bind and attach (a fd of the input's choice as the iommufd). */
+static void op_iommufd(struct input *in)
+{
+	int fd = slot_fd(in);
+	uint8_t w = u8(in);
+	uint32_t fl = u8(in);
+
+	switch (w % 9) {
+	case 0: {
+		struct iommu_ioas_alloc a = {.size = sizeof(a)};
+
+		uiommu_ioctl(fd, IOMMU_IOAS_ALLOC, &a);
+		break;
+	}
+	case 1: {
+		struct iommu_ioas_map m = {
+			.size = sizeof(m),
+			.flags = fl & 7,
+			.ioas_id = obj_id(in),
+			.user_va = vaddr(in),
+			.length = size(in),
+			.iova = iova(in),
+		};
+
+		adopt_guard(&m.user_va, m.length);
+		uiommu_ioctl(fd, IOMMU_IOAS_MAP, &m);
+		break;
+	}
+	case 2: {
+		struct iommu_ioas_unmap u = {.size = sizeof(u),
+					     .ioas_id = obj_id(in),
+					     .iova = iova(in),
+					     .length = size(in)};
+
+		if (fl & 1) /* all */
+			u.iova = 0, u.length = UINT64_MAX;
+		uiommu_ioctl(fd, IOMMU_IOAS_UNMAP, &u);
+		break;
+	}
+	case 3: {
+		struct iommu_ioas_copy c = {.size = sizeof(c),
+					    .flags = fl & 7,
+					    .dst_ioas_id = obj_id(in),
+					    .src_ioas_id = obj_id(in),
+					    .length = size(in),
+					    .dst_iova = iova(in),
+					    .src_iova = iova(in)};
+
+		uiommu_ioctl(fd, IOMMU_IOAS_COPY, &c);
+		break;
+	}
+	case 4: {
+		struct iommu_iova_range r[2] = {{iova(in), iova(in)},
+						{iova(in), iova(in)}};
+		struct iommu_ioas_allow_iovas a = {.size = sizeof(a),
+						   .ioas_id = obj_id(in),
+						   .num_iovas = fl % 3,
+						   .allowed_iovas =
+							   (uintptr_t)r};
+		struct iommu_ioas_iova_ranges g = {.size = sizeof(g),
+						   .ioas_id = a.ioas_id,
+						   .num_iovas = fl % 3,
+						   .allowed_iovas =
+							   (uintptr_t)r};
+
+		uiommu_ioctl(fd,
+			     fl & 8 ? IOMMU_IOAS_IOVA_RANGES
+				    : IOMMU_IOAS_ALLOW_IOVAS,
+			     fl & 8 ? (void *)&g : (void *)&a);
+		break;
+	}
+	case 5: {
+		struct iommu_option o = {
+			.size = sizeof(o),
+			.option_id = fl & 1 ? IOMMU_OPTION_HUGE_PAGES
+					    : IOMMU_OPTION_RLIMIT_MODE,
+			.op = fl & 2 ? IOMMU_OPTION_OP_GET
+				     : IOMMU_OPTION_OP_SET,
+			.object_id = obj_id(in),
+			.val64 = u8(in) % 3};
+
+		uiommu_ioctl(fd, IOMMU_OPTION, &o);
+		break;
+	}
+	case 6: {
+		struct iommu_hwpt_alloc h = {.size = sizeof(h),
+					     .flags = fl & 7,
+					     .dev_id = obj_id(in),
+					     .pt_id = obj_id(in)};
+
+		uiommu_ioctl(fd, IOMMU_HWPT_ALLOC, &h);
+		break;
+	}
+	case 7: {
+		struct iommu_destroy d = {.size = sizeof(d), .id = obj_id(in)};
+
+		uiommu_ioctl(fd, IOMMU_DESTROY, &d);
+		break;
+	}
+	default: {
+		struct vfio_device_bind_iommufd b = {.argsz = sizeof(b),
+						     .iommufd = slot_fd(in)};
+		struct vfio_device_attach_iommufd_pt a = {.argsz = sizeof(a),
+							  .pt_id = obj_id(in)};
+
+		if (fl & 1)
+			uiommu_ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &b);
+		else
+			uiommu_ioctl(fd,
+				     fl & 2 ? VFIO_DEVICE_DETACH_IOMMUFD_PT
+					    : VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+				     &a);
+		break;
+	}
+	}
+}
+
 typedef void (*op_fn)(struct input *in);
 
 static const op_fn ops[] = {
-	op_open, op_close, op_set_container, op_set_iommu,    op_get_device_fd,
-	op_map,	 op_unmap, op_dirty,	     op_simple_ioctl, op_any_ioctl,
-	op_rw,	 op_dma,   op_mmap,	     op_bar_unmap,    op_discard,
+	op_open,
+	op_close,
+	op_set_container,
+	op_set_iommu,
+	op_get_device_fd,
 	op_map,
+	op_unmap,
+	op_dirty,
+	op_simple_ioctl,
+	op_any_ioctl,
+	op_rw,
+	op_dma,
+	op_mmap,
+	op_bar_unmap,
+	op_discard,
+	op_map,
+	op_iommufd,
+	op_iommufd,
 };
 
 static uint64_t frames_free(void)
@@ -796,6 +974,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 		uint8_t op = u8(&in) % ARRAY_SIZE(ops);
 
 		errno = 0;
+		if (trace)
+			fprintf(stderr, "op %u ...\n", op);
 		ops[op](&in);
 		if (trace)
 			fprintf(stderr, "op %u: errno %d\n", op, errno);
@@ -817,6 +997,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	if (mm_locked_vm(st.mm))
 		FINDING("locked_vm %llu after closing all",
 			(unsigned long long)mm_locked_vm(st.mm));
+	if (mm_user_locked_vm())
+		FINDING("the user's locked memory %llu after closing all",
+			(unsigned long long)mm_user_locked_vm());
 	if (mm_check_invariants(st.mm, stderr))
 		FINDING("mm invariants");
 	for (int i = 0; i < NR_REGIONS; i++)
