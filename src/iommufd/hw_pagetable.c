@@ -199,25 +199,31 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 	return ret;
 }
 
+struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
+						    uint32_t id)
+{
+	struct iommufd_object *obj =
+		iommufd_get_object(ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
+
+	return obj ? container_of(obj, struct iommufd_hwpt_paging, obj) : NULL;
+}
+
 /* IOMMU_HWPT_SET_DIRTY_TRACKING (6.12's checks and order). */
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
 	struct iommufd_hwpt_paging *hwpt;
-	struct iommufd_object *obj;
 	int ret;
 
 	if (cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE)
 		return -EOPNOTSUPP;
-	obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id,
-				 IOMMUFD_OBJ_HWPT_PAGING);
-	if (!obj)
+	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->hwpt_id);
+	if (!hwpt)
 		return -ENOENT;
-	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
 	ret = iopt_set_dirty_tracking(
 		&hwpt->ioas->iopt, hwpt->domain, hwpt->dirty_ops,
 		cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
-	iommufd_put_object(ucmd->ictx, obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
 	return ret;
 }
 
@@ -226,23 +232,20 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
 	struct iommufd_hwpt_paging *hwpt;
-	struct iommufd_object *obj;
 	int ret;
 
 	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
 	    cmd->__reserved)
 		return -EOPNOTSUPP;
-	obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id,
-				 IOMMUFD_OBJ_HWPT_PAGING);
-	if (!obj)
+	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->hwpt_id);
+	if (!hwpt)
 		return -ENOENT;
-	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
 	ret = iopt_read_and_clear_dirty_data(
 		&hwpt->ioas->iopt, hwpt->domain, hwpt->dirty_ops,
 		(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR)
 			? IOMMU_DIRTY_NO_CLEAR
 			: 0,
 		cmd);
-	iommufd_put_object(ucmd->ictx, obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
 	return ret;
 }

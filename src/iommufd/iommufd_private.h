@@ -300,6 +300,10 @@ void iommufd_object_destroy(struct iommufd_object *obj);
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx, uint32_t id);
+/* The paging HWPT id names, with a short-term reference (put its obj), or
+ * NULL when there is none. */
+struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
+						    uint32_t id);
 
 /* One command: the kernel's struct iommufd_ucmd. */
 struct iommufd_ucmd {

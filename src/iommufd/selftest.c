@@ -643,12 +643,28 @@ static int test_user_page_pa(struct mm *mm, unsigned long uaddr,
 	return 0;
 }
 
+/* The mock domain of paging HWPT id, with a reference on *hwpt (put its
+ * obj): -ENOENT no such HWPT, -EINVAL a domain that is not the mock's. */
+static int get_md_pagetable(struct iommufd_ucmd *ucmd, uint32_t id,
+			    struct iommufd_hwpt_paging **hwpt,
+			    struct mock_domain **md)
+{
+	*hwpt = iommufd_get_hwpt_paging(ucmd->ictx, id);
+	if (!*hwpt)
+		return -ENOENT;
+	if ((*hwpt)->domain->ops != &mock_ops) {
+		iommufd_put_object(ucmd->ictx, &(*hwpt)->obj);
+		return -EINVAL;
+	}
+	*md = to_mock_domain((*hwpt)->domain);
+	return 0;
+}
+
 static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id,
 				     uint64_t iova, uint64_t length,
 				     uint64_t uptr)
 {
 	struct iommufd_hwpt_paging *hwpt;
-	struct iommufd_object *obj;
 	struct mock_domain *md;
 	uint64_t end;
 	int ret = 0;
@@ -656,15 +672,9 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id,
 	if (iova % MOCK_IO_PAGE_SIZE || length % MOCK_IO_PAGE_SIZE ||
 	    uptr % MOCK_IO_PAGE_SIZE || check_add_overflow(uptr, length, &end))
 		return -EINVAL;
-	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
-	if (!obj)
-		return -ENOENT;
-	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
-	if (hwpt->domain->ops != &mock_ops) {
-		ret = -EINVAL;
-		goto out;
-	}
-	md = to_mock_domain(hwpt->domain);
+	ret = get_md_pagetable(ucmd, id, &hwpt, &md);
+	if (ret)
+		return ret;
 	for (; length; length -= MOCK_IO_PAGE_SIZE) {
 		long i = mock_index(iova);
 		phys_addr_t pa = 0;
@@ -683,7 +693,7 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id,
 		uptr += MOCK_IO_PAGE_SIZE;
 	}
 out:
-	iommufd_put_object(ucmd->ictx, obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
 	return ret;
 }
 
@@ -1067,7 +1077,6 @@ static int iommufd_test_dirty(struct iommufd_ucmd *ucmd,
 	uint64_t iova = cmd->dirty.iova, length = cmd->dirty.length;
 	uint64_t page_size = cmd->dirty.page_size, max, count = 0;
 	struct iommufd_hwpt_paging *hwpt;
-	struct iommufd_object *obj;
 	struct mock_domain *md;
 	uint8_t *tmp = NULL;
 	int ret;
@@ -1078,15 +1087,9 @@ static int iommufd_test_dirty(struct iommufd_ucmd *ucmd,
 	max = length / page_size;
 	if (max > (16ull << 20) * 8)
 		return -EOVERFLOW;
-	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING);
-	if (!obj)
-		return -ENOENT;
-	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
-	if (hwpt->domain->ops != &mock_ops) {
-		ret = -EINVAL;
-		goto out_put;
-	}
-	md = to_mock_domain(hwpt->domain);
+	ret = get_md_pagetable(ucmd, cmd->id, &hwpt, &md);
+	if (ret)
+		return ret;
 	mutex_lock(&hwpt->ioas->iopt.lock);
 	if (!md->tracking) {
 		ret = -EINVAL;
@@ -1121,8 +1124,7 @@ out_unlock:
 		cmd->dirty.out_nr_dirty = count;
 		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	}
-out_put:
-	iommufd_put_object(ucmd->ictx, obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
 	return ret;
 }
 
