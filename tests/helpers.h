@@ -114,6 +114,11 @@ struct vfio_iommu_type1_stats test_vfio_stats(struct vfio_iommu *c);
 uint64_t test_vfio_pin_refs(const struct test_vfio_machine *m);
 
 /* uAPI: attach group to *container and, if iommu_type, set that IOMMU */
+/* vfio_fops_ioctl as 0 or -errno, for errno tables of the fd front. */
+int test_fops_ioctl(int fd, unsigned long cmd, void *arg);
+/* IOMMU_IOAS_ALLOC on a /dev/iommu fd of the fd front: the new IOAS's id
+ * (the call must succeed). */
+uint32_t test_ioas_alloc(int fd);
 void test_uapi_set_container(int group, int *container,
 			     unsigned long iommu_type);
 

@@ -2,15 +2,20 @@
 /*
  * Test helpers that need the VFIO and system layers: the VFIO test machine
  * (two SMMUs, the mm and its limits, the container), MAP/UNMAP wrappers,
- * counters and pin refs, and the uAPI container setup (tests/helpers.h).
+ * counters and pin refs, the uAPI container setup, and the fd front's
+ * ioctl as 0 or -errno with an IOAS allocation over it (tests/helpers.h).
  */
 #include "helpers.h"
+
+#include <errno.h>
 
 #include <uiommu/uapi.h>
 #include "devices/devices.h"
 #include "hw/hw.h"
 #include "iommu/iommu.h"
+#include "iommufd/iommufd_uapi.h"
 #include "vfio/vfio.h"
+#include "vfio/vfio_device.h"
 
 void test_vfio_smmus_create(struct test_vfio_machine *m, bool threaded,
 			    bool b_coherent)
@@ -122,4 +127,20 @@ void test_uapi_set_container(int group, int *container,
 		assert_int_equal(uiommu_ioctl(*container, VFIO_SET_IOMMU,
 					      iommu_type),
 				 0);
+}
+
+int test_fops_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	errno = 0;
+	if (vfio_fops_ioctl(fd, cmd, arg) == 0)
+		return 0;
+	return -errno;
+}
+
+uint32_t test_ioas_alloc(int fd)
+{
+	struct iommu_ioas_alloc a = {.size = sizeof(a)};
+
+	assert_int_equal(test_fops_ioctl(fd, IOMMU_IOAS_ALLOC, &a), 0);
+	return a.out_ioas_id;
 }

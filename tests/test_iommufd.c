@@ -99,27 +99,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int ioctl_err(int fd, unsigned long cmd, void *arg)
-{
-	errno = 0;
-	if (vfio_fops_ioctl(fd, cmd, arg) == 0)
-		return 0;
-	return -errno;
-}
-
-static uint32_t ioas_alloc(struct fx *f)
-{
-	struct iommu_ioas_alloc a = {.size = sizeof(a)};
-
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_ALLOC, &a), 0);
-	return a.out_ioas_id;
-}
-
 static int destroy(struct fx *f, uint32_t id)
 {
 	struct iommu_destroy d = {.size = sizeof(d), .id = id};
 
-	return ioctl_err(f->fd, IOMMU_DESTROY, &d);
+	return test_fops_ioctl(f->fd, IOMMU_DESTROY, &d);
 }
 
 static int map(struct fx *f, uint32_t ioas, uint32_t flags, const void *va,
@@ -131,7 +115,7 @@ static int map(struct fx *f, uint32_t ioas, uint32_t flags, const void *va,
 				   .user_va = (uintptr_t)va,
 				   .length = len,
 				   .iova = *iova};
-	int ret = ioctl_err(f->fd, IOMMU_IOAS_MAP, &m);
+	int ret = test_fops_ioctl(f->fd, IOMMU_IOAS_MAP, &m);
 
 	if (!ret)
 		*iova = m.iova;
@@ -145,7 +129,7 @@ static int unmap(struct fx *f, uint32_t ioas, uint64_t iova, uint64_t len,
 				     .ioas_id = ioas,
 				     .iova = iova,
 				     .length = len};
-	int ret = ioctl_err(f->fd, IOMMU_IOAS_UNMAP, &u);
+	int ret = test_fops_ioctl(f->fd, IOMMU_IOAS_UNMAP, &u);
 
 	if (done)
 		*done = ret ? 0 : u.length;
@@ -182,21 +166,22 @@ static void test_object_ids(void **state)
 	struct fx *f = *state;
 	struct iommu_ioas_iova_ranges r = {.size = sizeof(r)};
 
-	assert_int_equal(ioas_alloc(f), 1);
-	assert_int_equal(ioas_alloc(f), 2);
-	assert_int_equal(ioas_alloc(f), 3);
+	assert_int_equal(test_ioas_alloc(f->fd), 1);
+	assert_int_equal(test_ioas_alloc(f->fd), 2);
+	assert_int_equal(test_ioas_alloc(f->fd), 3);
 	assert_int_equal(destroy(f, 2), 0);
 	assert_int_equal(destroy(f, 2), -ENOENT);
 	assert_int_equal(destroy(f, 0), -ENOENT);
 	assert_int_equal(destroy(f, 1000), -ENOENT);
 	r.ioas_id = 2;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_IOVA_RANGES, &r), -ENOENT);
-	assert_int_equal(ioas_alloc(f), 2);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_IOVA_RANGES, &r),
+			 -ENOENT);
+	assert_int_equal(test_ioas_alloc(f->fd), 2);
 	/* IOAS_ALLOC's flags are reserved */
 	{
 		struct iommu_ioas_alloc a = {.size = sizeof(a), .flags = 1};
 
-		assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_ALLOC, &a),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_ALLOC, &a),
 				 -EOPNOTSUPP);
 	}
 	/* a second open is a second context: its own ids */
@@ -205,7 +190,7 @@ static void test_object_ids(void **state)
 		struct iommu_ioas_alloc a = {.size = sizeof(a)};
 
 		assert_true(fd2 >= 0);
-		assert_int_equal(ioctl_err(fd2, IOMMU_IOAS_ALLOC, &a), 0);
+		assert_int_equal(test_fops_ioctl(fd2, IOMMU_IOAS_ALLOC, &a), 0);
 		assert_int_equal(a.out_ioas_id, 1);
 		assert_int_equal(vfio_fops_close(fd2), 0);
 	}
@@ -226,22 +211,25 @@ static void test_dispatch_order(void **state)
 	} big = {{.size = sizeof(big)}};
 	struct iommu_destroy d = {.size = 4, .id = 1};
 
-	assert_int_equal(ioctl_err(f->fd, _IO(IOMMUFD_TYPE, 0x7f), &d),
+	assert_int_equal(test_fops_ioctl(f->fd, _IO(IOMMUFD_TYPE, 0x7f), &d),
 			 -ENOTTY);
 	/* past the table: 0xa0 is IOMMU_TEST_CMD's (test_iommufd_mock) */
-	assert_int_equal(ioctl_err(f->fd, _IO(IOMMUFD_TYPE, 0xa1), &d),
+	assert_int_equal(test_fops_ioctl(f->fd, _IO(IOMMUFD_TYPE, 0xa1), &d),
 			 -ENOTTY);
-	assert_int_equal(ioctl_err(f->fd, IOMMU_DESTROY, BAD_PTR), -EFAULT);
-	assert_int_equal(ioctl_err(f->fd, _IOW(IOMMUFD_TYPE, 0x80, int), &d),
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_DESTROY, BAD_PTR),
+			 -EFAULT);
+	assert_int_equal(test_fops_ioctl(f->fd, _IOW(IOMMUFD_TYPE, 0x80, int),
+					 &d),
 			 -ENOTTY);
-	assert_int_equal(ioctl_err(f->fd, IOMMU_DESTROY, &d), -EINVAL);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_DESTROY, &d), -EINVAL);
 	d.size = 0;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_DESTROY, &d), -EINVAL);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_DESTROY, &d), -EINVAL);
 	/* zero tail: accepted, and the answer is written within size */
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_ALLOC, &big), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_ALLOC, &big), 0);
 	assert_int_equal(big.a.out_ioas_id, 1);
 	big.tail[19] = 1;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_ALLOC, &big), -E2BIG);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_ALLOC, &big),
+			 -E2BIG);
 	/* the size readable, the struct running into an unreadable page */
 	{
 		uint8_t *pg = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
@@ -251,24 +239,24 @@ static void test_dispatch_order(void **state)
 		assert_true(pg != MAP_FAILED);
 		assert_int_equal(mprotect(pg + PG, PG, PROT_NONE), 0);
 		*size = sizeof(struct iommu_ioas_alloc);
-		assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_ALLOC, size),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_ALLOC, size),
 				 -EFAULT);
 		/* a longer struct whose unknown tail is unreadable */
 		size = (uint32_t *)(pg + PG - sizeof(struct iommu_ioas_alloc));
 		*size = sizeof(struct iommu_ioas_alloc) + 8;
-		assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_ALLOC, size),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_ALLOC, size),
 				 -EFAULT);
 		/* an older, shorter struct that ends the readable memory is
 		 * read in full: HWPT_ALLOC's 24 required of its 48 bytes */
 		size = (uint32_t *)(pg + PG - 24);
 		memset(size, 0, 24);
 		*size = 24;
-		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, size),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, size),
 				 -ENOENT);
 		munmap(pg, 2 * PG);
 	}
 	/* the VFS's generic requests are answered for this file too */
-	assert_int_equal(ioctl_err(f->fd, FIOCLEX, NULL), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, FIOCLEX, NULL), 0);
 	/* no read, write or mmap on /dev/iommu */
 	{
 		char c;
@@ -318,21 +306,21 @@ static void test_cmd_length(void **state)
 		int exact, tail;
 
 		*size = (uint32_t)t[i].min - 1;
-		if (ioctl_err(f->fd, t[i].cmd, buf) != -EINVAL)
+		if (test_fops_ioctl(f->fd, t[i].cmd, buf) != -EINVAL)
 			fail_msg("%s: short", t[i].name);
 		memset(buf, 0, sizeof(buf));
 		*size = (uint32_t)t[i].size;
-		exact = ioctl_err(f->fd, t[i].cmd, buf);
+		exact = test_fops_ioctl(f->fd, t[i].cmd, buf);
 		memset(buf, 0, sizeof(buf));
 		*size = (uint32_t)t[i].size + 8;
-		tail = ioctl_err(f->fd, t[i].cmd, buf);
+		tail = test_fops_ioctl(f->fd, t[i].cmd, buf);
 		if (tail != exact)
 			fail_msg("%s: zero tail %d, exact %d", t[i].name, tail,
 				 exact);
 		memset(buf, 0, sizeof(buf));
 		*size = (uint32_t)t[i].size + 8;
 		((uint8_t *)buf)[t[i].size + 7] = 1;
-		if (ioctl_err(f->fd, t[i].cmd, buf) != -E2BIG)
+		if (test_fops_ioctl(f->fd, t[i].cmd, buf) != -E2BIG)
 			fail_msg("%s: tail", t[i].name);
 	}
 }
@@ -379,7 +367,7 @@ static void test_order_ioas_map(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *buf = region(f, 4 * PG, 0);
-	uint32_t ioas = ioas_alloc(f);
+	uint32_t ioas = test_ioas_alloc(f->fd);
 	uint64_t iova = 0x100000, va = (uintptr_t)buf;
 	struct bad_map t[] = {
 		{"unknown flag", {.flags = RW | 8, .ioas_id = 99}, -EOPNOTSUPP},
@@ -427,9 +415,10 @@ static void test_order_ioas_map(void **state)
 	assert_int_equal(map(f, ioas, FIXED_RW, buf, 2 * PG, &iova), 0);
 	for (size_t i = 0; i < ARRAY_SIZE_T(t); i++) {
 		t[i].m.size = sizeof(t[i].m);
-		if (ioctl_err(f->fd, IOMMU_IOAS_MAP, &t[i].m) != t[i].err)
+		if (test_fops_ioctl(f->fd, IOMMU_IOAS_MAP, &t[i].m) != t[i].err)
 			fail_msg("%s: %d, not %d", t[i].what,
-				 ioctl_err(f->fd, IOMMU_IOAS_MAP, &t[i].m),
+				 test_fops_ioctl(f->fd, IOMMU_IOAS_MAP,
+						 &t[i].m),
 				 t[i].err);
 	}
 	/* failures charged nothing */
@@ -446,7 +435,7 @@ static void test_unmap(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *buf = region(f, 8 * PG, 0);
-	uint32_t ioas = ioas_alloc(f);
+	uint32_t ioas = test_ioas_alloc(f->fd);
 	struct iommufd_device *idev = bind_attach(f, 0, ioas);
 	uint64_t iova, done;
 
@@ -490,7 +479,7 @@ static void test_alloc_iova(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *buf = region(f, 4 * SZ_2M, MM_MAP_HUGE);
-	uint32_t ioas = ioas_alloc(f);
+	uint32_t ioas = test_ioas_alloc(f->fd);
 	uint64_t iova = 0, a2;
 
 	assert_int_equal(map(f, ioas, RW, buf, PG, &iova), 0);
@@ -522,7 +511,7 @@ static int iova_ranges(struct fx *f, uint32_t ioas, struct iommu_iova_range *r,
 					   .ioas_id = ioas,
 					   .num_iovas = *num,
 					   .allowed_iovas = (uintptr_t)r};
-	int ret = ioctl_err(f->fd, IOMMU_IOAS_IOVA_RANGES, &c);
+	int ret = test_fops_ioctl(f->fd, IOMMU_IOAS_IOVA_RANGES, &c);
 
 	*num = c.num_iovas;
 	if (align)
@@ -536,7 +525,7 @@ static int iova_ranges(struct fx *f, uint32_t ioas, struct iommu_iova_range *r,
 static void test_iova_ranges_empty(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), num = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), num = 0;
 	struct iommu_iova_range r[4];
 	uint64_t align;
 
@@ -552,7 +541,8 @@ static void test_iova_ranges_empty(void **state)
 		struct iommu_ioas_iova_ranges c = {
 			.size = sizeof(c), .ioas_id = ioas, .__reserved = 1};
 
-		assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_IOVA_RANGES, &c),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_IOVA_RANGES,
+						 &c),
 				 -EOPNOTSUPP);
 	}
 }
@@ -565,7 +555,7 @@ static int allow(struct fx *f, uint32_t ioas, struct iommu_iova_range *r,
 					   .num_iovas = n,
 					   .allowed_iovas = (uintptr_t)r};
 
-	return ioctl_err(f->fd, IOMMU_IOAS_ALLOW_IOVAS, &a);
+	return test_fops_ioctl(f->fd, IOMMU_IOAS_ALLOW_IOVAS, &a);
 }
 
 /* IOAS_ALLOW_IOVAS: allocated IOVA only inside the allowed ranges
@@ -576,7 +566,7 @@ static void test_allow_iovas(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *buf = region(f, 4 * PG, 0);
-	uint32_t ioas = ioas_alloc(f);
+	uint32_t ioas = test_ioas_alloc(f->fd);
 	struct iommu_iova_range r[2] = {{0x10000000, 0x10003fff},
 					{0x20000000, 0x20000fff}};
 	struct iommu_iova_range bad[2] = {{0x1000, 0x1000}, {0, 0}};
@@ -616,7 +606,7 @@ static void test_copy(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *buf = region(f, 8 * PG, 0);
-	uint32_t a = ioas_alloc(f), b = ioas_alloc(f);
+	uint32_t a = test_ioas_alloc(f->fd), b = test_ioas_alloc(f->fd);
 	struct iommu_ioas_copy c = {.size = sizeof(c),
 				    .flags = FIXED_RW,
 				    .dst_ioas_id = b,
@@ -639,22 +629,23 @@ static void test_copy(void **state)
 	mm_get_stats(f->mm, &st0);
 
 	c.flags = 0x80;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), -EOPNOTSUPP);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_COPY, &c),
+			 -EOPNOTSUPP);
 	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), -EINVAL);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_COPY, &c), -EINVAL);
 	c.flags = FIXED_RW;
 	c.src_ioas_id = 99;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), -ENOENT);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_COPY, &c), -ENOENT);
 	c.src_ioas_id = a;
 	c.src_iova = 0x1ff000; /* a hole before the area */
 	c.length = 2 * PG;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), -ENOENT);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_COPY, &c), -ENOENT);
 	c.src_iova = 0x103000; /* runs past the last area */
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), -ENOENT);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_COPY, &c), -ENOENT);
 	/* across two areas, from the middle of the first */
 	c.src_iova = 0x101000;
 	c.length = 3 * PG;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_COPY, &c), 0);
 	/* no new pin, no new charge */
 	mm_get_stats(f->mm, &st1);
 	assert_int_equal(st1.pin_calls, st0.pin_calls);
@@ -675,7 +666,7 @@ static void test_copy(void **state)
 	c.src_iova = 0x200000;
 	c.length = PG;
 	c.dst_iova = 0;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_COPY, &c), 0);
 	assert_int_equal(c.dst_iova, PG);
 	/* the source's domain goes: the copy keeps the pages pinned */
 	iommufd_device_unbind(da);
@@ -695,7 +686,7 @@ static void test_copy_readonly(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *ro = region(f, PG, MM_MAP_RDONLY);
-	uint32_t a = ioas_alloc(f), b = ioas_alloc(f);
+	uint32_t a = test_ioas_alloc(f->fd), b = test_ioas_alloc(f->fd);
 	struct iommu_ioas_copy c = {.size = sizeof(c),
 				    .flags = FIXED_RW,
 				    .dst_ioas_id = b,
@@ -721,9 +712,9 @@ static void test_copy_readonly(void **state)
 		map(f, a, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
 		    ro, PG, &iova),
 		0);
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), -EPERM);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_COPY, &c), -EPERM);
 	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_COPY, &c), 0);
 	iommufd_device_unbind(idev);
 }
 
@@ -737,7 +728,7 @@ static int option(struct fx *f, uint32_t id, uint16_t op, uint32_t obj,
 				 .op = op,
 				 .object_id = obj,
 				 .val64 = *val};
-	int ret = ioctl_err(f->fd, IOMMU_OPTION, &o);
+	int ret = test_fops_ioctl(f->fd, IOMMU_OPTION, &o);
 
 	*val = o.val64;
 	return ret;
@@ -775,7 +766,7 @@ static void test_rlimit_mode(void **state)
 				IOMMU_OPTION_OP_SET, 0, &v),
 			 -EPERM);
 
-	ioas = ioas_alloc(f);
+	ioas = test_ioas_alloc(f->fd);
 	idev = bind_attach(f, 0, ioas);
 	assert_int_equal(map(f, ioas, RW, buf, 16 * PG, &iova), 0);
 	assert_int_equal(mm_user_locked_vm(), f->user_base + 16);
@@ -805,7 +796,7 @@ static void test_rlimit_mode(void **state)
 				IOMMU_OPTION_OP_GET, 0, &v),
 			 0);
 	assert_int_equal(v, 1);
-	ioas = ioas_alloc(f);
+	ioas = test_ioas_alloc(f->fd);
 	idev = bind_attach(f, 0, ioas);
 	iova = 0;
 	assert_int_equal(map(f, ioas, RW, buf, 16 * PG, &iova), 0);
@@ -850,7 +841,7 @@ static void test_attach_dma(void **state)
 {
 	struct fx *f = *state;
 	uint32_t *buf = region(f, 4 * PG, 0);
-	uint32_t ioas = ioas_alloc(f), pt, dev_id, pt2;
+	uint32_t ioas = test_ioas_alloc(f->fd), pt, dev_id, pt2;
 	struct iommufd_device *idev;
 	uint64_t iova = 0x100000;
 
@@ -935,7 +926,7 @@ static void test_attach_conflicts(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *buf = region(f, 2 * PG, 0);
-	uint32_t ioas = ioas_alloc(f), id, pt;
+	uint32_t ioas = test_ioas_alloc(f->fd), id, pt;
 	struct iommufd_device *idev;
 	uint64_t iova = MSI_IOVA_BASE, v = 0;
 
@@ -974,7 +965,7 @@ static void test_pin_with_domain(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *buf = region(f, 8 * PG, 0);
-	uint32_t ioas = ioas_alloc(f);
+	uint32_t ioas = test_ioas_alloc(f->fd);
 	struct iommufd_device *d0, *d1;
 	uint64_t iova = 0x100000;
 	struct mm_stats st0, st1;
@@ -1004,7 +995,8 @@ static void test_two_devices_share_domain(void **state)
 {
 	struct fx *f = *state;
 	uint32_t *buf = region(f, PG, 0);
-	uint32_t ioas = ioas_alloc(f), id0, id1, pt0 = ioas, pt1 = ioas;
+	uint32_t ioas = test_ioas_alloc(f->fd), id0, id1, pt0 = ioas,
+		 pt1 = ioas;
 	struct iommufd_device *d0, *d1;
 	uint64_t iova = 0x100000;
 
@@ -1076,7 +1068,8 @@ static void test_replace(void **state)
 {
 	struct fx *f = *state;
 	uint32_t *buf = region(f, 2 * PG, 0);
-	uint32_t a = ioas_alloc(f), b = ioas_alloc(f), id, pt, pta;
+	uint32_t a = test_ioas_alloc(f->fd), b = test_ioas_alloc(f->fd), id, pt,
+		 pta;
 	struct iommufd_device *idev;
 	uint64_t iova = 0x100000;
 
@@ -1116,7 +1109,7 @@ static void test_huge_pages(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *buf = region(f, SZ_2M, MM_MAP_HUGE);
-	uint32_t ioas = ioas_alloc(f), id, pt = ioas;
+	uint32_t ioas = test_ioas_alloc(f->fd), id, pt = ioas;
 	struct iommufd_device *idev;
 	struct iommu_domain *dom;
 	uint64_t v = 0, iova = SZ_2M, maps;
@@ -1164,7 +1157,7 @@ static int hwpt_alloc(struct fx *f, uint32_t flags, uint32_t dev, uint32_t pt,
 {
 	struct iommu_hwpt_alloc h = {
 		.size = sizeof(h), .flags = flags, .dev_id = dev, .pt_id = pt};
-	int ret = ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h);
+	int ret = test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &h);
 
 	*out = h.out_hwpt_id;
 	return ret;
@@ -1176,7 +1169,7 @@ static void test_close_with_objects(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *buf = region(f, 8 * PG, 0);
-	uint32_t a = ioas_alloc(f), b = ioas_alloc(f);
+	uint32_t a = test_ioas_alloc(f->fd), b = test_ioas_alloc(f->fd);
 	uint64_t iova = 0;
 	struct iommu_ioas_copy c = {.size = sizeof(c),
 				    .flags = RW,
@@ -1189,7 +1182,7 @@ static void test_close_with_objects(void **state)
 
 	assert_int_equal(map(f, a, RW, buf, 8 * PG, &iova), 0);
 	c.src_iova = iova;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_COPY, &c), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_COPY, &c), 0);
 	assert_int_equal(mm_user_locked_vm(), f->user_base);
 	/* a user HWPT gives b a domain, and outlives the device it was
 	 * made for: the pages are pinned when the fd closes */
@@ -1217,7 +1210,7 @@ static void test_hwpt_alloc(void **state)
 {
 	struct fx *f = *state;
 	uint32_t *buf = region(f, PG, 0);
-	uint32_t ioas = ioas_alloc(f), id, hwpt, np, out, pt;
+	uint32_t ioas = test_ioas_alloc(f->fd), id, hwpt, np, out, pt;
 	struct iommufd_device *idev;
 	uint64_t iova = 0x100000;
 
@@ -1229,18 +1222,18 @@ static void test_hwpt_alloc(void **state)
 					     .pt_id = ioas,
 					     .__reserved = 1};
 
-		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &h),
 				 -EOPNOTSUPP);
 		h.__reserved = 0;
 		h.data_len = 8;
-		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &h),
 				 -EINVAL);
 		h.data_type = IOMMU_HWPT_DATA_VTD_S1;
 		h.data_len = 0;
-		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &h),
 				 -EINVAL);
 		h.data_len = sizeof(struct iommu_hwpt_vtd_s1);
-		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &h),
 				 -EOPNOTSUPP);
 	}
 	assert_int_equal(hwpt_alloc(f, 0, ioas, ioas, &out), -ENOENT);
@@ -1267,13 +1260,13 @@ static void test_hwpt_alloc(void **state)
 			.data_type = IOMMU_HWPT_DATA_VTD_S1,
 			.data_len = sizeof(struct iommu_hwpt_vtd_s1)};
 
-		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &h),
 				 -EINVAL);
 		assert_int_equal(hwpt_alloc(f, IOMMU_HWPT_ALLOC_NEST_PARENT, id,
 					    ioas, &np),
 				 0);
 		h.pt_id = np;
-		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &h),
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &h),
 				 -EOPNOTSUPP);
 	}
 
@@ -1304,7 +1297,7 @@ static void test_hwpt_alloc(void **state)
 static void test_hwpt_invalidate(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), id, hwpt;
+	uint32_t ioas = test_ioas_alloc(f->fd), id, hwpt;
 	struct iommufd_device *idev;
 	uint8_t entries[64];
 	struct iommu_hwpt_invalidate c = {
@@ -1313,29 +1306,35 @@ static void test_hwpt_invalidate(void **state)
 	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
 			 0);
 	assert_int_equal(hwpt_alloc(f, 0, id, ioas, &hwpt), 0);
-	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c),
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_INVALIDATE, &c),
 			 -EOPNOTSUPP);
 	assert_int_equal(c.entry_num, 0);
 	c.__reserved = 0;
 	c.entry_num = 1;
 	c.entry_len = 8;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_INVALIDATE, &c),
+			 -EINVAL);
 	c.data_uptr = (uintptr_t)entries;
 	c.entry_len = 0;
 	c.entry_num = 1; /* each answer wrote it back as 0 */
-	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_INVALIDATE, &c),
+			 -EINVAL);
 	c.entry_len = PG + 1;
 	c.entry_num = 1;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_INVALIDATE, &c),
+			 -EINVAL);
 	c.entry_len = 8;
 	c.entry_num = (1u << 19) + 1;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -EINVAL);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_INVALIDATE, &c),
+			 -EINVAL);
 	c.entry_num = 1;
 	c.hwpt_id = hwpt;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -ENOENT);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_INVALIDATE, &c),
+			 -ENOENT);
 	assert_int_equal(c.entry_num, 0);
 	c.entry_num = 0; /* nothing to do: still the look-up */
-	assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_INVALIDATE, &c), -ENOENT);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_INVALIDATE, &c),
+			 -ENOENT);
 	assert_int_equal(destroy(f, hwpt), 0);
 	iommufd_device_unbind(idev);
 }
@@ -1354,22 +1353,26 @@ static void test_get_hw_info(void **state)
 	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &idev),
 			 0);
 	h.flags = 2;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_GET_HW_INFO, &h),
+			 -EOPNOTSUPP);
 	h.flags = 0;
 	h.__reserved[2] = 1;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_GET_HW_INFO, &h),
+			 -EOPNOTSUPP);
 	h.__reserved[2] = 0;
 	h.dev_id = 99;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -ENOENT);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_GET_HW_INFO, &h),
+			 -ENOENT);
 	h.dev_id = id;
 	h.data_len = sizeof(data);
 	h.data_uptr = (uintptr_t)BAD_PTR;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EFAULT);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_GET_HW_INFO, &h),
+			 -EFAULT);
 	memset(data, 0xff, sizeof(data));
 	h.data_uptr = (uintptr_t)data;
 	h.out_data_type = 77;
 	h.out_capabilities = 77;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_GET_HW_INFO, &h), 0);
 	assert_int_equal(h.out_data_type, IOMMU_HW_INFO_TYPE_NONE);
 	assert_int_equal(h.data_len, 0);
 	assert_int_equal(h.out_capabilities, 0);
@@ -1381,10 +1384,11 @@ static void test_get_hw_info(void **state)
 	 * other flags stay -EOPNOTSUPP */
 	h.flags = 1;
 	h.out_data_type = 5;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_GET_HW_INFO, &h), 0);
 	assert_int_equal(h.out_data_type, IOMMU_HW_INFO_TYPE_NONE);
 	h.flags = 2;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_GET_HW_INFO, &h), -EOPNOTSUPP);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_GET_HW_INFO, &h),
+			 -EOPNOTSUPP);
 	iommufd_device_unbind(idev);
 }
 
@@ -1394,39 +1398,41 @@ static void test_get_hw_info(void **state)
 static void test_vfio_ioas(void **state)
 {
 	struct fx *f = *state;
-	uint32_t a = ioas_alloc(f), b = ioas_alloc(f);
+	uint32_t a = test_ioas_alloc(f->fd), b = test_ioas_alloc(f->fd);
 	struct iommu_vfio_ioas v = {.size = sizeof(v),
 				    .op = IOMMU_VFIO_IOAS_GET};
 
 	v.__reserved = 1;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -EOPNOTSUPP);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v),
+			 -EOPNOTSUPP);
 	v.__reserved = 0;
 	v.op = 3;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -EOPNOTSUPP);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v),
+			 -EOPNOTSUPP);
 	v.op = IOMMU_VFIO_IOAS_GET;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
 	v.op = IOMMU_VFIO_IOAS_SET;
 	v.ioas_id = 99;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENOENT);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), -ENOENT);
 	v.ioas_id = b;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), 0);
 	v.op = IOMMU_VFIO_IOAS_GET;
 	v.ioas_id = 0;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), 0);
 	assert_int_equal(v.ioas_id, b);
 	v.op = IOMMU_VFIO_IOAS_CLEAR;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), 0);
 	v.op = IOMMU_VFIO_IOAS_GET;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
 	/* the designation is no user: the IOAS can go, and takes it along */
 	v.op = IOMMU_VFIO_IOAS_SET;
 	v.ioas_id = a;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), 0);
 	assert_int_equal(destroy(f, a), 0);
 	v.op = IOMMU_VFIO_IOAS_GET;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
-	assert_int_equal(ioas_alloc(f), a); /* the id is free again */
-	assert_int_equal(ioctl_err(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
+	assert_int_equal(test_ioas_alloc(f->fd), a); /* the id is free again */
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
 }
 
 /* ---- concurrency ------------------------------------------------------------------ */
@@ -1465,7 +1471,7 @@ static void test_concurrent_map_unmap(void **state)
 {
 	struct fx *f = *state;
 	uint32_t *keep = region(f, PG, 0);
-	uint32_t ioas = ioas_alloc(f), id, pt;
+	uint32_t ioas = test_ioas_alloc(f->fd), id, pt;
 	struct iommufd_device *idev;
 	struct racer r[4];
 	pthread_t t[4];
@@ -1539,7 +1545,7 @@ static void test_fail_sweep_map(void **state)
 	struct sweep s = {.f = f, .buf = region(f, 64 * PG, 0)};
 	uint32_t id, pt;
 
-	s.ioas = ioas_alloc(f);
+	s.ioas = test_ioas_alloc(f->fd);
 	pt = s.ioas;
 	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &s.idev),
 			 0);
@@ -1593,7 +1599,7 @@ static void test_fail_sweep_attach(void **state)
 	uint64_t iova = 0x100000;
 	uint32_t id;
 
-	s.ioas = ioas_alloc(f);
+	s.ioas = test_ioas_alloc(f->fd);
 	assert_int_equal(map(f, s.ioas, FIXED_RW, s.buf, 16 * PG, &iova), 0);
 	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &s.idev),
 			 0);
@@ -1644,7 +1650,7 @@ static void test_fail_sweep_hwpt_alloc(void **state)
 	uint64_t iova = 0x100000;
 	uint32_t id;
 
-	s.ioas = ioas_alloc(f);
+	s.ioas = test_ioas_alloc(f->fd);
 	assert_int_equal(map(f, s.ioas, FIXED_RW, s.buf, 16 * PG, &iova), 0);
 	assert_int_equal(iommufd_device_bind(f->ictx, &f->dev[0], &id, &s.idev),
 			 0);

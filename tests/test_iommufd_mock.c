@@ -77,22 +77,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int ioctl_err(int fd, unsigned long cmd, void *arg)
-{
-	errno = 0;
-	if (vfio_fops_ioctl(fd, cmd, arg) == 0)
-		return 0;
-	return -errno;
-}
-
-static uint32_t ioas_alloc(struct fx *f)
-{
-	struct iommu_ioas_alloc a = {.size = sizeof(a)};
-
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_ALLOC, &a), 0);
-	return a.out_ioas_id;
-}
-
 static uint64_t map(struct fx *f, uint32_t ioas, const void *va, uint64_t len)
 {
 	struct iommu_ioas_map m = {.size = sizeof(m),
@@ -101,7 +85,7 @@ static uint64_t map(struct fx *f, uint32_t ioas, const void *va, uint64_t len)
 				   .user_va = (uintptr_t)va,
 				   .length = len};
 
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_MAP, &m), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_MAP, &m), 0);
 	return m.iova;
 }
 
@@ -112,7 +96,7 @@ static void unmap(struct fx *f, uint32_t ioas, uint64_t iova, uint64_t len)
 				     .iova = iova,
 				     .length = len};
 
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_UNMAP, &u), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_UNMAP, &u), 0);
 }
 
 static int check_refs(struct fx *f, const void *va, uint64_t len, uint32_t refs)
@@ -123,7 +107,7 @@ static int check_refs(struct fx *f, const void *va, uint64_t len, uint32_t refs)
 						  .uptr = (uintptr_t)va,
 						  .refs = refs}};
 
-	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	return test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 }
 
 static int set_limit(struct fx *f, uint32_t limit)
@@ -132,7 +116,7 @@ static int set_limit(struct fx *f, uint32_t limit)
 				   .op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
 				   .memory_limit = {.limit = limit}};
 
-	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	return test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 }
 
 static int mock_domain(struct fx *f, uint32_t pt, uint32_t flags,
@@ -145,7 +129,7 @@ static int mock_domain(struct fx *f, uint32_t pt, uint32_t flags,
 				: IOMMU_TEST_OP_MOCK_DOMAIN,
 		.id = pt,
 		.mock_domain = {.dev_flags = flags}};
-	int ret = ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	int ret = test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 
 	if (!ret) {
 		*stdev = c.mock_domain.out_stdev_id;
@@ -165,7 +149,7 @@ static int check_map(struct fx *f, uint32_t hwpt, uint64_t iova, const void *va,
 						 .length = len,
 						 .uptr = (uintptr_t)va}};
 
-	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	return test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 }
 
 static int replace(struct fx *f, uint32_t stdev, uint32_t *pt)
@@ -174,7 +158,7 @@ static int replace(struct fx *f, uint32_t stdev, uint32_t *pt)
 				   .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
 				   .id = stdev,
 				   .mock_domain_replace = {.pt_id = *pt}};
-	int ret = ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	int ret = test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 
 	if (!ret)
 		*pt = c.mock_domain_replace.pt_id;
@@ -185,7 +169,7 @@ static int destroy(struct fx *f, uint32_t id)
 {
 	struct iommu_destroy d = {.size = sizeof(d), .id = id};
 
-	return ioctl_err(f->fd, IOMMU_DESTROY, &d);
+	return test_fops_ioctl(f->fd, IOMMU_DESTROY, &d);
 }
 
 static uint64_t pin_calls(struct fx *f)
@@ -213,18 +197,20 @@ static void test_dispatch(void **state)
 	assert_int_equal(IOMMU_TEST_CMD, 0x3ba0);
 	assert_int_equal(offsetof(struct iommu_test_cmd, last), 64);
 	c.op = 0;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &c), -EOPNOTSUPP);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c),
+			 -EOPNOTSUPP);
 	c.op = IOMMU_TEST_OP_TRIGGER_IOPF + 1;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &c), -EOPNOTSUPP);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c),
+			 -EOPNOTSUPP);
 	c.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT;
 	c.memory_limit.limit = 4096;
 	c.size = offsetof(struct iommu_test_cmd, last) + 3;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &c), -EINVAL);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c), -EINVAL);
 	c.size = offsetof(struct iommu_test_cmd, last) + 4;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &c), 0);
-	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &big), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c), 0);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &big), 0);
 	big.tail = 1;
-	assert_int_equal(ioctl_err(f->fd, IOMMU_TEST_CMD, &big), -E2BIG);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &big), -E2BIG);
 }
 
 /* MD_CHECK_REFS: each page's pins (not its mappings, not the check's own
@@ -233,7 +219,7 @@ static void test_dispatch(void **state)
 static void test_check_refs(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0;
 	uint64_t a, b;
 	uint8_t *va;
 
@@ -275,7 +261,7 @@ static void test_check_refs(void **state)
 static void test_temp_memory_limit(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0;
 	uint64_t a, b, calls;
 	uint8_t *va;
 	int fd2;
@@ -329,12 +315,13 @@ static void test_temp_memory_limit(void **state)
 		struct iommu_test_cmd md = {.size = sizeof(md),
 					    .op = IOMMU_TEST_OP_MOCK_DOMAIN};
 
-		assert_int_equal(ioctl_err(fd2, IOMMU_IOAS_ALLOC, &al), 0);
+		assert_int_equal(test_fops_ioctl(fd2, IOMMU_IOAS_ALLOC, &al),
+				 0);
 		m.ioas_id = al.out_ioas_id;
 		md.id = al.out_ioas_id;
-		assert_int_equal(ioctl_err(fd2, IOMMU_TEST_CMD, &md), 0);
+		assert_int_equal(test_fops_ioctl(fd2, IOMMU_TEST_CMD, &md), 0);
 		calls = pin_calls(f);
-		assert_int_equal(ioctl_err(fd2, IOMMU_IOAS_MAP, &m), 0);
+		assert_int_equal(test_fops_ioctl(fd2, IOMMU_IOAS_MAP, &m), 0);
 		assert_int_equal(pin_calls(f) - calls, 1);
 	}
 	assert_int_equal(vfio_fops_close(fd2), 0);
@@ -354,7 +341,7 @@ static void test_temp_memory_limit(void **state)
 static void test_mock_domain(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0;
 	uint64_t iova;
 	uint8_t *va;
 
@@ -415,7 +402,7 @@ static void test_mock_domain(void **state)
 static void test_mock_domain_flags(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0;
 
 	assert_int_equal(mock_domain(f, ioas,
 				     IOMMU_TEST_MOCK_DEV_HUGE_IOVA |
@@ -432,8 +419,8 @@ static void test_mock_domain_flags(void **state)
 static void test_mock_domain_replace(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), ioas2 = ioas_alloc(f), stdev = 0,
-		 hwpt = 0, idev = 0, pt;
+	uint32_t ioas = test_ioas_alloc(f->fd), ioas2 = test_ioas_alloc(f->fd),
+		 stdev = 0, hwpt = 0, idev = 0, pt;
 
 	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
 			 0);
@@ -453,7 +440,7 @@ static void test_mock_domain_replace(void **state)
 static void test_mock_domain_close(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0;
 	uint8_t *va;
 
 	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
@@ -478,7 +465,7 @@ static int add_reserved(struct fx *f, uint32_t ioas, uint64_t start,
 				   .add_reserved = {.start = start,
 						    .length = len}};
 
-	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	return test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 }
 
 /* ADD_RESERVED: a fixed map into the range is refused (-EINVAL, iopt's
@@ -488,7 +475,7 @@ static int add_reserved(struct fx *f, uint32_t ioas, uint64_t start,
 static void test_add_reserved(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f);
+	uint32_t ioas = test_ioas_alloc(f->fd);
 	struct iommu_ioas_map m = {.size = sizeof(m),
 				   .flags = RW | IOMMU_IOAS_MAP_FIXED_IOVA,
 				   .ioas_id = ioas,
@@ -500,7 +487,7 @@ static void test_add_reserved(void **state)
 	assert_int_equal(mm_mmap(f->mm, PG, MM_MAP_POPULATE, (void **)&va), 0);
 	m.user_va = (uintptr_t)va;
 	assert_int_equal(add_reserved(f, ioas, 0, 0x200000), 0);
-	assert_int_equal(ioctl_err(f->fd, IOMMU_IOAS_MAP, &m), -EINVAL);
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_MAP, &m), -EINVAL);
 	iova = map(f, ioas, va, PG);
 	assert_true(iova >= 0x200000);
 	assert_int_equal(add_reserved(f, ioas, iova, PG), -EADDRINUSE);
@@ -517,7 +504,7 @@ static void test_add_reserved(void **state)
 static void test_mock_domain_shared_hwpt(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0;
 	uint32_t stdev2 = 0, hwpt2 = 0, idev2 = 0;
 
 	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
@@ -538,7 +525,7 @@ static int create_access(struct fx *f, uint32_t ioas, uint32_t flags, int *fd)
 				   .op = IOMMU_TEST_OP_CREATE_ACCESS,
 				   .id = ioas,
 				   .create_access = {.flags = flags}};
-	int ret = ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	int ret = test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 
 	if (!ret)
 		*fd = (int)c.create_access.out_access_fd;
@@ -555,7 +542,7 @@ static int access_pages(struct fx *f, int afd, uint64_t iova, uint64_t len,
 						    .iova = iova,
 						    .length = len,
 						    .uptr = (uintptr_t)va}};
-	int ret = ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	int ret = test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 
 	if (!ret && id)
 		*id = c.access_pages.out_access_pages_id;
@@ -570,7 +557,7 @@ static int destroy_pages(struct fx *f, int afd, uint32_t id)
 				   .destroy_access_pages = {.access_pages_id =
 								    id}};
 
-	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	return test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 }
 
 static int access_rw(struct fx *f, int afd, uint64_t iova, void *buf,
@@ -584,7 +571,7 @@ static int access_rw(struct fx *f, int afd, uint64_t iova, void *buf,
 						 .uptr = (uintptr_t)buf,
 						 .flags = flags}};
 
-	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	return test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 }
 
 static uint64_t map_fixed(struct fx *f, uint32_t ioas, const void *va,
@@ -597,7 +584,7 @@ static uint64_t map_fixed(struct fx *f, uint32_t ioas, const void *va,
 				   .length = len,
 				   .iova = iova};
 
-	return (uint64_t)ioctl_err(f->fd, IOMMU_IOAS_MAP, &m);
+	return (uint64_t)test_fops_ioctl(f->fd, IOMMU_IOAS_MAP, &m);
 }
 
 /* CREATE_ACCESS (flags other than NEEDS_PIN_PAGES -EOPNOTSUPP, no IOAS
@@ -611,7 +598,7 @@ static uint64_t map_fixed(struct fx *f, uint32_t ioas, const void *va,
 static void test_access_pages(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), id = 99;
+	uint32_t ioas = test_ioas_alloc(f->fd), id = 99;
 	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START;
 	int afd = -1, afd2 = -1;
 	uint8_t *va;
@@ -697,7 +684,7 @@ static void test_access_pages(void **state)
 static void test_access_rw(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f);
+	uint32_t ioas = test_ioas_alloc(f->fd);
 	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START;
 	uint8_t buf[200], back[200];
 	int afd = -1;
@@ -756,7 +743,7 @@ static int access_replace(struct fx *f, int afd, uint32_t ioas)
 				   .id = (uint32_t)afd,
 				   .access_replace_ioas = {.ioas_id = ioas}};
 
-	return ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	return test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 }
 
 /* ACCESS_REPLACE_IOAS: the access's items on the old IOAS are dropped
@@ -765,7 +752,8 @@ static int access_replace(struct fx *f, int afd, uint32_t ioas)
 static void test_access_replace_ioas(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), ioas2 = ioas_alloc(f), id = 99;
+	uint32_t ioas = test_ioas_alloc(f->fd), ioas2 = test_ioas_alloc(f->fd),
+		 id = 99;
 	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START;
 	int afd = -1;
 	uint8_t *va;
@@ -807,7 +795,7 @@ static int hw_info(struct fx *f, uint32_t idev, uint32_t type, void *buf,
 				  .data_len = len,
 				  .data_uptr = (uintptr_t)buf,
 				  .out_data_type = type};
-	int ret = ioctl_err(f->fd, IOMMU_GET_HW_INFO, &c);
+	int ret = test_fops_ioctl(f->fd, IOMMU_GET_HW_INFO, &c);
 
 	*out = c;
 	return ret;
@@ -820,7 +808,7 @@ static int hw_info(struct fx *f, uint32_t idev, uint32_t type, void *buf,
 static void test_mock_hw_info(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0;
 	uint32_t stdev2 = 0, hwpt2 = 0, idev2 = 0;
 	struct iommu_hw_info out;
 	uint8_t buf[16];
@@ -860,7 +848,7 @@ static int hwpt_alloc(struct fx *f, uint32_t idev, uint32_t pt, uint32_t flags,
 {
 	struct iommu_hwpt_alloc a = {
 		.size = sizeof(a), .flags = flags, .dev_id = idev, .pt_id = pt};
-	int ret = ioctl_err(f->fd, IOMMU_HWPT_ALLOC, &a);
+	int ret = test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &a);
 
 	*out = a.out_hwpt_id;
 	return ret;
@@ -871,7 +859,7 @@ static int set_dirty(struct fx *f, uint32_t hwpt, uint32_t flags)
 	struct iommu_hwpt_set_dirty_tracking c = {
 		.size = sizeof(c), .flags = flags, .hwpt_id = hwpt};
 
-	return ioctl_err(f->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &c);
+	return test_fops_ioctl(f->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &c);
 }
 
 static int get_bitmap(struct fx *f, uint32_t hwpt, uint64_t iova, uint64_t len,
@@ -885,7 +873,7 @@ static int get_bitmap(struct fx *f, uint32_t hwpt, uint64_t iova, uint64_t len,
 						.page_size = page_size,
 						.data = (uintptr_t)data};
 
-	return ioctl_err(f->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &c);
+	return test_fops_ioctl(f->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &c);
 }
 
 static int mark_dirty(struct fx *f, uint32_t hwpt, uint64_t iova, uint64_t len,
@@ -898,7 +886,7 @@ static int mark_dirty(struct fx *f, uint32_t hwpt, uint64_t iova, uint64_t len,
 					     .length = len,
 					     .page_size = page_size,
 					     .uptr = (uintptr_t)bits}};
-	int ret = ioctl_err(f->fd, IOMMU_TEST_CMD, &c);
+	int ret = test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c);
 
 	if (nr)
 		*nr = c.dirty.out_nr_dirty;
@@ -912,7 +900,7 @@ static int mark_dirty(struct fx *f, uint32_t hwpt, uint64_t iova, uint64_t len,
 static void test_dirty_alloc(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0;
 	uint32_t stdev2 = 0, hwpt2 = 0, idev2 = 0, dhwpt = 0, nd = 0;
 	struct iommu_hw_info out;
 
@@ -948,7 +936,8 @@ static void test_dirty_alloc(void **state)
 static void test_dirty_set_tracking(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0, dhwpt = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0,
+		 dhwpt = 0;
 	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START;
 	uint8_t bits = 0xff;
 
@@ -992,7 +981,8 @@ static void test_dirty_set_tracking(void **state)
 static void test_dirty_bitmap(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0, dhwpt = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0,
+		 dhwpt = 0;
 	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START, len = 4 * PG;
 	uint8_t bits = 0xa5, *bm = calloc(1, 16), *va;
 	uint64_t nr = 0;
@@ -1063,9 +1053,9 @@ static void test_dirty_bitmap(void **state)
 							.page_size = 2048,
 							.data = (uintptr_t)bm};
 
-		assert_int_equal(ioctl_err(f->fd, IOMMU_HWPT_GET_DIRTY_BITMAP,
-					   &c),
-				 -EOPNOTSUPP);
+		assert_int_equal(
+			test_fops_ioctl(f->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &c),
+			-EOPNOTSUPP);
 	}
 	assert_int_equal(destroy(f, dhwpt), 0);
 	free(bm);
@@ -1077,7 +1067,8 @@ static void test_dirty_bitmap(void **state)
 static void test_dirty_bitmap_chunks(void **state)
 {
 	struct fx *f = *state;
-	uint32_t ioas = ioas_alloc(f), stdev = 0, hwpt = 0, idev = 0, dhwpt = 0;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0,
+		 dhwpt = 0;
 	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START, len = 66ul << 20;
 	const uint64_t nbits = len / 2048;
 	uint8_t *bits = calloc(1, nbits / 8), *bm = calloc(1, nbits / 8), *va;
