@@ -1456,6 +1456,236 @@ static void test_nested(void **state)
 	env_free(e);
 }
 
+/* ---- HTTU: hardware access flag and dirty state updates ---- */
+
+/* A writable-clean stage-1 leaf: DBM set, AP[2] read-only (bits 51, 7). */
+#define S1_WCLEAN (S1_ATTR | (1ULL << 51) | (1ULL << 7))
+
+/* The stream's CD with CD.HA [43] and CD.HD [42] as asked. */
+static void httu_stream(struct env *e, bool ha, bool hd)
+{
+	struct smmu_cd cd = {
+		.valid = true,
+		.t0sz = 16,
+		.ttb0 = e->root,
+		.asid = 7,
+		.mair = LPAE_MAIR_DEFAULT,
+		.ha = ha,
+		.hd = hd,
+	};
+
+	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 0, &cd), 0);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_CFGI_CD, .sid = 1});
+}
+
+/* The level-3 descriptor of va (test tables, 48-bit VA). */
+static uint64_t s1_leaf(struct env *e, uint64_t va)
+{
+	phys_addr_t table = e->root;
+	int l;
+
+	for (l = 0; l < 3; l++)
+		table = *(uint64_t *)phys_to_virt(
+				e->pm, table + lpae_pte_index(va, l) * 8) &
+			LPAE_PTE_ADDR_MASK;
+	return *(uint64_t *)phys_to_virt(e->pm,
+					 table + lpae_pte_index(va, 3) * 8);
+}
+
+/* IDR0.HTTU [7:6] = 2 (access + dirty), 0 with no_httu; CD.HD [42], CD.HA
+ * [43] encode and decode. */
+static void test_httu_idr0_and_cd_bits(void **state)
+{
+	struct smmu_config cfg = {.no_httu = true};
+	struct smmu_cd cd = {.valid = true, .ha = true, .hd = true}, back;
+	struct env *e = env_new(NULL, 0), *off = env_new(&cfg, 0);
+	uint64_t dw[8];
+
+	(void)state;
+	assert_int_equal((smmu_read_idr0(e->smmu) >> 6) & 3, 2);
+	assert_int_equal((smmu_read_idr0(off->smmu) >> 6) & 3, 0);
+	/* S1P [1], S2P [0], TTF [3:2] = AArch64 */
+	assert_int_equal(smmu_read_idr0(e->smmu) & 0xf, 0x3 | 2 << 2);
+	smmu_cd_encode(&cd, dw);
+	assert_int_equal(dw[0], 1ULL << 31 | 1ULL << 42 | 1ULL << 43);
+	smmu_cd_decode(dw, &back);
+	assert_true(back.ha && back.hd);
+	env_free(e);
+	env_free(off);
+}
+
+/* The issue's HTTU: with CD.HD, a DMA write through a writable-clean leaf
+ * dirties exactly the written pages' descriptors (AP[2] cleared in the
+ * table in memory); a read dirties nothing. */
+static void test_httu_write_dirties_descriptor(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 2);
+	uint32_t v = 0x5a5a;
+	unsigned int i;
+
+	(void)state;
+	httu_stream(e, true, true);
+	for (i = 0; i < 4; i++)
+		s1_map(e, 0x20000 + i * SZ_4K, pa + i * SZ_4K, 3, S1_WCLEAN);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x21010, &v, 4), 0);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x23ff0, &v, 4), 0);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x20000, &v, 4), 0);
+	assert_int_equal(*(uint32_t *)phys_to_virt(e->pm, pa + 0x1010), 0x5a5a);
+	for (i = 0; i < 4; i++) {
+		uint64_t pte = s1_leaf(e, 0x20000 + i * SZ_4K);
+		bool written = i == 1 || i == 3;
+
+		uint64_t want = S1_WCLEAN | (pa + i * SZ_4K) |
+				LPAE_PTE_TYPE_PAGE;
+
+		if (written)
+			want &= ~(1ULL << 7);
+		assert_int_equal(pte, want);
+	}
+	assert_int_equal(counters(e).httu_dirty_set, 2);
+	assert_int_equal(counters(e).evt_permission, 0);
+	/* a second write through the dirty (now cached writable) entry:
+	 * nothing more to update */
+	assert_int_equal(endpoint_dma_write(e->dev, 0x21000, &v, 4), 0);
+	assert_int_equal(counters(e).httu_dirty_set, 2);
+	env_free(e);
+}
+
+/* The issue's IOTLB rule: an entry cached while the leaf was clean (by a
+ * read) never lets a write through as is: the write walks again and
+ * dirties the descriptor; the entry is cached writable after it. */
+static void test_httu_write_through_cached_clean_entry(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 0);
+	struct smmu_xlate x;
+	uint32_t v = 3;
+
+	(void)state;
+	httu_stream(e, true, true);
+	s1_map(e, 0x30000, pa, 3, S1_WCLEAN);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x30000, &v, 4), 0);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x30000), SZ_4K);
+	assert_int_equal(smmu_translate(e->dev, 0x30000, false, &x, NULL), 0);
+	assert_true(x.hit);
+	assert_int_equal(x.perm, SMMU_PERM_READ); /* cached clean */
+	assert_true(s1_leaf(e, 0x30000) & (1ULL << 7));
+	assert_int_equal(endpoint_dma_write(e->dev, 0x30000, &v, 4), 0);
+	assert_false(s1_leaf(e, 0x30000) & (1ULL << 7));
+	assert_int_equal(counters(e).httu_dirty_set, 1);
+	assert_int_equal(smmu_translate(e->dev, 0x30000, true, &x, NULL), 0);
+	assert_true(x.hit);
+	assert_int_equal(x.perm, SMMU_PERM_READ | SMMU_PERM_WRITE);
+	/* software cleans it again (sets AP[2]) and invalidates: the next
+	 * write dirties again */
+	s1_map(e, 0x30000, pa, 3, S1_WCLEAN);
+	cmd_sync(e, (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_VA,
+				      .asid = 7,
+				      .addr = 0x30000});
+	assert_int_equal(endpoint_dma_write(e->dev, 0x30000, &v, 4), 0);
+	assert_false(s1_leaf(e, 0x30000) & (1ULL << 7));
+	assert_int_equal(counters(e).httu_dirty_set, 2);
+	env_free(e);
+}
+
+/* Without HTTU (IDR0.HTTU 0: CD.HD ignored), or with CD.HD clear, nothing
+ * is updated: the write faults as a permission fault and the descriptor
+ * stays clean. */
+static void test_httu_off_write_faults(void **state)
+{
+	struct smmu_config cfg = {.no_httu = true};
+	struct env *off = env_new(&cfg, 0), *nohd = env_new(NULL, 0);
+	struct env *envs[2] = {off, nohd};
+	uint32_t v = 1;
+	unsigned int i;
+
+	(void)state;
+	httu_stream(off, true, true);
+	httu_stream(nohd, true, false);
+	for (i = 0; i < 2; i++) {
+		struct env *e = envs[i];
+		phys_addr_t pa = frame(e, 0);
+
+		s1_map(e, 0x40000, pa, 3, S1_WCLEAN);
+		assert_int_equal(endpoint_dma_write(e->dev, 0x40000, &v, 4),
+				 -EFAULT);
+		expect_event(e, SMMU_EVT_F_PERMISSION, SMMU_EVT_FL_WRITE);
+		assert_int_equal(s1_leaf(e, 0x40000),
+				 S1_WCLEAN | pa | LPAE_PTE_TYPE_PAGE);
+		assert_int_equal(counters(e).httu_dirty_set, 0);
+		assert_int_equal(endpoint_dma_read(e->dev, 0x40000, &v, 4), 0);
+	}
+	env_free(off);
+	env_free(nohd);
+}
+
+/* CD.HA: an access through a leaf with AF = 0 sets AF instead of the
+ * access flag fault (check_af); without HTTU the fault stays. */
+static void test_httu_access_flag(void **state)
+{
+	struct smmu_config on = {.check_af = true};
+	struct smmu_config off = {.check_af = true, .no_httu = true};
+	struct env *e = env_new(&on, 0), *o = env_new(&off, 0);
+	phys_addr_t pa = frame(e, 0), pa2 = frame(o, 0);
+	uint32_t v;
+
+	(void)state;
+	httu_stream(e, true, false);
+	httu_stream(o, true, false);
+	s1_map(e, 0x50000, pa, 3, S1_ATTR & ~LPAE_PTE_AF);
+	assert_int_equal(endpoint_dma_read(e->dev, 0x50000, &v, 4), 0);
+	assert_true(s1_leaf(e, 0x50000) & LPAE_PTE_AF);
+	assert_int_equal(counters(e).httu_af_set, 1);
+	assert_int_equal(counters(e).evt_access, 0);
+	s1_map(o, 0x50000, pa2, 3, S1_ATTR & ~LPAE_PTE_AF);
+	assert_int_equal(endpoint_dma_read(o->dev, 0x50000, &v, 4), -EFAULT);
+	expect_event(o, SMMU_EVT_F_ACCESS, 0);
+	assert_false(s1_leaf(o, 0x50000) & LPAE_PTE_AF);
+	env_free(e);
+	env_free(o);
+}
+
+/* Nested: the update writes the stage-1 descriptor through its IPA, so
+ * stage 2 must allow the write: read-only at stage 2 is an S2 permission
+ * fault on the table walk (CLASS_TT) and the descriptor stays clean. */
+static void test_httu_nested_needs_s2_write(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t s2rw = frame(e, 0), s2ro = frame(e, 0), pa = frame(e, 0);
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .ttb0 = e->root,
+			     .asid = 7,
+			     .mair = LPAE_MAIR_DEFAULT,
+			     .ha = true,
+			     .hd = true};
+	struct endpoint *d;
+	uint32_t v = 4;
+
+	(void)state;
+	tt_map(e, s2rw, 39, 1, PHYS_DEFAULT_BASE, PHYS_DEFAULT_BASE, 1,
+	       S2_ATTR);
+	tt_map(e, s2ro, 39, 1, PHYS_DEFAULT_BASE, PHYS_DEFAULT_BASE, 1,
+	       S2_ATTR & ~LPAE_PTE_S2AP_WRITE);
+	s1_map(e, 0x61000, pa, 3, S1_WCLEAN);
+	assert_int_equal(smmu_cd_write(e->smmu, e->cd_table, 0, &cd), 0);
+	s2_stream(e, 5, 3, 39, 1, s2ro, SMMU_STE_NESTED);
+	assert_int_equal(endpoint_create(e->smmu, 5, 0, 0, &d), 0);
+	assert_int_equal(endpoint_dma_write(d, 0x61000, &v, 4), -EFAULT);
+	expect_event(e, SMMU_EVT_F_PERMISSION,
+		     SMMU_EVT_FL_WRITE | SMMU_EVT_FL_S2 | SMMU_EVT_FL_NESTED |
+			     SMMU_EVT_FL_CLASS_TT);
+	assert_true(s1_leaf(e, 0x61000) & (1ULL << 7));
+	endpoint_destroy(d);
+	s2_stream(e, 6, 4, 39, 1, s2rw, SMMU_STE_NESTED);
+	assert_int_equal(endpoint_create(e->smmu, 6, 0, 0, &d), 0);
+	assert_int_equal(endpoint_dma_write(d, 0x61000, &v, 4), 0);
+	assert_false(s1_leaf(e, 0x61000) & (1ULL << 7));
+	endpoint_destroy(d);
+	env_free(e);
+}
+
 /* ---- stall and PRI ---- */
 
 static void evtq_handler(void *priv)
@@ -2151,6 +2381,12 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_cfgi_commands),
 	cmocka_unit_test(test_A08_translation_fault),
 	cmocka_unit_test(test_permission_fault),
+	cmocka_unit_test(test_httu_idr0_and_cd_bits),
+	cmocka_unit_test(test_httu_write_dirties_descriptor),
+	cmocka_unit_test(test_httu_write_through_cached_clean_entry),
+	cmocka_unit_test(test_httu_off_write_faults),
+	cmocka_unit_test(test_httu_access_flag),
+	cmocka_unit_test(test_httu_nested_needs_s2_write),
 	cmocka_unit_test(test_addr_size_and_access_faults),
 	cmocka_unit_test(test_bad_ste_cd),
 	cmocka_unit_test(test_pasid_cd),

@@ -46,6 +46,9 @@ struct smmu_config {
 	unsigned int max_retries;	/* stall/PRI retries of one page (8) */
 	unsigned int stall_timeout_ms;	/* 0: wait for the response forever */
 	bool check_af; /* descriptors with AF == 0 raise F_ACCESS */
+	/* IDR0.HTTU = 0: no hardware updates of the access flag and dirty
+	 * state, CD.HA and CD.HD ignored (HTTU: access + dirty) */
+	bool no_httu;
 	bool threaded; /* consumer and interrupt threads */
 };
 
@@ -55,6 +58,14 @@ int smmu_create(struct phys_mem *pm, const struct smmu_config *cfg,
 void smmu_destroy(struct smmu *smmu);
 struct phys_mem *smmu_phys(const struct smmu *smmu);
 void smmu_get_config(const struct smmu *smmu, struct smmu_config *cfg);
+
+/* IDR0 as the model implements it: S1P, S2P, TTF (AArch64), HTTU (access
+ * + dirty, 0 with no_httu), ASID16, VMID16, PRI; the HTTU field below. */
+uint32_t smmu_read_idr0(const struct smmu *smmu);
+#define SMMU_IDR0_HTTU_SHIFT   6
+#define SMMU_IDR0_HTTU_MASK    0x3u
+#define SMMU_HTTU_ACCESS       1 /* access flag updates */
+#define SMMU_HTTU_ACCESS_DIRTY 2 /* access flag and dirty state updates */
 
 /* ---- stream table and context descriptors (memory only) ---------------- */
 
@@ -89,6 +100,11 @@ struct smmu_cd {
 	uint16_t asid;
 	uint64_t mair;
 	bool stall; /* stall stage 1 faults (CD.S) */
+	/* hardware translation table updates (IDR0.HTTU permitting): CD.HA
+	 * sets a leaf's AF on access instead of an access flag fault, CD.HD
+	 * makes a write through a writable-clean leaf (DBM set, AP[2]
+	 * read-only) clear AP[2] (dirty) instead of a permission fault */
+	bool ha, hd;
 };
 
 #define SMMU_STE_SIZE 64
@@ -338,6 +354,9 @@ void smmu_set_irq_ops(struct smmu *smmu, const struct smmu_irq_ops *ops,
 	X(iotlb_misses)       \
 	X(walks)              \
 	X(walk_reads)         \
+	X(httu_af_set)        \
+	X(httu_dirty_set)     \
+	X(httu_races)         \
 	X(iotlb_fills)        \
 	X(iotlb_evictions)    \
 	X(iotlb_invalidated)  \

@@ -47,6 +47,8 @@ static const struct field_map cd_map[] = {
 	FM_VAL(CD, T0SZ, struct smmu_cd, t0sz),
 	FM_VAL(CD, VALID, struct smmu_cd, valid),
 	FM_VAL(CD, S, struct smmu_cd, stall),
+	FM_VAL(CD, HA, struct smmu_cd, ha),
+	FM_VAL(CD, HD, struct smmu_cd, hd),
 	FM_VAL(CD, ASID, struct smmu_cd, asid),
 	FM_ADDR(CD, TTB0, struct smmu_cd, ttb0),
 	FM_VAL(CD, MAIR, struct smmu_cd, mair),
@@ -145,6 +147,8 @@ static void ctx_pack(const struct smmu_ctx *c, uint64_t w[4])
 	w[0] = FIELD_PREP(CFGW, CONFIG, c->config) |
 	       FIELD_PREP(CFGW, S1_STALL, c->s1_stall) |
 	       FIELD_PREP(CFGW, S2_STALL, c->s2_stall) |
+	       FIELD_PREP(CFGW, S1_HA, c->s1_ha) |
+	       FIELD_PREP(CFGW, S1_HD, c->s1_hd) |
 	       FIELD_PREP(CFGW, S1_IAS, c->s1_ias) |
 	       FIELD_PREP(CFGW, S2_IAS, c->s2_ias) |
 	       FIELD_PREP(CFGW, S2_START, c->s2_start) |
@@ -160,6 +164,8 @@ static inline void ctx_unpack(const uint64_t w[4], struct smmu_ctx *c)
 	c->config = FIELD_EX64(w, CFGW, CONFIG);
 	c->s1_stall = FIELD_EX64(w, CFGW, S1_STALL);
 	c->s2_stall = FIELD_EX64(w, CFGW, S2_STALL);
+	c->s1_ha = FIELD_EX64(w, CFGW, S1_HA);
+	c->s1_hd = FIELD_EX64(w, CFGW, S1_HD);
 	c->s1_ias = FIELD_EX64(w, CFGW, S1_IAS);
 	c->s2_ias = FIELD_EX64(w, CFGW, S2_IAS);
 	c->s2_start = FIELD_EX64(w, CFGW, S2_START);
@@ -245,6 +251,9 @@ static int cd_fetch(struct smmu_txn *t, const struct smmu_ste *ste,
 	ctx->s1_ias = ias;
 	ctx->s1_ttb = cd.ttb0;
 	ctx->s1_stall = cd.stall;
+	/* HTTU: CD.HA and CD.HD take effect only where IDR0.HTTU says so */
+	ctx->s1_ha = cd.ha && !smmu->cfg.no_httu;
+	ctx->s1_hd = cd.hd && !smmu->cfg.no_httu;
 	ctx->asid = cd.asid;
 	ctx->mair = cd.mair;
 	return 0;
@@ -752,6 +761,21 @@ struct phys_mem *smmu_phys(const struct smmu *smmu)
 void smmu_get_config(const struct smmu *smmu, struct smmu_config *cfg)
 {
 	*cfg = smmu->cfg;
+}
+
+uint32_t smmu_read_idr0(const struct smmu *smmu)
+{
+	uint64_t v = 0;
+
+	v = FIELD_DP(v, IDR0, S1P, 1);
+	v = FIELD_DP(v, IDR0, S2P, 1);
+	v = FIELD_DP(v, IDR0, TTF, IDR0_TTF_AARCH64);
+	v = FIELD_DP(v, IDR0, HTTU,
+		     smmu->cfg.no_httu ? 0 : IDR0_HTTU_ACCESS_DIRTY);
+	v = FIELD_DP(v, IDR0, ASID16, 1);
+	v = FIELD_DP(v, IDR0, VMID16, 1);
+	v = FIELD_DP(v, IDR0, PRI, 1);
+	return (uint32_t)v;
 }
 
 void smmu_set_irq_ops(struct smmu *smmu, const struct smmu_irq_ops *ops,

@@ -101,6 +101,7 @@ static inline void hot_inc(_Atomic uint64_t *c, uint64_t n)
 struct smmu_ctx {
 	unsigned int config; /* enum smmu_ste_config */
 	bool s1_stall, s2_stall;
+	bool s1_ha, s1_hd; /* CD.HA, CD.HD in effect (IDR0.HTTU) */
 	unsigned int s1_ias, s2_ias;
 	int s2_start;
 	uint16_t asid, vmid;

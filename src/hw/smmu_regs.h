@@ -176,12 +176,16 @@ REG(PRIQ_CONS, 0x100cc);
 FIELD(IDR0, S2P, 0, 0, 1);
 FIELD(IDR0, S1P, 0, 1, 1);
 FIELD(IDR0, TTF, 0, 2, 2);
+FIELD(IDR0, HTTU, 0, 6, 2); /* hardware updates of the tables' AF, dirty */
 FIELD(IDR0, ASID16, 0, 12, 1);
 FIELD(IDR0, PRI, 0, 16, 1);
 FIELD(IDR0, VMID16, 0, 18, 1);
 FIELD(IDR0, STALL_MODEL, 0, 24, 2);
 FIELD(IDR0, TERM_MODEL, 0, 26, 1);
 FIELD(IDR0, ST_LEVEL, 0, 27, 2);
+#define IDR0_TTF_AARCH64       2
+#define IDR0_HTTU_ACCESS       1 /* AF updates */
+#define IDR0_HTTU_ACCESS_DIRTY 2 /* AF and dirty state updates */
 
 FIELD(IDR1, SIDSIZE, 0, 0, 6);
 FIELD(IDR1, SSIDSIZE, 0, 6, 5);
@@ -264,6 +268,8 @@ FIELD(CD, EPD1, 0, 30, 1);
 FIELD(CD, VALID, 0, 31, 1);
 FIELD(CD, IPS, 0, 32, 3);
 FIELD(CD, AA64, 0, 41, 1);
+FIELD(CD, HD, 0, 42, 1); /* hardware dirty state update (with IDR0.HTTU) */
+FIELD(CD, HA, 0, 43, 1); /* hardware access flag update */
 FIELD(CD, S, 0, 44, 1);
 FIELD(CD, R, 0, 45, 1);
 FIELD(CD, A, 0, 46, 1);
@@ -362,6 +368,8 @@ FIELD(S2_MEMATTR, OUTER, 0, 2, 2);
 FIELD(CFGW, CONFIG, 0, 0, 3);
 FIELD(CFGW, S1_STALL, 0, 3, 1);
 FIELD(CFGW, S2_STALL, 0, 4, 1);
+FIELD(CFGW, S1_HA, 0, 5, 1);
+FIELD(CFGW, S1_HD, 0, 6, 1);
 FIELD(CFGW, S1_IAS, 0, 8, 8);
 FIELD(CFGW, S2_IAS, 0, 16, 8);
 FIELD(CFGW, S2_START, 0, 24, 2);
@@ -391,15 +399,20 @@ FIELD(TLBPA, PERM, 0, 0, 2);
 FIELD(TLBPA, MEMTYPE, 0, 2, 2);
 
 /* The public sizes and bits of hw.h are these. */
-#define SMMU_REGS_CHECK_PUBLIC()                                              \
-	_Static_assert(SMMU_STE_SIZE == STE_DWORDS * 8 &&                     \
-			       SMMU_CD_SIZE == CD_DWORDS * 8 &&               \
-			       SMMU_GERROR_CMDQ_ERR ==                        \
-				       FIELD_MASK(GERROR, CMDQ_ERR) &&        \
-			       (SMMU_TLBI_TG_4K ^ 1) == CMD_TLBI_TG_4K &&     \
-			       (SMMU_TLBI_TG_NONE ^ 1) == CMD_TLBI_TG_NONE && \
-			       (SMMU_TLBI_TG_16K ^ 1) == CMD_TLBI_TG_16K &&   \
-			       (SMMU_TLBI_TG_64K ^ 1) == CMD_TLBI_TG_64K,     \
-		       "hw.h agrees with the field tables")
+#define SMMU_REGS_CHECK_PUBLIC()                                            \
+	_Static_assert(                                                     \
+		SMMU_STE_SIZE == STE_DWORDS * 8 &&                          \
+			SMMU_CD_SIZE == CD_DWORDS * 8 &&                    \
+			SMMU_GERROR_CMDQ_ERR ==                             \
+				FIELD_MASK(GERROR, CMDQ_ERR) &&             \
+			SMMU_IDR0_HTTU_SHIFT == IDR0_HTTU_SHIFT &&          \
+			SMMU_IDR0_HTTU_MASK == FIELD_VMASK(IDR0, HTTU) &&   \
+			SMMU_HTTU_ACCESS == IDR0_HTTU_ACCESS &&             \
+			SMMU_HTTU_ACCESS_DIRTY == IDR0_HTTU_ACCESS_DIRTY && \
+			(SMMU_TLBI_TG_4K ^ 1) == CMD_TLBI_TG_4K &&          \
+			(SMMU_TLBI_TG_NONE ^ 1) == CMD_TLBI_TG_NONE &&      \
+			(SMMU_TLBI_TG_16K ^ 1) == CMD_TLBI_TG_16K &&        \
+			(SMMU_TLBI_TG_64K ^ 1) == CMD_TLBI_TG_64K,          \
+		"hw.h agrees with the field tables")
 
 #endif /* UIOMMU_HW_SMMU_REGS_H */

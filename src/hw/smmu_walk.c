@@ -20,6 +20,20 @@
  * combined permissions by the caller.  Stage-2 faults carry the IPA in
  * fetch_addr and the S2 flag; during a nested stage-1 walk also CLASS_TT.
  *
+ * Hardware table updates (HTTU; IDR0.HTTU = access + dirty unless the
+ * config's no_httu): with CD.HA a stage-1 leaf with AF = 0 gets AF set
+ * instead of an access flag fault; with CD.HD a write through a
+ * writable-clean leaf (DBM set, AP[2] read-only) clears AP[2] (dirty).
+ * The walker writes the new descriptor with one compare-and-swap on its
+ * word in memory (counted httu_af_set / httu_dirty_set); if software
+ * changed the word meanwhile (httu_races) the walk starts again.  A leaf
+ * is cached with the permissions of the descriptor as it now is: a
+ * writable-clean leaf read through is cached read-only, so a later write
+ * misses the IOTLB's permission check and walks (and dirties) again; an
+ * entry cached while dirty stays writable until software's TLBI.  Nested,
+ * the update is a write of the descriptor's IPA: stage 2 must allow it
+ * (else an S2 permission fault, CLASS_TT).  Stage 2 has no HTTU here.
+ *
  * Invariant: a translation is cached only with the phys epoch sampled before
  * its walk began, so a later DMA through it detects frames reallocated
  * since (phys_access_checked).
@@ -34,6 +48,7 @@ struct walk_ctx {
 	struct smmu_stream *st;
 	uint64_t seq;	/* iotlb_inval_seq before the walk */
 	uint64_t epoch; /* phys epoch before the walk */
+	bool write;	/* the transaction writes (HTTU's dirty update) */
 };
 
 struct walk_out {
@@ -173,6 +188,46 @@ static int s2_xlate(struct walk_ctx *w, uint64_t ipa, bool write,
 	return 0;
 }
 
+/*
+ * HTTU at a stage-1 leaf (CD.HA / CD.HD in effect): the descriptor the
+ * access needs.  With HA an access sets AF (no access flag fault); with
+ * HD a write through a writable-clean leaf (DBM set, AP[2] read-only)
+ * clears AP[2], making it writable-dirty.  A read never dirties; without
+ * HD (or DBM) a read-only leaf stays read-only and the write faults as a
+ * permission fault in the caller.
+ */
+static lpae_pte_t httu_update(const struct walk_ctx *w, lpae_pte_t pte)
+{
+	if (w->ctx->s1_ha && !(pte & LPAE_PTE_AF))
+		pte |= LPAE_PTE_AF;
+	if (w->ctx->s1_hd && w->write && (pte & LPAE_PTE_DBM) &&
+	    (pte & LPAE_PTE_AP_RDONLY))
+		pte &= ~LPAE_PTE_AP_RDONLY;
+	return pte;
+}
+
+/*
+ * Write the updated leaf back as the hardware does: one atomic
+ * compare-and-swap on the descriptor in memory.  False: software changed
+ * the descriptor since the walk read it (the walk starts again).
+ */
+static bool httu_write(struct walk_ctx *w, phys_addr_t desc, lpae_pte_t old,
+		       lpae_pte_t new)
+{
+	lpae_pte_t *p = __phys_to_virt(w->smmu->pm, desc);
+
+	if (!__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		stream_inc(w->st, SMMU_CNT_httu_races, 1);
+		return false;
+	}
+	if ((new ^ old) & LPAE_PTE_AF)
+		stream_inc(w->st, SMMU_CNT_httu_af_set, 1);
+	if ((new ^ old) & LPAE_PTE_AP_RDONLY)
+		stream_inc(w->st, SMMU_CNT_httu_dirty_set, 1);
+	return true;
+}
+
 static int s1_walk(struct walk_ctx *w, uint64_t va, struct walk_out *o,
 		   struct smmu_fault *f)
 {
@@ -183,7 +238,7 @@ static int s1_walk(struct walk_ctx *w, uint64_t va, struct walk_out *o,
 	uint64_t out_mask = nested ? ~((1ULL << ctx->s2_ias) - 1)
 				   : smmu->oas_mask;
 	unsigned int nr, shift;
-	phys_addr_t table = ctx->s1_ttb;
+	phys_addr_t table;
 	bool stall = ctx->s1_stall;
 	int level;
 
@@ -191,12 +246,15 @@ static int s1_walk(struct walk_ctx *w, uint64_t va, struct walk_out *o,
 	if (va >> ctx->s1_ias)
 		return walk_fault(f, SMMU_EVT_F_TRANSLATION, false, 0, false,
 				  stall);
+restart:
+	table = ctx->s1_ttb;
 	level = lpae_start_level(ctx->s1_ias, false, &nr);
 	shift = lpae_level_shift(level);
 	for (;;) {
 		uint64_t idx = (va >> shift) & (nr - 1);
 		phys_addr_t desc = table + idx * 8;
-		lpae_pte_t pte;
+		bool desc_writable = true;
+		lpae_pte_t pte, upd;
 		phys_addr_t out;
 
 		if (nested) {
@@ -212,6 +270,7 @@ static int s1_walk(struct walk_ctx *w, uint64_t va, struct walk_out *o,
 				return ret;
 			}
 			desc = d.pa;
+			desc_writable = d.perm & SMMU_PERM_WRITE;
 		}
 		if (!read_desc(smmu, w->st, desc, &pte))
 			return walk_fault(f, SMMU_EVT_F_WALK_EABT, false, desc,
@@ -238,9 +297,24 @@ static int s1_walk(struct walk_ctx *w, uint64_t va, struct walk_out *o,
 		if (out & out_mask)
 			return walk_fault(f, SMMU_EVT_F_ADDR_SIZE, false, 0,
 					  false, false);
-		if (smmu->cfg.check_af && !(pte & LPAE_PTE_AF))
+		upd = httu_update(w, pte);
+		if (smmu->cfg.check_af && !(upd & LPAE_PTE_AF))
 			return walk_fault(f, SMMU_EVT_F_ACCESS, false, 0, true,
 					  stall);
+		if (upd != pte) {
+			/* the update is a write of the descriptor: nested,
+			 * its IPA must be writable at stage 2 */
+			if (!desc_writable) {
+				walk_fault(f, SMMU_EVT_F_PERMISSION, true, 0,
+					   true, ctx->s2_stall);
+				f->ev.flags |= SMMU_EVT_FL_CLASS_TT;
+				f->ev.fetch_addr = table + idx * 8;
+				return -EFAULT;
+			}
+			if (!httu_write(w, desc, pte, upd))
+				goto restart;
+			pte = upd;
+		}
 		o->pa = out;
 		o->perm = SMMU_PERM_READ |
 			  ((pte & LPAE_PTE_AP_RDONLY) ? 0 : SMMU_PERM_WRITE);
@@ -341,6 +415,7 @@ int smmu_translate_slow(struct smmu_txn *t, struct smmu_xlate *x,
 	w.seq = atomic_load_explicit(&smmu->iotlb_inval_seq,
 				     memory_order_acquire);
 	w.epoch = phys_epoch(smmu->pm);
+	w.write = t->write;
 
 	switch (type) {
 	case SMMU_TLB_S1:

@@ -56,6 +56,7 @@ typedef uint64_t lpae_pte_t;
 	F(AF,		10,	1)	/* leaf: access flag */		\
 	F(NG,		11,	1)	/* stage-1 leaf: not global */	\
 	F(ADDR,		12,	36)	/* output or next-table address */ \
+	F(DBM,		51,	1)	/* stage-1 leaf: dirty bit modifier */ \
 	F(CONT,		52,	1)	/* leaf: contiguous hint */	\
 	F(PXN,		53,	1)	/* stage-1 leaf */		\
 	F(XN,		54,	1)	/* stage-1 UXN/XN, stage-2 XN[1] */
@@ -128,6 +129,7 @@ enum lpae_pte_field { LPAE_PTE_FIELDS(LPAE_PTE_FIELD_ENUM) };
 #define LPAE_PTE_AP_UNPRIV     LPAE_PTE_MASK(AP_UNPRIV)
 #define LPAE_PTE_AP_RDONLY     LPAE_PTE_MASK(AP_RDONLY)
 #define LPAE_PTE_NG	       LPAE_PTE_MASK(NG)
+#define LPAE_PTE_DBM	       LPAE_PTE_MASK(DBM)
 
 /*
  * Stage 1 MAIR indices and their attribute bytes: MAIR holds one byte per
