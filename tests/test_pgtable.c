@@ -1392,11 +1392,319 @@ static void test_golden_descriptors(void **state)
 	phys_destroy(pm);
 }
 
+/* ---- dirty state: LPAE_QUIRK_ARM_HD, lpae_read_and_clear_dirty ---------- */
+
+#define DIRTY_IOVA 0x40000000UL /* 1 GiB aligned */
+#define AP_RDONLY  (1ULL << 7)
+#define DBM	   (1ULL << 51)
+
+struct dirty_rec {
+	unsigned int n;
+	unsigned long iova[16];
+	size_t size[16];
+};
+
+static void dirty_record(void *arg, unsigned long iova, size_t size)
+{
+	struct dirty_rec *r = arg;
+
+	assert_true(r->n < 16);
+	r->iova[r->n] = iova;
+	r->size[r->n++] = size;
+}
+
+/* The leaf descriptor of iova (the SMMU's view: a walk of the frames). */
+static uint64_t *leaf_ptr(struct phys_mem *pm, const struct lpae_cfg *cfg,
+			  unsigned long iova)
+{
+	phys_addr_t table = cfg->ttbr;
+	int lvl;
+
+	for (lvl = cfg->start_level;; lvl++) {
+		uint64_t *p =
+			phys_to_virt(pm, table + lpae_pte_index(iova, lvl) * 8);
+
+		if (lpae_pte_is_leaf(*p, lvl))
+			return p;
+		assert_true(lpae_pte_is_table(*p, lvl));
+		table = *p & LPAE_PTE_ADDR_MASK;
+	}
+}
+
+/* The SMMU's HTTU write: a writable-clean leaf becomes dirty. */
+static void hw_write(struct phys_mem *pm, const struct lpae_cfg *cfg,
+		     unsigned long iova)
+{
+	uint64_t *p = leaf_ptr(pm, cfg, iova);
+
+	assert_true(*p & DBM);
+	__atomic_fetch_and(p, ~AP_RDONLY, __ATOMIC_ACQ_REL);
+}
+
+/*
+ * The matrix: leaves of one size mapped from DIRTY_IOVA, all cleaned,
+ * then the device's writes (offsets), then one read of [off, off + len)
+ * with flags: the leaves it must report, in order (a block for all of its
+ * pages), and whether a second read of the range reports them again
+ * (NO_CLEAR keeps them dirty) or nothing.
+ */
+static const struct dirty_case {
+	const char *name;
+	size_t pgsize;
+	unsigned int count;
+	unsigned long writes[4];
+	unsigned int nwrites;
+	unsigned long off, len;
+	unsigned long flags;
+	unsigned int nwant;
+	unsigned long want[4]; /* offsets of reported leaves */
+} dirty_cases[] = {
+	{"pages: exactly the written ones",
+	 SZ_4K,
+	 8,
+	 {SZ_4K, 5 * SZ_4K},
+	 2,
+	 0,
+	 8 * SZ_4K,
+	 0,
+	 2,
+	 {SZ_4K, 5 * SZ_4K}},
+	{"pages: none written", SZ_4K, 8, {0}, 0, 0, 8 * SZ_4K, 0, 0, {0}},
+	{"pages: a sub-range",
+	 SZ_4K,
+	 8,
+	 {SZ_4K, 5 * SZ_4K},
+	 2,
+	 4 * SZ_4K,
+	 4 * SZ_4K,
+	 0,
+	 1,
+	 {5 * SZ_4K}},
+	{"pages: NO_CLEAR keeps",
+	 SZ_4K,
+	 8,
+	 {0, 7 * SZ_4K},
+	 2,
+	 0,
+	 8 * SZ_4K,
+	 LPAE_DIRTY_NO_CLEAR,
+	 2,
+	 {0, 7 * SZ_4K}},
+	{"pages: two writes to one page",
+	 SZ_4K,
+	 4,
+	 {2 * SZ_4K, 2 * SZ_4K},
+	 2,
+	 0,
+	 4 * SZ_4K,
+	 0,
+	 1,
+	 {2 * SZ_4K}},
+	{"pages: across a table boundary",
+	 SZ_4K,
+	 1024,
+	 {511 * SZ_4K, 512 * SZ_4K},
+	 2,
+	 0,
+	 1024 * SZ_4K,
+	 0,
+	 2,
+	 {511 * SZ_4K, 512 * SZ_4K}},
+	{"2M blocks: one write dirties the block",
+	 SZ_2M,
+	 4,
+	 {SZ_2M + 0x3000},
+	 1,
+	 0,
+	 4 * SZ_2M,
+	 0,
+	 1,
+	 {SZ_2M}},
+	{"2M blocks: a read of part reports the whole block",
+	 SZ_2M,
+	 2,
+	 {SZ_2M},
+	 1,
+	 SZ_2M + SZ_4K,
+	 SZ_4K,
+	 0,
+	 1,
+	 {SZ_2M}},
+	{"2M blocks: NO_CLEAR keeps",
+	 SZ_2M,
+	 2,
+	 {0},
+	 1,
+	 0,
+	 2 * SZ_2M,
+	 LPAE_DIRTY_NO_CLEAR,
+	 1,
+	 {0}},
+	{"1G block", SZ_1G, 1, {0x12345000}, 1, 0, SZ_1G, 0, 1, {0}},
+};
+
+static void dirty_case_run(const struct dirty_case *c, unsigned int quirks)
+{
+	struct phys_mem *pm = test_phys_create();
+	uint64_t base = frames_used(pm);
+	struct flush_rec rec = {0};
+	struct dirty_rec got = {0};
+	struct lpae_pgtable *pgt;
+	struct lpae_cfg cfg;
+	size_t mapped;
+	unsigned int i;
+
+	mk_quirks = quirks | LPAE_QUIRK_ARM_HD;
+	pgt = mk(pm, 1, 48, LPAE_PGSIZE_ALL, -1, &rec, &cfg);
+	assert_int_equal(lpae_map_pages(pgt, DIRTY_IOVA, PA_BASE, c->pgsize,
+					c->count, IOMMU_READ | IOMMU_WRITE,
+					&mapped),
+			 0);
+	/* mapped writable-dirty, as the kernel maps with HD */
+	for (i = 0; i < c->count; i++) {
+		uint64_t pte = *leaf_ptr(pm, &cfg, DIRTY_IOVA + i * c->pgsize);
+
+		assert_int_equal(pte & (DBM | AP_RDONLY), DBM);
+	}
+	/* a clearing read without a record: everything clean */
+	assert_int_equal(lpae_read_and_clear_dirty(pgt, DIRTY_IOVA,
+						   c->count * c->pgsize, 0,
+						   NULL, NULL),
+			 0);
+	for (i = 0; i < c->count; i++)
+		assert_true(*leaf_ptr(pm, &cfg, DIRTY_IOVA + i * c->pgsize) &
+			    AP_RDONLY);
+	for (i = 0; i < c->nwrites; i++)
+		hw_write(pm, &cfg, DIRTY_IOVA + c->writes[i]);
+	assert_int_equal(lpae_read_and_clear_dirty(pgt, DIRTY_IOVA + c->off,
+						   c->len, c->flags,
+						   dirty_record, &got),
+			 0);
+	assert_int_equal(got.n, c->nwant);
+	for (i = 0; i < c->nwant; i++) {
+		assert_int_equal(got.iova[i], DIRTY_IOVA + c->want[i]);
+		assert_int_equal(got.size[i], c->pgsize);
+	}
+	/* again: NO_CLEAR left them dirty, a clearing read did not */
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(lpae_read_and_clear_dirty(pgt, DIRTY_IOVA + c->off,
+						   c->len, 0, dirty_record,
+						   &got),
+			 0);
+	assert_int_equal(got.n, c->flags & LPAE_DIRTY_NO_CLEAR ? c->nwant : 0);
+	/* the translation is untouched by all this */
+	assert_int_equal(
+		lpae_iova_to_phys(pgt, DIRTY_IOVA + c->count * c->pgsize - 1),
+		PA_BASE + c->count * c->pgsize - 1);
+	assert_int_equal(lpae_unmap_pages(pgt, DIRTY_IOVA, c->pgsize, c->count,
+					  NULL),
+			 c->count * c->pgsize);
+	check_empty(pm, pgt, base);
+	lpae_free(pgt);
+	mk_quirks = 0;
+	phys_destroy(pm);
+}
+
+/* The issue's read_and_clear over pages and blocks, NO_CLEAR keeps; in
+ * both table policies. */
+static void test_dirty_matrix(void **state)
+{
+	static const unsigned int policies[] = {0, LPAE_QUIRK_KEEP_TABLES};
+
+	(void)state;
+	for (unsigned int p = 0; p < ARRAY_SIZE_T(policies); p++)
+		for (unsigned int i = 0; i < ARRAY_SIZE_T(dirty_cases); i++) {
+			print_message("  %s%s\n", dirty_cases[i].name,
+				      policies[p] ? " (keep)" : "");
+			dirty_case_run(&dirty_cases[i], policies[p]);
+		}
+}
+
+/* HD's rules: stage 1 only; read-only leaves get no DBM and are never
+ * dirty; the kernel's -EINVALs (size 0, beyond ias, stage 2, a hole);
+ * without HD nothing is writable-dirty; DBM reads back as writable. */
+static void test_dirty_rules(void **state)
+{
+	struct phys_mem *pm = test_phys_create();
+	struct flush_rec rec = {0};
+	struct dirty_rec got = {0};
+	struct lpae_pgtable *pgt, *s2, *plain;
+	struct lpae_cfg cfg, cfg2, cfgp;
+	size_t mapped;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.stage = 2;
+	cfg.ias = 40;
+	cfg.oas = 48;
+	cfg.quirks = LPAE_QUIRK_ARM_HD;
+	assert_int_equal(lpae_alloc(pm, &cfg, &pgt), -EINVAL);
+
+	mk_quirks = LPAE_QUIRK_ARM_HD;
+	pgt = mk(pm, 1, 48, SZ_4K, 0, &rec, &cfg);
+	mk_quirks = 0;
+	s2 = mk(pm, 2, 40, SZ_4K, 0, &rec, &cfg2);
+	plain = mk(pm, 1, 48, SZ_4K, 0, &rec, &cfgp);
+	assert_int_equal(lpae_map_pages(pgt, DIRTY_IOVA, PA_BASE, SZ_4K, 1,
+					IOMMU_READ, &mapped),
+			 0);
+	assert_int_equal(lpae_map_pages(pgt, DIRTY_IOVA + SZ_4K, PA_BASE, SZ_4K,
+					1, IOMMU_READ | IOMMU_WRITE, &mapped),
+			 0);
+	assert_int_equal(*leaf_ptr(pm, &cfg, DIRTY_IOVA) & (DBM | AP_RDONLY),
+			 AP_RDONLY);
+	assert_int_equal(lpae_pte_prot(*leaf_ptr(pm, &cfg, DIRTY_IOVA), 1),
+			 IOMMU_READ);
+	assert_int_equal(lpae_read_and_clear_dirty(pgt, DIRTY_IOVA, 2 * SZ_4K,
+						   0, dirty_record, &got),
+			 0);
+	assert_int_equal(got.n, 1); /* the writable one, mapped dirty */
+	assert_int_equal(got.iova[0], DIRTY_IOVA + SZ_4K);
+	/* writable-clean is still writable */
+	assert_int_equal(lpae_pte_prot(*leaf_ptr(pm, &cfg, DIRTY_IOVA + SZ_4K),
+				       1) &
+				 IOMMU_WRITE,
+			 IOMMU_WRITE);
+	assert_int_equal(lpae_read_and_clear_dirty(pgt, DIRTY_IOVA, 0, 0, NULL,
+						   NULL),
+			 -EINVAL);
+	assert_int_equal(lpae_read_and_clear_dirty(pgt, 1UL << 48, SZ_4K, 0,
+						   NULL, NULL),
+			 -EINVAL);
+	assert_int_equal(lpae_read_and_clear_dirty(pgt, DIRTY_IOVA, 3 * SZ_4K,
+						   0, NULL, NULL),
+			 -EINVAL); /* the third page is a hole */
+	assert_int_equal(lpae_map_pages(s2, 0, PA_BASE, SZ_4K, 1,
+					IOMMU_READ | IOMMU_WRITE, &mapped),
+			 0);
+	assert_int_equal(lpae_read_and_clear_dirty(s2, 0, SZ_4K, 0, NULL, NULL),
+			 -EINVAL);
+	/* no HD: no DBM, and nothing reads as dirty */
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(lpae_map_pages(plain, DIRTY_IOVA, PA_BASE, SZ_4K, 1,
+					IOMMU_READ | IOMMU_WRITE, &mapped),
+			 0);
+	assert_false(*leaf_ptr(pm, &cfgp, DIRTY_IOVA) & DBM);
+	assert_int_equal(lpae_read_and_clear_dirty(plain, DIRTY_IOVA, SZ_4K, 0,
+						   dirty_record, &got),
+			 0);
+	assert_int_equal(got.n, 0);
+	lpae_unmap_pages(pgt, DIRTY_IOVA, SZ_4K, 2, NULL);
+	lpae_unmap_pages(s2, 0, SZ_4K, 1, NULL);
+	lpae_unmap_pages(plain, DIRTY_IOVA, SZ_4K, 1, NULL);
+	lpae_free(pgt);
+	lpae_free(s2);
+	lpae_free(plain);
+	phys_destroy(pm);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_alloc_config),
 	cmocka_unit_test(test_matrix),
 	cmocka_unit_test(test_attr_bits),
 	cmocka_unit_test(test_golden_descriptors),
+	cmocka_unit_test(test_dirty_matrix),
+	cmocka_unit_test(test_dirty_rules),
 	cmocka_unit_test(test_flush_ops_and_gather),
 	cmocka_unit_test(test_gather_helpers),
 	cmocka_unit_test(test_table_cache),

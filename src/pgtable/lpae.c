@@ -109,6 +109,7 @@ struct lpae_pgtable {
 	int start_level;
 	size_t granule;
 	bool keep; /* LPAE_QUIRK_KEEP_TABLES: no counts, tables stay */
+	bool hd;   /* LPAE_QUIRK_ARM_HD: writable leaves get DBM */
 
 	struct mutex cache_lock;
 	unsigned int cache_max, cache_nr;
@@ -650,6 +651,9 @@ int lpae_map_pages(struct lpae_pgtable *pgt, unsigned long iova,
 	ret = lpae_prot_to_attrs(pgt->cfg.stage, prot, &attrs);
 	if (ret)
 		return ret;
+	/* HD: a writable leaf is writable-dirty (DBM, AP[2] clear) */
+	if (pgt->hd && !(attrs & LPAE_PTE_AP_RDONLY))
+		attrs |= LPAE_PTE_DBM;
 
 	stat_add(pgt, map_calls, 1);
 	target = pgsize_level(pgsize);
@@ -761,6 +765,77 @@ phys_addr_t lpae_iova_to_phys(struct lpae_pgtable *pgt, unsigned long iova)
 	       (iova & (size - 1));
 }
 
+/* ---- dirty state (LPAE_QUIRK_ARM_HD) ------------------------------------------ */
+
+struct dirty_walk {
+	unsigned long addr, end; /* the next address, the end of the range */
+	unsigned long flags;
+	lpae_dirty_record_t record;
+	void *arg;
+};
+
+static bool pte_writable_dirty(lpae_pte_t pte)
+{
+	return (pte & (LPAE_PTE_DBM | LPAE_PTE_AP_RDONLY)) == LPAE_PTE_DBM;
+}
+
+/* The entries of the level-lvl table tbl from d->addr on, to d->end. */
+static int dirty_walk_table(struct lpae_pgtable *pgt, struct dirty_walk *d,
+			    lpae_pte_t *tbl, int lvl)
+{
+	unsigned int idx = level_index(pgt, d->addr, lvl);
+	size_t size = level_size(lvl);
+
+	for (; idx < level_ptes(pgt, lvl) && d->addr < d->end; idx++) {
+		lpae_pte_t *ptep = &tbl[idx];
+		lpae_pte_t pte = pte_load(ptep);
+		unsigned long start = d->addr & ~(unsigned long)(size - 1);
+		int ret;
+
+		if (lpae_pte_is_leaf(pte, lvl)) {
+			if (pte_writable_dirty(pte)) {
+				if (d->record)
+					d->record(d->arg, start, size);
+				if (!(d->flags & LPAE_DIRTY_NO_CLEAR))
+					__atomic_fetch_or(ptep,
+							  LPAE_PTE_AP_RDONLY,
+							  __ATOMIC_ACQ_REL);
+			}
+			d->addr = start + size;
+			continue;
+		}
+		if (!lpae_pte_is_table(pte, lvl))
+			return -EINVAL; /* a hole */
+		ret = dirty_walk_table(
+			pgt, d, pte_va(pgt, pte & LPAE_PTE_ADDR_MASK), lvl + 1);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int lpae_read_and_clear_dirty(struct lpae_pgtable *pgt, unsigned long iova,
+			      size_t size, unsigned long flags,
+			      lpae_dirty_record_t record, void *arg)
+{
+	struct dirty_walk d = {
+		.addr = iova,
+		.end = iova + size,
+		.flags = flags,
+		.record = record,
+		.arg = arg,
+	};
+
+	if (!size)
+		return -EINVAL;
+	if ((iova + size - 1) >> pgt->cfg.ias || iova + size - 1 < iova)
+		return -EINVAL;
+	if (pgt->cfg.stage != 1)
+		return -EINVAL;
+	return dirty_walk_table(pgt, &d, pte_va(pgt, pgt->pgd),
+				pgt->start_level);
+}
+
 /* ---- setup ----------------------------------------------------------------------- */
 
 /* The table with its per-CPU counters, cache-line aligned; injectable. */
@@ -792,6 +867,8 @@ int lpae_alloc(struct phys_mem *pm, struct lpae_cfg *cfg,
 	bitmap = (bitmap ? bitmap : LPAE_PGSIZE_ALL) & LPAE_PGSIZE_ALL;
 	if (!(bitmap & LPAE_PGSIZE_4K) || (cfg->quirks & ~LPAE_QUIRKS_ALL))
 		return -EINVAL;
+	if ((cfg->quirks & LPAE_QUIRK_ARM_HD) && cfg->stage != 1)
+		return -EINVAL;
 
 	pgt = pgtable_zalloc();
 	if (!pgt)
@@ -799,6 +876,7 @@ int lpae_alloc(struct phys_mem *pm, struct lpae_cfg *cfg,
 	pgt->pm = pm;
 	pgt->granule = LPAE_PGSIZE_4K;
 	pgt->keep = cfg->quirks & LPAE_QUIRK_KEEP_TABLES;
+	pgt->hd = cfg->quirks & LPAE_QUIRK_ARM_HD;
 	pgt->start_level =
 		lpae_start_level(cfg->ias, cfg->stage == 2, &pgd_ptes);
 	pgt->pgd_ptes = pgd_ptes;

@@ -87,7 +87,8 @@ int lpae_pte_prot(uint64_t pte, int stage)
 		uint64_t idx = LPAE_PTE_GET(ATTRINDX, pte);
 
 		prot |= IOMMU_READ;
-		if (!(pte & LPAE_PTE_AP_RDONLY))
+		/* DBM: writable, clean or dirty (LPAE_QUIRK_ARM_HD) */
+		if (!(pte & LPAE_PTE_AP_RDONLY) || (pte & LPAE_PTE_DBM))
 			prot |= IOMMU_WRITE;
 		if (!(pte & LPAE_PTE_AP_UNPRIV))
 			prot |= IOMMU_PRIV;

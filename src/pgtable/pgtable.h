@@ -157,7 +157,16 @@ struct lpae_flush_ops {
  * docs/pgtable.md).
  */
 #define LPAE_QUIRK_KEEP_TABLES (1u << 0)
-#define LPAE_QUIRKS_ALL	       LPAE_QUIRK_KEEP_TABLES
+/*
+ * LPAE_QUIRK_ARM_HD (stage 1 only, else -EINVAL; the kernel's
+ * IO_PGTABLE_QUIRK_ARM_HD): the SMMU updates dirty state (CD.HD).  Every
+ * writable leaf gets DBM: it is mapped writable-dirty (DBM, AP[2] clear),
+ * as the kernel maps it; lpae_read_and_clear_dirty() reports the dirty
+ * leaves and makes them writable-clean (DBM, AP[2] read-only), and the
+ * SMMU's next write through one clears AP[2] again.
+ */
+#define LPAE_QUIRK_ARM_HD (1u << 1)
+#define LPAE_QUIRKS_ALL	  (LPAE_QUIRK_KEEP_TABLES | LPAE_QUIRK_ARM_HD)
 
 /*
  * In: stage, ias, oas, pgsize_bitmap (0 for all three sizes), coherent_walk,
@@ -247,6 +256,24 @@ phys_addr_t lpae_iova_to_phys(struct lpae_pgtable *pgt, unsigned long iova);
 /* The raw leaf descriptor translating iova and its level; -ENOENT. */
 int lpae_lookup(struct lpae_pgtable *pgt, unsigned long iova, uint64_t *pte,
 		int *level);
+
+/*
+ * Dirty state of a stage-1 table (the kernel's read_and_clear_dirty of
+ * io-pgtable-arm): every leaf of [iova, iova + size) that is writable-dirty
+ * (DBM set, AP[2] clear) is reported to record(arg, leaf iova, leaf size) (a
+ * block for all of its pages, its whole range even where [iova, iova +
+ * size) covers part of it) and, unless flags has LPAE_DIRTY_NO_CLEAR, made
+ * writable-clean again by an atomic set of AP[2] (the SMMU may be updating
+ * the same word).  The caller must invalidate the IOTLB for what was
+ * cleaned before it relies on the next write dirtying it.  -EINVAL: size 0,
+ * beyond ias, a stage-2 table, or a hole in the range (the kernel's
+ * checks).  No counts are taken: the range must not be unmapped meanwhile.
+ */
+#define LPAE_DIRTY_NO_CLEAR (1ul << 0) /* the kernel's IOMMU_DIRTY_NO_CLEAR */
+typedef void (*lpae_dirty_record_t)(void *arg, unsigned long iova, size_t size);
+int lpae_read_and_clear_dirty(struct lpae_pgtable *pgt, unsigned long iova,
+			      size_t size, unsigned long flags,
+			      lpae_dirty_record_t record, void *arg);
 
 /* Decoders of a leaf descriptor: its IOMMU_* prot, its memory type (an enum
  * lpae_memtype value; stage 1 reads the attribute byte from mair). */
