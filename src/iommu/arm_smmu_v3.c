@@ -104,6 +104,7 @@ struct arm_smmu_device {
 	struct phys_mem *pm;
 	struct arm_smmu_options opts;
 	unsigned int nr_sids;
+	bool hd; /* IDR0.HTTU: access and dirty state updates (probe) */
 
 	struct mutex lock;
 	struct arm_smmu_id_map asids;	  /* lock; ASID 0 reserved */
@@ -414,6 +415,48 @@ static void arm_smmu_domain_tag_free(struct arm_smmu_domain *d)
 		arm_smmu_id_free(smmu, &smmu->asids, d->asid);
 }
 
+/* ---- dirty tracking ---------------------------------------------------------------- */
+
+/* 6.12's arm_smmu_dbm_capable: HTTU with dirty state, and coherent table
+ * walks (the SMMU's updates must be seen by the CPU's reads). */
+static bool arm_smmu_dbm_capable(struct arm_smmu_device *smmu)
+{
+	return smmu->hd && smmu->opts.coherent;
+}
+
+static void arm_smmu_dirty_record(void *arg, unsigned long iova, size_t size)
+{
+	iommu_dirty_bitmap_record(arg, iova, size);
+}
+
+static int arm_smmu_read_and_clear_dirty(struct iommu_domain *domain,
+					 unsigned long iova, size_t size,
+					 unsigned long flags,
+					 struct iommu_dirty_bitmap *dirty)
+{
+	struct arm_smmu_domain *d = to_smmu_domain(domain);
+
+	return lpae_read_and_clear_dirty(
+		d->pgtbl, iova, size,
+		flags & IOMMU_DIRTY_NO_CLEAR ? LPAE_DIRTY_NO_CLEAR : 0,
+		arm_smmu_dirty_record, dirty);
+}
+
+/* Always on, as 6.12's: the hardware dirties the leaves whatever we say;
+ * the caller cleans them before it starts tracking. */
+static int arm_smmu_set_dirty_tracking(struct iommu_domain *domain,
+				       bool enabled)
+{
+	(void)domain;
+	(void)enabled;
+	return 0;
+}
+
+static const struct iommu_dirty_ops arm_smmu_dirty_ops = {
+	.set_dirty_tracking = arm_smmu_set_dirty_tracking,
+	.read_and_clear_dirty = arm_smmu_read_and_clear_dirty,
+};
+
 /* ---- domains --------------------------------------------------------------------- */
 
 static int arm_smmu_domain_alloc(struct iommu_device *iommu, unsigned int type,
@@ -421,11 +464,19 @@ static int arm_smmu_domain_alloc(struct iommu_device *iommu, unsigned int type,
 				 struct iommu_domain **out)
 {
 	struct arm_smmu_device *smmu = iommu->priv;
+	bool dirty = type & __IOMMU_DOMAIN_DIRTY_TRACKING;
 	struct arm_smmu_domain *d;
 	int ret;
 
 	if (parent)
 		return -EOPNOTSUPP; /* nesting needs a stage-2 parent */
+	type &= ~__IOMMU_DOMAIN_DIRTY_TRACKING;
+	/* dirty tracking: stage 1 paging only, with HTTU (6.12's
+	 * finalise: a stage-2 domain cannot, -EOPNOTSUPP) */
+	if (dirty && (!(type & __IOMMU_DOMAIN_PAGING) ||
+		      (type & __IOMMU_DOMAIN_NEST_PARENT) ||
+		      !arm_smmu_dbm_capable(smmu)))
+		return -EOPNOTSUPP;
 	d = ui_zalloc(sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -463,11 +514,14 @@ static int arm_smmu_domain_alloc(struct iommu_device *iommu, unsigned int type,
 		/* as the kernel's io-pgtable-arm: a table stays until its
 		 * range is unmapped whole, so the fast paths take no table
 		 * counts and emptied tables cost no walk invalidation */
-		.quirks = LPAE_QUIRK_KEEP_TABLES,
+		.quirks = LPAE_QUIRK_KEEP_TABLES |
+			  (dirty ? LPAE_QUIRK_ARM_HD : 0),
 	};
 	ret = lpae_alloc(smmu->pm, &d->cfg, &d->pgtbl);
 	if (ret)
 		goto err_asid;
+	if (dirty)
+		d->domain.dirty_ops = &arm_smmu_dirty_ops;
 	d->domain.pgsize_bitmap = d->cfg.pgsize_bitmap;
 	d->domain.geometry.aperture_start = 0;
 	d->domain.geometry.aperture_end = (1ULL << d->cfg.ias) - 1;
@@ -591,6 +645,9 @@ static int arm_smmu_install_ste(struct arm_smmu_master *master,
 			.asid = d->asid,
 			.mair = d->cfg.mair,
 			.stall = master->stall_enabled,
+			/* dirty flag updates need both, as 6.12 sets them */
+			.ha = d->cfg.quirks & LPAE_QUIRK_ARM_HD,
+			.hd = d->cfg.quirks & LPAE_QUIRK_ARM_HD,
 		};
 
 		ret = smmu_cd_write(smmu->hw, master->cd_table, 0, &cd);
@@ -741,6 +798,8 @@ static bool arm_smmu_capable(struct device *dev, enum iommu_cap cap)
 		return master->smmu->opts.coherent;
 	case IOMMU_CAP_NOEXEC:
 		return true;
+	case IOMMU_CAP_DIRTY_TRACKING:
+		return arm_smmu_dbm_capable(master->smmu);
 	}
 	return false;
 }
@@ -1268,6 +1327,8 @@ int arm_smmu_device_probe(struct smmu *hw, const struct arm_smmu_options *opts,
 	if (!smmu->opts.pgsize_bitmap)
 		smmu->opts.pgsize_bitmap = LPAE_PGSIZE_ALL;
 	smmu->nr_sids = 1u << hwcfg.sid_bits;
+	smmu->hd = ((smmu_read_idr0(hw) >> SMMU_IDR0_HTTU_SHIFT) &
+		    SMMU_IDR0_HTTU_MASK) == SMMU_HTTU_ACCESS_DIRTY;
 	mutex_init(&smmu->lock, IOMMU_LOCK_SMMU);
 	mutex_init(&smmu->gerror_lock, IOMMU_LOCK_SMMU_GERROR);
 	smmu->masters = ui_calloc(smmu->nr_sids, sizeof(*smmu->masters));

@@ -353,6 +353,31 @@ int iommu_domain_alloc_nest_parent(struct device *dev,
 	return iommu_domain_alloc_type(dev, IOMMU_DOMAIN_NEST_PARENT, out);
 }
 
+int iommu_domain_alloc_dirty(struct device *dev, struct iommu_domain **out)
+{
+	struct iommu_domain *d;
+	int ret;
+
+	if (!dev || !dev->iommu || !out)
+		return -ENODEV;
+	if (!device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
+		return -EOPNOTSUPP;
+	ret = dev->iommu->ops->domain_alloc(
+		dev->iommu,
+		IOMMU_DOMAIN_UNMANAGED | __IOMMU_DOMAIN_DIRTY_TRACKING, NULL,
+		&d);
+	if (ret)
+		return ret;
+	domain_init(d, dev, IOMMU_DOMAIN_UNMANAGED, NULL);
+	/* the kernel's WARN: a driver that took the flag sets dirty_ops */
+	if (!d->dirty_ops) {
+		iommu_domain_free(d);
+		return -EINVAL;
+	}
+	*out = d;
+	return 0;
+}
+
 int iommu_domain_alloc_nested_s1(struct device *dev,
 				 struct iommu_domain *parent,
 				 const struct iommu_nested_s1 *s1,

@@ -42,6 +42,10 @@ struct device;
 /* uiommu: a paging domain at stage 2 that nested domains may sit on (the
  * kernel's IOMMU_HWPT_ALLOC_NEST_PARENT allocation flag) */
 #define __IOMMU_DOMAIN_NEST_PARENT (1u << 7)
+/* uiommu: asked of the driver's domain_alloc only (the kernel's
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING flag), never in a domain's type: the
+ * paging domain must track dirty pages (domain->dirty_ops) */
+#define __IOMMU_DOMAIN_DIRTY_TRACKING (1u << 8)
 
 #define IOMMU_DOMAIN_BLOCKED   0u
 #define IOMMU_DOMAIN_IDENTITY  __IOMMU_DOMAIN_PT
@@ -104,6 +108,9 @@ struct iommu_domain {
 		nr_flush_all;
 	_Atomic uint64_t nr_tlbi, nr_syncs;
 	_Atomic unsigned int attach_cnt;
+	/* the driver's, set at allocation with __IOMMU_DOMAIN_DIRTY_TRACKING
+	 * (immutable); NULL: the domain does not track dirty pages */
+	const struct iommu_dirty_ops *dirty_ops;
 	/* 0, or (set once, by the driver) the error of an invalidation that
 	 * did not complete: the domain is broken, its DMA blocked, every
 	 * later map refused (stricter than the kernel: docs/iommu.md) */
@@ -116,6 +123,65 @@ enum iommu_cap {
 	IOMMU_CAP_CACHE_COHERENCY,	   /* IOMMU_CACHE is supported */
 	IOMMU_CAP_NOEXEC,		   /* IOMMU_NOEXEC flag */
 	IOMMU_CAP_ENFORCE_CACHE_COHERENCY, /* no-snoop can be blocked */
+	IOMMU_CAP_DIRTY_TRACKING,	   /* domains can track dirty pages */
+};
+
+/* ---- dirty tracking (the kernel's iommu_dirty_ops) ---------------------------- */
+
+/*
+ * Where a driver's read_and_clear_dirty reports dirty ranges: the caller's
+ * bitmap (opaque here: iommufd's struct iova_bitmap, marked through set;
+ * NULL: nothing recorded) and an IOTLB gather that collects every range
+ * reported, for the caller's iommu_iotlb_sync() after a clearing read
+ * (NULL: none), as the kernel's struct iommu_dirty_bitmap.
+ */
+struct iova_bitmap;
+struct iommu_dirty_bitmap {
+	struct iova_bitmap *bitmap;
+	void (*set)(struct iova_bitmap *bitmap, unsigned long iova,
+		    size_t length);
+	struct iommu_iotlb_gather *gather;
+};
+
+static inline void iommu_dirty_bitmap_init(struct iommu_dirty_bitmap *dirty,
+					   struct iova_bitmap *bitmap,
+					   void (*set)(struct iova_bitmap *,
+						       unsigned long, size_t),
+					   struct iommu_iotlb_gather *gather)
+{
+	if (gather)
+		iommu_iotlb_gather_init(gather);
+	dirty->bitmap = bitmap;
+	dirty->set = set;
+	dirty->gather = gather;
+}
+
+static inline void iommu_dirty_bitmap_record(struct iommu_dirty_bitmap *dirty,
+					     unsigned long iova,
+					     unsigned long length)
+{
+	if (dirty->bitmap && dirty->set)
+		dirty->set(dirty->bitmap, iova, length);
+	if (dirty->gather)
+		iommu_iotlb_gather_add_range(dirty->gather, iova, length);
+}
+
+/* read_and_clear_dirty's flags: report without clearing */
+#define IOMMU_DIRTY_NO_CLEAR (1ul << 0)
+
+/*
+ * A paging domain's dirty tracking: set_dirty_tracking starts or stops it;
+ * read_and_clear_dirty reports the dirty ranges of [iova, iova + size)
+ * (iommu_dirty_bitmap_record) and cleans them unless IOMMU_DIRTY_NO_CLEAR;
+ * after a clearing read the caller syncs the gathered IOTLB range, so that
+ * the next DMA write dirties again.  The caller keeps the range mapped.
+ */
+struct iommu_dirty_ops {
+	int (*set_dirty_tracking)(struct iommu_domain *domain, bool enabled);
+	int (*read_and_clear_dirty)(struct iommu_domain *domain,
+				    unsigned long iova, size_t size,
+				    unsigned long flags,
+				    struct iommu_dirty_bitmap *dirty);
 };
 
 enum iommu_dev_features {
@@ -372,6 +438,12 @@ int iommu_domain_alloc_nested_s1(struct device *dev,
 				 struct iommu_domain **out);
 int iommu_domain_alloc_nested(struct device *dev, struct iommu_domain *parent,
 			      struct iommu_domain **out);
+/*
+ * An unmanaged paging domain that tracks dirty pages (its dirty_ops set;
+ * the kernel's domain_alloc_user with IOMMU_HWPT_ALLOC_DIRTY_TRACKING):
+ * -EOPNOTSUPP unless dev's IOMMU has IOMMU_CAP_DIRTY_TRACKING.
+ */
+int iommu_domain_alloc_dirty(struct device *dev, struct iommu_domain **out);
 void iommu_domain_free(struct iommu_domain *domain);
 
 /* Attach every device of the group (-EBUSY if the group is attached

@@ -169,6 +169,29 @@ uint32_t iommufd_device_to_id(struct iommufd_device *idev)
 
 /* ---- paging HWPTs ------------------------------------------------------------------ */
 
+/*
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING's check (6.12: -EOPNOTSUPP unless the
+ * device's IOMMU has IOMMU_CAP_DIRTY_TRACKING).  A mock device's HWPT
+ * keeps the mock's dirty ops (*mock_ops); any other IOMMU's domain comes
+ * from iommu_domain_alloc_dirty() with the driver's (the SMMUv3 with
+ * HTTU; its stage 2, a nest parent, cannot track: -EOPNOTSUPP).
+ */
+static int hwpt_dirty_check(struct iommufd_device *idev, uint32_t flags,
+			    const struct iommu_dirty_ops **mock_ops)
+{
+	*mock_ops = NULL;
+	if (!(flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+		return 0;
+	if (iommufd_selftest_is_mock_dev(idev->dev)) {
+		*mock_ops = iommufd_selftest_dirty_ops(idev->dev);
+		return *mock_ops ? 0 : -EOPNOTSUPP;
+	}
+	if (!device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING) ||
+	    (flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
 int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 			      struct iommufd_ioas *ioas,
 			      struct iommufd_device *idev, uint32_t flags,
@@ -177,19 +200,16 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 {
 	const uint32_t valid_flags = IOMMU_HWPT_ALLOC_NEST_PARENT |
 				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
-	const struct iommufd_dirty_ops *dirty_ops = NULL;
+	const struct iommu_dirty_ops *dirty_ops = NULL;
 	struct iommufd_hwpt_paging *hwpt;
 	int ret;
 
 	lockdep_assert_held(&ioas->mutex);
 	if (flags & ~valid_flags)
 		return -EOPNOTSUPP;
-	/* only the mock reports IOMMU_CAP_DIRTY_TRACKING (not the SMMUv3) */
-	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) {
-		dirty_ops = iommufd_selftest_dirty_ops(idev->dev);
-		if (!dirty_ops)
-			return -EOPNOTSUPP;
-	}
+	ret = hwpt_dirty_check(idev, flags, &dirty_ops);
+	if (ret)
+		return ret;
 	hwpt = ui_zalloc(sizeof(*hwpt));
 	if (!hwpt)
 		return -ENOMEM;
@@ -210,6 +230,13 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 			hwpt->domain = NULL;
 			goto err;
 		}
+	} else if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !dirty_ops) {
+		ret = iommu_domain_alloc_dirty(idev->dev, &hwpt->domain);
+		if (ret) {
+			hwpt->domain = NULL;
+			goto err;
+		}
+		hwpt->dirty_ops = hwpt->domain->dirty_ops;
 	} else {
 		hwpt->domain = iommu_domain_alloc(idev->dev);
 		if (!hwpt->domain) {

@@ -15,12 +15,14 @@
  * (-EOPNOTSUPP); no nested HWPT data type for the SMMU (6.12's only one is
  * VT-d's: -EOPNOTSUPP once the parent is a nest parent, -EINVAL before);
  * GET_HW_INFO without driver data (IOMMU_HW_INFO_TYPE_NONE), taking the
- * newer ABI's INPUT_TYPE flag that Debian's 6.12 selftests send.  The
- * SMMUv3 here reports no dirty tracking (DIRTY_TRACKING -EOPNOTSUPP, no
- * capability); the mock IOMMU (selftest.c) does: a HWPT allocated with
- * DIRTY_TRACKING keeps the mock's dirty ops, which SET_DIRTY_TRACKING and
- * GET_DIRTY_BITMAP drive through the IOAS (io_pagetable.c, iova_bitmap.c;
- * any other HWPT -EOPNOTSUPP, as 6.12's domain without dirty_ops).  The
+ * newer ABI's INPUT_TYPE flag that Debian's 6.12 selftests send.  Dirty
+ * tracking: an SMMUv3 with HTTU reports IOMMU_HW_CAP_DIRTY_TRACKING and a
+ * HWPT allocated with DIRTY_TRACKING gets a stage-1 domain whose leaves
+ * the SMMU dirties (the IOMMU core's iommu_dirty_ops; without HTTU, or
+ * with NEST_PARENT, -EOPNOTSUPP); the mock IOMMU (selftest.c) keeps its
+ * own ops of the same interface.  SET_DIRTY_TRACKING and GET_DIRTY_BITMAP
+ * drive them through the IOAS (io_pagetable.c, iova_bitmap.c; any other
+ * HWPT -EOPNOTSUPP, as 6.12's domain without dirty_ops).  The
  * IOMMU core offers no PASID attach, so
  * out_max_pasid_log2 is 0.  FAULT_ID_VALID waits for the fault queue
  * (-EOPNOTSUPP).
@@ -162,7 +164,10 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 		left -= n;
 	}
 	cmd->data_len = 0;
-	cmd->out_capabilities = 0;
+	cmd->out_capabilities =
+		device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING)
+			? IOMMU_HW_CAP_DIRTY_TRACKING
+			: 0;
 	cmd->out_max_pasid_log2 = 0;
 	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 out_put:

@@ -1417,13 +1417,20 @@ int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova,
 /*
  * Dirty tracking of one of the IOAS's domains (6.12's
  * iopt_set_dirty_tracking / iopt_read_and_clear_dirty_data): ops are the
- * domain's HWPT's (NULL: the domain cannot track, -EOPNOTSUPP).  Both run
- * under iopt->lock, so no map or unmap changes the areas meanwhile.
+ * domain's HWPT's (NULL: the domain cannot track, -EOPNOTSUPP), the IOMMU
+ * core's struct iommu_dirty_ops.  The driver reports dirty ranges into an
+ * iommu_dirty_bitmap whose gather collects them; a clearing read syncs
+ * the gathered range (iommu_iotlb_sync: for the SMMU TLBI + CMD_SYNC), so
+ * no IOTLB entry cached while a page was dirty lets the next write
+ * through without dirtying it again.  Both run under iopt->lock, so no
+ * map or unmap changes the areas meanwhile.
  */
 int iopt_set_dirty_tracking(struct io_pagetable *iopt,
 			    struct iommu_domain *domain,
-			    const struct iommufd_dirty_ops *ops, bool enable)
+			    const struct iommu_dirty_ops *ops, bool enable)
 {
+	struct iommu_iotlb_gather gather;
+	struct iommu_dirty_bitmap dirty;
 	struct iopt_area *area;
 	int ret = 0;
 
@@ -1432,13 +1439,17 @@ int iopt_set_dirty_tracking(struct io_pagetable *iopt,
 	mutex_lock(&iopt->lock);
 	/* what was dirtied before tracking started is not reported */
 	if (enable) {
+		iommu_dirty_bitmap_init(&dirty, NULL, NULL, &gather);
 		RB_FOREACH(area, iopt_area_tree, &iopt->areas) {
 			ret = ops->read_and_clear_dirty(
 				domain, area->iova, area->last - area->iova + 1,
-				0, NULL);
+				0, &dirty);
 			if (ret)
-				goto out;
+				break;
 		}
+		iommu_iotlb_sync(domain, &gather);
+		if (ret)
+			goto out;
 	}
 	ret = ops->set_dirty_tracking(domain, enable);
 out:
@@ -1469,9 +1480,9 @@ static int iopt_check_dirty_range(struct io_pagetable *iopt,
 struct iopt_dirty_arg {
 	struct io_pagetable *iopt;
 	struct iommu_domain *domain;
-	const struct iommufd_dirty_ops *ops;
+	const struct iommu_dirty_ops *ops;
 	unsigned long flags;
-	struct iova_bitmap *bitmap;
+	struct iommu_dirty_bitmap dirty; /* its bitmap: the chunk's */
 };
 
 static int piece_read_dirty(struct iopt_area *area, unsigned long cur,
@@ -1480,7 +1491,7 @@ static int piece_read_dirty(struct iopt_area *area, unsigned long cur,
 	struct iopt_dirty_arg *d = arg;
 
 	return d->ops->read_and_clear_dirty(
-		d->domain, cur, piece_last - cur + 1, d->flags, d->bitmap);
+		d->domain, cur, piece_last - cur + 1, d->flags, &d->dirty);
 }
 
 /* One chunk of the user's bitmap: its range must be mapped throughout. */
@@ -1490,7 +1501,7 @@ static int iopt_read_dirty_chunk(struct iova_bitmap *bitmap, unsigned long iova,
 	struct iopt_dirty_arg *d = opaque;
 	int ret;
 
-	d->bitmap = bitmap;
+	d->dirty.bitmap = bitmap;
 	ret = iopt_for_each_piece(d->iopt, iova, iova + length - 1,
 				  piece_read_dirty, d);
 	return ret == -ENOENT ? -EINVAL : ret; /* a hole */
@@ -1498,22 +1509,28 @@ static int iopt_read_dirty_chunk(struct iova_bitmap *bitmap, unsigned long iova,
 
 int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt,
 				   struct iommu_domain *domain,
-				   const struct iommufd_dirty_ops *ops,
+				   const struct iommu_dirty_ops *ops,
 				   unsigned long flags,
 				   struct iommu_hwpt_get_dirty_bitmap *bitmap)
 {
 	struct iopt_dirty_arg arg = {
 		.iopt = iopt, .domain = domain, .ops = ops, .flags = flags};
+	struct iommu_iotlb_gather gather;
 	int ret;
 
 	if (!ops || !ops->read_and_clear_dirty)
 		return -EOPNOTSUPP;
+	iommu_dirty_bitmap_init(&arg.dirty, NULL, iova_bitmap_set, &gather);
 	mutex_lock(&iopt->lock);
 	ret = iopt_check_dirty_range(iopt, bitmap);
-	if (!ret)
+	if (!ret) {
 		ret = iova_bitmap_for_each(bitmap->iova, bitmap->length,
 					   bitmap->page_size, bitmap->data,
 					   iopt_read_dirty_chunk, &arg);
+		/* 6.12: a clearing read flushes what it cleaned */
+		if (!(flags & IOMMU_DIRTY_NO_CLEAR))
+			iommu_iotlb_sync(domain, &gather);
+	}
 	mutex_unlock(&iopt->lock);
 	return ret;
 }

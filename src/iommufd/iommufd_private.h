@@ -160,23 +160,6 @@ struct io_pagetable {
 struct iommufd_hwpt_paging;
 struct iova_bitmap;
 
-/*
- * A driver's dirty tracking of a paging domain (the kernel's
- * iommu_dirty_ops): set_dirty_tracking starts or stops it;
- * read_and_clear_dirty records the dirty granules of [iova, iova + size)
- * in bitmap (iova_bitmap_set) and clears them unless flags has
- * IOMMU_DIRTY_NO_CLEAR; a NULL bitmap only clears.  Called under the
- * IOAS's iopt->lock.
- */
-#define IOMMU_DIRTY_NO_CLEAR (1ul << 0)
-struct iommufd_dirty_ops {
-	int (*set_dirty_tracking)(struct iommu_domain *domain, bool enable);
-	int (*read_and_clear_dirty)(struct iommu_domain *domain,
-				    unsigned long iova, size_t size,
-				    unsigned long flags,
-				    struct iova_bitmap *bitmap);
-};
-
 /* iova_bitmap.c: the user's bitmap of page_size granules over [iova,
  * iova + length), walked in chunks: fn gets each chunk's IOVA range and
  * marks dirty granules with iova_bitmap_set (OR'd into the user's bits). */
@@ -201,9 +184,10 @@ struct iommufd_hwpt_paging {
 	struct iommufd_ioas *ioas; /* holds a user of it */
 	bool auto_domain;	   /* made by an attach; goes with its last */
 	bool nest_parent;	   /* IOMMU_HWPT_ALLOC_NEST_PARENT: stage 2 */
-	/* IOMMU_HWPT_ALLOC_DIRTY_TRACKING: the driver's dirty ops (the
-	 * kernel's domain->dirty_ops), fixed at allocation; else NULL */
-	const struct iommufd_dirty_ops *dirty_ops;
+	/* IOMMU_HWPT_ALLOC_DIRTY_TRACKING: the dirty ops, fixed at
+	 * allocation: the domain's (the IOMMU core's iommu_dirty_ops, as
+	 * the SMMU sets them), or the mock's (selftest.c); else NULL */
+	const struct iommu_dirty_ops *dirty_ops;
 	unsigned int attached; /* igroup->lock of its groups */
 	bool on_list;	       /* ioas->mutex */
 	LIST_ENTRY(iommufd_hwpt_paging) hwpt_item; /* ioas->mutex */
@@ -371,10 +355,10 @@ int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova,
 int iopt_disable_large_pages(struct io_pagetable *iopt);
 int iopt_set_dirty_tracking(struct io_pagetable *iopt,
 			    struct iommu_domain *domain,
-			    const struct iommufd_dirty_ops *ops, bool enable);
+			    const struct iommu_dirty_ops *ops, bool enable);
 int iopt_read_and_clear_dirty_data(struct io_pagetable *iopt,
 				   struct iommu_domain *domain,
-				   const struct iommufd_dirty_ops *ops,
+				   const struct iommu_dirty_ops *ops,
 				   unsigned long flags,
 				   struct iommu_hwpt_get_dirty_bitmap *bitmap);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
@@ -416,7 +400,7 @@ int iommufd_selftest_hw_info(struct iommufd_ucmd *ucmd, struct device *dev,
 bool iommufd_selftest_is_mock_dev(struct device *dev);
 /* The mock's dirty ops for a device that can track (not NO_DIRTY), or
  * NULL (the kernel's IOMMU_CAP_DIRTY_TRACKING). */
-const struct iommufd_dirty_ops *iommufd_selftest_dirty_ops(struct device *dev);
+const struct iommu_dirty_ops *iommufd_selftest_dirty_ops(struct device *dev);
 /* The most runs one mm_pin_pages call of an IOAS_MAP may take. */
 unsigned int iommufd_test_pin_batch(struct iommufd_ctx *ictx);
 

@@ -341,12 +341,12 @@ static bool mock_test_and_clear_dirty(struct mock_domain *md,
 static int mock_read_and_clear_dirty(struct iommu_domain *domain,
 				     unsigned long iova, size_t size,
 				     unsigned long flags,
-				     struct iova_bitmap *bitmap)
+				     struct iommu_dirty_bitmap *dirty)
 {
 	struct mock_domain *md = to_mock_domain(domain);
 	unsigned long end = iova + size;
 
-	if (!md->tracking && bitmap)
+	if (!md->tracking && dirty->bitmap)
 		return -EINVAL;
 	while (iova < end) {
 		unsigned long pgsize = MOCK_IO_PAGE_SIZE, head;
@@ -359,15 +359,14 @@ static int mock_read_and_clear_dirty(struct iommu_domain *domain,
 		if (md->state[i] & MOCK_STATE_HUGE)
 			pgsize = MOCK_HUGE_PAGE_SIZE;
 		head = iova & ~(pgsize - 1);
-		if (mock_test_and_clear_dirty(md, head, pgsize, flags) &&
-		    bitmap)
-			iova_bitmap_set(bitmap, head, pgsize);
+		if (mock_test_and_clear_dirty(md, head, pgsize, flags))
+			iommu_dirty_bitmap_record(dirty, head, pgsize);
 		iova = head + pgsize;
 	}
 	return 0;
 }
 
-static const struct iommufd_dirty_ops mock_dirty_ops = {
+static const struct iommu_dirty_ops mock_dirty_ops = {
 	.set_dirty_tracking = mock_set_dirty_tracking,
 	.read_and_clear_dirty = mock_read_and_clear_dirty,
 };
@@ -390,7 +389,7 @@ bool iommufd_selftest_is_mock_dev(struct device *dev)
 	return dev && dev->iommu && dev->iommu->ops == &mock_ops;
 }
 
-const struct iommufd_dirty_ops *iommufd_selftest_dirty_ops(struct device *dev)
+const struct iommu_dirty_ops *iommufd_selftest_dirty_ops(struct device *dev)
 {
 	struct mock_dev *mdev;
 
