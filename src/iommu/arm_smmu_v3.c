@@ -345,10 +345,15 @@ static void arm_smmu_tlb_flush_walk(unsigned long iova, size_t size,
 static void gather_sync(struct iommu_iotlb_gather *g, void *arg)
 {
 	struct arm_smmu_domain *d = arg;
+	/* a gather of ranges only (the dirty bits' clearing read) has no
+	 * page size: its leaves may be of any size, step by the smallest */
+	size_t granule = g->pgsize
+				 ? g->pgsize
+				 : 1UL << __builtin_ctzl(d->cfg.pgsize_bitmap);
 
 	arm_smmu_domain_sync(d, arm_smmu_tlb_inv_range(d, g->start,
 						       g->end - g->start + 1,
-						       g->pgsize, true));
+						       granule, true));
 }
 
 static void arm_smmu_tlb_add_page(struct iommu_iotlb_gather *gather,

@@ -76,6 +76,8 @@ static int parse_iommu(struct topology *t, char **w, int n)
 			io->drv.coherent = false;
 		else if (!strcmp(w[i], "threaded"))
 			io->hw.threaded = true;
+		else if (!strcmp(w[i], "nohttu"))
+			io->hw.no_httu = true;
 		else
 			return -EINVAL;
 	}
