@@ -37,6 +37,13 @@
  * the VMID (the guest's stage-1 entries).  Table frames are only freed
  * after tlb_flush_walk has invalidated and synced their range.
  *
+ * Dirty tracking: with IDR0.HTTU = access + dirty and coherent walks the
+ * SMMU is IOMMU_CAP_DIRTY_TRACKING; a domain allocated with
+ * __IOMMU_DOMAIN_DIRTY_TRACKING is stage 1 with LPAE_QUIRK_ARM_HD (writable
+ * leaves carry DBM) and its CD sets HA and HD, so the SMMU dirties leaves
+ * on DMA writes; arm_smmu_dirty_ops reads and cleans them through the page
+ * table, recording each dirty range into the caller's bitmap and gather.
+ *
  * Faults: the event-queue interrupt reports stalled transactions as page
  * requests (grpid = stall tag) and everything else as unrecoverable faults
  * to the device's handler, and to the domain's handler; the page-request
