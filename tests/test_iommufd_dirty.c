@@ -260,6 +260,24 @@ static void test_smmu_dirty_refusals(void **state)
 	iommufd_device_unbind(ia);
 }
 
+/* 6.12's arm_smmu_dbm_capable: HTTU and coherent table walks, so a
+ * noncoherent SMMU with HTTU cannot track either. */
+static void test_noncoherent_no_dirty(void **state)
+{
+	struct fx *f = *state;
+	struct arm_smmu_options drv = {.coherent = false, .range_inv = true};
+	struct iommu_domain *d;
+	struct platform *nc;
+	struct device dev = {.sid = 2};
+
+	assert_int_equal(platform_add_iommu(f->p, NULL, &drv, &nc), 0);
+	snprintf(dev.name, sizeof(dev.name), "dirty2");
+	assert_int_equal(iommu_probe_device(&dev, nc->iommu, 0), 0);
+	assert_false(device_iommu_capable(&dev, IOMMU_CAP_DIRTY_TRACKING));
+	assert_int_equal(iommu_domain_alloc_dirty(&dev, &d), -EOPNOTSUPP);
+	iommu_release_device(&dev);
+}
+
 /* The core below iommufd: a dirty domain has the driver's ops, a plain
  * one none, and an SMMU without HTTU gives none (-EOPNOTSUPP). */
 static void test_core_dirty_domain(void **state)
@@ -354,6 +372,7 @@ int main(void)
 		T(test_smmu_dirty_bitmap),
 		T(test_smmu_dirty_refusals),
 		T(test_core_dirty_domain),
+		T(test_noncoherent_no_dirty),
 		T(test_fail_sweep_dirty_alloc),
 		cmocka_unit_test(test_topology_nohttu),
 	};
