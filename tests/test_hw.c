@@ -1552,6 +1552,35 @@ static void test_httu_write_dirties_descriptor(void **state)
 	env_free(e);
 }
 
+/* A 2 MiB block leaf: one write anywhere in it dirties the block's one
+ * descriptor (the page table then reports all of its pages). */
+static void test_httu_block_dirtied(void **state)
+{
+	struct env *e = env_new(NULL, 0);
+	phys_addr_t pa = frame(e, 9), table = e->root;
+	uint64_t *pte;
+	uint32_t v = 7;
+	int l;
+
+	(void)state;
+	assert_true(IS_ALIGNED(pa, SZ_2M));
+	httu_stream(e, true, true);
+	s1_map(e, 0x40000000ULL, pa, 2, S1_WCLEAN);
+	assert_int_equal(
+		endpoint_dma_write(e->dev, 0x40000000ULL + 0x123458, &v, 4), 0);
+	for (l = 0; l < 2; l++)
+		table = *(uint64_t *)phys_to_virt(
+				e->pm,
+				table + lpae_pte_index(0x40000000ULL, l) * 8) &
+			LPAE_PTE_ADDR_MASK;
+	pte = phys_to_virt(e->pm, table + lpae_pte_index(0x40000000ULL, 2) * 8);
+	assert_int_equal(*pte,
+			 (S1_WCLEAN & ~(1ULL << 7)) | pa | LPAE_PTE_TYPE_BLOCK);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x40000000ULL), SZ_2M);
+	assert_int_equal(counters(e).httu_dirty_set, 1);
+	env_free(e);
+}
+
 /* The issue's IOTLB rule: an entry cached while the leaf was clean (by a
  * read) never lets a write through as is: the write walks again and
  * dirties the descriptor; the entry is cached writable after it. */
@@ -2384,6 +2413,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_httu_idr0_and_cd_bits),
 	cmocka_unit_test(test_httu_write_dirties_descriptor),
 	cmocka_unit_test(test_httu_write_through_cached_clean_entry),
+	cmocka_unit_test(test_httu_block_dirtied),
 	cmocka_unit_test(test_httu_off_write_faults),
 	cmocka_unit_test(test_httu_access_flag),
 	cmocka_unit_test(test_httu_nested_needs_s2_write),
