@@ -31,6 +31,12 @@
  *  - The program's own munmap (mm_foreign_munmap, for the preload library)
  *    cuts regions as munmap cuts VMAs: no region keeps a hole over address
  *    space the host may hand out again.
+ *  - Adopted regions (the process's own memory a pin took, host_vma.c
+ *    says which) remember what they were: MM_MAP_HUGETLB regions start
+ *    and end on their huge page size (hpage_size; cuts keep that, munmap
+ *    and madvise keep hugetlb's rules), MM_MAP_FILE regions hold their
+ *    file (struct mm_file, refcounted by the pieces a cut leaves, closed
+ *    with the last) and its offset, so that a discard reads it back.
  *
  * Locking: mmap_lock (a struct rw_semaphore) guards the region tree, every
  * region's pages and the notifier list.  Pins take it for reading; discard,
