@@ -72,6 +72,7 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
 	IOMMUFD_OBJ_DEVICE,
 	IOMMUFD_OBJ_HWPT_PAGING,
+	IOMMUFD_OBJ_HWPT_NESTED, /* hw_pagetable_nested.c */
 	IOMMUFD_OBJ_IOAS,
 	IOMMUFD_OBJ_ACCESS,   /* access.c: an in-kernel user of an IOAS */
 	IOMMUFD_OBJ_SELFTEST, /* selftest.c's mock devices */
@@ -194,19 +195,77 @@ struct iommufd_ioas {
 	LIST_HEAD(, iommufd_hwpt_paging) hwpt_list;
 };
 
-struct iommufd_hwpt_paging {
+/*
+ * What every HWPT has (6.12's struct iommufd_hw_pagetable): the object, its
+ * domain, and the devices attached to it (each holds a user of it).
+ */
+struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommufd_ctx *ictx;
 	struct iommu_domain *domain;
+	unsigned int attached; /* igroup->lock of its groups */
+};
+
+struct iommufd_hwpt_paging {
+	struct iommufd_hw_pagetable common;
 	struct iommufd_ioas *ioas; /* holds a user of it */
 	bool auto_domain;	   /* made by an attach; goes with its last */
 	bool nest_parent;	   /* IOMMU_HWPT_ALLOC_NEST_PARENT: stage 2 */
 	/* IOMMU_HWPT_ALLOC_DIRTY_TRACKING: the driver's dirty ops (the
 	 * kernel's domain->dirty_ops), fixed at allocation; else NULL */
 	const struct iommufd_dirty_ops *dirty_ops;
-	unsigned int attached; /* igroup->lock of its groups */
-	bool on_list;	       /* ioas->mutex */
+	bool on_list;				   /* ioas->mutex */
 	LIST_ENTRY(iommufd_hwpt_paging) hwpt_item; /* ioas->mutex */
+};
+
+/*
+ * A driver's user data as HWPT_ALLOC hands it in (6.12's iommu_user_data)
+ * and HWPT_INVALIDATE's array of requests (iommu_user_data_array), read
+ * with the two copies below (6.12's iommu_copy_struct_from_user{,_array}:
+ * another type or fewer than min_size bytes -EINVAL, then
+ * copy_struct_from_user's -E2BIG and -EFAULT).
+ */
+struct iommu_user_data {
+	uint32_t type;
+	const void *uptr;
+	size_t len;
+};
+
+struct iommu_user_data_array {
+	uint32_t type;
+	const void *uptr;
+	size_t entry_len;
+	uint32_t entry_num; /* in: the entries; back: those handled */
+};
+
+int iommu_copy_struct_from_user(void *dst, size_t dst_size, size_t min_size,
+				const struct iommu_user_data *src,
+				uint32_t type);
+int iommu_copy_struct_from_user_array(void *dst, size_t dst_size,
+				      size_t min_size,
+				      const struct iommu_user_data_array *src,
+				      uint32_t type, uint32_t index);
+
+/* What a driver's nested domain offers iommufd beyond the core's ops: its
+ * user-managed caches (6.12's domain op cache_invalidate_user). */
+struct iommufd_nested_ops {
+	/* array's entries in order, stopping at the first that fails;
+	 * array->entry_num back as the count handled */
+	int (*cache_invalidate_user)(struct iommu_domain *domain,
+				     struct iommu_user_data_array *array);
+};
+
+/*
+ * A nested HWPT (IOMMUFD_OBJ_HWPT_NESTED, hw_pagetable_nested.c): the
+ * user's stage 1 over a NEST_PARENT paging HWPT, which it holds a user of
+ * (the parent's DESTROY is -EBUSY while it lives; the context's release
+ * destroys it first).  Devices attach to it as to a paging HWPT, their
+ * reserved regions in the parent's IOAS.  Immutable after allocation.
+ */
+struct iommufd_hwpt_nested {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_hwpt_paging *parent;
+	const struct iommufd_nested_ops *ops;
 };
 
 /* A group bound for DMA by one context (the kernel's iommufd_group and
@@ -216,9 +275,9 @@ struct iommufd_group {
 	struct iommufd_ctx *ictx;
 	unsigned int bound; /* iommufd_owners.lock: devices bound */
 	struct mutex lock;
-	struct iommufd_hwpt_paging *hwpt; /* lock: attached to */
-	unsigned int attached;		  /* lock: its devices attached */
-	LIST_ENTRY(iommufd_group) next;	  /* iommufd_owners.lock */
+	struct iommufd_hw_pagetable *hwpt; /* lock: attached to */
+	unsigned int attached;		   /* lock: its devices attached */
+	LIST_ENTRY(iommufd_group) next;	   /* iommufd_owners.lock */
 };
 
 struct iommufd_device {
@@ -226,7 +285,7 @@ struct iommufd_device {
 	struct iommufd_ctx *ictx;
 	struct device *dev;
 	struct iommufd_group *igroup;
-	struct iommufd_hwpt_paging *hwpt; /* igroup->lock: attached to */
+	struct iommufd_hw_pagetable *hwpt; /* igroup->lock: attached to */
 };
 
 /*
@@ -396,6 +455,16 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 			      bool auto_domain,
 			      struct iommufd_hwpt_paging **out);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+/* hw_pagetable_nested.c: IOMMU_HWPT_ALLOC over a paging HWPT (unfinalized
+ * on success), the object's destroy, IOMMU_HWPT_INVALIDATE's driver call. */
+int iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx,
+			      struct iommufd_hwpt_paging *parent,
+			      struct iommufd_device *idev, uint32_t flags,
+			      const struct iommu_user_data *user_data,
+			      struct iommufd_hwpt_nested **out);
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
+int iommufd_hwpt_nested_invalidate(struct iommufd_ctx *ictx, uint32_t id,
+				   struct iommu_user_data_array *array);
 /* vfio_compat.c */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 /* The VFIO container ioctls on an iommufd file; -ENOTTY: not one. */
@@ -417,6 +486,13 @@ bool iommufd_selftest_is_mock_dev(struct device *dev);
 /* The mock's dirty ops for a device that can track (not NO_DIRTY), or
  * NULL (the kernel's IOMMU_CAP_DIRTY_TRACKING). */
 const struct iommufd_dirty_ops *iommufd_selftest_dirty_ops(struct device *dev);
+/* A mock nested domain over a mock paging domain from
+ * IOMMU_HWPT_DATA_SELFTEST data (the mock's domain_alloc_user, nested). */
+int iommufd_selftest_nested_alloc(struct device *dev,
+				  struct iommu_domain *parent, uint32_t flags,
+				  const struct iommu_user_data *user_data,
+				  struct iommu_domain **out,
+				  const struct iommufd_nested_ops **ops);
 /* The most runs one mm_pin_pages call of an IOAS_MAP may take. */
 unsigned int iommufd_test_pin_batch(struct iommufd_ctx *ictx);
 

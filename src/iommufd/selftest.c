@@ -43,6 +43,11 @@
  *    and errnos in docs/iommufd.md, "The test interface").
  *  - DIRTY(id = hwpt, iova, length, page_size, uptr): marks mapped io
  *    pages dirty (the mock's DMA writes; iommufd_test_dirty below).
+ *  - MD_CHECK_IOTLB(id = nested hwpt, check_iotlb {id, iotlb}): the mock
+ *    nested domain's IOTLB entry id holds iotlb (-EINVAL otherwise, or id
+ *    past the last; no such nested HWPT -ENOENT).  Mock nested domains
+ *    (IOMMU_HWPT_DATA_SELFTEST) and their HWPT_INVALIDATE
+ *    (IOMMU_HWPT_INVALIDATE_DATA_SELFTEST): "the mock's nested domains".
  *  - any other op: -EOPNOTSUPP (as the kernel's default case).
  *
  * The mock IOMMU (the kernel's mock_ops): io pages of 2048 bytes
@@ -220,9 +225,16 @@ err_free:
 	return -ENOMEM;
 }
 
+static void mock_nested_free(struct iommu_domain *domain);
+
 static void mock_domain_free(struct iommu_domain *domain)
 {
 	struct mock_domain *md = to_mock_domain(domain);
+
+	if (domain->type == IOMMU_DOMAIN_NESTED) {
+		mock_nested_free(domain);
+		return;
+	}
 
 	ui_free(md->state);
 	ui_free(md->pfns);
@@ -652,11 +664,11 @@ static int get_md_pagetable(struct iommufd_ucmd *ucmd, uint32_t id,
 	*hwpt = iommufd_get_hwpt_paging(ucmd->ictx, id);
 	if (!*hwpt)
 		return -ENOENT;
-	if ((*hwpt)->domain->ops != &mock_ops) {
-		iommufd_put_object(ucmd->ictx, &(*hwpt)->obj);
+	if ((*hwpt)->common.domain->ops != &mock_ops) {
+		iommufd_put_object(ucmd->ictx, &(*hwpt)->common.obj);
 		return -EINVAL;
 	}
-	*md = to_mock_domain((*hwpt)->domain);
+	*md = to_mock_domain((*hwpt)->common.domain);
 	return 0;
 }
 
@@ -693,7 +705,145 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id,
 		uptr += MOCK_IO_PAGE_SIZE;
 	}
 out:
-	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	return ret;
+}
+
+/* ---- the mock's nested domains -------------------------------------------------- */
+
+/*
+ * A mock nested domain (the kernel's mock_iommu_domain_nested): no table,
+ * a pretend IOTLB of MOCK_NESTED_DOMAIN_IOTLB_NUM entries, each set to the
+ * user's iotlb value at allocation, cleared by HWPT_INVALIDATE and read by
+ * MD_CHECK_IOTLB.  Its iommu_domain is the mock's (ops mock_ops, type
+ * NESTED, so mock_domain_free frees it here); attach and detach are the
+ * mock's no-ops.  The IOTLB is written by one HWPT_INVALIDATE at a time per
+ * domain as the kernel's is (no lock: the selftests do not race it).
+ */
+struct mock_nested {
+	struct iommu_domain domain;
+	struct mock_domain *parent;
+	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
+};
+
+static struct mock_nested *to_mock_nested(struct iommu_domain *d)
+{
+	return container_of(d, struct mock_nested, domain);
+}
+
+static void mock_nested_free(struct iommu_domain *domain)
+{
+	ui_free(to_mock_nested(domain));
+}
+
+/* The kernel's mock cache_invalidate_user: entries in order, each
+ * copied (-EINVAL another type or short, -E2BIG, -EFAULT), flags other
+ * than ALL -EOPNOTSUPP, an id past the last -EINVAL; entry_num back as the
+ * entries done. */
+static int mock_nested_invalidate(struct iommu_domain *domain,
+				  struct iommu_user_data_array *array)
+{
+	struct mock_nested *mn = to_mock_nested(domain);
+	struct iommu_hwpt_invalidate_selftest inv;
+	uint32_t done = 0;
+	int ret = 0;
+
+	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+		ret = -EINVAL;
+		goto out;
+	}
+	for (uint32_t i = 0; i < array->entry_num; i++) {
+		ret = iommu_copy_struct_from_user_array(
+			&inv, sizeof(inv),
+			offsetof(struct iommu_hwpt_invalidate_selftest,
+				 iotlb_id) +
+				sizeof(inv.iotlb_id),
+			array, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i);
+		if (ret)
+			break;
+		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+			ret = -EINVAL;
+			break;
+		}
+		if (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)
+			memset(mn->iotlb, 0, sizeof(mn->iotlb));
+		else
+			mn->iotlb[inv.iotlb_id] = 0;
+		done++;
+	}
+out:
+	array->entry_num = done;
+	return ret;
+}
+
+static const struct iommufd_nested_ops mock_nested_ops = {
+	.cache_invalidate_user = mock_nested_invalidate,
+};
+
+/* The kernel's mock_domain_alloc_user for a nested domain: another data
+ * type or any flag -EOPNOTSUPP, a parent not the mock's -EINVAL, then the
+ * data (iommu_copy_struct_from_user's errnos). */
+int iommufd_selftest_nested_alloc(struct device *dev,
+				  struct iommu_domain *parent, uint32_t flags,
+				  const struct iommu_user_data *user_data,
+				  struct iommu_domain **out,
+				  const struct iommufd_nested_ops **ops)
+{
+	struct iommu_hwpt_selftest cfg;
+	struct mock_nested *mn;
+	int ret;
+
+	if (user_data->type != IOMMU_HWPT_DATA_SELFTEST || flags)
+		return -EOPNOTSUPP;
+	if (!parent || parent->ops != &mock_ops ||
+	    parent->type == IOMMU_DOMAIN_NESTED)
+		return -EINVAL;
+	ret = iommu_copy_struct_from_user(
+		&cfg, sizeof(cfg),
+		offsetof(struct iommu_hwpt_selftest, iotlb) + sizeof(cfg.iotlb),
+		user_data, IOMMU_HWPT_DATA_SELFTEST);
+	if (ret)
+		return ret;
+	mn = ui_zalloc(sizeof(*mn));
+	if (!mn)
+		return -ENOMEM;
+	mn->parent = to_mock_domain(parent);
+	for (unsigned int i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
+		mn->iotlb[i] = cfg.iotlb;
+	/* what the core's domain_init fills in for a nested domain */
+	mn->domain.type = IOMMU_DOMAIN_NESTED;
+	mn->domain.ops = &mock_ops;
+	mn->domain.iommu = dev->iommu;
+	mn->domain.parent = parent;
+	mn->domain.strict = true;
+	*out = &mn->domain;
+	*ops = &mock_nested_ops;
+	return 0;
+}
+
+/* MD_CHECK_IOTLB(id = nested HWPT, check_iotlb {id, iotlb}): no such
+ * nested HWPT -ENOENT, not the mock's -EINVAL, an id past the last or
+ * another value -EINVAL. */
+static int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd, uint32_t id,
+				       uint32_t iotlb_id, uint32_t iotlb)
+{
+	struct iommufd_object *obj =
+		iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_NESTED);
+	struct iommu_domain *domain;
+	int ret = 0;
+
+	if (!obj)
+		return -ENOENT;
+	domain = container_of(obj, struct iommufd_hw_pagetable, obj)->domain;
+	if (domain->ops != &mock_ops ||
+	    iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX ||
+	    to_mock_nested(domain)->iotlb[iotlb_id] != iotlb)
+		ret = -EINVAL;
+	iommufd_put_object(ucmd->ictx, obj);
 	return ret;
 }
 
@@ -1124,7 +1274,7 @@ out_unlock:
 		cmd->dirty.out_nr_dirty = count;
 		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	}
-	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
 	return ret;
 }
 
@@ -1152,6 +1302,10 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	struct iommu_test_cmd *cmd = ucmd->cmd;
 
 	switch (cmd->op) {
+	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+		return iommufd_test_md_check_iotlb(ucmd, cmd->id,
+						   cmd->check_iotlb.id,
+						   cmd->check_iotlb.iotlb);
 	case IOMMU_TEST_OP_MD_CHECK_REFS:
 		return iommufd_test_md_check_refs(ucmd, cmd->check_refs.uptr,
 						  cmd->check_refs.length,
