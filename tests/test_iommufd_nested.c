@@ -12,6 +12,7 @@
  */
 #include "helpers.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,10 +21,15 @@
 
 #include <uiommu/base.h>
 #include "devices/devices.h"
+#include "hw/hw.h"
+#include "iommu/arm_smmu_v3.h"
+#include "iommu/iommu.h"
 #include "iommufd/iommufd.h"
 #include "iommufd/iommufd_private.h"
 #include "iommufd/iommufd_test_uapi.h"
 #include "iommufd/iommufd_uapi.h"
+#include "iommufd/iommufd_uapi_smmuv3.h"
+#include "pgtable/lpae_format.h"
 #include "vfio/vfio.h"
 #include "vfio/vfio_device.h"
 
@@ -425,15 +431,387 @@ static void test_nested_fail_sweep(void **state)
 				    sweep_nested_check, &s, 0) > 0);
 }
 
+/* ---- the SMMUv3: a guest's stage 1 over a NEST_PARENT stage 2 ---------------- */
+
+#define RW	 (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define GUEST_VA 0x10000ULL /* the device's address in the guest's stage 1 */
+#define ASID	 5
+
+/*
+ * The SMMU fixture: a device behind the platform's SMMU with an endpoint,
+ * bound to the context; the guest's memory (TEST_GUEST_PAGES pages of
+ * user memory) mapped in an IOAS at IOVA = IPA TEST_GUEST_IPA, a
+ * NEST_PARENT HWPT over it (the stage 2), the guest's CD table at the
+ * first IPA page (CD 0: ASID 5, its stage-1 root) and two data pages.
+ */
+struct sfx {
+	struct platform *p;
+	struct mm *mm;
+	struct device dev;
+	struct endpoint *ep;
+	int fd;
+	struct iommufd_ctx *ictx;
+	struct iommufd_device *idev;
+	uint32_t dev_id, ioas, parent;
+	struct test_guest g;
+	uint64_t cd, root, data[3];
+};
+
+static void guest_cd(struct sfx *f, uint64_t root)
+{
+	struct smmu_cd cd = {.valid = true,
+			     .t0sz = 16,
+			     .asid = ASID,
+			     .mair = LPAE_MAIR_DEFAULT,
+			     .ttb0 = root};
+	uint64_t dw[8];
+
+	smmu_cd_encode(&cd, dw);
+	memcpy(test_guest_ptr(&f->g, f->cd), dw, sizeof(dw));
+}
+
+static int ssetup(void **state)
+{
+	struct platform_config pcfg = {.mem_size = 1ULL << 30};
+	struct sfx *f = calloc(1, sizeof(*f));
+	struct iommu_ioas_map m = {.size = sizeof(m),
+				   .flags = RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+				   .iova = TEST_GUEST_IPA,
+				   .length = TEST_GUEST_PAGES * PG};
+	struct iommu_hwpt_alloc a = {.size = sizeof(a),
+				     .flags = IOMMU_HWPT_ALLOC_NEST_PARENT};
+	void *va;
+
+	assert_int_equal(platform_create(&pcfg, &f->p), 0);
+	snprintf(f->dev.name, sizeof(f->dev.name), "nest0");
+	f->dev.sid = 1;
+	assert_int_equal(iommu_probe_device(&f->dev, f->p->iommu, 0), 0);
+	assert_int_equal(endpoint_create(f->p->hw, f->dev.sid, 0, 0, &f->ep),
+			 0);
+	assert_int_equal(mm_create(f->p->pm, &f->mm), 0);
+	f->fd = vfio_fops_open(f->mm, "/dev/iommu", O_RDWR);
+	assert_true(f->fd >= 0);
+	assert_int_equal(iommufd_ctx_from_fd(f->fd, &f->ictx), 0);
+	iommufd_ctx_put(f->ictx); /* the fd keeps it */
+	assert_int_equal(
+		iommufd_device_bind(f->ictx, &f->dev, &f->dev_id, &f->idev), 0);
+	f->ioas = test_ioas_alloc(f->fd);
+	assert_int_equal(
+		mm_mmap(f->mm, TEST_GUEST_PAGES * PG, MM_MAP_POPULATE, &va), 0);
+	f->g.mem = va;
+	m.ioas_id = f->ioas;
+	m.user_va = (uintptr_t)va;
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_MAP, &m), 0);
+	a.dev_id = f->dev_id;
+	a.pt_id = f->ioas;
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &a), 0);
+	f->parent = a.out_hwpt_id;
+	f->cd = test_guest_alloc(&f->g);
+	f->root = test_guest_alloc(&f->g);
+	for (int i = 0; i < 3; i++)
+		f->data[i] = test_guest_alloc(&f->g);
+	guest_cd(f, f->root);
+	test_guest_s1_map(&f->g, f->root, GUEST_VA, f->data[0]);
+	*state = f;
+	return 0;
+}
+
+static int steardown(void **state)
+{
+	struct sfx *f = *state;
+
+	iommufd_device_unbind(f->idev);
+	assert_int_equal(vfio_fops_close(f->fd), 0);
+	assert_int_equal(mm_check_invariants(f->mm, stderr), 0);
+	mm_destroy(f->mm);
+	endpoint_destroy(f->ep);
+	iommu_release_device(&f->dev);
+	assert_int_equal(
+		mem_check_invariants(f->p->pm, PHYS_OWNER_KERNEL, stderr), 0);
+	platform_destroy(f->p);
+	free(f);
+	return 0;
+}
+
+/* STE dword 0 of a guest stream: V, Config, S1ContextPtr, S1CDMax. */
+static uint64_t ste0(unsigned int config, uint64_t cd, unsigned int cd_max)
+{
+	return 1 | (uint64_t)config << 1 | (cd & 0x000fffffffffffc0ULL) |
+	       (uint64_t)cd_max << 59;
+}
+
+static int smmu_nested(struct sfx *f, uint32_t flags, uint32_t type,
+		       uint64_t w0, uint64_t w1, uint32_t len, uint32_t *out)
+{
+	struct uiommu_hwpt_arm_smmuv3 data = {
+		.ste = {htole64(w0), htole64(w1)}};
+	struct iommu_hwpt_alloc a = {.size = sizeof(a),
+				     .flags = flags,
+				     .dev_id = f->dev_id,
+				     .pt_id = f->parent,
+				     .data_type = type,
+				     .data_len = len,
+				     .data_uptr = (uintptr_t)&data};
+	int ret = test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &a);
+
+	if (!ret)
+		*out = a.out_hwpt_id;
+	return ret;
+}
+
+static int sdestroy(struct sfx *f, uint32_t id)
+{
+	struct iommu_destroy d = {.size = sizeof(d), .id = id};
+
+	return test_fops_ioctl(f->fd, IOMMU_DESTROY, &d);
+}
+
+/* The endpoint writes v at iova and reads it back (0xdead: a fault). */
+static uint32_t dma_word(struct sfx *f, uint64_t iova, uint32_t v)
+{
+	uint32_t r = 0;
+
+	if (endpoint_dma_write(f->ep, iova, &v, sizeof(v)))
+		return 0xdead;
+	assert_int_equal(endpoint_dma_read(f->ep, iova, &r, sizeof(r)), 0);
+	return r;
+}
+
+static uint32_t guest_word(struct sfx *f, uint64_t ipa)
+{
+	uint32_t v;
+
+	memcpy(&v, test_guest_ptr(&f->g, ipa), sizeof(v));
+	return v;
+}
+
+static int sinvalidate(struct sfx *f, uint32_t hwpt, const struct smmu_cmd *c,
+		       unsigned int n, uint32_t type, uint32_t *num)
+{
+	struct uiommu_hwpt_arm_smmuv3_invalidate inv[4];
+	struct iommu_hwpt_invalidate cmd = {.size = sizeof(cmd),
+					    .hwpt_id = hwpt,
+					    .data_uptr = (uintptr_t)inv,
+					    .data_type = type,
+					    .entry_len = sizeof(inv[0]),
+					    .entry_num = n};
+	int ret;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t dw[2];
+
+		smmu_cmd_encode(&c[i], dw);
+		inv[i].cmd[0] = htole64(dw[0]);
+		inv[i].cmd[1] = htole64(dw[1]);
+	}
+	ret = test_fops_ioctl(f->fd, IOMMU_HWPT_INVALIDATE, &cmd);
+	*num = cmd.entry_num;
+	return ret;
+}
+
+static int sattach(struct sfx *f, uint32_t pt)
+{
+	return iommufd_device_attach(f->idev, &pt);
+}
+
+/* An SMMUv3 nested HWPT's allocation errnos: another data type or a flag
+ * -EOPNOTSUPP, short data -EINVAL; the guest STE's checks (6.13's): a bit
+ * outside the fields a guest owns (dword 0 or 1) -EIO, a Config of
+ * stage 2 or nested -EIO, EATS past full ATS -EIO; a two-level CD table
+ * -EOPNOTSUPP (the model's linear tables only); a CD table past the
+ * parent's input range or misaligned -EINVAL; the parent must be a
+ * NEST_PARENT HWPT (-EINVAL). */
+static void test_smmu_nested_errnos(void **state)
+{
+	struct sfx *f = *state;
+	const uint32_t S = UIOMMU_HWPT_DATA_ARM_SMMUV3;
+	uint64_t good = ste0(SMMU_STE_S1, f->cd, 0);
+	uint32_t id = 0, plain;
+	struct iommu_hwpt_alloc a = {
+		.size = sizeof(a), .dev_id = f->dev_id, .pt_id = f->ioas};
+
+	assert_int_equal(smmu_nested(f, 0, S + 1, good, 0, 16, &id),
+			 -EOPNOTSUPP);
+	assert_int_equal(smmu_nested(f, IOMMU_HWPT_ALLOC_NEST_PARENT, S, good,
+				     0, 16, &id),
+			 -EOPNOTSUPP);
+	assert_int_equal(smmu_nested(f, 0, S, good, 0, 15, &id), -EINVAL);
+	/* dword 0: bits [58:52] are no guest's (S1ContextPtr ends at 51) */
+	assert_int_equal(smmu_nested(f, 0, S, good | 1ULL << 55, 0, 16, &id),
+			 -EIO);
+	/* dword 1: bit 8 (not S1DSS/S1CIR/S1COR/S1CSH), S2-side fields */
+	assert_int_equal(smmu_nested(f, 0, S, good, 1ULL << 8, 16, &id), -EIO);
+	assert_int_equal(smmu_nested(f, 0, S, good, 1ULL << 31, 16, &id), -EIO);
+	assert_int_equal(smmu_nested(f, 0, S, ste0(SMMU_STE_S2, f->cd, 0), 0,
+				     16, &id),
+			 -EIO);
+	assert_int_equal(smmu_nested(f, 0, S, ste0(SMMU_STE_NESTED, f->cd, 0),
+				     0, 16, &id),
+			 -EIO);
+	assert_int_equal(smmu_nested(f, 0, S, good, 2ULL << 28, 16, &id), -EIO);
+	assert_int_equal(smmu_nested(f, 0, S, good | 1ULL << 4, 0, 16, &id),
+			 -EOPNOTSUPP);
+	assert_int_equal(smmu_nested(f, 0, S, ste0(SMMU_STE_S1, 1ULL << 50, 0),
+				     0, 16, &id),
+			 -EINVAL);
+	/* the attributes and S1STALLD a guest may set, full ATS */
+	assert_int_equal(smmu_nested(f, 0, S, good,
+				     1 | 1 << 2 | 1 << 4 | 3 << 6 | 1 << 27 |
+					     1 << 28,
+				     16, &id),
+			 0);
+	assert_int_equal(sdestroy(f, id), 0);
+	/* V clear: the rest is not looked at */
+	assert_int_equal(smmu_nested(f, 0, S, 1ULL << 55, 0xff, 16, &id), 0);
+	assert_int_equal(sdestroy(f, id), 0);
+	/* over a paging HWPT that is not a nest parent */
+	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &a), 0);
+	plain = a.out_hwpt_id;
+	f->parent = plain;
+	assert_int_equal(smmu_nested(f, 0, S, good, 0, 16, &id), -EINVAL);
+}
+
+/* Real DMA through a guest's stage 1 over the NEST_PARENT HWPT's stage 2:
+ * the device attached to the nested HWPT writes at a guest VA and the
+ * word lands in the guest page its stage 1 maps (in the IOAS-mapped user
+ * memory); a changed stage-1 entry takes effect only after
+ * HWPT_INVALIDATE's TLBI_NH_VA, a changed CD after CFGI_CD (with
+ * TLBI_NH_ASID); an unaccepted command -EIO with entry_num the commands
+ * done before it; another data type -EINVAL; a paging HWPT -ENOENT; the
+ * parent -EBUSY while the nested HWPT lives; detached, DMA is blocked. */
+static void test_smmu_nested_dma(void **state)
+{
+	struct sfx *f = *state;
+	const uint32_t T = UIOMMU_HWPT_INVALIDATE_DATA_ARM_SMMUV3;
+	uint32_t nested = 0, num;
+	uint64_t root2;
+	struct smmu_cmd va = {.op = SMMU_CMD_TLBI_NH_VA,
+			      .asid = ASID,
+			      .addr = GUEST_VA,
+			      .tg = SMMU_TLBI_TG_NONE,
+			      .leaf = true};
+	struct smmu_cmd c[3];
+
+	assert_int_equal(smmu_nested(f, 0, UIOMMU_HWPT_DATA_ARM_SMMUV3,
+				     ste0(SMMU_STE_S1, f->cd, 0), 0, 16,
+				     &nested),
+			 0);
+	assert_int_equal(sdestroy(f, f->parent), -EBUSY);
+	assert_int_equal(dma_word(f, GUEST_VA, 1), 0xdead); /* not attached */
+	assert_int_equal(sattach(f, nested), 0);
+	assert_int_equal(sdestroy(f, nested), -EBUSY);
+	assert_int_equal(dma_word(f, GUEST_VA, 0x1111), 0x1111);
+	assert_int_equal(guest_word(f, f->data[0]), 0x1111);
+
+	/* the guest moves its page: the IOTLB still has the old one */
+	test_guest_s1_map(&f->g, f->root, GUEST_VA, f->data[1]);
+	assert_int_equal(dma_word(f, GUEST_VA, 0x2222), 0x2222);
+	assert_int_equal(guest_word(f, f->data[0]), 0x2222);
+	assert_int_equal(guest_word(f, f->data[1]), 0);
+	/* not these: another type, a paging HWPT */
+	num = 1;
+	assert_int_equal(sinvalidate(f, nested, &va, 1,
+				     IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, &num),
+			 -EINVAL);
+	assert_int_equal(num, 0);
+	num = 1;
+	assert_int_equal(sinvalidate(f, f->parent, &va, 1, T, &num), -ENOENT);
+	assert_int_equal(num, 0);
+	/* TLBI_NH_VA then a command no guest sends (CFGI_STE): one done */
+	c[0] = va;
+	c[1] = (struct smmu_cmd){.op = SMMU_CMD_CFGI_STE, .sid = 1};
+	num = 2;
+	assert_int_equal(sinvalidate(f, nested, c, 2, T, &num), -EIO);
+	assert_int_equal(num, 1);
+	assert_int_equal(dma_word(f, GUEST_VA, 0x3333), 0x3333);
+	assert_int_equal(guest_word(f, f->data[1]), 0x3333);
+	assert_int_equal(guest_word(f, f->data[0]), 0x2222);
+	/* a range TLBI of a granule the model has not: -EIO, none done */
+	c[0] = va;
+	c[0].tg = SMMU_TLBI_TG_64K;
+	num = 1;
+	assert_int_equal(sinvalidate(f, nested, c, 1, T, &num), -EIO);
+	assert_int_equal(num, 0);
+
+	/* the guest changes its CD to a new stage-1 root: cached until
+	 * CFGI_CD, and the old translations until TLBI_NH_ASID */
+	root2 = test_guest_alloc(&f->g);
+	test_guest_s1_map(&f->g, root2, GUEST_VA, f->data[2]);
+	guest_cd(f, root2);
+	assert_int_equal(dma_word(f, GUEST_VA, 0x4444), 0x4444);
+	assert_int_equal(guest_word(f, f->data[1]), 0x4444);
+	c[0] = (struct smmu_cmd){.op = SMMU_CMD_CFGI_CD, .leaf = true};
+	c[1] = (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ASID, .asid = ASID};
+	num = 2;
+	assert_int_equal(sinvalidate(f, nested, c, 2, T, &num), 0);
+	assert_int_equal(num, 2);
+	assert_int_equal(dma_word(f, GUEST_VA, 0x5555), 0x5555);
+	assert_int_equal(guest_word(f, f->data[2]), 0x5555);
+	assert_int_equal(guest_word(f, f->data[1]), 0x4444);
+	/* TLBI_NH_ALL, TLBI_NSNH_ALL are taken too, and TLBI_NH_VAA and
+	 * CFGI_CD_ALL (the model has neither: issued as wider ones) */
+	c[0] = (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ALL};
+	c[1] = (struct smmu_cmd){.op = SMMU_CMD_TLBI_NSNH_ALL};
+	num = 2;
+	assert_int_equal(sinvalidate(f, nested, c, 2, T, &num), 0);
+	assert_int_equal(num, 2);
+	test_guest_s1_map(&f->g, root2, GUEST_VA, f->data[0]);
+	c[0] = (struct smmu_cmd){.op = ARM_SMMU_CMD_TLBI_NH_VAA,
+				 .addr = GUEST_VA};
+	c[1] = (struct smmu_cmd){.op = ARM_SMMU_CMD_CFGI_CD_ALL};
+	num = 2;
+	assert_int_equal(sinvalidate(f, nested, c, 2, T, &num), 0);
+	assert_int_equal(num, 2);
+	assert_int_equal(dma_word(f, GUEST_VA, 0x5a5a), 0x5a5a);
+	assert_int_equal(guest_word(f, f->data[0]), 0x5a5a);
+
+	/* back on the parent: stage 2 only, the IPA is the device's address */
+	assert_int_equal(iommufd_device_replace(f->idev, &f->parent), 0);
+	assert_int_equal(dma_word(f, f->data[0], 0x6666), 0x6666);
+	assert_int_equal(guest_word(f, f->data[0]), 0x6666);
+	assert_int_equal(sdestroy(f, nested), 0);
+	assert_int_equal(sdestroy(f, f->parent), -EBUSY); /* attached */
+	iommufd_device_detach(f->idev);
+	assert_int_equal(sdestroy(f, f->parent), 0);
+}
+
+/* A guest STE that bypasses stage 1 translates through stage 2 only; one
+ * that aborts (or is not valid) blocks the device's DMA. */
+static void test_smmu_nested_bypass_abort(void **state)
+{
+	struct sfx *f = *state;
+	const uint32_t S = UIOMMU_HWPT_DATA_ARM_SMMUV3;
+	uint32_t bypass = 0, abort_ = 0, invalid = 0;
+
+	assert_int_equal(smmu_nested(f, 0, S, ste0(SMMU_STE_BYPASS, 0, 0), 0,
+				     16, &bypass),
+			 0);
+	assert_int_equal(smmu_nested(f, 0, S, ste0(SMMU_STE_ABORT, 0, 0), 0, 16,
+				     &abort_),
+			 0);
+	assert_int_equal(smmu_nested(f, 0, S, 0, 0, 16, &invalid), 0);
+	assert_int_equal(sattach(f, bypass), 0);
+	assert_int_equal(dma_word(f, f->data[1], 0x7777), 0x7777);
+	assert_int_equal(guest_word(f, f->data[1]), 0x7777);
+	assert_int_equal(iommufd_device_replace(f->idev, &abort_), 0);
+	assert_int_equal(dma_word(f, f->data[1], 0x8888), 0xdead);
+	assert_int_equal(iommufd_device_replace(f->idev, &invalid), 0);
+	assert_int_equal(dma_word(f, f->data[1], 0x8888), 0xdead);
+	assert_int_equal(guest_word(f, f->data[1]), 0x7777);
+	/* left attached for the teardown's unbind and close */
+}
+
+#define TS(fn) cmocka_unit_test_setup_teardown(fn, ssetup, steardown)
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_nested_alloc_errnos),
-		T(test_nested_lifetime),
-		T(test_nested_invalidate),
-		T(test_nested_fail_sweep),
+		T(test_nested_alloc_errnos),	   T(test_nested_lifetime),
+		T(test_nested_invalidate),	   T(test_nested_fail_sweep),
+		TS(test_smmu_nested_errnos),	   TS(test_smmu_nested_dma),
+		TS(test_smmu_nested_bypass_abort),
 	};
 
 	return test_run("iommufd_nested", tests, ARRAY_SIZE_T(tests));

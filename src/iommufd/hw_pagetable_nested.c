@@ -15,7 +15,7 @@
  * it holds a user of it (device.c), as for a paging HWPT.
  *
  * Drivers: the mock IOMMU (IOMMU_HWPT_DATA_SELFTEST, selftest.c) and the
- * SMMUv3 (IOMMU_HWPT_DATA_ARM_SMMUV3, nested_smmu.c, when it is built);
+ * SMMUv3 (UIOMMU_HWPT_DATA_ARM_SMMUV3, nested_smmu.c);
  * a device of any other IOMMU -EOPNOTSUPP.  The driver checks the data
  * type first (-EOPNOTSUPP), then the flags, then copies the data.
  *
@@ -60,6 +60,9 @@ static int hwpt_nested_domain_alloc(struct iommufd_device *idev,
 	if (iommufd_selftest_is_mock_dev(idev->dev))
 		return iommufd_selftest_nested_alloc(idev->dev, parent, flags,
 						     user_data, out, ops);
+	if (iommufd_smmu_is_dev(idev->dev))
+		return iommufd_smmu_nested_alloc(idev->dev, parent, flags,
+						 user_data, out, ops);
 	return -EOPNOTSUPP;
 }
 

@@ -465,6 +465,13 @@ int iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx,
 void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
 int iommufd_hwpt_nested_invalidate(struct iommufd_ctx *ictx, uint32_t id,
 				   struct iommu_user_data_array *array);
+/* nested_smmu.c: the SMMUv3's nested domains (UIOMMU_HWPT_DATA_ARM_SMMUV3) */
+bool iommufd_smmu_is_dev(struct device *dev);
+int iommufd_smmu_nested_alloc(struct device *dev, struct iommu_domain *parent,
+			      uint32_t flags,
+			      const struct iommu_user_data *user_data,
+			      struct iommu_domain **out,
+			      const struct iommufd_nested_ops **ops);
 /* vfio_compat.c */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 /* The VFIO container ioctls on an iommufd file; -ENOTTY: not one. */
