@@ -270,6 +270,20 @@ static void test_nested_lifetime(void **state)
 	parent = parent_alloc(f);
 	n0 = nested_alloc(f, parent);
 	assert_int_equal(replace(f, n0), 0);
+
+	/* a NO_DIRTY device attaches to a nested HWPT too (it has no dirty
+	 * tracking of its own) */
+	{
+		struct iommu_test_cmd c = {
+			.size = sizeof(c),
+			.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+			.id = n0,
+			.mock_domain = {.dev_flags =
+						IOMMU_TEST_MOCK_DEV_NO_DIRTY}};
+
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_TEST_CMD, &c), 0);
+		assert_int_equal(c.mock_domain.out_hwpt_id, n0);
+	}
 }
 
 /* MD_CHECK_IOTLB and HWPT_INVALIDATE (the kselftest alloc_hwpt_nested's

@@ -500,6 +500,10 @@ int iommufd_selftest_nested_alloc(struct device *dev,
 				  const struct iommu_user_data *user_data,
 				  struct iommu_domain **out,
 				  const struct iommufd_nested_ops **ops);
+/* A paging domain allocated for dev (a mock device, else nothing): its
+ * page sizes by the device's flags; dirty: allocated with DIRTY_TRACKING. */
+void iommufd_selftest_domain_init(struct device *dev,
+				  struct iommu_domain *domain, bool dirty);
 /* The most runs one mm_pin_pages call of an IOAS_MAP may take. */
 unsigned int iommufd_test_pin_batch(struct iommufd_ctx *ictx);
 
