@@ -8,7 +8,11 @@
  * lives; close with both), replacing a device onto nested HWPTs,
  * MD_CHECK_IOTLB with HWPT_INVALIDATE (one entry, all, bad entries, the
  * count of entries handled written back), a fail-nth sweep of the nested
- * HWPT_ALLOC.
+ * HWPT_ALLOC.  On the SMMUv3 (UIOMMU_HWPT_DATA_ARM_SMMUV3, 6.13's STE
+ * data over a NEST_PARENT HWPT): the guest STE's checks, real DMA of a
+ * device through a guest stage 1 in IOAS-mapped memory over the parent's
+ * stage 2, HWPT_INVALIDATE's SMMUv3 commands making a changed stage-1
+ * entry or CD take effect, bypass and abort STEs, a fail-nth sweep.
  */
 #include "helpers.h"
 
@@ -815,6 +819,55 @@ static void test_smmu_nested_bypass_abort(void **state)
 	/* left attached for the teardown's unbind and close */
 }
 
+struct ssweep {
+	struct sfx *f;
+	uint32_t id;
+};
+
+static int ssweep_nested(void *ctx)
+{
+	struct ssweep *s = ctx;
+
+	return smmu_nested(s->f, 0, UIOMMU_HWPT_DATA_ARM_SMMUV3,
+			   ste0(SMMU_STE_S1, s->f->cd, 0), 0, 16, &s->id);
+}
+
+static void ssweep_nested_undo(void *ctx)
+{
+	struct ssweep *s = ctx;
+
+	assert_int_equal(sdestroy(s->f, s->id), 0);
+}
+
+static void ssweep_nested_check(void *ctx)
+{
+	struct ssweep *s = ctx;
+	struct iommu_hwpt_alloc a = {.size = sizeof(a),
+				     .flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+				     .dev_id = s->f->dev_id,
+				     .pt_id = s->f->ioas};
+
+	/* no nested HWPT left holding the parent */
+	assert_int_equal(sdestroy(s->f, s->f->parent), 0);
+	assert_int_equal(test_fops_ioctl(s->f->fd, IOMMU_HWPT_ALLOC, &a), 0);
+	s->f->parent = a.out_hwpt_id;
+}
+
+/* fail-nth over an SMMUv3 nested HWPT_ALLOC: each failure leaves nothing
+ * behind (the parent free to go), the success translates. */
+static void test_smmu_nested_fail_sweep(void **state)
+{
+	struct sfx *f = *state;
+	struct ssweep s = {.f = f};
+
+	assert_true(test_fail_sweep(ssweep_nested, ssweep_nested_undo,
+				    ssweep_nested_check, &s, 0) > 0);
+	assert_int_equal(ssweep_nested(&s), 0);
+	assert_int_equal(sattach(f, s.id), 0);
+	assert_int_equal(dma_word(f, GUEST_VA, 0x9999), 0x9999);
+	assert_int_equal(guest_word(f, f->data[0]), 0x9999);
+}
+
 #define TS(fn) cmocka_unit_test_setup_teardown(fn, ssetup, steardown)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -822,10 +875,14 @@ static void test_smmu_nested_bypass_abort(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_nested_alloc_errnos),	   T(test_nested_lifetime),
-		T(test_nested_invalidate),	   T(test_nested_fail_sweep),
-		TS(test_smmu_nested_errnos),	   TS(test_smmu_nested_dma),
+		T(test_nested_alloc_errnos),
+		T(test_nested_lifetime),
+		T(test_nested_invalidate),
+		T(test_nested_fail_sweep),
+		TS(test_smmu_nested_errnos),
+		TS(test_smmu_nested_dma),
 		TS(test_smmu_nested_bypass_abort),
+		TS(test_smmu_nested_fail_sweep),
 	};
 
 	return test_run("iommufd_nested", tests, ARRAY_SIZE_T(tests));
