@@ -13,10 +13,12 @@
  * What 6.12 gives the ARM SMMUv3, and so this: paging HWPTs, with
  * NEST_PARENT a stage-2 domain; no driver data for a paging HWPT
  * (-EOPNOTSUPP).  pt_id a paging HWPT with driver data makes a nested
- * HWPT (hw_pagetable_nested.c: the mock's IOMMU_HWPT_DATA_SELFTEST);
+ * HWPT (hw_pagetable_nested.c: the mock's IOMMU_HWPT_DATA_SELFTEST, the
+ * SMMUv3's UIOMMU_HWPT_DATA_ARM_SMMUV3 in nested_smmu.c);
  * both kinds end in the same tail here (FAULT_ID_VALID, the answer,
  * finalize).  IOMMU_HWPT_INVALIDATE's checks are here, its requests go
- * to the nested HWPT's driver.  GET_HW_INFO without driver data (IOMMU_HW_INFO_TYPE_NONE), taking the
+ * to the nested HWPT's driver.  The SMMUv3's GET_HW_INFO is 6.12's,
+ * without driver data (IOMMU_HW_INFO_TYPE_NONE), taking the
  * newer ABI's INPUT_TYPE flag that Debian's 6.12 selftests send.  The
  * SMMUv3 here reports no dirty tracking (DIRTY_TRACKING -EOPNOTSUPP, no
  * capability); the mock IOMMU (selftest.c) does: a HWPT allocated with
