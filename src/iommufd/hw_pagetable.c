@@ -22,8 +22,10 @@
  * GET_DIRTY_BITMAP drive through the IOAS (io_pagetable.c, iova_bitmap.c;
  * any other HWPT -EOPNOTSUPP, as 6.12's domain without dirty_ops).  The
  * IOMMU core offers no PASID attach, so
- * out_max_pasid_log2 is 0.  FAULT_ID_VALID waits for the fault queue
- * (-EOPNOTSUPP).
+ * out_max_pasid_log2 is 0.  FAULT_ID_VALID (fault.c) names the fault
+ * queue the HWPT's I/O page faults go to; as in later kernels (6.12 takes
+ * it on nested HWPTs only) a paging HWPT takes it too, but not with
+ * NEST_PARENT (-EOPNOTSUPP).
  *
  * Locking: the IOAS's mutex across the allocation (its HWPT list), as
  * 6.12 holds it.
@@ -54,6 +56,20 @@ static int hwpt_nested_check(struct iommufd_hwpt_paging *parent, uint32_t flags,
 	if (parent->auto_domain || !parent->nest_parent)
 		return -EINVAL;
 	return -EOPNOTSUPP;
+}
+
+/*
+ * IOMMU_HWPT_FAULT_ID_VALID, for a HWPT of any kind once allocated (6.12
+ * looks the fault object up after the allocation: -ENOENT, the HWPT
+ * aborted): *fault gets it, holding a user of it until the HWPT goes.
+ */
+static int hwpt_alloc_fault(struct iommufd_ucmd *ucmd,
+			    const struct iommu_hwpt_alloc *cmd,
+			    struct iommufd_fault **fault)
+{
+	if (!(cmd->flags & IOMMU_HWPT_FAULT_ID_VALID))
+		return 0;
+	return iommufd_fault_get_hwpt(ucmd->ictx, cmd->fault_id, fault);
 }
 
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
@@ -99,8 +115,11 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 					false, &hwpt);
 	if (ret)
 		goto out_unlock;
-	cmd->out_hwpt_id = hwpt->obj.id;
-	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	ret = hwpt_alloc_fault(ucmd, cmd, &hwpt->fault);
+	if (!ret) {
+		cmd->out_hwpt_id = hwpt->obj.id;
+		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
 	if (ret) {
 		LIST_REMOVE(hwpt, hwpt_item); /* we hold ioas->mutex */
 		hwpt->on_list = false;
