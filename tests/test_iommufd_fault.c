@@ -125,6 +125,8 @@ static int fault_alloc(struct fx *f, uint32_t *id, int *fd)
 	struct iommu_fault_alloc a = {.size = sizeof(a)};
 	int ret = test_fops_ioctl(f->fd, IOMMU_FAULT_QUEUE_ALLOC, &a);
 
+	*id = 0;
+	*fd = -1;
 	if (!ret) {
 		*id = a.out_fault_id;
 		*fd = (int)a.out_fault_fd;
@@ -142,8 +144,7 @@ static int hwpt_alloc(struct fx *f, uint32_t flags, uint32_t dev_id,
 				     .fault_id = fault_id};
 	int ret = test_fops_ioctl(f->fd, IOMMU_HWPT_ALLOC, &a);
 
-	if (!ret)
-		*out = a.out_hwpt_id;
+	*out = ret ? 0 : a.out_hwpt_id;
 	return ret;
 }
 
