@@ -179,14 +179,20 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 			      bool auto_domain,
 			      struct iommufd_hwpt_paging **out)
 {
+	/* FAULT_ID_VALID: the caller attaches the fault object (its
+	 * lookup follows the allocation, as 6.12's) */
 	const uint32_t valid_flags = IOMMU_HWPT_ALLOC_NEST_PARENT |
-				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+				     IOMMU_HWPT_FAULT_ID_VALID;
 	const struct iommufd_dirty_ops *dirty_ops = NULL;
 	struct iommufd_hwpt_paging *hwpt;
 	int ret;
 
 	lockdep_assert_held(&ioas->mutex);
 	if (flags & ~valid_flags)
+		return -EOPNOTSUPP;
+	if ((flags & IOMMU_HWPT_FAULT_ID_VALID) &&
+	    (flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
 		return -EOPNOTSUPP;
 	/* only the mock reports IOMMU_CAP_DIRTY_TRACKING (not the SMMUv3) */
 	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) {
@@ -255,6 +261,8 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 		iopt_table_remove_domain(&ioas->iopt, hwpt->common.domain);
 		iommu_domain_free(hwpt->common.domain);
 	}
+	if (hwpt->common.fault)
+		iommufd_fault_put_hwpt(hwpt->common.ictx, hwpt->common.fault);
 	iommufd_put_object(hwpt->common.ictx, &ioas->obj);
 }
 
@@ -296,12 +304,16 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	ret = iopt_table_enforce_dev_resv_regions(&ioas->iopt, idev->dev);
 	if (ret)
 		return ret;
+	/* a fault-capable HWPT: IOPF on and the queue's handler first */
+	if (hwpt->fault) {
+		ret = iommufd_fault_attach_dev(hwpt->fault, idev);
+		if (ret)
+			goto err_resv;
+	}
 	if (!igroup->hwpt) {
 		ret = iommu_attach_group(hwpt->domain, igroup->group);
-		if (ret) {
-			iopt_remove_reserved_iova(&ioas->iopt, idev->dev);
-			return ret;
-		}
+		if (ret)
+			goto err_fault;
 		igroup->hwpt = hwpt;
 	}
 	igroup->attached++;
@@ -309,6 +321,12 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	idev->hwpt = hwpt;
 	iommufd_object_get_user(idev->ictx, &hwpt->obj);
 	return 0;
+err_fault:
+	if (hwpt->fault)
+		iommufd_fault_detach_dev(hwpt->fault, idev);
+err_resv:
+	iopt_remove_reserved_iova(&ioas->iopt, idev->dev);
+	return ret;
 }
 
 /* An auto domain of ioas for idev: an existing one, else a new one. */
@@ -400,6 +418,9 @@ iommufd_device_do_detach(struct iommufd_device *idev)
 		iommu_detach_group(hwpt->domain, igroup->group);
 		igroup->hwpt = NULL;
 	}
+	/* its faults still pending answered INVALID, IOPF off */
+	if (hwpt->fault)
+		iommufd_fault_detach_dev(hwpt->fault, idev);
 	iopt_remove_reserved_iova(&iommufd_hwpt_to_paging(hwpt)->ioas->iopt,
 				  idev->dev);
 	hwpt->attached--;

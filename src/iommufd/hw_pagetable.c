@@ -26,9 +26,10 @@
  * GET_DIRTY_BITMAP drive through the IOAS (io_pagetable.c, iova_bitmap.c;
  * any other HWPT -EOPNOTSUPP, as 6.12's domain without dirty_ops).  The
  * IOMMU core offers no PASID attach, so
- * out_max_pasid_log2 is 0.  FAULT_ID_VALID: a paging HWPT refuses it
- * (-EOPNOTSUPP, 6.12's paging flags); a nested one looks the fault queue
- * up by fault_id, and there are no fault queue objects yet (-ENOENT).
+ * out_max_pasid_log2 is 0.  FAULT_ID_VALID (fault.c) names the fault
+ * queue the HWPT's I/O page faults go to, for a HWPT of either kind; as
+ * in later kernels (6.12 takes it on nested HWPTs only) a paging HWPT
+ * takes it too, but not with NEST_PARENT (-EOPNOTSUPP).
  *
  * Locking: the IOAS's mutex across the allocation (its HWPT list), as
  * 6.12 holds it.
@@ -62,6 +63,20 @@ static void hwpt_alloc_abort(struct iommufd_ctx *ictx,
 		paging->on_list = false;
 	}
 	iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
+}
+
+/*
+ * IOMMU_HWPT_FAULT_ID_VALID, for a HWPT of any kind once allocated (6.12
+ * looks the fault object up after the allocation: -ENOENT, the HWPT
+ * aborted): *fault gets it, holding a user of it until the HWPT goes.
+ */
+static int hwpt_alloc_fault(struct iommufd_ucmd *ucmd,
+			    const struct iommu_hwpt_alloc *cmd,
+			    struct iommufd_fault **fault)
+{
+	if (!(cmd->flags & IOMMU_HWPT_FAULT_ID_VALID))
+		return 0;
+	return iommufd_fault_get_hwpt(ucmd->ictx, cmd->fault_id, fault);
 }
 
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
@@ -122,12 +137,9 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		ret = -EINVAL;
 		goto out_put_pt;
 	}
-	/* fault_id names a fault queue object; there are none yet (the
-	 * paging path refused the flag already, -EOPNOTSUPP) */
-	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
-		ret = -ENOENT;
+	ret = hwpt_alloc_fault(ucmd, cmd, &hwpt->fault);
+	if (ret)
 		goto out_hwpt;
-	}
 	cmd->out_hwpt_id = hwpt->obj.id;
 	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret)

@@ -114,6 +114,8 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 	WARN_ON(hwpt->common.attached);
 	if (hwpt->common.domain)
 		iommu_domain_free(hwpt->common.domain);
+	if (hwpt->common.fault)
+		iommufd_fault_put_hwpt(hwpt->common.ictx, hwpt->common.fault);
 	iommufd_put_object(hwpt->common.ictx, &hwpt->parent->common.obj);
 }
 

@@ -61,6 +61,10 @@ enum {
 	IOMMUFD_LOCK_PAGES,
 	IOMMUFD_LOCK_CTX,
 	IOMMUFD_LOCK_SELFTEST, /* selftest.c's mock IOMMU list, held alone */
+	IOMMUFD_LOCK_FAULT,    /* fault.c: fault->mutex (responses) */
+	/* fault.c: fault->lock (the queue), taken by the fault handler
+	 * under the core's fault_param->lock (LOCK_RANK_FAULT + 1) */
+	IOMMUFD_LOCK_FAULT_QUEUE = LOCK_RANK_FAULT + LOCK_LAYER_SPAN / 4,
 };
 
 #define IOMMUFD_PAGE_SIZE PHYS_PAGE_SIZE
@@ -76,6 +80,7 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_IOAS,
 	IOMMUFD_OBJ_ACCESS,   /* access.c: an in-kernel user of an IOAS */
 	IOMMUFD_OBJ_SELFTEST, /* selftest.c's mock devices */
+	IOMMUFD_OBJ_FAULT,    /* fault.c: a fault queue and its fd */
 	IOMMUFD_OBJ_MAX,
 };
 
@@ -204,6 +209,9 @@ struct iommufd_hw_pagetable {
 	struct iommufd_ctx *ictx;
 	struct iommu_domain *domain;
 	unsigned int attached; /* igroup->lock of its groups */
+	/* IOMMU_HWPT_FAULT_ID_VALID: the fault queue its devices' I/O page
+	 * faults go to (holds a user of it), else NULL; fixed at alloc */
+	struct iommufd_fault *fault;
 };
 
 struct iommufd_hwpt_paging {
@@ -286,6 +294,10 @@ struct iommufd_device {
 	struct device *dev;
 	struct iommufd_group *igroup;
 	struct iommufd_hw_pagetable *hwpt; /* igroup->lock: attached to */
+	/* fault.c, igroup->lock: its attachment to a fault-capable HWPT's
+	 * queue (the kernel's attach handle), and IOPF enables */
+	struct iommufd_fault_handle *fault_handle;
+	unsigned int iopf_enabled;
 };
 
 /*
@@ -472,6 +484,27 @@ int iommufd_smmu_nested_alloc(struct device *dev, struct iommu_domain *parent,
 			      const struct iommu_user_data *user_data,
 			      struct iommu_domain **out,
 			      const struct iommufd_nested_ops **ops);
+/* fault.c: IOMMU_FAULT_QUEUE_ALLOC, the fault fd, IOPF of fault-capable
+ * HWPTs (any kind: each keeps the fault object it was given) */
+struct iommufd_fault;
+int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
+void iommufd_fault_destroy(struct iommufd_object *obj);
+/* The fault object id names (IOMMU_HWPT_FAULT_ID_VALID), its user kept for
+ * the HWPT (-ENOENT none); iommufd_fault_put_hwpt drops it. */
+int iommufd_fault_get_hwpt(struct iommufd_ctx *ictx, uint32_t fault_id,
+			   struct iommufd_fault **out);
+void iommufd_fault_put_hwpt(struct iommufd_ctx *ictx,
+			    struct iommufd_fault *fault);
+/* idev's faults to fault from now on: IOPF enabled on the device and the
+ * core's fault handler registered; before the domain attach.
+ * igroup->lock. */
+int iommufd_fault_attach_dev(struct iommufd_fault *fault,
+			     struct iommufd_device *idev);
+/* After the domain detach: every fault of idev still queued or read and
+ * unanswered answered INVALID (6.12's auto response), the handler gone,
+ * IOPF disabled.  igroup->lock. */
+void iommufd_fault_detach_dev(struct iommufd_fault *fault,
+			      struct iommufd_device *idev);
 /* vfio_compat.c */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 /* The VFIO container ioctls on an iommufd file; -ENOTTY: not one. */

@@ -48,6 +48,9 @@
  *    past the last; no such nested HWPT -ENOENT).  Mock nested domains
  *    (IOMMU_HWPT_DATA_SELFTEST) and their HWPT_INVALIDATE
  *    (IOMMU_HWPT_INVALIDATE_DATA_SELFTEST): "the mock's nested domains".
+ *  - TRIGGER_IOPF(dev_id, pasid, grpid, perm, addr): a page request of
+ *    the mock device, to its fault queue (iommufd_test_trigger_iopf).
+ *    The mock IOMMU turns IOPF on for any device and takes responses.
  *  - any other op: -EOPNOTSUPP (as the kernel's default case).
  *
  * The mock IOMMU (the kernel's mock_ops): io pages of 2048 bytes
@@ -397,6 +400,24 @@ static const struct iommufd_dirty_ops mock_dirty_ops = {
 	.read_and_clear_dirty = mock_read_and_clear_dirty,
 };
 
+/* I/O page faults (the kernel's mock iopf queue): IOPF turns on for any
+ * mock device; a response goes nowhere (the mock never waits). */
+static int mock_dev_enable_feat(struct device *dev, enum iommu_dev_features f)
+{
+	return f == IOMMU_DEV_FEAT_IOPF ? 0 : -ENODEV;
+}
+
+static int mock_dev_disable_feat(struct device *dev, enum iommu_dev_features f)
+{
+	return f == IOMMU_DEV_FEAT_IOPF ? 0 : -ENODEV;
+}
+
+static int mock_page_response(struct device *dev, struct iommu_fault *evt,
+			      struct iommu_page_response *msg)
+{
+	return 0;
+}
+
 static const struct iommu_ops mock_ops = {
 	.capable = mock_capable,
 	.domain_alloc = mock_domain_alloc,
@@ -407,6 +428,9 @@ static const struct iommu_ops mock_ops = {
 	.unmap_pages = mock_unmap_pages,
 	.iova_to_phys = mock_iova_to_phys,
 	.enforce_cache_coherency = mock_enforce_cache_coherency,
+	.dev_enable_feat = mock_dev_enable_feat,
+	.dev_disable_feat = mock_dev_disable_feat,
+	.page_response = mock_page_response,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
 };
 
@@ -1316,6 +1340,40 @@ static int iommufd_test_set_memory_limit(struct iommufd_ucmd *ucmd,
 	return 0;
 }
 
+/*
+ * TRIGGER_IOPF(dev_id, pasid, grpid, perm, addr): one page request, the
+ * last of its group (PASID_VALID unless pasid is 0, IOMMU_NO_PASID), as
+ * if the mock device faulted, reported to the device's fault handler
+ * (the fault queue of the fault-capable HWPT it is attached to).  An
+ * unknown device -ENOENT, not a mock one -EINVAL; the report's own
+ * result is not the op's (6.12's iommufd_test_trigger_iopf).
+ */
+static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	struct iommu_fault event = {.type = IOMMU_FAULT_PAGE_REQ};
+	struct iommufd_device *idev;
+
+	idev = iommufd_get_device(ucmd, cmd->trigger_iopf.dev_id);
+	if (!idev)
+		return -ENOENT;
+	if (!iommufd_selftest_is_mock_dev(idev->dev)) {
+		iommufd_put_object(ucmd->ictx, &idev->obj);
+		return -EINVAL;
+	}
+	event.prm.flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+	if (cmd->trigger_iopf.pasid)
+		event.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+	event.prm.addr = cmd->trigger_iopf.addr;
+	event.prm.pasid = cmd->trigger_iopf.pasid;
+	event.prm.grpid = cmd->trigger_iopf.grpid;
+	event.prm.perm = cmd->trigger_iopf.perm;
+	if (idev->dev->fault_param)
+		iommu_report_device_fault(idev->dev, &event);
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return 0;
+}
+
 unsigned int iommufd_test_pin_batch(struct iommufd_ctx *ictx)
 {
 	uint32_t limit = atomic_load_explicit(&ictx->temp_memory_limit,
@@ -1370,6 +1428,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		return iommufd_test_set_memory_limit(ucmd,
 						     cmd->memory_limit.limit);
+	case IOMMU_TEST_OP_TRIGGER_IOPF:
+		return iommufd_test_trigger_iopf(ucmd, cmd);
 	default:
 		return -EOPNOTSUPP;
 	}
