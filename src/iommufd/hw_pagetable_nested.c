@@ -32,7 +32,8 @@ int iommu_copy_struct_from_user(void *dst, size_t dst_size, size_t min_size,
 				const struct iommu_user_data *src,
 				uint32_t type)
 {
-	if (src->type != type || src->len < min_size)
+	/* Debian's 6.12: longer than the driver's struct is -EINVAL too */
+	if (src->type != type || src->len < min_size || src->len > dst_size)
 		return -EINVAL;
 	return copy_struct_from_user(dst, dst_size, src->uptr, src->len);
 }
@@ -42,7 +43,10 @@ int iommu_copy_struct_from_user_array(void *dst, size_t dst_size,
 				      const struct iommu_user_data_array *src,
 				      uint32_t type, uint32_t index)
 {
-	if (src->type != type || src->entry_len < min_size)
+	if (index >= src->entry_num)
+		return -EINVAL;
+	if (src->type != type || src->entry_len < min_size ||
+	    src->entry_len > dst_size)
 		return -EINVAL;
 	return copy_struct_from_user(dst, dst_size,
 				     (const char *)src->uptr +

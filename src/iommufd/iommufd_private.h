@@ -229,9 +229,10 @@ struct iommufd_hwpt_paging {
 /*
  * A driver's user data as HWPT_ALLOC hands it in (6.12's iommu_user_data)
  * and HWPT_INVALIDATE's array of requests (iommu_user_data_array), read
- * with the two copies below (6.12's iommu_copy_struct_from_user{,_array}:
- * another type or fewer than min_size bytes -EINVAL, then
- * copy_struct_from_user's -E2BIG and -EFAULT).
+ * with the two copies below (Debian 6.12's
+ * iommu_copy_struct_from_user{,_array}: another type, fewer than min_size
+ * bytes or more than dst_size -EINVAL, then copy_struct_from_user's
+ * -EFAULT).
  */
 struct iommu_user_data {
 	uint32_t type;

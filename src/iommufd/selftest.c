@@ -788,7 +788,7 @@ static void mock_nested_free(struct iommu_domain *domain)
 }
 
 /* The kernel's mock cache_invalidate_user: entries in order, each
- * copied (-EINVAL another type or short, -E2BIG, -EFAULT), flags other
+ * copied (-EINVAL another type, short or long; -EFAULT), flags other
  * than ALL -EOPNOTSUPP, an id past the last -EINVAL; entry_num back as the
  * entries done. */
 static int mock_nested_invalidate(struct iommu_domain *domain,
