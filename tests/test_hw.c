@@ -366,6 +366,43 @@ static void test_golden_ste_cd(void **state)
 		    cd2.stall);
 }
 
+/*
+ * A guest's STE words (iommufd's nested STE, issue 15): V[0] Config[3:1]
+ * S1Fmt[5:4] S1ContextPtr[51:6] S1CDMax[63:59]; S1DSS[1:0] S1CIR[3:2]
+ * S1COR[5:4] S1CSH[7:6] S1STALLD[27] EATS[29:28] decode by the
+ * specification's positions; a bit in any other position (S2 fields of
+ * dword 1, the RES0 bits [58:52] of dword 0) is -EIO.
+ */
+static void test_golden_guest_ste(void **state)
+{
+	const uint64_t w[2] = {
+		0x1ULL | 5ULL << 1 | 1ULL << 4 | 0x8000123440ULL | 3ULL << 59,
+		1ULL | 2ULL << 2 | 3ULL << 4 | 1ULL << 6 | 1ULL << 27 |
+			1ULL << 28,
+	};
+	struct smmu_guest_ste g;
+	uint64_t bad[2];
+
+	(void)state;
+	assert_int_equal(smmu_guest_ste_decode(w, &g), 0);
+	assert_true(g.valid && g.config == SMMU_STE_S1 && g.s1_fmt == 1 &&
+		    g.s1_ctx_ptr == 0x8000123440ULL && g.s1_cd_max == 3 &&
+		    g.s1_dss == 1 && g.s1_cir == 2 && g.s1_cor == 3 &&
+		    g.s1_csh == 1 && g.s1_stalld && g.eats == 1);
+	for (unsigned int bit = 52; bit < 59; bit++) {
+		memcpy(bad, w, sizeof(bad));
+		bad[0] |= 1ULL << bit;
+		assert_int_equal(smmu_guest_ste_decode(bad, &g), -EIO);
+	}
+	for (unsigned int bit = 8; bit < 64; bit++) {
+		if (bit == 27 || bit == 28 || bit == 29)
+			continue;
+		memcpy(bad, w, sizeof(bad));
+		bad[1] |= 1ULL << bit;
+		assert_int_equal(smmu_guest_ste_decode(bad, &g), -EIO);
+	}
+}
+
 struct golden_cmd {
 	struct smmu_cmd cmd;
 	uint64_t dw[2];
@@ -2394,6 +2431,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_create_fail_sweep),
 	cmocka_unit_test(test_ste_cd_encoding),
 	cmocka_unit_test(test_golden_ste_cd),
+	cmocka_unit_test(test_golden_guest_ste),
 	cmocka_unit_test(test_golden_commands),
 	cmocka_unit_test(test_golden_event_pri),
 	cmocka_unit_test(test_golden_registers),

@@ -107,6 +107,25 @@ struct smmu_cd {
 	bool ha, hd;
 };
 
+/*
+ * A guest's STE (the two words of a nested stream it owns, as iommufd's
+ * IOMMU_HWPT_DATA_ARM_SMMUV3 hands them in): its config, CD table (an
+ * IPA) and the stage-1 attributes.  smmu_guest_ste_decode() is -EIO when
+ * a bit outside these fields is set.
+ */
+struct smmu_guest_ste {
+	bool valid;
+	unsigned int config; /* enum smmu_ste_config */
+	unsigned int s1_fmt; /* 0: a linear CD table */
+	phys_addr_t s1_ctx_ptr;
+	unsigned int s1_cd_max;
+	unsigned int s1_dss, s1_cir, s1_cor, s1_csh;
+	bool s1_stalld;
+	unsigned int eats; /* 0: ATS aborted, 1: full ATS */
+};
+
+int smmu_guest_ste_decode(const uint64_t dw[2], struct smmu_guest_ste *ste);
+
 #define SMMU_STE_SIZE 64
 #define SMMU_CD_SIZE  64
 

@@ -43,6 +43,33 @@ static const struct field_map ste_map[] = {
 
 FIELDS_CODEC(smmu_ste, struct smmu_ste, ste_map, STE_DWORDS);
 
+/* A guest's STE words: only the fields a nested stream's guest may own
+ * (Linux 6.13's STRTAB_STE_{0,1}_NESTING_ALLOWED). */
+static const struct field_map guest_ste_map[] = {
+	FM_VAL(STE, VALID, struct smmu_guest_ste, valid),
+	FM_VAL(STE, CONFIG, struct smmu_guest_ste, config),
+	FM_VAL(STE, S1FMT, struct smmu_guest_ste, s1_fmt),
+	FM_ADDR(STE, S1CONTEXTPTR, struct smmu_guest_ste, s1_ctx_ptr),
+	FM_VAL(STE, S1CDMAX, struct smmu_guest_ste, s1_cd_max),
+	FM_VAL(STE, S1DSS, struct smmu_guest_ste, s1_dss),
+	FM_VAL(STE, S1CIR, struct smmu_guest_ste, s1_cir),
+	FM_VAL(STE, S1COR, struct smmu_guest_ste, s1_cor),
+	FM_VAL(STE, S1CSH, struct smmu_guest_ste, s1_csh),
+	FM_VAL(STE, S1STALLD, struct smmu_guest_ste, s1_stalld),
+	FM_VAL(STE, EATS, struct smmu_guest_ste, eats),
+};
+
+int smmu_guest_ste_decode(const uint64_t dw[2], struct smmu_guest_ste *ste)
+{
+	uint64_t back[2];
+
+	fields_decode(guest_ste_map, FM_COUNT(guest_ste_map), dw, ste,
+		      sizeof(*ste));
+	/* a bit outside those fields does not survive the round trip */
+	fields_encode(guest_ste_map, FM_COUNT(guest_ste_map), ste, back, 2);
+	return back[0] == dw[0] && back[1] == dw[1] ? 0 : -EIO;
+}
+
 static const struct field_map cd_map[] = {
 	FM_VAL(CD, T0SZ, struct smmu_cd, t0sz),
 	FM_VAL(CD, VALID, struct smmu_cd, valid),

@@ -23,7 +23,11 @@
  *    them (nested_refs) and must outlive them; attach writes a NESTED STE
  *    (the guest's CD pointer, the parent's S2 fields and VMID) + CFGI_STE +
  *    CMD_SYNC.  The guest owns its CDs and stage-1 tables; the driver
- *    never writes them.  VMID 0 is the stage-1 domains' and never handed
+ *    never writes them.  A nested domain whose guest STE bypasses stage
+ *    1 (iommu_nested_s1.config) gets the parent's S2 STE, one that aborts
+ *    an abort STE.  The guest's own invalidation commands (iommufd's
+ *    HWPT_INVALIDATE) go through arm_smmu_nested_invalidate, tagged with
+ *    the domain's VMID and aimed at its streams.  VMID 0 is the stage-1 domains' and never handed
  *    out.  Stage-2 faults stall (STE.S2S) while IOPF is enabled.
  *
  * TLB maintenance (the flush ops handed to the page tables): cleared leaves
@@ -565,13 +569,18 @@ static int arm_smmu_domain_alloc_nested(struct iommu_domain *parent,
 	uint64_t span;
 
 	if (p->stage != ARM_SMMU_DOMAIN_S2 || !s1 ||
-	    s1->cd_max > IOMMU_NESTED_CD_MAX_LOG2 ||
+	    s1->config > IOMMU_NESTED_S1_BYPASS)
+		return -EINVAL;
+	if (s1->config != IOMMU_NESTED_S1_TRANSLATE)
+		goto alloc;
+	if (s1->cd_max > IOMMU_NESTED_CD_MAX_LOG2 ||
 	    !IS_ALIGNED(s1->cd_table, SMMU_CD_SIZE))
 		return -EINVAL;
 	span = (uint64_t)SMMU_CD_SIZE << s1->cd_max;
 	if (s1->cd_table >> p->cfg.ias ||
 	    span > (1ULL << p->cfg.ias) - s1->cd_table)
 		return -EINVAL;
+alloc:
 	d = ui_zalloc(sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -642,6 +651,14 @@ static int arm_smmu_install_ste(struct arm_smmu_master *master,
 	} else if (d && d->stage == ARM_SMMU_DOMAIN_S2) {
 		ste.config = SMMU_STE_S2;
 		ste_set_s2(&ste, d, master);
+	} else if (d && d->stage == ARM_SMMU_DOMAIN_NESTED &&
+		   d->s1.config == IOMMU_NESTED_S1_BYPASS) {
+		/* the guest bypasses its stage 1: the parent's stage 2 */
+		ste.config = SMMU_STE_S2;
+		ste_set_s2(&ste, d->s2_parent, master);
+	} else if (d && d->stage == ARM_SMMU_DOMAIN_NESTED &&
+		   d->s1.config == IOMMU_NESTED_S1_ABORT) {
+		/* the guest's STE aborts: ste stays as initialized */
 	} else if (d && d->stage == ARM_SMMU_DOMAIN_NESTED) {
 		/* the guest's CD table (an IPA) over the parent's stage 2;
 		 * the CDs are the guest's: no CD write, no CFGI_CD */
@@ -790,6 +807,100 @@ static void arm_smmu_flush_iotlb_all(struct iommu_domain *domain)
 
 	if (d->pgtbl || d->stage == ARM_SMMU_DOMAIN_NESTED)
 		arm_smmu_tlb_inv_asid(d);
+}
+
+/*
+ * A guest's invalidation commands for its nested domain (iommufd's
+ * HWPT_INVALIDATE; Linux 6.13's arm_vsmmu_cache_invalidate is the model):
+ * the stage-1 TLBIs are tagged with the domain's VMID (the guest's own
+ * VMID field is replaced), TLBI_NSNH_ALL becomes TLBI_NH_ALL of the VMID;
+ * the CFGIs of CDs go to every stream attached to the domain (the guest's
+ * SID is not used: no vSID table without a vIOMMU).  Commands the model
+ * has not (TLBI_NH_VAA, CFGI_CD_ALL) are passed as the wider command the
+ * model has: TLBI_NH_ALL of the VMID, CFGI_STE of the streams (which drops
+ * their CDs too).  Any other command, or a TLBI range of a granule other
+ * than 4 KiB, -EIO; *done is the count of commands queued, then CMD_SYNC
+ * (an error of the queue -EIO and the domain broken, as an unmap's).
+ */
+static const struct iommu_ops arm_smmu_ops;
+
+int arm_smmu_nested_invalidate(struct iommu_domain *domain,
+			       const uint64_t (*cmds)[2], unsigned int n,
+			       unsigned int *done)
+{
+	struct arm_smmu_domain *d = to_smmu_domain(domain);
+	struct arm_smmu_device *smmu = d->smmu;
+	int ret = 0, err = 0;
+	unsigned int i;
+
+	*done = 0;
+	if (d->stage != ARM_SMMU_DOMAIN_NESTED)
+		return -EINVAL;
+	for (i = 0; i < n && !ret; i++) {
+		unsigned int guest_op = cmds[i][0] & 0xff;
+		struct smmu_cmd c;
+
+		if (guest_op == ARM_SMMU_CMD_TLBI_NH_VAA ||
+		    guest_op == SMMU_CMD_TLBI_NSNH_ALL)
+			c = (struct smmu_cmd){.op = SMMU_CMD_TLBI_NH_ALL};
+		else if (guest_op == ARM_SMMU_CMD_CFGI_CD_ALL)
+			c = (struct smmu_cmd){.op = SMMU_CMD_CFGI_STE};
+		else if (guest_op == SMMU_CMD_CFGI_STE)
+			c = (struct smmu_cmd){.op = 0}; /* not a guest's */
+		else
+			smmu_cmd_decode(cmds[i], &c);
+		switch (c.op) {
+		case SMMU_CMD_TLBI_NH_VA:
+			if (c.tg != SMMU_TLBI_TG_NONE &&
+			    c.tg != SMMU_TLBI_TG_4K) {
+				ret = -EIO;
+				break;
+			}
+			/* fall through */
+		case SMMU_CMD_TLBI_NH_ASID:
+		case SMMU_CMD_TLBI_NH_ALL:
+			c.vmid = d->vmid;
+			if (arm_smmu_cmd(smmu, &c) && !err)
+				err = -EIO;
+			inc(smmu, tlbi_cmds, 1);
+			atomic_fetch_add_explicit(&d->domain.nr_tlbi, 1,
+						  memory_order_relaxed);
+			break;
+		case SMMU_CMD_CFGI_CD:
+		case SMMU_CMD_CFGI_STE:
+			mutex_lock(&smmu->lock);
+			for (unsigned int sid = 0; sid < smmu->nr_sids; sid++) {
+				struct arm_smmu_master *m = smmu->masters[sid];
+
+				if (!m || m->domain != d)
+					continue;
+				c.sid = sid;
+				if (arm_smmu_cmd(smmu, &c) && !err)
+					err = -EIO;
+				inc(smmu, cfgi_cmds, 1);
+			}
+			mutex_unlock(&smmu->lock);
+			break;
+		default:
+			ret = -EIO;
+			break;
+		}
+		if (!ret)
+			(*done)++;
+	}
+	if (*done) {
+		err = arm_smmu_domain_sync(d, err);
+		if (err) {
+			*done = 0;
+			return err;
+		}
+	}
+	return ret;
+}
+
+bool arm_smmu_dev_is_master(struct device *dev)
+{
+	return dev && dev->iommu && dev->iommu->ops == &arm_smmu_ops;
 }
 
 static phys_addr_t arm_smmu_iova_to_phys(struct iommu_domain *domain,

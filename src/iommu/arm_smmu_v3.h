@@ -59,6 +59,20 @@ void arm_smmu_get_stats(struct arm_smmu_device *smmu,
  * domain, for tests; -EINVAL for identity and blocked domains. */
 int arm_smmu_domain_tag(struct iommu_domain *domain);
 
+/* Whether dev is behind this driver. */
+bool arm_smmu_dev_is_master(struct device *dev);
+
+/* Opcodes of guest commands the model has no command of (SMMUv3's
+ * encodings; arm_smmu_nested_invalidate passes them as wider ones). */
+#define ARM_SMMU_CMD_CFGI_CD_ALL 0x06
+#define ARM_SMMU_CMD_TLBI_NH_VAA 0x13
+
+/* The guest's invalidation commands (raw words) for a nested domain:
+ * *done of the n queued, then synced (docs/iommu.md). */
+int arm_smmu_nested_invalidate(struct iommu_domain *domain,
+			       const uint64_t (*cmds)[2], unsigned int n,
+			       unsigned int *done);
+
 #ifdef __cplusplus
 }
 #endif

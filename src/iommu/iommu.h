@@ -65,9 +65,18 @@ struct device;
  * IOMMU_NESTED_CD_MAX_LOG2; 0: one CD, used by DMA without a PASID).  The
  * guest owns the CDs and the stage-1 tables they point at, all IPAs.
  */
+enum iommu_nested_s1_config {
+	IOMMU_NESTED_S1_TRANSLATE = 0, /* stage 1 through cd_table */
+	IOMMU_NESTED_S1_ABORT,	       /* the guest's STE aborts */
+	IOMMU_NESTED_S1_BYPASS,	       /* stage 1 bypassed: stage 2 only */
+};
+
 struct iommu_nested_s1 {
 	uint64_t cd_table;
 	unsigned int cd_max;
+	/* what the guest's STE asks for (iommufd's nested STE may abort or
+	 * bypass stage 1; cd_table and cd_max then unused) */
+	enum iommu_nested_s1_config config;
 };
 
 #define IOMMU_NESTED_CD_MAX_LOG2 20

@@ -21,6 +21,10 @@
  *    by an attach to an IOAS (auto_domain) goes when its last device
  *    detaches; attaching to an IOAS first tries its auto domains of the
  *    device's IOMMU (-EINVAL from the core: try the next), then makes one.
+ *  - struct iommufd_hwpt_nested (hw_pagetable_nested.c): attached as a
+ *    paging HWPT is (idev->hwpt and igroup->hwpt are the common struct
+ *    iommufd_hw_pagetable), the device's reserved regions in its parent's
+ *    IOAS.
  *
  * Locking: iommufd_owners.lock, then igroup->lock (attach, detach,
  * replace), then ioas->mutex (its HWPT list), then the iopt's lock (in
@@ -198,8 +202,11 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 			      bool auto_domain,
 			      struct iommufd_hwpt_paging **out)
 {
+	/* FAULT_ID_VALID: the caller attaches the fault object (its
+	 * lookup follows the allocation, as 6.12's) */
 	const uint32_t valid_flags = IOMMU_HWPT_ALLOC_NEST_PARENT |
-				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+				     IOMMU_HWPT_FAULT_ID_VALID;
 	const struct iommu_dirty_ops *dirty_ops = NULL;
 	struct iommufd_hwpt_paging *hwpt;
 	int ret;
@@ -207,48 +214,53 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 	lockdep_assert_held(&ioas->mutex);
 	if (flags & ~valid_flags)
 		return -EOPNOTSUPP;
+	if ((flags & IOMMU_HWPT_FAULT_ID_VALID) &&
+	    (flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
+		return -EOPNOTSUPP;
 	ret = hwpt_dirty_check(idev, flags, &dirty_ops);
 	if (ret)
 		return ret;
 	hwpt = ui_zalloc(sizeof(*hwpt));
 	if (!hwpt)
 		return -ENOMEM;
-	ret = iommufd_object_alloc(ictx, &hwpt->obj, IOMMUFD_OBJ_HWPT_PAGING);
+	ret = iommufd_object_alloc(ictx, &hwpt->common.obj,
+				   IOMMUFD_OBJ_HWPT_PAGING);
 	if (ret) {
 		ui_free(hwpt);
 		return ret;
 	}
-	hwpt->ictx = ictx;
+	hwpt->common.ictx = ictx;
 	hwpt->auto_domain = auto_domain;
 	hwpt->ioas = ioas;
 	iommufd_object_get_user(ictx, &ioas->obj);
 	hwpt->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 	hwpt->dirty_ops = dirty_ops;
 	if (hwpt->nest_parent) {
-		ret = iommu_domain_alloc_nest_parent(idev->dev, &hwpt->domain);
+		ret = iommu_domain_alloc_nest_parent(idev->dev,
+						     &hwpt->common.domain);
 		if (ret) {
-			hwpt->domain = NULL;
+			hwpt->common.domain = NULL;
 			goto err;
 		}
 	} else if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !dirty_ops) {
-		ret = iommu_domain_alloc_dirty(idev->dev, &hwpt->domain);
+		ret = iommu_domain_alloc_dirty(idev->dev, &hwpt->common.domain);
 		if (ret) {
-			hwpt->domain = NULL;
+			hwpt->common.domain = NULL;
 			goto err;
 		}
-		hwpt->dirty_ops = hwpt->domain->dirty_ops;
+		hwpt->dirty_ops = hwpt->common.domain->dirty_ops;
 	} else {
-		hwpt->domain = iommu_domain_alloc(idev->dev);
-		if (!hwpt->domain) {
+		hwpt->common.domain = iommu_domain_alloc(idev->dev);
+		if (!hwpt->common.domain) {
 			ret = -ENOMEM;
 			goto err;
 		}
 	}
-	iommufd_selftest_domain_init(idev->dev, hwpt->domain, dirty_ops);
-	ret = iopt_table_add_domain(&ioas->iopt, hwpt->domain);
+	iommufd_selftest_domain_init(idev->dev, hwpt->common.domain, dirty_ops);
+	ret = iopt_table_add_domain(&ioas->iopt, hwpt->common.domain);
 	if (ret) {
-		iommu_domain_free(hwpt->domain);
-		hwpt->domain = NULL;
+		iommu_domain_free(hwpt->common.domain);
+		hwpt->common.domain = NULL;
 		goto err;
 	}
 	LIST_INSERT_HEAD(&ioas->hwpt_list, hwpt, hwpt_item);
@@ -256,33 +268,47 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 	*out = hwpt;
 	return 0;
 err:
-	iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
+	iommufd_object_abort_and_destroy(ictx, &hwpt->common.obj);
 	return ret;
 }
 
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_hwpt_paging *hwpt =
-		container_of(obj, struct iommufd_hwpt_paging, obj);
+		container_of(obj, struct iommufd_hwpt_paging, common.obj);
 	struct iommufd_ioas *ioas = hwpt->ioas;
 
-	WARN_ON(hwpt->attached);
-	if (hwpt->domain) {
+	WARN_ON(hwpt->common.attached);
+	if (hwpt->common.domain) {
 		if (hwpt->on_list) {
 			mutex_lock(&ioas->mutex);
 			LIST_REMOVE(hwpt, hwpt_item);
 			mutex_unlock(&ioas->mutex);
 		}
-		iopt_table_remove_domain(&ioas->iopt, hwpt->domain);
-		iommu_domain_free(hwpt->domain);
+		iopt_table_remove_domain(&ioas->iopt, hwpt->common.domain);
+		iommu_domain_free(hwpt->common.domain);
 	}
-	iommufd_put_object(hwpt->ictx, &ioas->obj);
+	if (hwpt->common.fault)
+		iommufd_fault_put_hwpt(hwpt->common.ictx, hwpt->common.fault);
+	iommufd_put_object(hwpt->common.ictx, &ioas->obj);
+}
+
+/* The paging HWPT whose IOAS a device attached to hwpt reserves its
+ * regions in: hwpt itself, or a nested one's parent. */
+static struct iommufd_hwpt_paging *
+iommufd_hwpt_to_paging(struct iommufd_hw_pagetable *hwpt)
+{
+	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_NESTED)
+		return container_of(hwpt, struct iommufd_hwpt_nested, common)
+			->parent;
+	return container_of(hwpt, struct iommufd_hwpt_paging, common);
 }
 
 /* Drop the user an attach held: an auto domain goes with its last. */
-static void iommufd_hwpt_put(struct iommufd_hwpt_paging *hwpt)
+static void iommufd_hwpt_put(struct iommufd_hw_pagetable *hwpt)
 {
-	if (hwpt->auto_domain)
+	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING &&
+	    container_of(hwpt, struct iommufd_hwpt_paging, common)->auto_domain)
 		iommufd_object_remove_user(hwpt->ictx, &hwpt->obj);
 	else
 		iommufd_put_object(hwpt->ictx, &hwpt->obj);
@@ -291,9 +317,10 @@ static void iommufd_hwpt_put(struct iommufd_hwpt_paging *hwpt)
 /* ---- attach and detach ------------------------------------------------------------- */
 
 static int iommufd_device_do_attach(struct iommufd_device *idev,
-				    struct iommufd_hwpt_paging *hwpt)
+				    struct iommufd_hw_pagetable *hwpt)
 {
 	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_ioas *ioas = iommufd_hwpt_to_paging(hwpt)->ioas;
 	int ret;
 
 	lockdep_assert_held(&igroup->lock);
@@ -301,15 +328,19 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 		return -EINVAL;
 	if (hwpt->domain->iommu != idev->dev->iommu)
 		return -EINVAL; /* another IOMMU's domain */
-	ret = iopt_table_enforce_dev_resv_regions(&hwpt->ioas->iopt, idev->dev);
+	ret = iopt_table_enforce_dev_resv_regions(&ioas->iopt, idev->dev);
 	if (ret)
 		return ret;
+	/* a fault-capable HWPT: IOPF on and the queue's handler first */
+	if (hwpt->fault) {
+		ret = iommufd_fault_attach_dev(hwpt->fault, idev);
+		if (ret)
+			goto err_resv;
+	}
 	if (!igroup->hwpt) {
 		ret = iommu_attach_group(hwpt->domain, igroup->group);
-		if (ret) {
-			iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev->dev);
-			return ret;
-		}
+		if (ret)
+			goto err_fault;
 		igroup->hwpt = hwpt;
 	}
 	igroup->attached++;
@@ -317,6 +348,12 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	idev->hwpt = hwpt;
 	iommufd_object_get_user(idev->ictx, &hwpt->obj);
 	return 0;
+err_fault:
+	if (hwpt->fault)
+		iommufd_fault_detach_dev(hwpt->fault, idev);
+err_resv:
+	iopt_remove_reserved_iova(&ioas->iopt, idev->dev);
+	return ret;
 }
 
 /* An auto domain of ioas for idev: an existing one, else a new one. */
@@ -332,25 +369,25 @@ static int iommufd_device_auto_get_domain(struct iommufd_device *idev,
 	LIST_FOREACH(hwpt, &ioas->hwpt_list, hwpt_item) {
 		if (!hwpt->auto_domain)
 			continue;
-		ret = iommufd_device_do_attach(idev, hwpt);
+		ret = iommufd_device_do_attach(idev, &hwpt->common);
 		if (ret == -EINVAL)
 			continue; /* not compatible: try the next */
 		if (!ret)
-			*pt_id = hwpt->obj.id;
+			*pt_id = hwpt->common.obj.id;
 		goto out;
 	}
 	ret = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev, 0, true, &hwpt);
 	if (ret)
 		goto out;
-	ret = iommufd_device_do_attach(idev, hwpt);
+	ret = iommufd_device_do_attach(idev, &hwpt->common);
 	if (ret) {
 		LIST_REMOVE(hwpt, hwpt_item); /* we hold ioas->mutex */
 		hwpt->on_list = false;
-		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
+		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->common.obj);
 		goto out;
 	}
-	*pt_id = hwpt->obj.id;
-	iommufd_object_finalize(idev->ictx, &hwpt->obj);
+	*pt_id = hwpt->common.obj.id;
+	iommufd_object_finalize(idev->ictx, &hwpt->common.obj);
 out:
 	mutex_unlock(&ioas->mutex);
 	return ret;
@@ -367,13 +404,12 @@ static int iommufd_device_attach_locked(struct iommufd_device *idev,
 	if (!obj)
 		return -ENOENT;
 	switch (obj->type) {
-	case IOMMUFD_OBJ_HWPT_PAGING: {
-		struct iommufd_hwpt_paging *hwpt =
-			container_of(obj, struct iommufd_hwpt_paging, obj);
-
-		ret = iommufd_device_do_attach(idev, hwpt);
+	case IOMMUFD_OBJ_HWPT_PAGING:
+	case IOMMUFD_OBJ_HWPT_NESTED:
+		ret = iommufd_device_do_attach(
+			idev,
+			container_of(obj, struct iommufd_hw_pagetable, obj));
 		break;
-	}
 	case IOMMUFD_OBJ_IOAS:
 		ret = iommufd_device_auto_get_domain(
 			idev, container_of(obj, struct iommufd_ioas, obj),
@@ -398,18 +434,22 @@ int iommufd_device_attach(struct iommufd_device *idev, uint32_t *pt_id)
 }
 
 /* Detach; the HWPT's attach user stays with the caller. */
-static struct iommufd_hwpt_paging *
+static struct iommufd_hw_pagetable *
 iommufd_device_do_detach(struct iommufd_device *idev)
 {
 	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hwpt_paging *hwpt = idev->hwpt;
+	struct iommufd_hw_pagetable *hwpt = idev->hwpt;
 
 	lockdep_assert_held(&igroup->lock);
 	if (!--igroup->attached) {
 		iommu_detach_group(hwpt->domain, igroup->group);
 		igroup->hwpt = NULL;
 	}
-	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev->dev);
+	/* its faults still pending answered INVALID, IOPF off */
+	if (hwpt->fault)
+		iommufd_fault_detach_dev(hwpt->fault, idev);
+	iopt_remove_reserved_iova(&iommufd_hwpt_to_paging(hwpt)->ioas->iopt,
+				  idev->dev);
 	hwpt->attached--;
 	idev->hwpt = NULL;
 	return hwpt;
@@ -426,7 +466,7 @@ void iommufd_device_detach(struct iommufd_device *idev)
 int iommufd_device_replace(struct iommufd_device *idev, uint32_t *pt_id)
 {
 	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hwpt_paging *old;
+	struct iommufd_hw_pagetable *old;
 	struct iommufd_object *obj;
 	int ret;
 
@@ -441,10 +481,11 @@ int iommufd_device_replace(struct iommufd_device *idev, uint32_t *pt_id)
 		ret = -ENOENT;
 		goto out;
 	}
-	if (obj == &old->obj ||
-	    (obj->type == IOMMUFD_OBJ_IOAS &&
-	     container_of(obj, struct iommufd_ioas, obj) == old->ioas &&
-	     old->auto_domain)) {
+	if (obj == &old->obj || (obj->type == IOMMUFD_OBJ_IOAS &&
+				 old->obj.type == IOMMUFD_OBJ_HWPT_PAGING &&
+				 container_of(obj, struct iommufd_ioas, obj) ==
+					 iommufd_hwpt_to_paging(old)->ioas &&
+				 iommufd_hwpt_to_paging(old)->auto_domain)) {
 		/* already there */
 		*pt_id = old->obj.id;
 		iommufd_put_object(idev->ictx, obj);

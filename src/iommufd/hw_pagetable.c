@@ -12,9 +12,13 @@
  *
  * What 6.12 gives the ARM SMMUv3, and so this: paging HWPTs, with
  * NEST_PARENT a stage-2 domain; no driver data for a paging HWPT
- * (-EOPNOTSUPP); no nested HWPT data type for the SMMU (6.12's only one is
- * VT-d's: -EOPNOTSUPP once the parent is a nest parent, -EINVAL before);
- * GET_HW_INFO without driver data (IOMMU_HW_INFO_TYPE_NONE), taking the
+ * (-EOPNOTSUPP).  pt_id a paging HWPT with driver data makes a nested
+ * HWPT (hw_pagetable_nested.c: the mock's IOMMU_HWPT_DATA_SELFTEST, the
+ * SMMUv3's UIOMMU_HWPT_DATA_ARM_SMMUV3 in nested_smmu.c);
+ * both kinds end in the same tail here (FAULT_ID_VALID, the answer,
+ * finalize).  IOMMU_HWPT_INVALIDATE's checks are here, its requests go
+ * to the nested HWPT's driver.  The SMMUv3's GET_HW_INFO is 6.12's,
+ * without driver data (IOMMU_HW_INFO_TYPE_NONE), taking the
  * newer ABI's INPUT_TYPE flag that Debian's 6.12 selftests send.  Dirty
  * tracking: an SMMUv3 with HTTU reports IOMMU_HW_CAP_DIRTY_TRACKING and a
  * HWPT allocated with DIRTY_TRACKING gets a stage-1 domain whose leaves
@@ -24,8 +28,10 @@
  * drive them through the IOAS (io_pagetable.c, iova_bitmap.c; any other
  * HWPT -EOPNOTSUPP, as 6.12's domain without dirty_ops).  The
  * IOMMU core offers no PASID attach, so
- * out_max_pasid_log2 is 0.  FAULT_ID_VALID waits for the fault queue
- * (-EOPNOTSUPP).
+ * out_max_pasid_log2 is 0.  FAULT_ID_VALID (fault.c) names the fault
+ * queue the HWPT's I/O page faults go to, for a HWPT of either kind; as
+ * in later kernels (6.12 takes it on nested HWPTs only) a paging HWPT
+ * takes it too, but not with NEST_PARENT (-EOPNOTSUPP).
  *
  * Locking: the IOAS's mutex across the allocation (its HWPT list), as
  * 6.12 holds it.
@@ -46,23 +52,45 @@ struct iommufd_device *iommufd_get_device(struct iommufd_ucmd *ucmd,
 	return obj ? container_of(obj, struct iommufd_device, obj) : NULL;
 }
 
-/* iommufd_hwpt_nested_alloc: what it checks before the driver, which
- * here (the SMMUv3 of 6.12) takes no nested data type. */
-static int hwpt_nested_check(struct iommufd_hwpt_paging *parent, uint32_t flags,
-			     uint32_t data_len)
+/* Undo an unfinalized HWPT of iommufd_hwpt_alloc (ioas->mutex held for a
+ * paging one, which is on its IOAS's list). */
+static void hwpt_alloc_abort(struct iommufd_ctx *ictx,
+			     struct iommufd_hw_pagetable *hwpt)
 {
-	if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) || !data_len)
-		return -EOPNOTSUPP;
-	if (parent->auto_domain || !parent->nest_parent)
-		return -EINVAL;
-	return -EOPNOTSUPP;
+	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING) {
+		struct iommufd_hwpt_paging *paging =
+			container_of(hwpt, struct iommufd_hwpt_paging, common);
+
+		LIST_REMOVE(paging, hwpt_item);
+		paging->on_list = false;
+	}
+	iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
+}
+
+/*
+ * IOMMU_HWPT_FAULT_ID_VALID, for a HWPT of any kind once allocated (6.12
+ * looks the fault object up after the allocation: -ENOENT, the HWPT
+ * aborted): *fault gets it, holding a user of it until the HWPT goes.
+ */
+static int hwpt_alloc_fault(struct iommufd_ucmd *ucmd,
+			    const struct iommu_hwpt_alloc *cmd,
+			    struct iommufd_fault **fault)
+{
+	if (!(cmd->flags & IOMMU_HWPT_FAULT_ID_VALID))
+		return 0;
+	return iommufd_fault_get_hwpt(ucmd->ictx, cmd->fault_id, fault);
 }
 
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
-	struct iommufd_hwpt_paging *hwpt;
-	struct iommufd_ioas *ioas;
+	const struct iommu_user_data user_data = {
+		.type = cmd->data_type,
+		.uptr = (const void *)(uintptr_t)cmd->data_uptr,
+		.len = cmd->data_len,
+	};
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_ioas *ioas = NULL;
 	struct iommufd_object *pt_obj;
 	struct iommufd_device *idev;
 	int ret;
@@ -80,38 +108,51 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		ret = -EINVAL;
 		goto out_put_idev;
 	}
-	if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
-		ret = hwpt_nested_check(
-			container_of(pt_obj, struct iommufd_hwpt_paging, obj),
-			cmd->flags, cmd->data_len);
-		goto out_put_pt;
-	}
-	if (pt_obj->type != IOMMUFD_OBJ_IOAS) {
+	if (pt_obj->type == IOMMUFD_OBJ_IOAS) {
+		struct iommufd_hwpt_paging *paging;
+
+		ioas = container_of(pt_obj, struct iommufd_ioas, obj);
+		mutex_lock(&ioas->mutex);
+		/* the SMMU's domain_alloc_user takes flags, but no paging
+		 * data */
+		if (cmd->data_len) {
+			ret = -EOPNOTSUPP;
+			goto out_unlock;
+		}
+		ret = iommufd_hwpt_paging_alloc(ucmd->ictx, ioas, idev,
+						cmd->flags, false, &paging);
+		if (ret)
+			goto out_unlock;
+		hwpt = &paging->common;
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
+		struct iommufd_hwpt_nested *nested;
+
+		ret = iommufd_hwpt_nested_alloc(
+			ucmd->ictx,
+			container_of(pt_obj, struct iommufd_hwpt_paging,
+				     common.obj),
+			idev, cmd->flags, &user_data, &nested);
+		if (ret)
+			goto out_unlock;
+		hwpt = &nested->common;
+	} else {
 		ret = -EINVAL;
 		goto out_put_pt;
 	}
-	ioas = container_of(pt_obj, struct iommufd_ioas, obj);
-	mutex_lock(&ioas->mutex);
-	/* the SMMU's domain_alloc_user takes flags, but no paging data */
-	if (cmd->data_len) {
-		ret = -EOPNOTSUPP;
-		goto out_unlock;
-	}
-	ret = iommufd_hwpt_paging_alloc(ucmd->ictx, ioas, idev, cmd->flags,
-					false, &hwpt);
+	ret = hwpt_alloc_fault(ucmd, cmd, &hwpt->fault);
 	if (ret)
-		goto out_unlock;
+		goto out_hwpt;
 	cmd->out_hwpt_id = hwpt->obj.id;
 	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (ret) {
-		LIST_REMOVE(hwpt, hwpt_item); /* we hold ioas->mutex */
-		hwpt->on_list = false;
-		iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
-		goto out_unlock;
-	}
+	if (ret)
+		goto out_hwpt;
 	iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
+	goto out_unlock;
+out_hwpt:
+	hwpt_alloc_abort(ucmd->ictx, hwpt);
 out_unlock:
-	mutex_unlock(&ioas->mutex);
+	if (ioas)
+		mutex_unlock(&ioas->mutex);
 out_put_pt:
 	iommufd_put_object(ucmd->ictx, pt_obj);
 out_put_idev:
@@ -179,26 +220,36 @@ out_put:
 #define IOMMUFD_HWPT_INVALIDATE_ENTRY_NUM_MAX (1u << 19)
 
 /*
- * IOMMU_HWPT_INVALIDATE: only a nested HWPT has a user-managed cache to
- * invalidate, and none can be made here (see above), so after the
- * argument checks the look-up of a nested HWPT fails (-ENOENT, for a
- * paging HWPT too); entry_num comes back as 0 handled either way.
+ * IOMMU_HWPT_INVALIDATE: the requests go to the nested HWPT's driver
+ * (hw_pagetable_nested.c); any other id, a paging HWPT's too, -ENOENT.
+ * entry_num comes back as the requests handled, on error too (0 when the
+ * checks here fail).
  */
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_user_data_array array = {
+		.type = cmd->data_type,
+		.uptr = (const void *)(uintptr_t)cmd->data_uptr,
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+	};
+	uint32_t done = 0;
 	int ret;
 
-	if (cmd->__reserved)
+	if (cmd->__reserved) {
 		ret = -EOPNOTSUPP;
-	else if (cmd->entry_num &&
-		 (!cmd->data_uptr || !cmd->entry_len ||
-		  cmd->entry_len > IOMMUFD_PAGE_SIZE ||
-		  cmd->entry_num > IOMMUFD_HWPT_INVALIDATE_ENTRY_NUM_MAX))
+	} else if (cmd->entry_num &&
+		   (!cmd->data_uptr || !cmd->entry_len ||
+		    cmd->entry_len > IOMMUFD_PAGE_SIZE ||
+		    cmd->entry_num > IOMMUFD_HWPT_INVALIDATE_ENTRY_NUM_MAX)) {
 		ret = -EINVAL;
-	else
-		ret = -ENOENT; /* iommufd_get_hwpt_nested: no such object */
-	cmd->entry_num = 0;
+	} else {
+		ret = iommufd_hwpt_nested_invalidate(ucmd->ictx, cmd->hwpt_id,
+						     &array);
+		done = array.entry_num;
+	}
+	cmd->entry_num = done;
 	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
 		return -EFAULT;
 	return ret;
@@ -210,7 +261,8 @@ struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
 	struct iommufd_object *obj =
 		iommufd_get_object(ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
 
-	return obj ? container_of(obj, struct iommufd_hwpt_paging, obj) : NULL;
+	return obj ? container_of(obj, struct iommufd_hwpt_paging, common.obj)
+		   : NULL;
 }
 
 /* IOMMU_HWPT_SET_DIRTY_TRACKING (6.12's checks and order). */
@@ -226,9 +278,9 @@ int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 	if (!hwpt)
 		return -ENOENT;
 	ret = iopt_set_dirty_tracking(
-		&hwpt->ioas->iopt, hwpt->domain, hwpt->dirty_ops,
+		&hwpt->ioas->iopt, hwpt->common.domain, hwpt->dirty_ops,
 		cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
-	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
 	return ret;
 }
 
@@ -246,11 +298,11 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 	if (!hwpt)
 		return -ENOENT;
 	ret = iopt_read_and_clear_dirty_data(
-		&hwpt->ioas->iopt, hwpt->domain, hwpt->dirty_ops,
+		&hwpt->ioas->iopt, hwpt->common.domain, hwpt->dirty_ops,
 		(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR)
 			? IOMMU_DIRTY_NO_CLEAR
 			: 0,
 		cmd);
-	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
 	return ret;
 }

@@ -68,6 +68,12 @@ int iommufd_ctx_from_fd(int fd, struct iommufd_ctx **out);
  * not open or another kind).
  */
 int iommufd_file_install(const struct ui_file_ops *ops, void *priv, int flags);
+/* The same on rawfd, a real fd (an eventfd the caller signals, so that
+ * poll/select/epoll on the file's fd see its readiness): the fd is
+ * rawfd, owned by the front from then on (closed with the file); on
+ * failure (-errno) rawfd stays the caller's. */
+int iommufd_file_install_fd(const struct ui_file_ops *ops, void *priv,
+			    int flags, int rawfd);
 int iommufd_file_get(int fd, const struct ui_file_ops *ops,
 		     void (*get)(void *priv), void **out);
 

@@ -61,6 +61,10 @@ enum {
 	IOMMUFD_LOCK_PAGES,
 	IOMMUFD_LOCK_CTX,
 	IOMMUFD_LOCK_SELFTEST, /* selftest.c's mock IOMMU list, held alone */
+	IOMMUFD_LOCK_FAULT,    /* fault.c: fault->mutex (responses) */
+	/* fault.c: fault->lock (the queue), taken by the fault handler
+	 * under the core's fault_param->lock (LOCK_RANK_FAULT + 1) */
+	IOMMUFD_LOCK_FAULT_QUEUE = LOCK_RANK_FAULT + LOCK_LAYER_SPAN / 4,
 };
 
 #define IOMMUFD_PAGE_SIZE PHYS_PAGE_SIZE
@@ -72,9 +76,11 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
 	IOMMUFD_OBJ_DEVICE,
 	IOMMUFD_OBJ_HWPT_PAGING,
+	IOMMUFD_OBJ_HWPT_NESTED, /* hw_pagetable_nested.c */
 	IOMMUFD_OBJ_IOAS,
 	IOMMUFD_OBJ_ACCESS,   /* access.c: an in-kernel user of an IOAS */
 	IOMMUFD_OBJ_SELFTEST, /* selftest.c's mock devices */
+	IOMMUFD_OBJ_FAULT,    /* fault.c: a fault queue and its fd */
 	IOMMUFD_OBJ_MAX,
 };
 
@@ -177,10 +183,22 @@ struct iommufd_ioas {
 	LIST_HEAD(, iommufd_hwpt_paging) hwpt_list;
 };
 
-struct iommufd_hwpt_paging {
+/*
+ * What every HWPT has (6.12's struct iommufd_hw_pagetable): the object, its
+ * domain, and the devices attached to it (each holds a user of it).
+ */
+struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommufd_ctx *ictx;
 	struct iommu_domain *domain;
+	unsigned int attached; /* igroup->lock of its groups */
+	/* IOMMU_HWPT_FAULT_ID_VALID: the fault queue its devices' I/O page
+	 * faults go to (holds a user of it), else NULL; fixed at alloc */
+	struct iommufd_fault *fault;
+};
+
+struct iommufd_hwpt_paging {
+	struct iommufd_hw_pagetable common;
 	struct iommufd_ioas *ioas; /* holds a user of it */
 	bool auto_domain;	   /* made by an attach; goes with its last */
 	bool nest_parent;	   /* IOMMU_HWPT_ALLOC_NEST_PARENT: stage 2 */
@@ -188,9 +206,59 @@ struct iommufd_hwpt_paging {
 	 * allocation: the domain's (the IOMMU core's iommu_dirty_ops, as
 	 * the SMMU sets them), or the mock's (selftest.c); else NULL */
 	const struct iommu_dirty_ops *dirty_ops;
-	unsigned int attached; /* igroup->lock of its groups */
-	bool on_list;	       /* ioas->mutex */
+	bool on_list; /* ioas->mutex */
 	LIST_ENTRY(iommufd_hwpt_paging) hwpt_item; /* ioas->mutex */
+};
+
+/*
+ * A driver's user data as HWPT_ALLOC hands it in (6.12's iommu_user_data)
+ * and HWPT_INVALIDATE's array of requests (iommu_user_data_array), read
+ * with the two copies below (Debian 6.12's
+ * iommu_copy_struct_from_user{,_array}: another type, fewer than min_size
+ * bytes or more than dst_size -EINVAL, then copy_struct_from_user's
+ * -EFAULT).
+ */
+struct iommu_user_data {
+	uint32_t type;
+	const void *uptr;
+	size_t len;
+};
+
+struct iommu_user_data_array {
+	uint32_t type;
+	const void *uptr;
+	size_t entry_len;
+	uint32_t entry_num; /* in: the entries; back: those handled */
+};
+
+int iommu_copy_struct_from_user(void *dst, size_t dst_size, size_t min_size,
+				const struct iommu_user_data *src,
+				uint32_t type);
+int iommu_copy_struct_from_user_array(void *dst, size_t dst_size,
+				      size_t min_size,
+				      const struct iommu_user_data_array *src,
+				      uint32_t type, uint32_t index);
+
+/* What a driver's nested domain offers iommufd beyond the core's ops: its
+ * user-managed caches (6.12's domain op cache_invalidate_user). */
+struct iommufd_nested_ops {
+	/* array's entries in order, stopping at the first that fails;
+	 * array->entry_num back as the count handled */
+	int (*cache_invalidate_user)(struct iommu_domain *domain,
+				     struct iommu_user_data_array *array);
+};
+
+/*
+ * A nested HWPT (IOMMUFD_OBJ_HWPT_NESTED, hw_pagetable_nested.c): the
+ * user's stage 1 over a NEST_PARENT paging HWPT, which it holds a user of
+ * (the parent's DESTROY is -EBUSY while it lives; the context's release
+ * destroys it first).  Devices attach to it as to a paging HWPT, their
+ * reserved regions in the parent's IOAS.  Immutable after allocation.
+ */
+struct iommufd_hwpt_nested {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_hwpt_paging *parent;
+	const struct iommufd_nested_ops *ops;
 };
 
 /* A group bound for DMA by one context (the kernel's iommufd_group and
@@ -200,9 +268,9 @@ struct iommufd_group {
 	struct iommufd_ctx *ictx;
 	unsigned int bound; /* iommufd_owners.lock: devices bound */
 	struct mutex lock;
-	struct iommufd_hwpt_paging *hwpt; /* lock: attached to */
-	unsigned int attached;		  /* lock: its devices attached */
-	LIST_ENTRY(iommufd_group) next;	  /* iommufd_owners.lock */
+	struct iommufd_hw_pagetable *hwpt; /* lock: attached to */
+	unsigned int attached;		   /* lock: its devices attached */
+	LIST_ENTRY(iommufd_group) next;	   /* iommufd_owners.lock */
 };
 
 struct iommufd_device {
@@ -210,7 +278,11 @@ struct iommufd_device {
 	struct iommufd_ctx *ictx;
 	struct device *dev;
 	struct iommufd_group *igroup;
-	struct iommufd_hwpt_paging *hwpt; /* igroup->lock: attached to */
+	struct iommufd_hw_pagetable *hwpt; /* igroup->lock: attached to */
+	/* fault.c, igroup->lock: its attachment to a fault-capable HWPT's
+	 * queue (the kernel's attach handle), and IOPF enables */
+	struct iommufd_fault_handle *fault_handle;
+	unsigned int iopf_enabled;
 };
 
 /*
@@ -380,6 +452,44 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 			      bool auto_domain,
 			      struct iommufd_hwpt_paging **out);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+/* hw_pagetable_nested.c: IOMMU_HWPT_ALLOC over a paging HWPT (unfinalized
+ * on success), the object's destroy, IOMMU_HWPT_INVALIDATE's driver call. */
+int iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx,
+			      struct iommufd_hwpt_paging *parent,
+			      struct iommufd_device *idev, uint32_t flags,
+			      const struct iommu_user_data *user_data,
+			      struct iommufd_hwpt_nested **out);
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
+int iommufd_hwpt_nested_invalidate(struct iommufd_ctx *ictx, uint32_t id,
+				   struct iommu_user_data_array *array);
+/* nested_smmu.c: the SMMUv3's nested domains (UIOMMU_HWPT_DATA_ARM_SMMUV3) */
+bool iommufd_smmu_is_dev(struct device *dev);
+int iommufd_smmu_nested_alloc(struct device *dev, struct iommu_domain *parent,
+			      uint32_t flags,
+			      const struct iommu_user_data *user_data,
+			      struct iommu_domain **out,
+			      const struct iommufd_nested_ops **ops);
+/* fault.c: IOMMU_FAULT_QUEUE_ALLOC, the fault fd, IOPF of fault-capable
+ * HWPTs (any kind: each keeps the fault object it was given) */
+struct iommufd_fault;
+int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
+void iommufd_fault_destroy(struct iommufd_object *obj);
+/* The fault object id names (IOMMU_HWPT_FAULT_ID_VALID), its user kept for
+ * the HWPT (-ENOENT none); iommufd_fault_put_hwpt drops it. */
+int iommufd_fault_get_hwpt(struct iommufd_ctx *ictx, uint32_t fault_id,
+			   struct iommufd_fault **out);
+void iommufd_fault_put_hwpt(struct iommufd_ctx *ictx,
+			    struct iommufd_fault *fault);
+/* idev's faults to fault from now on: IOPF enabled on the device and the
+ * core's fault handler registered; before the domain attach.
+ * igroup->lock. */
+int iommufd_fault_attach_dev(struct iommufd_fault *fault,
+			     struct iommufd_device *idev);
+/* After the domain detach: every fault of idev still queued or read and
+ * unanswered answered INVALID (6.12's auto response), the handler gone,
+ * IOPF disabled.  igroup->lock. */
+void iommufd_fault_detach_dev(struct iommufd_fault *fault,
+			      struct iommufd_device *idev);
 /* vfio_compat.c */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 /* The VFIO container ioctls on an iommufd file; -ENOTTY: not one. */
@@ -401,6 +511,13 @@ bool iommufd_selftest_is_mock_dev(struct device *dev);
 /* The mock's dirty ops for a device that can track (not NO_DIRTY), or
  * NULL (the kernel's IOMMU_CAP_DIRTY_TRACKING). */
 const struct iommu_dirty_ops *iommufd_selftest_dirty_ops(struct device *dev);
+/* A mock nested domain over a mock paging domain from
+ * IOMMU_HWPT_DATA_SELFTEST data (the mock's domain_alloc_user, nested). */
+int iommufd_selftest_nested_alloc(struct device *dev,
+				  struct iommu_domain *parent, uint32_t flags,
+				  const struct iommu_user_data *user_data,
+				  struct iommu_domain **out,
+				  const struct iommufd_nested_ops **ops);
 /* A paging domain allocated for dev (a mock device, else nothing): its
  * page sizes by the device's flags; dirty: allocated with DIRTY_TRACKING. */
 void iommufd_selftest_domain_init(struct device *dev,

@@ -65,6 +65,26 @@ struct iommu_test_hw_info {
 /* the default of SET_TEMP_MEMORY_LIMIT's value, in bytes */
 #define IOMMUFD_TEST_MEMORY_LIMIT_DEFAULT 65536u
 
+/* IOMMU_HWPT_ALLOC of a mock nested HWPT: data type and data; the mock
+ * nested domain's IOTLB, MOCK_NESTED_DOMAIN_IOTLB_NUM entries of the
+ * given value, that MD_CHECK_IOTLB reads */
+#define IOMMU_HWPT_DATA_SELFTEST 0xdeadu
+#define IOMMU_TEST_IOTLB_DEFAULT 0xbadbeefu
+struct iommu_hwpt_selftest {
+	uint32_t iotlb;
+};
+#define MOCK_NESTED_DOMAIN_IOTLB_ID_MAX 3
+#define MOCK_NESTED_DOMAIN_IOTLB_NUM	4
+
+/* IOMMU_HWPT_INVALIDATE of a mock nested HWPT: one request per entry */
+#define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST	    0xdeadbeefu
+#define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID 0xdadbeefu
+#define IOMMU_TEST_INVALIDATE_FLAG_ALL		    (1u << 0)
+struct iommu_hwpt_invalidate_selftest {
+	uint32_t flags;
+	uint32_t iotlb_id; /* ignored with FLAG_ALL */
+};
+
 struct iommu_test_cmd {
 	uint32_t size;
 	uint32_t op;

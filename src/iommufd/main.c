@@ -109,6 +109,9 @@ void iommufd_object_destroy(struct iommufd_object *obj)
 	case IOMMUFD_OBJ_HWPT_PAGING:
 		iommufd_hwpt_paging_destroy(obj);
 		break;
+	case IOMMUFD_OBJ_HWPT_NESTED:
+		iommufd_hwpt_nested_destroy(obj);
+		break;
 	case IOMMUFD_OBJ_DEVICE:
 		iommufd_device_destroy(obj);
 		break;
@@ -117,6 +120,9 @@ void iommufd_object_destroy(struct iommufd_object *obj)
 		break;
 	case IOMMUFD_OBJ_ACCESS:
 		iommufd_access_destroy_object(obj);
+		break;
+	case IOMMUFD_OBJ_FAULT:
+		iommufd_fault_destroy(obj);
 		break;
 	default:
 		WARN_ON(1);
@@ -342,6 +348,7 @@ union ucmd_buffer {
 	struct iommu_test_cmd test;
 	struct iommu_hwpt_set_dirty_tracking set_dirty_tracking;
 	struct iommu_hwpt_get_dirty_bitmap get_dirty_bitmap;
+	struct iommu_fault_alloc fault;
 };
 
 struct iommufd_ioctl_op {
@@ -386,6 +393,8 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		 struct iommu_hwpt_set_dirty_tracking, __reserved),
 	IOCTL_OP(IOMMU_HWPT_GET_DIRTY_BITMAP, iommufd_hwpt_get_dirty_bitmap,
 		 struct iommu_hwpt_get_dirty_bitmap, data),
+	IOCTL_OP(IOMMU_FAULT_QUEUE_ALLOC, iommufd_fault_alloc,
+		 struct iommu_fault_alloc, out_fault_fd),
 	IOCTL_OP(IOMMU_TEST_CMD, iommufd_test, struct iommu_test_cmd, last),
 };
 

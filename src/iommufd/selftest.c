@@ -43,6 +43,14 @@
  *    and errnos in docs/iommufd.md, "The test interface").
  *  - DIRTY(id = hwpt, iova, length, page_size, uptr): marks mapped io
  *    pages dirty (the mock's DMA writes; iommufd_test_dirty below).
+ *  - MD_CHECK_IOTLB(id = nested hwpt, check_iotlb {id, iotlb}): the mock
+ *    nested domain's IOTLB entry id holds iotlb (-EINVAL otherwise, or id
+ *    past the last; no such nested HWPT -ENOENT).  Mock nested domains
+ *    (IOMMU_HWPT_DATA_SELFTEST) and their HWPT_INVALIDATE
+ *    (IOMMU_HWPT_INVALIDATE_DATA_SELFTEST): "the mock's nested domains".
+ *  - TRIGGER_IOPF(dev_id, pasid, grpid, perm, addr): a page request of
+ *    the mock device, to its fault queue (iommufd_test_trigger_iopf).
+ *    The mock IOMMU turns IOPF on for any device and takes responses.
  *  - any other op: -EOPNOTSUPP (as the kernel's default case).
  *
  * The mock IOMMU (the kernel's mock_ops): io pages of 2048 bytes
@@ -222,9 +230,16 @@ err_free:
 	return -ENOMEM;
 }
 
+static void mock_nested_free(struct iommu_domain *domain);
+
 static void mock_domain_free(struct iommu_domain *domain)
 {
 	struct mock_domain *md = to_mock_domain(domain);
+
+	if (domain->type == IOMMU_DOMAIN_NESTED) {
+		mock_nested_free(domain);
+		return;
+	}
 
 	ui_free(md->state);
 	ui_free(md->pfns);
@@ -239,6 +254,8 @@ static struct mock_dev *to_mock_dev(struct device *dev)
 /* A domain that tracks dirty pages does not take a device that cannot. */
 static int mock_attach_dev(struct iommu_domain *domain, struct device *dev)
 {
+	if (domain->type == IOMMU_DOMAIN_NESTED)
+		return 0; /* no dirty tracking of its own */
 	if (to_mock_domain(domain)->dirty &&
 	    (to_mock_dev(dev)->flags & IOMMU_TEST_MOCK_DEV_NO_DIRTY))
 		return -EINVAL;
@@ -382,6 +399,24 @@ static const struct iommu_dirty_ops mock_dirty_ops = {
 	.read_and_clear_dirty = mock_read_and_clear_dirty,
 };
 
+/* I/O page faults (the kernel's mock iopf queue): IOPF turns on for any
+ * mock device; a response goes nowhere (the mock never waits). */
+static int mock_dev_enable_feat(struct device *dev, enum iommu_dev_features f)
+{
+	return f == IOMMU_DEV_FEAT_IOPF ? 0 : -ENODEV;
+}
+
+static int mock_dev_disable_feat(struct device *dev, enum iommu_dev_features f)
+{
+	return f == IOMMU_DEV_FEAT_IOPF ? 0 : -ENODEV;
+}
+
+static int mock_page_response(struct device *dev, struct iommu_fault *evt,
+			      struct iommu_page_response *msg)
+{
+	return 0;
+}
+
 static const struct iommu_ops mock_ops = {
 	.capable = mock_capable,
 	.domain_alloc = mock_domain_alloc,
@@ -392,6 +427,9 @@ static const struct iommu_ops mock_ops = {
 	.unmap_pages = mock_unmap_pages,
 	.iova_to_phys = mock_iova_to_phys,
 	.enforce_cache_coherency = mock_enforce_cache_coherency,
+	.dev_enable_feat = mock_dev_enable_feat,
+	.dev_disable_feat = mock_dev_disable_feat,
+	.page_response = mock_page_response,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
 };
 
@@ -676,11 +714,11 @@ static int get_md_pagetable(struct iommufd_ucmd *ucmd, uint32_t id,
 	*hwpt = iommufd_get_hwpt_paging(ucmd->ictx, id);
 	if (!*hwpt)
 		return -ENOENT;
-	if ((*hwpt)->domain->ops != &mock_ops) {
-		iommufd_put_object(ucmd->ictx, &(*hwpt)->obj);
+	if ((*hwpt)->common.domain->ops != &mock_ops) {
+		iommufd_put_object(ucmd->ictx, &(*hwpt)->common.obj);
 		return -EINVAL;
 	}
-	*md = to_mock_domain((*hwpt)->domain);
+	*md = to_mock_domain((*hwpt)->common.domain);
 	return 0;
 }
 
@@ -717,7 +755,145 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id,
 		uptr += MOCK_IO_PAGE_SIZE;
 	}
 out:
-	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	return ret;
+}
+
+/* ---- the mock's nested domains -------------------------------------------------- */
+
+/*
+ * A mock nested domain (the kernel's mock_iommu_domain_nested): no table,
+ * a pretend IOTLB of MOCK_NESTED_DOMAIN_IOTLB_NUM entries, each set to the
+ * user's iotlb value at allocation, cleared by HWPT_INVALIDATE and read by
+ * MD_CHECK_IOTLB.  Its iommu_domain is the mock's (ops mock_ops, type
+ * NESTED, so mock_domain_free frees it here); attach and detach are the
+ * mock's no-ops.  The IOTLB is written by one HWPT_INVALIDATE at a time per
+ * domain as the kernel's is (no lock: the selftests do not race it).
+ */
+struct mock_nested {
+	struct iommu_domain domain;
+	struct mock_domain *parent;
+	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
+};
+
+static struct mock_nested *to_mock_nested(struct iommu_domain *d)
+{
+	return container_of(d, struct mock_nested, domain);
+}
+
+static void mock_nested_free(struct iommu_domain *domain)
+{
+	ui_free(to_mock_nested(domain));
+}
+
+/* The kernel's mock cache_invalidate_user: entries in order, each
+ * copied (-EINVAL another type, short or long; -EFAULT), flags other
+ * than ALL -EOPNOTSUPP, an id past the last -EINVAL; entry_num back as the
+ * entries done. */
+static int mock_nested_invalidate(struct iommu_domain *domain,
+				  struct iommu_user_data_array *array)
+{
+	struct mock_nested *mn = to_mock_nested(domain);
+	struct iommu_hwpt_invalidate_selftest inv;
+	uint32_t done = 0;
+	int ret = 0;
+
+	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+		ret = -EINVAL;
+		goto out;
+	}
+	for (uint32_t i = 0; i < array->entry_num; i++) {
+		ret = iommu_copy_struct_from_user_array(
+			&inv, sizeof(inv),
+			offsetof(struct iommu_hwpt_invalidate_selftest,
+				 iotlb_id) +
+				sizeof(inv.iotlb_id),
+			array, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i);
+		if (ret)
+			break;
+		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+			ret = -EINVAL;
+			break;
+		}
+		if (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)
+			memset(mn->iotlb, 0, sizeof(mn->iotlb));
+		else
+			mn->iotlb[inv.iotlb_id] = 0;
+		done++;
+	}
+out:
+	array->entry_num = done;
+	return ret;
+}
+
+static const struct iommufd_nested_ops mock_nested_ops = {
+	.cache_invalidate_user = mock_nested_invalidate,
+};
+
+/* The kernel's mock_domain_alloc_user for a nested domain: another data
+ * type or any flag -EOPNOTSUPP, a parent not the mock's -EINVAL, then the
+ * data (iommu_copy_struct_from_user's errnos). */
+int iommufd_selftest_nested_alloc(struct device *dev,
+				  struct iommu_domain *parent, uint32_t flags,
+				  const struct iommu_user_data *user_data,
+				  struct iommu_domain **out,
+				  const struct iommufd_nested_ops **ops)
+{
+	struct iommu_hwpt_selftest cfg;
+	struct mock_nested *mn;
+	int ret;
+
+	if (user_data->type != IOMMU_HWPT_DATA_SELFTEST || flags)
+		return -EOPNOTSUPP;
+	if (!parent || parent->ops != &mock_ops ||
+	    parent->type == IOMMU_DOMAIN_NESTED)
+		return -EINVAL;
+	ret = iommu_copy_struct_from_user(
+		&cfg, sizeof(cfg),
+		offsetof(struct iommu_hwpt_selftest, iotlb) + sizeof(cfg.iotlb),
+		user_data, IOMMU_HWPT_DATA_SELFTEST);
+	if (ret)
+		return ret;
+	mn = ui_zalloc(sizeof(*mn));
+	if (!mn)
+		return -ENOMEM;
+	mn->parent = to_mock_domain(parent);
+	for (unsigned int i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
+		mn->iotlb[i] = cfg.iotlb;
+	/* what the core's domain_init fills in for a nested domain */
+	mn->domain.type = IOMMU_DOMAIN_NESTED;
+	mn->domain.ops = &mock_ops;
+	mn->domain.iommu = dev->iommu;
+	mn->domain.parent = parent;
+	mn->domain.strict = true;
+	*out = &mn->domain;
+	*ops = &mock_nested_ops;
+	return 0;
+}
+
+/* MD_CHECK_IOTLB(id = nested HWPT, check_iotlb {id, iotlb}): no such
+ * nested HWPT -ENOENT, not the mock's -EINVAL, an id past the last or
+ * another value -EINVAL. */
+static int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd, uint32_t id,
+				       uint32_t iotlb_id, uint32_t iotlb)
+{
+	struct iommufd_object *obj =
+		iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_NESTED);
+	struct iommu_domain *domain;
+	int ret = 0;
+
+	if (!obj)
+		return -ENOENT;
+	domain = container_of(obj, struct iommufd_hw_pagetable, obj)->domain;
+	if (domain->ops != &mock_ops ||
+	    iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX ||
+	    to_mock_nested(domain)->iotlb[iotlb_id] != iotlb)
+		ret = -EINVAL;
+	iommufd_put_object(ucmd->ictx, obj);
 	return ret;
 }
 
@@ -1148,7 +1324,7 @@ out_unlock:
 		cmd->dirty.out_nr_dirty = count;
 		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	}
-	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
 	return ret;
 }
 
@@ -1160,6 +1336,40 @@ static int iommufd_test_set_memory_limit(struct iommufd_ucmd *ucmd,
 		return -EINVAL;
 	atomic_store_explicit(&ucmd->ictx->temp_memory_limit, limit,
 			      memory_order_relaxed);
+	return 0;
+}
+
+/*
+ * TRIGGER_IOPF(dev_id, pasid, grpid, perm, addr): one page request, the
+ * last of its group (PASID_VALID unless pasid is 0, IOMMU_NO_PASID), as
+ * if the mock device faulted, reported to the device's fault handler
+ * (the fault queue of the fault-capable HWPT it is attached to).  An
+ * unknown device -ENOENT, not a mock one -EINVAL; the report's own
+ * result is not the op's (6.12's iommufd_test_trigger_iopf).
+ */
+static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	struct iommu_fault event = {.type = IOMMU_FAULT_PAGE_REQ};
+	struct iommufd_device *idev;
+
+	idev = iommufd_get_device(ucmd, cmd->trigger_iopf.dev_id);
+	if (!idev)
+		return -ENOENT;
+	if (!iommufd_selftest_is_mock_dev(idev->dev)) {
+		iommufd_put_object(ucmd->ictx, &idev->obj);
+		return -EINVAL;
+	}
+	event.prm.flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+	if (cmd->trigger_iopf.pasid)
+		event.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+	event.prm.addr = cmd->trigger_iopf.addr;
+	event.prm.pasid = cmd->trigger_iopf.pasid;
+	event.prm.grpid = cmd->trigger_iopf.grpid;
+	event.prm.perm = cmd->trigger_iopf.perm;
+	if (idev->dev->fault_param)
+		iommu_report_device_fault(idev->dev, &event);
+	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return 0;
 }
 
@@ -1176,6 +1386,10 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	struct iommu_test_cmd *cmd = ucmd->cmd;
 
 	switch (cmd->op) {
+	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+		return iommufd_test_md_check_iotlb(ucmd, cmd->id,
+						   cmd->check_iotlb.id,
+						   cmd->check_iotlb.iotlb);
 	case IOMMU_TEST_OP_MD_CHECK_REFS:
 		return iommufd_test_md_check_refs(ucmd, cmd->check_refs.uptr,
 						  cmd->check_refs.length,
@@ -1213,6 +1427,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		return iommufd_test_set_memory_limit(ucmd,
 						     cmd->memory_limit.limit);
+	case IOMMU_TEST_OP_TRIGGER_IOPF:
+		return iommufd_test_trigger_iopf(ucmd, cmd);
 	default:
 		return -EOPNOTSUPP;
 	}

@@ -210,10 +210,10 @@ static int iommufd_vfio_cc_iommu(struct iommufd_ctx *ictx)
 		return -ENODEV;
 	mutex_lock(&ioas->mutex);
 	LIST_FOREACH(hwpt, &ioas->hwpt_list, hwpt_item) {
-		const struct iommu_ops *ops = hwpt->domain->ops;
+		const struct iommu_ops *ops = hwpt->common.domain->ops;
 
 		if (!ops->enforce_cache_coherency ||
-		    !ops->enforce_cache_coherency(hwpt->domain)) {
+		    !ops->enforce_cache_coherency(hwpt->common.domain)) {
 			ret = 0;
 			break;
 		}

@@ -46,7 +46,10 @@
  *    kind, and calls release(priv) when the last reference goes (under
  *    vfio.lock; the op must not call back into the front).
  *  - Every fd is a real file descriptor (of /dev/null, so numbers never
- *    collide with the program's own) in a table indexed by fd.
+ *    collide with the program's own) in a table indexed by fd; a lower
+ *    layer's file that must be pollable brings its own (iommufd's fault
+ *    fd: an eventfd it signals while faults wait), which poll, select and
+ *    epoll then see directly.
  *
  * Locking: vfio.lock (a mutex) guards the fd table, every file's
  * reference count, the group list and every group/container membership
@@ -1116,6 +1119,31 @@ int vfio_file_install_ops(const struct ui_file_ops *ops, void *priv, int flags)
 	return fd;
 }
 
+/* A file of a layer below on rawfd, a real fd the front owns from now on
+ * (the layer signals readiness on it); -errno, rawfd the caller's. */
+static int vfio_file_install_ops_fd(const struct ui_file_ops *ops, void *priv,
+				    int flags, int rawfd)
+{
+	struct vfio_file *f;
+	int ret;
+
+	if (rawfd < 0)
+		return -EBADF;
+	f = file_alloc(VFIO_FILE_OPS, (unsigned int)(flags + 1) & O_ACCMODE);
+	if (!f)
+		return -ENOMEM;
+	f->ext.ops = ops;
+	f->ext.priv = priv;
+	mutex_lock(&vfio.lock);
+	ret = fd_lookup(rawfd) ? -EBUSY : file_install_at(f, rawfd);
+	mutex_unlock(&vfio.lock);
+	if (ret) {
+		ui_free(f);
+		return ret;
+	}
+	return rawfd;
+}
+
 /* iommufd_fops_open: a new context, the file's reference on it */
 static int open_iommufd(struct mm *mm, int flags)
 {
@@ -1153,6 +1181,12 @@ int iommufd_ctx_from_fd(int fd, struct iommufd_ctx **out)
 int iommufd_file_install(const struct ui_file_ops *ops, void *priv, int flags)
 {
 	return vfio_file_install_ops(ops, priv, flags);
+}
+
+int iommufd_file_install_fd(const struct ui_file_ops *ops, void *priv,
+			    int flags, int rawfd)
+{
+	return vfio_file_install_ops_fd(ops, priv, flags, rawfd);
 }
 
 int iommufd_file_get(int fd, const struct ui_file_ops *ops,
@@ -1296,9 +1330,11 @@ int vfio_fops_close(int fd)
  * rw_verify_area (-EINVAL), the count clipped to MAX_RW_COUNT, then the
  * driver, which clips at the region's end.
  */
-static ssize_t file_rw(struct vfio_file *f, void *buf, size_t count, off_t pos,
-		       bool write)
+static ssize_t file_rw(struct vfio_file *f, int fd, void *buf, size_t count,
+		       off_t *ppos, bool write)
 {
+	off_t pos = *ppos;
+	ssize_t ret;
 	struct vfio_device *vdev = f->device;
 	uintptr_t end;
 
@@ -1316,22 +1352,30 @@ static ssize_t file_rw(struct vfio_file *f, void *buf, size_t count, off_t pos,
 		return -EINVAL;
 	count = min(count, VFIO_MAX_RW_COUNT);
 	if (f->type == VFIO_FILE_OPS) {
-		off_t p = pos;
-		ssize_t ret =
-			write ? f->ext.ops->write(f->ext.priv, buf, count, &p)
-			      : f->ext.ops->read(f->ext.priv, buf, count, &p);
+		/* the status flags (O_NONBLOCK) live in the open file
+		 * description behind the real fd, where fcntl sets them */
+		int fl = (int)syscall(SYS_fcntl, fd, F_GETFL);
 
-		return ret;
+		if (fl < 0)
+			fl = 0;
+		/* the op moves the position (or not: a stream's stays) */
+		return write ? f->ext.ops->write(f->ext.priv, buf, count, ppos,
+						 fl)
+			     : f->ext.ops->read(f->ext.priv, buf, count, ppos,
+						fl);
 	}
 	/* vfio_device_fops_read/write: an unbound cdev file reaches nothing */
 	if (f->df && !vfio_cdev_access_granted(f->df))
 		return -EINVAL;
 	if (write)
-		return vdev->ops->write
-			       ? vdev->ops->write(vdev, buf, count, pos)
-			       : -EINVAL;
-	return vdev->ops->read ? vdev->ops->read(vdev, buf, count, pos)
-			       : -EINVAL;
+		ret = vdev->ops->write ? vdev->ops->write(vdev, buf, count, pos)
+				       : -EINVAL;
+	else
+		ret = vdev->ops->read ? vdev->ops->read(vdev, buf, count, pos)
+				      : -EINVAL;
+	if (ret > 0)
+		*ppos = pos + ret;
+	return ret;
 }
 
 /* ksys_pread64/ksys_pwrite64: a negative offset before the fd */
@@ -1349,7 +1393,7 @@ static ssize_t rw_at(int fd, void *buf, size_t count, off_t off, bool write)
 		errno = EBADF;
 		return -1;
 	}
-	ret = file_rw(f, buf, count, off, write);
+	ret = file_rw(f, fd, buf, count, &off, write);
 	file_put(f);
 	if (ret < 0) {
 		errno = (int)-ret;
@@ -1381,9 +1425,9 @@ static ssize_t rw_at_pos(int fd, void *buf, size_t count, bool write)
 		return -1;
 	}
 	pos = atomic_load(&f->pos);
-	ret = file_rw(f, buf, count, pos, write);
+	ret = file_rw(f, fd, buf, count, &pos, write);
 	if (ret >= 0)
-		atomic_store(&f->pos, pos + ret);
+		atomic_store(&f->pos, pos);
 	file_put(f);
 	if (ret < 0) {
 		errno = (int)-ret;
