@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <unistd.h>
 
@@ -293,7 +294,8 @@ static unsigned int open_fds(void)
 
 /*
  * FAULT_QUEUE_ALLOC: flags are reserved (-EOPNOTSUPP), a size below the
- * struct -EINVAL; it makes an object and an fd.  The fd holds the object
+ * struct -EINVAL, the struct unreadable or its answer unwritable -EFAULT
+ * (nothing left behind); it makes an object and an fd.  The fd holds the object
  * (IOMMU_DESTROY -EBUSY while it is open) and the context (closing
  * /dev/iommu first leaves the queue working); after its close the object
  * can be destroyed, once.
@@ -312,6 +314,23 @@ static void test_fault_alloc(void **state)
 			 -EINVAL);
 	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_FAULT_QUEUE_ALLOC, NULL),
 			 -EFAULT);
+	/* the answer cannot be written back: no object, no fd left */
+	{
+		unsigned int fds = open_fds();
+		struct iommu_fault_alloc *ro =
+			mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		assert_true(ro != MAP_FAILED);
+		ro->size = sizeof(*ro);
+		assert_int_equal(mprotect(ro, PG, PROT_READ), 0);
+		assert_int_equal(test_fops_ioctl(f->fd, IOMMU_FAULT_QUEUE_ALLOC,
+						 ro),
+				 -EFAULT);
+		assert_int_equal(f->ictx->live_objects, 0);
+		assert_int_equal(open_fds(), fds);
+		munmap(ro, PG);
+	}
 	assert_int_equal(fault_alloc(f, &id, &fd), 0);
 	assert_int_equal(id, 1);
 	assert_true(fd >= 0);
