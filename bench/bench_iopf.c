@@ -19,7 +19,7 @@
  *
  * The iommufd round trip: the same access by a device attached to a
  * fault-capable HWPT over an IOAS; the stall goes to the fault fd, where a
- * handler thread (user space's) waits in a blocking read, maps the page
+ * handler thread (user space's) waits in poll, reads, maps the page
  * with IOAS_MAP (pin, map, one page) and writes the response; the device
  * retries.  Beside type1's in-kernel handler this adds the hand-off to the
  * handler thread and back and three system calls' worth of copying
@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,16 +208,22 @@ static int ifd_map(struct ifd_ctx *c, uint64_t iova, uint64_t len)
 	return ifd_ioctl(c->fd, IOMMU_IOAS_MAP, &m);
 }
 
-/* User space's handler: a blocking read, IOAS_MAP, the response. */
+/* User space's handler: poll (the fault fd is readable while faults
+ * wait; a read never waits), read, IOAS_MAP, the response. */
 static void *ifd_handler(void *arg)
 {
 	struct ifd_ctx *c = arg;
 
 	for (;;) {
+		struct pollfd p = {.fd = c->ffd, .events = POLLIN};
 		struct iommu_hwpt_pgfault rec;
 		struct iommu_hwpt_page_response r = {0};
 		uint64_t iova;
 
+		if (poll(&p, 1, -1) != 1) {
+			c->error = -errno;
+			return NULL;
+		}
 		if (vfio_fops_read(c->ffd, &rec, sizeof(rec)) != sizeof(rec)) {
 			c->error = -errno;
 			return NULL;

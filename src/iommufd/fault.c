@@ -35,10 +35,9 @@
  * -ESPIPE; a first group that does not fit -EINVAL, later ones are left
  * for the next read); write() takes whole struct iommu_hwpt_page_response
  * records (an unknown cookie or a code other than SUCCESS and INVALID
- * -EINVAL, stopping there: what was done before counts).  Beyond 6.12
- * (whose read returns 0 on an empty queue): a read of an empty queue
- * waits for a fault (the device stalls meanwhile) unless the file is
- * O_NONBLOCK (-EAGAIN); a zero-length read never waits.  Readiness: the
+ * -EINVAL, stopping there: what was done before counts).  A read never
+ * waits: an empty queue reads 0, blocking file or not (6.12's read has no
+ * wait queue; a handler polls first).  Readiness: the
  * fd is a duplicate of the queue's eventfd, whose count is non-zero
  * exactly while groups wait to be read, so poll/select/epoll report
  * EPOLLIN then (and always EPOLLOUT), as 6.12's poll op does.
@@ -47,8 +46,7 @@
  * the auto response and guards the response table; fault->lock
  * (IOMMUFD_LOCK_FAULT_QUEUE, in LOCK_RANK_FAULT after the core's
  * fault_param->lock, which is held while the handler runs) guards the
- * deliver list, every handle's partial list and the eventfd's state; a
- * blocking read waits on fault->wait with fault->lock alone.  The core's
+ * deliver list, every handle's partial list and the eventfd's state.  The core's
  * page response (pending_lock, the driver's command queue) is called under
  * fault->mutex only.  Attach and detach run under the device's
  * igroup->lock.
@@ -98,7 +96,6 @@ struct iommufd_fault {
 	uint32_t nr_response;
 	struct mutex lock;
 	TAILQ_HEAD(, iommufd_fault_group) deliver; /* lock */
-	pthread_cond_t wait;			   /* lock: deliver non-empty */
 	int efd;				   /* the eventfd */
 	bool signalled;				   /* lock: efd's count is 1 */
 };
@@ -139,7 +136,6 @@ static void fault_deliver_add(struct iommufd_fault *fault,
 	else
 		TAILQ_INSERT_TAIL(&fault->deliver, group, link);
 	fault_update_ready(fault);
-	pthread_cond_broadcast(&fault->wait);
 }
 
 /* The first group to deliver, off the list, or NULL. */
@@ -344,30 +340,11 @@ static ssize_t fault_fops_read(void *priv, void *buf, size_t count, off_t *pos,
 			       int f_flags)
 {
 	const size_t fault_size = sizeof(struct iommu_hwpt_pgfault);
-	struct iommufd_fault *fault = priv;
-	ssize_t ret;
 
+	(void)f_flags; /* O_NONBLOCK or not: a read never waits */
 	if (*pos || count % fault_size)
 		return -ESPIPE;
-	for (;;) {
-		if (count) {
-			/* wait for a group, without the response mutex (a
-			 * write or a detach must not wait for a reader) */
-			mutex_lock(&fault->lock);
-			while (TAILQ_EMPTY(&fault->deliver)) {
-				if (f_flags & O_NONBLOCK) {
-					mutex_unlock(&fault->lock);
-					return -EAGAIN;
-				}
-				mutex_cond_wait(&fault->wait, &fault->lock);
-			}
-			mutex_unlock(&fault->lock);
-		}
-		ret = fault_read_groups(fault, buf, count);
-		if (ret || !count)
-			return ret;
-		/* another reader took them first: wait again */
-	}
+	return fault_read_groups(priv, buf, count);
 }
 
 static ssize_t fault_fops_write(void *priv, const void *buf, size_t count,
@@ -454,7 +431,6 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 	fault->ictx = ictx;
 	mutex_init(&fault->mutex, IOMMUFD_LOCK_FAULT);
 	mutex_init(&fault->lock, IOMMUFD_LOCK_FAULT_QUEUE);
-	pthread_cond_init(&fault->wait, NULL);
 	TAILQ_INIT(&fault->deliver);
 	fault->efd = (int)syscall(SYS_eventfd2, 0, EFD_CLOEXEC);
 	if (fault->efd < 0) {
@@ -500,7 +476,6 @@ void iommufd_fault_destroy(struct iommufd_object *obj)
 	ui_free(fault->response);
 	if (fault->efd >= 0)
 		syscall(SYS_close, fault->efd);
-	pthread_cond_destroy(&fault->wait);
 	mutex_destroy(&fault->lock);
 	mutex_destroy(&fault->mutex);
 }
