@@ -119,6 +119,8 @@ int test_fops_ioctl(int fd, unsigned long cmd, void *arg);
 /* IOMMU_IOAS_ALLOC on a /dev/iommu fd of the fd front: the new IOAS's id
  * (the call must succeed). */
 uint32_t test_ioas_alloc(int fd);
+/* IOMMU_DESTROY of object id on a /dev/iommu fd: 0 or -errno. */
+int test_iommu_destroy(int fd, uint32_t id);
 void test_uapi_set_container(int group, int *container,
 			     unsigned long iommu_type);
 

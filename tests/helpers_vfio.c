@@ -137,6 +137,13 @@ int test_fops_ioctl(int fd, unsigned long cmd, void *arg)
 	return -errno;
 }
 
+int test_iommu_destroy(int fd, uint32_t id)
+{
+	struct iommu_destroy d = {.size = sizeof(d), .id = id};
+
+	return test_fops_ioctl(fd, IOMMU_DESTROY, &d);
+}
+
 uint32_t test_ioas_alloc(int fd)
 {
 	struct iommu_ioas_alloc a = {.size = sizeof(a)};

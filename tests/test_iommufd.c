@@ -99,13 +99,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int destroy(struct fx *f, uint32_t id)
-{
-	struct iommu_destroy d = {.size = sizeof(d), .id = id};
-
-	return test_fops_ioctl(f->fd, IOMMU_DESTROY, &d);
-}
-
 static int map(struct fx *f, uint32_t ioas, uint32_t flags, const void *va,
 	       uint64_t len, uint64_t *iova)
 {
@@ -169,10 +162,10 @@ static void test_object_ids(void **state)
 	assert_int_equal(test_ioas_alloc(f->fd), 1);
 	assert_int_equal(test_ioas_alloc(f->fd), 2);
 	assert_int_equal(test_ioas_alloc(f->fd), 3);
-	assert_int_equal(destroy(f, 2), 0);
-	assert_int_equal(destroy(f, 2), -ENOENT);
-	assert_int_equal(destroy(f, 0), -ENOENT);
-	assert_int_equal(destroy(f, 1000), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, 2), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, 2), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, 0), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, 1000), -ENOENT);
 	r.ioas_id = 2;
 	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_IOAS_IOVA_RANGES, &r),
 			 -ENOENT);
@@ -671,12 +664,12 @@ static void test_copy(void **state)
 	/* the source's domain goes: the copy keeps the pages pinned */
 	iommufd_device_unbind(da);
 	assert_int_equal(mm_user_locked_vm(), f->user_base + 1);
-	assert_int_equal(destroy(f, a), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, a), 0);
 	assert_int_equal(mm_user_locked_vm(), f->user_base + 1);
 	/* and the destination's: nothing needs them pinned */
 	iommufd_device_unbind(db);
 	assert_int_equal(mm_user_locked_vm(), f->user_base);
-	assert_int_equal(destroy(f, b), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, b), 0);
 }
 
 /* A read-only user range cannot be pinned for a WRITEABLE map (-EFAULT,
@@ -781,7 +774,7 @@ static void test_rlimit_mode(void **state)
 				IOMMU_OPTION_OP_SET, 0, &v),
 			 -EBUSY);
 	iommufd_device_unbind(idev);
-	assert_int_equal(destroy(f, ioas), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas), 0);
 	assert_int_equal(mm_user_locked_vm(), f->user_base);
 	v = 2;
 	assert_int_equal(option(f, IOMMU_OPTION_RLIMIT_MODE,
@@ -894,9 +887,9 @@ static void test_attach_dma(void **state)
 	}
 
 	/* objects in use */
-	assert_int_equal(destroy(f, ioas), -EBUSY);
-	assert_int_equal(destroy(f, pt), -EBUSY);
-	assert_int_equal(destroy(f, dev_id), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, pt), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, dev_id), -EBUSY);
 
 	/* unmap: the device's DMA faults */
 	assert_int_equal(unmap(f, ioas, 0x200000, PG, NULL), 0);
@@ -905,7 +898,7 @@ static void test_attach_dma(void **state)
 	iommufd_device_detach(idev);
 	assert_int_equal(dma_word(f, 0, 0x100000, 1), 0xdead);
 	/* the auto domain went with its last device */
-	assert_int_equal(destroy(f, pt), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, pt), -ENOENT);
 	iommufd_device_detach(idev); /* not attached: nothing */
 	/* attach again: a new auto domain, filled */
 	pt = ioas;
@@ -913,9 +906,9 @@ static void test_attach_dma(void **state)
 	assert_int_equal(dma_word(f, 0, 0x100000, 0x77), 0x77);
 	/* unbind detaches first */
 	iommufd_device_unbind(idev);
-	assert_int_equal(destroy(f, pt), -ENOENT);
-	assert_int_equal(destroy(f, dev_id), -ENOENT);
-	assert_int_equal(destroy(f, ioas), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, pt), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, dev_id), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas), 0);
 }
 
 /* An attach whose reserved regions (the SMMU's MSI window) or domain
@@ -1012,11 +1005,11 @@ static void test_two_devices_share_domain(void **state)
 	assert_int_equal(dma_word(f, 1, 0x100000, 6), 6);
 	iommufd_device_detach(d0);
 	/* the other still holds it */
-	assert_int_equal(destroy(f, pt0), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, pt0), -EBUSY);
 	assert_int_equal(dma_word(f, 1, 0x100000, 7), 7);
 	iommufd_device_unbind(d0);
 	iommufd_device_unbind(d1);
-	assert_int_equal(destroy(f, pt0), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, pt0), -ENOENT);
 }
 
 /* DMA ownership: a group bound by one context cannot be bound by
@@ -1094,8 +1087,8 @@ static void test_replace(void **state)
 	assert_int_equal(buf[0], 1);
 	assert_int_equal(buf[1024], 2);
 	/* a's auto domain went with the move */
-	assert_int_equal(destroy(f, pta), -ENOENT);
-	assert_int_equal(destroy(f, a), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, pta), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, a), 0);
 	iommufd_device_unbind(idev);
 }
 
@@ -1245,7 +1238,7 @@ static void test_hwpt_alloc(void **state)
 	assert_int_equal(hwpt_alloc(f, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, id,
 				    ioas, &out),
 			 0);
-	assert_int_equal(destroy(f, out), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, out), 0);
 	/* a fault queue's id is looked up (none here: fault_id 0); the
 	 * queue itself is test_iommufd_fault's */
 	assert_int_equal(hwpt_alloc(f, IOMMU_HWPT_FAULT_ID_VALID, id, ioas,
@@ -1254,7 +1247,8 @@ static void test_hwpt_alloc(void **state)
 
 	assert_int_equal(map(f, ioas, FIXED_RW, buf, PG, &iova), 0);
 	assert_int_equal(hwpt_alloc(f, 0, id, ioas, &hwpt), 0);
-	assert_int_equal(destroy(f, ioas), -EBUSY); /* the HWPT uses it */
+	assert_int_equal(test_iommu_destroy(f->fd, ioas),
+			 -EBUSY); /* the HWPT uses it */
 	/* nested over a plain paging HWPT: not a nest parent */
 	assert_int_equal(hwpt_alloc(f, 0, id, hwpt, &out), -EOPNOTSUPP);
 	{
@@ -1281,7 +1275,7 @@ static void test_hwpt_alloc(void **state)
 	assert_int_equal(pt, hwpt);
 	assert_int_equal(dma_word(f, 0, 0x100000, 0xabc), 0xabc);
 	assert_int_equal(buf[0], 0xabc);
-	assert_int_equal(destroy(f, hwpt), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt), -EBUSY);
 	iommufd_device_detach(idev);
 	/* a stage-2 (nest parent) HWPT translates as well */
 	pt = np;
@@ -1289,9 +1283,9 @@ static void test_hwpt_alloc(void **state)
 	assert_int_equal(dma_word(f, 0, 0x100000, 0xdef), 0xdef);
 	iommufd_device_detach(idev);
 	/* the user's HWPTs stay after the detach, until destroyed */
-	assert_int_equal(destroy(f, hwpt), 0);
-	assert_int_equal(destroy(f, np), 0);
-	assert_int_equal(destroy(f, ioas), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, np), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas), 0);
 	iommufd_device_unbind(idev);
 }
 
@@ -1340,7 +1334,7 @@ static void test_hwpt_invalidate(void **state)
 	c.entry_num = 0; /* nothing to do: still the look-up */
 	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_HWPT_INVALIDATE, &c),
 			 -ENOENT);
-	assert_int_equal(destroy(f, hwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt), 0);
 	iommufd_device_unbind(idev);
 }
 
@@ -1434,7 +1428,7 @@ static void test_vfio_ioas(void **state)
 	v.op = IOMMU_VFIO_IOAS_SET;
 	v.ioas_id = a;
 	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), 0);
-	assert_int_equal(destroy(f, a), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, a), 0);
 	v.op = IOMMU_VFIO_IOAS_GET;
 	assert_int_equal(test_fops_ioctl(f->fd, IOMMU_VFIO_IOAS, &v), -ENODEV);
 	assert_int_equal(test_ioas_alloc(f->fd), a); /* the id is free again */
@@ -1630,7 +1624,9 @@ static void sweep_hwpt_undo(void *ctx)
 	struct sweep *s = ctx;
 
 	/* the new HWPT has the lowest free id: the one after the device */
-	assert_int_equal(destroy(s->f, iommufd_device_to_id(s->idev) + 1), 0);
+	assert_int_equal(test_iommu_destroy(s->f->fd,
+					    iommufd_device_to_id(s->idev) + 1),
+			 0);
 }
 
 static void sweep_hwpt_check(void *ctx)

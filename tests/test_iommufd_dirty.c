@@ -118,13 +118,6 @@ static int hwpt_alloc(struct fx *f, uint32_t flags, uint32_t dev, uint32_t *out)
 	return ret;
 }
 
-static int destroy(struct fx *f, uint32_t id)
-{
-	struct iommu_destroy d = {.size = sizeof(d), .id = id};
-
-	return test_fops_ioctl(f->fd, IOMMU_DESTROY, &d);
-}
-
 static int set_tracking(struct fx *f, uint32_t hwpt, bool enable)
 {
 	struct iommu_hwpt_set_dirty_tracking s = {
@@ -213,7 +206,7 @@ static void test_smmu_dirty_bitmap(void **state)
 
 	assert_int_equal(set_tracking(f, hwpt, false), 0);
 	iommufd_device_detach(idev);
-	assert_int_equal(destroy(f, hwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt), 0);
 	iommufd_device_unbind(idev);
 }
 
@@ -255,7 +248,7 @@ static void test_smmu_dirty_refusals(void **state)
 	assert_int_equal(hwpt_alloc(f, 0, b, &hwpt), 0);
 	assert_int_equal(set_tracking(f, hwpt, true), -EOPNOTSUPP);
 	assert_int_equal(get_bitmap(f, hwpt, 0, &bits), -EOPNOTSUPP);
-	assert_int_equal(destroy(f, hwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt), 0);
 	iommufd_device_unbind(ib);
 	iommufd_device_unbind(ia);
 }
@@ -317,7 +310,7 @@ static void sweep_undo(void *ctx)
 	struct sweep *s = ctx;
 
 	/* the new HWPT has the lowest free id: the one after the device */
-	assert_int_equal(destroy(s->f, s->dev_id + 1), 0);
+	assert_int_equal(test_iommu_destroy(s->f->fd, s->dev_id + 1), 0);
 }
 
 static void sweep_check(void *ctx)

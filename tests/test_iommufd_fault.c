@@ -114,13 +114,6 @@ static int teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static int destroy(struct fx *f, uint32_t id)
-{
-	struct iommu_destroy d = {.size = sizeof(d), .id = id};
-
-	return test_fops_ioctl(f->fd, IOMMU_DESTROY, &d);
-}
-
 static int fault_alloc(struct fx *f, uint32_t *id, int *fd)
 {
 	struct iommu_fault_alloc a = {.size = sizeof(a)};
@@ -345,15 +338,15 @@ static void test_fault_alloc(void **state)
 	assert_true(fd >= 0);
 	/* close-on-exec, as get_unused_fd_flags(O_CLOEXEC) */
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
-	assert_int_equal(destroy(f, id), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, id), -EBUSY);
 	assert_int_equal(fault_alloc(f, &id2, &fd2), 0);
 	assert_int_equal(id2, 2);
 	assert_int_not_equal(fd, fd2);
 	/* not an ioctl target */
 	assert_int_equal(test_fops_ioctl(fd, IOMMU_DESTROY, &a), -ENOTTY);
 	assert_int_equal(vfio_fops_close(fd), 0);
-	assert_int_equal(destroy(f, id), 0);
-	assert_int_equal(destroy(f, id), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, id), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, id), -ENOENT);
 	/* the context outlives its /dev/iommu while a fault fd is open */
 	assert_int_equal(vfio_fops_close(f->fd), 0);
 	f->fd = -1;
@@ -401,10 +394,10 @@ static void test_hwpt_fault_id(void **state)
 				    fault, &hwpt),
 			 0);
 	assert_int_equal(vfio_fops_close(ffd), 0);
-	assert_int_equal(destroy(f, fault), -EBUSY);
-	assert_int_equal(destroy(f, hwpt), 0);
-	assert_int_equal(destroy(f, fault), 0);
-	assert_int_equal(destroy(f, hwpt2), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, fault), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, fault), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt2), 0);
 	iommufd_device_unbind(idev);
 }
 
@@ -684,7 +677,7 @@ static void test_detach_pending(void **state)
 	assert_int_equal(fread_(m.ffd, &rec, REC), REC);
 	assert_int_equal(rec.grpid, 3);
 	/* the device's destroy (unbind) answers it too */
-	assert_int_equal(destroy(f, m.stdev), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, m.stdev), 0);
 	assert_int_equal(vfio_fops_close(m.ffd), 0);
 }
 
@@ -794,7 +787,8 @@ static void test_close_pending(void **state)
 		usleep(100);
 	assert_int_equal(vfio_fops_close(s.ffd), 0);
 	assert_int_equal(iommu_pending_page_requests(&f->dev[0]), 1);
-	assert_int_equal(destroy(f, s.fault), -EBUSY); /* the HWPT's */
+	assert_int_equal(test_iommu_destroy(f->fd, s.fault),
+			 -EBUSY); /* the HWPT's */
 	iommufd_device_unbind(s.idev);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(j.ret, -EFAULT);
@@ -842,7 +836,7 @@ static void sweep_fault_alloc_undo(void *ctx)
 	struct sweep *w = ctx;
 
 	assert_int_equal(vfio_fops_close(w->ffd), 0);
-	assert_int_equal(destroy(w->f, w->out), 0);
+	assert_int_equal(test_iommu_destroy(w->f->fd, w->out), 0);
 }
 
 static void sweep_fault_alloc_check(void *ctx)
@@ -876,7 +870,7 @@ static void sweep_hwpt_undo(void *ctx)
 {
 	struct sweep *w = ctx;
 
-	assert_int_equal(destroy(w->f, w->out), 0);
+	assert_int_equal(test_iommu_destroy(w->f->fd, w->out), 0);
 }
 
 static void sweep_hwpt_check(void *ctx)

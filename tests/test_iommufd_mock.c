@@ -165,13 +165,6 @@ static int replace(struct fx *f, uint32_t stdev, uint32_t *pt)
 	return ret;
 }
 
-static int destroy(struct fx *f, uint32_t id)
-{
-	struct iommu_destroy d = {.size = sizeof(d), .id = id};
-
-	return test_fops_ioctl(f->fd, IOMMU_DESTROY, &d);
-}
-
 static uint64_t pin_calls(struct fx *f)
 {
 	struct mm_stats st;
@@ -387,13 +380,13 @@ static void test_mock_domain(void **state)
 		}
 	assert_int_equal(check_refs(f, va, 4 * PG, 0), 0);
 
-	assert_int_equal(destroy(f, idev), -EBUSY);
-	assert_int_equal(destroy(f, hwpt), -EBUSY);
-	assert_int_equal(destroy(f, ioas), -EBUSY);
-	assert_int_equal(destroy(f, stdev), 0);
-	assert_int_equal(destroy(f, hwpt), -ENOENT);
-	assert_int_equal(destroy(f, idev), -ENOENT);
-	assert_int_equal(destroy(f, ioas), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, idev), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, stdev), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, idev), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas), 0);
 	assert_int_equal(mm_munmap(f->mm, va, 4 * PG), 0);
 }
 
@@ -410,7 +403,7 @@ static void test_mock_domain_flags(void **state)
 					     IOMMU_TEST_MOCK_DEV_NO_DIRTY,
 				     true, &stdev, &hwpt, &idev),
 			 0);
-	assert_int_equal(destroy(f, stdev), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, stdev), 0);
 }
 
 /* MOCK_DOMAIN_REPLACE: onto another IOAS (a new auto domain, its HWPT id
@@ -427,8 +420,8 @@ static void test_mock_domain_replace(void **state)
 	pt = ioas2;
 	assert_int_equal(replace(f, stdev, &pt), 0);
 	assert_true(pt != hwpt && pt != ioas2);
-	assert_int_equal(destroy(f, hwpt), -ENOENT);
-	assert_int_equal(destroy(f, pt), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt), -ENOENT);
+	assert_int_equal(test_iommu_destroy(f->fd, pt), -EBUSY);
 	pt = ioas2;
 	assert_int_equal(replace(f, idev, &pt), -ENOENT);
 	assert_int_equal(replace(f, ioas, &pt), -ENOENT);
@@ -517,9 +510,10 @@ static void test_mock_domain_shared_hwpt(void **state)
 				     true, &stdev3, &hwpt3, &idev3),
 			 0);
 	assert_int_equal(hwpt3, hwpt);
-	assert_int_equal(destroy(f, stdev3), 0);
-	assert_int_equal(destroy(f, stdev), 0);
-	assert_int_equal(destroy(f, hwpt), -EBUSY); /* the second's */
+	assert_int_equal(test_iommu_destroy(f->fd, stdev3), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, stdev), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, hwpt),
+			 -EBUSY); /* the second's */
 }
 
 static int create_access(struct fx *f, uint32_t ioas, uint32_t flags, int *fd)
@@ -616,7 +610,7 @@ static void test_access_pages(void **state)
 				       &afd),
 			 0);
 	assert_true(afd >= 0 && afd != f->fd);
-	assert_int_equal(destroy(f, ioas), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas), -EBUSY);
 
 	assert_int_equal(access_pages(f, afd, base + PG, PG, va + PG,
 				      IOMMU_TEST_ACCESS_WRITE, &id),
@@ -675,7 +669,7 @@ static void test_access_pages(void **state)
 	/* closing the fd unpins and destroys: the IOAS is free again */
 	assert_int_equal(vfio_fops_close(afd), 0);
 	unmap(f, ioas, base, 4 * PG);
-	assert_int_equal(destroy(f, ioas), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas), 0);
 	assert_int_equal(mm_munmap(f->mm, va, 4 * PG), 0);
 }
 
@@ -777,15 +771,15 @@ static void test_access_replace_ioas(void **state)
 	assert_int_equal(access_replace(f, afd, ioas2), 0);
 	assert_int_equal(destroy_pages(f, afd, id), -ENOENT);
 	assert_int_equal(check_refs(f, va, 2 * PG, 0), 0);
-	assert_int_equal(destroy(f, ioas), 0);
-	assert_int_equal(destroy(f, ioas2), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas2), -EBUSY);
 	assert_int_equal(access_pages(f, afd, base, PG, va, 0, &id),
 			 -ENOENT); /* only the new IOAS now */
 	assert_int_equal(access_pages(f, afd, base + PG, PG, va, 0, &id), 0);
 	assert_int_equal(check_refs(f, va, 2 * PG, 1), 0);
 	assert_int_equal(vfio_fops_close(afd), 0);
 	assert_int_equal(check_refs(f, va, 2 * PG, 0), 0);
-	assert_int_equal(destroy(f, ioas2), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, ioas2), 0);
 	assert_int_equal(mm_munmap(f->mm, va, 2 * PG), 0);
 }
 
@@ -917,7 +911,7 @@ static void test_dirty_alloc(void **state)
 	assert_int_equal(
 		mock_domain(f, dhwpt, 0, false, &stdev2, &hwpt2, &idev2), 0);
 	assert_int_equal(hwpt2, dhwpt);
-	assert_int_equal(destroy(f, stdev2), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, stdev2), 0);
 	assert_int_equal(mock_domain(f, dhwpt, IOMMU_TEST_MOCK_DEV_NO_DIRTY,
 				     true, &stdev2, &hwpt2, &idev2),
 			 -EINVAL);
@@ -929,7 +923,7 @@ static void test_dirty_alloc(void **state)
 	assert_int_equal(hwpt_alloc(f, idev2, ioas,
 				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &nd),
 			 -EOPNOTSUPP);
-	assert_int_equal(destroy(f, dhwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, dhwpt), 0);
 }
 
 /* SET_DIRTY_TRACKING: unknown flags -EOPNOTSUPP, no HWPT -ENOENT, a HWPT
@@ -971,7 +965,7 @@ static void test_dirty_set_tracking(void **state)
 	assert_int_equal(mark_dirty(f, 999, base, 8 * 2048, 2048, &bits, NULL),
 			 -ENOENT);
 	assert_int_equal(set_dirty(f, dhwpt, 0), 0);
-	assert_int_equal(destroy(f, dhwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, dhwpt), 0);
 }
 
 /* GET_DIRTY_BITMAP: the DIRTY op marks mapped io pages (out_nr_dirty),
@@ -1060,7 +1054,7 @@ static void test_dirty_bitmap(void **state)
 			test_fops_ioctl(f->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &c),
 			-EOPNOTSUPP);
 	}
-	assert_int_equal(destroy(f, dhwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, dhwpt), 0);
 	free(bm);
 }
 
@@ -1094,7 +1088,7 @@ static void test_dirty_bitmap_chunks(void **state)
 	assert_int_equal(nr, 4);
 	assert_int_equal(get_bitmap(f, dhwpt, base, len, 2048, bm, 0), 0);
 	assert_memory_equal(bm, bits, nbits / 8);
-	assert_int_equal(destroy(f, dhwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, dhwpt), 0);
 	free(bits);
 	free(bm);
 }
@@ -1155,14 +1149,14 @@ static void test_mock_domain_cross_flags(void **state)
 				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &phwpt),
 			 0);
 	assert_int_equal(dirty_granules(f, phwpt, base), 1);
-	assert_int_equal(destroy(f, stdev2), 0);
-	assert_int_equal(destroy(f, phwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, stdev2), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, phwpt), 0);
 
 	/* the auto domain is the HUGE_IOVA device's; the others take it */
 	assert_int_equal(
 		mock_domain(f, ioas, 0, false, &stdev2, &hwpt2, &idev2), 0);
 	assert_int_equal(hwpt2, hwpt);
-	assert_int_equal(destroy(f, stdev2), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, stdev2), 0);
 	assert_int_equal(mock_domain(f, dhwpt, IOMMU_TEST_MOCK_DEV_NO_DIRTY,
 				     true, &stdev2, &hwpt2, &idev2),
 			 -EINVAL);
@@ -1171,9 +1165,9 @@ static void test_mock_domain_cross_flags(void **state)
 			 0);
 	assert_int_equal(hwpt2, hwpt);
 	assert_int_equal(check_map(f, hwpt, base, va, len), 0);
-	assert_int_equal(destroy(f, stdev2), 0);
-	assert_int_equal(destroy(f, dhwpt), 0);
-	assert_int_equal(destroy(f, stdev), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, stdev2), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, dhwpt), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, stdev), 0);
 	unmap(f, ioas, base, len);
 	assert_int_equal(mm_munmap(f->mm, va, len), 0);
 }

@@ -130,13 +130,6 @@ static uint32_t nested_alloc(struct fx *f, uint32_t parent)
 	return id;
 }
 
-static int destroy(struct fx *f, uint32_t id)
-{
-	struct iommu_destroy d = {.size = sizeof(d), .id = id};
-
-	return test_fops_ioctl(f->fd, IOMMU_DESTROY, &d);
-}
-
 static int replace(struct fx *f, uint32_t pt)
 {
 	struct iommu_test_cmd c = {.size = sizeof(c),
@@ -258,17 +251,17 @@ static void test_nested_lifetime(void **state)
 	uint32_t parent = parent_alloc(f);
 	uint32_t n0 = nested_alloc(f, parent), n1 = nested_alloc(f, parent);
 
-	assert_int_equal(destroy(f, parent), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, parent), -EBUSY);
 	assert_int_equal(replace(f, n0), 0);
-	assert_int_equal(destroy(f, n0), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, n0), -EBUSY);
 	assert_int_equal(replace(f, n1), 0);
-	assert_int_equal(destroy(f, n1), -EBUSY);
-	assert_int_equal(destroy(f, n0), 0);
-	assert_int_equal(destroy(f, parent), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, n1), -EBUSY);
+	assert_int_equal(test_iommu_destroy(f->fd, n0), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, parent), -EBUSY);
 	assert_int_equal(replace(f, parent), 0);
-	assert_int_equal(destroy(f, n1), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, n1), 0);
 	assert_int_equal(replace(f, f->ioas), 0);
-	assert_int_equal(destroy(f, parent), 0);
+	assert_int_equal(test_iommu_destroy(f->fd, parent), 0);
 	assert_int_equal(check_iotlb(f, n1, 0, IOMMU_TEST_IOTLB_DEFAULT),
 			 -ENOENT);
 
@@ -434,7 +427,7 @@ static void sweep_nested_undo(void *ctx)
 {
 	struct sweep *s = ctx;
 
-	assert_int_equal(destroy(s->f, s->id), 0);
+	assert_int_equal(test_iommu_destroy(s->f->fd, s->id), 0);
 }
 
 static void sweep_nested_check(void *ctx)
@@ -442,7 +435,7 @@ static void sweep_nested_check(void *ctx)
 	struct sweep *s = ctx;
 
 	/* nothing left holding the parent */
-	assert_int_equal(destroy(s->f, s->parent), 0);
+	assert_int_equal(test_iommu_destroy(s->f->fd, s->parent), 0);
 	s->parent = parent_alloc(s->f);
 }
 
