@@ -18,11 +18,13 @@
  * doorbell write returns when the copy is done, as a synchronous engine).
  * Its place in the lock order: devices_internal.h.
  */
+#include <inttypes.h>
 #include <errno.h>
 #include <linux/vfio.h>
 #include <pthread.h>
 #include <string.h>
 
+#include "sanitizer/sanitizer.h"
 #include "iommu/bus.h"
 #include "devices/devices.h"
 #include <uiommu/uapi.h>
@@ -61,6 +63,9 @@ static void dmaengine_run(struct dmaengine *e)
 		ret = -EINVAL;
 		goto out;
 	}
+	san_origin_set("the DOORBELL register (copy %" PRIu64 ": SRC 0x%" PRIx64
+		       ", DST 0x%" PRIx64 ")",
+		       e->count, e->src, e->dst);
 	/* page by page, so a fault is reported at the page it hit */
 	while (done < e->len) {
 		uint64_t s = e->src + done, d = e->dst + done;
@@ -79,6 +84,7 @@ static void dmaengine_run(struct dmaengine *e)
 		}
 		done += n;
 	}
+	san_origin_set(NULL, 0, 0, 0);
 out:
 	if (ret) {
 		e->status = DMAENGINE_STATUS_ERROR;

@@ -73,11 +73,13 @@
  * handler; the driver's code holds none of these locks while it accesses
  * the BAR.
  */
+#include <inttypes.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "sanitizer/sanitizer.h"
 #include "devices/devices.h"
 #include "devices/ioat_regs.h"
 #include "iommu/bus.h"
@@ -381,8 +383,9 @@ static int desc_fetch(struct ioat *e, uint64_t addr, uint8_t *d)
 	return 0;
 }
 
-/* Fetch, run and retire one descriptor. */
-static void chan_run_one(struct ioat *e)
+/* Fetch, run and retire one descriptor (naming it to the sanitizer as
+ * what started its DMA). */
+static void chan_run_desc(struct ioat *e)
 {
 	uint8_t d[IOAT_DESC_SIZE];
 	uint64_t addr = e->next, size;
@@ -396,6 +399,9 @@ static void chan_run_one(struct ioat *e)
 					 : IOAT_MASK(CHANERR, NEXT_DESC_ALIGN));
 		return;
 	}
+	san_origin_set("the fetch of descriptor %" PRIu64 " of the channel, at "
+							  "IOVA 0x%" PRIx64,
+		       e->done, addr, 0);
 	if (desc_fetch(e, addr, d)) {
 		chan_halt(e, IOAT_MASK(CHANERR, READ_DATA));
 		return;
@@ -403,6 +409,17 @@ static void chan_run_one(struct ioat *e)
 	size = le32(d + IOAT_D_SIZE);
 	ctl = le32(d + IOAT_D_CTL);
 	op = (ctl >> IOAT_DCTL_OP_SHIFT) & IOAT_VMASK(DCTL, OP);
+	san_origin_set(op == IOAT_OP_FILL ? "descriptor %" PRIu64 " of the "
+								  "channel "
+					    "(a fill of %" PRIu64 " bytes), at "
+								  "IOVA "
+								  "0x%" PRIx64
+					  : "descriptor %" PRIu64 " of the "
+								  "channel "
+					    "(a copy of %" PRIu64 " bytes), at "
+								  "IOVA "
+								  "0x%" PRIx64,
+		       e->done, size, addr);
 	if (ctl & IOAT_MASK(DCTL, NULL_DESC)) {
 		e->stats.nulls++;
 	} else if (size > (1ULL << IOAT_XFERCAP_LOG2)) {
@@ -451,6 +468,12 @@ interrupt:
 		}
 		chan_interrupt(e);
 	}
+}
+
+static void chan_run_one(struct ioat *e)
+{
+	chan_run_desc(e);
+	san_origin_set(NULL, 0, 0, 0);
 }
 
 /* Inline: run every queued descriptor now.  Threaded: wake the thread. */

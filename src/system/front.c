@@ -22,6 +22,10 @@
  * that rendered it, at exit; a process killed by a signal leaves it
  * behind.
  *
+ * The sanitizer (src/sanitizer) is turned on from the environment before
+ * a system is built, or by uiommu_sanitize(), whose callback receives
+ * each report in the public struct.
+ *
  * Locking: sys_lock guards the system pointer and the view's directory
  * (set once) and is held across a build, a render and a teardown; the
  * system itself is immutable once built, so the calls that only use it
@@ -40,6 +44,7 @@
 #include "vfio/vfio_device.h"
 
 #include "lib/internal.h"
+#include "sanitizer/sanitizer.h"
 #include "system.h"
 
 struct uiommu_system {
@@ -96,6 +101,9 @@ int system_create(const char *topology, struct uiommu_system **out)
 		if (ret)
 			return ret;
 	}
+	/* $UIOMMU_OPTIONS or `uiommu exec --sanitize`: before the machine,
+	 * whose IOVA spaces then keep their histories */
+	san_enable_from_env();
 	s = ui_zalloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -112,6 +120,51 @@ int system_create(const char *topology, struct uiommu_system **out)
 err:
 	system_free(s);
 	return ret;
+}
+
+static uiommu_dma_report_fn report_fn;
+static void *report_arg;
+
+/* The sanitizer's report, in the public struct. */
+static void report_adapter(const struct san_report_info *r, void *arg)
+{
+	struct uiommu_dma_report pub = {
+		.kind = r->kind,
+		.device = r->device,
+		.sid = r->sid,
+		.write = r->write,
+		.iova = r->iova,
+		.len = r->len,
+		.text = r->text,
+	};
+
+	report_fn(&pub, report_arg);
+}
+
+int uiommu_sanitize(uiommu_dma_report_fn fn, void *arg)
+{
+	int ret = 0;
+
+	mutex_lock(&sys_lock);
+	if (sys && !san_enabled()) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (!san_enable_from_env())
+		san_enable(NULL);
+	if (!fn)
+		san_set_report_fn(NULL, NULL);
+	report_fn = fn;
+	report_arg = arg;
+	if (fn)
+		san_set_report_fn(report_adapter, NULL);
+out:
+	mutex_unlock(&sys_lock);
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
+	return 0;
 }
 
 int uiommu_system_init(const char *topology)
