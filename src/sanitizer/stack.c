@@ -105,6 +105,14 @@ static unsigned int first_frame(Dwfl *dwfl, const struct san_stack *st)
 	return i < st->depth ? i : 0;
 }
 
+/* A symbol as its source names it: without the compiler's clone suffix
+ * (".isra.0", ".constprop.0", ".part.0", ".cold") or the symbol version
+ * ("@@GLIBC_2.34"), which no C identifier contains. */
+static int name_len(const char *name)
+{
+	return (int)strcspn(name, ".@");
+}
+
 void san_stack_print(FILE *f, const struct san_stack *st)
 {
 	Dwfl *dwfl = proc_dwfl();
@@ -130,15 +138,17 @@ void san_stack_print(FILE *f, const struct san_stack *st)
 		if (line)
 			file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL,
 					     NULL);
-		fprintf(f, "    #%u %p in %s", n++, st->pc[i],
-			name ? name : "??");
+		if (!name)
+			name = "??";
+		fprintf(f, "    #%u %p in %.*s", n++, st->pc[i], name_len(name),
+			name);
 		if (file)
 			fprintf(f, " %s:%d", file, lineno);
 		if (mod)
 			fprintf(f, " (%s)", mod);
 		fputc('\n', f);
 		/* the program's stack ends at main's caller */
-		if (name && !strcmp(name, "main"))
+		if (!strcmp(name, "main"))
 			break;
 	}
 	dwfl_end(dwfl);
@@ -156,7 +166,9 @@ void san_stack_top(const struct san_stack *st, char *buf, size_t len)
 
 		name = m ? dwfl_module_addrname(m, pc) : NULL;
 	}
-	snprintf(buf, len, "%s", name ? name : "?");
+	if (!name)
+		name = "?";
+	snprintf(buf, len, "%.*s", name_len(name), name);
 	if (dwfl)
 		dwfl_end(dwfl);
 }
