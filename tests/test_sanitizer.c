@@ -8,7 +8,8 @@
  *    sanitizer off; on before it, it stays on;
  *  - mapping history: a bounded ring of MAP/UNMAP events with sequence
  *    numbers; the lookup finds the latest MAP covering an IOVA and the
- *    UNMAP that ended it, and no UNMAP of an older mapping;
+ *    UNMAP that ended it, and no UNMAP of an older mapping; the stack
+ *    the fd front captured at the call's entry is the one recorded;
  *  - stacks: captured at the call, symbolized with libdw, the library's
  *    own frames skipped: the first frame is the caller;
  *  - reports through the in-process callback: a copy into an unmapped
@@ -154,6 +155,20 @@ static void test_history_lookup(void **state)
 	/* just past a range: not covered */
 	san_space_lookup(s, 0x3000, &l);
 	assert_false(l.have_map || l.have_unmap);
+	/* a stack the fd front captured at the call is the one stored */
+	{
+		struct san_stack front = {
+			.depth = 2, .pc = {(void *)0x1234, (void *)0x5678}};
+
+		san_call_stack = &front;
+		san_space_record(s, SAN_EV_UNMAP, 0x2000, 0x1000, 0xd000, 0);
+		san_call_stack = NULL;
+		san_space_lookup(s, 0x2000, &l);
+		assert_true(l.have_unmap);
+		assert_int_equal(l.unmap.seq, 5);
+		assert_int_equal(l.unmap.stack.depth, 2);
+		assert_ptr_equal(l.unmap.stack.pc[1], (void *)0x5678);
+	}
 	san_space_destroy(s);
 }
 

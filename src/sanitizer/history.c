@@ -17,7 +17,8 @@
  *
  * Locking: lock guards the ring (LOCK_RANK_SANITIZER: a leaf, taken under
  * the owner's locks on MAP/UNMAP and under a device model's on a report).
- * The stack is captured before the lock is taken.
+ * The stack is captured before the lock is taken (or was, where the call
+ * entered the library: san_call_stack).
  */
 #include <string.h>
 
@@ -65,7 +66,10 @@ void san_space_record(struct san_space *s, enum san_event_op op, uint64_t iova,
 
 	if (!s)
 		return;
-	san_stack_capture(&st);
+	if (san_call_stack)
+		st = *san_call_stack;
+	else
+		san_stack_capture(&st);
 	mutex_lock(&s->lock);
 	e = &s->ev[s->head];
 	e->op = op;

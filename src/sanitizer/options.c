@@ -148,3 +148,8 @@ const struct san_options *san_get_options(void)
 {
 	return &opts;
 }
+
+void san_set_enabled(bool on)
+{
+	__atomic_store_n(&san_on, on, __ATOMIC_RELEASE);
+}

@@ -141,8 +141,8 @@ static void print_host_mapping(FILE *f, uint64_t addr)
 			continue;
 		fprintf(f,
 			"  host address 0x%" PRIx64 " lies in the process's "
-						    "mapping 0x%llx-0x%llx %s "
-						    "%s "
+			"mapping 0x%llx-0x%llx %s "
+			"%s "
 			"(offset 0x%llx into it)\n",
 			addr, lo, hi, perms, *path ? path : "[anonymous]",
 			(unsigned long long)(addr - lo));

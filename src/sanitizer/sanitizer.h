@@ -71,6 +71,9 @@ void san_enable(const struct san_options *o);
 /* Turn it on when the environment asks; true when it is on. */
 bool san_enable_from_env(void);
 const struct san_options *san_get_options(void);
+/* Benchmarks only: flip the switch either way, to time the same objects
+ * with it on and off in one run (the options stay). */
+void san_set_enabled(bool on);
 
 /* ---- stacks (stack.c) --------------------------------------------------- */
 
@@ -83,6 +86,13 @@ struct san_stack {
 
 /* The caller's stack, return addresses only (cheap: no symbols). */
 void san_stack_capture(struct san_stack *st);
+/*
+ * The program's stack at the call in progress on this thread, captured
+ * where the call entered the library (the fd front), or NULL: what
+ * san_space_record() stores instead of unwinding again through the
+ * library's own frames (half of them, and so half the cost).
+ */
+extern __thread const struct san_stack *san_call_stack;
 /*
  * Print st to f, one "    #N 0xPC in FUNCTION FILE:LINE (MODULE)" line per
  * frame, symbolized with libdw; the leading frames of the library itself

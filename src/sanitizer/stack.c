@@ -28,6 +28,8 @@
 
 #include "sanitizer/sanitizer.h"
 
+__thread const struct san_stack *san_call_stack;
+
 void san_stack_capture(struct san_stack *st)
 {
 	int n = backtrace(st->pc, SAN_STACK_DEPTH);

@@ -39,8 +39,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <linux/vfio.h>
 
 #include <uiommu/uapi.h>
+#include "iommufd/iommufd_uapi.h"
 #include "vfio/vfio_device.h"
 
 #include "lib/internal.h"
@@ -300,6 +302,37 @@ int uiommu_open(const char *path, int flags)
 	return vfio_fops_open(s->mm, path, flags);
 }
 
+/* The requests that map or unmap an IOVA space, whose caller's stack the
+ * sanitizer's history keeps. */
+static bool san_mapping_request(unsigned long request)
+{
+	switch (request) {
+	case VFIO_IOMMU_MAP_DMA:
+	case VFIO_IOMMU_UNMAP_DMA:
+	case IOMMU_IOAS_MAP:
+	case IOMMU_IOAS_UNMAP:
+	case IOMMU_IOAS_COPY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* With the sanitizer on, a mapping request's stack is captured here, at
+ * the library's entry, and recorded by the layer that maps. */
+static __attribute__((noinline)) int san_ioctl(int fd, unsigned long request,
+					       void *arg)
+{
+	struct san_stack st;
+	int ret;
+
+	san_stack_capture(&st);
+	san_call_stack = &st;
+	ret = vfio_fops_ioctl(fd, request, arg);
+	san_call_stack = NULL;
+	return ret;
+}
+
 int uiommu_ioctl(int fd, unsigned long request, ...)
 {
 	va_list ap;
@@ -308,6 +341,8 @@ int uiommu_ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *); /* as the C library's ioctl does */
 	va_end(ap);
+	if (unlikely(san_enabled()) && san_mapping_request(request))
+		return san_ioctl(fd, request, arg);
 	return vfio_fops_ioctl(fd, request, arg);
 }
 
