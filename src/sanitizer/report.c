@@ -146,6 +146,11 @@ static void print_host_mapping(FILE *f, uint64_t addr)
 			"(offset 0x%llx into it)\n",
 			addr, lo, hi, perms, *path ? path : "[anonymous]",
 			(unsigned long long)(addr - lo));
+		/* the program's own memory, adopted at its first pin */
+		if (strstr(path, "uiommu-phys"))
+			fprintf(f, "  (the program's memory, or uiommu_mmap's, "
+				   "backed by the emulated machine's physical "
+				   "frames: docs/mem.md)\n");
 		break;
 	}
 	fclose(m);
