@@ -17,7 +17,12 @@
  *    the IOVA, the access, and the function that unmapped too early; a
  *    write through a read-only mapping is dma-permission naming the
  *    function that mapped it; a good copy reports nothing; the summary's
- *    exit status is exitcode once anything was reported.
+ *    exit status is exitcode once anything was reported;
+ *  - the endpoint's fault path (every device model's DMA): an aborting
+ *    stream (no domain) is dma-unmapped without a history, a translation
+ *    fault in a domain is dma-unmapped with the domain's history, a write
+ *    through a read-only mapping dma-permission, with the bus's name and
+ *    stream id; with the sanitizer off nothing is reported.
  */
 #include "helpers.h"
 
@@ -30,6 +35,8 @@
 #include <sys/mman.h>
 
 #include <uiommu/uapi.h>
+#include "devices/devices.h"
+#include "iommu/bus.h"
 #include "sanitizer/sanitizer.h"
 
 /* ---- options ------------------------------------------------------------ */
@@ -380,6 +387,101 @@ static void test_report_permission(void **state)
 	fx_close(&f);
 }
 
+struct caught {
+	int n;
+	enum san_kind kind;
+	char device[32], text[4096];
+	uint32_t sid;
+	bool write;
+	uint64_t iova;
+};
+
+static void on_san_report(const struct san_report_info *r, void *arg)
+{
+	struct caught *c = arg;
+
+	c->n++;
+	c->kind = !strcmp(r->kind, "dma-permission") ? SAN_KIND_PERMISSION
+						     : SAN_KIND_UNMAPPED;
+	snprintf(c->device, sizeof(c->device), "%s", r->device);
+	snprintf(c->text, sizeof(c->text), "%s", r->text);
+	c->sid = r->sid;
+	c->write = r->write;
+	c->iova = r->iova;
+}
+
+static void test_endpoint_fault_paths(void **state)
+{
+	struct platform *p;
+	struct bus_device bd;
+	struct iommu_domain *d;
+	struct san_space *space;
+	struct caught c = {0};
+	uint8_t buf[64] = {0};
+	phys_addr_t pa;
+
+	assert_true(san_enabled());
+	san_reset();
+	san_set_report_fn(on_san_report, &c);
+	assert_int_equal(platform_create(NULL, &p), 0);
+	assert_int_equal(bus_device_add(&bd, p->hw, p->iommu, "plat0", 3, 0, 0),
+			 0);
+	/* no domain: the stream aborts */
+	assert_int_equal(endpoint_dma_write(bd.hw, 0x1000, buf, 64), -EFAULT);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.kind, SAN_KIND_UNMAPPED);
+	assert_string_equal(c.device, "plat0");
+	assert_int_equal(c.sid, 3);
+	assert_true(c.write);
+	assert_int_equal(c.iova, 0x1000);
+	assert_non_null(strstr(c.text, "the SMMU answered abort (the stream "
+				       "is attached to no translation)"));
+	assert_non_null(strstr(c.text, "no mapping history"));
+
+	/* a domain whose owner keeps a history */
+	space = san_space_create("test space");
+	d = iommu_domain_alloc(&bd.dev);
+	assert_non_null(d);
+	d->san_space = space;
+	assert_int_equal(iommu_attach_device(d, &bd.dev), 0);
+	assert_int_equal(phys_alloc_pages(p->pm, 0, 0, 1, &pa), 0);
+	assert_int_equal(
+		iommu_map(d, 0x1000, pa, 4096, IOMMU_READ | IOMMU_CACHE), 0);
+	san_space_record(space, SAN_EV_MAP, 0x1000, 4096, 0, SAN_PROT_READ);
+	assert_int_equal(endpoint_dma_read(bd.hw, 0x1000, buf, 64), 0);
+	assert_int_equal(c.n, 1); /* a good read: nothing */
+	assert_int_equal(endpoint_dma_write(bd.hw, 0x1010, buf, 64), -EFAULT);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.kind, SAN_KIND_PERMISSION);
+	assert_int_equal(c.iova, 0x1010);
+	assert_non_null(strstr(c.text, "uiommu: ERROR: dma-permission on plat0 "
+				       "write 64 bytes at IOVA 0x1010\n"));
+	assert_non_null(strstr(c.text, "IOVA mapped by MAP #1 of IOVA "
+				       "[0x1000, 0x2000) in the test space"));
+	assert_int_equal(endpoint_dma_read(bd.hw, 0x5000, buf, 8), -EFAULT);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.kind, SAN_KIND_UNMAPPED);
+	assert_false(c.write);
+	assert_non_null(strstr(c.text, "F_TRANSLATION"));
+	assert_non_null(strstr(c.text, "no MAP of IOVA 0x5000 in the test "
+				       "space's last"));
+	/* off: the same fault reports nothing */
+	san_set_enabled(false);
+	assert_int_equal(endpoint_dma_read(bd.hw, 0x5000, buf, 8), -EFAULT);
+	san_set_enabled(true);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(san_error_count(), 3);
+
+	iommu_unmap(d, 0x1000, 4096);
+	iommu_detach_device(d, &bd.dev);
+	iommu_domain_free(d);
+	phys_free_pages(p->pm, pa, 0);
+	bus_device_remove(&bd);
+	platform_destroy(p);
+	san_space_destroy(space);
+	san_reset();
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_options_parse),
 	/* first: the sanitizer is still off */
@@ -389,6 +491,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_stack_names_the_caller),
 	cmocka_unit_test(test_report_unmapped),
 	cmocka_unit_test(test_report_permission),
+	cmocka_unit_test(test_endpoint_fault_paths),
 };
 
 TEST_MAIN(tests)
