@@ -17,6 +17,7 @@ fi
 python3 - "$log" <<'PY'
 import json, sys
 passed = failed = 0
+recap = []  # the failures again at the end, where a log's tail shows them
 for line in open(sys.argv[1]):
     t = json.loads(line)
     out = t.get("stdout", "")
@@ -26,13 +27,20 @@ for line in open(sys.argv[1]):
         bad = 1
     print(f'{t["name"]:>12}: {ok} passed, {bad} failed  ({t["result"]}, {t["duration"]:.1f} s)')
     if bad:
+        recap.append(f'{t["name"]} ({t["result"]})')
         for l in out.splitlines():
             if l.startswith("not ok") or l.startswith("#"):
                 print("      " + l)
+                if l.startswith("not ok"):
+                    recap.append("    " + l)
         if t["result"] not in ("OK", "FAIL"):
             print("      " + t.get("stderr", "")[-2000:].replace("\n", "\n      "))
     passed += ok
     failed += bad
+if recap:
+    print("failed:")
+    for l in recap:
+        print("  " + l)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY

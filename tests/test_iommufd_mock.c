@@ -11,8 +11,8 @@
  * an IOAS through an auto domain of the mock IOMMU: the stdev, HWPT and
  * device ids), MD_CHECK_MAP (each 2048-byte io page maps the user's
  * byte), MOCK_DOMAIN_REPLACE, the selftest object's destroy and close,
- * a HWPT of one mock device attached by another (one mock IOMMU per
- * flags), ADD_RESERVED, access objects (CREATE_ACCESS: an fd, closed to
+ * a HWPT of one mock device attached by another (one mock IOMMU for
+ * every device flag), ADD_RESERVED, access objects (CREATE_ACCESS: an fd, closed to
  * destroy; ACCESS_PAGES / DESTROY_ACCESS_PAGES: pins by IOVA, checked
  * against the user's pages; the unmap callback contract: an IOAS_UNMAP
  * over pinned items drops them first; ACCESS_RW: copies through the
@@ -498,14 +498,15 @@ static void test_add_reserved(void **state)
 	assert_int_equal(mm_munmap(f->mm, va, PG), 0);
 }
 
-/* MOCK_DOMAIN onto a HWPT another mock device's IOAS made: devices of the
- * same flags share the mock IOMMU, so both attach to one domain; a
- * HUGE_IOVA device (another instance) gets -EINVAL for it. */
+/* MOCK_DOMAIN onto a HWPT another mock device's IOAS made: every mock
+ * device shares the one mock IOMMU (6.12's mock_iommu_device), so both
+ * attach to one domain, and so does a device with other flags. */
 static void test_mock_domain_shared_hwpt(void **state)
 {
 	struct fx *f = *state;
 	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0;
-	uint32_t stdev2 = 0, hwpt2 = 0, idev2 = 0;
+	uint32_t stdev2 = 0, hwpt2 = 0, idev2 = 0, stdev3 = 0, hwpt3 = 0;
+	uint32_t idev3 = 0;
 
 	assert_int_equal(mock_domain(f, ioas, 0, false, &stdev, &hwpt, &idev),
 			 0);
@@ -513,8 +514,10 @@ static void test_mock_domain_shared_hwpt(void **state)
 		mock_domain(f, hwpt, 0, false, &stdev2, &hwpt2, &idev2), 0);
 	assert_int_equal(hwpt2, hwpt);
 	assert_int_equal(mock_domain(f, hwpt, IOMMU_TEST_MOCK_DEV_HUGE_IOVA,
-				     true, &stdev2, &hwpt2, &idev2),
-			 -EINVAL);
+				     true, &stdev3, &hwpt3, &idev3),
+			 0);
+	assert_int_equal(hwpt3, hwpt);
+	assert_int_equal(destroy(f, stdev3), 0);
 	assert_int_equal(destroy(f, stdev), 0);
 	assert_int_equal(destroy(f, hwpt), -EBUSY); /* the second's */
 }
@@ -1096,6 +1099,85 @@ static void test_dirty_bitmap_chunks(void **state)
 	free(bm);
 }
 
+/* Dirty bits of the first 1 MiB of dhwpt at 2048-byte granules after
+ * the mock's DMA wrote its first io page: how many are reported. */
+static unsigned int dirty_granules(struct fx *f, uint32_t dhwpt, uint64_t base)
+{
+	uint8_t bit = 1, bm[64] = {0};
+	unsigned int n = 0;
+	uint64_t nr = 0;
+
+	assert_int_equal(set_dirty(f, dhwpt, IOMMU_HWPT_DIRTY_TRACKING_ENABLE),
+			 0);
+	assert_int_equal(mark_dirty(f, dhwpt, base, 2048, 2048, &bit, &nr), 0);
+	assert_int_equal(nr, 1);
+	assert_int_equal(get_bitmap(f, dhwpt, base, 1UL << 20, 2048, bm, 0), 0);
+	for (unsigned int i = 0; i < sizeof(bm); i++)
+		n += (unsigned int)__builtin_popcount(bm[i]);
+	return n;
+}
+
+/*
+ * Issue 15, the dirty-tracking _huge variants: a plain mock device
+ * attaches to the HWPT a HUGE_IOVA device allocated (one mock IOMMU for
+ * every device flag, 6.12's mock_iommu_device) and to the IOAS's auto
+ * domain that device got; the page sizes are the allocating device's (a
+ * 2 MiB-backed mapping is mapped in 1 MiB io pages in the HUGE_IOVA
+ * device's domains, whose dirty bits then cover a whole 1 MiB, and in
+ * 2048-byte ones in a plain device's); a NO_DIRTY device attaches to the
+ * same auto domain but not to a HWPT allocated with DIRTY_TRACKING
+ * (-EINVAL, mock_domain_nop_attach).
+ */
+static void test_mock_domain_cross_flags(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ioas = test_ioas_alloc(f->fd), stdev = 0, hwpt = 0, idev = 0;
+	uint32_t stdev2 = 0, hwpt2 = 0, idev2 = 0, dhwpt = 0, phwpt = 0;
+	const uint64_t base = IOMMU_TEST_MOCK_APERTURE_START, len = 2UL << 20;
+	void *va;
+
+	assert_int_equal(
+		mm_mmap(f->mm, len, MM_MAP_HUGE | MM_MAP_POPULATE, &va), 0);
+	assert_int_equal(map_fixed(f, ioas, va, len, base, RW), 0);
+	assert_int_equal(mock_domain(f, ioas, IOMMU_TEST_MOCK_DEV_HUGE_IOVA,
+				     true, &stdev, &hwpt, &idev),
+			 0);
+	assert_int_equal(hwpt_alloc(f, idev, ioas,
+				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &dhwpt),
+			 0);
+	assert_int_equal(
+		mock_domain(f, dhwpt, 0, false, &stdev2, &hwpt2, &idev2), 0);
+	assert_int_equal(hwpt2, dhwpt);
+	assert_int_equal(check_map(f, dhwpt, base, va, len), 0);
+	assert_int_equal(dirty_granules(f, dhwpt, base), 512);
+	/* a domain allocated for the plain device: 2048-byte io pages */
+	assert_int_equal(hwpt_alloc(f, idev2, ioas,
+				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &phwpt),
+			 0);
+	assert_int_equal(dirty_granules(f, phwpt, base), 1);
+	assert_int_equal(destroy(f, stdev2), 0);
+	assert_int_equal(destroy(f, phwpt), 0);
+
+	/* the auto domain is the HUGE_IOVA device's; the others take it */
+	assert_int_equal(
+		mock_domain(f, ioas, 0, false, &stdev2, &hwpt2, &idev2), 0);
+	assert_int_equal(hwpt2, hwpt);
+	assert_int_equal(destroy(f, stdev2), 0);
+	assert_int_equal(mock_domain(f, dhwpt, IOMMU_TEST_MOCK_DEV_NO_DIRTY,
+				     true, &stdev2, &hwpt2, &idev2),
+			 -EINVAL);
+	assert_int_equal(mock_domain(f, ioas, IOMMU_TEST_MOCK_DEV_NO_DIRTY,
+				     true, &stdev2, &hwpt2, &idev2),
+			 0);
+	assert_int_equal(hwpt2, hwpt);
+	assert_int_equal(check_map(f, hwpt, base, va, len), 0);
+	assert_int_equal(destroy(f, stdev2), 0);
+	assert_int_equal(destroy(f, dhwpt), 0);
+	assert_int_equal(destroy(f, stdev), 0);
+	unmap(f, ioas, base, len);
+	assert_int_equal(mm_munmap(f->mm, va, len), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1118,6 +1200,7 @@ int main(void)
 		T(test_dirty_set_tracking),
 		T(test_dirty_bitmap),
 		T(test_dirty_bitmap_chunks),
+		T(test_mock_domain_cross_flags),
 	};
 
 	return test_run("iommufd_mock", tests, ARRAY_SIZE_T(tests));

@@ -87,6 +87,7 @@
 
 #include "mem/mem.h"
 #include "mem/mmio_trap.h"
+#include "lib/uaccess.h"
 #include "sanitizer/sanitizer.h"
 #include <uiommu/uapi.h>
 #include "system/system.h"
@@ -175,6 +176,11 @@ static void report_at_exit(void)
 	if (!f)
 		goto out;
 	report_line(f, "at-exit");
+	/* how the program's ioctl arguments were copied, and how many bad
+	 * pointers the fixup turned into -EFAULT */
+	fprintf(f, "uiommu-report: uaccess copies=%s efaults=%lu\n",
+		uaccess_fixup_enabled() ? "fixup" : "syscall",
+		uaccess_fixups());
 	d = opendir("/proc/self/fd");
 	while (d && (e = readdir(d))) {
 		int fd = atoi(e->d_name);
@@ -235,6 +241,8 @@ static void setup_mm(void)
 	if (!mm)
 		return;
 	mm_set_adopt(mm, true);
+	/* every user copy without a system call (on failure: with one) */
+	mmio_trap_install();
 	if (getenv("UIOMMU_REPORT"))
 		atexit(report_at_exit);
 	lim = getenv("UIOMMU_MEMLOCK");

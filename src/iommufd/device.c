@@ -217,6 +217,7 @@ int iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 			goto err;
 		}
 	}
+	iommufd_selftest_domain_init(idev->dev, hwpt->domain, dirty_ops);
 	ret = iopt_table_add_domain(&ioas->iopt, hwpt->domain);
 	if (ret) {
 		iommu_domain_free(hwpt->domain);

@@ -421,6 +421,10 @@ bool iommufd_selftest_is_mock_dev(struct device *dev);
 /* The mock's dirty ops for a device that can track (not NO_DIRTY), or
  * NULL (the kernel's IOMMU_CAP_DIRTY_TRACKING). */
 const struct iommufd_dirty_ops *iommufd_selftest_dirty_ops(struct device *dev);
+/* A paging domain allocated for dev (a mock device, else nothing): its
+ * page sizes by the device's flags; dirty: allocated with DIRTY_TRACKING. */
+void iommufd_selftest_domain_init(struct device *dev,
+				  struct iommu_domain *domain, bool dirty);
 /* The most runs one mm_pin_pages call of an IOAS_MAP may take. */
 unsigned int iommufd_test_pin_batch(struct iommufd_ctx *ictx);
 

@@ -50,10 +50,14 @@
  * (1 << 31) - 1], cache coherent, no reserved regions.  A paging domain is
  * a table of one entry per io page of the aperture: the physical address
  * / 2048 + 1 (0: not mapped), set by map_pages, cleared by unmap_pages,
- * read by iova_to_phys and MD_CHECK_MAP.  The mock devices with the same
- * flags on the same memory share one IOMMU instance (refcounted in
- * mock_iommus, which mock_iommus.lock guards, held alone), so a HWPT made
- * for one attaches to another, as the kernel's single mock IOMMU allows.
+ * read by iova_to_phys and MD_CHECK_MAP.  Every mock device on the same
+ * memory shares one IOMMU instance (refcounted in mock_iommus, which
+ * mock_iommus.lock guards, held alone), as the kernel's single
+ * mock_iommu_device: a HWPT made for one device attaches to any other.
+ * What the device flags change is per device (HUGE_IOVA: the page sizes
+ * of the domains allocated for the device, iommufd_selftest_domain_init;
+ * NO_DIRTY: its capability, and attaching it to a domain allocated with
+ * DIRTY_TRACKING is -EINVAL, the kernel's mock_domain_nop_attach).
  *
  * Objects and lifetimes: struct selftest_obj (IOMMUFD_OBJ_SELFTEST) owns
  * its mock device and the device's binding; the binding holds no
@@ -142,11 +146,10 @@ enum {
 	  1) /                                                             \
 	 MOCK_IO_PAGE_SIZE)
 
-/* One IOMMU instance per memory and device flags, shared by the mock
- * devices with those flags (so a HWPT of one attaches to the others). */
+/* One IOMMU instance per memory, shared by all its mock devices (so a
+ * HWPT of one attaches to the others, whatever their flags). */
 struct mock_iommu {
 	struct iommu_device iommu; /* priv: this */
-	uint32_t flags;		   /* IOMMU_TEST_MOCK_DEV_* */
 	unsigned int refs;	   /* mock_iommus.lock: its devices */
 	LIST_ENTRY(mock_iommu) next;
 };
@@ -160,6 +163,7 @@ static struct {
 
 struct mock_dev {
 	struct mock_iommu *mi;
+	uint32_t flags; /* IOMMU_TEST_MOCK_DEV_*, immutable */
 	struct device dev;
 };
 
@@ -173,6 +177,7 @@ struct mock_domain {
 	uint32_t *pfns; /* per io page of the aperture: pa / 2048 + 1 */
 	uint8_t *state; /* per io page: MOCK_STATE_* (iopt->lock) */
 	bool tracking;	/* dirty tracking on (iopt->lock) */
+	bool dirty;	/* allocated with DIRTY_TRACKING, before any attach */
 };
 
 static const struct iommu_ops mock_ops;
@@ -192,7 +197,6 @@ static int mock_domain_alloc(struct iommu_device *iommu, unsigned int type,
 			     struct iommu_domain *parent,
 			     struct iommu_domain **out)
 {
-	struct mock_iommu *mi = iommu->priv;
 	struct mock_domain *md;
 
 	if (type != IOMMU_DOMAIN_UNMANAGED && type != IOMMU_DOMAIN_NEST_PARENT)
@@ -207,8 +211,6 @@ static int mock_domain_alloc(struct iommu_device *iommu, unsigned int type,
 	if (!md->state)
 		goto err_free;
 	md->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
-	if (mi->flags & IOMMU_TEST_MOCK_DEV_HUGE_IOVA)
-		md->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
 	md->domain.geometry.aperture_start = IOMMU_TEST_MOCK_APERTURE_START;
 	md->domain.geometry.aperture_end = IOMMU_TEST_MOCK_APERTURE_LAST;
 	md->domain.geometry.force_aperture = true;
@@ -229,8 +231,17 @@ static void mock_domain_free(struct iommu_domain *domain)
 	ui_free(md);
 }
 
+static struct mock_dev *to_mock_dev(struct device *dev)
+{
+	return container_of(dev, struct mock_dev, dev);
+}
+
+/* A domain that tracks dirty pages does not take a device that cannot. */
 static int mock_attach_dev(struct iommu_domain *domain, struct device *dev)
 {
+	if (to_mock_domain(domain)->dirty &&
+	    (to_mock_dev(dev)->flags & IOMMU_TEST_MOCK_DEV_NO_DIRTY))
+		return -EINVAL;
 	return 0;
 }
 
@@ -392,14 +403,29 @@ bool iommufd_selftest_is_mock_dev(struct device *dev)
 
 const struct iommufd_dirty_ops *iommufd_selftest_dirty_ops(struct device *dev)
 {
-	struct mock_dev *mdev;
-
 	if (!iommufd_selftest_is_mock_dev(dev))
 		return NULL;
-	mdev = container_of(dev, struct mock_dev, dev);
-	return (mdev->mi->flags & IOMMU_TEST_MOCK_DEV_NO_DIRTY)
+	return (to_mock_dev(dev)->flags & IOMMU_TEST_MOCK_DEV_NO_DIRTY)
 		       ? NULL
 		       : &mock_dirty_ops;
+}
+
+/*
+ * A paging domain just allocated for the mock device dev, before it is
+ * in any IOAS (the kernel's mock_domain_alloc_paging and
+ * mock_domain_alloc_user read the device's flags): 1 MiB io pages too
+ * for a HUGE_IOVA device; dirty: allocated with DIRTY_TRACKING.
+ */
+void iommufd_selftest_domain_init(struct device *dev,
+				  struct iommu_domain *domain, bool dirty)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+
+	if (!iommufd_selftest_is_mock_dev(dev))
+		return;
+	if (to_mock_dev(dev)->flags & IOMMU_TEST_MOCK_DEV_HUGE_IOVA)
+		md->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
+	md->dirty = dirty;
 }
 
 /*
@@ -437,10 +463,10 @@ int iommufd_selftest_hw_info(struct iommufd_ucmd *ucmd, struct device *dev,
 	}
 	cmd->data_len = sizeof(info);
 	cmd->out_data_type = IOMMU_HW_INFO_TYPE_SELFTEST;
-	cmd->out_capabilities = (mdev->mi->flags & IOMMU_TEST_MOCK_DEV_NO_DIRTY)
+	cmd->out_capabilities = (mdev->flags & IOMMU_TEST_MOCK_DEV_NO_DIRTY)
 					? 0
 					: IOMMU_HW_CAP_DIRTY_TRACKING;
-	cmd->out_max_pasid_log2 = (mdev->mi->flags & IOMMU_TEST_MOCK_DEV_PASID)
+	cmd->out_max_pasid_log2 = (mdev->flags & IOMMU_TEST_MOCK_DEV_PASID)
 					  ? IOMMU_TEST_MOCK_PASID_WIDTH
 					  : 0;
 	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
@@ -448,15 +474,14 @@ int iommufd_selftest_hw_info(struct iommufd_ucmd *ucmd, struct device *dev,
 
 static _Atomic unsigned int mock_dev_ids;
 
-static int mock_iommu_get(struct phys_mem *pm, uint32_t flags,
-			  struct mock_iommu **out)
+static int mock_iommu_get(struct phys_mem *pm, struct mock_iommu **out)
 {
 	struct mock_iommu *mi;
 	int ret = 0;
 
 	mutex_lock(&mock_iommus.lock);
 	LIST_FOREACH(mi, &mock_iommus.list, next)
-		if (mi->iommu.pm == pm && mi->flags == flags)
+		if (mi->iommu.pm == pm)
 			break;
 	if (!mi) {
 		mi = ui_zalloc(sizeof(*mi));
@@ -464,12 +489,11 @@ static int mock_iommu_get(struct phys_mem *pm, uint32_t flags,
 			ret = -ENOMEM;
 			goto out;
 		}
-		mi->flags = flags;
 		mi->iommu.ops = &mock_ops;
 		mi->iommu.pm = pm;
 		mi->iommu.priv = mi;
 		snprintf(mi->iommu.name, sizeof(mi->iommu.name),
-			 "iommufd_mock.%x", flags);
+			 "iommufd_mock");
 		ret = iommu_device_register(&mi->iommu);
 		if (ret) {
 			ui_free(mi);
@@ -507,7 +531,8 @@ static int mock_dev_create(struct mm *mm, uint32_t flags, struct mock_dev **out)
 		return -ENOMEM;
 	snprintf(mdev->dev.name, sizeof(mdev->dev.name), "mock_dev%u",
 		 atomic_fetch_add(&mock_dev_ids, 1));
-	ret = mock_iommu_get(mm_phys(mm), flags, &mdev->mi);
+	mdev->flags = flags;
+	ret = mock_iommu_get(mm_phys(mm), &mdev->mi);
 	if (ret)
 		goto err_free;
 	ret = iommu_probe_device(&mdev->dev, &mdev->mi->iommu, 0);

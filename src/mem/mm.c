@@ -62,6 +62,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "host_vma.h"
 #include "mmio_trap.h"
 #include "phys.h"
 
@@ -72,9 +73,19 @@
 #endif
 
 /* region map_flags of adopted memory (never given to mm_mmap) */
-#define MM_MAP_ADOPTED	 (1u << 30) /* the process's own memory, adopted */
-#define MM_MAP_KEEP_HOST (1u << 31) /* adoption failed before the remap */
-#define MM_MAP_TRAPPED	 (1u << 29) /* trapped MMIO (mm_mmap_trapped) */
+#define MM_MAP_ADOPTED	   (1u << 30) /* the process's own memory, adopted */
+#define MM_MAP_KEEP_HOST   (1u << 31) /* adoption failed before the remap */
+#define MM_MAP_TRAPPED	   (1u << 29) /* trapped MMIO (mm_mmap_trapped) */
+#define MM_MAP_HUGETLB	   (1u << 28) /* adopted MAP_HUGETLB memory */
+#define MM_MAP_FILE	   (1u << 27) /* adopted private file mapping */
+#define MM_MAP_SHARED_HOST (1u << 26) /* adopted from a MAP_SHARED mapping */
+
+/* The file behind adopted private file memory, shared by the pieces a
+ * cut leaves (refs under mmap_lock, or private to a region's builder). */
+struct mm_file {
+	int fd;
+	unsigned int refs;
+};
 
 /* the page of a trapped region that is trapped (it has no frame) */
 #define PFN_TRAP (PFN_NONE - 1)
@@ -86,10 +97,13 @@ struct mm_region {
 	unsigned long nr_mapped;
 	uint64_t vm_flags;
 	unsigned int map_flags;
-	uint32_t *pfns;		/* per page, PFN_NONE for holes */
-	uint64_t *huge;		/* bitmap per 2 MiB chunk, NULL unless huge */
-	phys_addr_t pfnmap_pa;	/* IO|PFNMAP: physical base of the region */
-	struct mmio_trap *trap; /* MM_MAP_TRAPPED: its pages' trap */
+	uint32_t *pfns;		  /* per page, PFN_NONE for holes */
+	uint64_t *huge;		  /* bitmap per 2 MiB chunk, NULL unless huge */
+	phys_addr_t pfnmap_pa;	  /* IO|PFNMAP: physical base of the region */
+	struct mmio_trap *trap;	  /* MM_MAP_TRAPPED: its pages' trap */
+	unsigned long hpage_size; /* MM_MAP_HUGETLB: the host's page size */
+	struct mm_file *file;	  /* MM_MAP_FILE: what a discard reads back */
+	uint64_t file_off;	  /* MM_MAP_FILE: the file offset of start */
 };
 
 static int region_cmp(struct mm_region *a, struct mm_region *b)
@@ -406,6 +420,10 @@ static int back_va_runs(struct mm *mm, struct mm_region *r, unsigned long idx,
 
 static void region_free(struct mm_region *r)
 {
+	if (r->file && !--r->file->refs) {
+		close(r->file->fd);
+		ui_free(r->file);
+	}
 	ui_free(r->huge);
 	ui_free(r->pfns);
 	ui_free(r);
@@ -994,6 +1012,27 @@ static void replace_page(struct mm *mm, struct mm_region *r, unsigned long idx,
 }
 
 /*
+ * Pages [i, e) of adopted private file memory were discarded: as the
+ * kernel's private file mapping, the program sees the file again (its
+ * pages are read into the fresh frames; a page the read cannot fill
+ * stays zero; past the file's end, as adoption never takes).
+ */
+static void file_read_back(struct mm *mm, struct mm_region *r, unsigned long i,
+			   unsigned long e)
+{
+	lockdep_assert_held_write(&mm->mmap_lock);
+	for (; i < e; i++) {
+		void *va =
+			__phys_to_virt(mm->pm, pfn_to_pa(mm->pm, r->pfns[i]));
+		ssize_t n = pread(r->file->fd, va, PHYS_PAGE_SIZE,
+				  (off_t)(r->file_off +
+					  ((uint64_t)i << PHYS_PAGE_SHIFT)));
+
+		(void)n; /* short or failed: the rest reads zero */
+	}
+}
+
+/*
  * Discard pages [i, e) of r (MADV_DONTNEED).  Unpinned memory is freed: its
  * frames are recycled in place (punched to zero, new generation), which is
  * the same as freeing them and handing the same frames back.  Pinned frames
@@ -1003,7 +1042,7 @@ static void discard_pages(struct mm *mm, struct mm_region *r, unsigned long i,
 			  unsigned long e, uint32_t *new, unsigned long *nnew)
 {
 	struct phys_mem *pm = mm->pm;
-	unsigned long run_start = 0, run_len = 0;
+	unsigned long run_start = 0, run_len = 0, from = i;
 
 	lockdep_assert_held_write(&mm->mmap_lock);
 	while (i < e) {
@@ -1044,6 +1083,8 @@ static void discard_pages(struct mm *mm, struct mm_region *r, unsigned long i,
 	}
 	if (run_len)
 		phys_recycle(pm, r->pfns[run_start], run_len);
+	if (r->file)
+		file_read_back(mm, r, from, e);
 }
 
 /*
@@ -1206,80 +1247,71 @@ void mm_set_adopt(struct mm *mm, bool on)
 }
 
 /*
- * Is [start, end) entirely memory of this process that pinning may adopt:
- * private anonymous memory (heap, anonymous mmap), or a shared mapping of
- * memory that no file system names: a memfd (memfd_create; DPDK's
- * --no-huge memory is one) or shared anonymous memory (/proc shows it as
- * "/dev/zero (deleted)")?  *writable tells whether all of it may be
- * written.  A shared mapping of any other file is never adopted: its
- * writes belong to the file.  Adopting a shared mapping ends its sharing
- * (another mapping of the memfd, or a child that inherited the memory, no
- * longer sees this mapping's writes): the kernel would pin the shared
- * pages themselves, which have no frame here.
- */
-static bool host_range_anon(unsigned long start, unsigned long end,
-			    bool *writable)
-{
-	unsigned long covered = start;
-	char line[512];
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return false;
-	*writable = true;
-	while (covered < end && fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi, off, inode;
-		char perms[8], dev[16];
-		const char *name;
-		int at = 0;
-
-		if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %n", &lo, &hi, perms,
-			   &off, dev, &inode, &at) != 6)
-			continue;
-		if (hi <= covered || lo > covered)
-			continue;
-		name = at ? line + at : "";
-		/* readable; private (p) and not backed by a file, or shared
-		 * (s) memory of a memfd or an anonymous shared mapping */
-		if (perms[0] != 'r')
-			break;
-		if (!(perms[3] == 'p' && !inode) &&
-		    !(perms[3] == 's' &&
-		      (!strncmp(name, "/memfd:", 7) ||
-		       !strncmp(name, "/dev/zero (deleted)", 19))))
-			break;
-		if (perms[1] != 'w')
-			*writable = false;
-		covered = hi;
-	}
-	fclose(f);
-	return covered >= end;
-}
-
-/*
- * Adopt [start, end), which no region covers: move the process's pages
- * into physical frames in place (copy, then map the frames MAP_SHARED at
- * the same address), so the memory becomes a region like mm_mmap()'s, with
- * the kernel's pin/discard semantics.
+ * Adopt memory from start, which no region covers, up to at most end:
+ * move the process's pages into physical frames in place (copy, then map
+ * the frames MAP_SHARED at the same address), so the memory becomes a
+ * region like mm_mmap()'s, with the kernel's pin/discard semantics.  What
+ * may be adopted, and how much of [start, end) one region takes, is
+ * host_vma_classify()'s: anonymous memory (private, a memfd, shared
+ * anonymous), hugetlb memory (whole huge pages, in 2 MiB folios when the
+ * huge page is 2 MiB, and MM_MAP_HUGETLB keeps munmap's and madvise's
+ * huge-page rules), a private file mapping (MM_MAP_FILE: the file stays
+ * open so that a discard reads its pages back).  Adopting a shared
+ * mapping ends its sharing (another mapping of the memfd, or a child
+ * that inherited the memory, no longer sees this mapping's writes): the
+ * kernel would pin the shared pages themselves, which have no frame
+ * here.  The caller looks the region up again: it may start below start
+ * (hugetlb) and end before end (the next call adopts the rest).
  */
 static int mm_adopt(struct mm *mm, unsigned long start, unsigned long end)
 {
-	unsigned long n = (end - start) >> PHYS_PAGE_SHIFT, i;
+	struct mm_file *file = NULL;
+	struct host_vma hv;
 	struct mm_region *r;
-	bool writable;
+	unsigned long n, i;
+	bool huge;
 	int ret;
 
 	lockdep_assert_held_write(&mm->mmap_lock);
-	if (!host_range_anon(start, end, &writable))
-		return -EFAULT;
-	r = region_alloc(n, false);
-	if (!r)
+	ret = host_vma_classify(start, end, &hv);
+	if (ret)
+		return ret;
+	if (hv.kind == HOST_VMA_HUGETLB && first_overlap(mm, hv.start, hv.end))
+		return -EFAULT; /* widened into a region: cannot happen */
+	if (hv.kind == HOST_VMA_FILE) {
+		file = ui_zalloc(sizeof(*file));
+		if (!file) {
+			close(hv.fd);
+			return -ENOMEM;
+		}
+		file->fd = hv.fd;
+		file->refs = 1;
+	}
+	n = (hv.end - hv.start) >> PHYS_PAGE_SHIFT;
+	huge = hv.kind == HOST_VMA_HUGETLB &&
+	       hv.hpage_size == PAGES_PER_HUGE * PHYS_PAGE_SIZE;
+	r = region_alloc(n, huge);
+	if (!r) {
+		if (file) {
+			close(file->fd);
+			ui_free(file);
+		}
 		return -ENOMEM;
-	r->start = start;
-	r->end = end;
-	r->map_flags = MM_MAP_ADOPTED | (writable ? 0 : MM_MAP_RDONLY);
-	r->vm_flags = MM_VM_READ | (writable ? MM_VM_WRITE : 0);
+	}
+	r->start = hv.start;
+	r->end = hv.end;
+	r->map_flags = MM_MAP_ADOPTED | (hv.writable ? 0 : MM_MAP_RDONLY);
+	r->vm_flags = MM_VM_READ | (hv.writable ? MM_VM_WRITE : 0);
+	if (hv.kind == HOST_VMA_HUGETLB) {
+		r->map_flags |= MM_MAP_HUGETLB |
+				(hv.shared ? MM_MAP_SHARED_HOST : 0);
+		r->hpage_size = hv.hpage_size;
+	}
+	if (file) {
+		r->map_flags |= MM_MAP_FILE;
+		r->file = file;
+		r->file_off = hv.file_off;
+	}
 	ret = region_populate(mm, r);
 	if (ret) {
 		r->map_flags |= MM_MAP_KEEP_HOST; /* host not touched yet */
@@ -1287,8 +1319,12 @@ static int mm_adopt(struct mm *mm, unsigned long start, unsigned long end)
 	}
 	for (i = 0; i < n; i++)
 		memcpy(__phys_to_virt(mm->pm, pfn_to_pa(mm->pm, r->pfns[i])),
-		       (void *)(start + (i << PHYS_PAGE_SHIFT)),
+		       (void *)(hv.start + (i << PHYS_PAGE_SHIFT)),
 		       PHYS_PAGE_SIZE);
+	/* hugetlb goes whole first: the frames' runs need not end on huge
+	 * page boundaries, where a fixed map over part of it would fail */
+	if (hv.kind == HOST_VMA_HUGETLB)
+		unback_va(hv.start, hv.end - hv.start);
 	ret = back_va_runs(mm, r, 0, n);
 	if (ret)
 		goto err_frames; /* the old pages are still there */
@@ -1387,6 +1423,11 @@ static void region_cut(struct mm *mm, struct mm_region *r, unsigned long a,
 		s->pfnmap_pa =
 			r->pfnmap_pa + ((phys_addr_t)hi << PHYS_PAGE_SHIFT);
 		s->trap = r->trap;
+		s->hpage_size = r->hpage_size;
+		s->file = r->file;
+		if (s->file)
+			s->file->refs++;
+		s->file_off = r->file_off + ((uint64_t)hi << PHYS_PAGE_SHIFT);
 		for (i = 0; i < n; i++)
 			s->nr_mapped += s->pfns[i] != PFN_NONE;
 		stat_add(mm, pages_scanned, n);
@@ -1409,10 +1450,32 @@ static void region_cut(struct mm *mm, struct mm_region *r, unsigned long a,
 		r->nr_pages = n;
 		r->start = e;
 		r->pfnmap_pa += (phys_addr_t)hi << PHYS_PAGE_SHIFT;
+		r->file_off += (uint64_t)hi << PHYS_PAGE_SHIFT;
 	}
 	if (!r->nr_pages)
 		r->nr_mapped = 0;
 	region_drop_if_empty(mm, r);
+}
+
+/*
+ * munmap may cut adopted hugetlb memory only on huge page boundaries
+ * (-EINVAL otherwise, nothing changed: the kernel's hugetlb VMAs refuse
+ * to split elsewhere); a piece that goes whole needs no alignment.
+ */
+static int hugetlb_cuts_aligned(struct mm *mm, struct mm_region *first,
+				unsigned long start, unsigned long end)
+{
+	struct mm_region *r;
+
+	lockdep_assert_held(&mm->mmap_lock);
+	for (r = first; r; r = next_overlap(mm, r, end)) {
+		if (!(r->map_flags & MM_MAP_HUGETLB))
+			continue;
+		if ((start > r->start && !IS_ALIGNED(start, r->hpage_size)) ||
+		    (end < r->end && !IS_ALIGNED(end, r->hpage_size)))
+			return -EINVAL;
+	}
+	return 0;
 }
 
 int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
@@ -1431,6 +1494,9 @@ int mm_foreign_munmap(struct mm *mm, void *addr, size_t len,
 
 	down_write(&mm->mmap_lock);
 	first = first_overlap(mm, start, end);
+	ret = hugetlb_cuts_aligned(mm, first, start, end);
+	if (ret)
+		goto out;
 	if (first && first->start < start && first->end > end) {
 		/* a hole in the middle of one region: allocate its upper
 		 * part now, so that nothing fails once the host changed */
@@ -1476,6 +1542,31 @@ static bool advice_discards(int advice)
 }
 
 /*
+ * A discarding madvise of [*a, *e) of adopted hugetlb memory, as the
+ * kernel's for a hugetlb VMA: MADV_DONTNEED(_LOCKED) from a huge page
+ * boundary (-EINVAL otherwise), rounded down to whole huge pages (a
+ * caller unaware of huge pages loses no data past its range); MADV_FREE
+ * -EINVAL; MADV_REMOVE punches the whole huge pages inside of a shared
+ * writable mapping (-EACCES for any other: not shared, or read-only).
+ */
+static int hugetlb_discard_range(const struct mm_region *r, int advice,
+				 unsigned long *a, unsigned long *e)
+{
+	unsigned long hps = r->hpage_size;
+
+	if (advice == MADV_REMOVE) {
+		if (!(r->map_flags & MM_MAP_SHARED_HOST) ||
+		    !(r->vm_flags & MM_VM_WRITE))
+			return -EACCES;
+		*a = ALIGN_UP(*a, hps);
+	} else if (advice == MADV_FREE || !IS_ALIGNED(*a, hps)) {
+		return -EINVAL;
+	}
+	*e = ALIGN_DOWN(*e, hps);
+	return 0;
+}
+
+/*
  * What a discarding madvise does to the region piece [a, e) of r, as the
  * kernel's per-VMA step: the refusals first, then every mapped page
  * discarded (-ENOMEM at the end if the piece has holes).
@@ -1483,12 +1574,11 @@ static bool advice_discards(int advice)
 static int foreign_discard(struct mm *mm, struct mm_region *r, unsigned long a,
 			   unsigned long e, int advice)
 {
-	struct mmu_notifier_range rg = {
-		.mm = mm, .event = MMU_NOTIFY_DISCARD, .start = a, .end = e};
-	unsigned long lo = region_idx(r, a), hi = region_idx(r, e), i, j;
-	unsigned long need = 0, used = 0;
+	struct mmu_notifier_range rg = {.mm = mm, .event = MMU_NOTIFY_DISCARD};
+	unsigned long lo, hi, i, j, need = 0, used = 0;
 	bool adopted = r->map_flags & MM_MAP_ADOPTED, hole = false;
 	uint32_t *new;
+	int ret;
 
 	lockdep_assert_held_write(&mm->mmap_lock);
 	/* device memory: not on the LRU (DONTNEED, FREE), and its file
@@ -1497,13 +1587,30 @@ static int foreign_discard(struct mm *mm, struct mm_region *r, unsigned long a,
 		return advice == MADV_REMOVE ? -ENODEV : -EINVAL;
 	if ((r->map_flags & MM_MAP_LOCKED) && advice != MADV_DONTNEED_LOCKED)
 		return -EINVAL;
-	/* adopted memory is private anonymous to the program: no file to
-	 * punch; mm_mmap() memory is a shared file mapping: no MADV_FREE */
-	if ((adopted && advice == MADV_REMOVE) ||
-	    (!adopted && advice == MADV_FREE))
+	if (r->map_flags & MM_MAP_HUGETLB) {
+		ret = hugetlb_discard_range(r, advice, &a, &e);
+		if (ret || a >= e)
+			return ret;
+	} else if (r->map_flags & MM_MAP_FILE) {
+		/* a private file mapping: not anonymous (no MADV_FREE), not
+		 * shared (no MADV_REMOVE) */
+		if (advice == MADV_FREE)
+			return -EINVAL;
+		if (advice == MADV_REMOVE)
+			return -EACCES;
+	} else if ((adopted && advice == MADV_REMOVE) ||
+		   (!adopted && advice == MADV_FREE)) {
+		/* adopted memory is private anonymous to the program: no
+		 * file to punch; mm_mmap() memory is a shared file mapping:
+		 * no MADV_FREE */
 		return -EINVAL;
+	}
 	if (!adopted && advice == MADV_REMOVE && !(r->vm_flags & MM_VM_WRITE))
 		return -EACCES;
+	rg.start = a;
+	rg.end = e;
+	lo = region_idx(r, a);
+	hi = region_idx(r, e);
 
 	stat_add(mm, pages_scanned, hi - lo);
 	for (i = lo; i < hi; i++)

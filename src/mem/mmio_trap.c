@@ -311,6 +311,16 @@ static int install(void)
 	return 0;
 }
 
+int mmio_trap_install(void)
+{
+	int ret;
+
+	mutex_lock(&trap_lock);
+	ret = install();
+	mutex_unlock(&trap_lock);
+	return ret;
+}
+
 static void zap_pages(struct mmio_trap *t, bool zapped);
 
 int mmio_trap_register(unsigned long start, unsigned long end,

@@ -125,6 +125,15 @@ int mmio_trap_get_stats(const void *addr, struct mmio_trap_stats *st);
 int mmio_trap_sigaction(int sig, const struct sigaction *act,
 			struct sigaction *old);
 
+/*
+ * Install the trap's SIGSEGV handler now, before any trapped mapping
+ * exists: from then on user copies (lib/uaccess.c) are plain copies under
+ * a fixup, with no system call, and the program's own SIGSEGV handlers
+ * sit behind it as mmio_trap_sigaction() says.  `uiommu exec` does this
+ * at the program's first open of a uiommu path.  0 or -errno.
+ */
+int mmio_trap_install(void);
+
 /* ---- for mm.c ----------------------------------------------------------- */
 
 struct mmio_trap;
