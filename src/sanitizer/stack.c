@@ -12,10 +12,12 @@
  *
  * The frames a report shows start in the program: the leading frames of
  * the library itself (the capture, the history, type1 or iommufd, the fd
- * front, the preload library's ioctl) are skipped.  A frame is the
- * library's when it lies in the module that holds this file's code; when
- * that module is the program itself (the static library linked into a
- * test or a tool), when its function has one of the library's prefixes.
+ * front, the preload library's ioctl) are skipped, and so are the frames
+ * above them (a backtrace() that a sanitizer runtime interposes).  A
+ * frame is the library's when it lies in the module that holds this
+ * file's code; when that module is the program itself (the static
+ * library linked into a test or a tool), when its function has one of
+ * the library's prefixes.
  *
  * Locking: none; a Dwfl is made per print and freed after it.
  */
@@ -86,22 +88,26 @@ static bool module_is_main(Dwfl_Module *m)
 	return !strcmp(name, exe);
 }
 
-/* The index of the first frame of the program. */
+/* The index of the first frame of the program: past the frames before
+ * the library's own (an interposed backtrace(), as ASan's runtime has),
+ * then past the library's. */
 static unsigned int first_frame(Dwfl *dwfl, const struct san_stack *st)
 {
 	Dwfl_Module *self = dwfl_addrmodule(
 		dwfl, (Dwarf_Addr)(uintptr_t)&san_stack_capture);
-	bool self_main = self && module_is_main(self);
+	bool self_main = self && module_is_main(self), seen = false;
 	unsigned int i;
 
 	for (i = 0; i < st->depth; i++) {
 		Dwarf_Addr pc = (Dwarf_Addr)(uintptr_t)st->pc[i] - 1;
 		Dwfl_Module *m = dwfl_addrmodule(dwfl, pc);
 		const char *name = m ? dwfl_module_addrname(m, pc) : NULL;
+		bool ours = m && m == self &&
+			    (!self_main || (name && lib_name(name)));
 
-		if (!m || m != self)
-			break;
-		if (self_main && !(name && lib_name(name)))
+		if (ours)
+			seen = true;
+		else if (seen)
 			break;
 	}
 	return i < st->depth ? i : 0;
