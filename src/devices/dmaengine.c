@@ -7,6 +7,8 @@
  * SMMU, a page at a time.  A copy that faults sets STATUS to ERROR with
  * the errno in ERROR and the IOVA in FAULT; nothing is written past the
  * fault, and nothing is ever written to memory the IOMMU did not map.
+ * A copy names itself to the DMA sanitizer (san_origin_set: the DOORBELL
+ * register with SRC and DST) for the report of a fault it meets.
  *
  * Objects and lifetimes: struct dmaengine embeds its vfio_device and its
  * place on the bus (the core's device and the SMMU endpoint, one stream

@@ -48,6 +48,10 @@
  * address not 8-byte aligned, is COMPLETION_ADDR.  A refused DMA writes
  * nothing the SMMU did not map (endpoint_dma_*).
  *
+ * Sanitizer.  Each descriptor names itself (its number on the channel,
+ * its operation, its IOVA; before that, its fetch) to the DMA sanitizer
+ * (san_origin_set) for the report of a fault its DMA meets.
+ *
  * Execution.  Inline (the default): the DMACOUNT write runs the
  * descriptors before the store (trapped or pwrite) returns.  Software
  * cannot look at memory in between, so of the completions one run writes,
