@@ -9,7 +9,8 @@
  *    changed, the C library not called); MADV_DONTNEED from a huge page
  *    boundary, rounded down to whole huge pages, MADV_FREE -EINVAL,
  *    MADV_REMOVE -EACCES (private) or a punch of the whole huge pages
- *    inside (shared);
+ *    inside (shared); mremap from a huge page boundary, in whole huge
+ *    pages, never growing (-EINVAL);
  *  - a pin of a private file mapping adopts it: the pinned frame stays
  *    the page the program writes (ro_unshare), the file never sees the
  *    writes, MADV_DONTNEED brings the file's pages back (the pinner keeps
@@ -318,6 +319,55 @@ static void test_adopt_hugetlb_shared(void **state)
 	assert_int_equal(mm_foreign_munmap(f->mm, p, 2 * hps, count_munmap), 0);
 }
 
+/* mremap of adopted hugetlb memory, as the kernel's for hugetlb: the
+ * address on a huge page boundary, no growth (-EINVAL, nothing changed);
+ * lengths in whole huge pages (a shrink to one keeps its contents). */
+static size_t mremap_old_len, mremap_new_len;
+
+static void *log_mremap(void *addr, size_t old_len, size_t new_len, int flags,
+			void *new_addr)
+{
+	mremap_old_len = old_len;
+	mremap_new_len = new_len;
+	return mremap(addr, old_len, new_len, flags, new_addr);
+}
+
+static void test_adopt_hugetlb_mremap(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_pin_run runs[2];
+	unsigned int nr = 0;
+	unsigned long hps;
+	void *out = NULL;
+	uint8_t *p;
+
+	NEED_HUGETLB(f, 2, hps);
+	p = mmap(NULL, 2 * hps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	assert_true(p != MAP_FAILED);
+	memset(p, 0x61, 2 * hps);
+	assert_int_equal(mm_pin_pages(f->mm, (unsigned long)(p + hps - PG), 2,
+				      0, runs, 2, &nr),
+			 2);
+	mm_unpin_pages(f->mm, runs, nr, 0);
+	assert_int_equal(mm_foreign_mremap(f->mm, p + hps + PG, PG, PG, 0, NULL,
+					   log_mremap, &out),
+			 -EINVAL);
+	assert_int_equal(mm_foreign_mremap(f->mm, p, 2 * hps, 3 * hps, 0, NULL,
+					   log_mremap, &out),
+			 -EINVAL);
+	assert_int_equal(mremap_old_len, 0); /* the C library not called */
+	assert_int_equal(p[hps + PG], 0x61);
+	assert_int_equal(mm_foreign_mremap(f->mm, p, 2 * hps - PG, hps - PG, 0,
+					   NULL, log_mremap, &out),
+			 0);
+	assert_ptr_equal(out, p);
+	assert_int_equal(mremap_old_len, 2 * hps);
+	assert_int_equal(mremap_new_len, hps);
+	assert_int_equal(p[hps - 1], 0x61);
+	assert_int_equal(munmap(p, hps), 0);
+}
+
 /* ---- private file mappings ---------------------------------------------- */
 
 /* A file of n pages, page i filled with fill + i, at a path of its own
@@ -496,8 +546,9 @@ static void test_fail_sweep_adopt_file(void **state)
 
 static const struct CMUnitTest tests[] = {
 	T(test_adopt_hugetlb_private), T(test_adopt_hugetlb_across),
-	T(test_adopt_hugetlb_shared),  T(test_adopt_private_file),
-	T(test_adopt_file_refusals),   T(test_fail_sweep_adopt_file),
+	T(test_adopt_hugetlb_shared),  T(test_adopt_hugetlb_mremap),
+	T(test_adopt_private_file),    T(test_adopt_file_refusals),
+	T(test_fail_sweep_adopt_file),
 };
 
 TEST_MAIN(tests)

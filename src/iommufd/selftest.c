@@ -26,8 +26,8 @@
  *    so it goes with the /dev/iommu it was set on and cannot leak into
  *    another context.
  *  - MOCK_DOMAIN(id = pt_id) / MOCK_DOMAIN_FLAGS(+ dev_flags): a mock
- *    device (flags NO_DIRTY | HUGE_IOVA | PASID, else -EINVAL) behind an
- *    IOMMU of its own (the mock driver below, on the IOMMU core), bound to
+ *    device (flags NO_DIRTY | HUGE_IOVA | PASID, else -EINVAL) behind the
+ *    mock IOMMU (the driver below, on the IOMMU core), bound to
  *    the context (out_idev_id: a real iommufd device object) and attached
  *    to pt_id (an IOAS: the auto domain's HWPT, or a HWPT: that one) ->
  *    out_hwpt_id; out_stdev_id is the selftest object (IOMMU_DESTROY of it

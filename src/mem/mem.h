@@ -189,8 +189,11 @@ struct mm;
  * Adopt this process's own memory (malloc, anonymous mmap) when a pin
  * reaches an address no region covers: the pages move into physical frames
  * in place, same address and contents, and the range becomes a region.
- * Only private anonymous memory is adopted (-EFAULT otherwise).  The
- * preload library turns it on for the program it serves.
+ * Adopted: anonymous memory (private, a memfd, shared anonymous), hugetlb
+ * memory (whole huge pages, keeping munmap's and madvise's hugetlb rules)
+ * and private file mappings (MADV_DONTNEED reads the file back); a shared
+ * file mapping or anything else -EFAULT (docs/mem.md).  The preload
+ * library turns it on for the program it serves.
  */
 void mm_set_adopt(struct mm *mm, bool on);
 
@@ -206,8 +209,9 @@ void mm_set_adopt(struct mm *mm, bool on);
  * region piece in the range, then host(addr, len); if it succeeds the
  * pieces go (regions cut at both ends, a middle piece splits a region in
  * two; a pinned frame stays with its pinner), then invalidate_range_end.
- * A bad range (unaligned, zero length, wrapping) reaches only host.
- * -ENOMEM without calling host when a split cannot be allocated (as
+ * A bad range (unaligned, zero length, wrapping) reaches only host; one
+ * that cuts adopted hugetlb memory inside a huge page is -EINVAL without
+ * calling host.  -ENOMEM without calling host when a split cannot be allocated (as
  * munmap when a VMA cannot be split).
  *
  * mm_foreign_madvise: for the discarding advices (MADV_DONTNEED,
@@ -217,7 +221,8 @@ void mm_set_adopt(struct mm *mm, bool on);
  * know and, on each region piece, a discard (the mapped pages of adopted
  * memory read zero after it, a pinned frame stays with its pinner).  A
  * piece the kernel would refuse stops the walk with its errno: MADV_REMOVE
- * of adopted memory (private anonymous to the program) -EINVAL, device
+ * of adopted anonymous memory -EINVAL (hugetlb and private file memory:
+ * their kernel rules, docs/mem.md), device
  * memory (IO|PFNMAP) -EINVAL, or -ENODEV for MADV_REMOVE.  Unmapped pages
  * give -ENOMEM at the end, as the kernel's walk.  -EAGAIN stops it if no
  * frame is left for a pinned page.

@@ -31,6 +31,12 @@
  *  - The program's own munmap (mm_foreign_munmap, for the preload library)
  *    cuts regions as munmap cuts VMAs: no region keeps a hole over address
  *    space the host may hand out again.
+ *  - Adopted regions (the process's own memory a pin took, host_vma.c
+ *    says which) remember what they were: MM_MAP_HUGETLB regions start
+ *    and end on their huge page size (hpage_size; cuts keep that, munmap
+ *    and madvise keep hugetlb's rules), MM_MAP_FILE regions hold their
+ *    file (struct mm_file, refcounted by the pieces a cut leaves, closed
+ *    with the last) and its offset, so that a discard reads it back.
  *
  * Locking: mmap_lock (a struct rw_semaphore) guards the region tree, every
  * region's pages and the notifier list.  Pins take it for reading; discard,
@@ -1752,6 +1758,30 @@ static int mremap_unadopt(struct mm *mm, unsigned long s, unsigned long e,
 	return 0;
 }
 
+/*
+ * mremap of adopted hugetlb memory at s, as the kernel's for a hugetlb
+ * VMA: both lengths rounded up to whole huge pages, the old and (with
+ * MREMAP_FIXED) the new address on a huge page boundary, no growth;
+ * -EINVAL otherwise.  Other memory: nothing to do.
+ */
+static int mremap_hugetlb(struct mm *mm, unsigned long s, int flags,
+			  unsigned long ns, unsigned long *olen,
+			  unsigned long *nlen)
+{
+	struct mm_region *r = find_region(mm, s);
+	unsigned long hps;
+
+	if (!r || !(r->map_flags & MM_MAP_HUGETLB))
+		return 0;
+	hps = r->hpage_size;
+	*olen = ALIGN_UP(*olen, hps);
+	*nlen = ALIGN_UP(*nlen, hps);
+	if (!IS_ALIGNED(s, hps) ||
+	    ((flags & MREMAP_FIXED) && !IS_ALIGNED(ns, hps)) || *nlen > *olen)
+		return -EINVAL;
+	return 0;
+}
+
 int mm_foreign_mremap(struct mm *mm, void *addr, size_t old_len, size_t new_len,
 		      int flags, void *new_addr,
 		      void *(*host)(void *addr, size_t old_len, size_t new_len,
@@ -1783,6 +1813,16 @@ int mm_foreign_mremap(struct mm *mm, void *addr, size_t old_len, size_t new_len,
 	 * (a second mapping of a shared one) is EINVAL */
 	if (!old_len)
 		ret = -EINVAL;
+	if (!ret)
+		ret = mremap_hugetlb(mm, s, flags, ns, &olen, &nlen);
+	if (!ret && olen != ALIGN_UP(old_len, PHYS_PAGE_SIZE)) {
+		/* hugetlb: the lengths in whole huge pages */
+		old_len = olen;
+		new_len = nlen;
+		e = s + olen;
+		if (ne)
+			ne = ns + nlen;
+	}
 	if (!ret)
 		ret = mremap_prepare(mm, s, e, &split[0]);
 	if (!ret && ne)

@@ -6,7 +6,7 @@ Reads what scripts/check-kernel-selftests.sh left in LOGS for each
 PROGRAM and prints one line per case, then "N skipped" and the final
 "N passed, N failed" line; exits 1 when any case failed.
 
-    tap.py LOGS LIMIT PROGRAM...
+    tap.py [--known FILE] LOGS LIMIT PROGRAM...
 
 Per program, LOGS holds:
   PROG.list  the program's -l output (stderr): the FIXTURE / VARIANT / TEST
@@ -30,7 +30,19 @@ was running fails with that reason and the cases it never reached fail
 as "not run".  Passed and failed count cases; skips are counted apart:
 a skip is neither.  XFAIL counts as passed, XPASS as failed (the
 expectation was wrong).
+
+--known FILE lists the cases that fail for a documented reason
+(tests/kselftest/known-failures, mirrored in docs/iommufd.md): one entry
+per line, "PATTERN CONDITION REASON", PATTERN an fnmatch pattern over
+"program:case" names, CONDITION "always" or "without-CAP_NAME" (the
+entry holds only while this process lacks that effective capability).
+A failing case that a holding entry names is a known failure: listed as
+"known" with the entry's reason and counted apart, like a skip, in
+neither total (the kernel's harness cannot skip it).  A case an "always"
+entry names that passes fails ("known failure passed"): the list must
+stay true.  The line before the totals is "N known failures".
 """
+import fnmatch
 import re
 import signal
 import sys
@@ -95,25 +107,67 @@ def signame(n):
         return f"signal {n}"
 
 
-def program(logs, limit, prog, out):
-    """Print PROG's cases; return (passed, failed, skipped)."""
-    passed = failed = skipped = 0
+CAPS = {"CAP_IPC_LOCK": 14, "CAP_SYS_ADMIN": 21, "CAP_SYS_RESOURCE": 24}
+
+
+def cap_effective(name):
+    """Whether this process has capability NAME in its effective set."""
+    for line in (read("/proc/self/status") or "").splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> CAPS[name] & 1)
+    return False
+
+
+def parse_known(text):
+    """[(pattern, always, reason)] of the entries that hold here."""
+    known = []
+    for n, line in enumerate((text or "").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 2)
+        if len(parts) < 3:
+            raise ValueError(f"known failures, line {n}: PATTERN CONDITION REASON")
+        pattern, cond, reason = parts
+        if cond == "always":
+            known.append((pattern, True, reason))
+        elif cond.startswith("without-") and cond[8:] in CAPS:
+            if not cap_effective(cond[8:]):
+                known.append((pattern, False, reason))
+        else:
+            raise ValueError(f"known failures, line {n}: unknown condition {cond}")
+    return known
+
+
+def program(logs, limit, prog, out, known=()):
+    """Print PROG's cases; return (passed, failed, skipped, known failures)."""
+    passed = failed = skipped = kfail = 0
+
+    def entry(name):
+        return next((k for k in known if fnmatch.fnmatchcase(f"{prog}:{name}", k[0])), None)
 
     def case(kind, name, why=""):
-        nonlocal passed, failed, skipped
-        tag = {"ok": "ok  ", "fail": "FAIL", "skip": "skip"}[kind]
+        nonlocal passed, failed, skipped, kfail
+        k = entry(name)
+        if k and kind == "fail":
+            kind, why = "known", f"{k[2]}; it failed: {why}"
+        elif k and kind == "ok" and k[1]:
+            kind, why = "fail", "known failure passed: take it off tests/kselftest/known-failures and docs/iommufd.md"
+        tag = {"ok": "ok  ", "fail": "FAIL", "skip": "skip", "known": "known"}[kind]
         out.append(f"  {tag}  {prog}: {name}" + (f"  ({why})" if why else ""))
         if kind == "ok":
             passed += 1
         elif kind == "fail":
             failed += 1
+        elif kind == "known":
+            kfail += 1
         else:
             skipped += 1
 
     if read(f"{logs}/{prog}.nobuild") is not None:
         out.append(f"{prog}: build failed ({logs}/{prog}.build)")
         case("fail", "(build)", "gcc failed")
-        return passed, failed, skipped
+        return passed, failed, skipped, kfail
     listed = parse_list(read(f"{logs}/{prog}.list"))
     text = read(f"{logs}/{prog}.out") or ""
     rc_text = (read(f"{logs}/{prog}.rc") or "").strip()
@@ -188,19 +242,24 @@ def program(logs, limit, prog, out):
             case("fail", f"(case {i + 1} of {plan})", f"not run ({died or 'no result reported'})")
     if not names and plan is None:
         case("fail", "(no cases)", died or "no TAP output")
-    return passed, failed, skipped
+    return passed, failed, skipped, kfail
 
 
 def main(argv):
+    known = []
+    if len(argv) > 2 and argv[1] == "--known":
+        known = parse_known(read(argv[2]))
+        argv = argv[:1] + argv[3:]
     logs, limit, progs = argv[1], argv[2], argv[3:]
-    passed = failed = skipped = 0
+    passed = failed = skipped = kfail = 0
     for prog in progs:
         out = []
-        p, f, s = program(logs, limit, prog, out)
+        p, f, s, k = program(logs, limit, prog, out, known)
         print("\n".join(out))
-        print(f"{prog}: {p} passed, {f} failed, {s} skipped")
-        passed, failed, skipped = passed + p, failed + f, skipped + s
+        print(f"{prog}: {p} passed, {f} failed, {s} skipped, {k} known failures")
+        passed, failed, skipped, kfail = passed + p, failed + f, skipped + s, kfail + k
     print(f"{skipped} skipped")
+    print(f"{kfail} known failures (tests/kselftest/known-failures, docs/iommufd.md)")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
