@@ -387,6 +387,15 @@ static int desc_fetch(struct ioat *e, uint64_t addr, uint8_t *d)
 	return 0;
 }
 
+/* What started a DMA, as the sanitizer's report says it. */
+#define IOAT_SAN_FETCH "the fetch of descriptor %" PRIu64 ", at IOVA 0x%" PRIx64
+#define IOAT_SAN_COPY                                               \
+	"descriptor %" PRIu64 " of the channel (a copy of %" PRIu64 \
+	" bytes), at IOVA 0x%" PRIx64
+#define IOAT_SAN_FILL                                               \
+	"descriptor %" PRIu64 " of the channel (a fill of %" PRIu64 \
+	" bytes), at IOVA 0x%" PRIx64
+
 /* Fetch, run and retire one descriptor (naming it to the sanitizer as
  * what started its DMA). */
 static void chan_run_desc(struct ioat *e)
@@ -403,9 +412,7 @@ static void chan_run_desc(struct ioat *e)
 					 : IOAT_MASK(CHANERR, NEXT_DESC_ALIGN));
 		return;
 	}
-	san_origin_set("the fetch of descriptor %" PRIu64 " of the channel, at "
-							  "IOVA 0x%" PRIx64,
-		       e->done, addr, 0);
+	san_origin_set(IOAT_SAN_FETCH, e->done, addr, 0);
 	if (desc_fetch(e, addr, d)) {
 		chan_halt(e, IOAT_MASK(CHANERR, READ_DATA));
 		return;
@@ -413,16 +420,7 @@ static void chan_run_desc(struct ioat *e)
 	size = le32(d + IOAT_D_SIZE);
 	ctl = le32(d + IOAT_D_CTL);
 	op = (ctl >> IOAT_DCTL_OP_SHIFT) & IOAT_VMASK(DCTL, OP);
-	san_origin_set(op == IOAT_OP_FILL ? "descriptor %" PRIu64 " of the "
-								  "channel "
-					    "(a fill of %" PRIu64 " bytes), at "
-								  "IOVA "
-								  "0x%" PRIx64
-					  : "descriptor %" PRIu64 " of the "
-								  "channel "
-					    "(a copy of %" PRIu64 " bytes), at "
-								  "IOVA "
-								  "0x%" PRIx64,
+	san_origin_set(op == IOAT_OP_FILL ? IOAT_SAN_FILL : IOAT_SAN_COPY,
 		       e->done, size, addr);
 	if (ctl & IOAT_MASK(DCTL, NULL_DESC)) {
 		e->stats.nulls++;
