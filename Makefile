@@ -109,7 +109,7 @@ $(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard include/uiommu/*.h src/*/*.h) | fuzz-dep
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_BIN): tests/fuzz/fuzz_uapi.c $(FUZZ_OBJS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lbsd -ljansson -lZydis -lm \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lbsd -ljansson -lZydis -ldw -lm \
 		-lpthread -o $@
 
 fuzz-build: $(FUZZ_BIN)

@@ -6,7 +6,7 @@
 # running as root, otherwise say exactly what to run.
 set -e
 
-PACKAGES="gcc make python3 meson ninja-build pkg-config libbsd-dev libjansson-dev libcmocka-dev libzydis-dev"
+PACKAGES="gcc make python3 meson ninja-build pkg-config libbsd-dev libjansson-dev libcmocka-dev libzydis-dev libdw-dev"
 # `make fuzz`: clang and its runtime libraries (libclang_rt.fuzzer)
 case "${1:-}" in
 fuzz) PACKAGES="$PACKAGES clang libclang-rt-dev" ;;

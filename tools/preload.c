@@ -88,6 +88,7 @@
 #include "mem/mem.h"
 #include "mem/mmio_trap.h"
 #include "lib/uaccess.h"
+#include "sanitizer/sanitizer.h"
 #include <uiommu/uapi.h>
 #include "system/system.h"
 #include "vfio/vfio_device.h"
@@ -196,6 +197,36 @@ static void report_at_exit(void)
 		fflush(f);
 out:
 	lib_exit();
+}
+
+/* ---- the DMA sanitizer's end of run ------------------------------------ */
+
+/*
+ * With the sanitizer asked for ($UIOMMU_OPTIONS, or `uiommu exec
+ * --sanitize`), a run that reported anything ends as LeakSanitizer ends
+ * one: the SUMMARY line, then exit status exitcode (1), whatever the
+ * program's own status was.  Registered when the library loads, so that it
+ * runs after the program's own exit handlers (registered later).
+ */
+static void sanitizer_at_exit(void)
+{
+	int status;
+
+	lib_enter();
+	status = san_summary();
+	lib_exit();
+	if (status) {
+		fflush(NULL);
+		_exit(status);
+	}
+}
+
+__attribute__((constructor)) static void sanitizer_setup(void)
+{
+	const char *on = getenv("UIOMMU_SANITIZE");
+
+	if (getenv("UIOMMU_OPTIONS") || (on && !strcmp(on, "1")))
+		atexit(sanitizer_at_exit);
 }
 
 static void setup_mm(void)

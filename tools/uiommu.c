@@ -45,7 +45,7 @@ static void usage(FILE *f)
 		   "scenarios (1)\n"
 		   "  exec [--topology T] [--memlock BYTES] "
 		   "[--vfio-container type1|iommufd]\n"
-		   "       -- PROGRAM [ARGS]\n"
+		   "       [--sanitize] -- PROGRAM [ARGS]\n"
 		   "                      run an unmodified VFIO program "
 		   "against "
 		   "uiommu\n"
@@ -71,6 +71,17 @@ static void usage(FILE *f)
 		   "CONFIG_IOMMUFD_VFIO_CONTAINER\n"
 		   "                      (also $UIOMMU_VFIO_CONTAINER; "
 		   "docs/iommufd.md)\n"
+		   "      --sanitize      the DMA sanitizer: a report per "
+		   "isolation bug (the\n"
+		   "                      device, the access, the MAP and "
+		   "UNMAP with their\n"
+		   "                      stacks), a SUMMARY line and exit "
+		   "status 1 at exit;\n"
+		   "                      also on when $UIOMMU_OPTIONS is set: "
+		   "name=value:...\n"
+		   "                      with halt_on_error, exitcode, "
+		   "log_path, history_size\n"
+		   "                      (docs/sanitizer.md)\n"
 		   "                      $UIOMMU_REPORT=FILE (or -): at exit, "
 		   "the pins and\n"
 		   "                      locked memory left, then after the "
@@ -203,6 +214,7 @@ static int cmd_exec(int argc, char **argv)
 		{"topology", required_argument, NULL, 't'},
 		{"memlock", required_argument, NULL, 'm'},
 		{"vfio-container", required_argument, NULL, 'c'},
+		{"sanitize", no_argument, NULL, 's'},
 		{0},
 	};
 	char preload[4200], env[8400];
@@ -210,8 +222,12 @@ static int cmd_exec(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+t:m:c:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+t:m:c:s", opts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			/* read by the library when it builds the system */
+			setenv("UIOMMU_SANITIZE", "1", 1);
+			break;
 		case 't':
 			setenv("UIOMMU_TOPOLOGY", optarg, 1);
 			break;

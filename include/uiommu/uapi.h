@@ -184,6 +184,35 @@ UIOMMU_API int uiommu_get_stats(unsigned int iommu, struct uiommu_stats *st);
 /* Zero IOMMU iommu's counters.  Returns 0 or -ENODEV. */
 UIOMMU_API int uiommu_reset_stats(unsigned int iommu);
 
+/* ---- the DMA sanitizer (docs/sanitizer.md) ------------------------------ */
+
+/* One finding of the sanitizer, as its report's head line states it. */
+struct uiommu_dma_report {
+	const char *kind;   /* "dma-unmapped", "dma-permission" */
+	const char *device; /* the device's name (a PCI device's BDF) */
+	uint32_t sid;	    /* its stream id */
+	int write;	    /* 1: a DMA write, 0: a read */
+	uint64_t iova;	    /* the IOVA the SMMU refused */
+	uint64_t len;	    /* bytes of the refused access */
+	const char *text;   /* the whole report, lines ending in newlines */
+};
+
+typedef void (*uiommu_dma_report_fn)(const struct uiommu_dma_report *r,
+				     void *arg);
+
+/*
+ * Turn the DMA sanitizer on for this process, with its options from
+ * $UIOMMU_OPTIONS (docs/sanitizer.md), and hand every report to fn(report,
+ * arg) instead of writing it to stderr (fn NULL: written to stderr or the
+ * options' log_path).  The pointers in a report live until fn returns;
+ * fn is called on the thread whose device made the DMA, and must not call
+ * the front.  Returns 0; or -1 with errno EBUSY when the system is built
+ * already and the sanitizer is off (its IOVA spaces would lack their
+ * history: call this before the first uiommu_open()).  Once on, the
+ * sanitizer stays on; calling again only changes fn and arg.
+ */
+UIOMMU_API int uiommu_sanitize(uiommu_dma_report_fn fn, void *arg);
+
 /* ---- the DMA-engine device (docs/dmaengine.md) -------------------------- */
 
 /* A device fd's register layout: the device ABI, stable as the calls are. */

@@ -7,6 +7,8 @@
  * SMMU, a page at a time.  A copy that faults sets STATUS to ERROR with
  * the errno in ERROR and the IOVA in FAULT; nothing is written past the
  * fault, and nothing is ever written to memory the IOMMU did not map.
+ * A copy names itself to the DMA sanitizer (san_origin_set: the DOORBELL
+ * register with SRC and DST) for the report of a fault it meets.
  *
  * Objects and lifetimes: struct dmaengine embeds its vfio_device and its
  * place on the bus (the core's device and the SMMU endpoint, one stream
@@ -18,11 +20,13 @@
  * doorbell write returns when the copy is done, as a synchronous engine).
  * Its place in the lock order: devices_internal.h.
  */
+#include <inttypes.h>
 #include <errno.h>
 #include <linux/vfio.h>
 #include <pthread.h>
 #include <string.h>
 
+#include "sanitizer/sanitizer.h"
 #include "iommu/bus.h"
 #include "devices/devices.h"
 #include <uiommu/uapi.h>
@@ -61,6 +65,9 @@ static void dmaengine_run(struct dmaengine *e)
 		ret = -EINVAL;
 		goto out;
 	}
+	san_origin_set("the DOORBELL register (copy %" PRIu64 ": SRC 0x%" PRIx64
+		       ", DST 0x%" PRIx64 ")",
+		       e->count, e->src, e->dst);
 	/* page by page, so a fault is reported at the page it hit */
 	while (done < e->len) {
 		uint64_t s = e->src + done, d = e->dst + done;
@@ -79,6 +86,7 @@ static void dmaengine_run(struct dmaengine *e)
 		}
 		done += n;
 	}
+	san_origin_set(NULL, 0, 0, 0);
 out:
 	if (ret) {
 		e->status = DMAENGINE_STATUS_ERROR;

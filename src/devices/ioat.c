@@ -48,6 +48,10 @@
  * address not 8-byte aligned, is COMPLETION_ADDR.  A refused DMA writes
  * nothing the SMMU did not map (endpoint_dma_*).
  *
+ * Sanitizer.  Each descriptor names itself (its number on the channel,
+ * its operation, its IOVA; before that, its fetch) to the DMA sanitizer
+ * (san_origin_set) for the report of a fault its DMA meets.
+ *
  * Execution.  Inline (the default): the DMACOUNT write runs the
  * descriptors before the store (trapped or pwrite) returns.  Software
  * cannot look at memory in between, so of the completions one run writes,
@@ -73,11 +77,13 @@
  * handler; the driver's code holds none of these locks while it accesses
  * the BAR.
  */
+#include <inttypes.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "sanitizer/sanitizer.h"
 #include "devices/devices.h"
 #include "devices/ioat_regs.h"
 #include "iommu/bus.h"
@@ -381,8 +387,18 @@ static int desc_fetch(struct ioat *e, uint64_t addr, uint8_t *d)
 	return 0;
 }
 
-/* Fetch, run and retire one descriptor. */
-static void chan_run_one(struct ioat *e)
+/* What started a DMA, as the sanitizer's report says it. */
+#define IOAT_SAN_FETCH "the fetch of descriptor %" PRIu64 ", at IOVA 0x%" PRIx64
+#define IOAT_SAN_COPY                                               \
+	"descriptor %" PRIu64 " of the channel (a copy of %" PRIu64 \
+	" bytes), at IOVA 0x%" PRIx64
+#define IOAT_SAN_FILL                                               \
+	"descriptor %" PRIu64 " of the channel (a fill of %" PRIu64 \
+	" bytes), at IOVA 0x%" PRIx64
+
+/* Fetch, run and retire one descriptor (naming it to the sanitizer as
+ * what started its DMA). */
+static void chan_run_desc(struct ioat *e)
 {
 	uint8_t d[IOAT_DESC_SIZE];
 	uint64_t addr = e->next, size;
@@ -396,6 +412,7 @@ static void chan_run_one(struct ioat *e)
 					 : IOAT_MASK(CHANERR, NEXT_DESC_ALIGN));
 		return;
 	}
+	san_origin_set(IOAT_SAN_FETCH, e->done, addr, 0);
 	if (desc_fetch(e, addr, d)) {
 		chan_halt(e, IOAT_MASK(CHANERR, READ_DATA));
 		return;
@@ -403,6 +420,8 @@ static void chan_run_one(struct ioat *e)
 	size = le32(d + IOAT_D_SIZE);
 	ctl = le32(d + IOAT_D_CTL);
 	op = (ctl >> IOAT_DCTL_OP_SHIFT) & IOAT_VMASK(DCTL, OP);
+	san_origin_set(op == IOAT_OP_FILL ? IOAT_SAN_FILL : IOAT_SAN_COPY,
+		       e->done, size, addr);
 	if (ctl & IOAT_MASK(DCTL, NULL_DESC)) {
 		e->stats.nulls++;
 	} else if (size > (1ULL << IOAT_XFERCAP_LOG2)) {
@@ -451,6 +470,12 @@ interrupt:
 		}
 		chan_interrupt(e);
 	}
+}
+
+static void chan_run_one(struct ioat *e)
+{
+	chan_run_desc(e);
+	san_origin_set(NULL, 0, 0, 0);
 }
 
 /* Inline: run every queued descriptor now.  Threaded: wake the thread. */

@@ -29,6 +29,11 @@
  * publishes it before its translation, as a fresh entry would, and the
  * ones before it were all in flight under the old one.
  *
+ * Sanitizer: a fault that fails the transfer (an event, an abort
+ * configuration, a fault the handler could not resolve) is reported with
+ * the endpoint's struct san_device, on the fault path only: the hot path
+ * has no hook.
+ *
  * Locking: none of its own on the DMA path.  An endpoint may be used by several
  * threads at once: its hot counters are per CPU id (struct smmu_hot), the
  * rest are the stream's atomics.  smmu->dev_lock guards the list of devices
@@ -36,6 +41,7 @@
  */
 #include <string.h>
 
+#include "sanitizer/sanitizer.h"
 #include "smmu_internal.h"
 
 __thread int smmu_this_cpu __attribute__((tls_model("initial-exec"))) = -1;
@@ -181,6 +187,11 @@ void endpoint_destroy(struct endpoint *dev)
 	ui_free(dev);
 }
 
+void endpoint_set_san(struct endpoint *dev, const struct san_device *sd)
+{
+	dev->san = sd;
+}
+
 uint32_t endpoint_sid(const struct endpoint *dev)
 {
 	return dev->sid;
@@ -219,11 +230,59 @@ static __attribute__((noinline, cold)) int dma_abort(struct endpoint *dev,
 	return err;
 }
 
-/* One piece that does not cross a page boundary, after an IOTLB miss (or a
- * hit without the permission): translate the slow way, handle faults. */
+/* The sanitizer's report of a fault that failed a piece of len bytes. */
+static __attribute__((noinline, cold)) void
+dma_fault_report(struct endpoint *dev, const struct smmu_fault *f,
+		 uint64_t iova, size_t len, bool write, bool unresolved)
+{
+	struct san_dma d = {
+		.dev = dev->san,
+		.write = write,
+		.iova = iova,
+		.len = len,
+	};
+
+	if (f->terminate) {
+		d.kind = SAN_KIND_UNMAPPED;
+		d.cause = "abort";
+		d.detail = "the stream is attached to no translation";
+	} else {
+		switch (f->ev.type) {
+		case SMMU_EVT_F_TRANSLATION:
+			d.kind = SAN_KIND_UNMAPPED;
+			d.cause = "F_TRANSLATION";
+			d.detail = "no mapping for the IOVA";
+			break;
+		case SMMU_EVT_F_ADDR_SIZE:
+			d.kind = SAN_KIND_UNMAPPED;
+			d.cause = "F_ADDR_SIZE";
+			d.detail = "the IOVA is beyond the input range";
+			break;
+		case SMMU_EVT_F_PERMISSION:
+			d.kind = SAN_KIND_PERMISSION;
+			d.cause = "F_PERMISSION";
+			d.detail = write ? "a write through a mapping the "
+					   "device may not write"
+					 : "a read through a mapping the "
+					   "device may not read";
+			break;
+		default:
+			return; /* not a kind the sanitizer reports */
+		}
+		if (unresolved)
+			d.detail = "a recoverable fault the fault handler "
+				   "did not resolve";
+	}
+	san_report_dma(&d);
+}
+
+/* One piece of len bytes that does not cross a page boundary, after an
+ * IOTLB miss (or a hit without the permission): translate the slow way,
+ * handle faults. */
 static __attribute__((noinline)) int
 dma_page_slow(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
-	      uint64_t iova, bool write, struct smmu_xlate *x, bool *waited)
+	      uint64_t iova, size_t len, bool write, struct smmu_xlate *x,
+	      bool *waited)
 {
 	struct smmu *smmu = dev->smmu;
 	struct smmu_txn t = endpoint_txn(dev, hot, iova, write);
@@ -238,11 +297,15 @@ dma_page_slow(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 		stream_inc(dev->stream, SMMU_CNT_faults, 1);
 		ret = -EFAULT;
 		if (f.terminate)
-			goto out;
+			goto out_report;
 		if (can_wait(dev, &f) && tries < smmu->cfg.max_retries) {
 			ret = smmu_fault_wait(dev, &f);
-			if (ret)
+			if (ret) {
+				if (unlikely(san_enabled()))
+					dma_fault_report(dev, &f, iova, len,
+							 write, true);
 				goto out;
+			}
 			*waited = true;
 			tries++;
 			stream_inc(dev->stream, SMMU_CNT_retries, 1);
@@ -250,9 +313,12 @@ dma_page_slow(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 			continue;
 		}
 		smmu_record_event(smmu, dev->stream, &f.ev);
-		goto out;
+		goto out_report;
 	}
 	return 0;
+out_report:
+	if (unlikely(san_enabled()))
+		dma_fault_report(dev, &f, iova, len, write, false);
 out:
 	if (batch_smmu == smmu)
 		dma_enter(smmu, cpu); /* the batch holds the window again */
@@ -277,7 +343,8 @@ dma_page(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 		struct smmu_xlate xs;
 		bool waited = false;
 
-		ret = dma_page_slow(dev, hot, cpu, iova, write, &xs, &waited);
+		ret = dma_page_slow(dev, hot, cpu, iova, len, write, &xs,
+				    &waited);
 		if (ret)
 			return ret; /* the slot was left */
 		x = xs;
@@ -362,12 +429,13 @@ int endpoint_dma_write(struct endpoint *dev, uint64_t iova, const void *buf,
  * slow one; *waited is set when it left the in-flight window to wait. */
 static __attribute__((always_inline)) inline int
 copy_xlate(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
-	   uint64_t iova, bool write, struct smmu_xlate *x, bool *waited)
+	   uint64_t iova, size_t len, bool write, struct smmu_xlate *x,
+	   bool *waited)
 {
 	if (likely(smmu_translate_fast(dev->smmu, dev->cfge, dev->cfg_key, iova,
 				       write, hot, x)))
 		return 0;
-	return dma_page_slow(dev, hot, cpu, iova, write, x, waited);
+	return dma_page_slow(dev, hot, cpu, iova, len, write, x, waited);
 }
 
 /* A piece the frame-to-frame path cannot move (memory that is not
@@ -419,13 +487,13 @@ copy_page(struct endpoint *dev, struct smmu_hot *hot, unsigned int cpu,
 		bool waited = false;
 
 		win_enter(smmu, cpu);
-		ret = copy_xlate(dev, hot, cpu, src, false, &xs, &waited);
+		ret = copy_xlate(dev, hot, cpu, src, len, false, &xs, &waited);
 		if (unlikely(ret)) {
 			*failed = ENDPOINT_COPY_SRC;
 			return ret; /* the slot was left */
 		}
 		waited = false;
-		ret = copy_xlate(dev, hot, cpu, dst, true, &xd, &waited);
+		ret = copy_xlate(dev, hot, cpu, dst, len, true, &xd, &waited);
 		if (unlikely(ret)) {
 			*failed = ENDPOINT_COPY_DST;
 			return ret;

@@ -504,6 +504,10 @@ int smmu_translate(struct endpoint *dev, uint64_t iova, bool write,
 int endpoint_create(struct smmu *smmu, uint32_t sid, uint32_t pasid,
 		    unsigned int caps, struct endpoint **out);
 void endpoint_destroy(struct endpoint *dev);
+/* What the sanitizer names the endpoint in its reports (NULL: nothing
+ * reported); set once, before the endpoint does DMA. */
+struct san_device;
+void endpoint_set_san(struct endpoint *dev, const struct san_device *sd);
 uint32_t endpoint_sid(const struct endpoint *dev);
 
 /*

@@ -312,6 +312,8 @@ struct endpoint {
 	struct smmu_cfg_entry *cfge;
 	uint64_t cfg_key;
 	_Atomic uint32_t next_grpid;
+	/* what the sanitizer reports it as (endpoint_set_san), or NULL */
+	const struct san_device *san;
 	LIST_ENTRY(endpoint) link; /* smmu->dev_lock */
 	struct smmu_hot hot[UIOMMU_NR_CPUS];
 };

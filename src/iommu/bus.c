@@ -9,6 +9,11 @@
  * the endpoint) and bus_device_remove() empties it in reverse.  Both halves
  * live exactly as long as the pairing; the SMMU and its driver outlive it.
  *
+ * Sanitizer: the pairing names the endpoint for the sanitizer's reports
+ * (its device name, its stream id); the history of a refused DMA is the
+ * one the owner of the device's domain (or of its stage-2 parent) set in
+ * domain->san_space, read when the report is made.
+ *
  * Locking: none of its own.  The probe and the endpoint take the core's
  * and the model's locks inside; a model serializes add and remove of one
  * device.
@@ -25,6 +30,19 @@ static unsigned int bus_dev_caps(unsigned int fw_flags)
 {
 	return (fw_flags & DEVICE_FW_CAN_STALL ? ENDPOINT_CAP_STALL : 0) |
 	       (fw_flags & DEVICE_FW_PRI ? ENDPOINT_CAP_PRI : 0);
+}
+
+/* The history of the IOVA space the device's DMA goes through now. */
+static struct san_space *bus_san_space(const struct san_device *sd)
+{
+	const struct bus_device *bd = container_of(sd, struct bus_device, san);
+	struct iommu_domain *d = READ_ONCE(bd->dev.domain);
+
+	if (!d)
+		return NULL;
+	if (!d->san_space && d->parent)
+		return d->parent->san_space;
+	return d->san_space;
 }
 
 int bus_device_add(struct bus_device *bd, struct smmu *smmu,
@@ -45,6 +63,10 @@ int bus_device_add(struct bus_device *bd, struct smmu *smmu,
 		iommu_release_device(&bd->dev);
 		return ret;
 	}
+	snprintf(bd->san.name, sizeof(bd->san.name), "%s", name);
+	bd->san.sid = sid;
+	bd->san.space = bus_san_space;
+	endpoint_set_san(bd->hw, &bd->san);
 	return 0;
 }
 

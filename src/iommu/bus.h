@@ -16,6 +16,7 @@
 
 #include "hw/hw.h"
 #include "iommu/iommu.h"
+#include "sanitizer/sanitizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,6 +26,9 @@ struct bus_device {
 	struct device dev;   /* the IOMMU core's device */
 	struct endpoint *hw; /* the SMMU model's endpoint, same sid */
 	struct smmu *smmu;   /* the SMMU it sits behind */
+	/* the endpoint's name in sanitizer reports, its history found
+	 * through dev's domain */
+	struct san_device san;
 };
 
 /*

@@ -110,6 +110,10 @@ struct iommu_domain {
 	struct iommu_dma_cookie *iova_cookie;
 	iommu_fault_handler_t handler;
 	void *handler_token;
+	/* the sanitizer's history of the IOVA space mapped into this domain
+	 * (src/sanitizer): set by the domain's owner (VFIO type1, iommufd)
+	 * before it attaches a device, or NULL */
+	struct san_space *san_space;
 	/* counters (atomics; exact in inline mode): iommu_map/unmap calls
 	 * and bytes and flush-all requests, counted by the core; TLBI and
 	 * CMD_SYNC commands issued for this domain, counted by the driver */

@@ -31,6 +31,11 @@
  *    an allowed range and outside every reserved range and area; a fixed
  *    one outside every reserved range and area.
  *
+ * Sanitizer (src/sanitizer): with it on, the table has a history
+ * (iopt->san) that every domain added points to; each map that succeeds
+ * (IOAS_MAP, IOAS_COPY, the compat container's MAP_DMA) and each area an
+ * unmap removes is recorded there with the caller's stack.
+ *
  * Locking: iopt->lock guards everything here (6.12 has domains_rwsem and
  * iova_rwsem; one mutex serializes map, unmap and attach per IOAS, which
  * changes no result), but a pages object's pin (pages->mutex, inside it:
@@ -69,6 +74,7 @@ void iopt_init_table(struct io_pagetable *iopt)
 	LIST_INIT(&iopt->accesses);
 	RB_INIT(&iopt->areas);
 	iopt->iova_alignment = 1;
+	iopt->san = san_space_create("iommufd IOAS");
 }
 
 /* The first area that intersects [start, last], or NULL. */
@@ -616,6 +622,17 @@ free_areas:
 	return ret;
 }
 
+/* The sanitizer's record of a MAP that succeeded (nothing when off). */
+static void iopt_san_record_map(struct io_pagetable *iopt, unsigned long iova,
+				unsigned long length, unsigned long uptr,
+				int iommu_prot)
+{
+	san_space_record(iopt->san, SAN_EV_MAP, iova, length, uptr,
+			 (iommu_prot & IOMMU_READ ? SAN_PROT_READ : 0) |
+				 (iommu_prot & IOMMU_WRITE ? SAN_PROT_WRITE
+							   : 0));
+}
+
 int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 			unsigned long *iova, unsigned long uptr,
 			unsigned long length, int iommu_prot,
@@ -633,6 +650,8 @@ int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 	ret = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
 	if (ret)
 		iopt_put_pages(elm.pages);
+	else
+		iopt_san_record_map(iopt, *iova, length, uptr, iommu_prot);
 	return ret;
 }
 
@@ -691,6 +710,8 @@ int iopt_copy_pages(struct io_pagetable *src, struct io_pagetable *dst,
 		goto out;
 
 	ret = iopt_map_pages(dst, elm, nr, length, dst_iova, iommu_prot, flags);
+	if (!ret)
+		iopt_san_record_map(dst, *dst_iova, length, 0, iommu_prot);
 out:
 	for (i = 0; i < nr; i++)
 		if (elm[i].pages)
@@ -748,6 +769,9 @@ again:
 			iopt_area_unfill_domain(area, iopt->domains[d]);
 		iopt_area_unpin(area);
 		iopt_remove_area(iopt, area);
+		san_space_record(iopt->san, SAN_EV_UNMAP, area->iova,
+				 area->last - area->iova + 1,
+				 area->pages->uptr + area->start_byte, 0);
 		iopt_put_pages(area->pages);
 		bytes += area->last - area->iova + 1;
 		ui_free(area);
@@ -1099,6 +1123,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	iopt->domains = domains;
 	iopt->domains[iopt->nr_domains++] = domain;
 	iopt->iova_alignment = align;
+	domain->san_space = iopt->san;
 	mutex_unlock(&iopt->lock);
 	return 0;
 out_reserved:
@@ -1181,6 +1206,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	WARN_ON(!LIST_EMPTY(&iopt->accesses));
 	mutex_destroy(&iopt->access_lock);
 	mutex_destroy(&iopt->lock);
+	san_space_destroy(iopt->san);
 }
 
 /* ---- accesses ------------------------------------------------------------------ */

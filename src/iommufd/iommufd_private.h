@@ -50,6 +50,7 @@
 #include "iommufd/iommufd_uapi.h"
 #include "lib/lock.h"
 #include "mem/mem.h"
+#include "sanitizer/sanitizer.h"
 
 enum {
 	IOMMUFD_LOCK_OWNERS = LOCK_RANK_VFIO_DRIVER + 16,
@@ -161,6 +162,9 @@ struct io_pagetable {
 	 * lock, before it */
 	struct mutex access_lock;
 	LIST_HEAD(, iommufd_access) accesses;
+	/* the sanitizer's MAP/UNMAP history (NULL when it is off), set in
+	 * every domain added; recorded under lock */
+	struct san_space *san;
 };
 
 struct iommufd_hwpt_paging;

@@ -85,6 +85,10 @@ enum lock_rank_base {
 	LOCK_RANK_PGTABLE = 10 * LOCK_LAYER_SPAN,
 	LOCK_RANK_MEM = 11 * LOCK_LAYER_SPAN,
 	LOCK_RANK_LIB = 12 * LOCK_LAYER_SPAN,
+	/* the sanitizer's (src/sanitizer): leaves, taken with any lock of
+	 * any layer held (a MAP under type1's lock, a fault under a device
+	 * model's), calling nothing that takes a lock */
+	LOCK_RANK_SANITIZER = 13 * LOCK_LAYER_SPAN,
 };
 
 /* VFIO device drivers' locks taken in vfio's callbacks (see above) */

@@ -22,6 +22,10 @@
  * that rendered it, at exit; a process killed by a signal leaves it
  * behind.
  *
+ * The sanitizer (src/sanitizer) is turned on from the environment before
+ * a system is built, or by uiommu_sanitize(), whose callback receives
+ * each report in the public struct.
+ *
  * Locking: sys_lock guards the system pointer and the view's directory
  * (set once) and is held across a build, a render and a teardown; the
  * system itself is immutable once built, so the calls that only use it
@@ -35,11 +39,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <linux/vfio.h>
 
 #include <uiommu/uapi.h>
+#include "iommufd/iommufd_uapi.h"
 #include "vfio/vfio_device.h"
 
 #include "lib/internal.h"
+#include "sanitizer/sanitizer.h"
 #include "system.h"
 
 struct uiommu_system {
@@ -96,6 +103,9 @@ int system_create(const char *topology, struct uiommu_system **out)
 		if (ret)
 			return ret;
 	}
+	/* $UIOMMU_OPTIONS or `uiommu exec --sanitize`: before the machine,
+	 * whose IOVA spaces then keep their histories */
+	san_enable_from_env();
 	s = ui_zalloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -112,6 +122,51 @@ int system_create(const char *topology, struct uiommu_system **out)
 err:
 	system_free(s);
 	return ret;
+}
+
+static uiommu_dma_report_fn report_fn;
+static void *report_arg;
+
+/* The sanitizer's report, in the public struct. */
+static void report_adapter(const struct san_report_info *r, void *arg)
+{
+	struct uiommu_dma_report pub = {
+		.kind = r->kind,
+		.device = r->device,
+		.sid = r->sid,
+		.write = r->write,
+		.iova = r->iova,
+		.len = r->len,
+		.text = r->text,
+	};
+
+	report_fn(&pub, report_arg);
+}
+
+int uiommu_sanitize(uiommu_dma_report_fn fn, void *arg)
+{
+	int ret = 0;
+
+	mutex_lock(&sys_lock);
+	if (sys && !san_enabled()) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (!san_enable_from_env())
+		san_enable(NULL);
+	if (!fn)
+		san_set_report_fn(NULL, NULL);
+	report_fn = fn;
+	report_arg = arg;
+	if (fn)
+		san_set_report_fn(report_adapter, NULL);
+out:
+	mutex_unlock(&sys_lock);
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
+	return 0;
 }
 
 int uiommu_system_init(const char *topology)
@@ -247,6 +302,37 @@ int uiommu_open(const char *path, int flags)
 	return vfio_fops_open(s->mm, path, flags);
 }
 
+/* The requests that map or unmap an IOVA space, whose caller's stack the
+ * sanitizer's history keeps. */
+static bool san_mapping_request(unsigned long request)
+{
+	switch (request) {
+	case VFIO_IOMMU_MAP_DMA:
+	case VFIO_IOMMU_UNMAP_DMA:
+	case IOMMU_IOAS_MAP:
+	case IOMMU_IOAS_UNMAP:
+	case IOMMU_IOAS_COPY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* With the sanitizer on, a mapping request's stack is captured here, at
+ * the library's entry, and recorded by the layer that maps. */
+static __attribute__((noinline)) int san_ioctl(int fd, unsigned long request,
+					       void *arg)
+{
+	struct san_stack st;
+	int ret;
+
+	san_stack_capture(&st);
+	san_call_stack = &st;
+	ret = vfio_fops_ioctl(fd, request, arg);
+	san_call_stack = NULL;
+	return ret;
+}
+
 int uiommu_ioctl(int fd, unsigned long request, ...)
 {
 	va_list ap;
@@ -255,6 +341,8 @@ int uiommu_ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *); /* as the C library's ioctl does */
 	va_end(ap);
+	if (unlikely(san_enabled()) && san_mapping_request(request))
+		return san_ioctl(fd, request, arg);
 	return vfio_fops_ioctl(fd, request, arg);
 }
 

@@ -54,6 +54,11 @@
  * device can find its container, as the kernel's vfio_group_get_from_dev()
  * does.
  *
+ * Sanitizer (src/sanitizer): with it on, the container has a history
+ * (iommu->san) that every domain it allocates points to; each MAP_DMA that
+ * succeeds and each vfio_dma an UNMAP_DMA removes is recorded there with
+ * the caller's stack, under iommu->lock.
+ *
  * Locking: iommu->lock around every entry point, released only to call the
  * drivers' dma_unmap callbacks (type1_pin.c).  See type1_internal.h.
  * vfio_iommu_all_lock (the container list) comes before iommu->lock.
@@ -614,6 +619,7 @@ int vfio_iommu_type1_open(struct mm *mm, unsigned long type,
 	iommu->dma_avail = dma_entry_limit;
 	iommu->pgsize_bitmap = ~(PAGE_SIZE - 1); /* PAGE_MASK */
 	vfio_iopf_init(iommu);
+	iommu->san = san_space_create("type1 container");
 	vfio_iommu_all_add(iommu);
 	*out = iommu;
 	return 0;
@@ -679,6 +685,7 @@ void vfio_iommu_type1_release(struct vfio_iommu *iommu)
 	mutex_destroy(&iommu->device_list_lock);
 	rwsem_destroy(&iommu->transfer_lock);
 	mutex_destroy(&iommu->iopf_lock);
+	san_space_destroy(iommu->san);
 	ui_free(iommu);
 }
 
@@ -891,6 +898,7 @@ int vfio_iommu_type1_attach_group(struct vfio_iommu *iommu,
 		if (!domain->domain)
 			goto out_free_domain;
 	}
+	domain->domain->san_space = iommu->san;
 	ret = iommu_attach_group(domain->domain, group);
 	if (ret)
 		goto out_domain;
@@ -1188,6 +1196,11 @@ static int vfio_dma_do_map(struct vfio_iommu *iommu,
 		ret = vfio_dma_bitmap_alloc(dma, pgsize);
 	if (ret)
 		vfio_remove_dma(iommu, dma);
+	else
+		san_space_record(iommu->san, SAN_EV_MAP, iova, size, vaddr,
+				 (prot & IOMMU_READ ? SAN_PROT_READ : 0) |
+					 (prot & IOMMU_WRITE ? SAN_PROT_WRITE
+							     : 0));
 out_unlock:
 	mutex_unlock(&iommu->lock);
 	return ret;
@@ -1326,6 +1339,8 @@ again:
 				break;
 		}
 		unmapped += dma->size;
+		san_space_record(iommu->san, SAN_EV_UNMAP, dma->iova, dma->size,
+				 dma->vaddr, 0);
 		vfio_remove_dma(iommu, dma);
 	}
 unlock:

@@ -49,6 +49,7 @@
 
 #include "lib/internal.h"
 #include "lib/lock.h"
+#include "sanitizer/sanitizer.h"
 
 /*
  * The VFIO layer's lock order, outermost first (lib/lock.h: a lock may be
@@ -220,7 +221,10 @@ struct vfio_iommu {
 	struct mm *mm; /* immutable */
 	bool v2;       /* immutable */
 	bool nesting;  /* immutable: VFIO_TYPE1_NESTING_IOMMU */
-	const struct vfio_iommu_driver_ops *ops;      /* immutable */
+	const struct vfio_iommu_driver_ops *ops; /* immutable */
+	/* the sanitizer's MAP/UNMAP history (NULL when it is off): made at
+	 * open, set in every domain, recorded under lock */
+	struct san_space *san;			      /* immutable */
 	LIST_ENTRY(vfio_iommu) all_link;	      /* vfio_iommu_all_lock */
 	LIST_HEAD(, vfio_domain) domain_list;	      /* lock */
 	struct vfio_group_list emulated_iommu_groups; /* lock */
