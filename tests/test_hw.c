@@ -1171,6 +1171,42 @@ static void test_A08_translation_fault(void **state)
 	env_free(e);
 }
 
+/*
+ * A08: an address outside the input range never hits the IOTLB, even when
+ * its low 48 bits are those of a cached entry: the range check comes
+ * first, so it faults (found by make fuzz: a DMA to 0x8000000000010fff
+ * reached the page cached for 0x10000 after its unmap).
+ */
+static void test_A08_out_of_range_never_hits(void **state)
+{
+	struct env *e = env_new(NULL, ENDPOINT_CAP_STALL);
+	phys_addr_t pa = frame(e, 0);
+	static const uint64_t high[] = {0x8000000000010000ULL,
+					0xffff000000010000ULL,
+					(1ULL << 48) | 0x10000};
+	char buf[8] = "cached";
+	struct smmu_xlate x;
+
+	s1_map(e, 0x10000, pa, 3, S1_ATTR);
+	assert_int_equal(endpoint_dma_write(e->dev, 0x10ff8, buf, 8), 0);
+	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x10000), SZ_4K);
+	for (unsigned int i = 0; i < ARRAY_SIZE(high); i++) {
+		assert_int_equal(endpoint_dma_read(e->dev, high[i] | 0xff8,
+						   buf, 8),
+				 -EFAULT);
+		expect_event(e, SMMU_EVT_F_TRANSLATION, 0);
+		assert_int_equal(e->last_ev.addr, high[i] | 0xff8);
+		assert_int_equal(smmu_translate(e->dev, high[i], false, &x,
+						NULL),
+				 -EFAULT);
+	}
+	/* the in-range entry still hits */
+	assert_int_equal(smmu_translate(e->dev, 0x10000, false, &x, NULL), 0);
+	assert_true(x.hit);
+	assert_int_equal(counters(e).evt_translation, ARRAY_SIZE(high));
+	env_free(e);
+}
+
 /* A copy engine's transfer (endpoint_dma_copy): pieces split at the pages
  * of both sides, moved frame to frame; a fault on either side stops at its
  * piece and names the side; what is not cacheable goes through the read
@@ -2447,6 +2483,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_iotlb_eviction),
 	cmocka_unit_test(test_cfgi_commands),
 	cmocka_unit_test(test_A08_translation_fault),
+	cmocka_unit_test(test_A08_out_of_range_never_hits),
 	cmocka_unit_test(test_permission_fault),
 	cmocka_unit_test(test_httu_idr0_and_cd_bits),
 	cmocka_unit_test(test_httu_write_dirties_descriptor),

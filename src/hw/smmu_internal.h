@@ -532,6 +532,16 @@ static inline uint32_t set_index(const struct smmu *smmu, uint64_t va,
 	return __set_index(smmu, va, shift, iotlb_ids_hash(ids));
 }
 
+/*
+ * An entry's tag holds the whole input address of its base, bits 63:12,
+ * beside the fields of TLBTAG: an address outside the input range (past
+ * CD.T0SZ's, or with high bits set) never matches an entry, so it misses
+ * and the walk faults it, as the SMMU's range check comes before any
+ * lookup.  (Masking the address down to an output address's width would
+ * alias such an address onto a cached one.)
+ */
+#define TLBTAG_VA_MASK (~(uint64_t)0xfff)
+
 static inline uint64_t make_tag(uint64_t base, int level, unsigned int type)
 {
 	return base | FIELD_PREP(TLBTAG, LEVEL, level) |
@@ -609,8 +619,8 @@ iotlb_probe_level(struct smmu *smmu, int level, unsigned int type, uint64_t ids,
 {
 	unsigned int shift = lpae_level_shift(level);
 	uint64_t pa_attr = 0, gen = 0;
-	uint64_t tag = make_tag(
-		va & ~((1ULL << shift) - 1) & LPAE_PTE_ADDR_MASK, level, type);
+	uint64_t tag = make_tag(va & ~((1ULL << shift) - 1) & TLBTAG_VA_MASK,
+				level, type);
 	uint32_t idx = __set_index(smmu, va, shift, ids_hash);
 
 	if (!iotlb_probe_set(smmu, idx, tag, ids, &pa_attr, &gen))

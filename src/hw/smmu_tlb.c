@@ -174,7 +174,7 @@ void smmu_iotlb_fill(struct smmu *smmu, uint64_t seq, unsigned int type,
 	if (WARN_ON(level < 0))
 		return;
 	shift = lpae_level_shift(level);
-	tag = make_tag(va & ~((1ULL << shift) - 1) & LPAE_PTE_ADDR_MASK, level,
+	tag = make_tag(va & ~((1ULL << shift) - 1) & TLBTAG_VA_MASK, level,
 		       type);
 	pa_attr = (x->pa & ~((1ULL << shift) - 1)) |
 		  FIELD_PREP(TLBPA, MEMTYPE, x->memtype) |
@@ -238,7 +238,7 @@ static bool inv_match(enum smmu_inval_kind kind, uint64_t tag, uint64_t ids,
 	unsigned int type = tag_type(tag);
 	uint16_t e_asid = FIELD_EX(ids, TLBIDS, ASID);
 	uint16_t e_vmid = FIELD_EX(ids, TLBIDS, VMID);
-	uint64_t base = tag & LPAE_PTE_ADDR_MASK;
+	uint64_t base = tag & TLBTAG_VA_MASK;
 	uint64_t end = base + (1ULL << lpae_level_shift(tag_level(tag))) - 1;
 	bool overlap = base <= last && addr <= end;
 	bool s1 = type == SMMU_TLB_S1 || type == SMMU_TLB_NESTED;
@@ -474,7 +474,7 @@ size_t smmu_iotlb_dump(struct smmu *smmu, struct smmu_iotlb_entry *out,
 			out[n].type = tag_type(tag);
 			out[n].asid = FIELD_EX(ids, TLBIDS, ASID);
 			out[n].vmid = FIELD_EX(ids, TLBIDS, VMID);
-			out[n].va = tag & LPAE_PTE_ADDR_MASK;
+			out[n].va = tag & TLBTAG_VA_MASK;
 			out[n].size = size;
 			out[n].pa = pa_attr & ~(size - 1) & LPAE_PTE_ADDR_MASK;
 			out[n].perm = FIELD_EX(pa_attr, TLBPA, PERM);
