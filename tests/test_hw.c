@@ -1191,8 +1191,8 @@ static void test_A08_out_of_range_never_hits(void **state)
 	assert_int_equal(endpoint_dma_write(e->dev, 0x10ff8, buf, 8), 0);
 	assert_int_equal(tlb_has(e, SMMU_TLB_S1, 7, 0, 0x10000), SZ_4K);
 	for (unsigned int i = 0; i < ARRAY_SIZE(high); i++) {
-		assert_int_equal(endpoint_dma_read(e->dev, high[i] | 0xff8,
-						   buf, 8),
+		assert_int_equal(endpoint_dma_read(e->dev, high[i] | 0xff8, buf,
+						   8),
 				 -EFAULT);
 		expect_event(e, SMMU_EVT_F_TRANSLATION, 0);
 		assert_int_equal(e->last_ev.addr, high[i] | 0xff8);

@@ -210,7 +210,7 @@ struct iommufd_hwpt_paging {
 	 * allocation: the domain's (the IOMMU core's iommu_dirty_ops, as
 	 * the SMMU sets them), or the mock's (selftest.c); else NULL */
 	const struct iommu_dirty_ops *dirty_ops;
-	bool on_list; /* ioas->mutex */
+	bool on_list;				   /* ioas->mutex */
 	LIST_ENTRY(iommufd_hwpt_paging) hwpt_item; /* ioas->mutex */
 };
 
