@@ -35,6 +35,8 @@
 #include "iommufd/iommufd_uapi.h"
 #include "vfio/vfio_uapi_cdev.h"
 
+#include "tap_program.h"
+
 /* the DMA engine's registers, region 0 (docs/dmaengine.md) */
 #define REG_SRC	     0x00
 #define REG_DST	     0x08
@@ -46,20 +48,6 @@
 
 #define BDF    "0000:00:04.0"
 #define DEVDIR "/sys/bus/pci/devices/" BDF
-
-static int n_test, n_failed;
-
-static void check(int ok, const char *what)
-{
-	n_test++;
-	if (!ok) {
-		n_failed++;
-		printf("not ok %d - %s (errno %d: %s)\n", n_test, what, errno,
-		       strerror(errno));
-	} else {
-		printf("ok %d - %s\n", n_test, what);
-	}
-}
 
 /* The one vfioN entry of a device's vfio-dev directory, into name. */
 static int cdev_name_in(const char *dir, char *name, size_t len)

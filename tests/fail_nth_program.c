@@ -38,23 +38,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tap_program.h"
+
 #define BUF (64 * 1024)
 
-static int n_test, n_failed;
 static void *buf;
-
-static void check(int ok, const char *what)
-{
-	n_test++;
-	if (!ok) {
-		n_failed++;
-		printf("not ok %d - %s (errno %d: %s)\n", n_test, what, errno,
-		       strerror(errno));
-	} else {
-		printf("ok %d - %s\n", n_test, what);
-	}
-	fflush(stdout);
-}
 
 /* A type1 setup and teardown: 0 when every call succeeded, else -1. */
 static int vfio_setup(void)

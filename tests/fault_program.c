@@ -25,19 +25,7 @@
 #include "iommufd/iommufd_test_uapi.h"
 #include "iommufd/iommufd_uapi.h"
 
-static int n_test, n_failed;
-
-static void check(int ok, const char *what)
-{
-	n_test++;
-	if (!ok) {
-		n_failed++;
-		printf("not ok %d - %s (errno %d: %s)\n", n_test, what, errno,
-		       strerror(errno));
-	} else {
-		printf("ok %d - %s\n", n_test, what);
-	}
-}
+#include "tap_program.h"
 
 static int readable(int fd)
 {

@@ -22,6 +22,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "tap_program.h"
+
 /* the DMA engine's registers, region 0 */
 #define REG_SRC	     0x00
 #define REG_DST	     0x08
@@ -33,20 +35,6 @@
 #define STATUS_ERROR 2
 
 #define BUF (64 * 1024)
-
-static int n_test, n_failed;
-
-static void check(int ok, const char *what)
-{
-	n_test++;
-	if (!ok) {
-		n_failed++;
-		printf("not ok %d - %s (errno %d: %s)\n", n_test, what, errno,
-		       strerror(errno));
-	} else {
-		printf("ok %d - %s\n", n_test, what);
-	}
-}
 
 static uint32_t reg32(int dev, off_t base, off_t reg)
 {
